@@ -1,0 +1,187 @@
+/**
+ * The contract between the RAG core, its back ends (retrievers, generators) and the
+ * front ends (terminal, Slack, Discord). Nothing here knows about any platform or vendor.
+ */
+import type { Failure } from './failures.js';
+
+/** Where a question came from; used for logs, metrics and rate limits, never for prompting. */
+export type PlatformName = 'terminal' | 'slack' | 'discord';
+
+export interface Asker {
+  readonly id: string;
+  readonly name?: string;
+}
+
+export interface Place {
+  readonly platform: PlatformName;
+  /** Channel, DM or terminal session id. */
+  readonly channelId?: string;
+  /** Thread the conversation lives in, when the platform has one. */
+  readonly threadId?: string;
+}
+
+export interface Question {
+  /** Correlates logs from the platform event through retrieval and the model call. */
+  readonly id: string;
+  readonly text: string;
+  readonly asker?: Asker;
+  readonly place: Place;
+  /** Aborting stops the answer; the stream then ends with an `interrupted` failure. */
+  readonly signal?: AbortSignal;
+}
+
+/** One earlier message of the conversation, oldest first. */
+export interface Turn {
+  readonly role: 'user' | 'assistant';
+  readonly text: string;
+}
+
+/** A retrieved passage with everything a citation needs. */
+export interface Passage {
+  /** Stable chunk id (see ingestion). */
+  readonly id: string;
+  readonly text: string;
+  /** Similarity as reported by the store; higher is better, comparable only within one store. */
+  readonly score: number;
+  /** Path or identifier of the document the passage came from. */
+  readonly source: string;
+  readonly title?: string;
+  readonly url?: string;
+  /** Remaining metadata kept beside the passage (e.g. a food record's fields). */
+  readonly metadata: Readonly<Record<string, unknown>>;
+}
+
+/** A passage as shown to the user: numbered 1..n in the order the model saw them. */
+export interface Source {
+  readonly index: number;
+  readonly passageId: string;
+  readonly source: string;
+  readonly title: string;
+  readonly url?: string;
+  readonly score: number;
+  /** Short excerpt for front ends that show one. */
+  readonly snippet: string;
+}
+
+export interface TokenUsage {
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+  readonly totalTokens: number;
+}
+
+/** Milliseconds spent in each stage of one answer. */
+export interface StageTimings {
+  readonly condenseMs: number;
+  readonly retrievalMs: number;
+  /** From the start of the answer to the first text delta. */
+  readonly firstTokenMs: number;
+  readonly totalMs: number;
+}
+
+export type AnswerMode = 'groq' | 'extractive';
+
+export type AnswerStage = 'condensing' | 'retrieving' | 'generating';
+
+/**
+ * What `answer()` streams. Every stream ends with exactly one `done` or one `failure`.
+ * `sources` (when any passage is used) comes before the first `delta`.
+ */
+export type AnswerEvent =
+  | { readonly type: 'status'; readonly stage: AnswerStage }
+  | { readonly type: 'sources'; readonly sources: readonly Source[] }
+  | { readonly type: 'delta'; readonly text: string }
+  | {
+      readonly type: 'done';
+      /** The whole answer text, equal to the concatenated deltas. */
+      readonly text: string;
+      readonly mode: AnswerMode;
+      /** True when Groq was unavailable and the extractive answer stood in. */
+      readonly degraded: boolean;
+      readonly usage?: TokenUsage;
+      readonly timings: StageTimings;
+      /** The standalone question used for retrieval (differs from the asked text for follow-ups). */
+      readonly standaloneQuestion: string;
+    }
+  | { readonly type: 'failure'; readonly failure: Failure; readonly timings?: Partial<StageTimings> };
+
+/** Anything that answers questions: the core itself, or the core wrapped with limits and metrics. */
+export interface Answerer {
+  answer(question: Question, history?: readonly Turn[]): AsyncIterable<AnswerEvent>;
+}
+
+export interface SearchOptions {
+  readonly topK: number;
+  readonly signal?: AbortSignal;
+}
+
+/** Read side of a knowledge store. Implementations throw `RagError` on failure. */
+export interface Retriever {
+  /** Human-readable description for logs and `doctor`, e.g. "upstash (namespace docs)". */
+  readonly description: string;
+  search(query: string, options: SearchOptions): Promise<Passage[]>;
+}
+
+/** A unit of ingested text with its metadata, ready to upsert. */
+export interface Chunk {
+  /** Stable id derived from source and content (see ingestion): re-ingesting is idempotent. */
+  readonly id: string;
+  readonly text: string;
+  readonly source: string;
+  readonly title?: string;
+  readonly url?: string;
+  readonly metadata: Readonly<Record<string, unknown>>;
+}
+
+export interface StoreStats {
+  readonly vectorCount: number;
+  readonly dimension?: number;
+  readonly embeddingModel?: string;
+}
+
+/** Write side of a knowledge store, used by ingestion. */
+export interface KnowledgeStore extends Retriever {
+  upsert(chunks: readonly Chunk[]): Promise<void>;
+  delete(ids: readonly string[]): Promise<void>;
+  /** Every chunk id in the store with its `source`, for idempotence and pruning. */
+  listIds(): Promise<Map<string, string>>;
+  reset(): Promise<void>;
+  stats(): Promise<StoreStats>;
+}
+
+export interface ChatMessage {
+  readonly role: 'system' | 'user' | 'assistant';
+  readonly content: string;
+}
+
+export type GenerationPurpose = 'answer' | 'condense';
+
+export interface GenerationRequest {
+  readonly purpose: GenerationPurpose;
+  /** Role-based messages for chat models. */
+  readonly messages: readonly ChatMessage[];
+  /** The question and passages in structured form, for generators that do not read prompts. */
+  readonly question: string;
+  readonly passages: readonly Passage[];
+  readonly history: readonly Turn[];
+  readonly maxTokens?: number;
+  readonly temperature?: number;
+  readonly signal?: AbortSignal;
+  /** Correlation id for logs. */
+  readonly questionId?: string;
+}
+
+export type GenerationChunk =
+  | { readonly type: 'text'; readonly text: string }
+  | { readonly type: 'usage'; readonly usage: TokenUsage };
+
+/**
+ * Produces answer text. Throws `RagError` before the first chunk for failures
+ * (misconfigured, rate_limited, unavailable, timeout); a failure after text has
+ * been yielded is thrown as `RagError` of kind `interrupted`.
+ */
+export interface Generator {
+  readonly mode: AnswerMode;
+  /** Model name for logs and `doctor`. */
+  readonly model: string;
+  generate(request: GenerationRequest): AsyncIterable<GenerationChunk>;
+}

@@ -1,0 +1,94 @@
+/**
+ * Structured logging with pino. JSON in production, human-readable with LOG_FORMAT=pretty.
+ * Secrets are removed twice over: by field path, and by value wherever a configured
+ * secret appears inside a logged string (error messages from SDKs can echo headers).
+ */
+import { pino } from 'pino';
+import pretty from 'pino-pretty';
+import { SECRET_VARIABLES } from './config.js';
+
+export type Logger = pino.Logger;
+
+export interface LoggerOptions {
+  readonly level?: string;
+  readonly format?: 'json' | 'pretty';
+  /** File descriptor to write to; 2 (stderr) keeps stdout free for program output. */
+  readonly fd?: 1 | 2;
+  /** Extra secret values to scrub (tests); configured secrets from the environment are always scrubbed. */
+  readonly secrets?: readonly string[];
+}
+
+const REDACT_PATHS = [
+  'token',
+  'apiKey',
+  'password',
+  'secret',
+  'authorization',
+  '*.token',
+  '*.apiKey',
+  '*.password',
+  '*.secret',
+  '*.authorization',
+  'headers.authorization',
+  'headers.Authorization',
+  '*.headers.authorization',
+  '*.headers.Authorization',
+  'config.headers.Authorization',
+  ...SECRET_VARIABLES,
+  ...SECRET_VARIABLES.map((name) => `*.${name}`),
+];
+
+const REDACTED = '[redacted]';
+
+function secretValues(extra: readonly string[] = []): string[] {
+  const fromEnv = SECRET_VARIABLES.map((name) => process.env[name]).filter(
+    (value): value is string => typeof value === 'string' && value.length >= 6,
+  );
+  return [...new Set([...fromEnv, ...extra.filter((value) => value.length >= 6)])];
+}
+
+/** Replaces every occurrence of a secret value inside strings, recursively. */
+export function scrubSecrets<T>(value: T, secrets: readonly string[], depth = 0): T {
+  if (secrets.length === 0 || depth > 6) return value;
+  if (typeof value === 'string') {
+    let out: string = value;
+    for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+    return out as T;
+  }
+  if (Array.isArray(value)) return value.map((item) => scrubSecrets(item, secrets, depth + 1)) as T;
+  if (value instanceof Error) {
+    const scrubbed = new Error(scrubSecrets(value.message, secrets));
+    scrubbed.name = value.name;
+    if (value.stack) scrubbed.stack = scrubSecrets(value.stack, secrets);
+    return scrubbed as T;
+  }
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) out[key] = scrubSecrets(item, secrets, depth + 1);
+    return out as T;
+  }
+  return value;
+}
+
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const secrets = secretValues(options.secrets);
+  const fd = options.fd ?? 2;
+  const opts: pino.LoggerOptions = {
+    level: options.level ?? process.env.LOG_LEVEL ?? 'info',
+    base: { app: 'rag-chat-bot' },
+    redact: { paths: REDACT_PATHS, censor: REDACTED },
+    hooks: {
+      logMethod(args, method) {
+        method.apply(this, args.map((arg) => scrubSecrets(arg, secrets)) as Parameters<typeof method>);
+      },
+    },
+    serializers: { err: pino.stdSerializers.err },
+  };
+  if ((options.format ?? process.env.LOG_FORMAT) === 'pretty') {
+    return pino(opts, pretty({ destination: fd, sync: true, colorize: process.stderr.isTTY }));
+  }
+  return pino(opts, pino.destination({ fd, sync: false }));
+}
+
+/** A logger that writes nothing, for tests and library defaults. */
+export const silentLogger: Logger = pino({ level: 'silent' });

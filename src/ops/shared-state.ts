@@ -1,0 +1,71 @@
+/**
+ * Small interfaces for the state several instances must share when scaled out: event
+ * dedupe and rate-limit counters. The in-process defaults serve one instance; a Redis
+ * implementation (selected by REDIS_URL) serves many.
+ */
+
+export interface DedupeStore {
+  /** True the first time `key` is seen within `ttlMs`; false for repeats. */
+  firstSeen(key: string, ttlMs: number): Promise<boolean>;
+}
+
+export interface RateDecision {
+  readonly allowed: boolean;
+  /** When the caller may try again; 0 when allowed. */
+  readonly retryAfterMs: number;
+}
+
+export interface RateLimiter {
+  /** Counts one hit for `key` within a fixed window; refuses beyond `limit`. */
+  hit(key: string, limit: number, windowMs: number): Promise<RateDecision>;
+}
+
+/** In-process TTL set. Expired keys are swept lazily so memory stays bounded by traffic. */
+export class MemoryDedupeStore implements DedupeStore {
+  private readonly seen = new Map<string, number>();
+  private lastSweep = 0;
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  async firstSeen(key: string, ttlMs: number): Promise<boolean> {
+    const now = this.now();
+    this.sweep(now);
+    const expiresAt = this.seen.get(key);
+    if (expiresAt !== undefined && expiresAt > now) return false;
+    this.seen.set(key, now + ttlMs);
+    return true;
+  }
+
+  private sweep(now: number): void {
+    if (now - this.lastSweep < 1_000) return;
+    this.lastSweep = now;
+    for (const [key, expiresAt] of this.seen) if (expiresAt <= now) this.seen.delete(key);
+  }
+}
+
+/** In-process fixed-window counters. */
+export class MemoryRateLimiter implements RateLimiter {
+  private readonly windows = new Map<string, { start: number; count: number }>();
+  private lastSweep = 0;
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  async hit(key: string, limit: number, windowMs: number): Promise<RateDecision> {
+    const now = this.now();
+    this.sweep(now, windowMs);
+    let window = this.windows.get(key);
+    if (!window || now - window.start >= windowMs) {
+      window = { start: now, count: 0 };
+      this.windows.set(key, window);
+    }
+    if (window.count >= limit) return { allowed: false, retryAfterMs: window.start + windowMs - now };
+    window.count += 1;
+    return { allowed: true, retryAfterMs: 0 };
+  }
+
+  private sweep(now: number, windowMs: number): void {
+    if (now - this.lastSweep < windowMs) return;
+    this.lastSweep = now;
+    for (const [key, window] of this.windows) if (now - window.start >= windowMs) this.windows.delete(key);
+  }
+}

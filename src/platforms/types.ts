@@ -1,0 +1,28 @@
+/**
+ * What `npm start` needs from each chat platform adapter. Adapters translate platform
+ * events into `Question`s for an `Answerer` and render its events back; they know
+ * nothing of Groq or Upstash.
+ */
+
+export interface PlatformAdapter {
+  readonly name: 'slack' | 'discord';
+  /** Connects (gateway, socket or HTTP listener). Rejects with a clear message on bad credentials. */
+  start(): Promise<void>;
+  /** Stops taking new questions; in-flight answers are the caller's to drain. */
+  stop(): Promise<void>;
+  /** True while connected and able to receive questions (for /readyz). */
+  isReady(): boolean;
+}
+
+/**
+ * An extra HTTP route served on PORT beside Slack's events (health, metrics). The shape
+ * matches Bolt's `customRoutes`, so the same routes work with or without Slack.
+ */
+export interface HttpRoute {
+  readonly path: string;
+  readonly method: 'GET' | 'POST';
+  handler(
+    req: import('node:http').IncomingMessage,
+    res: import('node:http').ServerResponse,
+  ): void | Promise<void>;
+}

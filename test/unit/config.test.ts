@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from '../../src/config.js';
+
+describe('configuration', () => {
+  it('runs with no environment at all: offline generator, local store, documented defaults', () => {
+    const config = parseConfig({});
+    expect(config.groq.apiKey).toBeUndefined();
+    expect(config.groq.model).toBe('llama-3.1-8b-instant');
+    expect(config.upstash).toBeUndefined();
+    expect(config.rag.topK).toBe(3);
+    expect(config.rag.maxQuestionChars).toBe(2000);
+    expect(config.slack).toBeUndefined();
+    expect(config.discord).toBeUndefined();
+  });
+
+  it('reports every problem at once, naming each variable and never echoing a secret', () => {
+    const secret = 'xoxp-not-a-bot-token-123456';
+    let error: unknown;
+    try {
+      parseConfig({
+        SLACK_BOT_TOKEN: secret,
+        UPSTASH_VECTOR_REST_URL: 'https://example-vector.upstash.io',
+        RAG_TOP_K: 'three',
+        PORT: '70000',
+        GROQ_BASE_URL: 'not a url',
+      });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.join('\n');
+    for (const variable of [
+      'SLACK_BOT_TOKEN',
+      'UPSTASH_VECTOR_REST_TOKEN',
+      'RAG_TOP_K',
+      'PORT',
+      'GROQ_BASE_URL',
+    ]) {
+      expect(problems).toContain(variable);
+    }
+    expect((error as Error).message).not.toContain(secret);
+  });
+
+  it('treats blank values as unset, so an .env copied from .env.example works', () => {
+    const config = parseConfig({ GROQ_API_KEY: '', UPSTASH_VECTOR_REST_URL: ' ', GROQ_MODEL: '' });
+    expect(config.groq.apiKey).toBeUndefined();
+    expect(config.upstash).toBeUndefined();
+    expect(config.groq.model).toBe('llama-3.1-8b-instant');
+  });
+
+  it('selects Slack Socket Mode without a signing secret when an app token is given', () => {
+    const config = parseConfig({ SLACK_BOT_TOKEN: 'xoxb-1-2-abc', SLACK_APP_TOKEN: 'xapp-1-A-1-abc' });
+    expect(config.slack?.appToken).toBe('xapp-1-A-1-abc');
+    expect(config.slack?.signingSecret).toBeUndefined();
+  });
+});
