@@ -118,6 +118,11 @@ export interface SearchOptions {
 export interface Retriever {
   /** Human-readable description for logs and `doctor`, e.g. "upstash (namespace docs)". */
   readonly description: string;
+  /**
+   * Passages scoring below this are treated as irrelevant unless RAG_MIN_SCORE overrides it;
+   * each store scores on its own scale, so each store knows its own sensible floor.
+   */
+  readonly defaultMinScore: number;
   search(query: string, options: SearchOptions): Promise<Passage[]>;
 }
 
