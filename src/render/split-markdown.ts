@@ -90,8 +90,8 @@ export function splitMarkdown(text: string, limit: number): string[] {
 
   for (const rawLine of source.split('\n')) {
     // Room for reopening and closing a code block around any piece of a long line.
-    const reserve = (fence?.opener.length ?? 0) + (fence?.marker.length ?? 3) + 2;
-    for (const line of cutLine(rawLine, Math.max(20, limit - reserve))) {
+    const reserve: number = (fence?.opener.length ?? 0) + (fence?.marker.length ?? 3) + 2;
+    for (const line of cutLine(rawLine, Math.max(20, limit - reserve)) as string[]) {
       const opening: Fence | null = fence ? null : openFence(line);
       const open: Fence | null = fence ? (closesFence(line, fence) ? null : fence) : opening;
       const closingCost = open ? open.marker.length + 1 : 0;
