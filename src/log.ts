@@ -16,6 +16,8 @@ export interface LoggerOptions {
   readonly fd?: 1 | 2;
   /** Extra secret values to scrub (tests); configured secrets from the environment are always scrubbed. */
   readonly secrets?: readonly string[];
+  /** Write here instead of `fd` (tests, or collecting logs in-process). */
+  readonly destination?: pino.DestinationStream;
 }
 
 const REDACT_PATHS = [
@@ -85,9 +87,16 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     serializers: { err: pino.stdSerializers.err },
   };
   if ((options.format ?? process.env.LOG_FORMAT) === 'pretty') {
-    return pino(opts, pretty({ destination: fd, sync: true, colorize: process.stderr.isTTY }));
+    return pino(
+      opts,
+      pretty({
+        destination: options.destination ?? fd,
+        sync: true,
+        colorize: !options.destination && process.stderr.isTTY,
+      }),
+    );
   }
-  return pino(opts, pino.destination({ fd, sync: false }));
+  return pino(opts, options.destination ?? pino.destination({ fd, sync: false }));
 }
 
 /** A logger that writes nothing, for tests and library defaults. */
