@@ -1,0 +1,282 @@
+/**
+ * The RAG core: validate → condense a follow-up → retrieve → build a budgeted prompt →
+ * stream the generation → sources and usage. Every answer ends in exactly one `done` or
+ * `failure` event; nothing throws out of `answer()`.
+ */
+import { performance } from 'node:perf_hooks';
+import { type Logger, silentLogger } from '../log.js';
+import { type Failure, failures, isRagError, RagError } from './failures.js';
+import { buildAnswerPrompt, buildCondensePrompt } from './prompt.js';
+import { toSources } from './sources.js';
+import type {
+  AnswerEvent,
+  Answerer,
+  Generator,
+  Question,
+  Retriever,
+  StageTimings,
+  TokenUsage,
+  Turn,
+} from './types.js';
+
+export interface RagCoreOptions {
+  readonly topK: number;
+  /** Overrides the retriever's own `defaultMinScore`. */
+  readonly minScore?: number;
+  readonly maxQuestionChars: number;
+  readonly contextTokens: number;
+  readonly maxAnswerTokens: number;
+  readonly answerTimeoutMs: number;
+}
+
+export interface RagCoreDeps {
+  readonly retriever: Retriever;
+  readonly generator: Generator;
+  /** Answers instead when the generator is unavailable before any text (the extractive one). */
+  readonly fallbackGenerator?: Generator;
+  readonly options: RagCoreOptions;
+  readonly logger?: Logger;
+}
+
+/** Raised inside the core when the overall answer deadline passes. */
+class AnswerDeadline extends Error {}
+
+const CONDENSE_MAX_TOKENS = 120;
+/** Follow-ups condense against at most this much recent conversation. */
+const CONDENSE_HISTORY_TOKENS = 1_500;
+
+/** Resolves with the promise, or rejects as soon as the signal aborts, whichever is first. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/** Iterates a stream but stops waiting the moment the signal aborts, even if the source hangs. */
+async function* abortable<T>(source: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T> {
+  const iterator = source[Symbol.asyncIterator]();
+  try {
+    while (true) {
+      const next = await untilAborted(iterator.next(), signal);
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    // Do not await: a hung source must not hold the answer open.
+    void iterator.return?.()?.catch(() => undefined);
+  }
+}
+
+export class RagCore implements Answerer {
+  private readonly retriever: Retriever;
+  private readonly generator: Generator;
+  private readonly fallback: Generator | undefined;
+  private readonly options: RagCoreOptions;
+  private readonly log: Logger;
+
+  constructor(deps: RagCoreDeps) {
+    this.retriever = deps.retriever;
+    this.generator = deps.generator;
+    this.fallback = deps.fallbackGenerator;
+    this.options = deps.options;
+    this.log = deps.logger ?? silentLogger;
+  }
+
+  async *answer(question: Question, history: readonly Turn[] = []): AsyncGenerator<AnswerEvent> {
+    const text = question.text.trim();
+    if (!text) {
+      yield { type: 'failure', failure: failures.emptyQuestion() };
+      return;
+    }
+    if (text.length > this.options.maxQuestionChars) {
+      yield {
+        type: 'failure',
+        failure: failures.questionTooLong(text.length, this.options.maxQuestionChars),
+      };
+      return;
+    }
+
+    const log = this.log.child({ questionId: question.id });
+    const controller = new AbortController();
+    const deadline = setTimeout(() => controller.abort(new AnswerDeadline()), this.options.answerTimeoutMs);
+    const onCallerAbort = () => controller.abort(question.signal?.reason);
+    question.signal?.addEventListener('abort', onCallerAbort, { once: true });
+    if (question.signal?.aborted) onCallerAbort();
+
+    const started = performance.now();
+    const timings: { -readonly [K in keyof StageTimings]?: number } = {};
+    let partial = '';
+    try {
+      const signal = controller.signal;
+      let standalone = text;
+      if (history.length > 0) {
+        yield { type: 'status', stage: 'condensing' };
+        const condenseStart = performance.now();
+        standalone = await untilAborted(this.condense(text, history, signal, question.id), signal);
+        timings.condenseMs = performance.now() - condenseStart;
+        log.debug({ standalone }, 'condensed follow-up');
+      }
+
+      yield { type: 'status', stage: 'retrieving' };
+      const retrievalStart = performance.now();
+      const found = await untilAborted(
+        this.retriever.search(standalone, { topK: this.options.topK, signal }),
+        signal,
+      );
+      timings.retrievalMs = performance.now() - retrievalStart;
+      const floor = this.options.minScore ?? this.retriever.defaultMinScore;
+      const relevant = found.filter((passage) => passage.score >= floor);
+      log.debug({ found: found.length, relevant: relevant.length, floor }, 'retrieved');
+      if (relevant.length === 0) {
+        yield { type: 'failure', failure: failures.nothingFound(), timings: this.finish(timings, started) };
+        return;
+      }
+
+      const prompt = buildAnswerPrompt(text, history, relevant, {
+        contextTokens: this.options.contextTokens,
+      });
+      yield { type: 'sources', sources: toSources(prompt.passages) };
+      yield { type: 'status', stage: 'generating' };
+
+      let generator = this.generator;
+      let degraded = false;
+      let usage: TokenUsage | undefined;
+      while (true) {
+        try {
+          const stream = generator.generate({
+            purpose: 'answer',
+            messages: prompt.messages,
+            question: text,
+            passages: prompt.passages,
+            history: prompt.history,
+            maxTokens: this.options.maxAnswerTokens,
+            temperature: 0.2,
+            signal,
+            questionId: question.id,
+          });
+          for await (const chunk of abortable(stream, signal)) {
+            if (chunk.type === 'usage') {
+              usage = chunk.usage;
+              continue;
+            }
+            if (!chunk.text) continue;
+            timings.firstTokenMs ??= performance.now() - started;
+            partial += chunk.text;
+            yield { type: 'delta', text: chunk.text };
+          }
+          break;
+        } catch (error) {
+          const canFallBack =
+            partial === '' &&
+            !signal.aborted &&
+            this.fallback !== undefined &&
+            generator !== this.fallback &&
+            isRagError(error) &&
+            (error.kind === 'unavailable' || error.kind === 'timeout');
+          if (!canFallBack) throw error;
+          log.warn({ err: error.failure }, 'generator unavailable; answering from the passages instead');
+          generator = this.fallback!;
+          degraded = true;
+        }
+      }
+
+      yield {
+        type: 'done',
+        text: partial,
+        mode: generator.mode,
+        degraded,
+        ...(usage ? { usage } : {}),
+        timings: this.finish(timings, started) as StageTimings,
+        standaloneQuestion: standalone,
+      };
+    } catch (error) {
+      const failure = this.toFailure(error, controller.signal, partial);
+      if (failure.kind === 'internal') log.error({ err: error }, 'answer failed unexpectedly');
+      else log.info({ kind: failure.kind, service: failure.service }, 'answer failed');
+      yield { type: 'failure', failure, timings: this.finish(timings, started) };
+    } finally {
+      clearTimeout(deadline);
+      question.signal?.removeEventListener('abort', onCallerAbort);
+    }
+  }
+
+  /** One fast model call turning a follow-up into a standalone question; the question itself if that fails. */
+  private async condense(
+    question: string,
+    history: readonly Turn[],
+    signal: AbortSignal,
+    questionId: string,
+  ): Promise<string> {
+    let out = '';
+    try {
+      for await (const chunk of this.generator.generate({
+        purpose: 'condense',
+        messages: buildCondensePrompt(question, history, CONDENSE_HISTORY_TOKENS),
+        question,
+        passages: [],
+        history,
+        maxTokens: CONDENSE_MAX_TOKENS,
+        temperature: 0,
+        signal,
+        questionId,
+      })) {
+        if (chunk.type === 'text') out += chunk.text;
+      }
+    } catch (error) {
+      // A dead model will fail the answer too, with the same message; anything else is
+      // worth trying to answer with the follow-up as asked.
+      if (
+        isRagError(error) &&
+        (error.kind === 'unavailable' || error.kind === 'timeout') &&
+        !signal.aborted
+      ) {
+        return question;
+      }
+      throw error;
+    }
+    const standalone = out
+      .trim()
+      .replace(/^["'“]|["'”]$/g, '')
+      .trim();
+    const sensible = standalone.length > 0 && standalone.length <= question.length * 4 + 400;
+    return sensible ? standalone : question;
+  }
+
+  private toFailure(error: unknown, signal: AbortSignal, partial: string): Failure {
+    if (signal.aborted) {
+      if (signal.reason instanceof AnswerDeadline) return failures.timeout(partial || undefined);
+      return failures.interrupted(partial);
+    }
+    if (error instanceof RagError) {
+      // Text already shown to the user is never thrown away: whatever broke, it was interrupted.
+      if (partial && error.kind !== 'interrupted')
+        return failures.interrupted(partial, error.failure.service);
+      if (error.kind === 'interrupted')
+        return { ...error.failure, partialText: partial || error.failure.partialText };
+      return error.failure;
+    }
+    if (partial) return failures.interrupted(partial);
+    return failures.internal();
+  }
+
+  private finish(timings: { -readonly [K in keyof StageTimings]?: number }, started: number): StageTimings {
+    return {
+      condenseMs: timings.condenseMs ?? 0,
+      retrievalMs: timings.retrievalMs ?? 0,
+      firstTokenMs: timings.firstTokenMs ?? 0,
+      totalMs: performance.now() - started,
+    };
+  }
+}
