@@ -79,6 +79,12 @@ export const failures = {
     variable,
     message: `The bot is misconfigured: ${service} rejected its credentials. An administrator needs to check ${variable}.`,
   }),
+  unknownModel: (service: string, variable: string, model: string): Failure => ({
+    kind: 'misconfigured',
+    service,
+    variable,
+    message: `The bot is misconfigured: ${service} does not offer the model "${model}". An administrator needs to check ${variable}.`,
+  }),
   rateLimited: (service: string, retryAfterSeconds: number): Failure => ({
     kind: 'rate_limited',
     service,

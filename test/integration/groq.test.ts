@@ -1,0 +1,200 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { isRagError } from '../../src/core/failures.js';
+import type { GenerationChunk, GenerationRequest } from '../../src/core/types.js';
+import { checkGroq, GroqGenerator, type GroqGeneratorOptions } from '../../src/generators/groq.js';
+import { type FakeGroq, startFakeGroq } from '../fakes/groq/index.js';
+
+let fake: FakeGroq;
+beforeAll(async () => {
+  fake = await startFakeGroq();
+});
+afterAll(() => fake.close());
+afterEach(() => {
+  fake.clearFaults();
+  fake.requests.length = 0;
+});
+
+function generator(overrides: Partial<GroqGeneratorOptions> = {}) {
+  return new GroqGenerator({
+    apiKey: fake.apiKey,
+    model: 'llama-3.1-8b-instant',
+    condenseModel: 'llama-3.3-70b-versatile',
+    baseURL: fake.baseURL,
+    timeoutMs: 2_000,
+    maxRetries: 2,
+    retryBudgetMs: 3_000,
+    ...overrides,
+  });
+}
+
+const request = (overrides: Partial<GenerationRequest> = {}): GenerationRequest => ({
+  purpose: 'answer',
+  messages: [
+    { role: 'system', content: 'Answer from the passages.' },
+    {
+      role: 'user',
+      content:
+        '<context>\n<passage id="1" source="a.md" title="A">\nThe bot installs with npm ci. Then run it.\n</passage>\n</context>\n\nQuestion: How do I install it?',
+    },
+  ],
+  question: 'How do I install it?',
+  passages: [],
+  history: [],
+  maxTokens: 256,
+  temperature: 0.2,
+  ...overrides,
+});
+
+async function run(gen: GroqGenerator, req = request()) {
+  const chunks: GenerationChunk[] = [];
+  try {
+    for await (const chunk of gen.generate(req)) chunks.push(chunk);
+    return { chunks, text: chunks.map((c) => (c.type === 'text' ? c.text : '')).join(''), error: undefined };
+  } catch (error) {
+    return { chunks, text: chunks.map((c) => (c.type === 'text' ? c.text : '')).join(''), error };
+  }
+}
+
+function failureOf(error: unknown) {
+  if (!isRagError(error)) throw new Error(`expected a RagError, got ${String(error)}`);
+  return error.failure;
+}
+
+describe('Groq generation through groq-sdk', () => {
+  it('streams the answer in order, sends role-based messages to the configured model, and reports usage', async () => {
+    const { chunks, text, error } = await run(generator());
+    expect(error).toBeUndefined();
+    expect(text).toBe('According to the knowledge base, The bot installs with npm ci. [1]');
+    expect(chunks.filter((c) => c.type === 'text').length).toBeGreaterThan(3);
+    const usage = chunks.find((c) => c.type === 'usage');
+    expect(usage?.type === 'usage' && usage.usage.completionTokens).toBeGreaterThan(0);
+    const [sent] = fake.chatRequests();
+    expect(sent?.body.model).toBe('llama-3.1-8b-instant');
+    expect(sent?.body.stream).toBe(true);
+    expect(sent?.body.messages?.map((m) => m.role)).toEqual(['system', 'user']);
+    expect(sent?.body.max_tokens).toBe(256);
+  });
+
+  it('uses the condense model for follow-up rewriting', async () => {
+    await run(generator(), request({ purpose: 'condense' }));
+    expect(fake.chatRequests()[0]?.body.model).toBe('llama-3.3-70b-versatile');
+  });
+
+  it('reports a rejected key as misconfiguration naming GROQ_API_KEY, without retrying', async () => {
+    const { error } = await run(generator({ apiKey: 'gsk_wrong' }));
+    const failure = failureOf(error);
+    expect(failure.kind).toBe('misconfigured');
+    expect(failure.variable).toBe('GROQ_API_KEY');
+    expect(failure.message).toContain('GROQ_API_KEY');
+    expect(failure.message).not.toContain('gsk_wrong');
+    expect(fake.chatRequests()).toHaveLength(1);
+  });
+
+  it('names GROQ_MODEL when the model does not exist', async () => {
+    const { error } = await run(generator({ model: 'llama-9-imaginary' }));
+    const failure = failureOf(error);
+    expect(failure.kind).toBe('misconfigured');
+    expect(failure.message).toContain('GROQ_MODEL');
+    expect(failure.message).toContain('llama-9-imaginary');
+  });
+
+  it('honours retry-after on 429 and succeeds on the retry', async () => {
+    fake.failNext({ type: 'status', status: 429, retryAfterSeconds: 1 });
+    const { text, error } = await run(generator());
+    expect(error).toBeUndefined();
+    expect(text).toContain('[1]');
+    const [first, second] = fake.chatRequests();
+    expect(fake.chatRequests()).toHaveLength(2);
+    expect(second!.at - first!.at).toBeGreaterThanOrEqual(950);
+  });
+
+  it('gives up on 429 when the wait would exceed the budget, saying when to try again', async () => {
+    fake.failNext({ type: 'status', status: 429, retryAfterSeconds: 30 });
+    const { error } = await run(generator({ retryBudgetMs: 1_000 }));
+    const failure = failureOf(error);
+    expect(failure.kind).toBe('rate_limited');
+    expect(failure.retryAfterSeconds).toBe(30);
+    expect(failure.message).toContain('try again in 30 seconds');
+    expect(fake.chatRequests()).toHaveLength(1);
+  });
+
+  it('retries server errors and answers when Groq recovers', async () => {
+    fake.failNext({ type: 'status', status: 500 }, 2);
+    const { text, error } = await run(generator());
+    expect(error).toBeUndefined();
+    expect(text).toContain('[1]');
+    expect(fake.chatRequests()).toHaveLength(3);
+  });
+
+  it('reports Groq unavailable after the bounded retries', async () => {
+    fake.failNext({ type: 'status', status: 503 }, 10);
+    const { error } = await run(generator({ maxRetries: 2 }));
+    expect(failureOf(error).kind).toBe('unavailable');
+    expect(fake.chatRequests()).toHaveLength(3);
+  });
+
+  it('treats a hung request as unavailable once the timeout passes', async () => {
+    fake.failNext({ type: 'hang' }, 5);
+    const { error } = await run(generator({ timeoutMs: 300, maxRetries: 1 }));
+    expect(failureOf(error).kind).toBe('unavailable');
+    expect(fake.chatRequests()).toHaveLength(2);
+  });
+
+  it('keeps the partial text and marks it interrupted when the stream is cut, never retrying', async () => {
+    fake.failNext({ type: 'cut' });
+    const { text, error } = await run(generator());
+    const failure = failureOf(error);
+    expect(failure.kind).toBe('interrupted');
+    expect(text.length).toBeGreaterThan(0);
+    expect(failure.partialText).toBe(text);
+    expect(fake.chatRequests()).toHaveLength(1);
+  });
+
+  it('stops when the caller aborts', async () => {
+    fake.failNext({ type: 'slow', delayMs: 5_000 });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error('shutting down')), 100);
+    const started = Date.now();
+    const { error } = await run(generator(), request({ signal: controller.signal }));
+    expect(error).toBeDefined();
+    expect(isRagError(error)).toBe(false);
+    expect(Date.now() - started).toBeLessThan(4_000);
+  });
+});
+
+describe('doctor check for Groq', () => {
+  it('confirms a valid key and an available model', async () => {
+    const result = await checkGroq({
+      apiKey: fake.apiKey,
+      model: 'llama-3.1-8b-instant',
+      baseURL: fake.baseURL,
+      timeoutMs: 2000,
+    });
+    expect(result.ok).toBe(true);
+  });
+
+  it('explains a bad key and a missing model with the fix', async () => {
+    const badKey = await checkGroq({ apiKey: 'nope', model: 'x', baseURL: fake.baseURL, timeoutMs: 2000 });
+    expect(badKey.ok).toBe(false);
+    expect(badKey.fix).toContain('GROQ_API_KEY');
+    const badModel = await checkGroq({
+      apiKey: fake.apiKey,
+      model: 'gpt-99',
+      baseURL: fake.baseURL,
+      timeoutMs: 2000,
+    });
+    expect(badModel.ok).toBe(false);
+    expect(badModel.fix).toContain('llama-3.1-8b-instant');
+  });
+
+  it('reports an unreachable endpoint', async () => {
+    const result = await checkGroq({
+      apiKey: 'x',
+      model: 'x',
+      baseURL: 'http://127.0.0.1:9',
+      timeoutMs: 1000,
+    });
+    expect(result.ok).toBe(false);
+    expect(result.detail).toContain('cannot reach');
+  });
+});
