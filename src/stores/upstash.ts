@@ -1,0 +1,232 @@
+/**
+ * The production knowledge store: an Upstash Vector index with a built-in embedding model,
+ * through @upstash/vector. Text goes in and out as `data` (the index embeds it); citation
+ * fields ride along as metadata.
+ *
+ * The SDK reports failures as `UpstashError(<server message>)` without the status code, so
+ * failures are classified by that message. The SDK's own retries cover network errors only;
+ * ours cover those, 5xx and timeouts alike, so its retries are off.
+ */
+import { Index } from '@upstash/vector';
+import { type Failure, failures, RagError } from '../core/failures.js';
+import type { Chunk, KnowledgeStore, Passage, SearchOptions, StoreStats } from '../core/types.js';
+import { type Logger, silentLogger } from '../log.js';
+
+export interface UpstashStoreOptions {
+  readonly url: string;
+  readonly token: string;
+  /** '' is the index's default namespace. */
+  readonly namespace: string;
+  /** Per-request time limit. */
+  readonly timeoutMs?: number;
+  /** Retries after network errors, 5xx and timeouts. */
+  readonly maxRetries?: number;
+  readonly logger?: Logger;
+}
+
+type Metadata = Record<string, unknown>;
+
+const SERVICE = 'Upstash Vector';
+/** Upstash accepts at most 1,000 vectors per upsert or delete request. */
+export const UPSTASH_BATCH_LIMIT = 1_000;
+const RANGE_PAGE = 1_000;
+
+function classify(error: unknown): { retry: boolean; failure: Failure } {
+  const message = error instanceof Error ? error.message : String(error);
+  if (/unauthori[sz]ed|invalid auth|forbidden|invalid token/i.test(message)) {
+    return { retry: false, failure: failures.misconfigured(SERVICE, 'UPSTASH_VECTOR_REST_TOKEN') };
+  }
+  if (/embedding/i.test(message) && /not allowed|model|vectors instead/i.test(message)) {
+    return {
+      retry: false,
+      failure: {
+        kind: 'misconfigured',
+        service: SERVICE,
+        variable: 'UPSTASH_VECTOR_REST_URL',
+        message:
+          'The bot is misconfigured: its Upstash Vector index has no built-in embedding model. Create an index with an embedding model (e.g. BGE_SMALL_EN_V1_5) and point UPSTASH_VECTOR_REST_URL at it.',
+      },
+    };
+  }
+  // Requests the service refuses as malformed will fail the same way again.
+  if (/exceed|invalid|must be|not allowed|limit/i.test(message) && !/rate/i.test(message)) {
+    return {
+      retry: false,
+      failure: {
+        kind: 'internal',
+        service: SERVICE,
+        message: `Upstash Vector refused the request: ${message}`,
+      },
+    };
+  }
+  return { retry: true, failure: failures.unavailable(SERVICE) };
+}
+
+export class UpstashStore implements KnowledgeStore {
+  readonly description: string;
+  /**
+   * Upstash reports cosine similarity as (1 + cos) / 2, so unrelated text sits near 0.5 and
+   * built-in models score relevant passages around 0.75–0.9; 0.7 drops only the unrelated.
+   */
+  readonly defaultMinScore = 0.7;
+  private readonly index: Index<Metadata>;
+  private readonly namespace: string;
+  private readonly maxRetries: number;
+  private readonly log: Logger;
+
+  constructor(options: UpstashStoreOptions) {
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    this.namespace = options.namespace;
+    this.maxRetries = options.maxRetries ?? 2;
+    this.log = options.logger ?? silentLogger;
+    this.description = `Upstash Vector (${new URL(options.url).host}${options.namespace ? `, namespace ${options.namespace}` : ''})`;
+    this.index = new Index<Metadata>({
+      url: options.url,
+      token: options.token,
+      retry: false,
+      enableTelemetry: false,
+      // A function gives every request its own deadline (a plain signal would be shared).
+      signal: () => AbortSignal.timeout(timeoutMs),
+    });
+  }
+
+  private get scope(): { namespace?: string } {
+    return this.namespace ? { namespace: this.namespace } : {};
+  }
+
+  async search(query: string, options: SearchOptions): Promise<Passage[]> {
+    const results = await this.call('query', () =>
+      this.index.query(
+        { data: query, topK: options.topK, includeMetadata: true, includeData: true },
+        this.scope,
+      ),
+    );
+    return results.map((result) => {
+      const { source, title, url, ...rest } = (result.metadata ?? {}) as Metadata;
+      return {
+        id: String(result.id),
+        text: result.data ?? '',
+        score: result.score,
+        source: typeof source === 'string' ? source : String(result.id),
+        ...(typeof title === 'string' ? { title } : {}),
+        ...(typeof url === 'string' ? { url } : {}),
+        metadata: rest,
+      };
+    });
+  }
+
+  async upsert(chunks: readonly Chunk[]): Promise<void> {
+    for (let i = 0; i < chunks.length; i += UPSTASH_BATCH_LIMIT) {
+      const batch = chunks.slice(i, i + UPSTASH_BATCH_LIMIT).map((chunk) => ({
+        id: chunk.id,
+        data: chunk.text,
+        metadata: {
+          ...chunk.metadata,
+          source: chunk.source,
+          ...(chunk.title ? { title: chunk.title } : {}),
+          ...(chunk.url ? { url: chunk.url } : {}),
+        },
+      }));
+      // Upserts are idempotent by id, so retrying one is safe.
+      await this.call('upsert', () => this.index.upsert(batch, this.scope));
+    }
+  }
+
+  async delete(ids: readonly string[]): Promise<void> {
+    for (let i = 0; i < ids.length; i += UPSTASH_BATCH_LIMIT) {
+      const batch = ids.slice(i, i + UPSTASH_BATCH_LIMIT);
+      await this.call('delete', () => this.index.delete(batch, this.scope));
+    }
+  }
+
+  async listIds(): Promise<Map<string, string>> {
+    const ids = new Map<string, string>();
+    let cursor: string | number = 0;
+    for (;;) {
+      const page = await this.call('range', () =>
+        this.index.range({ cursor, limit: RANGE_PAGE, includeMetadata: true }, this.scope),
+      );
+      for (const vector of page.vectors) {
+        const source = (vector.metadata as Metadata | undefined)?.source;
+        ids.set(String(vector.id), typeof source === 'string' ? source : '');
+      }
+      if (!page.nextCursor || page.nextCursor === String(cursor) || page.vectors.length === 0) return ids;
+      cursor = page.nextCursor;
+    }
+  }
+
+  async reset(): Promise<void> {
+    await this.call('reset', () => this.index.reset(this.scope));
+  }
+
+  async stats(): Promise<StoreStats> {
+    const info = await this.call('info', () => this.index.info());
+    const inNamespace = info.namespaces?.[this.namespace]?.vectorCount;
+    const embeddingModel = info.denseIndex?.embeddingModel;
+    return {
+      vectorCount: inNamespace ?? (this.namespace ? 0 : info.vectorCount),
+      dimension: info.dimension,
+      ...(embeddingModel ? { embeddingModel } : {}),
+    };
+  }
+
+  /** Runs one SDK call with bounded retries, turning every failure into a `RagError`. */
+  private async call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await run();
+      } catch (error) {
+        const { retry, failure } = classify(error);
+        if (!retry || attempt >= this.maxRetries) {
+          this.log.warn(
+            { operation, kind: failure.kind, reason: (error as Error).message },
+            'Upstash call failed',
+          );
+          throw new RagError(failure, { cause: error });
+        }
+        const delay = 200 * 2 ** attempt * (0.75 + Math.random() * 0.5);
+        this.log.warn(
+          { operation, attempt: attempt + 1, retryInMs: Math.round(delay) },
+          'retrying Upstash call',
+        );
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
+}
+
+export interface UpstashCheck {
+  readonly ok: boolean;
+  readonly detail: string;
+  readonly fix?: string;
+}
+
+/** For `npm run doctor`: reachable, authorised, with a built-in embedding model. */
+export async function checkUpstash(options: UpstashStoreOptions): Promise<UpstashCheck> {
+  const store = new UpstashStore({ ...options, maxRetries: 0 });
+  try {
+    const stats = await store.stats();
+    if (!stats.embeddingModel) {
+      return {
+        ok: false,
+        detail: `reachable, ${stats.dimension ?? '?'} dimensions, but no built-in embedding model`,
+        fix: 'create the index with an embedding model (e.g. BGE_SMALL_EN_V1_5); this bot upserts and queries text',
+      };
+    }
+    const empty = stats.vectorCount === 0 ? ' (empty: run npm run ingest -- <folder>)' : '';
+    return {
+      ok: true,
+      detail: `${stats.vectorCount} vectors${empty}, ${stats.dimension} dimensions, model ${stats.embeddingModel}`,
+    };
+  } catch (error) {
+    const failure = error instanceof RagError ? error.failure : failures.unavailable(SERVICE);
+    return {
+      ok: false,
+      detail: failure.kind === 'misconfigured' ? 'the token was rejected' : 'cannot reach the index',
+      fix:
+        failure.kind === 'misconfigured'
+          ? 'copy the REST token from the Upstash console into UPSTASH_VECTOR_REST_TOKEN'
+          : 'check UPSTASH_VECTOR_REST_URL and the network',
+    };
+  }
+}
