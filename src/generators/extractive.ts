@@ -23,22 +23,25 @@ function terms(text: string): string[] {
     .map((word) => word.replace(/(ing|ed|es|s)$/u, '') || word);
 }
 
-/** Prose sentences and list items of a passage, without headings or code fences. */
+/** Prose sentences and list items of a passage, without headings or code blocks. */
 function sentences(text: string): string[] {
   const out: string[] = [];
   const withoutCode = text.replace(/```[\s\S]*?```/g, '\n');
   for (const block of withoutCode.split(/\n\s*\n/)) {
+    // Markdown wraps paragraphs and list items over several lines: join them first.
+    const items: string[] = [];
     for (const rawLine of block.split('\n')) {
       const line = rawLine.trim();
       if (!line || /^#{1,6}\s/.test(line) || /^[-=|]{3,}/.test(line)) continue;
-      if (/^([-*+]|\d+[.)])\s/.test(line)) {
-        out.push(line.replace(/^([-*+]|\d+[.)])\s+/, ''));
-        continue;
-      }
-      out.push(...(line.match(/[^.!?]+(?:[.!?]+["')\]]*|$)/g) ?? [line]).map((s) => s.trim()));
+      const item = /^([-*+]|\d+[.)])\s+(.*)$/.exec(line);
+      if (item) items.push(item[2] ?? '');
+      else if (items.length > 0) items[items.length - 1] += ` ${line}`;
+      else items.push(line);
     }
+    // A sentence ends at . ! ? followed by a space and a capital, digit or markup (not ".env" or "e.g. this").
+    for (const item of items) out.push(...item.split(/(?<=[.!?])\s+(?=[A-Z0-9"'`*_[(])/));
   }
-  return out.filter((sentence) => sentence.length >= 3);
+  return out.map((sentence) => sentence.trim()).filter((sentence) => sentence.length >= 3);
 }
 
 export interface ExtractiveOptions {

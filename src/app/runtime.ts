@@ -1,0 +1,106 @@
+/**
+ * Builds the answering machinery from configuration: Groq or the offline extractive
+ * answerer, Upstash or the embedded local store, and the core that joins them. Every front
+ * end (terminal, Slack, Discord, `npm start`) starts here, so they all behave alike.
+ */
+import { existsSync } from 'node:fs';
+import type { Config } from '../config.js';
+import { RagCore } from '../core/rag-core.js';
+import type { Generator, KnowledgeStore } from '../core/types.js';
+import { DEGRADED_LABEL, ExtractiveGenerator } from '../generators/extractive.js';
+import { GroqGenerator } from '../generators/groq.js';
+import { ingestPaths } from '../ingest/pipeline.js';
+import { type Logger, silentLogger } from '../log.js';
+import { LocalStore } from '../stores/local/index.js';
+import { UpstashStore } from '../stores/upstash.js';
+
+export interface RuntimeDeps {
+  readonly logger?: Logger;
+  /** Told when the first run indexes the sample knowledge base (it takes a moment). */
+  readonly onSeed?: (message: string) => void;
+}
+
+export interface Runtime {
+  readonly answerer: RagCore;
+  readonly store: KnowledgeStore;
+  readonly generator: Generator;
+  /** One line saying what answers and what is searched, for start-up banners and logs. */
+  describe(): string;
+}
+
+/** The configured store: Upstash when its variables are set, else the local one. */
+export async function openStore(
+  config: Config,
+  options: { logger?: Logger; namespace?: string } = {},
+): Promise<KnowledgeStore> {
+  const logger = options.logger ?? silentLogger;
+  if (config.upstash) {
+    return new UpstashStore({
+      url: config.upstash.url,
+      token: config.upstash.token,
+      namespace: options.namespace ?? config.upstash.namespace,
+      logger,
+    });
+  }
+  return LocalStore.open({ dir: config.rag.dataDir, logger });
+}
+
+export function createGenerator(config: Config, logger: Logger = silentLogger): Generator {
+  if (!config.groq.apiKey) return new ExtractiveGenerator();
+  return new GroqGenerator({
+    apiKey: config.groq.apiKey,
+    model: config.groq.model,
+    condenseModel: config.groq.condenseModel,
+    ...(config.groq.baseURL ? { baseURL: config.groq.baseURL } : {}),
+    timeoutMs: config.groq.timeoutMs,
+    maxRetries: config.groq.maxRetries,
+    retryBudgetMs: config.groq.retryBudgetMs,
+    logger,
+  });
+}
+
+/** An empty local store gets the bundled knowledge folder, so a fresh clone can answer. */
+async function seedLocalStore(store: KnowledgeStore, config: Config, deps: RuntimeDeps): Promise<void> {
+  if ((await store.stats()).vectorCount > 0 || !existsSync(config.rag.knowledgeDir)) return;
+  deps.onSeed?.(`First run: indexing ${config.rag.knowledgeDir}/ into ${config.rag.dataDir}/ …`);
+  const summary = await ingestPaths(
+    store,
+    [config.rag.knowledgeDir],
+    deps.logger ? { logger: deps.logger } : {},
+  );
+  deps.onSeed?.(`Indexed ${summary.files} files (${summary.chunks} passages).`);
+}
+
+export async function buildRuntime(config: Config, deps: RuntimeDeps = {}): Promise<Runtime> {
+  const logger = deps.logger ?? silentLogger;
+  const store = await openStore(config, { logger });
+  if (!config.upstash) await seedLocalStore(store, config, deps);
+  const generator = createGenerator(config, logger);
+  const answerer = new RagCore({
+    retriever: store,
+    generator,
+    // Only a model can be unavailable; the offline answerer needs no stand-in.
+    ...(generator.mode === 'groq'
+      ? { fallbackGenerator: new ExtractiveGenerator({ label: DEGRADED_LABEL }) }
+      : {}),
+    options: {
+      topK: config.rag.topK,
+      ...(config.rag.minScore !== undefined ? { minScore: config.rag.minScore } : {}),
+      maxQuestionChars: config.rag.maxQuestionChars,
+      contextTokens: config.rag.contextTokens,
+      maxAnswerTokens: config.rag.maxAnswerTokens,
+      answerTimeoutMs: config.rag.answerTimeoutMs,
+    },
+    logger,
+  });
+  const answers =
+    generator.mode === 'groq'
+      ? `Groq (${generator.model})`
+      : 'offline extracts (set GROQ_API_KEY for written answers)';
+  return {
+    answerer,
+    store,
+    generator,
+    describe: () => `answers: ${answers} · knowledge: ${store.description}`,
+  };
+}

@@ -1,0 +1,120 @@
+/**
+ * `npm run ask`: the terminal experience of the original rag_run.py, on the shared core.
+ *   npm run ask                  interactive: "You: " prompt, exit/quit or Ctrl-D to leave
+ *   npm run ask -- "question"    one question; exit 0 on an answer, 1 on failure, 2 on bad setup
+ */
+import { randomUUID } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { buildRuntime, type Runtime } from '../app/runtime.js';
+import { ConfigError, loadConfig } from '../config.js';
+import type { Turn } from '../core/types.js';
+import { createLogger } from '../log.js';
+import { LocalStoreError } from '../stores/local/index.js';
+import { renderToTerminal, type TerminalOutput } from './terminal-render.js';
+
+const USAGE = `Ask the knowledge base from the terminal.
+
+  npm run ask                      interactive; type exit or quit (or Ctrl-D) to leave
+  npm run ask -- "your question"   one question, then exit
+
+Configuration comes from .env and the environment (see .env.example).`;
+
+/** Turns kept as conversation history for follow-ups; the core trims further to its token budget. */
+const HISTORY_TURNS = 10;
+
+const out: TerminalOutput = {
+  write: (text) => process.stdout.write(text),
+  error: (text) => process.stderr.write(text),
+};
+
+async function askOnce(runtime: Runtime, text: string, history: readonly Turn[], signal?: AbortSignal) {
+  const question = {
+    id: randomUUID(),
+    text,
+    place: { platform: 'terminal' as const },
+    ...(signal ? { signal } : {}),
+  };
+  return renderToTerminal(runtime.answerer.answer(question, history), out);
+}
+
+async function interactive(runtime: Runtime): Promise<void> {
+  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY });
+  const history: Turn[] = [];
+  let answering: AbortController | undefined;
+  // Ctrl-C stops the answer being written; at the prompt it leaves.
+  rl.on('SIGINT', () => {
+    if (answering) answering.abort(new Error('stopped by the user'));
+    else rl.close();
+  });
+  process.stdout.write('Ask a question about the knowledge base. Type exit or quit to leave.\n');
+  rl.setPrompt('You: ');
+  rl.prompt();
+  for await (const line of rl) {
+    const text = line.trim();
+    if (/^(exit|quit)$/i.test(text)) break;
+    if (text) {
+      answering = new AbortController();
+      const outcome = await askOnce(runtime, text, history, answering.signal);
+      answering = undefined;
+      if (outcome.ok) {
+        history.push({ role: 'user', text }, { role: 'assistant', text: outcome.text });
+        history.splice(0, Math.max(0, history.length - HISTORY_TURNS));
+      }
+    }
+    rl.prompt();
+  }
+  rl.close();
+  process.stdout.write('\nBye.\n');
+}
+
+async function main(): Promise<number> {
+  let args: ReturnType<typeof parseArgs>;
+  try {
+    args = parseArgs({ allowPositionals: true, options: { help: { type: 'boolean', short: 'h' } } });
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (args.values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  let runtime: Runtime;
+  try {
+    const config = loadConfig();
+    // The terminal is for answers: only warnings and errors are logged unless LOG_LEVEL says otherwise.
+    const logger = createLogger({
+      level: process.env.LOG_LEVEL ? config.log.level : 'warn',
+      format: process.env.LOG_FORMAT ? config.log.format : 'pretty',
+    });
+    runtime = await buildRuntime(config, {
+      logger,
+      onSeed: (message) => process.stderr.write(`${message}\n`),
+    });
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof LocalStoreError) {
+      process.stderr.write(`${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  process.stderr.write(`rag-chat-bot · ${runtime.describe()}\n`);
+
+  if (args.positionals.length > 0) {
+    const outcome = await askOnce(runtime, args.positionals.join(' '), []);
+    return outcome.ok ? 0 : 1;
+  }
+  await interactive(runtime);
+  return 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`Unexpected error: ${(error as Error).message}\n`);
+    process.exitCode = 1;
+  },
+);

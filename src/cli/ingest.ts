@@ -1,0 +1,191 @@
+/**
+ * `npm run ingest -- <files or folders> [--prune] [--namespace ns] [--reset [--yes]] [--text-field f]`
+ * Adds documents to the configured store (Upstash when configured, else the local store).
+ * Exit codes: 0 everything landed, 1 some files failed, 2 usage, configuration or store error.
+ */
+import { createInterface } from 'node:readline/promises';
+import { parseArgs } from 'node:util';
+import cliProgress from 'cli-progress';
+import { openStore } from '../app/runtime.js';
+import { ConfigError, loadConfig } from '../config.js';
+import { isRagError } from '../core/failures.js';
+import type { KnowledgeStore } from '../core/types.js';
+import { type IngestProgress, type IngestSummary, ingestPaths } from '../ingest/pipeline.js';
+import { createLogger } from '../log.js';
+import { LocalStoreError } from '../stores/local/index.js';
+
+const USAGE = `Add documents to the knowledge base.
+
+  npm run ingest -- <files or folders>… [options]
+
+Options:
+  --prune              remove chunks of files that changed or were deleted
+  --namespace <name>   Upstash namespace to write into (default: UPSTASH_VECTOR_NAMESPACE)
+  --reset              delete everything in the store first (asks for confirmation)
+  --yes                confirm --reset without asking (for scripts)
+  --text-field <name>  field of JSON records that holds the text (default: text)
+  -h, --help           show this help
+
+Formats: Markdown, plain text, HTML, PDF, and JSON arrays of records.`;
+
+async function confirmReset(store: KnowledgeStore, assumeYes: boolean): Promise<boolean> {
+  if (assumeYes) return true;
+  if (!process.stdin.isTTY) {
+    process.stderr.write(
+      '--reset deletes everything in the store; add --yes to confirm when not at a terminal.\n',
+    );
+    return false;
+  }
+  const { vectorCount } = await store.stats();
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  const answer = await rl.question(
+    `Delete all ${vectorCount} passages in ${store.description}? Type "yes" to confirm: `,
+  );
+  rl.close();
+  return answer.trim().toLowerCase() === 'yes';
+}
+
+function progressReporter(): { onProgress: (progress: IngestProgress) => void; stop: () => void } {
+  if (!process.stderr.isTTY) {
+    return { onProgress: () => undefined, stop: () => undefined };
+  }
+  const bar = new cliProgress.SingleBar(
+    {
+      format: ' {phase} [{bar}] {value}/{total}',
+      stream: process.stderr,
+      hideCursor: true,
+      clearOnComplete: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  let phase = '';
+  return {
+    onProgress(progress) {
+      if (progress.phase !== phase) {
+        if (phase) bar.stop();
+        phase = progress.phase;
+        bar.start(progress.total, progress.done, { phase: progress.phase.padEnd(9) });
+      } else bar.update(progress.done);
+    },
+    stop: () => bar.stop(),
+  };
+}
+
+export function formatSummary(summary: IngestSummary, where: string): string {
+  const rows: [string, number][] = [
+    ['files', summary.files],
+    ['chunks', summary.chunks],
+    ['upserted', summary.upserted],
+    ['unchanged', summary.unchanged],
+    ['removed', summary.removed],
+    ['failed', summary.failed.length],
+  ];
+  const lines = [
+    `Ingested into ${where}:`,
+    ...rows.map(([label, value]) => `  ${label.padEnd(10)} ${value}`),
+  ];
+  if (summary.failed.length > 0) {
+    lines.push('', 'Failed (skipped; everything else landed):');
+    for (const problem of summary.failed) lines.push(`  ${problem.path}: ${problem.reason}`);
+  }
+  if (summary.skipped.length > 0) {
+    lines.push(
+      '',
+      `Skipped ${summary.skipped.length} file(s) of unsupported types, e.g. ${summary.skipped[0]!.path}`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      prune: { type: 'boolean' },
+      namespace: { type: 'string' },
+      reset: { type: 'boolean' },
+      yes: { type: 'boolean', short: 'y' },
+      'text-field': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}
+
+async function main(): Promise<number> {
+  let args: ReturnType<typeof parse>;
+  try {
+    args = parse(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  const { values, positionals } = args;
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (positionals.length === 0 && !values.reset) {
+    process.stderr.write(`Name at least one file or folder to ingest.\n\n${USAGE}\n`);
+    return 2;
+  }
+
+  let store: KnowledgeStore;
+  try {
+    const config = loadConfig();
+    if (values.namespace !== undefined && !config.upstash) {
+      process.stderr.write('Note: --namespace applies to Upstash only; the local store has no namespaces.\n');
+    }
+    const logger = createLogger({
+      level: process.env.LOG_LEVEL ? config.log.level : 'warn',
+      format: process.env.LOG_FORMAT ? config.log.format : 'pretty',
+    });
+    store = await openStore(config, {
+      logger,
+      ...(values.namespace !== undefined ? { namespace: values.namespace } : {}),
+    });
+    if (values.reset) {
+      if (!(await confirmReset(store, values.yes === true))) {
+        process.stderr.write('Reset cancelled; nothing was deleted.\n');
+        return 2;
+      }
+      await store.reset();
+      process.stdout.write(`Reset ${store.description}.\n`);
+      if (positionals.length === 0) return 0;
+    }
+    const progress = progressReporter();
+    let summary: IngestSummary;
+    try {
+      summary = await ingestPaths(store, positionals, {
+        prune: values.prune === true,
+        ...(values['text-field'] ? { textField: values['text-field'] } : {}),
+        // No logger: the summary below reports each failed file once.
+        onProgress: progress.onProgress,
+      });
+    } finally {
+      progress.stop();
+    }
+    process.stdout.write(formatSummary(summary, store.description));
+    return summary.failed.length > 0 ? 1 : 0;
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof LocalStoreError) {
+      process.stderr.write(`${error.message}\n`);
+      return 2;
+    }
+    if (isRagError(error)) {
+      process.stderr.write(`Ingestion stopped: ${error.failure.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`Unexpected error: ${(error as Error).message}\n`);
+    process.exitCode = 1;
+  },
+);
