@@ -1,0 +1,271 @@
+import { mkdir, mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { KnowledgeStore } from '../../src/core/types.js';
+import { chunkDocument, chunkId } from '../../src/ingest/chunk.js';
+import { loadFile } from '../../src/ingest/loaders.js';
+import { ingestPaths } from '../../src/ingest/pipeline.js';
+import { LocalStore } from '../../src/stores/local/index.js';
+import { UpstashStore } from '../../src/stores/upstash.js';
+import { runCli } from '../e2e/cli.js';
+import { type FakeUpstash, startFakeUpstash } from '../fakes/upstash/index.js';
+
+/** A minimal valid one-page PDF with a title, built by hand so no fixture is downloaded. */
+function tinyPdf(text: string, title: string): Buffer {
+  const stream = `BT /F1 12 Tf 72 720 Td (${text}) Tj ET`;
+  const objects = [
+    '<< /Type /Catalog /Pages 2 0 R >>',
+    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>',
+    `<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`,
+    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
+    `<< /Title (${title}) >>`,
+  ];
+  let pdf = '%PDF-1.4\n';
+  const offsets: number[] = [];
+  objects.forEach((body, i) => {
+    offsets.push(pdf.length);
+    pdf += `${i + 1} 0 obj\n${body}\nendobj\n`;
+  });
+  const xref = pdf.length;
+  pdf += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`;
+  for (const offset of offsets) pdf += `${String(offset).padStart(10, '0')} 00000 n \n`;
+  pdf += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R /Info 6 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+  return Buffer.from(pdf, 'latin1');
+}
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'rag-ingest-'));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+async function write(name: string, content: string | Buffer): Promise<string> {
+  const path = join(dir, name);
+  await mkdir(join(path, '..'), { recursive: true });
+  await writeFile(path, content);
+  return path;
+}
+
+describe('loading documents', () => {
+  it('reads markdown front matter for the title and URL', async () => {
+    const doc = await loadFile(
+      await write('fm.md', '---\ntitle: "Runbook"\nurl: https://wiki.example.com/runbook\n---\n\nBody.'),
+    );
+    expect(doc).toMatchObject({ kind: 'text', title: 'Runbook', url: 'https://wiki.example.com/runbook' });
+  });
+
+  it('turns HTML into markdown, keeping the page title and canonical URL but not scripts or navigation', async () => {
+    const doc = await loadFile(
+      await write(
+        'page.html',
+        '<html><head><title>Billing &amp; Plans</title><link rel="canonical" href="https://example.com/billing"></head>' +
+          '<body><nav>Home | About</nav><h1>Billing</h1><p>Invoices are sent <b>monthly</b>.</p><script>alert(1)</script></body></html>',
+      ),
+    );
+    expect(doc.kind).toBe('text');
+    if (doc.kind !== 'text') return;
+    expect(doc.title).toBe('Billing & Plans');
+    expect(doc.url).toBe('https://example.com/billing');
+    expect(doc.markdown).toContain('Invoices are sent **monthly**.');
+    expect(doc.markdown).not.toContain('alert');
+    expect(doc.markdown).not.toContain('Home | About');
+  });
+
+  it('extracts the text and title of a PDF', async () => {
+    const doc = await loadFile(await write('guide.pdf', tinyPdf('Backups run nightly at two.', 'Ops Guide')));
+    expect(doc.kind).toBe('text');
+    if (doc.kind !== 'text') return;
+    expect(doc.markdown).toContain('Backups run nightly at two.');
+    expect(doc.title).toBe('Ops Guide');
+  });
+
+  it('reads JSON records in the rag_run.py shape: text from one field, the rest as metadata', async () => {
+    const doc = await loadFile(
+      await write(
+        'foods.json',
+        JSON.stringify([{ id: '7', text: 'Pho is a noodle soup.', region: 'Vietnam', type: 'Soup' }]),
+      ),
+    );
+    expect(doc.kind).toBe('records');
+    if (doc.kind !== 'records') return;
+    expect(doc.records[0]).toMatchObject({
+      text: 'Pho is a noodle soup.',
+      title: 'foods.json #7',
+      metadata: { id: '7', region: 'Vietnam', type: 'Soup' },
+    });
+    const other = await loadFile(
+      await write('faq.json', JSON.stringify([{ answer: 'Yes.', q: 'Is it free?' }])),
+      {
+        textField: 'answer',
+      },
+    );
+    expect(other.kind === 'records' && other.records[0]?.text).toBe('Yes.');
+  });
+
+  it('explains what is wrong with a malformed file', async () => {
+    await expect(loadFile(await write('bad.json', '{"oops": '))).rejects.toThrow(/invalid JSON/);
+    await expect(loadFile(await write('obj.json', '{"text": "x"}'))).rejects.toThrow(/expected an array/);
+    await expect(loadFile(await write('nofield.json', '[{"body": "x"}]'))).rejects.toThrow(/--text-field/);
+    await expect(loadFile(await write('broken.pdf', '%PDF-1.4 garbage'))).rejects.toThrow(
+      /not a readable PDF/,
+    );
+    await expect(loadFile(await write('image.png', 'x'))).rejects.toThrow(/unsupported file type/);
+    await expect(loadFile(join(dir, 'missing.md'))).rejects.toThrow(/cannot read/);
+  });
+});
+
+describe('chunking', () => {
+  const markdown = [
+    '# Handbook',
+    '',
+    '## Deploying',
+    '',
+    Array.from({ length: 30 }, (_, i) => `Deployment step ${i} happens after the previous one.`).join(' '),
+    '',
+    'A second paragraph about deployments.',
+    '',
+    '```sh',
+    'npm run deploy',
+    '```',
+    '',
+    '## Rollback',
+    '',
+    'Roll back with the previous image tag.',
+  ].join('\n');
+
+  it('follows headings, keeps each chunk within the size limit, and records the heading path and URL anchor', () => {
+    const chunks = chunkDocument(
+      { kind: 'text', title: 'Handbook', url: 'https://wiki/handbook', markdown },
+      'docs/handbook.md',
+      { maxChars: 600 },
+    );
+    expect(chunks.length).toBeGreaterThan(2);
+    for (const chunk of chunks) expect(chunk.text.length).toBeLessThanOrEqual(600 + 250);
+    const rollback = chunks.find((chunk) => chunk.text.includes('Roll back'))!;
+    expect(rollback.title).toBe('Handbook › Rollback');
+    expect(rollback.url).toBe('https://wiki/handbook#rollback');
+    expect(rollback.source).toBe('docs/handbook.md');
+    // Code blocks stay whole.
+    expect(chunks.some((chunk) => chunk.text.includes('```sh\nnpm run deploy\n```'))).toBe(true);
+  });
+
+  it('overlaps consecutive chunks of a section by a sentence so no fact falls between them', () => {
+    const chunks = chunkDocument({ kind: 'text', title: 'Handbook', markdown }, 'docs/handbook.md', {
+      maxChars: 400,
+    });
+    const deploying = chunks.filter((chunk) => chunk.title === 'Handbook › Deploying');
+    expect(deploying.length).toBeGreaterThan(1);
+    const lastSentence = deploying[0]!.text.match(/[^.!?\n]+[.!?]+/g)?.at(-1)?.trim() ?? '';
+    expect(lastSentence.length).toBeGreaterThan(0);
+    expect(deploying[1]!.text).toContain(lastSentence);
+  });
+
+  it('gives the same text from the same source the same id, and any change a new one', () => {
+    expect(chunkId('a.md', 'hello')).toBe(chunkId('a.md', 'hello'));
+    expect(chunkId('a.md', 'hello')).not.toBe(chunkId('a.md', 'hello!'));
+    expect(chunkId('a.md', 'hello')).not.toBe(chunkId('b.md', 'hello'));
+  });
+});
+
+function describePipeline(name: string, open: () => Promise<KnowledgeStore>) {
+  describe(`ingesting into ${name}`, () => {
+    it('is idempotent, prunes what changed or vanished, and lands everything else when one file is bad', async () => {
+      const root = await mkdtemp(join(dir, 'kb-'));
+      await writeFile(join(root, 'a.md'), '# A\n\nAlpha facts about the alpha service.');
+      await writeFile(join(root, 'b.md'), '# B\n\nBeta facts about the beta service.');
+      await writeFile(
+        join(root, 'foods.json'),
+        JSON.stringify([{ id: '1', text: 'Kimchi is fermented cabbage.' }]),
+      );
+      await writeFile(join(root, 'bad.json'), '[{');
+      const store = await open();
+
+      const first = await ingestPaths(store, [root], { cwd: dir });
+      expect(first).toMatchObject({ files: 3, chunks: 3, upserted: 3, unchanged: 0, removed: 0 });
+      expect(first.failed).toEqual([
+        { path: expect.stringMatching(/bad\.json$/), reason: expect.stringMatching(/invalid JSON/) },
+      ]);
+
+      const second = await ingestPaths(store, [root], { cwd: dir });
+      expect(second).toMatchObject({ upserted: 0, unchanged: 3, removed: 0 });
+      expect((await store.stats()).vectorCount).toBe(3);
+
+      await writeFile(join(root, 'a.md'), '# A\n\nAlpha facts, revised.');
+      await unlink(join(root, 'b.md'));
+      const withoutPrune = await ingestPaths(store, [root], { cwd: dir });
+      expect(withoutPrune).toMatchObject({ upserted: 1, removed: 0 });
+      const pruned = await ingestPaths(store, [root], { cwd: dir, prune: true });
+      expect(pruned).toMatchObject({ upserted: 0, removed: 2 });
+      const sources = [...(await store.listIds()).values()].sort();
+      expect(sources).toEqual([expect.stringMatching(/a\.md$/), expect.stringMatching(/foods\.json$/)]);
+      const [best] = await store.search('alpha facts revised', { topK: 1 });
+      expect(best?.text).toContain('revised');
+    });
+  });
+}
+
+let upstash: FakeUpstash;
+let namespace = 0;
+beforeAll(async () => {
+  upstash = await startFakeUpstash();
+});
+afterAll(() => upstash.close());
+
+describePipeline('the local store', async () => LocalStore.open({ dir: await mkdtemp(join(dir, 'store-')) }));
+describePipeline(
+  'Upstash Vector',
+  async () =>
+    new UpstashStore({ url: upstash.url, token: upstash.token, namespace: `ingest-${++namespace}` }),
+);
+
+describe('npm run ingest', () => {
+  it('prints the summary, names each failed file with its reason, and exits 1 when a file failed', async () => {
+    const root = await mkdtemp(join(dir, 'cli-'));
+    await writeFile(join(root, 'ok.md'), '# OK\n\nFine content.');
+    await writeFile(join(root, 'bad.json'), 'nope');
+    const data = await mkdtemp(join(dir, 'cli-data-'));
+    const result = await runCli('src/cli/ingest.ts', [root], { env: { RAG_DATA_DIR: data } });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/files\s+1/);
+    expect(result.stdout).toMatch(/upserted\s+1/);
+    expect(result.stdout).toMatch(/bad\.json: invalid JSON/);
+    const again = await runCli('src/cli/ingest.ts', [join(root, 'ok.md')], { env: { RAG_DATA_DIR: data } });
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/unchanged\s+1/);
+  });
+
+  it('refuses --reset without confirmation when not at a terminal, and deletes nothing', async () => {
+    const data = await mkdtemp(join(dir, 'cli-reset-'));
+    const root = await mkdtemp(join(dir, 'cli-reset-kb-'));
+    await writeFile(join(root, 'ok.md'), '# OK\n\nKeep me.');
+    await runCli('src/cli/ingest.ts', [root], { env: { RAG_DATA_DIR: data } });
+    const refused = await runCli('src/cli/ingest.ts', ['--reset'], { env: { RAG_DATA_DIR: data } });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('--yes');
+    expect((await (await LocalStore.open({ dir: data })).stats()).vectorCount).toBe(1);
+    const confirmed = await runCli('src/cli/ingest.ts', ['--reset', '--yes'], {
+      env: { RAG_DATA_DIR: data },
+    });
+    expect(confirmed.code).toBe(0);
+    expect((await (await LocalStore.open({ dir: data })).stats()).vectorCount).toBe(0);
+  });
+
+  it('stops with the store failure when Upstash rejects the token, exit 2, no stack trace', async () => {
+    const root = await mkdtemp(join(dir, 'cli-up-'));
+    await writeFile(join(root, 'ok.md'), '# OK\n\nContent.');
+    const result = await runCli('src/cli/ingest.ts', [root], {
+      env: { UPSTASH_VECTOR_REST_URL: upstash.url, UPSTASH_VECTOR_REST_TOKEN: 'wrong' },
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('UPSTASH_VECTOR_REST_TOKEN');
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('explains usage when no path is given', async () => {
+    const result = await runCli('src/cli/ingest.ts', []);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('Name at least one file or folder');
+  });
+});
