@@ -25,6 +25,10 @@ export const ANSWER_SYSTEM_PROMPT = [
   '- Never write @everyone, @here, <!channel> or other mass mentions.',
 ].join('\n');
 
+/** Tokens of the fixed parts of every answer prompt, counted once. */
+let fixedTokens: number | undefined;
+const PER_MESSAGE_TOKENS = 4;
+
 export const CONDENSE_SYSTEM_PROMPT = [
   'Rewrite the user’s last message as one standalone question that can be understood without',
   'the conversation, keeping names and technical terms. Reply with the question only. If it is',
@@ -95,7 +99,7 @@ export function buildAnswerPrompt(
   const keptHistory: Turn[] = [];
   for (let i = history.length - 1; i >= 0; i--) {
     const turn = history[i]!;
-    const cost = countTokens(turn.text) + 4;
+    const cost = countTokens(turn.text) + PER_MESSAGE_TOKENS;
     if (cost > remaining) break;
     keptHistory.unshift(turn);
     remaining -= cost;
@@ -110,7 +114,14 @@ export function buildAnswerPrompt(
       content: `${context}\n\nQuestion: ${question}\n\nAnswer from the passages above, citing them as [n].`,
     },
   ];
-  const promptTokens = messages.reduce((sum, message) => sum + countTokens(message.content) + 4, 0);
+  // Summed from the parts already counted: re-tokenising the assembled prompt costs as much again.
+  fixedTokens ??=
+    countTokens(ANSWER_SYSTEM_PROMPT) +
+    countTokens(
+      '<context>\n</context>\n\nQuestion: \n\nAnswer from the passages above, citing them as [n].',
+    ) +
+    2 * PER_MESSAGE_TOKENS;
+  const promptTokens = fixedTokens + (contextTokens - remaining) + countTokens(question);
   return { messages, passages: kept, history: keptHistory, promptTokens };
 }
 

@@ -40,7 +40,7 @@ const INDEX_OPTIONS: Options<StoredChunk> = {
   searchOptions: {
     boost: { title: 2 },
     prefix: (term) => term.length >= 4,
-    fuzzy: (term) => (term.length >= 6 ? 0.15 : false),
+    fuzzy: false,
     combineWith: 'OR',
   },
 };
@@ -96,8 +96,20 @@ export class LocalStore implements KnowledgeStore {
     options.signal?.throwIfAborted();
     const wanted = queryTerms(query);
     if (wanted.length === 0 || this.chunks.size === 0) return [];
-    const results = this.index.search(query);
-    return results.slice(0, options.topK).map((result) => this.toPassage(result, wanted.length));
+    let passages = this.index
+      .search(query)
+      .slice(0, options.topK)
+      .map((result) => this.toPassage(result, wanted.length));
+    // Fuzzy matching costs several times more: only when exact and prefix matching found
+    // nothing relevant, which is when a typo is the likely reason.
+    if ((passages[0]?.score ?? 0) < this.defaultMinScore) {
+      const fuzzy = this.index
+        .search(query, { fuzzy: (term) => (term.length >= 5 ? 0.2 : false) })
+        .slice(0, options.topK)
+        .map((result) => this.toPassage(result, wanted.length));
+      if ((fuzzy[0]?.score ?? 0) > (passages[0]?.score ?? 0)) passages = fuzzy;
+    }
+    return passages;
   }
 
   async upsert(chunks: readonly Chunk[]): Promise<void> {
