@@ -67,9 +67,12 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 /** Iterates a stream but stops waiting the moment the signal aborts, even if the source hangs. */
 async function* abortable<T>(source: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T> {
   const iterator = source[Symbol.asyncIterator]();
+  // One listener for the whole stream, raced per chunk: no listener churn per token.
+  const aborted = untilAborted(new Promise<never>(() => undefined), signal);
+  aborted.catch(() => undefined);
   try {
     while (true) {
-      const next = await untilAborted(iterator.next(), signal);
+      const next = await Promise.race([iterator.next(), aborted]);
       if (next.done) return;
       yield next.value;
     }
