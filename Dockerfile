@@ -6,7 +6,6 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-COPY commands ./commands
 RUN npm run build
 
 # Runtime: production dependencies and compiled code only, as the unprivileged node user.
