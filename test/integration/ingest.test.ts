@@ -157,7 +157,11 @@ describe('chunking', () => {
     });
     const deploying = chunks.filter((chunk) => chunk.title === 'Handbook › Deploying');
     expect(deploying.length).toBeGreaterThan(1);
-    const lastSentence = deploying[0]!.text.match(/[^.!?\n]+[.!?]+/g)?.at(-1)?.trim() ?? '';
+    const lastSentence =
+      deploying[0]!.text
+        .match(/[^.!?\n]+[.!?]+/g)
+        ?.at(-1)
+        ?.trim() ?? '';
     expect(lastSentence.length).toBeGreaterThan(0);
     expect(deploying[1]!.text).toContain(lastSentence);
   });
