@@ -62,6 +62,17 @@ export class ThrottledEditor {
     }
   }
 
+  /**
+   * Stops sending, waits for an edit under way, then until the rate allows another edit:
+   * for a caller that makes the final edit itself (e.g. with buttons added). Never throws.
+   */
+  async settle(): Promise<void> {
+    this.cancel();
+    await this.inFlight;
+    const wait = this.lastStart + this.intervalMs - this.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+
   /** Stops without sending anything further (e.g. the answer was abandoned). */
   cancel(): void {
     this.closed = true;

@@ -68,6 +68,25 @@ describe('streaming an answer through throttled message edits', () => {
     await expect(editor.flush()).rejects.toThrow('Unknown Message');
   });
 
+  it('settles before a final edit by the caller, keeping the interval', async () => {
+    const starts: number[] = [];
+    const editor = new ThrottledEditor(
+      async () => {
+        starts.push(Date.now());
+      },
+      { intervalMs: 1000 },
+    );
+    editor.update('partial');
+    await vi.advanceTimersByTimeAsync(10);
+    editor.update('partial and more');
+    const settled = editor.settle();
+    await vi.advanceTimersByTimeAsync(1000);
+    await settled;
+    starts.push(Date.now()); // the caller's own final edit
+    expect(starts).toHaveLength(2);
+    expect(starts[1]! - starts[0]!).toBeGreaterThanOrEqual(1000);
+  });
+
   it('sends nothing after cancel', async () => {
     const edit = vi.fn(async () => {});
     const editor = new ThrottledEditor(edit, { intervalMs: 1000 });

@@ -1,0 +1,88 @@
+/**
+ * Conversation memory from Slack itself: a thread's replies (or a DM's recent messages)
+ * become the history the core condenses follow-ups with. The bot marks the question
+ * messages it posts for /ask with metadata so they read back as the user's turn.
+ */
+import type { webApi } from '@slack/bolt';
+import type { Turn } from '../../core/types.js';
+import { stripBotMention } from './format.js';
+
+export const QUESTION_EVENT = 'rag_question';
+export const ANSWER_EVENT = 'rag_answer';
+/** Turns handed to the core; it trims further to its token budget. */
+const MAX_TURNS = 20;
+
+interface SlackMessage {
+  ts?: string;
+  text?: string;
+  user?: string;
+  bot_id?: string;
+  subtype?: string;
+  metadata?: { event_type?: string; event_payload?: Record<string, unknown> };
+}
+
+export interface BotIdentity {
+  readonly userId: string;
+  readonly botId?: string;
+}
+
+const fromBot = (message: SlackMessage, bot: BotIdentity) =>
+  message.user === bot.userId || (bot.botId !== undefined && message.bot_id === bot.botId);
+
+function toTurn(message: SlackMessage, bot: BotIdentity): Turn | undefined {
+  if (fromBot(message, bot)) {
+    const question =
+      message.metadata?.event_type === QUESTION_EVENT ? message.metadata.event_payload?.question : undefined;
+    if (typeof question === 'string') return { role: 'user', text: question };
+    if (message.metadata?.event_type !== ANSWER_EVENT) return undefined; // placeholders, errors, notices
+    return message.text ? { role: 'assistant', text: message.text } : undefined;
+  }
+  if (message.bot_id || message.subtype) return undefined; // other bots, joins, edits
+  const text = stripBotMention(message.text ?? '', bot.userId);
+  return text ? { role: 'user', text } : undefined;
+}
+
+export interface ThreadContext {
+  /** Whether the bot has taken part in the thread (so follow-ups need no mention). */
+  readonly botParticipates: boolean;
+  readonly history: Turn[];
+}
+
+export async function threadContext(
+  client: webApi.WebClient,
+  channel: string,
+  rootTs: string,
+  currentTs: string,
+  bot: BotIdentity,
+): Promise<ThreadContext> {
+  const replies = await client.conversations.replies({
+    channel,
+    ts: rootTs,
+    limit: 100,
+    include_all_metadata: true,
+  });
+  const messages = (replies.messages ?? []) as SlackMessage[];
+  const history = messages
+    .filter((message) => message.ts !== currentTs)
+    .map((message) => toTurn(message, bot))
+    .filter((turn): turn is Turn => turn !== undefined);
+  return {
+    botParticipates: messages.some((message) => fromBot(message, bot)),
+    history: history.slice(-MAX_TURNS),
+  };
+}
+
+export async function directMessageHistory(
+  client: webApi.WebClient,
+  channel: string,
+  currentTs: string,
+  bot: BotIdentity,
+): Promise<Turn[]> {
+  const recent = await client.conversations.history({ channel, limit: 30, include_all_metadata: true });
+  return ((recent.messages ?? []) as SlackMessage[])
+    .filter((message) => message.ts !== currentTs)
+    .reverse()
+    .map((message) => toTurn(message, bot))
+    .filter((turn): turn is Turn => turn !== undefined)
+    .slice(-MAX_TURNS);
+}

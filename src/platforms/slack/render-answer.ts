@@ -1,0 +1,170 @@
+/**
+ * Streams one answer into a Slack thread. Slack's chat streaming API (startStream →
+ * appendStream → stopStream) is used where the workspace allows it; where it is refused
+ * the bot posts a placeholder and edits it with chat.update at most once a second. The
+ * answer ends with numbered sources and feedback buttons, or with the failure's message.
+ */
+import type { webApi } from '@slack/bolt';
+import type { Failure } from '../../core/failures.js';
+import type { AnswerEvent, Source } from '../../core/types.js';
+import type { Logger } from '../../log.js';
+import { splitMarkdown } from '../../render/split-markdown.js';
+import { ThrottledEditor } from '../../render/throttled-edits.js';
+import { feedbackBlock, markdownBlock, neutralizeMentions, sourcesBlock, toMrkdwn } from './format.js';
+import { ANSWER_EVENT } from './history.js';
+
+type WebClient = webApi.WebClient;
+
+export interface AnswerTarget {
+  readonly channel: string;
+  /** Thread to answer in; absent for a DM answered in place. */
+  readonly threadTs?: string;
+  readonly userId: string;
+  readonly teamId?: string;
+}
+
+export interface RenderOptions {
+  readonly questionId: string;
+  readonly log: Logger;
+  /** Minimum time between chat.update edits of one message (Slack allows about one a second). */
+  readonly editIntervalMs?: number;
+  /** Minimum time between chat.appendStream calls. */
+  readonly appendIntervalMs?: number;
+}
+
+/** Longest text per message in the chat.update fallback (Slack truncates `text` at 4,000). */
+export const MESSAGE_LIMIT = 3_500;
+const PLACEHOLDER = '_Looking through the knowledge base…_';
+const WORKING_STATUS = 'is looking through the knowledge base…';
+
+function errorCode(error: unknown): string {
+  return (error as { data?: { error?: string } }).data?.error ?? (error as Error).message;
+}
+
+/** The message an answer is streamed into, whichever API carries it. */
+interface LiveMessage {
+  readonly ts: string;
+  readonly streaming: boolean;
+}
+
+async function openMessage(client: WebClient, target: AnswerTarget, log: Logger): Promise<LiveMessage> {
+  const thread = target.threadTs ? { thread_ts: target.threadTs } : {};
+  if (target.threadTs) {
+    try {
+      const started = await client.chat.startStream({
+        channel: target.channel,
+        thread_ts: target.threadTs,
+        recipient_user_id: target.userId,
+        ...(target.teamId ? { recipient_team_id: target.teamId } : {}),
+      });
+      if (started.ts) return { ts: started.ts, streaming: true };
+    } catch (error) {
+      log.debug({ reason: errorCode(error) }, 'chat streaming refused; editing a placeholder instead');
+    }
+  }
+  const posted = await client.chat.postMessage({ channel: target.channel, ...thread, text: PLACEHOLDER });
+  return { ts: posted.ts!, streaming: false };
+}
+
+export async function renderAnswer(
+  client: WebClient,
+  target: AnswerTarget,
+  events: AsyncIterable<AnswerEvent>,
+  options: RenderOptions,
+): Promise<void> {
+  const { log, questionId } = options;
+  // In assistant threads this shows a live status at once; elsewhere Slack refuses it and
+  // the streaming message or placeholder below is the sign of life.
+  if (target.threadTs) {
+    client.assistant.threads
+      .setStatus({ channel_id: target.channel, thread_ts: target.threadTs, status: WORKING_STATUS })
+      .catch(() => undefined);
+  }
+  const message = await openMessage(client, target, log);
+  let sources: readonly Source[] = [];
+  let text = '';
+  let appended = 0;
+  const editor = new ThrottledEditor(
+    async (latest) => {
+      if (message.streaming) {
+        const piece = latest.slice(appended);
+        appended = latest.length;
+        if (piece)
+          await client.chat.appendStream({ channel: target.channel, ts: message.ts, markdown_text: piece });
+      } else {
+        const visible = latest.length > MESSAGE_LIMIT ? `${latest.slice(0, MESSAGE_LIMIT)}…` : latest;
+        await client.chat.update({
+          channel: target.channel,
+          ts: message.ts,
+          text: toMrkdwn(visible),
+          blocks: [markdownBlock(visible)],
+        });
+      }
+    },
+    { intervalMs: message.streaming ? (options.appendIntervalMs ?? 400) : (options.editIntervalMs ?? 1_000) },
+  );
+
+  const finish = async (answer: string, failure?: Failure) => {
+    // The final edit below carries the rest of the text, the sources and the buttons.
+    await editor.settle();
+    const notice = failure ? `:warning: ${failure.message}` : '';
+    const extra = [
+      sourcesBlock(answer ? sources : []),
+      answer && !failure ? feedbackBlock(questionId) : undefined,
+    ].filter((block) => block !== undefined);
+    const metadata = { event_type: ANSWER_EVENT, event_payload: { question_id: questionId } };
+    if (message.streaming) {
+      const tail = answer.slice(appended);
+      await client.chat.stopStream({
+        channel: target.channel,
+        ts: message.ts,
+        ...(tail || notice ? { markdown_text: `${tail}${answer && notice ? '\n\n' : ''}${notice}` } : {}),
+        ...(extra.length > 0 ? { blocks: extra } : {}),
+        ...(answer ? { metadata } : {}),
+      });
+      return;
+    }
+    const parts = answer ? splitMarkdown(answer, MESSAGE_LIMIT) : [];
+    if (notice) parts.push(notice);
+    const [first = notice, ...rest] = parts;
+    const thread = target.threadTs ? { thread_ts: target.threadTs } : {};
+    const blocksFor = (part: string, last: boolean) =>
+      last ? [markdownBlock(part), ...extra] : [markdownBlock(part)];
+    await client.chat.update({
+      channel: target.channel,
+      ts: message.ts,
+      text: toMrkdwn(first),
+      blocks: blocksFor(first, rest.length === 0),
+      ...(answer ? { metadata } : {}),
+    });
+    for (const [i, part] of rest.entries()) {
+      await client.chat.postMessage({
+        channel: target.channel,
+        ...thread,
+        text: toMrkdwn(part),
+        blocks: blocksFor(part, i === rest.length - 1),
+        ...(answer ? { metadata } : {}),
+      });
+    }
+  };
+
+  for await (const event of events) {
+    if (event.type === 'sources') sources = event.sources;
+    else if (event.type === 'delta') {
+      text += event.text;
+      editor.update(neutralizeMentions(text));
+    } else if (event.type === 'done') {
+      await finish(neutralizeMentions(event.text));
+      log.info(
+        { mode: event.mode, degraded: event.degraded, ms: Math.round(event.timings.totalMs) },
+        'answered',
+      );
+      return;
+    } else if (event.type === 'failure') {
+      const partial = neutralizeMentions(event.failure.partialText ?? text);
+      await finish(partial, event.failure);
+      log.info({ kind: event.failure.kind }, 'answered with a failure message');
+      return;
+    }
+  }
+}

@@ -1,0 +1,483 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { buildRuntime } from '../../src/app/runtime.js';
+import { parseConfig } from '../../src/config.js';
+import { ingestPaths } from '../../src/ingest/pipeline.js';
+import { createLogger } from '../../src/log.js';
+import { MemoryDedupeStore } from '../../src/ops/shared-state.js';
+import { createSlackAdapter, type SlackAdapter } from '../../src/platforms/slack/index.js';
+import { UpstashStore } from '../../src/stores/upstash.js';
+import { type FakeGroq, startFakeGroq } from '../fakes/groq/index.js';
+import {
+  blockActionBody,
+  eventEnvelope,
+  type FakeSlack,
+  sendToBolt,
+  slashCommandBody,
+  startFakeSlack,
+} from '../fakes/slack/index.js';
+import { type FakeUpstash, startFakeUpstash } from '../fakes/upstash/index.js';
+import { ROOT } from './cli.js';
+
+const SECRET = 'slack-signing-secret-for-tests';
+const CHANNEL = 'C0GENERAL';
+
+let groq: FakeGroq;
+let upstash: FakeUpstash;
+let slack: FakeSlack;
+let adapter: SlackAdapter;
+let eventsURL: string;
+let dataDir: string;
+const logLines: string[] = [];
+
+async function waitFor<T>(check: () => T | undefined | false, what: string, timeoutMs = 8_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** The text a thread shows: streamed (start + appends + stop) or edited, per message. */
+function threadMessages(rootTs: string) {
+  return slack.messages(CHANNEL).filter((m) => m.thread_ts === rootTs);
+}
+
+function finished(rootTs: string) {
+  const stops = slack
+    .callsTo('chat.stopStream')
+    .filter((c) => threadMessages(rootTs).some((m) => m.ts === c.args.ts));
+  const updates = slack
+    .callsTo('chat.update')
+    .filter((c) => threadMessages(rootTs).some((m) => m.ts === c.args.ts) && Array.isArray(c.args.blocks));
+  const continuations = slack.callsTo('chat.postMessage').filter((c) => c.args.thread_ts === rootTs);
+  return [...stops, ...updates, ...continuations].find((c) =>
+    JSON.stringify(c.args).match(/feedback_up|:warning:/),
+  );
+}
+
+async function postEvent(event: Record<string, unknown>, eventId?: string, retryNum?: number) {
+  return sendToBolt(eventsURL, eventEnvelope(event, slack.teamId, eventId), 'application/json', {
+    secret: SECRET,
+    ...(retryNum !== undefined ? { retryNum } : {}),
+  });
+}
+
+beforeAll(async () => {
+  [groq, upstash, slack] = await Promise.all([startFakeGroq(), startFakeUpstash(), startFakeSlack()]);
+  await ingestPaths(
+    new UpstashStore({ url: upstash.url, token: upstash.token, namespace: '' }),
+    [join(ROOT, 'knowledge')],
+    {
+      cwd: ROOT,
+    },
+  );
+  dataDir = await mkdtemp(join(tmpdir(), 'rag-slack-'));
+  const config = parseConfig({
+    GROQ_API_KEY: groq.apiKey,
+    GROQ_BASE_URL: groq.baseURL,
+    GROQ_RETRY_BUDGET_MS: '300',
+    UPSTASH_VECTOR_REST_URL: upstash.url,
+    UPSTASH_VECTOR_REST_TOKEN: upstash.token,
+    SLACK_BOT_TOKEN: slack.token,
+    SLACK_SIGNING_SECRET: SECRET,
+    SLACK_API_URL: slack.apiURL,
+    RAG_DATA_DIR: dataDir,
+    // The fake's bag-of-words embedding scores lower than real models; 0.7 is tuned for those.
+    RAG_MIN_SCORE: '0.55',
+  });
+  const logger = createLogger({
+    level: 'info',
+    destination: new Writable({
+      write(chunk, _encoding, done) {
+        logLines.push(String(chunk));
+        done();
+      },
+    }),
+  });
+  const runtime = await buildRuntime(config, { logger });
+  adapter = createSlackAdapter({
+    config: config.slack!,
+    port: 0,
+    answerer: runtime.answerer,
+    dedupe: new MemoryDedupeStore(),
+    logger,
+  });
+  await adapter.start();
+  eventsURL = `http://127.0.0.1:${adapter.port}/slack/events`;
+});
+
+afterAll(async () => {
+  await adapter?.stop();
+  await Promise.all([groq?.close(), upstash?.close(), slack?.close()]);
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+beforeEach(() => {
+  groq.clearFaults();
+  groq.setReply((request) => {
+    const last = request.body.messages?.at(-1)?.content ?? '';
+    if (/standalone question/i.test(request.body.messages?.[0]?.content ?? '')) {
+      return /Last message: (.*)/.exec(last)?.[1] ?? last;
+    }
+    return 'Create the app from the manifest in commands/, then install it to your workspace [1].';
+  });
+});
+afterEach(() => {
+  groq.clearFaults();
+});
+
+describe('Slack: /ask', () => {
+  it('acknowledges, posts the question in the channel, and streams a sourced answer into its thread', async () => {
+    const response = await sendToBolt(
+      eventsURL,
+      slashCommandBody({
+        text: 'How do I add the bot to Slack?',
+        user_id: 'U1',
+        channel_id: CHANNEL,
+        response_url: slack.responseURL('c1'),
+      }),
+      'application/x-www-form-urlencoded',
+      { secret: SECRET },
+    );
+    expect(response.status).toBe(200);
+    const parent = await waitFor(
+      () => slack.messages(CHANNEL).find((m) => m.text.includes('asked: How do I add the bot to Slack?')),
+      'the question message',
+    );
+    expect(parent.text).toContain('<@U1>');
+    const done = await waitFor(() => finished(parent.ts), 'the finished answer');
+    expect(done.method).toBe('chat.stopStream');
+    const answer = threadMessages(parent.ts)[0]!;
+    expect(answer.text).toContain('Create the app from the manifest');
+    const blocks = JSON.stringify(done.args.blocks);
+    expect(blocks).toMatch(/Sources: \*\[1\]\*/);
+    expect(blocks).toContain('feedback_up');
+    expect(slack.callsTo('chat.startStream').at(-1)?.args.thread_ts).toBe(parent.ts);
+  });
+
+  it('answers an empty /ask with a private usage hint', async () => {
+    const response = await sendToBolt(
+      eventsURL,
+      slashCommandBody({
+        text: '  ',
+        user_id: 'U1',
+        channel_id: CHANNEL,
+        response_url: slack.responseURL('c2'),
+      }),
+      'application/x-www-form-urlencoded',
+      { secret: SECRET },
+    );
+    const body = (await response.json()) as { response_type: string; text: string };
+    expect(body.response_type).toBe('ephemeral');
+    expect(body.text).toContain('/ask How do I');
+  });
+
+  it('tells the user privately how to invite the bot when it cannot post in the channel', async () => {
+    slack.excludeBotFrom('C0PRIVATE');
+    await sendToBolt(
+      eventsURL,
+      slashCommandBody({
+        text: 'Anything?',
+        user_id: 'U1',
+        channel_id: 'C0PRIVATE',
+        response_url: slack.responseURL('c3'),
+      }),
+      'application/x-www-form-urlencoded',
+      { secret: SECRET },
+    );
+    const [reply] = await waitFor(() => slack.responses.get('c3'), 'the ephemeral response');
+    expect(reply).toMatchObject({ response_type: 'ephemeral' });
+    expect(JSON.stringify(reply)).toContain('/invite');
+  });
+});
+
+describe('Slack: mentions, follow-ups and direct messages', () => {
+  it('answers a mention in a thread on the message, with the mention stripped from the question', async () => {
+    const ts = slack.addUserMessage(CHANNEL, 'U2', '<@UBOT> which scopes does the Slack app need?');
+    await postEvent({
+      type: 'app_mention',
+      user: 'U2',
+      text: '<@UBOT> which scopes does the Slack app need?',
+      ts,
+      channel: CHANNEL,
+    });
+    await waitFor(() => finished(ts), 'the answer in the thread');
+    const question = groq.chatRequests().at(-1)?.body.messages?.at(-1)?.content ?? '';
+    expect(question).toContain('Question: which scopes does the Slack app need?');
+    expect(question).not.toContain('<@UBOT>');
+  });
+
+  it('answers a follow-up in its thread without a mention, sending the thread history to the model', async () => {
+    const root = slack.addUserMessage(CHANNEL, 'U3', '<@UBOT> How do I add the bot to Slack?');
+    await postEvent({
+      type: 'app_mention',
+      user: 'U3',
+      text: '<@UBOT> How do I add the bot to Slack?',
+      ts: root,
+      channel: CHANNEL,
+    });
+    await waitFor(() => finished(root), 'the first answer');
+    const before = groq.chatRequests().length;
+    const followTs = slack.addUserMessage(CHANNEL, 'U3', 'And how do I invite it to a channel?', root);
+    await postEvent({
+      type: 'message',
+      channel_type: 'channel',
+      user: 'U3',
+      text: 'And how do I invite it to a channel?',
+      ts: followTs,
+      thread_ts: root,
+      channel: CHANNEL,
+    });
+    await waitFor(
+      () => groq.chatRequests().length >= before + 2 && finished(root) && threadMessages(root).length >= 3,
+      'the follow-up answer',
+    );
+    const answerRequest = groq.chatRequests().at(-1)!;
+    const roles = answerRequest.body.messages?.map((m) => m.role);
+    expect(roles).toEqual(['system', 'user', 'assistant', 'user']);
+    expect(answerRequest.body.messages?.[1]?.content).toBe('How do I add the bot to Slack?');
+    expect(answerRequest.body.messages?.[2]?.content).toContain('Create the app from the manifest');
+  });
+
+  it('answers a mention inside a thread exactly once, though Slack sends both app_mention and message', async () => {
+    const root = slack.addUserMessage(CHANNEL, 'U4', 'Thread about Discord');
+    const ts = slack.addUserMessage(CHANNEL, 'U4', '<@UBOT> how do I register the /ask command?', root);
+    const before = slack.callsTo('chat.startStream').length;
+    await postEvent({
+      type: 'message',
+      channel_type: 'channel',
+      user: 'U4',
+      text: '<@UBOT> how do I register the /ask command?',
+      ts,
+      thread_ts: root,
+      channel: CHANNEL,
+    });
+    await postEvent({
+      type: 'app_mention',
+      user: 'U4',
+      text: '<@UBOT> how do I register the /ask command?',
+      ts,
+      thread_ts: root,
+      channel: CHANNEL,
+    });
+    await waitFor(() => finished(root), 'the answer');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(slack.callsTo('chat.startStream').length - before).toBe(1);
+  });
+
+  it('answers a retried event once', async () => {
+    const ts = slack.addUserMessage(CHANNEL, 'U5', '<@UBOT> where do secrets go?');
+    const event = {
+      type: 'app_mention',
+      user: 'U5',
+      text: '<@UBOT> where do secrets go?',
+      ts,
+      channel: CHANNEL,
+    };
+    const before = slack.callsTo('chat.startStream').length;
+    await postEvent(event, 'EvRETRY1');
+    await postEvent(event, 'EvRETRY1', 1);
+    await postEvent(event, 'EvRETRY1', 2);
+    await waitFor(() => finished(ts), 'the answer');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(slack.callsTo('chat.startStream').length - before).toBe(1);
+  });
+
+  it('ignores its own messages, other bots, edits and thread messages where it has not answered', async () => {
+    const before = groq.chatRequests().length;
+    const root = slack.addUserMessage(CHANNEL, 'U6', 'A human thread');
+    await postEvent({
+      type: 'message',
+      channel_type: 'channel',
+      user: 'UBOT',
+      bot_id: 'BBOT',
+      text: 'my own answer',
+      ts: '1.1',
+      thread_ts: root,
+      channel: CHANNEL,
+    });
+    await postEvent({
+      type: 'message',
+      channel_type: 'channel',
+      subtype: 'bot_message',
+      bot_id: 'BOTHER',
+      text: 'hello',
+      ts: '1.2',
+      channel: CHANNEL,
+    });
+    await postEvent({
+      type: 'message',
+      channel_type: 'channel',
+      subtype: 'message_changed',
+      channel: CHANNEL,
+      ts: '1.3',
+      message: { text: 'edited' },
+    });
+    const humanTs = slack.addUserMessage(CHANNEL, 'U6', 'just chatting', root);
+    await postEvent({
+      type: 'message',
+      channel_type: 'channel',
+      user: 'U6',
+      text: 'just chatting',
+      ts: humanTs,
+      thread_ts: root,
+      channel: CHANNEL,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(groq.chatRequests().length).toBe(before);
+  });
+
+  it('answers a direct message in place', async () => {
+    const ts = slack.addUserMessage('D0DM', 'U7', 'How do I run the tests?');
+    await postEvent({
+      type: 'message',
+      channel_type: 'im',
+      user: 'U7',
+      text: 'How do I run the tests?',
+      ts,
+      channel: 'D0DM',
+    });
+    const answer = await waitFor(
+      () =>
+        slack
+          .callsTo('chat.update')
+          .find((c) => c.args.channel === 'D0DM' && JSON.stringify(c.args).includes('feedback_up')),
+      'the DM answer',
+    );
+    expect(answer.args.thread_ts).toBeUndefined();
+    expect(slack.messages('D0DM').find((m) => m.bot_id)?.thread_ts).toBeUndefined();
+  });
+});
+
+describe('Slack: failures, safety and rendering', () => {
+  it('tells the thread when to try again when Groq rate-limits', async () => {
+    groq.failNext({ type: 'status', status: 429, retryAfterSeconds: 9 }, 5);
+    const ts = slack.addUserMessage(CHANNEL, 'U8', '<@UBOT> how do I deploy with Docker?');
+    await postEvent({
+      type: 'app_mention',
+      user: 'U8',
+      text: '<@UBOT> how do I deploy with Docker?',
+      ts,
+      channel: CHANNEL,
+    });
+    const done = await waitFor(() => finished(ts), 'the failure message');
+    expect(JSON.stringify(done.args)).toContain('try again in 9 seconds');
+  });
+
+  it('never pings the channel, even when the model writes <!channel>, @here or a user group', async () => {
+    groq.setReply(() => 'Heads up <!channel> and @here and <!subteam^S123|@oncall>: restart it [1].');
+    const ts = slack.addUserMessage(CHANNEL, 'U9', '<@UBOT> how do I restart the bot?');
+    await postEvent({
+      type: 'app_mention',
+      user: 'U9',
+      text: '<@UBOT> how do I restart the bot?',
+      ts,
+      channel: CHANNEL,
+    });
+    await waitFor(() => finished(ts), 'the answer');
+    const sent = JSON.stringify(slack.calls.filter((c) => c.method.startsWith('chat.')).map((c) => c.args));
+    expect(sent).not.toContain('<!channel>');
+    expect(sent).not.toContain('<!subteam');
+    expect(sent).not.toMatch(/[^\u200b]@here/);
+  });
+
+  it('rejects a badly signed or stale request', async () => {
+    const body = eventEnvelope({ type: 'app_mention', user: 'U1', text: 'hi', ts: '2.1', channel: CHANNEL });
+    const forged = await sendToBolt(eventsURL, body, 'application/json', {
+      secret: SECRET,
+      signature: 'v0=deadbeef',
+    });
+    expect(forged.status).toBe(401);
+    const stale = await sendToBolt(eventsURL, body, 'application/json', {
+      secret: SECRET,
+      ageSeconds: 10 * 60,
+    });
+    expect(stale.status).toBe(401);
+    const wrongSecret = await sendToBolt(eventsURL, body, 'application/json', { secret: 'not-the-secret' });
+    expect(wrongSecret.status).toBe(401);
+  });
+
+  it('records a feedback click as a structured log line and thanks the user', async () => {
+    const response = await sendToBolt(
+      eventsURL,
+      blockActionBody({
+        user: { id: 'U10' },
+        channel: { id: CHANNEL },
+        message: { ts: '3.1', thread_ts: '3.0' },
+        actions: [
+          {
+            type: 'button',
+            action_id: 'feedback_down',
+            value: 'question-123',
+            block_id: 'feedback_question-123',
+          },
+        ],
+      }),
+      'application/x-www-form-urlencoded',
+      { secret: SECRET },
+    );
+    expect(response.status).toBe(200);
+    const line = await waitFor(
+      () => logLines.find((l) => l.includes('"event":"feedback"')),
+      'the feedback log line',
+    );
+    expect(JSON.parse(line)).toMatchObject({
+      event: 'feedback',
+      questionId: 'question-123',
+      user: 'U10',
+      vote: 'down',
+    });
+    await waitFor(
+      () => slack.callsTo('chat.postEphemeral').find((c) => c.args.user === 'U10'),
+      'the thank-you',
+    );
+  });
+});
+
+describe('Slack: without the streaming API', () => {
+  beforeAll(() => slack.disableStreaming());
+
+  it('edits a placeholder at most once a second and splits a long answer without breaking code blocks', async () => {
+    const long = Array.from(
+      { length: 40 },
+      (_, i) => `Paragraph ${i}: ${'details '.repeat(20).trim()} [1].`,
+    ).join('\n\n');
+    const withCode = `${long}\n\n\`\`\`sh\nnpm ci\nnpm run ask\n\`\`\`\n\nDone [1].`;
+    groq.setReply(() => withCode);
+    const ts = slack.addUserMessage(CHANNEL, 'U11', '<@UBOT> give me the full setup guide');
+    await postEvent({
+      type: 'app_mention',
+      user: 'U11',
+      text: '<@UBOT> give me the full setup guide',
+      ts,
+      channel: CHANNEL,
+    });
+    await waitFor(() => finished(ts), 'the finished answer', 15_000);
+    const placeholder = threadMessages(ts)[0]!;
+    const edits = slack.callsTo('chat.update').filter((c) => c.args.ts === placeholder.ts);
+    expect(edits.length).toBeGreaterThanOrEqual(1);
+    for (let i = 1; i < edits.length; i++)
+      expect(edits[i]!.at - edits[i - 1]!.at).toBeGreaterThanOrEqual(950);
+    const parts = threadMessages(ts);
+    expect(parts.length).toBeGreaterThan(1);
+    // Continuations carry blocks; the placeholder post does not.
+    const continuations = slack
+      .callsTo('chat.postMessage')
+      .filter((c) => c.args.thread_ts === ts && c.args.blocks);
+    const texts = [edits.at(-1)!, ...continuations].map(
+      (c) => (c.args.blocks as { text?: string }[])[0]!.text ?? '',
+    );
+    for (const text of texts) {
+      expect(text.length).toBeLessThanOrEqual(3_500);
+      expect((text.match(/```/g) ?? []).length % 2).toBe(0);
+    }
+    expect(texts.join('\n')).toContain('npm run ask');
+    expect(JSON.stringify(continuations.at(-1)?.args.blocks)).toContain('feedback_up');
+  });
+});
