@@ -269,8 +269,18 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
       return address?.port;
     },
     async start() {
-      await app.init();
-      const auth = await app.client.auth.test();
+      let auth: Awaited<ReturnType<typeof app.client.auth.test>>;
+      try {
+        await app.init();
+        auth = await app.client.auth.test();
+      } catch (error) {
+        const code = (error as { data?: { error?: string } }).data?.error ?? (error as Error).message;
+        throw new Error(
+          /invalid_auth|not_authed|token_revoked|account_inactive/.test(code)
+            ? `Slack rejected SLACK_BOT_TOKEN (${code}): copy the Bot User OAuth Token from OAuth & Permissions.`
+            : `Cannot reach Slack (${code}).`,
+        );
+      }
       bot = { userId: String(auth.user_id), ...(auth.bot_id ? { botId: String(auth.bot_id) } : {}) };
       const started: unknown = socketMode ? await app.start() : await app.start(options.port);
       if (!socketMode) server = started as Server;

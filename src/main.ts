@@ -1,0 +1,105 @@
+/**
+ * `npm start`: every configured chat platform in one process, on one shared core.
+ * Slack runs when SLACK_BOT_TOKEN is set (its HTTP receiver also serves /healthz and
+ * /readyz on PORT); otherwise a plain server serves them. SIGTERM/SIGINT drain gracefully.
+ */
+import type { Server } from 'node:http';
+import { buildRuntime } from './app/runtime.js';
+import { type Config, ConfigError, loadConfig } from './config.js';
+import { healthRoutes } from './http/health.js';
+import { startHttpServer } from './http/server.js';
+import { createLogger, type Logger } from './log.js';
+import { DrainingAnswerer } from './ops/draining-answerer.js';
+import { MemoryDedupeStore } from './ops/shared-state.js';
+import { createSlackAdapter } from './platforms/slack/index.js';
+import type { PlatformAdapter } from './platforms/types.js';
+import { LocalStoreError } from './stores/local/index.js';
+
+const NOTHING_TO_RUN = `No chat platform is configured, so there is nothing to start.
+Set one of these (see .env.example and the README):
+  - Slack:   SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode)
+  - Discord: DISCORD_TOKEN and DISCORD_APPLICATION_ID
+To ask questions without a chat platform, use: npm run ask`;
+
+async function run(config: Config, log: Logger): Promise<void> {
+  const runtime = await buildRuntime(config, { logger: log });
+  const answerer = new DrainingAnswerer(runtime.answerer);
+  const adapters: PlatformAdapter[] = [];
+  let draining = false;
+  const routes = healthRoutes(
+    () => adapters,
+    () => draining,
+  );
+
+  let server: Server | undefined;
+  if (config.slack) {
+    adapters.push(
+      createSlackAdapter({
+        config: config.slack,
+        port: config.http.port,
+        answerer,
+        dedupe: new MemoryDedupeStore(),
+        routes,
+        logger: log,
+      }),
+    );
+  }
+  // Slack's HTTP receiver serves the routes on PORT; otherwise they need a server of their own.
+  if (!config.slack || config.slack.appToken) server = await startHttpServer(config.http.port, routes);
+  for (const adapter of adapters) await adapter.start();
+  log.info(
+    { platforms: adapters.map((a) => a.name), port: config.http.port, setup: runtime.describe() },
+    'rag-chat-bot started',
+  );
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    draining = true;
+    log.info({ signal, inFlight: answerer.activeAnswers }, 'shutting down: finishing answers in progress');
+    const result = await answerer.drain(config.limits.shutdownGraceMs);
+    if (!result.finished)
+      log.warn({ interrupted: result.interrupted }, 'interrupted answers that outlasted the grace period');
+    await Promise.allSettled(adapters.map((adapter) => adapter.stop()));
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    log.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  if (!config.slack && !config.discord) {
+    process.stderr.write(`${NOTHING_TO_RUN}\n`);
+    process.exit(1);
+  }
+  const log = createLogger({ level: config.log.level, format: config.log.format });
+  try {
+    await run(config, log);
+  } catch (error) {
+    const message =
+      error instanceof LocalStoreError
+        ? error.message
+        : `Start-up failed: ${(error as { data?: { error?: string } }).data?.error ?? (error as Error).message}`;
+    log.fatal({ err: error }, message);
+    process.stderr.write(`${message}\n`);
+    process.exit(1);
+  }
+}
+
+await main();

@@ -1,0 +1,60 @@
+/**
+ * Wraps an Answerer so shutdown can be graceful: once draining starts, new questions get
+ * the "restarting" message; answers in flight may finish within a deadline, after which
+ * they are aborted and the core reports them to their users as interrupted.
+ */
+import { failures } from '../core/failures.js';
+import type { AnswerEvent, Answerer, Question, Turn } from '../core/types.js';
+
+export class DrainingAnswerer implements Answerer {
+  private readonly inFlight = new Set<AbortController>();
+  private draining = false;
+  private idle: (() => void) | undefined;
+
+  constructor(private readonly inner: Answerer) {}
+
+  get activeAnswers(): number {
+    return this.inFlight.size;
+  }
+
+  async *answer(question: Question, history: readonly Turn[] = []): AsyncGenerator<AnswerEvent> {
+    if (this.draining) {
+      yield { type: 'failure', failure: failures.shuttingDown() };
+      return;
+    }
+    const controller = new AbortController();
+    const signal = question.signal
+      ? AbortSignal.any([question.signal, controller.signal])
+      : controller.signal;
+    this.inFlight.add(controller);
+    try {
+      yield* this.inner.answer({ ...question, signal }, history);
+    } finally {
+      this.inFlight.delete(controller);
+      if (this.inFlight.size === 0) this.idle?.();
+    }
+  }
+
+  /** Refuses new questions, waits up to `graceMs` for answers in flight, then interrupts the rest. */
+  async drain(graceMs: number): Promise<{ finished: boolean; interrupted: number }> {
+    this.draining = true;
+    if (this.inFlight.size === 0) return { finished: true, interrupted: 0 };
+    const allDone = new Promise<void>((resolve) => {
+      this.idle = resolve;
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      allDone.then(() => false),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), graceMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!timedOut) return { finished: true, interrupted: 0 };
+    const interrupted = this.inFlight.size;
+    for (const controller of this.inFlight) controller.abort(new Error('shutting down'));
+    // Give the adapters a moment to post the "interrupted" messages.
+    await Promise.race([allDone, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+    return { finished: false, interrupted };
+  }
+}

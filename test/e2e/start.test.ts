@@ -1,0 +1,145 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ingestPaths } from '../../src/ingest/pipeline.js';
+import { UpstashStore } from '../../src/stores/upstash.js';
+import { type FakeGroq, startFakeGroq } from '../fakes/groq/index.js';
+import { eventEnvelope, type FakeSlack, sendToBolt, startFakeSlack } from '../fakes/slack/index.js';
+import { type FakeUpstash, startFakeUpstash } from '../fakes/upstash/index.js';
+import { ROOT, runCli, tempDataDir } from './cli.js';
+
+const SECRET = 'start-test-signing-secret';
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function waitFor<T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  what: string,
+  timeoutMs = 15_000,
+) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+let groq: FakeGroq;
+let upstash: FakeUpstash;
+let slack: FakeSlack;
+
+beforeAll(async () => {
+  [groq, upstash, slack] = await Promise.all([startFakeGroq(), startFakeUpstash(), startFakeSlack()]);
+  await ingestPaths(
+    new UpstashStore({ url: upstash.url, token: upstash.token, namespace: '' }),
+    [join(ROOT, 'knowledge')],
+    {
+      cwd: ROOT,
+    },
+  );
+});
+afterAll(async () => {
+  await Promise.all([groq.close(), upstash.close(), slack.close()]);
+});
+
+function startBot(env: Record<string, string>): { child: ChildProcess; output: () => string } {
+  let output = '';
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/main.ts')], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, RAG_DOTENV: 'off', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  return { child, output: () => output };
+}
+
+describe('npm start', () => {
+  it('says exactly what to set, and exits 1, when no chat platform is configured', async () => {
+    const result = await runCli('src/main.ts', []);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('SLACK_BOT_TOKEN');
+    expect(result.stderr).toContain('DISCORD_TOKEN');
+    expect(result.stderr).toContain('npm run ask');
+  });
+
+  it('names SLACK_BOT_TOKEN when Slack rejects it, and exits 1', async () => {
+    const result = await runCli('src/main.ts', [], {
+      env: {
+        SLACK_BOT_TOKEN: 'xoxb-0-0-not-the-right-token',
+        SLACK_SIGNING_SECRET: SECRET,
+        SLACK_API_URL: slack.apiURL,
+        PORT: String(await freePort()),
+        RAG_DATA_DIR: await tempDataDir(),
+      },
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('Slack rejected SLACK_BOT_TOKEN');
+    expect(result.stderr).not.toContain('xoxb-0-0-not-the-right-token');
+  });
+
+  it('serves Slack and health on PORT, answers, and on SIGTERM finishes or interrupts answers in flight, then exits 0', async () => {
+    const port = await freePort();
+    const bot = startBot({
+      SLACK_BOT_TOKEN: slack.token,
+      SLACK_SIGNING_SECRET: SECRET,
+      SLACK_API_URL: slack.apiURL,
+      GROQ_API_KEY: groq.apiKey,
+      GROQ_BASE_URL: groq.baseURL,
+      UPSTASH_VECTOR_REST_URL: upstash.url,
+      UPSTASH_VECTOR_REST_TOKEN: upstash.token,
+      RAG_MIN_SCORE: '0.55',
+      PORT: String(port),
+      SHUTDOWN_GRACE_MS: '300',
+      LOG_LEVEL: 'info',
+    });
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      await waitFor(async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.ok, 'readiness');
+      expect(((await (await fetch(`${base}/healthz`)).json()) as { status: string }).status).toBe('ok');
+      expect(await (await fetch(`${base}/readyz`)).json()).toMatchObject({
+        status: 'ready',
+        platforms: { slack: true },
+      });
+
+      // An answer that will still be waiting for its first token when SIGTERM arrives.
+      groq.failNext({ type: 'slow', delayMs: 5_000 });
+      const ts = slack.addUserMessage('C0START', 'U1', '<@UBOT> How do I add the bot to Slack?');
+      await sendToBolt(
+        `${base}/slack/events`,
+        eventEnvelope({
+          type: 'app_mention',
+          user: 'U1',
+          text: '<@UBOT> How do I add the bot to Slack?',
+          ts,
+          channel: 'C0START',
+        }),
+        'application/json',
+        { secret: SECRET },
+      );
+      await waitFor(() => groq.chatRequests().length > 0, 'the Groq call');
+      bot.child.kill('SIGTERM');
+      const [code] = (await once(bot.child, 'exit')) as [number];
+      expect(code).toBe(0);
+      const reply = slack.messages('C0START').find((m) => m.thread_ts === ts && m.bot_id);
+      expect(reply?.text).toMatch(/interrupted|restarting/);
+      expect(bot.output()).toContain('shutting down');
+    } finally {
+      if (bot.child.exitCode === null) bot.child.kill('SIGKILL');
+    }
+  });
+});

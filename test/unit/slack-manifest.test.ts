@@ -1,0 +1,33 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ROOT } from '../e2e/cli.js';
+
+describe('the Slack app manifest users paste to create the app', () => {
+  it('asks for the scopes, events, command and interactivity the adapter relies on', async () => {
+    const manifest = JSON.parse(await readFile(join(ROOT, 'commands/slack-manifest.json'), 'utf8'));
+    expect(manifest.oauth_config.scopes.bot).toEqual(
+      expect.arrayContaining([
+        'app_mentions:read',
+        'channels:history',
+        'groups:history',
+        'im:history',
+        'chat:write',
+        'commands',
+      ]),
+    );
+    expect(manifest.settings.event_subscriptions.bot_events).toEqual(
+      expect.arrayContaining(['app_mention', 'message.channels', 'message.groups', 'message.im']),
+    );
+    expect(manifest.features.slash_commands[0].command).toBe('/ask');
+    expect(manifest.settings.interactivity.is_enabled).toBe(true);
+    // Every URL points at the one endpoint Bolt's receiver serves.
+    for (const url of [
+      manifest.features.slash_commands[0].url,
+      manifest.settings.event_subscriptions.request_url,
+      manifest.settings.interactivity.request_url,
+    ]) {
+      expect(url).toMatch(/\/slack\/events$/);
+    }
+  });
+});
