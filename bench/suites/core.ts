@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { RagCore } from '../../src/core/rag-core.js';
 import { GroqGenerator } from '../../src/generators/groq.js';
 import { UpstashStore } from '../../src/stores/upstash.js';
+import { bareRoundTrip } from '../baseline.js';
 import { startRemoteFakes } from '../fakes-process.js';
 import { ms, percentile } from '../stats.js';
 import type { BenchRow, BenchSuite } from '../types.js';
@@ -62,42 +63,7 @@ const suite: BenchSuite = {
         }
         throw new Error('no answer text');
       };
-      const baseline = async (): Promise<number> => {
-        const started = performance.now();
-        const query = await fetch(`${fakes.upstashURL}/query-data`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${fakes.upstashToken}`, 'content-type': 'application/json' },
-          body: JSON.stringify({
-            data: 'How do I add the bot to Slack?',
-            topK: 3,
-            includeMetadata: true,
-            includeData: true,
-          }),
-        });
-        await query.json();
-        const chat = await fetch(`${fakes.groqURL}/openai/v1/chat/completions`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${fakes.groqKey}`, 'content-type': 'application/json' },
-          body: JSON.stringify({
-            model: 'llama-3.1-8b-instant',
-            stream: true,
-            messages: [
-              { role: 'user', content: '<passage id="1">\nTo add the bot, create an app.\n</passage>' },
-            ],
-          }),
-        });
-        const reader = chat.body!.getReader();
-        const decoder = new TextDecoder();
-        let seen = '';
-        while (!/"content":"[^"]/.test(seen)) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          seen += decoder.decode(value);
-        }
-        const elapsed = performance.now() - started;
-        await reader.cancel();
-        return elapsed;
-      };
+      const baseline = () => bareRoundTrip(fakes);
       // Warm up connections and JIT on both paths.
       await Promise.all(Array.from({ length: 20 }, (_, i) => firstToken(i)));
       await Promise.all(Array.from({ length: 20 }, () => baseline()));

@@ -161,6 +161,31 @@ describe('Slack: /ask', () => {
     expect(slack.callsTo('chat.startStream').at(-1)?.args.thread_ts).toBe(parent.ts);
   });
 
+  it('waits out a Slack rate limit (429 + Retry-After) and still answers', async () => {
+    slack.rateLimit('chat.postMessage', 1);
+    await sendToBolt(
+      eventsURL,
+      slashCommandBody({
+        text: 'Where do secrets go?',
+        user_id: 'U1',
+        channel_id: CHANNEL,
+        response_url: slack.responseURL('c429'),
+      }),
+      'application/x-www-form-urlencoded',
+      { secret: SECRET },
+    );
+    const parent = await waitFor(
+      () => slack.messages(CHANNEL).find((m) => m.text.includes('asked: Where do secrets go?')),
+      'the question message after the rate limit',
+    );
+    const attempts = slack
+      .callsTo('chat.postMessage')
+      .filter((c) => String(c.args.text).includes('Where do secrets go?'));
+    expect(attempts).toHaveLength(2);
+    expect(attempts[1]!.at - attempts[0]!.at).toBeGreaterThanOrEqual(900);
+    await waitFor(() => finished(parent.ts), 'the answer');
+  });
+
   it('answers an empty /ask with a private usage hint', async () => {
     const response = await sendToBolt(
       eventsURL,

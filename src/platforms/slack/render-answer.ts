@@ -66,23 +66,15 @@ async function openMessage(client: WebClient, target: AnswerTarget, log: Logger)
   return { ts: posted.ts!, streaming: false };
 }
 
-export async function renderAnswer(
+/** Edits and the final rendering for one opened message. */
+function liveRenderer(
   client: WebClient,
   target: AnswerTarget,
-  events: AsyncIterable<AnswerEvent>,
+  message: LiveMessage,
+  sourcesOf: () => readonly Source[],
   options: RenderOptions,
-): Promise<void> {
-  const { log, questionId } = options;
-  // In assistant threads this shows a live status at once; elsewhere Slack refuses it and
-  // the streaming message or placeholder below is the sign of life.
-  if (target.threadTs) {
-    client.assistant.threads
-      .setStatus({ channel_id: target.channel, thread_ts: target.threadTs, status: WORKING_STATUS })
-      .catch(() => undefined);
-  }
-  const message = await openMessage(client, target, log);
-  let sources: readonly Source[] = [];
-  let text = '';
+) {
+  const { questionId } = options;
   let appended = 0;
   const editor = new ThrottledEditor(
     async (latest) => {
@@ -109,7 +101,7 @@ export async function renderAnswer(
     await editor.settle();
     const notice = failure ? `:warning: ${failure.message}` : '';
     const extra = [
-      sourcesBlock(answer ? sources : []),
+      sourcesBlock(answer ? sourcesOf() : []),
       answer && !failure ? feedbackBlock(questionId) : undefined,
     ].filter((block) => block !== undefined);
     const metadata = { event_type: ANSWER_EVENT, event_payload: { question_id: questionId } };
@@ -148,13 +140,41 @@ export async function renderAnswer(
     }
   };
 
+  return { editor, finish };
+}
+
+export async function renderAnswer(
+  client: WebClient,
+  target: AnswerTarget,
+  events: AsyncIterable<AnswerEvent>,
+  options: RenderOptions,
+): Promise<void> {
+  const { log } = options;
+  // In assistant threads this shows a live status at once; elsewhere Slack refuses it and
+  // the streaming message or placeholder below is the sign of life.
+  if (target.threadTs) {
+    client.assistant.threads
+      .setStatus({ channel_id: target.channel, thread_ts: target.threadTs, status: WORKING_STATUS })
+      .catch(() => undefined);
+  }
+  // Slack creates the message while the core retrieves: neither waits for the other.
+  const opening = openMessage(client, target, log);
+  opening.catch(() => undefined);
+  let sources: readonly Source[] = [];
+  let text = '';
+  let live: ReturnType<typeof liveRenderer> | undefined;
+  const rendering = async () => {
+    live ??= liveRenderer(client, target, await opening, () => sources, options);
+    return live;
+  };
+
   for await (const event of events) {
     if (event.type === 'sources') sources = event.sources;
     else if (event.type === 'delta') {
       text += event.text;
-      editor.update(neutralizeMentions(text));
+      (await rendering()).editor.update(neutralizeMentions(text));
     } else if (event.type === 'done') {
-      await finish(neutralizeMentions(event.text));
+      await (await rendering()).finish(neutralizeMentions(event.text));
       log.info(
         { mode: event.mode, degraded: event.degraded, ms: Math.round(event.timings.totalMs) },
         'answered',
@@ -162,7 +182,7 @@ export async function renderAnswer(
       return;
     } else if (event.type === 'failure') {
       const partial = neutralizeMentions(event.failure.partialText ?? text);
-      await finish(partial, event.failure);
+      await (await rendering()).finish(partial, event.failure);
       log.info({ kind: event.failure.kind }, 'answered with a failure message');
       return;
     }

@@ -43,6 +43,8 @@ export interface FakeSlack {
   /** Bodies posted to response_url, by command id. */
   readonly responses: Map<string, unknown[]>;
   callsTo(method: string): SlackCall[];
+  /** Called on every recorded call (benchmarks wait on this instead of polling). */
+  onCall(listener: (call: SlackCall) => void): () => void;
   /** Messages in a channel, oldest first. */
   messages(channel: string): FakeMessage[];
   /** Adds a message as if a user had posted it; returns its ts. */
@@ -82,6 +84,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   const botId = options.botId ?? 'BBOT';
   const teamId = options.teamId ?? 'T0001';
   const calls: SlackCall[] = [];
+  const listeners = new Set<(call: SlackCall) => void>();
   const responses = new Map<string, unknown[]>();
   const channels = new Map<string, FakeMessage[]>();
   const limited = new Map<string, { retryAfter: number; times: number }>();
@@ -181,7 +184,9 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     const method = path.replace(/^\/api\//, '');
     const args = parseArgs(raw, req.headers['content-type']);
     const auth = req.headers.authorization ?? (args.token ? `Bearer ${String(args.token)}` : '');
-    calls.push({ method, args, at: Date.now() });
+    const call = { method, args, at: Date.now() };
+    calls.push(call);
+    for (const listener of listeners) listener(call);
     const limit = limited.get(method);
     if (limit && limit.times > 0) {
       limit.times -= 1;
@@ -208,6 +213,10 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     calls,
     responses,
     callsTo: (method) => calls.filter((call) => call.method === method),
+    onCall(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
     messages: (ch) => channel(ch),
     addUserMessage(ch, user, text, threadTs) {
       const ts = nextTs();

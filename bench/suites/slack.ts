@@ -1,0 +1,147 @@
+/**
+ * Slack: a signed app_mention event into Bolt's real HTTP receiver → the first answer text
+ * reaching the Slack Web API fake, at 1, 10 and 100 concurrent threads. Groq and Upstash
+ * fakes run in their own process with injected latency; overhead is measured against the
+ * bare-HTTP baseline at the same concurrency. Also counts Web API calls per answer.
+ * Target: overhead ≤ 10 ms p50.
+ */
+import { performance } from 'node:perf_hooks';
+import { RagCore } from '../../src/core/rag-core.js';
+import { GroqGenerator } from '../../src/generators/groq.js';
+import { MemoryDedupeStore } from '../../src/ops/shared-state.js';
+import { createSlackAdapter } from '../../src/platforms/slack/index.js';
+import { UpstashStore } from '../../src/stores/upstash.js';
+import { eventEnvelope, sendToBolt, startFakeSlack } from '../../test/fakes/slack/index.js';
+import { bareRoundTrip } from '../baseline.js';
+import { startRemoteFakes } from '../fakes-process.js';
+import { ms, percentile } from '../stats.js';
+import type { BenchRow, BenchSuite } from '../types.js';
+
+const SECRET = 'bench-signing-secret';
+
+const suite: BenchSuite = {
+  name: 'slack',
+  async run(): Promise<BenchRow[]> {
+    const fakes = await startRemoteFakes({ groqFirstTokenMs: 50, upstashMs: 20 });
+    const slack = await startFakeSlack();
+    const store = new UpstashStore({ url: fakes.upstashURL, token: fakes.upstashToken, namespace: '' });
+    await store.upsert([
+      {
+        id: 'p1',
+        text: 'To add the bot to Slack, create an app from the manifest.',
+        source: 'slack.md',
+        metadata: {},
+      },
+    ]);
+    const core = new RagCore({
+      retriever: store,
+      generator: new GroqGenerator({
+        apiKey: fakes.groqKey,
+        model: 'llama-3.1-8b-instant',
+        condenseModel: 'llama-3.1-8b-instant',
+        baseURL: fakes.groqURL,
+        timeoutMs: 30_000,
+        maxRetries: 0,
+        retryBudgetMs: 0,
+      }),
+      options: {
+        topK: 3,
+        minScore: 0.5,
+        maxQuestionChars: 2000,
+        contextTokens: 6000,
+        maxAnswerTokens: 512,
+        answerTimeoutMs: 60_000,
+      },
+    });
+    const adapter = createSlackAdapter({
+      config: { botToken: slack.token, signingSecret: SECRET, apiURL: slack.apiURL, allowedChannels: [] },
+      port: 0,
+      answerer: core,
+      dedupe: new MemoryDedupeStore(),
+    });
+    await adapter.start();
+    const url = `http://127.0.0.1:${adapter.port}/slack/events`;
+    let thread = 0;
+
+    /** Sends one mention and resolves when its first answer text reaches Slack. */
+    const firstText = async (): Promise<{ ms: number; channel: string }> => {
+      const channel = `CB${++thread}`;
+      const ts = slack.addUserMessage(channel, 'U1', '<@UBOT> How do I add the bot to Slack?');
+      const started = performance.now();
+      const arrived = new Promise<number>((resolve) => {
+        const stop = slack.onCall((call) => {
+          const text =
+            (call.method === 'chat.appendStream' && call.args.markdown_text) ||
+            call.method === 'chat.stopStream';
+          if (call.args.channel === channel && text) {
+            stop();
+            resolve(performance.now() - started);
+          }
+        });
+      });
+      await sendToBolt(
+        url,
+        eventEnvelope({
+          type: 'app_mention',
+          user: 'U1',
+          text: '<@UBOT> How do I add the bot to Slack?',
+          ts,
+          channel,
+        }),
+        'application/json',
+        { secret: SECRET },
+      );
+      return { ms: await arrived, channel };
+    };
+
+    try {
+      for (let i = 0; i < 10; i++) await firstText(); // warm up
+      const rows: BenchRow[] = [];
+      let callsPerAnswer = 0;
+      for (const [concurrency, rounds] of [
+        [1, 40],
+        [10, 8],
+        [100, 2],
+      ] as const) {
+        const ours: number[] = [];
+        const bare: number[] = [];
+        for (let round = 0; round < rounds; round++) {
+          const results = await Promise.all(Array.from({ length: concurrency }, () => firstText()));
+          ours.push(...results.map((r) => r.ms));
+          bare.push(...(await Promise.all(Array.from({ length: concurrency }, () => bareRoundTrip(fakes)))));
+        }
+        const p50 = percentile(ours, 50) - percentile(bare, 50);
+        const p99 = percentile(ours, 99) - percentile(bare, 99);
+        rows.push({
+          suite: 'slack',
+          metric: `event in → first text posted, overhead at ${concurrency} concurrent threads (p50 / p99)`,
+          value: `${ms(p50)} / ${ms(p99)}`,
+          target: '≤ 10 ms p50',
+          pass: p50 <= 10,
+        });
+      }
+      // Let the last answers finish, then count the Web API calls of one complete answer.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const sample = `CB${thread}`;
+      callsPerAnswer = slack.calls.filter(
+        (c) => c.args.channel === sample || c.args.channel_id === sample,
+      ).length;
+      const methods = slack.calls
+        .filter((c) => c.args.channel === sample || c.args.channel_id === sample)
+        .map((c) => c.method.replace('chat.', '').replace('assistant.threads.', ''))
+        .join(', ');
+      rows.push({
+        suite: 'slack',
+        metric: 'Web API calls per streamed answer',
+        value: `${callsPerAnswer} (${methods})`,
+      });
+      return rows;
+    } finally {
+      await adapter.stop();
+      await slack.close();
+      await fakes.stop();
+    }
+  },
+};
+
+export default suite;
