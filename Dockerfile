@@ -6,6 +6,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY commands ./commands
 RUN npm run build
 
 # Runtime: production dependencies and compiled code only, as the unprivileged node user.
@@ -18,5 +19,10 @@ COPY --from=build /app/dist ./dist
 COPY knowledge ./knowledge
 RUN mkdir -p /app/.rag-data && chown node:node /app/.rag-data
 USER node
+ENV PORT=3000
+EXPOSE 3000
+# The slim image has no curl; Node itself checks the liveness endpoint.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 ENTRYPOINT ["node"]
-CMD ["dist/src/cli/ask.js"]
+CMD ["dist/src/main.js"]
