@@ -49,11 +49,14 @@ function secretValues(extra: readonly string[] = []): string[] {
   return [...new Set([...fromEnv, ...extra.filter((value) => value.length >= 6)])];
 }
 
+/** Interaction and webhook tokens travel in Discord URLs; they let anyone post as the bot for 15 minutes. */
+const URL_TOKENS = /(\/(?:webhooks|interactions)\/\d+\/)[\w.-]{16,}/g;
+
 /** Replaces every occurrence of a secret value inside strings, recursively. */
 export function scrubSecrets<T>(value: T, secrets: readonly string[], depth = 0): T {
-  if (secrets.length === 0 || depth > 6) return value;
+  if (depth > 6) return value;
   if (typeof value === 'string') {
-    let out: string = value;
+    let out: string = value.replace(URL_TOKENS, `$1${REDACTED}`);
     for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
     return out as T;
   }

@@ -1,0 +1,52 @@
+/**
+ * `npm run commands:deploy`: registers /ask with Discord. With DISCORD_GUILD_ID it goes to that
+ * one server and is usable at once; without, it is global and can take up to an hour to appear.
+ */
+import { DiscordAPIError, REST, Routes } from 'discord.js';
+import { ConfigError, loadConfig } from '../src/config.js';
+import { commandDefinitions } from './ask.js';
+
+async function main(): Promise<number> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  const discord = config.discord;
+  if (!discord?.token || !discord.applicationId) {
+    process.stderr.write(
+      'Set DISCORD_TOKEN (Developer Portal → Bot → Reset Token) and DISCORD_APPLICATION_ID (General Information → Application ID) to register /ask.\n',
+    );
+    return 2;
+  }
+  const rest = new REST(discord.apiURL ? { api: discord.apiURL } : {}).setToken(discord.token);
+  const route = discord.guildId
+    ? Routes.applicationGuildCommands(discord.applicationId, discord.guildId)
+    : Routes.applicationCommands(discord.applicationId);
+  try {
+    await rest.put(route, { body: commandDefinitions });
+  } catch (error) {
+    const status = error instanceof DiscordAPIError ? error.status : undefined;
+    const why =
+      status === 401
+        ? 'Discord rejected DISCORD_TOKEN'
+        : status === 403 || status === 404
+          ? 'Discord refused: check DISCORD_APPLICATION_ID (and that the bot is in DISCORD_GUILD_ID)'
+          : `Discord could not be reached (${(error as Error).message})`;
+    process.stderr.write(`${why}.\n`);
+    return 1;
+  }
+  process.stdout.write(
+    discord.guildId
+      ? `Registered /ask in server ${discord.guildId}: usable now.\n`
+      : 'Registered /ask globally: it can take up to an hour to appear in every server.\n',
+  );
+  return 0;
+}
+
+process.exitCode = await main();

@@ -1,0 +1,42 @@
+/**
+ * Conversation memory from Discord itself: a thread's messages (and the message it was
+ * started from) or a DM's recent messages become the history for follow-ups.
+ */
+import type { Message, TextBasedChannel, ThreadChannel } from 'discord.js';
+import type { Turn } from '../../core/types.js';
+import { stripMention } from './format.js';
+
+/** Turns handed to the core; it trims further to its token budget. */
+const MAX_MESSAGES = 40;
+
+function toTurn(message: Message, botId: string): Turn | undefined {
+  if (message.author.id === botId) {
+    // Only the bot's answers count: not its notices or failure messages.
+    const text = message.content.trim();
+    return text && !text.startsWith('⚠️') ? { role: 'assistant', text } : undefined;
+  }
+  if (message.author.bot) return undefined;
+  const text = stripMention(message.content, botId);
+  return text ? { role: 'user', text } : undefined;
+}
+
+export async function channelHistory(
+  channel: TextBasedChannel,
+  before: string,
+  botId: string,
+): Promise<Turn[]> {
+  const recent = await channel.messages.fetch({ limit: MAX_MESSAGES, before });
+  const turns = [...recent.values()]
+    .sort((a, b) => a.createdTimestamp - b.createdTimestamp || (BigInt(a.id) < BigInt(b.id) ? -1 : 1))
+    .map((message) => toTurn(message, botId))
+    .filter((turn): turn is Turn => turn !== undefined);
+  if (channel.isThread()) {
+    const thread = channel as ThreadChannel;
+    const starter = await thread.fetchStarterMessage().catch(() => null);
+    const first = starter ? toTurn(starter, botId) : undefined;
+    if (first) turns.unshift(first);
+    // An /ask thread starts from the bot's answer; the question is the thread's name.
+    if (first?.role === 'assistant') turns.unshift({ role: 'user', text: thread.name });
+  }
+  return turns;
+}

@@ -1,0 +1,328 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { buildRuntime } from '../../src/app/runtime.js';
+import { parseConfig } from '../../src/config.js';
+import { ingestPaths } from '../../src/ingest/pipeline.js';
+import { createLogger } from '../../src/log.js';
+import { createDiscordAdapter } from '../../src/platforms/discord/index.js';
+import type { PlatformAdapter } from '../../src/platforms/types.js';
+import { UpstashStore } from '../../src/stores/upstash.js';
+import { type FakeDiscord, type RestCall, startFakeDiscord } from '../fakes/discord/index.js';
+import { type FakeGroq, startFakeGroq } from '../fakes/groq/index.js';
+import { type FakeUpstash, startFakeUpstash } from '../fakes/upstash/index.js';
+import { ROOT, runCli } from './cli.js';
+
+let groq: FakeGroq;
+let upstash: FakeUpstash;
+let discord: FakeDiscord;
+let adapter: PlatformAdapter;
+let dataDir: string;
+const logLines: string[] = [];
+
+async function waitFor<T>(check: () => T | undefined | false, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** The call that finished an answer: the edit or message carrying the feedback buttons. */
+const finalCall = (calls: RestCall[]) =>
+  calls.find((c) => JSON.stringify(c.body ?? {}).includes('feedback:up'));
+/** The call that ended an answer with a failure message for the user. */
+const warningCall = (calls: RestCall[]) => calls.find((c) => String(c.body?.content ?? '').includes('⚠️'));
+
+beforeAll(async () => {
+  [groq, upstash, discord] = await Promise.all([startFakeGroq(), startFakeUpstash(), startFakeDiscord()]);
+  await ingestPaths(
+    new UpstashStore({ url: upstash.url, token: upstash.token, namespace: '' }),
+    [join(ROOT, 'knowledge')],
+    {
+      cwd: ROOT,
+    },
+  );
+  dataDir = await mkdtemp(join(tmpdir(), 'rag-discord-'));
+  const config = parseConfig({
+    GROQ_API_KEY: groq.apiKey,
+    GROQ_BASE_URL: groq.baseURL,
+    GROQ_RETRY_BUDGET_MS: '300',
+    UPSTASH_VECTOR_REST_URL: upstash.url,
+    UPSTASH_VECTOR_REST_TOKEN: upstash.token,
+    // The fake's bag-of-words embedding scores lower than real models; 0.7 is tuned for those.
+    RAG_MIN_SCORE: '0.55',
+    DISCORD_TOKEN: discord.token,
+    DISCORD_APPLICATION_ID: discord.applicationId,
+    DISCORD_API_URL: discord.apiURL,
+    RAG_DATA_DIR: dataDir,
+  });
+  const logger = createLogger({
+    level: 'info',
+    destination: new Writable({
+      write(chunk, _encoding, done) {
+        logLines.push(String(chunk));
+        done();
+      },
+    }),
+  });
+  const runtime = await buildRuntime(config, { logger });
+  adapter = createDiscordAdapter({ config: config.discord!, answerer: runtime.answerer, logger });
+  await adapter.start();
+});
+
+afterAll(async () => {
+  await adapter?.stop();
+  await Promise.all([groq?.close(), upstash?.close(), discord?.close()]);
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+beforeEach(() => {
+  groq.clearFaults();
+  groq.setReply((request) => {
+    const last = request.body.messages?.at(-1)?.content ?? '';
+    if (/standalone question/i.test(request.body.messages?.[0]?.content ?? '')) {
+      return /Last message: (.*)/.exec(last)?.[1] ?? last;
+    }
+    return 'Register it with npm run commands:deploy, then invite the bot [1].';
+  });
+});
+
+describe('Discord: connecting', () => {
+  it('identifies with only the intents it needs and reports ready', () => {
+    expect(adapter.isReady()).toBe(true);
+    // Guilds (1) | GuildMessages (512) | DirectMessages (4096) | MessageContent (32768)
+    expect(discord.identified[0]?.intents).toBe(1 | 512 | 4096 | 32768);
+  });
+});
+
+describe('Discord: /ask', () => {
+  it('defers at once, streams into the reply, finishes with sources and buttons, then opens a thread named after the question', async () => {
+    const { id, token } = discord.slashAsk({ question: 'How do I register the /ask command on Discord?' });
+    const callback = await waitFor(
+      () => discord.callsTo('POST', new RegExp(`/interactions/${id}/`))[0],
+      'the deferral',
+    );
+    expect(callback.body?.type).toBe(5);
+    const edits = () => discord.callsTo('PATCH', new RegExp(`/webhooks/\\d+/${token}/messages/@original`));
+    const done = await waitFor(() => finalCall(edits()), 'the final edit');
+    expect(String(done.body?.content)).toContain('Register it with npm run commands:deploy');
+    expect(JSON.stringify(done.body?.embeds)).toContain('Sources');
+    expect(JSON.stringify(done.body?.components)).toContain('feedback:up:');
+    expect(done.body?.allowed_mentions).toEqual({ parse: [], replied_user: false });
+    const thread = await waitFor(
+      () => discord.threadsOf(discord.channelId).find((t) => t.name.startsWith('How do I register')),
+      'the thread',
+    );
+    expect(thread.name.length).toBeLessThanOrEqual(100);
+  });
+
+  it('answers privately when asked with private:true, without a thread', async () => {
+    const before = discord.threadsOf(discord.channelId).length;
+    const { id, token } = discord.slashAsk({ question: 'Where do secrets go?', private: true });
+    const callback = await waitFor(
+      () => discord.callsTo('POST', new RegExp(`/interactions/${id}/`))[0],
+      'the deferral',
+    );
+    expect(callback.body?.data).toMatchObject({ flags: 64 });
+    await waitFor(
+      () => finalCall(discord.callsTo('PATCH', new RegExp(`/webhooks/\\d+/${token}/`))),
+      'the answer',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(discord.threadsOf(discord.channelId).length).toBe(before);
+  });
+
+  it('tells the user when to try again when Groq rate-limits', async () => {
+    groq.failNext({ type: 'status', status: 429, retryAfterSeconds: 12 }, 5);
+    const { token } = discord.slashAsk({ question: 'How do I deploy with Docker?' });
+    const done = await waitFor(
+      () => warningCall(discord.callsTo('PATCH', new RegExp(`/webhooks/\\d+/${token}/`))),
+      'the failure',
+    );
+    expect(String(done.body?.content)).toContain('try again in 12 seconds');
+  });
+});
+
+describe('Discord: mentions and follow-ups', () => {
+  it('starts a thread on the message and answers inside it; a follow-up there needs no mention and carries the history', async () => {
+    const asked = discord.userMessage({ content: `<@${discord.botUserId}> How do I add the bot to Slack?` });
+    const threadCall = await waitFor(
+      () =>
+        discord.callsTo('POST', new RegExp(`/channels/${discord.channelId}/messages/${asked.id}/threads`))[0],
+      'the thread on the message',
+    );
+    expect(threadCall.body?.name).toBe('How do I add the bot to Slack?');
+    const thread = discord
+      .threadsOf(discord.channelId)
+      .find((t) => t.name === 'How do I add the bot to Slack?')!;
+    // A short answer can arrive whole before the first edit: one message then, not a send and an edit.
+    await waitFor(
+      () => finalCall(discord.calls.filter((c) => c.path.startsWith(`/channels/${thread.id}/messages`))),
+      'the answer in the thread',
+    );
+    expect(discord.callsTo('POST', new RegExp(`/channels/${thread.id}/typing`)).length).toBeGreaterThan(0);
+
+    const before = groq.chatRequests().length;
+    discord.userMessage({ channelId: thread.id, content: 'And on Discord?' });
+    await waitFor(() => groq.chatRequests().length >= before + 2, 'the follow-up calls');
+    await waitFor(
+      () => discord.messages(thread.id).filter((m) => m.author.bot && m.components.length > 0).length >= 2,
+      'the follow-up answer',
+    );
+    const request = groq.chatRequests().at(-1)!;
+    expect(request.body.messages?.map((m) => m.role)).toEqual(['system', 'user', 'assistant', 'user']);
+    expect(request.body.messages?.[1]?.content).toBe('How do I add the bot to Slack?');
+    expect(request.body.messages?.[2]?.content).toContain('Register it with npm run commands:deploy');
+  });
+
+  it('ignores messages written by bots, and channel messages that do not mention it', async () => {
+    const before = groq.chatRequests().length;
+    discord.userMessage({
+      content: `<@${discord.botUserId}> hello from another bot`,
+      bot: true,
+      userId: '1100000000000000444',
+    });
+    discord.userMessage({ content: 'just chatting about lunch' });
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(groq.chatRequests().length).toBe(before);
+  });
+
+  it('answers in the channel and says why when it may not create threads', async () => {
+    discord.denyThreads();
+    const asked = discord.userMessage({
+      content: `<@${discord.botUserId}> Which scopes does the Slack app need?`,
+    });
+    const notice = await waitFor(
+      () =>
+        discord
+          .messages(discord.channelId)
+          .find((m) => m.author.bot && m.content.includes('Create Public Threads')),
+      'the explanation',
+    );
+    expect(notice.content).toContain("can't create threads");
+    await waitFor(
+      () =>
+        discord
+          .messages(discord.channelId)
+          .find((m) => m.author.bot && m.components.length > 0 && m.id > asked.id),
+      'the answer in the channel',
+    );
+  });
+
+  it('answers a direct message in place', async () => {
+    discord.userMessage({ content: 'How do I run the tests?', dm: true });
+    const answer = await waitFor(
+      () => discord.messages('9100000000000000001').find((m) => m.author.bot && m.components.length > 0),
+      'the DM answer',
+    );
+    expect(answer.content).toContain('Register it with');
+  });
+});
+
+describe('Discord: rendering and safety', () => {
+  it('splits a 2,500-character answer into two messages with code fences intact', async () => {
+    const code = Array.from({ length: 30 }, (_, i) => `echo "step ${i} of the deployment checklist"`).join(
+      '\n',
+    );
+    groq.setReply(
+      () => `${'Setup explained in detail. '.repeat(50)}\n\n\`\`\`sh\n${code}\n\`\`\`\n\nDone [1].`,
+    );
+    const { token } = discord.slashAsk({ question: 'Give me every deployment step' });
+    const continuation = await waitFor(
+      () =>
+        discord
+          .callsTo('POST', new RegExp(`/webhooks/\\d+/${token}$`))
+          .find((c) => JSON.stringify(c.body).includes('feedback:up')),
+      'the continuation message',
+    );
+    const first = discord.callsTo('PATCH', new RegExp(`/webhooks/\\d+/${token}/messages/@original`)).at(-1)!;
+    for (const content of [String(first.body?.content), String(continuation.body?.content)]) {
+      expect(content.length).toBeLessThanOrEqual(2_000);
+      expect((content.match(/```/g) ?? []).length % 2).toBe(0);
+    }
+    expect(`${first.body?.content}${continuation.body?.content}`).toContain(
+      'step 29 of the deployment checklist',
+    );
+  });
+
+  it('sends every message with no allowed mentions, so @everyone in an answer pings no one', async () => {
+    groq.setReply(
+      () => '@everyone @here <@&1100000000000000888> <@1100000000000000555> read the runbook [1].',
+    );
+    const { token } = discord.slashAsk({ question: 'How do I restart the bot?' });
+    await waitFor(
+      () => finalCall(discord.callsTo('PATCH', new RegExp(`/webhooks/\\d+/${token}/`))),
+      'the answer',
+    );
+    const writes = discord.calls.filter(
+      (c) => (c.method === 'POST' || c.method === 'PATCH') && c.body && 'content' in c.body,
+    );
+    expect(writes.length).toBeGreaterThan(0);
+    for (const write of writes) expect(write.body?.allowed_mentions).toMatchObject({ parse: [] });
+  });
+
+  it('waits out a Discord rate limit (429 with retry_after) and still delivers the answer', async () => {
+    discord.rateLimit(/\/messages\/@original$/, 0.3, 1);
+    const { token } = discord.slashAsk({ question: 'Where does the local index live?' });
+    const done = await waitFor(
+      () => finalCall(discord.callsTo('PATCH', new RegExp(`/webhooks/\\d+/${token}/`))),
+      'the answer',
+    );
+    expect(done).toBeDefined();
+  });
+
+  it('records a feedback click as a structured log line and thanks the user privately', async () => {
+    const answered = discord
+      .messages(discord.channelId)
+      .find((m) => m.author.bot && m.components.length > 0)!;
+    const { id } = discord.clickButton({ customId: 'feedback:down:q-42', messageId: answered.id });
+    const reply = await waitFor(
+      () => discord.callsTo('POST', new RegExp(`/interactions/${id}/`))[0],
+      'the acknowledgement',
+    );
+    expect(reply.body).toMatchObject({ type: 4, data: { flags: 64 } });
+    const line = await waitFor(() => logLines.find((l) => l.includes('"event":"feedback"')), 'the log line');
+    expect(JSON.parse(line)).toMatchObject({ event: 'feedback', questionId: 'q-42', vote: 'down' });
+  });
+});
+
+describe('npm run commands:deploy', () => {
+  it('registers /ask in the configured server and says it is usable now', async () => {
+    const result = await runCli('commands/deploy.ts', [], {
+      env: {
+        DISCORD_TOKEN: discord.token,
+        DISCORD_APPLICATION_ID: discord.applicationId,
+        DISCORD_GUILD_ID: discord.guildId,
+        DISCORD_API_URL: discord.apiURL,
+      },
+    });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`Registered /ask in server ${discord.guildId}`);
+    const put = discord.callsTo('PUT', /\/guilds\/\d+\/commands$/).at(-1)!;
+    expect(JSON.stringify(put.body)).toContain('"name":"ask"');
+    expect(JSON.stringify(put.body)).toContain('"name":"question"');
+  });
+
+  it('registers globally without a server id, saying it can take an hour', async () => {
+    const result = await runCli('commands/deploy.ts', [], {
+      env: {
+        DISCORD_TOKEN: discord.token,
+        DISCORD_APPLICATION_ID: discord.applicationId,
+        DISCORD_API_URL: discord.apiURL,
+      },
+    });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('globally');
+  });
+
+  it('names the missing variables', async () => {
+    const result = await runCli('commands/deploy.ts', []);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('DISCORD_APPLICATION_ID');
+  });
+});

@@ -1,0 +1,589 @@
+/**
+ * A loopback fake of Discord for the real discord.js client: the REST API under /api/v10
+ * (gateway/bot, interaction callbacks, webhook edits of @original and follow-ups, channel
+ * messages, threads, history, typing, command registration, users/@me) and a WebSocket
+ * gateway (HELLO, IDENTIFY → READY + GUILD_CREATE, heartbeats, dispatches). Messages the
+ * bot posts are stored so history reads them back; thread creation is dispatched as
+ * THREAD_CREATE like Discord does. Faults: 429 with retry_after, 403 Missing Permissions.
+ */
+import type { IncomingMessage } from 'node:http';
+import { type WebSocket, WebSocketServer } from 'ws';
+import { type LoopbackServer, sendJson, startLoopbackServer } from '../http-server.js';
+
+export interface RestCall {
+  readonly method: string;
+  readonly path: string;
+  readonly body: Record<string, unknown> | undefined;
+  readonly at: number;
+}
+
+export interface FakeDiscordMessage {
+  id: string;
+  channel_id: string;
+  guild_id?: string;
+  author: {
+    id: string;
+    username: string;
+    bot?: boolean;
+    discriminator: string;
+    global_name: string | null;
+    avatar: null;
+  };
+  content: string;
+  timestamp: string;
+  edited_timestamp: string | null;
+  tts: boolean;
+  mention_everyone: boolean;
+  mentions: unknown[];
+  mention_roles: string[];
+  attachments: unknown[];
+  embeds: unknown[];
+  components: unknown[];
+  pinned: boolean;
+  type: number;
+  flags: number;
+  thread?: unknown;
+}
+
+export interface FakeDiscordOptions {
+  readonly token?: string;
+  readonly applicationId?: string;
+  readonly botUserId?: string;
+  /** Application flags reported by /applications/@me (Message Content intent bits). */
+  readonly applicationFlags?: number;
+}
+
+export interface FakeDiscord {
+  /** Value for DISCORD_API_URL. */
+  readonly apiURL: string;
+  readonly token: string;
+  readonly applicationId: string;
+  readonly botUserId: string;
+  readonly guildId: string;
+  readonly channelId: string;
+  readonly calls: RestCall[];
+  callsTo(method: string, pathPattern: RegExp): RestCall[];
+  onCall(listener: (call: RestCall) => void): () => void;
+  /** Shards that have identified: [shard id, shard count] and intents. */
+  readonly identified: { shard: [number, number]; intents: number }[];
+  /** Resolves once a client has identified and received READY + GUILD_CREATE. */
+  waitForReady(): Promise<void>;
+  /** Messages stored in a channel or thread, oldest first. */
+  messages(channelId: string): FakeDiscordMessage[];
+  /** A user posts a message: stored and dispatched as MESSAGE_CREATE. */
+  userMessage(fields: {
+    channelId?: string;
+    content: string;
+    userId?: string;
+    bot?: boolean;
+    dm?: boolean;
+  }): FakeDiscordMessage;
+  /** A user runs /ask: dispatched as INTERACTION_CREATE; returns the interaction id and token. */
+  slashAsk(fields: { question: string; private?: boolean; userId?: string; dm?: boolean }): {
+    id: string;
+    token: string;
+  };
+  /** A user clicks a button on a message. */
+  clickButton(fields: { customId: string; messageId: string; userId?: string }): {
+    id: string;
+    token: string;
+  };
+  threadsOf(channelId: string): { id: string; name: string; owner_id: string; parent_id: string }[];
+  /** The next `times` requests matching `pathPattern` answer 429 with retry_after. */
+  rateLimit(pathPattern: RegExp, retryAfterSeconds: number, times?: number): void;
+  /** Thread creation answers 403 Missing Permissions. */
+  denyThreads(): void;
+  close(): Promise<void>;
+}
+
+let snowflake = 1_200_000_000_000_000_000n;
+const nextId = () => String(++snowflake);
+
+export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promise<FakeDiscord> {
+  const token = options.token ?? 'fake.discord.bot.token';
+  const applicationId = options.applicationId ?? '1100000000000000001';
+  const botUserId = options.botUserId ?? applicationId;
+  const guildId = '1100000000000000002';
+  const channelId = '1100000000000000003';
+  const calls: RestCall[] = [];
+  const listeners = new Set<(call: RestCall) => void>();
+  const identified: { shard: [number, number]; intents: number }[] = [];
+  const channels = new Map<string, FakeDiscordMessage[]>([[channelId, []]]);
+  const threads = new Map<string, { id: string; name: string; owner_id: string; parent_id: string }>();
+  const limits: { pattern: RegExp; retryAfter: number; times: number }[] = [];
+  const interactions = new Map<string, { channelId: string; messageId?: string; guild: boolean }>();
+  let threadsDenied = false;
+  const sockets = new Set<WebSocket>();
+  let readyResolvers: (() => void)[] = [];
+  let sequence = 0;
+
+  const botUser = {
+    id: botUserId,
+    username: 'knowledge-bot',
+    discriminator: '0',
+    global_name: null,
+    avatar: null,
+    bot: true,
+  };
+  const user = (id: string, bot = false) => ({
+    id,
+    username: `user${id.slice(-4)}`,
+    discriminator: '0',
+    global_name: null,
+    avatar: null,
+    ...(bot ? { bot } : {}),
+  });
+  const textChannel = {
+    id: channelId,
+    type: 0,
+    guild_id: guildId,
+    name: 'general',
+    position: 0,
+    permission_overwrites: [],
+    parent_id: null,
+    nsfw: false,
+    topic: null,
+    rate_limit_per_user: 0,
+    last_message_id: null,
+  };
+  const threadChannel = (t: { id: string; name: string; owner_id: string; parent_id: string }) => ({
+    id: t.id,
+    type: 11,
+    guild_id: guildId,
+    parent_id: t.parent_id,
+    owner_id: t.owner_id,
+    name: t.name,
+    last_message_id: null,
+    message_count: 0,
+    member_count: 1,
+    rate_limit_per_user: 0,
+    flags: 0,
+    total_message_sent: 0,
+    thread_metadata: {
+      archived: false,
+      auto_archive_duration: 1440,
+      archive_timestamp: new Date().toISOString(),
+      locked: false,
+    },
+  });
+  const store = (id: string) => {
+    let list = channels.get(id);
+    if (!list) {
+      list = [];
+      channels.set(id, list);
+    }
+    return list;
+  };
+  const makeMessage = (
+    channel: string,
+    author: FakeDiscordMessage['author'],
+    body: Record<string, unknown>,
+    guild = true,
+  ) => {
+    const message: FakeDiscordMessage = {
+      id: nextId(),
+      channel_id: channel,
+      ...(guild ? { guild_id: guildId } : {}),
+      author,
+      content: String(body.content ?? ''),
+      timestamp: new Date().toISOString(),
+      edited_timestamp: null,
+      tts: false,
+      mention_everyone: false,
+      mentions: [],
+      mention_roles: [],
+      attachments: [],
+      embeds: (body.embeds as unknown[]) ?? [],
+      components: (body.components as unknown[]) ?? [],
+      pinned: false,
+      type: 0,
+      flags: Number(body.flags ?? 0),
+    };
+    store(channel).push(message);
+    return message;
+  };
+  const dispatch = (t: string, d: unknown) => {
+    const payload = JSON.stringify({ op: 0, t, s: ++sequence, d });
+    for (const socket of sockets) socket.send(payload);
+  };
+  const edit = (message: FakeDiscordMessage, body: Record<string, unknown>) => {
+    if ('content' in body) message.content = String(body.content ?? '');
+    if ('embeds' in body) message.embeds = (body.embeds as unknown[]) ?? [];
+    if ('components' in body) message.components = (body.components as unknown[]) ?? [];
+    message.edited_timestamp = new Date().toISOString();
+    return message;
+  };
+  const find = (channel: string, id: string) => store(channel).find((m) => m.id === id);
+
+  type Reply = { status: number; body?: unknown; headers?: Record<string, string> };
+  function rest(
+    method: string,
+    path: string,
+    body: Record<string, unknown> | undefined,
+    query: URLSearchParams,
+  ): Reply {
+    const on = (verb: string, pattern: RegExp) =>
+      verb === method || verb === '*' ? pattern.exec(path) : null;
+    if (method === 'GET' && path === '/gateway/bot') {
+      return {
+        status: 200,
+        body: {
+          url: wsURL,
+          shards: 1,
+          session_start_limit: { total: 1000, remaining: 999, reset_after: 0, max_concurrency: 1 },
+        },
+      };
+    }
+    if (method === 'GET' && path === '/users/@me') return { status: 200, body: botUser };
+    if (method === 'GET' && path === '/applications/@me') {
+      return {
+        status: 200,
+        body: {
+          id: applicationId,
+          name: 'Knowledge Bot',
+          flags: options.applicationFlags ?? 1 << 19,
+          bot: botUser,
+        },
+      };
+    }
+    const m1 = on('PUT', /^\/applications\/(\d+)(?:\/guilds\/(\d+))?\/commands$/);
+    if (m1) {
+      const m = m1;
+      return {
+        status: 200,
+        body: (body as unknown as unknown[]).map((c) => ({
+          ...(c as object),
+          id: nextId(),
+          application_id: m![1],
+        })),
+      };
+    }
+    const m2 = on('POST', /^\/interactions\/(\d+)\/([^/]+)\/callback$/);
+    if (m2) {
+      const m = m2;
+      const interaction = interactions.get(m[2]!);
+      if (!interaction) return { status: 404, body: { message: 'Unknown interaction', code: 10062 } };
+      const data = (body?.data ?? {}) as Record<string, unknown>;
+      if (body?.type === 5 || body?.type === 4) {
+        const message = makeMessage(
+          interaction.channelId,
+          botUser,
+          body.type === 4 ? data : { content: '', flags: data.flags },
+          interaction.guild,
+        );
+        interaction.messageId = message.id;
+      }
+      return query.get('with_response') === 'true'
+        ? { status: 200, body: { interaction: { id: m[1] } } }
+        : { status: 204 };
+    }
+    const m3 = on('*', /^\/webhooks\/(\d+)\/([^/]+)\/messages\/@original$/);
+    if (m3) {
+      const m = m3;
+      const interaction = interactions.get(m[2]!);
+      const message = interaction?.messageId ? find(interaction.channelId, interaction.messageId) : undefined;
+      if (!interaction || !message) return { status: 404, body: { message: 'Unknown Webhook', code: 10015 } };
+      if (method === 'PATCH') return { status: 200, body: edit(message, body ?? {}) };
+      return { status: 200, body: message };
+    }
+    const m4 = on('POST', /^\/webhooks\/(\d+)\/([^/]+)$/);
+    if (m4) {
+      const m = m4;
+      const interaction = interactions.get(m[2]!);
+      if (!interaction) return { status: 404, body: { message: 'Unknown Webhook', code: 10015 } };
+      return {
+        status: 200,
+        body: makeMessage(interaction.channelId, botUser, body ?? {}, interaction.guild),
+      };
+    }
+    const m5 = on('POST', /^\/channels\/(\d+)\/messages\/(\d+)\/threads$/);
+    if (m5) {
+      const m = m5;
+      if (threadsDenied) return { status: 403, body: { message: 'Missing Permissions', code: 50013 } };
+      // As on Discord, a thread started from a message shares the message's id.
+      const thread = { id: m[2]!, name: String(body?.name ?? ''), owner_id: botUserId, parent_id: m[1]! };
+      threads.set(thread.id, thread);
+      channels.set(thread.id, []);
+      const channel = threadChannel(thread);
+      dispatch('THREAD_CREATE', { ...channel, newly_created: true });
+      return { status: 201, body: channel };
+    }
+    const m6 = on('*', /^\/channels\/(\d+)\/messages$/);
+    if (m6) {
+      const m = m6;
+      const id = m[1]!;
+      if (method === 'POST')
+        return { status: 200, body: makeMessage(id, botUser, body ?? {}, !id.startsWith('9')) };
+      const limit = Number(query.get('limit') ?? 50);
+      const before = query.get('before');
+      let list = [...store(id)];
+      if (before) list = list.filter((message) => BigInt(message.id) < BigInt(before));
+      return { status: 200, body: list.reverse().slice(0, limit) };
+    }
+    const m7 = on('*', /^\/channels\/(\d+)\/messages\/(\d+)$/);
+    if (m7) {
+      const m = m7;
+      const message = find(m[1]!, m[2]!) ?? [...channels.values()].flat().find((x) => x.id === m![2]);
+      if (!message) return { status: 404, body: { message: 'Unknown Message', code: 10008 } };
+      if (method === 'PATCH') return { status: 200, body: edit(message, body ?? {}) };
+      return { status: 200, body: message };
+    }
+    if (on('POST', /^\/channels\/\d+\/typing$/)) return { status: 204 };
+    const m8 = on('GET', /^\/channels\/(\d+)$/);
+    if (m8) {
+      const m = m8;
+      const thread = threads.get(m[1]!);
+      if (thread) return { status: 200, body: threadChannel(thread) };
+      if (m[1] === channelId) return { status: 200, body: textChannel };
+      return { status: 200, body: { id: m[1], type: 1, recipients: [user('1100000000000000999')] } };
+    }
+    return { status: 404, body: { message: `404: Not Found (${method} ${path})`, code: 0 } };
+  }
+
+  const server: LoopbackServer = await startLoopbackServer(async (req: IncomingMessage, res, raw) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    // discord.js percent-encodes path parts ("@original" as "%40original"), as Discord accepts.
+    const path = decodeURIComponent(url.pathname).replace(/^\/api\/v\d+/, '');
+    const body = raw ? (JSON.parse(raw) as Record<string, unknown>) : undefined;
+    const call: RestCall = { method: req.method ?? 'GET', path, body, at: Date.now() };
+    calls.push(call);
+    for (const listener of listeners) listener(call);
+    const needsAuth = !path.startsWith('/interactions/') && !path.startsWith('/webhooks/');
+    if (needsAuth && req.headers.authorization !== `Bot ${token}`) {
+      sendJson(res, 401, { message: '401: Unauthorized', code: 0 });
+      return;
+    }
+    const limit = limits.find((l) => l.times > 0 && l.pattern.test(path));
+    if (limit) {
+      limit.times -= 1;
+      sendJson(
+        res,
+        429,
+        { message: 'You are being rate limited.', retry_after: limit.retryAfter, global: false },
+        {
+          'retry-after': String(Math.ceil(limit.retryAfter)),
+          'x-ratelimit-limit': '5',
+          'x-ratelimit-remaining': '0',
+          'x-ratelimit-reset-after': String(limit.retryAfter),
+          'x-ratelimit-bucket': 'fakebucket',
+          'x-ratelimit-scope': 'user',
+        },
+      );
+      return;
+    }
+    const reply = rest(call.method, path, body, url.searchParams);
+    if (reply.status === 204) {
+      res.writeHead(204).end();
+      return;
+    }
+    sendJson(res, reply.status, reply.body ?? {}, reply.headers ?? {});
+  });
+
+  const wss = new WebSocketServer({ server: server.server });
+  const wsURL = server.url.replace('http', 'ws');
+  wss.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.send(JSON.stringify({ op: 10, d: { heartbeat_interval: 41_250 } }));
+    socket.on('message', (data) => {
+      const packet = JSON.parse(String(data)) as { op: number; d: Record<string, unknown> };
+      if (packet.op === 1) socket.send(JSON.stringify({ op: 11 }));
+      if (packet.op === 2) {
+        if (packet.d.token !== token) {
+          socket.close(4004, 'Authentication failed.');
+          return;
+        }
+        const shard = (packet.d.shard as [number, number] | undefined) ?? [0, 1];
+        identified.push({ shard, intents: Number(packet.d.intents) });
+        const send = (t: string, d: unknown) => socket.send(JSON.stringify({ op: 0, t, s: ++sequence, d }));
+        send('READY', {
+          v: 10,
+          user: botUser,
+          guilds: shard[0] === 0 ? [{ id: guildId, unavailable: true }] : [],
+          session_id: `session-${shard[0]}`,
+          resume_gateway_url: wsURL,
+          shard,
+          application: { id: applicationId, flags: options.applicationFlags ?? 1 << 19 },
+        });
+        if (shard[0] === 0) {
+          send('GUILD_CREATE', {
+            id: guildId,
+            name: 'Fake Guild',
+            icon: null,
+            owner_id: '1100000000000000999',
+            roles: [
+              {
+                id: guildId,
+                name: '@everyone',
+                permissions: '1071698660929',
+                position: 0,
+                color: 0,
+                hoist: false,
+                managed: false,
+                mentionable: false,
+                flags: 0,
+              },
+            ],
+            emojis: [],
+            stickers: [],
+            features: [],
+            member_count: 2,
+            channels: [textChannel],
+            threads: [...threads.values()].map(threadChannel),
+            members: [
+              {
+                user: botUser,
+                roles: [],
+                joined_at: new Date().toISOString(),
+                deaf: false,
+                mute: false,
+                flags: 0,
+              },
+            ],
+            presences: [],
+            voice_states: [],
+            stage_instances: [],
+            guild_scheduled_events: [],
+            soundboard_sounds: [],
+            unavailable: false,
+            large: false,
+            joined_at: new Date().toISOString(),
+            system_channel_id: null,
+            afk_timeout: 300,
+            verification_level: 0,
+            default_message_notifications: 0,
+            explicit_content_filter: 0,
+            mfa_level: 0,
+            premium_tier: 0,
+            preferred_locale: 'en-US',
+            nsfw_level: 0,
+            premium_progress_bar_enabled: false,
+          });
+        }
+        for (const resolve of readyResolvers) resolve();
+        readyResolvers = [];
+      }
+    });
+  });
+
+  const interactionBase = (userId: string, dm: boolean) => {
+    const id = nextId();
+    const interactionToken = `itoken-${id}`;
+    const channel = dm ? '9100000000000000001' : channelId;
+    interactions.set(interactionToken, { channelId: channel, guild: !dm });
+    const who = dm
+      ? { user: user(userId) }
+      : {
+          guild_id: guildId,
+          member: {
+            user: user(userId),
+            roles: [],
+            joined_at: new Date().toISOString(),
+            deaf: false,
+            mute: false,
+            flags: 0,
+            permissions: '1071698660929',
+          },
+        };
+    return {
+      id,
+      interactionToken,
+      payload: {
+        id,
+        application_id: applicationId,
+        channel_id: channel,
+        channel: dm ? { id: channel, type: 1, recipients: [user(userId)] } : textChannel,
+        token: interactionToken,
+        version: 1,
+        app_permissions: '1071698660929',
+        locale: 'en-US',
+        ...(dm ? {} : { guild_locale: 'en-US' }),
+        entitlements: [],
+        authorizing_integration_owners: {},
+        context: dm ? 1 : 0,
+        ...who,
+      },
+    };
+  };
+
+  return {
+    apiURL: `${server.url}/api`,
+    token,
+    applicationId,
+    botUserId,
+    guildId,
+    channelId,
+    calls,
+    callsTo: (method, pattern) => calls.filter((c) => c.method === method && pattern.test(c.path)),
+    onCall(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    identified,
+    waitForReady: () => new Promise<void>((resolve) => readyResolvers.push(resolve)),
+    messages: (id) => store(id),
+    userMessage({
+      channelId: target = channelId,
+      content,
+      userId = '1100000000000000555',
+      bot = false,
+      dm = false,
+    }) {
+      const channel = dm ? '9100000000000000001' : target;
+      const message = makeMessage(channel, user(userId, bot), { content }, !dm);
+      const mentions = [...content.matchAll(/<@!?(\d+)>/g)].map((match) =>
+        match[1] === botUserId ? botUser : user(match[1]!),
+      );
+      message.mentions = mentions;
+      dispatch('MESSAGE_CREATE', {
+        ...message,
+        ...(dm
+          ? { channel_type: 1 }
+          : {
+              member: { roles: [], joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0 },
+            }),
+      });
+      return message;
+    },
+    slashAsk({ question, private: isPrivate, userId = '1100000000000000555', dm = false }) {
+      const { id, interactionToken, payload } = interactionBase(userId, dm);
+      const options: unknown[] = [{ name: 'question', type: 3, value: question }];
+      if (isPrivate !== undefined) options.push({ name: 'private', type: 5, value: isPrivate });
+      dispatch('INTERACTION_CREATE', {
+        ...payload,
+        type: 2,
+        data: {
+          id: '1100000000000000777',
+          name: 'ask',
+          type: 1,
+          options,
+          ...(dm ? {} : { guild_id: guildId }),
+        },
+      });
+      return { id, token: interactionToken };
+    },
+    clickButton({ customId, messageId, userId = '1100000000000000555' }) {
+      const { id, interactionToken, payload } = interactionBase(userId, false);
+      const message = [...channels.values()].flat().find((m) => m.id === messageId);
+      dispatch('INTERACTION_CREATE', {
+        ...payload,
+        type: 3,
+        message,
+        data: { custom_id: customId, component_type: 2 },
+      });
+      return { id, token: interactionToken };
+    },
+    threadsOf: (id) => [...threads.values()].filter((t) => t.parent_id === id),
+    rateLimit(pattern, retryAfter, times = 1) {
+      limits.push({ pattern, retryAfter, times });
+    },
+    denyThreads: () => {
+      threadsDenied = true;
+    },
+    async close() {
+      for (const socket of sockets) socket.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      await server.close();
+    },
+  };
+}
