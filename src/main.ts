@@ -1,7 +1,9 @@
 /**
  * `npm start`: every configured chat platform in one process, on one shared core.
  * Slack runs when SLACK_BOT_TOKEN is set (its HTTP receiver also serves /healthz and
- * /readyz on PORT); otherwise a plain server serves them. SIGTERM/SIGINT drain gracefully.
+ * /readyz on PORT), Discord when DISCORD_TOKEN is set (through the sharding manager when
+ * DISCORD_SHARDS is set); otherwise a plain server serves the routes. SIGTERM/SIGINT drain
+ * gracefully.
  */
 import type { Server } from 'node:http';
 import { buildRuntime } from './app/runtime.js';
@@ -11,6 +13,8 @@ import { startHttpServer } from './http/server.js';
 import { createLogger, type Logger } from './log.js';
 import { DrainingAnswerer } from './ops/draining-answerer.js';
 import { MemoryDedupeStore } from './ops/shared-state.js';
+import { createDiscordAdapter } from './platforms/discord/index.js';
+import { createShardedDiscord } from './platforms/discord/sharding.js';
 import { createSlackAdapter } from './platforms/slack/index.js';
 import type { PlatformAdapter } from './platforms/types.js';
 import { LocalStoreError } from './stores/local/index.js';
@@ -42,6 +46,13 @@ async function run(config: Config, log: Logger): Promise<void> {
         routes,
         logger: log,
       }),
+    );
+  }
+  if (config.discord) {
+    adapters.push(
+      config.discord.shards
+        ? createShardedDiscord({ config: config.discord, logger: log })
+        : createDiscordAdapter({ config: config.discord, answerer, logger: log }),
     );
   }
   // Slack's HTTP receiver serves the routes on PORT; otherwise they need a server of their own.

@@ -137,6 +137,22 @@ describe('Discord: /ask', () => {
     expect(discord.threadsOf(discord.channelId).length).toBe(before);
   });
 
+  it('continues in the channel when the interaction token has expired (the 15-minute limit)', async () => {
+    groq.failNext({ type: 'slow', delayMs: 400 });
+    const { token } = discord.slashAsk({ question: 'How do I run the tests?' });
+    await waitFor(
+      () => discord.callsTo('POST', /\/interactions\//).length > 0 && groq.chatRequests().length > 0,
+      'the question',
+    );
+    discord.expireInteraction(token);
+    const answer = await waitFor(
+      () =>
+        finalCall(discord.calls.filter((c) => c.path.startsWith(`/channels/${discord.channelId}/messages`))),
+      'the answer in the channel',
+    );
+    expect(String(answer.body?.content)).toContain('Register it with');
+  });
+
   it('tells the user when to try again when Groq rate-limits', async () => {
     groq.failNext({ type: 'status', status: 429, retryAfterSeconds: 12 }, 5);
     const { token } = discord.slashAsk({ question: 'How do I deploy with Docker?' });

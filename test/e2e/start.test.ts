@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestPaths } from '../../src/ingest/pipeline.js';
 import { UpstashStore } from '../../src/stores/upstash.js';
+import { type FakeDiscord, startFakeDiscord } from '../fakes/discord/index.js';
 import { type FakeGroq, startFakeGroq } from '../fakes/groq/index.js';
 import { eventEnvelope, type FakeSlack, sendToBolt, startFakeSlack } from '../fakes/slack/index.js';
 import { type FakeUpstash, startFakeUpstash } from '../fakes/upstash/index.js';
@@ -37,9 +38,15 @@ async function waitFor<T>(
 let groq: FakeGroq;
 let upstash: FakeUpstash;
 let slack: FakeSlack;
+let discord: FakeDiscord;
 
 beforeAll(async () => {
-  [groq, upstash, slack] = await Promise.all([startFakeGroq(), startFakeUpstash(), startFakeSlack()]);
+  [groq, upstash, slack, discord] = await Promise.all([
+    startFakeGroq(),
+    startFakeUpstash(),
+    startFakeSlack(),
+    startFakeDiscord(),
+  ]);
   await ingestPaths(
     new UpstashStore({ url: upstash.url, token: upstash.token, namespace: '' }),
     [join(ROOT, 'knowledge')],
@@ -49,7 +56,7 @@ beforeAll(async () => {
   );
 });
 afterAll(async () => {
-  await Promise.all([groq.close(), upstash.close(), slack.close()]);
+  await Promise.all([groq.close(), upstash.close(), slack.close(), discord.close()]);
 });
 
 function startBot(env: Record<string, string>): { child: ChildProcess; output: () => string } {
@@ -141,5 +148,73 @@ describe('npm start', () => {
     } finally {
       if (bot.child.exitCode === null) bot.child.kill('SIGKILL');
     }
+  });
+});
+
+describe('npm start with Discord', () => {
+  const discordEnv = async (extra: Record<string, string> = {}) => ({
+    DISCORD_TOKEN: discord.token,
+    DISCORD_APPLICATION_ID: discord.applicationId,
+    DISCORD_API_URL: discord.apiURL,
+    GROQ_API_KEY: groq.apiKey,
+    GROQ_BASE_URL: groq.baseURL,
+    UPSTASH_VECTOR_REST_URL: upstash.url,
+    UPSTASH_VECTOR_REST_TOKEN: upstash.token,
+    RAG_MIN_SCORE: '0.55',
+    PORT: String(await freePort()),
+    ...extra,
+  });
+
+  it('connects, reports ready on its own health server, answers /ask, and stops on SIGTERM', async () => {
+    const env = await discordEnv();
+    const bot = startBot(env);
+    try {
+      const base = `http://127.0.0.1:${env.PORT}`;
+      await waitFor(async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.ok, 'readiness');
+      expect(await (await fetch(`${base}/readyz`)).json()).toMatchObject({ platforms: { discord: true } });
+      const { token } = discord.slashAsk({ question: 'How do I add the bot to Slack?' });
+      await waitFor(
+        () =>
+          discord
+            .callsTo('PATCH', new RegExp(`/webhooks/\\d+/${token}/`))
+            .find((c) => JSON.stringify(c.body).includes('feedback:up')),
+        'the answer',
+      );
+      bot.child.kill('SIGTERM');
+      const [code] = (await once(bot.child, 'exit')) as [number];
+      expect(code).toBe(0);
+    } finally {
+      if (bot.child.exitCode === null) bot.child.kill('SIGKILL');
+    }
+  });
+
+  it('runs one process per shard through the sharding manager when DISCORD_SHARDS is set', async () => {
+    const before = discord.identified.length;
+    const env = await discordEnv({ DISCORD_SHARDS: '2' });
+    const bot = startBot(env);
+    try {
+      const base = `http://127.0.0.1:${env.PORT}`;
+      await waitFor(
+        async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.ok,
+        'readiness',
+        45_000,
+      );
+      const shards = discord.identified.slice(before).map((entry) => entry.shard.join('/'));
+      expect(shards.sort()).toEqual(['0/2', '1/2']);
+      bot.child.kill('SIGTERM');
+      const [code] = (await once(bot.child, 'exit')) as [number];
+      expect(code).toBe(0);
+    } finally {
+      if (bot.child.exitCode === null) bot.child.kill('SIGKILL');
+    }
+  }, 60_000);
+
+  it('names DISCORD_TOKEN when Discord rejects it, and exits 1', async () => {
+    const result = await runCli('src/main.ts', [], {
+      env: { ...(await discordEnv()), DISCORD_TOKEN: 'wrong.token.value' },
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('Discord rejected DISCORD_TOKEN');
+    expect(result.stderr).not.toContain('wrong.token.value');
   });
 });

@@ -93,6 +93,8 @@ export interface FakeDiscord {
   rateLimit(pathPattern: RegExp, retryAfterSeconds: number, times?: number): void;
   /** Thread creation answers 403 Missing Permissions. */
   denyThreads(): void;
+  /** The interaction's token expires (as after 15 minutes): its webhook answers 401 Invalid Webhook Token. */
+  expireInteraction(token: string): void;
   close(): Promise<void>;
 }
 
@@ -113,6 +115,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   const limits: { pattern: RegExp; retryAfter: number; times: number }[] = [];
   const interactions = new Map<string, { channelId: string; messageId?: string; guild: boolean }>();
   let threadsDenied = false;
+  const expired = new Set<string>();
   const sockets = new Set<WebSocket>();
   let readyResolvers: (() => void)[] = [];
   let sequence = 0;
@@ -277,6 +280,9 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
         ? { status: 200, body: { interaction: { id: m[1] } } }
         : { status: 204 };
     }
+    const webhook = on('*', /^\/webhooks\/\d+\/([^/]+)/);
+    if (webhook && expired.has(webhook[1]!))
+      return { status: 401, body: { message: 'Invalid Webhook Token', code: 50027 } };
     const m3 = on('*', /^\/webhooks\/(\d+)\/([^/]+)\/messages\/@original$/);
     if (m3) {
       const m = m3;
@@ -579,6 +585,9 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     },
     denyThreads: () => {
       threadsDenied = true;
+    },
+    expireInteraction: (token) => {
+      expired.add(token);
     },
     async close() {
       for (const socket of sockets) socket.terminate();

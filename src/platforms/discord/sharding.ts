@@ -1,0 +1,63 @@
+/**
+ * Discord sharding through discord.js's own ShardingManager: one child process per shard,
+ * each running the whole bot for its share of servers (src/platforms/discord/shard-entry).
+ * Needed past ~2,500 servers, when Discord requires it; DISCORD_SHARDS=auto asks Discord.
+ */
+import { extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { REST, Routes, ShardingManager } from 'discord.js';
+import type { Config } from '../../config.js';
+import { type Logger, silentLogger } from '../../log.js';
+import type { PlatformAdapter } from '../types.js';
+
+/** Discord's recommended shard count, asked through DISCORD_API_URL when one is set. */
+async function recommendedShards(config: NonNullable<Config['discord']>): Promise<number> {
+  const rest = new REST(config.apiURL ? { api: config.apiURL } : {}).setToken(config.token);
+  const gateway = (await rest.get(Routes.gatewayBot())) as { shards: number };
+  return Math.max(1, gateway.shards);
+}
+
+export function createShardedDiscord(options: {
+  config: NonNullable<Config['discord']>;
+  logger?: Logger;
+}): PlatformAdapter {
+  const { config } = options;
+  const log = (options.logger ?? silentLogger).child({ platform: 'discord' });
+  // The same extension as this file: .ts under tsx in development, .js when compiled.
+  const here = fileURLToPath(import.meta.url);
+  const entry = join(here, '..', `shard-entry${extname(here)}`);
+  let manager: ShardingManager | undefined;
+  let expected = 0;
+  return {
+    name: 'discord',
+    async start() {
+      const totalShards = config.shards === 'auto' ? await recommendedShards(config) : (config.shards ?? 1);
+      expected = totalShards;
+      manager = new ShardingManager(entry, {
+        token: config.token,
+        totalShards,
+        respawn: true,
+        // Children inherit the loader flags (tsx in development) so they can run this code.
+        execArgv: process.execArgv,
+      });
+      manager.on('shardCreate', (shard) => {
+        log.info({ shardId: shard.id, totalShards }, 'Discord shard launched');
+        shard.on('death', () => log.warn({ shardId: shard.id }, 'Discord shard exited; respawning'));
+      });
+      await manager.spawn({ amount: totalShards, timeout: 60_000 });
+      log.info({ totalShards }, 'Discord connected through the sharding manager');
+    },
+    async stop() {
+      // Each shard drains its own answers on SIGTERM before exiting.
+      for (const shard of manager?.shards.values() ?? []) shard.kill();
+    },
+    // Shards start about 5 s apart (Discord's identify spacing): ready once every one is.
+    isReady: () =>
+      Boolean(
+        manager &&
+          expected > 0 &&
+          manager.shards.size === expected &&
+          [...manager.shards.values()].every((s) => s.ready),
+      ),
+  };
+}
