@@ -6,11 +6,9 @@
  * timer slop and loopback HTTP cost. Target: ≤ 5 ms p50, ≤ 25 ms p99.
  */
 import { performance } from 'node:perf_hooks';
-import { RagCore } from '../../src/core/rag-core.js';
-import { GroqGenerator } from '../../src/generators/groq.js';
-import { UpstashStore } from '../../src/stores/upstash.js';
 import { bareRoundTrip } from '../baseline.js';
 import { startRemoteFakes } from '../fakes-process.js';
+import { coreOverFakes } from '../remote-core.js';
 import { ms, percentile } from '../stats.js';
 import type { BenchRow, BenchSuite } from '../types.js';
 
@@ -23,34 +21,7 @@ const suite: BenchSuite = {
   async run(): Promise<BenchRow[]> {
     const fakes = await startRemoteFakes({ groqFirstTokenMs: GROQ_FIRST_TOKEN_MS, upstashMs: UPSTASH_MS });
     try {
-      const store = new UpstashStore({ url: fakes.upstashURL, token: fakes.upstashToken, namespace: '' });
-      await store.upsert(
-        Array.from({ length: 50 }, (_, i) => ({
-          id: `bench-${i}`,
-          text: `Passage ${i}: to add the bot to Slack create an app from the manifest, step ${i}.`,
-          source: `bench/${i}.md`,
-          metadata: {},
-        })),
-      );
-      const core = new RagCore({
-        retriever: store,
-        generator: new GroqGenerator({
-          apiKey: fakes.groqKey,
-          model: 'llama-3.1-8b-instant',
-          condenseModel: 'llama-3.1-8b-instant',
-          baseURL: fakes.groqURL,
-          timeoutMs: 30_000,
-          maxRetries: 0,
-          retryBudgetMs: 0,
-        }),
-        options: {
-          topK: 3,
-          maxQuestionChars: 2000,
-          contextTokens: 6000,
-          maxAnswerTokens: 512,
-          answerTimeoutMs: 60_000,
-        },
-      });
+      const core = await coreOverFakes(fakes);
       const firstToken = async (i: number): Promise<number> => {
         const started = performance.now();
         for await (const event of core.answer({

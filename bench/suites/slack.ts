@@ -6,14 +6,12 @@
  * Target: overhead ≤ 10 ms p50.
  */
 import { performance } from 'node:perf_hooks';
-import { RagCore } from '../../src/core/rag-core.js';
-import { GroqGenerator } from '../../src/generators/groq.js';
 import { MemoryDedupeStore } from '../../src/ops/shared-state.js';
 import { createSlackAdapter } from '../../src/platforms/slack/index.js';
-import { UpstashStore } from '../../src/stores/upstash.js';
 import { eventEnvelope, sendToBolt, startFakeSlack } from '../../test/fakes/slack/index.js';
 import { bareRoundTrip } from '../baseline.js';
 import { startRemoteFakes } from '../fakes-process.js';
+import { coreOverFakes } from '../remote-core.js';
 import { ms, percentile } from '../stats.js';
 import type { BenchRow, BenchSuite } from '../types.js';
 
@@ -24,35 +22,7 @@ const suite: BenchSuite = {
   async run(): Promise<BenchRow[]> {
     const fakes = await startRemoteFakes({ groqFirstTokenMs: 50, upstashMs: 20 });
     const slack = await startFakeSlack();
-    const store = new UpstashStore({ url: fakes.upstashURL, token: fakes.upstashToken, namespace: '' });
-    await store.upsert([
-      {
-        id: 'p1',
-        text: 'To add the bot to Slack, create an app from the manifest.',
-        source: 'slack.md',
-        metadata: {},
-      },
-    ]);
-    const core = new RagCore({
-      retriever: store,
-      generator: new GroqGenerator({
-        apiKey: fakes.groqKey,
-        model: 'llama-3.1-8b-instant',
-        condenseModel: 'llama-3.1-8b-instant',
-        baseURL: fakes.groqURL,
-        timeoutMs: 30_000,
-        maxRetries: 0,
-        retryBudgetMs: 0,
-      }),
-      options: {
-        topK: 3,
-        minScore: 0.5,
-        maxQuestionChars: 2000,
-        contextTokens: 6000,
-        maxAnswerTokens: 512,
-        answerTimeoutMs: 60_000,
-      },
-    });
+    const core = await coreOverFakes(fakes, 1);
     const adapter = createSlackAdapter({
       config: { botToken: slack.token, signingSecret: SECRET, apiURL: slack.apiURL, allowedChannels: [] },
       port: 0,

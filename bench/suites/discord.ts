@@ -1,0 +1,89 @@
+/**
+ * Discord: a MESSAGE_CREATE mentioning the bot on the fake gateway → the first answer text
+ * reaching the fake REST API (in the thread the bot opens), at 1, 10 and 100 concurrent
+ * conversations. Groq and Upstash fakes run in their own process with injected latency;
+ * overhead is measured against the bare-HTTP baseline at the same concurrency. Also counts
+ * REST calls per answer. Target: overhead ≤ 10 ms p50.
+ */
+import { performance } from 'node:perf_hooks';
+import { createDiscordAdapter } from '../../src/platforms/discord/index.js';
+import { startFakeDiscord } from '../../test/fakes/discord/index.js';
+import { bareRoundTrip } from '../baseline.js';
+import { startRemoteFakes } from '../fakes-process.js';
+import { coreOverFakes } from '../remote-core.js';
+import { ms, percentile } from '../stats.js';
+import type { BenchRow, BenchSuite } from '../types.js';
+
+const suite: BenchSuite = {
+  name: 'discord',
+  async run(): Promise<BenchRow[]> {
+    const fakes = await startRemoteFakes({ groqFirstTokenMs: 50, upstashMs: 20 });
+    const discord = await startFakeDiscord();
+    const core = await coreOverFakes(fakes, 1);
+    const adapter = createDiscordAdapter({
+      config: { token: discord.token, apiURL: discord.apiURL, allowedChannels: [] },
+      answerer: core,
+    });
+    await adapter.start();
+
+    /** Sends one mention and resolves when its first answer text reaches Discord. */
+    const firstText = (): Promise<{ ms: number; thread: string }> =>
+      new Promise((resolve) => {
+        const started = performance.now();
+        let thread = '';
+        const stop = discord.onCall((call) => {
+          if (call.method === 'POST' && call.path === `/channels/${thread}/messages` && call.body?.content) {
+            stop();
+            resolve({ ms: performance.now() - started, thread });
+          }
+        });
+        thread = discord.userMessage({
+          content: `<@${discord.botUserId}> How do I add the bot to Slack?`,
+        }).id;
+      });
+
+    try {
+      for (let i = 0; i < 10; i++) await firstText(); // warm up
+      const rows: BenchRow[] = [];
+      let lastThread = '';
+      for (const [concurrency, rounds] of [
+        [1, 40],
+        [10, 8],
+        [100, 2],
+      ] as const) {
+        const ours: number[] = [];
+        const bare: number[] = [];
+        for (let round = 0; round < rounds; round++) {
+          const results = await Promise.all(Array.from({ length: concurrency }, () => firstText()));
+          ours.push(...results.map((r) => r.ms));
+          lastThread = results.at(-1)!.thread;
+          bare.push(...(await Promise.all(Array.from({ length: concurrency }, () => bareRoundTrip(fakes)))));
+        }
+        const p50 = percentile(ours, 50) - percentile(bare, 50);
+        const p99 = percentile(ours, 99) - percentile(bare, 99);
+        rows.push({
+          suite: 'discord',
+          metric: `event in → first text posted, overhead at ${concurrency} concurrent (p50 / p99)`,
+          value: `${ms(p50)} / ${ms(p99)}`,
+          target: '≤ 10 ms p50',
+          pass: p50 <= 10,
+        });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      const calls = discord.calls.filter((c) => c.path.includes(lastThread));
+      const kinds = calls.map((c) => `${c.method} ${c.path.replace(/\d{6,}/g, ':id')}`).join(', ');
+      rows.push({
+        suite: 'discord',
+        metric: 'REST calls per answer (mention → thread)',
+        value: `${calls.length} (${kinds})`,
+      });
+      return rows;
+    } finally {
+      await adapter.stop();
+      await discord.close();
+      await fakes.stop();
+    }
+  },
+};
+
+export default suite;
