@@ -6,13 +6,14 @@
  * gracefully.
  */
 import type { Server } from 'node:http';
+import { guardAnswerer } from './app/guarded.js';
 import { buildRuntime } from './app/runtime.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
-import { healthRoutes } from './http/health.js';
+import { cachedProbe, healthRoutes } from './http/health.js';
 import { startHttpServer } from './http/server.js';
 import { createLogger, type Logger } from './log.js';
-import { DrainingAnswerer } from './ops/draining-answerer.js';
-import { MemoryDedupeStore } from './ops/shared-state.js';
+import { BotMetrics } from './ops/metrics.js';
+import { createSharedState } from './ops/redis-state.js';
 import { createDiscordAdapter } from './platforms/discord/index.js';
 import { createShardedDiscord } from './platforms/discord/sharding.js';
 import { createSlackAdapter } from './platforms/slack/index.js';
@@ -27,13 +28,19 @@ To ask questions without a chat platform, use: npm run ask`;
 
 async function run(config: Config, log: Logger): Promise<void> {
   const runtime = await buildRuntime(config, { logger: log });
-  const answerer = new DrainingAnswerer(runtime.answerer);
+  const shared = await createSharedState(config.limits.redisURL, log);
+  const metrics = new BotMetrics();
+  const { answerer, draining } = guardAnswerer(runtime.answerer, config, shared.rates, metrics);
   const adapters: PlatformAdapter[] = [];
-  let draining = false;
-  const routes = healthRoutes(
-    () => adapters,
-    () => draining,
-  );
+  let shuttingDown = false;
+  const routes = [
+    ...healthRoutes({
+      adapters: () => adapters,
+      draining: () => shuttingDown,
+      storeReachable: cachedProbe(() => runtime.store.stats()),
+    }),
+    metrics.route(),
+  ];
 
   let server: Server | undefined;
   if (config.slack) {
@@ -42,7 +49,7 @@ async function run(config: Config, log: Logger): Promise<void> {
         config: config.slack,
         port: config.http.port,
         answerer,
-        dedupe: new MemoryDedupeStore(),
+        dedupe: shared.dedupe,
         routes,
         logger: log,
       }),
@@ -70,13 +77,14 @@ async function run(config: Config, log: Logger): Promise<void> {
       process.exit(1);
     }
     stopping = true;
-    draining = true;
-    log.info({ signal, inFlight: answerer.activeAnswers }, 'shutting down: finishing answers in progress');
-    const result = await answerer.drain(config.limits.shutdownGraceMs);
+    shuttingDown = true;
+    log.info({ signal, inFlight: draining.activeAnswers }, 'shutting down: finishing answers in progress');
+    const result = await draining.drain(config.limits.shutdownGraceMs);
     if (!result.finished)
       log.warn({ interrupted: result.interrupted }, 'interrupted answers that outlasted the grace period');
     await Promise.allSettled(adapters.map((adapter) => adapter.stop()));
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    await shared.close();
     log.info('stopped');
     process.exit(0);
   };

@@ -1,0 +1,110 @@
+/**
+ * Protects the bot and the Groq quota: per-user and per-channel question rates (through the
+ * RateLimiter interface, so several instances can share counters in Redis), and a cap on
+ * answers generated at once with a bounded queue. Beyond the queue a question gets "busy"
+ * at once instead of piling up behind the others.
+ */
+import pLimit, { type LimitFunction } from 'p-limit';
+import { failures } from '../core/failures.js';
+import type { AnswerEvent, Answerer, Question, Turn } from '../core/types.js';
+import type { RateLimiter } from './shared-state.js';
+
+export interface LimitOptions {
+  /** Questions per user per minute; 0 disables the limit. */
+  readonly userPerMinute: number;
+  /** Questions per channel per minute; 0 disables the limit. */
+  readonly channelPerMinute: number;
+  readonly maxConcurrent: number;
+  /** Questions that may wait for a free slot; beyond this they are told the bot is busy. */
+  readonly maxQueued: number;
+}
+
+const MINUTE = 60_000;
+
+export class LimitedAnswerer implements Answerer {
+  private readonly slots: LimitFunction;
+
+  constructor(
+    private readonly inner: Answerer,
+    private readonly rates: RateLimiter,
+    private readonly options: LimitOptions,
+  ) {
+    this.slots = pLimit(options.maxConcurrent);
+  }
+
+  async *answer(question: Question, history: readonly Turn[] = []): AsyncGenerator<AnswerEvent> {
+    // Empty or over-long questions are refused by the core without cost; do not count them.
+    if (question.text.trim()) {
+      const refusal = await this.checkRates(question);
+      if (refusal !== undefined) {
+        yield { type: 'failure', failure: failures.slowDown(refusal) };
+        return;
+      }
+    }
+    if (
+      this.slots.pendingCount >= this.options.maxQueued &&
+      this.slots.activeCount >= this.options.maxConcurrent
+    ) {
+      yield { type: 'failure', failure: failures.busy() };
+      return;
+    }
+    // Hold a slot for the whole answer: the generator runs inside it, events flow out through a queue.
+    const events: AnswerEvent[] = [];
+    let wake: (() => void) | undefined;
+    let finished = false;
+    let failure: unknown;
+    const running = this.slots(async () => {
+      try {
+        for await (const event of this.inner.answer(question, history)) {
+          events.push(event);
+          wake?.();
+        }
+      } catch (error) {
+        failure = error;
+      } finally {
+        finished = true;
+        wake?.();
+      }
+    });
+    while (true) {
+      const next = events.shift();
+      if (next) {
+        yield next;
+        continue;
+      }
+      if (finished) break;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+      wake = undefined;
+    }
+    await running;
+    if (failure) throw failure;
+  }
+
+  /** Seconds to wait when a limit is exceeded, otherwise undefined. */
+  private async checkRates(question: Question): Promise<number | undefined> {
+    const checks: Promise<{ allowed: boolean; retryAfterMs: number }>[] = [];
+    if (this.options.userPerMinute > 0 && question.asker) {
+      checks.push(
+        this.rates.hit(
+          `user:${question.place.platform}:${question.asker.id}`,
+          this.options.userPerMinute,
+          MINUTE,
+        ),
+      );
+    }
+    if (this.options.channelPerMinute > 0 && question.place.channelId) {
+      checks.push(
+        this.rates.hit(
+          `channel:${question.place.platform}:${question.place.channelId}`,
+          this.options.channelPerMinute,
+          MINUTE,
+        ),
+      );
+    }
+    const refused = (await Promise.all(checks)).filter((decision) => !decision.allowed);
+    if (refused.length === 0) return undefined;
+    return Math.max(1, Math.ceil(Math.max(...refused.map((decision) => decision.retryAfterMs)) / 1000));
+  }
+}

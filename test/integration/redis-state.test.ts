@@ -1,0 +1,100 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectRedis, RedisDedupeStore, RedisRateLimiter } from '../../src/ops/redis-state.js';
+
+function findRedisServer(): string | undefined {
+  try {
+    return execFileSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const binary = findRedisServer();
+if (!binary)
+  console.warn(
+    'redis-server is not installed: the Redis shared-state tests are skipped (.ci/run installs it).',
+  );
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe.skipIf(!binary)('shared state in a real Redis, as several instances see it', () => {
+  let server: ChildProcess;
+  let url: string;
+
+  beforeAll(async () => {
+    const port = await freePort();
+    server = spawn(
+      binary!,
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      {
+        stdio: 'ignore',
+      },
+    );
+    url = `redis://127.0.0.1:${port}`;
+    const probe = await connectRedis(url, undefined, 5_000);
+    probe.disconnect();
+  });
+  afterAll(() => {
+    server?.kill();
+  });
+
+  it('drops an event retried onto another instance', async () => {
+    const [a, b] = await Promise.all([connectRedis(url), connectRedis(url)]);
+    try {
+      expect(await new RedisDedupeStore(a).firstSeen('slack:event:Ev1', 60_000)).toBe(true);
+      expect(await new RedisDedupeStore(b).firstSeen('slack:event:Ev1', 60_000)).toBe(false);
+    } finally {
+      a.disconnect();
+      b.disconnect();
+    }
+  });
+
+  it('counts one user across instances and says how long to wait', async () => {
+    const [a, b] = await Promise.all([connectRedis(url), connectRedis(url)]);
+    try {
+      const limiters = [new RedisRateLimiter(a), new RedisRateLimiter(b)];
+      const decisions = [];
+      for (let i = 0; i < 4; i++) decisions.push(await limiters[i % 2]!.hit('user:slack:U1', 3, 60_000));
+      expect(decisions.map((d) => d.allowed)).toEqual([true, true, true, false]);
+      expect(decisions[3]!.retryAfterMs).toBeGreaterThan(50_000);
+    } finally {
+      a.disconnect();
+      b.disconnect();
+    }
+  });
+
+  it('opens a new window once the old one expires', async () => {
+    const redis = await connectRedis(url);
+    try {
+      const limiter = new RedisRateLimiter(redis);
+      await limiter.hit('user:slack:U2', 1, 100);
+      expect((await limiter.hit('user:slack:U2', 1, 100)).allowed).toBe(false);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      expect((await limiter.hit('user:slack:U2', 1, 100)).allowed).toBe(true);
+    } finally {
+      redis.disconnect();
+    }
+  });
+});
+
+describe('shared state when Redis is down', () => {
+  it('fails open quickly: questions are answered rather than dropped', async () => {
+    const redis = await connectRedis(`redis://127.0.0.1:${await freePort()}`, undefined, 200);
+    try {
+      const started = Date.now();
+      expect(await new RedisDedupeStore(redis).firstSeen('ev', 1_000)).toBe(true);
+      expect((await new RedisRateLimiter(redis).hit('user:x', 1, 1_000)).allowed).toBe(true);
+      expect(Date.now() - started).toBeLessThan(3_000);
+    } finally {
+      redis.disconnect();
+    }
+  });
+});
