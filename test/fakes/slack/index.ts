@@ -29,6 +29,8 @@ export interface FakeSlackOptions {
   readonly botUserId?: string;
   readonly botId?: string;
   readonly teamId?: string;
+  /** Scopes the token was granted, reported in x-oauth-scopes. */
+  readonly scopes?: readonly string[];
 }
 
 export interface FakeSlack {
@@ -83,6 +85,15 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   const botUserId = options.botUserId ?? 'UBOT';
   const botId = options.botId ?? 'BBOT';
   const teamId = options.teamId ?? 'T0001';
+  const scopes = options.scopes ?? [
+    'app_mentions:read',
+    'channels:history',
+    'groups:history',
+    'im:history',
+    'chat:write',
+    'commands',
+    'assistant:write',
+  ];
   const calls: SlackCall[] = [];
   const listeners = new Set<(call: SlackCall) => void>();
   const responses = new Map<string, unknown[]>();
@@ -197,10 +208,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       sendJson(res, 200, { ok: false, error: 'invalid_auth' });
       return;
     }
-    sendJson(res, 200, handle(method, args), {
-      'x-oauth-scopes':
-        'app_mentions:read,channels:history,groups:history,im:history,chat:write,commands,assistant:write',
-    });
+    sendJson(res, 200, handle(method, args), { 'x-oauth-scopes': scopes.join(',') });
   });
 
   return {
