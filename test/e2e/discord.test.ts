@@ -285,11 +285,13 @@ describe('Discord: rendering and safety', () => {
   it('waits out a Discord rate limit (429 with retry_after) and still delivers the answer', async () => {
     discord.rateLimit(/\/messages\/@original$/, 0.3, 1);
     const { token } = discord.slashAsk({ question: 'Where does the local index live?' });
-    const done = await waitFor(
+    await waitFor(
       () => finalCall(discord.callsTo('PATCH', new RegExp(`/webhooks/\\d+/${token}/`))),
       'the answer',
     );
-    expect(done).toBeDefined();
+    const attempts = discord.calls.filter((c) => c.method === 'PATCH' && c.path.includes(token));
+    expect(attempts.some((c) => c.rateLimited)).toBe(true);
+    expect(attempts.at(-1)!.at - attempts.find((c) => c.rateLimited)!.at).toBeGreaterThanOrEqual(250);
   });
 
   it('records a feedback click as a structured log line and thanks the user privately', async () => {

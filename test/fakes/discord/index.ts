@@ -15,6 +15,8 @@ export interface RestCall {
   readonly path: string;
   readonly body: Record<string, unknown> | undefined;
   readonly at: number;
+  /** True when the fake answered this call with 429 (discord.js will retry it). */
+  rateLimited?: boolean;
 }
 
 export interface FakeDiscordMessage {
@@ -362,6 +364,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     const limit = limits.find((l) => l.times > 0 && l.pattern.test(path));
     if (limit) {
       limit.times -= 1;
+      call.rateLimited = true;
       sendJson(
         res,
         429,
@@ -520,7 +523,8 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     guildId,
     channelId,
     calls,
-    callsTo: (method, pattern) => calls.filter((c) => c.method === method && pattern.test(c.path)),
+    callsTo: (method, pattern) =>
+      calls.filter((c) => c.method === method && pattern.test(c.path) && !c.rateLimited),
     onCall(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

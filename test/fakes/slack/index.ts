@@ -57,6 +57,8 @@ export interface FakeSlack {
   excludeBotFrom(channel: string): void;
   /** chat.startStream/appendStream/stopStream answer unknown_method (older workspaces). */
   disableStreaming(): void;
+  /** Delays every Web API answer by `ms` (a slow or distant Slack). */
+  setLatency(ms: number): void;
   responseURL(id: string): string;
   close(): Promise<void>;
 }
@@ -101,6 +103,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   const limited = new Map<string, { retryAfter: number; times: number }>();
   const excluded = new Set<string>();
   let streaming = true;
+  let latencyMs = 0;
   let clock = 1_700_000_000;
   const nextTs = () => `${++clock}.000100`;
   const channel = (id: string) => {
@@ -195,6 +198,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     const method = path.replace(/^\/api\//, '');
     const args = parseArgs(raw, req.headers['content-type']);
     const auth = req.headers.authorization ?? (args.token ? `Bearer ${String(args.token)}` : '');
+    if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
     const call = { method, args, at: Date.now() };
     calls.push(call);
     for (const listener of listeners) listener(call);
@@ -239,6 +243,9 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     },
     disableStreaming: () => {
       streaming = false;
+    },
+    setLatency: (ms) => {
+      latencyMs = ms;
     },
     responseURL: (id) => `${server.url}/respond/${id}`,
     close: () => server.close(),
