@@ -13,10 +13,7 @@ import { cachedProbe, healthRoutes } from './http/health.js';
 import { startHttpServer } from './http/server.js';
 import { createLogger, type Logger } from './log.js';
 import { BotMetrics } from './ops/metrics.js';
-import { createSharedState } from './ops/redis-state.js';
-import { createDiscordAdapter } from './platforms/discord/index.js';
-import { createShardedDiscord } from './platforms/discord/sharding.js';
-import { createSlackAdapter } from './platforms/slack/index.js';
+import { createSharedState } from './ops/shared-state.js';
 import type { PlatformAdapter } from './platforms/types.js';
 import { LocalStoreError } from './stores/local/index.js';
 
@@ -43,7 +40,9 @@ async function run(config: Config, log: Logger): Promise<void> {
   ];
 
   let server: Server | undefined;
+  // Each platform's SDK is loaded only when it is configured (Bolt alone is ~30 MB resident).
   if (config.slack) {
+    const { createSlackAdapter } = await import('./platforms/slack/index.js');
     adapters.push(
       createSlackAdapter({
         config: config.slack,
@@ -56,6 +55,8 @@ async function run(config: Config, log: Logger): Promise<void> {
     );
   }
   if (config.discord) {
+    const { createDiscordAdapter } = await import('./platforms/discord/index.js');
+    const { createShardedDiscord } = await import('./platforms/discord/sharding.js');
     adapters.push(
       config.discord.shards
         ? createShardedDiscord({ config: config.discord, logger: log })

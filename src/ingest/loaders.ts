@@ -5,8 +5,6 @@
  */
 import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
-import { NodeHtmlMarkdown } from 'node-html-markdown';
-import { PDFParse } from 'pdf-parse';
 
 export class IngestFileError extends Error {
   override readonly name = 'IngestFileError';
@@ -82,7 +80,10 @@ function decodeEntities(text: string): string {
     .replace(/&#39;/g, "'");
 }
 
-function loadHtml(html: string): LoadedDocument {
+// The PDF and HTML libraries are large (pdf.js alone is tens of MB resident): loaded when a
+// document needs them, so a bot that only answers never pays for them.
+async function loadHtml(html: string): Promise<LoadedDocument> {
+  const { NodeHtmlMarkdown } = await import('node-html-markdown');
   const title = /<title[^>]*>([\s\S]*?)<\/title>/i.exec(html)?.[1]?.trim();
   const url =
     /<link[^>]+rel=["']canonical["'][^>]*href=["']([^"']+)["']/i.exec(html)?.[1] ??
@@ -95,6 +96,7 @@ function loadHtml(html: string): LoadedDocument {
 }
 
 async function loadPdf(data: Buffer): Promise<LoadedDocument> {
+  const { PDFParse } = await import('pdf-parse');
   const parser = new PDFParse({ data: new Uint8Array(data) });
   try {
     const text = await parser.getText();

@@ -8,13 +8,7 @@
  */
 import { Redis } from 'ioredis';
 import { type Logger, silentLogger } from '../log.js';
-import {
-  type DedupeStore,
-  MemoryDedupeStore,
-  MemoryRateLimiter,
-  type RateDecision,
-  type RateLimiter,
-} from './shared-state.js';
+import type { DedupeStore, RateDecision, RateLimiter } from './shared-state.js';
 
 const PREFIX = 'rag-chat-bot:';
 
@@ -88,35 +82,4 @@ export class RedisRateLimiter implements RateLimiter {
       return { allowed: true, retryAfterMs: 0 };
     }
   }
-}
-
-export interface SharedState {
-  readonly dedupe: DedupeStore;
-  readonly rates: RateLimiter;
-  readonly description: string;
-  close(): Promise<void>;
-}
-
-/** Redis when REDIS_URL is set (several instances), in-process otherwise (one instance). */
-export async function createSharedState(
-  redisURL: string | undefined,
-  log: Logger = silentLogger,
-): Promise<SharedState> {
-  if (!redisURL) {
-    return {
-      dedupe: new MemoryDedupeStore(),
-      rates: new MemoryRateLimiter(),
-      description: 'in-process',
-      close: async () => undefined,
-    };
-  }
-  const redis = await connectRedis(redisURL, log);
-  return {
-    dedupe: new RedisDedupeStore(redis, log),
-    rates: new RedisRateLimiter(redis, log),
-    description: 'Redis',
-    close: async () => {
-      redis.disconnect();
-    },
-  };
 }

@@ -3,6 +3,7 @@
  * dedupe and rate-limit counters. The in-process defaults serve one instance; a Redis
  * implementation (selected by REDIS_URL) serves many.
  */
+import { type Logger, silentLogger } from '../log.js';
 
 export interface DedupeStore {
   /** True the first time `key` is seen within `ttlMs`; false for repeats. */
@@ -68,4 +69,37 @@ export class MemoryRateLimiter implements RateLimiter {
     this.lastSweep = now;
     for (const [key, window] of this.windows) if (now - window.start >= windowMs) this.windows.delete(key);
   }
+}
+
+export interface SharedState {
+  readonly dedupe: DedupeStore;
+  readonly rates: RateLimiter;
+  readonly description: string;
+  close(): Promise<void>;
+}
+
+/** Redis when REDIS_URL is set (several instances), in-process otherwise (one instance). */
+export async function createSharedState(
+  redisURL: string | undefined,
+  log: Logger = silentLogger,
+): Promise<SharedState> {
+  if (!redisURL) {
+    return {
+      dedupe: new MemoryDedupeStore(),
+      rates: new MemoryRateLimiter(),
+      description: 'in-process',
+      close: async () => undefined,
+    };
+  }
+  // Loaded only when used: a single instance never pays for the Redis client.
+  const { connectRedis, RedisDedupeStore, RedisRateLimiter } = await import('./redis-state.js');
+  const redis = await connectRedis(redisURL, log);
+  return {
+    dedupe: new RedisDedupeStore(redis, log),
+    rates: new RedisRateLimiter(redis, log),
+    description: 'Redis',
+    close: async () => {
+      redis.disconnect();
+    },
+  };
 }

@@ -6,7 +6,7 @@ import { guardAnswerer } from '../../app/guarded.js';
 import { buildRuntime } from '../../app/runtime.js';
 import { loadConfig } from '../../config.js';
 import { createLogger } from '../../log.js';
-import { createSharedState } from '../../ops/redis-state.js';
+import { createSharedState } from '../../ops/shared-state.js';
 import { createDiscordAdapter } from './index.js';
 
 const config = loadConfig();
