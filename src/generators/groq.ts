@@ -115,7 +115,11 @@ export class GroqGenerator implements Generator {
             ...(request.maxTokens ? { max_tokens: request.maxTokens } : {}),
             ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
           },
-          { signal: attempt.signal },
+          {
+            signal: attempt.signal,
+            // The platform event's question id, so one answer can be traced end to end.
+            ...(request.questionId ? { headers: { 'x-request-id': request.questionId } } : {}),
+          },
         );
         for await (const chunk of stream) {
           armIdle();

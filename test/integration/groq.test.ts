@@ -75,6 +75,11 @@ describe('Groq generation through groq-sdk', () => {
     expect(sent?.body.max_tokens).toBe(256);
   });
 
+  it('carries the question id to Groq for end-to-end tracing', async () => {
+    await run(generator(), request({ questionId: 'q-trace-1' }));
+    expect(fake.chatRequests()[0]?.headers['x-request-id']).toBe('q-trace-1');
+  });
+
   it('uses the condense model for follow-up rewriting', async () => {
     await run(generator(), request({ purpose: 'condense' }));
     expect(fake.chatRequests()[0]?.body.model).toBe('llama-3.3-70b-versatile');
