@@ -3,21 +3,12 @@
  * one server and is usable at once; without, it is global and can take up to an hour to appear.
  */
 import { DiscordAPIError, REST, Routes } from 'discord.js';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { runCommand } from '../src/cli/run.js';
+import { loadConfig } from '../src/config.js';
 import { commandDefinitions } from './ask.js';
 
 async function main(): Promise<number> {
-  let config: ReturnType<typeof loadConfig>;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      return 2;
-    }
-    throw error;
-  }
-  const discord = config.discord;
+  const discord = loadConfig().discord;
   if (!discord?.token || !discord.applicationId) {
     process.stderr.write(
       'Set DISCORD_TOKEN (Developer Portal → Bot → Reset Token) and DISCORD_APPLICATION_ID (General Information → Application ID) to register /ask.\n',
@@ -49,4 +40,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-process.exitCode = await main();
+runCommand(main);

@@ -8,10 +8,10 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { eventEnvelope, sendToBolt, startFakeSlack } from '../../test/fakes/slack/index.js';
+import { freePort } from '../../test/support/net.js';
 import { startRemoteFakes } from '../fakes-process.js';
 import { coreOverFakes } from '../remote-core.js';
 import { ms, percentile } from '../stats.js';
@@ -23,14 +23,6 @@ const WINDOW_MS = 10_000;
 const INJECTED_MS = 70;
 const SECRET = 'load-signing-secret';
 const DELIBERATE = new Set(['slow_down', 'busy']);
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 function metric(text: string, name: string): number[] {
   return text

@@ -7,10 +7,10 @@ import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { buildRuntime, type Runtime } from '../app/runtime.js';
-import { ConfigError, loadConfig } from '../config.js';
+import { loadConfig } from '../config.js';
 import type { Turn } from '../core/types.js';
 import { createLogger } from '../log.js';
-import { LocalStoreError } from '../stores/local/index.js';
+import { runCommand } from './run.js';
 import { renderToTerminal, type TerminalOutput } from './terminal-render.js';
 
 const USAGE = `Ask the knowledge base from the terminal.
@@ -80,25 +80,16 @@ async function main(): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  let runtime: Runtime;
-  try {
-    const config = loadConfig();
-    // The terminal is for answers: only warnings and errors are logged unless LOG_LEVEL says otherwise.
-    const logger = createLogger({
-      level: process.env.LOG_LEVEL ? config.log.level : 'warn',
-      format: process.env.LOG_FORMAT ? config.log.format : 'pretty',
-    });
-    runtime = await buildRuntime(config, {
-      logger,
-      onSeed: (message) => process.stderr.write(`${message}\n`),
-    });
-  } catch (error) {
-    if (error instanceof ConfigError || error instanceof LocalStoreError) {
-      process.stderr.write(`${error.message}\n`);
-      return 2;
-    }
-    throw error;
-  }
+  const config = loadConfig();
+  // The terminal is for answers: only warnings and errors are logged unless LOG_LEVEL says otherwise.
+  const logger = createLogger({
+    level: process.env.LOG_LEVEL ? config.log.level : 'warn',
+    format: process.env.LOG_FORMAT ? config.log.format : 'pretty',
+  });
+  const runtime = await buildRuntime(config, {
+    logger,
+    onSeed: (message) => process.stderr.write(`${message}\n`),
+  });
   process.stderr.write(`rag-chat-bot · ${runtime.describe()}\n`);
 
   if (args.positionals.length > 0) {
@@ -109,12 +100,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    process.stderr.write(`Unexpected error: ${(error as Error).message}\n`);
-    process.exitCode = 1;
-  },
-);
+runCommand(main);

@@ -5,11 +5,10 @@
  */
 import { resolve } from 'node:path';
 import { openStore } from '../app/runtime.js';
-import { ConfigError, loadConfig } from '../config.js';
-import { isRagError } from '../core/failures.js';
+import { loadConfig } from '../config.js';
 import { evaluate, formatReport, loadEvalSet } from '../eval/evaluate.js';
 import { ingestPaths } from '../ingest/pipeline.js';
-import { LocalStoreError } from '../stores/local/index.js';
+import { runCommand } from './run.js';
 
 async function main(): Promise<number> {
   const path = resolve(process.argv[2] ?? 'eval/questions.json');
@@ -27,10 +26,6 @@ async function main(): Promise<number> {
     process.stdout.write(formatReport(report, store.description));
     return 0;
   } catch (error) {
-    if (error instanceof ConfigError || error instanceof LocalStoreError || isRagError(error)) {
-      process.stderr.write(`${error.message}\n`);
-      return 2;
-    }
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
       process.stderr.write(`No eval set at ${path}.\n`);
       return 2;
@@ -39,12 +34,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    process.stderr.write(`Unexpected error: ${(error as Error).message}\n`);
-    process.exitCode = 1;
-  },
-);
+runCommand(main);

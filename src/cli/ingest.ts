@@ -7,12 +7,12 @@ import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { openStore } from '../app/runtime.js';
-import { ConfigError, loadConfig } from '../config.js';
+import { loadConfig } from '../config.js';
 import { isRagError } from '../core/failures.js';
 import type { KnowledgeStore } from '../core/types.js';
 import { type IngestProgress, type IngestSummary, ingestPaths } from '../ingest/pipeline.js';
 import { createLogger } from '../log.js';
-import { LocalStoreError } from '../stores/local/index.js';
+import { runCommand } from './run.js';
 
 const USAGE = `Add documents to the knowledge base.
 
@@ -168,10 +168,6 @@ async function main(): Promise<number> {
     process.stdout.write(formatSummary(summary, store.description));
     return summary.failed.length > 0 ? 1 : 0;
   } catch (error) {
-    if (error instanceof ConfigError || error instanceof LocalStoreError) {
-      process.stderr.write(`${error.message}\n`);
-      return 2;
-    }
     if (isRagError(error)) {
       process.stderr.write(`Ingestion stopped: ${error.failure.message}\n`);
       return 2;
@@ -180,12 +176,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    process.stderr.write(`Unexpected error: ${(error as Error).message}\n`);
-    process.exitCode = 1;
-  },
-);
+runCommand(main);

@@ -1,18 +1,18 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildRuntime } from '../../src/app/runtime.js';
 import { parseConfig } from '../../src/config.js';
 import { ingestPaths } from '../../src/ingest/pipeline.js';
-import { createLogger } from '../../src/log.js';
 import { createDiscordAdapter } from '../../src/platforms/discord/index.js';
 import type { PlatformAdapter } from '../../src/platforms/types.js';
 import { UpstashStore } from '../../src/stores/upstash.js';
 import { type FakeDiscord, type RestCall, startFakeDiscord } from '../fakes/discord/index.js';
 import { type FakeGroq, startFakeGroq } from '../fakes/groq/index.js';
 import { type FakeUpstash, startFakeUpstash } from '../fakes/upstash/index.js';
+import { captureLogs } from '../support/logs.js';
+import { waitFor } from '../support/wait.js';
 import { ROOT, runCli } from './cli.js';
 
 let groq: FakeGroq;
@@ -20,17 +20,7 @@ let upstash: FakeUpstash;
 let discord: FakeDiscord;
 let adapter: PlatformAdapter;
 let dataDir: string;
-const logLines: string[] = [];
-
-async function waitFor<T>(check: () => T | undefined | false, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+let logLines: string[] = [];
 
 /** The call that finished an answer: the edit or message carrying the feedback buttons. */
 const finalCall = (calls: RestCall[]) =>
@@ -61,15 +51,9 @@ beforeAll(async () => {
     DISCORD_API_URL: discord.apiURL,
     RAG_DATA_DIR: dataDir,
   });
-  const logger = createLogger({
-    level: 'info',
-    destination: new Writable({
-      write(chunk, _encoding, done) {
-        logLines.push(String(chunk));
-        done();
-      },
-    }),
-  });
+  const captured = captureLogs();
+  const logger = captured.logger;
+  logLines = captured.lines;
   const runtime = await buildRuntime(config, { logger });
   adapter = createDiscordAdapter({ config: config.discord!, answerer: runtime.answerer, logger });
   await adapter.start();

@@ -21,6 +21,7 @@ import { type FakeDiscord, startFakeDiscord } from '../fakes/discord/index.js';
 import { defaultReply, type FakeGroq, startFakeGroq } from '../fakes/groq/index.js';
 import { eventEnvelope, type FakeSlack, sendToBolt, startFakeSlack } from '../fakes/slack/index.js';
 import { type FakeUpstash, startFakeUpstash } from '../fakes/upstash/index.js';
+import { waitFor } from '../support/wait.js';
 import { ROOT } from './cli.js';
 
 const SECRET = 'faults-signing-secret';
@@ -34,16 +35,6 @@ let metrics: BotMetrics;
 let guard: ReturnType<typeof guardAnswerer>;
 let dataDir: string;
 let thread = 0;
-
-async function waitFor<T>(check: () => T | undefined | false, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 async function counter(name: string, labels: string): Promise<number> {
   const text = await metrics.registry.metrics();

@@ -1,12 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildRuntime } from '../../src/app/runtime.js';
 import { parseConfig } from '../../src/config.js';
 import { ingestPaths } from '../../src/ingest/pipeline.js';
-import { createLogger } from '../../src/log.js';
 import { MemoryDedupeStore } from '../../src/ops/shared-state.js';
 import { createSlackAdapter, type SlackAdapter } from '../../src/platforms/slack/index.js';
 import { UpstashStore } from '../../src/stores/upstash.js';
@@ -20,6 +18,8 @@ import {
   startFakeSlack,
 } from '../fakes/slack/index.js';
 import { type FakeUpstash, startFakeUpstash } from '../fakes/upstash/index.js';
+import { captureLogs } from '../support/logs.js';
+import { waitFor } from '../support/wait.js';
 import { ROOT } from './cli.js';
 
 const SECRET = 'slack-signing-secret-for-tests';
@@ -31,17 +31,7 @@ let slack: FakeSlack;
 let adapter: SlackAdapter;
 let eventsURL: string;
 let dataDir: string;
-const logLines: string[] = [];
-
-async function waitFor<T>(check: () => T | undefined | false, what: string, timeoutMs = 8_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+let logLines: string[] = [];
 
 /** The text a thread shows: streamed (start + appends + stop) or edited, per message. */
 function threadMessages(rootTs: string) {
@@ -91,15 +81,9 @@ beforeAll(async () => {
     // The fake's bag-of-words embedding scores lower than real models; 0.7 is tuned for those.
     RAG_MIN_SCORE: '0.55',
   });
-  const logger = createLogger({
-    level: 'info',
-    destination: new Writable({
-      write(chunk, _encoding, done) {
-        logLines.push(String(chunk));
-        done();
-      },
-    }),
-  });
+  const captured = captureLogs();
+  const logger = captured.logger;
+  logLines = captured.lines;
   const runtime = await buildRuntime(config, { logger });
   adapter = createSlackAdapter({
     config: config.slack!,

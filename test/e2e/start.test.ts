@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestPaths } from '../../src/ingest/pipeline.js';
@@ -9,31 +8,11 @@ import { type FakeDiscord, startFakeDiscord } from '../fakes/discord/index.js';
 import { type FakeGroq, startFakeGroq } from '../fakes/groq/index.js';
 import { eventEnvelope, type FakeSlack, sendToBolt, startFakeSlack } from '../fakes/slack/index.js';
 import { type FakeUpstash, startFakeUpstash } from '../fakes/upstash/index.js';
+import { freePort } from '../support/net.js';
+import { waitFor } from '../support/wait.js';
 import { ROOT, runCli, tempDataDir } from './cli.js';
 
 const SECRET = 'start-test-signing-secret';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function waitFor<T>(
-  check: () => Promise<T | undefined> | T | undefined,
-  what: string,
-  timeoutMs = 15_000,
-) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 let groq: FakeGroq;
 let upstash: FakeUpstash;

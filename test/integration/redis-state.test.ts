@@ -1,7 +1,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis, RedisDedupeStore, RedisRateLimiter } from '../../src/ops/redis-state.js';
+import { freePort } from '../support/net.js';
 
 function findRedisServer(): string | undefined {
   try {
@@ -16,14 +16,6 @@ if (!binary)
   console.warn(
     'redis-server is not installed: the Redis shared-state tests are skipped (.ci/run installs it).',
   );
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe.skipIf(!binary)('shared state in a real Redis, as several instances see it', () => {
   let server: ChildProcess;
