@@ -10,8 +10,9 @@ import { createDiscordAdapter } from '../../src/platforms/discord/index.js';
 import { startFakeDiscord } from '../../test/fakes/discord/index.js';
 import { bareRoundTrip } from '../baseline.js';
 import { startRemoteFakes } from '../fakes-process.js';
+import { measureOverhead } from '../measure.js';
 import { coreOverFakes } from '../remote-core.js';
-import { ms, percentile } from '../stats.js';
+import { ms } from '../stats.js';
 import type { BenchRow, BenchSuite } from '../types.js';
 
 const suite: BenchSuite = {
@@ -43,32 +44,24 @@ const suite: BenchSuite = {
       });
 
     try {
-      for (let i = 0; i < 10; i++) await firstText(); // warm up
-      const rows: BenchRow[] = [];
       let lastThread = '';
-      for (const [concurrency, rounds] of [
-        [1, 40],
-        [10, 8],
-        [100, 2],
-      ] as const) {
-        const ours: number[] = [];
-        const bare: number[] = [];
-        for (let round = 0; round < rounds; round++) {
-          const results = await Promise.all(Array.from({ length: concurrency }, () => firstText()));
-          ours.push(...results.map((r) => r.ms));
-          lastThread = results.at(-1)!.thread;
-          bare.push(...(await Promise.all(Array.from({ length: concurrency }, () => bareRoundTrip(fakes)))));
-        }
-        const p50 = percentile(ours, 50) - percentile(bare, 50);
-        const p99 = percentile(ours, 99) - percentile(bare, 99);
-        rows.push({
+      const samples = await measureOverhead(
+        async () => {
+          const result = await firstText();
+          lastThread = result.thread;
+          return result.ms;
+        },
+        () => bareRoundTrip(fakes),
+      );
+      const rows = samples.map(
+        (sample): BenchRow => ({
           suite: 'discord',
-          metric: `event in → first text posted, overhead at ${concurrency} concurrent (p50 / p99)`,
-          value: `${ms(p50)} / ${ms(p99)}`,
+          metric: `event in → first text posted, overhead at ${sample.concurrency} concurrent (p50 / p99)`,
+          value: `${ms(sample.p50)} / ${ms(sample.p99)}`,
           target: '≤ 10 ms p50',
-          pass: p50 <= 10,
-        });
-      }
+          pass: sample.p50 <= 10,
+        }),
+      );
       await new Promise((resolve) => setTimeout(resolve, 1_500));
       const calls = discord.calls.filter((c) => c.path.includes(lastThread));
       const kinds = calls.map((c) => `${c.method} ${c.path.replace(/\d{6,}/g, ':id')}`).join(', ');

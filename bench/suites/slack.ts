@@ -11,8 +11,9 @@ import { createSlackAdapter } from '../../src/platforms/slack/index.js';
 import { eventEnvelope, sendToBolt, startFakeSlack } from '../../test/fakes/slack/index.js';
 import { bareRoundTrip } from '../baseline.js';
 import { startRemoteFakes } from '../fakes-process.js';
+import { measureOverhead } from '../measure.js';
 import { coreOverFakes } from '../remote-core.js';
-import { ms, percentile } from '../stats.js';
+import { ms } from '../stats.js';
 import type { BenchRow, BenchSuite } from '../types.js';
 
 const SECRET = 'bench-signing-secret';
@@ -65,35 +66,23 @@ const suite: BenchSuite = {
     };
 
     try {
-      for (let i = 0; i < 10; i++) await firstText(); // warm up
-      const rows: BenchRow[] = [];
-      let callsPerAnswer = 0;
-      for (const [concurrency, rounds] of [
-        [1, 40],
-        [10, 8],
-        [100, 2],
-      ] as const) {
-        const ours: number[] = [];
-        const bare: number[] = [];
-        for (let round = 0; round < rounds; round++) {
-          const results = await Promise.all(Array.from({ length: concurrency }, () => firstText()));
-          ours.push(...results.map((r) => r.ms));
-          bare.push(...(await Promise.all(Array.from({ length: concurrency }, () => bareRoundTrip(fakes)))));
-        }
-        const p50 = percentile(ours, 50) - percentile(bare, 50);
-        const p99 = percentile(ours, 99) - percentile(bare, 99);
-        rows.push({
+      const samples = await measureOverhead(
+        async () => (await firstText()).ms,
+        () => bareRoundTrip(fakes),
+      );
+      const rows = samples.map(
+        (sample): BenchRow => ({
           suite: 'slack',
-          metric: `event in → first text posted, overhead at ${concurrency} concurrent threads (p50 / p99)`,
-          value: `${ms(p50)} / ${ms(p99)}`,
+          metric: `event in → first text posted, overhead at ${sample.concurrency} concurrent threads (p50 / p99)`,
+          value: `${ms(sample.p50)} / ${ms(sample.p99)}`,
           target: '≤ 10 ms p50',
-          pass: p50 <= 10,
-        });
-      }
+          pass: sample.p50 <= 10,
+        }),
+      );
       // Let the last answers finish, then count the Web API calls of one complete answer.
       await new Promise((resolve) => setTimeout(resolve, 500));
       const sample = `CB${thread}`;
-      callsPerAnswer = slack.calls.filter(
+      const callsPerAnswer = slack.calls.filter(
         (c) => c.args.channel === sample || c.args.channel_id === sample,
       ).length;
       const methods = slack.calls

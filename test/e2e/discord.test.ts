@@ -4,19 +4,18 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildRuntime } from '../../src/app/runtime.js';
 import { parseConfig } from '../../src/config.js';
-import { ingestPaths } from '../../src/ingest/pipeline.js';
 import { createDiscordAdapter } from '../../src/platforms/discord/index.js';
 import type { PlatformAdapter } from '../../src/platforms/types.js';
-import { UpstashStore } from '../../src/stores/upstash.js';
 import { type FakeDiscord, type RestCall, startFakeDiscord } from '../fakes/discord/index.js';
-import { type FakeGroq, startFakeGroq } from '../fakes/groq/index.js';
-import { type FakeUpstash, startFakeUpstash } from '../fakes/upstash/index.js';
+import type { FakeGroq } from '../fakes/groq/index.js';
+import { type Backends, startBackends } from '../support/backends.js';
 import { captureLogs } from '../support/logs.js';
 import { waitFor } from '../support/wait.js';
-import { ROOT, runCli } from './cli.js';
+import { runCli } from './cli.js';
 
+let backends: Backends;
 let groq: FakeGroq;
-let upstash: FakeUpstash;
+
 let discord: FakeDiscord;
 let adapter: PlatformAdapter;
 let dataDir: string;
@@ -29,23 +28,12 @@ const finalCall = (calls: RestCall[]) =>
 const warningCall = (calls: RestCall[]) => calls.find((c) => String(c.body?.content ?? '').includes('⚠️'));
 
 beforeAll(async () => {
-  [groq, upstash, discord] = await Promise.all([startFakeGroq(), startFakeUpstash(), startFakeDiscord()]);
-  await ingestPaths(
-    new UpstashStore({ url: upstash.url, token: upstash.token, namespace: '' }),
-    [join(ROOT, 'knowledge')],
-    {
-      cwd: ROOT,
-    },
-  );
+  [backends, discord] = await Promise.all([startBackends(), startFakeDiscord()]);
+  ({ groq } = backends);
   dataDir = await mkdtemp(join(tmpdir(), 'rag-discord-'));
   const config = parseConfig({
-    GROQ_API_KEY: groq.apiKey,
-    GROQ_BASE_URL: groq.baseURL,
+    ...backends.env,
     GROQ_RETRY_BUDGET_MS: '300',
-    UPSTASH_VECTOR_REST_URL: upstash.url,
-    UPSTASH_VECTOR_REST_TOKEN: upstash.token,
-    // The fake's bag-of-words embedding scores lower than real models; 0.7 is tuned for those.
-    RAG_MIN_SCORE: '0.55',
     DISCORD_TOKEN: discord.token,
     DISCORD_APPLICATION_ID: discord.applicationId,
     DISCORD_API_URL: discord.apiURL,
@@ -61,7 +49,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await adapter?.stop();
-  await Promise.all([groq?.close(), upstash?.close(), discord?.close()]);
+  await Promise.all([backends?.close(), discord?.close()]);
   await rm(dataDir, { recursive: true, force: true });
 });
 

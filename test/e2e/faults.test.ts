@@ -10,21 +10,20 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { guardAnswerer } from '../../src/app/guarded.js';
 import { buildRuntime } from '../../src/app/runtime.js';
 import { type Config, parseConfig } from '../../src/config.js';
-import { ingestPaths } from '../../src/ingest/pipeline.js';
 import { BotMetrics } from '../../src/ops/metrics.js';
 import { MemoryDedupeStore, MemoryRateLimiter } from '../../src/ops/shared-state.js';
 import { createDiscordAdapter } from '../../src/platforms/discord/index.js';
 import { createSlackAdapter, type SlackAdapter } from '../../src/platforms/slack/index.js';
 import type { PlatformAdapter } from '../../src/platforms/types.js';
-import { UpstashStore } from '../../src/stores/upstash.js';
 import { type FakeDiscord, startFakeDiscord } from '../fakes/discord/index.js';
-import { defaultReply, type FakeGroq, startFakeGroq } from '../fakes/groq/index.js';
+import { defaultReply, type FakeGroq } from '../fakes/groq/index.js';
 import { eventEnvelope, type FakeSlack, sendToBolt, startFakeSlack } from '../fakes/slack/index.js';
-import { type FakeUpstash, startFakeUpstash } from '../fakes/upstash/index.js';
+import type { FakeUpstash } from '../fakes/upstash/index.js';
+import { type Backends, startBackends } from '../support/backends.js';
 import { waitFor } from '../support/wait.js';
-import { ROOT } from './cli.js';
 
 const SECRET = 'faults-signing-secret';
+let backends: Backends;
 let groq: FakeGroq;
 let upstash: FakeUpstash;
 let slack: FakeSlack;
@@ -82,29 +81,14 @@ async function askSlack(question: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  [groq, upstash, slack, discord] = await Promise.all([
-    startFakeGroq(),
-    startFakeUpstash(),
-    startFakeSlack(),
-    startFakeDiscord(),
-  ]);
-  await ingestPaths(
-    new UpstashStore({ url: upstash.url, token: upstash.token, namespace: '' }),
-    [join(ROOT, 'knowledge')],
-    {
-      cwd: ROOT,
-    },
-  );
+  [backends, slack, discord] = await Promise.all([startBackends(), startFakeSlack(), startFakeDiscord()]);
+  ({ groq, upstash } = backends);
   dataDir = await mkdtemp(join(tmpdir(), 'rag-faults-'));
   const config: Config = parseConfig({
-    GROQ_API_KEY: groq.apiKey,
-    GROQ_BASE_URL: groq.baseURL,
+    ...backends.env,
     GROQ_RETRY_BUDGET_MS: '300',
     GROQ_MAX_RETRIES: '1',
     GROQ_TIMEOUT_MS: '1000',
-    UPSTASH_VECTOR_REST_URL: upstash.url,
-    UPSTASH_VECTOR_REST_TOKEN: upstash.token,
-    RAG_MIN_SCORE: '0.55',
     SLACK_BOT_TOKEN: slack.token,
     SLACK_SIGNING_SECRET: SECRET,
     SLACK_API_URL: slack.apiURL,
@@ -128,7 +112,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all([slackAdapter?.stop(), discordAdapter?.stop()]);
-  await Promise.all([groq?.close(), upstash?.close(), slack?.close(), discord?.close()]);
+  await Promise.all([backends?.close(), slack?.close(), discord?.close()]);
   await rm(dataDir, { recursive: true, force: true });
 });
 

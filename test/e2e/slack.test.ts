@@ -4,11 +4,9 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildRuntime } from '../../src/app/runtime.js';
 import { parseConfig } from '../../src/config.js';
-import { ingestPaths } from '../../src/ingest/pipeline.js';
 import { MemoryDedupeStore } from '../../src/ops/shared-state.js';
 import { createSlackAdapter, type SlackAdapter } from '../../src/platforms/slack/index.js';
-import { UpstashStore } from '../../src/stores/upstash.js';
-import { type FakeGroq, startFakeGroq } from '../fakes/groq/index.js';
+import type { FakeGroq } from '../fakes/groq/index.js';
 import {
   blockActionBody,
   eventEnvelope,
@@ -17,16 +15,16 @@ import {
   slashCommandBody,
   startFakeSlack,
 } from '../fakes/slack/index.js';
-import { type FakeUpstash, startFakeUpstash } from '../fakes/upstash/index.js';
+import { type Backends, startBackends } from '../support/backends.js';
 import { captureLogs } from '../support/logs.js';
 import { waitFor } from '../support/wait.js';
-import { ROOT } from './cli.js';
 
 const SECRET = 'slack-signing-secret-for-tests';
 const CHANNEL = 'C0GENERAL';
 
+let backends: Backends;
 let groq: FakeGroq;
-let upstash: FakeUpstash;
+
 let slack: FakeSlack;
 let adapter: SlackAdapter;
 let eventsURL: string;
@@ -59,27 +57,16 @@ async function postEvent(event: Record<string, unknown>, eventId?: string, retry
 }
 
 beforeAll(async () => {
-  [groq, upstash, slack] = await Promise.all([startFakeGroq(), startFakeUpstash(), startFakeSlack()]);
-  await ingestPaths(
-    new UpstashStore({ url: upstash.url, token: upstash.token, namespace: '' }),
-    [join(ROOT, 'knowledge')],
-    {
-      cwd: ROOT,
-    },
-  );
+  [backends, slack] = await Promise.all([startBackends(), startFakeSlack()]);
+  ({ groq } = backends);
   dataDir = await mkdtemp(join(tmpdir(), 'rag-slack-'));
   const config = parseConfig({
-    GROQ_API_KEY: groq.apiKey,
-    GROQ_BASE_URL: groq.baseURL,
+    ...backends.env,
     GROQ_RETRY_BUDGET_MS: '300',
-    UPSTASH_VECTOR_REST_URL: upstash.url,
-    UPSTASH_VECTOR_REST_TOKEN: upstash.token,
     SLACK_BOT_TOKEN: slack.token,
     SLACK_SIGNING_SECRET: SECRET,
     SLACK_API_URL: slack.apiURL,
     RAG_DATA_DIR: dataDir,
-    // The fake's bag-of-words embedding scores lower than real models; 0.7 is tuned for those.
-    RAG_MIN_SCORE: '0.55',
   });
   const captured = captureLogs();
   const logger = captured.logger;
@@ -98,7 +85,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await adapter?.stop();
-  await Promise.all([groq?.close(), upstash?.close(), slack?.close()]);
+  await Promise.all([backends?.close(), slack?.close()]);
   await rm(dataDir, { recursive: true, force: true });
 });
 

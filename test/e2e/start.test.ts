@@ -2,40 +2,29 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ingestPaths } from '../../src/ingest/pipeline.js';
-import { UpstashStore } from '../../src/stores/upstash.js';
 import { type FakeDiscord, startFakeDiscord } from '../fakes/discord/index.js';
-import { type FakeGroq, startFakeGroq } from '../fakes/groq/index.js';
+import type { FakeGroq } from '../fakes/groq/index.js';
 import { eventEnvelope, type FakeSlack, sendToBolt, startFakeSlack } from '../fakes/slack/index.js';
-import { type FakeUpstash, startFakeUpstash } from '../fakes/upstash/index.js';
+import type { FakeUpstash } from '../fakes/upstash/index.js';
+import { type Backends, startBackends } from '../support/backends.js';
 import { freePort } from '../support/net.js';
 import { waitFor } from '../support/wait.js';
 import { ROOT, runCli, tempDataDir } from './cli.js';
 
 const SECRET = 'start-test-signing-secret';
 
+let backends: Backends;
 let groq: FakeGroq;
 let upstash: FakeUpstash;
 let slack: FakeSlack;
 let discord: FakeDiscord;
 
 beforeAll(async () => {
-  [groq, upstash, slack, discord] = await Promise.all([
-    startFakeGroq(),
-    startFakeUpstash(),
-    startFakeSlack(),
-    startFakeDiscord(),
-  ]);
-  await ingestPaths(
-    new UpstashStore({ url: upstash.url, token: upstash.token, namespace: '' }),
-    [join(ROOT, 'knowledge')],
-    {
-      cwd: ROOT,
-    },
-  );
+  [backends, slack, discord] = await Promise.all([startBackends(), startFakeSlack(), startFakeDiscord()]);
+  ({ groq, upstash } = backends);
 });
 afterAll(async () => {
-  await Promise.all([groq.close(), upstash.close(), slack.close(), discord.close()]);
+  await Promise.all([backends.close(), slack.close(), discord.close()]);
 });
 
 function startBot(env: Record<string, string>): { child: ChildProcess; output: () => string } {
