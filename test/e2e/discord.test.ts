@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildRuntime } from '../../src/app/runtime.js';
 import { parseConfig } from '../../src/config.js';
+import type { Answerer } from '../../src/core/types.js';
 import { createDiscordAdapter } from '../../src/platforms/discord/index.js';
 import type { PlatformAdapter } from '../../src/platforms/types.js';
 import { type FakeDiscord, type RestCall, startFakeDiscord } from '../fakes/discord/index.js';
@@ -19,6 +20,7 @@ let groq: FakeGroq;
 let discord: FakeDiscord;
 let adapter: PlatformAdapter;
 let dataDir: string;
+let runtimeAnswerer: Answerer;
 let logLines: string[] = [];
 
 /** The call that finished an answer: the edit or message carrying the feedback buttons. */
@@ -43,6 +45,7 @@ beforeAll(async () => {
   const logger = captured.logger;
   logLines = captured.lines;
   const runtime = await buildRuntime(config, { logger });
+  runtimeAnswerer = runtime.answerer;
   adapter = createDiscordAdapter({ config: config.discord!, answerer: runtime.answerer, logger });
   await adapter.start();
 });
@@ -314,5 +317,33 @@ describe('npm run commands:deploy', () => {
     const result = await runCli('commands/deploy.ts', []);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('DISCORD_APPLICATION_ID');
+  });
+});
+
+describe('Discord: DISCORD_ALLOWED_CHANNELS', () => {
+  it('ignores mentions outside the allowed channels and refuses /ask there privately', async () => {
+    const other = await startFakeDiscord();
+    const limited = createDiscordAdapter({
+      config: { token: other.token, apiURL: other.apiURL, allowedChannels: ['1100000000000000999'] },
+      answerer: runtimeAnswerer,
+    });
+    await limited.start();
+    try {
+      const before = groq.chatRequests().length;
+      other.userMessage({ content: `<@${other.botUserId}> How do I add the bot to Slack?` });
+      const { id } = other.slashAsk({ question: 'How do I add the bot to Slack?' });
+      const reply = await waitFor(
+        () => other.callsTo('POST', new RegExp(`/interactions/${id}/`))[0],
+        'the refusal',
+      );
+      expect(reply.body).toMatchObject({ type: 4, data: { flags: 64 } });
+      expect(JSON.stringify(reply.body)).toContain('not enabled in this channel');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(other.threadsOf(other.channelId)).toHaveLength(0);
+      expect(groq.chatRequests().length).toBe(before);
+    } finally {
+      await limited.stop();
+      await other.close();
+    }
   });
 });

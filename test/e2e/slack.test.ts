@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildRuntime } from '../../src/app/runtime.js';
 import { parseConfig } from '../../src/config.js';
+import type { Answerer } from '../../src/core/types.js';
 import { MemoryDedupeStore } from '../../src/ops/shared-state.js';
 import { createSlackAdapter, type SlackAdapter } from '../../src/platforms/slack/index.js';
 import type { FakeGroq } from '../fakes/groq/index.js';
@@ -29,6 +30,7 @@ let slack: FakeSlack;
 let adapter: SlackAdapter;
 let eventsURL: string;
 let dataDir: string;
+let runtimeAnswerer: Answerer;
 let logLines: string[] = [];
 
 /** The text a thread shows: streamed (start + appends + stop) or edited, per message. */
@@ -72,6 +74,7 @@ beforeAll(async () => {
   const logger = captured.logger;
   logLines = captured.lines;
   const runtime = await buildRuntime(config, { logger });
+  runtimeAnswerer = runtime.answerer;
   adapter = createSlackAdapter({
     config: config.slack!,
     port: 0,
@@ -475,5 +478,62 @@ describe('Slack: without the streaming API', () => {
     }
     expect(texts.join('\n')).toContain('npm run ask');
     expect(JSON.stringify(continuations.at(-1)?.args.blocks)).toContain('feedback_up');
+  });
+});
+
+describe('Slack: SLACK_ALLOWED_CHANNELS', () => {
+  it('answers in an allowed channel and explains elsewhere that it is not enabled there', async () => {
+    const limited = createSlackAdapter({
+      config: {
+        botToken: slack.token,
+        signingSecret: SECRET,
+        apiURL: slack.apiURL,
+        allowedChannels: ['C0ALLOWED'],
+      },
+      port: 0,
+      answerer: runtimeAnswerer,
+      dedupe: new MemoryDedupeStore(),
+    });
+    await limited.start();
+    try {
+      const url = `http://127.0.0.1:${limited.port}/slack/events`;
+      const send = (channel: string, ts: string) =>
+        sendToBolt(
+          url,
+          eventEnvelope({
+            type: 'app_mention',
+            user: 'U12',
+            text: '<@UBOT> where do secrets go?',
+            ts,
+            channel,
+          }),
+          'application/json',
+          {
+            secret: SECRET,
+          },
+        );
+      const elsewhere = slack.addUserMessage('C0OTHER', 'U12', '<@UBOT> where do secrets go?');
+      await send('C0OTHER', elsewhere);
+      const notice = await waitFor(
+        () => slack.messages('C0OTHER').find((m) => m.bot_id && m.thread_ts === elsewhere),
+        'the not-enabled notice',
+      );
+      expect(notice.text).toContain('not enabled in this channel');
+      const allowed = slack.addUserMessage('C0ALLOWED', 'U12', '<@UBOT> where do secrets go?');
+      await send('C0ALLOWED', allowed);
+      // Streamed or edited, depending on whether an earlier test turned streaming off.
+      await waitFor(
+        () =>
+          slack.calls.find(
+            (c) =>
+              c.args.channel === 'C0ALLOWED' &&
+              /stopStream|update/.test(c.method) &&
+              JSON.stringify(c.args).includes('feedback_up'),
+          ),
+        'the answer in the allowed channel',
+      );
+    } finally {
+      await limited.stop();
+    }
   });
 });
