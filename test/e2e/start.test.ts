@@ -55,7 +55,7 @@ describe('npm start', () => {
   it('names SLACK_BOT_TOKEN when Slack rejects it, and exits 1', async () => {
     const result = await runCli('src/main.ts', [], {
       env: {
-        SLACK_BOT_TOKEN: 'xoxb-0-0-not-the-right-token',
+        SLACK_BOT_TOKEN: 'xoxb-wrong-token-for-tests',
         SLACK_SIGNING_SECRET: SECRET,
         SLACK_API_URL: slack.apiURL,
         PORT: String(await freePort()),
@@ -64,7 +64,7 @@ describe('npm start', () => {
     });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('Slack rejected SLACK_BOT_TOKEN');
-    expect(result.stderr).not.toContain('xoxb-0-0-not-the-right-token');
+    expect(result.stderr).not.toContain('xoxb-wrong-token-for-tests');
   });
 
   it('serves Slack and health on PORT, answers, and on SIGTERM finishes or interrupts answers in flight, then exits 0', async () => {

@@ -83,7 +83,7 @@ function safeJson(value: string): unknown {
 }
 
 export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<FakeSlack> {
-  const token = options.token ?? 'xoxb-1111-2222-fakeslacktoken';
+  const token = options.token ?? 'xoxb-fake-token-for-tests';
   const botUserId = options.botUserId ?? 'UBOT';
   const botId = options.botId ?? 'BBOT';
   const teamId = options.teamId ?? 'T0001';
