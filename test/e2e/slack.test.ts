@@ -332,6 +332,25 @@ describe('Slack: mentions, follow-ups and direct messages', () => {
     expect(groq.chatRequests().length).toBe(before);
   });
 
+  it('answers a direct message that mentions the bot (Slack sends no app_mention in DMs)', async () => {
+    const ts = slack.addUserMessage('D0DM2', 'U7', '<@UBOT> where do secrets go?');
+    await postEvent({
+      type: 'message',
+      channel_type: 'im',
+      user: 'U7',
+      text: '<@UBOT> where do secrets go?',
+      ts,
+      channel: 'D0DM2',
+    });
+    await waitFor(
+      () =>
+        slack.calls.find((c) => c.args.channel === 'D0DM2' && JSON.stringify(c.args).includes('feedback_up')),
+      'the DM answer',
+    );
+    const question = groq.chatRequests().at(-1)?.body.messages?.at(-1)?.content ?? '';
+    expect(question).toContain('Question: where do secrets go?');
+  });
+
   it('answers a direct message in place', async () => {
     const ts = slack.addUserMessage('D0DM', 'U7', 'How do I run the tests?');
     await postEvent({

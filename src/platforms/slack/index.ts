@@ -202,14 +202,16 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     if (message.subtype !== undefined || !('user' in message) || !message.user || !('text' in message))
       return;
     const text = message.text ?? '';
-    if (text.includes(`<@${bot.userId}>`)) return; // app_mention answers it
     const teamId = (body as { team_id?: string }).team_id;
+    // Slack sends no app_mention for direct messages, so a DM is answered here, mention or not.
     if (message.channel_type === 'im') {
+      const question = stripBotMention(text, bot.userId);
+      if (!question) return;
       const history = await directMessageHistory(client, message.channel, message.ts, bot);
       await ask(
         client,
         { channel: message.channel, userId: message.user, ...(teamId ? { teamId } : {}) },
-        text,
+        question,
         history,
         {
           via: 'dm',
@@ -217,6 +219,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
       );
       return;
     }
+    if (text.includes(`<@${bot.userId}>`)) return; // app_mention answers it
     if (!('thread_ts' in message) || !message.thread_ts || message.thread_ts === message.ts) return;
     if (notEnabledHere(config, message.channel)) return;
     const context = await threadContext(client, message.channel, message.thread_ts, message.ts, bot);
