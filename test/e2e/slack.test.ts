@@ -419,6 +419,12 @@ describe('Slack: failures, safety and rendering', () => {
     expect(stale.status).toBe(401);
     const wrongSecret = await sendToBolt(eventsURL, body, 'application/json', { secret: 'not-the-secret' });
     expect(wrongSecret.status).toBe(401);
+    // Bolt's own complaint arrives as a structured line in our log, not on the console.
+    const line = await waitFor(
+      () => logLines.find((l) => l.includes('"source":"bolt"') && /signature|authenticity|verif/i.test(l)),
+      'the signature warning',
+    );
+    expect(JSON.parse(line).level).toBeGreaterThanOrEqual(40);
   });
 
   it('records a feedback click as a structured log line and thanks the user', async () => {

@@ -10,12 +10,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { App, HTTPReceiver, LogLevel, type webApi } from '@slack/bolt';
+import { App, HTTPReceiver, type webApi } from '@slack/bolt';
 import type { Config } from '../../config.js';
 import type { Answerer, Turn } from '../../core/types.js';
 import { type Logger, silentLogger } from '../../log.js';
 import type { DedupeStore } from '../../ops/shared-state.js';
 import type { HttpRoute, PlatformAdapter } from '../types.js';
+import { boltLogger } from './bolt-logger.js';
 import { FEEDBACK_ACTION, stripBotMention } from './format.js';
 import { type BotIdentity, directMessageHistory, QUESTION_EVENT, threadContext } from './history.js';
 import { type AnswerTarget, renderAnswer } from './render-answer.js';
@@ -61,12 +62,12 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
         signingSecret: config.signingSecret ?? '',
         endpoints: '/slack/events',
         customRoutes: [...(options.routes ?? [])],
-        logLevel: LogLevel.ERROR,
+        logger: boltLogger(log),
       });
   const app = new App({
     token: config.botToken,
     ...(receiver ? { receiver } : { appToken: config.appToken, socketMode: true }),
-    logLevel: LogLevel.ERROR,
+    logger: boltLogger(log),
     deferInitialization: true,
     clientOptions: {
       ...(config.apiURL ? { slackApiUrl: config.apiURL } : {}),

@@ -1,0 +1,26 @@
+/**
+ * Bolt's own log lines (a failed signature check, a handler error) go through our pino
+ * logger, so they are structured and redacted like everything else instead of printed.
+ */
+import { LogLevel, type Logger as SlackLogger } from '@slack/bolt';
+import type { Logger } from '../../log.js';
+
+const text = (parts: unknown[]) =>
+  parts.map((part) => (part instanceof Error ? part.message : String(part))).join(' ');
+
+export function boltLogger(log: Logger): SlackLogger {
+  // Bolt asks for a level; pino's own level decides what is written.
+  let level = LogLevel.WARN;
+  const child = log.child({ source: 'bolt' });
+  return {
+    debug: (...parts: unknown[]) => child.debug(text(parts)),
+    info: (...parts: unknown[]) => child.info(text(parts)),
+    warn: (...parts: unknown[]) => child.warn(text(parts)),
+    error: (...parts: unknown[]) => child.error(text(parts)),
+    setLevel: (next: LogLevel) => {
+      level = next;
+    },
+    getLevel: () => level,
+    setName: () => undefined,
+  };
+}
