@@ -96,6 +96,21 @@ describe('Discord: /ask', () => {
     expect(thread.name.length).toBeLessThanOrEqual(100);
   });
 
+  it('takes follow-ups in the thread on its /ask reply, with the question (the thread name) as the user turn', async () => {
+    discord.slashAsk({ question: 'Which intents does the bot need?' });
+    const thread = await waitFor(
+      () => discord.threadsOf(discord.channelId).find((t) => t.name === 'Which intents does the bot need?'),
+      'the thread',
+    );
+    const before = groq.chatRequests().length;
+    discord.userMessage({ channelId: thread.id, content: 'And what breaks without Message Content?' });
+    await waitFor(() => groq.chatRequests().length >= before + 2, 'the follow-up');
+    const messages = groq.chatRequests().at(-1)!.body.messages!;
+    expect(messages.map((m) => m.role)).toEqual(['system', 'user', 'assistant', 'user']);
+    expect(messages[1]!.content).toBe('Which intents does the bot need?');
+    expect(messages[2]!.content).toContain('Register it with');
+  });
+
   it('answers privately when asked with private:true, without a thread', async () => {
     const before = discord.threadsOf(discord.channelId).length;
     const { id, token } = discord.slashAsk({ question: 'Where do secrets go?', private: true });

@@ -160,6 +160,41 @@ describe('Slack: /ask', () => {
     await waitFor(() => finished(parent.ts), 'the answer');
   });
 
+  it('takes follow-ups in the /ask thread, with the question it posted read back as the user turn', async () => {
+    await sendToBolt(
+      eventsURL,
+      slashCommandBody({
+        text: 'Which scopes does the Slack app need?',
+        user_id: 'U1',
+        channel_id: CHANNEL,
+        response_url: slack.responseURL('cf'),
+      }),
+      'application/x-www-form-urlencoded',
+      { secret: SECRET },
+    );
+    const parent = await waitFor(
+      () =>
+        slack.messages(CHANNEL).find((m) => m.text.includes('asked: Which scopes does the Slack app need?')),
+      'the question message',
+    );
+    await waitFor(() => finished(parent.ts), 'the first answer');
+    const before = groq.chatRequests().length;
+    const ts = slack.addUserMessage(CHANNEL, 'U1', 'And which events?', parent.ts);
+    await postEvent({
+      type: 'message',
+      channel_type: 'channel',
+      user: 'U1',
+      text: 'And which events?',
+      ts,
+      thread_ts: parent.ts,
+      channel: CHANNEL,
+    });
+    await waitFor(() => groq.chatRequests().length >= before + 2, 'the follow-up');
+    const messages = groq.chatRequests().at(-1)!.body.messages!;
+    expect(messages.map((m) => m.role)).toEqual(['system', 'user', 'assistant', 'user']);
+    expect(messages[1]!.content).toBe('Which scopes does the Slack app need?');
+  });
+
   it('answers an empty /ask with a private usage hint', async () => {
     const response = await sendToBolt(
       eventsURL,
