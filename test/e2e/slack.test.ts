@@ -597,3 +597,40 @@ describe('Slack: SLACK_ALLOWED_CHANNELS', () => {
     }
   });
 });
+
+describe('Slack: Socket Mode (SLACK_APP_TOKEN)', () => {
+  it('connects out with the app-level token, acknowledges events from the socket and answers them', async () => {
+    const socketMode = createSlackAdapter({
+      config: { botToken: slack.token, appToken: slack.appToken, apiURL: slack.apiURL, allowedChannels: [] },
+      port: 0,
+      answerer: runtimeAnswerer,
+      dedupe: new MemoryDedupeStore(),
+    });
+    await socketMode.start();
+    try {
+      await slack.socketConnected();
+      expect(slack.callsTo('apps.connections.open').length).toBeGreaterThan(0);
+      const ts = slack.addUserMessage('C0SOCKET', 'U13', '<@UBOT> where do secrets go?');
+      const envelope = slack.socketEvent({
+        type: 'app_mention',
+        user: 'U13',
+        text: '<@UBOT> where do secrets go?',
+        ts,
+        channel: 'C0SOCKET',
+      });
+      await waitFor(() => slack.acks.find((ack) => ack.envelope_id === envelope), 'the acknowledgement');
+      await waitFor(
+        () =>
+          slack.calls.find(
+            (c) =>
+              c.args.channel === 'C0SOCKET' &&
+              /stopStream|update/.test(c.method) &&
+              JSON.stringify(c.args).includes('feedback_up'),
+          ),
+        'the answer',
+      );
+    } finally {
+      await socketMode.stop();
+    }
+  });
+});

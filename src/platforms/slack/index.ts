@@ -66,7 +66,14 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
       });
   const app = new App({
     token: config.botToken,
-    ...(receiver ? { receiver } : { appToken: config.appToken, socketMode: true }),
+    ...(receiver
+      ? { receiver }
+      : {
+          appToken: config.appToken,
+          socketMode: true,
+          // The Socket Mode client opens its connection through the Web API: same base URL.
+          ...(config.apiURL ? { installerOptions: { clientOptions: { slackApiUrl: config.apiURL } } } : {}),
+        }),
     logger: boltLogger(log),
     deferInitialization: true,
     clientOptions: {

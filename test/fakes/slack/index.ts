@@ -6,6 +6,7 @@
  * be turned off. Plus helpers that send correctly (or badly) signed requests to Bolt.
  */
 import { createHmac } from 'node:crypto';
+import { type WebSocket, WebSocketServer } from 'ws';
 import { type LoopbackServer, sendJson, startLoopbackServer } from '../http-server.js';
 
 export interface SlackCall {
@@ -31,6 +32,8 @@ export interface FakeSlackOptions {
   readonly teamId?: string;
   /** Scopes the token was granted, reported in x-oauth-scopes. */
   readonly scopes?: readonly string[];
+  /** App-level token accepted by apps.connections.open (Socket Mode). */
+  readonly appToken?: string;
 }
 
 export interface FakeSlack {
@@ -60,6 +63,13 @@ export interface FakeSlack {
   /** Delays every Web API answer by `ms` (a slow or distant Slack). */
   setLatency(ms: number): void;
   responseURL(id: string): string;
+  /** Socket Mode: the app-level token, and envelope ids the client has acknowledged. */
+  readonly appToken: string;
+  readonly acks: { envelope_id: string; payload?: unknown }[];
+  /** Resolves once a Socket Mode client has connected and been sent `hello`. */
+  socketConnected(): Promise<void>;
+  /** Sends an Events API envelope over Socket Mode; returns its envelope id. */
+  socketEvent(event: Record<string, unknown>): string;
   close(): Promise<void>;
 }
 
@@ -96,6 +106,11 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     'commands',
     'assistant:write',
   ];
+  const appToken = options.appToken ?? 'xapp-fake-app-token-for-tests';
+  const acks: { envelope_id: string; payload?: unknown }[] = [];
+  const sockets = new Set<WebSocket>();
+  let connectedResolvers: (() => void)[] = [];
+  let envelopes = 0;
   const calls: SlackCall[] = [];
   const listeners = new Set<(call: SlackCall) => void>();
   const responses = new Map<string, unknown[]>();
@@ -208,11 +223,34 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       sendJson(res, 429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(limit.retryAfter) });
       return;
     }
+    if (method === 'apps.connections.open') {
+      sendJson(
+        res,
+        200,
+        auth === `Bearer ${appToken}`
+          ? { ok: true, url: `${server.url.replace('http', 'ws')}/socket` }
+          : { ok: false, error: 'invalid_auth' },
+      );
+      return;
+    }
     if (auth !== `Bearer ${token}`) {
       sendJson(res, 200, { ok: false, error: 'invalid_auth' });
       return;
     }
     sendJson(res, 200, handle(method, args), { 'x-oauth-scopes': scopes.join(',') });
+  });
+
+  // Socket Mode: Slack's WebSocket, saying hello, sending envelopes and taking acks.
+  const wss = new WebSocketServer({ server: server.server, path: '/socket' });
+  wss.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('message', (data) =>
+      acks.push(JSON.parse(String(data)) as { envelope_id: string; payload?: unknown }),
+    );
+    socket.send(JSON.stringify({ type: 'hello', num_connections: 1, connection_info: { app_id: 'A0001' } }));
+    for (const resolve of connectedResolvers) resolve();
+    connectedResolvers = [];
   });
 
   return {
@@ -248,7 +286,29 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       latencyMs = ms;
     },
     responseURL: (id) => `${server.url}/respond/${id}`,
-    close: () => server.close(),
+    appToken,
+    acks,
+    socketConnected: () =>
+      sockets.size > 0 ? Promise.resolve() : new Promise<void>((resolve) => connectedResolvers.push(resolve)),
+    socketEvent(event) {
+      const envelopeId = `envelope-${++envelopes}`;
+      const payload = JSON.parse(eventEnvelope(event, teamId)) as Record<string, unknown>;
+      const message = JSON.stringify({
+        envelope_id: envelopeId,
+        type: 'events_api',
+        payload,
+        accepts_response_payload: false,
+        retry_attempt: 0,
+        retry_reason: '',
+      });
+      for (const socket of sockets) socket.send(message);
+      return envelopeId;
+    },
+    async close() {
+      for (const socket of sockets) socket.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      await server.close();
+    },
   };
 }
 
