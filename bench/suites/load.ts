@@ -91,22 +91,13 @@ const suite: BenchSuite = {
                   '<@UBOT> How do I add the bot to Slack?',
                 );
                 const started = performance.now();
-                const done = new Promise<void>((finish) => {
-                  const stop = slack.onCall((call) => {
-                    const text =
-                      (call.method === 'chat.appendStream' && call.args.markdown_text) ||
-                      call.method === 'chat.stopStream';
-                    if (call.args.channel === channel && text) {
-                      stop();
-                      latencies.push(performance.now() - started);
-                      finish();
-                    }
-                  });
-                  setTimeout(() => {
-                    stop();
-                    finish();
-                  }, 30_000);
-                });
+                // Bounded: a question that never gets text must not hold the run forever.
+                const done = Promise.race([
+                  slack.nextAnswerText(channel).then(() => {
+                    latencies.push(performance.now() - started);
+                  }),
+                  new Promise<void>((finish) => setTimeout(finish, 30_000).unref()),
+                ]);
                 await sendToBolt(
                   `${base}/slack/events`,
                   eventEnvelope({

@@ -39,17 +39,7 @@ const suite: BenchSuite = {
       const channel = `CB${++thread}`;
       const ts = slack.addUserMessage(channel, 'U1', '<@UBOT> How do I add the bot to Slack?');
       const started = performance.now();
-      const arrived = new Promise<number>((resolve) => {
-        const stop = slack.onCall((call) => {
-          const text =
-            (call.method === 'chat.appendStream' && call.args.markdown_text) ||
-            call.method === 'chat.stopStream';
-          if (call.args.channel === channel && text) {
-            stop();
-            resolve(performance.now() - started);
-          }
-        });
-      });
+      const arrived = slack.nextAnswerText(channel).then(() => performance.now() - started);
       await sendToBolt(
         url,
         eventEnvelope({

@@ -64,19 +64,12 @@ async function askSlack(question: string): Promise<string> {
     'application/json',
     { secret: SECRET },
   );
-  const ended = () =>
-    slack.calls.filter(
-      (c) =>
-        c.args.channel === channel &&
-        /stopStream|update/.test(c.method) &&
-        JSON.stringify(c.args).match(/feedback_up|:warning:/),
-    );
-  await waitFor(() => ended().length > 0, `the end of the answer in ${channel}`, 15_000);
+  const end = await waitFor(() => slack.answerEnd(channel), `the end of the answer in ${channel}`, 15_000);
   return (
     slack
       .messages(channel)
       .map((m) => m.text + JSON.stringify(m.blocks ?? ''))
-      .join('\n') + JSON.stringify(ended().map((c) => c.args))
+      .join('\n') + JSON.stringify(end.args)
   );
 }
 

@@ -582,16 +582,7 @@ describe('Slack: SLACK_ALLOWED_CHANNELS', () => {
       const allowed = slack.addUserMessage('C0ALLOWED', 'U12', '<@UBOT> where do secrets go?');
       await send('C0ALLOWED', allowed);
       // Streamed or edited, depending on whether an earlier test turned streaming off.
-      await waitFor(
-        () =>
-          slack.calls.find(
-            (c) =>
-              c.args.channel === 'C0ALLOWED' &&
-              /stopStream|update/.test(c.method) &&
-              JSON.stringify(c.args).includes('feedback_up'),
-          ),
-        'the answer in the allowed channel',
-      );
+      await waitFor(() => slack.answerEnd('C0ALLOWED'), 'the answer in the allowed channel');
     } finally {
       await limited.stop();
     }
@@ -619,16 +610,7 @@ describe('Slack: Socket Mode (SLACK_APP_TOKEN)', () => {
         channel: 'C0SOCKET',
       });
       await waitFor(() => slack.acks.find((ack) => ack.envelope_id === envelope), 'the acknowledgement');
-      await waitFor(
-        () =>
-          slack.calls.find(
-            (c) =>
-              c.args.channel === 'C0SOCKET' &&
-              /stopStream|update/.test(c.method) &&
-              JSON.stringify(c.args).includes('feedback_up'),
-          ),
-        'the answer',
-      );
+      await waitFor(() => slack.answerEnd('C0SOCKET'), 'the answer');
     } finally {
       await socketMode.stop();
     }

@@ -50,6 +50,10 @@ export interface FakeSlack {
   callsTo(method: string): SlackCall[];
   /** Called on every recorded call (benchmarks wait on this instead of polling). */
   onCall(listener: (call: SlackCall) => void): () => void;
+  /** The call that ended an answer in `channel`: it carries the feedback buttons or a warning. */
+  answerEnd(channel: string): SlackCall | undefined;
+  /** Resolves when the next answer text (streamed or final) reaches `channel`. */
+  nextAnswerText(channel: string): Promise<void>;
   /** Messages in a channel, oldest first. */
   messages(channel: string): FakeMessage[];
   /** Adds a message as if a user had posted it; returns its ts. */
@@ -267,6 +271,26 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+    answerEnd: (ch) =>
+      calls.find(
+        (c) =>
+          c.args.channel === ch &&
+          /stopStream|update|postMessage/.test(c.method) &&
+          /feedback_up|:warning:/.test(JSON.stringify(c.args)),
+      ),
+    nextAnswerText: (ch) =>
+      new Promise<void>((resolve) => {
+        const listener = (call: SlackCall) => {
+          const text =
+            (call.method === 'chat.appendStream' && call.args.markdown_text) ||
+            call.method === 'chat.stopStream';
+          if (call.args.channel === ch && text) {
+            listeners.delete(listener);
+            resolve();
+          }
+        };
+        listeners.add(listener);
+      }),
     messages: (ch) => channel(ch),
     addUserMessage(ch, user, text, threadTs) {
       const ts = nextTs();
