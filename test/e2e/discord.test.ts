@@ -220,6 +220,23 @@ describe('Discord: mentions and follow-ups', () => {
     );
   });
 
+  it("answers a mention inside someone else's thread there, and ignores that thread's other messages", async () => {
+    const thread = discord.userThread({ name: 'Release planning' });
+    const threadsBefore = discord.threadsOf(discord.channelId).length;
+    const before = groq.chatRequests().length;
+    discord.userMessage({ channelId: thread, content: 'just chatting about the release' });
+    discord.userMessage({ channelId: thread, content: `<@${discord.botUserId}> How do I run the tests?` });
+    const answer = await waitFor(
+      () => discord.messages(thread).find((m) => m.author.bot && m.components.length > 0),
+      'the answer in the thread',
+    );
+    expect(answer.content).toContain('Register it with');
+    expect(discord.threadsOf(discord.channelId).length).toBe(threadsBefore);
+    // One question answered (condense + answer at most), the chatter ignored.
+    expect(groq.chatRequests().length - before).toBeLessThanOrEqual(2);
+    expect(groq.chatRequests().at(-1)?.body.messages?.at(-1)?.content).toContain('How do I run the tests?');
+  });
+
   it('answers a direct message in place', async () => {
     discord.userMessage({ content: 'How do I run the tests?', dm: true });
     const answer = await waitFor(

@@ -91,6 +91,8 @@ export interface FakeDiscord {
     token: string;
   };
   threadsOf(channelId: string): { id: string; name: string; owner_id: string; parent_id: string }[];
+  /** A user starts a thread in the channel (dispatched as THREAD_CREATE); returns its id. */
+  userThread(fields: { name: string; userId?: string }): string;
   /** The next `times` requests matching `pathPattern` answer 429 with retry_after. */
   rateLimit(pathPattern: RegExp, retryAfterSeconds: number, times?: number): void;
   /** Thread creation answers 403 Missing Permissions. */
@@ -554,6 +556,13 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
             }),
       });
       return message;
+    },
+    userThread({ name, userId = '1100000000000000555' }) {
+      const thread = { id: nextId(), name, owner_id: userId, parent_id: channelId };
+      threads.set(thread.id, thread);
+      channels.set(thread.id, []);
+      dispatch('THREAD_CREATE', { ...threadChannel(thread), newly_created: true });
+      return thread.id;
     },
     slashAsk({ question, private: isPrivate, userId = '1100000000000000555', dm = false }) {
       const { id, interactionToken, payload } = interactionBase(userId, dm);
