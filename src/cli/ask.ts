@@ -4,14 +4,14 @@
  *   npm run ask -- "question"    one question; exit 0 on an answer, 1 on failure, 2 on bad setup
  */
 import { randomUUID } from 'node:crypto';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { buildRuntime, type Runtime } from '../app/runtime.js';
 import { loadConfig } from '../config.js';
 import type { Turn } from '../core/types.js';
 import { createLogger } from '../log.js';
+import { runPromptLoop } from './prompt-loop.js';
 import { runCommand } from './run.js';
-import { renderToTerminal, type TerminalOutput } from './terminal-render.js';
+import { type RenderOutcome, renderToTerminal, styleFor, type TerminalOutput } from './terminal-render.js';
 
 const USAGE = `Ask the knowledge base from the terminal.
 
@@ -20,52 +20,32 @@ const USAGE = `Ask the knowledge base from the terminal.
 
 Configuration comes from .env and the environment (see .env.example).`;
 
-/** Turns kept as conversation history for follow-ups; the core trims further to its token budget. */
-const HISTORY_TURNS = 10;
-
 const out: TerminalOutput = {
   write: (text) => process.stdout.write(text),
   error: (text) => process.stderr.write(text),
 };
 
-async function askOnce(runtime: Runtime, text: string, history: readonly Turn[], signal?: AbortSignal) {
+async function askOnce(
+  runtime: Runtime,
+  text: string,
+  history: readonly Turn[],
+  signal?: AbortSignal,
+): Promise<RenderOutcome> {
   const question = {
     id: randomUUID(),
     text,
     place: { platform: 'terminal' as const },
     ...(signal ? { signal } : {}),
   };
-  return renderToTerminal(runtime.answerer.answer(question, history), out);
+  return renderToTerminal(runtime.answerer.answer(question, history), out, styleFor(process.stdout));
 }
 
 async function interactive(runtime: Runtime): Promise<void> {
-  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY });
-  const history: Turn[] = [];
-  let answering: AbortController | undefined;
-  // Ctrl-C stops the answer being written; at the prompt it leaves.
-  rl.on('SIGINT', () => {
-    if (answering) answering.abort(new Error('stopped by the user'));
-    else rl.close();
+  await runPromptLoop({
+    input: process.stdin,
+    output: process.stdout,
+    ask: (text, history, signal) => askOnce(runtime, text, history, signal),
   });
-  process.stdout.write('Ask a question about the knowledge base. Type exit or quit to leave.\n');
-  rl.setPrompt('You: ');
-  rl.prompt();
-  for await (const line of rl) {
-    const text = line.trim();
-    if (/^(exit|quit)$/i.test(text)) break;
-    if (text) {
-      answering = new AbortController();
-      const outcome = await askOnce(runtime, text, history, answering.signal);
-      answering = undefined;
-      if (outcome.ok) {
-        history.push({ role: 'user', text }, { role: 'assistant', text: outcome.text });
-        history.splice(0, Math.max(0, history.length - HISTORY_TURNS));
-      }
-    }
-    rl.prompt();
-  }
-  rl.close();
-  process.stdout.write('\nBye.\n');
 }
 
 async function main(): Promise<number> {

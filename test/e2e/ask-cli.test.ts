@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ingestPaths } from '../../src/ingest/pipeline.js';
 import { UpstashStore } from '../../src/stores/upstash.js';
-import { type FakeGroq, startFakeGroq } from '../fakes/groq/index.js';
+import { defaultReply, type FakeGroq, startFakeGroq } from '../fakes/groq/index.js';
 import { type FakeUpstash, startFakeUpstash } from '../fakes/upstash/index.js';
 import { ROOT, runCli, tempDataDir } from './cli.js';
 
@@ -161,5 +161,34 @@ describe('npm run ask through Groq and Upstash (real SDKs against the fakes)', (
     const followUp = requests.at(-1)!;
     expect(followUp.body.messages?.map((m) => m.role)).toEqual(['system', 'user', 'assistant', 'user']);
     expect(followUp.body.messages?.[1]?.content).toBe('How do I add the bot to Slack?');
+  });
+
+  it("renders the answer's markdown as plain text when stdout is not a terminal", async () => {
+    groq.setReply((request) =>
+      /standalone question/i.test(request.body.messages?.[0]?.content ?? '')
+        ? 'How do I add the bot to Slack?'
+        : '**Invite** the bot with `/invite @rag-bot` [1].\n\n- open a channel\n- run the command\n\x1b]0;pwned\x07done',
+    );
+    try {
+      const result = await runCli('src/cli/ask.ts', ['How do I add the bot to Slack?'], { env });
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain('Invite the bot with /invite @rag-bot [1].');
+      expect(result.stdout).toMatch(/- open a channel\n- run the command/);
+      expect(result.stdout).not.toContain('**');
+      // Terminal control sequences from the model never reach the terminal.
+      expect(result.stdout).not.toContain('\x1b');
+      expect(result.stdout).toContain('done');
+    } finally {
+      groq.setReply(defaultReply);
+    }
+  });
+
+  it('answers a piped question whose input ends before the answer does, then exits 0', async () => {
+    groq.failNext({ type: 'slow', delayMs: 300 });
+    const result = await runCli('src/cli/ask.ts', [], { env, input: 'How do I add the bot to Slack?\n' });
+    expect(result.stderr).not.toContain('Unexpected error');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('Sources:');
+    expect(result.stdout).toContain('Bye.');
   });
 });
