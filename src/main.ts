@@ -8,6 +8,7 @@
 import type { Server } from 'node:http';
 import { guardAnswerer } from './app/guarded.js';
 import { buildRuntime } from './app/runtime.js';
+import { onStopSignals } from './app/stop-signals.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { cachedProbe, healthRoutes } from './http/health.js';
 import { startHttpServer } from './http/server.js';
@@ -71,13 +72,7 @@ async function run(config: Config, log: Logger): Promise<void> {
     'rag-chat-bot started',
   );
 
-  let stopping = false;
   const shutdown = async (signal: string) => {
-    if (stopping) {
-      log.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
-    }
-    stopping = true;
     shuttingDown = true;
     log.info({ signal, inFlight: draining.activeAnswers }, 'shutting down: finishing answers in progress');
     const result = await draining.drain(config.limits.shutdownGraceMs);
@@ -89,8 +84,13 @@ async function run(config: Config, log: Logger): Promise<void> {
     log.info('stopped');
     process.exit(0);
   };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+  onStopSignals({
+    onStop: (signal) => void shutdown(signal),
+    onInsist: (signal) => {
+      log.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    },
+  });
 }
 
 async function main(): Promise<void> {

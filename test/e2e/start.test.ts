@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -184,5 +184,89 @@ describe('npm start with Discord', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('Discord rejected DISCORD_TOKEN');
     expect(result.stderr).not.toContain('wrong.token.value');
+  });
+});
+
+describe('npm start on the compiled build', () => {
+  beforeAll(() => {
+    // `npm start` compiles when the sources are newer than dist/; building here keeps that
+    // out of the timed-out part of each test.
+    const build = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' });
+    expect(build.status, build.stderr).toBe(0);
+  }, 120_000);
+
+  async function startWithNpm() {
+    const port = await freePort();
+    let output = '';
+    const npm = spawn('npm', ['start'], {
+      cwd: ROOT,
+      // Its own process group, so the test can signal the group the way a terminal or
+      // `kill -- -PGID` does, or npm alone the way a process manager does.
+      detached: true,
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        RAG_DOTENV: 'off',
+        SLACK_BOT_TOKEN: slack.token,
+        SLACK_SIGNING_SECRET: SECRET,
+        SLACK_API_URL: slack.apiURL,
+        RAG_DATA_DIR: await tempDataDir(),
+        PORT: String(port),
+        LOG_LEVEL: 'info',
+        LOG_FORMAT: 'json',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    npm.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    npm.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    const started = await waitFor(
+      () => output.split('\n').find((line) => line.includes('rag-chat-bot started')),
+      'the start-up log line',
+      30_000,
+    );
+    const botPid = (JSON.parse(started) as { pid: number }).pid;
+    expect(botPid).not.toBe(npm.pid);
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+    expect(ready.ok).toBe(true);
+    return { npm, botPid, output: () => output };
+  }
+
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  it('stops the bot, leaving no process behind, when SIGTERM reaches the npm process alone', async () => {
+    const { npm, botPid, output } = await startWithNpm();
+    try {
+      npm.kill('SIGTERM');
+      await once(npm, 'exit');
+      await waitFor(() => !alive(botPid), 'the bot process to exit');
+      expect(output()).toContain('"msg":"stopped"');
+    } finally {
+      if (alive(botPid)) process.kill(botPid, 'SIGKILL');
+    }
+  });
+
+  it('drains once and exits 0 when the whole process group is signalled', async () => {
+    const { npm, botPid, output } = await startWithNpm();
+    try {
+      process.kill(-npm.pid!, 'SIGTERM');
+      const [code] = (await once(npm, 'exit')) as [number | null];
+      await waitFor(() => !alive(botPid), 'the bot process to exit');
+      expect(code).toBe(0);
+      expect(output()).toContain('"msg":"stopped"');
+      expect(output()).not.toContain('second signal');
+    } finally {
+      if (alive(botPid)) process.kill(botPid, 'SIGKILL');
+    }
   });
 });
