@@ -22,14 +22,34 @@ export function sourceTitle(passage: Pick<Passage, 'title' | 'source'>): string 
   return name || passage.source;
 }
 
+/**
+ * A document's URL if it is a web address (http or https with a host), normalised so it
+ * carries no spaces, quotes or angle brackets; anything else (`!here`, `javascript:`,
+ * `@U123`, a bare path) is not a link and is dropped.
+ */
+export function safeHttpUrl(raw: string | undefined): string | undefined {
+  if (!raw?.trim()) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    return undefined;
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || !url.hostname) return undefined;
+  return url.href.replace(/[<>"'`\s]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+}
+
 export function toSources(passages: readonly Passage[]): Source[] {
-  return passages.map((passage, i) => ({
-    index: i + 1,
-    passageId: passage.id,
-    source: passage.source,
-    title: sourceTitle(passage),
-    ...(passage.url ? { url: passage.url } : {}),
-    score: passage.score,
-    snippet: snippet(passage.text),
-  }));
+  return passages.map((passage, i) => {
+    const url = safeHttpUrl(passage.url);
+    return {
+      index: i + 1,
+      passageId: passage.id,
+      source: passage.source,
+      title: sourceTitle(passage),
+      ...(url ? { url } : {}),
+      score: passage.score,
+      snippet: snippet(passage.text),
+    };
+  });
 }

@@ -28,13 +28,27 @@ function closesFence(line: string, fence: Fence): boolean {
   return trimmed.length >= fence.marker.length && [...trimmed].every((c) => c === char);
 }
 
+/**
+ * The largest cut ≤ `max` that does not split a character (a surrogate pair) or an entity
+ * such as `&lt;` that neutralised text contains, so each piece renders what it holds.
+ */
+export function safeCut(text: string, max: number): number {
+  if (text.length <= max) return text.length;
+  let at = max;
+  const entity = /&[a-z]{0,5}$/i.exec(text.slice(Math.max(0, at - 6), at));
+  if (entity && /^[a-z]{0,5};/i.test(text.slice(at))) at -= entity[0].length;
+  const code = text.charCodeAt(at - 1);
+  if (code >= 0xd800 && code <= 0xdbff) at -= 1;
+  return at > 0 ? at : max;
+}
+
 /** Cuts one overlong line into pieces of at most `max`, preferring the last space. */
 function cutLine(line: string, max: number): string[] {
   const pieces: string[] = [];
   let rest = line;
   while (rest.length > max) {
     const space = rest.lastIndexOf(' ', max);
-    const at = space > max / 2 ? space : max;
+    const at = space > max / 2 ? space : safeCut(rest, max);
     pieces.push(rest.slice(0, at));
     rest = rest.slice(at).replace(/^ /, '');
   }

@@ -5,10 +5,12 @@ import {
   ButtonBuilder,
   ButtonStyle,
   EmbedBuilder,
-  escapeMarkdown,
   type MessageActionRowComponentBuilder,
 } from 'discord.js';
+import { safeHttpUrl } from '../../core/sources.js';
 import type { Source } from '../../core/types.js';
+import { discordNeutralizer, discordPlainText } from '../../render/discord-text.js';
+import { safeCut } from '../../render/split-markdown.js';
 
 /** Discord's limit on message content. */
 export const MESSAGE_LIMIT = 2_000;
@@ -16,19 +18,38 @@ export const MESSAGE_LIMIT = 2_000;
 export const NO_PINGS = { parse: [], repliedUser: false } as const;
 export const FEEDBACK_PREFIX = 'feedback:';
 
+/** Discord's limit on an embed's description. */
+const EMBED_DESCRIPTION_LIMIT = 4_096;
+
+/** A masked link's target: web addresses only, with the characters that end one encoded. */
+function discordLinkTarget(url: string | undefined): string | undefined {
+  return safeHttpUrl(url)?.replace(/[()]/g, (c) => (c === '(' ? '%28' : '%29'));
+}
+
+/** One line of text we did not write, shortened on a whole character, then made literal. */
+const literal = (text: string, max: number) => {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return discordPlainText(flat.length > max ? `${flat.slice(0, safeCut(flat, max - 1))}…` : flat);
+};
+
 export function sourcesEmbed(sources: readonly Source[]): APIEmbed | undefined {
   if (sources.length === 0) return undefined;
   const lines = sources.map((source) => {
-    const title = escapeMarkdown(source.title).replace(/[[\]]/g, '').slice(0, 200);
-    return source.url
-      ? `**[${source.index}]** [${title}](${source.url})`
-      : `**[${source.index}]** ${title} — \`${source.source}\``;
+    const title = literal(source.title, 200);
+    const target = discordLinkTarget(source.url);
+    return target
+      ? `**[${source.index}]** [${title}](${target})`
+      : `**[${source.index}]** ${title} — ${literal(source.source, 200)}`;
   });
-  return new EmbedBuilder()
-    .setTitle('Sources')
-    .setDescription(lines.join('\n').slice(0, 4_000))
-    .setColor(0x5865f2)
-    .toJSON();
+  // Whole lines only: a cut line could end in half an escape or half a link.
+  const kept: string[] = [];
+  let length = 0;
+  for (const line of lines) {
+    if (length + line.length + 1 > EMBED_DESCRIPTION_LIMIT) break;
+    kept.push(line);
+    length += line.length + 1;
+  }
+  return new EmbedBuilder().setTitle('Sources').setDescription(kept.join('\n')).setColor(0x5865f2).toJSON();
 }
 
 export function feedbackRow(questionId: string): ActionRowBuilder<MessageActionRowComponentBuilder> {
@@ -44,10 +65,10 @@ export function feedbackRow(questionId: string): ActionRowBuilder<MessageActionR
   );
 }
 
-/** A thread name from the question: Discord allows 1–100 characters. */
+/** A thread name from the question (neutralised): Discord allows 1–100 characters. */
 export function threadName(question: string): string {
-  const flat = question.replace(/\s+/g, ' ').trim() || 'Question';
-  return flat.length <= 100 ? flat : `${flat.slice(0, 99)}…`;
+  const flat = discordNeutralizer.neutralize(question.replace(/\s+/g, ' ').trim()) || 'Question';
+  return flat.length <= 100 ? flat : `${flat.slice(0, safeCut(flat, 99))}…`;
 }
 
 export function stripMention(content: string, botId: string): string {

@@ -21,6 +21,8 @@ import {
 import type { Config } from '../../config.js';
 import type { Answerer, Turn } from '../../core/types.js';
 import { type Logger, silentLogger } from '../../log.js';
+import type { EditClock } from '../../render/throttled-edits.js';
+import { checkQuestion, DEFAULT_MAX_QUESTION_CHARS } from '../question.js';
 import type { PlatformAdapter } from '../types.js';
 import { FEEDBACK_PREFIX, NO_PINGS, stripMention, threadName } from './format.js';
 import { channelHistory } from './history.js';
@@ -30,8 +32,11 @@ export interface DiscordAdapterOptions {
   readonly config: NonNullable<Config['discord']>;
   readonly answerer: Answerer;
   readonly logger?: Logger;
+  /** Longest question accepted (RAG_MAX_QUESTION_CHARS); checked before anything is posted. */
+  readonly maxQuestionChars?: number;
   /** Render timing, for tests; the default respects Discord's edit rate limits. */
   readonly editIntervalMs?: number;
+  readonly clock?: EditClock;
 }
 
 export const DISCORD_INTENTS = [
@@ -69,6 +74,7 @@ function loginProblem(error: unknown): Error {
 
 export function createDiscordAdapter(options: DiscordAdapterOptions): PlatformAdapter {
   const { config, answerer } = options;
+  const maxQuestionChars = options.maxQuestionChars ?? DEFAULT_MAX_QUESTION_CHARS;
   const log = (options.logger ?? silentLogger).child({ platform: 'discord' });
   const client = new Client({
     intents: DISCORD_INTENTS,
@@ -111,6 +117,7 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): PlatformAd
         questionId,
         log: qlog,
         ...(options.editIntervalMs !== undefined ? { editIntervalMs: options.editIntervalMs } : {}),
+        ...(options.clock ? { clock: options.clock } : {}),
       });
     } catch (error) {
       qlog.error({ err: error }, 'could not deliver an answer to Discord');
@@ -121,12 +128,23 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): PlatformAd
   };
 
   const onAsk = async (interaction: ChatInputCommandInteraction) => {
-    const question = interaction.options.getString('question', true);
     const isPrivate = interaction.options.getBoolean('private') ?? false;
+    // Checked before anything is posted: a refused question never becomes a reply or a thread.
+    const checked = checkQuestion(interaction.options.getString('question', true), maxQuestionChars);
+    if (!checked.ok) {
+      await interaction.reply({
+        content: `⚠️ ${checked.message}`,
+        flags: MessageFlags.Ephemeral,
+        allowedMentions: NO_PINGS,
+      });
+      return;
+    }
+    const { question } = checked;
     if (!allowed(interaction.channelId)) {
       await interaction.reply({
         content: 'I am not enabled in this channel.',
         flags: MessageFlags.Ephemeral,
+        allowedMentions: NO_PINGS,
       });
       return;
     }
@@ -198,11 +216,18 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): PlatformAd
           ? 'Thanks, glad it helped!'
           : 'Thanks for telling us; the team will look at this answer.',
       flags: MessageFlags.Ephemeral,
+      allowedMentions: NO_PINGS,
     });
   };
 
   const onMessage = async (message: Message) => {
-    if (message.author.bot || !client.user) return;
+    // Bots, apps, webhooks and Discord's own system messages are never questions: answering
+    // them could set two bots talking to each other forever.
+    if (message.author.bot || message.webhookId || message.system) {
+      log.debug({ channel: message.channelId }, 'ignored a message from a bot, webhook or the system');
+      return;
+    }
+    if (!client.user) return;
     const botId = client.user.id;
     const mentioned = message.mentions.users.has(botId);
     const channel = message.channel;

@@ -15,8 +15,10 @@ import {
 import type { Failure } from '../../core/failures.js';
 import type { AnswerEvent, Source } from '../../core/types.js';
 import type { Logger } from '../../log.js';
-import { splitMarkdown } from '../../render/split-markdown.js';
-import { ThrottledEditor } from '../../render/throttled-edits.js';
+import { discordNeutralizer } from '../../render/discord-text.js';
+import { SafeStream } from '../../render/safe-stream.js';
+import { safeCut, splitMarkdown } from '../../render/split-markdown.js';
+import { type EditClock, ThrottledEditor } from '../../render/throttled-edits.js';
 import { feedbackRow, MESSAGE_LIMIT, NO_PINGS, sourcesEmbed } from './format.js';
 
 export interface MessagePayload {
@@ -69,6 +71,8 @@ export interface RenderOptions {
   readonly log: Logger;
   /** Minimum time between edits of one message (Discord allows about five per five seconds). */
   readonly editIntervalMs?: number;
+  /** Time source for the edit throttle (tests). */
+  readonly clock?: EditClock;
 }
 
 const TYPING_REFRESH_MS = 8_000;
@@ -80,19 +84,32 @@ export async function renderAnswer(
 ): Promise<void> {
   const { log, questionId } = options;
   let sources: readonly Source[] = [];
-  let text = '';
+  // Only text that can no longer turn into a mention is shown; the rest waits for more.
+  const stream = new SafeStream(discordNeutralizer);
+  let shown = '';
+  /** Everything the model wrote, neutralised: what was shown plus what was held back. */
+  const whole = (text: string | undefined) => {
+    if (text && text !== stream.text) {
+      if (text.startsWith(stream.text)) shown += stream.push(text.slice(stream.text.length));
+      else log.warn('the final answer text differs from the streamed text; keeping what streamed');
+    }
+    shown += stream.end();
+    return shown;
+  };
   // Discord's typing indicator lasts about ten seconds: refresh it until text appears.
   await surface.typing().catch(() => undefined);
   const typing = setInterval(() => void surface.typing().catch(() => undefined), TYPING_REFRESH_MS);
   const editor = new ThrottledEditor(
     async (latest) => {
       clearInterval(typing);
-      const visible = latest.length > MESSAGE_LIMIT ? `${latest.slice(0, MESSAGE_LIMIT - 1)}…` : latest;
+      const visible =
+        latest.length > MESSAGE_LIMIT ? `${latest.slice(0, safeCut(latest, MESSAGE_LIMIT - 1))}…` : latest;
       await surface.writeFirst({ content: visible });
     },
-    { intervalMs: options.editIntervalMs ?? 1_000 },
+    { intervalMs: options.editIntervalMs ?? 1_000, ...(options.clock ? { clock: options.clock } : {}) },
   );
 
+  /** `answer` is neutralised. The final writes go out at once: no waiting out the throttle. */
   const finish = async (answer: string, failure?: Failure) => {
     clearInterval(typing);
     await editor.settle();
@@ -116,17 +133,19 @@ export async function renderAnswer(
     for await (const event of events) {
       if (event.type === 'sources') sources = event.sources;
       else if (event.type === 'delta') {
-        text += event.text;
-        editor.update(text);
+        const ready = stream.push(event.text);
+        if (!ready) continue;
+        shown += ready;
+        editor.update(shown);
       } else if (event.type === 'done') {
-        await finish(event.text);
+        await finish(whole(event.text));
         log.info(
           { mode: event.mode, degraded: event.degraded, ms: Math.round(event.timings.totalMs) },
           'answered',
         );
         return;
       } else if (event.type === 'failure') {
-        await finish(event.failure.partialText ?? text, event.failure);
+        await finish(whole(event.failure.partialText), event.failure);
         log.info({ kind: event.failure.kind }, 'answered with a failure message');
         return;
       }

@@ -17,7 +17,12 @@ const runtime = await buildRuntime(config, { logger });
 // Rate limits are shared across shards only through Redis (REDIS_URL); otherwise per shard.
 const shared = await createSharedState(config.limits.redisURL, logger);
 const { answerer, draining } = guardAnswerer(runtime.answerer, config, shared.rates);
-const adapter = createDiscordAdapter({ config: config.discord!, answerer, logger });
+const adapter = createDiscordAdapter({
+  config: config.discord!,
+  answerer,
+  logger,
+  maxQuestionChars: config.rag.maxQuestionChars,
+});
 await adapter.start();
 
 const shutdown = async () => {

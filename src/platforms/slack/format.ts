@@ -1,33 +1,25 @@
 /**
  * Slack formatting: answers as standard markdown (markdown blocks, streaming markdown_text)
- * with a converted mrkdwn copy for notifications, numbered sources, feedback buttons, and
- * mention neutralising so nothing the model or a document writes can ping anyone.
+ * with a converted mrkdwn copy for notifications, numbered sources and feedback buttons.
+ * Text we did not write arrives here already neutralised (src/render/slack-text.ts) or is
+ * neutralised here, so nothing the model or a document writes can ping anyone.
  */
 import type { types } from '@slack/bolt';
 import slackifyMarkdown from 'slackify-markdown';
+import { safeHttpUrl } from '../../core/sources.js';
 import type { Source } from '../../core/types.js';
+import { inertSlackTokens, slackPlainText } from '../../render/slack-text.js';
 
 type Block = types.Block;
 type KnownBlock = types.KnownBlock;
 
-const ZWSP = '\u200b';
-
-/** Breaks every Slack mention syntax and bare mass mention so it renders but never notifies. */
-export function neutralizeMentions(text: string): string {
-  return text
-    .replace(/<!(channel|here|everyone)(?:\|[^>]*)?>/gi, `@${ZWSP}$1`)
-    .replace(
-      /<!subteam\^[A-Z0-9]+(?:\|@?([^>]*))?>/gi,
-      (_match, label: string | undefined) => `@${ZWSP}${label ?? 'group'}`,
-    )
-    .replace(/<@([UW][A-Z0-9]+)(?:\|[^>]*)?>/g, `@${ZWSP}$1`)
-    .replace(/<!([^>]*)>/g, `‹!$1›`)
-    .replace(/@(channel|here|everyone)\b/gi, `@${ZWSP}$1`);
-}
-
-/** mrkdwn for places that do not render markdown (notification text, context blocks). */
-export function toMrkdwn(markdown: string): string {
-  return slackifyMarkdown(markdown).trim();
+/**
+ * mrkdwn for places that do not render markdown (notification text, context blocks), from
+ * markdown already neutralised: the converter builds links itself, so its output is checked
+ * again and any `<` that is not a web link it made is shown as text.
+ */
+export function toMrkdwn(neutralizedMarkdown: string): string {
+  return inertSlackTokens(slackifyMarkdown(neutralizedMarkdown).trim());
 }
 
 /** Removes `<@BOT>` mentions of the bot from a user's message. */
@@ -35,13 +27,18 @@ export function stripBotMention(text: string, botUserId: string): string {
   return text.replace(new RegExp(`<@${botUserId}(?:\\|[^>]*)?>`, 'g'), '').trim();
 }
 
-const escapeLinkText = (text: string) => text.replace(/[<>|]/g, ' ').replace(/&/g, '&amp;');
+/** A link target for `<url|label>`: web addresses only, with Slack's separators escaped. */
+function slackLinkTarget(url: string | undefined): string | undefined {
+  const safe = safeHttpUrl(url);
+  return safe?.replace(/&/g, '&amp;').replace(/\|/g, '%7C');
+}
 
 export function sourcesBlock(sources: readonly Source[]): KnownBlock | undefined {
   if (sources.length === 0) return undefined;
   const items = sources.map((source) => {
-    const title = escapeLinkText(neutralizeMentions(source.title));
-    return source.url ? `*[${source.index}]* <${source.url}|${title}>` : `*[${source.index}]* ${title}`;
+    const title = slackPlainText(source.title.replace(/\s+/g, ' ').trim());
+    const target = slackLinkTarget(source.url);
+    return target ? `*[${source.index}]* <${target}|${title}>` : `*[${source.index}]* ${title}`;
   });
   return { type: 'context', elements: [{ type: 'mrkdwn', text: `Sources: ${items.join('   ')}` }] };
 }

@@ -16,7 +16,11 @@ import type { Answerer, Turn } from '../../core/types.js';
 import { type Logger, silentLogger } from '../../log.js';
 import type { DedupeStore } from '../../ops/shared-state.js';
 import type { HttpRoute, PlatformAdapter } from '../types.js';
+import { slackPlainText } from '../../render/slack-text.js';
+import type { EditClock } from '../../render/throttled-edits.js';
+import { checkQuestion, DEFAULT_MAX_QUESTION_CHARS } from '../question.js';
 import { boltLogger } from './bolt-logger.js';
+import { describeProblem, fromAnyBot, mentionEvent, messageEvent } from './events.js';
 import { FEEDBACK_ACTION, stripBotMention } from './format.js';
 import { type BotIdentity, directMessageHistory, QUESTION_EVENT, threadContext } from './history.js';
 import { type AnswerTarget, renderAnswer } from './render-answer.js';
@@ -31,8 +35,12 @@ export interface SlackAdapterOptions {
   /** Served on the same port in HTTP mode (health, metrics). */
   readonly routes?: readonly HttpRoute[];
   readonly logger?: Logger;
+  /** Longest question accepted (RAG_MAX_QUESTION_CHARS); checked before /ask echoes it. */
+  readonly maxQuestionChars?: number;
   /** Render timing, for tests; defaults suit Slack's rate limits. */
   readonly editIntervalMs?: number;
+  readonly appendIntervalMs?: number;
+  readonly clock?: EditClock;
 }
 
 export interface SlackAdapter extends PlatformAdapter {
@@ -44,6 +52,7 @@ export interface SlackAdapter extends PlatformAdapter {
 const DEDUPE_TTL_MS = 60 * 60 * 1000;
 
 const USAGE = 'Ask a question after the command, for example: `/ask How do I add the bot to Slack?`';
+const MENTION_USAGE = 'Ask me a question after the mention, for example: "@bot How do I add the bot to Slack?"';
 
 function notEnabledHere(config: SlackAdapterOptions['config'], channel: string): boolean {
   // Direct messages (D…) are always allowed: the list limits channels.
@@ -54,6 +63,7 @@ function notEnabledHere(config: SlackAdapterOptions['config'], channel: string):
 
 export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   const { config, answerer, dedupe } = options;
+  const maxQuestionChars = options.maxQuestionChars ?? DEFAULT_MAX_QUESTION_CHARS;
   const log = (options.logger ?? silentLogger).child({ platform: 'slack' });
   const socketMode = Boolean(config.appToken);
   const receiver = socketMode
@@ -115,6 +125,8 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
         questionId,
         log: qlog,
         ...(options.editIntervalMs !== undefined ? { editIntervalMs: options.editIntervalMs } : {}),
+        ...(options.appendIntervalMs !== undefined ? { appendIntervalMs: options.appendIntervalMs } : {}),
+        ...(options.clock ? { clock: options.clock } : {}),
       });
     } catch (error) {
       qlog.error({ err: error }, 'could not deliver an answer to Slack');
@@ -140,11 +152,13 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   });
 
   app.command('/ask', async ({ command, ack, client, respond }) => {
-    const question = command.text.trim();
-    if (!question) {
-      await ack({ response_type: 'ephemeral', text: USAGE });
+    // Checked before anything is posted: a refused question is never pasted into the channel.
+    const checked = checkQuestion(command.text, maxQuestionChars);
+    if (!checked.ok) {
+      await ack({ response_type: 'ephemeral', text: checked.kind === 'empty' ? USAGE : checked.message });
       return;
     }
+    const { question } = checked;
     if (notEnabledHere(config, command.channel_id)) {
       await ack({
         response_type: 'ephemeral',
@@ -153,11 +167,13 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
       return;
     }
     await ack();
+    // The asker is named (their own question, so no surprise); their text is shown, never run.
+    const asker = /^[UW][A-Z0-9]+$/.test(command.user_id) ? `<@${command.user_id}> asked` : 'Asked';
     let parentTs: string;
     try {
       const parent = await client.chat.postMessage({
         channel: command.channel_id,
-        text: `<@${command.user_id}> asked: ${question}`,
+        text: `${asker}: ${slackPlainText(question)}`,
         metadata: { event_type: QUESTION_EVENT, event_payload: { question } },
       });
       parentTs = parent.ts!;
@@ -183,42 +199,64 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   });
 
   app.event('app_mention', async ({ event, client, body }) => {
-    if (!event.user || ('bot_id' in event && event.bot_id)) return;
-    const rootTs = event.thread_ts ?? event.ts;
+    if (fromAnyBot(event)) {
+      log.debug({ channel: event.channel }, 'ignored a mention from a bot');
+      return;
+    }
+    const parsed = mentionEvent.safeParse(event);
+    if (!parsed.success) {
+      log.warn({ problem: describeProblem(parsed.error) }, 'dropped a malformed app_mention event');
+      return;
+    }
+    const mention = parsed.data;
+    const rootTs = mention.thread_ts ?? mention.ts;
     const target: AnswerTarget = {
-      channel: event.channel,
+      channel: mention.channel,
       threadTs: rootTs,
-      userId: event.user,
+      userId: mention.user,
       ...(body.team_id ? { teamId: body.team_id } : {}),
     };
-    if (notEnabledHere(config, event.channel)) {
+    if (notEnabledHere(config, mention.channel)) {
       await client.chat.postMessage({
-        channel: event.channel,
+        channel: mention.channel,
         thread_ts: rootTs,
         text: 'I am not enabled in this channel.',
       });
       return;
     }
-    const history = event.thread_ts
-      ? (await threadContext(client, event.channel, rootTs, event.ts, bot)).history
+    const question = stripBotMention(mention.text, bot.userId);
+    if (!question) {
+      await client.chat.postMessage({ channel: mention.channel, thread_ts: rootTs, text: MENTION_USAGE });
+      return;
+    }
+    const history = mention.thread_ts
+      ? (await threadContext(client, mention.channel, rootTs, mention.ts, bot)).history
       : [];
-    await ask(client, target, stripBotMention(event.text, bot.userId), history, { via: 'mention' });
+    await ask(client, target, question, history, { via: 'mention' });
   });
 
   app.message(async ({ message, client, body }) => {
-    // Edits, deletions, joins and other bots' posts are not questions.
-    if (message.subtype !== undefined || !('user' in message) || !message.user || !('text' in message))
+    // Other bots' and apps' posts, edits, deletions and joins are not questions.
+    if (fromAnyBot(message)) {
+      log.debug({ channel: message.channel }, 'ignored a message from a bot');
       return;
-    const text = message.text ?? '';
+    }
+    if (message.subtype !== undefined) return;
+    const parsed = messageEvent.safeParse(message);
+    if (!parsed.success) {
+      log.warn({ problem: describeProblem(parsed.error) }, 'dropped a malformed message event');
+      return;
+    }
+    const { data: msg } = parsed;
     const teamId = (body as { team_id?: string }).team_id;
     // Slack sends no app_mention for direct messages, so a DM is answered here, mention or not.
-    if (message.channel_type === 'im') {
-      const question = stripBotMention(text, bot.userId);
+    if (msg.channel_type === 'im') {
+      const question = stripBotMention(msg.text, bot.userId);
       if (!question) return;
-      const history = await directMessageHistory(client, message.channel, message.ts, bot);
+      const history = await directMessageHistory(client, msg.channel, msg.ts, bot);
       await ask(
         client,
-        { channel: message.channel, userId: message.user, ...(teamId ? { teamId } : {}) },
+        { channel: msg.channel, userId: msg.user, ...(teamId ? { teamId } : {}) },
         question,
         history,
         {
@@ -227,20 +265,20 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
       );
       return;
     }
-    if (text.includes(`<@${bot.userId}>`)) return; // app_mention answers it
-    if (!('thread_ts' in message) || !message.thread_ts || message.thread_ts === message.ts) return;
-    if (notEnabledHere(config, message.channel)) return;
-    const context = await threadContext(client, message.channel, message.thread_ts, message.ts, bot);
+    if (msg.text.includes(`<@${bot.userId}>`)) return; // app_mention answers it
+    if (!msg.thread_ts || msg.thread_ts === msg.ts) return;
+    if (notEnabledHere(config, msg.channel)) return;
+    const context = await threadContext(client, msg.channel, msg.thread_ts, msg.ts, bot);
     if (!context.botParticipates) return;
     await ask(
       client,
       {
-        channel: message.channel,
-        threadTs: message.thread_ts,
-        userId: message.user,
+        channel: msg.channel,
+        threadTs: msg.thread_ts,
+        userId: msg.user,
         ...(teamId ? { teamId } : {}),
       },
-      text,
+      msg.text,
       context.history,
       { via: 'follow-up' },
     );

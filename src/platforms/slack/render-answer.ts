@@ -8,9 +8,11 @@ import type { webApi } from '@slack/bolt';
 import type { Failure } from '../../core/failures.js';
 import type { AnswerEvent, Source } from '../../core/types.js';
 import type { Logger } from '../../log.js';
-import { splitMarkdown } from '../../render/split-markdown.js';
-import { ThrottledEditor } from '../../render/throttled-edits.js';
-import { feedbackBlock, markdownBlock, neutralizeMentions, sourcesBlock, toMrkdwn } from './format.js';
+import { SafeStream } from '../../render/safe-stream.js';
+import { slackNeutralizer } from '../../render/slack-text.js';
+import { safeCut, splitMarkdown } from '../../render/split-markdown.js';
+import { type EditClock, ThrottledEditor } from '../../render/throttled-edits.js';
+import { feedbackBlock, markdownBlock, sourcesBlock, toMrkdwn } from './format.js';
 import { ANSWER_EVENT } from './history.js';
 
 type WebClient = webApi.WebClient;
@@ -30,6 +32,8 @@ export interface RenderOptions {
   readonly editIntervalMs?: number;
   /** Minimum time between chat.appendStream calls. */
   readonly appendIntervalMs?: number;
+  /** Time source for the edit throttle (tests). */
+  readonly clock?: EditClock;
 }
 
 /** Longest text per message in the chat.update fallback (Slack truncates `text` at 4,000). */
@@ -84,7 +88,8 @@ function liveRenderer(
         if (piece)
           await client.chat.appendStream({ channel: target.channel, ts: message.ts, markdown_text: piece });
       } else {
-        const visible = latest.length > MESSAGE_LIMIT ? `${latest.slice(0, MESSAGE_LIMIT)}…` : latest;
+        const visible =
+          latest.length > MESSAGE_LIMIT ? `${latest.slice(0, safeCut(latest, MESSAGE_LIMIT))}…` : latest;
         await client.chat.update({
           channel: target.channel,
           ts: message.ts,
@@ -93,11 +98,16 @@ function liveRenderer(
         });
       }
     },
-    { intervalMs: message.streaming ? (options.appendIntervalMs ?? 400) : (options.editIntervalMs ?? 1_000) },
+    {
+      intervalMs: message.streaming ? (options.appendIntervalMs ?? 400) : (options.editIntervalMs ?? 1_000),
+      ...(options.clock ? { clock: options.clock } : {}),
+    },
   );
 
+  /** `answer` is neutralised and extends every text given to the editor. */
   const finish = async (answer: string, failure?: Failure) => {
-    // The final edit below carries the rest of the text, the sources and the buttons.
+    // The final write below carries the rest of the text, the sources and the buttons, at
+    // once: the throttle spaces streaming edits, it never delays the end of an answer.
     await editor.settle();
     const notice = failure ? `:warning: ${failure.message}` : '';
     const extra = [
@@ -161,28 +171,40 @@ export async function renderAnswer(
   const opening = openMessage(client, target, log);
   opening.catch(() => undefined);
   let sources: readonly Source[] = [];
-  let text = '';
+  // Only text that can no longer turn into a mention is shown; the rest waits for more.
+  const stream = new SafeStream(slackNeutralizer);
+  let shown = '';
   let live: ReturnType<typeof liveRenderer> | undefined;
   const rendering = async () => {
     live ??= liveRenderer(client, target, await opening, () => sources, options);
     return live;
   };
+  /** Everything the model wrote, neutralised: what was shown plus what was held back. */
+  const whole = (text: string | undefined) => {
+    if (text && text !== stream.text) {
+      if (text.startsWith(stream.text)) shown += stream.push(text.slice(stream.text.length));
+      else log.warn('the final answer text differs from the streamed text; keeping what streamed');
+    }
+    shown += stream.end();
+    return shown;
+  };
 
   for await (const event of events) {
     if (event.type === 'sources') sources = event.sources;
     else if (event.type === 'delta') {
-      text += event.text;
-      (await rendering()).editor.update(neutralizeMentions(text));
+      const ready = stream.push(event.text);
+      if (!ready) continue;
+      shown += ready;
+      (await rendering()).editor.update(shown);
     } else if (event.type === 'done') {
-      await (await rendering()).finish(neutralizeMentions(event.text));
+      await (await rendering()).finish(whole(event.text));
       log.info(
         { mode: event.mode, degraded: event.degraded, ms: Math.round(event.timings.totalMs) },
         'answered',
       );
       return;
     } else if (event.type === 'failure') {
-      const partial = neutralizeMentions(event.failure.partialText ?? text);
-      await (await rendering()).finish(partial, event.failure);
+      await (await rendering()).finish(whole(event.failure.partialText), event.failure);
       log.info({ kind: event.failure.kind }, 'answered with a failure message');
       return;
     }
