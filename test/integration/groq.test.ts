@@ -1,6 +1,14 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isRagError } from '../../src/core/failures.js';
-import type { GenerationChunk, GenerationRequest } from '../../src/core/types.js';
+import { RagCore } from '../../src/core/rag-core.js';
+import type {
+  AnswerEvent,
+  GenerationChunk,
+  GenerationRequest,
+  Passage,
+  Retriever,
+} from '../../src/core/types.js';
+import { DEGRADED_LABEL, ExtractiveGenerator } from '../../src/generators/extractive.js';
 import { checkGroq, GroqGenerator, type GroqGeneratorOptions } from '../../src/generators/groq.js';
 import { type FakeGroq, startFakeGroq } from '../fakes/groq/index.js';
 
@@ -211,6 +219,52 @@ describe('Groq generation through groq-sdk', () => {
     expect(error).toBe(reason);
     expect(waits).toEqual([2_000]);
     expect(fake.chatRequests()).toHaveLength(1);
+  });
+});
+
+describe('the core with a stalled Groq', () => {
+  const passage: Passage = {
+    id: 'install',
+    text: 'The bot installs with npm ci. Then run npm start.',
+    score: 0.9,
+    source: 'knowledge/install.md',
+    metadata: {},
+  };
+  const retriever: Retriever = { description: 'fixed', defaultMinScore: 0.5, search: async () => [passage] };
+
+  it('answers from the passages, labelled, instead of "took too long", and says it is waiting meanwhile', async () => {
+    // Three attempts of 1 s each would outlast the 1.5 s answer deadline, as 3 × 30 s outlast 90 s by default.
+    fake.failNext({ type: 'hang' }, 10);
+    const core = new RagCore({
+      retriever,
+      generator: generator({ timeoutMs: 1_000, maxRetries: 2, sleep: undefined }),
+      fallbackGenerator: new ExtractiveGenerator({ label: DEGRADED_LABEL }),
+      options: {
+        topK: 3,
+        maxQuestionChars: 2_000,
+        contextTokens: 4_000,
+        maxAnswerTokens: 256,
+        answerTimeoutMs: 1_500,
+        waitingNoticeMs: 100,
+      },
+    });
+    const events: AnswerEvent[] = [];
+    for await (const event of core.answer({
+      id: 'q-hang',
+      text: 'How do I install it?',
+      place: { platform: 'terminal' },
+    }))
+      events.push(event);
+    const done = events.at(-1)!;
+    expect(done.type).toBe('done');
+    if (done.type !== 'done') return;
+    expect(done.degraded).toBe(true);
+    expect(done.text.startsWith(DEGRADED_LABEL)).toBe(true);
+    expect(done.text).toContain('npm ci');
+    const waiting = events.findIndex((e) => e.type === 'status' && e.stage === 'waiting');
+    expect(waiting).toBeGreaterThan(-1);
+    expect(waiting).toBeLessThan(events.findIndex((e) => e.type === 'delta'));
+    expect(fake.chatRequests().length).toBeGreaterThanOrEqual(1);
   });
 });
 
