@@ -27,6 +27,14 @@ export interface RagCoreOptions {
   readonly contextTokens: number;
   readonly maxAnswerTokens: number;
   readonly answerTimeoutMs: number;
+  /**
+   * With a fallback generator: how long the model may take to start writing before the
+   * fallback answers instead. Default: two thirds of `answerTimeoutMs`, so a stalled model
+   * ends in the fallback's answer rather than in "took too long", whatever its own retries.
+   */
+  readonly modelStartTimeoutMs?: number;
+  /** While the model has not started writing, a `waiting` status is sent this often. Default 3 s. */
+  readonly waitingNoticeMs?: number;
 }
 
 export interface RagCoreDeps {
@@ -40,6 +48,17 @@ export interface RagCoreDeps {
 
 /** Raised inside the core when the overall answer deadline passes. */
 class AnswerDeadline extends Error {}
+
+/** Raised when the model has not started writing in its share of the answer deadline. */
+class ModelStartDeadline extends Error {}
+
+const DEFAULT_WAITING_NOTICE_MS = 3_000;
+/** Condensing a follow-up may use this share of the model's start budget; then the question is used as asked. */
+const CONDENSE_SHARE = 1 / 3;
+
+/** Marks a tick of "still waiting on the model" inside the core's own streams. */
+const STILL_WAITING = Symbol('still waiting');
+const WAITING_EVENT: AnswerEvent = { type: 'status', stage: 'waiting' };
 
 const CONDENSE_MAX_TOKENS = 120;
 /** Follow-ups condense against at most this much recent conversation. */
@@ -64,19 +83,74 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-/** Iterates a stream but stops waiting the moment the signal aborts, even if the source hangs. */
-async function* abortable<T>(source: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T> {
+/** A promise that resolves each time `tick()` is called, made afresh for every wait. */
+class Ticker {
+  private wake: (() => void) | undefined;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(everyMs: number) {
+    this.timer = setInterval(() => this.wake?.(), everyMs);
+  }
+
+  next(): Promise<typeof STILL_WAITING> {
+    return new Promise((resolve) => {
+      this.wake = () => resolve(STILL_WAITING);
+    });
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.wake = undefined;
+  }
+}
+
+/** Awaits `promise`, yielding `notice` every `everyMs` until it settles. */
+async function* withNotices<T, N>(promise: Promise<T>, everyMs: number, notice: N): AsyncGenerator<N, T> {
+  const settled = promise.then((value) => ({ value }));
+  const ticker = new Ticker(everyMs);
+  try {
+    while (true) {
+      const next = await Promise.race([settled, ticker.next()]);
+      if (next !== STILL_WAITING) return next.value;
+      yield notice;
+    }
+  } finally {
+    ticker.stop();
+  }
+}
+
+/**
+ * Iterates a stream but stops waiting the moment the signal aborts, even if the source hangs.
+ * Until the first chunk that `isProgress` accepts, yields STILL_WAITING every `noticeMs`.
+ */
+async function* abortable<T>(
+  source: AsyncIterable<T>,
+  signal: AbortSignal,
+  notices?: { readonly everyMs: number; readonly isProgress: (value: T) => boolean },
+): AsyncGenerator<T | typeof STILL_WAITING> {
   const iterator = source[Symbol.asyncIterator]();
   // One listener for the whole stream, raced per chunk: no listener churn per token.
   const aborted = untilAborted(new Promise<never>(() => undefined), signal);
   aborted.catch(() => undefined);
+  let ticker = notices ? new Ticker(notices.everyMs) : undefined;
   try {
+    let pending = iterator.next();
     while (true) {
-      const next = await Promise.race([iterator.next(), aborted]);
+      const next = await Promise.race(ticker ? [pending, aborted, ticker.next()] : [pending, aborted]);
+      if (next === STILL_WAITING) {
+        yield STILL_WAITING;
+        continue;
+      }
       if (next.done) return;
+      if (ticker && notices?.isProgress(next.value)) {
+        ticker.stop();
+        ticker = undefined;
+      }
       yield next.value;
+      pending = iterator.next();
     }
   } finally {
+    ticker?.stop();
     // Do not await: a hung source must not hold the answer open.
     void iterator.return?.()?.catch(() => undefined);
   }
@@ -121,13 +195,34 @@ export class RagCore implements Answerer {
     const started = performance.now();
     const timings: { -readonly [K in keyof StageTimings]?: number } = {};
     let partial = '';
+    // The model's share of the deadline: past it, before any text, the fallback answers instead.
+    const modelStart = new AbortController();
+    const modelStartMs =
+      this.options.modelStartTimeoutMs ?? Math.round((this.options.answerTimeoutMs * 2) / 3);
+    const modelDeadline = this.fallback
+      ? setTimeout(() => modelStart.abort(new ModelStartDeadline()), modelStartMs)
+      : undefined;
+    const noticeMs = this.options.waitingNoticeMs ?? DEFAULT_WAITING_NOTICE_MS;
     try {
       const signal = controller.signal;
       let standalone = text;
       if (history.length > 0) {
         yield { type: 'status', stage: 'condensing' };
         const condenseStart = performance.now();
-        standalone = await untilAborted(this.condense(text, history, signal, question.id), signal);
+        const condenseSignal = this.fallback
+          ? AbortSignal.any([signal, modelStart.signal, AbortSignal.timeout(modelStartMs * CONDENSE_SHARE)])
+          : signal;
+        const condensing = untilAborted(
+          this.condense(text, history, condenseSignal, question.id),
+          condenseSignal,
+        );
+        try {
+          standalone = yield* withNotices(condensing, noticeMs, WAITING_EVENT);
+        } catch (error) {
+          // Out of its share of time: retrieve with the follow-up as asked.
+          if (signal.aborted || !condenseSignal.aborted) throw error;
+          log.warn('condensing the follow-up took too long; using it as asked');
+        }
         timings.condenseMs = performance.now() - condenseStart;
         log.debug({ standalone }, 'condensed follow-up');
       }
@@ -157,6 +252,9 @@ export class RagCore implements Answerer {
       let degraded = false;
       let usage: TokenUsage | undefined;
       while (true) {
+        // The model is held to its start deadline; the fallback only to the answer's.
+        const generationSignal =
+          generator === this.fallback ? signal : AbortSignal.any([signal, modelStart.signal]);
         try {
           const stream = generator.generate({
             purpose: 'answer',
@@ -166,30 +264,45 @@ export class RagCore implements Answerer {
             history: prompt.history,
             maxTokens: this.options.maxAnswerTokens,
             temperature: 0.2,
-            signal,
+            signal: generationSignal,
             questionId: question.id,
           });
-          for await (const chunk of abortable(stream, signal)) {
+          const chunks = abortable(stream, generationSignal, {
+            everyMs: noticeMs,
+            isProgress: (chunk) => chunk.type === 'text' && chunk.text !== '',
+          });
+          for await (const chunk of chunks) {
+            if (chunk === STILL_WAITING) {
+              if (partial === '') yield WAITING_EVENT;
+              continue;
+            }
             if (chunk.type === 'usage') {
               usage = chunk.usage;
               continue;
             }
             if (!chunk.text) continue;
+            // Writing has started: from here only the overall answer deadline applies.
+            clearTimeout(modelDeadline);
             timings.firstTokenMs ??= performance.now() - started;
             partial += chunk.text;
             yield { type: 'delta', text: chunk.text };
           }
           break;
         } catch (error) {
+          const stalled = modelStart.signal.reason instanceof ModelStartDeadline;
           const canFallBack =
             partial === '' &&
             !signal.aborted &&
             this.fallback !== undefined &&
             generator !== this.fallback &&
-            isRagError(error) &&
-            (error.kind === 'unavailable' || error.kind === 'timeout');
+            (stalled || (isRagError(error) && (error.kind === 'unavailable' || error.kind === 'timeout')));
           if (!canFallBack) throw error;
-          log.warn({ err: error.failure }, 'generator unavailable; answering from the passages instead');
+          log.warn(
+            stalled ? { startTimeoutMs: modelStartMs } : { err: isRagError(error) ? error.failure : error },
+            stalled
+              ? 'the model did not start answering in time; answering from the passages instead'
+              : 'generator unavailable; answering from the passages instead',
+          );
           generator = this.fallback!;
           degraded = true;
         }
@@ -211,6 +324,7 @@ export class RagCore implements Answerer {
       yield { type: 'failure', failure, timings: this.finish(timings, started) };
     } finally {
       clearTimeout(deadline);
+      clearTimeout(modelDeadline);
       question.signal?.removeEventListener('abort', onCallerAbort);
     }
   }

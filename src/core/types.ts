@@ -80,7 +80,12 @@ export interface StageTimings {
 
 export type AnswerMode = 'groq' | 'extractive';
 
-export type AnswerStage = 'condensing' | 'retrieving' | 'generating';
+/**
+ * `waiting`: the model has not started writing yet; repeated every few seconds while it stalls,
+ * so front ends can show the answer is still coming (it ends in an offline answer if the model
+ * never starts).
+ */
+export type AnswerStage = 'condensing' | 'retrieving' | 'generating' | 'waiting';
 
 /**
  * What `answer()` streams. Every stream ends with exactly one `done` or one `failure`.

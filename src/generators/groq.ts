@@ -24,6 +24,10 @@ export interface GroqGeneratorOptions {
   /** Total time the generator may wait on 429 retry-after before giving up. */
   readonly retryBudgetMs: number;
   readonly logger?: Logger;
+  /** Waits before a retry (retry-after or backoff); injectable so tests see what was asked for. */
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Source of backoff jitter in [0, 1); injectable for the same reason. */
+  readonly random?: () => number;
 }
 
 const SERVICE = 'Groq';
@@ -43,7 +47,8 @@ function headerMs(headers: Headers | undefined): number | undefined {
   return undefined;
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+/** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
     const timer = setTimeout(() => {
@@ -74,9 +79,13 @@ export class GroqGenerator implements Generator {
   private readonly client: Groq;
   private readonly options: GroqGeneratorOptions;
   private readonly log: Logger;
+  private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  private readonly random: () => number;
 
   constructor(options: GroqGeneratorOptions) {
     this.options = options;
+    this.sleep = options.sleep ?? sleep;
+    this.random = options.random ?? Math.random;
     this.model = options.model;
     this.log = options.logger ?? silentLogger;
     this.client = new Groq({
@@ -161,7 +170,7 @@ export class GroqGenerator implements Generator {
         if (error instanceof Groq.RateLimitError) waitedMs += decision.retryAfterMs;
         else failures5xx += 1;
         log.warn({ retryInMs: Math.round(decision.retryAfterMs) }, 'retrying Groq call');
-        await sleep(decision.retryAfterMs, request.signal);
+        await this.sleep(decision.retryAfterMs, request.signal);
       } finally {
         clearTimeout(idle);
         request.signal?.removeEventListener('abort', onOuterAbort);
@@ -203,7 +212,7 @@ export class GroqGenerator implements Generator {
     if (transient) {
       if (retriesUsed < this.options.maxRetries) {
         // Exponential backoff with jitter so several instances do not retry in lockstep.
-        return { retryAfterMs: 250 * 2 ** retriesUsed * (0.75 + Math.random() * 0.5) };
+        return { retryAfterMs: 250 * 2 ** retriesUsed * (0.75 + this.random() * 0.5) };
       }
       return { failure: failures.unavailable(SERVICE) };
     }

@@ -82,29 +82,30 @@ export class LimitedAnswerer implements Answerer {
     if (failure) throw failure;
   }
 
-  /** Seconds to wait when a limit is exceeded, otherwise undefined. */
+  /**
+   * Seconds to wait when a limit is exceeded, otherwise undefined. The user's limit is checked
+   * first and the channel's only if it passes: a question refused for its asker spends nothing
+   * of the channel's budget, so one user flooding a channel cannot lock everyone else out.
+   */
   private async checkRates(question: Question): Promise<number | undefined> {
-    const checks: Promise<{ allowed: boolean; retryAfterMs: number }>[] = [];
     if (this.options.userPerMinute > 0 && question.asker) {
-      checks.push(
-        this.rates.hit(
-          `user:${question.place.platform}:${question.asker.id}`,
-          this.options.userPerMinute,
-          MINUTE,
-        ),
+      const user = await this.rates.hit(
+        `user:${question.place.platform}:${question.asker.id}`,
+        this.options.userPerMinute,
+        MINUTE,
       );
+      if (!user.allowed) return toSeconds(user.retryAfterMs);
     }
     if (this.options.channelPerMinute > 0 && question.place.channelId) {
-      checks.push(
-        this.rates.hit(
-          `channel:${question.place.platform}:${question.place.channelId}`,
-          this.options.channelPerMinute,
-          MINUTE,
-        ),
+      const channel = await this.rates.hit(
+        `channel:${question.place.platform}:${question.place.channelId}`,
+        this.options.channelPerMinute,
+        MINUTE,
       );
+      if (!channel.allowed) return toSeconds(channel.retryAfterMs);
     }
-    const refused = (await Promise.all(checks)).filter((decision) => !decision.allowed);
-    if (refused.length === 0) return undefined;
-    return Math.max(1, Math.ceil(Math.max(...refused.map((decision) => decision.retryAfterMs)) / 1000));
+    return undefined;
   }
 }
+
+const toSeconds = (ms: number): number => Math.max(1, Math.ceil(ms / 1000));

@@ -2,13 +2,20 @@
  * Shared state in Redis for several instances behind a load balancer: event dedupe (so a
  * Slack retry landing on another instance is still dropped) and rate-limit windows.
  *
- * Both fail open: if Redis is unreachable the bot answers rather than dropping questions,
- * since a rare duplicate answer or a missed limit costs less than silence. Commands fail
- * fast (no offline queue) so a Redis outage never stalls an answer.
+ * Both fail over to this instance's own memory while Redis is unreachable: the bot keeps
+ * answering, and still drops retries and applies limits as a single instance would (only
+ * what other instances saw is missed). Commands fail fast (no offline queue) so an outage
+ * never stalls an answer; the switch and the recovery are each logged once.
  */
 import { Redis } from 'ioredis';
 import { type Logger, silentLogger } from '../log.js';
-import type { DedupeStore, RateDecision, RateLimiter } from './shared-state.js';
+import {
+  type DedupeStore,
+  MemoryDedupeStore,
+  MemoryRateLimiter,
+  type RateDecision,
+  type RateLimiter,
+} from './shared-state.js';
 
 const PREFIX = 'rag-chat-bot:';
 
@@ -46,27 +53,68 @@ export async function connectRedis(url: string, log: Logger = silentLogger, wait
   return redis;
 }
 
+/** Remembers whether Redis is failing, so an outage is logged when it starts and when it ends, not per question. */
+class OutageLog {
+  private down = false;
+
+  constructor(
+    private readonly log: Logger,
+    private readonly what: string,
+  ) {}
+
+  failed(error: unknown): void {
+    if (this.down) return;
+    this.down = true;
+    this.log.warn(
+      { err: error },
+      `Redis unavailable for ${this.what}; using this instance's memory until it is back`,
+    );
+  }
+
+  worked(): void {
+    if (!this.down) return;
+    this.down = false;
+    this.log.info(`Redis is back; ${this.what} shared again`);
+  }
+}
+
 export class RedisDedupeStore implements DedupeStore {
+  private readonly outage: OutageLog;
+
   constructor(
     private readonly redis: Redis,
-    private readonly log: Logger = silentLogger,
-  ) {}
+    log: Logger = silentLogger,
+    /** Stands in while Redis is unreachable. */
+    private readonly fallback: DedupeStore = new MemoryDedupeStore(),
+  ) {
+    this.outage = new OutageLog(log, 'dedupe');
+  }
 
   async firstSeen(key: string, ttlMs: number): Promise<boolean> {
     try {
-      return (await this.redis.set(`${PREFIX}seen:${key}`, '1', 'PX', ttlMs, 'NX')) === 'OK';
+      const first = (await this.redis.set(`${PREFIX}seen:${key}`, '1', 'PX', ttlMs, 'NX')) === 'OK';
+      this.outage.worked();
+      // Also remembered locally, so a retry arriving during a later outage is still known here.
+      await this.fallback.firstSeen(key, ttlMs);
+      return first;
     } catch (error) {
-      this.log.warn({ err: error }, 'Redis unavailable for dedupe; treating the event as new');
-      return true;
+      this.outage.failed(error);
+      return this.fallback.firstSeen(key, ttlMs);
     }
   }
 }
 
 export class RedisRateLimiter implements RateLimiter {
+  private readonly outage: OutageLog;
+
   constructor(
     private readonly redis: Redis,
-    private readonly log: Logger = silentLogger,
-  ) {}
+    log: Logger = silentLogger,
+    /** Stands in while Redis is unreachable. */
+    private readonly fallback: RateLimiter = new MemoryRateLimiter(),
+  ) {
+    this.outage = new OutageLog(log, 'rate limits');
+  }
 
   async hit(key: string, limit: number, windowMs: number): Promise<RateDecision> {
     try {
@@ -74,12 +122,13 @@ export class RedisRateLimiter implements RateLimiter {
         number,
         number,
       ];
+      this.outage.worked();
       return count <= limit
         ? { allowed: true, retryAfterMs: 0 }
         : { allowed: false, retryAfterMs: Math.max(left, 0) };
     } catch (error) {
-      this.log.warn({ err: error }, 'Redis unavailable for rate limits; allowing the question');
-      return { allowed: true, retryAfterMs: 0 };
+      this.outage.failed(error);
+      return this.fallback.hit(key, limit, windowMs);
     }
   }
 }

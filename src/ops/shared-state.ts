@@ -78,10 +78,14 @@ export interface SharedState {
   close(): Promise<void>;
 }
 
-/** Redis when REDIS_URL is set (several instances), in-process otherwise (one instance). */
+/**
+ * Redis when REDIS_URL is set (several instances), in-process otherwise (one instance). While
+ * Redis is unreachable the Redis stores fall back to in-process ones, never to nothing.
+ */
 export async function createSharedState(
   redisURL: string | undefined,
   log: Logger = silentLogger,
+  options: { readonly connectWaitMs?: number } = {},
 ): Promise<SharedState> {
   if (!redisURL) {
     return {
@@ -93,7 +97,7 @@ export async function createSharedState(
   }
   // Loaded only when used: a single instance never pays for the Redis client.
   const { connectRedis, RedisDedupeStore, RedisRateLimiter } = await import('./redis-state.js');
-  const redis = await connectRedis(redisURL, log);
+  const redis = await connectRedis(redisURL, log, options.connectWaitMs);
   return {
     dedupe: new RedisDedupeStore(redis, log),
     rates: new RedisRateLimiter(redis, log),

@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { guardAnswerer } from '../../src/app/guarded.js';
-import { buildRuntime } from '../../src/app/runtime.js';
+import { buildRuntime, type Runtime } from '../../src/app/runtime.js';
 import { type Config, parseConfig } from '../../src/config.js';
 import { BotMetrics } from '../../src/ops/metrics.js';
-import { MemoryDedupeStore, MemoryRateLimiter } from '../../src/ops/shared-state.js';
+import { createSharedState, MemoryDedupeStore, MemoryRateLimiter } from '../../src/ops/shared-state.js';
 import { createDiscordAdapter } from '../../src/platforms/discord/index.js';
 import { createSlackAdapter, type SlackAdapter } from '../../src/platforms/slack/index.js';
 import type { PlatformAdapter } from '../../src/platforms/types.js';
@@ -20,6 +20,7 @@ import { defaultReply, type FakeGroq } from '../fakes/groq/index.js';
 import { eventEnvelope, type FakeSlack, sendToBolt, startFakeSlack } from '../fakes/slack/index.js';
 import type { FakeUpstash } from '../fakes/upstash/index.js';
 import { type Backends, startBackends } from '../support/backends.js';
+import { freePort } from '../support/net.js';
 import { waitFor } from '../support/wait.js';
 
 const SECRET = 'faults-signing-secret';
@@ -32,6 +33,8 @@ let slackAdapter: SlackAdapter;
 let discordAdapter: PlatformAdapter;
 let metrics: BotMetrics;
 let guard: ReturnType<typeof guardAnswerer>;
+let runtime: Runtime;
+let config: Config;
 let dataDir: string;
 let thread = 0;
 
@@ -52,6 +55,16 @@ async function waitForCount(name: string, labels: string, expected: number): Pro
     value = await counter(name, labels);
   }
   expect(value).toBe(expected);
+}
+
+/** Calls that end an answer in `channel` (the final message carries the feedback buttons or a warning). */
+function answersIn(channel: string) {
+  return slack.calls.filter(
+    (c) =>
+      c.args.channel === channel &&
+      /stopStream|update|postMessage/.test(c.method) &&
+      /feedback_up|:warning:/.test(JSON.stringify(c.args)),
+  );
 }
 
 /** Asks in a fresh Slack channel; resolves with everything the thread shows once the answer ended. */
@@ -77,7 +90,7 @@ beforeAll(async () => {
   [backends, slack, discord] = await Promise.all([startBackends(), startFakeSlack(), startFakeDiscord()]);
   ({ groq, upstash } = backends);
   dataDir = await mkdtemp(join(tmpdir(), 'rag-faults-'));
-  const config: Config = parseConfig({
+  config = parseConfig({
     ...backends.env,
     GROQ_RETRY_BUDGET_MS: '300',
     GROQ_MAX_RETRIES: '1',
@@ -90,7 +103,7 @@ beforeAll(async () => {
     RATE_LIMIT_USER_PER_MINUTE: '0',
     RAG_DATA_DIR: dataDir,
   });
-  const runtime = await buildRuntime(config);
+  runtime = await buildRuntime(config);
   metrics = new BotMetrics();
   guard = guardAnswerer(runtime.answerer, config, new MemoryRateLimiter(), metrics);
   slackAdapter = createSlackAdapter({
@@ -201,6 +214,59 @@ describe('fault table (Slack front end)', () => {
     expect(
       await counter('rag_failures_total', 'kind="unavailable",service="Upstash Vector"'),
     ).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('fault table: Redis unreachable (REDIS_URL points at a closed port)', () => {
+  it('five deliveries of one Slack event still get one answer, and limits still apply', async () => {
+    const shared = await createSharedState(`redis://127.0.0.1:${await freePort()}`, undefined, {
+      connectWaitMs: 200,
+    });
+    const limited = guardAnswerer(
+      runtime.answerer,
+      { ...config, limits: { ...config.limits, userPerMinute: 1 } },
+      shared.rates,
+    );
+    const adapter = createSlackAdapter({
+      config: config.slack!,
+      port: 0,
+      answerer: limited.answerer,
+      dedupe: shared.dedupe,
+    });
+    await adapter.start();
+    try {
+      const url = `http://127.0.0.1:${adapter.port}/slack/events`;
+      const channel = `CR${++thread}`;
+      const text = `<@UBOT> ${QUESTION}`;
+      const ts = slack.addUserMessage(channel, 'U7', text);
+      const event = eventEnvelope(
+        { type: 'app_mention', user: 'U7', text, ts, channel },
+        'T0001',
+        'EvRedisDown',
+      );
+      for (let retryNum = 0; retryNum < 5; retryNum++) {
+        await sendToBolt(url, event, 'application/json', {
+          secret: SECRET,
+          ...(retryNum > 0 ? { retryNum } : {}),
+        });
+      }
+      // A second question from the same user, after the duplicates: the per-user limit (1) refuses it.
+      const again = slack.addUserMessage(channel, 'U7', text);
+      await sendToBolt(
+        url,
+        eventEnvelope({ type: 'app_mention', user: 'U7', text, ts: again, channel }),
+        'application/json',
+        { secret: SECRET },
+      );
+      await waitFor(() => answersIn(channel).length >= 2, 'the answer and the refusal');
+      const shown = answersIn(channel).map((c) => JSON.stringify(c.args));
+      expect(shown).toHaveLength(2);
+      expect(shown.filter((args) => args.includes('According to the knowledge base'))).toHaveLength(1);
+      expect(shown.filter((args) => /slow down/.test(args))).toHaveLength(1);
+    } finally {
+      await adapter.stop();
+      await shared.close();
+    }
   });
 });
 

@@ -1,6 +1,14 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isRagError } from '../../src/core/failures.js';
-import type { GenerationChunk, GenerationRequest } from '../../src/core/types.js';
+import { RagCore } from '../../src/core/rag-core.js';
+import type {
+  AnswerEvent,
+  GenerationChunk,
+  GenerationRequest,
+  Passage,
+  Retriever,
+} from '../../src/core/types.js';
+import { DEGRADED_LABEL, ExtractiveGenerator } from '../../src/generators/extractive.js';
 import { checkGroq, GroqGenerator, type GroqGeneratorOptions } from '../../src/generators/groq.js';
 import { type FakeGroq, startFakeGroq } from '../fakes/groq/index.js';
 
@@ -12,7 +20,14 @@ afterAll(() => fake.close());
 afterEach(() => {
   fake.clearFaults();
   fake.requests.length = 0;
+  waits = [];
 });
+
+/** What the generator asked to wait, in order; the waits themselves are skipped. */
+let waits: number[] = [];
+const recordWait = async (ms: number) => {
+  waits.push(ms);
+};
 
 function generator(overrides: Partial<GroqGeneratorOptions> = {}) {
   return new GroqGenerator({
@@ -23,6 +38,7 @@ function generator(overrides: Partial<GroqGeneratorOptions> = {}) {
     timeoutMs: 2_000,
     maxRetries: 2,
     retryBudgetMs: 3_000,
+    sleep: recordWait,
     ...overrides,
   });
 }
@@ -108,9 +124,29 @@ describe('Groq generation through groq-sdk', () => {
     const { text, error } = await run(generator());
     expect(error).toBeUndefined();
     expect(text).toContain('[1]');
-    const [first, second] = fake.chatRequests();
     expect(fake.chatRequests()).toHaveLength(2);
-    expect(second!.at - first!.at).toBeGreaterThanOrEqual(950);
+    expect(waits).toEqual([1_000]);
+  });
+
+  it('keeps waiting on repeated 429s only while the total stays within the retry budget', async () => {
+    fake.failNext({ type: 'status', status: 429, retryAfterSeconds: 1 }, 5);
+    const { error } = await run(generator({ retryBudgetMs: 2_500 }));
+    const failure = failureOf(error);
+    expect(failure.kind).toBe('rate_limited');
+    expect(failure.retryAfterSeconds).toBe(1);
+    expect(waits).toEqual([1_000, 1_000]);
+    expect(fake.chatRequests()).toHaveLength(3);
+  });
+
+  it('backs off exponentially, with jitter, between retries of server errors', async () => {
+    fake.failNext({ type: 'status', status: 500 }, 3);
+    const low = await run(generator({ maxRetries: 3, random: () => 0 }));
+    expect(low.error).toBeUndefined();
+    expect(waits).toEqual([187.5, 375, 750]);
+    waits = [];
+    fake.failNext({ type: 'status', status: 500 }, 2);
+    await run(generator({ maxRetries: 3, random: () => 0.999_999 }));
+    expect(waits.map(Math.round)).toEqual([312, 625]);
   });
 
   it('gives up on 429 when the wait would exceed the budget, saying when to try again', async () => {
@@ -155,15 +191,80 @@ describe('Groq generation through groq-sdk', () => {
     expect(fake.chatRequests()).toHaveLength(1);
   });
 
-  it('stops when the caller aborts', async () => {
+  it('stops when the caller aborts, without waiting for the slow reply', async () => {
     fake.failNext({ type: 'slow', delayMs: 5_000 });
     const controller = new AbortController();
-    setTimeout(() => controller.abort(new Error('shutting down')), 100);
-    const started = Date.now();
-    const { error } = await run(generator(), request({ signal: controller.signal }));
-    expect(error).toBeDefined();
-    expect(isRagError(error)).toBe(false);
-    expect(Date.now() - started).toBeLessThan(4_000);
+    const reason = new Error('shutting down');
+    setTimeout(() => controller.abort(reason), 100);
+    const { error, text } = await run(generator(), request({ signal: controller.signal }));
+    // Had it waited for the reply, it would have ended with the full answer and no error.
+    expect(error).toBe(reason);
+    expect(text).toBe('');
+  });
+
+  it('stops waiting out a retry-after when the caller aborts', async () => {
+    fake.failNext({ type: 'status', status: 429, retryAfterSeconds: 2 });
+    const controller = new AbortController();
+    const reason = new Error('shutting down');
+    const { error } = await run(
+      generator({
+        sleep: async (ms, signal) => {
+          waits.push(ms);
+          controller.abort(reason);
+          signal?.throwIfAborted();
+        },
+      }),
+      request({ signal: controller.signal }),
+    );
+    expect(error).toBe(reason);
+    expect(waits).toEqual([2_000]);
+    expect(fake.chatRequests()).toHaveLength(1);
+  });
+});
+
+describe('the core with a stalled Groq', () => {
+  const passage: Passage = {
+    id: 'install',
+    text: 'The bot installs with npm ci. Then run npm start.',
+    score: 0.9,
+    source: 'knowledge/install.md',
+    metadata: {},
+  };
+  const retriever: Retriever = { description: 'fixed', defaultMinScore: 0.5, search: async () => [passage] };
+
+  it('answers from the passages, labelled, instead of "took too long", and says it is waiting meanwhile', async () => {
+    // Three attempts of 1 s each would outlast the 1.5 s answer deadline, as 3 × 30 s outlast 90 s by default.
+    fake.failNext({ type: 'hang' }, 10);
+    const core = new RagCore({
+      retriever,
+      generator: generator({ timeoutMs: 1_000, maxRetries: 2, sleep: undefined }),
+      fallbackGenerator: new ExtractiveGenerator({ label: DEGRADED_LABEL }),
+      options: {
+        topK: 3,
+        maxQuestionChars: 2_000,
+        contextTokens: 4_000,
+        maxAnswerTokens: 256,
+        answerTimeoutMs: 1_500,
+        waitingNoticeMs: 100,
+      },
+    });
+    const events: AnswerEvent[] = [];
+    for await (const event of core.answer({
+      id: 'q-hang',
+      text: 'How do I install it?',
+      place: { platform: 'terminal' },
+    }))
+      events.push(event);
+    const done = events.at(-1)!;
+    expect(done.type).toBe('done');
+    if (done.type !== 'done') return;
+    expect(done.degraded).toBe(true);
+    expect(done.text.startsWith(DEGRADED_LABEL)).toBe(true);
+    expect(done.text).toContain('npm ci');
+    const waiting = events.findIndex((e) => e.type === 'status' && e.stage === 'waiting');
+    expect(waiting).toBeGreaterThan(-1);
+    expect(waiting).toBeLessThan(events.findIndex((e) => e.type === 'delta'));
+    expect(fake.chatRequests().length).toBeGreaterThanOrEqual(1);
   });
 });
 

@@ -57,16 +57,21 @@ class ScriptedGenerator implements Generator {
       failBefore?: RagError;
       failAfterFirst?: RagError;
       hang?: boolean;
+      hangCondense?: boolean;
+      /** Holds the first answer chunk until this settles. */
+      gate?: Promise<void>;
     } = {},
   ) {}
   async *generate(request: GenerationRequest): AsyncIterable<GenerationChunk> {
     this.requests.push(request);
     if (request.purpose === 'condense') {
+      if (this.script.hangCondense) await new Promise(() => undefined);
       yield { type: 'text', text: this.script.condense ?? request.question };
       return;
     }
     if (this.script.failBefore) throw this.script.failBefore;
     if (this.script.hang) await new Promise(() => undefined);
+    await this.script.gate;
     const parts = this.script.answer ?? ['Create an app ', 'from the manifest [1].'];
     for (const [i, part] of parts.entries()) {
       if (i === 1 && this.script.failAfterFirst) throw this.script.failAfterFirst;
@@ -122,7 +127,12 @@ describe('RAG core answers', () => {
     expect(done.text).toBe('Create an app from the manifest [1].');
     expect(done.usage?.totalTokens).toBe(110);
     expect(done.degraded).toBe(false);
-    expect(done.timings.totalMs).toBeGreaterThanOrEqual(done.timings.retrievalMs);
+    expect(Object.keys(done.timings).sort()).toEqual([
+      'condenseMs',
+      'firstTokenMs',
+      'retrievalMs',
+      'totalMs',
+    ]);
   });
 
   it('rejects an empty question and an over-long one without retrieving or generating', async () => {
@@ -225,6 +235,70 @@ describe('RAG core answers', () => {
     });
     const end = last(await collect(core.answer(ask('How do I add the bot to Slack?'))));
     expect(end.type === 'failure' && end.failure.kind).toBe('timeout');
+  });
+
+  it('answers from the passages, labelled, when the model stalls, saying it is still waiting meanwhile', async () => {
+    const core = new RagCore({
+      retriever: new ListRetriever(KB),
+      generator: new ScriptedGenerator({ hang: true }),
+      fallbackGenerator: new ExtractiveGenerator({ label: DEGRADED_LABEL }),
+      options: { ...options, answerTimeoutMs: 600, waitingNoticeMs: 20 },
+    });
+    const events = await collect(core.answer(ask('How do I add the bot to Slack?')));
+    const done = last(events);
+    expect(done.type).toBe('done');
+    if (done.type !== 'done') return;
+    expect(done.degraded).toBe(true);
+    expect(done.text.startsWith(DEGRADED_LABEL)).toBe(true);
+    const firstWaiting = events.findIndex((e) => e.type === 'status' && e.stage === 'waiting');
+    const firstDelta = events.findIndex((e) => e.type === 'delta');
+    expect(firstWaiting).toBeGreaterThan(
+      events.findIndex((e) => e.type === 'status' && e.stage === 'generating'),
+    );
+    expect(firstWaiting).toBeLessThan(firstDelta);
+  });
+
+  it('keeps the model answer when it starts late but within its time, and stops the waiting notices once text flows', async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const core = new RagCore({
+      retriever: new ListRetriever(KB),
+      generator: new ScriptedGenerator({ gate }),
+      fallbackGenerator: new ExtractiveGenerator({ label: DEGRADED_LABEL }),
+      options: { ...options, waitingNoticeMs: 5 },
+    });
+    const events: AnswerEvent[] = [];
+    for await (const event of core.answer(ask('How do I add the bot to Slack?'))) {
+      events.push(event);
+      // The model starts writing only once the user has been told it is still coming.
+      if (event.type === 'status' && event.stage === 'waiting') release();
+    }
+    const done = last(events);
+    expect(done.type === 'done' && done.degraded).toBe(false);
+    expect(done.type === 'done' && done.text).toBe('Create an app from the manifest [1].');
+    const firstDelta = events.findIndex((e) => e.type === 'delta');
+    expect(events.slice(firstDelta).some((e) => e.type === 'status')).toBe(false);
+  });
+
+  it('retrieves with the follow-up as asked when condensing it stalls, and still answers in time', async () => {
+    const retriever = new ListRetriever(KB);
+    const core = new RagCore({
+      retriever,
+      generator: new ScriptedGenerator({ hangCondense: true }),
+      fallbackGenerator: new ExtractiveGenerator({ label: DEGRADED_LABEL }),
+      options: { ...options, answerTimeoutMs: 30_000, modelStartTimeoutMs: 300, waitingNoticeMs: 20 },
+    });
+    const history: Turn[] = [
+      { role: 'user', text: 'How do I add the bot to Slack?' },
+      { role: 'assistant', text: 'Create an app from the manifest [1].' },
+    ];
+    const events = await collect(core.answer(ask('And to Discord?'), history));
+    expect(retriever.queries).toEqual(['And to Discord?']);
+    const done = last(events);
+    expect(done.type === 'done' && done.text).toBe('Create an app from the manifest [1].');
+    expect(events.some((e) => e.type === 'status' && e.stage === 'waiting')).toBe(true);
   });
 
   it('stops and reports an interruption when the caller aborts (e.g. shutdown)', async () => {

@@ -78,6 +78,23 @@ describe('question limits', () => {
     expect(refused.type === 'failure' && refused.failure.kind).toBe('slow_down');
   });
 
+  it("does not let one user's refused flood spend the channel's budget for everyone else", async () => {
+    const limited = new LimitedAnswerer(new SlowAnswerer(0), new MemoryRateLimiter(), {
+      ...limits,
+      userPerMinute: 10,
+      channelPerMinute: 60,
+    });
+    const kinds: string[] = [];
+    for (let i = 0; i < 300; i++) {
+      const end = await last(limited.answer(question('U1', 'C7')));
+      kinds.push(end.type === 'failure' ? end.failure.kind : end.type);
+    }
+    expect(kinds.filter((kind) => kind === 'done')).toHaveLength(10);
+    expect(kinds.filter((kind) => kind === 'slow_down')).toHaveLength(290);
+    // Another user's first question in that channel is answered, not told to slow down.
+    expect((await last(limited.answer(question('U2', 'C7')))).type).toBe('done');
+  });
+
   it('runs at most maxConcurrent answers, queues a few, and says busy beyond the queue instead of piling up', async () => {
     const slow = new SlowAnswerer(100);
     const limited = new LimitedAnswerer(slow, new MemoryRateLimiter(), { ...limits, userPerMinute: 0 });
