@@ -3,15 +3,15 @@
  *   npm run ask                  interactive: "You: " prompt, exit/quit or Ctrl-D to leave
  *   npm run ask -- "question"    one question; exit 0 on an answer, 1 on failure, 2 on bad setup
  */
-import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { buildRuntime, type Runtime } from '../app/runtime.js';
 import { loadConfig } from '../config.js';
+import { type AnswerOutcome, answerInConversation } from '../conversation/answer.js';
 import type { Turn } from '../core/types.js';
-import { createLogger } from '../log.js';
+import { createLogger, type Logger } from '../log.js';
 import { runPromptLoop } from './prompt-loop.js';
 import { runCommand } from './run.js';
-import { type RenderOutcome, renderToTerminal, styleFor, type TerminalOutput } from './terminal-render.js';
+import { styleFor, type TerminalOutput, terminalConversation } from './terminal-conversation.js';
 
 const USAGE = `Ask the knowledge base from the terminal.
 
@@ -25,26 +25,28 @@ const out: TerminalOutput = {
   error: (text) => process.stderr.write(text),
 };
 
+/** One question through the shared conversation layer, rendered in this terminal. */
 async function askOnce(
   runtime: Runtime,
+  logger: Logger,
   text: string,
   history: readonly Turn[],
   signal?: AbortSignal,
-): Promise<RenderOutcome> {
-  const question = {
-    id: randomUUID(),
+): Promise<AnswerOutcome> {
+  const conversation = terminalConversation(out, styleFor(process.stdout), history);
+  return answerInConversation(
+    conversation,
     text,
-    place: { platform: 'terminal' as const },
-    ...(signal ? { signal } : {}),
-  };
-  return renderToTerminal(runtime.answerer.answer(question, history), out, styleFor(process.stdout));
+    { answerer: runtime.answerer, log: logger },
+    { history, ...(signal ? { signal } : {}) },
+  );
 }
 
-async function interactive(runtime: Runtime): Promise<void> {
+async function interactive(runtime: Runtime, logger: Logger): Promise<void> {
   await runPromptLoop({
     input: process.stdin,
     output: process.stdout,
-    ask: (text, history, signal) => askOnce(runtime, text, history, signal),
+    ask: (text, history, signal) => askOnce(runtime, logger, text, history, signal),
   });
 }
 
@@ -73,10 +75,10 @@ async function main(): Promise<number> {
   process.stderr.write(`rag-chat-bot · ${runtime.describe()}\n`);
 
   if (args.positionals.length > 0) {
-    const outcome = await askOnce(runtime, args.positionals.join(' '), []);
+    const outcome = await askOnce(runtime, logger, args.positionals.join(' '), []);
     return outcome.ok ? 0 : 1;
   }
-  await interactive(runtime);
+  await interactive(runtime, logger);
   return 0;
 }
 

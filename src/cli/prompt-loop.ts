@@ -4,16 +4,18 @@
  */
 import { createInterface } from 'node:readline';
 import type { Turn } from '../core/types.js';
-import type { RenderOutcome } from './terminal-render.js';
 
 export interface PromptLoopOptions {
   readonly input: NodeJS.ReadableStream & { isTTY?: boolean };
   readonly output: NodeJS.WritableStream;
   /** Answers one question, rendering it; aborting the signal stops the answer being written. */
-  ask(text: string, history: readonly Turn[], signal: AbortSignal): Promise<RenderOutcome>;
+  ask(text: string, history: readonly Turn[], signal: AbortSignal): Promise<AskOutcome>;
   /** Turns kept as conversation history for follow-ups; the core trims further to its token budget. */
   readonly historyTurns?: number;
 }
+
+/** What the loop needs to know of an answer: whether it joins the conversation. */
+export type AskOutcome = { readonly ok: true; readonly text: string } | { readonly ok: false };
 
 export const LEAVE_HINT = '(To leave, type exit, press Ctrl-D, or press Ctrl-C again.)';
 

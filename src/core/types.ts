@@ -4,8 +4,12 @@
  */
 import type { Failure } from './failures.js';
 
-/** Where a question came from; used for logs, metrics and rate limits, never for prompting. */
-export type PlatformName = 'terminal' | 'slack' | 'discord';
+/**
+ * Where a question came from ("slack", "discord", "web", "terminal", …); used for logs,
+ * metrics, limits and routing, never for prompting. Open-ended: a new front end needs no
+ * change here.
+ */
+export type PlatformName = string;
 
 export interface Asker {
   readonly id: string;
@@ -18,6 +22,12 @@ export interface Place {
   readonly channelId?: string;
   /** Thread the conversation lives in, when the platform has one. */
   readonly threadId?: string;
+  /** The channel a thread hangs off, where it differs from `channelId`. */
+  readonly parentId?: string;
+  /** Workspace, server or site the channel belongs to. */
+  readonly workspaceId?: string;
+  /** A direct conversation with the bot (a DM, the terminal, a web chat tab). */
+  readonly direct?: boolean;
 }
 
 export interface Question {

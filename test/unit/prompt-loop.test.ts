@@ -1,7 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { LEAVE_HINT, runPromptLoop } from '../../src/cli/prompt-loop.js';
-import type { RenderOutcome } from '../../src/cli/terminal-render.js';
+import { type AskOutcome, LEAVE_HINT, runPromptLoop } from '../../src/cli/prompt-loop.js';
 import type { Turn } from '../../src/core/types.js';
 
 /** A question the test answers when it chooses, recording what the loop asked. */
@@ -9,7 +8,7 @@ interface PendingAsk {
   readonly text: string;
   readonly history: readonly Turn[];
   readonly signal: AbortSignal;
-  finish(outcome?: RenderOutcome): void;
+  finish(outcome?: AskOutcome): void;
 }
 
 function harness(tty: boolean) {
@@ -25,7 +24,7 @@ function harness(tty: boolean) {
     input,
     output,
     ask: (text, history, signal) =>
-      new Promise<RenderOutcome>((resolve) => {
+      new Promise<AskOutcome>((resolve) => {
         asked.push({
           text,
           history: [...history],
@@ -76,7 +75,7 @@ describe('the npm run ask prompt loop', () => {
     const pending = await h.nextAsk(1);
     h.input.write('\u0003');
     expect(pending.signal.aborted).toBe(true);
-    pending.finish({ ok: false, failure: { kind: 'interrupted', message: 'Stopped.' } });
+    pending.finish({ ok: false });
     h.input.write('next one\r');
     const next = await h.nextAsk(2);
     expect(next.text).toBe('next one');

@@ -1,0 +1,96 @@
+/**
+ * The terminal as a conversation: the answer's markdown rendered as styled text while it
+ * streams (markdansi, line by line, so scrollback is never redrawn), numbered sources under
+ * it, notices and failures as one clear line on stderr. When stdout is not a terminal the same
+ * rendering runs without colours or hyperlinks, so pipes and files get plain text, not `**`.
+ */
+import { createMarkdownStreamer, render } from 'markdansi';
+import type { Conversation, FinalReply, LiveReply } from '../conversation/conversation.js';
+import type { Source, Turn } from '../core/types.js';
+import { plainNeutralizer } from '../render/plain-text.js';
+
+export interface TerminalOutput {
+  write(text: string): void;
+  error(text: string): void;
+}
+
+export interface TerminalStyle {
+  /** ANSI styles and OSC 8 hyperlinks; off for pipes, files and NO_COLOR. */
+  readonly color: boolean;
+  readonly width: number;
+}
+
+export const PLAIN: TerminalStyle = { color: false, width: 100 };
+
+/** The style for a stream: colours only on a real terminal, and never when NO_COLOR is set. */
+export function styleFor(stream: { isTTY?: boolean; columns?: number }, env = process.env): TerminalStyle {
+  const color = Boolean(stream.isTTY) && env.NO_COLOR === undefined && env.TERM !== 'dumb';
+  return { color, width: Math.max(40, Math.min(stream.columns ?? 100, 120)) };
+}
+
+// C0/C1 control characters other than tab and newline, ESC included: text from the model or a
+// document must not move the cursor, retitle the window or forge a hyperlink in the terminal.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+
+export function stripControls(text: string): string {
+  return text.replace(CONTROL, '');
+}
+
+export function formatSources(sources: readonly Source[]): string {
+  if (sources.length === 0) return '';
+  const lines = sources.map((source) => {
+    const title = stripControls(source.title);
+    const where = stripControls(source.url ?? source.source);
+    return `  [${source.index}] ${title}${where !== title ? ` — ${where}` : ''}`;
+  });
+  return `\nSources:\n${lines.join('\n')}\n`;
+}
+
+function terminalReply(out: TerminalOutput, style: TerminalStyle): LiveReply {
+  const streamer = createMarkdownStreamer({
+    render: (markdown) =>
+      render(markdown, { color: style.color, hyperlinks: style.color, width: style.width, codeBox: false }),
+    spacing: 'single',
+  });
+  let started = false;
+  const push = (piece: string) => {
+    if (!piece) return;
+    if (!started) out.write('\nBot: ');
+    started = true;
+    const rendered = streamer.push(stripControls(piece));
+    if (rendered) out.write(rendered);
+  };
+  return {
+    writes: 'append',
+    async write(piece) {
+      push(piece);
+    },
+    async finish(final: FinalReply) {
+      push(final.text.slice(final.written));
+      if (started) {
+        const rest = streamer.finish();
+        if (rest) out.write(rest);
+        out.write(formatSources(final.sources));
+        if (!final.notice) out.write('\n');
+      }
+      // What already streamed stays on screen, with its sources, above the reason it stopped.
+      if (final.notice) out.error(`\n${final.notice}\n\n`);
+    },
+  };
+}
+
+export function terminalConversation(
+  out: TerminalOutput,
+  style: TerminalStyle,
+  history: readonly Turn[],
+): Conversation {
+  return {
+    place: { platform: 'terminal', direct: true },
+    asker: { id: 'terminal' },
+    presenter: { neutralizer: plainNeutralizer, writeIntervalMs: 0 },
+    history: async () => [...history],
+    openReply: async () => terminalReply(out, style),
+    notify: async (text) => out.error(`${text}\n`),
+  };
+}

@@ -1,0 +1,170 @@
+/**
+ * The one place that turns the core's answer events into a conversation: text streamed as it
+ * is written (neutralised, held back while it could still become a mention, writes throttled
+ * to the platform's pace), then the whole answer with its sources, feedback and any failure's
+ * message, at once. Slack, Discord, the web chat and the terminal all answer through here.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Failure } from '../core/failures.js';
+import type { AnswerEvent, Answerer, Source, Turn } from '../core/types.js';
+import type { Logger } from '../log.js';
+import { SafeStream } from '../render/safe-stream.js';
+import { type EditClock, ThrottledEditor } from '../render/throttled-edits.js';
+import type { Conversation, LiveReply } from './conversation.js';
+import { strings } from './strings.js';
+
+export interface AnswerDeps {
+  readonly answerer: Answerer;
+  readonly log: Logger;
+  /** Time source for the write throttle (tests). */
+  readonly clock?: EditClock;
+}
+
+export interface AnswerOptions {
+  readonly questionId?: string;
+  /** The conversation so far when the adapter already read it; otherwise it is read here. */
+  readonly history?: readonly Turn[];
+  /** Aborting stops the answer; what was written stays, marked as interrupted. */
+  readonly signal?: AbortSignal;
+  /** How the question arrived (command, mention, follow-up, dm, …), for logs. */
+  readonly via?: string;
+}
+
+export type AnswerOutcome =
+  | { readonly ok: true; readonly questionId: string; readonly text: string }
+  | { readonly ok: false; readonly questionId: string; readonly failure?: Failure };
+
+const ignore = () => undefined;
+
+/** Folds one answer's events into one reply. */
+class ReplyFold {
+  private readonly stream: SafeStream;
+  private readonly editor: ThrottledEditor;
+  private shown = '';
+  private written = 0;
+  sources: readonly Source[] = [];
+
+  constructor(
+    private readonly opening: Promise<LiveReply>,
+    conversation: Conversation,
+    clock: EditClock | undefined,
+  ) {
+    this.stream = new SafeStream(conversation.presenter.neutralizer);
+    this.editor = new ThrottledEditor((latest) => this.write(latest), {
+      intervalMs: conversation.presenter.writeIntervalMs,
+      ...(clock ? { clock } : {}),
+    });
+  }
+
+  delta(text: string): void {
+    const ready = this.stream.push(text);
+    if (!ready) return;
+    this.shown += ready;
+    this.editor.update(this.shown);
+  }
+
+  /** Ends the reply. `text` is the model's whole text, when the core reports it. */
+  async finish(text: string | undefined, log: Logger, extra: { feedbackId?: string; failure?: Failure }) {
+    if (text && text !== this.stream.text) {
+      if (text.startsWith(this.stream.text))
+        this.shown += this.stream.push(text.slice(this.stream.text.length));
+      else log.warn('the final answer text differs from the streamed text; keeping what streamed');
+    }
+    this.shown += this.stream.end();
+    // The throttle spaces streaming writes; it never delays the end of an answer.
+    await this.editor.settle();
+    const reply = await this.opening;
+    await reply.finish({
+      text: this.shown,
+      written: this.written,
+      sources: this.shown ? this.sources : [],
+      ...(extra.feedbackId && this.shown ? { feedbackId: extra.feedbackId } : {}),
+      ...(extra.failure ? { notice: extra.failure.message } : {}),
+    });
+  }
+
+  cancel(): void {
+    this.editor.cancel();
+  }
+
+  private async write(latest: string): Promise<void> {
+    const reply = await this.opening;
+    if (reply.writes === 'replace') {
+      await reply.write(latest);
+      this.written = latest.length;
+      return;
+    }
+    const piece = latest.slice(this.written);
+    this.written = latest.length;
+    if (piece) await reply.write(piece);
+  }
+}
+
+/** Answers `text` in `conversation`; never throws: a reply that cannot be delivered is logged and noted. */
+export async function answerInConversation(
+  conversation: Conversation,
+  text: string,
+  deps: AnswerDeps,
+  options: AnswerOptions = {},
+): Promise<AnswerOutcome> {
+  const questionId = options.questionId ?? randomUUID();
+  const { place } = conversation;
+  const log = deps.log.child({
+    questionId,
+    platform: place.platform,
+    ...(place.channelId ? { channel: place.channelId } : {}),
+    ...(options.via ? { via: options.via } : {}),
+  });
+  log.info('question received');
+  const showWorking = (stage: Parameters<NonNullable<Conversation['showWorking']>>[0]) =>
+    void conversation.showWorking?.(stage).catch(ignore);
+  showWorking('retrieving');
+  // The platform creates the reply while the core reads history and retrieves.
+  const opening = conversation.openReply();
+  opening.catch(ignore);
+  const fold = new ReplyFold(opening, conversation, deps.clock);
+  try {
+    const history = options.history ?? (await conversation.history());
+    const events: AsyncIterable<AnswerEvent> = deps.answerer.answer(
+      {
+        id: questionId,
+        text,
+        asker: conversation.asker,
+        place,
+        ...(options.signal ? { signal: options.signal } : {}),
+      },
+      history,
+    );
+    for await (const event of events) {
+      switch (event.type) {
+        case 'status':
+          showWorking(event.stage);
+          break;
+        case 'sources':
+          fold.sources = event.sources;
+          break;
+        case 'delta':
+          fold.delta(event.text);
+          break;
+        case 'done':
+          await fold.finish(event.text, log, { feedbackId: questionId });
+          log.info(
+            { mode: event.mode, degraded: event.degraded, ms: Math.round(event.timings.totalMs) },
+            'answered',
+          );
+          return { ok: true, questionId, text: event.text };
+        case 'failure':
+          await fold.finish(event.failure.partialText, log, { failure: event.failure });
+          log.info({ kind: event.failure.kind }, 'answered with a failure message');
+          return { ok: false, questionId, failure: event.failure };
+      }
+    }
+    throw new Error('the answer stream ended without done or failure');
+  } catch (error) {
+    fold.cancel();
+    log.error({ err: error }, 'could not deliver an answer');
+    // Last resort: one plain message, so the user is never left in silence.
+    await conversation.notify(strings.deliveryFailed).catch(ignore);
+    return { ok: false, questionId };
+  }
+}

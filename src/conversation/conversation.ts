@@ -1,0 +1,62 @@
+/**
+ * What the conversation layer needs from a front end, in one place: where a conversation is,
+ * how the platform shows things, and the primitives to show them. Adapters implement these
+ * with their SDK (Slack's Web API, discord.js, a terminal, an HTTP response) and nothing more;
+ * everything between the core's events and those primitives lives in this folder, once.
+ */
+import type { AnswerStage, Asker, Place, Source, Turn } from '../core/types.js';
+import type { Neutralizer } from '../render/neutralizer.js';
+
+/** How one platform shows text: the rules the shared fold must respect there. */
+export interface Presenter {
+  /** Makes the platform's mention syntax inert in text we did not write. */
+  readonly neutralizer: Neutralizer;
+  /** Minimum time between two writes into the message being streamed. */
+  readonly writeIntervalMs: number;
+}
+
+/** What the bot is doing, for a typing indicator or a status line. */
+export type WorkingStage = AnswerStage;
+
+/** The end of an answer, everything neutralised. */
+export interface FinalReply {
+  /** The whole answer text (possibly empty when the answer failed before any text). */
+  readonly text: string;
+  /** How much of `text` earlier `write` calls carried (append surfaces send the rest). */
+  readonly written: number;
+  /** Numbered sources; empty when no text was written. */
+  readonly sources: readonly Source[];
+  /** Set when the user can vote on this answer (the feedback buttons' value). */
+  readonly feedbackId?: string;
+  /** The failure's user-facing message, shown under any partial text. */
+  readonly notice?: string;
+}
+
+/** The message an answer streams into. */
+export interface LiveReply {
+  /**
+   * `append`: each write carries only new text (Slack's streaming API, a terminal, a web
+   * stream). `replace`: each write carries the whole text so far (an edited message).
+   */
+  readonly writes: 'append' | 'replace';
+  write(text: string): Promise<void>;
+  finish(final: FinalReply): Promise<void>;
+}
+
+export interface Conversation {
+  /** Where: platform, channel, thread. Used for logs, metrics, limits and allowlists. */
+  readonly place: Place;
+  readonly asker: Asker;
+  readonly presenter: Presenter;
+  /** The conversation so far, oldest first, from the platform's own messages. */
+  history(): Promise<Turn[]>;
+  /**
+   * Opens the reply. Called as soon as a question is accepted, so a platform that must create
+   * a message first (Slack) does it while the core retrieves; others may open lazily.
+   */
+  openReply(): Promise<LiveReply>;
+  /** Shows that the bot is working (typing indicator, assistant status). Best effort. */
+  showWorking?(stage: WorkingStage): Promise<void>;
+  /** A short message that is not an answer (a refusal, a hint); private where the platform can. */
+  notify(text: string): Promise<void>;
+}

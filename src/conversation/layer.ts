@@ -1,0 +1,128 @@
+/**
+ * The policies every front end shares, applied in one order for every question: drop a
+ * repeated delivery of the same platform event, refuse places the bot is not enabled in,
+ * refuse an empty or over-long question before anything is posted, then answer. Rate limits,
+ * the concurrency cap and draining wrap the answerer itself (src/app/guarded.ts), so they
+ * hold for every front end too. Feedback is recorded here, the same way for all.
+ */
+import { failures } from '../core/failures.js';
+import type { Answerer, Place } from '../core/types.js';
+import type { Logger } from '../log.js';
+import type { DedupeStore } from '../ops/shared-state.js';
+import type { EditClock } from '../render/throttled-edits.js';
+import { type AnswerOptions, type AnswerOutcome, answerInConversation } from './answer.js';
+import type { Conversation } from './conversation.js';
+import { strings } from './strings.js';
+
+/** Platforms redeliver events they think were missed (Slack for up to an hour). */
+const DEDUPE_TTL_MS = 60 * 60 * 1000;
+
+export interface ConversationLayerOptions {
+  readonly answerer: Answerer;
+  readonly log: Logger;
+  readonly dedupe: DedupeStore;
+  /** RAG_MAX_QUESTION_CHARS: checked before a question is echoed anywhere. */
+  readonly maxQuestionChars: number;
+  readonly clock?: EditClock;
+}
+
+export type QuestionCheck =
+  | { readonly ok: true; readonly question: string }
+  | { readonly ok: false; readonly kind: 'empty' | 'too_long'; readonly message: string };
+
+export interface AskOptions extends AnswerOptions {
+  /** The platform's id for this delivery (event id, message id, interaction id). */
+  readonly deliveryId?: string;
+  /** Channels the bot answers in on this platform; empty means everywhere. */
+  readonly allowedChannels?: readonly string[];
+}
+
+export type AskResult =
+  | AnswerOutcome
+  | { readonly ok: false; readonly skipped: 'duplicate' | 'not_allowed' | 'invalid' };
+
+export type Vote = 'up' | 'down';
+
+export interface FeedbackEvent {
+  readonly place: Place;
+  readonly questionId: string;
+  readonly userId: string;
+  readonly vote: Vote;
+}
+
+/** Whether `place` is one the allowlist admits. Direct messages always are. */
+export function isAllowed(place: Place, allowedChannels: readonly string[] | undefined): boolean {
+  if (!allowedChannels || allowedChannels.length === 0 || place.direct) return true;
+  return [place.channelId, place.threadId, place.parentId].some(
+    (id) => id !== undefined && allowedChannels.includes(id),
+  );
+}
+
+export class ConversationLayer {
+  constructor(private readonly options: ConversationLayerOptions) {}
+
+  get log(): Logger {
+    return this.options.log;
+  }
+
+  /** True the first time a platform delivers this event; false for its retries. */
+  async firstDelivery(platform: string, deliveryId: string): Promise<boolean> {
+    const first = await this.options.dedupe.firstSeen(`${platform}:delivery:${deliveryId}`, DEDUPE_TTL_MS);
+    if (!first) this.options.log.debug({ platform, deliveryId }, 'dropped a repeated delivery');
+    return first;
+  }
+
+  /** Checks a question before anything is posted or echoed. Wording is the core's. */
+  check(raw: string | undefined): QuestionCheck {
+    const question = (raw ?? '').trim();
+    if (!question) return { ok: false, kind: 'empty', message: failures.emptyQuestion().message };
+    const max = this.options.maxQuestionChars;
+    if (question.length > max) {
+      return { ok: false, kind: 'too_long', message: failures.questionTooLong(question.length, max).message };
+    }
+    return { ok: true, question };
+  }
+
+  /** A question arrived in a conversation: apply the policies, then answer. */
+  async ask(conversation: Conversation, raw: string, options: AskOptions = {}): Promise<AskResult> {
+    const { place } = conversation;
+    if (options.deliveryId && !(await this.firstDelivery(place.platform, options.deliveryId))) {
+      return { ok: false, skipped: 'duplicate' };
+    }
+    if (!isAllowed(place, options.allowedChannels)) {
+      await conversation.notify(strings.notEnabledHere).catch(() => undefined);
+      return { ok: false, skipped: 'not_allowed' };
+    }
+    const checked = this.check(raw);
+    if (!checked.ok) {
+      await conversation.notify(checked.message).catch(() => undefined);
+      return { ok: false, skipped: 'invalid' };
+    }
+    return answerInConversation(
+      conversation,
+      checked.question,
+      {
+        answerer: this.options.answerer,
+        log: this.options.log,
+        ...(this.options.clock ? { clock: this.options.clock } : {}),
+      },
+      options,
+    );
+  }
+
+  /** Records a vote the same way on every platform; returns the thanks to show the voter. */
+  feedback(event: FeedbackEvent): string {
+    this.options.log.info(
+      {
+        event: 'feedback',
+        platform: event.place.platform,
+        ...(event.place.channelId ? { channel: event.place.channelId } : {}),
+        questionId: event.questionId,
+        user: event.userId,
+        vote: event.vote,
+      },
+      'feedback',
+    );
+    return event.vote === 'up' ? strings.thanksUp : strings.thanksDown;
+  }
+}
