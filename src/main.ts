@@ -6,15 +6,12 @@
  * gracefully.
  */
 import type { Server } from 'node:http';
-import { guardAnswerer } from './app/guarded.js';
-import { buildRuntime } from './app/runtime.js';
+import { composeBot } from './app/compose.js';
 import { onStopSignals } from './app/stop-signals.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { cachedProbe, healthRoutes } from './http/health.js';
 import { startHttpServer } from './http/server.js';
 import { createLogger, type Logger } from './log.js';
-import { BotMetrics } from './ops/metrics.js';
-import { createSharedState } from './ops/shared-state.js';
 import type { PlatformAdapter } from './platforms/types.js';
 import { LocalStoreError } from './stores/local/index.js';
 
@@ -25,19 +22,18 @@ Set one of these (see .env.example and the README):
 To ask questions without a chat platform, use: npm run ask`;
 
 async function run(config: Config, log: Logger): Promise<void> {
-  const runtime = await buildRuntime(config, { logger: log });
-  const shared = await createSharedState(config.limits.redisURL, log);
-  const metrics = new BotMetrics();
-  const { answerer, draining } = guardAnswerer(runtime.answerer, config, shared.rates, metrics);
+  const bot = await composeBot(config, log);
+  const { conversations, runtime } = bot;
   const adapters: PlatformAdapter[] = [];
   let shuttingDown = false;
+  let shardMetrics: (() => Promise<object[][]>) | undefined;
   const routes = [
     ...healthRoutes({
       adapters: () => adapters,
       draining: () => shuttingDown,
       storeReachable: cachedProbe(() => runtime.store.stats()),
     }),
-    metrics.route(),
+    bot.metrics.route(() => shardMetrics?.() ?? Promise.resolve([])),
   ];
 
   let server: Server | undefined;
@@ -48,21 +44,22 @@ async function run(config: Config, log: Logger): Promise<void> {
       createSlackAdapter({
         config: config.slack,
         port: config.http.port,
-        answerer,
-        dedupe: shared.dedupe,
+        conversations,
         routes,
         logger: log,
       }),
     );
   }
   if (config.discord) {
-    const { createDiscordAdapter } = await import('./platforms/discord/index.js');
-    const { createShardedDiscord } = await import('./platforms/discord/sharding.js');
-    adapters.push(
-      config.discord.shards
-        ? createShardedDiscord({ config: config.discord, logger: log })
-        : createDiscordAdapter({ config: config.discord, answerer, logger: log }),
-    );
+    if (config.discord.shards) {
+      const { createShardedDiscord } = await import('./platforms/discord/sharding.js');
+      const sharded = createShardedDiscord({ config: config.discord, logger: log });
+      shardMetrics = sharded.shardMetrics;
+      adapters.push(sharded);
+    } else {
+      const { createDiscordAdapter } = await import('./platforms/discord/index.js');
+      adapters.push(createDiscordAdapter({ config: config.discord, conversations, logger: log }));
+    }
   }
   // Slack's HTTP receiver serves the routes on PORT; otherwise they need a server of their own.
   if (!config.slack || config.slack.appToken) server = await startHttpServer(config.http.port, routes);
@@ -72,20 +69,18 @@ async function run(config: Config, log: Logger): Promise<void> {
     'rag-chat-bot started',
   );
 
-  const shutdown = async (signal: string) => {
-    shuttingDown = true;
-    log.info({ signal, inFlight: draining.activeAnswers }, 'shutting down: finishing answers in progress');
-    const result = await draining.drain(config.limits.shutdownGraceMs);
-    if (!result.finished)
-      log.warn({ interrupted: result.interrupted }, 'interrupted answers that outlasted the grace period');
-    await Promise.allSettled(adapters.map((adapter) => adapter.stop()));
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-    await shared.close();
-    log.info('stopped');
-    process.exit(0);
+  const closeServer = {
+    stop: () => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())),
   };
   onStopSignals({
-    onStop: (signal) => void shutdown(signal),
+    onStop: (signal) => {
+      shuttingDown = true;
+      log.info({ signal }, 'stop requested');
+      void bot.stop([...adapters, closeServer]).then(() => {
+        log.info('stopped');
+        process.exit(0);
+      });
+    },
     onInsist: (signal) => {
       log.warn({ signal }, 'second signal: exiting now');
       process.exit(1);

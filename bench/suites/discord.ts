@@ -13,6 +13,7 @@
 import { performance } from 'node:perf_hooks';
 import { createDiscordAdapter } from '../../src/platforms/discord/index.js';
 import { startFakeDiscord } from '../../test/fakes/discord/index.js';
+import { layerOver } from '../../test/support/conversations.js';
 import { bareRoundTrip } from '../baseline.js';
 import { startRemoteFakes } from '../fakes-process.js';
 import { measureOverhead } from '../measure.js';
@@ -31,7 +32,7 @@ const suite: BenchSuite = {
     const core = await coreOverFakes(fakes, 1);
     const adapter = createDiscordAdapter({
       config: { token: discord.token, apiURL: discord.apiURL, allowedChannels: [] },
-      answerer: core,
+      conversations: layerOver(core),
     });
     await adapter.start();
 

@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { MemoryDedupeStore } from '../../src/ops/shared-state.js';
 import { createSlackAdapter } from '../../src/platforms/slack/index.js';
 import { eventEnvelope, sendToBolt, startFakeSlack } from '../../test/fakes/slack/index.js';
+import { layerOver } from '../../test/support/conversations.js';
 import { bareRoundTrip } from '../baseline.js';
 import { startRemoteFakes } from '../fakes-process.js';
 import { measureOverhead } from '../measure.js';
@@ -27,8 +28,7 @@ const suite: BenchSuite = {
     const adapter = createSlackAdapter({
       config: { botToken: slack.token, signingSecret: SECRET, apiURL: slack.apiURL, allowedChannels: [] },
       port: 0,
-      answerer: core,
-      dedupe: new MemoryDedupeStore(),
+      conversations: layerOver(core, { dedupe: new MemoryDedupeStore() }),
     });
     await adapter.start();
     const url = `http://127.0.0.1:${adapter.port}/slack/events`;

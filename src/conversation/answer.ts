@@ -39,7 +39,9 @@ const ignore = () => undefined;
 /** Folds one answer's events into one reply. */
 class ReplyFold {
   private readonly stream: SafeStream;
-  private readonly editor: ThrottledEditor;
+  /** Created once the reply is open, at the pace that reply asks for. */
+  private editor: ThrottledEditor | undefined;
+  private cancelled = false;
   private shown = '';
   private written = 0;
   sources: readonly Source[] = [];
@@ -50,17 +52,21 @@ class ReplyFold {
     clock: EditClock | undefined,
   ) {
     this.stream = new SafeStream(conversation.presenter.neutralizer);
-    this.editor = new ThrottledEditor((latest) => this.write(latest), {
-      intervalMs: conversation.presenter.writeIntervalMs,
-      ...(clock ? { clock } : {}),
-    });
+    opening.then((reply) => {
+      if (this.cancelled) return;
+      this.editor = new ThrottledEditor((latest) => this.write(reply, latest), {
+        intervalMs: reply.writeIntervalMs ?? conversation.presenter.writeIntervalMs,
+        ...(clock ? { clock } : {}),
+      });
+      if (this.shown) this.editor.update(this.shown);
+    }, ignore);
   }
 
   delta(text: string): void {
     const ready = this.stream.push(text);
     if (!ready) return;
     this.shown += ready;
-    this.editor.update(this.shown);
+    this.editor?.update(this.shown);
   }
 
   /** Ends the reply. `text` is the model's whole text, when the core reports it. */
@@ -71,9 +77,9 @@ class ReplyFold {
       else log.warn('the final answer text differs from the streamed text; keeping what streamed');
     }
     this.shown += this.stream.end();
-    // The throttle spaces streaming writes; it never delays the end of an answer.
-    await this.editor.settle();
     const reply = await this.opening;
+    // The throttle spaces streaming writes; it never delays the end of an answer.
+    await this.editor?.settle();
     await reply.finish({
       text: this.shown,
       written: this.written,
@@ -84,11 +90,11 @@ class ReplyFold {
   }
 
   cancel(): void {
-    this.editor.cancel();
+    this.cancelled = true;
+    this.editor?.cancel();
   }
 
-  private async write(latest: string): Promise<void> {
-    const reply = await this.opening;
+  private async write(reply: LiveReply, latest: string): Promise<void> {
     if (reply.writes === 'replace') {
       await reply.write(latest);
       this.written = latest.length;

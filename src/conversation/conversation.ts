@@ -39,6 +39,8 @@ export interface LiveReply {
    * stream). `replace`: each write carries the whole text so far (an edited message).
    */
   readonly writes: 'append' | 'replace';
+  /** This reply's pace, when it differs from the presenter's (Slack streams faster than it edits). */
+  readonly writeIntervalMs?: number;
   write(text: string): Promise<void>;
   finish(final: FinalReply): Promise<void>;
 }

@@ -18,5 +18,7 @@ export const strings = {
   noFollowUpThread:
     "I couldn't start a thread for follow-ups here (missing the Create Public Threads permission). Mention me to ask more.",
   working: 'Looking through the knowledge base…',
-  waiting: 'Still working on it…',
+  /** Slack's assistant status reads "<app> is …". */
+  statusWorking: 'is looking through the knowledge base…',
+  statusWaiting: 'is still writing the answer…',
 } as const;

@@ -1,6 +1,6 @@
 /** A plain HTTP server for the operational routes when Slack's receiver is not serving them. */
 import { createServer, type Server } from 'node:http';
-import type { HttpRoute } from '../platforms/types.js';
+import type { HttpRoute } from './types.js';
 
 export async function startHttpServer(port: number, routes: readonly HttpRoute[]): Promise<Server> {
   const server = createServer((req, res) => {

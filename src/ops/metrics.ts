@@ -3,9 +3,9 @@
  * latency per stage, tokens, failures by kind, answers in flight, plus process metrics.
  * MeteredAnswerer records them from the answer events, so every front end is counted alike.
  */
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { AggregatorRegistry, Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { AnswerEvent, Answerer, Question, Turn } from '../core/types.js';
-import type { HttpRoute } from '../platforms/types.js';
+import type { HttpRoute } from '../http/types.js';
 
 const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60];
 
@@ -51,12 +51,21 @@ export class BotMetrics {
     collectDefaultMetrics({ register: this.registry });
   }
 
-  route(): HttpRoute {
+  /**
+   * `GET /metrics` in Prometheus text. `children` adds the metrics of child processes (Discord
+   * shards), aggregated with this process's own, so every answer is counted wherever it ran.
+   */
+  route(children?: () => Promise<readonly object[][]>): HttpRoute {
     return {
       path: '/metrics',
       method: 'GET',
       handler: async (_req, res) => {
-        const body = await this.registry.metrics();
+        const extra = children ? await children() : [];
+        const registry =
+          extra.length > 0
+            ? AggregatorRegistry.aggregate([await this.registry.getMetricsAsJSON(), ...extra])
+            : this.registry;
+        const body = await registry.metrics();
         res.writeHead(200, { 'content-type': this.registry.contentType }).end(body);
       },
     };

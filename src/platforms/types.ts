@@ -5,7 +5,7 @@
  */
 
 export interface PlatformAdapter {
-  readonly name: 'slack' | 'discord';
+  readonly name: string;
   /** Connects (gateway, socket or HTTP listener). Rejects with a clear message on bad credentials. */
   start(): Promise<void>;
   /** Stops taking new questions; in-flight answers are the caller's to drain. */
@@ -14,15 +14,4 @@ export interface PlatformAdapter {
   isReady(): boolean;
 }
 
-/**
- * An extra HTTP route served on PORT beside Slack's events (health, metrics). The shape
- * matches Bolt's `customRoutes`, so the same routes work with or without Slack.
- */
-export interface HttpRoute {
-  readonly path: string;
-  readonly method: 'GET' | 'POST';
-  handler(
-    req: import('node:http').IncomingMessage,
-    res: import('node:http').ServerResponse,
-  ): void | Promise<void>;
-}
+export type { HttpRoute } from '../http/types.js';

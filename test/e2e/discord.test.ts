@@ -5,11 +5,13 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildRuntime } from '../../src/app/runtime.js';
 import { parseConfig } from '../../src/config.js';
 import type { Answerer } from '../../src/core/types.js';
+import { MemoryDedupeStore } from '../../src/ops/shared-state.js';
 import { createDiscordAdapter } from '../../src/platforms/discord/index.js';
 import type { PlatformAdapter } from '../../src/platforms/types.js';
 import { type FakeDiscord, type RestCall, startFakeDiscord } from '../fakes/discord/index.js';
 import type { FakeGroq } from '../fakes/groq/index.js';
 import { type Backends, startBackends } from '../support/backends.js';
+import { layerOver } from '../support/conversations.js';
 import { captureLogs } from '../support/logs.js';
 import { waitFor } from '../support/wait.js';
 import { runCli } from './cli.js';
@@ -46,7 +48,11 @@ beforeAll(async () => {
   logLines = captured.lines;
   const runtime = await buildRuntime(config, { logger });
   runtimeAnswerer = runtime.answerer;
-  adapter = createDiscordAdapter({ config: config.discord!, answerer: runtime.answerer, logger });
+  adapter = createDiscordAdapter({
+    config: config.discord!,
+    conversations: layerOver(runtime.answerer, { logger }),
+    logger,
+  });
   await adapter.start();
 });
 
@@ -357,7 +363,7 @@ describe('Discord: DISCORD_ALLOWED_CHANNELS', () => {
     const other = await startFakeDiscord();
     const limited = createDiscordAdapter({
       config: { token: other.token, apiURL: other.apiURL, allowedChannels: ['1100000000000000999'] },
-      answerer: runtimeAnswerer,
+      conversations: layerOver(runtimeAnswerer),
     });
     await limited.start();
     try {
@@ -376,6 +382,44 @@ describe('Discord: DISCORD_ALLOWED_CHANNELS', () => {
     } finally {
       await limited.stop();
       await other.close();
+    }
+  });
+});
+
+describe('Discord: one answer per message across instances', () => {
+  it('drops a message another instance already took, as Slack drops a retried event', async () => {
+    // Two bot processes on one gateway session (a replayed resume, or a shard run twice by
+    // mistake) both receive the event; the dedupe store they share (Redis in production)
+    // lets only the first one answer.
+    const gateway = await startFakeDiscord();
+    const dedupe = new MemoryDedupeStore();
+    const captured = captureLogs('debug');
+    const instances = [0, 1].map(() =>
+      createDiscordAdapter({
+        config: { token: gateway.token, apiURL: gateway.apiURL, allowedChannels: [] },
+        conversations: layerOver(runtimeAnswerer, { dedupe, logger: captured.logger }),
+      }),
+    );
+    await Promise.all(instances.map((instance) => instance.start()));
+    try {
+      const asked = gateway.userMessage({ content: `<@${gateway.botUserId}> Where do secrets go?` });
+      await waitFor(
+        () => captured.lines.find((line) => line.includes('dropped a repeated delivery')),
+        'the second instance to drop the message',
+      );
+      const thread = await waitFor(
+        () => gateway.threadsOf(gateway.channelId).find((t) => t.name === 'Where do secrets go?'),
+        'the thread',
+      );
+      await waitFor(
+        () => gateway.messages(thread.id).find((m) => m.author.bot && m.components.length > 0),
+        'the answer',
+      );
+      expect(gateway.callsTo('POST', new RegExp(`/messages/${asked.id}/threads`))).toHaveLength(1);
+      expect(gateway.threadsOf(gateway.channelId)).toHaveLength(1);
+    } finally {
+      await Promise.all(instances.map((instance) => instance.stop()));
+      await gateway.close();
     }
   });
 });

@@ -20,6 +20,7 @@ import { defaultReply, type FakeGroq } from '../fakes/groq/index.js';
 import { eventEnvelope, type FakeSlack, sendToBolt, startFakeSlack } from '../fakes/slack/index.js';
 import type { FakeUpstash } from '../fakes/upstash/index.js';
 import { type Backends, startBackends } from '../support/backends.js';
+import { layerOver } from '../support/conversations.js';
 import { freePort } from '../support/net.js';
 import { waitFor } from '../support/wait.js';
 
@@ -109,10 +110,12 @@ beforeAll(async () => {
   slackAdapter = createSlackAdapter({
     config: config.slack!,
     port: 0,
-    answerer: guard.answerer,
-    dedupe: new MemoryDedupeStore(),
+    conversations: layerOver(guard.answerer, { dedupe: new MemoryDedupeStore() }),
   });
-  discordAdapter = createDiscordAdapter({ config: config.discord!, answerer: guard.answerer });
+  discordAdapter = createDiscordAdapter({
+    config: config.discord!,
+    conversations: layerOver(guard.answerer),
+  });
   await Promise.all([slackAdapter.start(), discordAdapter.start()]);
 });
 
@@ -230,8 +233,7 @@ describe('fault table: Redis unreachable (REDIS_URL points at a closed port)', (
     const adapter = createSlackAdapter({
       config: config.slack!,
       port: 0,
-      answerer: limited.answerer,
-      dedupe: shared.dedupe,
+      conversations: layerOver(limited.answerer, { dedupe: shared.dedupe }),
     });
     await adapter.start();
     try {
@@ -261,7 +263,11 @@ describe('fault table: Redis unreachable (REDIS_URL points at a closed port)', (
       await waitFor(() => answersIn(channel).length >= 2, 'the answer and the refusal');
       const shown = answersIn(channel).map((c) => JSON.stringify(c.args));
       expect(shown).toHaveLength(2);
-      expect(shown.filter((args) => args.includes('According to the knowledge base'))).toHaveLength(1);
+      // The answer streamed (appendStream + stopStream): read it as the channel shows it.
+      const answered = slack
+        .messages(channel)
+        .filter((m) => m.bot_id && m.text?.includes('According to the knowledge base'));
+      expect(answered).toHaveLength(1);
       expect(shown.filter((args) => /slow down/.test(args))).toHaveLength(1);
     } finally {
       await adapter.stop();

@@ -17,6 +17,7 @@ import {
   startFakeSlack,
 } from '../fakes/slack/index.js';
 import { type Backends, startBackends } from '../support/backends.js';
+import { layerOver } from '../support/conversations.js';
 import { captureLogs } from '../support/logs.js';
 import { waitFor } from '../support/wait.js';
 
@@ -78,8 +79,7 @@ beforeAll(async () => {
   adapter = createSlackAdapter({
     config: config.slack!,
     port: 0,
-    answerer: runtime.answerer,
-    dedupe: new MemoryDedupeStore(),
+    conversations: layerOver(runtime.answerer, { dedupe: new MemoryDedupeStore(), logger }),
     logger,
   });
   await adapter.start();
@@ -551,8 +551,7 @@ describe('Slack: SLACK_ALLOWED_CHANNELS', () => {
         allowedChannels: ['C0ALLOWED'],
       },
       port: 0,
-      answerer: runtimeAnswerer,
-      dedupe: new MemoryDedupeStore(),
+      conversations: layerOver(runtimeAnswerer, { dedupe: new MemoryDedupeStore() }),
     });
     await limited.start();
     try {
@@ -594,8 +593,7 @@ describe('Slack: Socket Mode (SLACK_APP_TOKEN)', () => {
     const socketMode = createSlackAdapter({
       config: { botToken: slack.token, appToken: slack.appToken, apiURL: slack.apiURL, allowedChannels: [] },
       port: 0,
-      answerer: runtimeAnswerer,
-      dedupe: new MemoryDedupeStore(),
+      conversations: layerOver(runtimeAnswerer, { dedupe: new MemoryDedupeStore() }),
     });
     await socketMode.start();
     try {

@@ -169,6 +169,20 @@ describe('npm start with Discord', () => {
       );
       const shards = discord.identified.slice(before).map((entry) => entry.shard.join('/'));
       expect(shards.sort()).toEqual(['0/2', '1/2']);
+      // An answer given by a shard process is counted in the parent's /metrics.
+      const { token } = discord.slashAsk({ question: 'How do I add the bot to Slack?' });
+      await waitFor(
+        () =>
+          discord
+            .callsTo('PATCH', new RegExp(`/webhooks/\\d+/${token}/`))
+            .find((c) => JSON.stringify(c.body).includes('feedback:up')),
+        'the answer from a shard',
+      );
+      const metrics = await waitFor(async () => {
+        const text = await (await fetch(`${base}/metrics`)).text();
+        return /rag_questions_total\{platform="discord",outcome="answered"\} 1\b/.test(text) && text;
+      }, 'the shard answer in /metrics');
+      expect(metrics).toContain('rag_answers_in_flight 0');
       bot.child.kill('SIGTERM');
       const [code] = (await once(bot.child, 'exit')) as [number];
       expect(code).toBe(0);

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { createLogger, type Logger } from '../../src/log.js';
 
 /** A real logger whose JSON lines are kept in memory for assertions. */
-export function captureLogs(): { logger: Logger; lines: string[] } {
+export function captureLogs(level: 'info' | 'debug' = 'info'): { logger: Logger; lines: string[] } {
   const lines: string[] = [];
   const destination = new Writable({
     write(chunk, _encoding, done) {
@@ -10,5 +10,5 @@ export function captureLogs(): { logger: Logger; lines: string[] } {
       done();
     },
   });
-  return { logger: createLogger({ level: 'info', destination }), lines };
+  return { logger: createLogger({ level, destination }), lines };
 }

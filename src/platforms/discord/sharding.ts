@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { REST, Routes, ShardingManager } from 'discord.js';
 import type { Config } from '../../config.js';
 import { type Logger, silentLogger } from '../../log.js';
+import { requestChildMetrics } from '../../ops/child-metrics.js';
 import type { PlatformAdapter } from '../types.js';
 
 /** Discord's recommended shard count, asked through DISCORD_API_URL when one is set. */
@@ -17,10 +18,15 @@ async function recommendedShards(config: NonNullable<Config['discord']>): Promis
   return Math.max(1, gateway.shards);
 }
 
+export interface ShardedDiscord extends PlatformAdapter {
+  /** Each shard's metrics, for the parent's /metrics: every answer counts wherever it ran. */
+  shardMetrics(): Promise<object[][]>;
+}
+
 export function createShardedDiscord(options: {
   config: NonNullable<Config['discord']>;
   logger?: Logger;
-}): PlatformAdapter {
+}): ShardedDiscord {
   const { config } = options;
   const log = (options.logger ?? silentLogger).child({ platform: 'discord' });
   // The same extension as this file: .ts under tsx in development, .js when compiled.
@@ -50,6 +56,11 @@ export function createShardedDiscord(options: {
     async stop() {
       // Each shard drains its own answers on SIGTERM before exiting.
       for (const shard of manager?.shards.values() ?? []) shard.kill();
+    },
+    async shardMetrics() {
+      const shards = [...(manager?.shards.values() ?? [])];
+      const replies = await Promise.all(shards.map((shard) => requestChildMetrics(shard)));
+      return replies.filter((metrics) => metrics !== undefined);
     },
     // Shards start about 5 s apart (Discord's identify spacing): ready once every one is.
     isReady: () =>

@@ -209,9 +209,13 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     store(channel).push(message);
     return message;
   };
+  /** Each identified connection's shard id. */
+  const shardOf = new Map<WebSocket, number>();
+  // As Discord does, a guild's events (and DMs) go to the one shard that owns it: the fake's
+  // only guild is on shard 0, so a sharded bot must not see every event on every shard.
   const dispatch = (t: string, d: unknown) => {
     const payload = JSON.stringify({ op: 0, t, s: ++sequence, d });
-    for (const socket of sockets) socket.send(payload);
+    for (const socket of sockets) if (shardOf.get(socket) === 0) socket.send(payload);
   };
   const edit = (message: FakeDiscordMessage, body: Record<string, unknown>) => {
     if ('content' in body) message.content = String(body.content ?? '');
@@ -394,7 +398,10 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   const wsURL = server.url.replace('http', 'ws');
   wss.on('connection', (socket) => {
     sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
+    socket.on('close', () => {
+      sockets.delete(socket);
+      shardOf.delete(socket);
+    });
     socket.send(JSON.stringify({ op: 10, d: { heartbeat_interval: 41_250 } }));
     socket.on('message', (data) => {
       const packet = JSON.parse(String(data)) as { op: number; d: Record<string, unknown> };
@@ -406,6 +413,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
         }
         const shard = (packet.d.shard as [number, number] | undefined) ?? [0, 1];
         identified.push({ shard, intents: Number(packet.d.intents) });
+        shardOf.set(socket, shard[0]);
         const send = (t: string, d: unknown) => socket.send(JSON.stringify({ op: 0, t, s: ++sequence, d }));
         send('READY', {
           v: 10,

@@ -1,0 +1,60 @@
+/**
+ * The composition root of every long-running process (`npm start`, each Discord shard, the
+ * web chat server): the runtime (store, generator, core), shared state (Redis or in-process),
+ * metrics, the guards every answer passes (metrics, draining, limits) and the conversation
+ * layer the front ends answer through. One place, so a shard or a new front end is counted,
+ * limited and drained exactly like the others.
+ */
+import type { Config } from '../config.js';
+import { ConversationLayer } from '../conversation/layer.js';
+import type { Logger } from '../log.js';
+import type { DrainingAnswerer } from '../ops/draining-answerer.js';
+import { BotMetrics } from '../ops/metrics.js';
+import { createSharedState, type SharedState } from '../ops/shared-state.js';
+import { guardAnswerer } from './guarded.js';
+import { buildRuntime, type Runtime, type RuntimeDeps } from './runtime.js';
+
+export interface Bot {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly runtime: Runtime;
+  readonly metrics: BotMetrics;
+  readonly shared: SharedState;
+  readonly draining: DrainingAnswerer;
+  readonly conversations: ConversationLayer;
+  /**
+   * Graceful stop: refuse new questions, let answers in flight finish within the grace
+   * period (then interrupt them), stop the front ends, release shared state.
+   */
+  stop(frontEnds: readonly { stop(): Promise<void> }[]): Promise<void>;
+}
+
+export async function composeBot(config: Config, log: Logger, deps: RuntimeDeps = {}): Promise<Bot> {
+  const runtime = await buildRuntime(config, { logger: log, ...deps });
+  const shared = await createSharedState(config.limits.redisURL, log);
+  const metrics = new BotMetrics();
+  const { answerer, draining } = guardAnswerer(runtime.answerer, config, shared.rates, metrics);
+  const conversations = new ConversationLayer({
+    answerer,
+    log,
+    dedupe: shared.dedupe,
+    maxQuestionChars: config.rag.maxQuestionChars,
+  });
+  return {
+    config,
+    log,
+    runtime,
+    metrics,
+    shared,
+    draining,
+    conversations,
+    async stop(frontEnds) {
+      log.info({ inFlight: draining.activeAnswers }, 'shutting down: finishing answers in progress');
+      const result = await draining.drain(config.limits.shutdownGraceMs);
+      if (!result.finished)
+        log.warn({ interrupted: result.interrupted }, 'interrupted answers that outlasted the grace period');
+      await Promise.allSettled(frontEnds.map((frontEnd) => frontEnd.stop()));
+      await shared.close();
+    },
+  };
+}

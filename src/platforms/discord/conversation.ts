@@ -1,0 +1,131 @@
+/**
+ * A Discord thread, channel, DM or interaction reply as a conversation: discord.js's
+ * primitives for the shared layer. The answer message is created by the first write and
+ * edited after; the end carries the sources embed and feedback buttons, and answers over
+ * 2,000 characters continue in further messages. Every message disables pings.
+ */
+import {
+  type ActionRowBuilder,
+  type APIEmbed,
+  DiscordAPIError,
+  type Message,
+  type MessageActionRowComponentBuilder,
+  type SendableChannels,
+} from 'discord.js';
+import type { Conversation, FinalReply, LiveReply } from '../../conversation/conversation.js';
+import type { Asker, Place, Turn } from '../../core/types.js';
+import { discordNeutralizer } from '../../render/discord-text.js';
+import { safeCut, splitMarkdown } from '../../render/split-markdown.js';
+import { feedbackRow, MESSAGE_LIMIT, NO_PINGS, sourcesEmbed } from './format.js';
+
+export interface MessagePayload {
+  readonly content: string;
+  readonly embeds?: APIEmbed[];
+  readonly components?: ActionRowBuilder<MessageActionRowComponentBuilder>[];
+}
+
+/** Where an answer is written: an interaction's reply, or messages in a channel or thread. */
+export interface ReplySurface {
+  /** Creates the answer message, or edits it once it exists. */
+  writeFirst(payload: MessagePayload): Promise<void>;
+  /** Posts a further message (continuations of a long answer, notices). */
+  post(payload: MessagePayload): Promise<void>;
+  /** Shows that the bot is working. */
+  typing(): Promise<void>;
+}
+
+/** Interaction tokens live 15 minutes; after that the webhook is gone. */
+const EXPIRED_TOKEN_CODES = new Set([50027, 10015]);
+
+export function isExpiredInteraction(error: unknown): boolean {
+  return error instanceof DiscordAPIError && EXPIRED_TOKEN_CODES.has(Number(error.code));
+}
+
+/** A surface writing into a channel or thread: the first write sends, later ones edit. */
+export function channelSurface(channel: SendableChannels, replyTo?: Message): ReplySurface {
+  let message: Message | undefined;
+  return {
+    async writeFirst(payload) {
+      if (message) {
+        message = await message.edit({ ...payload, allowedMentions: NO_PINGS });
+        return;
+      }
+      message = replyTo
+        ? await replyTo.reply({ ...payload, allowedMentions: NO_PINGS })
+        : await channel.send({ ...payload, allowedMentions: NO_PINGS });
+    },
+    async post(payload) {
+      await channel.send({ ...payload, allowedMentions: NO_PINGS });
+    },
+    async typing() {
+      await channel.sendTyping();
+    },
+  };
+}
+
+/** Discord's typing indicator lasts about ten seconds: it is refreshed until text appears. */
+const TYPING_REFRESH_MS = 8_000;
+
+function surfaceReply(surface: ReplySurface, stopTyping: () => void): LiveReply {
+  return {
+    writes: 'replace',
+    async write(latest) {
+      stopTyping();
+      const visible =
+        latest.length > MESSAGE_LIMIT ? `${latest.slice(0, safeCut(latest, MESSAGE_LIMIT - 1))}…` : latest;
+      await surface.writeFirst({ content: visible });
+    },
+    async finish(final: FinalReply) {
+      stopTyping();
+      const notice = final.notice ? `⚠️ ${final.notice}` : '';
+      const parts = splitMarkdown([final.text.trim(), notice].filter(Boolean).join('\n\n'), MESSAGE_LIMIT);
+      const embed = sourcesEmbed(final.sources);
+      const extras: Omit<MessagePayload, 'content'> = {
+        embeds: embed ? [embed] : [],
+        components: final.feedbackId ? [feedbackRow(final.feedbackId)] : [],
+      };
+      for (const [i, part] of parts.entries()) {
+        const payload: MessagePayload =
+          i === parts.length - 1 ? { content: part, ...extras } : { content: part };
+        if (i === 0) await surface.writeFirst(payload);
+        else await surface.post(payload);
+      }
+    },
+  };
+}
+
+export interface DiscordConversationInput {
+  readonly surface: ReplySurface;
+  readonly place: Omit<Place, 'platform'>;
+  readonly asker: Asker;
+  readonly history: () => Promise<Turn[]>;
+  /** Minimum time between edits of one message (Discord allows about five per five seconds). */
+  readonly editIntervalMs?: number;
+}
+
+export function discordConversation(input: DiscordConversationInput): Conversation {
+  const { surface } = input;
+  let typing: NodeJS.Timeout | undefined;
+  let replied = false;
+  const stopTyping = () => {
+    replied = true;
+    clearInterval(typing);
+  };
+  return {
+    place: { platform: 'discord', ...input.place },
+    asker: input.asker,
+    presenter: { neutralizer: discordNeutralizer, writeIntervalMs: input.editIntervalMs ?? 1_000 },
+    history: input.history,
+    openReply: async () => surfaceReply(surface, stopTyping),
+    async showWorking() {
+      if (typing || replied) return;
+      typing = setInterval(() => void surface.typing().catch(() => undefined), TYPING_REFRESH_MS);
+      typing.unref();
+      await surface.typing();
+    },
+    async notify(text) {
+      stopTyping();
+      await surface.post({ content: `⚠️ ${text}` });
+    },
+  };
+}

@@ -1,0 +1,105 @@
+/**
+ * `/ask question [private]`: checked first (a refused question never becomes a reply or a
+ * thread), deferred at once (Discord's 3-second rule), streamed into the reply, then a
+ * thread on the reply for follow-ups. When the interaction token expires mid-answer (15
+ * minutes) the answer continues in the channel.
+ */
+import { type ChatInputCommandInteraction, MessageFlags } from 'discord.js';
+import { isAllowed } from '../../../conversation/layer.js';
+import { strings } from '../../../conversation/strings.js';
+import { type DiscordContext, isMissingPermission } from '../context.js';
+import {
+  channelSurface,
+  discordConversation,
+  isExpiredInteraction,
+  type ReplySurface,
+} from '../conversation.js';
+import { NO_PINGS, threadName } from '../format.js';
+
+/** The interaction's reply and follow-ups, falling back to the channel once the token expires. */
+function interactionSurface(
+  interaction: ChatInputCommandInteraction,
+  isPrivate: boolean,
+  ctx: DiscordContext,
+) {
+  const channel = interaction.channel;
+  const fallback = channel?.isSendable() ? channelSurface(channel) : undefined;
+  const state = { expired: false };
+  const viaFallback = async (error: unknown, write: (surface: ReplySurface) => Promise<void>) => {
+    if (!isExpiredInteraction(error) || !fallback) throw error;
+    if (!state.expired) ctx.log.warn('interaction token expired; continuing in the channel');
+    state.expired = true;
+    await write(fallback);
+  };
+  const surface: ReplySurface = {
+    async writeFirst(payload) {
+      if (state.expired) return fallback!.writeFirst(payload);
+      await interaction.editReply({ ...payload, allowedMentions: NO_PINGS }).then(
+        () => undefined,
+        (error: unknown) => viaFallback(error, (s) => s.writeFirst(payload)),
+      );
+    },
+    async post(payload) {
+      if (state.expired) return fallback!.post(payload);
+      await interaction
+        .followUp({
+          ...payload,
+          allowedMentions: NO_PINGS,
+          ...(isPrivate ? { flags: MessageFlags.Ephemeral } : {}),
+        })
+        .then(
+          () => undefined,
+          (error: unknown) => viaFallback(error, (s) => s.post(payload)),
+        );
+    },
+    typing: async () => undefined, // the deferred reply already shows "thinking…"
+  };
+  return { surface, state };
+}
+
+export function onAskCommand(ctx: DiscordContext) {
+  return async (interaction: ChatInputCommandInteraction) => {
+    if (!(await ctx.conversations.firstDelivery('discord', interaction.id))) return;
+    const isPrivate = interaction.options.getBoolean('private') ?? false;
+    const refuse = (content: string) =>
+      interaction.reply({
+        content: `⚠️ ${content}`,
+        flags: MessageFlags.Ephemeral,
+        allowedMentions: NO_PINGS,
+      });
+    const checked = ctx.conversations.check(interaction.options.getString('question', true));
+    if (!checked.ok) return void (await refuse(checked.message));
+    const place = {
+      channelId: interaction.channelId,
+      ...(interaction.guildId ? { workspaceId: interaction.guildId } : {}),
+      direct: !interaction.inGuild(),
+    };
+    if (!isAllowed({ platform: 'discord', ...place }, ctx.config.allowedChannels)) {
+      return void (await refuse(strings.notEnabledHere));
+    }
+    await interaction.deferReply(isPrivate ? { flags: MessageFlags.Ephemeral } : {});
+    const { surface, state } = interactionSurface(interaction, isPrivate, ctx);
+    const conversation = discordConversation({
+      surface,
+      place,
+      asker: { id: interaction.user.id },
+      history: async () => [],
+      ...(ctx.editIntervalMs !== undefined ? { editIntervalMs: ctx.editIntervalMs } : {}),
+    });
+    await ctx.conversations.ask(conversation, checked.question, { via: 'command' });
+    if (isPrivate || !interaction.inGuild() || state.expired || interaction.channel?.isThread()) return;
+    try {
+      const reply = await interaction.fetchReply();
+      await reply.startThread({ name: threadName(checked.question) });
+    } catch (error) {
+      if (!isMissingPermission(error)) throw error;
+      await interaction
+        .followUp({
+          content: strings.noFollowUpThread,
+          flags: MessageFlags.Ephemeral,
+          allowedMentions: NO_PINGS,
+        })
+        .catch(() => undefined);
+    }
+  };
+}

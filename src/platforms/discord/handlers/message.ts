@@ -1,0 +1,108 @@
+/**
+ * Messages: a DM is a question; in a thread the bot started, any message is a follow-up; in a
+ * channel, a mention starts a thread on the user's message and is answered there. Bots,
+ * apps, webhooks and Discord's own system messages are never questions (two bots could talk
+ * to each other forever), and a message delivered twice is answered once.
+ */
+import type { Message } from 'discord.js';
+import { isAllowed } from '../../../conversation/layer.js';
+import { strings } from '../../../conversation/strings.js';
+import { type DiscordContext, isMissingPermission } from '../context.js';
+import { channelSurface, discordConversation, type ReplySurface } from '../conversation.js';
+import { NO_PINGS, stripMention, threadName } from '../format.js';
+import { channelHistory } from '../history.js';
+
+export function onMessage(ctx: DiscordContext) {
+  const answer = (
+    message: Message,
+    surface: ReplySurface,
+    text: string,
+    place: { channelId: string; threadId?: string; parentId?: string; direct?: boolean },
+    history: () => Promise<Awaited<ReturnType<typeof channelHistory>>>,
+    via: string,
+  ) =>
+    ctx.conversations.ask(
+      discordConversation({
+        surface,
+        place: { ...place, ...(message.guildId ? { workspaceId: message.guildId } : {}) },
+        asker: { id: message.author.id },
+        history,
+        ...(ctx.editIntervalMs !== undefined ? { editIntervalMs: ctx.editIntervalMs } : {}),
+      }),
+      text,
+      { via, allowedChannels: ctx.config.allowedChannels },
+    );
+
+  return async (message: Message) => {
+    if (message.author.bot || message.webhookId || message.system) {
+      ctx.log.debug({ channel: message.channelId }, 'ignored a message from a bot, webhook or the system');
+      return;
+    }
+    const botId = ctx.client.user?.id;
+    if (!botId) return;
+    const mentioned = message.mentions.users.has(botId);
+    const channel = message.channel;
+    const inThread = channel.isThread();
+    // Only DMs, the bot's threads and mentions are questions; the rest is not ours.
+    const addressed = !message.inGuild() || mentioned || (inThread && channel.ownerId === botId);
+    if (!addressed || !channel.isSendable()) return;
+    if (!(await ctx.conversations.firstDelivery('discord', message.id))) return;
+    const text = stripMention(message.content, botId);
+    const history = () => channelHistory(channel, message.id, botId);
+
+    if (!message.inGuild()) {
+      if (!text) return;
+      await answer(
+        message,
+        channelSurface(channel),
+        text,
+        { channelId: channel.id, direct: true },
+        history,
+        'dm',
+      );
+      return;
+    }
+    if (inThread) {
+      if (!text) return;
+      const place = {
+        channelId: channel.parentId ?? channel.id,
+        threadId: channel.id,
+        ...(channel.parentId ? { parentId: channel.parentId } : {}),
+      };
+      await answer(
+        message,
+        channelSurface(channel),
+        text,
+        place,
+        history,
+        mentioned ? 'mention' : 'follow-up',
+      );
+      return;
+    }
+    // A mention in a channel: refusals come before a thread is created for nothing.
+    if (!isAllowed({ platform: 'discord', channelId: channel.id }, ctx.config.allowedChannels)) return;
+    const checked = ctx.conversations.check(text);
+    if (!checked.ok) {
+      const content = checked.kind === 'empty' ? strings.emptyMention : `⚠️ ${checked.message}`;
+      await message.reply({ content, allowedMentions: NO_PINGS });
+      return;
+    }
+    try {
+      const thread = await message.startThread({ name: threadName(checked.question) });
+      const place = { channelId: channel.id, threadId: thread.id };
+      await answer(message, channelSurface(thread), checked.question, place, async () => [], 'mention');
+    } catch (error) {
+      if (!isMissingPermission(error)) throw error;
+      await message.reply({ content: strings.noThreadPermission, allowedMentions: NO_PINGS });
+      const place = { channelId: channel.id };
+      await answer(
+        message,
+        channelSurface(channel, message),
+        checked.question,
+        place,
+        async () => [],
+        'mention',
+      );
+    }
+  };
+}

@@ -1,0 +1,53 @@
+/**
+ * An @mention, in a channel or inside a thread: answered in a thread on the mention (or in
+ * the thread it was written in, with that thread as history). Mentions by bots and
+ * malformed events are dropped with one log line.
+ */
+import type { AllMiddlewareArgs, SlackEventMiddlewareArgs } from '@slack/bolt';
+import { strings } from '../../../conversation/strings.js';
+import { answerIn, type SlackContext } from '../context.js';
+import { describeProblem, fromAnyBot, mentionEvent } from '../events.js';
+import { stripBotMention } from '../format.js';
+import { threadContext } from '../history.js';
+
+export function onMention(ctx: SlackContext) {
+  return async ({ event, client, body }: SlackEventMiddlewareArgs<'app_mention'> & AllMiddlewareArgs) => {
+    if (fromAnyBot(event)) {
+      ctx.log.debug({ channel: event.channel }, 'ignored a mention from a bot');
+      return;
+    }
+    const parsed = mentionEvent.safeParse(event);
+    if (!parsed.success) {
+      ctx.log.warn({ problem: describeProblem(parsed.error) }, 'dropped a malformed app_mention event');
+      return;
+    }
+    const mention = parsed.data;
+    const rootTs = mention.thread_ts ?? mention.ts;
+    const question = stripBotMention(mention.text, ctx.bot().userId);
+    if (!question) {
+      await client.chat.postMessage({
+        channel: mention.channel,
+        thread_ts: rootTs,
+        text: strings.emptyMention,
+      });
+      return;
+    }
+    const history = async () =>
+      mention.thread_ts
+        ? (await threadContext(client, mention.channel, rootTs, mention.ts, ctx.bot())).history
+        : [];
+    await answerIn(
+      ctx,
+      client,
+      {
+        channel: mention.channel,
+        threadTs: rootTs,
+        userId: mention.user,
+        ...(body.team_id ? { teamId: body.team_id } : {}),
+      },
+      question,
+      history,
+      'mention',
+    );
+  };
+}
