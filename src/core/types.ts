@@ -5,7 +5,7 @@
 import type { Failure } from './failures.js';
 
 /** Where a question came from; used for logs, metrics and rate limits, never for prompting. */
-export type PlatformName = 'terminal' | 'slack' | 'discord';
+export type PlatformName = 'terminal' | 'slack' | 'discord' | 'web';
 
 export interface Asker {
   readonly id: string;
