@@ -80,6 +80,7 @@ const send = byId('send', HTMLButtonElement);
 const stop = byId('stop', HTMLButtonElement);
 const tokenForm = byId('token-form', HTMLFormElement);
 const tokenInput = byId('token', HTMLInputElement);
+const tokenLabel = byId('token-label', HTMLLabelElement);
 /** @type {AbortController | undefined} */
 let answering;
 /** @type {string | undefined} */
@@ -96,7 +97,7 @@ class AnswerView {
     this.root.dataset.state = 'waiting';
     this.status = element('p', 'status', 'Sending…');
     this.body = element('div', 'answer');
-    this.sources = element('ol', 'sources');
+    this.sources = element('section', 'sources');
     this.sources.hidden = true;
     this.root.append(this.status, this.body, this.sources);
     log.append(this.root);
@@ -130,7 +131,8 @@ class AnswerView {
 
   /** @param {WireSource[]} sources */
   showSources(sources) {
-    this.sources.replaceChildren(
+    const list = element('ol', '');
+    list.append(
       ...sources.map((source) => {
         const item = /** @type {HTMLLIElement} */ (element('li', 'source'));
         item.value = source.index;
@@ -140,7 +142,7 @@ class AnswerView {
           link.href = url;
           link.target = '_blank';
           link.rel = 'noopener noreferrer';
-          item.append(link);
+          item.append(link, element('span', 'where', ` — ${new URL(url).hostname}`));
         } else {
           item.append(element('span', '', source.title));
           if (source.source !== source.title) item.append(element('span', 'where', ` — ${source.source}`));
@@ -148,6 +150,7 @@ class AnswerView {
         return item;
       }),
     );
+    this.sources.replaceChildren(element('h2', '', 'Sources'), list);
     this.sources.hidden = sources.length === 0;
   }
 
@@ -251,6 +254,11 @@ async function ask(question) {
   try {
     const response = await api('/api/chat', conversation.requestBody(question, tabId()), controller.signal);
     if (response.status === 401) {
+      const rejected = sessionStorage.getItem(TOKEN_KEY) !== null;
+      sessionStorage.removeItem(TOKEN_KEY);
+      tokenLabel.textContent = rejected
+        ? 'That access token was not accepted. Please check it.'
+        : 'This chat needs an access token.';
       view.root.remove();
       waitingForToken = question;
       log.lastElementChild?.remove();
