@@ -46,9 +46,14 @@ function markdownItBrowserBuild(): Buffer {
 const escapeAttribute = (value: string) =>
   value.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-/** URL path → asset. The page learns the request limits from a meta tag, so it trims history to fit. */
-export function loadAssets(limits: WebChatLimits): Map<string, Asset> {
+/**
+ * URL path → asset. The page learns the request limits from a meta tag, so it trims history
+ * to fit; the widget learns the allowed origins, so it stays away from other sites.
+ */
+export function loadAssets(limits: WebChatLimits, allowedOrigins: readonly string[]): Map<string, Asset> {
   const read = (name: string) => readFileSync(join(CLIENT_DIR, name));
+  // Normalised origins hold no quote, space or backslash, so they sit safely in a JS string.
+  const widget = read('widget.js').toString('utf8').replace('__ALLOWED_ORIGINS__', allowedOrigins.join(' '));
   const page = read('index.html')
     .toString('utf8')
     .replace(
@@ -69,11 +74,11 @@ export function loadAssets(limits: WebChatLimits): Map<string, Asset> {
     ['/web/stream.js', 'stream.js'],
     ['/web/app.css', 'app.css'],
     ['/web/icon.svg', 'icon.svg'],
-    ['/widget.js', 'widget.js'],
   ];
   return new Map<string, Asset>([
     ['/', asset(Buffer.from(page), 'index.html')],
     ...files.map(([path, name]): [string, Asset] => [path, asset(read(name), name)]),
+    ['/widget.js', asset(Buffer.from(widget), 'widget.js')],
     ['/web/vendor/markdown-it.js', asset(markdownItBrowserBuild(), 'markdown-it.js')],
   ]);
 }

@@ -45,7 +45,7 @@ export function createWebChat(options: WebChatOptions): WebChat {
   const allowedOrigins = (options.allowedOrigins ?? []).map(normaliseOrigin);
   const log = (options.logger ?? silentLogger).child({ platform: 'web' });
   const headers = securityHeaders(allowedOrigins);
-  const assets = loadAssets(limits);
+  const assets = loadAssets(limits, allowedOrigins);
   const questionLimit = new ClientRateLimiter(limits.questionsPerMinute, options.now);
   const feedbackLimit = new ClientRateLimiter(limits.feedbackPerMinute, options.now);
   const trustProxy = options.trustProxy ?? false;

@@ -287,9 +287,22 @@ describe.skipIf(!haveChromium)('web chat in Chromium', { timeout: 60_000 }, () =
     );
   });
 
-  it('refuses to show the chat inside a site that is not allowed', async () => {
-    const frame = await openWidget(page, otherSite.url);
-    expect(frame.url()).toMatch(/^chrome-error:/);
-    expect(await frame.locator('#question').count()).toBe(0);
+  it('stays off a site that is not allowed, where the browser refuses the chat anyway', async () => {
+    const warnings: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'warning') warnings.push(message.text());
+    });
+    await page.goto(otherSite.url);
+    await eventually(() => warnings.some((text) => text.includes('WEB_CHAT_ORIGINS'))).toBe(true);
+    expect(await page.locator('#rag-chat-launcher').count()).toBe(0);
+    // Framing the chat by hand fails too: its frame-ancestors policy names only the allowed site.
+    const src = JSON.stringify(`${fixture.url}/?embed=1`);
+    await page.evaluate(
+      `(() => { const f = document.createElement('iframe'); f.id = 'by-hand'; f.src = ${src}; document.body.append(f); })()`,
+    );
+    const frame = await (await page.waitForSelector('#by-hand')).contentFrame();
+    await frame?.waitForLoadState('load');
+    expect(frame?.url()).toMatch(/^chrome-error:/);
+    expect(await frame?.locator('#question').count()).toBe(0);
   });
 });

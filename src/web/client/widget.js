@@ -11,9 +11,16 @@
  *   data-token="…"              access token, for private deployments behind WEB_CHAT_TOKEN
  */
 (() => {
+  /** Sites allowed to embed the chat (WEB_CHAT_ORIGINS), filled in by the server as it serves this file. */
+  const ALLOWED_ORIGINS = '__ALLOWED_ORIGINS__'.split(' ').filter(Boolean);
   const script = document.currentScript;
   if (!(script instanceof HTMLScriptElement) || document.getElementById('rag-chat-launcher')) return;
   const origin = new URL(script.src).origin;
+  // The browser would refuse to show the chat here anyway (frame-ancestors); say why instead of a broken panel.
+  if (location.origin !== origin && !ALLOWED_ORIGINS.includes(location.origin)) {
+    console.warn(`The chat at ${origin} does not allow ${location.origin}: add it to WEB_CHAT_ORIGINS.`);
+    return;
+  }
   const label = script.dataset.label || 'Ask a question';
   const side = script.dataset.position === 'left' ? 'left' : 'right';
   const token = script.dataset.token;
