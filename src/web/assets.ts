@@ -8,10 +8,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import type { WebChatLimits } from './options.js';
 
 export interface Asset {
   readonly body: Buffer;
+  /** The body compressed once at start-up, for browsers that accept gzip. */
+  readonly gzipped: Buffer;
   readonly type: string;
   readonly etag: string;
 }
@@ -30,6 +33,7 @@ function asset(body: Buffer, name: string): Asset {
   const extension = name.slice(name.lastIndexOf('.'));
   return {
     body,
+    gzipped: gzipSync(body, { level: 9 }),
     type: TYPES[extension] ?? 'application/octet-stream',
     etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`,
   };
@@ -90,12 +94,19 @@ export function sendAsset(
   file: Asset,
   headers: Record<string, string>,
 ): void {
-  const common = { ...headers, etag: file.etag, 'cache-control': 'no-cache' };
+  const common = { ...headers, etag: file.etag, 'cache-control': 'no-cache', vary: 'accept-encoding' };
   if (req.headers['if-none-match'] === file.etag) {
     res.writeHead(304, common).end();
     return;
   }
+  const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+  const body = gzip ? file.gzipped : file.body;
   res
-    .writeHead(200, { ...common, 'content-type': file.type, 'content-length': file.body.length })
-    .end(file.body);
+    .writeHead(200, {
+      ...common,
+      'content-type': file.type,
+      'content-length': body.length,
+      ...(gzip ? { 'content-encoding': 'gzip' } : {}),
+    })
+    .end(body);
 }

@@ -124,6 +124,20 @@ describe('web chat API', () => {
     expect(page).not.toMatch(/https?:\/\//);
   });
 
+  it('serves markdown-it’s browser build from its own origin, compressed', async () => {
+    const response = await fetch(`${fixture.url}/web/vendor/markdown-it.js`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-encoding')).toBe('gzip');
+    expect(response.headers.get('content-type')).toMatch(/^text\/javascript/);
+    const code = await response.text();
+    expect(code).toMatch(/^\/\*! markdown-it/);
+    expect(code).not.toContain('sourceMappingURL');
+    const again = await fetch(`${fixture.url}/web/vendor/markdown-it.js`, {
+      headers: { 'if-none-match': response.headers.get('etag') ?? '' },
+    });
+    expect(again.status).toBe(304);
+  });
+
   it('refuses API calls from a site that is not allowed, and accepts the allowed one', async () => {
     const refused = await post(fixture, '/api/chat', { question: 'hi' }, { origin: 'https://evil.example' });
     expect(refused.status).toBe(403);

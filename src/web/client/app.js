@@ -95,6 +95,8 @@ class AnswerView {
   constructor() {
     this.root = element('article', 'msg bot');
     this.root.dataset.state = 'waiting';
+    // Screen readers hear the answer once it is complete, not every streamed word.
+    this.root.setAttribute('aria-busy', 'true');
     this.status = element('p', 'status', 'Sending…');
     this.body = element('div', 'answer');
     this.sources = element('section', 'sources');
@@ -159,6 +161,7 @@ class AnswerView {
     this.text = text;
     this.render();
     this.root.dataset.state = 'done';
+    this.root.removeAttribute('aria-busy');
     this.status.textContent = '';
     if (this.questionId) this.root.append(feedbackButtons(this.questionId));
   }
@@ -170,6 +173,7 @@ class AnswerView {
   fail(message, state = 'failed') {
     if (this.text) this.render();
     this.root.dataset.state = state;
+    this.root.removeAttribute('aria-busy');
     this.status.textContent = '';
     const note = element('p', state === 'stopped' ? 'note' : 'failure', message);
     if (state === 'failed') note.setAttribute('role', 'alert');
