@@ -4,7 +4,7 @@
  * safe against HTML in the model's answer, and the widget on pages of other origins.
  *
  * Needs /usr/bin/chromium (`apt-get install -y chromium`); skipped with a message without it.
- * UPDATE_SCREENSHOT=1 rewrites docs/web-chat.png from the first test.
+ * UPDATE_SCREENSHOT=1 rewrites docs/web-chat.png and docs/web-widget.png.
  */
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -281,6 +281,7 @@ describe.skipIf(!haveChromium)('web chat in Chromium', { timeout: 60_000 }, () =
     expect(await first.locator('.sources a').first().getAttribute('href')).toBe(
       'https://docs.example.com/hr/vacation',
     );
+    if (process.env.UPDATE_SCREENSHOT) await page.screenshot({ path: join(ROOT, 'docs/web-widget.png') });
     // The host page's own origin and the chat's, nothing else.
     expect(requested.every((url) => url.startsWith(fixture.url) || url.startsWith(allowedSite.url))).toBe(
       true,
