@@ -66,7 +66,6 @@ export function loadAssets(limits: WebChatLimits, allowedOrigins: readonly strin
         JSON.stringify({
           maxHistoryTurns: limits.maxHistoryTurns,
           maxTurnChars: limits.maxTurnChars,
-          maxQuestionChars: limits.maxQuestionChars,
           maxBodyBytes: limits.maxBodyBytes,
         }),
       ),

@@ -14,8 +14,6 @@ export interface WebChatLimits {
   readonly maxHistoryTurns: number;
   /** Characters per earlier turn; the page trims longer answers before sending. */
   readonly maxTurnChars: number;
-  /** Characters of the question itself; the core refuses longer ones with its own message. */
-  readonly maxQuestionChars: number;
   /** Questions per client per minute; 0 disables the web chat's own limit. */
   readonly questionsPerMinute: number;
   /** Feedback votes per client per minute; 0 disables the limit. */
@@ -43,7 +41,6 @@ export const DEFAULT_LIMITS: WebChatLimits = {
   maxBodyBytes: 128 * 1024,
   maxHistoryTurns: 20,
   maxTurnChars: 4_000,
-  maxQuestionChars: 4_000,
   questionsPerMinute: 20,
   feedbackPerMinute: 60,
 };

@@ -72,9 +72,8 @@ function firstProblem(error: z.ZodError): string {
 
 export function parseChatRequest(body: unknown, limits: WebChatLimits): ChatRequest {
   const schema = z.object({
-    question: z
-      .string({ message: 'must be text' })
-      .max(limits.maxQuestionChars, { message: `must be at most ${limits.maxQuestionChars} characters` }),
+    // Its length is the core's to judge (RAG_MAX_QUESTION_CHARS), with its own friendly message.
+    question: z.string({ message: 'must be text' }),
     history: z
       .array(
         z.object({

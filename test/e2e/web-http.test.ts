@@ -183,6 +183,15 @@ describe('web chat API', () => {
     expect(broken.status).toBe(400);
   });
 
+  it('answers an over-long question with the core’s own friendly failure', async () => {
+    const stream = await events(await post(fixture, '/api/chat', { question: 'why?'.repeat(1_250) }));
+    expect(stream.at(-1)).toEqual({
+      type: 'failure',
+      kind: 'question_too_long',
+      message: failures.questionTooLong(5_000, 2_000).message,
+    });
+  });
+
   it('shows an empty question the core’s own friendly failure', async () => {
     const stream = await events(await post(fixture, '/api/chat', { question: '   ' }));
     expect(stream.at(-1)).toEqual({

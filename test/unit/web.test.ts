@@ -24,7 +24,7 @@ interface ConversationModule {
     requestBody(question: string, tabId: string): string;
   };
 }
-const LIMITS = { maxHistoryTurns: 4, maxTurnChars: 10, maxQuestionChars: 100, maxBodyBytes: 300 };
+const LIMITS = { maxHistoryTurns: 4, maxTurnChars: 10, maxBodyBytes: 300 };
 const clientModule = (name: string) => `../../src/web/client/${name}`;
 
 async function renderer(): Promise<Renderer> {

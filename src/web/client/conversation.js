@@ -5,7 +5,7 @@
 
 /**
  * @typedef {{ role: 'user' | 'assistant', text: string }} Turn
- * @typedef {{ maxHistoryTurns: number, maxTurnChars: number, maxQuestionChars: number, maxBodyBytes: number }} Limits
+ * @typedef {{ maxHistoryTurns: number, maxTurnChars: number, maxBodyBytes: number }} Limits
  */
 
 export class Conversation {
