@@ -51,7 +51,7 @@ export function createWebChat(options: WebChatOptions): WebChat {
   const trustProxy = options.trustProxy ?? false;
 
   /**
-   * The checks every API call passes before its body is read: origin, token, rate. Returns the
+   * The checks every API call passes before its body is read: origin, rate, token. Returns the
    * client's address, or undefined when the request was refused (and answered).
    */
   const admit = (req: IncomingMessage, res: ServerResponse, limiter: ClientRateLimiter) => {
@@ -60,15 +60,7 @@ export function createWebChat(options: WebChatOptions): WebChat {
       sendJson(res, 403, { message: 'This site is not allowed to use the chat.' }, headers);
       return undefined;
     }
-    if (options.token !== undefined && !tokenMatches(bearerToken(req), options.token)) {
-      sendJson(
-        res,
-        401,
-        { error: 'token', message: 'This chat needs an access token. Ask the team that runs it.' },
-        { ...headers, 'www-authenticate': 'Bearer' },
-      );
-      return undefined;
-    }
+    // Counted before the token check, so guessing tokens is as slow as asking.
     const client = clientAddress(req, trustProxy);
     const decision = limiter.hit(client);
     if (!decision.allowed) {
@@ -77,6 +69,15 @@ export function createWebChat(options: WebChatOptions): WebChat {
         429,
         { kind: 'slow_down', message: failures.slowDown(decision.retryAfterSeconds).message },
         { ...headers, 'retry-after': String(decision.retryAfterSeconds) },
+      );
+      return undefined;
+    }
+    if (options.token !== undefined && !tokenMatches(bearerToken(req), options.token)) {
+      sendJson(
+        res,
+        401,
+        { error: 'token', message: 'This chat needs an access token. Ask the team that runs it.' },
+        { ...headers, 'www-authenticate': 'Bearer' },
       );
       return undefined;
     }
