@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { config as loadDotenv } from 'dotenv';
 import { z } from 'zod';
+import { parseOrigins } from './web/origins.js';
 
 const emptyToUndefined = (value: unknown): unknown =>
   typeof value === 'string' && value.trim() === '' ? undefined : value;
@@ -54,6 +55,28 @@ const prefixed = (prefix: string, what: string) =>
       .refine((value) => value.startsWith(prefix), { message: `must be ${what} (starts with "${prefix}")` })
       .optional(),
   );
+
+const flag = z.preprocess(
+  (value) => (typeof value === 'string' ? value.trim().toLowerCase() || undefined : value),
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'], { message: 'must be true or false' })
+    .optional()
+    .transform((value) => value === 'true' || value === '1' || value === 'yes' || value === 'on'),
+);
+const originList = z.preprocess(
+  emptyToUndefined,
+  z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      try {
+        return parseOrigins(value);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
+);
 
 const schema = z.object({
   GROQ_API_KEY: optionalString,
@@ -118,6 +141,14 @@ const schema = z.object({
   SLACK_ALLOWED_CHANNELS: idList,
 
   PORT: int(3000, 0, 65_535),
+
+  WEB_CHAT: flag,
+  WEB_CHAT_ORIGINS: originList,
+  WEB_CHAT_TOKEN: z.preprocess(
+    emptyToUndefined,
+    z.string().trim().min(16, { message: 'must be at least 16 characters long' }).optional(),
+  ),
+  WEB_CHAT_TRUST_PROXY: flag,
   LOG_LEVEL: z.preprocess(
     emptyToUndefined,
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -201,6 +232,16 @@ export interface Config {
     readonly allowedChannels: readonly string[];
   };
   readonly http: { readonly port: number };
+  readonly web: {
+    /** Serve the web chat from `npm start` (WEB_CHAT); `npm run web` always serves it. */
+    readonly enabled: boolean;
+    /** Origins whose pages may embed the chat with the widget. */
+    readonly allowedOrigins: readonly string[];
+    /** When set, API calls need it as a Bearer token. */
+    readonly token?: string;
+    /** Take the client address from X-Forwarded-For (behind a trusted reverse proxy). */
+    readonly trustProxy: boolean;
+  };
   readonly log: { readonly level: Env['LOG_LEVEL']; readonly format: Env['LOG_FORMAT'] };
   readonly limits: {
     readonly redisURL?: string;
@@ -232,6 +273,7 @@ export const SECRET_VARIABLES = [
   'SLACK_SIGNING_SECRET',
   'SLACK_APP_TOKEN',
   'REDIS_URL',
+  'WEB_CHAT_TOKEN',
 ] as const;
 
 /**
@@ -307,6 +349,12 @@ export function parseConfig(source: NodeJS.ProcessEnv = process.env): Config {
         }
       : {}),
     http: { port: env.PORT },
+    web: {
+      enabled: env.WEB_CHAT,
+      allowedOrigins: env.WEB_CHAT_ORIGINS,
+      ...(env.WEB_CHAT_TOKEN ? { token: env.WEB_CHAT_TOKEN } : {}),
+      trustProxy: env.WEB_CHAT_TRUST_PROXY,
+    },
     log: { level: env.LOG_LEVEL, format: env.LOG_FORMAT },
     limits: {
       ...(env.REDIS_URL ? { redisURL: env.REDIS_URL } : {}),

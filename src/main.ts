@@ -2,8 +2,8 @@
  * `npm start`: every configured chat platform in one process, on one shared core.
  * Slack runs when SLACK_BOT_TOKEN is set (its HTTP receiver also serves /healthz and
  * /readyz on PORT), Discord when DISCORD_TOKEN is set (through the sharding manager when
- * DISCORD_SHARDS is set); otherwise a plain server serves the routes. SIGTERM/SIGINT drain
- * gracefully.
+ * DISCORD_SHARDS is set), the web chat when WEB_CHAT=true; without Slack's receiver a plain
+ * server serves the routes. SIGTERM/SIGINT drain gracefully.
  */
 import type { Server } from 'node:http';
 import { composeBot } from './app/compose.js';
@@ -19,7 +19,8 @@ const NOTHING_TO_RUN = `No chat platform is configured, so there is nothing to s
 Set one of these (see .env.example and the README):
   - Slack:   SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode)
   - Discord: DISCORD_TOKEN and DISCORD_APPLICATION_ID
-To ask questions without a chat platform, use: npm run ask`;
+  - Web chat: WEB_CHAT=true
+To ask questions without a chat platform, use: npm run ask (terminal) or npm run web (browser)`;
 
 async function run(config: Config, log: Logger): Promise<void> {
   const bot = await composeBot(config, log);
@@ -35,6 +36,10 @@ async function run(config: Config, log: Logger): Promise<void> {
     }),
     bot.metrics.route(() => shardMetrics?.() ?? Promise.resolve([])),
   ];
+  if (config.web.enabled) {
+    const { createWebChat, webChatOptions } = await import('./web/index.js');
+    routes.push(...createWebChat(webChatOptions(config, conversations, log)).routes);
+  }
 
   let server: Server | undefined;
   // Each platform's SDK is loaded only when it is configured (Bolt alone is ~30 MB resident).
@@ -65,7 +70,11 @@ async function run(config: Config, log: Logger): Promise<void> {
   if (!config.slack || config.slack.appToken) server = await startHttpServer(config.http.port, routes);
   for (const adapter of adapters) await adapter.start();
   log.info(
-    { platforms: adapters.map((a) => a.name), port: config.http.port, setup: runtime.describe() },
+    {
+      platforms: [...adapters.map((a) => a.name), ...(config.web.enabled ? ['web'] : [])],
+      port: config.http.port,
+      setup: runtime.describe(),
+    },
     'rag-chat-bot started',
   );
 
@@ -99,7 +108,7 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  if (!config.slack && !config.discord) {
+  if (!config.slack && !config.discord && !config.web.enabled) {
     process.stderr.write(`${NOTHING_TO_RUN}\n`);
     process.exit(1);
   }

@@ -7,13 +7,11 @@
  */
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
-import { guardAnswerer } from '../app/guarded.js';
-import { buildRuntime } from '../app/runtime.js';
+import { composeBot } from '../app/compose.js';
 import { loadConfig } from '../config.js';
 import { startHttpServer } from '../http/server.js';
 import { createLogger } from '../log.js';
-import { createSharedState } from '../ops/shared-state.js';
-import { createWebChat, webChatEnv } from '../web/index.js';
+import { createWebChat, webChatOptions } from '../web/index.js';
 import { runCommand } from './run.js';
 
 const USAGE = `Serve the web chat: a page to ask the knowledge base in a browser.
@@ -36,29 +34,20 @@ async function main(): Promise<number> {
     return 2;
   }
   const config = loadConfig();
-  const web = webChatEnv();
   const logger = createLogger({
     level: process.env.LOG_LEVEL ? config.log.level : 'warn',
     format: process.env.LOG_FORMAT ? config.log.format : 'pretty',
   });
-  const runtime = await buildRuntime(config, {
-    logger,
-    onSeed: (message) => process.stderr.write(`${message}\n`),
-  });
-  const shared = await createSharedState(config.limits.redisURL, logger);
-  const { answerer, draining } = guardAnswerer(runtime.answerer, config, shared.rates);
-  const chat = createWebChat({
-    answerer,
-    allowedOrigins: web.allowedOrigins,
-    ...(web.token ? { token: web.token } : {}),
-    logger,
-  });
+  const bot = await composeBot(config, logger, { onSeed: (message) => process.stderr.write(`${message}\n`) });
+  const chat = createWebChat(webChatOptions(config, bot.conversations, logger));
   const server = await startHttpServer(config.http.port, chat.routes);
   const { port } = server.address() as AddressInfo;
-  process.stderr.write(`rag-chat-bot · ${runtime.describe()}\n`);
+  process.stderr.write(`rag-chat-bot · ${bot.runtime.describe()}\n`);
   process.stdout.write(`Web chat: http://localhost:${port}/\n`);
-  if (web.allowedOrigins.length > 0) {
-    process.stdout.write(`Widget for ${web.allowedOrigins.join(', ')}: http://localhost:${port}/widget.js\n`);
+  if (config.web.allowedOrigins.length > 0) {
+    process.stdout.write(
+      `Widget for ${config.web.allowedOrigins.join(', ')}: http://localhost:${port}/widget.js\n`,
+    );
   }
 
   await new Promise<void>((resolve) => {
@@ -67,10 +56,14 @@ async function main(): Promise<number> {
     process.once('SIGTERM', stop);
   });
   process.stderr.write('Stopping: finishing answers in progress…\n');
-  await draining.drain(config.limits.shutdownGraceMs);
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  await shared.close();
+  const closeServer = {
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+  await bot.stop([closeServer]);
   return 0;
 }
 

@@ -12,18 +12,35 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Config } from '../config.js';
+import type { ConversationLayer } from '../conversation/layer.js';
 import { failures } from '../core/failures.js';
-import { silentLogger } from '../log.js';
-import type { HttpRoute } from '../platforms/types.js';
-import { streamAnswer } from './answer-stream.js';
+import type { HttpRoute } from '../http/types.js';
+import { type Logger, silentLogger } from '../log.js';
 import { loadAssets, sendAsset } from './assets.js';
-import { DEFAULT_LIMITS, normaliseOrigin, type WebChatLimits, type WebChatOptions } from './options.js';
+import { webConversation } from './conversation.js';
+import { DEFAULT_LIMITS, type WebChatLimits, type WebChatOptions } from './options.js';
+import { normaliseOrigin } from './origins.js';
 import { ClientRateLimiter } from './rate-limit.js';
 import { BadRequest, parseChatRequest, parseFeedbackRequest, readJsonBody } from './requests.js';
 import { bearerToken, clientAddress, originAllowed, securityHeaders, tokenMatches } from './security.js';
 
 export type { WebChatLimits, WebChatOptions } from './options.js';
-export { parseOrigins, webChatEnv } from './options.js';
+
+/** The web chat's options from the validated configuration. */
+export function webChatOptions(
+  config: Config,
+  conversations: ConversationLayer,
+  logger: Logger,
+): WebChatOptions {
+  return {
+    conversations,
+    allowedOrigins: config.web.allowedOrigins,
+    ...(config.web.token ? { token: config.web.token } : {}),
+    trustProxy: config.web.trustProxy,
+    logger,
+  };
+}
 
 export interface WebChat {
   readonly routes: HttpRoute[];
@@ -107,20 +124,12 @@ export function createWebChat(options: WebChatOptions): WebChat {
         return;
       }
       const questionId = randomUUID();
-      const qlog = log.child({ questionId, ...(request.tabId ? { tab: request.tabId } : {}) });
-      qlog.info({ historyTurns: request.history.length }, 'question received');
       for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
-      await streamAnswer(res, {
-        answerer: options.answerer,
-        question: {
-          id: questionId,
-          text: request.question,
-          asker: { id: client },
-          place: { platform: 'web', ...(request.tabId ? { channelId: request.tabId } : {}) },
-        },
-        history: request.history,
-        log: qlog,
-      });
+      const { conversation, signal } = webConversation(
+        { res, client, history: request.history, ...(request.tabId ? { tabId: request.tabId } : {}) },
+        questionId,
+      );
+      await options.conversations.ask(conversation, request.question, { questionId, signal, via: 'web' });
     },
   };
 
@@ -137,15 +146,12 @@ export function createWebChat(options: WebChatOptions): WebChat {
         refuse(res, error);
         return;
       }
-      log.info(
-        {
-          event: 'feedback',
-          questionId: vote.questionId,
-          vote: vote.vote,
-          ...(vote.tabId ? { tab: vote.tabId } : {}),
-        },
-        'feedback',
-      );
+      options.conversations.feedback({
+        place: { platform: 'web', ...(vote.tabId ? { channelId: vote.tabId } : {}), direct: true },
+        questionId: vote.questionId,
+        userId: client,
+        vote: vote.vote,
+      });
       res.writeHead(204, headers).end();
     },
   };

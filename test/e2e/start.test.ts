@@ -119,6 +119,46 @@ describe('npm start', () => {
   });
 });
 
+describe('npm start with WEB_CHAT=true', () => {
+  it('serves the web chat on the same port as Slack, answering through the shared layer', async () => {
+    const port = await freePort();
+    const bot = startBot({
+      SLACK_BOT_TOKEN: slack.token,
+      SLACK_SIGNING_SECRET: SECRET,
+      SLACK_API_URL: slack.apiURL,
+      WEB_CHAT: 'true',
+      RAG_DATA_DIR: await tempDataDir(),
+      PORT: String(port),
+    });
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      await waitFor(async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.ok, 'readiness');
+      const page = await fetch(`${base}/`);
+      expect(page.headers.get('content-security-policy')).toContain("default-src 'self'");
+      expect(await page.text()).toContain('<html');
+      const answer = await fetch(`${base}/api/chat`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ question: 'How do I add the bot to Slack?' }),
+      });
+      const events = (await answer.text())
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { type: string; text?: string });
+      expect(events[0]?.type).toBe('start');
+      expect(events.at(-1)?.type).toBe('done');
+      expect(events.at(-1)?.text).toContain('Offline answer');
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      expect(metrics).toMatch(/rag_questions_total\{platform="web",outcome="answered"\} 1/);
+      bot.child.kill('SIGTERM');
+      const [code] = (await once(bot.child, 'exit')) as [number];
+      expect(code).toBe(0);
+    } finally {
+      if (bot.child.exitCode === null) bot.child.kill('SIGKILL');
+    }
+  });
+});
+
 describe('npm start with Discord', () => {
   const discordEnv = async (extra: Record<string, string> = {}) => ({
     DISCORD_TOKEN: discord.token,

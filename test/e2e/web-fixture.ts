@@ -16,6 +16,7 @@ import type { AnswerEvent, Answerer, Question, Turn } from '../../src/core/types
 import { startHttpServer } from '../../src/http/server.js';
 import { createWebChat, type WebChatOptions } from '../../src/web/index.js';
 import { type FakeGroq, startFakeGroq } from '../fakes/groq/index.js';
+import { layerOver } from '../support/conversations.js';
 import { captureLogs } from '../support/logs.js';
 
 /** Documents with front matter links, so sources in the page are links. */
@@ -97,7 +98,7 @@ export interface WebFixture {
 }
 
 export interface WebFixtureOptions {
-  readonly chat?: Omit<Partial<WebChatOptions>, 'answerer'>;
+  readonly chat?: Omit<Partial<WebChatOptions>, 'conversations'>;
   /** Delay between the fake model's tokens, so answers stream in visible pieces. */
   readonly tokenDelayMs?: number;
 }
@@ -119,7 +120,7 @@ export async function startWebFixture(options: WebFixtureOptions = {}): Promise<
   const { logger, lines } = captureLogs();
   const runtime = await buildRuntime(config, { logger });
   const answerer = new ObservedAnswerer(runtime.answerer);
-  const chat = createWebChat({ ...options.chat, answerer, logger });
+  const chat = createWebChat({ ...options.chat, conversations: layerOver(answerer, { logger }), logger });
   const server: Server = await startHttpServer(0, chat.routes);
   const { port } = server.address() as AddressInfo;
   return {

@@ -76,7 +76,7 @@ describe('web chat API', () => {
     expect((await events(response)).at(-1)?.type).toBe('done');
     const call = fixture.answerer.calls[before]!;
     expect(call.history).toEqual(history);
-    expect(call.question.place).toEqual({ platform: 'web', channelId: 'tab-history-1' });
+    expect(call.question.place).toEqual({ platform: 'web', channelId: 'tab-history-1', direct: true });
     const condense = fixture.groq.chatRequests().at(-2)!;
     expect(JSON.stringify(condense.body.messages)).toContain('How many vacation days do I get?');
   });
@@ -187,7 +187,6 @@ describe('web chat API', () => {
     const stream = await events(await post(fixture, '/api/chat', { question: 'why?'.repeat(1_250) }));
     expect(stream.at(-1)).toEqual({
       type: 'failure',
-      kind: 'question_too_long',
       message: failures.questionTooLong(5_000, 2_000).message,
     });
   });
@@ -196,7 +195,6 @@ describe('web chat API', () => {
     const stream = await events(await post(fixture, '/api/chat', { question: '   ' }));
     expect(stream.at(-1)).toEqual({
       type: 'failure',
-      kind: 'empty_question',
       message: failures.emptyQuestion().message,
     });
   });

@@ -5,8 +5,9 @@
  */
 import markdownit from 'markdown-it';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/config.js';
-import { DEFAULT_LIMITS, parseOrigins, webChatEnv } from '../../src/web/options.js';
+import { ConfigError, parseConfig } from '../../src/config.js';
+import { DEFAULT_LIMITS } from '../../src/web/options.js';
+import { parseOrigins } from '../../src/web/origins.js';
 import { ClientRateLimiter } from '../../src/web/rate-limit.js';
 import { BadRequest, parseChatRequest, parseFeedbackRequest } from '../../src/web/requests.js';
 import { contentSecurityPolicy, tokenMatches } from '../../src/web/security.js';
@@ -45,7 +46,7 @@ describe('WEB_CHAT_ORIGINS and WEB_CHAT_TOKEN', () => {
   it('reports every bad origin and a short token together, without echoing the token', () => {
     let error: unknown;
     try {
-      webChatEnv({
+      parseConfig({
         WEB_CHAT_ORIGINS: 'docs.example.com,https://x.example/path,ftp://y.example',
         WEB_CHAT_TOKEN: 'short-secret',
       });
@@ -58,6 +59,7 @@ describe('WEB_CHAT_ORIGINS and WEB_CHAT_TOKEN', () => {
     expect(message).toContain('must be an origin only');
     expect(message).toContain('must start with https:// or http://');
     expect(message).toContain('WEB_CHAT_TOKEN must be at least 16 characters');
+    expect(message).toContain('WEB_CHAT_ORIGINS');
     expect(message).not.toContain('short-secret');
   });
 
