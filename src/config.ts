@@ -105,6 +105,8 @@ const schema = z.object({
   RAG_DATA_DIR: z.preprocess(emptyToUndefined, z.string().default('.rag-data')),
   /** Knowledge folder indexed automatically when the local store is empty. */
   RAG_KNOWLEDGE_DIR: z.preprocess(emptyToUndefined, z.string().default('knowledge')),
+  /** Largest file ingestion accepts, in megabytes. */
+  INGEST_MAX_FILE_MB: int(20, 1, 2_048),
 
   DISCORD_TOKEN: optionalString,
   DISCORD_APPLICATION_ID: z.preprocess(
@@ -216,6 +218,7 @@ export interface Config {
     readonly dataDir: string;
     readonly knowledgeDir: string;
   };
+  readonly ingest: { readonly maxFileMB: number };
   readonly discord?: {
     readonly token: string;
     readonly applicationId?: string;
@@ -325,6 +328,7 @@ export function parseConfig(source: NodeJS.ProcessEnv = process.env): Config {
       dataDir: env.RAG_DATA_DIR,
       knowledgeDir: env.RAG_KNOWLEDGE_DIR,
     },
+    ingest: { maxFileMB: env.INGEST_MAX_FILE_MB },
     ...(env.DISCORD_TOKEN
       ? {
           discord: {

@@ -26,7 +26,9 @@ Options:
   --text-field <name>  field of JSON records that holds the text (default: text)
   -h, --help           show this help
 
-Formats: Markdown, plain text, HTML, PDF, and JSON arrays of records.`;
+Formats: Markdown, plain text, HTML, PDF, and JSON arrays of records (UTF-8 text).
+Files over INGEST_MAX_FILE_MB (default 20) are reported and skipped; symbolic links are
+followed when they point inside the folders given.`;
 
 async function confirmReset(store: KnowledgeStore, assumeYes: boolean): Promise<boolean> {
   if (assumeYes) return true;
@@ -51,7 +53,7 @@ function progressReporter(): { onProgress: (progress: IngestProgress) => void; s
   }
   const bar = new cliProgress.SingleBar(
     {
-      format: ' {phase} [{bar}] {value}/{total}',
+      format: ' {phase} [{bar}] {value}/{total} · {chunks} chunks, {upserted} uploaded',
       stream: process.stderr,
       hideCursor: true,
       clearOnComplete: true,
@@ -61,11 +63,12 @@ function progressReporter(): { onProgress: (progress: IngestProgress) => void; s
   let phase = '';
   return {
     onProgress(progress) {
+      const counts = { chunks: progress.chunks, upserted: progress.upserted };
       if (progress.phase !== phase) {
         if (phase) bar.stop();
         phase = progress.phase;
-        bar.start(progress.total, progress.done, { phase: progress.phase.padEnd(9) });
-      } else bar.update(progress.done);
+        bar.start(progress.total, progress.done, { phase: progress.phase.padEnd(7), ...counts });
+      } else bar.update(progress.done, counts);
     },
     stop: () => bar.stop(),
   };
@@ -89,10 +92,18 @@ export function formatSummary(summary: IngestSummary, where: string): string {
     for (const problem of summary.failed) lines.push(`  ${problem.path}: ${problem.reason}`);
   }
   if (summary.skipped.length > 0) {
-    lines.push(
-      '',
-      `Skipped ${summary.skipped.length} file(s) of unsupported types, e.g. ${summary.skipped[0]!.path}`,
-    );
+    // Unsupported types are common (images, archives): counted with an example. Anything
+    // else left out (links leading outside, broken links) is named one by one.
+    const unsupported = summary.skipped.filter((problem) => problem.reason === 'unsupported file type');
+    const other = summary.skipped.filter((problem) => problem.reason !== 'unsupported file type');
+    lines.push('');
+    if (unsupported.length > 0) {
+      lines.push(`Skipped ${unsupported.length} file(s) of unsupported types, e.g. ${unsupported[0]!.path}`);
+    }
+    if (other.length > 0) {
+      lines.push('Skipped:');
+      for (const problem of other) lines.push(`  ${problem.path}: ${problem.reason}`);
+    }
   }
   return `${lines.join('\n')}\n`;
 }
@@ -159,6 +170,7 @@ async function main(): Promise<number> {
       summary = await ingestPaths(store, positionals, {
         prune: values.prune === true,
         ...(values['text-field'] ? { textField: values['text-field'] } : {}),
+        maxFileBytes: config.ingest.maxFileMB * 1024 * 1024,
         // No logger: the summary below reports each failed file once.
         onProgress: progress.onProgress,
       });

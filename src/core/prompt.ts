@@ -2,15 +2,15 @@
  * Builds the messages sent to the model: a grounded system prompt, the retrieved passages
  * fenced off as data, and as much recent conversation as the token budget allows.
  */
-import { countTokens as countCl100k } from 'gpt-tokenizer/encoding/cl100k_base';
+import { estimateTokens } from './token-estimate.js';
 import type { ChatMessage, Passage, Turn } from './types.js';
 
 /**
- * Token count for budgeting. Llama 3's tokenizer is a 128k-vocabulary BPE close to cl100k;
- * the 10% margin covers the difference, so the budget errs on the side of fitting.
+ * Token count for budgeting: an estimate that errs high (see token-estimate.ts), so a prompt
+ * built to a budget always fits it, without a tokenizer's vocabulary in memory.
  */
 export function countTokens(text: string): number {
-  return Math.ceil(countCl100k(text) * 1.1);
+  return estimateTokens(text);
 }
 
 export const ANSWER_SYSTEM_PROMPT = [

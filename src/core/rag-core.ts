@@ -83,7 +83,7 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-/** A promise that resolves each time `tick()` is called, made afresh for every wait. */
+/** Every `everyMs`, resolves the promise from the latest `next()`: one interval, however many waits. */
 class Ticker {
   private wake: (() => void) | undefined;
   private readonly timer: NodeJS.Timeout;

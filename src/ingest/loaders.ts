@@ -3,7 +3,7 @@
  * markdown-ish text; JSON becomes records, one chunk each. Failures throw `IngestFileError`
  * with a reason a user can act on; the pipeline reports it and moves on.
  */
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 
 export class IngestFileError extends Error {
@@ -25,7 +25,17 @@ export type LoadedDocument =
 export interface LoadOptions {
   /** Which field of a JSON record holds the text. */
   readonly textField?: string;
+  /** Largest file accepted, in bytes; larger ones fail with the limit and how to raise it. */
+  readonly maxBytes?: number;
 }
+
+/** Default per-file limit: far above any real handbook page, far below what exhausts memory. */
+export const DEFAULT_MAX_FILE_MB = 20;
+
+const MB = 1024 * 1024;
+
+/** Share of control characters beyond which a "text" file is taken for binary data. */
+const MAX_CONTROL_SHARE = 0.01;
 
 export const SUPPORTED_EXTENSIONS = [
   '.md',
@@ -95,26 +105,32 @@ async function loadHtml(html: string): Promise<LoadedDocument> {
   return { kind: 'text', markdown, ...(heading ? { title: heading } : {}), ...(url ? { url } : {}) };
 }
 
+/**
+ * PDF text through unpdf: pdf.js's serverless build in one dependency-free package (no canvas,
+ * no native code), since only the text is wanted.
+ */
 async function loadPdf(data: Buffer): Promise<LoadedDocument> {
-  const { PDFParse } = await import('pdf-parse');
-  const parser = new PDFParse({ data: new Uint8Array(data) });
+  const { extractText, getDocumentProxy, getMeta } = await import('unpdf');
+  let pdf: Awaited<ReturnType<typeof getDocumentProxy>> | undefined;
   try {
-    const text = await parser.getText();
+    // verbosity 0: pdf.js would otherwise print its repair warnings on the console.
+    pdf = await getDocumentProxy(new Uint8Array(data), { verbosity: 0 });
+    const { text } = await extractText(pdf, { mergePages: false });
     let title: string | undefined;
     try {
-      const info = await parser.getInfo();
-      const raw: unknown = (info.info as Record<string, unknown> | undefined)?.Title;
+      const raw: unknown = (await getMeta(pdf)).info?.Title;
       if (typeof raw === 'string' && raw.trim()) title = raw.trim();
     } catch {
       // The info dictionary is optional; the text is what matters.
     }
     // Each page becomes a paragraph block so chunks break at page boundaries when they can.
-    const markdown = text.pages.map((page) => page.text.trim()).join('\n\n');
+    const markdown = text.map((page) => page.trim()).join('\n\n');
     return { kind: 'text', markdown, ...(title ? { title } : {}) };
   } catch (error) {
     throw new IngestFileError(`not a readable PDF (${(error as Error).message})`);
   } finally {
-    await parser.destroy().catch(() => undefined);
+    // Ends the document and its (in-process) worker, releasing what pdf.js holds for it.
+    await pdf?.loadingTask.destroy().catch(() => undefined);
   }
 }
 
@@ -153,6 +169,73 @@ function loadJson(content: string, path: string, textField: string): LoadedDocum
   return { kind: 'records', records };
 }
 
+function megabytes(bytes: number): string {
+  return `${(bytes / MB).toFixed(1)} MB`;
+}
+
+/**
+ * Reads the file once, refusing it before reading if it is over the limit: the size is
+ * checked on the open handle, so a file growing meanwhile cannot slip past.
+ */
+async function readLimited(path: string, maxBytes: number): Promise<Buffer> {
+  let handle: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    handle = await open(path, 'r');
+    const { size } = await handle.stat();
+    if (size > maxBytes) {
+      throw new IngestFileError(
+        `too large: ${megabytes(size)}, over the limit of ${megabytes(maxBytes)} per file (split it, or raise INGEST_MAX_FILE_MB)`,
+      );
+    }
+    const data = await handle.readFile();
+    if (data.length > maxBytes) {
+      throw new IngestFileError(`too large: it grew past ${megabytes(maxBytes)} while being read`);
+    }
+    return data;
+  } catch (error) {
+    if (error instanceof IngestFileError) throw error;
+    throw new IngestFileError(`cannot read the file (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  } finally {
+    await handle?.close();
+  }
+}
+
+/** Control characters other than tab, line feed, form feed and carriage return. */
+function countControls(text: string): number {
+  let count = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if ((code < 0x20 && code !== 0x09 && code !== 0x0a && code !== 0x0c && code !== 0x0d) || code === 0x7f)
+      count++;
+  }
+  return count;
+}
+
+/**
+ * UTF-8 text, or a clear refusal: binary data renamed to .md (or text in another encoding)
+ * would otherwise become chunks of mojibake that match nothing and pollute answers.
+ */
+export function decodeText(data: Uint8Array): string {
+  let text: string;
+  try {
+    // Strips a byte-order mark; throws on any byte sequence that is not UTF-8.
+    text = new TextDecoder('utf-8', { fatal: true }).decode(data);
+  } catch {
+    throw new IngestFileError(
+      'not UTF-8 text: the file looks binary or uses another encoding (convert it to UTF-8, or check its extension)',
+    );
+  }
+  // NUL and other control characters (tabs, newlines and form feeds aside) are rare in text
+  // and common in binary formats that happen to be valid UTF-8.
+  const controls = countControls(text);
+  if (controls > 0 && controls >= text.length * MAX_CONTROL_SHARE) {
+    throw new IngestFileError(
+      `not text: ${controls.toLocaleString('en-US')} control characters suggest binary data (check its extension)`,
+    );
+  }
+  return text;
+}
+
 export async function loadFile(path: string, options: LoadOptions = {}): Promise<LoadedDocument> {
   const extension = extname(path).toLowerCase();
   if (!isSupported(path)) {
@@ -160,14 +243,10 @@ export async function loadFile(path: string, options: LoadOptions = {}): Promise
       `unsupported file type "${extension || basename(path)}" (supported: ${SUPPORTED_EXTENSIONS.join(' ')})`,
     );
   }
-  let data: Buffer;
-  try {
-    data = await readFile(path);
-  } catch (error) {
-    throw new IngestFileError(`cannot read the file (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
+  const data = await readLimited(path, options.maxBytes ?? DEFAULT_MAX_FILE_MB * MB);
   if (extension === '.pdf') return loadPdf(data);
-  const content = data.toString('utf8').replace(/^\uFEFF/, '');
+  // Decoded once; the bytes are dropped as soon as this returns.
+  const content = decodeText(data);
   if (extension === '.json') return loadJson(content, path, options.textField ?? 'text');
   if (extension === '.html' || extension === '.htm') return loadHtml(content);
   return loadMarkdown(content);

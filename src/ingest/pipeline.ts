@@ -3,13 +3,12 @@
  * addressed, so a re-run upserts only what changed; `prune` removes what a changed or
  * deleted file no longer produces. A bad file is reported and skipped; the rest lands.
  */
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
-import pLimit from 'p-limit';
 import type { Chunk, KnowledgeStore } from '../core/types.js';
 import { type Logger, silentLogger } from '../log.js';
 import { chunkDocument } from './chunk.js';
-import { isSupported, loadFile } from './loaders.js';
+import { isSupported, type LoadOptions, loadFile } from './loaders.js';
 
 export interface FileProblem {
   readonly path: string;
@@ -26,16 +25,20 @@ export interface IngestSummary {
   readonly unchanged: number;
   readonly removed: number;
   readonly failed: readonly FileProblem[];
-  /** Files inside ingested folders that are not a supported type. */
+  /** Files inside ingested folders left out, with why: unsupported types, links leading outside. */
   readonly skipped: readonly FileProblem[];
 }
 
-export type IngestPhase = 'reading' | 'upserting' | 'pruning';
+/** `reading`: files read (their chunks are uploaded as they fill batches); `pruning`: stale chunks removed. */
+export type IngestPhase = 'reading' | 'pruning';
 
 export interface IngestProgress {
   readonly phase: IngestPhase;
   readonly done: number;
   readonly total: number;
+  /** Chunks produced so far, and how many of them were uploaded. */
+  readonly chunks: number;
+  readonly upserted: number;
 }
 
 export interface IngestOptions {
@@ -47,6 +50,8 @@ export interface IngestOptions {
   readonly concurrency?: number;
   /** Which field of JSON records holds the text. */
   readonly textField?: string;
+  /** Largest file accepted, in bytes (default: loaders' DEFAULT_MAX_FILE_MB). */
+  readonly maxFileBytes?: number;
   readonly onProgress?: (progress: IngestProgress) => void;
   readonly logger?: Logger;
   /** Sources are recorded relative to this folder. */
@@ -70,28 +75,84 @@ interface Discovery {
   readonly skipped: FileProblem[];
 }
 
+/** Real path, or undefined when it cannot be resolved (a broken link, a vanished file). */
+async function real(path: string): Promise<string | undefined> {
+  return realpath(path).catch(() => undefined);
+}
+
+/**
+ * Files under the given paths, named as they were found. Symbolic links are followed when
+ * their target lies inside the paths given; each real file and folder is taken once (so a link
+ * loop ends, and a file reached both directly and through a link is read once, under its
+ * direct name). Any other link is listed as skipped with the reason, never dropped silently.
+ */
 async function discover(paths: readonly string[], cwd: string): Promise<Discovery> {
-  const files = new Set<string>();
+  const files: string[] = [];
   const missing: string[] = [];
   const skipped: FileProblem[] = [];
-  const walk = async (dir: string): Promise<void> => {
+  /** Real path → the name it was first found under. */
+  const seen = new Map<string, string>();
+  const links: string[] = [];
+  const roots: string[] = [];
+  for (const path of paths) {
+    const root = await real(resolve(cwd, path));
+    if (root) roots.push(root);
+  }
+  const inRoots = (target: string) =>
+    roots.some((root) => target === root || target.startsWith(`${root}${sep}`));
+  const skip = (path: string, reason: string): void => {
+    skipped.push({ path: sourceName(path, cwd), reason });
+  };
+
+  const addFile = (path: string, realPath: string) => {
+    if (seen.has(realPath)) return;
+    seen.set(realPath, path);
+    if (isSupported(path)) files.push(path);
+    else skip(path, 'unsupported file type');
+  };
+  const walk = async (dir: string, realDir: string): Promise<void> => {
+    if (seen.has(realDir)) return;
+    seen.set(realDir, dir);
     for (const entry of await readdir(dir, { withFileTypes: true })) {
       if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
       const full = join(dir, entry.name);
-      if (entry.isDirectory()) await walk(full);
-      else if (entry.isFile() && isSupported(full)) files.add(full);
-      else if (entry.isFile()) skipped.push({ path: sourceName(full, cwd), reason: 'unsupported file type' });
+      if (entry.isDirectory()) await walk(full, join(realDir, entry.name));
+      else if (entry.isFile()) addFile(full, join(realDir, entry.name));
+      // Links wait until every real entry is known, so direct names win over linked ones.
+      else if (entry.isSymbolicLink()) links.push(full);
     }
   };
+  const followLink = async (link: string): Promise<void> => {
+    const target = await real(link);
+    if (!target) return skip(link, 'broken symbolic link (its target does not exist)');
+    if (!inRoots(target)) {
+      return skip(link, 'symbolic link to a place outside the folders given (name its target to ingest it)');
+    }
+    const already = seen.get(target);
+    if (already !== undefined) {
+      return skip(link, `symbolic link to ${sourceName(already, cwd)}, which is already included`);
+    }
+    const info = await stat(target).catch(() => undefined);
+    if (info?.isDirectory()) await walk(link, target);
+    else if (info?.isFile()) addFile(link, target);
+    else skip(link, 'symbolic link to something that is neither a file nor a folder');
+  };
+
   for (const path of paths) {
     const full = resolve(cwd, path);
     const info = await stat(full).catch(() => undefined);
-    if (!info) missing.push(path);
-    else if (info.isDirectory()) await walk(full);
-    // A file named explicitly is attempted even if unsupported, so the user hears why it failed.
-    else files.add(full);
+    const realPath = await real(full);
+    if (!info || !realPath) missing.push(path);
+    else if (info.isDirectory()) await walk(full, realPath);
+    else if (!seen.has(realPath)) {
+      // A file named explicitly is attempted even if unsupported, so the user hears why it failed.
+      seen.set(realPath, full);
+      files.push(full);
+    }
   }
-  return { files: [...files].sort(), missing, skipped };
+  // Following a link to a folder can find further links: work through them until none are left.
+  for (let i = 0; i < links.length; i++) await followLink(links[i]!);
+  return { files: files.sort(), missing, skipped };
 }
 
 function isUnder(source: string, root: string): boolean {
@@ -106,23 +167,60 @@ export async function ingestPaths(
   const cwd = options.cwd ?? process.cwd();
   const log = options.logger ?? silentLogger;
   const batchSize = Math.max(1, options.batchSize ?? DEFAULT_BATCH_SIZE);
-  const limit = pLimit(Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY));
+  const concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY);
   const progress = options.onProgress ?? (() => undefined);
+  const loadOptions: LoadOptions = {
+    ...(options.textField ? { textField: options.textField } : {}),
+    ...(options.maxFileBytes ? { maxBytes: options.maxFileBytes } : {}),
+  };
 
   const { files, missing, skipped } = await discover(paths, cwd);
   const existing = await store.listIds();
   const roots = paths.map((path) => sourceName(path, cwd));
 
   const failed: FileProblem[] = [];
-  const produced = new Map<string, Chunk>();
+  // Only ids are kept across files; a file's chunks are let go once they are sent, so memory
+  // stays bounded by one file plus the batches in flight, however many files there are.
+  const producedIds = new Set<string>();
   const loadedSources = new Set<string>();
+  let chunkCount = 0;
+  let unchanged = 0;
+  let upserted = 0;
+  let pending: Chunk[] = [];
+  const inFlight = new Set<Promise<void>>();
+  let uploadError: unknown;
+  const send = async (batch: Chunk[]) => {
+    // Upstash takes a bounded number of requests at once: wait for a slot rather than queueing everything.
+    while (inFlight.size >= concurrency) await Promise.race(inFlight);
+    if (uploadError) throw uploadError;
+    const request: Promise<void> = store.upsert(batch).then(
+      () => {
+        upserted += batch.length;
+        inFlight.delete(request);
+      },
+      (error: unknown) => {
+        inFlight.delete(request);
+        uploadError ??= error;
+      },
+    );
+    inFlight.add(request);
+  };
+  const report = (done: number) =>
+    progress({ phase: 'reading', done, total: files.length, chunks: chunkCount, upserted });
+
+  report(0);
   for (const [i, file] of files.entries()) {
     const source = sourceName(file, cwd);
     try {
-      const document = await loadFile(file, options.textField ? { textField: options.textField } : {});
-      const chunks = chunkDocument(document, source);
+      const chunks = chunkDocument(await loadFile(file, loadOptions), source);
       if (chunks.length === 0) throw new Error('no text found in the file');
-      for (const chunk of chunks) produced.set(chunk.id, chunk);
+      for (const chunk of chunks) {
+        if (producedIds.has(chunk.id)) continue;
+        producedIds.add(chunk.id);
+        chunkCount += 1;
+        if (existing.has(chunk.id)) unchanged += 1;
+        else pending.push(chunk);
+      }
       loadedSources.add(source);
     } catch (error) {
       failed.push({ path: source, reason: (error as Error).message });
@@ -131,38 +229,30 @@ export async function ingestPaths(
         'skipped a file that could not be ingested',
       );
     }
-    progress({ phase: 'reading', done: i + 1, total: files.length });
+    while (pending.length >= batchSize) await send(pending.splice(0, batchSize));
+    report(i + 1);
   }
-
-  const fresh = [...produced.values()].filter((chunk) => !existing.has(chunk.id));
-  const batches: Chunk[][] = [];
-  for (let i = 0; i < fresh.length; i += batchSize) batches.push(fresh.slice(i, i + batchSize));
-  let upserted = 0;
-  progress({ phase: 'upserting', done: 0, total: fresh.length });
-  await Promise.all(
-    batches.map((batch) =>
-      limit(async () => {
-        await store.upsert(batch);
-        upserted += batch.length;
-        progress({ phase: 'upserting', done: upserted, total: fresh.length });
-      }),
-    ),
-  );
+  if (pending.length > 0) await send(pending);
+  pending = [];
+  await Promise.all(inFlight);
+  if (uploadError) throw uploadError;
+  report(files.length);
 
   let removed = 0;
   const missingRoots = new Set(missing.map((path) => sourceName(path, cwd)));
   if (options.prune) {
+    const found = new Set(files.map((file) => sourceName(file, cwd)));
+    const failedSources = new Set(failed.map((problem) => problem.path));
     const stale = [...existing].filter(([id, source]) => {
-      if (loadedSources.has(source)) return !produced.has(id); // the file changed
+      if (loadedSources.has(source)) return !producedIds.has(id); // the file changed
       const inScope = roots.some((root) => isUnder(source, root));
-      const failedNow = failed.some((problem) => problem.path === source);
-      return inScope && !failedNow && !files.some((file) => sourceName(file, cwd) === source); // the file vanished
+      return inScope && !failedSources.has(source) && !found.has(source); // the file vanished
     });
     const ids = stale.map(([id]) => id);
     for (let i = 0; i < ids.length; i += batchSize) {
       await store.delete(ids.slice(i, i + batchSize));
       removed = Math.min(ids.length, i + batchSize);
-      progress({ phase: 'pruning', done: removed, total: ids.length });
+      progress({ phase: 'pruning', done: removed, total: ids.length, chunks: chunkCount, upserted });
     }
     // A named path that is gone is a deletion to prune, not a failure, if the store knew it.
     for (const root of [...missingRoots]) {
@@ -173,9 +263,9 @@ export async function ingestPaths(
 
   return {
     files: loadedSources.size,
-    chunks: produced.size,
+    chunks: chunkCount,
     upserted,
-    unchanged: produced.size - fresh.length,
+    unchanged,
     removed,
     failed,
     skipped,

@@ -1,11 +1,11 @@
-import { mkdir, mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { KnowledgeStore } from '../../src/core/types.js';
+import type { Chunk, KnowledgeStore } from '../../src/core/types.js';
 import { chunkDocument, chunkId } from '../../src/ingest/chunk.js';
 import { loadFile } from '../../src/ingest/loaders.js';
-import { ingestPaths } from '../../src/ingest/pipeline.js';
+import { type IngestProgress, ingestPaths } from '../../src/ingest/pipeline.js';
 import { LocalStore } from '../../src/stores/local/index.js';
 import { UpstashStore } from '../../src/stores/upstash.js';
 import { runCli } from '../e2e/cli.js';
@@ -113,6 +113,140 @@ describe('loading documents', () => {
     );
     await expect(loadFile(await write('image.png', 'x'))).rejects.toThrow(/unsupported file type/);
     await expect(loadFile(join(dir, 'missing.md'))).rejects.toThrow(/cannot read/);
+  });
+});
+
+/** Bytes as a binary file has them: every value, NULs and invalid UTF-8 sequences included. */
+function binaryJunk(bytes: number): Buffer {
+  const data = Buffer.alloc(bytes);
+  let seed = 7;
+  for (let i = 0; i < bytes; i++) {
+    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+    data[i] = seed >> 16;
+  }
+  return data;
+}
+
+describe('refusing what is not a document', () => {
+  it('refuses binary data named .md with a clear reason, instead of ingesting mojibake', async () => {
+    await expect(loadFile(await write('junk.md', binaryJunk(64 * 1024)))).rejects.toThrow(
+      /not UTF-8 text: the file looks binary/,
+    );
+    // Valid UTF-8 can still be binary: control bytes give it away.
+    const controls = Buffer.from(Array.from({ length: 4_096 }, (_, i) => (i % 3 === 0 ? i % 32 : 65)));
+    await expect(loadFile(await write('controls.txt', controls))).rejects.toThrow(
+      /not text: .* control characters/,
+    );
+    // Text with a byte-order mark, tabs and CRLF line ends is fine.
+    const doc = await loadFile(await write('bom.md', '\uFEFF# Title\r\n\r\n\tIndented text.\r\n'));
+    expect(doc.kind === 'text' && doc.title).toBe('Title');
+  });
+
+  it('reports the binary file as failed and ingests the rest', async () => {
+    const root = await mkdtemp(join(dir, 'junk-'));
+    await writeFile(join(root, 'photo.md'), binaryJunk(200 * 1024));
+    await writeFile(join(root, 'real.md'), '# Real\n\nReal text about backups.');
+    const store = await LocalStore.open({ dir: await mkdtemp(join(dir, 'junk-store-')) });
+    const summary = await ingestPaths(store, [root], { cwd: dir });
+    expect(summary.files).toBe(1);
+    expect(summary.chunks).toBe(1);
+    expect(summary.failed).toEqual([
+      { path: expect.stringMatching(/photo\.md$/), reason: expect.stringMatching(/not UTF-8 text/) },
+    ]);
+  });
+
+  it('refuses a file over the size limit before reading it, naming the size, the limit and the variable', async () => {
+    const big = await write('big.txt', 'All work and no play. '.repeat(100_000));
+    await expect(loadFile(big, { maxBytes: 1024 * 1024 })).rejects.toThrow(
+      /too large: 2\.1 MB, over the limit of 1\.0 MB per file \(split it, or raise INGEST_MAX_FILE_MB\)/,
+    );
+    const doc = await loadFile(big, { maxBytes: 3 * 1024 * 1024 });
+    expect(doc.kind).toBe('text');
+  });
+
+  it('uploads while it reads, so memory holds one file and a few batches rather than every chunk', async () => {
+    const root = await mkdtemp(join(dir, 'stream-'));
+    for (const name of ['a', 'b', 'c']) {
+      const sections = Array.from(
+        { length: 12 },
+        (_, i) => `## ${name} part ${i}\n\nFacts about ${name} number ${i}.`,
+      );
+      await writeFile(join(root, `${name}.md`), `# ${name}\n\n${sections.join('\n\n')}`);
+    }
+    const inner = await LocalStore.open({ dir: await mkdtemp(join(dir, 'stream-store-')) });
+    const uploads: number[] = [];
+    let filesRead = 0;
+    const store: KnowledgeStore = Object.assign(Object.create(inner) as KnowledgeStore, {
+      upsert: async (chunks: readonly Chunk[]) => {
+        uploads.push(filesRead);
+        await inner.upsert(chunks);
+      },
+    });
+    const progress: IngestProgress[] = [];
+    const summary = await ingestPaths(store, [root], {
+      cwd: dir,
+      batchSize: 5,
+      onProgress: (p) => {
+        progress.push(p);
+        if (p.phase === 'reading') filesRead = p.done;
+      },
+    });
+    expect(summary).toMatchObject({ files: 3, chunks: 36, upserted: 36 });
+    expect(uploads).toHaveLength(8);
+    // The first batches went out before the last file was read.
+    expect(uploads[0]).toBeLessThan(3);
+    expect(progress.at(-1)).toMatchObject({ phase: 'reading', done: 3, total: 3, chunks: 36, upserted: 36 });
+  });
+});
+
+describe('symbolic links in ingested folders', () => {
+  it('follows links that stay inside the folders given, once per real file, and lists every other link with its reason', async () => {
+    const base = await mkdtemp(join(dir, 'links-'));
+    const root = join(base, 'kb');
+    await mkdir(join(root, 'notes'), { recursive: true });
+    await mkdir(join(root, '.drafts'), { recursive: true });
+    await mkdir(join(base, 'outside'), { recursive: true });
+    await writeFile(join(root, 'a.md'), '# A\n\nAlpha is the first service.');
+    await writeFile(join(root, 'notes', 'b.md'), '# B\n\nBeta is the second service.');
+    await writeFile(join(root, '.drafts', 'c.md'), '# C\n\nGamma is the third service.');
+    await writeFile(join(base, 'outside', 'secret.md'), '# Secret\n\nNot for the bot.');
+    await symlink(join(root, '.drafts', 'c.md'), join(root, 'c.md'));
+    await symlink(join(root, 'notes', 'b.md'), join(root, 'alias.md'));
+    await symlink(join(base, 'outside', 'secret.md'), join(root, 'secret.md'));
+    await symlink(root, join(root, 'notes', 'loop'));
+    await symlink(join(base, 'nowhere.md'), join(root, 'broken.md'));
+    const store = await LocalStore.open({ dir: await mkdtemp(join(dir, 'links-store-')) });
+
+    const summary = await ingestPaths(store, [root], { cwd: base });
+
+    const sources = [...new Set((await store.listIds()).values())].sort();
+    expect(sources).toEqual(['kb/a.md', 'kb/c.md', 'kb/notes/b.md']);
+    expect(summary.files).toBe(3);
+    expect(summary.failed).toEqual([]);
+    expect([...summary.skipped].sort((x, y) => x.path.localeCompare(y.path))).toEqual([
+      { path: 'kb/alias.md', reason: 'symbolic link to kb/notes/b.md, which is already included' },
+      { path: 'kb/broken.md', reason: expect.stringMatching(/^broken symbolic link/) },
+      { path: 'kb/notes/loop', reason: 'symbolic link to kb, which is already included' },
+      {
+        path: 'kb/secret.md',
+        reason: expect.stringMatching(/^symbolic link to a place outside the folders given/),
+      },
+    ]);
+  });
+
+  it('takes a link into another folder that is named too, reading each file once under its own name', async () => {
+    const base = await mkdtemp(join(dir, 'links2-'));
+    await mkdir(join(base, 'kb'), { recursive: true });
+    await mkdir(join(base, 'shared'), { recursive: true });
+    await writeFile(join(base, 'shared', 'policy.md'), '# Policy\n\nLeave is booked in the HR tool.');
+    await symlink(join(base, 'shared'), join(base, 'kb', 'shared'));
+    const store = await LocalStore.open({ dir: await mkdtemp(join(dir, 'links2-store-')) });
+    const summary = await ingestPaths(store, ['kb', 'shared'], { cwd: base });
+    expect(summary.files).toBe(1);
+    expect([...new Set((await store.listIds()).values())]).toEqual(['shared/policy.md']);
+    expect(summary.skipped).toEqual([
+      { path: 'kb/shared', reason: 'symbolic link to shared, which is already included' },
+    ]);
   });
 });
 
@@ -265,6 +399,21 @@ describe('npm run ingest', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('UPSTASH_VECTOR_REST_TOKEN');
     expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('names a file over INGEST_MAX_FILE_MB and a link it did not follow, and ingests the rest', async () => {
+    const root = await mkdtemp(join(dir, 'cli-limits-'));
+    await writeFile(join(root, 'ok.md'), '# OK\n\nFine content.');
+    await writeFile(join(root, 'huge.txt'), 'x '.repeat(800_000));
+    await symlink(join(dir, 'nowhere.md'), join(root, 'dangling.md'));
+    const data = await mkdtemp(join(dir, 'cli-limits-data-'));
+    const result = await runCli('src/cli/ingest.ts', [root], {
+      env: { RAG_DATA_DIR: data, INGEST_MAX_FILE_MB: '1' },
+    });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/files\s+1/);
+    expect(result.stdout).toMatch(/huge\.txt: too large: 1\.5 MB, over the limit of 1\.0 MB per file/);
+    expect(result.stdout).toMatch(/dangling\.md: broken symbolic link/);
   });
 
   it('explains usage when no path is given', async () => {

@@ -1,6 +1,9 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import llama3 from 'llama3-tokenizer-js';
 import { describe, expect, it } from 'vitest';
 import { failures, RagError } from '../../src/core/failures.js';
-import { buildAnswerPrompt, countTokens } from '../../src/core/prompt.js';
+import { buildAnswerPrompt, countTokens, formatPassage } from '../../src/core/prompt.js';
 import { RagCore, type RagCoreOptions } from '../../src/core/rag-core.js';
 import type {
   AnswerEvent,
@@ -12,6 +15,8 @@ import type {
   Turn,
 } from '../../src/core/types.js';
 import { DEGRADED_LABEL, ExtractiveGenerator, OFFLINE_LABEL } from '../../src/generators/extractive.js';
+import { chunkDocument } from '../../src/ingest/chunk.js';
+import { loadFile } from '../../src/ingest/loaders.js';
 
 const passage = (id: string, text: string, score = 0.9, extra: Partial<Passage> = {}): Passage => ({
   id,
@@ -357,6 +362,69 @@ describe('the answer prompt', () => {
       .slice(1)
       .reduce((sum, message) => sum + countTokens(message.content), 0);
     expect(contextTokens).toBeLessThan(1200 + 100);
+  });
+});
+
+const ROOT = resolve(import.meta.dirname, '../..');
+/** The SQuAD 2.0 sample sits in shared/ beside the repository when it is there. */
+const SQUAD = resolve(ROOT, '../shared/eval-data/squad2/corpus');
+const realTokens = (text: string) => llama3.encode(text, { bos: false, eos: false }).length;
+
+/** Text the bot meets: every chunk of knowledge/, hostile shapes, and the SQuAD sample when present. */
+async function calibrationTexts(): Promise<string[]> {
+  const texts: string[] = [];
+  for (const name of readdirSync(join(ROOT, 'knowledge'))) {
+    const path = join(ROOT, 'knowledge', name);
+    for (const chunk of chunkDocument(await loadFile(path), `knowledge/${name}`)) texts.push(chunk.text);
+  }
+  if (existsSync(SQUAD)) {
+    for (const name of readdirSync(SQUAD)) {
+      const records = JSON.parse(readFileSync(join(SQUAD, name), 'utf8')) as { text: string }[];
+      texts.push(...records.map((record) => record.text));
+    }
+  }
+  texts.push(
+    Buffer.from(Array.from({ length: 600 }, (_, i) => (i * 73) % 256)).toString('base64'),
+    Array.from({ length: 40 }, (_, i) => ((i * 2_654_435_761) >>> 0).toString(16)).join(' '),
+    '知识库中的文档说明了如何部署机器人以及如何配置环境变量。'.repeat(5),
+    'ボットをSlackに追加するには、マニフェストからアプリを作成します。'.repeat(5),
+    '🚀🔥✅ deploy 🎉👍 done 😀😀😀 '.repeat(10),
+    '```ts\nconst x = await fetch(base + "/v1/items?id=" + id, { method: "POST" });\n    if (!x.ok) throw new Error(x.statusText);\n```\n'.repeat(
+      5,
+    ),
+    'https://wiki.example.com/runbook#rollback-the-deployment?x=1&y=%20z '.repeat(5),
+    '3.14159265358979 1,234,567,890 2026-11-25T17:09:01Z 0x7f3a9c '.repeat(5),
+    '!!!??? ... --- *** ___ ((( ))) [[[ ]]] {{{ }}} <<< >>> ||| ### @@@ '.repeat(5),
+    'a\tb    c\n\n\n\n      indented',
+  );
+  return texts;
+}
+
+describe('token budgets without a tokenizer', () => {
+  it("never counts fewer tokens than Llama 3's tokenizer, on the knowledge base, hostile text and SQuAD", async () => {
+    const texts = await calibrationTexts();
+    expect(texts.length).toBeGreaterThan(60);
+    const under = texts.filter((text) => countTokens(text) < realTokens(text));
+    expect(under.map((text) => text.slice(0, 80))).toEqual([]);
+    // …while staying close enough that budgets are not wasted: under 1.5× on the whole.
+    const estimated = texts.reduce((sum, text) => sum + countTokens(text), 0);
+    const real = texts.reduce((sum, text) => sum + realTokens(text), 0);
+    expect(estimated / real).toBeLessThan(1.5);
+  });
+
+  it('builds prompts whose passages and history fit the budget in real Llama 3 tokens', async () => {
+    const texts = await calibrationTexts();
+    const passages = texts.slice(0, 12).map((text, i) => passage(`p${i}`, text));
+    const history: Turn[] = texts
+      .slice(12, 40)
+      .map((text, i) => ({ role: i % 2 ? 'assistant' : 'user', text }));
+    for (const budget of [500, 1_500, 4_000]) {
+      const prompt = buildAnswerPrompt('How do I deploy?', history, passages, { contextTokens: budget });
+      const used =
+        prompt.passages.reduce((sum, p, i) => sum + realTokens(formatPassage(p, i + 1)), 0) +
+        prompt.history.reduce((sum, turn) => sum + realTokens(turn.text), 0);
+      expect(used).toBeLessThanOrEqual(budget);
+    }
   });
 });
 
