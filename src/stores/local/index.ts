@@ -40,9 +40,9 @@ interface ChunkRow {
 }
 
 /** Column weights of the ranking: a title says what a whole passage is about. */
-const TITLE_WEIGHT = 2;
+const TITLE_WEIGHT = 0.5;
 const BODY_WEIGHT = 1;
-const META_WEIGHT = 1;
+const META_WEIGHT = 0.5;
 
 /** Document frequencies remembered between writes: enough for any session of questions. */
 const MAX_CACHED_FREQUENCIES = 50_000;
