@@ -42,7 +42,7 @@ interface ChunkRow {
 /** Column weights of the ranking: a title says what a whole passage is about. */
 const TITLE_WEIGHT = 0.5;
 const BODY_WEIGHT = 1;
-const META_WEIGHT = 0.5;
+const META_WEIGHT = 2;
 
 /** Document frequencies remembered between writes: enough for any session of questions. */
 const MAX_CACHED_FREQUENCIES = 50_000;
@@ -98,7 +98,7 @@ export class LocalStore implements KnowledgeStore {
    * covers, 0–1. The floor separates answerable from unanswerable questions on the SQuAD
    * development set and our own eval set (eval/RESULTS.md).
    */
-  readonly defaultMinScore = 0.4;
+  readonly defaultMinScore = 0.41;
 
   private readonly statements: {
     readonly search: StatementSync;

@@ -17,14 +17,23 @@ export interface TermWeight {
   readonly weight: number;
 }
 
+/**
+ * Weights are computed as if the store held at least this many passages. In a store of a
+ * handful of passages every present term is "common" and every absent one maximally rare, so a
+ * single everyday word missing from a short note would outweigh three that match; counting the
+ * store as at least this large keeps the weights of rare and absent terms comparable.
+ */
+export const MIN_DOCUMENTS = 1_000;
+
 export function termWeights(
   terms: readonly string[],
   documentFrequency: ReadonlyMap<string, number>,
   documents: number,
 ): TermWeight[] {
+  const size = Math.max(documents, MIN_DOCUMENTS);
   return terms.map((term) => ({
     term,
-    weight: inverseDocumentFrequency(documentFrequency.get(term) ?? 0, documents),
+    weight: inverseDocumentFrequency(documentFrequency.get(term) ?? 0, size),
   }));
 }
 
