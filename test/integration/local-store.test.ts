@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,6 +10,7 @@ import { ExtractiveGenerator } from '../../src/generators/extractive.js';
 import { ingestPaths } from '../../src/ingest/pipeline.js';
 import { LocalStore, LocalStoreError, STORE_FILE } from '../../src/stores/local/index.js';
 import { ROOT, runCli } from '../e2e/cli.js';
+import { waitFor } from '../support/wait.js';
 import { contractChunks, describeKnowledgeStoreContract } from './store-contract.js';
 
 const dirs: string[] = [];
@@ -162,7 +164,58 @@ describe('a JSON store left by an earlier version', () => {
   });
 });
 
+/** A writer process (test/support/store-writer.ts) that starts writing when told to. */
+function startWriter(dir: string, name: string, batches: number, size: number) {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'test/support/store-writer.ts'), dir, name, String(batches), String(size)],
+    { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  return {
+    ready: () => waitFor(() => stdout.includes('ready'), `${name} to open the store`, 60_000),
+    go: () => child.stdin.end('go\n'),
+    finished: async () => ({ code: await exited, stdout, stderr }),
+  };
+}
+
 describe('the local store shared between processes', () => {
+  it('lets two store instances in separate processes write at once while a third reads', async () => {
+    const data = await tempDir();
+    const reader = await open(data);
+    const writers = [startWriter(data, 'left', 40, 250), startWriter(data, 'right', 40, 250)];
+    await Promise.all(writers.map((writer) => writer.ready()));
+    for (const writer of writers) writer.go();
+    const finished = Promise.all(writers.map((writer) => writer.finished()));
+    // Reading while both write: every search sees a consistent store (no error, no torn batch).
+    let done = false;
+    void finished.then(() => {
+      done = true;
+    });
+    while (!done) {
+      const found = await reader.search('item written by left', { topK: 3 });
+      expect(found.length).toBeLessThanOrEqual(3);
+      expect((await reader.stats()).vectorCount % 250).toBe(0);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    for (const result of await finished) {
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+    }
+    expect((await reader.stats()).vectorCount).toBe(20_000);
+    const ids = await reader.listIds();
+    expect(ids.get('left-39-249')).toBe('left.md');
+    expect(ids.get('right-39-249')).toBe('right.md');
+  }, 180_000);
+
   it('shows a running bot what another process ingests, without a restart', async () => {
     const data = await tempDir();
     const docs = await tempDir();
