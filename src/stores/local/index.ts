@@ -44,6 +44,24 @@ const TITLE_WEIGHT = 0.5;
 const BODY_WEIGHT = 1;
 const META_WEIGHT = 2;
 
+/**
+ * In a large store, a term in this many passages (and this share of them) is left out of the
+ * ranking query when the question has rarer terms: scoring every passage that holds it is what
+ * makes a query slow, and BM25 gives it almost no weight. It still counts for relevance.
+ */
+const COMMON_TERM_PASSAGES = 2_000;
+const COMMON_TERM_SHARE = 0.02;
+
+function rankingTerms(
+  wanted: readonly string[],
+  frequencies: ReadonlyMap<string, number>,
+  documents: number,
+): readonly string[] {
+  const limit = Math.max(COMMON_TERM_PASSAGES, documents * COMMON_TERM_SHARE);
+  const rarer = wanted.filter((term) => (frequencies.get(term) ?? 0) <= limit);
+  return rarer.length > 0 ? rarer : wanted;
+}
+
 /** Document frequencies remembered between writes: enough for any session of questions. */
 const MAX_CACHED_FREQUENCIES = 50_000;
 
@@ -204,11 +222,13 @@ export class LocalStore implements KnowledgeStore {
     const wanted = queryTerms(query);
     if (wanted.length === 0) return [];
     try {
+      const frequencies = this.documentFrequencies(wanted);
+      const ranked = rankingTerms(wanted, frequencies, this.documents);
       // Terms are letters and digits only (see terms.ts), so quoting makes them plain FTS5 terms.
-      const match = wanted.map((term) => `"${term}"`).join(' OR ');
+      const match = ranked.map((term) => `"${term}"`).join(' OR ');
       const rows = this.statements.search.all(match, options.topK) as unknown as ChunkRow[];
       if (rows.length === 0) return [];
-      const weights = termWeights(wanted, this.documentFrequencies(wanted), this.documents);
+      const weights = termWeights(wanted, frequencies, this.documents);
       return rows.map((row) => {
         const passage = toPassage(row, 0);
         const everywhere = new Set([...terms(row.title ?? ''), ...terms(metadataText(passage))]);
