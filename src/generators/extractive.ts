@@ -73,7 +73,7 @@ export class ExtractiveGenerator implements Generator {
    * The sentences that answer the question, best first, each cited with its passage number.
    * A sentence scores by the question terms it holds, each weighted by how few of the retrieved
    * sentences hold it (the distinctive words of the question matter most), with a small lead
-   * for better-ranked passages. Nothing matching: the first sentence of the best passage.
+   * for better-ranked passages. Nothing matching: the first sentence of each passage.
    */
   private extract(question: string, request: GenerationRequest): string[] {
     const wanted = new Set(terms(question));
@@ -98,7 +98,12 @@ export class ExtractiveGenerator implements Generator {
       }))
       .filter((candidate) => candidate.score > 0)
       .sort((a, b) => b.score - a.score || a.index - b.index || a.order - b.order);
-    const picked = ranked.length > 0 ? ranked.slice(0, MAX_SENTENCES) : candidates.slice(0, 1);
+    // No sentence holds a question word (a record found by its metadata, say "region: Japan"):
+    // each passage's opening sentence says what it is.
+    const picked =
+      ranked.length > 0
+        ? ranked.slice(0, MAX_SENTENCES)
+        : candidates.filter((candidate) => candidate.order === 0).slice(0, MAX_SENTENCES);
     const lines: string[] = [];
     let length = 0;
     for (const { sentence, index } of picked) {

@@ -47,6 +47,19 @@ describe('the offline answer', () => {
   });
 });
 
+describe('the offline answer to records found by their metadata', () => {
+  it('opens with each record when no sentence holds the question words', async () => {
+    const text = await generate('What foods come from Japan?', [
+      {
+        ...passage('sushi', 'Sushi pairs vinegared rice with fish. It is often wrapped in nori.'),
+        metadata: { region: 'Japan' },
+      },
+      { ...passage('ramen', 'Ramen is a noodle soup. Toppings vary.'), metadata: { region: 'Japan' } },
+    ]);
+    expect(text).toContain('- Sushi pairs vinegared rice with fish. [1]\n- Ramen is a noodle soup. [2]');
+  });
+});
+
 describe('offline follow-ups', () => {
   it('rewrites a pronoun with what the previous question was about, dropping its verb', () => {
     expect(rewriteFollowUp('and how do I remove it?', 'How do I add the bot to Slack?')).toBe(
