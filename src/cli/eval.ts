@@ -46,6 +46,8 @@ const SWEEP = Array.from({ length: 11 }, (_, i) => Math.round((0.2 + i * 0.05) *
 
 interface Measured {
   readonly retriever: Retriever;
+  /** What was measured, for the report. */
+  readonly name: string;
   readonly chunks: () => Promise<ChunkCollector>;
   readonly cleanup: () => Promise<void>;
 }
@@ -65,6 +67,7 @@ async function storeUnderTest(corpus: string | undefined): Promise<Measured> {
     if (summary.files === 0) throw new EvalSetError(`Nothing to index in ${corpus}.`);
     return {
       retriever: store,
+      name: `local store over ${corpus}`,
       chunks: () => collect([folder], folder),
       cleanup: async () => {
         store.close();
@@ -79,6 +82,7 @@ async function storeUnderTest(corpus: string | undefined): Promise<Measured> {
   }
   return {
     retriever: store,
+    name: store.description,
     chunks: () => collect([config.rag.knowledgeDir]),
     cleanup: async () => {
       if (store instanceof LocalStore) store.close();
@@ -173,7 +177,7 @@ async function main(): Promise<number> {
     const baseline = args.values.baseline
       ? await measure(await winkBaseline((await measured.chunks()).chunks), questions, k, 0, false)
       : undefined;
-    const name = measured.retriever.description;
+    const name = measured.name;
     if (args.values.json) {
       const out = {
         ...reportJson(ours.report, name),
@@ -194,7 +198,7 @@ async function main(): Promise<number> {
     }
     process.stdout.write(formatReport(ours.report, name));
     if (ours.sweep) process.stdout.write(`\nRefusals by relevance floor:\n\n${formatSweep(ours.sweep)}`);
-    if (baseline) {
+    if (baseline && baseline.report.answerable > 0) {
       const pct = (value: number) => `${(value * 100).toFixed(1)}%`;
       process.stdout.write(
         `\nBaseline, wink-bm25-text-search on the same chunks: recall@1 ${pct(baseline.report.recallAt1)}, ` +

@@ -210,12 +210,17 @@ export function formatReport(report: EvalReport, store: string): string {
     '',
     '| metric | value |',
     '|---|---|',
-    `| recall@1 | ${pct(report.recallAt1)} |`,
-    `| recall@${report.k} | ${pct(report.recallAtK)} |`,
-    `| MRR (top ${MRR_DEPTH}) | ${report.mrr.toFixed(3)} |`,
-    `| unanswerable refused (floor ${report.minScore}) | ${pct(report.rejectedUnanswerable)} |`,
-    `| answerable wrongly refused | ${pct(report.rejectedAnswerable)} |`,
   ];
+  if (report.answerable > 0) {
+    lines.push(
+      `| recall@1 | ${pct(report.recallAt1)} |`,
+      `| recall@${report.k} | ${pct(report.recallAtK)} |`,
+      `| MRR (top ${MRR_DEPTH}) | ${report.mrr.toFixed(3)} |`,
+    );
+  }
+  if (report.unanswerable > 0)
+    lines.push(`| unanswerable refused (floor ${report.minScore}) | ${pct(report.rejectedUnanswerable)} |`);
+  if (report.answerable > 0) lines.push(`| answerable wrongly refused | ${pct(report.rejectedAnswerable)} |`);
   const shown = report.misses.slice(0, 30);
   if (shown.length > 0) {
     lines.push(
