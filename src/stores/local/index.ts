@@ -171,6 +171,16 @@ export class LocalStore implements KnowledgeStore {
       deleteTerms: db.prepare('DELETE FROM chunk_terms WHERE rowid = ?'),
       listIds: db.prepare('SELECT id, source FROM chunks'),
     };
+    // FTS5 writes its own shadow tables, which can leave SQLite's "last insert rowid" beyond
+    // JavaScript's safe integers; Node 26 throws on such a result unless it comes as a BigInt.
+    for (const write of [
+      this.statements.insertChunk,
+      this.statements.updateChunk,
+      this.statements.deleteChunk,
+      this.statements.insertTerms,
+      this.statements.deleteTerms,
+    ])
+      write.setReadBigInts(true);
   }
 
   /** Opens (or creates) the store in `dir`, importing a JSON store an older version left there. */
