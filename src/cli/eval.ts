@@ -1,36 +1,213 @@
 /**
- * `npm run eval [-- questions.json]`: retrieval quality of the configured store on the eval
- * set. The local store is indexed from knowledge/ first if it is empty; an Upstash index is
- * evaluated as it is (ingest knowledge/ into it first).
+ * `npm run eval -- [set.json] [--corpus <folder>] [--baseline] [--sweep] [--json]`: retrieval
+ * quality on an eval set. Without --corpus it measures the configured store (the local store
+ * is indexed from knowledge/ first if empty; an Upstash index as it is). With --corpus it
+ * indexes that folder into a throw-away local store, sources named relative to the folder,
+ * so a set like eval/squad2.json is portable. Exit codes: 0 done, 2 usage or bad input.
  */
-import { resolve } from 'node:path';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { openStore } from '../app/runtime.js';
 import { loadConfig } from '../config.js';
-import { evaluate, formatReport, loadEvalSet } from '../eval/evaluate.js';
+import type { KnowledgeStore, Retriever } from '../core/types.js';
+import { ChunkCollector, winkBaseline } from '../eval/baseline.js';
+import {
+  collectOutcomes,
+  type EvalQuestion,
+  EvalSetError,
+  formatReport,
+  loadEvalSet,
+  reportJson,
+  summarize,
+  sweepFloors,
+} from '../eval/evaluate.js';
 import { ingestPaths } from '../ingest/pipeline.js';
+import { LocalStore } from '../stores/local/index.js';
 import { runCommand } from './run.js';
 
+const USAGE = `Measure retrieval quality on an eval set.
+
+  npm run eval -- [set.json] [options]      (default set: eval/questions.json)
+
+Options:
+  --corpus <folder>   index this folder into a temporary local store and evaluate that
+                      (sources in the set are named relative to the folder)
+  --baseline          also rank with a plain BM25 library (wink-bm25-text-search) on the same chunks
+  --sweep             also print refusal rates at relevance floors from 0.20 to 0.70
+  --json              print one JSON object instead of tables
+  -h, --help          show this help
+
+The set is a JSON array of {"question", "expected": [{"source", "recordId"?}]}; "expected": []
+marks a question the knowledge base cannot answer.`;
+
+const SWEEP = Array.from({ length: 11 }, (_, i) => Math.round((0.2 + i * 0.05) * 100) / 100);
+
+interface Measured {
+  readonly retriever: Retriever;
+  /** What was measured, for the report. */
+  readonly name: string;
+  readonly chunks: () => Promise<ChunkCollector>;
+  readonly cleanup: () => Promise<void>;
+}
+
+/** The store to measure, and how to get the same chunks for the baseline. */
+async function storeUnderTest(corpus: string | undefined): Promise<Measured> {
+  const collect = async (paths: string[], cwd?: string) => {
+    const collector = new ChunkCollector();
+    await ingestPaths(collector, paths, cwd ? { cwd } : {});
+    return collector;
+  };
+  if (corpus) {
+    const folder = resolve(corpus);
+    const dir = await mkdtemp(join(tmpdir(), 'rag-eval-'));
+    const store = await LocalStore.open({ dir });
+    const summary = await ingestPaths(store, [folder], { cwd: folder });
+    if (summary.files === 0) throw new EvalSetError(`Nothing to index in ${corpus}.`);
+    return {
+      retriever: store,
+      name: `local store over ${corpus}`,
+      chunks: () => collect([folder], folder),
+      cleanup: async () => {
+        store.close();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  }
+  const config = loadConfig();
+  const store: KnowledgeStore = await openStore(config);
+  if (!config.upstash && (await store.stats()).vectorCount === 0) {
+    await ingestPaths(store, [config.rag.knowledgeDir]);
+  }
+  return {
+    retriever: store,
+    name: store.description,
+    chunks: () => collect([config.rag.knowledgeDir]),
+    cleanup: async () => {
+      if (store instanceof LocalStore) store.close();
+    },
+  };
+}
+
+async function measure(
+  retriever: Retriever,
+  questions: readonly EvalQuestion[],
+  k: number,
+  minScore: number,
+  sweep: boolean,
+) {
+  const outcomes = await collectOutcomes(retriever, questions, k);
+  return {
+    report: summarize(questions, outcomes, { k, minScore }),
+    sweep: sweep ? sweepFloors(outcomes, SWEEP) : undefined,
+  };
+}
+
+function formatSweep(rows: ReturnType<typeof sweepFloors>): string {
+  const pct = (value: number) => `${(value * 100).toFixed(1)}%`;
+  return [
+    '| floor | unanswerable refused | answerable wrongly refused |',
+    '|---|---|---|',
+    ...rows.map(
+      (row) =>
+        `| ${row.minScore.toFixed(2)} | ${pct(row.rejectedUnanswerable)} | ${pct(row.rejectedAnswerable)} |`,
+    ),
+    '',
+  ].join('\n');
+}
+
 async function main(): Promise<number> {
-  const path = resolve(process.argv[2] ?? 'eval/questions.json');
-  try {
-    const config = loadConfig();
-    const store = await openStore(config);
-    if (!config.upstash && (await store.stats()).vectorCount === 0) {
-      await ingestPaths(store, [config.rag.knowledgeDir]);
-    }
-    const questions = await loadEvalSet(path);
-    const report = await evaluate(store, questions, {
-      k: config.rag.topK,
-      ...(config.rag.minScore !== undefined ? { minScore: config.rag.minScore } : {}),
+  let args: ReturnType<typeof parse>;
+  const parse = () =>
+    parseArgs({
+      allowPositionals: true,
+      options: {
+        corpus: { type: 'string' },
+        baseline: { type: 'boolean', default: false },
+        sweep: { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
     });
-    process.stdout.write(formatReport(report, store.description));
+  try {
+    args = parse();
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (args.values.help) {
+    process.stdout.write(`${USAGE}\n`);
     return 0;
+  }
+  if (args.positionals.length > 1) {
+    process.stderr.write(`Give one eval set, not ${args.positionals.length}.\n\n${USAGE}\n`);
+    return 2;
+  }
+  const path = resolve(args.positionals[0] ?? 'eval/questions.json');
+  let questions: EvalQuestion[];
+  try {
+    questions = await loadEvalSet(path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
       process.stderr.write(`No eval set at ${path}.\n`);
       return 2;
     }
+    if (error instanceof EvalSetError) {
+      process.stderr.write(`${error.message}\n`);
+      return 2;
+    }
     throw error;
+  }
+
+  const k = 3;
+  let measured: Measured;
+  try {
+    measured = await storeUnderTest(args.values.corpus);
+  } catch (error) {
+    if (error instanceof EvalSetError) {
+      process.stderr.write(`${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  try {
+    const minScore = loadConfig().rag.minScore ?? measured.retriever.defaultMinScore;
+    const ours = await measure(measured.retriever, questions, k, minScore, args.values.sweep);
+    const baseline = args.values.baseline
+      ? await measure(await winkBaseline((await measured.chunks()).chunks), questions, k, 0, false)
+      : undefined;
+    const name = measured.name;
+    if (args.values.json) {
+      const out = {
+        ...reportJson(ours.report, name),
+        ...(ours.sweep ? { sweep: ours.sweep } : {}),
+        ...(baseline
+          ? {
+              baseline: {
+                store: 'wink-bm25-text-search',
+                recallAt1: baseline.report.recallAt1,
+                [`recallAt${k}`]: baseline.report.recallAtK,
+                mrr: baseline.report.mrr,
+              },
+            }
+          : {}),
+      };
+      process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+      return 0;
+    }
+    process.stdout.write(formatReport(ours.report, name));
+    if (ours.sweep) process.stdout.write(`\nRefusals by relevance floor:\n\n${formatSweep(ours.sweep)}`);
+    if (baseline && baseline.report.answerable > 0) {
+      const pct = (value: number) => `${(value * 100).toFixed(1)}%`;
+      process.stdout.write(
+        `\nBaseline, wink-bm25-text-search on the same chunks: recall@1 ${pct(baseline.report.recallAt1)}, ` +
+          `recall@${k} ${pct(baseline.report.recallAtK)}, MRR ${baseline.report.mrr.toFixed(3)}\n`,
+      );
+    }
+    return 0;
+  } finally {
+    await measured.cleanup();
   }
 }
 

@@ -1,8 +1,8 @@
 /**
- * Retrieval evaluation: for each question with known sources, where does the first right
- * passage rank? recall@k and MRR for the answerable questions; for the unanswerable ones,
- * how often every passage falls under the store's relevance floor (so the bot says
- * "nothing found" instead of answering from noise).
+ * Retrieval evaluation. For each answerable question: where does the first right passage rank
+ * (recall@1, recall@k, MRR)? For every question: would the bot refuse it, i.e. does no passage
+ * in the top k clear the relevance floor (the core's own rule)? Refusing an unanswerable
+ * question is right ("nothing in the knowledge base"); refusing an answerable one is a miss.
  */
 import { readFile } from 'node:fs/promises';
 import type { Passage, Retriever } from '../core/types.js';
@@ -21,22 +21,73 @@ export interface EvalQuestion {
 
 export interface EvalReport {
   readonly k: number;
+  /** The relevance floor the refusal figures used. */
+  readonly minScore: number;
   readonly answerable: number;
   readonly unanswerable: number;
+  readonly recallAt1: number;
+  /** Right passage within the top k (k is 3 by default, so this is recall@3). */
   readonly recallAtK: number;
   readonly mrr: number;
-  /** Answerable questions whose best passage clears the relevance floor. */
-  readonly answeredRate: number;
-  /** Unanswerable questions with every passage under the floor. */
-  readonly rejectionRate: number;
+  /** Share of unanswerable questions refused (every top-k passage under the floor). */
+  readonly rejectedUnanswerable: number;
+  /** Share of answerable questions wrongly refused. */
+  readonly rejectedAnswerable: number;
   readonly misses: readonly { question: string; rank: number | null }[];
 }
 
-/** How deep to look when computing MRR: past this the passage would never reach the prompt. */
-const MRR_DEPTH = 10;
+/** One question's outcome, kept so the floor can be swept without searching again. */
+export interface QuestionOutcome {
+  readonly answerable: boolean;
+  /** 1-based rank of the first right passage within MRR_DEPTH, null if absent. */
+  readonly rank: number | null;
+  /** Best relevance score among the top k: the question is refused below the floor. */
+  readonly bestScore: number;
+}
 
+/** How deep to look when computing MRR: past this the passage would never reach the prompt. */
+export const MRR_DEPTH = 10;
+
+export class EvalSetError extends Error {
+  override readonly name = 'EvalSetError';
+}
+
+function isExpected(value: unknown): value is ExpectedSource {
+  const item = value as Partial<ExpectedSource> | null;
+  return (
+    typeof item === 'object' &&
+    item !== null &&
+    typeof item.source === 'string' &&
+    (item.recordId === undefined || typeof item.recordId === 'string')
+  );
+}
+
+/** Reads an eval set, saying which entry is malformed rather than failing mid-run. */
 export async function loadEvalSet(path: string): Promise<EvalQuestion[]> {
-  return JSON.parse(await readFile(path, 'utf8')) as EvalQuestion[];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(path, 'utf8'));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code) throw error;
+    throw new EvalSetError(`${path} is not valid JSON (${(error as Error).message}).`);
+  }
+  if (!Array.isArray(parsed)) throw new EvalSetError(`${path} must hold a JSON array of questions.`);
+  parsed.forEach((item: unknown, i) => {
+    const entry = item as Partial<EvalQuestion> | null;
+    const ok =
+      typeof entry === 'object' &&
+      entry !== null &&
+      typeof entry.question === 'string' &&
+      entry.question.trim() !== '' &&
+      Array.isArray(entry.expected) &&
+      entry.expected.every(isExpected);
+    if (!ok) {
+      throw new EvalSetError(
+        `Entry ${i + 1} of ${path} needs "question" (text) and "expected" (a list of {"source", "recordId"?}, empty when unanswerable).`,
+      );
+    }
+  });
+  return parsed as EvalQuestion[];
 }
 
 function matches(passage: Passage, expected: ExpectedSource): boolean {
@@ -44,44 +95,111 @@ function matches(passage: Passage, expected: ExpectedSource): boolean {
   return expected.recordId === undefined || String(passage.metadata.id) === expected.recordId;
 }
 
+/** Searches every question once. */
+export async function collectOutcomes(
+  retriever: Retriever,
+  questions: readonly EvalQuestion[],
+  k: number,
+): Promise<QuestionOutcome[]> {
+  const outcomes: QuestionOutcome[] = [];
+  for (const item of questions) {
+    const results = await retriever.search(item.question, { topK: Math.max(k, MRR_DEPTH) });
+    const bestScore = Math.max(0, ...results.slice(0, k).map((passage) => passage.score));
+    if (item.expected.length === 0) {
+      outcomes.push({ answerable: false, rank: null, bestScore });
+      continue;
+    }
+    const index = results.findIndex((passage) =>
+      item.expected.some((expected) => matches(passage, expected)),
+    );
+    outcomes.push({ answerable: true, rank: index === -1 ? null : index + 1, bestScore });
+  }
+  return outcomes;
+}
+
+/** The metrics for one floor, from outcomes already collected. */
+export function summarize(
+  questions: readonly EvalQuestion[],
+  outcomes: readonly QuestionOutcome[],
+  options: { k: number; minScore: number },
+): EvalReport {
+  let answerable = 0;
+  let first = 0;
+  let hits = 0;
+  let reciprocal = 0;
+  let refusedAnswerable = 0;
+  let refusedUnanswerable = 0;
+  const misses: { question: string; rank: number | null }[] = [];
+  outcomes.forEach((outcome, i) => {
+    const refused = outcome.bestScore < options.minScore;
+    if (!outcome.answerable) {
+      if (refused) refusedUnanswerable += 1;
+      return;
+    }
+    answerable += 1;
+    if (refused) refusedAnswerable += 1;
+    if (outcome.rank === 1) first += 1;
+    if (outcome.rank !== null && outcome.rank <= options.k) hits += 1;
+    else misses.push({ question: questions[i]?.question ?? '', rank: outcome.rank });
+    if (outcome.rank !== null) reciprocal += 1 / outcome.rank;
+  });
+  const unanswerable = outcomes.length - answerable;
+  const share = (count: number, of: number) => (of > 0 ? count / of : 0);
+  return {
+    k: options.k,
+    minScore: options.minScore,
+    answerable,
+    unanswerable,
+    recallAt1: share(first, answerable),
+    recallAtK: share(hits, answerable),
+    mrr: share(reciprocal, answerable),
+    rejectedUnanswerable: share(refusedUnanswerable, unanswerable),
+    rejectedAnswerable: share(refusedAnswerable, answerable),
+    misses,
+  };
+}
+
 export async function evaluate(
   retriever: Retriever,
   questions: readonly EvalQuestion[],
   options: { k: number; minScore?: number },
 ): Promise<EvalReport> {
-  const floor = options.minScore ?? retriever.defaultMinScore;
-  let hits = 0;
-  let reciprocal = 0;
-  let answered = 0;
-  let rejected = 0;
-  let answerable = 0;
-  const misses: { question: string; rank: number | null }[] = [];
-  for (const item of questions) {
-    const results = await retriever.search(item.question, { topK: Math.max(options.k, MRR_DEPTH) });
-    if (item.expected.length === 0) {
-      if (results.slice(0, options.k).every((passage) => passage.score < floor)) rejected += 1;
-      continue;
-    }
-    answerable += 1;
-    const index = results.findIndex((passage) =>
-      item.expected.some((expected) => matches(passage, expected)),
-    );
-    const rank = index === -1 ? null : index + 1;
-    if (rank !== null && rank <= options.k) hits += 1;
-    else misses.push({ question: item.question, rank });
-    if (rank !== null) reciprocal += 1 / rank;
-    if ((results[0]?.score ?? 0) >= floor) answered += 1;
-  }
-  const unanswerable = questions.length - answerable;
-  return {
+  const outcomes = await collectOutcomes(retriever, questions, options.k);
+  return summarize(questions, outcomes, {
     k: options.k,
-    answerable,
-    unanswerable,
-    recallAtK: answerable ? hits / answerable : 0,
-    mrr: answerable ? reciprocal / answerable : 0,
-    answeredRate: answerable ? answered / answerable : 0,
-    rejectionRate: unanswerable ? rejected / unanswerable : 0,
-    misses,
+    minScore: options.minScore ?? retriever.defaultMinScore,
+  });
+}
+
+/** Refusal rates at each floor, to choose one on data (`npm run eval -- --sweep`). */
+export function sweepFloors(
+  outcomes: readonly QuestionOutcome[],
+  floors: readonly number[],
+): { minScore: number; rejectedUnanswerable: number; rejectedAnswerable: number }[] {
+  const answerable = outcomes.filter((outcome) => outcome.answerable);
+  const unanswerable = outcomes.filter((outcome) => !outcome.answerable);
+  const share = (list: readonly QuestionOutcome[], floor: number) =>
+    list.length > 0 ? list.filter((outcome) => outcome.bestScore < floor).length / list.length : 0;
+  return floors.map((minScore) => ({
+    minScore,
+    rejectedUnanswerable: share(unanswerable, minScore),
+    rejectedAnswerable: share(answerable, minScore),
+  }));
+}
+
+/** The `--json` shape: fractions 0–1, as documented in the README. */
+export function reportJson(report: EvalReport, store: string): Record<string, unknown> {
+  return {
+    store,
+    k: report.k,
+    minScore: report.minScore,
+    answerable: report.answerable,
+    unanswerable: report.unanswerable,
+    recallAt1: report.recallAt1,
+    [`recallAt${report.k}`]: report.recallAtK,
+    mrr: report.mrr,
+    rejectedUnanswerable: report.rejectedUnanswerable,
+    rejectedAnswerable: report.rejectedAnswerable,
   };
 }
 
@@ -92,15 +210,24 @@ export function formatReport(report: EvalReport, store: string): string {
     '',
     '| metric | value |',
     '|---|---|',
-    `| recall@${report.k} | ${pct(report.recallAtK)} |`,
-    `| MRR (top ${MRR_DEPTH}) | ${report.mrr.toFixed(3)} |`,
-    `| answerable with best passage over the floor | ${pct(report.answeredRate)} |`,
-    `| unanswerable rejected (all under the floor) | ${pct(report.rejectionRate)} |`,
   ];
-  if (report.misses.length > 0) {
-    lines.push('', `Not in the top ${report.k}:`);
-    for (const miss of report.misses)
-      lines.push(`  - ${miss.question} (rank ${miss.rank ?? `> ${MRR_DEPTH}`})`);
+  if (report.answerable > 0) {
+    lines.push(
+      `| recall@1 | ${pct(report.recallAt1)} |`,
+      `| recall@${report.k} | ${pct(report.recallAtK)} |`,
+      `| MRR (top ${MRR_DEPTH}) | ${report.mrr.toFixed(3)} |`,
+    );
+  }
+  if (report.unanswerable > 0)
+    lines.push(`| unanswerable refused (floor ${report.minScore}) | ${pct(report.rejectedUnanswerable)} |`);
+  if (report.answerable > 0) lines.push(`| answerable wrongly refused | ${pct(report.rejectedAnswerable)} |`);
+  const shown = report.misses.slice(0, 30);
+  if (shown.length > 0) {
+    lines.push(
+      '',
+      `Not in the top ${report.k}${report.misses.length > shown.length ? ` (first ${shown.length} of ${report.misses.length})` : ''}:`,
+    );
+    for (const miss of shown) lines.push(`  - ${miss.question} (rank ${miss.rank ?? `> ${MRR_DEPTH}`})`);
   }
   return `${lines.join('\n')}\n`;
 }

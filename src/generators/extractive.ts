@@ -4,24 +4,13 @@
  * degraded answer when Groq is unavailable, so it always says plainly what it is.
  */
 import type { GenerationChunk, GenerationRequest, Generator } from '../core/types.js';
+import { terms } from '../stores/local/terms.js';
+import { rewriteFollowUp } from './follow-up.js';
 
 export const OFFLINE_LABEL =
   '_Offline answer: the most relevant passages from the knowledge base, quoted without an AI model. Set GROQ_API_KEY for written answers._';
 export const DEGRADED_LABEL =
   '_Groq is unavailable right now, so here are the most relevant passages from the knowledge base instead of a written answer._';
-
-const STOPWORDS = new Set(
-  'a an and are as at be by can do does for from how i if in is it its me my of on or so that the this to was what when where which who why will with you your'.split(
-    ' ',
-  ),
-);
-
-/** Lower-cased content words, crudely stemmed so "installing" meets "install". */
-function terms(text: string): string[] {
-  return (text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [])
-    .filter((word) => word.length > 1 && !STOPWORDS.has(word))
-    .map((word) => word.replace(/(ing|ed|es|s)$/u, '') || word);
-}
 
 /** Prose sentences and list items of a passage, without headings or code blocks. */
 function sentences(text: string): string[] {
@@ -44,6 +33,9 @@ function sentences(text: string): string[] {
   return out.map((sentence) => sentence.trim()).filter((sentence) => sentence.length >= 3);
 }
 
+/** Quoting more than this many sentences stops being an answer. */
+const MAX_SENTENCES = 6;
+
 export interface ExtractiveOptions {
   /** First line of every answer, saying what kind of answer this is. */
   readonly label?: string;
@@ -64,9 +56,9 @@ export class ExtractiveGenerator implements Generator {
 
   async *generate(request: GenerationRequest): AsyncIterable<GenerationChunk> {
     if (request.purpose === 'condense') {
-      // No model to rewrite follow-ups: the last user turn plus the question retrieves well enough.
+      // No model to rewrite follow-ups: rules resolve "it" and "what about …" (follow-up.ts).
       const lastUser = [...request.history].reverse().find((turn) => turn.role === 'user');
-      yield { type: 'text', text: lastUser ? `${lastUser.text}\n${request.question}` : request.question };
+      yield { type: 'text', text: rewriteFollowUp(request.question, lastUser?.text) };
       return;
     }
     const lines = this.extract(request.question, request);
@@ -77,30 +69,49 @@ export class ExtractiveGenerator implements Generator {
     }
   }
 
+  /**
+   * The sentences that answer the question, best first, each cited with its passage number.
+   * A sentence scores by the question terms it holds, each weighted by how few of the retrieved
+   * sentences hold it (the distinctive words of the question matter most), with a small lead
+   * for better-ranked passages. Nothing matching: the first sentence of each passage.
+   */
   private extract(question: string, request: GenerationRequest): string[] {
     const wanted = new Set(terms(question));
+    const candidates = request.passages.flatMap((passage, index) =>
+      sentences(passage.text).map((sentence, order) => ({
+        sentence,
+        index,
+        order,
+        found: new Set(terms(sentence).filter((term) => wanted.has(term))),
+      })),
+    );
+    const holding = new Map<string, number>();
+    for (const candidate of candidates)
+      for (const term of candidate.found) holding.set(term, (holding.get(term) ?? 0) + 1);
+    const weight = (term: string) => Math.log(1 + candidates.length / (holding.get(term) ?? 1));
+    const ranked = candidates
+      .map((candidate) => ({
+        ...candidate,
+        score:
+          [...candidate.found].reduce((sum, term) => sum + weight(term), 0) *
+          (1 - 0.1 * Math.min(candidate.index, 5)),
+      }))
+      .filter((candidate) => candidate.score > 0)
+      .sort((a, b) => b.score - a.score || a.index - b.index || a.order - b.order);
+    // No sentence holds a question word (a record found by its metadata, say "region: Japan"):
+    // each passage's opening sentence says what it is.
+    const picked =
+      ranked.length > 0
+        ? ranked.slice(0, MAX_SENTENCES)
+        : candidates.filter((candidate) => candidate.order === 0).slice(0, MAX_SENTENCES);
     const lines: string[] = [];
     let length = 0;
-    request.passages.forEach((passage, i) => {
-      const candidates = sentences(passage.text);
-      const scored = candidates
-        .map((sentence, order) => ({
-          sentence,
-          order,
-          score: terms(sentence).filter((term) => wanted.has(term)).length,
-        }))
-        .filter((entry) => entry.score > 0)
-        .sort((a, b) => b.score - a.score || a.order - b.order)
-        .slice(0, i === 0 ? 3 : 2)
-        .sort((a, b) => a.order - b.order);
-      const picked = scored.length > 0 ? scored.map((entry) => entry.sentence) : candidates.slice(0, 1);
-      for (const sentence of picked) {
-        const line = `- ${sentence} [${i + 1}]`;
-        if (length + line.length > this.maxChars && lines.length > 0) return;
-        lines.push(line);
-        length += line.length;
-      }
-    });
+    for (const { sentence, index } of picked) {
+      const line = `- ${sentence} [${index + 1}]`;
+      if (length + line.length > this.maxChars && lines.length > 0) break;
+      lines.push(line);
+      length += line.length;
+    }
     return lines;
   }
 }

@@ -1,30 +1,59 @@
 /**
- * Term processing for the local BM25 index: lower-case, drop stopwords, and strip common
- * English endings so "installing", "installed" and "installs" meet "install".
+ * Terms for the local index: lower-cased words without accents, English stopwords dropped,
+ * stemmed with the Porter2 (Snowball English) stemmer so "criticize" meets "criticism" and
+ * "stations" meets "station", without cutting words to two- or three-letter stubs. Index and
+ * query go through this one function, so both sides always agree.
  */
+import stem from 'wink-porter2-stemmer';
 
 const STOPWORDS = new Set(
   (
-    'a about after all also am an and any are as at be been before but by can could did do does doing for from ' +
-    'get got had has have having he her here hers him his how i if in into is it its just let me more most my no ' +
-    'not of on once only or other our out over own same she should so some such than that the their them then ' +
-    'there these they this those through to too under until up very was we were what when where which while who ' +
-    'whom why will with would you your yours'
+    'a about above after again against all also am an and any are aren as at be because been before being below ' +
+    'between both but by can cannot could did didn do does doesn doing don down during each else etc ever few for ' +
+    'from further get gets got had hadn has hasn have haven having he her here hers herself him himself his how i ' +
+    'if in into is isn it its itself just let ll me might more most must my myself no nor not now of off on once ' +
+    'only or other ought our ours ourselves out over own per re same shall she should so some such than that the ' +
+    'their theirs them themselves then there these they this those through thus to too under until up upon us ve ' +
+    'very was wasn we were weren what whatever when where whether which while who whom whose why will with within ' +
+    'without won would you your yours yourself yourselves'
   ).split(' '),
 );
 
-/** Index and query term: undefined drops it. */
-export function searchTerm(term: string): string | undefined {
-  const word = term.toLowerCase();
-  if (word.length < 2 || STOPWORDS.has(word)) return undefined;
-  if (word.length > 5) return word.replace(/(ations?|ing|edly|ed|es|s)$/u, '');
-  if (word.length > 3) return word.replace(/s$/u, '');
-  return word;
+const WORD = /[\p{L}\p{N}]+/gu;
+/** Stems are cached: a corpus repeats a small vocabulary millions of times. */
+const stems = new Map<string, string>();
+const MAX_CACHED_STEMS = 200_000;
+
+function stemOf(word: string): string {
+  let out = stems.get(word);
+  if (out === undefined) {
+    // Numbers and codes are kept as written; the stemmer is for English words.
+    out = /\p{N}/u.test(word) ? word : stem(word);
+    if (stems.size >= MAX_CACHED_STEMS) stems.clear();
+    stems.set(word, out);
+  }
+  return out;
 }
 
-/** Distinct processed terms of a query. */
+function fold(text: string): string {
+  const lower = text.toLowerCase();
+  // Only text with non-ASCII letters pays for Unicode normalisation.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the ASCII range is the point
+  return /[^\u0000-\u007f]/.test(lower) ? lower.normalize('NFKD').replace(/\p{M}/gu, '') : lower;
+}
+
+/** Stemmed content terms of a text, in order, repeats kept (term frequency matters to BM25). */
+export function terms(text: string): string[] {
+  const out: string[] = [];
+  for (const word of fold(text).match(WORD) ?? []) {
+    if (STOPWORDS.has(word)) continue;
+    if (word.length < 2 && !/\p{N}/u.test(word)) continue;
+    out.push(stemOf(word));
+  }
+  return out;
+}
+
+/** Distinct terms of a question, in the order asked. */
 export function queryTerms(query: string): string[] {
-  const words = query.match(/[\p{L}\p{N}]+/gu) ?? [];
-  const terms = words.map(searchTerm).filter((term): term is string => Boolean(term));
-  return [...new Set(terms)];
+  return [...new Set(terms(query))];
 }

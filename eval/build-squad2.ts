@@ -1,0 +1,40 @@
+/**
+ * Turns the SQuAD 2.0 sample (../shared/eval-data/squad2, see its README) into eval sets in
+ * this project's format, with sources named as `npm run eval -- … --corpus <its corpus folder>`
+ * names them (relative to that folder):
+ *   eval/squad2.json             answerable questions + questions about articles not ingested
+ *   eval/squad2-impossible.json  SQuAD's adversarial questions: they look answerable by one
+ *                                paragraph, which does not hold the answer (reported, no target)
+ * Usage: npx tsx eval/build-squad2.ts [path/to/squad2]
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+interface SquadQuestion {
+  readonly question: string;
+  readonly kind: 'answerable' | 'impossible' | 'out_of_kb';
+  readonly file?: string;
+  readonly recordId?: string;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+const squad = resolve(process.argv[2] ?? join(here, '../../shared/eval-data/squad2'));
+const questions = JSON.parse(await readFile(join(squad, 'questions.json'), 'utf8')) as SquadQuestion[];
+
+const main = questions
+  .filter((item) => item.kind !== 'impossible')
+  .map((item) => ({
+    question: item.question.trim(),
+    expected:
+      item.kind === 'answerable' && item.file && item.recordId
+        ? [{ source: item.file, recordId: item.recordId }]
+        : [],
+  }));
+const impossible = questions
+  .filter((item) => item.kind === 'impossible')
+  .map((item) => ({ question: item.question.trim(), expected: [] }));
+
+await writeFile(join(here, 'squad2.json'), `${JSON.stringify(main, null, 1)}\n`);
+await writeFile(join(here, 'squad2-impossible.json'), `${JSON.stringify(impossible, null, 1)}\n`);
+console.log(`eval/squad2.json: ${main.length} questions; eval/squad2-impossible.json: ${impossible.length}`);

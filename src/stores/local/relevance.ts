@@ -1,0 +1,86 @@
+/**
+ * The "is this in the knowledge base at all?" score: how much of the question's information a
+ * passage covers. Each question term weighs its inverse document frequency, so a passage that
+ * shares only "population" and "area" with "What is the population of the Greater Los Angeles
+ * Area?" covers little of it (the rare "angeles", absent from the store, carries most of the
+ * weight), while one about Los Angeles covers most. A raw share of words would call both half
+ * relevant. The floor on this score is calibrated on data (eval/RESULTS.md).
+ */
+
+/** BM25's inverse document frequency; a term no passage contains gets the highest weight. */
+export function inverseDocumentFrequency(documentFrequency: number, documents: number): number {
+  return Math.log(1 + (documents - documentFrequency + 0.5) / (documentFrequency + 0.5));
+}
+
+export interface TermWeight {
+  readonly term: string;
+  readonly weight: number;
+}
+
+/**
+ * Weights are computed as if the store held at least this many passages. In a store of a
+ * handful of passages every present term is "common" and every absent one maximally rare, so a
+ * single everyday word missing from a short note would outweigh three that match; counting the
+ * store as at least this large keeps the weights of rare and absent terms comparable.
+ */
+export const MIN_DOCUMENTS = 1_000;
+
+export function termWeights(
+  terms: readonly string[],
+  documentFrequency: ReadonlyMap<string, number>,
+  documents: number,
+): TermWeight[] {
+  const size = Math.max(documents, MIN_DOCUMENTS);
+  return terms.map((term) => ({
+    term,
+    weight: inverseDocumentFrequency(documentFrequency.get(term) ?? 0, size),
+  }));
+}
+
+/** Terms in a row of this many count as one stretch of text answering together. */
+export const WINDOW_TERMS = 25;
+
+/**
+ * Share (0–1) of the question's IDF weight covered by the best stretch of `WINDOW_TERMS`
+ * consecutive terms of the passage, with the terms of its title and metadata (which describe
+ * the whole passage) counting everywhere. Measured on SQuAD, a stretch separates answerable from
+ * unanswerable questions better than the whole passage: a question's words scattered over a
+ * long passage are more often chance than an answer (eval/RESULTS.md).
+ */
+export function coverage(
+  weights: readonly TermWeight[],
+  passageTerms: readonly string[],
+  everywhere: ReadonlySet<string>,
+  window = WINDOW_TERMS,
+): number {
+  let total = 0;
+  let always = 0;
+  const weightOf = new Map<string, number>();
+  for (const { term, weight } of weights) {
+    total += weight;
+    if (everywhere.has(term)) always += weight;
+    else weightOf.set(term, weight);
+  }
+  if (total === 0) return 0;
+  // Slide the window, tracking how many times each wanted term is inside it.
+  const inside = new Map<string, number>();
+  let covered = 0;
+  let best = 0;
+  passageTerms.forEach((term, i) => {
+    const weight = weightOf.get(term);
+    if (weight !== undefined) {
+      const count = inside.get(term) ?? 0;
+      if (count === 0) covered += weight;
+      inside.set(term, count + 1);
+    }
+    const leaving = passageTerms[i - window];
+    const leavingWeight = leaving === undefined ? undefined : weightOf.get(leaving);
+    if (leaving !== undefined && leavingWeight !== undefined) {
+      const count = (inside.get(leaving) ?? 1) - 1;
+      inside.set(leaving, count);
+      if (count === 0) covered -= leavingWeight;
+    }
+    if (covered > best) best = covered;
+  });
+  return Math.min(1, (always + best) / total);
+}

@@ -1,0 +1,44 @@
+/**
+ * Loads Node's built-in SQLite. On Node 22 the module still prints an ExperimentalWarning when
+ * first loaded; users of the bot cannot act on it, so that one warning is swallowed while the
+ * module loads. Every other warning goes through untouched.
+ */
+import { createRequire } from 'node:module';
+import type * as Sqlite from 'node:sqlite';
+
+type SqliteModule = typeof Sqlite;
+
+let loaded: SqliteModule | undefined;
+
+function isSqliteExperimentalWarning(warning: string | Error, rest: readonly unknown[]): boolean {
+  const message = typeof warning === 'string' ? warning : warning.message;
+  const first = rest[0];
+  const type =
+    typeof warning !== 'string'
+      ? warning.name
+      : typeof first === 'string'
+        ? first
+        : typeof first === 'object' && first !== null && 'type' in first
+          ? String((first as { type: unknown }).type)
+          : '';
+  return type === 'ExperimentalWarning' && /sqlite/i.test(message);
+}
+
+export function loadSqlite(): SqliteModule {
+  if (loaded) return loaded;
+  const original = process.emitWarning;
+  process.emitWarning = function emitWarning(
+    this: NodeJS.Process,
+    warning: string | Error,
+    ...rest: unknown[]
+  ): void {
+    if (isSqliteExperimentalWarning(warning, rest)) return;
+    Reflect.apply(original, process, [warning, ...rest]);
+  } as typeof process.emitWarning;
+  try {
+    loaded = createRequire(import.meta.url)('node:sqlite') as SqliteModule;
+  } finally {
+    process.emitWarning = original;
+  }
+  return loaded;
+}
