@@ -11,6 +11,7 @@ import type { Logger } from '../log.js';
 import type { DrainingAnswerer } from '../ops/draining-answerer.js';
 import { BotMetrics } from '../ops/metrics.js';
 import { createSharedState, type SharedState } from '../ops/shared-state.js';
+import { type AppDatabase, openAppDatabase } from '../state/app-db.js';
 import { guardAnswerer } from './guarded.js';
 import { buildRuntime, type Runtime, type RuntimeDeps } from './runtime.js';
 
@@ -22,6 +23,8 @@ export interface Bot {
   readonly shared: SharedState;
   readonly draining: DrainingAnswerer;
   readonly conversations: ConversationLayer;
+  /** The bot's own database (settings, sources, installations, records), opened on first use. */
+  appDatabase(): AppDatabase;
   /**
    * Graceful stop: refuse new questions, let answers in flight finish within the grace
    * period (then interrupt them), stop the front ends, release shared state.
@@ -40,6 +43,7 @@ export async function composeBot(config: Config, log: Logger, deps: RuntimeDeps 
     dedupe: shared.dedupe,
     maxQuestionChars: config.rag.maxQuestionChars,
   });
+  let appDb: AppDatabase | undefined;
   return {
     config,
     log,
@@ -48,6 +52,10 @@ export async function composeBot(config: Config, log: Logger, deps: RuntimeDeps 
     shared,
     draining,
     conversations,
+    appDatabase() {
+      appDb ??= openAppDatabase(config.rag.dataDir);
+      return appDb;
+    },
     async stop(frontEnds) {
       log.info({ inFlight: draining.activeAnswers }, 'shutting down: finishing answers in progress');
       const result = await draining.drain(config.limits.shutdownGraceMs);
@@ -55,6 +63,7 @@ export async function composeBot(config: Config, log: Logger, deps: RuntimeDeps 
         log.warn({ interrupted: result.interrupted }, 'interrupted answers that outlasted the grace period');
       await Promise.allSettled(frontEnds.map((frontEnd) => frontEnd.stop()));
       await shared.close();
+      appDb?.close();
     },
   };
 }
