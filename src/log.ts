@@ -3,8 +3,9 @@
  * Secrets are removed twice over: by field path, and by value wherever a configured
  * secret appears inside a logged string (error messages from SDKs can echo headers).
  */
+
+import { createRequire } from 'node:module';
 import { pino } from 'pino';
-import pretty from 'pino-pretty';
 import { SECRET_VARIABLES } from './config.js';
 
 export type Logger = pino.Logger;
@@ -90,6 +91,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     serializers: { err: pino.stdSerializers.err },
   };
   if ((options.format ?? process.env.LOG_FORMAT) === 'pretty') {
+    // Loaded only when asked for: production logs JSON and need not pay ~10 MB for it.
+    const pretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
     return pino(
       opts,
       pretty({
