@@ -36,7 +36,10 @@ export function safeHttpUrl(raw: string | undefined): string | undefined {
     return undefined;
   }
   if ((url.protocol !== 'http:' && url.protocol !== 'https:') || !url.hostname) return undefined;
-  return url.href.replace(/[<>"'`\s]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+  return url.href.replace(
+    /[<>"'`\s]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`,
+  );
 }
 
 export function toSources(passages: readonly Passage[]): Source[] {

@@ -32,7 +32,8 @@ export async function channelHistory(
     .filter((turn): turn is Turn => turn !== undefined);
   if (channel.isThread()) {
     const thread = channel as ThreadChannel;
-    const starter = await thread.fetchStarterMessage().catch(() => null);
+    // Forced: a cached copy may predate the final edit of an answer.
+    const starter = await thread.fetchStarterMessage({ force: true }).catch(() => null);
     const first = starter ? toTurn(starter, botId) : undefined;
     if (first) turns.unshift(first);
     // An /ask thread starts from the bot's answer; the question is the thread's name.

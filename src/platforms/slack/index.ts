@@ -15,10 +15,10 @@ import type { Config } from '../../config.js';
 import type { Answerer, Turn } from '../../core/types.js';
 import { type Logger, silentLogger } from '../../log.js';
 import type { DedupeStore } from '../../ops/shared-state.js';
-import type { HttpRoute, PlatformAdapter } from '../types.js';
 import { slackPlainText } from '../../render/slack-text.js';
 import type { EditClock } from '../../render/throttled-edits.js';
 import { checkQuestion, DEFAULT_MAX_QUESTION_CHARS } from '../question.js';
+import type { HttpRoute, PlatformAdapter } from '../types.js';
 import { boltLogger } from './bolt-logger.js';
 import { describeProblem, fromAnyBot, mentionEvent, messageEvent } from './events.js';
 import { FEEDBACK_ACTION, stripBotMention } from './format.js';
@@ -52,7 +52,8 @@ export interface SlackAdapter extends PlatformAdapter {
 const DEDUPE_TTL_MS = 60 * 60 * 1000;
 
 const USAGE = 'Ask a question after the command, for example: `/ask How do I add the bot to Slack?`';
-const MENTION_USAGE = 'Ask me a question after the mention, for example: "@bot How do I add the bot to Slack?"';
+const MENTION_USAGE =
+  'Ask me a question after the mention, for example: "@bot How do I add the bot to Slack?"';
 
 function notEnabledHere(config: SlackAdapterOptions['config'], channel: string): boolean {
   // Direct messages (D…) are always allowed: the list limits channels.
