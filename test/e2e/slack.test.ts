@@ -730,11 +730,11 @@ describe('Slack: the end of an answer is never held back by the throttle', () =>
     return ts;
   };
 
-  it('streams: one append while the model writes, then stopStream with the rest as soon as it finishes', async () => {
+  it('streams: one append while the model writes, then stopStream with the rest as soon as it stops', async () => {
     const answer = Array.from({ length: 60 }, (_, i) => `word${i}`).join(' ');
-    groq.setReply((request) =>
-      /standalone question/i.test(request.body.messages?.[0]?.content ?? '') ? 'x' : answer,
-    );
+    groq.setReply(() => answer);
+    // The model pauses half way (the first append goes out then), then its stream is cut.
+    groq.failNext({ type: 'cut' });
     const ts = await mention('C0SLOW', 'how do I deploy with Docker?');
     const end = await waitFor(() => slack.answerEnd('C0SLOW'), 'the end of the answer');
     expect(end.method).toBe('chat.stopStream');
@@ -742,7 +742,7 @@ describe('Slack: the end of an answer is never held back by the throttle', () =>
     expect(
       slack.callsTo('chat.appendStream').filter((c) => c.args.ts === message.ts).length,
     ).toBeLessThanOrEqual(1);
-    expect(message.text).toBe(answer);
+    expect(message.text).toMatch(/^word0 word1 .*word29.*\n\n:warning: The answer was interrupted/s);
   });
 });
 
@@ -788,7 +788,7 @@ describe('Slack: without the streaming API', () => {
     expect(JSON.stringify(continuations.at(-1)?.args.blocks)).toContain('feedback_up');
   });
 
-  it('with the edit throttle at an hour, edits once while streaming and finishes as soon as the model does', async () => {
+  it('with the edit throttle at an hour, edits once while streaming and finishes as soon as the model stops', async () => {
     const slow = createSlackAdapter({
       config: { botToken: slack.token, signingSecret: SECRET, apiURL: slack.apiURL, allowedChannels: [] },
       port: 0,
@@ -799,9 +799,8 @@ describe('Slack: without the streaming API', () => {
     await slow.start();
     try {
       const answer = Array.from({ length: 60 }, (_, i) => `word${i}`).join(' ');
-      groq.setReply((request) =>
-        /standalone question/i.test(request.body.messages?.[0]?.content ?? '') ? 'x' : answer,
-      );
+      groq.setReply(() => answer);
+      groq.failNext({ type: 'cut' }); // a pause half way (one edit then), then the end
       const ts = slack.addUserMessage('C0SLOWEDIT', 'U25', '<@UBOT> how do I run the tests?');
       await sendToBolt(
         `http://127.0.0.1:${slow.port}/slack/events`,
@@ -822,8 +821,8 @@ describe('Slack: without the streaming API', () => {
       const placeholder = slack.messages('C0SLOWEDIT').find((m) => m.thread_ts === ts)!;
       const edits = slack.callsTo('chat.update').filter((c) => c.args.ts === placeholder.ts);
       expect(edits.length).toBeLessThanOrEqual(2); // at most one while streaming, then the final one
-      expect(end).toBe(edits.at(-1));
-      expect(placeholder.text).toContain('word59');
+      expect(edits.at(-1)!.args.text).toContain('word29'); // the final edit, not held back
+      expect(JSON.stringify(end.args)).toContain('The answer was interrupted');
     } finally {
       await slow.stop();
     }
