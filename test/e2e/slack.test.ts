@@ -468,6 +468,25 @@ describe('Slack: failures, safety and rendering', () => {
     expect(JSON.parse(line).level).toBeGreaterThanOrEqual(40);
   });
 
+  it('refuses a request body over 4 MB without reading it all, and keeps serving', async () => {
+    const huge = eventEnvelope({
+      type: 'app_mention',
+      user: 'U1',
+      text: 'x'.repeat(5 * 1024 * 1024),
+      ts: '2.2',
+      channel: CHANNEL,
+    });
+    const refused = await sendToBolt(eventsURL, huge, 'application/json', { secret: SECRET });
+    expect(refused.status).toBe(413);
+    const ok = await sendToBolt(
+      eventsURL,
+      eventEnvelope({ type: 'app_mention', user: 'U1', text: '<@UBOT>', ts: '2.3', channel: CHANNEL }),
+      'application/json',
+      { secret: SECRET },
+    );
+    expect(ok.status).toBe(200);
+  });
+
   it('records a feedback click as a structured log line and thanks the user', async () => {
     const response = await sendToBolt(
       eventsURL,
