@@ -151,11 +151,23 @@ for (const { name, neutralizer, pings } of platforms) {
             expect(pings(sent)).toEqual([]);
             expect(neutralizer.neutralize(text).startsWith(sent)).toBe(true);
           }
-          sent += stream.end();
+          const { rest, diverged } = stream.finish(text);
+          sent += rest;
+          expect(diverged).toBe(false);
           expect(sent).toBe(neutralizer.neutralize(text));
           expect(neutralizer.restore(sent)).toBe(text);
         }),
         { numRuns: 500 },
+      );
+    });
+
+    it('finishing with the whole text sends what had not streamed yet', () => {
+      fc.assert(
+        fc.property(anyText, anyText, (streamed, unsent) => {
+          const stream = new SafeStream(neutralizer);
+          const sent = stream.push(streamed) + stream.finish(streamed + unsent).rest;
+          expect(sent).toBe(neutralizer.neutralize(streamed + unsent));
+        }),
       );
     });
 

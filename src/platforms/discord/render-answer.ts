@@ -89,11 +89,9 @@ export async function renderAnswer(
   let shown = '';
   /** Everything the model wrote, neutralised: what was shown plus what was held back. */
   const whole = (text: string | undefined) => {
-    if (text && text !== stream.text) {
-      if (text.startsWith(stream.text)) shown += stream.push(text.slice(stream.text.length));
-      else log.warn('the final answer text differs from the streamed text; keeping what streamed');
-    }
-    shown += stream.end();
+    const { rest, diverged } = stream.finish(text);
+    if (diverged) log.warn('the final answer text differs from the streamed text; keeping what streamed');
+    shown += rest;
     return shown;
   };
   // Discord's typing indicator lasts about ten seconds: refresh it until text appears.
