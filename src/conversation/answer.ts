@@ -71,12 +71,9 @@ class ReplyFold {
 
   /** Ends the reply. `text` is the model's whole text, when the core reports it. */
   async finish(text: string | undefined, log: Logger, extra: { feedbackId?: string; failure?: Failure }) {
-    if (text && text !== this.stream.text) {
-      if (text.startsWith(this.stream.text))
-        this.shown += this.stream.push(text.slice(this.stream.text.length));
-      else log.warn('the final answer text differs from the streamed text; keeping what streamed');
-    }
-    this.shown += this.stream.end();
+    const { rest, diverged } = this.stream.finish(text);
+    if (diverged) log.warn('the final answer text differs from the streamed text; keeping what streamed');
+    this.shown += rest;
     const reply = await this.opening;
     // The throttle spaces streaming writes; it never delays the end of an answer.
     await this.editor?.settle();

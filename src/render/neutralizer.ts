@@ -29,3 +29,8 @@ export function notInsideSurrogatePair(text: string, cut: number): number {
   const code = text.charCodeAt(cut - 1);
   return cut > 0 && code >= 0xd800 && code <= 0xdbff ? cut - 1 : cut;
 }
+
+/** Replaces lone surrogates (half a character) with U+FFFD, as `String#toWellFormed` does. */
+export function wellFormed(text: string): string {
+  return text.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
+}

@@ -34,4 +34,15 @@ export class SafeStream {
     this.pending = '';
     return rest;
   }
+
+  /**
+   * The author finished with `full`, the whole text, which should extend what was pushed: the
+   * rest, neutralised. `diverged` says `full` did not extend it (what streamed is kept).
+   */
+  finish(full: string | undefined): { readonly rest: string; readonly diverged: boolean } {
+    let rest = '';
+    const diverged = full !== undefined && full !== this.raw && !full.startsWith(this.raw);
+    if (full !== undefined && !diverged) rest = this.push(full.slice(this.raw.length));
+    return { rest: rest + this.end(), diverged };
+  }
 }

@@ -14,12 +14,16 @@ interface Fence {
   readonly marker: string;
 }
 
-function openFence(line: string): Fence | null {
+function openFence(line: string, limit: number): Fence | null {
   const match = FENCE_OPEN.exec(line);
   if (!match?.[1]) return null;
   // A backtick fence's info string may not contain backticks; such a line is inline code.
   if (match[1].startsWith('`') && match[2]?.includes('`')) return null;
-  return { opener: line, marker: match[1] };
+  // Reopening must leave room for text in the next message: a long info string is not
+  // repeated, and a fence too long to close and reopen is not carried across at all.
+  const room = Math.floor(limit / 5);
+  if (match[1].length > room) return null;
+  return { opener: line.length <= room ? line : match[1], marker: match[1] };
 }
 
 function closesFence(line: string, fence: Fence): boolean {
@@ -103,11 +107,16 @@ export function splitMarkdown(text: string, limit: number): string[] {
   };
 
   for (const rawLine of source.split('\n')) {
-    // Room for reopening and closing a code block around any piece of a long line.
-    const reserve: number = (fence?.opener.length ?? 0) + (fence?.marker.length ?? 3) + 2;
-    for (const line of cutLine(rawLine, Math.max(20, limit - reserve)) as string[]) {
-      const opening: Fence | null = fence ? null : openFence(line);
-      const open: Fence | null = fence ? (closesFence(line, fence) ? null : fence) : opening;
+    // Whether a line opens or closes a code block is decided on the whole line, not on the
+    // pieces a long line is cut into; each piece leaves room for reopening and closing it.
+    const opensHere: Fence | null = fence ? null : openFence(rawLine, limit);
+    const closesHere = fence ? closesFence(rawLine, fence) : false;
+    const carried = fence ?? opensHere;
+    const reserve: number = carried ? carried.opener.length + carried.marker.length + 2 : 5;
+    for (const [piece, line] of cutLine(rawLine, Math.max(20, limit - reserve)).entries()) {
+      // Only a whole line (or the start of a cut one) can open or close a code block.
+      const opening: Fence | null = fence || piece > 0 ? null : opensHere;
+      const open: Fence | null = fence ? (piece === 0 && closesHere ? null : fence) : opening;
       const closingCost = open ? open.marker.length + 1 : 0;
       while (lines.length > 0 && lengthWith(line) + closingCost > limit) flush();
 

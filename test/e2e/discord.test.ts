@@ -8,11 +8,14 @@ import type { Answerer } from '../../src/core/types.js';
 import { MemoryDedupeStore } from '../../src/ops/shared-state.js';
 import { createDiscordAdapter } from '../../src/platforms/discord/index.js';
 import type { PlatformAdapter } from '../../src/platforms/types.js';
+import { discordNeutralizer } from '../../src/render/discord-text.js';
 import { type FakeDiscord, type RestCall, startFakeDiscord } from '../fakes/discord/index.js';
 import type { FakeGroq } from '../fakes/groq/index.js';
 import { type Backends, startBackends } from '../support/backends.js';
 import { layerOver } from '../support/conversations.js';
+import { addHostileDocuments, HOSTILE_QUESTION } from '../support/hostile-docs.js';
 import { captureLogs } from '../support/logs.js';
+import { discordPings } from '../support/pings.js';
 import { waitFor } from '../support/wait.js';
 import { runCli } from './cli.js';
 
@@ -303,8 +306,10 @@ describe('Discord: rendering and safety', () => {
       'the answer',
     );
     const attempts = discord.calls.filter((c) => c.method === 'PATCH' && c.path.includes(token));
-    expect(attempts.some((c) => c.rateLimited)).toBe(true);
-    expect(attempts.at(-1)!.at - attempts.find((c) => c.rateLimited)!.at).toBeGreaterThanOrEqual(250);
+    // Refused with retry_after, then sent again (discord.js waits it out) and accepted.
+    const refused = attempts.findIndex((c) => c.rateLimited);
+    expect(refused).toBeGreaterThanOrEqual(0);
+    expect(attempts.slice(refused + 1).some((c) => !c.rateLimited)).toBe(true);
   });
 
   it('records a feedback click as a structured log line and thanks the user privately', async () => {
@@ -319,6 +324,170 @@ describe('Discord: rendering and safety', () => {
     expect(reply.body).toMatchObject({ type: 4, data: { flags: 64 } });
     const line = await waitFor(() => logLines.find((l) => l.includes('"event":"feedback"')), 'the log line');
     expect(JSON.parse(line)).toMatchObject({ event: 'feedback', questionId: 'q-42', vote: 'down' });
+  });
+});
+
+/** Every write the bot made, with the text a reader sees and the mentions it allows. */
+function writes() {
+  return discord.calls
+    .filter((c) => (c.method === 'POST' || c.method === 'PATCH') && c.body && !c.rateLimited)
+    .map((c) => {
+      const data = (c.body?.type === 4 ? c.body.data : c.body) as Record<string, unknown> | undefined;
+      return { call: c, data: data ?? {} };
+    })
+    .filter(({ data }) => 'content' in data || 'embeds' in data);
+}
+
+describe('Discord: nothing the bot posts pings anyone', () => {
+  beforeAll(() => discord.denyThreads(false)); // an earlier test took the permission away
+  it('shows sources whose titles, URLs and file names carry mentions as text, linking web addresses only', async () => {
+    await addHostileDocuments(backends, 'discord');
+    groq.setReply(() => 'The Zebra canteen opens at 7 [1][2][3].');
+    const { token } = discord.slashAsk({ question: HOSTILE_QUESTION });
+    const done = await waitFor(
+      () => finalCall(discord.callsTo('PATCH', new RegExp(`/webhooks/\\d+/${token}/`))),
+      'the answer',
+    );
+    const embed = JSON.stringify(done.body?.embeds);
+    expect(embed).toContain('Zebra canteen hours');
+    expect(discordPings(embed)).toEqual([]);
+    expect(embed).not.toContain('javascript:');
+    // The web address is linked with ")" and "@" encoded; a title cannot open a link of its own.
+    expect(embed).toContain('(https://example.com/a%29%20%40here)');
+    expect(embed).not.toContain('](https://evil.example)');
+  });
+
+  it('streams an answer full of mentions: every write is neutralised and allows no mention', async () => {
+    const answer =
+      'Ask @everyone and @here, or <@1100000000000000555>, <@!1100000000000000555> and <@&1100000000000000888> [1].';
+    groq.setReply((request) =>
+      /standalone question/i.test(request.body.messages?.[0]?.content ?? '') ? 'x' : answer,
+    );
+    const before = discord.calls.length;
+    const { token } = discord.slashAsk({ question: 'Who restarts the bot?' });
+    const done = await waitFor(
+      () => finalCall(discord.callsTo('PATCH', new RegExp(`/webhooks/\\d+/${token}/`))),
+      'the answer',
+    );
+    expect(discordNeutralizer.restore(String(done.body?.content))).toBe(answer);
+    const mine = writes().filter(({ call }) => discord.calls.indexOf(call) >= before);
+    expect(mine.length).toBeGreaterThan(0);
+    for (const { data } of mine) {
+      expect(discordPings(String(data.content ?? ''))).toEqual([]);
+      expect(data.allowed_mentions).toMatchObject({ parse: [] });
+      expect((data.allowed_mentions as { users?: unknown[] }).users ?? []).toEqual([]);
+      expect((data.allowed_mentions as { roles?: unknown[] }).roles ?? []).toEqual([]);
+    }
+  });
+
+  it('every message and reply the bot has sent in this suite allows no mention', () => {
+    const all = writes();
+    expect(all.length).toBeGreaterThan(10);
+    for (const { call, data } of all) {
+      if (call.path.startsWith('/applications/')) continue; // command registration
+      expect({ path: call.path, allowed: data.allowed_mentions }).toMatchObject({ allowed: { parse: [] } });
+    }
+  });
+
+  it('checks an /ask question before anything is posted, and names threads without pings', async () => {
+    const before = groq.chatRequests().length;
+    const threadsBefore = discord.threadsOf(discord.channelId).length;
+    const { id } = discord.slashAsk({ question: 'x'.repeat(100_000) });
+    const reply = await waitFor(
+      () => discord.callsTo('POST', new RegExp(`/interactions/${id}/`))[0],
+      'the refusal',
+    );
+    expect(reply.body).toMatchObject({ type: 4, data: { flags: 64 } });
+    expect(JSON.stringify(reply.body)).toContain('100,000 characters long; the limit is 2,000');
+
+    discord.slashAsk({ question: '@everyone <@1100000000000000555> Zebra thread question' });
+    const thread = await waitFor(
+      () => discord.threadsOf(discord.channelId).find((t) => t.name.includes('Zebra thread')),
+      'the thread',
+    );
+    expect(discordPings(thread.name)).toEqual([]);
+    expect(discordNeutralizer.restore(thread.name)).toBe(
+      '@everyone <@1100000000000000555> Zebra thread question',
+    );
+    // One question answered (the refused one reached neither the model nor a thread).
+    expect(discord.threadsOf(discord.channelId).length - threadsBefore).toBe(1);
+    expect(groq.chatRequests().length - before).toBe(1);
+  });
+});
+
+describe('Discord: who the bot answers', () => {
+  it('ignores webhooks, system messages and bots, in channels and in its own threads', async () => {
+    const asked = discord.userMessage({ content: `<@${discord.botUserId}> How do I add the bot to Slack?` });
+    const thread = await waitFor(
+      () => discord.threadsOf(discord.channelId).find((t) => t.id === asked.id),
+      'the thread',
+    );
+    await waitFor(
+      () => discord.messages(thread.id).find((m) => m.author.bot && m.components.length > 0),
+      'the answer',
+    );
+    const before = groq.chatRequests().length;
+    const threadsBefore = discord.threadsOf(discord.channelId).length;
+    const mention = `<@${discord.botUserId}> where do secrets go?`;
+    discord.userMessage({
+      content: mention,
+      webhookId: '1100000000000000321',
+      userId: '1100000000000000321',
+    });
+    discord.userMessage({ content: mention, type: 7 });
+    discord.userMessage({
+      channelId: thread.id,
+      content: 'and on Discord?',
+      bot: true,
+      userId: '1100000000000000444',
+    });
+    discord.userMessage({
+      channelId: thread.id,
+      content: 'and on Discord?',
+      webhookId: '1100000000000000321',
+    });
+    // A person's question sent after them is answered: by then theirs would have been too.
+    discord.userMessage({ content: 'Zebra: where does the local index live?', dm: true });
+    await waitFor(
+      () =>
+        discord
+          .messages('9100000000000000001')
+          .find((m) => m.author.bot && m.content.length > 0 && m.components.length > 0 && m.id > asked.id),
+      'the person’s answer',
+    );
+    expect(groq.chatRequests().length - before).toBeLessThanOrEqual(2); // condense + answer, for the person only
+    expect(groq.chatRequests().at(-1)?.body.messages?.at(-1)?.content).toContain(
+      'where does the local index live?',
+    );
+    expect(discord.threadsOf(discord.channelId).length).toBe(threadsBefore);
+    expect(
+      discord.messages(thread.id).filter((m) => m.author.bot && m.author.id === discord.botUserId),
+    ).toHaveLength(1);
+  });
+});
+
+describe('Discord: the end of an answer is never held back by the throttle', () => {
+  it('with edits allowed once an hour, edits at most once while streaming and finishes as soon as the model stops', async () => {
+    const other = await startFakeDiscord();
+    const slow = createDiscordAdapter({
+      config: { token: other.token, apiURL: other.apiURL, allowedChannels: [] },
+      conversations: layerOver(runtimeAnswerer),
+      editIntervalMs: 3_600_000,
+    });
+    await slow.start();
+    try {
+      const answer = Array.from({ length: 60 }, (_, i) => `word${i}`).join(' ');
+      groq.setReply(() => answer);
+      groq.failNext({ type: 'cut' }); // a pause half way (one edit then), then the end
+      const { token } = other.slashAsk({ question: 'How do I deploy with Docker?' });
+      const edits = () => other.callsTo('PATCH', new RegExp(`/webhooks/\\d+/${token}/messages/@original`));
+      const done = await waitFor(() => warningCall(edits()), 'the final edit');
+      expect(edits().length).toBeLessThanOrEqual(2);
+      expect(String(done.body?.content)).toMatch(/^word0 word1 .*word29.*\n\n⚠️ The answer was interrupted/s);
+    } finally {
+      await slow.stop();
+      await other.close();
+    }
   });
 });
 

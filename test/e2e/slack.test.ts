@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -7,18 +8,22 @@ import { parseConfig } from '../../src/config.js';
 import type { Answerer } from '../../src/core/types.js';
 import { MemoryDedupeStore } from '../../src/ops/shared-state.js';
 import { createSlackAdapter, type SlackAdapter } from '../../src/platforms/slack/index.js';
+import { slackNeutralizer } from '../../src/render/slack-text.js';
 import type { FakeGroq } from '../fakes/groq/index.js';
 import {
   blockActionBody,
   eventEnvelope,
   type FakeSlack,
   sendToBolt,
+  signSlackRequest,
   slashCommandBody,
   startFakeSlack,
 } from '../fakes/slack/index.js';
 import { type Backends, startBackends } from '../support/backends.js';
 import { layerOver } from '../support/conversations.js';
+import { addHostileDocuments, HOSTILE_QUESTION } from '../support/hostile-docs.js';
 import { captureLogs } from '../support/logs.js';
+import { slackPings } from '../support/pings.js';
 import { waitFor } from '../support/wait.js';
 
 const SECRET = 'slack-signing-secret-for-tests';
@@ -32,6 +37,7 @@ let adapter: SlackAdapter;
 let eventsURL: string;
 let dataDir: string;
 let runtimeAnswerer: Answerer;
+let maxQuestionChars: number;
 let logLines: string[] = [];
 
 /** The text a thread shows: streamed (start + appends + stop) or edited, per message. */
@@ -76,10 +82,11 @@ beforeAll(async () => {
   logLines = captured.lines;
   const runtime = await buildRuntime(config, { logger });
   runtimeAnswerer = runtime.answerer;
+  maxQuestionChars = config.rag.maxQuestionChars;
   adapter = createSlackAdapter({
     config: config.slack!,
     port: 0,
-    conversations: layerOver(runtime.answerer, { dedupe: new MemoryDedupeStore(), logger }),
+    conversations: layerOver(runtime.answerer, { dedupe: new MemoryDedupeStore(), logger, maxQuestionChars }),
     logger,
   });
   await adapter.start();
@@ -155,8 +162,8 @@ describe('Slack: /ask', () => {
     const attempts = slack
       .callsTo('chat.postMessage')
       .filter((c) => String(c.args.text).includes('Where do secrets go?'));
-    expect(attempts).toHaveLength(2);
-    expect(attempts[1]!.at - attempts[0]!.at).toBeGreaterThanOrEqual(900);
+    // Refused once with Retry-After, sent again after it (Bolt's client waits it out), answered.
+    expect(attempts.map((c) => c.rateLimited ?? false)).toEqual([true, false]);
     await waitFor(() => finished(parent.ts), 'the answer');
   });
 
@@ -462,6 +469,42 @@ describe('Slack: failures, safety and rendering', () => {
     expect(JSON.parse(line).level).toBeGreaterThanOrEqual(40);
   });
 
+  it('refuses a request body over 4 MB without reading it all, and keeps serving', async () => {
+    const huge = eventEnvelope({
+      type: 'app_mention',
+      user: 'U1',
+      text: 'x'.repeat(5 * 1024 * 1024),
+      ts: '2.2',
+      channel: CHANNEL,
+    });
+    // Through its own connection: the server drops it after refusing, which a pooled one would not survive.
+    const status = await new Promise<number>((resolve, reject) => {
+      const request = httpRequest(eventsURL, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          connection: 'close',
+          ...signSlackRequest(SECRET, huge),
+        },
+        agent: false,
+      });
+      request.on('response', (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      });
+      request.on('error', reject);
+      request.end(huge);
+    });
+    expect(status).toBe(413);
+    const ok = await sendToBolt(
+      eventsURL,
+      eventEnvelope({ type: 'app_mention', user: 'U1', text: '<@UBOT>', ts: '2.3', channel: CHANNEL }),
+      'application/json',
+      { secret: SECRET },
+    );
+    expect(ok.status).toBe(200);
+  });
+
   it('records a feedback click as a structured log line and thanks the user', async () => {
     const response = await sendToBolt(
       eventsURL,
@@ -499,10 +542,249 @@ describe('Slack: failures, safety and rendering', () => {
   });
 });
 
+describe('Slack: nothing the bot posts pings anyone', () => {
+  it('shows sources whose titles, URLs and file names carry mentions as text, linking web addresses only', async () => {
+    await addHostileDocuments(backends, 'slack');
+    groq.setReply(() => 'The Zebra canteen opens at 7 [1][2][3].');
+    const ts = slack.addUserMessage(CHANNEL, 'U20', `<@UBOT> ${HOSTILE_QUESTION}`);
+    await postEvent({
+      type: 'app_mention',
+      user: 'U20',
+      text: `<@UBOT> ${HOSTILE_QUESTION}`,
+      ts,
+      channel: CHANNEL,
+    });
+    const done = await waitFor(() => finished(ts), 'the answer');
+    const sources = JSON.stringify(done.args.blocks);
+    expect(sources).toContain('Zebra canteen hours');
+    expect(sources).toContain('@U999');
+    expect(sources).toContain('!subteam^S77');
+    // Only the web address became a link, with its "> <!channel" tail percent-encoded.
+    expect(sources).toContain('<https://example.com/a%3E%20%3C!channel|');
+    expect(sources).not.toContain('<!here');
+    const inThread = (c: { args: Record<string, unknown> }) =>
+      c.args.thread_ts === ts || threadMessages(ts).some((m) => m.ts === c.args.ts);
+    const sent = slack.calls.filter((c) => c.method.startsWith('chat.') && inThread(c));
+    expect(sent.length).toBeGreaterThan(1);
+    for (const call of sent) expect(slackPings(JSON.stringify(call.args))).toEqual([]);
+  });
+
+  it('streams an answer containing a mention word by word without ever closing it, and loses no character', async () => {
+    const words = (prefix: string, n: number) =>
+      Array.from({ length: n }, (_, i) => `${prefix}${i}`).join(' ');
+    const answer = `Zebra: <!channel|${words('w', 80)}> ${words('f', 200)} a > b [1].`;
+    groq.setReply((request) =>
+      /standalone question/i.test(request.body.messages?.[0]?.content ?? '') ? 'x' : answer,
+    );
+    const ts = slack.addUserMessage(CHANNEL, 'U21', '<@UBOT> how do I restart the bot?');
+    await postEvent({
+      type: 'app_mention',
+      user: 'U21',
+      text: '<@UBOT> how do I restart the bot?',
+      ts,
+      channel: CHANNEL,
+    });
+    const done = await waitFor(() => finished(ts), 'the answer');
+    expect(done.method).toBe('chat.stopStream');
+    const message = threadMessages(ts)[0]!;
+    const pieces = slack.calls
+      .filter(
+        (c) =>
+          /chat\.(startStream|appendStream|stopStream)/.test(c.method) &&
+          (c.args.ts === message.ts || (c.method === 'chat.startStream' && c.args.thread_ts === ts)),
+      )
+      .map((c) => String(c.args.markdown_text ?? ''));
+    const joined = pieces.join('');
+    expect(joined).toBe(message.text);
+    expect(slackPings(joined)).toEqual([]);
+    // Every character the model wrote arrived once, in order: un-escaping gives it back.
+    expect(slackNeutralizer.restore(joined)).toBe(answer);
+  });
+
+  it('checks an /ask question before posting it, and echoes an accepted one as text', async () => {
+    const long = 'x'.repeat(100_000);
+    const refused = await sendToBolt(
+      eventsURL,
+      slashCommandBody({
+        text: long,
+        user_id: 'U9',
+        channel_id: CHANNEL,
+        response_url: slack.responseURL('long'),
+      }),
+      'application/x-www-form-urlencoded',
+      { secret: SECRET },
+    );
+    const body = (await refused.json()) as { response_type: string; text: string };
+    expect(body.response_type).toBe('ephemeral');
+    expect(body.text).toContain('100,000 characters long; the limit is 2,000');
+    expect(slack.calls.some((c) => String(c.args.text ?? '').includes('x'.repeat(3_000)))).toBe(false);
+
+    await sendToBolt(
+      eventsURL,
+      slashCommandBody({
+        text: '<!channel> Zebra echo: how do I add @here to <@U7>?',
+        user_id: 'U9',
+        channel_id: CHANNEL,
+        response_url: slack.responseURL('echo'),
+      }),
+      'application/x-www-form-urlencoded',
+      { secret: SECRET },
+    );
+    const parent = await waitFor(
+      () => slack.messages(CHANNEL).find((m) => m.text.includes('Zebra echo')),
+      'the echoed question',
+    );
+    expect(parent.text.startsWith('<@U9> asked: ')).toBe(true); // the asker, deliberately
+    expect(slackPings(parent.text.replace('<@U9>', ''))).toEqual([]);
+    expect(parent.text).toContain('&lt;!channel&gt; Zebra echo: how do I add @\u200bhere to &lt;@U7&gt;?');
+    await waitFor(() => finished(parent.ts), 'the answer');
+  });
+});
+
+describe('Slack: who and what the bot answers', () => {
+  /** Another app's post as Slack delivers it: a user id and a bot_id, no subtype. */
+  const appPost = (fields: Record<string, unknown>) => ({
+    type: 'message',
+    user: 'U0OTHERAPP',
+    bot_id: 'B0OTHER',
+    ...fields,
+  });
+
+  it("ignores other apps' messages in a DM, in its threads and as mentions", async () => {
+    const root = slack.addUserMessage(CHANNEL, 'U22', '<@UBOT> How do I add the bot to Slack?');
+    await postEvent({
+      type: 'app_mention',
+      user: 'U22',
+      text: '<@UBOT> How do I add the bot to Slack?',
+      ts: root,
+      channel: CHANNEL,
+    });
+    await waitFor(() => finished(root), 'the first answer');
+    const answersBefore = slack.calls.filter((c) => JSON.stringify(c.args).includes('feedback_up')).length;
+    const inThread = slack.addUserMessage(CHANNEL, 'U0OTHERAPP', 'And on Discord?', root);
+    await postEvent(
+      appPost({
+        channel_type: 'channel',
+        text: 'And on Discord?',
+        ts: inThread,
+        thread_ts: root,
+        channel: CHANNEL,
+      }),
+    );
+    const inDm = slack.addUserMessage('D0APPS', 'U0OTHERAPP', 'where do secrets go?');
+    await postEvent(
+      appPost({ channel_type: 'im', text: 'where do secrets go?', ts: inDm, channel: 'D0APPS' }),
+    );
+    const mention = slack.addUserMessage(CHANNEL, 'U0OTHERAPP', '<@UBOT> where do secrets go?');
+    await postEvent({
+      ...appPost({ text: '<@UBOT> where do secrets go?', ts: mention, channel: CHANNEL }),
+      type: 'app_mention',
+    });
+    // A person's DM sent after them is answered: by then the apps' posts would have been too.
+    const human = slack.addUserMessage('D0APPS', 'U22', 'where do secrets go?');
+    await postEvent({
+      type: 'message',
+      channel_type: 'im',
+      user: 'U22',
+      text: 'where do secrets go?',
+      ts: human,
+      channel: 'D0APPS',
+    });
+    await waitFor(() => slack.answerEnd('D0APPS'), 'the person’s answer');
+    const answers = slack.calls.filter((c) => JSON.stringify(c.args).includes('feedback_up'));
+    expect(answers.length - answersBefore).toBe(1);
+    expect(slack.messages('D0APPS').filter((m) => m.bot_id === slack.botId)).toHaveLength(1);
+    expect(threadMessages(mention)).toHaveLength(0);
+  });
+
+  it('drops malformed events with one log line, and answers a mention without text with the usage hint', async () => {
+    const noText = slack.addUserMessage(CHANNEL, 'U23', '');
+    await postEvent({ type: 'app_mention', user: 'U23', ts: noText, channel: CHANNEL });
+    const hint = await waitFor(() => threadMessages(noText)[0], 'the usage hint');
+    expect(hint.text).toContain('Ask me a question after the mention');
+
+    const startsBefore = slack.callsTo('chat.startStream').length;
+    const postsBefore = slack.callsTo('chat.postMessage').length;
+    await postEvent({
+      type: 'app_mention',
+      user: 'U23',
+      text: '<@UBOT> where do secrets go?',
+      ts: '1700000999.000100',
+    });
+    await postEvent({
+      type: 'app_mention',
+      user: 'U23',
+      text: '<@UBOT> where do secrets go?',
+      channel: CHANNEL,
+    });
+    const dropped = await waitFor(
+      () =>
+        logLines.filter((l) => l.includes('dropped a malformed app_mention event')).length >= 2 && logLines,
+      'two log lines',
+    );
+    const lines = dropped
+      .filter((l) => l.includes('malformed'))
+      .map((l) => JSON.parse(l) as { problem: string; level: number });
+    expect(lines.map((l) => l.problem)).toEqual([
+      expect.stringContaining('channel'),
+      expect.stringContaining('ts'),
+    ]);
+    expect(lines.every((l) => l.level === 40)).toBe(true);
+    expect(slack.callsTo('chat.startStream').length).toBe(startsBefore);
+    expect(slack.callsTo('chat.postMessage').length).toBe(postsBefore);
+  });
+});
+
+describe('Slack: the end of an answer is never held back by the throttle', () => {
+  const HOUR = 3_600_000;
+  let slow: SlackAdapter;
+  let slowURL: string;
+  beforeAll(async () => {
+    // Appends and edits may start once an hour: only the first goes out while streaming.
+    slow = createSlackAdapter({
+      config: { botToken: slack.token, signingSecret: SECRET, apiURL: slack.apiURL, allowedChannels: [] },
+      port: 0,
+      conversations: layerOver(runtimeAnswerer),
+      pacing: { appendIntervalMs: HOUR, editIntervalMs: HOUR },
+    });
+    await slow.start();
+    slowURL = `http://127.0.0.1:${slow.port}/slack/events`;
+  });
+  afterAll(async () => {
+    await slow?.stop();
+  });
+
+  const mention = async (channel: string, text: string) => {
+    const ts = slack.addUserMessage(channel, 'U24', `<@UBOT> ${text}`);
+    await sendToBolt(
+      slowURL,
+      eventEnvelope({ type: 'app_mention', user: 'U24', text: `<@UBOT> ${text}`, ts, channel }, slack.teamId),
+      'application/json',
+      { secret: SECRET },
+    );
+    return ts;
+  };
+
+  it('streams: one append while the model writes, then stopStream with the rest as soon as it stops', async () => {
+    const answer = Array.from({ length: 60 }, (_, i) => `word${i}`).join(' ');
+    groq.setReply(() => answer);
+    // The model pauses half way (the first append goes out then), then its stream is cut.
+    groq.failNext({ type: 'cut' });
+    const ts = await mention('C0SLOW', 'how do I deploy with Docker?');
+    const end = await waitFor(() => slack.answerEnd('C0SLOW'), 'the end of the answer');
+    expect(end.method).toBe('chat.stopStream');
+    const message = slack.messages('C0SLOW').find((m) => m.thread_ts === ts)!;
+    expect(
+      slack.callsTo('chat.appendStream').filter((c) => c.args.ts === message.ts).length,
+    ).toBeLessThanOrEqual(1);
+    expect(message.text).toMatch(/^word0 word1 .*word29.*\n\n:warning: The answer was interrupted/s);
+  });
+});
+
 describe('Slack: without the streaming API', () => {
   beforeAll(() => slack.disableStreaming());
 
-  it('edits a placeholder at most once a second and splits a long answer without breaking code blocks', async () => {
+  it('coalesces edits of the placeholder and splits a long answer without breaking code blocks', async () => {
     const long = Array.from(
       { length: 40 },
       (_, i) => `Paragraph ${i}: ${'details '.repeat(20).trim()} [1].`,
@@ -520,9 +802,10 @@ describe('Slack: without the streaming API', () => {
     await waitFor(() => finished(ts), 'the finished answer', 15_000);
     const placeholder = threadMessages(ts)[0]!;
     const edits = slack.callsTo('chat.update').filter((c) => c.args.ts === placeholder.ts);
+    // About 900 words streamed; edits carry the newest text, far fewer than one per word.
+    const words = withCode.split(/\s+/).length;
     expect(edits.length).toBeGreaterThanOrEqual(1);
-    for (let i = 1; i < edits.length; i++)
-      expect(edits[i]!.at - edits[i - 1]!.at).toBeGreaterThanOrEqual(950);
+    expect(edits.length).toBeLessThan(words / 10);
     const parts = threadMessages(ts);
     expect(parts.length).toBeGreaterThan(1);
     // Continuations carry blocks; the placeholder post does not.
@@ -538,6 +821,45 @@ describe('Slack: without the streaming API', () => {
     }
     expect(texts.join('\n')).toContain('npm run ask');
     expect(JSON.stringify(continuations.at(-1)?.args.blocks)).toContain('feedback_up');
+  });
+
+  it('with the edit throttle at an hour, edits once while streaming and finishes as soon as the model stops', async () => {
+    const slow = createSlackAdapter({
+      config: { botToken: slack.token, signingSecret: SECRET, apiURL: slack.apiURL, allowedChannels: [] },
+      port: 0,
+      conversations: layerOver(runtimeAnswerer),
+      pacing: { editIntervalMs: 3_600_000 },
+    });
+    await slow.start();
+    try {
+      const answer = Array.from({ length: 60 }, (_, i) => `word${i}`).join(' ');
+      groq.setReply(() => answer);
+      groq.failNext({ type: 'cut' }); // a pause half way (one edit then), then the end
+      const ts = slack.addUserMessage('C0SLOWEDIT', 'U25', '<@UBOT> how do I run the tests?');
+      await sendToBolt(
+        `http://127.0.0.1:${slow.port}/slack/events`,
+        eventEnvelope(
+          {
+            type: 'app_mention',
+            user: 'U25',
+            text: '<@UBOT> how do I run the tests?',
+            ts,
+            channel: 'C0SLOWEDIT',
+          },
+          slack.teamId,
+        ),
+        'application/json',
+        { secret: SECRET },
+      );
+      const end = await waitFor(() => slack.answerEnd('C0SLOWEDIT'), 'the end of the answer');
+      const placeholder = slack.messages('C0SLOWEDIT').find((m) => m.thread_ts === ts)!;
+      const edits = slack.callsTo('chat.update').filter((c) => c.args.ts === placeholder.ts);
+      expect(edits.length).toBeLessThanOrEqual(2); // at most one while streaming, then the final one
+      expect(edits.at(-1)!.args.text).toContain('word29'); // the final edit, not held back
+      expect(JSON.stringify(end.args)).toContain('The answer was interrupted');
+    } finally {
+      await slow.stop();
+    }
   });
 });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { wellFormed } from '../../src/render/neutralizer.js';
 import { splitMarkdown } from '../../src/render/split-markdown.js';
 
 const fencesBalanced = (message: string) => (message.match(/^```/gm) ?? []).length % 2 === 0;
@@ -64,5 +65,26 @@ describe('splitting long answers into platform-sized messages', () => {
       expect(message.startsWith('~~~python')).toBe(true);
       expect(message.trimEnd().endsWith('~~~')).toBe(true);
     }
+  });
+
+  it('finishes, within the limit, on fences too long to reopen and on long lines that merely contain one', () => {
+    const longInfo = `\`\`\`${'x'.repeat(60)}\n${'code '.repeat(30)}\n\`\`\``;
+    const midLine = '```python3-long-info-string-here<'.repeat(3);
+    const tildes = `https://x.io/a${'~'.repeat(40)}\`\`\`\``.repeat(3);
+    for (const text of [longInfo, midLine, tildes]) {
+      const messages = splitMarkdown(text, 40);
+      for (const message of messages) expect(message.length).toBeLessThanOrEqual(40);
+      expect(messages.join('').replace(/\s|`/g, '')).toContain(text.replace(/\s|`/g, '').slice(0, 30));
+    }
+  });
+
+  it('never cuts a character or an entity such as &lt; in half', () => {
+    // Lines are cut 5 characters short of the limit (room for closing a code block).
+    const text = `${'a'.repeat(33)}&lt;${'😀'.repeat(30)}`;
+    const messages = splitMarkdown(text, 40);
+    expect(messages[0]).toBe('a'.repeat(33));
+    expect(messages[1]!.startsWith('&lt;😀')).toBe(true);
+    for (const message of messages) expect(message).toBe(wellFormed(message));
+    expect(messages.join('')).toBe(text);
   });
 });

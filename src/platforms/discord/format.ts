@@ -21,9 +21,19 @@ export const FEEDBACK_PREFIX = 'feedback:';
 /** Discord's limit on an embed's description. */
 const EMBED_DESCRIPTION_LIMIT = 4_096;
 
-/** A masked link's target: web addresses only, with the characters that end one encoded. */
+/**
+ * A masked link's target: web addresses only, with the characters that would end it (`(`,
+ * `)`) encoded, and `@` after the host too, so no copy of the link reads as a mention.
+ */
 function discordLinkTarget(url: string | undefined): string | undefined {
-  return safeHttpUrl(url)?.replace(/[()]/g, (c) => (c === '(' ? '%28' : '%29'));
+  const safe = safeHttpUrl(url);
+  if (!safe) return undefined;
+  const { origin, pathname, search, hash } = new URL(safe); // credentials are left out
+  const rest = `${pathname}${search}${hash}`.replace(
+    /[()@]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+  return `${origin}${rest}`;
 }
 
 /** One line of text we did not write, shortened on a whole character, then made literal. */

@@ -4,6 +4,7 @@
  */
 import type { Message, TextBasedChannel, ThreadChannel } from 'discord.js';
 import type { Turn } from '../../core/types.js';
+import { discordNeutralizer } from '../../render/discord-text.js';
 import { stripMention } from './format.js';
 
 /** Turns handed to the core; it trims further to its token budget. */
@@ -13,7 +14,10 @@ function toTurn(message: Message, botId: string): Turn | undefined {
   if (message.author.id === botId) {
     // Only the bot's answers count: not its notices or failure messages.
     const text = message.content.trim();
-    return text && !text.startsWith('⚠️') ? { role: 'assistant', text } : undefined;
+    // The model reads its earlier answer as it wrote it, not as neutralised for Discord.
+    return text && !text.startsWith('⚠️')
+      ? { role: 'assistant', text: discordNeutralizer.restore(text) }
+      : undefined;
   }
   if (message.author.bot) return undefined;
   const text = stripMention(message.content, botId);
@@ -37,7 +41,8 @@ export async function channelHistory(
     const first = starter ? toTurn(starter, botId) : undefined;
     if (first) turns.unshift(first);
     // An /ask thread starts from the bot's answer; the question is the thread's name.
-    if (first?.role === 'assistant') turns.unshift({ role: 'user', text: thread.name });
+    if (first?.role === 'assistant')
+      turns.unshift({ role: 'user', text: discordNeutralizer.restore(thread.name) });
   }
   return turns;
 }

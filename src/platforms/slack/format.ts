@@ -8,6 +8,7 @@ import type { types } from '@slack/bolt';
 import slackifyMarkdown from 'slackify-markdown';
 import { safeHttpUrl } from '../../core/sources.js';
 import type { Source } from '../../core/types.js';
+import { wellFormed } from '../../render/neutralizer.js';
 import { inertSlackTokens, slackPlainText } from '../../render/slack-text.js';
 
 type Block = types.Block;
@@ -19,7 +20,15 @@ type KnownBlock = types.KnownBlock;
  * again and any `<` that is not a web link it made is shown as text.
  */
 export function toMrkdwn(neutralizedMarkdown: string): string {
-  return inertSlackTokens(slackifyMarkdown(neutralizedMarkdown).trim());
+  // The converter throws on a lone surrogate in a link; a notification copy must not.
+  const text = wellFormed(neutralizedMarkdown);
+  let converted: string;
+  try {
+    converted = slackifyMarkdown(text);
+  } catch {
+    converted = text;
+  }
+  return inertSlackTokens(converted.trim());
 }
 
 /** Removes `<@BOT>` mentions of the bot from a user's message. */

@@ -5,6 +5,7 @@
  */
 import type { webApi } from '@slack/bolt';
 import type { Turn } from '../../core/types.js';
+import { slackNeutralizer } from '../../render/slack-text.js';
 import { stripBotMention } from './format.js';
 
 export const QUESTION_EVENT = 'rag_question';
@@ -35,7 +36,8 @@ function toTurn(message: SlackMessage, bot: BotIdentity): Turn | undefined {
       message.metadata?.event_type === QUESTION_EVENT ? message.metadata.event_payload?.question : undefined;
     if (typeof question === 'string') return { role: 'user', text: question };
     if (message.metadata?.event_type !== ANSWER_EVENT) return undefined; // placeholders, errors, notices
-    return message.text ? { role: 'assistant', text: message.text } : undefined;
+    // The model reads its earlier answer as it wrote it, not as neutralised for Slack.
+    return message.text ? { role: 'assistant', text: slackNeutralizer.restore(message.text) } : undefined;
   }
   if (message.bot_id || message.subtype) return undefined; // other bots, joins, edits
   const text = stripBotMention(message.text ?? '', bot.userId);

@@ -45,6 +45,7 @@ export interface FakeDiscordMessage {
   type: number;
   flags: number;
   thread?: unknown;
+  webhook_id?: string;
 }
 
 export interface FakeDiscordOptions {
@@ -72,13 +73,18 @@ export interface FakeDiscord {
   waitForReady(): Promise<void>;
   /** Messages stored in a channel or thread, oldest first. */
   messages(channelId: string): FakeDiscordMessage[];
-  /** A user posts a message: stored and dispatched as MESSAGE_CREATE. */
+  /**
+   * A user posts a message: stored and dispatched as MESSAGE_CREATE. `webhookId` makes it a
+   * webhook's post; `type` a system message (7: member joined, 18: thread created, …).
+   */
   userMessage(fields: {
     channelId?: string;
     content: string;
     userId?: string;
     bot?: boolean;
     dm?: boolean;
+    webhookId?: string;
+    type?: number;
   }): FakeDiscordMessage;
   /** A user runs /ask: dispatched as INTERACTION_CREATE; returns the interaction id and token. */
   slashAsk(fields: { question: string; private?: boolean; userId?: string; dm?: boolean }): {
@@ -95,8 +101,8 @@ export interface FakeDiscord {
   userThread(fields: { name: string; userId?: string }): string;
   /** The next `times` requests matching `pathPattern` answer 429 with retry_after. */
   rateLimit(pathPattern: RegExp, retryAfterSeconds: number, times?: number): void;
-  /** Thread creation answers 403 Missing Permissions. */
-  denyThreads(): void;
+  /** Thread creation answers 403 Missing Permissions (or works again with `false`). */
+  denyThreads(denied?: boolean): void;
   /** The interaction's token expires (as after 15 minutes): its webhook answers 401 Invalid Webhook Token. */
   expireInteraction(token: string): void;
   close(): Promise<void>;
@@ -548,9 +554,13 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       userId = '1100000000000000555',
       bot = false,
       dm = false,
+      webhookId,
+      type,
     }) {
       const channel = dm ? '9100000000000000001' : target;
       const message = makeMessage(channel, user(userId, bot), { content }, !dm);
+      if (type !== undefined) message.type = type;
+      if (webhookId) message.webhook_id = webhookId;
       const mentions = [...content.matchAll(/<@!?(\d+)>/g)].map((match) =>
         match[1] === botUserId ? botUser : user(match[1]!),
       );
@@ -604,8 +614,8 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     rateLimit(pattern, retryAfter, times = 1) {
       limits.push({ pattern, retryAfter, times });
     },
-    denyThreads: () => {
-      threadsDenied = true;
+    denyThreads: (denied = true) => {
+      threadsDenied = denied;
     },
     expireInteraction: (token) => {
       expired.add(token);

@@ -13,6 +13,8 @@ export interface SlackCall {
   readonly method: string;
   readonly args: Record<string, unknown>;
   readonly at: number;
+  /** True when the fake answered this call with 429 + Retry-After. */
+  rateLimited?: boolean;
 }
 
 export interface FakeMessage {
@@ -218,12 +220,13 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     const args = parseArgs(raw, req.headers['content-type']);
     const auth = req.headers.authorization ?? (args.token ? `Bearer ${String(args.token)}` : '');
     if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
-    const call = { method, args, at: Date.now() };
+    const call: SlackCall = { method, args, at: Date.now() };
     calls.push(call);
     for (const listener of listeners) listener(call);
     const limit = limited.get(method);
     if (limit && limit.times > 0) {
       limit.times -= 1;
+      call.rateLimited = true;
       sendJson(res, 429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(limit.retryAfter) });
       return;
     }
