@@ -125,7 +125,14 @@ const suite: BenchSuite = {
     try {
       await startOnce(['dist/src/main.js'], botEnv, '/readyz'); // first run indexes the sample knowledge
       for (let i = 0; i < RUNS; i++) {
-        bots.push(await startOnce(['--enable-source-maps', 'dist/src/main.js'], botEnv, '/readyz'));
+        // The flags npm start uses (package.json).
+        bots.push(
+          await startOnce(
+            ['--max-semi-space-size=1', '--enable-source-maps', 'dist/src/main.js'],
+            botEnv,
+            '/readyz',
+          ),
+        );
         bares.push(await startOnce(bare, {}, '/'));
       }
     } finally {

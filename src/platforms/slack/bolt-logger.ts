@@ -2,8 +2,9 @@
  * Bolt's own log lines (a failed signature check, a handler error) go through our pino
  * logger, so they are structured and redacted like everything else instead of printed.
  */
-import { LogLevel, type Logger as SlackLogger } from '@slack/bolt';
+import type { LogLevel as BoltLogLevel, Logger as SlackLogger } from '@slack/bolt';
 import type { Logger } from '../../log.js';
+import { LogLevel } from './bolt.js';
 
 const text = (parts: unknown[]) =>
   parts.map((part) => (part instanceof Error ? part.message : String(part))).join(' ');
@@ -17,7 +18,7 @@ export function boltLogger(log: Logger): SlackLogger {
     info: (...parts: unknown[]) => child.info(text(parts)),
     warn: (...parts: unknown[]) => child.warn(text(parts)),
     error: (...parts: unknown[]) => child.error(text(parts)),
-    setLevel: (next: LogLevel) => {
+    setLevel: (next: BoltLogLevel) => {
       level = next;
     },
     getLevel: () => level,

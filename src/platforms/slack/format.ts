@@ -4,8 +4,9 @@
  * Text we did not write arrives here already neutralised (src/render/slack-text.ts) or is
  * neutralised here, so nothing the model or a document writes can ping anyone.
  */
+
+import { createRequire } from 'node:module';
 import type { types } from '@slack/bolt';
-import slackifyMarkdown from 'slackify-markdown';
 import { safeHttpUrl } from '../../core/sources.js';
 import type { Source } from '../../core/types.js';
 import { wellFormed } from '../../render/neutralizer.js';
@@ -13,6 +14,18 @@ import { inertSlackTokens, slackPlainText } from '../../render/slack-text.js';
 
 type Block = types.Block;
 type KnownBlock = types.KnownBlock;
+
+type Slackify = (markdown: string) => string;
+let loadedSlackify: Slackify | undefined;
+
+/**
+ * The markdown → mrkdwn converter (unified/remark, ~14 MB resident), loaded the first time a
+ * message needs it rather than at start-up: streamed answers never do.
+ */
+function slackify(): Slackify {
+  loadedSlackify ??= createRequire(import.meta.url)('slackify-markdown') as Slackify;
+  return loadedSlackify;
+}
 
 /**
  * mrkdwn for places that do not render markdown (notification text, context blocks), from
@@ -24,7 +37,7 @@ export function toMrkdwn(neutralizedMarkdown: string): string {
   const text = wellFormed(neutralizedMarkdown);
   let converted: string;
   try {
-    converted = slackifyMarkdown(text);
+    converted = slackify()(text);
   } catch {
     converted = text;
   }

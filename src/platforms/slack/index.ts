@@ -11,12 +11,12 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { App, HTTPReceiver } from '@slack/bolt';
 import type { Config } from '../../config.js';
 import type { ConversationLayer } from '../../conversation/layer.js';
 import type { HttpRoute } from '../../http/types.js';
 import { type Logger, silentLogger } from '../../log.js';
 import type { PlatformAdapter } from '../types.js';
+import { App, HTTPReceiver } from './bolt.js';
 import { boltLogger } from './bolt-logger.js';
 import type { SlackContext } from './context.js';
 import type { SlackPacing } from './conversation.js';
