@@ -11,8 +11,7 @@
  *   final edit), in process, against the loopback fakes, beside the throttle interval the
  *   final write used to wait out.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { once } from 'node:events';
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,50 +22,37 @@ import { createSlackAdapter } from '../../src/platforms/slack/index.js';
 import { startFakeDiscord } from '../../test/fakes/discord/index.js';
 import { eventEnvelope, sendToBolt, startFakeSlack } from '../../test/fakes/slack/index.js';
 import { layerOver } from '../../test/support/conversations.js';
-import { freePort } from '../../test/support/net.js';
 import { startRemoteFakes } from '../fakes-process.js';
 import { coreOverFakes } from '../remote-core.js';
 import { ms, percentile } from '../stats.js';
+import {
+  buildBot,
+  type MeasuredProcess,
+  ROOT,
+  settle,
+  startCompiledBot,
+  startProcess,
+} from '../support/compiled-bot.js';
 import type { BenchRow, BenchSuite } from '../types.js';
 
-const ROOT = join(import.meta.dirname, '../..');
 const SECRET = 'lean-signing-secret';
 const RUNS = 5;
 const ANSWERS = 20;
 const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
-
-async function waitForOk(url: string, child: ChildProcess): Promise<void> {
-  for (let i = 0; i < 3_000; i++) {
-    if (child.exitCode !== null)
-      throw new Error(`the process exited (${child.exitCode}) before ${url} answered`);
-    if ((await fetch(url).catch(() => undefined))?.ok) return;
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  throw new Error(`${url} never answered`);
-}
 
 async function rssOf(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
 }
 
-/** Spawns `args`, waits for `path` on the port to answer, settles, reads RSS, stops it. */
-async function startOnce(args: string[], env: NodeJS.ProcessEnv, path: string) {
-  const port = await freePort();
-  const started = performance.now();
-  const child = spawn(process.execPath, args, {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, RAG_DOTENV: 'off', ...env, PORT: String(port) },
-    stdio: 'ignore',
-  });
+/** Start-up time and settled RSS of one process, then stops it. */
+async function startOnce(started: Promise<MeasuredProcess>) {
+  const measured = await started;
   try {
-    await waitForOk(`http://127.0.0.1:${port}${path}`, child);
-    const startupMs = performance.now() - started;
-    await new Promise((resolve) => setTimeout(resolve, 2_000)); // let start-up garbage settle
-    return { startupMs, rss: await rssOf(child.pid!) };
+    await settle();
+    return { startupMs: measured.startupMs, rss: await rssOf(measured.pid) };
   } finally {
-    child.kill('SIGTERM');
-    await once(child, 'exit');
+    await measured.stop();
   }
 }
 
@@ -103,7 +89,7 @@ class EndRecorder implements Answerer {
 const suite: BenchSuite = {
   name: 'lean',
   async run(): Promise<BenchRow[]> {
-    execFileSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'ignore' });
+    buildBot();
     const rows: BenchRow[] = [];
 
     // Start-up and idle memory, bot against a bare server, alternating so both see the same machine.
@@ -123,17 +109,10 @@ const suite: BenchSuite = {
     const bots: { startupMs: number; rss: number }[] = [];
     const bares: { startupMs: number; rss: number }[] = [];
     try {
-      await startOnce(['dist/src/main.js'], botEnv, '/readyz'); // first run indexes the sample knowledge
+      await startOnce(startCompiledBot(botEnv)); // the first run indexes the sample knowledge
       for (let i = 0; i < RUNS; i++) {
-        // The flags npm start uses (package.json).
-        bots.push(
-          await startOnce(
-            ['--max-semi-space-size=1', '--enable-source-maps', 'dist/src/main.js'],
-            botEnv,
-            '/readyz',
-          ),
-        );
-        bares.push(await startOnce(bare, {}, '/'));
+        bots.push(await startOnce(startCompiledBot(botEnv)));
+        bares.push(await startOnce(startProcess(bare, {}, '/')));
       }
     } finally {
       await slack.close();

@@ -1,20 +1,17 @@
 /**
- * Load: the bot as it runs in production (the compiled build, `node dist/src/main.js`, Slack
+ * Load: the bot as it runs in production (the compiled build with npm start's flags, Slack
  * over HTTP) answering 500 questions from
  * 100 simulated users, who each ask 5 times at random moments over 10 seconds, against the
  * Groq and Upstash fakes (in their own process, with injected latency) and the Slack fake.
  * Outcomes, RSS and event-loop lag come from the bot's own /metrics. Targets: no failure
  * that is not a deliberate limit; idle RSS ≤ 150 MB.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { eventEnvelope, sendToBolt, startFakeSlack } from '../../test/fakes/slack/index.js';
-import { freePort } from '../../test/support/net.js';
 import { startRemoteFakes } from '../fakes-process.js';
 import { coreOverFakes } from '../remote-core.js';
 import { ms, percentile } from '../stats.js';
+import { buildBot, type MeasuredProcess, settle, startCompiledBot } from '../support/compiled-bot.js';
 import type { BenchRow, BenchSuite } from '../types.js';
 
 const USERS = 100;
@@ -37,35 +34,22 @@ const suite: BenchSuite = {
     const fakes = await startRemoteFakes({ groqFirstTokenMs: 50, upstashMs: 20 });
     await coreOverFakes(fakes, 50); // seeds the Upstash fake with passages
     const slack = await startFakeSlack();
-    const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
-    let bot: ChildProcess | undefined;
+    let bot: MeasuredProcess | undefined;
     try {
-      const root = join(import.meta.dirname, '../..');
-      execFileSync('npm', ['run', '-s', 'build'], { cwd: root, stdio: 'ignore' });
-      bot = spawn(process.execPath, [join(root, 'dist/src/main.js')], {
-        env: {
-          PATH: process.env.PATH,
-          HOME: process.env.HOME,
-          RAG_DOTENV: 'off',
-          SLACK_BOT_TOKEN: slack.token,
-          SLACK_SIGNING_SECRET: SECRET,
-          SLACK_API_URL: slack.apiURL,
-          GROQ_API_KEY: fakes.groqKey,
-          GROQ_BASE_URL: fakes.groqURL,
-          UPSTASH_VECTOR_REST_URL: fakes.upstashURL,
-          UPSTASH_VECTOR_REST_TOKEN: fakes.upstashToken,
-          RAG_MIN_SCORE: '0.5',
-          PORT: String(port),
-          LOG_LEVEL: 'warn',
-        },
-        stdio: 'ignore',
+      buildBot();
+      bot = await startCompiledBot({
+        SLACK_BOT_TOKEN: slack.token,
+        SLACK_SIGNING_SECRET: SECRET,
+        SLACK_API_URL: slack.apiURL,
+        GROQ_API_KEY: fakes.groqKey,
+        GROQ_BASE_URL: fakes.groqURL,
+        UPSTASH_VECTOR_REST_URL: fakes.upstashURL,
+        UPSTASH_VECTOR_REST_TOKEN: fakes.upstashToken,
+        RAG_MIN_SCORE: '0.5',
+        LOG_LEVEL: 'warn',
       });
-      for (let i = 0; i < 300; i++) {
-        if ((await fetch(`${base}/readyz`).catch(() => undefined))?.ok) break;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      await new Promise((resolve) => setTimeout(resolve, 2_000)); // let start-up garbage settle
+      const { base } = bot;
+      await settle();
       const idleRSS =
         metric(await (await fetch(`${base}/metrics`)).text(), 'process_resident_memory_bytes')[0] ?? 0;
 
@@ -163,10 +147,7 @@ const suite: BenchSuite = {
         },
       ];
     } finally {
-      if (bot && bot.exitCode === null) {
-        bot.kill('SIGTERM');
-        await once(bot, 'exit');
-      }
+      await bot?.stop();
       await slack.close();
       await fakes.stop();
     }

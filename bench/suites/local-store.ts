@@ -5,17 +5,17 @@
  * (Slack over HTTP, answers from the Groq fake) with that store: its RSS, and how fast Slack's
  * events are acknowledged at 50 concurrent mentions. Targets from issue 10.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { eventEnvelope, sendToBolt, startFakeSlack } from '../../test/fakes/slack/index.js';
-import { freePort } from '../../test/support/net.js';
 import { startRemoteFakes } from '../fakes-process.js';
 import { ms, percentile } from '../stats.js';
 import { questions, writeCorpus } from '../store-corpus.js';
+import { buildBot, type MeasuredProcess, settle, startCompiledBot } from '../support/compiled-bot.js';
 import type { BenchRow, BenchSuite } from '../types.js';
 
 const CHUNKS = 100_000;
@@ -62,35 +62,23 @@ interface BotFigures {
 async function botWithStore(data: string): Promise<BotFigures> {
   const fakes = await startRemoteFakes({ groqFirstTokenMs: 50, upstashMs: 20 });
   const slack = await startFakeSlack();
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  let bot: ChildProcess | undefined;
+  let bot: MeasuredProcess | undefined;
   try {
-    execFileSync('npm', ['run', '-s', 'build'], { cwd: root, stdio: 'ignore' });
-    bot = spawn(process.execPath, [join(root, 'dist/src/main.js')], {
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        RAG_DOTENV: 'off',
-        SLACK_BOT_TOKEN: slack.token,
-        SLACK_SIGNING_SECRET: SECRET,
-        SLACK_API_URL: slack.apiURL,
-        GROQ_API_KEY: fakes.groqKey,
-        GROQ_BASE_URL: fakes.groqURL,
-        RAG_DATA_DIR: data,
-        PORT: String(port),
-        LOG_LEVEL: 'warn',
-        MAX_QUEUED_ANSWERS: String(MENTIONS),
-        RATE_LIMIT_CHANNEL_PER_MINUTE: '0',
-        RATE_LIMIT_USER_PER_MINUTE: '0',
-      },
-      stdio: 'ignore',
+    buildBot();
+    bot = await startCompiledBot({
+      SLACK_BOT_TOKEN: slack.token,
+      SLACK_SIGNING_SECRET: SECRET,
+      SLACK_API_URL: slack.apiURL,
+      GROQ_API_KEY: fakes.groqKey,
+      GROQ_BASE_URL: fakes.groqURL,
+      RAG_DATA_DIR: data,
+      LOG_LEVEL: 'warn',
+      MAX_QUEUED_ANSWERS: String(MENTIONS),
+      RATE_LIMIT_CHANNEL_PER_MINUTE: '0',
+      RATE_LIMIT_USER_PER_MINUTE: '0',
     });
-    for (let i = 0; i < 300; i++) {
-      if ((await fetch(`${base}/readyz`).catch(() => undefined))?.ok) break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    await new Promise((resolve) => setTimeout(resolve, 2_000)); // let start-up garbage settle
+    const { base } = bot;
+    await settle();
     const idleRSS = rssFromMetrics(await (await fetch(`${base}/metrics`)).text());
     let peakRSS = idleRSS;
     const sampler = setInterval(async () => {
@@ -123,10 +111,7 @@ async function botWithStore(data: string): Promise<BotFigures> {
     clearInterval(sampler);
     return { idleRSS, peakRSS, acks, firstTexts };
   } finally {
-    if (bot && bot.exitCode === null) {
-      bot.kill('SIGTERM');
-      await once(bot, 'exit');
-    }
+    await bot?.stop();
     await slack.close();
     await fakes.stop();
   }
