@@ -14,6 +14,8 @@ const STAGES = /** @type {Record<string, string>} */ ({
   condensing: 'Reading the conversation…',
   retrieving: 'Searching the knowledge base…',
   generating: 'Writing the answer…',
+  // The model has not started yet (the core says so every few seconds).
+  waiting: 'Still working on it…',
 });
 const UNREACHABLE = 'The chat could not reach the bot. Check your connection and try again.';
 const ENDED_EARLY = 'The answer ended unexpectedly. Please try again.';
