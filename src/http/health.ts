@@ -1,6 +1,7 @@
 /** Liveness and readiness for load balancers and orchestrators. */
 import type { ServerResponse } from 'node:http';
-import type { HttpRoute, PlatformAdapter } from '../platforms/types.js';
+import type { PlatformAdapter } from '../platforms/types.js';
+import type { HttpRoute } from './types.js';
 
 function json(res: ServerResponse, status: number, body: unknown): void {
   res

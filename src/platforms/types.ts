@@ -1,7 +1,7 @@
 /**
- * What `npm start` needs from each chat platform adapter. Adapters translate platform
- * events into `Question`s for an `Answerer` and render its events back; they know
- * nothing of Groq or Upstash.
+ * What `npm start` needs from each chat platform adapter. Adapters translate platform events
+ * into questions and conversations for the conversation layer and offer the platform's
+ * primitives; they know nothing of Groq or Upstash.
  */
 
 export interface PlatformAdapter {
@@ -13,5 +13,3 @@ export interface PlatformAdapter {
   /** True while connected and able to receive questions (for /readyz). */
   isReady(): boolean;
 }
-
-export type { HttpRoute } from '../http/types.js';
