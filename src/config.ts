@@ -148,7 +148,9 @@ const schema = z.object({
     z
       .string()
       .trim()
-      .regex(/^\d+\.\d+$/, { message: 'must be the Client ID (digits.digits, Basic Information → App Credentials)' })
+      .regex(/^\d+\.\d+$/, {
+        message: 'must be the Client ID (digits.digits, Basic Information → App Credentials)',
+      })
       .optional(),
   ),
   SLACK_CLIENT_SECRET: optionalString,
@@ -167,7 +169,10 @@ const schema = z.object({
         try {
           parseInstallationKeys(value);
         } catch (error) {
-          ctx.addIssue({ code: 'custom', message: (error as Error).message.replace(/^SLACK_INSTALLATION_KEY /, '') });
+          ctx.addIssue({
+            code: 'custom',
+            message: (error as Error).message.replace(/^SLACK_INSTALLATION_KEY /, ''),
+          });
         }
       })
       .optional(),
@@ -454,7 +459,12 @@ function slackConfig(env: Env): { slack?: SlackConfig } {
     allowedChannels: env.SLACK_ALLOWED_CHANNELS,
   };
   if (env.SLACK_BOT_TOKEN) return { slack: { ...common, botToken: env.SLACK_BOT_TOKEN } };
-  if (env.SLACK_CLIENT_ID && env.SLACK_CLIENT_SECRET && env.SLACK_STATE_SECRET && env.SLACK_INSTALLATION_KEY) {
+  if (
+    env.SLACK_CLIENT_ID &&
+    env.SLACK_CLIENT_SECRET &&
+    env.SLACK_STATE_SECRET &&
+    env.SLACK_INSTALLATION_KEY
+  ) {
     const oauth: SlackOAuthConfig = {
       clientId: env.SLACK_CLIENT_ID,
       clientSecret: env.SLACK_CLIENT_SECRET,

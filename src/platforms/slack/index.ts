@@ -30,9 +30,9 @@ import type { SlackPacing } from './conversation.js';
 import { FEEDBACK_ACTION } from './format.js';
 import { onAskCommand } from './handlers/ask-command.js';
 import { onFeedback } from './handlers/feedback.js';
-import { onAppUninstalled, onTokensRevoked } from './handlers/uninstall.js';
 import { onMention } from './handlers/mention.js';
 import { onMessage } from './handlers/message.js';
+import { onAppUninstalled, onTokensRevoked } from './handlers/uninstall.js';
 import type { BotIdentity } from './history.js';
 import { INSTALL_PATH, installFailurePage, REDIRECT_PATH } from './install-pages.js';
 import { NoInstallationError, type SlackInstallations } from './installations.js';
@@ -109,9 +109,18 @@ function createApp(
   const logger = boltLogger(log);
   if (config.oauth) {
     if (!installations) throw new Error('Slack OAuth mode needs an installation store');
+    // Bolt warns on every event it cannot authorize; here that is a workspace without an
+    // installation, which app.error reports once with the workspace's id.
+    const quieter: SlackLogger = {
+      ...logger,
+      warn: (...parts: unknown[]) =>
+        /^Authorization of incoming event did not succeed/.test(String(parts[0]))
+          ? logger.debug(...parts)
+          : logger.warn(...parts),
+    };
     return new App({
       receiver: oauthReceiver(config, installations, routes, logger),
-      logger,
+      logger: quieter,
       deferInitialization: true,
       clientOptions: clientOptions(config),
     });
@@ -154,7 +163,8 @@ function missingInstallation(error: unknown): NoInstallationError | undefined {
   let cause: unknown = error;
   for (let depth = 0; depth < 4 && cause; depth++) {
     if (cause instanceof NoInstallationError) return cause;
-    cause = (cause as { original?: unknown; cause?: unknown }).original ?? (cause as { cause?: unknown }).cause;
+    cause =
+      (cause as { original?: unknown; cause?: unknown }).original ?? (cause as { cause?: unknown }).cause;
   }
   return undefined;
 }
@@ -181,7 +191,10 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
 
   app.use(async ({ context, next }) => {
     if (!context.botUserId) return next();
-    const bot: BotIdentity = { userId: context.botUserId, ...(context.botId ? { botId: context.botId } : {}) };
+    const bot: BotIdentity = {
+      userId: context.botUserId,
+      ...(context.botId ? { botId: context.botId } : {}),
+    };
     return requestBot.run(bot, next);
   });
   // Slack retries events it thinks were not acknowledged in time; answer each event once.

@@ -46,7 +46,12 @@ function pageFor(error: CodedError): FailurePage {
 }
 
 /** Bolt's `callbackOptions.failure`: answers the OAuth redirect with a clear page. */
-export function installFailurePage(error: CodedError, _options: unknown, _req: IncomingMessage, res: ServerResponse): void {
+export function installFailurePage(
+  error: CodedError,
+  _options: unknown,
+  _req: IncomingMessage,
+  res: ServerResponse,
+): void {
   const page = pageFor(error);
   res.writeHead(page.status, {
     'content-type': 'text/html; charset=utf-8',

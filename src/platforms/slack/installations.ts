@@ -69,12 +69,15 @@ function idOf(scope: { isEnterpriseInstall?: boolean; enterpriseId?: string; tea
   throw new NoInstallationError('a request without a workspace id');
 }
 
-const describe = (id: string) => (id.startsWith('E:') ? `organisation ${id.slice(2)}` : `workspace ${id.slice(2)}`);
+const describe = (id: string) =>
+  id.startsWith('E:') ? `organisation ${id.slice(2)}` : `workspace ${id.slice(2)}`;
 
 export function sealedInstallationStore(records: SealedRecords, cipher: TokenCipher): SlackInstallations {
   const seal = (installation: Installation): SealedInstallation => {
     const id = idOf({
-      ...(installation.isEnterpriseInstall !== undefined ? { isEnterpriseInstall: installation.isEnterpriseInstall } : {}),
+      ...(installation.isEnterpriseInstall !== undefined
+        ? { isEnterpriseInstall: installation.isEnterpriseInstall }
+        : {}),
       ...(installation.enterprise?.id ? { enterpriseId: installation.enterprise.id } : {}),
       ...(installation.team?.id ? { teamId: installation.team.id } : {}),
     });
@@ -126,7 +129,8 @@ export function sealedInstallationStore(records: SealedRecords, cipher: TokenCip
       let reencrypted = 0;
       for (const record of all) {
         const installation = open(record);
-        if (record.keyId === cipher.currentKeyId && cipher.keyIdOf(record.sealed) === cipher.currentKeyId) continue;
+        if (record.keyId === cipher.currentKeyId && cipher.keyIdOf(record.sealed) === cipher.currentKeyId)
+          continue;
         await records.put(seal(installation));
         reencrypted += 1;
       }
@@ -177,7 +181,15 @@ export function sqliteRecords(appDb: AppDatabase): SealedRecords {
     },
     async put(record) {
       const now = new Date().toISOString();
-      put.run(record.id, record.teamId ?? null, record.enterpriseId ?? null, record.keyId, record.sealed, now, now);
+      put.run(
+        record.id,
+        record.teamId ?? null,
+        record.enterpriseId ?? null,
+        record.keyId,
+        record.sealed,
+        now,
+        now,
+      );
     },
     async delete(id) {
       remove.run(id);

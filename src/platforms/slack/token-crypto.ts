@@ -45,7 +45,11 @@ export function parseInstallationKeys(value: string): Buffer[] {
 
 /** A short public name for a key: which key sealed a value, without revealing the key. */
 export function keyFingerprint(key: Buffer): string {
-  return createHash('sha256').update('rag-chat-bot slack installation key\0').update(key).digest('hex').slice(0, 12);
+  return createHash('sha256')
+    .update('rag-chat-bot slack installation key\0')
+    .update(key)
+    .digest('hex')
+    .slice(0, 12);
 }
 
 export interface TokenCipher {

@@ -224,7 +224,10 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     const path = (req.url ?? '').split('?')[0] ?? '';
     if (oauth && path === '/oauth/v2/authorize') {
       const page = oauth.authorize(new URL(req.url ?? '', server.url).searchParams);
-      res.writeHead(page.status, page.location ? { location: page.location } : { 'content-type': 'text/plain' });
+      res.writeHead(
+        page.status,
+        page.location ? { location: page.location } : { 'content-type': 'text/plain' },
+      );
       res.end(page.body ?? '');
       return;
     }

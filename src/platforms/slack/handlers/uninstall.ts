@@ -4,8 +4,7 @@
  * from it are refused (and logged once) instead of failing against Slack. Bolt delivers both
  * events without authorizing them, since the tokens are already dead.
  */
-import type { AllMiddlewareArgs, Context, SlackEventMiddlewareArgs } from '@slack/bolt';
-import type { InstallationQuery } from '@slack/bolt';
+import type { AllMiddlewareArgs, Context, InstallationQuery, SlackEventMiddlewareArgs } from '@slack/bolt';
 import type { SlackContext } from '../context.js';
 import type { SlackInstallations } from '../installations.js';
 
