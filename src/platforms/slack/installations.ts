@@ -56,9 +56,10 @@ export interface SlackInstallations extends InstallationStore {
   forgetUserTokens(query: InstallationQuery<boolean>, userIds: readonly string[]): Promise<void>;
   /**
    * Opens every record with the configured keys (a wrong SLACK_INSTALLATION_KEY fails here,
-   * at start-up, with `InstallationKeyError`) and re-seals those under an older key.
+   * at start-up, with `InstallationKeyError`) and re-seals those under an older key, unless
+   * `reencrypt` is false (the doctor only looks).
    */
-  checkKeys(): Promise<KeyCheck>;
+  checkKeys(options?: { readonly reencrypt?: boolean }): Promise<KeyCheck>;
   close(): Promise<void>;
 }
 
@@ -117,7 +118,7 @@ export function sealedInstallationStore(records: SealedRecords, cipher: TokenCip
       const { token: _token, refreshToken: _refresh, expiresAt: _expires, ...user } = installation.user;
       await records.put(seal({ ...installation, user: { ...user, token: undefined } } as Installation));
     },
-    async checkKeys() {
+    async checkKeys({ reencrypt = true } = {}) {
       const all = await records.list();
       const unknown = all.filter((record) => !cipher.knows(cipher.keyIdOf(record.sealed)));
       if (unknown.length > 0) {
@@ -129,8 +130,7 @@ export function sealedInstallationStore(records: SealedRecords, cipher: TokenCip
       let reencrypted = 0;
       for (const record of all) {
         const installation = open(record);
-        if (record.keyId === cipher.currentKeyId && cipher.keyIdOf(record.sealed) === cipher.currentKeyId)
-          continue;
+        if (!reencrypt || cipher.keyIdOf(record.sealed) === cipher.currentKeyId) continue;
         await records.put(seal(installation));
         reencrypted += 1;
       }
