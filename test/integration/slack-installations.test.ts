@@ -130,6 +130,27 @@ afterAll(() => {
   redisServer?.kill();
 });
 describe.skipIf(!redisBinary)('with Redis', () => {
+  it('keeps answering workspaces it has seen while Redis is down', async () => {
+    const port = await freePort();
+    const server = spawn(redisBinary!, ['--port', String(port), '--bind', '127.0.0.1', '--save', ''], {
+      stdio: 'ignore',
+    });
+    const redis = await connectRedis(`redis://127.0.0.1:${port}`, undefined, 5_000);
+    try {
+      const store = sealedInstallationStore(redisRecords(redis), createTokenCipher(OLD));
+      await store.storeInstallation(workspace('T5', 'xoxb-T5'));
+      expect((await store.fetchInstallation(team('T5'))).bot?.token).toBe('xoxb-T5');
+      const exited = new Promise((resolve) => server.once('exit', resolve));
+      server.kill();
+      await exited;
+      expect((await store.fetchInstallation(team('T5'))).bot?.token).toBe('xoxb-T5');
+      await expect(store.fetchInstallation(team('T6'))).rejects.toThrow();
+    } finally {
+      redis.disconnect();
+      server.kill();
+    }
+  });
+
   contract('Redis (shared by every instance)', async () => {
     const port = await freePort();
     redisServer = spawn(

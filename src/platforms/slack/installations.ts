@@ -204,18 +204,37 @@ export function sqliteRecords(appDb: AppDatabase): SealedRecords {
 
 const REDIS_KEY = 'rag-chat-bot:slack-installations';
 
-/** Sealed records in one Redis hash, shared by every instance. */
+/**
+ * Sealed records in one Redis hash, shared by every instance. While Redis is unreachable,
+ * workspaces this instance has already seen keep being answered from the copies it read
+ * last (still sealed); new installations and deletions need Redis and fail loudly.
+ */
 export function redisRecords(redis: Redis): SealedRecords {
+  const lastSeen = new Map<string, SealedInstallation>();
   const parse = (value: string | null): SealedInstallation | undefined =>
     value ? (JSON.parse(value) as SealedInstallation) : undefined;
   return {
     description: 'Redis',
-    get: async (id) => parse(await redis.hget(REDIS_KEY, id)),
+    async get(id) {
+      let record: SealedInstallation | undefined;
+      try {
+        record = parse(await redis.hget(REDIS_KEY, id));
+      } catch (error) {
+        const known = lastSeen.get(id);
+        if (known) return known;
+        throw error;
+      }
+      if (record) lastSeen.set(id, record);
+      else lastSeen.delete(id);
+      return record;
+    },
     async put(record) {
       await redis.hset(REDIS_KEY, record.id, JSON.stringify(record));
+      lastSeen.set(record.id, record);
     },
     async delete(id) {
       await redis.hdel(REDIS_KEY, id);
+      lastSeen.delete(id);
     },
     async list() {
       return Object.values(await redis.hgetall(REDIS_KEY))
