@@ -35,7 +35,7 @@ import { onMessage } from './handlers/message.js';
 import { onAppUninstalled, onTokensRevoked } from './handlers/uninstall.js';
 import type { BotIdentity } from './history.js';
 import { INSTALL_PATH, installFailurePage, REDIRECT_PATH } from './install-pages.js';
-import { NoInstallationError, type SlackInstallations } from './installations.js';
+import { installationId, NoInstallationError, type SlackInstallations } from './installations.js';
 
 export interface SlackAdapterOptions {
   readonly config: SlackConfig;
@@ -189,7 +189,13 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     bot: () => requestBot.getStore() ?? startupBot,
   };
 
+  // A workspace without an installation is logged once, not on every event it still sends
+  // (and again if it installs and leaves once more).
+  const reportedMissing = new Set<string>();
   app.use(async ({ context, next }) => {
+    if (reportedMissing.size > 0 && (context.teamId || context.enterpriseId)) {
+      reportedMissing.delete(installationId(context));
+    }
     if (!context.botUserId) return next();
     const bot: BotIdentity = {
       userId: context.botUserId,
@@ -211,13 +217,12 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     app.event('app_uninstalled', onAppUninstalled(ctx, installations));
     app.event('tokens_revoked', onTokensRevoked(ctx, installations));
   }
-  // A workspace without an installation is logged once, not on every event it still sends.
-  const reportedMissing = new Set<string>();
   app.error(async (error) => {
     const missing = error instanceof AuthorizationError ? missingInstallation(error) : undefined;
     if (missing) {
-      if (reportedMissing.has(missing.workspace)) return;
-      reportedMissing.add(missing.workspace);
+      const key = missing.id ?? missing.workspace;
+      if (reportedMissing.has(key)) return;
+      reportedMissing.add(key);
       log.warn(
         { workspace: missing.workspace },
         'ignoring Slack events from a workspace without an installation (not installed, or uninstalled); it can install again at /slack/install',

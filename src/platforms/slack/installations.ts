@@ -16,7 +16,11 @@ import { createTokenCipher, InstallationKeyError, type TokenCipher } from './tok
 
 /** An event or request from a workspace that has no installation (never installed, or removed). */
 export class NoInstallationError extends Error {
-  constructor(readonly workspace: string) {
+  /** `workspace` is for people ("workspace T123"); `id` is the installation's key ("T:T123"). */
+  constructor(
+    readonly workspace: string,
+    readonly id?: string,
+  ) {
     super(`no Slack installation for ${workspace}`);
     this.name = 'NoInstallationError';
   }
@@ -64,7 +68,11 @@ export interface SlackInstallations extends InstallationStore {
 }
 
 /** Org-wide installs (Enterprise Grid) are one record per organisation, others one per workspace. */
-function idOf(scope: { isEnterpriseInstall?: boolean; enterpriseId?: string; teamId?: string }): string {
+export function installationId(scope: {
+  isEnterpriseInstall?: boolean;
+  enterpriseId?: string | undefined;
+  teamId?: string | undefined;
+}): string {
   if (scope.isEnterpriseInstall && scope.enterpriseId) return `E:${scope.enterpriseId}`;
   if (scope.teamId) return `T:${scope.teamId}`;
   throw new NoInstallationError('a request without a workspace id');
@@ -75,7 +83,7 @@ const describe = (id: string) =>
 
 export function sealedInstallationStore(records: SealedRecords, cipher: TokenCipher): SlackInstallations {
   const seal = (installation: Installation): SealedInstallation => {
-    const id = idOf({
+    const id = installationId({
       ...(installation.isEnterpriseInstall !== undefined
         ? { isEnterpriseInstall: installation.isEnterpriseInstall }
         : {}),
@@ -93,9 +101,9 @@ export function sealedInstallationStore(records: SealedRecords, cipher: TokenCip
   const open = (record: SealedInstallation): Installation =>
     JSON.parse(cipher.open(record.sealed, record.id)) as Installation;
   const find = async (query: InstallationQuery<boolean>) => {
-    const id = idOf(query);
+    const id = installationId(query);
     const record = await records.get(id);
-    if (!record) throw new NoInstallationError(describe(id));
+    if (!record) throw new NoInstallationError(describe(id), id);
     return record;
   };
 
@@ -108,10 +116,10 @@ export function sealedInstallationStore(records: SealedRecords, cipher: TokenCip
       return open(await find(query));
     },
     async deleteInstallation(query) {
-      await records.delete(idOf(query));
+      await records.delete(installationId(query));
     },
     async forgetUserTokens(query, userIds) {
-      const record = await records.get(idOf(query));
+      const record = await records.get(installationId(query));
       if (!record) return;
       const installation = open(record);
       if (!installation.user.token || !userIds.includes(installation.user.id)) return;
