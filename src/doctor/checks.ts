@@ -148,6 +148,7 @@ async function discord(config: Config, timeoutMs: number): Promise<CheckResult> 
 /** Installing in any workspace: no token of our own; the stored installations must open with the key. */
 async function slackInstallations(config: Config, oauth: SlackOAuthConfig): Promise<CheckResult> {
   const { openInstallationStore } = await import('../platforms/slack/installations.js');
+  const { InstallationKeyError } = await import('../platforms/slack/token-crypto.js');
   const { openAppDatabase } = await import('../state/app-db.js');
   let appDb: ReturnType<typeof openAppDatabase> | undefined;
   const store = await openInstallationStore({
@@ -169,11 +170,14 @@ async function slackInstallations(config: Config, oauth: SlackOAuthConfig): Prom
           : `any workspace (OAuth), ${installations} installation(s) in ${store.description}, all readable with SLACK_INSTALLATION_KEY`,
     };
   } catch (error) {
+    const keyProblem = error instanceof InstallationKeyError;
     return {
       service: 'Slack',
       status: 'fail',
-      detail: (error as Error).message,
-      fix: 'set SLACK_INSTALLATION_KEY to the key the installations were stored with',
+      detail: keyProblem ? error.message : `cannot read the installations (${(error as Error).message})`,
+      fix: keyProblem
+        ? 'set SLACK_INSTALLATION_KEY to the key the installations were stored with'
+        : `check ${config.limits.redisURL ? 'REDIS_URL' : 'RAG_DATA_DIR'}`,
     };
   } finally {
     await store.close();
