@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { config as loadDotenv } from 'dotenv';
 import { z } from 'zod';
+import { parseInstallationKeys } from './platforms/slack/token-crypto.js';
 import { parseOrigins } from './web/origins.js';
 
 const emptyToUndefined = (value: unknown): unknown =>
@@ -141,6 +142,41 @@ const schema = z.object({
   SLACK_APP_TOKEN: prefixed('xapp-', 'an app-level token'),
   SLACK_API_URL: optionalUrl('a Slack Web API base such as https://slack.com/api/'),
   SLACK_ALLOWED_CHANNELS: idList,
+  /** Installing in any workspace (Bolt's OAuth flow): Basic Information → App Credentials. */
+  SLACK_CLIENT_ID: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .trim()
+      .regex(/^\d+\.\d+$/, {
+        message: 'must be the Client ID (digits.digits, Basic Information → App Credentials)',
+      })
+      .optional(),
+  ),
+  SLACK_CLIENT_SECRET: optionalString,
+  /** Signs the OAuth state cookie; any random string of 16+ characters. */
+  SLACK_STATE_SECRET: z.preprocess(
+    emptyToUndefined,
+    z.string().trim().min(16, { message: 'must be at least 16 random characters' }).optional(),
+  ),
+  /** Encrypts installation tokens at rest: base64 32-byte keys, newest first. */
+  SLACK_INSTALLATION_KEY: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .trim()
+      .superRefine((value, ctx) => {
+        try {
+          parseInstallationKeys(value);
+        } catch (error) {
+          ctx.addIssue({
+            code: 'custom',
+            message: (error as Error).message.replace(/^SLACK_INSTALLATION_KEY /, ''),
+          });
+        }
+      })
+      .optional(),
+  ),
 
   PORT: int(3000, 0, 65_535),
 
@@ -165,6 +201,38 @@ const schema = z.object({
   SHUTDOWN_GRACE_MS: int(20_000, 0, 600_000),
 });
 
+const SLACK_OAUTH_VARIABLES = [
+  'SLACK_CLIENT_ID',
+  'SLACK_CLIENT_SECRET',
+  'SLACK_STATE_SECRET',
+  'SLACK_INSTALLATION_KEY',
+] as const;
+
+/** Installing in any workspace: all four OAuth variables, HTTP mode, and no single-workspace token. */
+function slackOAuthProblems(set: (name: string) => boolean): string[] {
+  const problems = SLACK_OAUTH_VARIABLES.filter((name) => !set(name)).map((name) =>
+    name === 'SLACK_INSTALLATION_KEY'
+      ? 'SLACK_INSTALLATION_KEY is required to install in any workspace: tokens are never stored in clear (generate one with: openssl rand -base64 32)'
+      : `${name} is required to install in any workspace (SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_STATE_SECRET go together; see the README)`,
+  );
+  if (set('SLACK_BOT_TOKEN')) {
+    problems.push(
+      'SLACK_BOT_TOKEN cannot be combined with SLACK_CLIENT_ID: installing in any workspace stores a token per workspace; unset one of them',
+    );
+  }
+  if (set('SLACK_APP_TOKEN')) {
+    problems.push(
+      'SLACK_APP_TOKEN (Socket Mode) cannot be combined with SLACK_CLIENT_ID: installing in any workspace needs HTTP mode, with the OAuth redirect on a public URL',
+    );
+  }
+  if (!set('SLACK_SIGNING_SECRET')) {
+    problems.push(
+      'SLACK_SIGNING_SECRET is required to install in any workspace (Basic Information → Signing Secret)',
+    );
+  }
+  return problems;
+}
+
 /**
  * Rules spanning several variables, checked on the raw environment so they are reported
  * together with field errors (zod skips refinements once a field fails).
@@ -182,7 +250,9 @@ function crossFieldProblems(source: NodeJS.ProcessEnv): string[] {
       'SLACK_SIGNING_SECRET is required for Slack HTTP mode (Basic Information → Signing Secret), or set SLACK_APP_TOKEN for Socket Mode',
     );
   }
-  if ((set('SLACK_APP_TOKEN') || set('SLACK_SIGNING_SECRET')) && !set('SLACK_BOT_TOKEN')) {
+  const oauth = SLACK_OAUTH_VARIABLES.some(set);
+  if (oauth) problems.push(...slackOAuthProblems(set));
+  if (!oauth && (set('SLACK_APP_TOKEN') || set('SLACK_SIGNING_SECRET')) && !set('SLACK_BOT_TOKEN')) {
     problems.push(
       'SLACK_BOT_TOKEN is required when other SLACK_ variables are set (OAuth & Permissions → Bot User OAuth Token)',
     );
@@ -196,6 +266,29 @@ function crossFieldProblems(source: NodeJS.ProcessEnv): string[] {
 }
 
 type Env = z.infer<typeof schema>;
+
+/** Installing in any workspace (distribution): Bolt's OAuth flow, a token per workspace. */
+export interface SlackOAuthConfig {
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly stateSecret: string;
+  /** SLACK_INSTALLATION_KEY as given: base64 keys, the first encrypts, all decrypt. */
+  readonly installationKey: string;
+}
+
+interface SlackCommonConfig {
+  readonly signingSecret?: string;
+  readonly appToken?: string;
+  readonly apiURL?: string;
+  readonly allowedChannels: readonly string[];
+}
+
+/** One workspace with SLACK_BOT_TOKEN, or any workspace that installs the app (`oauth`). */
+export type SlackConfig = SlackCommonConfig &
+  (
+    | { readonly botToken: string; readonly oauth?: undefined }
+    | { readonly botToken?: undefined; readonly oauth: SlackOAuthConfig }
+  );
 
 export interface Config {
   readonly groq: {
@@ -227,13 +320,7 @@ export interface Config {
     readonly allowedChannels: readonly string[];
     readonly shards?: 'auto' | number;
   };
-  readonly slack?: {
-    readonly botToken: string;
-    readonly signingSecret?: string;
-    readonly appToken?: string;
-    readonly apiURL?: string;
-    readonly allowedChannels: readonly string[];
-  };
+  readonly slack?: SlackConfig;
   readonly http: { readonly port: number };
   readonly web: {
     /** Serve the web chat from `npm start` (WEB_CHAT); `npm run web` always serves it. */
@@ -275,6 +362,9 @@ export const SECRET_VARIABLES = [
   'SLACK_BOT_TOKEN',
   'SLACK_SIGNING_SECRET',
   'SLACK_APP_TOKEN',
+  'SLACK_CLIENT_SECRET',
+  'SLACK_STATE_SECRET',
+  'SLACK_INSTALLATION_KEY',
   'REDIS_URL',
   'WEB_CHAT_TOKEN',
 ] as const;
@@ -341,17 +431,7 @@ export function parseConfig(source: NodeJS.ProcessEnv = process.env): Config {
           },
         }
       : {}),
-    ...(env.SLACK_BOT_TOKEN
-      ? {
-          slack: {
-            botToken: env.SLACK_BOT_TOKEN,
-            ...(env.SLACK_SIGNING_SECRET ? { signingSecret: env.SLACK_SIGNING_SECRET } : {}),
-            ...(env.SLACK_APP_TOKEN ? { appToken: env.SLACK_APP_TOKEN } : {}),
-            ...(env.SLACK_API_URL ? { apiURL: env.SLACK_API_URL } : {}),
-            allowedChannels: env.SLACK_ALLOWED_CHANNELS,
-          },
-        }
-      : {}),
+    ...slackConfig(env),
     http: { port: env.PORT },
     web: {
       enabled: env.WEB_CHAT,
@@ -369,6 +449,31 @@ export function parseConfig(source: NodeJS.ProcessEnv = process.env): Config {
       shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
     },
   };
+}
+
+function slackConfig(env: Env): { slack?: SlackConfig } {
+  const common: SlackCommonConfig = {
+    ...(env.SLACK_SIGNING_SECRET ? { signingSecret: env.SLACK_SIGNING_SECRET } : {}),
+    ...(env.SLACK_APP_TOKEN ? { appToken: env.SLACK_APP_TOKEN } : {}),
+    ...(env.SLACK_API_URL ? { apiURL: env.SLACK_API_URL } : {}),
+    allowedChannels: env.SLACK_ALLOWED_CHANNELS,
+  };
+  if (env.SLACK_BOT_TOKEN) return { slack: { ...common, botToken: env.SLACK_BOT_TOKEN } };
+  if (
+    env.SLACK_CLIENT_ID &&
+    env.SLACK_CLIENT_SECRET &&
+    env.SLACK_STATE_SECRET &&
+    env.SLACK_INSTALLATION_KEY
+  ) {
+    const oauth: SlackOAuthConfig = {
+      clientId: env.SLACK_CLIENT_ID,
+      clientSecret: env.SLACK_CLIENT_SECRET,
+      stateSecret: env.SLACK_STATE_SECRET,
+      installationKey: env.SLACK_INSTALLATION_KEY,
+    };
+    return { slack: { ...common, oauth } };
+  }
+  return {};
 }
 
 /** `.env` + environment → validated config. The one entry point for programs. */

@@ -53,11 +53,22 @@ function secretValues(extra: readonly string[] = []): string[] {
 /** Interaction and webhook tokens travel in Discord URLs; they let anyone post as the bot for 15 minutes. */
 const URL_TOKENS = /(\/(?:webhooks|interactions)\/\d+\/)[\w.-]{16,}/g;
 
+/**
+ * Slack tokens of every shape (bot, user, app, refresh): the workspaces' own tokens, installed
+ * by OAuth, are nobody's configured secret, so they are recognised by their prefix instead.
+ */
+const SLACK_TOKENS = /\bxox[a-z](?:\.xox[a-z])?-[\w-]+/g;
+/** OAuth secrets by field name, as SDKs print request bodies (`"client_secret":"…"`, `client_secret=…`). */
+const OAUTH_FIELDS = /("?(?:client_secret|refresh_token|access_token)"?\s*[:=]\s*"?)[^"&,\s}]+/g;
+
 /** Replaces every occurrence of a secret value inside strings, recursively. */
 export function scrubSecrets<T>(value: T, secrets: readonly string[], depth = 0): T {
   if (depth > 6) return value;
   if (typeof value === 'string') {
-    let out: string = value.replace(URL_TOKENS, `$1${REDACTED}`);
+    let out: string = value
+      .replace(URL_TOKENS, `$1${REDACTED}`)
+      .replace(SLACK_TOKENS, REDACTED)
+      .replace(OAUTH_FIELDS, `$1${REDACTED}`);
     for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
     return out as T;
   }

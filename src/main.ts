@@ -1,6 +1,7 @@
 /**
  * `npm start`: every configured chat platform in one process, on one shared core.
- * Slack runs when SLACK_BOT_TOKEN is set (its HTTP receiver also serves /healthz and
+ * Slack runs when SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID (any workspace that
+ * installs it) is set (its HTTP receiver also serves /healthz and
  * /readyz on PORT), Discord when DISCORD_TOKEN is set (through the sharding manager when
  * DISCORD_SHARDS is set), the web chat when WEB_CHAT=true; without Slack's receiver a plain
  * server serves the routes. SIGTERM/SIGINT drain gracefully.
@@ -17,7 +18,9 @@ import { LocalStoreError } from './stores/local/index.js';
 
 const NOTHING_TO_RUN = `No chat platform is configured, so there is nothing to start.
 Set one of these (see .env.example and the README):
-  - Slack:   SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode)
+  - Slack:   SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode),
+             or, to install in any workspace, SLACK_CLIENT_ID, SLACK_CLIENT_SECRET,
+             SLACK_STATE_SECRET, SLACK_INSTALLATION_KEY and SLACK_SIGNING_SECRET
   - Discord: DISCORD_TOKEN and DISCORD_APPLICATION_ID
   - Web chat: WEB_CHAT=true
 To ask questions without a chat platform, use: npm run ask (terminal) or npm run web (browser)`;
@@ -45,6 +48,8 @@ async function run(config: Config, log: Logger): Promise<void> {
   // Each platform's SDK is loaded only when it is configured (Bolt alone is ~30 MB resident).
   if (config.slack) {
     const { createSlackAdapter } = await import('./platforms/slack/index.js');
+    const { openInstallationStore } = await import('./platforms/slack/installations.js');
+    const { oauth } = config.slack;
     adapters.push(
       createSlackAdapter({
         config: config.slack,
@@ -52,6 +57,16 @@ async function run(config: Config, log: Logger): Promise<void> {
         conversations,
         routes,
         logger: log,
+        // Installing in any workspace: installations in Redis (REDIS_URL) or the bot's own database.
+        ...(oauth
+          ? {
+              installations: await openInstallationStore({
+                installationKey: oauth.installationKey,
+                ...(config.limits.redisURL ? { redisURL: config.limits.redisURL } : {}),
+                appDatabase: () => bot.appDatabase(),
+              }),
+            }
+          : {}),
       }),
     );
   }

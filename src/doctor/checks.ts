@@ -5,7 +5,7 @@
 import { webApi } from '@slack/bolt';
 import { REST, Routes } from 'discord.js';
 import slackManifest from '../../commands/slack-manifest.json' with { type: 'json' };
-import type { Config } from '../config.js';
+import type { Config, SlackOAuthConfig } from '../config.js';
 import { checkGroq } from '../generators/groq.js';
 import { connectRedis } from '../ops/redis-state.js';
 import { LocalStore } from '../stores/local/index.js';
@@ -145,9 +145,51 @@ async function discord(config: Config, timeoutMs: number): Promise<CheckResult> 
   };
 }
 
+/** Installing in any workspace: no token of our own; the stored installations must open with the key. */
+async function slackInstallations(config: Config, oauth: SlackOAuthConfig): Promise<CheckResult> {
+  const { openInstallationStore } = await import('../platforms/slack/installations.js');
+  const { InstallationKeyError } = await import('../platforms/slack/token-crypto.js');
+  const { openAppDatabase } = await import('../state/app-db.js');
+  let appDb: ReturnType<typeof openAppDatabase> | undefined;
+  const store = await openInstallationStore({
+    installationKey: oauth.installationKey,
+    ...(config.limits.redisURL ? { redisURL: config.limits.redisURL } : {}),
+    appDatabase: () => {
+      appDb ??= openAppDatabase(config.rag.dataDir);
+      return appDb;
+    },
+  });
+  try {
+    const { installations } = await store.checkKeys({ reencrypt: false });
+    return {
+      service: 'Slack',
+      status: 'ok',
+      detail:
+        installations === 0
+          ? `any workspace (OAuth), no installation yet in ${store.description}: open https://YOUR-HOST/slack/install to add one`
+          : `any workspace (OAuth), ${installations} installation(s) in ${store.description}, all readable with SLACK_INSTALLATION_KEY`,
+    };
+  } catch (error) {
+    const keyProblem = error instanceof InstallationKeyError;
+    return {
+      service: 'Slack',
+      status: 'fail',
+      detail: keyProblem ? error.message : `cannot read the installations (${(error as Error).message})`,
+      fix: keyProblem
+        ? 'set SLACK_INSTALLATION_KEY to the key the installations were stored with'
+        : `check ${config.limits.redisURL ? 'REDIS_URL' : 'RAG_DATA_DIR'}`,
+    };
+  } finally {
+    await store.close();
+    appDb?.close();
+  }
+}
+
 async function slack(config: Config, timeoutMs: number): Promise<CheckResult> {
   const settings = config.slack;
-  if (!settings) return { service: 'Slack', status: 'skip', detail: 'SLACK_BOT_TOKEN not set' };
+  if (!settings)
+    return { service: 'Slack', status: 'skip', detail: 'SLACK_BOT_TOKEN / SLACK_CLIENT_ID not set' };
+  if (settings.oauth) return slackInstallations(config, settings.oauth);
   const client = new webApi.WebClient(settings.botToken, {
     ...(settings.apiURL ? { slackApiUrl: settings.apiURL } : {}),
     timeout: timeoutMs,

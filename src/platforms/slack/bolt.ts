@@ -1,7 +1,7 @@
 /**
- * Bolt's App and HTTP receiver, loaded from their own modules. The package entry also loads
- * the Express and AWS Lambda receivers and their dependencies, which this bot never uses and
- * which cost about 6 MB of resident memory in every process that talks to Slack.
+ * Bolt's App, HTTP receiver and errors, loaded from their own modules. The package entry also
+ * loads the Express and AWS Lambda receivers and their dependencies, which this bot never
+ * uses and which cost about 6 MB of resident memory in every process that talks to Slack.
  */
 import { createRequire } from 'node:module';
 import type * as Bolt from '@slack/bolt';
@@ -15,7 +15,13 @@ const app = require('@slack/bolt/dist/App.js') as {
 const receiver = require('@slack/bolt/dist/receivers/HTTPReceiver.js') as {
   default: typeof Bolt.HTTPReceiver;
 };
+const errors = require('@slack/bolt/dist/errors.js') as {
+  AuthorizationError: typeof Bolt.AuthorizationError;
+};
 
 export const App = app.default;
+export type App = Bolt.App;
 export const HTTPReceiver = receiver.default;
+export type HTTPReceiver = Bolt.HTTPReceiver;
+export const AuthorizationError = errors.AuthorizationError;
 export const LogLevel = app.LogLevel;

@@ -3,20 +3,28 @@
  * signature-checked) by default, the mode that scales behind a load balancer; Socket Mode
  * when an app-level token is configured.
  *
+ * Two ways to be in a workspace: one workspace with SLACK_BOT_TOKEN, or any workspace that
+ * installs the app (OAuth mode, SLACK_CLIENT_ID…): Bolt serves /slack/install and
+ * /slack/oauth_redirect, keeps each installation (tokens encrypted) in `installations`, and
+ * hands every request the client and bot identity of the workspace it came from.
+ *
  * The adapter only translates: each trigger has its handler (handlers/), and answers go
  * through the shared conversation layer. Who answers what, so nothing is answered twice:
  * `app_mention` handles every mention (in a channel or a thread); `message` handles DMs and
  * un-mentioned follow-ups in threads the bot has joined; Slack's retries of an event are
  * dropped by event id.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Config } from '../../config.js';
+import type { Logger as SlackLogger } from '@slack/bolt';
+import slackManifest from '../../../commands/slack-manifest.json' with { type: 'json' };
+import type { SlackConfig } from '../../config.js';
 import type { ConversationLayer } from '../../conversation/layer.js';
 import type { HttpRoute } from '../../http/types.js';
 import { type Logger, silentLogger } from '../../log.js';
 import type { PlatformAdapter } from '../types.js';
-import { App, HTTPReceiver } from './bolt.js';
+import { App, AuthorizationError, HTTPReceiver } from './bolt.js';
 import { boltLogger } from './bolt-logger.js';
 import type { SlackContext } from './context.js';
 import type { SlackPacing } from './conversation.js';
@@ -25,12 +33,17 @@ import { onAskCommand } from './handlers/ask-command.js';
 import { onFeedback } from './handlers/feedback.js';
 import { onMention } from './handlers/mention.js';
 import { onMessage } from './handlers/message.js';
+import { onAppUninstalled, onTokensRevoked } from './handlers/uninstall.js';
 import type { BotIdentity } from './history.js';
+import { INSTALL_PATH, installFailurePage, REDIRECT_PATH } from './install-pages.js';
+import { installationId, NoInstallationError, type SlackInstallations } from './installations.js';
 
 export interface SlackAdapterOptions {
-  readonly config: NonNullable<Config['slack']>;
+  readonly config: SlackConfig;
   readonly port: number;
   readonly conversations: ConversationLayer;
+  /** Where installations live; required in OAuth mode (`config.oauth`). */
+  readonly installations?: SlackInstallations;
   /** Served on the same port in HTTP mode (health, metrics, the web chat). */
   readonly routes?: readonly HttpRoute[];
   readonly logger?: Logger;
@@ -43,14 +56,83 @@ export interface SlackAdapter extends PlatformAdapter {
   readonly port: number | undefined;
 }
 
-function createApp(config: SlackAdapterOptions['config'], routes: readonly HttpRoute[], log: Logger) {
+/** Slack's authorize page beside its Web API (https://slack.com/api/ → https://slack.com/oauth/v2/authorize). */
+export function authorizeURL(apiURL: string | undefined): string | undefined {
+  return apiURL ? new URL('../oauth/v2/authorize', new URL(apiURL)).toString() : undefined;
+}
+
+function clientOptions(config: SlackConfig) {
+  return {
+    ...(config.apiURL ? { slackApiUrl: config.apiURL } : {}),
+    // Retries honour Retry-After on 429; bounded so a stuck answer cannot hang forever.
+    retryConfig: { retries: 3, factor: 2, minTimeout: 200, maxTimeout: 10_000 },
+    timeout: 15_000,
+  };
+}
+
+function oauthReceiver(
+  config: SlackConfig,
+  installations: SlackInstallations,
+  routes: readonly HttpRoute[],
+  logger: SlackLogger,
+): HTTPReceiver {
+  const oauth = config.oauth!;
+  const authorizationUrl = authorizeURL(config.apiURL);
+  return new HTTPReceiver({
+    signingSecret: config.signingSecret ?? '',
+    endpoints: '/slack/events',
+    customRoutes: [...routes],
+    logger,
+    clientId: oauth.clientId,
+    clientSecret: oauth.clientSecret,
+    stateSecret: oauth.stateSecret,
+    scopes: slackManifest.oauth_config.scopes.bot,
+    installationStore: installations,
+    installerOptions: {
+      installPath: INSTALL_PATH,
+      redirectUriPath: REDIRECT_PATH,
+      // /slack/install goes straight to Slack's consent page (also usable as the Direct Install URL).
+      directInstall: true,
+      // The code exchange (oauth.v2.access) and its auth.test go where the Web API goes.
+      clientOptions: clientOptions(config),
+      ...(authorizationUrl ? { authorizationUrl } : {}),
+      callbackOptions: { failure: installFailurePage },
+    },
+  });
+}
+
+function createApp(
+  config: SlackConfig,
+  routes: readonly HttpRoute[],
+  log: Logger,
+  installations: SlackInstallations | undefined,
+) {
+  const logger = boltLogger(log);
+  if (config.oauth) {
+    if (!installations) throw new Error('Slack OAuth mode needs an installation store');
+    // Bolt warns on every event it cannot authorize; here that is a workspace without an
+    // installation, which app.error reports once with the workspace's id.
+    const quieter: SlackLogger = {
+      ...logger,
+      warn: (...parts: unknown[]) =>
+        /^Authorization of incoming event did not succeed/.test(String(parts[0]))
+          ? logger.debug(...parts)
+          : logger.warn(...parts),
+    };
+    return new App({
+      receiver: oauthReceiver(config, installations, routes, logger),
+      logger: quieter,
+      deferInitialization: true,
+      clientOptions: clientOptions(config),
+    });
+  }
   const receiver = config.appToken
     ? undefined
     : new HTTPReceiver({
         signingSecret: config.signingSecret ?? '',
         endpoints: '/slack/events',
         customRoutes: [...routes],
-        logger: boltLogger(log),
+        logger,
       });
   return new App({
     token: config.botToken,
@@ -62,14 +144,9 @@ function createApp(config: SlackAdapterOptions['config'], routes: readonly HttpR
           // The Socket Mode client opens its connection through the Web API: same base URL.
           ...(config.apiURL ? { installerOptions: { clientOptions: { slackApiUrl: config.apiURL } } } : {}),
         }),
-    logger: boltLogger(log),
+    logger,
     deferInitialization: true,
-    clientOptions: {
-      ...(config.apiURL ? { slackApiUrl: config.apiURL } : {}),
-      // Retries honour Retry-After on 429; bounded so a stuck answer cannot hang forever.
-      retryConfig: { retries: 3, factor: 2, minTimeout: 200, maxTimeout: 10_000 },
-      timeout: 15_000,
-    },
+    clientOptions: clientOptions(config),
   });
 }
 
@@ -82,17 +159,51 @@ function credentialProblem(error: unknown): Error {
   );
 }
 
+/** The installation behind a failed authorization, when that is why it failed. */
+function missingInstallation(error: unknown): NoInstallationError | undefined {
+  let cause: unknown = error;
+  for (let depth = 0; depth < 4 && cause; depth++) {
+    if (cause instanceof NoInstallationError) return cause;
+    cause =
+      (cause as { original?: unknown; cause?: unknown }).original ?? (cause as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
 export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
-  const { config, conversations } = options;
+  const { config, conversations, installations } = options;
   const log = (options.logger ?? silentLogger).child({ platform: 'slack' });
   const socketMode = Boolean(config.appToken);
-  const app = createApp(config, options.routes ?? [], log);
-  let bot: BotIdentity = { userId: '' };
+  const app = createApp(config, options.routes ?? [], log, installations);
+  // Single workspace: known from auth.test at start. Any workspace: per request, from the
+  // installation Bolt authorized it with (context.botUserId), kept for the handlers' awaits.
+  let startupBot: BotIdentity = { userId: '' };
+  const requestBot = new AsyncLocalStorage<BotIdentity>();
   let ready = false;
   let server: Server | undefined;
 
-  const ctx: SlackContext = { config, conversations, log, pacing: options.pacing ?? {}, bot: () => bot };
+  const ctx: SlackContext = {
+    config,
+    conversations,
+    log,
+    pacing: options.pacing ?? {},
+    bot: () => requestBot.getStore() ?? startupBot,
+  };
 
+  // A workspace without an installation is logged once, not on every event it still sends
+  // (and again if it installs and leaves once more).
+  const reportedMissing = new Set<string>();
+  app.use(async ({ context, next }) => {
+    if (reportedMissing.size > 0 && (context.teamId || context.enterpriseId)) {
+      reportedMissing.delete(installationId(context));
+    }
+    if (!context.botUserId) return next();
+    const bot: BotIdentity = {
+      userId: context.botUserId,
+      ...(context.botId ? { botId: context.botId } : {}),
+    };
+    return requestBot.run(bot, next);
+  });
   // Slack retries events it thinks were not acknowledged in time; answer each event once.
   app.use(async ({ body, next }) => {
     const eventId = (body as { event_id?: string }).event_id;
@@ -103,7 +214,22 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   app.event('app_mention', onMention(ctx));
   app.message(onMessage(ctx));
   app.action(FEEDBACK_ACTION, onFeedback(ctx));
+  if (installations) {
+    app.event('app_uninstalled', onAppUninstalled(ctx, installations));
+    app.event('tokens_revoked', onTokensRevoked(ctx, installations));
+  }
   app.error(async (error) => {
+    const missing = error instanceof AuthorizationError ? missingInstallation(error) : undefined;
+    if (missing) {
+      const key = missing.id ?? missing.workspace;
+      if (reportedMissing.has(key)) return;
+      reportedMissing.add(key);
+      log.warn(
+        { workspace: missing.workspace },
+        'ignoring Slack events from a workspace without an installation (not installed, or uninstalled); it can install again at /slack/install',
+      );
+      return;
+    }
     log.error({ err: error }, 'unhandled error in a Slack handler');
   });
 
@@ -114,6 +240,24 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
       return address?.port;
     },
     async start() {
+      if (config.oauth) {
+        // No token of our own to check: each workspace's comes from its installation.
+        const keys = await installations!.checkKeys();
+        await app.init();
+        server = (await app.start(options.port)) as Server;
+        ready = true;
+        log.info(
+          {
+            mode: 'http',
+            port: this.port,
+            installations: keys.installations,
+            reencrypted: keys.reencrypted,
+            store: installations!.description,
+          },
+          `Slack connected for any workspace: install at ${INSTALL_PATH}`,
+        );
+        return;
+      }
       let auth: Awaited<ReturnType<typeof app.client.auth.test>>;
       try {
         await app.init();
@@ -121,7 +265,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
       } catch (error) {
         throw credentialProblem(error);
       }
-      bot = { userId: String(auth.user_id), ...(auth.bot_id ? { botId: String(auth.bot_id) } : {}) };
+      startupBot = { userId: String(auth.user_id), ...(auth.bot_id ? { botId: String(auth.bot_id) } : {}) };
       const started: unknown = socketMode ? await app.start() : await app.start(options.port);
       if (!socketMode) server = started as Server;
       ready = true;
@@ -129,7 +273,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
         {
           mode: socketMode ? 'socket' : 'http',
           port: socketMode ? undefined : this.port,
-          botUserId: bot.userId,
+          botUserId: startupBot.userId,
         },
         'Slack connected',
       );
@@ -137,6 +281,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     async stop() {
       ready = false;
       await app.stop();
+      await installations?.close();
     },
     isReady: () => ready,
   };

@@ -8,6 +8,9 @@
 import { createHmac } from 'node:crypto';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { type LoopbackServer, sendJson, startLoopbackServer } from '../http-server.js';
+import { FakeOAuth, type FakeOAuthOptions, type FakeWorkspace } from './oauth.js';
+
+export type { FakeWorkspace } from './oauth.js';
 
 export interface SlackCall {
   readonly method: string;
@@ -15,6 +18,8 @@ export interface SlackCall {
   readonly at: number;
   /** True when the fake answered this call with 429 + Retry-After. */
   rateLimited?: boolean;
+  /** The token the call was made with (Bearer header or `token` argument), if any. */
+  readonly token?: string;
 }
 
 export interface FakeMessage {
@@ -36,6 +41,8 @@ export interface FakeSlackOptions {
   readonly scopes?: readonly string[];
   /** App-level token accepted by apps.connections.open (Socket Mode). */
   readonly appToken?: string;
+  /** An app installed by OAuth: its credentials and the workspaces that can install it. */
+  readonly oauth?: FakeOAuthOptions;
 }
 
 export interface FakeSlack {
@@ -72,6 +79,8 @@ export interface FakeSlack {
   /** Socket Mode: the app-level token, and envelope ids the client has acknowledged. */
   readonly appToken: string;
   readonly acks: { envelope_id: string; payload?: unknown }[];
+  /** The OAuth side (authorize page, oauth.v2.access), when `options.oauth` was given. */
+  readonly oauth: FakeOAuth | undefined;
   /** Resolves once a Socket Mode client has connected and been sent `hello`. */
   socketConnected(): Promise<void>;
   /** Sends an Events API envelope over Socket Mode; returns its envelope id. */
@@ -113,6 +122,11 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     'assistant:write',
   ];
   const appToken = options.appToken ?? 'xapp-fake-app-token-for-tests';
+  const oauth = options.oauth ? new FakeOAuth(options.oauth) : undefined;
+  const home: FakeWorkspace = { teamId, teamName: 'Fake', botUserId, botId };
+  /** Which workspace and bot a token speaks for: the configured one, or one installed by OAuth. */
+  const identity = (bearer: string): FakeWorkspace | undefined =>
+    bearer === token ? home : oauth?.identity(bearer);
   const acks: { envelope_id: string; payload?: unknown }[] = [];
   const sockets = new Set<WebSocket>();
   let connectedResolvers: (() => void)[] = [];
@@ -138,7 +152,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   const find = (ch: string, ts: string) => channel(ch).find((m) => m.ts === ts);
 
   type Reply = Record<string, unknown> & { ok: boolean };
-  function handle(method: string, args: Record<string, unknown>): Reply {
+  function handle(method: string, args: Record<string, unknown>, who: FakeWorkspace): Reply {
     const ch = String(args.channel ?? args.channel_id ?? '');
     const posting = ['chat.postMessage', 'chat.startStream', 'chat.postEphemeral'].includes(method);
     if (posting && excluded.has(ch)) return { ok: false, error: 'not_in_channel' };
@@ -150,19 +164,19 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
         return {
           ok: true,
           url: 'https://fake.slack.com/',
-          team: 'Fake',
+          team: who.teamName,
           user: 'ragbot',
-          team_id: teamId,
-          user_id: botUserId,
-          bot_id: botId,
+          team_id: who.teamId,
+          user_id: who.botUserId,
+          bot_id: who.botId,
         };
       case 'chat.postMessage':
       case 'chat.startStream': {
         const message: FakeMessage = {
           ts: nextTs(),
           text: String(args.text ?? args.markdown_text ?? ''),
-          user: botUserId,
-          bot_id: botId,
+          user: who.botUserId,
+          bot_id: who.botId,
           ...(args.thread_ts ? { thread_ts: String(args.thread_ts) } : {}),
           ...(args.blocks ? { blocks: args.blocks as unknown[] } : {}),
           ...(args.metadata ? { metadata: args.metadata as FakeMessage['metadata'] } : {}),
@@ -210,6 +224,15 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
 
   const server: LoopbackServer = await startLoopbackServer(async (req, res, raw) => {
     const path = (req.url ?? '').split('?')[0] ?? '';
+    if (oauth && path === '/oauth/v2/authorize') {
+      const page = oauth.authorize(new URL(req.url ?? '', server.url).searchParams);
+      res.writeHead(
+        page.status,
+        page.location ? { location: page.location } : { 'content-type': 'text/plain' },
+      );
+      res.end(page.body ?? '');
+      return;
+    }
     if (path.startsWith('/respond/')) {
       const id = path.slice('/respond/'.length);
       responses.set(id, [...(responses.get(id) ?? []), JSON.parse(raw || '{}')]);
@@ -220,7 +243,8 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     const args = parseArgs(raw, req.headers['content-type']);
     const auth = req.headers.authorization ?? (args.token ? `Bearer ${String(args.token)}` : '');
     if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
-    const call: SlackCall = { method, args, at: Date.now() };
+    const bearer = auth.startsWith('Bearer ') ? auth.slice('Bearer '.length) : undefined;
+    const call: SlackCall = { method, args, at: Date.now(), ...(bearer ? { token: bearer } : {}) };
     calls.push(call);
     for (const listener of listeners) listener(call);
     const limit = limited.get(method);
@@ -240,11 +264,16 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       );
       return;
     }
-    if (auth !== `Bearer ${token}`) {
+    if (oauth && method === 'oauth.v2.access') {
+      sendJson(res, 200, oauth.exchange(args, req.headers.authorization));
+      return;
+    }
+    const who = bearer ? identity(bearer) : undefined;
+    if (!who) {
       sendJson(res, 200, { ok: false, error: 'invalid_auth' });
       return;
     }
-    sendJson(res, 200, handle(method, args), { 'x-oauth-scopes': scopes.join(',') });
+    sendJson(res, 200, handle(method, args, who), { 'x-oauth-scopes': scopes.join(',') });
   });
 
   // Socket Mode: Slack's WebSocket, saying hello, sending envelopes and taking acks.
@@ -315,6 +344,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     responseURL: (id) => `${server.url}/respond/${id}`,
     appToken,
     acks,
+    oauth,
     socketConnected: () =>
       sockets.size > 0 ? Promise.resolve() : new Promise<void>((resolve) => connectedResolvers.push(resolve)),
     socketEvent(event) {
