@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { config as loadDotenv } from 'dotenv';
 import { z } from 'zod';
+import { parseSuggestedPrompts, type SuggestedPrompt } from './platforms/slack/suggested-prompts.js';
 import { parseOrigins } from './web/origins.js';
 
 const emptyToUndefined = (value: unknown): unknown =>
@@ -55,6 +56,21 @@ const prefixed = (prefix: string, what: string) =>
       .refine((value) => value.startsWith(prefix), { message: `must be ${what} (starts with "${prefix}")` })
       .optional(),
   );
+
+const suggestedPrompts = z.preprocess(
+  emptyToUndefined,
+  z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      try {
+        return parseSuggestedPrompts(value);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
+);
 
 const flag = z.preprocess(
   (value) => (typeof value === 'string' ? value.trim().toLowerCase() || undefined : value),
@@ -141,6 +157,7 @@ const schema = z.object({
   SLACK_APP_TOKEN: prefixed('xapp-', 'an app-level token'),
   SLACK_API_URL: optionalUrl('a Slack Web API base such as https://slack.com/api/'),
   SLACK_ALLOWED_CHANNELS: idList,
+  SLACK_SUGGESTED_PROMPTS: suggestedPrompts,
 
   PORT: int(3000, 0, 65_535),
 
@@ -233,6 +250,8 @@ export interface Config {
     readonly appToken?: string;
     readonly apiURL?: string;
     readonly allowedChannels: readonly string[];
+    /** Shown when someone opens the bot's assistant thread (SLACK_SUGGESTED_PROMPTS). */
+    readonly suggestedPrompts?: readonly SuggestedPrompt[];
   };
   readonly http: { readonly port: number };
   readonly web: {
@@ -349,6 +368,7 @@ export function parseConfig(source: NodeJS.ProcessEnv = process.env): Config {
             ...(env.SLACK_APP_TOKEN ? { appToken: env.SLACK_APP_TOKEN } : {}),
             ...(env.SLACK_API_URL ? { apiURL: env.SLACK_API_URL } : {}),
             allowedChannels: env.SLACK_ALLOWED_CHANNELS,
+            suggestedPrompts: env.SLACK_SUGGESTED_PROMPTS,
           },
         }
       : {}),

@@ -9,6 +9,7 @@ import type { Server } from 'node:http';
 import { composeBot } from './app/compose.js';
 import { onStopSignals } from './app/stop-signals.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
+import { knowledgeOverview } from './conversation/knowledge-overview.js';
 import { cachedProbe, healthRoutes } from './http/health.js';
 import { startHttpServer } from './http/server.js';
 import { createLogger, type Logger } from './log.js';
@@ -52,6 +53,7 @@ async function run(config: Config, log: Logger): Promise<void> {
         conversations,
         routes,
         logger: log,
+        knowledge: knowledgeOverview(runtime.store),
       }),
     );
   }
