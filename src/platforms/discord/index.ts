@@ -24,9 +24,9 @@ import type { Config } from '../../config.js';
 import type { ConversationLayer } from '../../conversation/layer.js';
 import { type Logger, silentLogger } from '../../log.js';
 import type { PlatformAdapter } from '../types.js';
+import { ASK_ABOUT_COMMAND } from './command-names.js';
 import type { DiscordContext } from './context.js';
 import { FEEDBACK_PREFIX, NO_PINGS } from './format.js';
-import { ASK_ABOUT_COMMAND } from './command-names.js';
 import { ASK_ABOUT_MODAL_PREFIX, askAboutMessage, SHARE_PREFIX } from './handlers/ask-about-message.js';
 import { onAskCommand } from './handlers/ask-command.js';
 import { onFeedback } from './handlers/feedback.js';
@@ -72,7 +72,10 @@ function interactionDispatcher(ctx: DiscordContext) {
     ask: onAskCommand(ctx),
   };
   const askAbout = askAboutMessage(ctx);
-  const messageCommands: Record<string, (interaction: MessageContextMenuCommandInteraction) => Promise<void>> = {
+  const messageCommands: Record<
+    string,
+    (interaction: MessageContextMenuCommandInteraction) => Promise<void>
+  > = {
     [ASK_ABOUT_COMMAND]: askAbout.onCommand,
   };
   const modals: Record<string, (interaction: ModalSubmitInteraction) => Promise<void>> = {
@@ -84,7 +87,8 @@ function interactionDispatcher(ctx: DiscordContext) {
   };
   return (interaction: Interaction): Promise<void> | undefined => {
     if (interaction.isChatInputCommand()) return commands[interaction.commandName]?.(interaction);
-    if (interaction.isMessageContextMenuCommand()) return messageCommands[interaction.commandName]?.(interaction);
+    if (interaction.isMessageContextMenuCommand())
+      return messageCommands[interaction.commandName]?.(interaction);
     if (interaction.isModalSubmit()) {
       const prefix = Object.keys(modals).find((candidate) => interaction.customId.startsWith(candidate));
       return prefix ? modals[prefix]!(interaction) : undefined;

@@ -3,7 +3,12 @@
  * streams, continuations are ephemeral follow-ups. Works wherever the interaction came from,
  * including user-install contexts where the bot cannot read or post in the channel itself.
  */
-import { type ButtonInteraction, type CommandInteraction, MessageFlags, type ModalSubmitInteraction } from 'discord.js';
+import {
+  type ButtonInteraction,
+  type CommandInteraction,
+  MessageFlags,
+  type ModalSubmitInteraction,
+} from 'discord.js';
 import type { ReplySurface } from './conversation.js';
 import { NO_PINGS } from './format.js';
 

@@ -10,8 +10,8 @@
  */
 import {
   ActionRowBuilder,
-  type ButtonInteraction,
   ButtonBuilder,
+  type ButtonInteraction,
   ButtonStyle,
   type Message,
   type MessageActionRowComponentBuilder,
@@ -133,7 +133,8 @@ export function askAboutMessage(ctx: DiscordContext) {
     if (selected.threadId && id) {
       try {
         const thread = await ctx.client.channels.fetch(selected.threadId);
-        if (thread?.isTextBased()) turns = await channelHistory(thread, SnowflakeUtil.generate().toString(), id);
+        if (thread?.isTextBased())
+          turns = await channelHistory(thread, SnowflakeUtil.generate().toString(), id);
       } catch (error) {
         ctx.log.debug({ err: error }, 'could not read the thread of the selected message');
       }
@@ -166,7 +167,11 @@ export function askAboutMessage(ctx: DiscordContext) {
   async function onSubmit(interaction: ModalSubmitInteraction): Promise<void> {
     if (!(await ctx.conversations.firstDelivery('discord', interaction.id))) return;
     const refuse = (content: string) =>
-      interaction.reply({ content: `⚠️ ${content}`, flags: MessageFlags.Ephemeral, allowedMentions: NO_PINGS });
+      interaction.reply({
+        content: `⚠️ ${content}`,
+        flags: MessageFlags.Ephemeral,
+        allowedMentions: NO_PINGS,
+      });
     const selected = pending.get(interaction.customId.slice(ASK_ABOUT_MODAL_PREFIX.length));
     if (!selected) return void (await refuse(strings.shareExpired));
     const checked = ctx.conversations.check(interaction.fields.getTextInputValue(QUESTION_FIELD));
@@ -245,20 +250,28 @@ export function askAboutMessage(ctx: DiscordContext) {
     if (!channel?.isTextBased() || !('messages' in channel)) throw new Error('not a text channel');
     const message = await channel.messages.fetch(target.messageId);
     if (!message.inGuild()) throw new Error('not a server channel');
-    return message.hasThread && message.thread ? message.thread : message.startThread({ name: threadName(question) });
+    return message.hasThread && message.thread
+      ? message.thread
+      : message.startThread({ name: threadName(question) });
   }
 
   async function onShare(interaction: ButtonInteraction): Promise<void> {
     const id = interaction.customId.slice(SHARE_PREFIX.length);
     const claim = answers.claim(id, interaction.user.id);
     const tell = (content: string) =>
-      (interaction.replied || interaction.deferred ? interaction.followUp.bind(interaction) : interaction.reply.bind(interaction))({
+      (interaction.replied || interaction.deferred
+        ? interaction.followUp.bind(interaction)
+        : interaction.reply.bind(interaction))({
         content,
         flags: MessageFlags.Ephemeral,
         allowedMentions: NO_PINGS,
       });
     if (!claim.ok) {
-      const why = { unknown: strings.shareExpired, already_shared: strings.shareAlready, not_asker: strings.shareNotYours } as const;
+      const why = {
+        unknown: strings.shareExpired,
+        already_shared: strings.shareAlready,
+        not_asker: strings.shareNotYours,
+      } as const;
       await tell(why[claim.reason]);
       return;
     }
