@@ -31,6 +31,7 @@ export const strings = {
   askAboutPlaceholder: 'What does this mean? What should I do next?',
   askAboutSubmit: 'Ask',
   askAboutPrivately: 'I will answer privately where the message is; only you will see it until you share it.',
+  askAboutExpired: 'That question form expired (or I restarted). Please run "Ask about this message" again.',
   askAboutNoMessage:
     'I could not read that message (it may have been deleted, or I cannot see this channel).',
   shareInThread: 'Share in thread',

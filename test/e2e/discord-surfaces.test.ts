@@ -23,6 +23,7 @@ import { type Backends, startBackends } from '../support/backends.js';
 import { layerOver } from '../support/conversations.js';
 import { captureLogs } from '../support/logs.js';
 import { waitFor } from '../support/wait.js';
+import { runCli } from './cli.js';
 
 const ANSWER = 'Register it with npm run commands:deploy, then invite the bot [1].';
 const ASK_ABOUT = 'Ask about this message';
@@ -232,5 +233,33 @@ describe('Discord: forum channels', () => {
       discord.calls.filter((c) => c.path === `/channels/${threadId}/messages` && c.method === 'POST'),
     ).toEqual([]);
     expect(groq.chatRequests().length).toBe(before);
+  });
+});
+
+describe('npm run commands:deploy: where the commands can be used', () => {
+  it('registers /ask and the message command for server and user installs, in servers, bot DMs and private channels', async () => {
+    const result = await runCli('commands/deploy.ts', [], {
+      env: {
+        DISCORD_TOKEN: discord.token,
+        DISCORD_APPLICATION_ID: discord.applicationId,
+        DISCORD_API_URL: discord.apiURL,
+      },
+    });
+    expect(result.code).toBe(0);
+    const put = discord.callsTo('PUT', /^\/applications\/\d+\/commands$/).at(-1)!;
+    const commands = put.body as unknown as {
+      name: string;
+      type?: number;
+      integration_types: number[];
+      contexts: number[];
+    }[];
+    expect(commands.map((c) => [c.name, c.type ?? 1])).toEqual([
+      ['ask', 1],
+      [ASK_ABOUT, 3],
+    ]);
+    for (const command of commands) {
+      expect(command.integration_types).toEqual([0, 1]);
+      expect(command.contexts).toEqual([0, 1, 2]);
+    }
   });
 });

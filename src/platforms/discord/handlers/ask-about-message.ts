@@ -173,7 +173,7 @@ export function askAboutMessage(ctx: DiscordContext) {
         allowedMentions: NO_PINGS,
       });
     const selected = pending.get(interaction.customId.slice(ASK_ABOUT_MODAL_PREFIX.length));
-    if (!selected) return void (await refuse(strings.shareExpired));
+    if (!selected) return void (await refuse(strings.askAboutExpired));
     const checked = ctx.conversations.check(interaction.fields.getTextInputValue(QUESTION_FIELD));
     if (!checked.ok) return void (await refuse(checked.message));
     const place = {
