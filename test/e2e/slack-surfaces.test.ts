@@ -322,6 +322,26 @@ describe('Slack: the assistant thread', () => {
   });
 });
 
+describe('Slack: the assistant thread ignores bots', () => {
+  it('does not answer a bot writing in an assistant thread', async () => {
+    const DM = 'D0BOTS';
+    const before = groq.chatRequests().length;
+    await postEvent({
+      type: 'message',
+      channel: DM,
+      channel_type: 'im',
+      user: 'U0OTHERBOT',
+      bot_id: 'B0OTHER',
+      text: 'I am another app',
+      ts: '1700000009.000200',
+      thread_ts: '1700000009.000100',
+    });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(groq.chatRequests().length).toBe(before);
+    expect(slack.calls.filter((c) => c.args.channel === DM || c.args.channel_id === DM)).toEqual([]);
+  });
+});
+
 describe('Slack: App Home', () => {
   it('publishes what the bot knows and how to ask when the Home tab opens', async () => {
     await postEvent({

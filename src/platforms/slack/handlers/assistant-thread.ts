@@ -43,9 +43,16 @@ export function assistantThreads(ctx: SlackContext): Assistant {
     const threadTs = msg.thread_ts!;
     const bot = ctx.bot();
     const question = stripBotMention(msg.text, bot.userId);
-    const context = await threadContext(client, msg.channel, threadTs, msg.ts, bot);
+    // Without the thread (Slack refused to read it) the question is still answered, alone.
+    const history = await threadContext(client, msg.channel, threadTs, msg.ts, bot).then(
+      (context) => context.history,
+      (error: unknown) => {
+        ctx.log.warn({ err: error }, 'could not read the assistant thread; answering without its history');
+        return [];
+      },
+    );
     // The first question names the thread; later ones leave the name the user already sees.
-    if (question && !context.history.some((turn) => turn.role === 'user')) {
+    if (question && !history.some((turn) => turn.role === 'user')) {
       await setTitle(threadTitle(question)).catch((error: unknown) =>
         ctx.log.debug({ err: error }, 'could not set the assistant thread title'),
       );
@@ -54,7 +61,7 @@ export function assistantThreads(ctx: SlackContext): Assistant {
     const conversation = slackConversation({
       client,
       target: { channel: msg.channel, threadTs, userId: msg.user, ...(teamId ? { teamId } : {}) },
-      history: async () => context.history,
+      history: async () => history,
       pacing: ctx.pacing,
       log: ctx.log,
       assistantThread: true,
