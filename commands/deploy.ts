@@ -34,8 +34,8 @@ async function main(): Promise<number> {
   }
   process.stdout.write(
     discord.guildId
-      ? `Registered /ask in server ${discord.guildId}: usable now.\n`
-      : 'Registered /ask globally: it can take up to an hour to appear in every server.\n',
+      ? `Registered /ask in server ${discord.guildId}, with "Ask about this message": usable now.\n`
+      : 'Registered /ask and "Ask about this message" globally (server and user installs): they can take up to an hour to appear.\n',
   );
   return 0;
 }

@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { config as loadDotenv } from 'dotenv';
 import { z } from 'zod';
+import { parseSuggestedPrompts, type SuggestedPrompt } from './platforms/slack/suggested-prompts.js';
 import { parseInstallationKeys } from './platforms/slack/token-crypto.js';
 import { parseOrigins } from './web/origins.js';
 
@@ -56,6 +57,21 @@ const prefixed = (prefix: string, what: string) =>
       .refine((value) => value.startsWith(prefix), { message: `must be ${what} (starts with "${prefix}")` })
       .optional(),
   );
+
+const suggestedPrompts = z.preprocess(
+  emptyToUndefined,
+  z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      try {
+        return parseSuggestedPrompts(value);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
+);
 
 const flag = z.preprocess(
   (value) => (typeof value === 'string' ? value.trim().toLowerCase() || undefined : value),
@@ -177,6 +193,7 @@ const schema = z.object({
       })
       .optional(),
   ),
+  SLACK_SUGGESTED_PROMPTS: suggestedPrompts,
 
   PORT: int(3000, 0, 65_535),
 
@@ -281,6 +298,8 @@ interface SlackCommonConfig {
   readonly appToken?: string;
   readonly apiURL?: string;
   readonly allowedChannels: readonly string[];
+  /** Shown when someone opens the bot's assistant thread (SLACK_SUGGESTED_PROMPTS). */
+  readonly suggestedPrompts?: readonly SuggestedPrompt[];
 }
 
 /** One workspace with SLACK_BOT_TOKEN, or any workspace that installs the app (`oauth`). */
@@ -457,6 +476,7 @@ function slackConfig(env: Env): { slack?: SlackConfig } {
     ...(env.SLACK_APP_TOKEN ? { appToken: env.SLACK_APP_TOKEN } : {}),
     ...(env.SLACK_API_URL ? { apiURL: env.SLACK_API_URL } : {}),
     allowedChannels: env.SLACK_ALLOWED_CHANNELS,
+    suggestedPrompts: env.SLACK_SUGGESTED_PROMPTS,
   };
   if (env.SLACK_BOT_TOKEN) return { slack: { ...common, botToken: env.SLACK_BOT_TOKEN } };
   if (

@@ -10,6 +10,7 @@ import type { Server } from 'node:http';
 import { composeBot } from './app/compose.js';
 import { onStopSignals } from './app/stop-signals.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
+import { knowledgeOverview } from './conversation/knowledge-overview.js';
 import { cachedProbe, healthRoutes } from './http/health.js';
 import { startHttpServer } from './http/server.js';
 import { createLogger, type Logger } from './log.js';
@@ -67,6 +68,7 @@ async function run(config: Config, log: Logger): Promise<void> {
               }),
             }
           : {}),
+        knowledge: knowledgeOverview(runtime.store),
       }),
     );
   }

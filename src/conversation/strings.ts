@@ -21,4 +21,40 @@ export const strings = {
   /** Slack's assistant status reads "<app> is …". */
   statusWorking: 'is looking through the knowledge base…',
   statusWaiting: 'is still writing the answer…',
+  /** Slack assistant-thread status per stage of an answer ("<app> is …"). */
+  statusCondensing: 'is reading the conversation…',
+  statusSearching: 'is searching the knowledge base…',
+  statusWriting: 'is writing the answer…',
+  /** "Ask about this message": the modal and the private answer around it. */
+  askAboutTitle: 'Ask about this message',
+  askAboutLabel: 'Your question about the message',
+  askAboutPlaceholder: 'What does this mean? What should I do next?',
+  askAboutSubmit: 'Ask',
+  askAboutPrivately: 'I will answer privately where the message is; only you will see it until you share it.',
+  askAboutExpired: 'That question form expired (or I restarted). Please run "Ask about this message" again.',
+  askAboutNoMessage:
+    'I could not read that message (it may have been deleted, or I cannot see this channel).',
+  shareInThread: 'Share in thread',
+  sharedBy: (asker: string) => `Answer shared by ${asker}`,
+  shareExpired:
+    'That private answer is no longer available to share (it expired or I restarted). Please ask again.',
+  shareDone: 'Shared in the thread.',
+  shareAlready: 'You already shared this answer.',
+  shareNotYours: 'Only the person who asked can share this answer.',
+  shareNotHere: 'I cannot post in that thread (I am not a member of the channel). Invite me and share again.',
+  /** The Slack App Home tab. */
+  homeTitle: 'Knowledge Bot',
+  homeKnows: (passages: number, sources: number) =>
+    `I answer from *${passages.toLocaleString('en-US')}* passages in *${sources.toLocaleString('en-US')}* sources.`,
+  homeEmpty: 'The knowledge base is empty: an admin can add documents with `npm run ingest`.',
+  homeUnavailable: 'I could not read the knowledge base just now; answers may fail until it is back.',
+  homeSourcesHeading: 'What I know',
+  homeMoreSources: (more: number) => `…and ${more.toLocaleString('en-US')} more`,
+  homeHowHeading: 'How to ask',
+  homeHow: [
+    '• Open my assistant thread (the ✨ icon at the top of Slack) or send me a direct message.',
+    '• Mention me in a channel: `@knowledge-bot how do I …?` — I answer in a thread, and follow-ups there need no mention.',
+    '• Type `/ask your question` anywhere I am invited.',
+    '• On any message: ⋮ More actions → *Ask about this message*, and I answer privately with that message as context.',
+  ].join('\n'),
 } as const;

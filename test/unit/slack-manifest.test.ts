@@ -30,4 +30,21 @@ describe('the Slack app manifest users paste to create the app', () => {
       expect(url).toMatch(/\/slack\/events$/);
     }
   });
+
+  it('declares the message shortcut, the assistant view and the Home tab the handlers answer', async () => {
+    const manifest = JSON.parse(await readFile(join(ROOT, 'commands/slack-manifest.json'), 'utf8'));
+    expect(manifest.features.shortcuts).toContainEqual(
+      expect.objectContaining({ type: 'message', callback_id: 'ask_about_message' }),
+    );
+    expect(manifest.features.assistant_view.assistant_description).toBeTruthy();
+    expect(manifest.features.app_home.home_tab_enabled).toBe(true);
+    expect(manifest.oauth_config.scopes.bot).toContain('assistant:write');
+    expect(manifest.settings.event_subscriptions.bot_events).toEqual(
+      expect.arrayContaining([
+        'app_home_opened',
+        'assistant_thread_started',
+        'assistant_thread_context_changed',
+      ]),
+    );
+  });
 });

@@ -38,7 +38,8 @@ export async function channelHistory(
     const thread = channel as ThreadChannel;
     // Forced: a cached copy may predate the final edit of an answer.
     const starter = await thread.fetchStarterMessage({ force: true }).catch(() => null);
-    const first = starter ? toTurn(starter, botId) : undefined;
+    // A forum post's opening message is the thread's starter and may be the question itself.
+    const first = starter && starter.id !== before ? toTurn(starter, botId) : undefined;
     if (first) turns.unshift(first);
     // An /ask thread starts from the bot's answer; the question is the thread's name.
     if (first?.role === 'assistant')

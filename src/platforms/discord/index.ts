@@ -16,14 +16,18 @@ import {
   Events,
   GatewayIntentBits,
   type Interaction,
+  type MessageContextMenuCommandInteraction,
+  type ModalSubmitInteraction,
   Partials,
 } from 'discord.js';
 import type { Config } from '../../config.js';
 import type { ConversationLayer } from '../../conversation/layer.js';
 import { type Logger, silentLogger } from '../../log.js';
 import type { PlatformAdapter } from '../types.js';
+import { ASK_ABOUT_COMMAND } from './command-names.js';
 import type { DiscordContext } from './context.js';
 import { FEEDBACK_PREFIX, NO_PINGS } from './format.js';
+import { ASK_ABOUT_MODAL_PREFIX, askAboutMessage, SHARE_PREFIX } from './handlers/ask-about-message.js';
 import { onAskCommand } from './handlers/ask-command.js';
 import { onFeedback } from './handlers/feedback.js';
 import { onMessage } from './handlers/message.js';
@@ -67,11 +71,28 @@ function interactionDispatcher(ctx: DiscordContext) {
   const commands: Record<string, (interaction: ChatInputCommandInteraction) => Promise<void>> = {
     ask: onAskCommand(ctx),
   };
+  const askAbout = askAboutMessage(ctx);
+  const messageCommands: Record<
+    string,
+    (interaction: MessageContextMenuCommandInteraction) => Promise<void>
+  > = {
+    [ASK_ABOUT_COMMAND]: askAbout.onCommand,
+  };
+  const modals: Record<string, (interaction: ModalSubmitInteraction) => Promise<void>> = {
+    [ASK_ABOUT_MODAL_PREFIX]: askAbout.onSubmit,
+  };
   const buttons: Record<string, (interaction: ButtonInteraction) => Promise<void>> = {
     [FEEDBACK_PREFIX]: onFeedback(ctx),
+    [SHARE_PREFIX]: askAbout.onShare,
   };
   return (interaction: Interaction): Promise<void> | undefined => {
     if (interaction.isChatInputCommand()) return commands[interaction.commandName]?.(interaction);
+    if (interaction.isMessageContextMenuCommand())
+      return messageCommands[interaction.commandName]?.(interaction);
+    if (interaction.isModalSubmit()) {
+      const prefix = Object.keys(modals).find((candidate) => interaction.customId.startsWith(candidate));
+      return prefix ? modals[prefix]!(interaction) : undefined;
+    }
     if (interaction.isButton()) {
       const prefix = Object.keys(buttons).find((candidate) => interaction.customId.startsWith(candidate));
       return prefix ? buttons[prefix]!(interaction) : undefined;

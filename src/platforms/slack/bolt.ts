@@ -1,5 +1,5 @@
 /**
- * Bolt's App, HTTP receiver and errors, loaded from their own modules. The package entry also
+ * Bolt's App, HTTP receiver, Assistant and errors, loaded from their own modules. The package entry also
  * loads the Express and AWS Lambda receivers and their dependencies, which this bot never
  * uses and which cost about 6 MB of resident memory in every process that talks to Slack.
  */
@@ -18,6 +18,7 @@ const receiver = require('@slack/bolt/dist/receivers/HTTPReceiver.js') as {
 const errors = require('@slack/bolt/dist/errors.js') as {
   AuthorizationError: typeof Bolt.AuthorizationError;
 };
+const assistant = require('@slack/bolt/dist/Assistant.js') as { Assistant: typeof Bolt.Assistant };
 
 export const App = app.default;
 export type App = Bolt.App;
@@ -25,3 +26,5 @@ export const HTTPReceiver = receiver.default;
 export type HTTPReceiver = Bolt.HTTPReceiver;
 export const AuthorizationError = errors.AuthorizationError;
 export const LogLevel = app.LogLevel;
+export const Assistant = assistant.Assistant;
+export type Assistant = Bolt.Assistant;

@@ -6,7 +6,7 @@
  * carries numbered sources, feedback buttons and metadata that marks it as an answer.
  */
 import type { webApi } from '@slack/bolt';
-import type { Conversation, FinalReply, LiveReply } from '../../conversation/conversation.js';
+import type { Conversation, FinalReply, LiveReply, WorkingStage } from '../../conversation/conversation.js';
 import { strings } from '../../conversation/strings.js';
 import type { Turn } from '../../core/types.js';
 import type { Logger } from '../../log.js';
@@ -152,12 +152,29 @@ export interface SlackConversationInput {
   readonly history: () => Promise<Turn[]>;
   readonly pacing: SlackPacing;
   readonly log: Logger;
+  /** The bot's assistant thread: a status line per stage, cleared once the answer is posted. */
+  readonly assistantThread?: boolean;
 }
+
+/** The assistant status for each stage of an answer ("<app> is searching the knowledge base…"). */
+const ASSISTANT_STATUS: Record<WorkingStage, string> = {
+  condensing: strings.statusCondensing,
+  retrieving: strings.statusSearching,
+  generating: strings.statusWriting,
+  waiting: strings.statusWaiting,
+};
 
 export function slackConversation(input: SlackConversationInput): Conversation {
   const { client, target, pacing, log } = input;
   const thread = target.threadTs ? { thread_ts: target.threadTs } : {};
   let shownStatus: string | undefined;
+  const clearStatus = async () => {
+    if (!input.assistantThread || !target.threadTs || !shownStatus) return;
+    shownStatus = undefined;
+    await client.assistant.threads
+      .setStatus({ channel_id: target.channel, thread_ts: target.threadTs, status: '' })
+      .catch((error: unknown) => log.debug({ reason: errorCode(error) }, 'could not clear the status'));
+  };
   return {
     place: {
       platform: 'slack',
@@ -169,11 +186,26 @@ export function slackConversation(input: SlackConversationInput): Conversation {
     asker: { id: target.userId },
     presenter: { neutralizer: slackNeutralizer, writeIntervalMs: pacing.editIntervalMs ?? 1_000 },
     history: input.history,
-    openReply: () => openReply(client, target, pacing, log),
+    openReply: async () => {
+      const reply = await openReply(client, target, pacing, log);
+      if (!input.assistantThread) return reply;
+      return {
+        ...reply,
+        write: (text) => reply.write(text),
+        async finish(final) {
+          await reply.finish(final);
+          await clearStatus();
+        },
+      };
+    },
     // In assistant threads this shows a live status; elsewhere Slack refuses it and the
     // streaming message or placeholder is the sign of life.
     async showWorking(stage) {
-      const status = stage === 'waiting' ? strings.statusWaiting : strings.statusWorking;
+      const status = input.assistantThread
+        ? ASSISTANT_STATUS[stage]
+        : stage === 'waiting'
+          ? strings.statusWaiting
+          : strings.statusWorking;
       // One call per change of wording, not one per stage of the core.
       if (!target.threadTs || status === shownStatus) return;
       shownStatus = status;
@@ -185,6 +217,7 @@ export function slackConversation(input: SlackConversationInput): Conversation {
     },
     async notify(text) {
       await client.chat.postMessage({ channel: target.channel, ...thread, text: `:warning: ${text}` });
+      await clearStatus();
     },
   };
 }

@@ -20,6 +20,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger as SlackLogger } from '@slack/bolt';
 import slackManifest from '../../../commands/slack-manifest.json' with { type: 'json' };
 import type { SlackConfig } from '../../config.js';
+import type { KnowledgeOverviewReader } from '../../conversation/knowledge-overview.js';
 import type { ConversationLayer } from '../../conversation/layer.js';
 import type { HttpRoute } from '../../http/types.js';
 import { type Logger, silentLogger } from '../../log.js';
@@ -29,7 +30,10 @@ import { boltLogger } from './bolt-logger.js';
 import type { SlackContext } from './context.js';
 import type { SlackPacing } from './conversation.js';
 import { FEEDBACK_ACTION } from './format.js';
+import { onAppHomeOpened } from './handlers/app-home.js';
+import { registerAskAboutMessage } from './handlers/ask-about-message.js';
 import { onAskCommand } from './handlers/ask-command.js';
+import { assistantThreads } from './handlers/assistant-thread.js';
 import { onFeedback } from './handlers/feedback.js';
 import { onMention } from './handlers/mention.js';
 import { onMessage } from './handlers/message.js';
@@ -49,6 +53,8 @@ export interface SlackAdapterOptions {
   readonly logger?: Logger;
   /** Write pacing, for tests; defaults suit Slack's rate limits. */
   readonly pacing?: SlackPacing;
+  /** What the bot knows, for the App Home tab (store stats, sources, collections). */
+  readonly knowledge?: KnowledgeOverviewReader;
 }
 
 export interface SlackAdapter extends PlatformAdapter {
@@ -210,7 +216,11 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     if (eventId && !(await conversations.firstDelivery('slack', eventId))) return;
     await next();
   });
+  // Before the message handler: assistant-thread messages stop there.
+  app.assistant(assistantThreads(ctx));
   app.command('/ask', onAskCommand(ctx));
+  registerAskAboutMessage(app, ctx);
+  app.event('app_home_opened', onAppHomeOpened(ctx, options.knowledge));
   app.event('app_mention', onMention(ctx));
   app.message(onMessage(ctx));
   app.action(FEEDBACK_ACTION, onFeedback(ctx));

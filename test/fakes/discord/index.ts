@@ -48,6 +48,13 @@ export interface FakeDiscordMessage {
   webhook_id?: string;
 }
 
+/**
+ * Where an interaction comes from: the server the bot is in, a DM with the bot, or a
+ * user-install context — a DM between users (`private_channel`, context 2) or a server the
+ * bot is not in (`foreign_guild`), where the app acts only through the interaction.
+ */
+export type InteractionPlace = 'guild' | 'bot_dm' | 'private_channel' | 'foreign_guild';
+
 export interface FakeDiscordOptions {
   readonly token?: string;
   readonly applicationId?: string;
@@ -87,15 +94,52 @@ export interface FakeDiscord {
     type?: number;
   }): FakeDiscordMessage;
   /** A user runs /ask: dispatched as INTERACTION_CREATE; returns the interaction id and token. */
-  slashAsk(fields: { question: string; private?: boolean; userId?: string; dm?: boolean }): {
+  slashAsk(fields: {
+    question: string;
+    private?: boolean;
+    userId?: string;
+    dm?: boolean;
+    context?: InteractionPlace;
+  }): {
     id: string;
     token: string;
   };
   /** A user clicks a button on a message. */
-  clickButton(fields: { customId: string; messageId: string; userId?: string }): {
+  clickButton(fields: { customId: string; messageId: string; userId?: string; context?: InteractionPlace }): {
     id: string;
     token: string;
   };
+  /**
+   * A user runs a message context command ("Apps → …") on a message: the message is sent
+   * resolved in the interaction, as Discord does. With `content`, a message by `authorId` is
+   * first added to the place's channel (for places the bot cannot read, such as a user install).
+   */
+  messageCommand(fields: {
+    name: string;
+    messageId?: string;
+    content?: string;
+    authorId?: string;
+    userId?: string;
+    context?: InteractionPlace;
+    /** The channel or thread the message is in, in a server the bot is in. */
+    channelId?: string;
+  }): { id: string; token: string; messageId: string };
+  /** A user submits a modal the bot showed (interaction type 5, MODAL_SUBMIT). */
+  submitModal(fields: {
+    customId: string;
+    values: Record<string, string>;
+    userId?: string;
+    context?: InteractionPlace;
+    channelId?: string;
+  }): { id: string; token: string };
+  /** Modals the bot opened (interaction callback type 9), by interaction id. */
+  readonly modals: { interactionId: string; data: Record<string, unknown> }[];
+  /** A forum channel in the server (type 15). */
+  readonly forumChannelId: string;
+  /** A user opens a forum post: THREAD_CREATE, then its opening message (same id) as MESSAGE_CREATE. */
+  forumPost(fields: { title: string; content: string; userId?: string }): { threadId: string };
+  /** A channel of a user-install context (a DM between users): the bot can neither read nor post there. */
+  readonly privateChannelId: string;
   threadsOf(channelId: string): { id: string; name: string; owner_id: string; parent_id: string }[];
   /** A user starts a thread in the channel (dispatched as THREAD_CREATE); returns its id. */
   userThread(fields: { name: string; userId?: string }): string;
@@ -117,6 +161,13 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   const botUserId = options.botUserId ?? applicationId;
   const guildId = '1100000000000000002';
   const channelId = '1100000000000000003';
+  const forumChannelId = '1100000000000000004';
+  const foreignGuildId = '1100000000000000098';
+  const foreignChannelId = '1100000000000000099';
+  const privateChannelId = '9300000000000000001';
+  /** Channels of user-install contexts: Discord answers the bot's own calls there with Missing Access. */
+  const unreachable = new Set([privateChannelId, foreignChannelId]);
+  const modals: { interactionId: string; data: Record<string, unknown> }[] = [];
   const calls: RestCall[] = [];
   const listeners = new Set<(call: RestCall) => void>();
   const identified: { shard: [number, number]; intents: number }[] = [];
@@ -158,6 +209,17 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     topic: null,
     rate_limit_per_user: 0,
     last_message_id: null,
+  };
+  const forumChannel = {
+    ...textChannel,
+    id: forumChannelId,
+    type: 15,
+    name: 'help',
+    position: 1,
+    available_tags: [],
+    default_reaction_emoji: null,
+    default_sort_order: null,
+    default_forum_layout: 0,
   };
   const threadChannel = (t: { id: string; name: string; owner_id: string; parent_id: string }) => ({
     id: t.id,
@@ -281,6 +343,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       const interaction = interactions.get(m[2]!);
       if (!interaction) return { status: 404, body: { message: 'Unknown interaction', code: 10062 } };
       const data = (body?.data ?? {}) as Record<string, unknown>;
+      if (body?.type === 9) modals.push({ interactionId: m[1]!, data });
       if (body?.type === 5 || body?.type === 4) {
         const message = makeMessage(
           interaction.channelId,
@@ -316,6 +379,9 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
         body: makeMessage(interaction.channelId, botUser, body ?? {}, interaction.guild),
       };
     }
+    const closed = /^\/channels\/(\d+)/.exec(path);
+    if (closed && unreachable.has(closed[1]!))
+      return { status: 403, body: { message: 'Missing Access', code: 50001 } };
     const m5 = on('POST', /^\/channels\/(\d+)\/messages\/(\d+)\/threads$/);
     if (m5) {
       const m = m5;
@@ -355,6 +421,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       const thread = threads.get(m[1]!);
       if (thread) return { status: 200, body: threadChannel(thread) };
       if (m[1] === channelId) return { status: 200, body: textChannel };
+      if (m[1] === forumChannelId) return { status: 200, body: forumChannel };
       return { status: 200, body: { id: m[1], type: 1, recipients: [user('1100000000000000999')] } };
     }
     return { status: 404, body: { message: `404: Not Found (${method} ${path})`, code: 0 } };
@@ -453,7 +520,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
             stickers: [],
             features: [],
             member_count: 2,
-            channels: [textChannel],
+            channels: [textChannel, forumChannel],
             threads: [...threads.values()].map(threadChannel),
             members: [
               {
@@ -491,41 +558,60 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     });
   });
 
-  const interactionBase = (userId: string, dm: boolean) => {
+  /** The channel object Discord sends with an interaction from `place` (a thread when `channel` is one). */
+  const interactionChannel = (place: InteractionPlace, userId: string, channel?: string) => {
+    if (place === 'bot_dm') return { id: '9100000000000000001', type: 1, recipients: [user(userId)] };
+    if (place === 'private_channel') {
+      return { id: privateChannelId, type: 1, recipients: [user(userId), user('1100000000000000444')] };
+    }
+    if (place === 'foreign_guild') return { ...textChannel, id: foreignChannelId, guild_id: foreignGuildId };
+    const thread = channel ? threads.get(channel) : undefined;
+    if (thread) return threadChannel(thread);
+    return channel === forumChannelId ? forumChannel : textChannel;
+  };
+  const interactionBase = (
+    userId: string,
+    dm: boolean,
+    place: InteractionPlace = dm ? 'bot_dm' : 'guild',
+    inChannel?: string,
+  ) => {
     const id = nextId();
     const interactionToken = `itoken-${id}`;
-    const channel = dm ? '9100000000000000001' : channelId;
-    interactions.set(interactionToken, { channelId: channel, guild: !dm });
-    const who = dm
-      ? { user: user(userId) }
-      : {
-          guild_id: guildId,
-          member: {
-            user: user(userId),
-            roles: [],
-            joined_at: new Date().toISOString(),
-            deaf: false,
-            mute: false,
-            flags: 0,
-            permissions: '1071698660929',
-          },
-        };
+    const channel = interactionChannel(place, userId, inChannel);
+    const inGuild = place === 'guild' || place === 'foreign_guild';
+    interactions.set(interactionToken, { channelId: channel.id, guild: inGuild });
+    const member = {
+      user: user(userId),
+      roles: [],
+      joined_at: new Date().toISOString(),
+      deaf: false,
+      mute: false,
+      flags: 0,
+      permissions: '1071698660929',
+    };
+    const who = inGuild
+      ? { guild_id: place === 'guild' ? guildId : foreignGuildId, member }
+      : { user: user(userId) };
+    // Who installed the app for this interaction: the server ("0") and/or the user ("1").
+    const owners =
+      place === 'guild' ? { '0': guildId } : place === 'bot_dm' ? { '1': userId } : { '1': userId };
+    const context = { guild: 0, foreign_guild: 0, bot_dm: 1, private_channel: 2 }[place];
     return {
       id,
       interactionToken,
       payload: {
         id,
         application_id: applicationId,
-        channel_id: channel,
-        channel: dm ? { id: channel, type: 1, recipients: [user(userId)] } : textChannel,
+        channel_id: channel.id,
+        channel,
         token: interactionToken,
         version: 1,
-        app_permissions: '1071698660929',
+        app_permissions: place === 'guild' || place === 'bot_dm' ? '1071698660929' : '0',
         locale: 'en-US',
-        ...(dm ? {} : { guild_locale: 'en-US' }),
+        ...(inGuild ? { guild_locale: 'en-US' } : {}),
         entitlements: [],
-        authorizing_integration_owners: {},
-        context: dm ? 1 : 0,
+        authorizing_integration_owners: owners,
+        context,
         ...who,
       },
     };
@@ -582,8 +668,9 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       dispatch('THREAD_CREATE', { ...threadChannel(thread), newly_created: true });
       return thread.id;
     },
-    slashAsk({ question, private: isPrivate, userId = '1100000000000000555', dm = false }) {
-      const { id, interactionToken, payload } = interactionBase(userId, dm);
+    slashAsk({ question, private: isPrivate, userId = '1100000000000000555', dm = false, context }) {
+      const place = context ?? (dm ? 'bot_dm' : 'guild');
+      const { id, interactionToken, payload } = interactionBase(userId, dm, place);
       const options: unknown[] = [{ name: 'question', type: 3, value: question }];
       if (isPrivate !== undefined) options.push({ name: 'private', type: 5, value: isPrivate });
       dispatch('INTERACTION_CREATE', {
@@ -594,14 +681,14 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
           name: 'ask',
           type: 1,
           options,
-          ...(dm ? {} : { guild_id: guildId }),
+          ...(place === 'guild' ? { guild_id: guildId } : {}),
         },
       });
       return { id, token: interactionToken };
     },
-    clickButton({ customId, messageId, userId = '1100000000000000555' }) {
-      const { id, interactionToken, payload } = interactionBase(userId, false);
+    clickButton({ customId, messageId, userId = '1100000000000000555', context = 'guild' }) {
       const message = [...channels.values()].flat().find((m) => m.id === messageId);
+      const { id, interactionToken, payload } = interactionBase(userId, false, context, message?.channel_id);
       dispatch('INTERACTION_CREATE', {
         ...payload,
         type: 3,
@@ -609,6 +696,77 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
         data: { custom_id: customId, component_type: 2 },
       });
       return { id, token: interactionToken };
+    },
+    messageCommand({
+      name,
+      messageId,
+      content,
+      authorId = '1100000000000000666',
+      userId = '1100000000000000555',
+      context = 'guild',
+      channelId: inChannel,
+    }) {
+      const { id, interactionToken, payload } = interactionBase(userId, false, context, inChannel);
+      const where = payload.channel_id;
+      const message =
+        content !== undefined
+          ? makeMessage(where, user(authorId), { content }, context === 'guild')
+          : [...channels.values()].flat().find((m) => m.id === messageId);
+      if (!message) throw new Error(`no message ${messageId} in the fake`);
+      dispatch('INTERACTION_CREATE', {
+        ...payload,
+        type: 2,
+        data: {
+          id: '1100000000000000778',
+          name,
+          type: 3,
+          target_id: message.id,
+          resolved: { messages: { [message.id]: message } },
+          ...(context === 'guild' ? { guild_id: guildId } : {}),
+        },
+      });
+      return { id, token: interactionToken, messageId: message.id };
+    },
+    submitModal({
+      customId,
+      values,
+      userId = '1100000000000000555',
+      context = 'guild',
+      channelId: inChannel,
+    }) {
+      const { id, interactionToken, payload } = interactionBase(userId, false, context, inChannel);
+      dispatch('INTERACTION_CREATE', {
+        ...payload,
+        type: 5,
+        data: {
+          custom_id: customId,
+          components: Object.entries(values).map(([field, value]) => ({
+            type: 1,
+            components: [{ type: 4, custom_id: field, value }],
+          })),
+        },
+      });
+      return { id, token: interactionToken };
+    },
+    modals,
+    forumChannelId,
+    privateChannelId,
+    forumPost({ title, content, userId = '1100000000000000555' }) {
+      const thread = { id: nextId(), name: title, owner_id: userId, parent_id: forumChannelId };
+      threads.set(thread.id, thread);
+      channels.set(thread.id, []);
+      dispatch('THREAD_CREATE', { ...threadChannel(thread), newly_created: true });
+      // The post's opening message carries the thread's id, as on Discord.
+      const message = makeMessage(thread.id, user(userId), { content });
+      message.id = thread.id;
+      message.mentions = [...content.matchAll(/<@!?(\d+)>/g)].map((match) =>
+        match[1] === botUserId ? botUser : user(match[1]!),
+      );
+      dispatch('MESSAGE_CREATE', {
+        ...message,
+        member: { roles: [], joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0 },
+      });
+      return { threadId: thread.id };
     },
     threadsOf: (id) => [...threads.values()].filter((t) => t.parent_id === id),
     rateLimit(pattern, retryAfter, times = 1) {

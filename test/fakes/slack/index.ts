@@ -32,6 +32,21 @@ export interface FakeMessage {
   metadata?: { event_type: string; event_payload?: Record<string, unknown> };
 }
 
+export interface FakeEphemeral {
+  readonly user: string;
+  readonly thread_ts?: string;
+  readonly text: string;
+  readonly blocks?: unknown[];
+}
+
+export interface FakeView {
+  readonly id: string;
+  /** How it was shown: a modal opened from a trigger, or a user's Home tab. */
+  readonly via: 'views.open' | 'views.publish' | 'views.update';
+  readonly userId?: string;
+  readonly view: Record<string, unknown>;
+}
+
 export interface FakeSlackOptions {
   readonly token?: string;
   readonly botUserId?: string;
@@ -65,6 +80,10 @@ export interface FakeSlack {
   nextAnswerText(channel: string): Promise<void>;
   /** Messages in a channel, oldest first. */
   messages(channel: string): FakeMessage[];
+  /** Ephemeral messages posted in a channel (chat.postEphemeral), oldest first. */
+  ephemerals(channel: string): FakeEphemeral[];
+  /** Views opened (views.open) and published (views.publish), newest last. */
+  readonly views: FakeView[];
   /** Adds a message as if a user had posted it; returns its ts. */
   addUserMessage(channel: string, user: string, text: string, threadTs?: string): string;
   /** The next `times` calls to `method` answer 429 with Retry-After. */
@@ -137,6 +156,25 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   const channels = new Map<string, FakeMessage[]>();
   const limited = new Map<string, { retryAfter: number; times: number }>();
   const excluded = new Set<string>();
+  const ephemerals = new Map<string, FakeEphemeral[]>();
+  const views: FakeView[] = [];
+  let viewIds = 0;
+  const showView = (via: FakeView['via'], args: Record<string, unknown>): Reply => {
+    const view = args.view as Record<string, unknown> | undefined;
+    if (!view || typeof view.type !== 'string') return { ok: false, error: 'invalid_arguments' };
+    if (via === 'views.open' && !args.trigger_id) return { ok: false, error: 'invalid_trigger_id' };
+    if (via === 'views.publish' && (!args.user_id || view.type !== 'home')) {
+      return { ok: false, error: 'invalid_arguments' };
+    }
+    const shown: FakeView = {
+      id: `V${String(++viewIds).padStart(6, '0')}`,
+      via,
+      ...(args.user_id ? { userId: String(args.user_id) } : {}),
+      view,
+    };
+    views.push(shown);
+    return { ok: true, view: { id: shown.id, ...view } };
+  };
   let streaming = true;
   let latencyMs = 0;
   let clock = 1_700_000_000;
@@ -200,11 +238,29 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
         if (args.metadata) message.metadata = args.metadata as FakeMessage['metadata'];
         return { ok: true, channel: ch, ts: message.ts, message };
       }
-      case 'chat.postEphemeral':
+      case 'chat.postEphemeral': {
+        if (!args.user) return { ok: false, error: 'user_not_in_channel' };
+        const list = ephemerals.get(ch) ?? [];
+        list.push({
+          user: String(args.user),
+          text: String(args.text ?? ''),
+          ...(args.thread_ts ? { thread_ts: String(args.thread_ts) } : {}),
+          ...(args.blocks ? { blocks: args.blocks as unknown[] } : {}),
+        });
+        ephemerals.set(ch, list);
         return { ok: true, message_ts: nextTs() };
+      }
       case 'assistant.threads.setStatus':
-        return { ok: true };
+      case 'assistant.threads.setTitle':
+      case 'assistant.threads.setSuggestedPrompts':
+        // Slack requires the assistant thread's channel and thread on each.
+        return args.channel_id && args.thread_ts ? { ok: true } : { ok: false, error: 'invalid_arguments' };
+      case 'views.open':
+      case 'views.publish':
+      case 'views.update':
+        return showView(method, args);
       case 'conversations.replies': {
+        if (excluded.has(ch)) return { ok: false, error: 'not_in_channel' };
         const root = String(args.ts);
         const thread = channel(ch).filter((m) => m.ts === root || m.thread_ts === root);
         return { ok: true, messages: thread, has_more: false };
@@ -324,6 +380,8 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
         listeners.add(listener);
       }),
     messages: (ch) => channel(ch),
+    ephemerals: (ch) => ephemerals.get(ch) ?? [],
+    views,
     addUserMessage(ch, user, text, threadTs) {
       const ts = nextTs();
       channel(ch).push({ ts, text, user, ...(threadTs ? { thread_ts: threadTs } : {}) });
@@ -443,5 +501,57 @@ export function slashCommandBody(fields: {
 export function blockActionBody(payload: Record<string, unknown>): string {
   return new URLSearchParams({
     payload: JSON.stringify({ type: 'block_actions', team: { id: 'T0001' }, ...payload }),
+  }).toString();
+}
+
+/** A message shortcut (⋮ More actions on a message) as Slack posts it. */
+export function messageShortcutBody(fields: {
+  callback_id: string;
+  user_id: string;
+  channel_id: string;
+  message: { ts: string; text: string; user?: string; thread_ts?: string };
+  response_url: string;
+}): string {
+  return new URLSearchParams({
+    payload: JSON.stringify({
+      type: 'message_action',
+      token: 'legacy',
+      action_ts: String(Date.now() / 1000),
+      team: { id: 'T0001', domain: 'fake' },
+      user: { id: fields.user_id, name: 'asker', team_id: 'T0001' },
+      channel: { id: fields.channel_id, name: 'general' },
+      callback_id: fields.callback_id,
+      trigger_id: `trigger-${++eventCounter}`,
+      message_ts: fields.message.ts,
+      message: { type: 'message', ...fields.message },
+      response_url: fields.response_url,
+    }),
+  }).toString();
+}
+
+/** A modal's submission as Slack posts it: the view as opened, with the user's input in its state. */
+export function viewSubmissionBody(fields: {
+  view: Record<string, unknown>;
+  user_id: string;
+  values: Record<string, Record<string, { type: string; value: string }>>;
+}): string {
+  return new URLSearchParams({
+    payload: JSON.stringify({
+      type: 'view_submission',
+      team: { id: 'T0001', domain: 'fake' },
+      user: { id: fields.user_id, name: 'asker', team_id: 'T0001' },
+      api_app_id: 'A0001',
+      token: 'legacy',
+      trigger_id: `trigger-${++eventCounter}`,
+      view: {
+        id: `V${++eventCounter}`,
+        team_id: 'T0001',
+        app_id: 'A0001',
+        hash: 'hash',
+        ...fields.view,
+        state: { values: fields.values },
+      },
+      response_urls: [],
+    }),
   }).toString();
 }

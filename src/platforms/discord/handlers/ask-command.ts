@@ -87,7 +87,8 @@ export function onAskCommand(ctx: DiscordContext) {
       ...(ctx.editIntervalMs !== undefined ? { editIntervalMs: ctx.editIntervalMs } : {}),
     });
     await ctx.conversations.ask(conversation, checked.question, { via: 'command' });
-    if (isPrivate || !interaction.inGuild() || state.expired || interaction.channel?.isThread()) return;
+    // No thread where the bot is not in the server (a user install): it could not post there.
+    if (isPrivate || !interaction.inCachedGuild() || state.expired || interaction.channel?.isThread()) return;
     try {
       const reply = await interaction.fetchReply();
       await reply.startThread({ name: threadName(checked.question) });

@@ -11,6 +11,7 @@ import { type DiscordContext, isMissingPermission } from '../context.js';
 import { channelSurface, discordConversation, type ReplySurface } from '../conversation.js';
 import { NO_PINGS, stripMention, threadName } from '../format.js';
 import { channelHistory } from '../history.js';
+import { forumPostQuestion, isForumPostStart } from './forum-post.js';
 
 export function onMessage(ctx: DiscordContext) {
   const answer = (
@@ -63,7 +64,8 @@ export function onMessage(ctx: DiscordContext) {
       return;
     }
     if (inThread) {
-      if (!text) return;
+      const question = forumPostQuestion(message, text);
+      if (!question) return;
       const place = {
         channelId: channel.parentId ?? channel.id,
         threadId: channel.id,
@@ -72,10 +74,10 @@ export function onMessage(ctx: DiscordContext) {
       await answer(
         message,
         channelSurface(channel),
-        text,
+        question,
         place,
         history,
-        mentioned ? 'mention' : 'follow-up',
+        isForumPostStart(message) ? 'forum-post' : mentioned ? 'mention' : 'follow-up',
       );
       return;
     }

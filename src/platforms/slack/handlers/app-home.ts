@@ -1,0 +1,75 @@
+/**
+ * The App Home tab: what the bot knows (passages, sources, collections) and how to ask it,
+ * published for the user who opened it. A knowledge base that cannot be read still gets a
+ * Home tab, saying so, rather than a blank page.
+ */
+import type { AllMiddlewareArgs, SlackEventMiddlewareArgs, types } from '@slack/bolt';
+import type { KnowledgeOverview, KnowledgeOverviewReader } from '../../../conversation/knowledge-overview.js';
+import { strings } from '../../../conversation/strings.js';
+import { slackPlainText } from '../../../render/slack-text.js';
+import type { SlackContext } from '../context.js';
+
+/** Sources listed by name; the rest are counted. Slack allows 100 blocks and 3,000 characters per section. */
+const LISTED_SOURCES = 15;
+
+const section = (text: string): types.KnownBlock => ({ type: 'section', text: { type: 'mrkdwn', text } });
+const header = (text: string): types.KnownBlock => ({
+  type: 'header',
+  text: { type: 'plain_text', text, emoji: true },
+});
+
+const oneLine = (text: string, max: number) => {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return slackPlainText(flat.length > max ? `${flat.slice(0, max - 1)}…` : flat);
+};
+
+/** `unavailable` when the store could not be read; `undefined` when this deployment shows no overview. */
+type Shown = KnowledgeOverview | 'unavailable' | undefined;
+
+function knowledgeBlocks(overview: Shown): types.KnownBlock[] {
+  if (overview === undefined) return [];
+  if (overview === 'unavailable') return [section(strings.homeUnavailable)];
+  if (overview.passages === 0) return [section(strings.homeEmpty)];
+  const blocks = [section(strings.homeKnows(overview.passages, overview.sources.length))];
+  if (overview.collections.length > 0) {
+    const lines = overview.collections.map(
+      (c) => `• *${oneLine(c.name, 80)}*${c.description ? ` — ${oneLine(c.description, 200)}` : ''}`,
+    );
+    blocks.push(section(lines.join('\n')));
+  }
+  const listed = overview.sources.slice(0, LISTED_SOURCES).map((s) => `• ${oneLine(s.name, 150)}`);
+  const more = overview.sources.length - listed.length;
+  if (more > 0) listed.push(`_${strings.homeMoreSources(more)}_`);
+  if (listed.length > 0) blocks.push(section(listed.join('\n')));
+  return blocks;
+}
+
+export function homeView(overview: Shown): types.HomeView {
+  const knows = knowledgeBlocks(overview);
+  return {
+    type: 'home',
+    blocks: [
+      header(strings.homeTitle),
+      { type: 'divider' },
+      ...(knows.length > 0
+        ? [header(strings.homeSourcesHeading), ...knows, { type: 'divider' } as const]
+        : []),
+      header(strings.homeHowHeading),
+      section(strings.homeHow),
+    ],
+  };
+}
+
+export function onAppHomeOpened(ctx: SlackContext, knowledge: KnowledgeOverviewReader | undefined) {
+  return async ({ event, client }: SlackEventMiddlewareArgs<'app_home_opened'> & AllMiddlewareArgs) => {
+    if (event.tab !== 'home') return;
+    let overview: Shown;
+    try {
+      overview = knowledge ? await knowledge() : undefined;
+    } catch (error) {
+      overview = 'unavailable';
+      ctx.log.warn({ err: error }, 'could not read the knowledge base for the Home tab');
+    }
+    await client.views.publish({ user_id: event.user, view: homeView(overview) });
+  };
+}

@@ -1,0 +1,88 @@
+/**
+ * Slack's AI app surface: the assistant thread a user opens from the top bar or the app's
+ * split view. Opening one sets the configured suggested prompts; the first question names the
+ * thread (assistant.threads.setTitle); every question in it is answered in that thread through
+ * the conversation layer, with a status line per stage that is cleared once the answer is
+ * posted. The surrounding channel the user is viewing is not used, so nothing is stored for
+ * context changes.
+ *
+ * Registered before the plain message handler: Bolt's Assistant middleware takes the
+ * messages of assistant threads (thread replies in the bot's DM) and stops them there.
+ */
+import type { AssistantConfig } from '@slack/bolt';
+import { safeCut } from '../../../render/split-markdown.js';
+import { Assistant } from '../bolt.js';
+import type { SlackContext } from '../context.js';
+import { slackConversation } from '../conversation.js';
+import { describeProblem, fromAnyBot, messageEvent } from '../events.js';
+import { stripBotMention } from '../format.js';
+import { threadContext } from '../history.js';
+import { DEFAULT_SUGGESTED_PROMPTS } from '../suggested-prompts.js';
+
+type UserMessageArgs = Parameters<Extract<AssistantConfig['userMessage'], (...args: never[]) => unknown>>[0];
+
+/** Slack shows about this much of a title in the history list. */
+const TITLE_CHARS = 80;
+
+export function threadTitle(question: string): string {
+  const flat = question.replace(/\s+/g, ' ').trim();
+  return flat.length <= TITLE_CHARS ? flat : `${flat.slice(0, safeCut(flat, TITLE_CHARS - 1))}…`;
+}
+
+export function assistantThreads(ctx: SlackContext): Assistant {
+  const onUserMessage = async ({ message, client, body, setTitle }: UserMessageArgs) => {
+    if (fromAnyBot(message) || message.subtype !== undefined) return;
+    const parsed = messageEvent.safeParse(message);
+    if (!parsed.success || !parsed.data.thread_ts) {
+      ctx.log.warn(
+        { problem: parsed.success ? 'thread_ts: missing' : describeProblem(parsed.error) },
+        'dropped a malformed assistant thread message',
+      );
+      return;
+    }
+    const msg = parsed.data;
+    const threadTs = msg.thread_ts!;
+    const bot = ctx.bot();
+    const question = stripBotMention(msg.text, bot.userId);
+    // Without the thread (Slack refused to read it) the question is still answered, alone.
+    const history = await threadContext(client, msg.channel, threadTs, msg.ts, bot).then(
+      (context) => context.history,
+      (error: unknown) => {
+        ctx.log.warn({ err: error }, 'could not read the assistant thread; answering without its history');
+        return [];
+      },
+    );
+    // The first question names the thread; later ones leave the name the user already sees.
+    if (question && !history.some((turn) => turn.role === 'user')) {
+      await setTitle(threadTitle(question)).catch((error: unknown) =>
+        ctx.log.debug({ err: error }, 'could not set the assistant thread title'),
+      );
+    }
+    const teamId = (body as { team_id?: string }).team_id;
+    const conversation = slackConversation({
+      client,
+      target: { channel: msg.channel, threadTs, userId: msg.user, ...(teamId ? { teamId } : {}) },
+      history: async () => history,
+      pacing: ctx.pacing,
+      log: ctx.log,
+      assistantThread: true,
+    });
+    await ctx.conversations.ask(conversation, question, {
+      via: 'assistant',
+      allowedChannels: ctx.config.allowedChannels,
+    });
+  };
+
+  return new Assistant({
+    async threadStarted({ setSuggestedPrompts }) {
+      const prompts = ctx.config.suggestedPrompts ?? DEFAULT_SUGGESTED_PROMPTS;
+      if (prompts.length === 0) return;
+      await setSuggestedPrompts({ title: 'Try asking', prompts: [...prompts] }).catch((error: unknown) =>
+        ctx.log.warn({ err: error }, 'could not set the suggested prompts'),
+      );
+    },
+    // Answers do not depend on the channel the user is looking at; nothing to keep.
+    async threadContextChanged() {},
+    userMessage: onUserMessage,
+  });
+}
