@@ -11,6 +11,12 @@ import type { Logger } from '../log.js';
 import type { DedupeStore } from '../ops/shared-state.js';
 import type { EditClock } from '../render/throttled-edits.js';
 import { type AnswerOptions, type AnswerOutcome, answerInConversation } from './answer.js';
+import {
+  type AttachmentLimits,
+  DEFAULT_ATTACHMENT_LIMITS,
+  type ReadAttachments,
+  readAttachments,
+} from './attachments.js';
 import type { Conversation } from './conversation.js';
 import { strings } from './strings.js';
 
@@ -23,6 +29,8 @@ export interface ConversationLayerOptions {
   readonly dedupe: DedupeStore;
   /** RAG_MAX_QUESTION_CHARS: checked before a question is echoed anywhere. */
   readonly maxQuestionChars: number;
+  /** Limits on files attached to questions (ATTACHMENT_MAX_MB, ATTACHMENT_MAX_TOKENS). */
+  readonly attachments?: AttachmentLimits;
   readonly clock?: EditClock;
 }
 
@@ -98,6 +106,9 @@ export class ConversationLayer {
       await conversation.notify(checked.message).catch(() => undefined);
       return { ok: false, skipped: 'invalid' };
     }
+    const files = await this.readFiles(conversation, options.signal);
+    // Every file not read is said so, in one message, before the answer.
+    if (files.notes.length > 0) await conversation.notify(files.notes.join('\n')).catch(() => undefined);
     return answerInConversation(
       conversation,
       checked.question,
@@ -106,8 +117,29 @@ export class ConversationLayer {
         log: this.options.log,
         ...(this.options.clock ? { clock: this.options.clock } : {}),
       },
-      options,
+      files.passages.length > 0 ? { ...options, attachments: files.passages } : options,
     );
+  }
+
+  /** The conversation's attached files as passages for this answer only, and a note for each one not read. */
+  private async readFiles(conversation: Conversation, signal: AbortSignal | undefined): Promise<ReadAttachments> {
+    if (!conversation.attachments) return { passages: [], notes: [] };
+    const log = this.options.log.child({ platform: conversation.place.platform });
+    let files: Awaited<ReturnType<NonNullable<Conversation['attachments']>>>;
+    try {
+      files = await conversation.attachments();
+    } catch (error) {
+      log.warn({ err: error }, 'could not list the attached files');
+      return { passages: [], notes: [strings.filesUnavailable] };
+    }
+    if (files.length === 0) return { passages: [], notes: [] };
+    void conversation.showWorking?.('retrieving').catch(() => undefined);
+    const { presenter } = conversation;
+    return readAttachments(files, this.options.attachments ?? DEFAULT_ATTACHMENT_LIMITS, {
+      quote: presenter.plainText ?? presenter.neutralizer.neutralize,
+      log,
+      ...(signal ? { signal } : {}),
+    });
   }
 
   /** Records a vote the same way on every platform; returns the thanks to show the voter. */
