@@ -5,6 +5,7 @@ import type { ConversationLayer } from '../../conversation/layer.js';
 import type { Turn } from '../../core/types.js';
 import type { Logger } from '../../log.js';
 import { type SlackPacing, type SlackTarget, slackConversation } from './conversation.js';
+import { type SlackFile, slackAttachedFile } from './files.js';
 import type { BotIdentity } from './history.js';
 
 export interface SlackContext {
@@ -16,7 +17,10 @@ export interface SlackContext {
   bot(): BotIdentity;
 }
 
-/** Answers `question` at `target` through the conversation layer; `history` is read on demand. */
+/**
+ * Answers `question` at `target` through the conversation layer; `history` and `files` (the
+ * question's and its thread's) are read on demand.
+ */
 export async function answerIn(
   ctx: SlackContext,
   client: webApi.WebClient,
@@ -24,8 +28,19 @@ export async function answerIn(
   question: string,
   history: () => Promise<Turn[]>,
   via: string,
+  files?: () => Promise<readonly SlackFile[]>,
 ): Promise<void> {
-  const conversation = slackConversation({ client, target, history, pacing: ctx.pacing, log: ctx.log });
+  const access = { botToken: ctx.config.botToken, ...(ctx.config.apiURL ? { apiURL: ctx.config.apiURL } : {}) };
+  const conversation = slackConversation({
+    client,
+    target,
+    history,
+    pacing: ctx.pacing,
+    log: ctx.log,
+    ...(files
+      ? { attachments: async () => (await files()).map((file) => slackAttachedFile(file, access)) }
+      : {}),
+  });
   // History is read by the layer only once the question passed its checks.
   await ctx.conversations.ask(conversation, question, { via, allowedChannels: ctx.config.allowedChannels });
 }

@@ -6,11 +6,12 @@
  * carries numbered sources, feedback buttons and metadata that marks it as an answer.
  */
 import type { webApi } from '@slack/bolt';
+import type { AttachedFile } from '../../conversation/attachments.js';
 import type { Conversation, FinalReply, LiveReply } from '../../conversation/conversation.js';
 import { strings } from '../../conversation/strings.js';
 import type { Turn } from '../../core/types.js';
 import type { Logger } from '../../log.js';
-import { slackNeutralizer } from '../../render/slack-text.js';
+import { slackNeutralizer, slackPlainText } from '../../render/slack-text.js';
 import { safeCut, splitMarkdown } from '../../render/split-markdown.js';
 import { feedbackBlock, markdownBlock, sourcesBlock, toMrkdwn } from './format.js';
 import { ANSWER_EVENT } from './history.js';
@@ -152,6 +153,8 @@ export interface SlackConversationInput {
   readonly history: () => Promise<Turn[]>;
   readonly pacing: SlackPacing;
   readonly log: Logger;
+  /** Files attached to the question and its thread. */
+  readonly attachments?: () => Promise<readonly AttachedFile[]>;
 }
 
 export function slackConversation(input: SlackConversationInput): Conversation {
@@ -167,8 +170,13 @@ export function slackConversation(input: SlackConversationInput): Conversation {
       direct: target.channel.startsWith('D'),
     },
     asker: { id: target.userId },
-    presenter: { neutralizer: slackNeutralizer, writeIntervalMs: pacing.editIntervalMs ?? 1_000 },
+    presenter: {
+      neutralizer: slackNeutralizer,
+      plainText: slackPlainText,
+      writeIntervalMs: pacing.editIntervalMs ?? 1_000,
+    },
     history: input.history,
+    ...(input.attachments ? { attachments: input.attachments } : {}),
     openReply: () => openReply(client, target, pacing, log),
     // In assistant threads this shows a live status; elsewhere Slack refuses it and the
     // streaming message or placeholder is the sign of life.

@@ -47,6 +47,17 @@ export interface FakeDiscordMessage {
   thread?: unknown;
 }
 
+/** A file a user attaches to a message: served from the fake's CDN path. */
+export interface FakeAttachmentFields {
+  readonly filename: string;
+  readonly content: string | Uint8Array;
+  readonly contentType?: string;
+  /** The size the attachment object claims (default: the real size). */
+  readonly declaredSize?: number;
+  /** The CDN answers this status instead of the file. */
+  readonly failWith?: number;
+}
+
 export interface FakeDiscordOptions {
   readonly token?: string;
   readonly applicationId?: string;
@@ -79,7 +90,10 @@ export interface FakeDiscord {
     userId?: string;
     bot?: boolean;
     dm?: boolean;
+    attachments?: readonly FakeAttachmentFields[];
   }): FakeDiscordMessage;
+  /** Every request for an attachment's bytes (paths under /attachments/). */
+  readonly cdnRequests: string[];
   /** A user runs /ask: dispatched as INTERACTION_CREATE; returns the interaction id and token. */
   slashAsk(fields: { question: string; private?: boolean; userId?: string; dm?: boolean }): {
     id: string;
@@ -118,6 +132,8 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   const threads = new Map<string, { id: string; name: string; owner_id: string; parent_id: string }>();
   const limits: { pattern: RegExp; retryAfter: number; times: number }[] = [];
   const interactions = new Map<string, { channelId: string; messageId?: string; guild: boolean }>();
+  const cdn = new Map<string, { content: Uint8Array; contentType: string; failWith?: number }>();
+  const cdnRequests: string[] = [];
   let threadsDenied = false;
   const expired = new Set<string>();
   const sockets = new Set<WebSocket>();
@@ -356,6 +372,18 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
 
   const server: LoopbackServer = await startLoopbackServer(async (req: IncomingMessage, res, raw) => {
     const url = new URL(req.url ?? '/', 'http://x');
+    // Discord's CDN: attachments need no token (their URLs are signed).
+    if (url.pathname.startsWith('/attachments/')) {
+      cdnRequests.push(url.pathname);
+      const file = cdn.get(url.pathname);
+      if (!file || file.failWith) {
+        res.writeHead(file?.failWith ?? 404, { 'content-type': 'text/plain' }).end('Error');
+        return;
+      }
+      res.writeHead(200, { 'content-type': file.contentType, 'content-length': file.content.byteLength });
+      res.end(file.content);
+      return;
+    }
     // discord.js percent-encodes path parts ("@original" as "%40original"), as Discord accepts.
     const path = decodeURIComponent(url.pathname).replace(/^\/api\/v\d+/, '');
     const body = raw ? (JSON.parse(raw) as Record<string, unknown>) : undefined;
@@ -542,15 +570,32 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     identified,
     waitForReady: () => new Promise<void>((resolve) => readyResolvers.push(resolve)),
     messages: (id) => store(id),
+    cdnRequests,
     userMessage({
       channelId: target = channelId,
       content,
       userId = '1100000000000000555',
       bot = false,
       dm = false,
+      attachments = [],
     }) {
       const channel = dm ? '9100000000000000001' : target;
       const message = makeMessage(channel, user(userId, bot), { content }, !dm);
+      message.attachments = attachments.map((fields) => {
+        const id = nextId();
+        const path = `/attachments/${channel}/${id}/${encodeURIComponent(fields.filename)}`;
+        const bytes = typeof fields.content === 'string' ? Buffer.from(fields.content) : fields.content;
+        const contentType = fields.contentType ?? 'text/plain; charset=utf-8';
+        cdn.set(path, { content: bytes, contentType, ...(fields.failWith ? { failWith: fields.failWith } : {}) });
+        return {
+          id,
+          filename: fields.filename,
+          size: fields.declaredSize ?? bytes.byteLength,
+          url: `${server.url}${path}?ex=1&is=1&hm=signed`,
+          proxy_url: `${server.url}${path}`,
+          content_type: contentType,
+        };
+      });
       const mentions = [...content.matchAll(/<@!?(\d+)>/g)].map((match) =>
         match[1] === botUserId ? botUser : user(match[1]!),
       );

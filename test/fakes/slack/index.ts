@@ -21,8 +21,41 @@ export interface FakeMessage {
   text: string;
   user?: string;
   bot_id?: string;
+  subtype?: string;
+  files?: FakeSlackFile[];
   blocks?: unknown[];
   metadata?: { event_type: string; event_payload?: Record<string, unknown> };
+}
+
+/** A file object as Slack puts it on messages and events. */
+export interface FakeSlackFile {
+  readonly id: string;
+  readonly name: string;
+  readonly title: string;
+  readonly mimetype: string;
+  readonly filetype: string;
+  readonly size: number;
+  readonly mode: string;
+  readonly url_private: string;
+  readonly url_private_download: string;
+}
+
+export interface FakeFileFields {
+  readonly name: string;
+  readonly content: string | Uint8Array;
+  readonly mimetype?: string;
+  readonly filetype?: string;
+  /** The size the file object claims (default: the real size). */
+  readonly declaredSize?: number;
+  /** The download answers this status instead of the file. */
+  readonly failWith?: number;
+}
+
+/** One request to a file's url_private_download. */
+export interface FileDownload {
+  readonly fileId: string;
+  /** Whether it carried the bot token as a Bearer token. */
+  readonly authorized: boolean;
 }
 
 export interface FakeSlackOptions {
@@ -57,7 +90,11 @@ export interface FakeSlack {
   /** Messages in a channel, oldest first. */
   messages(channel: string): FakeMessage[];
   /** Adds a message as if a user had posted it; returns its ts. */
-  addUserMessage(channel: string, user: string, text: string, threadTs?: string): string;
+  addUserMessage(channel: string, user: string, text: string, threadTs?: string, files?: FakeSlackFile[]): string;
+  /** Uploads a file: served at its url_private_download to requests with the bot token. */
+  addFile(fields: FakeFileFields): FakeSlackFile;
+  /** Every request for a file's bytes. */
+  readonly downloads: FileDownload[];
   /** The next `times` calls to `method` answer 429 with Retry-After. */
   rateLimit(method: string, retryAfterSeconds: number, times?: number): void;
   /** The bot is not a member of `channel`: posting there fails with not_in_channel. */
@@ -121,6 +158,9 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   const channels = new Map<string, FakeMessage[]>();
   const limited = new Map<string, { retryAfter: number; times: number }>();
   const excluded = new Set<string>();
+  const files = new Map<string, { content: Uint8Array; mimetype: string; failWith?: number }>();
+  const downloads: FileDownload[] = [];
+  let fileCounter = 0;
   let streaming = true;
   let latencyMs = 0;
   let clock = 1_700_000_000;
@@ -208,6 +248,25 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
 
   const server: LoopbackServer = await startLoopbackServer(async (req, res, raw) => {
     const path = (req.url ?? '').split('?')[0] ?? '';
+    // url_private_download: the bytes for the bot token; Slack's sign-in page for anyone else.
+    const fileMatch = /^\/files-pri\/[^/]+-(F\w+)\/download\//.exec(path);
+    if (fileMatch) {
+      const fileId = fileMatch[1]!;
+      const authorized = req.headers.authorization === `Bearer ${token}`;
+      downloads.push({ fileId, authorized });
+      const file = files.get(fileId);
+      if (!file) {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found');
+      } else if (file.failWith) {
+        res.writeHead(file.failWith, { 'content-type': 'text/plain' }).end('Error');
+      } else if (!authorized) {
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<html>Sign in to Slack</html>');
+      } else {
+        res.writeHead(200, { 'content-type': file.mimetype, 'content-length': file.content.byteLength });
+        res.end(file.content);
+      }
+      return;
+    }
     if (path.startsWith('/respond/')) {
       const id = path.slice('/respond/'.length);
       responses.set(id, [...(responses.get(id) ?? []), JSON.parse(raw || '{}')]);
@@ -292,11 +351,36 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
         listeners.add(listener);
       }),
     messages: (ch) => channel(ch),
-    addUserMessage(ch, user, text, threadTs) {
+    addUserMessage(ch, user, text, threadTs, shared) {
       const ts = nextTs();
-      channel(ch).push({ ts, text, user, ...(threadTs ? { thread_ts: threadTs } : {}) });
+      channel(ch).push({
+        ts,
+        text,
+        user,
+        ...(threadTs ? { thread_ts: threadTs } : {}),
+        ...(shared ? { subtype: 'file_share', files: shared } : {}),
+      });
       return ts;
     },
+    addFile(fields) {
+      const id = `F${String(++fileCounter).padStart(6, '0')}`;
+      const content = typeof fields.content === 'string' ? Buffer.from(fields.content) : fields.content;
+      const mimetype = fields.mimetype ?? 'text/plain';
+      files.set(id, { content, mimetype, ...(fields.failWith ? { failWith: fields.failWith } : {}) });
+      const download = `${server.url}/files-pri/${teamId}-${id}/download/${encodeURIComponent(fields.name)}`;
+      return {
+        id,
+        name: fields.name,
+        title: fields.name,
+        mimetype,
+        filetype: fields.filetype ?? (fields.name.split('.').pop() || 'text'),
+        size: fields.declaredSize ?? content.byteLength,
+        mode: 'hosted',
+        url_private: download.replace('/download/', '/'),
+        url_private_download: download,
+      };
+    },
+    downloads,
     rateLimit(method, retryAfter, times = 1) {
       limited.set(method, { retryAfter, times });
     },

@@ -9,6 +9,7 @@ import { isAllowed } from '../../../conversation/layer.js';
 import { strings } from '../../../conversation/strings.js';
 import { type DiscordContext, isMissingPermission } from '../context.js';
 import { channelSurface, discordConversation, type ReplySurface } from '../conversation.js';
+import { discordAttachedFile, questionFiles } from '../files.js';
 import { NO_PINGS, stripMention, threadName } from '../format.js';
 import { channelHistory } from '../history.js';
 
@@ -20,6 +21,7 @@ export function onMessage(ctx: DiscordContext) {
     place: { channelId: string; threadId?: string; parentId?: string; direct?: boolean },
     history: () => Promise<Awaited<ReturnType<typeof channelHistory>>>,
     via: string,
+    files: () => ReturnType<typeof questionFiles>,
   ) =>
     ctx.conversations.ask(
       discordConversation({
@@ -27,6 +29,7 @@ export function onMessage(ctx: DiscordContext) {
         place: { ...place, ...(message.guildId ? { workspaceId: message.guildId } : {}) },
         asker: { id: message.author.id },
         history,
+        attachments: async () => (await files()).map((attachment) => discordAttachedFile(attachment)),
         ...(ctx.editIntervalMs !== undefined ? { editIntervalMs: ctx.editIntervalMs } : {}),
       }),
       text,
@@ -47,8 +50,12 @@ export function onMessage(ctx: DiscordContext) {
     const addressed = !message.inGuild() || mentioned || (inThread && channel.ownerId === botId);
     if (!addressed || !channel.isSendable()) return;
     if (!(await ctx.conversations.firstDelivery('discord', message.id))) return;
-    const text = stripMention(message.content, botId);
+    // A file sent with no words is still a question: what does it say?
+    const text =
+      stripMention(message.content, botId) || (message.attachments.size > 0 ? strings.aboutTheFile : '');
     const history = () => channelHistory(channel, message.id, botId);
+    const files = () => questionFiles(message, channel);
+    const ownFiles = async () => [...message.attachments.values()];
 
     if (!message.inGuild()) {
       if (!text) return;
@@ -59,6 +66,7 @@ export function onMessage(ctx: DiscordContext) {
         { channelId: channel.id, direct: true },
         history,
         'dm',
+        ownFiles,
       );
       return;
     }
@@ -76,6 +84,7 @@ export function onMessage(ctx: DiscordContext) {
         place,
         history,
         mentioned ? 'mention' : 'follow-up',
+        files,
       );
       return;
     }
@@ -90,7 +99,15 @@ export function onMessage(ctx: DiscordContext) {
     try {
       const thread = await message.startThread({ name: threadName(checked.question) });
       const place = { channelId: channel.id, threadId: thread.id };
-      await answer(message, channelSurface(thread), checked.question, place, async () => [], 'mention');
+      await answer(
+        message,
+        channelSurface(thread),
+        checked.question,
+        place,
+        async () => [],
+        'mention',
+        ownFiles,
+      );
     } catch (error) {
       if (!isMissingPermission(error)) throw error;
       await message.reply({ content: strings.noThreadPermission, allowedMentions: NO_PINGS });
@@ -102,6 +119,7 @@ export function onMessage(ctx: DiscordContext) {
         place,
         async () => [],
         'mention',
+        ownFiles,
       );
     }
   };
