@@ -107,7 +107,9 @@ export function cleanFileName(name: string): string {
  * read. A supported extension wins; a name with no extension (or an unknown one) falls back to
  * the MIME type (any `text/*` reads as text) and then the platform's type word.
  */
-export function attachmentType(file: Pick<AttachedFile, 'name' | 'mimeType' | 'typeHint'>): string | undefined {
+export function attachmentType(
+  file: Pick<AttachedFile, 'name' | 'mimeType' | 'typeHint'>,
+): string | undefined {
   const extension = extname(file.name).toLowerCase();
   if (SUPPORTED_EXTENSIONS.includes(extension)) return extension;
   const mime = file.mimeType?.split(';')[0]?.trim().toLowerCase();

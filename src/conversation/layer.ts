@@ -122,7 +122,10 @@ export class ConversationLayer {
   }
 
   /** The conversation's attached files as passages for this answer only, and a note for each one not read. */
-  private async readFiles(conversation: Conversation, signal: AbortSignal | undefined): Promise<ReadAttachments> {
+  private async readFiles(
+    conversation: Conversation,
+    signal: AbortSignal | undefined,
+  ): Promise<ReadAttachments> {
     if (!conversation.attachments) return { passages: [], notes: [] };
     const log = this.options.log.child({ platform: conversation.place.platform });
     let files: Awaited<ReturnType<NonNullable<Conversation['attachments']>>>;

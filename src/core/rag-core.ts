@@ -237,7 +237,10 @@ export class RagCore implements Answerer {
       const floor = this.options.minScore ?? this.retriever.defaultMinScore;
       const relevant = found.filter((passage) => passage.score >= floor);
       const attached = question.attachments ?? [];
-      log.debug({ found: found.length, relevant: relevant.length, attached: attached.length, floor }, 'retrieved');
+      log.debug(
+        { found: found.length, relevant: relevant.length, attached: attached.length, floor },
+        'retrieved',
+      );
       // An attached file is context enough: the answer comes from it even when the store has nothing.
       if (relevant.length === 0 && attached.length === 0) {
         yield { type: 'failure', failure: failures.nothingFound(), timings: this.finish(timings, started) };

@@ -259,7 +259,11 @@ export async function loadFile(path: string, options: LoadOptions = {}): Promise
  * Reads bytes already in memory (a file attached to a chat question) the way `loadFile` reads
  * a file from disk; `name` decides the type by its extension.
  */
-export async function loadBytes(name: string, data: Buffer, options: LoadOptions = {}): Promise<LoadedDocument> {
+export async function loadBytes(
+  name: string,
+  data: Buffer,
+  options: LoadOptions = {},
+): Promise<LoadedDocument> {
   const extension = extname(name).toLowerCase();
   if (extension === '.pdf') return loadPdf(data);
   const content = decodeText(data);

@@ -30,7 +30,10 @@ export async function answerIn(
   via: string,
   files?: () => Promise<readonly SlackFile[]>,
 ): Promise<void> {
-  const access = { botToken: ctx.config.botToken, ...(ctx.config.apiURL ? { apiURL: ctx.config.apiURL } : {}) };
+  const access = {
+    botToken: ctx.config.botToken,
+    ...(ctx.config.apiURL ? { apiURL: ctx.config.apiURL } : {}),
+  };
   const conversation = slackConversation({
     client,
     target,

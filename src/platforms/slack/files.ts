@@ -73,7 +73,8 @@ export function slackAttachedFile(file: SlackFile, access: SlackFileAccess): Att
     ...(file.mimetype ? { mimeType: file.mimetype } : {}),
     ...(file.filetype ? { typeHint: file.filetype } : {}),
     async download(maxBytes, signal) {
-      if (file.mode === 'external') throw new DownloadError('failed', 'it is a link to a file stored outside Slack');
+      if (file.mode === 'external')
+        throw new DownloadError('failed', 'it is a link to a file stored outside Slack');
       const url = file.url_private_download ?? file.url_private;
       if (!url || file.file_access === 'check_file_info')
         throw new DownloadError('refused', 'Slack did not share it with the app');
@@ -89,7 +90,10 @@ export function slackAttachedFile(file: SlackFile, access: SlackFileAccess): Att
       // Without files:read Slack answers 200 with its sign-in page instead of the file.
       const expectsHtml = file.filetype === 'html' || file.mimetype === 'text/html';
       if (contentType === 'text/html' && !expectsHtml)
-        throw new DownloadError('refused', 'Slack sent a sign-in page: the app may lack the files:read scope');
+        throw new DownloadError(
+          'refused',
+          'Slack sent a sign-in page: the app may lack the files:read scope',
+        );
       return data;
     },
   };

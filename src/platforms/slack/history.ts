@@ -5,7 +5,7 @@
  */
 import type { webApi } from '@slack/bolt';
 import type { Turn } from '../../core/types.js';
-import { type SlackFile, filesOf } from './files.js';
+import { filesOf, type SlackFile } from './files.js';
 import { stripBotMention } from './format.js';
 
 export const QUESTION_EVENT = 'rag_question';
@@ -71,7 +71,9 @@ export async function threadContext(
     .filter((message) => message.ts !== currentTs)
     .map((message) => toTurn(message, bot))
     .filter((turn): turn is Turn => turn !== undefined);
-  const earlier = messages.filter((message) => message.ts !== currentTs && !message.bot_id && !fromBot(message, bot));
+  const earlier = messages.filter(
+    (message) => message.ts !== currentTs && !message.bot_id && !fromBot(message, bot),
+  );
   return {
     botParticipates: messages.some((message) => fromBot(message, bot)),
     history: history.slice(-MAX_TURNS),

@@ -586,7 +586,11 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
         const path = `/attachments/${channel}/${id}/${encodeURIComponent(fields.filename)}`;
         const bytes = typeof fields.content === 'string' ? Buffer.from(fields.content) : fields.content;
         const contentType = fields.contentType ?? 'text/plain; charset=utf-8';
-        cdn.set(path, { content: bytes, contentType, ...(fields.failWith ? { failWith: fields.failWith } : {}) });
+        cdn.set(path, {
+          content: bytes,
+          contentType,
+          ...(fields.failWith ? { failWith: fields.failWith } : {}),
+        });
         return {
           id,
           filename: fields.filename,

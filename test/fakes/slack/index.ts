@@ -90,7 +90,13 @@ export interface FakeSlack {
   /** Messages in a channel, oldest first. */
   messages(channel: string): FakeMessage[];
   /** Adds a message as if a user had posted it; returns its ts. */
-  addUserMessage(channel: string, user: string, text: string, threadTs?: string, files?: FakeSlackFile[]): string;
+  addUserMessage(
+    channel: string,
+    user: string,
+    text: string,
+    threadTs?: string,
+    files?: FakeSlackFile[],
+  ): string;
   /** Uploads a file: served at its url_private_download to requests with the bot token. */
   addFile(fields: FakeFileFields): FakeSlackFile;
   /** Every request for a file's bytes. */
@@ -260,7 +266,9 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       } else if (file.failWith) {
         res.writeHead(file.failWith, { 'content-type': 'text/plain' }).end('Error');
       } else if (!authorized) {
-        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<html>Sign in to Slack</html>');
+        res
+          .writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+          .end('<html>Sign in to Slack</html>');
       } else {
         res.writeHead(200, { 'content-type': file.mimetype, 'content-length': file.content.byteLength });
         res.end(file.content);

@@ -42,8 +42,7 @@ export function onMention(ctx: SlackContext) {
       return thread;
     };
     const history = async () => (mention.thread_ts ? (await readThread()).history : []);
-    const files = async () =>
-      mention.thread_ts ? uniqueFiles(shared, (await readThread()).files) : shared;
+    const files = async () => (mention.thread_ts ? uniqueFiles(shared, (await readThread()).files) : shared);
     await answerIn(
       ctx,
       client,
