@@ -128,7 +128,7 @@ function megabytes(bytes: number): string {
 /** A JSON record as text: its title, its text, then its other fields, one per line. */
 function recordText(record: Extract<LoadedDocument, { kind: 'records' }>['records'][number]): string {
   const fields = Object.entries(record.metadata)
-    .filter(([, value]) => value !== null && typeof value !== 'object')
+    .filter(([key, value]) => key !== 'title' && value !== null && typeof value !== 'object')
     .map(([key, value]) => `${key}: ${String(value)}`);
   return [record.title, record.text, ...fields].filter(Boolean).join('\n');
 }
