@@ -152,6 +152,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     'chat:write',
     'commands',
     'assistant:write',
+    'files:read',
   ];
   const appToken = options.appToken ?? 'xapp-fake-app-token-for-tests';
   const acks: { envelope_id: string; payload?: unknown }[] = [];
