@@ -248,6 +248,22 @@ describe('Slack: files in questions', () => {
     expect(note).toContain("couldn't download “secret.txt” (the file server refused access (HTTP 401))");
   });
 
+  it('looks up a file Slack sent only as a stub (check_file_info) with files.info', async () => {
+    const file = slack.addFile({
+      name: 'shared.csv',
+      content: BUDGET_CSV,
+      mimetype: 'text/csv',
+      filetype: 'csv',
+    });
+    const stub = { id: file.id, file_access: 'check_file_info' } as unknown as FakeSlackFile;
+    const ts = await mention('<@UBOT> who owns the Lisbon offsite venue?', [stub]);
+    await waitFor(() => answered(ts), 'the answer');
+    expect(slack.callsTo('files.info').at(-1)?.args.file).toBe(file.id);
+    expect(promptContext(groq.chatRequests().at(-1)?.body.messages)).toContain(
+      'source="shared.csv (attached)"',
+    );
+  });
+
   it('echoes a hostile file name inert', async () => {
     const file = slack.addFile({
       name: '<!channel> *ping*.exe',

@@ -5,7 +5,7 @@ import type { ConversationLayer } from '../../conversation/layer.js';
 import type { Turn } from '../../core/types.js';
 import type { Logger } from '../../log.js';
 import { type SlackPacing, type SlackTarget, slackConversation } from './conversation.js';
-import { type SlackFile, slackAttachedFile } from './files.js';
+import { resolveStubs, type SlackFile, slackAttachedFile } from './files.js';
 import type { BotIdentity } from './history.js';
 
 export interface SlackContext {
@@ -41,7 +41,10 @@ export async function answerIn(
     pacing: ctx.pacing,
     log: ctx.log,
     ...(files
-      ? { attachments: async () => (await files()).map((file) => slackAttachedFile(file, access)) }
+      ? {
+          attachments: async () =>
+            (await resolveStubs(client, await files())).map((file) => slackAttachedFile(file, access)),
+        }
       : {}),
   });
   // History is read by the layer only once the question passed its checks.

@@ -5,6 +5,7 @@
  * tests point at a loopback fake): a URL anywhere else gets no token and no request. Needs the
  * `files:read` scope; without it Slack answers with a sign-in page, reported as such.
  */
+import type { webApi } from '@slack/bolt';
 import { z } from 'zod';
 import type { AttachedFile } from '../../conversation/attachments.js';
 import { DownloadError, downloadLimited } from '../../conversation/download.js';
@@ -39,6 +40,29 @@ export function filesOf(message: { files?: unknown }): SlackFile[] {
 export function uniqueFiles(...groups: readonly (readonly SlackFile[])[]): SlackFile[] {
   const seen = new Set<string>();
   return groups.flat().filter((file) => !seen.has(file.id) && Boolean(seen.add(file.id)));
+}
+
+/**
+ * Some events (shared channels among them) carry only a stub `{id, file_access:
+ * "check_file_info"}`: files.info gives the whole object. A stub that cannot be resolved is
+ * kept, and its download says Slack did not share it.
+ */
+export async function resolveStubs(
+  client: webApi.WebClient,
+  files: readonly SlackFile[],
+): Promise<SlackFile[]> {
+  return Promise.all(
+    files.map(async (file) => {
+      if (file.file_access !== 'check_file_info') return file;
+      try {
+        const info = await client.files.info({ file: file.id });
+        const parsed = slackFile.safeParse(info.file);
+        return parsed.success ? { ...parsed.data, file_access: 'visible' } : file;
+      } catch {
+        return file;
+      }
+    }),
+  );
 }
 
 const SLACK_FILE_HOST = 'files.slack.com';

@@ -165,7 +165,10 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   const channels = new Map<string, FakeMessage[]>();
   const limited = new Map<string, { retryAfter: number; times: number }>();
   const excluded = new Set<string>();
-  const files = new Map<string, { content: Uint8Array; mimetype: string; failWith?: number }>();
+  const files = new Map<
+    string,
+    { content: Uint8Array; mimetype: string; failWith?: number; object?: FakeSlackFile }
+  >();
   const downloads: FileDownload[] = [];
   let fileCounter = 0;
   let streaming = true;
@@ -235,6 +238,10 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
         return { ok: true, message_ts: nextTs() };
       case 'assistant.threads.setStatus':
         return { ok: true };
+      case 'files.info': {
+        const file = files.get(String(args.file))?.object;
+        return file ? { ok: true, file } : { ok: false, error: 'file_not_found' };
+      }
       case 'conversations.replies': {
         const root = String(args.ts);
         const thread = channel(ch).filter((m) => m.ts === root || m.thread_ts === root);
@@ -377,7 +384,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       const mimetype = fields.mimetype ?? 'text/plain';
       files.set(id, { content, mimetype, ...(fields.failWith ? { failWith: fields.failWith } : {}) });
       const download = `${server.url}/files-pri/${teamId}-${id}/download/${encodeURIComponent(fields.name)}`;
-      return {
+      const object: FakeSlackFile = {
         id,
         name: fields.name,
         title: fields.name,
@@ -388,6 +395,8 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
         url_private: download.replace('/download/', '/'),
         url_private_download: download,
       };
+      files.get(id)!.object = object;
+      return object;
     },
     downloads,
     rateLimit(method, retryAfter, times = 1) {
