@@ -10,14 +10,16 @@ import {
   cleanFileName,
   readAttachments,
 } from '../../src/conversation/attachments.js';
+import type { Conversation } from '../../src/conversation/conversation.js';
 import { DownloadError, downloadLimited } from '../../src/conversation/download.js';
 import { buildAnswerPrompt, countTokens, formatPassage } from '../../src/core/prompt.js';
 import { RagCore } from '../../src/core/rag-core.js';
-import type { AnswerEvent, Passage, Retriever } from '../../src/core/types.js';
+import type { AnswerEvent, Passage, Question, Retriever } from '../../src/core/types.js';
 import { ExtractiveGenerator } from '../../src/generators/extractive.js';
 import { silentLogger } from '../../src/log.js';
 import { isSlackFileHost } from '../../src/platforms/slack/files.js';
-import { slackPlainText } from '../../src/render/slack-text.js';
+import { slackNeutralizer, slackPlainText } from '../../src/render/slack-text.js';
+import { layerOver } from '../support/conversations.js';
 import { BUDGET_CSV, PNG_BYTES, tinyPdf } from '../support/files.js';
 
 const MB = 1024 * 1024;
@@ -297,5 +299,74 @@ describe('attachment settings', () => {
     expect(() => parseConfig({ ATTACHMENT_MAX_TOKENS: 'lots' })).toThrow(
       /ATTACHMENT_MAX_TOKENS must be a whole number/,
     );
+  });
+});
+
+describe('the conversation layer with attached files', () => {
+  /** Records the question the core was given and what the conversation showed. */
+  function setup(attachments: Conversation['attachments']) {
+    const seen: { question?: Question; notices: string[]; final?: string } = { notices: [] };
+    const answerer = {
+      async *answer(question: Question): AsyncIterable<AnswerEvent> {
+        seen.question = question;
+        yield { type: 'delta', text: 'Answer.' };
+        yield {
+          type: 'done',
+          text: 'Answer.',
+          mode: 'extractive',
+          degraded: false,
+          timings: { condenseMs: 0, retrievalMs: 0, firstTokenMs: 0, totalMs: 0 },
+          standaloneQuestion: question.text,
+        };
+      },
+    };
+    const conversation: Conversation = {
+      place: { platform: 'test', channelId: 'C1' },
+      asker: { id: 'U1' },
+      presenter: { neutralizer: slackNeutralizer, plainText: slackPlainText, writeIntervalMs: 0 },
+      history: async () => [],
+      openReply: async () => ({
+        writes: 'append',
+        write: async () => undefined,
+        finish: async (final) => {
+          seen.final = final.text;
+        },
+      }),
+      notify: async (text) => {
+        seen.notices.push(text);
+      },
+      ...(attachments ? { attachments } : {}),
+    };
+    return { seen, ask: () => layerOver(answerer).ask(conversation, 'What is in the file?') };
+  }
+
+  it('hands the files to the core as passages for this question, and notes the ones it skipped in one message', async () => {
+    const { seen, ask } = setup(async () => [
+      file('budget.csv', BUDGET_CSV),
+      file('photo.png', PNG_BYTES, { mimeType: 'image/png' }),
+    ]);
+    await ask();
+    expect(seen.question?.attachments?.map((p) => p.title)).toEqual(['budget.csv']);
+    expect(seen.notices).toEqual([
+      "I can't read “photo.png”: I read text, Markdown, PDF, JSON, CSV, HTML and log files.",
+    ]);
+    expect(seen.final).toBe('Answer.');
+  });
+
+  it('still answers, with a note, when the files cannot even be listed', async () => {
+    const { seen, ask } = setup(async () => {
+      throw new Error('conversations.replies failed');
+    });
+    await ask();
+    expect(seen.notices).toEqual(["I couldn't get the attached files just now, so I answered without them."]);
+    expect(seen.question?.attachments).toBeUndefined();
+    expect(seen.final).toBe('Answer.');
+  });
+
+  it('changes nothing for a conversation without files', async () => {
+    const { seen, ask } = setup(undefined);
+    await ask();
+    expect(seen.notices).toEqual([]);
+    expect(seen.question?.attachments).toBeUndefined();
   });
 });
