@@ -3,13 +3,11 @@
  * conversation layer can read. Attachment URLs are signed CDN links that need no token, so the
  * bot token never leaves for a download.
  */
-import type { Attachment, Message, TextBasedChannel, ThreadChannel } from 'discord.js';
+import type { Attachment, Collection, Message, TextBasedChannel, ThreadChannel } from 'discord.js';
 import type { AttachedFile } from '../../conversation/attachments.js';
 import { DownloadError, downloadLimited } from '../../conversation/download.js';
 
 const DOWNLOAD_TIMEOUT_MS = 20_000;
-/** Earlier messages of a thread searched for files, as for its history. */
-const MAX_MESSAGES = 40;
 
 export function discordAttachedFile(attachment: Attachment, timeoutMs = DOWNLOAD_TIMEOUT_MS): AttachedFile {
   return {
@@ -33,13 +31,18 @@ const fromPeople = (message: Message) => !message.author.bot && !message.webhook
 
 /**
  * The files of `message`, then those people posted earlier in its thread (newest first,
- * including the message the thread was started from).
+ * including the message the thread was started from). `fetched` is the thread's recent
+ * messages, read once for both the history and the files.
  */
-export async function questionFiles(message: Message, channel: TextBasedChannel): Promise<Attachment[]> {
+export async function questionFiles(
+  message: Message,
+  channel: TextBasedChannel,
+  fetched: Promise<Collection<string, Message>>,
+): Promise<Attachment[]> {
   const own = [...message.attachments.values()];
   if (!channel.isThread()) return own;
   const thread = channel as ThreadChannel;
-  const recent = await thread.messages.fetch({ limit: MAX_MESSAGES, before: message.id });
+  const recent = await fetched;
   const earlier = [...recent.values()]
     .filter(fromPeople)
     .sort((a, b) => b.createdTimestamp - a.createdTimestamp || (BigInt(a.id) < BigInt(b.id) ? 1 : -1));

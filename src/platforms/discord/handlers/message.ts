@@ -11,7 +11,7 @@ import { type DiscordContext, isMissingPermission } from '../context.js';
 import { channelSurface, discordConversation, type ReplySurface } from '../conversation.js';
 import { discordAttachedFile, questionFiles } from '../files.js';
 import { NO_PINGS, stripMention, threadName } from '../format.js';
-import { channelHistory } from '../history.js';
+import { channelHistory, recentMessages } from '../history.js';
 
 export function onMessage(ctx: DiscordContext) {
   const answer = (
@@ -53,8 +53,14 @@ export function onMessage(ctx: DiscordContext) {
     // A file sent with no words is still a question: what does it say?
     const text =
       stripMention(message.content, botId) || (message.attachments.size > 0 ? strings.aboutTheFile : '');
-    const history = () => channelHistory(channel, message.id, botId);
-    const files = () => questionFiles(message, channel);
+    // The thread's recent messages, read once for its history and its earlier files.
+    let recent: ReturnType<typeof recentMessages> | undefined;
+    const readRecent = () => {
+      recent ??= recentMessages(channel, message.id);
+      return recent;
+    };
+    const history = () => channelHistory(channel, message.id, botId, readRecent());
+    const files = () => questionFiles(message, channel, readRecent());
     const ownFiles = async () => [...message.attachments.values()];
 
     if (!message.inGuild()) {
