@@ -19,6 +19,8 @@ import { strings } from './strings.js';
 
 /** A file as a front end offers it: what the platform says about it, and how to fetch it. */
 export interface AttachedFile {
+  /** The platform's id for the file, so a problem with it is said once per thread, not on every follow-up. */
+  readonly id?: string;
   readonly name: string;
   /** Size in bytes as the platform declares it (checked before downloading). */
   readonly size?: number;
@@ -57,11 +59,17 @@ export function attachmentTokenBudget(maxTokens: number, contextTokens: number):
   return Math.min(maxTokens, Math.floor(contextTokens / 2));
 }
 
+/** One line for the asker about a file not (fully) read; the name already made safe. */
+export interface AttachmentNote {
+  readonly text: string;
+  /** The file it is about, when the platform identifies files. */
+  readonly fileId?: string;
+}
+
 /** What a question's files became: passages for the core, and notes for the asker. */
 export interface ReadAttachments {
   readonly passages: Passage[];
-  /** One line per problem, file names already made safe for the platform. */
-  readonly notes: string[];
+  readonly notes: AttachmentNote[];
 }
 
 export interface ReadOptions {
@@ -189,31 +197,33 @@ export async function readAttachments(
   options: ReadOptions,
 ): Promise<ReadAttachments> {
   const passages: Passage[] = [];
-  const notes: string[] = [];
-  const skipped: string[] = [];
+  const notes: AttachmentNote[] = [];
+  const skipped: AttachedFile[] = [];
   let remaining = limits.maxTokens;
   const { log, signal } = options;
   const quoted = (file: AttachedFile) => options.quote(cleanFileName(file.name));
+  const note = (file: AttachedFile, text: string) =>
+    notes.push({ text, ...(file.id ? { fileId: file.id } : {}) });
 
   for (const [position, file] of files.entries()) {
     if (position >= limits.maxFiles) {
-      notes.push(strings.tooManyFiles(limits.maxFiles, files.length - limits.maxFiles));
+      notes.push({ text: strings.tooManyFiles(limits.maxFiles, files.length - limits.maxFiles) });
       break;
     }
     const name = cleanFileName(file.name);
     const type = attachmentType(file);
     if (!type) {
-      notes.push(strings.fileUnsupported(quoted(file)));
+      note(file, strings.fileUnsupported(quoted(file)));
       log.info({ mimeType: file.mimeType, size: file.size }, 'attached file of an unsupported type');
       continue;
     }
     if (file.size !== undefined && file.size > limits.maxFileBytes) {
-      notes.push(strings.fileTooLarge(quoted(file), megabytes(limits.maxFileBytes)));
+      note(file, strings.fileTooLarge(quoted(file), megabytes(limits.maxFileBytes)));
       log.info({ size: file.size, type }, 'attached file over the size limit');
       continue;
     }
     if (remaining <= 0) {
-      skipped.push(quoted(file));
+      skipped.push(file);
       continue;
     }
     let data: Buffer;
@@ -221,9 +231,9 @@ export async function readAttachments(
       data = await file.download(limits.maxFileBytes, signal);
     } catch (error) {
       if (error instanceof DownloadError && error.problem === 'too_large') {
-        notes.push(strings.fileTooLarge(quoted(file), megabytes(limits.maxFileBytes)));
+        note(file, strings.fileTooLarge(quoted(file), megabytes(limits.maxFileBytes)));
       } else {
-        notes.push(strings.fileDownloadFailed(quoted(file), describeDownloadProblem(error)));
+        note(file, strings.fileDownloadFailed(quoted(file), describeDownloadProblem(error)));
       }
       log.info(
         { type, problem: error instanceof DownloadError ? error.problem : 'error' },
@@ -236,27 +246,31 @@ export async function readAttachments(
       text = await readText(data, name, type);
     } catch (error) {
       const reason = error instanceof IngestFileError ? error.message : 'it could not be read';
-      notes.push(strings.fileUnreadable(quoted(file), reason));
+      note(file, strings.fileUnreadable(quoted(file), reason));
       log.info({ type, size: data.length }, 'could not read an attached file');
       continue;
     }
     if (!text) {
-      notes.push(strings.fileEmpty(quoted(file)));
+      note(file, strings.fileEmpty(quoted(file)));
       continue;
     }
     const index = passages.length + 1;
     const fitted = fitToBudget(name, text, index, remaining);
     if (fitted === undefined) {
-      skipped.push(quoted(file));
+      skipped.push(file);
       remaining = 0;
       continue;
     }
-    if (fitted.length < text.length) notes.push(strings.fileCut(quoted(file)));
+    if (fitted.length < text.length) note(file, strings.fileCut(quoted(file)));
     const passage = passageFor(name, fitted, index);
     passages.push(passage);
     remaining -= countTokens(formatPassage(passage, index));
     log.debug({ type, size: data.length, chars: fitted.length }, 'read an attached file');
   }
-  if (skipped.length > 0) notes.push(strings.filesSkipped(skipped));
+  if (skipped.length > 0) {
+    const ids = skipped.map((file) => file.id);
+    const fileId = ids.every((id) => id !== undefined) ? ids.join('+') : undefined;
+    notes.push({ text: strings.filesSkipped(skipped.map(quoted)), ...(fileId ? { fileId } : {}) });
+  }
   return { passages, notes };
 }

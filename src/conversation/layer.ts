@@ -5,6 +5,7 @@
  * the concurrency cap and draining wrap the answerer itself (src/app/guarded.ts), so they
  * hold for every front end too. Feedback is recorded here, the same way for all.
  */
+import { createHash } from 'node:crypto';
 import { failures } from '../core/failures.js';
 import type { Answerer, Place } from '../core/types.js';
 import type { Logger } from '../log.js';
@@ -13,6 +14,7 @@ import type { EditClock } from '../render/throttled-edits.js';
 import { type AnswerOptions, type AnswerOutcome, answerInConversation } from './answer.js';
 import {
   type AttachmentLimits,
+  type AttachmentNote,
   DEFAULT_ATTACHMENT_LIMITS,
   type ReadAttachments,
   readAttachments,
@@ -22,6 +24,8 @@ import { strings } from './strings.js';
 
 /** Platforms redeliver events they think were missed (Slack for up to an hour). */
 const DEDUPE_TTL_MS = 60 * 60 * 1000;
+/** A problem with a file earlier in a thread is said once, not again on every follow-up. */
+const FILE_NOTE_TTL_MS = 24 * 60 * 60 * 1000;
 
 export interface ConversationLayerOptions {
   readonly answerer: Answerer;
@@ -108,7 +112,8 @@ export class ConversationLayer {
     }
     const files = await this.readFiles(conversation, options.signal);
     // Every file not read is said so, in one message, before the answer.
-    if (files.notes.length > 0) await conversation.notify(files.notes.join('\n')).catch(() => undefined);
+    const notes = await this.unsaid(conversation.place, files.notes);
+    if (notes.length > 0) await conversation.notify(notes.join('\n')).catch(() => undefined);
     return answerInConversation(
       conversation,
       checked.question,
@@ -133,7 +138,7 @@ export class ConversationLayer {
       files = await conversation.attachments();
     } catch (error) {
       log.warn({ err: error }, 'could not list the attached files');
-      return { passages: [], notes: [strings.filesUnavailable] };
+      return { passages: [], notes: [{ text: strings.filesUnavailable }] };
     }
     if (files.length === 0) return { passages: [], notes: [] };
     void conversation.showWorking?.('retrieving').catch(() => undefined);
@@ -143,6 +148,18 @@ export class ConversationLayer {
       log,
       ...(signal ? { signal } : {}),
     });
+  }
+
+  /** The notes not yet given in this thread (a note about an unidentified file is always given). */
+  private async unsaid(place: Place, notes: readonly AttachmentNote[]): Promise<string[]> {
+    const where = place.threadId ?? place.channelId ?? 'direct';
+    const out: string[] = [];
+    for (const note of notes) {
+      const digest = createHash('sha256').update(note.text).digest('hex').slice(0, 16);
+      const key = `${place.platform}:file-note:${where}:${note.fileId}:${digest}`;
+      if (!note.fileId || (await this.options.dedupe.firstSeen(key, FILE_NOTE_TTL_MS))) out.push(note.text);
+    }
+    return out;
   }
 
   /** Records a vote the same way on every platform; returns the thanks to show the voter. */

@@ -79,6 +79,11 @@ afterAll(async () => {
 beforeEach(() => {
   groq.clearFaults();
   groq.setReply((request) => {
+    const last = request.body.messages?.at(-1)?.content ?? '';
+    // Follow-ups are condensed to the question as asked.
+    if (/standalone question/i.test(request.body.messages?.[0]?.content ?? '')) {
+      return /Last message: (.*)/.exec(last)?.[1] ?? last;
+    }
     const context = promptContext(request.body.messages);
     if (context.includes('Lisbon offsite venue')) return 'The venue costs 18,400 EUR and Marta owns it [1].';
     if (context.includes('rollback window')) return 'The rollback window is 30 minutes [1].';

@@ -115,6 +115,11 @@ afterAll(async () => {
 beforeEach(() => {
   groq.clearFaults();
   groq.setReply((request) => {
+    const last = request.body.messages?.at(-1)?.content ?? '';
+    // Follow-ups are condensed to the question as asked.
+    if (/standalone question/i.test(request.body.messages?.[0]?.content ?? '')) {
+      return /Last message: (.*)/.exec(last)?.[1] ?? last;
+    }
     const context = promptContext(request.body.messages);
     if (context.includes('Lisbon offsite venue')) return 'The venue costs 18,400 EUR and Marta owns it [1].';
     if (context.includes('rollback window')) return 'The rollback window is 30 minutes [1].';
@@ -236,6 +241,28 @@ describe('Slack: files in questions', () => {
     expect(lines[0]).toMatch(/didn't read “dump\.log”: it is over the 5 MB limit/);
     expect(lines[1]).toMatch(/can't read “screenshot\.png”/);
     expect(slack.downloads.some((d) => d.fileId === big.id || d.fileId === image.id)).toBe(false);
+  });
+
+  it('notes an unreadable file earlier in the thread once, not again on every follow-up', async () => {
+    const root = slack.addUserMessage(CHANNEL, 'U4', 'Design review');
+    const image = slack.addFile({
+      name: 'mockup.png',
+      content: PNG_BYTES,
+      mimetype: 'image/png',
+      filetype: 'png',
+    });
+    slack.addUserMessage(CHANNEL, 'U4', 'the mockup', root, [image]);
+    await mention('<@UBOT> how do I add the bot to Slack?', [], root);
+    await waitFor(() => answered(root), 'the first answer');
+    expect(notes(root)).toHaveLength(1);
+    expect(notes(root)[0]).toContain('mockup.png');
+    const before = slack.calls.filter((c) => JSON.stringify(c.args).includes('feedback_up')).length;
+    await mention('<@UBOT> which scopes does the Slack app need?', [], root);
+    await waitFor(
+      () => slack.calls.filter((c) => JSON.stringify(c.args).includes('feedback_up')).length > before,
+      'the second answer',
+    );
+    expect(notes(root)).toHaveLength(1);
   });
 
   it('says so when a download fails (404) or is refused (401), instead of ignoring the file', async () => {

@@ -42,8 +42,13 @@ function file(name: string, content: string | Buffer, fields: Partial<AttachedFi
   return offered;
 }
 
-const read = (files: AttachedFile[], limits = LIMITS) =>
-  readAttachments(files, limits, { quote: slackPlainText, log: silentLogger });
+const read = async (files: AttachedFile[], limits = LIMITS) => {
+  const { passages, notes } = await readAttachments(files, limits, {
+    quote: slackPlainText,
+    log: silentLogger,
+  });
+  return { passages, notes: notes.map((note) => note.text) };
+};
 
 describe('which attached files are read', () => {
   it('goes by the extension, then the MIME type, then the platform’s type word', () => {

@@ -11,6 +11,7 @@ const DOWNLOAD_TIMEOUT_MS = 20_000;
 
 export function discordAttachedFile(attachment: Attachment, timeoutMs = DOWNLOAD_TIMEOUT_MS): AttachedFile {
   return {
+    id: attachment.id,
     name: attachment.name,
     size: attachment.size,
     ...(attachment.contentType ? { mimeType: attachment.contentType } : {}),

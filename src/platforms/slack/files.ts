@@ -92,6 +92,7 @@ export function isSlackFileHost(url: string, apiURL: string | undefined): boolea
 export function slackAttachedFile(file: SlackFile, access: SlackFileAccess): AttachedFile {
   const name = file.name ?? file.title ?? file.id;
   return {
+    id: file.id,
     name,
     ...(file.size !== undefined ? { size: file.size } : {}),
     ...(file.mimetype ? { mimeType: file.mimetype } : {}),
