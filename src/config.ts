@@ -124,6 +124,10 @@ const schema = z.object({
   RAG_KNOWLEDGE_DIR: z.preprocess(emptyToUndefined, z.string().default('knowledge')),
   /** Largest file ingestion accepts, in megabytes. */
   INGEST_MAX_FILE_MB: int(20, 1, 2_048),
+  /** Largest file attached to a question that is read, in megabytes. */
+  ATTACHMENT_MAX_MB: int(5, 1, 100),
+  /** Tokens all files attached to one question may use in the prompt (at most half of RAG_CONTEXT_TOKENS). */
+  ATTACHMENT_MAX_TOKENS: int(3_000, 100, 60_000),
 
   DISCORD_TOKEN: optionalString,
   DISCORD_APPLICATION_ID: z.preprocess(
@@ -331,6 +335,8 @@ export interface Config {
     readonly knowledgeDir: string;
   };
   readonly ingest: { readonly maxFileMB: number };
+  /** Files attached to questions: read for that answer only, never stored. */
+  readonly attachments: { readonly maxFileMB: number; readonly maxTokens: number };
   readonly discord?: {
     readonly token: string;
     readonly applicationId?: string;
@@ -438,6 +444,7 @@ export function parseConfig(source: NodeJS.ProcessEnv = process.env): Config {
       knowledgeDir: env.RAG_KNOWLEDGE_DIR,
     },
     ingest: { maxFileMB: env.INGEST_MAX_FILE_MB },
+    attachments: { maxFileMB: env.ATTACHMENT_MAX_MB, maxTokens: env.ATTACHMENT_MAX_TOKENS },
     ...(env.DISCORD_TOKEN
       ? {
           discord: {

@@ -6,6 +6,7 @@
  * limited and drained exactly like the others.
  */
 import type { Config } from '../config.js';
+import { attachmentTokenBudget, MAX_ATTACHED_FILES } from '../conversation/attachments.js';
 import { ConversationLayer } from '../conversation/layer.js';
 import type { Logger } from '../log.js';
 import type { DrainingAnswerer } from '../ops/draining-answerer.js';
@@ -42,6 +43,11 @@ export async function composeBot(config: Config, log: Logger, deps: RuntimeDeps 
     log,
     dedupe: shared.dedupe,
     maxQuestionChars: config.rag.maxQuestionChars,
+    attachments: {
+      maxFileBytes: config.attachments.maxFileMB * 1024 * 1024,
+      maxTokens: attachmentTokenBudget(config.attachments.maxTokens, config.rag.contextTokens),
+      maxFiles: MAX_ATTACHED_FILES,
+    },
   });
   let appDb: AppDatabase | undefined;
   return {

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Failure } from '../core/failures.js';
-import type { AnswerEvent, Answerer, Source, Turn } from '../core/types.js';
+import type { AnswerEvent, Answerer, Passage, Source, Turn } from '../core/types.js';
 import type { Logger } from '../log.js';
 import { SafeStream } from '../render/safe-stream.js';
 import { type EditClock, ThrottledEditor } from '../render/throttled-edits.js';
@@ -28,6 +28,8 @@ export interface AnswerOptions {
   readonly signal?: AbortSignal;
   /** How the question arrived (command, mention, follow-up, dm, …), for logs. */
   readonly via?: string;
+  /** Passages read from the question's attached files (see attachments.ts). */
+  readonly attachments?: readonly Passage[];
 }
 
 export type AnswerOutcome =
@@ -135,6 +137,7 @@ export async function answerInConversation(
         asker: conversation.asker,
         place,
         ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.attachments?.length ? { attachments: options.attachments } : {}),
       },
       history,
     );

@@ -6,11 +6,14 @@
  */
 import type { AnswerStage, Asker, Place, Source, Turn } from '../core/types.js';
 import type { Neutralizer } from '../render/neutralizer.js';
+import type { AttachedFile } from './attachments.js';
 
 /** How one platform shows text: the rules the shared fold must respect there. */
 export interface Presenter {
   /** Makes the platform's mention syntax inert in text we did not write. */
   readonly neutralizer: Neutralizer;
+  /** Shows text we did not write (a file name) literally: no mentions and no markup. */
+  readonly plainText?: (text: string) => string;
   /** Minimum time between two writes into the message being streamed. */
   readonly writeIntervalMs: number;
 }
@@ -61,4 +64,9 @@ export interface Conversation {
   showWorking?(stage: WorkingStage): Promise<void>;
   /** A short message that is not an answer (a refusal, a hint); private where the platform can. */
   notify(text: string): Promise<void>;
+  /**
+   * Files attached to the question and earlier in its thread, newest question's first. Read
+   * for this answer only; the platform's descriptions, fetched when the layer asks.
+   */
+  attachments?(): Promise<readonly AttachedFile[]>;
 }

@@ -5,17 +5,27 @@
  * the concurrency cap and draining wrap the answerer itself (src/app/guarded.ts), so they
  * hold for every front end too. Feedback is recorded here, the same way for all.
  */
+import { createHash } from 'node:crypto';
 import { failures } from '../core/failures.js';
 import type { Answerer, Place } from '../core/types.js';
 import type { Logger } from '../log.js';
 import type { DedupeStore } from '../ops/shared-state.js';
 import type { EditClock } from '../render/throttled-edits.js';
 import { type AnswerOptions, type AnswerOutcome, answerInConversation } from './answer.js';
+import {
+  type AttachmentLimits,
+  type AttachmentNote,
+  DEFAULT_ATTACHMENT_LIMITS,
+  type ReadAttachments,
+  readAttachments,
+} from './attachments.js';
 import type { Conversation } from './conversation.js';
 import { strings } from './strings.js';
 
 /** Platforms redeliver events they think were missed (Slack for up to an hour). */
 const DEDUPE_TTL_MS = 60 * 60 * 1000;
+/** A problem with a file earlier in a thread is said once, not again on every follow-up. */
+const FILE_NOTE_TTL_MS = 24 * 60 * 60 * 1000;
 
 export interface ConversationLayerOptions {
   readonly answerer: Answerer;
@@ -23,6 +33,8 @@ export interface ConversationLayerOptions {
   readonly dedupe: DedupeStore;
   /** RAG_MAX_QUESTION_CHARS: checked before a question is echoed anywhere. */
   readonly maxQuestionChars: number;
+  /** Limits on files attached to questions (ATTACHMENT_MAX_MB, ATTACHMENT_MAX_TOKENS). */
+  readonly attachments?: AttachmentLimits;
   readonly clock?: EditClock;
 }
 
@@ -98,6 +110,10 @@ export class ConversationLayer {
       await conversation.notify(checked.message).catch(() => undefined);
       return { ok: false, skipped: 'invalid' };
     }
+    const files = await this.readFiles(conversation, options.signal);
+    // Every file not read is said so, in one message, before the answer.
+    const notes = await this.unsaid(conversation.place, files.notes);
+    if (notes.length > 0) await conversation.notify(notes.join('\n')).catch(() => undefined);
     return answerInConversation(
       conversation,
       checked.question,
@@ -106,8 +122,44 @@ export class ConversationLayer {
         log: this.options.log,
         ...(this.options.clock ? { clock: this.options.clock } : {}),
       },
-      options,
+      files.passages.length > 0 ? { ...options, attachments: files.passages } : options,
     );
+  }
+
+  /** The conversation's attached files as passages for this answer only, and a note for each one not read. */
+  private async readFiles(
+    conversation: Conversation,
+    signal: AbortSignal | undefined,
+  ): Promise<ReadAttachments> {
+    if (!conversation.attachments) return { passages: [], notes: [] };
+    const log = this.options.log.child({ platform: conversation.place.platform });
+    let files: Awaited<ReturnType<NonNullable<Conversation['attachments']>>>;
+    try {
+      files = await conversation.attachments();
+    } catch (error) {
+      log.warn({ err: error }, 'could not list the attached files');
+      return { passages: [], notes: [{ text: strings.filesUnavailable }] };
+    }
+    if (files.length === 0) return { passages: [], notes: [] };
+    void conversation.showWorking?.('retrieving').catch(() => undefined);
+    const { presenter } = conversation;
+    return readAttachments(files, this.options.attachments ?? DEFAULT_ATTACHMENT_LIMITS, {
+      quote: presenter.plainText ?? presenter.neutralizer.neutralize,
+      log,
+      ...(signal ? { signal } : {}),
+    });
+  }
+
+  /** The notes not yet given in this thread (a note about an unidentified file is always given). */
+  private async unsaid(place: Place, notes: readonly AttachmentNote[]): Promise<string[]> {
+    const where = place.threadId ?? place.channelId ?? 'direct';
+    const out: string[] = [];
+    for (const note of notes) {
+      const digest = createHash('sha256').update(note.text).digest('hex').slice(0, 16);
+      const key = `${place.platform}:file-note:${where}:${note.fileId}:${digest}`;
+      if (!note.fileId || (await this.options.dedupe.firstSeen(key, FILE_NOTE_TTL_MS))) out.push(note.text);
+    }
+    return out;
   }
 
   /** Records a vote the same way on every platform; returns the thanks to show the voter. */

@@ -57,4 +57,22 @@ export const strings = {
     '• Type `/ask your question` anywhere I am invited.',
     '• On any message: ⋮ More actions → *Ask about this message*, and I answer privately with that message as context.',
   ].join('\n'),
+  /** The question asked when a file arrives with no words. */
+  aboutTheFile: 'What does the attached file say? Summarize it.',
+  // Files attached to a question: one line each, `name` already made safe for the platform.
+  fileUnsupported: (name: string) =>
+    `I can't read “${name}”: I read text, Markdown, PDF, JSON, CSV, HTML and log files.`,
+  fileTooLarge: (name: string, limitMB: string) =>
+    `I didn't read “${name}”: it is over the ${limitMB} MB limit for attached files.`,
+  fileDownloadFailed: (name: string, reason: string) =>
+    `I couldn't download “${name}” (${reason}), so I answered without it.`,
+  fileUnreadable: (name: string, reason: string) => `I couldn't read “${name}”: ${reason}.`,
+  fileEmpty: (name: string) => `“${name}” has no text I can read (a scanned PDF has only images).`,
+  fileCut: (name: string) =>
+    `“${name}” is longer than I can read for one question, so I used only its beginning.`,
+  filesSkipped: (names: readonly string[]) =>
+    `I skipped ${names.map((name) => `“${name}”`).join(', ')}: the attached files together are longer than I can read for one question.`,
+  tooManyFiles: (max: number, more: number) =>
+    `I read only ${max} attached files per question; ${more} more ${more === 1 ? 'was' : 'were'} left out.`,
+  filesUnavailable: "I couldn't get the attached files just now, so I answered without them.",
 } as const;

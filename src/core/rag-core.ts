@@ -236,13 +236,18 @@ export class RagCore implements Answerer {
       timings.retrievalMs = performance.now() - retrievalStart;
       const floor = this.options.minScore ?? this.retriever.defaultMinScore;
       const relevant = found.filter((passage) => passage.score >= floor);
-      log.debug({ found: found.length, relevant: relevant.length, floor }, 'retrieved');
-      if (relevant.length === 0) {
+      const attached = question.attachments ?? [];
+      log.debug(
+        { found: found.length, relevant: relevant.length, attached: attached.length, floor },
+        'retrieved',
+      );
+      // An attached file is context enough: the answer comes from it even when the store has nothing.
+      if (relevant.length === 0 && attached.length === 0) {
         yield { type: 'failure', failure: failures.nothingFound(), timings: this.finish(timings, started) };
         return;
       }
 
-      const prompt = buildAnswerPrompt(text, history, relevant, {
+      const prompt = buildAnswerPrompt(text, history, [...attached, ...relevant], {
         contextTokens: this.options.contextTokens,
       });
       yield { type: 'sources', sources: toSources(prompt.passages) };

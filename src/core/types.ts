@@ -38,6 +38,11 @@ export interface Question {
   readonly place: Place;
   /** Aborting stops the answer; the stream then ends with an `interrupted` failure. */
   readonly signal?: AbortSignal;
+  /**
+   * Passages read from files attached to the question or its thread: context for this answer
+   * only (never stored), placed before the retrieved passages and cited by file name.
+   */
+  readonly attachments?: readonly Passage[];
 }
 
 /** One earlier message of the conversation, oldest first. */

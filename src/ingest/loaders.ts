@@ -47,6 +47,9 @@ export const SUPPORTED_EXTENSIONS = [
   '.htm',
   '.pdf',
   '.json',
+  // Read as plain text: a table's rows and a log's lines are what a question is about.
+  '.csv',
+  '.log',
 ];
 
 export function isSupported(path: string): boolean {
@@ -248,6 +251,23 @@ export async function loadFile(path: string, options: LoadOptions = {}): Promise
   // Decoded once; the bytes are dropped as soon as this returns.
   const content = decodeText(data);
   if (extension === '.json') return loadJson(content, path, options.textField ?? 'text');
+  if (extension === '.html' || extension === '.htm') return loadHtml(content);
+  return loadMarkdown(content);
+}
+
+/**
+ * Reads bytes already in memory (a file attached to a chat question) the way `loadFile` reads
+ * a file from disk; `name` decides the type by its extension.
+ */
+export async function loadBytes(
+  name: string,
+  data: Buffer,
+  options: LoadOptions = {},
+): Promise<LoadedDocument> {
+  const extension = extname(name).toLowerCase();
+  if (extension === '.pdf') return loadPdf(data);
+  const content = decodeText(data);
+  if (extension === '.json') return loadJson(content, name, options.textField ?? 'text');
   if (extension === '.html' || extension === '.htm') return loadHtml(content);
   return loadMarkdown(content);
 }

@@ -14,6 +14,8 @@ describe('the Slack app manifest users paste to create the app', () => {
         'im:history',
         'chat:write',
         'commands',
+        // Files attached to questions are downloaded with the bot token.
+        'files:read',
       ]),
     );
     expect(manifest.settings.event_subscriptions.bot_events).toEqual(

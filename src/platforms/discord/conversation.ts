@@ -12,9 +12,10 @@ import {
   type MessageActionRowComponentBuilder,
   type SendableChannels,
 } from 'discord.js';
+import type { AttachedFile } from '../../conversation/attachments.js';
 import type { Conversation, FinalReply, LiveReply } from '../../conversation/conversation.js';
 import type { Asker, Place, Turn } from '../../core/types.js';
-import { discordNeutralizer } from '../../render/discord-text.js';
+import { discordNeutralizer, discordPlainText } from '../../render/discord-text.js';
 import { safeCut, splitMarkdown } from '../../render/split-markdown.js';
 import { feedbackRow, MESSAGE_LIMIT, NO_PINGS, sourcesEmbed } from './format.js';
 
@@ -101,6 +102,8 @@ export interface DiscordConversationInput {
   readonly history: () => Promise<Turn[]>;
   /** Minimum time between edits of one message (Discord allows about five per five seconds). */
   readonly editIntervalMs?: number;
+  /** Files attached to the question and its thread. */
+  readonly attachments?: () => Promise<readonly AttachedFile[]>;
 }
 
 export function discordConversation(input: DiscordConversationInput): Conversation {
@@ -114,8 +117,13 @@ export function discordConversation(input: DiscordConversationInput): Conversati
   return {
     place: { platform: 'discord', ...input.place },
     asker: input.asker,
-    presenter: { neutralizer: discordNeutralizer, writeIntervalMs: input.editIntervalMs ?? 1_000 },
+    presenter: {
+      neutralizer: discordNeutralizer,
+      plainText: discordPlainText,
+      writeIntervalMs: input.editIntervalMs ?? 1_000,
+    },
     history: input.history,
+    ...(input.attachments ? { attachments: input.attachments } : {}),
     openReply: async () => surfaceReply(surface, stopTyping),
     async showWorking() {
       if (typing || replied) return;

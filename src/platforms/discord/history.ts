@@ -2,7 +2,7 @@
  * Conversation memory from Discord itself: a thread's messages (and the message it was
  * started from) or a DM's recent messages become the history for follow-ups.
  */
-import type { Message, TextBasedChannel, ThreadChannel } from 'discord.js';
+import type { Collection, Message, TextBasedChannel, ThreadChannel } from 'discord.js';
 import type { Turn } from '../../core/types.js';
 import { discordNeutralizer } from '../../render/discord-text.js';
 import { stripMention } from './format.js';
@@ -24,12 +24,21 @@ function toTurn(message: Message, botId: string): Turn | undefined {
   return text ? { role: 'user', text } : undefined;
 }
 
+/** The messages before `before` that history (and a question's files) are read from. */
+export function recentMessages(
+  channel: TextBasedChannel,
+  before: string,
+): Promise<Collection<string, Message>> {
+  return channel.messages.fetch({ limit: MAX_MESSAGES, before });
+}
+
 export async function channelHistory(
   channel: TextBasedChannel,
   before: string,
   botId: string,
+  fetched?: Promise<Collection<string, Message>>,
 ): Promise<Turn[]> {
-  const recent = await channel.messages.fetch({ limit: MAX_MESSAGES, before });
+  const recent = await (fetched ?? recentMessages(channel, before));
   const turns = [...recent.values()]
     .sort((a, b) => a.createdTimestamp - b.createdTimestamp || (BigInt(a.id) < BigInt(b.id) ? -1 : 1))
     .map((message) => toTurn(message, botId))

@@ -5,6 +5,7 @@ import type { ConversationLayer } from '../../conversation/layer.js';
 import type { Turn } from '../../core/types.js';
 import type { Logger } from '../../log.js';
 import { type SlackPacing, type SlackTarget, slackConversation } from './conversation.js';
+import { resolveStubs, type SlackFile, slackAttachedFile } from './files.js';
 import type { BotIdentity } from './history.js';
 
 export interface SlackContext {
@@ -16,7 +17,10 @@ export interface SlackContext {
   bot(): BotIdentity;
 }
 
-/** Answers `question` at `target` through the conversation layer; `history` is read on demand. */
+/**
+ * Answers `question` at `target` through the conversation layer; `history` and `files` (the
+ * question's and its thread's) are read on demand.
+ */
 export async function answerIn(
   ctx: SlackContext,
   client: webApi.WebClient,
@@ -24,8 +28,26 @@ export async function answerIn(
   question: string,
   history: () => Promise<Turn[]>,
   via: string,
+  files?: () => Promise<readonly SlackFile[]>,
 ): Promise<void> {
-  const conversation = slackConversation({ client, target, history, pacing: ctx.pacing, log: ctx.log });
+  // The token this workspace's client carries (per installation in OAuth mode) downloads its files.
+  const botToken = client.token ?? ctx.config.botToken;
+  const access = botToken
+    ? { botToken, ...(ctx.config.apiURL ? { apiURL: ctx.config.apiURL } : {}) }
+    : undefined;
+  const conversation = slackConversation({
+    client,
+    target,
+    history,
+    pacing: ctx.pacing,
+    log: ctx.log,
+    ...(files && access
+      ? {
+          attachments: async () =>
+            (await resolveStubs(client, await files())).map((file) => slackAttachedFile(file, access)),
+        }
+      : {}),
+  });
   // History is read by the layer only once the question passed its checks.
   await ctx.conversations.ask(conversation, question, { via, allowedChannels: ctx.config.allowedChannels });
 }

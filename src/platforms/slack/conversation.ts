@@ -6,11 +6,12 @@
  * carries numbered sources, feedback buttons and metadata that marks it as an answer.
  */
 import type { webApi } from '@slack/bolt';
+import type { AttachedFile } from '../../conversation/attachments.js';
 import type { Conversation, FinalReply, LiveReply, WorkingStage } from '../../conversation/conversation.js';
 import { strings } from '../../conversation/strings.js';
 import type { Turn } from '../../core/types.js';
 import type { Logger } from '../../log.js';
-import { slackNeutralizer } from '../../render/slack-text.js';
+import { slackNeutralizer, slackPlainText } from '../../render/slack-text.js';
 import { safeCut, splitMarkdown } from '../../render/split-markdown.js';
 import { feedbackBlock, markdownBlock, sourcesBlock, toMrkdwn } from './format.js';
 import { ANSWER_EVENT } from './history.js';
@@ -154,6 +155,8 @@ export interface SlackConversationInput {
   readonly log: Logger;
   /** The bot's assistant thread: a status line per stage, cleared once the answer is posted. */
   readonly assistantThread?: boolean;
+  /** Files attached to the question and its thread. */
+  readonly attachments?: () => Promise<readonly AttachedFile[]>;
 }
 
 /** The assistant status for each stage of an answer ("<app> is searching the knowledge base…"). */
@@ -184,8 +187,13 @@ export function slackConversation(input: SlackConversationInput): Conversation {
       direct: target.channel.startsWith('D'),
     },
     asker: { id: target.userId },
-    presenter: { neutralizer: slackNeutralizer, writeIntervalMs: pacing.editIntervalMs ?? 1_000 },
+    presenter: {
+      neutralizer: slackNeutralizer,
+      plainText: slackPlainText,
+      writeIntervalMs: pacing.editIntervalMs ?? 1_000,
+    },
     history: input.history,
+    ...(input.attachments ? { attachments: input.attachments } : {}),
     openReply: async () => {
       const reply = await openReply(client, target, pacing, log);
       if (!input.assistantThread) return reply;

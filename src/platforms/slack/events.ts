@@ -16,6 +16,8 @@ export const mentionEvent = z.object({
   thread_ts: ts.optional(),
   // Slack always sends text; without it the mention still deserves the usage hint.
   text: z.string().optional().default(''),
+  /** Files shared with the mention; read leniently by files.ts. */
+  files: z.array(z.unknown()).optional(),
 });
 export type MentionEvent = z.infer<typeof mentionEvent>;
 
@@ -24,8 +26,11 @@ export const messageEvent = z.object({
   channel: id,
   ts,
   thread_ts: ts.optional(),
-  text: z.string(),
+  // A file shared without a comment may come with no text.
+  text: z.string().optional().default(''),
   channel_type: z.string().optional(),
+  subtype: z.string().optional(),
+  files: z.array(z.unknown()).optional(),
 });
 export type MessageEvent = z.infer<typeof messageEvent>;
 

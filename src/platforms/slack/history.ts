@@ -6,6 +6,7 @@
 import type { webApi } from '@slack/bolt';
 import type { Turn } from '../../core/types.js';
 import { slackNeutralizer } from '../../render/slack-text.js';
+import { filesOf, type SlackFile } from './files.js';
 import { stripBotMention } from './format.js';
 
 export const QUESTION_EVENT = 'rag_question';
@@ -19,6 +20,7 @@ interface SlackMessage {
   user?: string;
   bot_id?: string;
   subtype?: string;
+  files?: unknown[];
   metadata?: { event_type?: string; event_payload?: Record<string, unknown> };
 }
 
@@ -39,7 +41,8 @@ function toTurn(message: SlackMessage, bot: BotIdentity): Turn | undefined {
     // The model reads its earlier answer as it wrote it, not as neutralised for Slack.
     return message.text ? { role: 'assistant', text: slackNeutralizer.restore(message.text) } : undefined;
   }
-  if (message.bot_id || message.subtype) return undefined; // other bots, joins, edits
+  // Other bots, joins, edits; a message sharing a file is a user's turn like any other.
+  if (message.bot_id || (message.subtype && message.subtype !== 'file_share')) return undefined;
   const text = stripBotMention(message.text ?? '', bot.userId);
   return text ? { role: 'user', text } : undefined;
 }
@@ -48,6 +51,8 @@ export interface ThreadContext {
   /** Whether the bot has taken part in the thread (so follow-ups need no mention). */
   readonly botParticipates: boolean;
   readonly history: Turn[];
+  /** Files people shared earlier in the thread, newest first. */
+  readonly files: SlackFile[];
 }
 
 export async function threadContext(
@@ -68,9 +73,13 @@ export async function threadContext(
     .filter((message) => message.ts !== currentTs)
     .map((message) => toTurn(message, bot))
     .filter((turn): turn is Turn => turn !== undefined);
+  const earlier = messages.filter(
+    (message) => message.ts !== currentTs && !message.bot_id && !fromBot(message, bot),
+  );
   return {
     botParticipates: messages.some((message) => fromBot(message, bot)),
     history: history.slice(-MAX_TURNS),
+    files: earlier.reverse().flatMap((message) => filesOf(message)),
   };
 }
 

@@ -54,6 +54,16 @@ export interface FakeDiscordMessage {
  * bot is not in (`foreign_guild`), where the app acts only through the interaction.
  */
 export type InteractionPlace = 'guild' | 'bot_dm' | 'private_channel' | 'foreign_guild';
+/** A file a user attaches to a message: served from the fake's CDN path. */
+export interface FakeAttachmentFields {
+  readonly filename: string;
+  readonly content: string | Uint8Array;
+  readonly contentType?: string;
+  /** The size the attachment object claims (default: the real size). */
+  readonly declaredSize?: number;
+  /** The CDN answers this status instead of the file. */
+  readonly failWith?: number;
+}
 
 export interface FakeDiscordOptions {
   readonly token?: string;
@@ -92,7 +102,10 @@ export interface FakeDiscord {
     dm?: boolean;
     webhookId?: string;
     type?: number;
+    attachments?: readonly FakeAttachmentFields[];
   }): FakeDiscordMessage;
+  /** Every request for an attachment's bytes (paths under /attachments/). */
+  readonly cdnRequests: string[];
   /** A user runs /ask: dispatched as INTERACTION_CREATE; returns the interaction id and token. */
   slashAsk(fields: {
     question: string;
@@ -175,6 +188,8 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   const threads = new Map<string, { id: string; name: string; owner_id: string; parent_id: string }>();
   const limits: { pattern: RegExp; retryAfter: number; times: number }[] = [];
   const interactions = new Map<string, { channelId: string; messageId?: string; guild: boolean }>();
+  const cdn = new Map<string, { content: Uint8Array; contentType: string; failWith?: number }>();
+  const cdnRequests: string[] = [];
   let threadsDenied = false;
   const expired = new Set<string>();
   const sockets = new Set<WebSocket>();
@@ -429,6 +444,18 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
 
   const server: LoopbackServer = await startLoopbackServer(async (req: IncomingMessage, res, raw) => {
     const url = new URL(req.url ?? '/', 'http://x');
+    // Discord's CDN: attachments need no token (their URLs are signed).
+    if (url.pathname.startsWith('/attachments/')) {
+      cdnRequests.push(url.pathname);
+      const file = cdn.get(url.pathname);
+      if (!file || file.failWith) {
+        res.writeHead(file?.failWith ?? 404, { 'content-type': 'text/plain' }).end('Error');
+        return;
+      }
+      res.writeHead(200, { 'content-type': file.contentType, 'content-length': file.content.byteLength });
+      res.end(file.content);
+      return;
+    }
     // discord.js percent-encodes path parts ("@original" as "%40original"), as Discord accepts.
     const path = decodeURIComponent(url.pathname).replace(/^\/api\/v\d+/, '');
     const body = raw ? (JSON.parse(raw) as Record<string, unknown>) : undefined;
@@ -634,6 +661,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     identified,
     waitForReady: () => new Promise<void>((resolve) => readyResolvers.push(resolve)),
     messages: (id) => store(id),
+    cdnRequests,
     userMessage({
       channelId: target = channelId,
       content,
@@ -642,11 +670,31 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       dm = false,
       webhookId,
       type,
+      attachments = [],
     }) {
       const channel = dm ? '9100000000000000001' : target;
       const message = makeMessage(channel, user(userId, bot), { content }, !dm);
       if (type !== undefined) message.type = type;
       if (webhookId) message.webhook_id = webhookId;
+      message.attachments = attachments.map((fields) => {
+        const id = nextId();
+        const path = `/attachments/${channel}/${id}/${encodeURIComponent(fields.filename)}`;
+        const bytes = typeof fields.content === 'string' ? Buffer.from(fields.content) : fields.content;
+        const contentType = fields.contentType ?? 'text/plain; charset=utf-8';
+        cdn.set(path, {
+          content: bytes,
+          contentType,
+          ...(fields.failWith ? { failWith: fields.failWith } : {}),
+        });
+        return {
+          id,
+          filename: fields.filename,
+          size: fields.declaredSize ?? bytes.byteLength,
+          url: `${server.url}${path}?ex=1&is=1&hm=signed`,
+          proxy_url: `${server.url}${path}`,
+          content_type: contentType,
+        };
+      });
       const mentions = [...content.matchAll(/<@!?(\d+)>/g)].map((match) =>
         match[1] === botUserId ? botUser : user(match[1]!),
       );

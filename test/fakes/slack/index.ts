@@ -28,6 +28,8 @@ export interface FakeMessage {
   text: string;
   user?: string;
   bot_id?: string;
+  subtype?: string;
+  files?: FakeSlackFile[];
   blocks?: unknown[];
   metadata?: { event_type: string; event_payload?: Record<string, unknown> };
 }
@@ -45,6 +47,37 @@ export interface FakeView {
   readonly via: 'views.open' | 'views.publish' | 'views.update';
   readonly userId?: string;
   readonly view: Record<string, unknown>;
+}
+
+/** A file object as Slack puts it on messages and events. */
+export interface FakeSlackFile {
+  readonly id: string;
+  readonly name: string;
+  readonly title: string;
+  readonly mimetype: string;
+  readonly filetype: string;
+  readonly size: number;
+  readonly mode: string;
+  readonly url_private: string;
+  readonly url_private_download: string;
+}
+
+export interface FakeFileFields {
+  readonly name: string;
+  readonly content: string | Uint8Array;
+  readonly mimetype?: string;
+  readonly filetype?: string;
+  /** The size the file object claims (default: the real size). */
+  readonly declaredSize?: number;
+  /** The download answers this status instead of the file. */
+  readonly failWith?: number;
+}
+
+/** One request to a file's url_private_download. */
+export interface FileDownload {
+  readonly fileId: string;
+  /** Whether it carried the bot token as a Bearer token. */
+  readonly authorized: boolean;
 }
 
 export interface FakeSlackOptions {
@@ -85,7 +118,17 @@ export interface FakeSlack {
   /** Views opened (views.open) and published (views.publish), newest last. */
   readonly views: FakeView[];
   /** Adds a message as if a user had posted it; returns its ts. */
-  addUserMessage(channel: string, user: string, text: string, threadTs?: string): string;
+  addUserMessage(
+    channel: string,
+    user: string,
+    text: string,
+    threadTs?: string,
+    files?: FakeSlackFile[],
+  ): string;
+  /** Uploads a file: served at its url_private_download to requests with the bot token. */
+  addFile(fields: FakeFileFields): FakeSlackFile;
+  /** Every request for a file's bytes. */
+  readonly downloads: FileDownload[];
   /** The next `times` calls to `method` answer 429 with Retry-After. */
   rateLimit(method: string, retryAfterSeconds: number, times?: number): void;
   /** The bot is not a member of `channel`: posting there fails with not_in_channel. */
@@ -139,6 +182,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     'chat:write',
     'commands',
     'assistant:write',
+    'files:read',
   ];
   const appToken = options.appToken ?? 'xapp-fake-app-token-for-tests';
   const oauth = options.oauth ? new FakeOAuth(options.oauth) : undefined;
@@ -175,6 +219,12 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     views.push(shown);
     return { ok: true, view: { id: shown.id, ...view } };
   };
+  const files = new Map<
+    string,
+    { content: Uint8Array; mimetype: string; failWith?: number; object?: FakeSlackFile }
+  >();
+  const downloads: FileDownload[] = [];
+  let fileCounter = 0;
   let streaming = true;
   let latencyMs = 0;
   let clock = 1_700_000_000;
@@ -259,6 +309,10 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       case 'views.publish':
       case 'views.update':
         return showView(method, args);
+      case 'files.info': {
+        const file = files.get(String(args.file))?.object;
+        return file ? { ok: true, file } : { ok: false, error: 'file_not_found' };
+      }
       case 'conversations.replies': {
         if (excluded.has(ch)) return { ok: false, error: 'not_in_channel' };
         const root = String(args.ts);
@@ -287,6 +341,27 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
         page.location ? { location: page.location } : { 'content-type': 'text/plain' },
       );
       res.end(page.body ?? '');
+      return;
+    }
+    // url_private_download: the bytes for the bot token; Slack's sign-in page for anyone else.
+    const fileMatch = /^\/files-pri\/[^/]+-(F\w+)\/download\//.exec(path);
+    if (fileMatch) {
+      const fileId = fileMatch[1]!;
+      const authorized = req.headers.authorization === `Bearer ${token}`;
+      downloads.push({ fileId, authorized });
+      const file = files.get(fileId);
+      if (!file) {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found');
+      } else if (file.failWith) {
+        res.writeHead(file.failWith, { 'content-type': 'text/plain' }).end('Error');
+      } else if (!authorized) {
+        res
+          .writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+          .end('<html>Sign in to Slack</html>');
+      } else {
+        res.writeHead(200, { 'content-type': file.mimetype, 'content-length': file.content.byteLength });
+        res.end(file.content);
+      }
       return;
     }
     if (path.startsWith('/respond/')) {
@@ -382,11 +457,38 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     messages: (ch) => channel(ch),
     ephemerals: (ch) => ephemerals.get(ch) ?? [],
     views,
-    addUserMessage(ch, user, text, threadTs) {
+    addUserMessage(ch, user, text, threadTs, shared) {
       const ts = nextTs();
-      channel(ch).push({ ts, text, user, ...(threadTs ? { thread_ts: threadTs } : {}) });
+      channel(ch).push({
+        ts,
+        text,
+        user,
+        ...(threadTs ? { thread_ts: threadTs } : {}),
+        ...(shared ? { subtype: 'file_share', files: shared } : {}),
+      });
       return ts;
     },
+    addFile(fields) {
+      const id = `F${String(++fileCounter).padStart(6, '0')}`;
+      const content = typeof fields.content === 'string' ? Buffer.from(fields.content) : fields.content;
+      const mimetype = fields.mimetype ?? 'text/plain';
+      files.set(id, { content, mimetype, ...(fields.failWith ? { failWith: fields.failWith } : {}) });
+      const download = `${server.url}/files-pri/${teamId}-${id}/download/${encodeURIComponent(fields.name)}`;
+      const object: FakeSlackFile = {
+        id,
+        name: fields.name,
+        title: fields.name,
+        mimetype,
+        filetype: fields.filetype ?? (fields.name.split('.').pop() || 'text'),
+        size: fields.declaredSize ?? content.byteLength,
+        mode: 'hosted',
+        url_private: download.replace('/download/', '/'),
+        url_private_download: download,
+      };
+      files.get(id)!.object = object;
+      return object;
+    },
+    downloads,
     rateLimit(method, retryAfter, times = 1) {
       limited.set(method, { retryAfter, times });
     },

@@ -9,8 +9,9 @@ import { isAllowed } from '../../../conversation/layer.js';
 import { strings } from '../../../conversation/strings.js';
 import { type DiscordContext, isMissingPermission } from '../context.js';
 import { channelSurface, discordConversation, type ReplySurface } from '../conversation.js';
+import { discordAttachedFile, questionFiles } from '../files.js';
 import { NO_PINGS, stripMention, threadName } from '../format.js';
-import { channelHistory } from '../history.js';
+import { channelHistory, recentMessages } from '../history.js';
 import { forumPostQuestion, isForumPostStart } from './forum-post.js';
 
 export function onMessage(ctx: DiscordContext) {
@@ -21,6 +22,7 @@ export function onMessage(ctx: DiscordContext) {
     place: { channelId: string; threadId?: string; parentId?: string; direct?: boolean },
     history: () => Promise<Awaited<ReturnType<typeof channelHistory>>>,
     via: string,
+    files: () => ReturnType<typeof questionFiles>,
   ) =>
     ctx.conversations.ask(
       discordConversation({
@@ -28,6 +30,7 @@ export function onMessage(ctx: DiscordContext) {
         place: { ...place, ...(message.guildId ? { workspaceId: message.guildId } : {}) },
         asker: { id: message.author.id },
         history,
+        attachments: async () => (await files()).map((attachment) => discordAttachedFile(attachment)),
         ...(ctx.editIntervalMs !== undefined ? { editIntervalMs: ctx.editIntervalMs } : {}),
       }),
       text,
@@ -48,8 +51,18 @@ export function onMessage(ctx: DiscordContext) {
     const addressed = !message.inGuild() || mentioned || (inThread && channel.ownerId === botId);
     if (!addressed || !channel.isSendable()) return;
     if (!(await ctx.conversations.firstDelivery('discord', message.id))) return;
-    const text = stripMention(message.content, botId);
-    const history = () => channelHistory(channel, message.id, botId);
+    // A file sent with no words is still a question: what does it say?
+    const text =
+      stripMention(message.content, botId) || (message.attachments.size > 0 ? strings.aboutTheFile : '');
+    // The thread's recent messages, read once for its history and its earlier files.
+    let recent: ReturnType<typeof recentMessages> | undefined;
+    const readRecent = () => {
+      recent ??= recentMessages(channel, message.id);
+      return recent;
+    };
+    const history = () => channelHistory(channel, message.id, botId, readRecent());
+    const files = () => questionFiles(message, channel, readRecent());
+    const ownFiles = async () => [...message.attachments.values()];
 
     if (!message.inGuild()) {
       if (!text) return;
@@ -60,6 +73,7 @@ export function onMessage(ctx: DiscordContext) {
         { channelId: channel.id, direct: true },
         history,
         'dm',
+        ownFiles,
       );
       return;
     }
@@ -78,6 +92,7 @@ export function onMessage(ctx: DiscordContext) {
         place,
         history,
         isForumPostStart(message) ? 'forum-post' : mentioned ? 'mention' : 'follow-up',
+        files,
       );
       return;
     }
@@ -92,7 +107,15 @@ export function onMessage(ctx: DiscordContext) {
     try {
       const thread = await message.startThread({ name: threadName(checked.question) });
       const place = { channelId: channel.id, threadId: thread.id };
-      await answer(message, channelSurface(thread), checked.question, place, async () => [], 'mention');
+      await answer(
+        message,
+        channelSurface(thread),
+        checked.question,
+        place,
+        async () => [],
+        'mention',
+        ownFiles,
+      );
     } catch (error) {
       if (!isMissingPermission(error)) throw error;
       await message.reply({ content: strings.noThreadPermission, allowedMentions: NO_PINGS });
@@ -104,6 +127,7 @@ export function onMessage(ctx: DiscordContext) {
         place,
         async () => [],
         'mention',
+        ownFiles,
       );
     }
   };

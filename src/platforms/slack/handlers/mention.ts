@@ -7,8 +7,9 @@ import type { AllMiddlewareArgs, SlackEventMiddlewareArgs } from '@slack/bolt';
 import { strings } from '../../../conversation/strings.js';
 import { answerIn, type SlackContext } from '../context.js';
 import { describeProblem, fromAnyBot, mentionEvent } from '../events.js';
+import { filesOf, uniqueFiles } from '../files.js';
 import { stripBotMention } from '../format.js';
-import { threadContext } from '../history.js';
+import { type ThreadContext, threadContext } from '../history.js';
 
 export function onMention(ctx: SlackContext) {
   return async ({ event, client, body }: SlackEventMiddlewareArgs<'app_mention'> & AllMiddlewareArgs) => {
@@ -23,7 +24,9 @@ export function onMention(ctx: SlackContext) {
     }
     const mention = parsed.data;
     const rootTs = mention.thread_ts ?? mention.ts;
-    const question = stripBotMention(mention.text, ctx.bot().userId);
+    const shared = filesOf(mention);
+    const question =
+      stripBotMention(mention.text, ctx.bot().userId) || (shared.length > 0 ? strings.aboutTheFile : '');
     if (!question) {
       await client.chat.postMessage({
         channel: mention.channel,
@@ -32,10 +35,14 @@ export function onMention(ctx: SlackContext) {
       });
       return;
     }
-    const history = async () =>
-      mention.thread_ts
-        ? (await threadContext(client, mention.channel, rootTs, mention.ts, ctx.bot())).history
-        : [];
+    // One read of the thread serves both its history and its earlier files.
+    let thread: Promise<ThreadContext> | undefined;
+    const readThread = () => {
+      thread ??= threadContext(client, mention.channel, rootTs, mention.ts, ctx.bot());
+      return thread;
+    };
+    const history = async () => (mention.thread_ts ? (await readThread()).history : []);
+    const files = async () => (mention.thread_ts ? uniqueFiles(shared, (await readThread()).files) : shared);
     await answerIn(
       ctx,
       client,
@@ -48,6 +55,7 @@ export function onMention(ctx: SlackContext) {
       question,
       history,
       'mention',
+      files,
     );
   };
 }

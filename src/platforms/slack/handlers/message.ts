@@ -6,8 +6,10 @@
  */
 import type { AllMiddlewareArgs, SlackEventMiddlewareArgs } from '@slack/bolt';
 import { isAllowed } from '../../../conversation/layer.js';
+import { strings } from '../../../conversation/strings.js';
 import { answerIn, type SlackContext } from '../context.js';
 import { describeProblem, fromAnyBot, messageEvent } from '../events.js';
+import { filesOf, uniqueFiles } from '../files.js';
 import { stripBotMention } from '../format.js';
 import { directMessageHistory, threadContext } from '../history.js';
 
@@ -17,7 +19,8 @@ export function onMessage(ctx: SlackContext) {
       ctx.log.debug({ channel: message.channel }, 'ignored a message from a bot');
       return;
     }
-    if (message.subtype !== undefined) return;
+    // Edits, joins and the like are not questions; a message sharing a file is.
+    if (message.subtype !== undefined && message.subtype !== 'file_share') return;
     const parsed = messageEvent.safeParse(message);
     if (!parsed.success) {
       ctx.log.warn({ problem: describeProblem(parsed.error) }, 'dropped a malformed message event');
@@ -27,8 +30,10 @@ export function onMessage(ctx: SlackContext) {
     const bot = ctx.bot();
     const teamId = (body as { team_id?: string }).team_id;
     const team = teamId ? { teamId } : {};
+    const shared = filesOf(msg);
+    const withFiles = (text: string) => text || (shared.length > 0 ? strings.aboutTheFile : '');
     if (msg.channel_type === 'im') {
-      const question = stripBotMention(msg.text, bot.userId);
+      const question = withFiles(stripBotMention(msg.text, bot.userId));
       if (!question) return;
       const history = () => directMessageHistory(client, msg.channel, msg.ts, bot);
       await answerIn(
@@ -38,6 +43,7 @@ export function onMessage(ctx: SlackContext) {
         question,
         history,
         'dm',
+        async () => shared,
       );
       return;
     }
@@ -51,9 +57,10 @@ export function onMessage(ctx: SlackContext) {
       ctx,
       client,
       { channel: msg.channel, threadTs: msg.thread_ts, userId: msg.user, ...team },
-      msg.text,
+      withFiles(msg.text),
       async () => context.history,
       'follow-up',
+      async () => uniqueFiles(shared, context.files),
     );
   };
 }

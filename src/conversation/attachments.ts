@@ -1,0 +1,276 @@
+/**
+ * Files attached to a question (or earlier in its thread), read as context for that one answer:
+ * the type is checked from the name, MIME type or the platform's own type word, oversized and
+ * unsupported files are refused before a byte is downloaded, and what is read goes through the
+ * ingestion loaders (text, Markdown, HTML, PDF, JSON, CSV, logs) into passages cited by file
+ * name. Nothing is written anywhere: the passages live as long as the answer.
+ *
+ * Every file that is not read gets a one-line note saying why; a file is never silently ignored.
+ * The passages are measured with the core's own token count and passage format, numbered as the
+ * core will number them (attachments come first), so they always fit the answer's budget.
+ */
+import { extname } from 'node:path';
+import { countTokens, formatPassage } from '../core/prompt.js';
+import type { Passage } from '../core/types.js';
+import { IngestFileError, type LoadedDocument, loadBytes, SUPPORTED_EXTENSIONS } from '../ingest/loaders.js';
+import type { Logger } from '../log.js';
+import { DownloadError } from './download.js';
+import { strings } from './strings.js';
+
+/** A file as a front end offers it: what the platform says about it, and how to fetch it. */
+export interface AttachedFile {
+  /** The platform's id for the file, so a problem with it is said once per thread, not on every follow-up. */
+  readonly id?: string;
+  readonly name: string;
+  /** Size in bytes as the platform declares it (checked before downloading). */
+  readonly size?: number;
+  readonly mimeType?: string;
+  /** The platform's own type word (Slack's `filetype`), used when the name has no extension. */
+  readonly typeHint?: string;
+  /** Fetches the bytes, never more than `maxBytes`; throws `DownloadError` when it cannot. */
+  download(maxBytes: number, signal?: AbortSignal): Promise<Buffer>;
+}
+
+export interface AttachmentLimits {
+  /** Largest file read, in bytes (ATTACHMENT_MAX_MB). */
+  readonly maxFileBytes: number;
+  /** Tokens all attached files may use together in the prompt (ATTACHMENT_MAX_TOKENS). */
+  readonly maxTokens: number;
+  /** Most files read for one question; later ones get a note. */
+  readonly maxFiles: number;
+}
+
+export const DEFAULT_ATTACHMENT_MAX_MB = 5;
+export const DEFAULT_ATTACHMENT_MAX_TOKENS = 3_000;
+export const MAX_ATTACHED_FILES = 10;
+const MB = 1024 * 1024;
+
+export const DEFAULT_ATTACHMENT_LIMITS: AttachmentLimits = {
+  maxFileBytes: DEFAULT_ATTACHMENT_MAX_MB * MB,
+  maxTokens: DEFAULT_ATTACHMENT_MAX_TOKENS,
+  maxFiles: MAX_ATTACHED_FILES,
+};
+
+/**
+ * The attachment share of an answer's context budget: at most half, so retrieved passages and
+ * the conversation still have room, whatever ATTACHMENT_MAX_TOKENS says.
+ */
+export function attachmentTokenBudget(maxTokens: number, contextTokens: number): number {
+  return Math.min(maxTokens, Math.floor(contextTokens / 2));
+}
+
+/** One line for the asker about a file not (fully) read; the name already made safe. */
+export interface AttachmentNote {
+  readonly text: string;
+  /** The file it is about, when the platform identifies files. */
+  readonly fileId?: string;
+}
+
+/** What a question's files became: passages for the core, and notes for the asker. */
+export interface ReadAttachments {
+  readonly passages: Passage[];
+  readonly notes: AttachmentNote[];
+}
+
+export interface ReadOptions {
+  /** Makes a file name safe to echo on the platform (no mentions, no markup). */
+  readonly quote: (name: string) => string;
+  readonly log: Logger;
+  readonly signal?: AbortSignal;
+}
+
+const MIME_TYPES: Readonly<Record<string, string>> = {
+  'text/plain': '.txt',
+  'text/markdown': '.md',
+  'text/x-markdown': '.md',
+  'text/csv': '.csv',
+  'text/html': '.html',
+  'application/json': '.json',
+  'application/pdf': '.pdf',
+};
+
+/** Slack's `filetype` words for the types the loaders read. */
+const TYPE_HINTS: Readonly<Record<string, string>> = {
+  text: '.txt',
+  markdown: '.md',
+  csv: '.csv',
+  html: '.html',
+  json: '.json',
+  pdf: '.pdf',
+};
+
+/** Shortest cut of a file worth giving the model; less is noted as skipped. */
+const MIN_USEFUL_CHARS = 200;
+
+/** A name fit for one line and a passage attribute: no control characters, bounded length. */
+export function cleanFileName(name: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is removed.
+  const flat = name.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ').trim();
+  const short = flat.length > 100 ? `${flat.slice(0, 99)}…` : flat;
+  return short || 'file';
+}
+
+/**
+ * The extension the loaders should read a file as, or undefined when it is not a type they
+ * read. A supported extension wins; a name with no extension (or an unknown one) falls back to
+ * the MIME type (any `text/*` reads as text) and then the platform's type word.
+ */
+export function attachmentType(
+  file: Pick<AttachedFile, 'name' | 'mimeType' | 'typeHint'>,
+): string | undefined {
+  const extension = extname(file.name).toLowerCase();
+  if (SUPPORTED_EXTENSIONS.includes(extension)) return extension;
+  const mime = file.mimeType?.split(';')[0]?.trim().toLowerCase();
+  if (mime && MIME_TYPES[mime]) return MIME_TYPES[mime];
+  if (mime?.startsWith('text/')) return '.txt';
+  const hint = file.typeHint?.toLowerCase();
+  if (!mime && hint && TYPE_HINTS[hint]) return TYPE_HINTS[hint];
+  return undefined;
+}
+
+function megabytes(bytes: number): string {
+  const mb = bytes / MB;
+  return Number.isInteger(mb) ? String(mb) : mb.toFixed(1);
+}
+
+/** A JSON record as text: its title, its text, then its other fields, one per line. */
+function recordText(record: Extract<LoadedDocument, { kind: 'records' }>['records'][number]): string {
+  const fields = Object.entries(record.metadata)
+    .filter(([key, value]) => key !== 'title' && value !== null && typeof value !== 'object')
+    .map(([key, value]) => `${key}: ${String(value)}`);
+  return [record.title, record.text, ...fields].filter(Boolean).join('\n');
+}
+
+/** The file's text as the loaders read it; JSON that is not a list of records is read as it is. */
+async function readText(data: Buffer, name: string, type: string): Promise<string> {
+  const asType = `${name}${extname(name).toLowerCase() === type ? '' : type}`;
+  let document: LoadedDocument;
+  try {
+    document = await loadBytes(asType, data);
+  } catch (error) {
+    if (type !== '.json' || !(error instanceof IngestFileError)) throw error;
+    document = await loadBytes(`${name}.txt`, data);
+  }
+  return document.kind === 'text'
+    ? document.markdown.trim()
+    : document.records.map(recordText).join('\n\n').trim();
+}
+
+function passageFor(name: string, text: string, index: number): Passage {
+  return {
+    id: `attachment-${index}`,
+    text,
+    score: 1,
+    source: `${name} (attached)`,
+    title: name,
+    metadata: { attachment: true },
+  };
+}
+
+/**
+ * The longest start of `text` whose passage costs at most `budget` tokens as the core will
+ * count it, or undefined when not even a useful start fits.
+ */
+function fitToBudget(name: string, text: string, index: number, budget: number): string | undefined {
+  const cost = (length: number) =>
+    countTokens(formatPassage(passageFor(name, text.slice(0, length), index), index));
+  // No token covers 40 characters: nothing past that bound can fit.
+  let high = Math.min(text.length, budget * 40);
+  if (cost(high) <= budget) return text.slice(0, high);
+  let low = 0;
+  while (low < high) {
+    const middle = Math.ceil((low + high) / 2);
+    if (cost(middle) <= budget) low = middle;
+    else high = middle - 1;
+  }
+  return low >= Math.min(MIN_USEFUL_CHARS, text.length) && low > 0 ? text.slice(0, low) : undefined;
+}
+
+function describeDownloadProblem(error: unknown): string {
+  return error instanceof DownloadError ? error.message : 'the download failed';
+}
+
+/** Reads the files in order until the token budget is spent; never throws. */
+export async function readAttachments(
+  files: readonly AttachedFile[],
+  limits: AttachmentLimits,
+  options: ReadOptions,
+): Promise<ReadAttachments> {
+  const passages: Passage[] = [];
+  const notes: AttachmentNote[] = [];
+  const skipped: AttachedFile[] = [];
+  let remaining = limits.maxTokens;
+  const { log, signal } = options;
+  const quoted = (file: AttachedFile) => options.quote(cleanFileName(file.name));
+  const note = (file: AttachedFile, text: string) =>
+    notes.push({ text, ...(file.id ? { fileId: file.id } : {}) });
+
+  for (const [position, file] of files.entries()) {
+    if (position >= limits.maxFiles) {
+      notes.push({ text: strings.tooManyFiles(limits.maxFiles, files.length - limits.maxFiles) });
+      break;
+    }
+    const name = cleanFileName(file.name);
+    const type = attachmentType(file);
+    if (!type) {
+      note(file, strings.fileUnsupported(quoted(file)));
+      log.info({ mimeType: file.mimeType, size: file.size }, 'attached file of an unsupported type');
+      continue;
+    }
+    if (file.size !== undefined && file.size > limits.maxFileBytes) {
+      note(file, strings.fileTooLarge(quoted(file), megabytes(limits.maxFileBytes)));
+      log.info({ size: file.size, type }, 'attached file over the size limit');
+      continue;
+    }
+    if (remaining <= 0) {
+      skipped.push(file);
+      continue;
+    }
+    let data: Buffer;
+    try {
+      data = await file.download(limits.maxFileBytes, signal);
+    } catch (error) {
+      if (error instanceof DownloadError && error.problem === 'too_large') {
+        note(file, strings.fileTooLarge(quoted(file), megabytes(limits.maxFileBytes)));
+      } else {
+        note(file, strings.fileDownloadFailed(quoted(file), describeDownloadProblem(error)));
+      }
+      log.info(
+        { type, problem: error instanceof DownloadError ? error.problem : 'error' },
+        'could not download an attached file',
+      );
+      continue;
+    }
+    let text: string;
+    try {
+      text = await readText(data, name, type);
+    } catch (error) {
+      const reason = error instanceof IngestFileError ? error.message : 'it could not be read';
+      note(file, strings.fileUnreadable(quoted(file), reason));
+      log.info({ type, size: data.length }, 'could not read an attached file');
+      continue;
+    }
+    if (!text) {
+      note(file, strings.fileEmpty(quoted(file)));
+      continue;
+    }
+    const index = passages.length + 1;
+    const fitted = fitToBudget(name, text, index, remaining);
+    if (fitted === undefined) {
+      skipped.push(file);
+      remaining = 0;
+      continue;
+    }
+    if (fitted.length < text.length) note(file, strings.fileCut(quoted(file)));
+    const passage = passageFor(name, fitted, index);
+    passages.push(passage);
+    remaining -= countTokens(formatPassage(passage, index));
+    log.debug({ type, size: data.length, chars: fitted.length }, 'read an attached file');
+  }
+  if (skipped.length > 0) {
+    const ids = skipped.map((file) => file.id);
+    const fileId = ids.every((id) => id !== undefined) ? ids.join('+') : undefined;
+    notes.push({ text: strings.filesSkipped(skipped.map(quoted)), ...(fileId ? { fileId } : {}) });
+  }
+  return { passages, notes };
+}
