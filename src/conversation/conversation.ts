@@ -61,4 +61,6 @@ export interface Conversation {
   showWorking?(stage: WorkingStage): Promise<void>;
   /** A short message that is not an answer (a refusal, a hint); private where the platform can. */
   notify(text: string): Promise<void>;
+  /** A link to this conversation for the answer records, where the platform gives one. */
+  permalink?(): Promise<string | undefined>;
 }

@@ -12,10 +12,13 @@ import type { DedupeStore } from '../ops/shared-state.js';
 import type { EditClock } from '../render/throttled-edits.js';
 import { type AnswerOptions, type AnswerOutcome, answerInConversation } from './answer.js';
 import type { Conversation } from './conversation.js';
+import type { AnswerRecorder, EscalationRecord } from './recording.js';
 import { strings } from './strings.js';
 
 /** Platforms redeliver events they think were missed (Slack for up to an hour). */
 const DEDUPE_TTL_MS = 60 * 60 * 1000;
+/** A 👎 reason is one line; longer text is cut here, once, for every front end. */
+export const MAX_REASON_CHARS = 300;
 
 export interface ConversationLayerOptions {
   readonly answerer: Answerer;
@@ -24,6 +27,8 @@ export interface ConversationLayerOptions {
   /** RAG_MAX_QUESTION_CHARS: checked before a question is echoed anywhere. */
   readonly maxQuestionChars: number;
   readonly clock?: EditClock;
+  /** Keeps a record of every answer, vote and hand-off (src/records); none when absent. */
+  readonly recorder?: AnswerRecorder;
 }
 
 export type QuestionCheck =
@@ -48,6 +53,8 @@ export interface FeedbackEvent {
   readonly questionId: string;
   readonly userId: string;
   readonly vote: Vote;
+  /** The optional one-line reason a 👎 can carry (sent after the vote itself). */
+  readonly reason?: string;
 }
 
 /** Whether `place` is one the allowlist admits. Direct messages always are. */
@@ -105,6 +112,7 @@ export class ConversationLayer {
         answerer: this.options.answerer,
         log: this.options.log,
         ...(this.options.clock ? { clock: this.options.clock } : {}),
+        ...(this.options.recorder ? { onAnswered: (s) => this.options.recorder?.answered(s) } : {}),
       },
       options,
     );
@@ -120,9 +128,30 @@ export class ConversationLayer {
         questionId: event.questionId,
         user: event.userId,
         vote: event.vote,
+        ...(event.reason ? { withReason: true } : {}),
       },
       'feedback',
     );
+    const reason = event.reason?.replace(/\s+/g, ' ').trim().slice(0, MAX_REASON_CHARS);
+    const { reason: _raw, ...vote } = event;
+    this.options.recorder?.feedback({ ...vote, ...(reason ? { reason } : {}) });
+    if (reason) return strings.thanksForReason;
     return event.vote === 'up' ? strings.thanksUp : strings.thanksDown;
+  }
+
+  /** Someone asked for a human under an answer: recorded; returns what to tell them. */
+  escalated(event: EscalationRecord): string {
+    this.options.log.info(
+      {
+        event: 'escalation',
+        platform: event.place.platform,
+        ...(event.place.channelId ? { channel: event.place.channelId } : {}),
+        questionId: event.questionId,
+        user: event.userId,
+      },
+      'asked for a human',
+    );
+    this.options.recorder?.escalated(event);
+    return strings.humanAsked;
   }
 }
