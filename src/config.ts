@@ -69,7 +69,10 @@ const flagOn = z.preprocess(
   z
     .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'], { message: 'must be true or false' })
     .optional()
-    .transform((value) => value === undefined || value === 'true' || value === '1' || value === 'yes' || value === 'on'),
+    .transform(
+      (value) =>
+        value === undefined || value === 'true' || value === '1' || value === 'yes' || value === 'on',
+    ),
 );
 const snowflake = (what: string) =>
   z.preprocess(
@@ -86,7 +89,9 @@ const slackId = (first: string, what: string) =>
     z
       .string()
       .trim()
-      .regex(new RegExp(`^[${first}][A-Z0-9]{2,}$`), { message: `must be a Slack ${what} id (starts with ${first.split('').join(' or ')})` })
+      .regex(new RegExp(`^[${first}][A-Z0-9]{2,}$`), {
+        message: `must be a Slack ${what} id (starts with ${first.split('').join(' or ')})`,
+      })
       .optional(),
   );
 const originList = z.preprocess(
@@ -235,7 +240,8 @@ function crossFieldProblems(source: NodeJS.ProcessEnv): string[] {
     ['ESCALATION_DISCORD_ROLE', 'DISCORD_TOKEN'],
     ['DIGEST_DISCORD_CHANNEL', 'DISCORD_TOKEN'],
   ] as const) {
-    if (set(name) && !set(platform)) problems.push(`${name} needs ${platform}: the bot posts there as itself`);
+    if (set(name) && !set(platform))
+      problems.push(`${name} needs ${platform}: the bot posts there as itself`);
   }
   if ((set('DISCORD_APPLICATION_ID') || set('DISCORD_GUILD_ID')) && !set('DISCORD_TOKEN')) {
     problems.push(

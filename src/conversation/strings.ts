@@ -21,7 +21,8 @@ export const strings = {
     `${mention} someone here would like a person to help with this question; the answer above did not settle it.`,
   humanAsked: 'Done: I asked the team in this thread. Someone will reply here.',
   humanNotConfigured: 'Asking a human is not set up on this bot (an admin sets the group to mention).',
-  humanNoThread: 'I can only ask a human where the team can see the conversation (not in a private reply or DM).',
+  humanNoThread:
+    'I can only ask a human where the team can see the conversation (not in a private reply or DM).',
   saveNotConfigured:
     'Saving threads as knowledge is not configured on this bot yet, so nothing was saved. An admin can add the thread’s answer to the knowledge folder and run npm run ingest.',
   cannotPostHere: 'I could not post in this channel just now. Please try again in a moment.',

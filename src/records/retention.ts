@@ -26,7 +26,8 @@ export function startRetention(store: RecordStore, options: RetentionOptions): (
   const sweep = () => {
     try {
       const removed = sweepRecords(store, options.days, now());
-      if (removed > 0) options.log.info({ removed, days: options.days }, 'deleted answer records past retention');
+      if (removed > 0)
+        options.log.info({ removed, days: options.days }, 'deleted answer records past retention');
     } catch (error) {
       options.log.warn({ err: error }, 'could not delete old answer records');
     }

@@ -100,7 +100,11 @@ export interface StoredVote {
 
 /** Normalised for hashing: case, spacing and trailing punctuation do not make a new question. */
 export function questionHash(question: string): string {
-  const normal = question.toLowerCase().replace(/\s+/g, ' ').trim().replace(/[?!.\s]+$/, '');
+  const normal = question
+    .toLowerCase()
+    .replace(/\s+/g, ' ')
+    .trim()
+    .replace(/[?!.\s]+$/, '');
   return createHash('sha256').update(normal).digest('hex');
 }
 

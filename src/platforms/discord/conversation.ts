@@ -66,7 +66,7 @@ export function channelSurface(channel: SendableChannels, replyTo?: Message): Re
 /** Discord's typing indicator lasts about ten seconds: it is refreshed until text appears. */
 const TYPING_REFRESH_MS = 8_000;
 
-function surfaceReply(surface: ReplySurface, stopTyping: () => void): LiveReply {
+function surfaceReply(surface: ReplySurface, stopTyping: () => void, askHuman: boolean): LiveReply {
   return {
     writes: 'replace',
     async write(latest) {
@@ -82,7 +82,7 @@ function surfaceReply(surface: ReplySurface, stopTyping: () => void): LiveReply 
       const embed = sourcesEmbed(final.sources);
       const extras: Omit<MessagePayload, 'content'> = {
         embeds: embed ? [embed] : [],
-        components: final.feedbackId ? [feedbackRow(final.feedbackId)] : [],
+        components: final.feedbackId ? [feedbackRow(final.feedbackId, { askHuman })] : [],
       };
       for (const [i, part] of parts.entries()) {
         const payload: MessagePayload =
@@ -101,6 +101,8 @@ export interface DiscordConversationInput {
   readonly history: () => Promise<Turn[]>;
   /** Minimum time between edits of one message (Discord allows about five per five seconds). */
   readonly editIntervalMs?: number;
+  /** Offer "Ask a human" under the answer (a role to mention is configured, others can see it). */
+  readonly askHuman?: boolean;
 }
 
 export function discordConversation(input: DiscordConversationInput): Conversation {
@@ -116,7 +118,7 @@ export function discordConversation(input: DiscordConversationInput): Conversati
     asker: input.asker,
     presenter: { neutralizer: discordNeutralizer, writeIntervalMs: input.editIntervalMs ?? 1_000 },
     history: input.history,
-    openReply: async () => surfaceReply(surface, stopTyping),
+    openReply: async () => surfaceReply(surface, stopTyping, input.askHuman ?? false),
     async showWorking() {
       if (typing || replied) return;
       typing = setInterval(() => void surface.typing().catch(() => undefined), TYPING_REFRESH_MS);
@@ -126,6 +128,12 @@ export function discordConversation(input: DiscordConversationInput): Conversati
     async notify(text) {
       stopTyping();
       await surface.post({ content: `⚠️ ${text}` });
+    },
+    // Discord's channel links are built from ids: the thread (or channel) in its server.
+    async permalink() {
+      const where = input.place.threadId ?? input.place.channelId;
+      if (!where) return undefined;
+      return `https://discord.com/channels/${input.place.workspaceId ?? '@me'}/${where}`;
     },
   };
 }

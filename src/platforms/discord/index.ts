@@ -16,17 +16,23 @@ import {
   Events,
   GatewayIntentBits,
   type Interaction,
+  type ModalSubmitInteraction,
   Partials,
 } from 'discord.js';
 import type { Config } from '../../config.js';
 import type { ConversationLayer } from '../../conversation/layer.js';
 import { type Logger, silentLogger } from '../../log.js';
+import { SAVE_THREAD_PREFIX } from '../../records/digest-discord.js';
+import { type ThreadSaver, unconfiguredThreadSaver } from '../../records/thread-saver.js';
 import type { PlatformAdapter } from '../types.js';
 import type { DiscordContext } from './context.js';
-import { FEEDBACK_PREFIX, NO_PINGS } from './format.js';
+import { ASK_HUMAN_PREFIX, FEEDBACK_PREFIX, NO_PINGS } from './format.js';
 import { onAskCommand } from './handlers/ask-command.js';
+import { onAskHuman } from './handlers/ask-human.js';
 import { onFeedback } from './handlers/feedback.js';
+import { onFeedbackReason, REASON_MODAL_PREFIX } from './handlers/feedback-reason.js';
 import { onMessage } from './handlers/message.js';
+import { onSaveThread } from './handlers/save-thread.js';
 
 export interface DiscordAdapterOptions {
   readonly config: NonNullable<Config['discord']>;
@@ -34,6 +40,8 @@ export interface DiscordAdapterOptions {
   readonly logger?: Logger;
   /** Edit pacing, for tests; the default respects Discord's edit rate limits. */
   readonly editIntervalMs?: number;
+  /** Saves a thread as knowledge (the digest's buttons); the default says it is not configured. */
+  readonly threadSaver?: ThreadSaver;
 }
 
 export const DISCORD_INTENTS = [
@@ -62,20 +70,27 @@ function loginProblem(error: unknown): Error {
   return new Error(`Cannot connect to Discord (${message}).`);
 }
 
-/** Runs the handler an interaction is for, if any: slash commands by name, buttons by id prefix. */
+/** Runs the handler an interaction is for, if any: slash commands by name, buttons and forms by id prefix. */
 function interactionDispatcher(ctx: DiscordContext) {
   const commands: Record<string, (interaction: ChatInputCommandInteraction) => Promise<void>> = {
     ask: onAskCommand(ctx),
   };
   const buttons: Record<string, (interaction: ButtonInteraction) => Promise<void>> = {
     [FEEDBACK_PREFIX]: onFeedback(ctx),
+    [ASK_HUMAN_PREFIX]: onAskHuman(ctx),
+    [SAVE_THREAD_PREFIX]: onSaveThread(ctx),
+  };
+  const modals: Record<string, (interaction: ModalSubmitInteraction) => Promise<void>> = {
+    [REASON_MODAL_PREFIX]: onFeedbackReason(ctx),
+  };
+  const byPrefix = <T>(handlers: Record<string, T>, customId: string) => {
+    const prefix = Object.keys(handlers).find((candidate) => customId.startsWith(candidate));
+    return prefix ? handlers[prefix] : undefined;
   };
   return (interaction: Interaction): Promise<void> | undefined => {
     if (interaction.isChatInputCommand()) return commands[interaction.commandName]?.(interaction);
-    if (interaction.isButton()) {
-      const prefix = Object.keys(buttons).find((candidate) => interaction.customId.startsWith(candidate));
-      return prefix ? buttons[prefix]!(interaction) : undefined;
-    }
+    if (interaction.isButton()) return byPrefix(buttons, interaction.customId)?.(interaction);
+    if (interaction.isModalSubmit()) return byPrefix(modals, interaction.customId)?.(interaction);
     return undefined;
   };
 }
@@ -96,6 +111,7 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): PlatformAd
     conversations: options.conversations,
     log,
     ...(options.editIntervalMs !== undefined ? { editIntervalMs: options.editIntervalMs } : {}),
+    threadSaver: options.threadSaver ?? unconfiguredThreadSaver,
   };
   let ready = false;
   const dispatch = interactionDispatcher(ctx);

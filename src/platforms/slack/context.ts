@@ -4,6 +4,7 @@ import type { Config } from '../../config.js';
 import type { ConversationLayer } from '../../conversation/layer.js';
 import type { Turn } from '../../core/types.js';
 import type { Logger } from '../../log.js';
+import type { ThreadSaver } from '../../records/thread-saver.js';
 import { type SlackPacing, type SlackTarget, slackConversation } from './conversation.js';
 import type { BotIdentity } from './history.js';
 
@@ -14,6 +15,8 @@ export interface SlackContext {
   readonly pacing: SlackPacing;
   /** The bot's own identity, known once connected. */
   bot(): BotIdentity;
+  /** Saves a thread as knowledge (the digest's "Save as knowledge" button). */
+  readonly threadSaver: ThreadSaver;
 }
 
 /** Answers `question` at `target` through the conversation layer; `history` is read on demand. */
@@ -25,7 +28,16 @@ export async function answerIn(
   history: () => Promise<Turn[]>,
   via: string,
 ): Promise<void> {
-  const conversation = slackConversation({ client, target, history, pacing: ctx.pacing, log: ctx.log });
+  // The group cannot see a DM, so "Ask a human" is offered only where it can.
+  const askHuman = Boolean(ctx.config.escalationGroup) && !target.channel.startsWith('D');
+  const conversation = slackConversation({
+    client,
+    target,
+    history,
+    pacing: ctx.pacing,
+    log: ctx.log,
+    askHuman,
+  });
   // History is read by the layer only once the question passed its checks.
   await ctx.conversations.ask(conversation, question, { via, allowedChannels: ctx.config.allowedChannels });
 }

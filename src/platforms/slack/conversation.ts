@@ -42,7 +42,13 @@ function errorCode(error: unknown): string {
 }
 
 /** Streams into a message opened with chat.startStream: only new text is sent. */
-function streamingReply(client: WebClient, target: SlackTarget, ts: string, intervalMs: number): LiveReply {
+function streamingReply(
+  client: WebClient,
+  target: SlackTarget,
+  ts: string,
+  intervalMs: number,
+  askHuman: boolean,
+): LiveReply {
   return {
     writes: 'append',
     writeIntervalMs: intervalMs,
@@ -53,7 +59,7 @@ function streamingReply(client: WebClient, target: SlackTarget, ts: string, inte
       const tail = final.text.slice(final.written);
       const notice = final.notice ? `:warning: ${final.notice}` : '';
       const joined = `${tail}${final.text && notice ? '\n\n' : ''}${notice}`;
-      const blocks = finalBlocks(final);
+      const blocks = finalBlocks(final, askHuman);
       await client.chat.stopStream({
         channel: target.channel,
         ts,
@@ -66,7 +72,13 @@ function streamingReply(client: WebClient, target: SlackTarget, ts: string, inte
 }
 
 /** Edits a placeholder with chat.update; a long answer continues in further messages. */
-function editingReply(client: WebClient, target: SlackTarget, ts: string, intervalMs: number): LiveReply {
+function editingReply(
+  client: WebClient,
+  target: SlackTarget,
+  ts: string,
+  intervalMs: number,
+  askHuman: boolean,
+): LiveReply {
   const thread = target.threadTs ? { thread_ts: target.threadTs } : {};
   return {
     writes: 'replace',
@@ -84,7 +96,7 @@ function editingReply(client: WebClient, target: SlackTarget, ts: string, interv
     async finish(final) {
       const parts = final.text ? splitMarkdown(final.text, MESSAGE_LIMIT) : [];
       if (final.notice) parts.push(`:warning: ${final.notice}`);
-      const extra = finalBlocks(final);
+      const extra = finalBlocks(final, askHuman);
       const metadata = final.text ? { metadata: answerMetadata(final) } : {};
       const blocksFor = (part: string, last: boolean) =>
         last ? [markdownBlock(part), ...extra] : [markdownBlock(part)];
@@ -109,10 +121,11 @@ function editingReply(client: WebClient, target: SlackTarget, ts: string, interv
   };
 }
 
-function finalBlocks(final: FinalReply) {
-  return [sourcesBlock(final.sources), final.feedbackId ? feedbackBlock(final.feedbackId) : undefined].filter(
-    (block) => block !== undefined,
-  );
+function finalBlocks(final: FinalReply, askHuman: boolean) {
+  return [
+    sourcesBlock(final.sources),
+    final.feedbackId ? feedbackBlock(final.feedbackId, { askHuman }) : undefined,
+  ].filter((block) => block !== undefined);
 }
 
 function answerMetadata(final: FinalReply) {
@@ -124,6 +137,7 @@ async function openReply(
   target: SlackTarget,
   pacing: SlackPacing,
   log: Logger,
+  askHuman: boolean,
 ): Promise<LiveReply> {
   if (target.threadTs) {
     try {
@@ -133,7 +147,8 @@ async function openReply(
         recipient_user_id: target.userId,
         ...(target.teamId ? { recipient_team_id: target.teamId } : {}),
       });
-      if (started.ts) return streamingReply(client, target, started.ts, pacing.appendIntervalMs ?? 400);
+      if (started.ts)
+        return streamingReply(client, target, started.ts, pacing.appendIntervalMs ?? 400, askHuman);
     } catch (error) {
       log.debug({ reason: errorCode(error) }, 'chat streaming refused; editing a placeholder instead');
     }
@@ -143,7 +158,7 @@ async function openReply(
     ...(target.threadTs ? { thread_ts: target.threadTs } : {}),
     text: PLACEHOLDER,
   });
-  return editingReply(client, target, posted.ts!, pacing.editIntervalMs ?? 1_000);
+  return editingReply(client, target, posted.ts!, pacing.editIntervalMs ?? 1_000, askHuman);
 }
 
 export interface SlackConversationInput {
@@ -152,6 +167,8 @@ export interface SlackConversationInput {
   readonly history: () => Promise<Turn[]>;
   readonly pacing: SlackPacing;
   readonly log: Logger;
+  /** Offer "Ask a human" under the answer (a group to mention is configured, others can see it). */
+  readonly askHuman?: boolean;
 }
 
 export function slackConversation(input: SlackConversationInput): Conversation {
@@ -169,7 +186,7 @@ export function slackConversation(input: SlackConversationInput): Conversation {
     asker: { id: target.userId },
     presenter: { neutralizer: slackNeutralizer, writeIntervalMs: pacing.editIntervalMs ?? 1_000 },
     history: input.history,
-    openReply: () => openReply(client, target, pacing, log),
+    openReply: () => openReply(client, target, pacing, log, input.askHuman ?? false),
     // In assistant threads this shows a live status; elsewhere Slack refuses it and the
     // streaming message or placeholder is the sign of life.
     async showWorking(stage) {
@@ -185,6 +202,11 @@ export function slackConversation(input: SlackConversationInput): Conversation {
     },
     async notify(text) {
       await client.chat.postMessage({ channel: target.channel, ...thread, text: `:warning: ${text}` });
+    },
+    async permalink() {
+      if (!target.threadTs) return undefined;
+      const found = await client.chat.getPermalink({ channel: target.channel, message_ts: target.threadTs });
+      return found.permalink;
     },
   };
 }

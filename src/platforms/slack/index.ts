@@ -16,15 +16,20 @@ import type { Config } from '../../config.js';
 import type { ConversationLayer } from '../../conversation/layer.js';
 import type { HttpRoute } from '../../http/types.js';
 import { type Logger, silentLogger } from '../../log.js';
+import { SAVE_THREAD_ACTION } from '../../records/digest-slack.js';
+import { type ThreadSaver, unconfiguredThreadSaver } from '../../records/thread-saver.js';
 import type { PlatformAdapter } from '../types.js';
 import { boltLogger } from './bolt-logger.js';
 import type { SlackContext } from './context.js';
 import type { SlackPacing } from './conversation.js';
-import { FEEDBACK_ACTION } from './format.js';
+import { ASK_HUMAN_ACTION, FEEDBACK_ACTION } from './format.js';
 import { onAskCommand } from './handlers/ask-command.js';
+import { onAskHuman } from './handlers/ask-human.js';
 import { onFeedback } from './handlers/feedback.js';
+import { onFeedbackReason, REASON_VIEW } from './handlers/feedback-reason.js';
 import { onMention } from './handlers/mention.js';
 import { onMessage } from './handlers/message.js';
+import { onSaveThread } from './handlers/save-thread.js';
 import type { BotIdentity } from './history.js';
 
 export interface SlackAdapterOptions {
@@ -36,6 +41,8 @@ export interface SlackAdapterOptions {
   readonly logger?: Logger;
   /** Write pacing, for tests; defaults suit Slack's rate limits. */
   readonly pacing?: SlackPacing;
+  /** Saves a thread as knowledge (the digest's button); the default says it is not configured. */
+  readonly threadSaver?: ThreadSaver;
 }
 
 export interface SlackAdapter extends PlatformAdapter {
@@ -91,7 +98,14 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   let ready = false;
   let server: Server | undefined;
 
-  const ctx: SlackContext = { config, conversations, log, pacing: options.pacing ?? {}, bot: () => bot };
+  const ctx: SlackContext = {
+    config,
+    conversations,
+    log,
+    pacing: options.pacing ?? {},
+    bot: () => bot,
+    threadSaver: options.threadSaver ?? unconfiguredThreadSaver,
+  };
 
   // Slack retries events it thinks were not acknowledged in time; answer each event once.
   app.use(async ({ body, next }) => {
@@ -103,6 +117,9 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   app.event('app_mention', onMention(ctx));
   app.message(onMessage(ctx));
   app.action(FEEDBACK_ACTION, onFeedback(ctx));
+  app.view(REASON_VIEW, onFeedbackReason(ctx));
+  app.action(ASK_HUMAN_ACTION, onAskHuman(ctx));
+  app.action(SAVE_THREAD_ACTION, onSaveThread(ctx));
   app.error(async (error) => {
     log.error({ err: error }, 'unhandled error in a Slack handler');
   });

@@ -85,6 +85,8 @@ export function onAskCommand(ctx: DiscordContext) {
       asker: { id: interaction.user.id },
       history: async () => [],
       ...(ctx.editIntervalMs !== undefined ? { editIntervalMs: ctx.editIntervalMs } : {}),
+      // A private reply or a DM is not where the role could see the question.
+      askHuman: Boolean(ctx.config.escalationRole) && !isPrivate && interaction.inGuild(),
     });
     await ctx.conversations.ask(conversation, checked.question, { via: 'command' });
     if (isPrivate || !interaction.inGuild() || state.expired || interaction.channel?.isThread()) return;

@@ -28,6 +28,7 @@ export function onMessage(ctx: DiscordContext) {
         asker: { id: message.author.id },
         history,
         ...(ctx.editIntervalMs !== undefined ? { editIntervalMs: ctx.editIntervalMs } : {}),
+        askHuman: Boolean(ctx.config.escalationRole) && message.inGuild(),
       }),
       text,
       { via, allowedChannels: ctx.config.allowedChannels },
