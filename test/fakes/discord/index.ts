@@ -85,11 +85,18 @@ export interface FakeDiscord {
     id: string;
     token: string;
   };
-  /** A user clicks a button on a message. */
+  /** A user clicks a button on a message (in the channel the message is in). */
   clickButton(fields: { customId: string; messageId: string; userId?: string }): {
     id: string;
     token: string;
   };
+  /** A user submits a modal the bot showed: text inputs by custom id. */
+  submitModal(fields: { customId: string; values: Record<string, string>; userId?: string; channelId?: string }): {
+    id: string;
+    token: string;
+  };
+  /** Modals the bot showed in answer to interactions (callback type 9), oldest first. */
+  readonly modals: { interactionId: string; data: Record<string, unknown> }[];
   threadsOf(channelId: string): { id: string; name: string; owner_id: string; parent_id: string }[];
   /** A user starts a thread in the channel (dispatched as THREAD_CREATE); returns its id. */
   userThread(fields: { name: string; userId?: string }): string;
@@ -100,6 +107,33 @@ export interface FakeDiscord {
   /** The interaction's token expires (as after 15 minutes): its webhook answers 401 Invalid Webhook Token. */
   expireInteraction(token: string): void;
   close(): Promise<void>;
+}
+
+interface AllowedMentions {
+  readonly parse?: readonly string[];
+  readonly roles?: readonly string[];
+  readonly users?: readonly string[];
+}
+
+/**
+ * Who a message notifies, as Discord decides it: mentions in the content count only where
+ * allowed_mentions permits them (absent, everything is allowed, as on Discord).
+ */
+function resolveMentions(
+  content: string,
+  allowed: AllowedMentions | undefined,
+  user: (id: string) => FakeDiscordMessage['author'],
+) {
+  const parse = allowed ? (allowed.parse ?? []) : ['users', 'roles', 'everyone'];
+  const userIds = [...content.matchAll(/<@!?(\d+)>/g)].map((m) => m[1]!);
+  const roleIds = [...content.matchAll(/<@&(\d+)>/g)].map((m) => m[1]!);
+  return {
+    mention_everyone: parse.includes('everyone') && /@(everyone|here)/.test(content),
+    mentions: userIds
+      .filter((id) => parse.includes('users') || allowed?.users?.includes(id))
+      .map((id) => user(id)) as unknown[],
+    mention_roles: roleIds.filter((id) => parse.includes('roles') || allowed?.roles?.includes(id)),
+  };
 }
 
 let snowflake = 1_200_000_000_000_000_000n;
@@ -119,6 +153,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   const limits: { pattern: RegExp; retryAfter: number; times: number }[] = [];
   const interactions = new Map<string, { channelId: string; messageId?: string; guild: boolean }>();
   let threadsDenied = false;
+  const modals: { interactionId: string; data: Record<string, unknown> }[] = [];
   const expired = new Set<string>();
   const sockets = new Set<WebSocket>();
   let readyResolvers: (() => void)[] = [];
@@ -196,9 +231,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       timestamp: new Date().toISOString(),
       edited_timestamp: null,
       tts: false,
-      mention_everyone: false,
-      mentions: [],
-      mention_roles: [],
+      ...resolveMentions(String(body.content ?? ''), body.allowed_mentions as AllowedMentions | undefined, user),
       attachments: [],
       embeds: (body.embeds as unknown[]) ?? [],
       components: (body.components as unknown[]) ?? [],
@@ -275,6 +308,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       const interaction = interactions.get(m[2]!);
       if (!interaction) return { status: 404, body: { message: 'Unknown interaction', code: 10062 } };
       const data = (body?.data ?? {}) as Record<string, unknown>;
+      if (body?.type === 9) modals.push({ interactionId: m[1]!, data });
       if (body?.type === 5 || body?.type === 4) {
         const message = makeMessage(
           interaction.channelId,
@@ -314,8 +348,11 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     if (m5) {
       const m = m5;
       if (threadsDenied) return { status: 403, body: { message: 'Missing Permissions', code: 50013 } };
-      // As on Discord, a thread started from a message shares the message's id.
+      // As on Discord, a thread started from a message shares the message's id, and the
+      // message is flagged HAS_THREAD (1 << 5).
       const thread = { id: m[2]!, name: String(body?.name ?? ''), owner_id: botUserId, parent_id: m[1]! };
+      const starter = find(m[1]!, m[2]!);
+      if (starter) starter.flags |= 1 << 5;
       threads.set(thread.id, thread);
       channels.set(thread.id, []);
       const channel = threadChannel(thread);
@@ -592,14 +629,40 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     clickButton({ customId, messageId, userId = '1100000000000000555' }) {
       const { id, interactionToken, payload } = interactionBase(userId, false);
       const message = [...channels.values()].flat().find((m) => m.id === messageId);
+      // The interaction happens where the message is: a thread's button is clicked in the thread.
+      const where = message?.channel_id ?? channelId;
+      const thread = threads.get(where);
+      interactions.set(interactionToken, { channelId: where, guild: true });
       dispatch('INTERACTION_CREATE', {
         ...payload,
+        channel_id: where,
+        channel: thread ? threadChannel(thread) : textChannel,
         type: 3,
         message,
         data: { custom_id: customId, component_type: 2 },
       });
       return { id, token: interactionToken };
     },
+    submitModal({ customId, values, userId = '1100000000000000555', channelId: where }) {
+      const { id, interactionToken, payload } = interactionBase(userId, false);
+      const thread = where ? threads.get(where) : undefined;
+      if (where) interactions.set(interactionToken, { channelId: where, guild: true });
+      dispatch('INTERACTION_CREATE', {
+        ...payload,
+        ...(where ? { channel_id: where, channel: thread ? threadChannel(thread) : textChannel } : {}),
+        type: 5,
+        data: {
+          custom_id: customId,
+          components: Object.entries(values).map(([inputId, value], i) => ({
+            type: 18,
+            id: i * 2 + 1,
+            component: { type: 4, id: i * 2 + 2, custom_id: inputId, value },
+          })),
+        },
+      });
+      return { id, token: interactionToken };
+    },
+    modals,
     threadsOf: (id) => [...threads.values()].filter((t) => t.parent_id === id),
     rateLimit(pattern, retryAfter, times = 1) {
       limits.push({ pattern, retryAfter, times });

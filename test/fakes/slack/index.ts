@@ -67,6 +67,13 @@ export interface FakeSlack {
   /** Delays every Web API answer by `ms` (a slow or distant Slack). */
   setLatency(ms: number): void;
   responseURL(id: string): string;
+  /** Modals opened with views.open, oldest first. */
+  readonly views: { trigger_id: string; view: Record<string, unknown> }[];
+  /**
+   * Who a posted message would notify, as Slack reads its text: `user:U…`, `subteam:S…`,
+   * `channel`, `here`, `everyone`. Empty for a message that pings no one.
+   */
+  pings(message: Pick<FakeMessage, 'text'>): string[];
   /** Socket Mode: the app-level token, and envelope ids the client has acknowledged. */
   readonly appToken: string;
   readonly acks: { envelope_id: string; payload?: unknown }[];
@@ -121,6 +128,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   const channels = new Map<string, FakeMessage[]>();
   const limited = new Map<string, { retryAfter: number; times: number }>();
   const excluded = new Set<string>();
+  const views: { trigger_id: string; view: Record<string, unknown> }[] = [];
   let streaming = true;
   let latencyMs = 0;
   let clock = 1_700_000_000;
@@ -186,6 +194,23 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       }
       case 'chat.postEphemeral':
         return { ok: true, message_ts: nextTs() };
+      case 'chat.getPermalink': {
+        const message = find(ch, String(args.message_ts));
+        if (!message) return { ok: false, error: 'message_not_found' };
+        return {
+          ok: true,
+          channel: ch,
+          permalink: `https://fake.slack.com/archives/${ch}/p${message.ts.replace('.', '')}`,
+        };
+      }
+      case 'views.open': {
+        // Slack accepts a trigger once, within 3 seconds of the click that made it.
+        const trigger = String(args.trigger_id ?? '');
+        if (!trigger || views.some((v) => v.trigger_id === trigger)) return { ok: false, error: 'invalid_trigger_id' };
+        const view = args.view as Record<string, unknown>;
+        views.push({ trigger_id: trigger, view });
+        return { ok: true, view: { id: `V${views.length}`, ...view } };
+      }
       case 'assistant.threads.setStatus':
         return { ok: true };
       case 'conversations.replies': {
@@ -310,6 +335,16 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       latencyMs = ms;
     },
     responseURL: (id) => `${server.url}/respond/${id}`,
+    views,
+    pings: (message) =>
+      [...message.text.matchAll(/<(@[UW][A-Z0-9]+|!subteam\^[A-Z0-9]+|!channel|!here|!everyone)(?:\|[^>]*)?>/g)].map(
+        ([, token]) =>
+          token!.startsWith('@')
+            ? `user:${token!.slice(1)}`
+            : token!.startsWith('!subteam^')
+              ? `subteam:${token!.slice('!subteam^'.length)}`
+              : token!.slice(1),
+      ),
     appToken,
     acks,
     socketConnected: () =>
@@ -403,6 +438,35 @@ export function slashCommandBody(fields: {
     api_app_id: 'A0001',
     trigger_id: `trigger-${++eventCounter}`,
     ...fields,
+  }).toString();
+}
+
+/** A modal's submission as Slack posts it: the view with its state values. */
+export function viewSubmissionBody(fields: {
+  user: string;
+  callbackId: string;
+  privateMetadata: string;
+  values: Record<string, Record<string, { type: string; value: string | null }>>;
+}): string {
+  return new URLSearchParams({
+    payload: JSON.stringify({
+      type: 'view_submission',
+      team: { id: 'T0001', domain: 'fake' },
+      user: { id: fields.user, team_id: 'T0001' },
+      api_app_id: 'A0001',
+      token: 'legacy',
+      trigger_id: `trigger-${++eventCounter}`,
+      view: {
+        id: 'V1',
+        team_id: 'T0001',
+        type: 'modal',
+        callback_id: fields.callbackId,
+        private_metadata: fields.privateMetadata,
+        state: { values: fields.values },
+        hash: 'h',
+        blocks: [],
+      },
+    }),
   }).toString();
 }
 
