@@ -146,7 +146,7 @@ export const OUTCOME_WORDS: Readonly<Record<string, string>> = {
   nothing_found: 'nothing found',
   misconfigured: 'misconfigured',
   rate_limited: 'rate limited',
-  unavailable: 'model unavailable',
+  unavailable: 'service unavailable',
   timeout: 'timed out',
   interrupted: 'interrupted',
   slow_down: 'asker slowed down',

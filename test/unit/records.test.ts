@@ -69,7 +69,11 @@ function conversation(): Conversation {
     asker: { id: 'U1' },
     presenter: { neutralizer: slackNeutralizer, writeIntervalMs: 0 },
     history: async () => [],
-    openReply: async () => ({ writes: 'append', write: async () => undefined, finish: async () => undefined }),
+    openReply: async () => ({
+      writes: 'append',
+      write: async () => undefined,
+      finish: async () => undefined,
+    }),
     notify: async () => undefined,
     permalink: async () => 'https://fake.slack.com/archives/C1/p111222',
   };
@@ -125,7 +129,11 @@ describe('answer records', () => {
       link: 'https://fake.slack.com/archives/C1/p111222',
     });
     const f = store.answer('questionId' in failed ? failed.questionId : '')!;
-    expect(f).toMatchObject({ question: 'Where is the parking garage?', outcome: 'nothing_found', sources: [] });
+    expect(f).toMatchObject({
+      question: 'Where is the parking garage?',
+      outcome: 'nothing_found',
+      sources: [],
+    });
     expect(f.timings).toEqual({ retrievalMs: 20, totalMs: 40 });
   });
 
@@ -167,7 +175,12 @@ describe('answer records', () => {
     layer.feedback({ place, questionId: 'never-asked', userId: 'U2', vote: 'up' });
     const votes = store.votes(0, Date.now() + 1);
     expect(votes).toEqual([
-      expect.objectContaining({ questionId, userId: 'U2', vote: 'down', reason: 'out of date since the new client' }),
+      expect.objectContaining({
+        questionId,
+        userId: 'U2',
+        vote: 'down',
+        reason: 'out of date since the new client',
+      }),
     ]);
   });
 
@@ -180,7 +193,9 @@ describe('answer records', () => {
     expect(sweepRecords(store, 90, now)).toBe(1);
     expect(store.answer('old')).toBeUndefined();
     expect(store.answer('recent')).toBeDefined();
-    expect(app.db.prepare('SELECT question_id FROM answer_feedback').all()).toEqual([{ question_id: 'recent' }]);
+    expect(app.db.prepare('SELECT question_id FROM answer_feedback').all()).toEqual([
+      { question_id: 'recent' },
+    ]);
     expect(sweepRecords(store, 90, now + 2 * DAY_MS)).toBe(1);
     expect(store.answer('recent')).toBeUndefined();
   });
@@ -191,7 +206,13 @@ describe('the report', () => {
     const t = Date.UTC(2026, 10, 20);
     const add = (id: string, question: string, outcome: StoredAnswer['outcome'], at: number) =>
       store.saveAnswer(
-        answer({ questionId: id, askedAt: at, question, outcome, link: `https://fake.slack.com/archives/C1/p${id}` }),
+        answer({
+          questionId: id,
+          askedAt: at,
+          question,
+          outcome,
+          link: `https://fake.slack.com/archives/C1/p${id}`,
+        }),
       );
     add('a1', 'How do I reset my VPN password?', 'nothing_found', t);
     add('a2', 'Resetting the VPN password', 'nothing_found', t + 1000);
@@ -247,9 +268,12 @@ describe('the report', () => {
 
   it('groups by shared stemmed words (Jaccard) and keeps unrelated questions apart', () => {
     const groups = groupSimilar(
-      ['Reset my password', 'How can I reset passwords?', 'Password policy for contractors', 'reset password'].map(
-        (text) => ({ text, hash: questionHash(text) }),
-      ),
+      [
+        'Reset my password',
+        'How can I reset passwords?',
+        'Password policy for contractors',
+        'reset password',
+      ].map((text) => ({ text, hash: questionHash(text) })),
     );
     expect(groups.map((g) => g.map((q) => q.text))).toEqual([
       ['Reset my password', 'How can I reset passwords?', 'reset password'],

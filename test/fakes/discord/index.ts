@@ -91,7 +91,12 @@ export interface FakeDiscord {
     token: string;
   };
   /** A user submits a modal the bot showed: text inputs by custom id. */
-  submitModal(fields: { customId: string; values: Record<string, string>; userId?: string; channelId?: string }): {
+  submitModal(fields: {
+    customId: string;
+    values: Record<string, string>;
+    userId?: string;
+    channelId?: string;
+  }): {
     id: string;
     token: string;
   };
@@ -231,7 +236,11 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       timestamp: new Date().toISOString(),
       edited_timestamp: null,
       tts: false,
-      ...resolveMentions(String(body.content ?? ''), body.allowed_mentions as AllowedMentions | undefined, user),
+      ...resolveMentions(
+        String(body.content ?? ''),
+        body.allowed_mentions as AllowedMentions | undefined,
+        user,
+      ),
       attachments: [],
       embeds: (body.embeds as unknown[]) ?? [],
       components: (body.components as unknown[]) ?? [],
@@ -636,7 +645,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       dispatch('INTERACTION_CREATE', {
         ...payload,
         channel_id: where,
-        channel: thread ? threadChannel(thread) : textChannel,
+        channel: thread ? threadChannel(thread) : { ...textChannel, id: where },
         type: 3,
         message,
         data: { custom_id: customId, component_type: 2 },

@@ -206,7 +206,8 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       case 'views.open': {
         // Slack accepts a trigger once, within 3 seconds of the click that made it.
         const trigger = String(args.trigger_id ?? '');
-        if (!trigger || views.some((v) => v.trigger_id === trigger)) return { ok: false, error: 'invalid_trigger_id' };
+        if (!trigger || views.some((v) => v.trigger_id === trigger))
+          return { ok: false, error: 'invalid_trigger_id' };
         const view = args.view as Record<string, unknown>;
         views.push({ trigger_id: trigger, view });
         return { ok: true, view: { id: `V${views.length}`, ...view } };
@@ -337,13 +338,16 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     responseURL: (id) => `${server.url}/respond/${id}`,
     views,
     pings: (message) =>
-      [...message.text.matchAll(/<(@[UW][A-Z0-9]+|!subteam\^[A-Z0-9]+|!channel|!here|!everyone)(?:\|[^>]*)?>/g)].map(
-        ([, token]) =>
-          token!.startsWith('@')
-            ? `user:${token!.slice(1)}`
-            : token!.startsWith('!subteam^')
-              ? `subteam:${token!.slice('!subteam^'.length)}`
-              : token!.slice(1),
+      [
+        ...message.text.matchAll(
+          /<(@[UW][A-Z0-9]+|!subteam\^[A-Z0-9]+|!channel|!here|!everyone)(?:\|[^>]*)?>/g,
+        ),
+      ].map(([, token]) =>
+        token!.startsWith('@')
+          ? `user:${token!.slice(1)}`
+          : token!.startsWith('!subteam^')
+            ? `subteam:${token!.slice('!subteam^'.length)}`
+            : token!.slice(1),
       ),
     appToken,
     acks,
