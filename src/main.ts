@@ -79,7 +79,13 @@ async function run(config: Config, log: Logger): Promise<void> {
   if (!config.slack || config.slack.appToken) server = await startHttpServer(config.http.port, routes);
   for (const adapter of adapters) await adapter.start();
   // The digest of failed questions, posted once per period whichever instance gets there first.
-  const digest = await digestFromConfig(config, bot.records, log);
+  // With REDIS_URL, instances on other hosts (other app.db files) also agree on who posts.
+  const digest = await digestFromConfig(
+    config,
+    bot.records,
+    log,
+    config.limits.redisURL ? (key, ttlMs) => bot.shared.dedupe.firstSeen(key, ttlMs) : undefined,
+  );
   digest?.start();
   log.info(
     {

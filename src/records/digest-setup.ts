@@ -12,6 +12,7 @@ export async function digestFromConfig(
   config: Config,
   store: RecordStore,
   log: Logger,
+  sharedClaim?: (key: string, ttlMs: number) => Promise<boolean>,
 ): Promise<DigestScheduler | undefined> {
   const { digest } = config;
   if (digest.schedule === 'off') return undefined;
@@ -42,5 +43,6 @@ export async function digestFromConfig(
     destinations,
     schedule: digest.schedule,
     log: log.child({ job: 'digest' }),
+    ...(sharedClaim ? { sharedClaim } : {}),
   });
 }

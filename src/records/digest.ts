@@ -111,6 +111,11 @@ export interface DigestSchedulerOptions {
   readonly now?: () => number;
   /** How often to check whether a digest is due (default every 15 minutes). */
   readonly checkEveryMs?: number;
+  /**
+   * A claim shared by instances on other hosts (each host has its own app.db): true for the
+   * first caller of a key. npm start passes the Redis-backed dedupe store when REDIS_URL is set.
+   */
+  readonly sharedClaim?: (key: string, ttlMs: number) => Promise<boolean>;
 }
 
 /**
@@ -151,6 +156,12 @@ export class DigestScheduler {
     let posted = 0;
     for (const destination of this.options.destinations) {
       if (!store.claimDigest(destination.name, period.key, this.now())) continue;
+      const shared = await this.claimShared(`${destination.name}:${period.key}`, period);
+      if (!shared) {
+        // Another host posts this one; remembered here so this host stops asking.
+        store.digestPosted(destination.name, period.key, this.now());
+        continue;
+      }
       try {
         const report = buildReport(store, period);
         if (report.questions === 0) {
@@ -175,5 +186,15 @@ export class DigestScheduler {
       }
     }
     return posted;
+  }
+
+  private async claimShared(key: string, period: DigestPeriod): Promise<boolean> {
+    if (!this.options.sharedClaim) return true;
+    try {
+      return await this.options.sharedClaim(`digest:${key}`, period.to - period.from + DAY_MS);
+    } catch (error) {
+      this.options.log.warn({ err: error }, 'could not claim the digest across instances; posting from here');
+      return true;
+    }
   }
 }

@@ -8,7 +8,7 @@ import { failures } from '../../src/core/failures.js';
 import type { AnswerEvent, Answerer, Source } from '../../src/core/types.js';
 import { silentLogger } from '../../src/log.js';
 import { MemoryDedupeStore } from '../../src/ops/shared-state.js';
-import { duePeriod } from '../../src/records/digest.js';
+import { type Digest, type DigestDestination, DigestScheduler, duePeriod } from '../../src/records/digest.js';
 import { PeriodError, parsePeriod } from '../../src/records/period.js';
 import { StoreRecorder } from '../../src/records/recorder.js';
 import { buildReport, formatReport } from '../../src/records/report.js';
@@ -305,5 +305,86 @@ describe('periods', () => {
     expect(duePeriod('weekly', Date.UTC(2026, 10, 23, 8, 59)).key).toBe('weekly:2026-11-16');
     expect(duePeriod('daily', Date.UTC(2026, 10, 25, 8, 0)).key).toBe('daily:2026-11-24');
     expect(duePeriod('daily', now).key).toBe('daily:2026-11-25');
+  });
+});
+
+describe('the digest scheduler', () => {
+  const now = Date.UTC(2026, 10, 25, 12, 0);
+  const inPeriod = Date.UTC(2026, 10, 20);
+
+  /** A destination that keeps what it is given; `failures` posts throw first. */
+  function destination(failures = 0): DigestDestination & { posts: Digest[] } {
+    let left = failures;
+    const posts: Digest[] = [];
+    return {
+      name: 'test:C1',
+      platform: 'test',
+      posts,
+      humanReplied: async () => false,
+      async post(digest) {
+        if (left-- > 0) throw new Error('channel_not_found');
+        posts.push(digest);
+      },
+    };
+  }
+
+  it('gives a failed post back, so the next check posts it; then never again that period', async () => {
+    store.saveAnswer(
+      answer({ questionId: 'q', askedAt: inPeriod, question: 'VPN?', outcome: 'nothing_found' }),
+    );
+    const target = destination(1);
+    const scheduler = new DigestScheduler({
+      store,
+      destinations: [target],
+      schedule: 'weekly',
+      log: silentLogger,
+      now: () => now,
+    });
+    expect(await scheduler.tick()).toBe(0);
+    expect(await scheduler.tick()).toBe(1);
+    expect(await scheduler.tick()).toBe(0);
+    expect(target.posts).toHaveLength(1);
+    expect(target.posts[0]!.unanswered[0]!.group.question).toBe('VPN?');
+  });
+
+  it('posts once across hosts with separate databases when they share a claim (Redis with REDIS_URL)', async () => {
+    const otherDir = await mkdtemp(join(tmpdir(), 'rag-records-'));
+    const otherApp = openAppDatabase(otherDir);
+    try {
+      const shared = new MemoryDedupeStore(() => now);
+      const targets = [destination(), destination()];
+      const stores = [store, new RecordStore(otherApp)];
+      for (const s of stores) s.saveAnswer(answer({ questionId: 'q', askedAt: inPeriod, question: 'VPN?' }));
+      const posted = await Promise.all(
+        stores.map((s, i) =>
+          new DigestScheduler({
+            store: s,
+            destinations: [targets[i]!],
+            schedule: 'weekly',
+            log: silentLogger,
+            now: () => now,
+            sharedClaim: (key, ttl) => shared.firstSeen(key, ttl),
+          }).tick(),
+        ),
+      );
+      expect(posted.sort()).toEqual([0, 1]);
+      expect(targets[0]!.posts.length + targets[1]!.posts.length).toBe(1);
+    } finally {
+      otherApp.close();
+      await rm(otherDir, { recursive: true, force: true });
+    }
+  });
+
+  it('posts nothing for a period without questions', async () => {
+    const target = destination();
+    const scheduler = new DigestScheduler({
+      store,
+      destinations: [target],
+      schedule: 'daily',
+      log: silentLogger,
+      now: () => now,
+    });
+    expect(await scheduler.tick()).toBe(0);
+    expect(target.posts).toEqual([]);
   });
 });
