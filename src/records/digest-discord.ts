@@ -17,6 +17,7 @@ import { safeHttpUrl } from '../core/sources.js';
 import { discordPlainText } from '../render/discord-text.js';
 import type { Digest, DigestDestination, DigestItem } from './digest.js';
 import { describeOutcomes, figures, oneLine } from './report.js';
+import { pseudonym } from './store.js';
 
 /** Custom id prefix of the digest's save buttons: `save:<channel>:<thread>`. */
 export const SAVE_THREAD_PREFIX = 'save:';
@@ -107,7 +108,8 @@ export function discordDigestDestination(options: DiscordDigestOptions): DigestD
         query: new URLSearchParams({ limit: '100' }),
       })) as APIMessage[];
       return messages.some(
-        (message) => !message.author.bot && !message.webhook_id && message.author.id !== thread.askerId,
+        (message) =>
+          !message.author.bot && !message.webhook_id && pseudonym(message.author.id) !== thread.askerId,
       );
     },
     async post(digest) {

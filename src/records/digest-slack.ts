@@ -8,6 +8,7 @@ import { safeHttpUrl } from '../core/sources.js';
 import { slackPlainText } from '../render/slack-text.js';
 import type { Digest, DigestDestination, DigestItem } from './digest.js';
 import { describeOutcomes, figures, oneLine } from './report.js';
+import { pseudonym } from './store.js';
 
 /** The digest button's action id: the same name as the knowledge feature's message shortcut. */
 export const SAVE_THREAD_ACTION = 'save_to_knowledge';
@@ -126,7 +127,7 @@ export function slackDigestDestination(options: SlackDigestOptions): DigestDesti
           !message.bot_id &&
           (message as { subtype?: string }).subtype === undefined &&
           message.user !== botUserId &&
-          message.user !== thread.askerId,
+          pseudonym(message.user) !== thread.askerId,
       );
     },
     async post(digest) {

@@ -11,7 +11,7 @@ import type {
   FeedbackRecord,
 } from '../conversation/recording.js';
 import type { Logger } from '../log.js';
-import { questionHash, type RecordStore, type StoredAnswer } from './store.js';
+import { pseudonym, questionHash, type RecordStore, type StoredAnswer } from './store.js';
 
 export interface RecorderOptions {
   /** RECORD_TEXT: keep the question's wording (and the standalone question). */
@@ -30,7 +30,7 @@ export function toStoredAnswer(summary: AnswerSummary, keepText: boolean): Store
     ...(place.channelId ? { channelId: place.channelId } : {}),
     ...(place.threadId ? { threadId: place.threadId } : {}),
     direct: place.direct ?? false,
-    askerId: summary.asker.id,
+    askerId: pseudonym(summary.asker.id),
     ...(keepText ? { question: summary.question } : {}),
     questionHash: questionHash(summary.question),
     ...(keepText && summary.standaloneQuestion ? { standalone: summary.standaloneQuestion } : {}),
@@ -84,7 +84,7 @@ export class StoreRecorder implements AnswerRecorder {
     this.attempt('vote', () => {
       const kept = this.store.saveVote({
         questionId: record.questionId,
-        userId: record.userId,
+        userId: pseudonym(record.userId),
         vote: record.vote,
         ...(record.reason ? { reason: record.reason } : {}),
         at: this.now(),

@@ -12,6 +12,7 @@ export interface ReportThread {
   readonly workspaceId?: string;
   readonly channelId?: string;
   readonly threadId?: string;
+  /** The asker's pseudonym, to tell their own replies from a helper's. */
   readonly askerId?: string;
   readonly askedAt: string;
   readonly link?: string;

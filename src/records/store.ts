@@ -70,6 +70,7 @@ export interface StoredAnswer {
   readonly channelId?: string;
   readonly threadId?: string;
   readonly direct: boolean;
+  /** The asker's pseudonym (see `pseudonym`). */
   readonly askerId?: string;
   readonly question?: string;
   /** SHA-256 of the normalised question: identical questions group even without text. */
@@ -92,6 +93,7 @@ export interface StoredAnswer {
 
 export interface StoredVote {
   readonly questionId: string;
+  /** The voter's pseudonym (see `pseudonym`). */
   readonly userId: string;
   readonly vote: 'up' | 'down';
   readonly reason?: string;
@@ -106,6 +108,14 @@ export function questionHash(question: string): string {
     .trim()
     .replace(/[?!.\s]+$/, '');
   return createHash('sha256').update(normal).digest('hex');
+}
+
+/**
+ * Records keep people as pseudonyms: a short hash of their platform id (or, for the web chat,
+ * their address), enough to tell the asker from someone else who replied, never the id itself.
+ */
+export function pseudonym(id: string): string {
+  return createHash('sha256').update(`rag-chat-bot:person:${id}`).digest('hex').slice(0, 16);
 }
 
 type Row = Record<string, unknown>;

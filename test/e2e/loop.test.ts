@@ -18,7 +18,7 @@ import { DigestScheduler, duePeriod } from '../../src/records/digest.js';
 import { discordDigestDestination } from '../../src/records/digest-discord.js';
 import { slackDigestDestination } from '../../src/records/digest-slack.js';
 import { StoreRecorder } from '../../src/records/recorder.js';
-import { RecordStore } from '../../src/records/store.js';
+import { pseudonym, RecordStore } from '../../src/records/store.js';
 import type { ThreadSaver, ThreadToSave } from '../../src/records/thread-saver.js';
 import { type AppDatabase, openAppDatabase } from '../../src/state/app-db.js';
 import { type FakeDiscord, startFakeDiscord } from '../fakes/discord/index.js';
@@ -260,7 +260,7 @@ describe('Slack: Ask a human and the 👎 reason', () => {
       () => records.votes(0, Date.now() + 1).find((v) => v.questionId === answer.questionId && v.reason),
       'the reason',
     );
-    expect(vote).toMatchObject({ userId: 'U2', vote: 'down', reason: 'It lists the old scopes' });
+    expect(vote).toMatchObject({ userId: pseudonym('U2'), vote: 'down', reason: 'It lists the old scopes' });
     await waitFor(
       () => slack.callsTo('chat.postEphemeral').find((c) => c.args.text === strings.thanksForReason),
       'the thanks',

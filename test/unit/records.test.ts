@@ -14,7 +14,7 @@ import { StoreRecorder } from '../../src/records/recorder.js';
 import { buildReport, formatReport } from '../../src/records/report.js';
 import { DAY_MS, sweepRecords } from '../../src/records/retention.js';
 import { groupSimilar } from '../../src/records/similarity.js';
-import { questionHash, RecordStore, type StoredAnswer } from '../../src/records/store.js';
+import { pseudonym, questionHash, RecordStore, type StoredAnswer } from '../../src/records/store.js';
 import { slackNeutralizer } from '../../src/render/slack-text.js';
 import { type AppDatabase, openAppDatabase } from '../../src/state/app-db.js';
 
@@ -118,7 +118,7 @@ describe('answer records', () => {
       workspaceId: 'T1',
       channelId: 'C1',
       threadId: '111.222',
-      askerId: 'U1',
+      askerId: pseudonym('U1'),
       question: 'How do I connect to the VPN?',
       standalone: 'How do I connect to the VPN? (standalone)',
       outcome: 'answered',
@@ -177,7 +177,7 @@ describe('answer records', () => {
     expect(votes).toEqual([
       expect.objectContaining({
         questionId,
-        userId: 'U2',
+        userId: pseudonym('U2'),
         vote: 'down',
         reason: 'out of date since the new client',
       }),
