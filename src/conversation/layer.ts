@@ -17,6 +17,8 @@ import { strings } from './strings.js';
 
 /** Platforms redeliver events they think were missed (Slack for up to an hour). */
 const DEDUPE_TTL_MS = 60 * 60 * 1000;
+/** One "Ask a human" ping per answer within this time, however often the button is clicked. */
+const ESCALATION_TTL_MS = 24 * 60 * 60 * 1000;
 /** A 👎 reason is one line; longer text is cut here, once, for every front end. */
 export const MAX_REASON_CHARS = 300;
 
@@ -137,6 +139,14 @@ export class ConversationLayer {
     this.options.recorder?.feedback({ ...vote, ...(reason ? { reason } : {}) });
     if (reason) return strings.thanksForReason;
     return event.vote === 'up' ? strings.thanksUp : strings.thanksDown;
+  }
+
+  /**
+   * True the first time anyone asks for a human under this answer (within a day, across
+   * instances with Redis): the group is pinged once per answer, not once per click.
+   */
+  firstEscalation(platform: string, questionId: string): Promise<boolean> {
+    return this.options.dedupe.firstSeen(`${platform}:escalation:${questionId}`, ESCALATION_TTL_MS);
   }
 
   /** Someone asked for a human under an answer: recorded; returns what to tell them. */

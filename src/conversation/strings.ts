@@ -20,6 +20,7 @@ export const strings = {
   humanWanted: (mention: string) =>
     `${mention} someone here would like a person to help with this question; the answer above did not settle it.`,
   humanAsked: 'Done: I asked the team in this thread. Someone will reply here.',
+  humanAlreadyAsked: 'The team was already asked about this answer; someone will reply in this thread.',
   humanNotConfigured: 'Asking a human is not set up on this bot (an admin sets the group to mention).',
   humanNoThread:
     'I can only ask a human where the team can see the conversation (not in a private reply or DM).',

@@ -15,7 +15,7 @@ import {
 } from 'discord.js';
 import { safeHttpUrl } from '../core/sources.js';
 import { discordPlainText } from '../render/discord-text.js';
-import type { Digest, DigestDestination, DigestItem } from './digest.js';
+import { type Digest, type DigestDestination, type DigestItem, listSize } from './digest.js';
 import { describeOutcomes, figures, oneLine } from './report.js';
 import { pseudonym } from './store.js';
 
@@ -38,8 +38,14 @@ export function digestMessage(digest: Digest): DiscordDigestMessage {
   const lines = [`**${discordPlainText(digest.title)}**`, ...figures(digest.report)];
   const buttons: APIButtonComponent[] = [];
   let n = 0;
-  const list = (title: string, items: readonly DigestItem[], detail: (item: DigestItem) => string) => {
-    lines.push('', `**${title}**`);
+  const { report } = digest;
+  const list = (
+    title: string,
+    items: readonly DigestItem[],
+    size: string,
+    detail: (item: DigestItem) => string,
+  ) => {
+    lines.push('', `**${title}**: ${size}`);
     if (items.length === 0) lines.push('none');
     for (const item of items) {
       n += 1;
@@ -70,8 +76,19 @@ export function digestMessage(digest: Digest): DiscordDigestMessage {
       }
     }
   };
-  list('Not answered', digest.unanswered, (i) => describeOutcomes(i.group.outcomes));
-  list('Voted down', digest.votedDown, (i) =>
+  list(
+    'Not answered',
+    digest.unanswered,
+    listSize(report.notAnswered, 'question', report.unanswered.length, digest.unanswered.length),
+    (i) => describeOutcomes(i.group.outcomes),
+  );
+  const votedDown = listSize(
+    report.feedback.answersVotedDown,
+    'answer',
+    report.votedDown.length,
+    digest.votedDown.length,
+  );
+  list('Voted down', digest.votedDown, votedDown, (i) =>
     i.group.reasons.length ? `reasons: ${i.group.reasons.map((r) => `"${oneLine(r, 80)}"`).join('; ')}` : '',
   );
   // Whole lines only, so no link or escape is cut in half.

@@ -6,7 +6,7 @@
 import { type types, webApi } from '@slack/bolt';
 import { safeHttpUrl } from '../core/sources.js';
 import { slackPlainText } from '../render/slack-text.js';
-import type { Digest, DigestDestination, DigestItem } from './digest.js';
+import { type Digest, type DigestDestination, type DigestItem, listSize } from './digest.js';
 import { describeOutcomes, figures, oneLine } from './report.js';
 import { pseudonym } from './store.js';
 
@@ -73,25 +73,30 @@ export function digestBlocks(digest: Digest): types.KnownBlock[] {
     { type: 'header', text: { type: 'plain_text', text: digest.title.slice(0, 150) } },
     section(figures(digest.report).join('\n')),
   ];
+  const { report } = digest;
   const list = (
     title: string,
     items: readonly DigestItem[],
-    total: number,
+    size: string,
     detail: (item: DigestItem) => string,
   ) => {
-    blocks.push(
-      { type: 'divider' },
-      section(
-        `*${title}* (${total} in ${items.length === total ? '' : 'the top '}${items.length} group${items.length === 1 ? '' : 's'})`,
-      ),
-    );
+    blocks.push({ type: 'divider' }, section(`*${title}*: ${size}`));
     if (items.length === 0) blocks.push(section('_none_'));
     for (const item of items) blocks.push(itemBlock(item, detail(item)));
   };
-  list('Not answered', digest.unanswered, digest.report.notAnswered, (i) =>
-    describeOutcomes(i.group.outcomes),
+  list(
+    'Not answered',
+    digest.unanswered,
+    listSize(report.notAnswered, 'question', report.unanswered.length, digest.unanswered.length),
+    (i) => describeOutcomes(i.group.outcomes),
   );
-  list('Voted down', digest.votedDown, digest.report.feedback.answersVotedDown, (i) =>
+  const votedDown = listSize(
+    report.feedback.answersVotedDown,
+    'answer',
+    report.votedDown.length,
+    digest.votedDown.length,
+  );
+  list('Voted down', digest.votedDown, votedDown, (i) =>
     i.group.reasons.length ? `reasons: ${i.group.reasons.map((r) => `"${oneLine(r, 120)}"`).join('; ')}` : '',
   );
   return blocks;

@@ -57,6 +57,13 @@ export interface DigestDestination {
   post(digest: Digest): Promise<void>;
 }
 
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** "7 questions in 3 groups (top 2 shown)": a list's size, whatever the platform. */
+export function listSize(total: number, unit: string, groups: number, shown: number): string {
+  return `${plural(total, unit)} in ${plural(groups, 'group')}${shown < groups ? ` (top ${shown} shown)` : ''}`;
+}
+
 /** Items per list in a digest: chat messages have room for a short list, the report for all. */
 export const DIGEST_ITEMS = 10;
 /** Threads read per item when looking for a human answer (newest first). */

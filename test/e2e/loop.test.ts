@@ -207,6 +207,12 @@ describe('Slack: Ask a human and the 👎 reason', () => {
     );
     expect(told.args).toMatchObject({ user: 'U1', thread_ts: root });
     await waitFor(() => records.answer(answer.questionId)?.escalatedAt, 'the hand-off recorded');
+    // Clicking again (anyone) does not ping the group again.
+    await slackClick('ask_a_human', answer.questionId, { ts: answer.ts, thread_ts: root }, 'U7');
+    await waitFor(
+      () => slack.callsTo('chat.postEphemeral').find((c) => c.args.text === strings.humanAlreadyAsked),
+      'the note that the team was already asked',
+    );
     // The one deliberate ping: every other message the bot wrote pings no one.
     const botMessages = slack.messages(CHANNEL).filter((m: FakeMessage) => m.bot_id);
     const pinging = botMessages.filter((m) => slack.pings(m).length > 0);

@@ -18,6 +18,9 @@ export function onAskHuman(ctx: DiscordContext) {
     if (!interaction.inGuild() || interaction.message.flags.has(MessageFlags.Ephemeral)) {
       return void (await tell(strings.humanNoThread));
     }
+    if (!(await ctx.conversations.firstEscalation('discord', questionId))) {
+      return void (await tell(strings.humanAlreadyAsked));
+    }
     // An /ask reply carries its follow-up thread (same id as the message): ask there.
     const where = interaction.message.hasThread ? interaction.message.id : interaction.channelId;
     try {

@@ -26,6 +26,9 @@ export function onAskHuman(ctx: SlackContext) {
         .catch(() => undefined);
     if (!group) return void (await tell(strings.humanNotConfigured));
     if (!threadTs || channel.startsWith('D')) return void (await tell(strings.humanNoThread));
+    if (!(await ctx.conversations.firstEscalation('slack', questionId))) {
+      return void (await tell(strings.humanAlreadyAsked));
+    }
     try {
       await client.chat.postMessage({
         channel,
