@@ -355,6 +355,11 @@ describe('Discord: Ask a human and the 👎 reason', () => {
       'the ping',
     );
     expect(ping.mention_roles).toEqual([DISCORD_ROLE]);
+    // The record links to the reply the follow-up thread hangs off.
+    await recorder.settled();
+    expect(records.answer(questionId!)?.link).toBe(
+      `https://discord.com/channels/${discord.guildId}/${discord.channelId}/${reply.id}`,
+    );
   });
 
   it('a 👎 shows the reason form; its line is recorded and thanked privately', async () => {

@@ -103,6 +103,8 @@ export interface DiscordConversationInput {
   readonly editIntervalMs?: number;
   /** Offer "Ask a human" under the answer (a role to mention is configured, others can see it). */
   readonly askHuman?: boolean;
+  /** A link to the answer, where the place alone does not give one (an /ask reply). */
+  readonly permalink?: () => Promise<string | undefined>;
 }
 
 export function discordConversation(input: DiscordConversationInput): Conversation {
@@ -131,6 +133,7 @@ export function discordConversation(input: DiscordConversationInput): Conversati
     },
     // Discord's channel links are built from ids: the thread (or channel) in its server.
     async permalink() {
+      if (input.permalink) return input.permalink();
       const where = input.place.threadId ?? input.place.channelId;
       if (!where) return undefined;
       return `https://discord.com/channels/${input.place.workspaceId ?? '@me'}/${where}`;
