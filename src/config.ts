@@ -80,6 +80,37 @@ const flag = z.preprocess(
     .optional()
     .transform((value) => value === 'true' || value === '1' || value === 'yes' || value === 'on'),
 );
+/** A switch that is on unless set to a false value. */
+const flagOn = z.preprocess(
+  (value) => (typeof value === 'string' ? value.trim().toLowerCase() || undefined : value),
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'], { message: 'must be true or false' })
+    .optional()
+    .transform(
+      (value) =>
+        value === undefined || value === 'true' || value === '1' || value === 'yes' || value === 'on',
+    ),
+);
+const snowflake = (what: string) =>
+  z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .trim()
+      .regex(/^\d{15,25}$/, { message: `must be a numeric ${what} id (a snowflake)` })
+      .optional(),
+  );
+const slackId = (first: string, what: string) =>
+  z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .trim()
+      .regex(new RegExp(`^[${first}][A-Z0-9]{2,}$`), {
+        message: `must be a Slack ${what} id (starts with ${first.split('').join(' or ')})`,
+      })
+      .optional(),
+  );
 const originList = z.preprocess(
   emptyToUndefined,
   z
@@ -220,6 +251,22 @@ const schema = z.object({
   MAX_CONCURRENT_ANSWERS: int(8, 1, 1_000),
   MAX_QUEUED_ANSWERS: int(32, 0, 100_000),
   SHUTDOWN_GRACE_MS: int(20_000, 0, 600_000),
+
+  /** Days answer records are kept before the daily sweep deletes them. */
+  RECORD_DAYS: int(90, 1, 3_650),
+  /** false: records keep a hash of the question instead of its text. */
+  RECORD_TEXT: flagOn,
+  /** The Slack user group (S…) "Ask a human" mentions; unset hides the button on Slack. */
+  ESCALATION_SLACK_GROUP: slackId('S', 'user group'),
+  /** The Discord role "Ask a human" mentions; unset hides the button on Discord. */
+  ESCALATION_DISCORD_ROLE: snowflake('role'),
+  /** Where the digest of unanswered and voted-down questions is posted. */
+  DIGEST_SLACK_CHANNEL: slackId('CG', 'channel'),
+  DIGEST_DISCORD_CHANNEL: snowflake('channel'),
+  DIGEST_SCHEDULE: z.preprocess(
+    (value) => (typeof value === 'string' ? value.trim().toLowerCase() || undefined : value),
+    z.enum(['weekly', 'daily', 'off'], { message: 'must be weekly, daily or off' }).default('weekly'),
+  ),
 });
 
 const SLACK_OAUTH_VARIABLES = [
@@ -278,6 +325,15 @@ function crossFieldProblems(source: NodeJS.ProcessEnv): string[] {
       'SLACK_BOT_TOKEN is required when other SLACK_ variables are set (OAuth & Permissions → Bot User OAuth Token)',
     );
   }
+  for (const [name, platform] of [
+    ['ESCALATION_SLACK_GROUP', 'SLACK_BOT_TOKEN'],
+    ['DIGEST_SLACK_CHANNEL', 'SLACK_BOT_TOKEN'],
+    ['ESCALATION_DISCORD_ROLE', 'DISCORD_TOKEN'],
+    ['DIGEST_DISCORD_CHANNEL', 'DISCORD_TOKEN'],
+  ] as const) {
+    if (set(name) && !set(platform))
+      problems.push(`${name} needs ${platform}: the bot posts there as itself`);
+  }
   if ((set('DISCORD_APPLICATION_ID') || set('DISCORD_GUILD_ID')) && !set('DISCORD_TOKEN')) {
     problems.push(
       'DISCORD_TOKEN is required when other DISCORD_ variables are set (Developer Portal → Bot → Token)',
@@ -304,6 +360,8 @@ interface SlackCommonConfig {
   readonly allowedChannels: readonly string[];
   /** Shown when someone opens the bot's assistant thread (SLACK_SUGGESTED_PROMPTS). */
   readonly suggestedPrompts?: readonly SuggestedPrompt[];
+  /** ESCALATION_SLACK_GROUP: the user group "Ask a human" mentions. */
+  readonly escalationGroup?: string;
 }
 
 /** One workspace with SLACK_BOT_TOKEN, or any workspace that installs the app (`oauth`). */
@@ -344,6 +402,8 @@ export interface Config {
     readonly apiURL?: string;
     readonly allowedChannels: readonly string[];
     readonly shards?: 'auto' | number;
+    /** ESCALATION_DISCORD_ROLE: the role "Ask a human" mentions. */
+    readonly escalationRole?: string;
   };
   readonly slack?: SlackConfig;
   readonly http: { readonly port: number };
@@ -365,6 +425,14 @@ export interface Config {
     readonly maxConcurrentAnswers: number;
     readonly maxQueuedAnswers: number;
     readonly shutdownGraceMs: number;
+  };
+  /** Answer records (src/records): how long they are kept, and whether question text is. */
+  readonly records: { readonly days: number; readonly keepText: boolean };
+  /** The digest of questions the bot failed, posted on a schedule. */
+  readonly digest: {
+    readonly schedule: 'weekly' | 'daily' | 'off';
+    readonly slackChannel?: string;
+    readonly discordChannel?: string;
   };
 }
 
@@ -454,6 +522,7 @@ export function parseConfig(source: NodeJS.ProcessEnv = process.env): Config {
             ...(env.DISCORD_API_URL ? { apiURL: env.DISCORD_API_URL } : {}),
             allowedChannels: env.DISCORD_ALLOWED_CHANNELS,
             ...(env.DISCORD_SHARDS !== undefined ? { shards: env.DISCORD_SHARDS } : {}),
+            ...(env.ESCALATION_DISCORD_ROLE ? { escalationRole: env.ESCALATION_DISCORD_ROLE } : {}),
           },
         }
       : {}),
@@ -474,6 +543,12 @@ export function parseConfig(source: NodeJS.ProcessEnv = process.env): Config {
       maxQueuedAnswers: env.MAX_QUEUED_ANSWERS,
       shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
     },
+    records: { days: env.RECORD_DAYS, keepText: env.RECORD_TEXT },
+    digest: {
+      schedule: env.DIGEST_SCHEDULE,
+      ...(env.DIGEST_SLACK_CHANNEL ? { slackChannel: env.DIGEST_SLACK_CHANNEL } : {}),
+      ...(env.DIGEST_DISCORD_CHANNEL ? { discordChannel: env.DIGEST_DISCORD_CHANNEL } : {}),
+    },
   };
 }
 
@@ -484,6 +559,7 @@ function slackConfig(env: Env): { slack?: SlackConfig } {
     ...(env.SLACK_API_URL ? { apiURL: env.SLACK_API_URL } : {}),
     allowedChannels: env.SLACK_ALLOWED_CHANNELS,
     suggestedPrompts: env.SLACK_SUGGESTED_PROMPTS,
+    ...(env.ESCALATION_SLACK_GROUP ? { escalationGroup: env.ESCALATION_SLACK_GROUP } : {}),
   };
   if (env.SLACK_BOT_TOKEN) return { slack: { ...common, botToken: env.SLACK_BOT_TOKEN } };
   if (

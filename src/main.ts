@@ -15,6 +15,7 @@ import { cachedProbe, healthRoutes } from './http/health.js';
 import { startHttpServer } from './http/server.js';
 import { createLogger, type Logger } from './log.js';
 import type { PlatformAdapter } from './platforms/types.js';
+import { digestFromConfig } from './records/digest-setup.js';
 import { LocalStoreError } from './stores/local/index.js';
 
 const NOTHING_TO_RUN = `No chat platform is configured, so there is nothing to start.
@@ -69,6 +70,7 @@ async function run(config: Config, log: Logger): Promise<void> {
             }
           : {}),
         knowledge: knowledgeOverview(runtime.store),
+        threadSaver: bot.threadSaver,
       }),
     );
   }
@@ -80,12 +82,28 @@ async function run(config: Config, log: Logger): Promise<void> {
       adapters.push(sharded);
     } else {
       const { createDiscordAdapter } = await import('./platforms/discord/index.js');
-      adapters.push(createDiscordAdapter({ config: config.discord, conversations, logger: log }));
+      adapters.push(
+        createDiscordAdapter({
+          config: config.discord,
+          conversations,
+          logger: log,
+          threadSaver: bot.threadSaver,
+        }),
+      );
     }
   }
   // Slack's HTTP receiver serves the routes on PORT; otherwise they need a server of their own.
   if (!config.slack || config.slack.appToken) server = await startHttpServer(config.http.port, routes);
   for (const adapter of adapters) await adapter.start();
+  // The digest of failed questions, posted once per period whichever instance gets there first.
+  // With REDIS_URL, instances on other hosts (other app.db files) also agree on who posts.
+  const digest = await digestFromConfig(
+    config,
+    bot.records,
+    log,
+    config.limits.redisURL ? (key, ttlMs) => bot.shared.dedupe.firstSeen(key, ttlMs) : undefined,
+  );
+  digest?.start();
   log.info(
     {
       platforms: [...adapters.map((a) => a.name), ...(config.web.enabled ? ['web'] : [])],
@@ -102,7 +120,8 @@ async function run(config: Config, log: Logger): Promise<void> {
     onStop: (signal) => {
       shuttingDown = true;
       log.info({ signal }, 'stop requested');
-      void bot.stop([...adapters, closeServer]).then(() => {
+      const stopDigest = { stop: async () => digest?.stop() };
+      void bot.stop([...adapters, closeServer, stopDigest]).then(() => {
         log.info('stopped');
         process.exit(0);
       });

@@ -12,6 +12,10 @@ import type { Logger } from '../log.js';
 import type { DrainingAnswerer } from '../ops/draining-answerer.js';
 import { BotMetrics } from '../ops/metrics.js';
 import { createSharedState, type SharedState } from '../ops/shared-state.js';
+import { StoreRecorder } from '../records/recorder.js';
+import { startRetention } from '../records/retention.js';
+import { RecordStore } from '../records/store.js';
+import { type ThreadSaver, unconfiguredThreadSaver } from '../records/thread-saver.js';
 import { type AppDatabase, openAppDatabase } from '../state/app-db.js';
 import { guardAnswerer } from './guarded.js';
 import { buildRuntime, type Runtime, type RuntimeDeps } from './runtime.js';
@@ -26,6 +30,11 @@ export interface Bot {
   readonly conversations: ConversationLayer;
   /** The bot's own database (settings, sources, installations, records), opened on first use. */
   appDatabase(): AppDatabase;
+  /** Answer records (src/records): written by the layer, read by the report and the digest. */
+  readonly records: RecordStore;
+  readonly recorder: StoreRecorder;
+  /** Saves a thread as knowledge (the digest's "Save as knowledge"). */
+  readonly threadSaver: ThreadSaver;
   /**
    * Graceful stop: refuse new questions, let answers in flight finish within the grace
    * period (then interrupt them), stop the front ends, release shared state.
@@ -38,6 +47,14 @@ export async function composeBot(config: Config, log: Logger, deps: RuntimeDeps 
   const shared = await createSharedState(config.limits.redisURL, log);
   const metrics = new BotMetrics();
   const { answerer, draining } = guardAnswerer(runtime.answerer, config, shared.rates, metrics);
+  let appDb: AppDatabase | undefined;
+  const appDatabase = () => {
+    appDb ??= openAppDatabase(config.rag.dataDir);
+    return appDb;
+  };
+  const records = new RecordStore(appDatabase());
+  const recorder = new StoreRecorder(records, { keepText: config.records.keepText, log });
+  const stopRetention = startRetention(records, { days: config.records.days, log });
   const conversations = new ConversationLayer({
     answerer,
     log,
@@ -48,8 +65,8 @@ export async function composeBot(config: Config, log: Logger, deps: RuntimeDeps 
       maxTokens: attachmentTokenBudget(config.attachments.maxTokens, config.rag.contextTokens),
       maxFiles: MAX_ATTACHED_FILES,
     },
+    recorder,
   });
-  let appDb: AppDatabase | undefined;
   return {
     config,
     log,
@@ -58,16 +75,18 @@ export async function composeBot(config: Config, log: Logger, deps: RuntimeDeps 
     shared,
     draining,
     conversations,
-    appDatabase() {
-      appDb ??= openAppDatabase(config.rag.dataDir);
-      return appDb;
-    },
+    appDatabase,
+    records,
+    recorder,
+    threadSaver: unconfiguredThreadSaver,
     async stop(frontEnds) {
       log.info({ inFlight: draining.activeAnswers }, 'shutting down: finishing answers in progress');
       const result = await draining.drain(config.limits.shutdownGraceMs);
       if (!result.finished)
         log.warn({ interrupted: result.interrupted }, 'interrupted answers that outlasted the grace period');
       await Promise.allSettled(frontEnds.map((frontEnd) => frontEnd.stop()));
+      stopRetention();
+      await recorder.settled();
       await shared.close();
       appDb?.close();
     },

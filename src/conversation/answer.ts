@@ -11,6 +11,7 @@ import type { Logger } from '../log.js';
 import { SafeStream } from '../render/safe-stream.js';
 import { type EditClock, ThrottledEditor } from '../render/throttled-edits.js';
 import type { Conversation, LiveReply } from './conversation.js';
+import type { AnswerSummary } from './recording.js';
 import { strings } from './strings.js';
 
 export interface AnswerDeps {
@@ -18,6 +19,8 @@ export interface AnswerDeps {
   readonly log: Logger;
   /** Time source for the write throttle (tests). */
   readonly clock?: EditClock;
+  /** Told once how each answer ended (the answer records); must not throw. */
+  readonly onAnswered?: (summary: AnswerSummary) => void;
 }
 
 export interface AnswerOptions {
@@ -124,6 +127,18 @@ export async function answerInConversation(
   const showWorking = (stage: Parameters<NonNullable<Conversation['showWorking']>>[0]) =>
     void conversation.showWorking?.(stage).catch(ignore);
   showWorking('retrieving');
+  const askedAt = Date.now();
+  const report = (summary: Omit<AnswerSummary, 'questionId' | 'askedAt' | 'place' | 'asker' | 'question'>) =>
+    deps.onAnswered?.({
+      questionId,
+      askedAt,
+      place,
+      asker: conversation.asker,
+      question: text,
+      ...(options.via ? { via: options.via } : {}),
+      ...(conversation.permalink ? { link: conversation.permalink.bind(conversation) } : {}),
+      ...summary,
+    });
   // The platform creates the reply while the core reads history and retrieves.
   const opening = conversation.openReply();
   opening.catch(ignore);
@@ -158,10 +173,24 @@ export async function answerInConversation(
             { mode: event.mode, degraded: event.degraded, ms: Math.round(event.timings.totalMs) },
             'answered',
           );
+          report({
+            outcome: 'answered',
+            mode: event.mode,
+            degraded: event.degraded,
+            standaloneQuestion: event.standaloneQuestion,
+            sources: fold.sources,
+            timings: event.timings,
+          });
           return { ok: true, questionId, text: event.text };
         case 'failure':
           await fold.finish(event.failure.partialText, log, { failure: event.failure });
           log.info({ kind: event.failure.kind }, 'answered with a failure message');
+          report({
+            outcome: event.failure.kind,
+            degraded: false,
+            sources: fold.sources,
+            timings: event.timings ?? {},
+          });
           return { ok: false, questionId, failure: event.failure };
       }
     }
@@ -171,6 +200,7 @@ export async function answerInConversation(
     log.error({ err: error }, 'could not deliver an answer');
     // Last resort: one plain message, so the user is never left in silence.
     await conversation.notify(strings.deliveryFailed).catch(ignore);
+    report({ outcome: 'undelivered', degraded: false, sources: fold.sources, timings: {} });
     return { ok: false, questionId };
   }
 }

@@ -69,4 +69,6 @@ export interface Conversation {
    * for this answer only; the platform's descriptions, fetched when the layer asks.
    */
   attachments?(): Promise<readonly AttachedFile[]>;
+  /** A link to this conversation for the answer records, where the platform gives one. */
+  permalink?(): Promise<string | undefined>;
 }

@@ -20,12 +20,17 @@ import {
   readAttachments,
 } from './attachments.js';
 import type { Conversation } from './conversation.js';
+import type { AnswerRecorder, EscalationRecord } from './recording.js';
 import { strings } from './strings.js';
 
 /** Platforms redeliver events they think were missed (Slack for up to an hour). */
 const DEDUPE_TTL_MS = 60 * 60 * 1000;
 /** A problem with a file earlier in a thread is said once, not again on every follow-up. */
 const FILE_NOTE_TTL_MS = 24 * 60 * 60 * 1000;
+/** One "Ask a human" ping per answer within this time, however often the button is clicked. */
+const ESCALATION_TTL_MS = 24 * 60 * 60 * 1000;
+/** A 👎 reason is one line; longer text is cut here, once, for every front end. */
+export const MAX_REASON_CHARS = 300;
 
 export interface ConversationLayerOptions {
   readonly answerer: Answerer;
@@ -36,6 +41,8 @@ export interface ConversationLayerOptions {
   /** Limits on files attached to questions (ATTACHMENT_MAX_MB, ATTACHMENT_MAX_TOKENS). */
   readonly attachments?: AttachmentLimits;
   readonly clock?: EditClock;
+  /** Keeps a record of every answer, vote and hand-off (src/records); none when absent. */
+  readonly recorder?: AnswerRecorder;
 }
 
 export type QuestionCheck =
@@ -60,6 +67,8 @@ export interface FeedbackEvent {
   readonly questionId: string;
   readonly userId: string;
   readonly vote: Vote;
+  /** The optional one-line reason a 👎 can carry (sent after the vote itself). */
+  readonly reason?: string;
 }
 
 /** Whether `place` is one the allowlist admits. Direct messages always are. */
@@ -121,6 +130,7 @@ export class ConversationLayer {
         answerer: this.options.answerer,
         log: this.options.log,
         ...(this.options.clock ? { clock: this.options.clock } : {}),
+        ...(this.options.recorder ? { onAnswered: (s) => this.options.recorder?.answered(s) } : {}),
       },
       files.passages.length > 0 ? { ...options, attachments: files.passages } : options,
     );
@@ -172,9 +182,38 @@ export class ConversationLayer {
         questionId: event.questionId,
         user: event.userId,
         vote: event.vote,
+        ...(event.reason ? { withReason: true } : {}),
       },
       'feedback',
     );
+    const reason = event.reason?.replace(/\s+/g, ' ').trim().slice(0, MAX_REASON_CHARS);
+    const { reason: _raw, ...vote } = event;
+    this.options.recorder?.feedback({ ...vote, ...(reason ? { reason } : {}) });
+    if (reason) return strings.thanksForReason;
     return event.vote === 'up' ? strings.thanksUp : strings.thanksDown;
+  }
+
+  /**
+   * True the first time anyone asks for a human under this answer (within a day, across
+   * instances with Redis): the group is pinged once per answer, not once per click.
+   */
+  firstEscalation(platform: string, questionId: string): Promise<boolean> {
+    return this.options.dedupe.firstSeen(`${platform}:escalation:${questionId}`, ESCALATION_TTL_MS);
+  }
+
+  /** Someone asked for a human under an answer: recorded; returns what to tell them. */
+  escalated(event: EscalationRecord): string {
+    this.options.log.info(
+      {
+        event: 'escalation',
+        platform: event.place.platform,
+        ...(event.place.channelId ? { channel: event.place.channelId } : {}),
+        questionId: event.questionId,
+        user: event.userId,
+      },
+      'asked for a human',
+    );
+    this.options.recorder?.escalated(event);
+    return strings.humanAsked;
   }
 }

@@ -10,6 +10,22 @@ export const strings = {
   deliveryFailed: 'Something went wrong while posting the answer. Please try again.',
   thanksUp: 'Thanks, glad it helped!',
   thanksDown: 'Thanks for telling us; the team will look at this answer.',
+  thanksForReason: 'Thanks, the team will read your reason with this answer.',
+  /** The 👎 reason form. */
+  reasonTitle: 'What was wrong?',
+  reasonLabel: 'What was wrong with this answer? (optional, one line)',
+  reasonPlaceholder: 'e.g. out of date, wrong product, did not answer the question',
+  askHuman: 'Ask a human',
+  /** Posted in the thread with the group's mention: the one deliberate ping. */
+  humanWanted: (mention: string) =>
+    `${mention} someone here would like a person to help with this question; the answer above did not settle it.`,
+  humanAsked: 'Done: I asked the team in this thread. Someone will reply here.',
+  humanAlreadyAsked: 'The team was already asked about this answer; someone will reply in this thread.',
+  humanNotConfigured: 'Asking a human is not set up on this bot (an admin sets the group to mention).',
+  humanNoThread:
+    'I can only ask a human where the team can see the conversation (not in a private reply or DM).',
+  saveNotConfigured:
+    'Saving threads as knowledge is not configured on this bot yet, so nothing was saved. An admin can add the thread’s answer to the knowledge folder and run npm run ingest.',
   cannotPostHere: 'I could not post in this channel just now. Please try again in a moment.',
   notAMember: (invite: string) =>
     `I can't post in this channel because I'm not a member. Invite me with \`${invite}\` and ask again.`,

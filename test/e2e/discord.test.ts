@@ -316,14 +316,14 @@ describe('Discord: rendering and safety', () => {
     const answered = discord
       .messages(discord.channelId)
       .find((m) => m.author.bot && m.components.length > 0)!;
-    const { id } = discord.clickButton({ customId: 'feedback:down:q-42', messageId: answered.id });
+    const { id } = discord.clickButton({ customId: 'feedback:up:q-42', messageId: answered.id });
     const reply = await waitFor(
       () => discord.callsTo('POST', new RegExp(`/interactions/${id}/`))[0],
       'the acknowledgement',
     );
     expect(reply.body).toMatchObject({ type: 4, data: { flags: 64 } });
     const line = await waitFor(() => logLines.find((l) => l.includes('"event":"feedback"')), 'the log line');
-    expect(JSON.parse(line)).toMatchObject({ event: 'feedback', questionId: 'q-42', vote: 'down' });
+    expect(JSON.parse(line)).toMatchObject({ event: 'feedback', questionId: 'q-42', vote: 'up' });
   });
 });
 

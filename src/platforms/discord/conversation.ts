@@ -67,7 +67,7 @@ export function channelSurface(channel: SendableChannels, replyTo?: Message): Re
 /** Discord's typing indicator lasts about ten seconds: it is refreshed until text appears. */
 const TYPING_REFRESH_MS = 8_000;
 
-function surfaceReply(surface: ReplySurface, stopTyping: () => void): LiveReply {
+function surfaceReply(surface: ReplySurface, stopTyping: () => void, askHuman: boolean): LiveReply {
   return {
     writes: 'replace',
     async write(latest) {
@@ -83,7 +83,7 @@ function surfaceReply(surface: ReplySurface, stopTyping: () => void): LiveReply 
       const embed = sourcesEmbed(final.sources);
       const extras: Omit<MessagePayload, 'content'> = {
         embeds: embed ? [embed] : [],
-        components: final.feedbackId ? [feedbackRow(final.feedbackId)] : [],
+        components: final.feedbackId ? [feedbackRow(final.feedbackId, { askHuman })] : [],
       };
       for (const [i, part] of parts.entries()) {
         const payload: MessagePayload =
@@ -104,6 +104,10 @@ export interface DiscordConversationInput {
   readonly editIntervalMs?: number;
   /** Files attached to the question and its thread. */
   readonly attachments?: () => Promise<readonly AttachedFile[]>;
+  /** Offer "Ask a human" under the answer (a role to mention is configured, others can see it). */
+  readonly askHuman?: boolean;
+  /** A link to the answer, where the place alone does not give one (an /ask reply). */
+  readonly permalink?: () => Promise<string | undefined>;
 }
 
 export function discordConversation(input: DiscordConversationInput): Conversation {
@@ -124,7 +128,7 @@ export function discordConversation(input: DiscordConversationInput): Conversati
     },
     history: input.history,
     ...(input.attachments ? { attachments: input.attachments } : {}),
-    openReply: async () => surfaceReply(surface, stopTyping),
+    openReply: async () => surfaceReply(surface, stopTyping, input.askHuman ?? false),
     async showWorking() {
       if (typing || replied) return;
       typing = setInterval(() => void surface.typing().catch(() => undefined), TYPING_REFRESH_MS);
@@ -134,6 +138,13 @@ export function discordConversation(input: DiscordConversationInput): Conversati
     async notify(text) {
       stopTyping();
       await surface.post({ content: `⚠️ ${text}` });
+    },
+    // Discord's channel links are built from ids: the thread (or channel) in its server.
+    async permalink() {
+      if (input.permalink) return input.permalink();
+      const where = input.place.threadId ?? input.place.channelId;
+      if (!where) return undefined;
+      return `https://discord.com/channels/${input.place.workspaceId ?? '@me'}/${where}`;
     },
   };
 }

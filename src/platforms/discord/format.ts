@@ -7,6 +7,7 @@ import {
   EmbedBuilder,
   type MessageActionRowComponentBuilder,
 } from 'discord.js';
+import { strings } from '../../conversation/strings.js';
 import { safeHttpUrl } from '../../core/sources.js';
 import type { Source } from '../../core/types.js';
 import { discordNeutralizer, discordPlainText } from '../../render/discord-text.js';
@@ -17,6 +18,8 @@ export const MESSAGE_LIMIT = 2_000;
 /** Nothing the bot sends may ping anyone: not @everyone/@here, roles, or users. */
 export const NO_PINGS = { parse: [], repliedUser: false } as const;
 export const FEEDBACK_PREFIX = 'feedback:';
+/** "Ask a human" under an answer: `ask_a_human:<question id>` (only with ESCALATION_DISCORD_ROLE). */
+export const ASK_HUMAN_PREFIX = 'ask_a_human:';
 
 /** Discord's limit on an embed's description. */
 const EMBED_DESCRIPTION_LIMIT = 4_096;
@@ -62,8 +65,11 @@ export function sourcesEmbed(sources: readonly Source[]): APIEmbed | undefined {
   return new EmbedBuilder().setTitle('Sources').setDescription(kept.join('\n')).setColor(0x5865f2).toJSON();
 }
 
-export function feedbackRow(questionId: string): ActionRowBuilder<MessageActionRowComponentBuilder> {
-  return new ActionRowBuilder<MessageActionRowComponentBuilder>().addComponents(
+export function feedbackRow(
+  questionId: string,
+  options: { askHuman?: boolean } = {},
+): ActionRowBuilder<MessageActionRowComponentBuilder> {
+  const row = new ActionRowBuilder<MessageActionRowComponentBuilder>().addComponents(
     new ButtonBuilder()
       .setCustomId(`${FEEDBACK_PREFIX}up:${questionId}`)
       .setEmoji('👍')
@@ -73,6 +79,16 @@ export function feedbackRow(questionId: string): ActionRowBuilder<MessageActionR
       .setEmoji('👎')
       .setStyle(ButtonStyle.Secondary),
   );
+  if (options.askHuman) {
+    row.addComponents(
+      new ButtonBuilder()
+        .setCustomId(`${ASK_HUMAN_PREFIX}${questionId}`)
+        .setEmoji('🙋')
+        .setLabel(strings.askHuman)
+        .setStyle(ButtonStyle.Secondary),
+    );
+  }
+  return row;
 }
 
 /** A thread name from the question (neutralised): Discord allows 1–100 characters. */

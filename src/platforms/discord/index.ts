@@ -23,14 +23,19 @@ import {
 import type { Config } from '../../config.js';
 import type { ConversationLayer } from '../../conversation/layer.js';
 import { type Logger, silentLogger } from '../../log.js';
+import { SAVE_THREAD_PREFIX } from '../../records/digest-discord.js';
+import { type ThreadSaver, unconfiguredThreadSaver } from '../../records/thread-saver.js';
 import type { PlatformAdapter } from '../types.js';
 import { ASK_ABOUT_COMMAND } from './command-names.js';
 import type { DiscordContext } from './context.js';
-import { FEEDBACK_PREFIX, NO_PINGS } from './format.js';
+import { ASK_HUMAN_PREFIX, FEEDBACK_PREFIX, NO_PINGS } from './format.js';
 import { ASK_ABOUT_MODAL_PREFIX, askAboutMessage, SHARE_PREFIX } from './handlers/ask-about-message.js';
 import { onAskCommand } from './handlers/ask-command.js';
+import { onAskHuman } from './handlers/ask-human.js';
 import { onFeedback } from './handlers/feedback.js';
+import { onFeedbackReason, REASON_MODAL_PREFIX } from './handlers/feedback-reason.js';
 import { onMessage } from './handlers/message.js';
+import { onSaveThread } from './handlers/save-thread.js';
 
 export interface DiscordAdapterOptions {
   readonly config: NonNullable<Config['discord']>;
@@ -38,6 +43,8 @@ export interface DiscordAdapterOptions {
   readonly logger?: Logger;
   /** Edit pacing, for tests; the default respects Discord's edit rate limits. */
   readonly editIntervalMs?: number;
+  /** Saves a thread as knowledge (the digest's buttons); the default says it is not configured. */
+  readonly threadSaver?: ThreadSaver;
 }
 
 export const DISCORD_INTENTS = [
@@ -66,7 +73,7 @@ function loginProblem(error: unknown): Error {
   return new Error(`Cannot connect to Discord (${message}).`);
 }
 
-/** Runs the handler an interaction is for, if any: slash commands by name, buttons by id prefix. */
+/** Runs the handler an interaction is for, if any: slash commands by name, buttons and forms by id prefix. */
 function interactionDispatcher(ctx: DiscordContext) {
   const commands: Record<string, (interaction: ChatInputCommandInteraction) => Promise<void>> = {
     ask: onAskCommand(ctx),
@@ -80,23 +87,24 @@ function interactionDispatcher(ctx: DiscordContext) {
   };
   const modals: Record<string, (interaction: ModalSubmitInteraction) => Promise<void>> = {
     [ASK_ABOUT_MODAL_PREFIX]: askAbout.onSubmit,
+    [REASON_MODAL_PREFIX]: onFeedbackReason(ctx),
   };
   const buttons: Record<string, (interaction: ButtonInteraction) => Promise<void>> = {
     [FEEDBACK_PREFIX]: onFeedback(ctx),
     [SHARE_PREFIX]: askAbout.onShare,
+    [ASK_HUMAN_PREFIX]: onAskHuman(ctx),
+    [SAVE_THREAD_PREFIX]: onSaveThread(ctx),
+  };
+  const byPrefix = <T>(handlers: Record<string, T>, customId: string) => {
+    const prefix = Object.keys(handlers).find((candidate) => customId.startsWith(candidate));
+    return prefix ? handlers[prefix] : undefined;
   };
   return (interaction: Interaction): Promise<void> | undefined => {
     if (interaction.isChatInputCommand()) return commands[interaction.commandName]?.(interaction);
     if (interaction.isMessageContextMenuCommand())
       return messageCommands[interaction.commandName]?.(interaction);
-    if (interaction.isModalSubmit()) {
-      const prefix = Object.keys(modals).find((candidate) => interaction.customId.startsWith(candidate));
-      return prefix ? modals[prefix]!(interaction) : undefined;
-    }
-    if (interaction.isButton()) {
-      const prefix = Object.keys(buttons).find((candidate) => interaction.customId.startsWith(candidate));
-      return prefix ? buttons[prefix]!(interaction) : undefined;
-    }
+    if (interaction.isButton()) return byPrefix(buttons, interaction.customId)?.(interaction);
+    if (interaction.isModalSubmit()) return byPrefix(modals, interaction.customId)?.(interaction);
     return undefined;
   };
 }
@@ -117,6 +125,7 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): PlatformAd
     conversations: options.conversations,
     log,
     ...(options.editIntervalMs !== undefined ? { editIntervalMs: options.editIntervalMs } : {}),
+    threadSaver: options.threadSaver ?? unconfiguredThreadSaver,
   };
   let ready = false;
   const dispatch = interactionDispatcher(ctx);

@@ -4,6 +4,7 @@ import type { Config } from '../../config.js';
 import type { ConversationLayer } from '../../conversation/layer.js';
 import type { Turn } from '../../core/types.js';
 import type { Logger } from '../../log.js';
+import type { ThreadSaver } from '../../records/thread-saver.js';
 import { type SlackPacing, type SlackTarget, slackConversation } from './conversation.js';
 import { resolveStubs, type SlackFile, slackAttachedFile } from './files.js';
 import type { BotIdentity } from './history.js';
@@ -15,6 +16,8 @@ export interface SlackContext {
   readonly pacing: SlackPacing;
   /** The bot's own identity, known once connected. */
   bot(): BotIdentity;
+  /** Saves a thread as knowledge (the digest's "Save as knowledge" button). */
+  readonly threadSaver: ThreadSaver;
 }
 
 /**
@@ -35,6 +38,8 @@ export async function answerIn(
   const access = botToken
     ? { botToken, ...(ctx.config.apiURL ? { apiURL: ctx.config.apiURL } : {}) }
     : undefined;
+  // The group cannot see a DM, so "Ask a human" is offered only where it can.
+  const askHuman = Boolean(ctx.config.escalationGroup) && !target.channel.startsWith('D');
   const conversation = slackConversation({
     client,
     target,
@@ -47,6 +52,7 @@ export async function answerIn(
             (await resolveStubs(client, await files())).map((file) => slackAttachedFile(file, access)),
         }
       : {}),
+    askHuman,
   });
   // History is read by the layer only once the question passed its checks.
   await ctx.conversations.ask(conversation, question, { via, allowedChannels: ctx.config.allowedChannels });

@@ -43,7 +43,13 @@ function errorCode(error: unknown): string {
 }
 
 /** Streams into a message opened with chat.startStream: only new text is sent. */
-function streamingReply(client: WebClient, target: SlackTarget, ts: string, intervalMs: number): LiveReply {
+function streamingReply(
+  client: WebClient,
+  target: SlackTarget,
+  ts: string,
+  intervalMs: number,
+  askHuman: boolean,
+): LiveReply {
   return {
     writes: 'append',
     writeIntervalMs: intervalMs,
@@ -54,7 +60,7 @@ function streamingReply(client: WebClient, target: SlackTarget, ts: string, inte
       const tail = final.text.slice(final.written);
       const notice = final.notice ? `:warning: ${final.notice}` : '';
       const joined = `${tail}${final.text && notice ? '\n\n' : ''}${notice}`;
-      const blocks = finalBlocks(final);
+      const blocks = finalBlocks(final, askHuman);
       await client.chat.stopStream({
         channel: target.channel,
         ts,
@@ -67,7 +73,13 @@ function streamingReply(client: WebClient, target: SlackTarget, ts: string, inte
 }
 
 /** Edits a placeholder with chat.update; a long answer continues in further messages. */
-function editingReply(client: WebClient, target: SlackTarget, ts: string, intervalMs: number): LiveReply {
+function editingReply(
+  client: WebClient,
+  target: SlackTarget,
+  ts: string,
+  intervalMs: number,
+  askHuman: boolean,
+): LiveReply {
   const thread = target.threadTs ? { thread_ts: target.threadTs } : {};
   return {
     writes: 'replace',
@@ -85,7 +97,7 @@ function editingReply(client: WebClient, target: SlackTarget, ts: string, interv
     async finish(final) {
       const parts = final.text ? splitMarkdown(final.text, MESSAGE_LIMIT) : [];
       if (final.notice) parts.push(`:warning: ${final.notice}`);
-      const extra = finalBlocks(final);
+      const extra = finalBlocks(final, askHuman);
       const metadata = final.text ? { metadata: answerMetadata(final) } : {};
       const blocksFor = (part: string, last: boolean) =>
         last ? [markdownBlock(part), ...extra] : [markdownBlock(part)];
@@ -110,10 +122,11 @@ function editingReply(client: WebClient, target: SlackTarget, ts: string, interv
   };
 }
 
-function finalBlocks(final: FinalReply) {
-  return [sourcesBlock(final.sources), final.feedbackId ? feedbackBlock(final.feedbackId) : undefined].filter(
-    (block) => block !== undefined,
-  );
+function finalBlocks(final: FinalReply, askHuman: boolean) {
+  return [
+    sourcesBlock(final.sources),
+    final.feedbackId ? feedbackBlock(final.feedbackId, { askHuman }) : undefined,
+  ].filter((block) => block !== undefined);
 }
 
 function answerMetadata(final: FinalReply) {
@@ -125,6 +138,7 @@ async function openReply(
   target: SlackTarget,
   pacing: SlackPacing,
   log: Logger,
+  askHuman: boolean,
 ): Promise<LiveReply> {
   if (target.threadTs) {
     try {
@@ -134,7 +148,8 @@ async function openReply(
         recipient_user_id: target.userId,
         ...(target.teamId ? { recipient_team_id: target.teamId } : {}),
       });
-      if (started.ts) return streamingReply(client, target, started.ts, pacing.appendIntervalMs ?? 400);
+      if (started.ts)
+        return streamingReply(client, target, started.ts, pacing.appendIntervalMs ?? 400, askHuman);
     } catch (error) {
       log.debug({ reason: errorCode(error) }, 'chat streaming refused; editing a placeholder instead');
     }
@@ -144,7 +159,7 @@ async function openReply(
     ...(target.threadTs ? { thread_ts: target.threadTs } : {}),
     text: PLACEHOLDER,
   });
-  return editingReply(client, target, posted.ts!, pacing.editIntervalMs ?? 1_000);
+  return editingReply(client, target, posted.ts!, pacing.editIntervalMs ?? 1_000, askHuman);
 }
 
 export interface SlackConversationInput {
@@ -157,6 +172,8 @@ export interface SlackConversationInput {
   readonly assistantThread?: boolean;
   /** Files attached to the question and its thread. */
   readonly attachments?: () => Promise<readonly AttachedFile[]>;
+  /** Offer "Ask a human" under the answer (a group to mention is configured, others can see it). */
+  readonly askHuman?: boolean;
 }
 
 /** The assistant status for each stage of an answer ("<app> is searching the knowledge base…"). */
@@ -195,7 +212,7 @@ export function slackConversation(input: SlackConversationInput): Conversation {
     history: input.history,
     ...(input.attachments ? { attachments: input.attachments } : {}),
     openReply: async () => {
-      const reply = await openReply(client, target, pacing, log);
+      const reply = await openReply(client, target, pacing, log, input.askHuman ?? false);
       if (!input.assistantThread) return reply;
       return {
         ...reply,
@@ -226,6 +243,11 @@ export function slackConversation(input: SlackConversationInput): Conversation {
     async notify(text) {
       await client.chat.postMessage({ channel: target.channel, ...thread, text: `:warning: ${text}` });
       await clearStatus();
+    },
+    async permalink() {
+      if (!target.threadTs) return undefined;
+      const found = await client.chat.getPermalink({ channel: target.channel, message_ts: target.threadTs });
+      return found.permalink;
     },
   };
 }

@@ -7,6 +7,7 @@
 
 import { createRequire } from 'node:module';
 import type { types } from '@slack/bolt';
+import { strings } from '../../conversation/strings.js';
 import { safeHttpUrl } from '../../core/sources.js';
 import type { Source } from '../../core/types.js';
 import { wellFormed } from '../../render/neutralizer.js';
@@ -66,8 +67,20 @@ export function sourcesBlock(sources: readonly Source[]): KnownBlock | undefined
 }
 
 export const FEEDBACK_ACTION = /^feedback_(up|down)$/;
+/** "Ask a human" under an answer (shown only when ESCALATION_SLACK_GROUP is set). */
+export const ASK_HUMAN_ACTION = 'ask_a_human';
 
-export function feedbackBlock(questionId: string): KnownBlock {
+export function feedbackBlock(questionId: string, options: { askHuman?: boolean } = {}): KnownBlock {
+  const askHuman = options.askHuman
+    ? [
+        {
+          type: 'button' as const,
+          action_id: ASK_HUMAN_ACTION,
+          text: { type: 'plain_text' as const, text: `🙋 ${strings.askHuman}` },
+          value: questionId,
+        },
+      ]
+    : [];
   return {
     type: 'actions',
     block_id: `feedback_${questionId}`,
@@ -84,6 +97,7 @@ export function feedbackBlock(questionId: string): KnownBlock {
         text: { type: 'plain_text', text: '👎 Not helpful' },
         value: questionId,
       },
+      ...askHuman,
     ],
   };
 }

@@ -24,19 +24,24 @@ import type { KnowledgeOverviewReader } from '../../conversation/knowledge-overv
 import type { ConversationLayer } from '../../conversation/layer.js';
 import type { HttpRoute } from '../../http/types.js';
 import { type Logger, silentLogger } from '../../log.js';
+import { SAVE_THREAD_ACTION } from '../../records/digest-slack.js';
+import { type ThreadSaver, unconfiguredThreadSaver } from '../../records/thread-saver.js';
 import type { PlatformAdapter } from '../types.js';
 import { App, AuthorizationError, HTTPReceiver } from './bolt.js';
 import { boltLogger } from './bolt-logger.js';
 import type { SlackContext } from './context.js';
 import type { SlackPacing } from './conversation.js';
-import { FEEDBACK_ACTION } from './format.js';
+import { ASK_HUMAN_ACTION, FEEDBACK_ACTION } from './format.js';
 import { onAppHomeOpened } from './handlers/app-home.js';
 import { registerAskAboutMessage } from './handlers/ask-about-message.js';
 import { onAskCommand } from './handlers/ask-command.js';
+import { onAskHuman } from './handlers/ask-human.js';
 import { assistantThreads } from './handlers/assistant-thread.js';
 import { onFeedback } from './handlers/feedback.js';
+import { onFeedbackReason, REASON_VIEW } from './handlers/feedback-reason.js';
 import { onMention } from './handlers/mention.js';
 import { onMessage } from './handlers/message.js';
+import { onSaveThread } from './handlers/save-thread.js';
 import { onAppUninstalled, onTokensRevoked } from './handlers/uninstall.js';
 import type { BotIdentity } from './history.js';
 import { INSTALL_PATH, installFailurePage, REDIRECT_PATH } from './install-pages.js';
@@ -55,6 +60,8 @@ export interface SlackAdapterOptions {
   readonly pacing?: SlackPacing;
   /** What the bot knows, for the App Home tab (store stats, sources, collections). */
   readonly knowledge?: KnowledgeOverviewReader;
+  /** Saves a thread as knowledge (the digest's button); the default says it is not configured. */
+  readonly threadSaver?: ThreadSaver;
 }
 
 export interface SlackAdapter extends PlatformAdapter {
@@ -194,6 +201,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     log,
     pacing: options.pacing ?? {},
     bot: () => requestBot.getStore() ?? startupBot,
+    threadSaver: options.threadSaver ?? unconfiguredThreadSaver,
   };
 
   // A workspace without an installation is logged once, not on every event it still sends
@@ -228,6 +236,9 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     app.event('app_uninstalled', onAppUninstalled(ctx, installations));
     app.event('tokens_revoked', onTokensRevoked(ctx, installations));
   }
+  app.view(REASON_VIEW, onFeedbackReason(ctx));
+  app.action(ASK_HUMAN_ACTION, onAskHuman(ctx));
+  app.action(SAVE_THREAD_ACTION, onSaveThread(ctx));
   app.error(async (error) => {
     const missing = error instanceof AuthorizationError ? missingInstallation(error) : undefined;
     if (missing) {

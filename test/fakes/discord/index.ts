@@ -165,6 +165,33 @@ export interface FakeDiscord {
   close(): Promise<void>;
 }
 
+interface AllowedMentions {
+  readonly parse?: readonly string[];
+  readonly roles?: readonly string[];
+  readonly users?: readonly string[];
+}
+
+/**
+ * Who a message notifies, as Discord decides it: mentions in the content count only where
+ * allowed_mentions permits them (absent, everything is allowed, as on Discord).
+ */
+function resolveMentions(
+  content: string,
+  allowed: AllowedMentions | undefined,
+  user: (id: string) => FakeDiscordMessage['author'],
+) {
+  const parse = allowed ? (allowed.parse ?? []) : ['users', 'roles', 'everyone'];
+  const userIds = [...content.matchAll(/<@!?(\d+)>/g)].map((m) => m[1]!);
+  const roleIds = [...content.matchAll(/<@&(\d+)>/g)].map((m) => m[1]!);
+  return {
+    mention_everyone: parse.includes('everyone') && /@(everyone|here)/.test(content),
+    mentions: userIds
+      .filter((id) => parse.includes('users') || allowed?.users?.includes(id))
+      .map((id) => user(id)) as unknown[],
+    mention_roles: roleIds.filter((id) => parse.includes('roles') || allowed?.roles?.includes(id)),
+  };
+}
+
 let snowflake = 1_200_000_000_000_000_000n;
 const nextId = () => String(++snowflake);
 
@@ -279,9 +306,11 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       timestamp: new Date().toISOString(),
       edited_timestamp: null,
       tts: false,
-      mention_everyone: false,
-      mentions: [],
-      mention_roles: [],
+      ...resolveMentions(
+        String(body.content ?? ''),
+        body.allowed_mentions as AllowedMentions | undefined,
+        user,
+      ),
       attachments: [],
       embeds: (body.embeds as unknown[]) ?? [],
       components: (body.components as unknown[]) ?? [],
@@ -401,8 +430,11 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     if (m5) {
       const m = m5;
       if (threadsDenied) return { status: 403, body: { message: 'Missing Permissions', code: 50013 } };
-      // As on Discord, a thread started from a message shares the message's id.
+      // As on Discord, a thread started from a message shares the message's id, and the
+      // message is flagged HAS_THREAD (1 << 5).
       const thread = { id: m[2]!, name: String(body?.name ?? ''), owner_id: botUserId, parent_id: m[1]! };
+      const starter = find(m[1]!, m[2]!);
+      if (starter) starter.flags |= 1 << 5;
       threads.set(thread.id, thread);
       channels.set(thread.id, []);
       const channel = threadChannel(thread);
@@ -594,7 +626,9 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     if (place === 'foreign_guild') return { ...textChannel, id: foreignChannelId, guild_id: foreignGuildId };
     const thread = channel ? threads.get(channel) : undefined;
     if (thread) return threadChannel(thread);
-    return channel === forumChannelId ? forumChannel : textChannel;
+    if (channel === forumChannelId) return forumChannel;
+    // The interaction happens where its message is: any text channel of the server.
+    return channel ? { ...textChannel, id: channel } : textChannel;
   };
   const interactionBase = (
     userId: string,

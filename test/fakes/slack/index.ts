@@ -46,6 +46,8 @@ export interface FakeView {
   /** How it was shown: a modal opened from a trigger, or a user's Home tab. */
   readonly via: 'views.open' | 'views.publish' | 'views.update';
   readonly userId?: string;
+  /** The trigger a modal was opened with (Slack accepts each trigger once). */
+  readonly triggerId?: string;
   readonly view: Record<string, unknown>;
 }
 
@@ -138,6 +140,11 @@ export interface FakeSlack {
   /** Delays every Web API answer by `ms` (a slow or distant Slack). */
   setLatency(ms: number): void;
   responseURL(id: string): string;
+  /**
+   * Who a posted message would notify, as Slack reads its text: `user:U…`, `subteam:S…`,
+   * `channel`, `here`, `everyone`. Empty for a message that pings no one.
+   */
+  pings(message: Pick<FakeMessage, 'text'>): string[];
   /** Socket Mode: the app-level token, and envelope ids the client has acknowledged. */
   readonly appToken: string;
   readonly acks: { envelope_id: string; payload?: unknown }[];
@@ -206,7 +213,11 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   const showView = (via: FakeView['via'], args: Record<string, unknown>): Reply => {
     const view = args.view as Record<string, unknown> | undefined;
     if (!view || typeof view.type !== 'string') return { ok: false, error: 'invalid_arguments' };
-    if (via === 'views.open' && !args.trigger_id) return { ok: false, error: 'invalid_trigger_id' };
+    // Slack accepts a trigger once, within 3 seconds of the click that made it.
+    const trigger = args.trigger_id ? String(args.trigger_id) : undefined;
+    if (via === 'views.open' && (!trigger || views.some((v) => v.triggerId === trigger))) {
+      return { ok: false, error: 'invalid_trigger_id' };
+    }
     if (via === 'views.publish' && (!args.user_id || view.type !== 'home')) {
       return { ok: false, error: 'invalid_arguments' };
     }
@@ -214,6 +225,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       id: `V${String(++viewIds).padStart(6, '0')}`,
       via,
       ...(args.user_id ? { userId: String(args.user_id) } : {}),
+      ...(via === 'views.open' && trigger ? { triggerId: trigger } : {}),
       view,
     };
     views.push(shown);
@@ -299,6 +311,15 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
         });
         ephemerals.set(ch, list);
         return { ok: true, message_ts: nextTs() };
+      }
+      case 'chat.getPermalink': {
+        const message = find(ch, String(args.message_ts));
+        if (!message) return { ok: false, error: 'message_not_found' };
+        return {
+          ok: true,
+          channel: ch,
+          permalink: `https://fake.slack.com/archives/${ch}/p${message.ts.replace('.', '')}`,
+        };
       }
       case 'assistant.threads.setStatus':
       case 'assistant.threads.setTitle':
@@ -502,6 +523,18 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       latencyMs = ms;
     },
     responseURL: (id) => `${server.url}/respond/${id}`,
+    pings: (message) =>
+      [
+        ...message.text.matchAll(
+          /<(@[UW][A-Z0-9]+|!subteam\^[A-Z0-9]+|!channel|!here|!everyone)(?:\|[^>]*)?>/g,
+        ),
+      ].map(([, token]) =>
+        token!.startsWith('@')
+          ? `user:${token!.slice(1)}`
+          : token!.startsWith('!subteam^')
+            ? `subteam:${token!.slice('!subteam^'.length)}`
+            : token!.slice(1),
+      ),
     appToken,
     acks,
     oauth,

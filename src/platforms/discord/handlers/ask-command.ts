@@ -85,6 +85,15 @@ export function onAskCommand(ctx: DiscordContext) {
       asker: { id: interaction.user.id },
       history: async () => [],
       ...(ctx.editIntervalMs !== undefined ? { editIntervalMs: ctx.editIntervalMs } : {}),
+      // A private reply or a DM is not where the role could see the question.
+      askHuman: Boolean(ctx.config.escalationRole) && !isPrivate && interaction.inGuild(),
+      // The reply the follow-up thread hangs off: the link the answer records keep.
+      ...(isPrivate || !interaction.inGuild()
+        ? {}
+        : {
+            permalink: async () =>
+              `https://discord.com/channels/${interaction.guildId}/${interaction.channelId}/${(await interaction.fetchReply()).id}`,
+          }),
     });
     await ctx.conversations.ask(conversation, checked.question, { via: 'command' });
     // No thread where the bot is not in the server (a user install): it could not post there.

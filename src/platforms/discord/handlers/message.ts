@@ -32,6 +32,7 @@ export function onMessage(ctx: DiscordContext) {
         history,
         attachments: async () => (await files()).map((attachment) => discordAttachedFile(attachment)),
         ...(ctx.editIntervalMs !== undefined ? { editIntervalMs: ctx.editIntervalMs } : {}),
+        askHuman: Boolean(ctx.config.escalationRole) && message.inGuild(),
       }),
       text,
       { via, allowedChannels: ctx.config.allowedChannels },

@@ -1,0 +1,50 @@
+/**
+ * "Ask a human" under an answer: posts in the answer's thread a message that mentions the
+ * configured role (ESCALATION_DISCORD_ROLE) — the one deliberate ping the bot sends, allowed
+ * for exactly that role — and tells the person who clicked, privately, that it was done.
+ */
+import { type ButtonInteraction, MessageFlags, Routes } from 'discord.js';
+import { strings } from '../../../conversation/strings.js';
+import type { DiscordContext } from '../context.js';
+import { ASK_HUMAN_PREFIX, NO_PINGS } from '../format.js';
+
+export function onAskHuman(ctx: DiscordContext) {
+  return async (interaction: ButtonInteraction) => {
+    const questionId = interaction.customId.slice(ASK_HUMAN_PREFIX.length);
+    const role = ctx.config.escalationRole;
+    await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+    const tell = (content: string) => interaction.editReply({ content, allowedMentions: NO_PINGS });
+    if (!role) return void (await tell(strings.humanNotConfigured));
+    if (!interaction.inGuild() || interaction.message.flags.has(MessageFlags.Ephemeral)) {
+      return void (await tell(strings.humanNoThread));
+    }
+    if (!(await ctx.conversations.firstEscalation('discord', questionId))) {
+      return void (await tell(strings.humanAlreadyAsked));
+    }
+    // An /ask reply carries its follow-up thread (same id as the message): ask there.
+    const where = interaction.message.hasThread ? interaction.message.id : interaction.channelId;
+    try {
+      await ctx.client.rest.post(Routes.channelMessages(where), {
+        body: {
+          content: strings.humanWanted(`<@&${role}>`),
+          allowed_mentions: { parse: [], roles: [role] },
+        },
+      });
+    } catch (error) {
+      ctx.log.warn({ err: error, channel: where }, 'could not ask a human');
+      return void (await tell(strings.cannotPostHere));
+    }
+    await tell(
+      ctx.conversations.escalated({
+        place: {
+          platform: 'discord',
+          channelId: interaction.channelId,
+          ...(where !== interaction.channelId ? { threadId: where } : {}),
+          workspaceId: interaction.guildId,
+        },
+        questionId,
+        userId: interaction.user.id,
+      }),
+    );
+  };
+}

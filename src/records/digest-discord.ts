@@ -1,0 +1,136 @@
+/**
+ * The digest on Discord: one message (figures, then each failed question with links to its
+ * threads) with a "Save #n as knowledge" button per item where a person answered in the
+ * thread, posted over REST so it works from the parent of a sharded bot too. Question text
+ * is made literal and the message allows no mentions.
+ */
+import {
+  type APIActionRowComponent,
+  type APIButtonComponent,
+  type APIMessage,
+  ButtonStyle,
+  ComponentType,
+  REST,
+  Routes,
+} from 'discord.js';
+import { safeHttpUrl } from '../core/sources.js';
+import { discordPlainText } from '../render/discord-text.js';
+import { type Digest, type DigestDestination, type DigestItem, listSize } from './digest.js';
+import { describeOutcomes, figures, oneLine } from './report.js';
+import { pseudonym } from './store.js';
+
+/** Custom id prefix of the digest's save buttons: `save:<channel>:<thread>`. */
+export const SAVE_THREAD_PREFIX = 'save:';
+const MESSAGE_LIMIT = 2_000;
+
+export function parseSaveId(customId: string): { channel: string; thread: string } | undefined {
+  const match = /^save:(\d{15,25}):(\d{15,25})$/.exec(customId);
+  return match ? { channel: match[1]!, thread: match[2]! } : undefined;
+}
+
+export interface DiscordDigestMessage {
+  readonly content: string;
+  readonly components: APIActionRowComponent<APIButtonComponent>[];
+  readonly allowed_mentions: { readonly parse: [] };
+}
+
+export function digestMessage(digest: Digest): DiscordDigestMessage {
+  const lines = [`**${discordPlainText(digest.title)}**`, ...figures(digest.report)];
+  const buttons: APIButtonComponent[] = [];
+  let n = 0;
+  const { report } = digest;
+  const list = (
+    title: string,
+    items: readonly DigestItem[],
+    size: string,
+    detail: (item: DigestItem) => string,
+  ) => {
+    lines.push('', `**${title}**: ${size}`);
+    if (items.length === 0) lines.push('none');
+    for (const item of items) {
+      n += 1;
+      const { group } = item;
+      const wording = group.question
+        ? `“${discordPlainText(oneLine(group.question, 150))}”`
+        : '*(question text not kept)*';
+      const links = group.threads
+        .slice(0, 3)
+        .map((t, i) => {
+          const url = safeHttpUrl(t.link);
+          return url ? `[thread ${i + 1}](<${url}>)` : undefined;
+        })
+        .filter(Boolean)
+        .join(' · ');
+      const extra = detail(item);
+      lines.push(
+        `${n}. **${group.count}×** ${wording}${extra ? ` — ${discordPlainText(extra)}` : ''}${links ? ` ${links}` : ''}`,
+      );
+      const saved = item.humanAnswered;
+      if (saved?.channelId && saved.threadId && buttons.length < 25) {
+        buttons.push({
+          type: ComponentType.Button,
+          style: ButtonStyle.Success,
+          label: `Save #${n} as knowledge`,
+          custom_id: `${SAVE_THREAD_PREFIX}${saved.channelId}:${saved.threadId}`,
+        });
+      }
+    }
+  };
+  list(
+    'Not answered',
+    digest.unanswered,
+    listSize(report.notAnswered, 'question', report.unanswered.length, digest.unanswered.length),
+    (i) => describeOutcomes(i.group.outcomes),
+  );
+  const votedDown = listSize(
+    report.feedback.answersVotedDown,
+    'answer',
+    report.votedDown.length,
+    digest.votedDown.length,
+  );
+  list('Voted down', digest.votedDown, votedDown, (i) =>
+    i.group.reasons.length ? `reasons: ${i.group.reasons.map((r) => `"${oneLine(r, 80)}"`).join('; ')}` : '',
+  );
+  // Whole lines only, so no link or escape is cut in half.
+  const kept: string[] = [];
+  let length = 0;
+  for (const line of lines) {
+    if (length + line.length + 1 > MESSAGE_LIMIT - 2) {
+      kept.push('…');
+      break;
+    }
+    kept.push(line);
+    length += line.length + 1;
+  }
+  const rows: APIActionRowComponent<APIButtonComponent>[] = [];
+  for (let i = 0; i < buttons.length; i += 5) {
+    rows.push({ type: ComponentType.ActionRow, components: buttons.slice(i, i + 5) });
+  }
+  return { content: kept.join('\n'), components: rows, allowed_mentions: { parse: [] } };
+}
+
+export interface DiscordDigestOptions {
+  readonly token: string;
+  readonly channel: string;
+  readonly apiURL?: string;
+}
+
+export function discordDigestDestination(options: DiscordDigestOptions): DigestDestination {
+  const rest = new REST(options.apiURL ? { api: options.apiURL } : {}).setToken(options.token);
+  return {
+    name: `discord:${options.channel}`,
+    platform: 'discord',
+    async humanReplied(thread) {
+      const messages = (await rest.get(Routes.channelMessages(thread.threadId!), {
+        query: new URLSearchParams({ limit: '100' }),
+      })) as APIMessage[];
+      return messages.some(
+        (message) =>
+          !message.author.bot && !message.webhook_id && pseudonym(message.author.id) !== thread.askerId,
+      );
+    },
+    async post(digest) {
+      await rest.post(Routes.channelMessages(options.channel), { body: digestMessage(digest) });
+    },
+  };
+}

@@ -1,0 +1,114 @@
+/**
+ * The answer recorder the conversation layer reports to: turns each answer's summary into a
+ * stored record (question text only when RECORD_TEXT allows, otherwise a hash), asks the
+ * platform for a link to the thread afterwards, and stores votes, reasons and hand-offs.
+ * A failing write is logged and forgotten: recording never gets in the way of answering.
+ */
+import type {
+  AnswerRecorder,
+  AnswerSummary,
+  EscalationRecord,
+  FeedbackRecord,
+} from '../conversation/recording.js';
+import type { Logger } from '../log.js';
+import { pseudonym, questionHash, type RecordStore, type StoredAnswer } from './store.js';
+
+export interface RecorderOptions {
+  /** RECORD_TEXT: keep the question's wording (and the standalone question). */
+  readonly keepText: boolean;
+  readonly log: Logger;
+  readonly now?: () => number;
+}
+
+export function toStoredAnswer(summary: AnswerSummary, keepText: boolean): StoredAnswer {
+  const { place, timings } = summary;
+  return {
+    questionId: summary.questionId,
+    askedAt: summary.askedAt,
+    platform: place.platform,
+    ...(place.workspaceId ? { workspaceId: place.workspaceId } : {}),
+    ...(place.channelId ? { channelId: place.channelId } : {}),
+    ...(place.threadId ? { threadId: place.threadId } : {}),
+    direct: place.direct ?? false,
+    askerId: pseudonym(summary.asker.id),
+    ...(keepText ? { question: summary.question } : {}),
+    questionHash: questionHash(summary.question),
+    ...(keepText && summary.standaloneQuestion ? { standalone: summary.standaloneQuestion } : {}),
+    ...(summary.via ? { via: summary.via } : {}),
+    outcome: summary.outcome,
+    ...(summary.mode ? { mode: summary.mode } : {}),
+    degraded: summary.degraded,
+    sources: summary.sources.map((source) => ({
+      id: source.passageId,
+      title: source.title,
+      ...(source.url ? { url: source.url } : {}),
+    })),
+    timings: {
+      ...(timings.condenseMs !== undefined ? { condenseMs: timings.condenseMs } : {}),
+      ...(timings.retrievalMs !== undefined ? { retrievalMs: timings.retrievalMs } : {}),
+      ...(timings.firstTokenMs !== undefined ? { firstTokenMs: timings.firstTokenMs } : {}),
+      ...(timings.totalMs !== undefined ? { totalMs: timings.totalMs } : {}),
+    },
+  };
+}
+
+export class StoreRecorder implements AnswerRecorder {
+  private readonly now: () => number;
+  /** Link look-ups still running, so tests and shutdown can wait for them. */
+  private readonly pending = new Set<Promise<void>>();
+
+  constructor(
+    private readonly store: RecordStore,
+    private readonly options: RecorderOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+  }
+
+  answered(summary: AnswerSummary): void {
+    if (!this.attempt('answer', () => this.store.saveAnswer(toStoredAnswer(summary, this.options.keepText))))
+      return;
+    if (!summary.link) return;
+    const linking = summary
+      .link()
+      .then((link) => {
+        if (link) this.attempt('link', () => this.store.setLink(summary.questionId, link));
+      })
+      .catch((error: unknown) =>
+        this.options.log.debug({ err: error, questionId: summary.questionId }, 'no link to the thread'),
+      )
+      .finally(() => this.pending.delete(linking));
+    this.pending.add(linking);
+  }
+
+  feedback(record: FeedbackRecord): void {
+    this.attempt('vote', () => {
+      const kept = this.store.saveVote({
+        questionId: record.questionId,
+        userId: pseudonym(record.userId),
+        vote: record.vote,
+        ...(record.reason ? { reason: record.reason } : {}),
+        at: this.now(),
+      });
+      if (!kept) this.options.log.debug({ questionId: record.questionId }, 'vote on an unrecorded answer');
+    });
+  }
+
+  escalated(record: EscalationRecord): void {
+    this.attempt('hand-off', () => this.store.markEscalated(record.questionId, this.now()));
+  }
+
+  /** Resolves once every link look-up started so far has finished. */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.pending]);
+  }
+
+  private attempt(what: string, write: () => void): boolean {
+    try {
+      write();
+      return true;
+    } catch (error) {
+      this.options.log.warn({ err: error }, `could not record the ${what}`);
+      return false;
+    }
+  }
+}
