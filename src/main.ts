@@ -50,6 +50,7 @@ async function run(config: Config, log: Logger): Promise<void> {
         config: config.slack,
         port: config.http.port,
         conversations,
+        knowledge: bot.knowledge,
         routes,
         logger: log,
       }),
@@ -63,12 +64,20 @@ async function run(config: Config, log: Logger): Promise<void> {
       adapters.push(sharded);
     } else {
       const { createDiscordAdapter } = await import('./platforms/discord/index.js');
-      adapters.push(createDiscordAdapter({ config: config.discord, conversations, logger: log }));
+      adapters.push(
+        createDiscordAdapter({
+          config: config.discord,
+          conversations,
+          knowledge: bot.knowledge,
+          logger: log,
+        }),
+      );
     }
   }
   // Slack's HTTP receiver serves the routes on PORT; otherwise they need a server of their own.
   if (!config.slack || config.slack.appToken) server = await startHttpServer(config.http.port, routes);
   for (const adapter of adapters) await adapter.start();
+  bot.startSyncSchedule();
   log.info(
     {
       platforms: [...adapters.map((a) => a.name), ...(config.web.enabled ? ['web'] : [])],

@@ -7,6 +7,9 @@
  */
 import type { Config } from '../config.js';
 import { ConversationLayer } from '../conversation/layer.js';
+import { routedAnswerer } from '../knowledge/routed-answerer.js';
+import { type SyncSchedule, startSyncSchedule } from '../knowledge/scheduler.js';
+import { KnowledgeService } from '../knowledge/service.js';
 import type { Logger } from '../log.js';
 import type { DrainingAnswerer } from '../ops/draining-answerer.js';
 import { BotMetrics } from '../ops/metrics.js';
@@ -23,6 +26,13 @@ export interface Bot {
   readonly shared: SharedState;
   readonly draining: DrainingAnswerer;
   readonly conversations: ConversationLayer;
+  /** Collections, routes, web sources and saved threads (`/kb`, save-to-knowledge, the sync schedule). */
+  readonly knowledge: KnowledgeService;
+  /**
+   * Starts re-syncing web sources every SYNC_INTERVAL (once per process that calls it; a
+   * no-op when unset). `npm start` calls it; Discord shards and `npm run web` do not.
+   */
+  startSyncSchedule(): SyncSchedule | undefined;
   /** The bot's own database (settings, sources, installations, records), opened on first use. */
   appDatabase(): AppDatabase;
   /**
@@ -36,14 +46,27 @@ export async function composeBot(config: Config, log: Logger, deps: RuntimeDeps 
   const runtime = await buildRuntime(config, { logger: log, ...deps });
   const shared = await createSharedState(config.limits.redisURL, log);
   const metrics = new BotMetrics();
-  const { answerer, draining } = guardAnswerer(runtime.answerer, config, shared.rates, metrics);
+  let appDb: AppDatabase | undefined;
+  const appDatabase = () => {
+    appDb ??= openAppDatabase(config.rag.dataDir);
+    return appDb;
+  };
+  const knowledge = new KnowledgeService({
+    store: runtime.store,
+    appDatabase,
+    settings: config.knowledge,
+    logger: log,
+  });
+  // Each question reads only the collections routed to its place.
+  const routed = routedAnswerer(runtime.answerer, (question) => knowledge.collectionsFor(question.place));
+  const { answerer, draining } = guardAnswerer(routed, config, shared.rates, metrics);
   const conversations = new ConversationLayer({
     answerer,
     log,
     dedupe: shared.dedupe,
     maxQuestionChars: config.rag.maxQuestionChars,
   });
-  let appDb: AppDatabase | undefined;
+  let schedule: SyncSchedule | undefined;
   return {
     config,
     log,
@@ -52,16 +75,20 @@ export async function composeBot(config: Config, log: Logger, deps: RuntimeDeps 
     shared,
     draining,
     conversations,
-    appDatabase() {
-      appDb ??= openAppDatabase(config.rag.dataDir);
-      return appDb;
+    knowledge,
+    startSyncSchedule() {
+      if (config.knowledge.syncIntervalMs === undefined) return undefined;
+      schedule ??= startSyncSchedule(knowledge, config.knowledge.syncIntervalMs, log);
+      return schedule;
     },
+    appDatabase,
     async stop(frontEnds) {
       log.info({ inFlight: draining.activeAnswers }, 'shutting down: finishing answers in progress');
       const result = await draining.drain(config.limits.shutdownGraceMs);
       if (!result.finished)
         log.warn({ interrupted: result.interrupted }, 'interrupted answers that outlasted the grace period');
       await Promise.allSettled(frontEnds.map((frontEnd) => frontEnd.stop()));
+      await schedule?.stop();
       await shared.close();
       appDb?.close();
     },

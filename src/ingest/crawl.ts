@@ -252,13 +252,7 @@ export async function crawlSite(start: string, options: CrawlOptions = {}): Prom
       return;
     }
     const html = await response.text();
-    const links = [
-      ...new Set(
-        extractLinks(html, final.href)
-          .filter(inScope)
-          .map(normalise),
-      ),
-    ];
+    const links = [...new Set(extractLinks(html, final.href).filter(inScope).map(normalise))];
     follow(links);
     const content = await extractMainContent(html);
     const etag = response.headers.get('etag');

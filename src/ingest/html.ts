@@ -30,7 +30,11 @@ export async function extractMainContent(html: string): Promise<PageContent> {
   const rawTitle =
     inner(withoutComments, /<title[^>]*>([\s\S]*?)<\/title>/i) ??
     inner(withoutComments, /<h1[^>]*>([\s\S]*?)<\/h1>/i);
-  const title = rawTitle ? decodeEntities(rawTitle.replace(/<[^>]+>/g, '')).replace(/\s+/g, ' ').trim() : '';
+  const title = rawTitle
+    ? decodeEntities(rawTitle.replace(/<[^>]+>/g, ''))
+        .replace(/\s+/g, ' ')
+        .trim()
+    : '';
   const main =
     inner(withoutComments, /<main\b[^>]*>([\s\S]*?)<\/main>/i) ??
     inner(withoutComments, /<article\b[^>]*>([\s\S]*?)<\/article>/i) ??
@@ -66,7 +70,9 @@ export function extractLinks(html: string, base: string): URL[] {
 /** `<loc>` entries of a sitemap or sitemap index. */
 export function sitemapLocations(xml: string): { readonly pages: string[]; readonly sitemaps: string[] } {
   const locs = (block: string) =>
-    [...block.matchAll(/<loc>\s*([\s\S]*?)\s*<\/loc>/gi)].map((m) => decodeEntities(m[1]!.replace(/<!\[CDATA\[|\]\]>/g, '')));
+    [...block.matchAll(/<loc>\s*([\s\S]*?)\s*<\/loc>/gi)].map((m) =>
+      decodeEntities(m[1]!.replace(/<!\[CDATA\[|\]\]>/g, '')),
+    );
   const isIndex = /<sitemapindex\b/i.test(xml);
   return isIndex ? { pages: [], sitemaps: locs(xml) } : { pages: locs(xml), sitemaps: [] };
 }

@@ -30,7 +30,9 @@ export function sqliteRouteStore(app: AppDatabase): RouteStore {
      ON CONFLICT (place) DO UPDATE SET collections = excluded.collections, set_by = excluded.set_by, set_at = excluded.set_at`,
   );
   const remove = app.db.prepare('DELETE FROM knowledge_routes WHERE place = ?');
-  const list = app.db.prepare('SELECT place, collections, set_by, set_at FROM knowledge_routes ORDER BY place');
+  const list = app.db.prepare(
+    'SELECT place, collections, set_by, set_at FROM knowledge_routes ORDER BY place',
+  );
   return {
     lookup(keys) {
       const found = new Map<string, string[]>();
@@ -47,7 +49,12 @@ export function sqliteRouteStore(app: AppDatabase): RouteStore {
       return Number(remove.run(key).changes) > 0;
     },
     all() {
-      const rows = list.all() as unknown as { place: string; collections: string; set_by: string; set_at: string }[];
+      const rows = list.all() as unknown as {
+        place: string;
+        collections: string;
+        set_by: string;
+        set_at: string;
+      }[];
       return new Map(
         rows.map((row) => [
           row.place,

@@ -130,7 +130,8 @@ export class SourceRegistry {
     return this.app.db;
   }
 
-  private static readonly SELECT = `SELECT s.*, (SELECT count(*) FROM knowledge_pages p WHERE p.source_id = s.id) AS pages,
+  private static readonly SELECT =
+    `SELECT s.*, (SELECT count(*) FROM knowledge_pages p WHERE p.source_id = s.id) AS pages,
       (SELECT coalesce(sum(json_array_length(p.chunk_ids)), 0) FROM knowledge_pages p WHERE p.source_id = s.id) AS chunks
     FROM knowledge_sources s`;
 
@@ -226,9 +227,9 @@ export class SourceRegistry {
    */
   tryLock(name: string, holder: string, ttlMs: number, now = Date.now()): boolean {
     return this.app.transaction(() => {
-      const row = this.db.prepare('SELECT holder, expires_at FROM knowledge_locks WHERE name = ?').get(name) as
-        | { holder: string; expires_at: number }
-        | undefined;
+      const row = this.db
+        .prepare('SELECT holder, expires_at FROM knowledge_locks WHERE name = ?')
+        .get(name) as { holder: string; expires_at: number } | undefined;
       if (row && row.holder !== holder && Number(row.expires_at) > now) return false;
       this.db
         .prepare(

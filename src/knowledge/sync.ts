@@ -53,7 +53,13 @@ export async function syncSource(
   const finish = (error?: string): SyncSummary => {
     const status = error ? 'failed' : failed.length > 0 ? 'partial' : 'ok';
     registry.recordSync(source.id, { status, ...(error ? { error } : {}), failures: failed.length });
-    const summary = { source: registry.get(source.id) ?? source, pages: 0, ...counts, failed, ...(error ? { error } : {}) };
+    const summary = {
+      source: registry.get(source.id) ?? source,
+      pages: 0,
+      ...counts,
+      failed,
+      ...(error ? { error } : {}),
+    };
     log.info({ ...counts, failed: failed.length, status }, 'synced a web source');
     return summary;
   };
@@ -105,7 +111,12 @@ export async function syncSource(
       }
       const chunks = page.markdown
         ? chunkDocument(
-            { kind: 'text', markdown: page.markdown, url: page.url, ...(page.title ? { title: page.title } : {}) },
+            {
+              kind: 'text',
+              markdown: page.markdown,
+              url: page.url,
+              ...(page.title ? { title: page.title } : {}),
+            },
             page.url,
           )
         : [];

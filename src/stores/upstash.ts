@@ -123,7 +123,8 @@ export class UpstashStore implements CollectionStore {
     for (const [namespace, { vectorCount }] of Object.entries(info.namespaces ?? {})) {
       if (vectorCount === 0) continue;
       if (namespace === base) found.set(DEFAULT_COLLECTION, vectorCount);
-      else if (base && namespace.startsWith(`${base}:`)) found.set(namespace.slice(base.length + 1), vectorCount);
+      else if (base && namespace.startsWith(`${base}:`))
+        found.set(namespace.slice(base.length + 1), vectorCount);
       else if (!base && namespace) found.set(namespace, vectorCount);
     }
     return found;

@@ -79,7 +79,11 @@ describe('web sources: crawling and re-syncing a docs site', () => {
 
   it('updates a changed page, adds a new one, prunes a removed one, and keeps a failing one', async () => {
     const source = registry.find(`${site.url}/docs/`, 'acme')!;
-    site.setPage('/docs/install.html', 'Installing the widget', 'Install the Acme widget with the quuxinator: run quux add widget.');
+    site.setPage(
+      '/docs/install.html',
+      'Installing the widget',
+      'Install the Acme widget with the quuxinator: run quux add widget.',
+    );
     site.removePage('/docs/billing.html');
     site.setPage('/docs/faq.html', 'FAQ', 'The widget glows blue when the zorblax is charged.');
     const summary = await syncSource(store, registry, source, { crawl: timing });
@@ -91,7 +95,9 @@ describe('web sources: crawling and re-syncing a docs site', () => {
     expect((await search('zorblax glows', ['acme']))[0]?.url).toBe(`${site.url}/docs/faq.html`);
 
     site.failPage('/docs/faq.html');
-    const failing = await syncSource(store, registry, registry.find(`${site.url}/docs/`, 'acme')!, { crawl: timing });
+    const failing = await syncSource(store, registry, registry.find(`${site.url}/docs/`, 'acme')!, {
+      crawl: timing,
+    });
     expect(failing.failed).toEqual([{ url: `${site.url}/docs/faq.html`, reason: 'HTTP 503' }]);
     expect(await search('zorblax glows', ['acme'])).not.toHaveLength(0);
     expect(registry.find(`${site.url}/docs/`, 'acme')).toMatchObject({ lastStatus: 'partial', failures: 1 });

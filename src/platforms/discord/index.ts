@@ -10,27 +10,35 @@
  * (reading follow-ups that do not mention the bot), DirectMessages.
  */
 import {
+  type AutocompleteInteraction,
   type ButtonInteraction,
   type ChatInputCommandInteraction,
   Client,
   Events,
   GatewayIntentBits,
   type Interaction,
+  type MessageContextMenuCommandInteraction,
   Partials,
 } from 'discord.js';
 import type { Config } from '../../config.js';
 import type { ConversationLayer } from '../../conversation/layer.js';
+import type { KnowledgeService } from '../../knowledge/service.js';
 import { type Logger, silentLogger } from '../../log.js';
 import type { PlatformAdapter } from '../types.js';
 import type { DiscordContext } from './context.js';
 import { FEEDBACK_PREFIX, NO_PINGS } from './format.js';
 import { onAskCommand } from './handlers/ask-command.js';
 import { onFeedback } from './handlers/feedback.js';
+import { onKbAutocomplete } from './handlers/kb-autocomplete.js';
+import { onKbCommand } from './handlers/kb-command.js';
 import { onMessage } from './handlers/message.js';
+import { onSaveToKnowledge, SAVE_TO_KNOWLEDGE_COMMAND } from './handlers/save-thread.js';
 
 export interface DiscordAdapterOptions {
   readonly config: NonNullable<Config['discord']>;
   readonly conversations: ConversationLayer;
+  /** `/kb` and "Save to knowledge base"; without it neither is handled. */
+  readonly knowledge?: KnowledgeService;
   readonly logger?: Logger;
   /** Edit pacing, for tests; the default respects Discord's edit rate limits. */
   readonly editIntervalMs?: number;
@@ -63,15 +71,28 @@ function loginProblem(error: unknown): Error {
 }
 
 /** Runs the handler an interaction is for, if any: slash commands by name, buttons by id prefix. */
-function interactionDispatcher(ctx: DiscordContext) {
+function interactionDispatcher(ctx: DiscordContext, knowledge: KnowledgeService | undefined) {
   const commands: Record<string, (interaction: ChatInputCommandInteraction) => Promise<void>> = {
     ask: onAskCommand(ctx),
+    ...(knowledge ? { kb: onKbCommand(ctx, knowledge) } : {}),
+  };
+  const autocompletes: Record<string, (interaction: AutocompleteInteraction) => Promise<void>> = {
+    ...(knowledge ? { kb: onKbAutocomplete(ctx, knowledge) } : {}),
+  };
+  const messageCommands: Record<
+    string,
+    (interaction: MessageContextMenuCommandInteraction) => Promise<void>
+  > = {
+    ...(knowledge ? { [SAVE_TO_KNOWLEDGE_COMMAND]: onSaveToKnowledge(ctx, knowledge) } : {}),
   };
   const buttons: Record<string, (interaction: ButtonInteraction) => Promise<void>> = {
     [FEEDBACK_PREFIX]: onFeedback(ctx),
   };
   return (interaction: Interaction): Promise<void> | undefined => {
     if (interaction.isChatInputCommand()) return commands[interaction.commandName]?.(interaction);
+    if (interaction.isAutocomplete()) return autocompletes[interaction.commandName]?.(interaction);
+    if (interaction.isMessageContextMenuCommand())
+      return messageCommands[interaction.commandName]?.(interaction);
     if (interaction.isButton()) {
       const prefix = Object.keys(buttons).find((candidate) => interaction.customId.startsWith(candidate));
       return prefix ? buttons[prefix]!(interaction) : undefined;
@@ -98,7 +119,7 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): PlatformAd
     ...(options.editIntervalMs !== undefined ? { editIntervalMs: options.editIntervalMs } : {}),
   };
   let ready = false;
-  const dispatch = interactionDispatcher(ctx);
+  const dispatch = interactionDispatcher(ctx, options.knowledge);
   const handleMessage = onMessage(ctx);
 
   // Handlers never let an error escape into the client: every path logs and moves on.

@@ -17,7 +17,12 @@ const logger = createLogger({ level: config.log.level, format: config.log.format
 // Rate limits and dedupe are shared across shards only through Redis (REDIS_URL).
 const bot = await composeBot(config, logger);
 serveMetricsToParent(bot.metrics.registry);
-const adapter = createDiscordAdapter({ config: config.discord!, conversations: bot.conversations, logger });
+const adapter = createDiscordAdapter({
+  config: config.discord!,
+  conversations: bot.conversations,
+  knowledge: bot.knowledge,
+  logger,
+});
 await adapter.start();
 
 onStopSignals({

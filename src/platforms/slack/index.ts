@@ -15,6 +15,7 @@ import { App, HTTPReceiver } from '@slack/bolt';
 import type { Config } from '../../config.js';
 import type { ConversationLayer } from '../../conversation/layer.js';
 import type { HttpRoute } from '../../http/types.js';
+import type { KnowledgeService } from '../../knowledge/service.js';
 import { type Logger, silentLogger } from '../../log.js';
 import type { PlatformAdapter } from '../types.js';
 import { boltLogger } from './bolt-logger.js';
@@ -23,14 +24,18 @@ import type { SlackPacing } from './conversation.js';
 import { FEEDBACK_ACTION } from './format.js';
 import { onAskCommand } from './handlers/ask-command.js';
 import { onFeedback } from './handlers/feedback.js';
+import { onKbCommand } from './handlers/kb-command.js';
 import { onMention } from './handlers/mention.js';
 import { onMessage } from './handlers/message.js';
+import { onSaveToKnowledge, SAVE_TO_KNOWLEDGE } from './handlers/save-thread.js';
 import type { BotIdentity } from './history.js';
 
 export interface SlackAdapterOptions {
   readonly config: NonNullable<Config['slack']>;
   readonly port: number;
   readonly conversations: ConversationLayer;
+  /** `/kb` and the save-to-knowledge shortcut; without it neither is registered. */
+  readonly knowledge?: KnowledgeService;
   /** Served on the same port in HTTP mode (health, metrics, the web chat). */
   readonly routes?: readonly HttpRoute[];
   readonly logger?: Logger;
@@ -103,6 +108,13 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   app.event('app_mention', onMention(ctx));
   app.message(onMessage(ctx));
   app.action(FEEDBACK_ACTION, onFeedback(ctx));
+  if (options.knowledge) {
+    app.command('/kb', onKbCommand(ctx, options.knowledge));
+    app.shortcut(
+      { callback_id: SAVE_TO_KNOWLEDGE, type: 'message_action' },
+      onSaveToKnowledge(ctx, options.knowledge),
+    );
+  }
   app.error(async (error) => {
     log.error({ err: error }, 'unhandled error in a Slack handler');
   });

@@ -8,7 +8,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
-import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import type { DatabaseSync } from 'node:sqlite';
 import { failures, RagError } from '../../core/failures.js';
 import {
   type Chunk,

@@ -38,7 +38,7 @@ interface Page {
   lastModified: string;
 }
 
-const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const escapeHtml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 export async function startFakeDocsSite(): Promise<FakeDocsSite> {
   const pages = new Map<string, Page>();
@@ -46,18 +46,21 @@ export async function startFakeDocsSite(): Promise<FakeDocsSite> {
   const requests: DocsRequest[] = [];
   let crawlDelay: number | undefined;
   let clock = Date.UTC(2026, 0, 1);
-  const stamp = () => new Date((clock += 60_000)).toUTCString();
+  const stamp = () => {
+    clock += 60_000;
+    return new Date(clock).toUTCString();
+  };
 
   const nav = () =>
     [...pages.keys()]
       .filter((path) => path !== '/docs/')
-      .map((path) => `<li><a href="${path}">${escape(pages.get(path)!.title)}</a></li>`)
+      .map((path) => `<li><a href="${path}">${escapeHtml(pages.get(path)!.title)}</a></li>`)
       .join('');
   const html = (path: string, page: Page) => `<!doctype html>
-<html><head><title>${escape(page.title)}</title><script>window.tracking = "do not index me";</script></head>
+<html><head><title>${escapeHtml(page.title)}</title><script>window.tracking = "do not index me";</script></head>
 <body>
 <nav><ul>${nav()}<li><a href="/docs/private/secret.html">Private</a></li><li><a href="https://elsewhere.example/">Elsewhere</a></li></ul></nav>
-<main><h1>${escape(page.title)}</h1>
+<main><h1>${escapeHtml(page.title)}</h1>
 ${page.body}
 ${path === '/docs/' ? `<ul>${nav()}</ul>` : ''}
 </main>
@@ -108,7 +111,8 @@ ${path === '/docs/' ? `<ul>${nav()}</ul>` : ''}
         `<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">${urls}</urlset>`,
       );
     }
-    if (path === '/docs/private/secret.html') return send(200, 'text/html', '<main>private: must never be crawled</main>');
+    if (path === '/docs/private/secret.html')
+      return send(200, 'text/html', '<main>private: must never be crawled</main>');
     if (failing.has(path)) return send(503, 'text/plain', 'unavailable');
     const page = pages.get(path === '/docs' ? '/docs/' : path);
     if (!page) return send(404, 'text/html', '<h1>Not found</h1>');
@@ -121,9 +125,14 @@ ${path === '/docs/' ? `<ul>${nav()}</ul>` : ''}
   return {
     url: server.url,
     requests,
-    fetched: () => requests.filter((r) => r.status === 200 && r.path.endsWith('/') || (r.status === 200 && r.path.endsWith('.html'))).map((r) => r.path),
+    fetched: () =>
+      requests
+        .filter(
+          (r) => (r.status === 200 && r.path.endsWith('/')) || (r.status === 200 && r.path.endsWith('.html')),
+        )
+        .map((r) => r.path),
     setPage(path, title, body) {
-      pages.set(path, { title, body: `<p>${escape(body)}</p>`, lastModified: stamp() });
+      pages.set(path, { title, body: `<p>${escapeHtml(body)}</p>`, lastModified: stamp() });
     },
     removePage(path) {
       pages.delete(path);
