@@ -50,7 +50,7 @@ function titleOf(question: string): string {
   return short.replace(/^#+\s*/, '');
 }
 
-/** The thread as a markdown document: one section per message, in order. */
+/** The thread as a markdown document: one labelled paragraph per message, in order. */
 export function threadDocument(messages: readonly ThreadMessage[], keepNames: boolean) {
   const kept = messages
     .map((message) => ({ ...message, text: clean(message.text, keepNames) }))
@@ -62,9 +62,10 @@ export function threadDocument(messages: readonly ThreadMessage[], keepNames: bo
     if (message.role === 'question') return `Question${who}`;
     return message.role === 'bot' ? 'Answer from the bot' : `Answer from the team${who}`;
   };
-  // Message text keeps its own line breaks; its headings are demoted so they stay inside the section.
+  // One section, labelled paragraphs: the question and its answers stay in the same chunks. A
+  // message's own headings are escaped so they cannot split the thread apart.
   const body = kept
-    .map((message) => `## ${heading(message)}\n\n${message.text.replace(/^(#{1,6})\s/gm, '###### ')}`)
+    .map((message) => `**${heading(message)}:** ${message.text.replace(/^(\s{0,3})#/gm, '$1\\#')}`)
     .join('\n\n');
   return { title, markdown: `# ${title}\n\n${body}\n`, messages: kept.length };
 }

@@ -64,6 +64,10 @@ export interface FakeSlack {
   excludeBotFrom(channel: string): void;
   /** chat.startStream/appendStream/stopStream answer unknown_method (older workspaces). */
   disableStreaming(): void;
+  /** users.info reports these users as workspace admins (`is_admin`). */
+  makeAdmin(user: string): void;
+  /** The permalink chat.getPermalink gives for a message. */
+  permalink(channel: string, ts: string): string;
   /** Delays every Web API answer by `ms` (a slow or distant Slack). */
   setLatency(ms: number): void;
   responseURL(id: string): string;
@@ -109,6 +113,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     'chat:write',
     'commands',
     'assistant:write',
+    'users:read',
   ];
   const appToken = options.appToken ?? 'xapp-fake-app-token-for-tests';
   const acks: { envelope_id: string; payload?: unknown }[] = [];
@@ -123,6 +128,9 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   const excluded = new Set<string>();
   let streaming = true;
   let latencyMs = 0;
+  const admins = new Set<string>();
+  const permalink = (ch: string, ts: string) =>
+    `https://fake.slack.com/archives/${ch}/p${ts.replace('.', '')}`;
   let clock = 1_700_000_000;
   const nextTs = () => `${++clock}.000100`;
   const channel = (id: string) => {
@@ -188,6 +196,28 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
         return { ok: true, message_ts: nextTs() };
       case 'assistant.threads.setStatus':
         return { ok: true };
+      case 'users.info': {
+        const id = String(args.user ?? '');
+        if (!/^[UW][A-Z0-9]+$/.test(id)) return { ok: false, error: 'user_not_found' };
+        const admin = admins.has(id);
+        return {
+          ok: true,
+          user: {
+            id,
+            team_id: teamId,
+            name: `user-${id.toLowerCase()}`,
+            is_admin: admin,
+            is_owner: false,
+            is_primary_owner: false,
+            is_bot: false,
+          },
+        };
+      }
+      case 'chat.getPermalink': {
+        const ts = String(args.message_ts ?? '');
+        if (!find(ch, ts)) return { ok: false, error: 'message_not_found' };
+        return { ok: true, channel: ch, permalink: permalink(ch, ts) };
+      }
       case 'conversations.replies': {
         const root = String(args.ts);
         const thread = channel(ch).filter((m) => m.ts === root || m.thread_ts === root);
@@ -306,6 +336,10 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     disableStreaming: () => {
       streaming = false;
     },
+    makeAdmin: (user) => {
+      admins.add(user);
+    },
+    permalink,
     setLatency: (ms) => {
       latencyMs = ms;
     },
@@ -386,12 +420,13 @@ export function eventEnvelope(event: Record<string, unknown>, teamId = 'T0001', 
   });
 }
 
-/** A slash command as Slack posts it (form-encoded). */
+/** A slash command as Slack posts it (form-encoded); `/ask` unless `command` says otherwise. */
 export function slashCommandBody(fields: {
   text: string;
   user_id: string;
   channel_id: string;
   response_url: string;
+  command?: string;
 }) {
   return new URLSearchParams({
     token: 'legacy',
@@ -403,6 +438,32 @@ export function slashCommandBody(fields: {
     api_app_id: 'A0001',
     trigger_id: `trigger-${++eventCounter}`,
     ...fields,
+  }).toString();
+}
+
+/** A message shortcut as Slack posts it (`message_action`, form-encoded `payload`). */
+export function messageShortcutBody(fields: {
+  callback_id: string;
+  user: string;
+  channel: string;
+  message: { ts: string; thread_ts?: string; text: string; user?: string };
+  response_url: string;
+}): string {
+  return new URLSearchParams({
+    payload: JSON.stringify({
+      type: 'message_action',
+      token: 'legacy',
+      action_ts: `${Date.now() / 1000}`,
+      team: { id: 'T0001', domain: 'fake' },
+      user: { id: fields.user, name: `user-${fields.user.toLowerCase()}`, team_id: 'T0001' },
+      channel: { id: fields.channel, name: 'general' },
+      is_enterprise_install: false,
+      callback_id: fields.callback_id,
+      trigger_id: `trigger-${++eventCounter}`,
+      response_url: fields.response_url,
+      message_ts: fields.message.ts,
+      message: { type: 'message', ...fields.message },
+    }),
   }).toString();
 }
 
