@@ -4,7 +4,10 @@
  * messages, threads, history, typing, command registration, users/@me) and a WebSocket
  * gateway (HELLO, IDENTIFY → READY + GUILD_CREATE, heartbeats, dispatches). Messages the
  * bot posts are stored so history reads them back; thread creation is dispatched as
- * THREAD_CREATE like Discord does. Faults: 429 with retry_after, 403 Missing Permissions.
+ * THREAD_CREATE like Discord does. Interactions: slash commands with subcommands, autocomplete
+ * (choices recorded), message context-menu commands, members with chosen permissions and roles;
+ * ephemeral messages are kept out of channel history, as on Discord. Faults: 429 with
+ * retry_after, 403 Missing Permissions.
  */
 import type { IncomingMessage } from 'node:http';
 import { type WebSocket, WebSocketServer } from 'ws';
@@ -85,6 +88,28 @@ export interface FakeDiscord {
     id: string;
     token: string;
   };
+  /** Any slash command (options as Discord sends them, subcommands included). */
+  slashCommand(fields: InteractionFields & { name: string; options?: unknown[] }): {
+    id: string;
+    token: string;
+  };
+  /** A user types in an autocompleted option (`focused: true` on it); `choices(token)` gives the answer. */
+  autocomplete(fields: InteractionFields & { name: string; options: unknown[] }): {
+    id: string;
+    token: string;
+  };
+  choices(token: string): { name: string; value: string }[] | undefined;
+  /** A message context-menu command (Apps → name) on a message. */
+  messageCommand(fields: InteractionFields & { name: string; messageId: string }): {
+    id: string;
+    token: string;
+  };
+  /** Stores a message as if a user had posted it earlier, without dispatching it. */
+  addMessage(channelId: string, content: string, userId?: string): FakeDiscordMessage;
+  /** Ephemeral messages sent through an interaction's token, in order. */
+  ephemeral(token: string): FakeDiscordMessage[];
+  /** The role DISCORD_ADMIN_ROLE tests use, by id and name. */
+  readonly adminRole: { readonly id: string; readonly name: string };
   /** A user clicks a button on a message. */
   clickButton(fields: { customId: string; messageId: string; userId?: string }): {
     id: string;
@@ -102,6 +127,19 @@ export interface FakeDiscord {
   close(): Promise<void>;
 }
 
+export interface InteractionFields {
+  readonly userId?: string;
+  /** The member's permissions bit set (default: an ordinary member, without Manage Server). */
+  readonly permissions?: bigint;
+  readonly roles?: readonly string[];
+  /** Channel or thread the interaction happens in (default: the guild's text channel). */
+  readonly channelId?: string;
+}
+
+/** The permissions of an ordinary member in the fake guild: no Manage Server. */
+export const MEMBER_PERMISSIONS = 1071698660929n;
+export const MANAGE_GUILD = 1n << 5n;
+
 let snowflake = 1_200_000_000_000_000_000n;
 const nextId = () => String(++snowflake);
 
@@ -118,6 +156,10 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   const threads = new Map<string, { id: string; name: string; owner_id: string; parent_id: string }>();
   const limits: { pattern: RegExp; retryAfter: number; times: number }[] = [];
   const interactions = new Map<string, { channelId: string; messageId?: string; guild: boolean }>();
+  const autocompleteChoices = new Map<string, { name: string; value: string }[]>();
+  const ephemeralByToken = new Map<string, FakeDiscordMessage[]>();
+  const ephemeralMessages: FakeDiscordMessage[] = [];
+  const adminRole = { id: '1100000000000000444', name: 'KB Editors' };
   let threadsDenied = false;
   const expired = new Set<string>();
   const sockets = new Set<WebSocket>();
@@ -206,7 +248,9 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       type: 0,
       flags: Number(body.flags ?? 0),
     };
-    store(channel).push(message);
+    // Ephemeral messages (flag 64) are seen by one user only and are not part of the history.
+    if ((message.flags & 64) !== 0) ephemeralMessages.push(message);
+    else store(channel).push(message);
     return message;
   };
   /** Each identified connection's shard id. */
@@ -224,7 +268,8 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     message.edited_timestamp = new Date().toISOString();
     return message;
   };
-  const find = (channel: string, id: string) => store(channel).find((m) => m.id === id);
+  const find = (channel: string, id: string) =>
+    store(channel).find((m) => m.id === id) ?? ephemeralMessages.find((m) => m.id === id);
 
   type Reply = { status: number; body?: unknown; headers?: Record<string, string> };
   function rest(
@@ -275,6 +320,8 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       const interaction = interactions.get(m[2]!);
       if (!interaction) return { status: 404, body: { message: 'Unknown interaction', code: 10062 } };
       const data = (body?.data ?? {}) as Record<string, unknown>;
+      if (body?.type === 8)
+        autocompleteChoices.set(m[2]!, (data.choices ?? []) as { name: string; value: string }[]);
       if (body?.type === 5 || body?.type === 4) {
         const message = makeMessage(
           interaction.channelId,
@@ -283,6 +330,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
           interaction.guild,
         );
         interaction.messageId = message.id;
+        if ((message.flags & 64) !== 0) ephemeralByToken.set(m[2]!, [message]);
       }
       return query.get('with_response') === 'true'
         ? { status: 200, body: { interaction: { id: m[1] } } }
@@ -305,10 +353,10 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       const m = m4;
       const interaction = interactions.get(m[2]!);
       if (!interaction) return { status: 404, body: { message: 'Unknown Webhook', code: 10015 } };
-      return {
-        status: 200,
-        body: makeMessage(interaction.channelId, botUser, body ?? {}, interaction.guild),
-      };
+      const message = makeMessage(interaction.channelId, botUser, body ?? {}, interaction.guild);
+      if ((message.flags & 64) !== 0)
+        ephemeralByToken.set(m[2]!, [...(ephemeralByToken.get(m[2]!) ?? []), message]);
+      return { status: 200, body: message };
     }
     const m5 = on('POST', /^\/channels\/(\d+)\/messages\/(\d+)\/threads$/);
     if (m5) {
@@ -432,6 +480,17 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
             owner_id: '1100000000000000999',
             roles: [
               {
+                id: adminRole.id,
+                name: adminRole.name,
+                permissions: '0',
+                position: 1,
+                color: 0,
+                hoist: false,
+                managed: false,
+                mentionable: false,
+                flags: 0,
+              },
+              {
                 id: guildId,
                 name: '@everyone',
                 permissions: '1071698660929',
@@ -485,10 +544,11 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     });
   });
 
-  const interactionBase = (userId: string, dm: boolean) => {
+  const interactionBase = (userId: string, dm: boolean, fields: InteractionFields = {}) => {
     const id = nextId();
     const interactionToken = `itoken-${id}`;
-    const channel = dm ? '9100000000000000001' : channelId;
+    const channel = dm ? '9100000000000000001' : (fields.channelId ?? channelId);
+    const thread = threads.get(channel);
     interactions.set(interactionToken, { channelId: channel, guild: !dm });
     const who = dm
       ? { user: user(userId) }
@@ -496,12 +556,12 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
           guild_id: guildId,
           member: {
             user: user(userId),
-            roles: [],
+            roles: [...(fields.roles ?? [])],
             joined_at: new Date().toISOString(),
             deaf: false,
             mute: false,
             flags: 0,
-            permissions: '1071698660929',
+            permissions: String(fields.permissions ?? MEMBER_PERMISSIONS),
           },
         };
     return {
@@ -511,7 +571,11 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
         id,
         application_id: applicationId,
         channel_id: channel,
-        channel: dm ? { id: channel, type: 1, recipients: [user(userId)] } : textChannel,
+        channel: dm
+          ? { id: channel, type: 1, recipients: [user(userId)] }
+          : thread
+            ? threadChannel(thread)
+            : textChannel,
         token: interactionToken,
         version: 1,
         app_permissions: '1071698660929',
@@ -589,6 +653,47 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       });
       return { id, token: interactionToken };
     },
+    slashCommand({ name, options = [], userId = '1100000000000000555', ...fields }) {
+      const { id, interactionToken, payload } = interactionBase(userId, false, fields);
+      dispatch('INTERACTION_CREATE', {
+        ...payload,
+        type: 2,
+        data: { id: '1100000000000000778', name, type: 1, options, guild_id: guildId },
+      });
+      return { id, token: interactionToken };
+    },
+    autocomplete({ name, options, userId = '1100000000000000555', ...fields }) {
+      const { id, interactionToken, payload } = interactionBase(userId, false, fields);
+      dispatch('INTERACTION_CREATE', {
+        ...payload,
+        type: 4,
+        data: { id: '1100000000000000778', name, type: 1, options, guild_id: guildId },
+      });
+      return { id, token: interactionToken };
+    },
+    choices: (token) => autocompleteChoices.get(token),
+    messageCommand({ name, messageId, userId = '1100000000000000555', ...fields }) {
+      const { id, interactionToken, payload } = interactionBase(userId, false, fields);
+      const message = [...channels.values()].flat().find((m) => m.id === messageId);
+      dispatch('INTERACTION_CREATE', {
+        ...payload,
+        type: 2,
+        data: {
+          id: '1100000000000000779',
+          name,
+          type: 3,
+          target_id: messageId,
+          guild_id: guildId,
+          resolved: { messages: message ? { [messageId]: message } : {} },
+        },
+      });
+      return { id, token: interactionToken };
+    },
+    addMessage(target, content, userId = '1100000000000000555') {
+      return makeMessage(target, user(userId), { content });
+    },
+    ephemeral: (token) => ephemeralByToken.get(token) ?? [],
+    adminRole,
     clickButton({ customId, messageId, userId = '1100000000000000555' }) {
       const { id, interactionToken, payload } = interactionBase(userId, false);
       const message = [...channels.values()].flat().find((m) => m.id === messageId);
