@@ -229,7 +229,7 @@ async function main(): Promise<number> {
     return 0;
   }
   if (positionals.length === 0 && !values.reset) {
-    process.stderr.write(`Name at least one file, folder or site URL to ingest.\n\n${USAGE}\n`);
+    process.stderr.write(`Name at least one file or folder (or a site URL) to ingest.\n\n${USAGE}\n`);
     return 2;
   }
   const collection = (values.collection ?? DEFAULT_COLLECTION).trim().toLowerCase();

@@ -44,7 +44,7 @@ export function parseKbText(text: string): KbCommand {
     case 'sync':
       return { name, ...(arg(0) ? { source: arg(0)! } : {}) };
     case 'use':
-      return { name, ...(rest.length > 0 ? { collections: rest.join(',') } : {}) };
+      return { name, ...(rest.length > 0 ? { collections: rest.join(' ') } : {}) };
     case 'help':
       return { name };
     default:

@@ -1,0 +1,170 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type ConfigError, parseConfig } from '../../src/config.js';
+import { parseRoutes, resolveRoute } from '../../src/knowledge/collections.js';
+import { parseKbText } from '../../src/knowledge/commands.js';
+import { threadDocument } from '../../src/knowledge/save-thread.js';
+import { startSyncSchedule, type Timers } from '../../src/knowledge/scheduler.js';
+import { KnowledgeService, SyncBusyError } from '../../src/knowledge/service.js';
+import { silentLogger } from '../../src/log.js';
+import { openAppDatabase } from '../../src/state/app-db.js';
+import { LocalStore } from '../../src/stores/local/index.js';
+
+const dirs: string[] = [];
+afterEach(async () => {
+  await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+describe('routes: which collections a place reads', () => {
+  const env = parseRoutes('C0123=hr,default;T0456=eng;web=public;*=default');
+
+  it('parses KNOWLEDGE_ROUTES and reports a bad entry by what is wrong', () => {
+    expect(env.get('C0123')).toEqual(['hr', 'default']);
+    expect(() => parseRoutes('C0123')).toThrow(/must look like PLACE=collection/);
+    expect(() => parseRoutes('C0123=Not OK!')).toThrow(/is not a collection name/);
+  });
+
+  it('lets the channel win over the workspace, and the workspace over everywhere', () => {
+    const none = new Map<string, string[]>();
+    expect(
+      resolveRoute({ platform: 'slack', channelId: 'C0123', workspaceId: 'T0456' }, none, env).collections,
+    ).toEqual(['hr', 'default']);
+    expect(
+      resolveRoute({ platform: 'slack', channelId: 'C0999', workspaceId: 'T0456' }, none, env).collections,
+    ).toEqual(['eng']);
+    expect(resolveRoute({ platform: 'web', channelId: 'tab-1' }, none, env).collections).toEqual(['public']);
+    expect(resolveRoute({ platform: 'slack', channelId: 'C0999', workspaceId: 'T0999' }, none, env)).toEqual({
+      collections: ['default'],
+      key: '*',
+      origin: 'environment',
+    });
+  });
+
+  it('reads a thread by its channel, and an admin’s /kb use over the environment for that channel', () => {
+    const chat = new Map([['C0123', ['handbook']]]);
+    const thread = { platform: 'discord', channelId: 'T-thread', parentId: 'C0123', workspaceId: 'G1' };
+    expect(resolveRoute(thread, new Map(), env).collections).toEqual(['hr', 'default']);
+    expect(resolveRoute(thread, chat, env)).toMatchObject({ collections: ['handbook'], origin: 'chat' });
+  });
+
+  it('reads only the default collection where nothing is routed', () => {
+    expect(resolveRoute({ platform: 'terminal' }, new Map(), new Map())).toEqual({
+      collections: ['default'],
+      origin: 'default',
+    });
+  });
+});
+
+describe('configuration of the knowledge features', () => {
+  it('reads routes, admins, the sync interval and who may save threads', () => {
+    const config = parseConfig({
+      KNOWLEDGE_ROUTES: 'C0123=hr',
+      SLACK_ADMIN_USERS: 'U1, U2',
+      DISCORD_ADMIN_ROLE: 'KB Editors',
+      SYNC_INTERVAL: '6h',
+      SAVE_TO_KB: 'everyone',
+    });
+    expect(config.knowledge).toMatchObject({
+      slackAdminUsers: ['U1', 'U2'],
+      discordAdminRole: 'KB Editors',
+      syncIntervalMs: 6 * 3_600_000,
+      saveToKb: 'everyone',
+      keepAuthorNames: false,
+    });
+    expect(config.knowledge.routes.get('C0123')).toEqual(['hr']);
+    expect(parseConfig({}).knowledge.syncIntervalMs).toBeUndefined();
+    expect(parseConfig({ SYNC_INTERVAL: 'off' }).knowledge.syncIntervalMs).toBeUndefined();
+  });
+
+  it('reports every bad knowledge variable at once', () => {
+    try {
+      parseConfig({ KNOWLEDGE_ROUTES: 'nonsense', SYNC_INTERVAL: '5 fortnights', SAVE_TO_KB: 'anyone' });
+      expect.unreachable();
+    } catch (error) {
+      const problems = (error as ConfigError).problems.join('\n');
+      expect(problems).toContain('KNOWLEDGE_ROUTES');
+      expect(problems).toContain('SYNC_INTERVAL');
+      expect(problems).toContain('SAVE_TO_KB');
+    }
+  });
+});
+
+describe('/kb text as Slack sends it', () => {
+  it('unwraps Slack’s link markup and reads collections', () => {
+    expect(parseKbText('add <https://docs.example.com/|docs.example.com> eng')).toEqual({
+      name: 'add',
+      url: 'https://docs.example.com/',
+      collection: 'eng',
+    });
+    expect(parseKbText('use hr, default')).toEqual({ name: 'use', collections: 'hr, default' });
+    expect(parseKbText('')).toEqual({ name: 'help' });
+    expect(parseKbText('frobnicate')).toEqual({ name: 'unknown', word: 'frobnicate' });
+  });
+});
+
+describe('a thread as a document', () => {
+  const thread = [
+    { role: 'question' as const, text: 'How do I reset it? cc <@U0ALICE>', author: 'bob' },
+    { role: 'human' as const, text: '# Step one\nHold the button, <@U0BOB>', author: 'alice' },
+    { role: 'bot' as const, text: 'Hold the blue button [1].' },
+  ];
+
+  it('strips names and mentions by default, keeping every message in one section', () => {
+    const document = threadDocument(thread, false);
+    expect(document.title).toBe('Saved thread: How do I reset it? cc someone');
+    expect(document.markdown).not.toMatch(/U0ALICE|U0BOB|alice|bob/);
+    expect(document.markdown).toContain('**Answer from the team:** \\# Step one');
+    expect(document.markdown).toContain('**Answer from the bot:** Hold the blue button');
+  });
+
+  it('keeps names when configured to', () => {
+    expect(threadDocument(thread, true).markdown).toContain('**Answer from the team (alice):**');
+  });
+});
+
+describe('the sync schedule', () => {
+  it('syncs on each tick, never two at once, and one process at a time across the database', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rag-schedule-'));
+    dirs.push(dir);
+    const store = await LocalStore.open({ dir });
+    const app = openAppDatabase(dir);
+    const settings = parseConfig({ RAG_DATA_DIR: dir }).knowledge;
+    let fetches = 0;
+    const fetch: typeof globalThis.fetch = async () => {
+      fetches += 1;
+      return new Response('<main><h1>Doc</h1><p>Words.</p></main>', {
+        headers: { 'content-type': 'text/html' },
+      });
+    };
+    const crawl = { fetch, sleep: async () => undefined, now: () => 0 };
+    const service = new KnowledgeService({ store, appDatabase: () => app, settings, crawl, instanceId: 'a' });
+    service.addSource('http://docs.invalid/', 'docs', 'test');
+    let tickHandler: (() => void) | undefined;
+    const timers: Timers = {
+      setInterval: (run) => {
+        tickHandler = run;
+        return {};
+      },
+      clearInterval: () => undefined,
+    };
+    const schedule = startSyncSchedule(service, 3_600_000, silentLogger, timers);
+    expect(tickHandler).toBeDefined();
+    const first = schedule.tick();
+    expect(schedule.tick()).toBe(first); // a tick while one runs joins it
+    await first;
+    expect(fetches).toBeGreaterThan(0);
+    expect(service.sources()[0]).toMatchObject({ lastStatus: 'ok', pages: 1 });
+
+    // Another process holds the lock: this one's sync is refused, not run twice.
+    const other = new KnowledgeService({ store, appDatabase: () => app, settings, crawl, instanceId: 'b' });
+    expect(other.registry.tryLock('web-sources-sync', 'b', 60_000)).toBe(true);
+    await expect(service.sync()).rejects.toBeInstanceOf(SyncBusyError);
+    other.registry.unlock('web-sources-sync', 'b');
+    await expect(service.sync()).resolves.toHaveLength(1);
+    await schedule.stop();
+    store.close();
+    app.close();
+  });
+});
