@@ -127,6 +127,8 @@ interface Shared {
   /** Corpus statistics, valid until the file changes (checked with `PRAGMA data_version`). */
   statsVersion: number;
   documents: number;
+  /** Collections holding passages (refreshed with the statistics). */
+  present: ReadonlySet<string>;
   readonly frequencies: Map<string, number>;
   closed: boolean;
 }
@@ -135,6 +137,15 @@ type Statements = ReturnType<typeof prepare>;
 
 function prepare(db: DatabaseSync) {
   const statements = {
+    // When every collection in the file is wanted, no row needs checking: rank the index alone.
+    searchAll: db.prepare(
+      `WITH ranked AS (
+         SELECT rowid, bm25(chunk_terms, ${TITLE_WEIGHT}, ${BODY_WEIGHT}, ${META_WEIGHT}) AS rank
+         FROM chunk_terms WHERE chunk_terms MATCH ? ORDER BY rank LIMIT ?
+       )
+       SELECT c.rowid, c.id, c.source, c.title, c.url, c.text, c.metadata
+       FROM ranked JOIN chunks c ON c.rowid = ranked.rowid ORDER BY ranked.rank, c.rowid`,
+    ),
     search: db.prepare(
       `SELECT c.rowid, c.id, c.source, c.title, c.url, c.text, c.metadata
        FROM chunk_terms JOIN chunks c ON c.rowid = chunk_terms.rowid
@@ -145,6 +156,7 @@ function prepare(db: DatabaseSync) {
     count: db.prepare('SELECT count(*) AS n FROM chunks'),
     countIn: db.prepare('SELECT count(*) AS n FROM chunks WHERE collection = ?'),
     collections: db.prepare('SELECT collection, count(*) AS n FROM chunks GROUP BY collection'),
+    collectionNames: db.prepare('SELECT DISTINCT collection FROM chunks'),
     dataVersion: db.prepare('PRAGMA data_version'),
     byId: db.prepare(
       'SELECT rowid, id, source, title, url, text, metadata FROM chunks WHERE collection = ? AND id = ?',
@@ -209,6 +221,7 @@ export class LocalStore implements CollectionStore {
             statements: prepare(shared),
             statsVersion: -1,
             documents: 0,
+            present: new Set(),
             frequencies: new Map(),
             closed: false,
           };
@@ -289,8 +302,15 @@ export class LocalStore implements CollectionStore {
       const ranked = rankingTerms(wanted, frequencies, this.shared.documents);
       // Terms are letters and digits only (see terms.ts), so quoting makes them plain FTS5 terms.
       const match = ranked.map((term) => `"${term}"`).join(' OR ');
-      const collections = JSON.stringify(options.collections ?? [DEFAULT_COLLECTION]);
-      const rows = this.statements.search.all(match, collections, options.topK) as unknown as ChunkRow[];
+      const wantedCollections = options.collections ?? [DEFAULT_COLLECTION];
+      const everything = [...this.shared.present].every((name) => wantedCollections.includes(name));
+      const rows = (everything
+        ? this.statements.searchAll.all(match, options.topK)
+        : this.statements.search.all(
+            match,
+            JSON.stringify(wantedCollections),
+            options.topK,
+          )) as unknown as ChunkRow[];
       if (rows.length === 0) return [];
       const weights = termWeights(wanted, frequencies, this.shared.documents);
       return rows.map((row) => {
@@ -427,6 +447,11 @@ export class LocalStore implements CollectionStore {
     if (version === shared.statsVersion) return;
     shared.statsVersion = version;
     shared.documents = Number((this.statements.count.get() as { n: number }).n);
+    shared.present = new Set(
+      (this.statements.collectionNames.all() as unknown as { collection: string }[]).map(
+        (row) => row.collection,
+      ),
+    );
     shared.frequencies.clear();
   }
 
