@@ -58,7 +58,11 @@ export async function composeBot(config: Config, log: Logger, deps: RuntimeDeps 
     logger: log,
   });
   // Each question reads only the collections routed to its place.
-  const routed = routedAnswerer(runtime.answerer, (question) => knowledge.collectionsFor(question.place));
+  const routed = routedAnswerer(
+    runtime.answerer,
+    (question) => knowledge.collectionsFor(question.place),
+    log,
+  );
   const { answerer, draining } = guardAnswerer(routed, config, shared.rates, metrics);
   const conversations = new ConversationLayer({
     answerer,

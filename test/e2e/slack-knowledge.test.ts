@@ -101,6 +101,7 @@ beforeAll(async () => {
     KNOWLEDGE_ROUTES: `${HR}=hr`,
     SLACK_ADMIN_USERS: CONFIGURED_ADMIN,
     CRAWL_DELAY_MS: '0',
+    SYNC_INTERVAL: '6h',
   });
   const { logger } = captureLogs();
   bot = await composeBot(config, logger);
@@ -222,9 +223,28 @@ describe('Slack: /kb and knowledge scoped to channels', () => {
     expect(answer).toContain(slack.permalink(DOCS, root));
   });
 
+  it('re-syncs on the schedule: a changed page is answered from, a removed one no longer is', async () => {
+    site.setPage(
+      '/docs/install.html',
+      'Installing the widget',
+      'Install the widget with the quuxinator tool.',
+    );
+    site.removePage('/docs/billing.html');
+    // What SYNC_INTERVAL's timer does on each tick (the timer itself never holds the process).
+    await bot.startSyncSchedule()!.tick();
+    const acme = (query: string) => bot.runtime.store.search(query, { topK: 3, collections: ['acme'] });
+    expect((await acme('quuxinator'))[0]?.url).toBe(`${site.url}/docs/install.html`);
+    expect((await acme('invoices quarter Monday')).map((p) => p.url)).not.toContain(
+      `${site.url}/docs/billing.html`,
+    );
+    const [status] = texts(await kb('status', ADMIN));
+    expect(status).toMatch(/#1 .* 2 page\(s\).* ok/);
+    expect(status).toContain('Sources re-sync every 360 minute(s).');
+  });
+
   it('removes a source and its pages with /kb remove', async () => {
     const [removed] = texts(await kb('remove 1', ADMIN));
-    expect(removed).toContain(`Removed ${site.url}/docs/ and its 3 page(s)`);
+    expect(removed).toContain(`Removed ${site.url}/docs/ and its 2 page(s)`);
     expect(
       await bot.runtime.store.search('frobnicator install widget', { topK: 3, collections: ['acme'] }),
     ).not.toEqual(
