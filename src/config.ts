@@ -202,6 +202,8 @@ const schema = z.object({
   CRAWL_MAX_DEPTH: int(4, 0, 50),
   CRAWL_CONCURRENCY: int(4, 1, 32),
   CRAWL_DELAY_MS: int(500, 0, 60_000),
+  /** Let `/kb add` crawl loopback, private and link-local addresses (an intranet wiki). */
+  CRAWL_ALLOW_PRIVATE: flag,
 
   WEB_CHAT: flag,
   WEB_CHAT_ORIGINS: originList,
@@ -309,6 +311,8 @@ export interface Config {
       readonly maxDepth: number;
       readonly concurrency: number;
       readonly delayMs: number;
+      /** `/kb add` may name sites on private addresses (the command line always may). */
+      readonly allowPrivate: boolean;
     };
   };
   readonly web: {
@@ -441,6 +445,7 @@ export function parseConfig(source: NodeJS.ProcessEnv = process.env): Config {
         maxDepth: env.CRAWL_MAX_DEPTH,
         concurrency: env.CRAWL_CONCURRENCY,
         delayMs: env.CRAWL_DELAY_MS,
+        allowPrivate: env.CRAWL_ALLOW_PRIVATE,
       },
     },
     web: {

@@ -151,12 +151,31 @@ export async function crawlSite(start: string, options: CrawlOptions = {}): Prom
     const signal = options.signal
       ? AbortSignal.any([options.signal, AbortSignal.timeout(timeoutMs)])
       : AbortSignal.timeout(timeoutMs);
-    return doFetch(url, { headers: { 'user-agent': userAgent, ...headers }, redirect: 'follow', signal });
+    // Redirects are ours to follow: one leading off the site (or to an internal address) is never requested.
+    return doFetch(url, { headers: { 'user-agent': userAgent, ...headers }, redirect: 'manual', signal });
   };
+  const redirectTarget = (response: Response, from: string): URL | undefined => {
+    if (response.status < 300 || response.status >= 400) return undefined;
+    const location = response.headers.get('location');
+    try {
+      return location ? new URL(location, from) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  /** robots.txt and sitemaps: a few redirects are followed while they stay on the site's origin. */
   const text = async (url: string): Promise<string | undefined> => {
     try {
-      const response = await get(url);
-      return response.ok ? await response.text() : undefined;
+      let current = url;
+      for (let hop = 0; hop < 5; hop++) {
+        const response = await get(current);
+        const next = redirectTarget(response, current);
+        if (!next) return response.ok ? await response.text() : undefined;
+        await response.body?.cancel();
+        if (next.origin !== first.origin) return undefined;
+        current = next.href;
+      }
+      return undefined;
     } catch (error) {
       if (options.signal?.aborted) throw error;
       return undefined;
@@ -230,6 +249,18 @@ export async function crawlSite(start: string, options: CrawlOptions = {}): Prom
       follow(before.links);
       return;
     }
+    const moved = redirectTarget(response, url);
+    if (moved) {
+      // The content lives at the target: crawl it there (once), and this address holds nothing.
+      await response.body?.cancel();
+      if (inScope(moved)) enqueue(moved, depth);
+      pages.push({
+        kind: 'gone',
+        url,
+        reason: inScope(moved) ? `redirects to ${normalise(moved)}` : 'redirects outside the site',
+      });
+      return;
+    }
     if (response.status === 404 || response.status === 410) {
       await response.body?.cancel();
       pages.push({ kind: 'gone', url, reason: `HTTP ${response.status}` });
@@ -240,12 +271,7 @@ export async function crawlSite(start: string, options: CrawlOptions = {}): Prom
       pages.push({ kind: 'failed', url, reason: `HTTP ${response.status}` });
       return;
     }
-    const final = new URL(response.url || url);
-    if (!inScope(final)) {
-      await response.body?.cancel();
-      pages.push({ kind: 'gone', url, reason: 'redirects outside the site' });
-      return;
-    }
+    const final = new URL(url);
     if (!/html/i.test(response.headers.get('content-type') ?? 'text/html')) {
       await response.body?.cancel();
       pages.push({ kind: 'gone', url, reason: 'not an HTML page' });

@@ -121,7 +121,7 @@ export async function runKbCommand(service: KnowledgeService, request: KbRequest
         const collection = command.collection
           ? parseCollections(command.collection)[0]!
           : service.homeCollection(request.place);
-        const { source, created } = service.addSource(command.url, collection, request.actor);
+        const { source, created } = await service.addSourceFromChat(command.url, collection, request.actor);
         const background = startSync(service, request, [source]);
         return {
           reply: created

@@ -9,9 +9,10 @@ import { hostname } from 'node:os';
 import type { Config } from '../config.js';
 import type { CollectionStore, Place } from '../core/types.js';
 import type { CrawlOptions, CrawlProgress } from '../ingest/crawl.js';
-import { startURL } from '../ingest/crawl.js';
+import { CrawlError, startURL } from '../ingest/crawl.js';
 import { type Logger, silentLogger } from '../log.js';
 import type { AppDatabase } from '../state/app-db.js';
+import { isPrivateHost } from './address-guard.js';
 import { channelKey, placeKeys, type ResolvedRoute, resolveRoute } from './collections.js';
 import { type RouteStore, sqliteRouteStore } from './routes-store.js';
 import { type SavedThread, saveThreadAsKnowledge, type ThreadMessage } from './save-thread.js';
@@ -105,6 +106,24 @@ export class KnowledgeService {
 
   addSource(url: string, collection: string, by: string): { source: SourceRecord; created: boolean } {
     const checked = startURL(url);
+    return this.registry.add(checked.href, collection, by);
+  }
+
+  /**
+   * `addSource` for the chat: a site on a loopback, private or link-local address is refused
+   * unless CRAWL_ALLOW_PRIVATE allows it (see address-guard.ts).
+   */
+  async addSourceFromChat(
+    url: string,
+    collection: string,
+    by: string,
+  ): Promise<{ source: SourceRecord; created: boolean }> {
+    const checked = startURL(url);
+    if (!this.options.settings.crawl.allowPrivate && (await isPrivateHost(checked.hostname))) {
+      throw new CrawlError(
+        `${checked.host} is a private or local address; only public sites can be added from the chat (the operator can allow it with CRAWL_ALLOW_PRIVATE=true, or run npm run ingest on the server)`,
+      );
+    }
     return this.registry.add(checked.href, collection, by);
   }
 

@@ -72,7 +72,9 @@ describe('web sources: crawling and re-syncing a docs site', () => {
     const source = registry.find(`${site.url}/docs/`, 'acme')!;
     const summary = await syncSource(store, registry, source, { crawl: timing });
     expect(summary).toMatchObject({ added: 0, updated: 0, removed: 0, unchanged: 3, chunksUpserted: 0 });
-    const pages = site.requests.filter((r) => r.path.startsWith('/docs/'));
+    const pages = site.requests.filter(
+      (r) => (r.path.startsWith('/docs/') && r.status < 300) || r.status === 304,
+    );
     expect(pages.length).toBe(3);
     expect(pages.every((r) => r.conditional && r.status === 304)).toBe(true);
   });
@@ -113,6 +115,29 @@ describe('web sources: crawling and re-syncing a docs site', () => {
     const result = await crawlSite(`${site.url}/docs/`, { ...timing, delayMs: 100, concurrency: 1 });
     expect(result.pages.length).toBeGreaterThan(1);
     expect(sleeps.filter((ms) => ms === 2_000).length).toBeGreaterThan(0);
+  });
+
+  it('follows a redirect within the site to its target, and never one leading off it', async () => {
+    const fetched: string[] = [];
+    const fetchSpy: typeof fetch = (input, init) => {
+      fetched.push(String(input));
+      return fetch(input, init);
+    };
+    const result = await crawlSite(`${site.url}/docs/`, { ...timing, fetch: fetchSpy });
+    expect(result.pages).toEqual(
+      expect.arrayContaining([
+        {
+          kind: 'gone',
+          url: `${site.url}/docs/old-install.html`,
+          reason: `redirects to ${site.url}/docs/install.html`,
+        },
+        { kind: 'gone', url: `${site.url}/docs/moved-away.html`, reason: 'redirects outside the site' },
+      ]),
+    );
+    expect(result.pages.filter((page) => page.kind === 'changed').map((page) => page.url)).toContain(
+      `${site.url}/docs/install.html`,
+    );
+    expect(fetched.every((url) => url.startsWith(site.url))).toBe(true);
   });
 
   it('stops at the page limit and then prunes nothing it did not reach', async () => {

@@ -124,6 +124,38 @@ describe('a thread as a document', () => {
   });
 });
 
+describe('sites added from the chat', () => {
+  it('must be public unless the operator allows private addresses', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rag-guard-'));
+    dirs.push(dir);
+    const store = await LocalStore.open({ dir });
+    const app = openAppDatabase(dir);
+    const settings = parseConfig({}).knowledge;
+    const service = new KnowledgeService({ store, appDatabase: () => app, settings });
+    for (const url of [
+      'http://127.0.0.1:8080/',
+      'http://169.254.169.254/latest/',
+      'http://localhost/docs/',
+      'http://[::1]/',
+    ]) {
+      await expect(service.addSourceFromChat(url, 'docs', 'test')).rejects.toThrow(
+        /private or local address/,
+      );
+    }
+    expect(service.sources()).toHaveLength(0);
+    const open = new KnowledgeService({
+      store,
+      appDatabase: () => app,
+      settings: parseConfig({ CRAWL_ALLOW_PRIVATE: 'true' }).knowledge,
+    });
+    await expect(open.addSourceFromChat('http://127.0.0.1:8080/', 'docs', 'test')).resolves.toMatchObject({
+      created: true,
+    });
+    store.close();
+    app.close();
+  });
+});
+
 describe('the sync schedule', () => {
   it('syncs on each tick, never two at once, and one process at a time across the database', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'rag-schedule-'));

@@ -3,7 +3,8 @@
  * folder, a Sitemap line and optionally a Crawl-delay), sitemap.xml, HTML pages with
  * navigation around a <main>, strong ETags and Last-Modified answered with 304 when the
  * client's validators match, and pages that can be changed, removed (404) or made to fail
- * (503) between crawls. Every request is recorded.
+ * (503) between crawls, and two old addresses that redirect (one within the site, one off it to
+ * an internal address). Every request is recorded.
  */
 import { createHash } from 'node:crypto';
 import { type LoopbackServer, startLoopbackServer } from '../http-server.js';
@@ -62,7 +63,7 @@ export async function startFakeDocsSite(): Promise<FakeDocsSite> {
 <nav><ul>${nav()}<li><a href="/docs/private/secret.html">Private</a></li><li><a href="https://elsewhere.example/">Elsewhere</a></li></ul></nav>
 <main><h1>${escapeHtml(page.title)}</h1>
 ${page.body}
-${path === '/docs/' ? `<ul>${nav()}</ul>` : ''}
+${path === '/docs/' ? `<ul>${nav()}</ul><p>Older links: <a href="/docs/old-install.html">old install page</a>, <a href="/docs/moved-away.html">moved away</a>.</p>` : ''}
 </main>
 <footer>Copyright footer text that is not documentation</footer>
 </body></html>`;
@@ -110,6 +111,12 @@ ${path === '/docs/' ? `<ul>${nav()}</ul>` : ''}
         'application/xml',
         `<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">${urls}</urlset>`,
       );
+    }
+    // An old address redirecting within the site, and one redirecting off it (to an internal address).
+    if (path === '/docs/old-install.html')
+      return send(301, 'text/html', '', { location: '/docs/install.html' });
+    if (path === '/docs/moved-away.html') {
+      return send(302, 'text/html', '', { location: 'http://169.254.169.254/latest/meta-data/' });
     }
     if (path === '/docs/private/secret.html')
       return send(200, 'text/html', '<main>private: must never be crawled</main>');
