@@ -50,21 +50,20 @@ export async function syncSource(
   const before = new Map(registry.pages(source.id).map((page) => [page.url, page]));
   const counts = { added: 0, updated: 0, unchanged: 0, removed: 0, chunksUpserted: 0, chunksRemoved: 0 };
   const failed: { url: string; reason: string }[] = [];
+  let pagesSeen = 0;
   const finish = (error?: string): SyncSummary => {
     const status = error ? 'failed' : failed.length > 0 ? 'partial' : 'ok';
     registry.recordSync(source.id, { status, ...(error ? { error } : {}), failures: failed.length });
-    const summary = {
+    log.info({ pages: pagesSeen, ...counts, failed: failed.length, status }, 'synced a web source');
+    return {
       source: registry.get(source.id) ?? source,
-      pages: 0,
+      pages: pagesSeen,
       ...counts,
       failed,
       ...(error ? { error } : {}),
     };
-    log.info({ ...counts, failed: failed.length, status }, 'synced a web source');
-    return summary;
   };
 
-  let pagesSeen = 0;
   try {
     const crawl = await crawlSite(source.url, {
       ...options.crawl,
@@ -148,12 +147,12 @@ export async function syncSource(
       }
     }
     if (crawl.pages.length > 0 && crawl.pages.every((page) => page.kind === 'failed')) {
-      return { ...finish(`no page could be fetched (${failed[0]?.reason ?? 'unknown'})`), pages: pagesSeen };
+      return finish(`no page could be fetched (${failed[0]?.reason ?? 'unknown'})`);
     }
   } catch (error) {
     const reason = (error as Error).message;
     log.warn({ reason }, 'web source sync failed');
-    return { ...finish(reason), pages: pagesSeen };
+    return finish(reason);
   }
-  return { ...finish(), pages: pagesSeen };
+  return finish();
 }
