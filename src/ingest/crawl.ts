@@ -55,6 +55,8 @@ export interface CrawlOptions {
   readonly delayMs?: number;
   /** Per-request time limit. */
   readonly timeoutMs?: number;
+  /** Largest page read, in bytes. */
+  readonly maxPageBytes?: number;
   readonly userAgent?: string;
   /** Pages of the previous crawl, for conditional requests and their links. */
   readonly known?: readonly KnownPage[];
@@ -82,6 +84,7 @@ export const CRAWL_DEFAULTS = {
   concurrency: 4,
   delayMs: 500,
   timeoutMs: 15_000,
+  maxPageBytes: 5 * 1_048_576,
   userAgent: 'rag-chat-bot',
 } as const;
 
@@ -140,6 +143,7 @@ export async function crawlSite(start: string, options: CrawlOptions = {}): Prom
   const concurrency = Math.max(1, options.concurrency ?? CRAWL_DEFAULTS.concurrency);
   const timeoutMs = options.timeoutMs ?? CRAWL_DEFAULTS.timeoutMs;
   const userAgent = options.userAgent ?? CRAWL_DEFAULTS.userAgent;
+  const maxPageBytes = options.maxPageBytes ?? CRAWL_DEFAULTS.maxPageBytes;
   const doFetch = options.fetch ?? fetch;
   const known = new Map((options.known ?? []).map((page) => [page.url, page]));
   let gapMs = options.delayMs ?? CRAWL_DEFAULTS.delayMs;
@@ -271,14 +275,23 @@ export async function crawlSite(start: string, options: CrawlOptions = {}): Prom
       pages.push({ kind: 'failed', url, reason: `HTTP ${response.status}` });
       return;
     }
-    const final = new URL(url);
     if (!/html/i.test(response.headers.get('content-type') ?? 'text/html')) {
       await response.body?.cancel();
       pages.push({ kind: 'gone', url, reason: 'not an HTML page' });
       return;
     }
+    const declared = Number(response.headers.get('content-length') ?? 0);
+    if (declared > maxPageBytes) {
+      await response.body?.cancel();
+      pages.push({ kind: 'failed', url, reason: `larger than ${Math.round(maxPageBytes / 1_048_576)} MB` });
+      return;
+    }
     const html = await response.text();
-    const links = [...new Set(extractLinks(html, final.href).filter(inScope).map(normalise))];
+    if (html.length > maxPageBytes) {
+      pages.push({ kind: 'failed', url, reason: `larger than ${Math.round(maxPageBytes / 1_048_576)} MB` });
+      return;
+    }
+    const links = [...new Set(extractLinks(html, url).filter(inScope).map(normalise))];
     follow(links);
     const content = await extractMainContent(html);
     const etag = response.headers.get('etag');
