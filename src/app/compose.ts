@@ -8,6 +8,7 @@
 import type { Config } from '../config.js';
 import { ConversationLayer } from '../conversation/layer.js';
 import { routedAnswerer } from '../knowledge/routed-answerer.js';
+import { redisRouteStore } from '../knowledge/routes-store.js';
 import { type SyncSchedule, startSyncSchedule } from '../knowledge/scheduler.js';
 import { KnowledgeService } from '../knowledge/service.js';
 import type { Logger } from '../log.js';
@@ -51,9 +52,14 @@ export async function composeBot(config: Config, log: Logger, deps: RuntimeDeps 
     appDb ??= openAppDatabase(config.rag.dataDir);
     return appDb;
   };
+  // With REDIS_URL, `/kb use` routes are shared by every instance through Redis.
+  const routesRedis = config.limits.redisURL
+    ? await (await import('../ops/redis-state.js')).connectRedis(config.limits.redisURL, log)
+    : undefined;
   const knowledge = new KnowledgeService({
     store: runtime.store,
     appDatabase,
+    ...(routesRedis ? { routes: redisRouteStore(routesRedis, log) } : {}),
     settings: config.knowledge,
     logger: log,
   });
@@ -94,6 +100,7 @@ export async function composeBot(config: Config, log: Logger, deps: RuntimeDeps 
       await Promise.allSettled(frontEnds.map((frontEnd) => frontEnd.stop()));
       await schedule?.stop();
       await shared.close();
+      routesRedis?.disconnect();
       appDb?.close();
     },
   };

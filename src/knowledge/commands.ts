@@ -120,7 +120,7 @@ export async function runKbCommand(service: KnowledgeService, request: KbRequest
         if (!command.url) return { reply: strings.kb.needsUrl };
         const collection = command.collection
           ? parseCollections(command.collection)[0]!
-          : service.homeCollection(request.place);
+          : await service.homeCollection(request.place);
         const { source, created } = await service.addSourceFromChat(command.url, collection, request.actor);
         const background = startSync(service, request, [source]);
         return {
@@ -141,7 +141,7 @@ export async function runKbCommand(service: KnowledgeService, request: KbRequest
       }
       case 'status': {
         const status = await service.status();
-        const route = service.route(request.place);
+        const route = await service.route(request.place);
         const origin =
           route.origin === 'chat'
             ? 'set with /kb use'
@@ -175,15 +175,12 @@ export async function runKbCommand(service: KnowledgeService, request: KbRequest
         if (!channelKey(request.place) || request.place.direct) return { reply: strings.kb.notInChannel };
         const raw = command.collections?.trim() ?? '';
         if (/^(reset|clear|none)$/i.test(raw)) {
-          service.resetUse(request.place);
-          const now = service
-            .collectionsFor(request.place)
-            .map((name) => `\`${name}\``)
-            .join(', ');
+          await service.resetUse(request.place);
+          const now = (await service.collectionsFor(request.place)).map((name) => `\`${name}\``).join(', ');
           return { reply: strings.kb.usingReset(now) };
         }
         const collections = parseCollections(raw);
-        const key = service.use(request.place, collections, request.actor)!;
+        const key = (await service.use(request.place, collections, request.actor))!;
         return {
           reply: strings.kb.using(quote(key), collections.map((name) => `\`${name}\``).join(', ')),
         };

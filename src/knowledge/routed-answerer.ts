@@ -10,14 +10,14 @@ import { type Logger, silentLogger } from '../log.js';
 
 export function routedAnswerer(
   inner: Answerer,
-  collectionsFor: (question: Question) => readonly string[],
+  collectionsFor: (question: Question) => Promise<readonly string[]>,
   log: Logger = silentLogger,
 ): Answerer {
   return {
     async *answer(question: Question, history?: readonly Turn[]): AsyncGenerator<AnswerEvent> {
       let collections: readonly string[];
       try {
-        collections = question.collections ?? collectionsFor(question);
+        collections = question.collections ?? (await collectionsFor(question));
       } catch (error) {
         log.error({ err: error, questionId: question.id }, 'could not read the knowledge routes');
         yield { type: 'failure', failure: failures.unavailable('The knowledge base') };

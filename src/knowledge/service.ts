@@ -24,6 +24,8 @@ export type KnowledgeSettings = Config['knowledge'];
 export interface KnowledgeServiceOptions {
   readonly store: CollectionStore;
   readonly appDatabase: () => AppDatabase;
+  /** Where `/kb use` routes live; default: the bot's database. */
+  readonly routes?: RouteStore;
   readonly settings: KnowledgeSettings;
   readonly logger?: Logger;
   /** Crawl timing and transport, for tests (fetch, sleep, now, timeoutMs). */
@@ -66,7 +68,7 @@ export class KnowledgeService {
   }
 
   private get routes(): RouteStore {
-    this.routesStore ??= sqliteRouteStore(this.options.appDatabase());
+    this.routesStore ??= this.options.routes ?? sqliteRouteStore(this.options.appDatabase());
     return this.routesStore;
   }
 
@@ -76,30 +78,31 @@ export class KnowledgeService {
   }
 
   /** The route that applies to `place` (see collections.ts for precedence). */
-  route(place: Place): ResolvedRoute {
-    return resolveRoute(place, this.routes.lookup(placeKeys(place)), this.options.settings.routes);
+  async route(place: Place): Promise<ResolvedRoute> {
+    const keys = placeKeys(place);
+    return resolveRoute(place, await this.routes.lookup(keys), this.options.settings.routes);
   }
 
-  collectionsFor(place: Place): readonly string[] {
-    return this.route(place).collections;
+  async collectionsFor(place: Place): Promise<readonly string[]> {
+    return (await this.route(place)).collections;
   }
 
   /** Where saved threads and `/kb add` without a collection go: the place's first collection. */
-  homeCollection(place: Place): string {
-    return this.collectionsFor(place)[0]!;
+  async homeCollection(place: Place): Promise<string> {
+    return (await this.collectionsFor(place))[0]!;
   }
 
   /** `/kb use`: routes the channel of `place` to `collections`; returns the key it set. */
-  use(place: Place, collections: readonly string[], by: string): string | undefined {
+  async use(place: Place, collections: readonly string[], by: string): Promise<string | undefined> {
     const key = channelKey(place);
     if (!key) return undefined;
-    this.routes.set(key, collections, by);
+    await this.routes.set(key, collections, by);
     this.log.info({ place: key, collections, by }, 'channel collections set from the chat');
     return key;
   }
 
   /** Removes the channel's own route; true when there was one. */
-  resetUse(place: Place): boolean {
+  async resetUse(place: Place): Promise<boolean> {
     const key = channelKey(place);
     return key ? this.routes.clear(key) : false;
   }
@@ -187,7 +190,7 @@ export class KnowledgeService {
     readonly savedBy: string;
     readonly collection?: string;
   }): Promise<SavedThread> {
-    const collection = input.collection ?? this.homeCollection(input.place);
+    const collection = input.collection ?? (await this.homeCollection(input.place));
     const saved = await saveThreadAsKnowledge(this.store, {
       collection,
       permalink: input.permalink,
