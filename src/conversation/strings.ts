@@ -54,6 +54,7 @@ export const strings = {
     usingReset: (collections: string) =>
       `This channel's own setting is removed; it now reads ${collections} (from the configuration).`,
     notInChannel: '`/kb use` works in a channel.',
+    failed: 'Something went wrong with that /kb command; nothing was lost. Please try again in a moment.',
   },
   /** Saving a thread as knowledge. */
   save: {

@@ -4,6 +4,7 @@
  * started comes as a private follow-up.
  */
 import { type ChatInputCommandInteraction, MessageFlags } from 'discord.js';
+import { strings } from '../../../conversation/strings.js';
 import { type KbCommand, runKbCommand } from '../../../knowledge/commands.js';
 import type { KnowledgeService } from '../../../knowledge/service.js';
 import { discordNeutralizer } from '../../../render/discord-text.js';
@@ -66,7 +67,7 @@ export function onKbCommand(ctx: DiscordContext, knowledge: KnowledgeService) {
       },
     }).catch((error: unknown) => {
       ctx.log.error({ err: error }, '/kb failed');
-      return { reply: 'Something went wrong with that /kb command. Please try again.' };
+      return { reply: strings.kb.failed };
     });
     await interaction.editReply({ content: withinLimit(result.reply), allowedMentions: NO_PINGS });
   };

@@ -4,6 +4,7 @@
  * response URL, including the summary of a sync it started.
  */
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
+import { strings } from '../../../conversation/strings.js';
 import { parseKbText, runKbCommand } from '../../../knowledge/commands.js';
 import type { KnowledgeService } from '../../../knowledge/service.js';
 import { slackPlainText } from '../../../render/slack-text.js';
@@ -37,7 +38,7 @@ export function onKbCommand(ctx: SlackContext, knowledge: KnowledgeService) {
       later: tell,
     }).catch((error: unknown) => {
       ctx.log.error({ err: error }, '/kb failed');
-      return { reply: 'Something went wrong with that /kb command. Please try again.' };
+      return { reply: strings.kb.failed };
     });
     await tell(result.reply);
   };
