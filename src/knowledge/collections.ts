@@ -59,9 +59,19 @@ export function parseRoutes(value: string | undefined): Map<string, string[]> {
   return routes;
 }
 
+/**
+ * Platforms whose channel and workspace ids come from the platform itself. Elsewhere (a web
+ * chat tab, a terminal session) the client names its own "channel", so a tab called `C0123`
+ * must not read C0123's collections: those places are routed by platform (and `*`) only.
+ */
+const PLATFORM_ISSUED_IDS = new Set(['slack', 'discord']);
+
 /** The keys a place is looked up by, most specific first. */
 export function placeKeys(place: Place): string[] {
-  const keys = [place.channelId, place.parentId, place.workspaceId, place.platform, '*'];
+  const ids = PLATFORM_ISSUED_IDS.has(place.platform)
+    ? [place.channelId, place.parentId, place.workspaceId]
+    : [];
+  const keys = [...ids, place.platform, '*'];
   return [...new Set(keys.filter((key): key is string => Boolean(key)))];
 }
 

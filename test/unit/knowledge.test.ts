@@ -49,6 +49,11 @@ describe('routes: which collections a place reads', () => {
     expect(resolveRoute(thread, chat, env)).toMatchObject({ collections: ['handbook'], origin: 'chat' });
   });
 
+  it('never lets a web chat tab borrow a channel’s route by naming itself after it', () => {
+    const tab = { platform: 'web', channelId: 'C0123', direct: true };
+    expect(resolveRoute(tab, new Map([['C0123', ['private']]]), env).collections).toEqual(['public']);
+  });
+
   it('reads only the default collection where nothing is routed', () => {
     expect(resolveRoute({ platform: 'terminal' }, new Map(), new Map())).toEqual({
       collections: ['default'],
