@@ -8,7 +8,7 @@ import { strings } from '../conversation/strings.js';
 import type { Place } from '../core/types.js';
 import { CrawlError } from '../ingest/crawl.js';
 import { channelKey, parseCollections, RouteError } from './collections.js';
-import { describeSync, type KnowledgeService, SyncBusyError } from './service.js';
+import { describeSync, type KnowledgeService, NotYourCollectionError, SyncBusyError } from './service.js';
 import type { SourceRecord } from './sources.js';
 
 export type KbCommand =
@@ -121,7 +121,12 @@ export async function runKbCommand(service: KnowledgeService, request: KbRequest
         const collection = command.collection
           ? parseCollections(command.collection)[0]!
           : await service.homeCollection(request.place);
-        const { source, created } = await service.addSourceFromChat(command.url, collection, request.actor);
+        const { source, created } = await service.addSourceFromChat(
+          request.place,
+          command.url,
+          collection,
+          request.actor,
+        );
         const background = startSync(service, request, [source]);
         return {
           reply: created
@@ -131,10 +136,11 @@ export async function runKbCommand(service: KnowledgeService, request: KbRequest
         };
       }
       case 'list':
-        return { reply: listSources(service.sources(), quote) };
+        return { reply: listSources(service.sourcesFor(request.place), quote) };
       case 'remove': {
         if (!command.source) return { reply: strings.kb.needsSource };
-        const source = service.findSource(command.source);
+        const found = service.findSource(command.source);
+        const source = found && service.mayUse(request.place, found.collection) ? found : undefined;
         if (!source) return { reply: strings.kb.noSuchSource(quote(command.source.slice(0, 200))) };
         const pages = await service.removeSource(source);
         return { reply: strings.kb.removed(quote(source.url), pages) };
@@ -149,13 +155,15 @@ export async function runKbCommand(service: KnowledgeService, request: KbRequest
               ? 'from KNOWLEDGE_ROUTES'
               : 'the default';
         const collections =
-          [...status.collections].map(([name, count]) => `\`${name}\` ${count} passage(s)`).join(', ') ||
-          'none yet';
+          [...status.collections]
+            .filter(([name]) => service.mayUse(request.place, name))
+            .map(([name, count]) => `\`${name}\` ${count} passage(s)`)
+            .join(', ') || 'none yet';
         return {
           reply: [
             `Collections: ${collections}`,
             `This channel reads: ${route.collections.map((name) => `\`${name}\``).join(', ')} (${origin})`,
-            `Web sources:\n${listSources(status.sources, quote)}`,
+            `Web sources:\n${listSources(service.sourcesFor(request.place), quote)}`,
             service.settings.syncIntervalMs
               ? `Sources re-sync every ${Math.round(service.settings.syncIntervalMs / 60_000)} minute(s).`
               : 'Sources re-sync only with /kb sync (SYNC_INTERVAL is not set).',
@@ -163,7 +171,11 @@ export async function runKbCommand(service: KnowledgeService, request: KbRequest
         };
       }
       case 'sync': {
-        const sources = command.source ? [service.findSource(command.source)] : service.sources();
+        const visible = (source: SourceRecord | undefined) =>
+          source && service.mayUse(request.place, source.collection) ? source : undefined;
+        const sources = command.source
+          ? [visible(service.findSource(command.source))]
+          : service.sourcesFor(request.place);
         if (sources[0] === undefined && command.source) {
           return { reply: strings.kb.noSuchSource(quote(command.source.slice(0, 200))) };
         }
@@ -187,7 +199,11 @@ export async function runKbCommand(service: KnowledgeService, request: KbRequest
       }
     }
   } catch (error) {
-    if (error instanceof RouteError || error instanceof CrawlError) {
+    if (
+      error instanceof RouteError ||
+      error instanceof CrawlError ||
+      error instanceof NotYourCollectionError
+    ) {
       return { reply: strings.kb.problem(quote(error.message)) };
     }
     throw error;

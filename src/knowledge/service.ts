@@ -7,7 +7,7 @@
  */
 import { hostname } from 'node:os';
 import type { Config } from '../config.js';
-import type { CollectionStore, Place } from '../core/types.js';
+import { type CollectionStore, DEFAULT_COLLECTION, type Place } from '../core/types.js';
 import type { CrawlOptions, CrawlProgress } from '../ingest/crawl.js';
 import { CrawlError, startURL } from '../ingest/crawl.js';
 import { type Logger, silentLogger } from '../log.js';
@@ -45,6 +45,11 @@ const SYNC_LOCK = 'web-sources-sync';
 
 export class SyncBusyError extends Error {
   override name = 'SyncBusyError';
+}
+
+/** A collection another workspace or server filled from its chat: not this place's to use. */
+export class NotYourCollectionError extends Error {
+  override name = 'NotYourCollectionError';
 }
 
 export class KnowledgeService {
@@ -92,10 +97,42 @@ export class KnowledgeService {
     return (await this.collectionsFor(place))[0]!;
   }
 
+  /** The workspace or server `place` belongs to, as collection owners are recorded. */
+  ownerKey(place: Place): string {
+    return `${place.platform}:${place.workspaceId ?? place.channelId ?? ''}`;
+  }
+
+  /**
+   * Whether `place`'s admins may see and use `collection`: `default`, collections nobody filled
+   * from a chat (the operator's, from `npm run ingest` or KNOWLEDGE_ROUTES), and their own. A
+   * collection a workspace or server filled from its chat (`/kb add`) belongs to it, so one
+   * tenant's admin can neither read another's nor list its sources.
+   */
+  mayUse(place: Place, collection: string): boolean {
+    if (collection === DEFAULT_COLLECTION) return true;
+    const owner = this.registry.ownerOf(collection);
+    return owner === undefined || owner === this.ownerKey(place);
+  }
+
+  private checkMayUse(place: Place, collections: readonly string[]): void {
+    const foreign = collections.find((collection) => !this.mayUse(place, collection));
+    if (foreign !== undefined) {
+      throw new NotYourCollectionError(
+        `the collection \`${foreign}\` belongs to another workspace or server`,
+      );
+    }
+  }
+
+  /** The sources `place`'s admins may see and manage. */
+  sourcesFor(place: Place): SourceRecord[] {
+    return this.sources().filter((source) => this.mayUse(place, source.collection));
+  }
+
   /** `/kb use`: routes the channel of `place` to `collections`; returns the key it set. */
   async use(place: Place, collections: readonly string[], by: string): Promise<string | undefined> {
     const key = channelKey(place);
     if (!key) return undefined;
+    this.checkMayUse(place, collections);
     await this.routes.set(key, collections, by);
     this.log.info({ place: key, collections, by }, 'channel collections set from the chat');
     return key;
@@ -117,16 +154,19 @@ export class KnowledgeService {
    * unless CRAWL_ALLOW_PRIVATE allows it (see address-guard.ts).
    */
   async addSourceFromChat(
+    place: Place,
     url: string,
     collection: string,
     by: string,
   ): Promise<{ source: SourceRecord; created: boolean }> {
+    this.checkMayUse(place, [collection]);
     const checked = startURL(url);
     if (!this.options.settings.crawl.allowPrivate && (await isPrivateHost(checked.hostname))) {
       throw new CrawlError(
         `${checked.host} is a private or local address; only public sites can be added from the chat (the operator can allow it with CRAWL_ALLOW_PRIVATE=true, or run npm run ingest on the server)`,
       );
     }
+    if (collection !== DEFAULT_COLLECTION) this.registry.claim(collection, this.ownerKey(place));
     return this.registry.add(checked.href, collection, by);
   }
 

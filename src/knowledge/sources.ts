@@ -130,6 +130,36 @@ export class SourceRegistry {
     return this.app.db;
   }
 
+  /** The workspace or server a collection was first filled from in the chat, if any. */
+  ownerOf(collection: string): string | undefined {
+    this.ensureOwners();
+    const row = this.db
+      .prepare('SELECT owner FROM knowledge_collection_owners WHERE collection = ?')
+      .get(collection) as { owner: string } | undefined;
+    return row?.owner;
+  }
+
+  /** Records `owner` as the collection's owner unless it already has one. */
+  claim(collection: string, owner: string): void {
+    this.ensureOwners();
+    this.db
+      .prepare(
+        'INSERT OR IGNORE INTO knowledge_collection_owners (collection, owner, claimed_at) VALUES (?, ?, ?)',
+      )
+      .run(collection, owner, new Date().toISOString());
+  }
+
+  private ensureOwners(): void {
+    this.app.migrate(
+      'knowledge-owners-1',
+      `CREATE TABLE knowledge_collection_owners (
+         collection TEXT PRIMARY KEY,
+         owner TEXT NOT NULL,
+         claimed_at TEXT NOT NULL
+       ) STRICT;`,
+    );
+  }
+
   private static readonly SELECT =
     `SELECT s.*, (SELECT count(*) FROM knowledge_pages p WHERE p.source_id = s.id) AS pages,
       (SELECT coalesce(sum(json_array_length(p.chunk_ids)), 0) FROM knowledge_pages p WHERE p.source_id = s.id) AS chunks

@@ -130,6 +130,8 @@ describe('a thread as a document', () => {
 });
 
 describe('sites added from the chat', () => {
+  const place = { platform: 'slack', channelId: 'C1', workspaceId: 'T1' };
+
   it('must be public unless the operator allows private addresses', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'rag-guard-'));
     dirs.push(dir);
@@ -143,7 +145,7 @@ describe('sites added from the chat', () => {
       'http://localhost/docs/',
       'http://[::1]/',
     ]) {
-      await expect(service.addSourceFromChat(url, 'docs', 'test')).rejects.toThrow(
+      await expect(service.addSourceFromChat(place, url, 'docs', 'test')).rejects.toThrow(
         /private or local address/,
       );
     }
@@ -153,9 +155,39 @@ describe('sites added from the chat', () => {
       appDatabase: () => app,
       settings: parseConfig({ CRAWL_ALLOW_PRIVATE: 'true' }).knowledge,
     });
-    await expect(open.addSourceFromChat('http://127.0.0.1:8080/', 'docs', 'test')).resolves.toMatchObject({
+    await expect(
+      open.addSourceFromChat(place, 'http://127.0.0.1:8080/', 'docs', 'test'),
+    ).resolves.toMatchObject({
       created: true,
     });
+    store.close();
+    app.close();
+  });
+});
+
+describe('collections filled from one workspace’s chat', () => {
+  it('belong to it: another workspace can neither use them nor see their sources', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rag-owners-'));
+    dirs.push(dir);
+    const store = await LocalStore.open({ dir });
+    const app = openAppDatabase(dir);
+    const service = new KnowledgeService({
+      store,
+      appDatabase: () => app,
+      settings: parseConfig({ CRAWL_ALLOW_PRIVATE: 'true' }).knowledge,
+    });
+    const mine = { platform: 'discord', channelId: 'C1', workspaceId: 'G1' };
+    const theirs = { platform: 'discord', channelId: 'C2', workspaceId: 'G2' };
+    await service.addSourceFromChat(mine, 'http://127.0.0.1:1/wiki/', 'g1-private', 'discord:U1');
+    expect(service.sourcesFor(mine)).toHaveLength(1);
+    expect(service.sourcesFor(theirs)).toHaveLength(0);
+    await expect(service.use(theirs, ['g1-private'], 'discord:U2')).rejects.toThrow(/belongs to another/);
+    await expect(
+      service.addSourceFromChat(theirs, 'http://127.0.0.1:1/other/', 'g1-private', 'discord:U2'),
+    ).rejects.toThrow(/belongs to another/);
+    expect(await service.use(mine, ['g1-private'], 'discord:U1')).toBe('C1');
+    // The operator's collections (npm run ingest, KNOWLEDGE_ROUTES) and default stay usable by all.
+    expect(await service.use(theirs, ['default', 'handbook'], 'discord:U2')).toBe('C2');
     store.close();
     app.close();
   });
