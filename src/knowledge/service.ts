@@ -166,7 +166,11 @@ export class KnowledgeService {
         `${checked.host} is a private or local address; only public sites can be added from the chat (the operator can allow it with CRAWL_ALLOW_PRIVATE=true, or run npm run ingest on the server)`,
       );
     }
-    if (collection !== DEFAULT_COLLECTION) this.registry.claim(collection, this.ownerKey(place));
+    // A new collection becomes this workspace's; an existing one (the operator's) stays shared.
+    const isNew =
+      !(await this.store.collections()).has(collection) &&
+      !this.sources().some((s) => s.collection === collection);
+    if (collection !== DEFAULT_COLLECTION && isNew) this.registry.claim(collection, this.ownerKey(place));
     return this.registry.add(checked.href, collection, by);
   }
 

@@ -186,6 +186,12 @@ describe('collections filled from one workspace’s chat', () => {
       service.addSourceFromChat(theirs, 'http://127.0.0.1:1/other/', 'g1-private', 'discord:U2'),
     ).rejects.toThrow(/belongs to another/);
     expect(await service.use(mine, ['g1-private'], 'discord:U1')).toBe('C1');
+    // Adding to the operator's existing collection does not take it over.
+    await store
+      .collection('handbook')
+      .upsert([{ id: 'h', text: 'Handbook text.', source: 'h.md', metadata: {} }]);
+    await service.addSourceFromChat(mine, 'http://127.0.0.1:1/handbook/', 'handbook', 'discord:U1');
+    expect(service.mayUse(theirs, 'handbook')).toBe(true);
     // The operator's collections (npm run ingest, KNOWLEDGE_ROUTES) and default stay usable by all.
     expect(await service.use(theirs, ['default', 'handbook'], 'discord:U2')).toBe('C2');
     store.close();
