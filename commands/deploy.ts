@@ -1,5 +1,5 @@
 /**
- * `npm run commands:deploy`: registers /ask with Discord. With DISCORD_GUILD_ID it goes to that
+ * `npm run commands:deploy`: registers /ask, /kb and "Save to knowledge base" with Discord. With DISCORD_GUILD_ID it goes to that
  * one server and is usable at once; without, it is global and can take up to an hour to appear.
  */
 import { DiscordAPIError, REST, Routes } from 'discord.js';
@@ -11,7 +11,7 @@ async function main(): Promise<number> {
   const discord = loadConfig().discord;
   if (!discord?.token || !discord.applicationId) {
     process.stderr.write(
-      'Set DISCORD_TOKEN (Developer Portal → Bot → Reset Token) and DISCORD_APPLICATION_ID (General Information → Application ID) to register /ask.\n',
+      'Set DISCORD_TOKEN (Developer Portal → Bot → Reset Token) and DISCORD_APPLICATION_ID (General Information → Application ID) to register the commands.\n',
     );
     return 2;
   }
@@ -34,8 +34,8 @@ async function main(): Promise<number> {
   }
   process.stdout.write(
     discord.guildId
-      ? `Registered /ask in server ${discord.guildId}, with "Ask about this message": usable now.\n`
-      : 'Registered /ask and "Ask about this message" globally (server and user installs): they can take up to an hour to appear.\n',
+      ? `Registered /ask, /kb, "Ask about this message" and "Save to knowledge base" in server ${discord.guildId}: usable now.\n`
+      : 'Registered /ask, /kb, "Ask about this message" and "Save to knowledge base" globally (/ask and "Ask about this message" for server and user installs): they can take up to an hour to appear.\n',
   );
   return 0;
 }

@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { config as loadDotenv } from 'dotenv';
 import { z } from 'zod';
+import { parseRoutes } from './knowledge/collections.js';
 import { parseSuggestedPrompts, type SuggestedPrompt } from './platforms/slack/suggested-prompts.js';
 import { parseInstallationKeys } from './platforms/slack/token-crypto.js';
 import { parseOrigins } from './web/origins.js';
@@ -126,6 +127,47 @@ const originList = z.preprocess(
     }),
 );
 
+const routes = z.preprocess(
+  emptyToUndefined,
+  z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      try {
+        return parseRoutes(value);
+      } catch (error) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `must look like C0123=hr,default;T0456=eng: ${(error as Error).message}`,
+        });
+        return z.NEVER;
+      }
+    }),
+);
+
+const DURATION_UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+/** `6h`, `30m`, `1d`, `90s`; `off`/unset disables. At least a minute. */
+const duration = z.preprocess(
+  emptyToUndefined,
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined || /^(off|false|0|no)$/i.test(value)) return undefined;
+      const match = /^(\d+(?:\.\d+)?)\s*([smhd])$/i.exec(value);
+      const ms = match ? Number(match[1]) * DURATION_UNITS[match[2]!.toLowerCase()]! : Number.NaN;
+      if (!(ms >= 60_000)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'must be a duration of at least a minute, like 6h, 30m or 1d (or off)',
+        });
+        return z.NEVER;
+      }
+      return ms;
+    }),
+);
+
 const schema = z.object({
   GROQ_API_KEY: optionalString,
   GROQ_MODEL: z.preprocess(emptyToUndefined, z.string().trim().default('llama-3.1-8b-instant')),
@@ -231,6 +273,25 @@ const schema = z.object({
   SLACK_SUGGESTED_PROMPTS: suggestedPrompts,
 
   PORT: int(3000, 0, 65_535),
+
+  /** Which collections each place reads: `C0123=hr,default;T0456=eng`. */
+  KNOWLEDGE_ROUTES: routes,
+  SLACK_ADMIN_USERS: idList,
+  /** A role id or name whose members may run /kb (besides members with Manage Server). */
+  DISCORD_ADMIN_ROLE: optionalString,
+  SYNC_INTERVAL: duration,
+  SAVE_TO_KB: z.preprocess(
+    (value) => (typeof value === 'string' ? value.trim().toLowerCase() || undefined : value),
+    z.enum(['admins', 'everyone'], { message: 'must be admins or everyone' }).default('admins'),
+  ),
+  /** Keep authors' names in saved threads (stripped by default). */
+  SAVE_TO_KB_KEEP_NAMES: flag,
+  CRAWL_MAX_PAGES: int(200, 1, 100_000),
+  CRAWL_MAX_DEPTH: int(4, 0, 50),
+  CRAWL_CONCURRENCY: int(4, 1, 32),
+  CRAWL_DELAY_MS: int(500, 0, 60_000),
+  /** Let `/kb add` crawl loopback, private and link-local addresses (an intranet wiki). */
+  CRAWL_ALLOW_PRIVATE: flag,
 
   WEB_CHAT: flag,
   WEB_CHAT_ORIGINS: originList,
@@ -407,6 +468,25 @@ export interface Config {
   };
   readonly slack?: SlackConfig;
   readonly http: { readonly port: number };
+  readonly knowledge: {
+    /** KNOWLEDGE_ROUTES: place id → collections. */
+    readonly routes: ReadonlyMap<string, readonly string[]>;
+    readonly slackAdminUsers: readonly string[];
+    readonly discordAdminRole?: string;
+    /** Re-sync web sources this often; undefined: never on a schedule. */
+    readonly syncIntervalMs?: number;
+    /** Who may save a thread as knowledge. */
+    readonly saveToKb: 'admins' | 'everyone';
+    readonly keepAuthorNames: boolean;
+    readonly crawl: {
+      readonly maxPages: number;
+      readonly maxDepth: number;
+      readonly concurrency: number;
+      readonly delayMs: number;
+      /** `/kb add` may name sites on private addresses (the command line always may). */
+      readonly allowPrivate: boolean;
+    };
+  };
   readonly web: {
     /** Serve the web chat from `npm start` (WEB_CHAT); `npm run web` always serves it. */
     readonly enabled: boolean;
@@ -528,6 +608,21 @@ export function parseConfig(source: NodeJS.ProcessEnv = process.env): Config {
       : {}),
     ...slackConfig(env),
     http: { port: env.PORT },
+    knowledge: {
+      routes: env.KNOWLEDGE_ROUTES,
+      slackAdminUsers: env.SLACK_ADMIN_USERS,
+      ...(env.DISCORD_ADMIN_ROLE ? { discordAdminRole: env.DISCORD_ADMIN_ROLE } : {}),
+      ...(env.SYNC_INTERVAL !== undefined ? { syncIntervalMs: env.SYNC_INTERVAL } : {}),
+      saveToKb: env.SAVE_TO_KB,
+      keepAuthorNames: env.SAVE_TO_KB_KEEP_NAMES,
+      crawl: {
+        maxPages: env.CRAWL_MAX_PAGES,
+        maxDepth: env.CRAWL_MAX_DEPTH,
+        concurrency: env.CRAWL_CONCURRENCY,
+        delayMs: env.CRAWL_DELAY_MS,
+        allowPrivate: env.CRAWL_ALLOW_PRIVATE,
+      },
+    },
     web: {
       enabled: env.WEB_CHAT,
       allowedOrigins: env.WEB_CHAT_ORIGINS,

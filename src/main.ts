@@ -57,6 +57,7 @@ async function run(config: Config, log: Logger): Promise<void> {
         config: config.slack,
         port: config.http.port,
         conversations,
+        knowledge: bot.knowledge,
         routes,
         logger: log,
         // Installing in any workspace: installations in Redis (REDIS_URL) or the bot's own database.
@@ -69,8 +70,9 @@ async function run(config: Config, log: Logger): Promise<void> {
               }),
             }
           : {}),
-        knowledge: knowledgeOverview(runtime.store),
-        threadSaver: bot.threadSaver,
+        overview: knowledgeOverview(runtime.store, {
+          collectionsFor: (place) => bot.knowledge.collectionsFor(place),
+        }),
       }),
     );
   }
@@ -86,8 +88,8 @@ async function run(config: Config, log: Logger): Promise<void> {
         createDiscordAdapter({
           config: config.discord,
           conversations,
+          knowledge: bot.knowledge,
           logger: log,
-          threadSaver: bot.threadSaver,
         }),
       );
     }
@@ -104,6 +106,7 @@ async function run(config: Config, log: Logger): Promise<void> {
     config.limits.redisURL ? (key, ttlMs) => bot.shared.dedupe.firstSeen(key, ttlMs) : undefined,
   );
   digest?.start();
+  bot.startSyncSchedule();
   log.info(
     {
       platforms: [...adapters.map((a) => a.name), ...(config.web.enabled ? ['web'] : [])],

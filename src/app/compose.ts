@@ -8,6 +8,10 @@
 import type { Config } from '../config.js';
 import { attachmentTokenBudget, MAX_ATTACHED_FILES } from '../conversation/attachments.js';
 import { ConversationLayer } from '../conversation/layer.js';
+import { routedAnswerer } from '../knowledge/routed-answerer.js';
+import { redisRouteStore } from '../knowledge/routes-store.js';
+import { type SyncSchedule, startSyncSchedule } from '../knowledge/scheduler.js';
+import { KnowledgeService } from '../knowledge/service.js';
 import type { Logger } from '../log.js';
 import type { DrainingAnswerer } from '../ops/draining-answerer.js';
 import { BotMetrics } from '../ops/metrics.js';
@@ -15,7 +19,6 @@ import { createSharedState, type SharedState } from '../ops/shared-state.js';
 import { StoreRecorder } from '../records/recorder.js';
 import { startRetention } from '../records/retention.js';
 import { RecordStore } from '../records/store.js';
-import { type ThreadSaver, unconfiguredThreadSaver } from '../records/thread-saver.js';
 import { type AppDatabase, openAppDatabase } from '../state/app-db.js';
 import { guardAnswerer } from './guarded.js';
 import { buildRuntime, type Runtime, type RuntimeDeps } from './runtime.js';
@@ -28,13 +31,18 @@ export interface Bot {
   readonly shared: SharedState;
   readonly draining: DrainingAnswerer;
   readonly conversations: ConversationLayer;
+  /** Collections, routes, web sources and saved threads (`/kb`, save-to-knowledge, the sync schedule). */
+  readonly knowledge: KnowledgeService;
+  /**
+   * Starts re-syncing web sources every SYNC_INTERVAL (once per process that calls it; a
+   * no-op when unset). `npm start` calls it; Discord shards and `npm run web` do not.
+   */
+  startSyncSchedule(): SyncSchedule | undefined;
   /** The bot's own database (settings, sources, installations, records), opened on first use. */
   appDatabase(): AppDatabase;
   /** Answer records (src/records): written by the layer, read by the report and the digest. */
   readonly records: RecordStore;
   readonly recorder: StoreRecorder;
-  /** Saves a thread as knowledge (the digest's "Save as knowledge"). */
-  readonly threadSaver: ThreadSaver;
   /**
    * Graceful stop: refuse new questions, let answers in flight finish within the grace
    * period (then interrupt them), stop the front ends, release shared state.
@@ -46,7 +54,6 @@ export async function composeBot(config: Config, log: Logger, deps: RuntimeDeps 
   const runtime = await buildRuntime(config, { logger: log, ...deps });
   const shared = await createSharedState(config.limits.redisURL, log);
   const metrics = new BotMetrics();
-  const { answerer, draining } = guardAnswerer(runtime.answerer, config, shared.rates, metrics);
   let appDb: AppDatabase | undefined;
   const appDatabase = () => {
     appDb ??= openAppDatabase(config.rag.dataDir);
@@ -55,6 +62,24 @@ export async function composeBot(config: Config, log: Logger, deps: RuntimeDeps 
   const records = new RecordStore(appDatabase());
   const recorder = new StoreRecorder(records, { keepText: config.records.keepText, log });
   const stopRetention = startRetention(records, { days: config.records.days, log });
+  // With REDIS_URL, `/kb use` routes are shared by every instance through Redis.
+  const routesRedis = config.limits.redisURL
+    ? await (await import('../ops/redis-state.js')).connectRedis(config.limits.redisURL, log)
+    : undefined;
+  const knowledge = new KnowledgeService({
+    store: runtime.store,
+    appDatabase,
+    ...(routesRedis ? { routes: redisRouteStore(routesRedis, log) } : {}),
+    settings: config.knowledge,
+    logger: log,
+  });
+  // Each question reads only the collections routed to its place.
+  const routed = routedAnswerer(
+    runtime.answerer,
+    (question) => knowledge.collectionsFor(question.place),
+    log,
+  );
+  const { answerer, draining } = guardAnswerer(routed, config, shared.rates, metrics);
   const conversations = new ConversationLayer({
     answerer,
     log,
@@ -67,6 +92,7 @@ export async function composeBot(config: Config, log: Logger, deps: RuntimeDeps 
     },
     recorder,
   });
+  let schedule: SyncSchedule | undefined;
   return {
     config,
     log,
@@ -78,7 +104,12 @@ export async function composeBot(config: Config, log: Logger, deps: RuntimeDeps 
     appDatabase,
     records,
     recorder,
-    threadSaver: unconfiguredThreadSaver,
+    knowledge,
+    startSyncSchedule() {
+      if (config.knowledge.syncIntervalMs === undefined) return undefined;
+      schedule ??= startSyncSchedule(knowledge, config.knowledge.syncIntervalMs, log);
+      return schedule;
+    },
     async stop(frontEnds) {
       log.info({ inFlight: draining.activeAnswers }, 'shutting down: finishing answers in progress');
       const result = await draining.drain(config.limits.shutdownGraceMs);
@@ -87,7 +118,9 @@ export async function composeBot(config: Config, log: Logger, deps: RuntimeDeps 
       await Promise.allSettled(frontEnds.map((frontEnd) => frontEnd.stop()));
       stopRetention();
       await recorder.settled();
+      await schedule?.stop();
       await shared.close();
+      routesRedis?.disconnect();
       appDb?.close();
     },
   };

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import type { Config } from '../config.js';
 import { RagCore } from '../core/rag-core.js';
-import type { Generator, KnowledgeStore } from '../core/types.js';
+import type { CollectionStore, Generator, KnowledgeStore } from '../core/types.js';
 import { DEGRADED_LABEL, ExtractiveGenerator } from '../generators/extractive.js';
 import { GroqGenerator } from '../generators/groq.js';
 import { ingestPaths } from '../ingest/pipeline.js';
@@ -22,7 +22,7 @@ export interface RuntimeDeps {
 
 export interface Runtime {
   readonly answerer: RagCore;
-  readonly store: KnowledgeStore;
+  readonly store: CollectionStore;
   readonly generator: Generator;
   /** One line saying what answers and what is searched, for start-up banners and logs. */
   describe(): string;
@@ -32,7 +32,7 @@ export interface Runtime {
 export async function openStore(
   config: Config,
   options: { logger?: Logger; namespace?: string } = {},
-): Promise<KnowledgeStore> {
+): Promise<CollectionStore> {
   const logger = options.logger ?? silentLogger;
   if (config.upstash) {
     return new UpstashStore({

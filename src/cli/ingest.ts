@@ -1,7 +1,9 @@
 /**
- * `npm run ingest -- <files or folders> [--prune] [--namespace ns] [--reset [--yes]] [--text-field f]`
- * Adds documents to the configured store (Upstash when configured, else the local store).
- * Exit codes: 0 everything landed, 1 some files failed, 2 usage, configuration or store error.
+ * `npm run ingest -- <files, folders or site URLs> [--collection c] [--prune] [--namespace ns] [--reset [--yes]] [--text-field f]`
+ * Adds documents to the configured store (Upstash when configured, else the local store), in
+ * one collection. A site URL is crawled and registered as a web source, so a running bot
+ * re-syncs it on its schedule (SYNC_INTERVAL) and `/kb` lists it.
+ * Exit codes: 0 everything landed, 1 some files or pages failed, 2 usage, configuration or store error.
  */
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
@@ -9,16 +11,23 @@ import cliProgress from 'cli-progress';
 import { openStore } from '../app/runtime.js';
 import { loadConfig } from '../config.js';
 import { isRagError } from '../core/failures.js';
-import type { KnowledgeStore } from '../core/types.js';
+import { type CollectionStore, DEFAULT_COLLECTION, type KnowledgeStore } from '../core/types.js';
+import { CrawlError } from '../ingest/crawl.js';
 import { type IngestProgress, type IngestSummary, ingestPaths } from '../ingest/pipeline.js';
+import { isCollectionName } from '../knowledge/collections.js';
+import { describeSync, KnowledgeService, SyncBusyError } from '../knowledge/service.js';
+import type { SyncSummary } from '../knowledge/sync.js';
 import { createLogger } from '../log.js';
+import { openAppDatabase } from '../state/app-db.js';
 import { runCommand } from './run.js';
 
 const USAGE = `Add documents to the knowledge base.
 
-  npm run ingest -- <files or folders>… [options]
+  npm run ingest -- <files, folders or site URLs>… [options]
 
 Options:
+  --collection <name>  collection to add to (default: default); places read the
+                       collections routed to them (KNOWLEDGE_ROUTES, /kb use)
   --prune              remove chunks of files that changed or were deleted
   --namespace <name>   Upstash namespace to write into (default: UPSTASH_VECTOR_NAMESPACE)
   --reset              delete everything in the store first (asks for confirmation)
@@ -28,7 +37,12 @@ Options:
 
 Formats: Markdown, plain text, HTML, PDF, and JSON arrays of records (UTF-8 text).
 Files over INGEST_MAX_FILE_MB (default 20) are reported and skipped; symbolic links are
-followed when they point inside the folders given.`;
+followed when they point inside the folders given.
+
+A site URL (https://docs.example.com/) is crawled: pages under that folder of the site, as
+robots.txt allows, through sitemap.xml and links (CRAWL_MAX_PAGES, CRAWL_MAX_DEPTH,
+CRAWL_DELAY_MS, CRAWL_CONCURRENCY). It is remembered as a web source: running the same
+command again re-syncs it cheaply, and a running bot re-syncs it every SYNC_INTERVAL.`;
 
 async function confirmReset(store: KnowledgeStore, assumeYes: boolean): Promise<boolean> {
   if (assumeYes) return true;
@@ -108,6 +122,83 @@ export function formatSummary(summary: IngestSummary, where: string): string {
   return `${lines.join('\n')}\n`;
 }
 
+function isSiteURL(positional: string): boolean {
+  return /^https?:\/\//i.test(positional);
+}
+
+/** Registers each site as a web source (kept for the bot's schedule) and syncs it now. */
+async function ingestSites(
+  store: CollectionStore,
+  sites: readonly string[],
+  collection: string,
+  config: ReturnType<typeof loadConfig>,
+  logger: ReturnType<typeof createLogger>,
+): Promise<SyncSummary[]> {
+  const app = openAppDatabase(config.rag.dataDir);
+  try {
+    const knowledge = new KnowledgeService({
+      store,
+      appDatabase: () => app,
+      settings: config.knowledge,
+      logger,
+    });
+    const sources = sites.map((site) => knowledge.addSource(site, collection, 'cli').source);
+    const bar = process.stderr.isTTY
+      ? new cliProgress.SingleBar(
+          {
+            format: ' crawling [{bar}] {value}/{total} pages · {url}',
+            stream: process.stderr,
+            clearOnComplete: true,
+          },
+          cliProgress.Presets.shades_classic,
+        )
+      : undefined;
+    let current = -1;
+    try {
+      return await knowledge.sync(sources, (source, progress) => {
+        const total = progress.fetched + progress.queued;
+        if (current !== source.id) {
+          bar?.stop();
+          current = source.id;
+          bar?.start(total, progress.fetched, { url: progress.url });
+        } else {
+          bar?.setTotal(total);
+          bar?.update(progress.fetched, { url: progress.url });
+        }
+      });
+    } finally {
+      bar?.stop();
+    }
+  } finally {
+    app.close();
+  }
+}
+
+export function formatSyncSummary(summary: SyncSummary): string {
+  const source = summary.source;
+  const lines = [`Crawled ${source.url} into collection ${source.collection} (source #${source.id}):`];
+  if (summary.error) {
+    lines.push(`  failed: ${summary.error} (what it had is kept)`);
+    return `${lines.join('\n')}\n`;
+  }
+  const rows: [string, number][] = [
+    ['pages', summary.pages],
+    ['added', summary.added],
+    ['updated', summary.updated],
+    ['unchanged', summary.unchanged],
+    ['removed', summary.removed],
+    ['chunks', summary.chunksUpserted],
+    ['failed', summary.failed.length],
+  ];
+  lines.push(...rows.map(([label, value]) => `  ${label.padEnd(10)} ${value}`));
+  lines.push(`  (${describeSync(summary)})`);
+  if (summary.failed.length > 0) {
+    lines.push('', 'Pages that failed (kept as they were; retried next sync):');
+    for (const page of summary.failed) lines.push(`  ${page.url}: ${page.reason}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
 function parse(argv: string[]) {
   return parseArgs({
     args: argv,
@@ -118,6 +209,7 @@ function parse(argv: string[]) {
       reset: { type: 'boolean' },
       yes: { type: 'boolean', short: 'y' },
       'text-field': { type: 'string' },
+      collection: { type: 'string', short: 'c' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -137,9 +229,18 @@ async function main(): Promise<number> {
     return 0;
   }
   if (positionals.length === 0 && !values.reset) {
-    process.stderr.write(`Name at least one file or folder to ingest.\n\n${USAGE}\n`);
+    process.stderr.write(`Name at least one file or folder (or a site URL) to ingest.\n\n${USAGE}\n`);
     return 2;
   }
+  const collection = (values.collection ?? DEFAULT_COLLECTION).trim().toLowerCase();
+  if (!isCollectionName(collection)) {
+    process.stderr.write(
+      `--collection: "${collection.slice(0, 40)}" is not a collection name (lower-case letters, digits, - and _, up to 40).\n`,
+    );
+    return 2;
+  }
+  const sites = positionals.filter(isSiteURL);
+  const paths = positionals.filter((positional) => !isSiteURL(positional));
 
   let store: KnowledgeStore;
   try {
@@ -151,10 +252,11 @@ async function main(): Promise<number> {
       level: process.env.LOG_LEVEL ? config.log.level : 'warn',
       format: process.env.LOG_FORMAT ? config.log.format : 'pretty',
     });
-    store = await openStore(config, {
+    const opened = await openStore(config, {
       logger,
       ...(values.namespace !== undefined ? { namespace: values.namespace } : {}),
     });
+    store = opened.collection(collection);
     if (values.reset) {
       if (!(await confirmReset(store, values.yes === true))) {
         process.stderr.write('Reset cancelled; nothing was deleted.\n');
@@ -164,10 +266,17 @@ async function main(): Promise<number> {
       process.stdout.write(`Reset ${store.description}.\n`);
       if (positionals.length === 0) return 0;
     }
+    let siteFailures = 0;
+    if (sites.length > 0) {
+      const summaries = await ingestSites(opened, sites, collection, config, logger);
+      for (const summary of summaries) process.stdout.write(formatSyncSummary(summary));
+      siteFailures = summaries.filter((summary) => summary.error || summary.failed.length > 0).length;
+      if (paths.length === 0) return siteFailures > 0 ? 1 : 0;
+    }
     const progress = progressReporter();
     let summary: IngestSummary;
     try {
-      summary = await ingestPaths(store, positionals, {
+      summary = await ingestPaths(store, paths, {
         prune: values.prune === true,
         ...(values['text-field'] ? { textField: values['text-field'] } : {}),
         maxFileBytes: config.ingest.maxFileMB * 1024 * 1024,
@@ -178,8 +287,18 @@ async function main(): Promise<number> {
       progress.stop();
     }
     process.stdout.write(formatSummary(summary, store.description));
-    return summary.failed.length > 0 ? 1 : 0;
+    return summary.failed.length > 0 || siteFailures > 0 ? 1 : 0;
   } catch (error) {
+    if (error instanceof CrawlError) {
+      process.stderr.write(`${error.message}\n`);
+      return 2;
+    }
+    if (error instanceof SyncBusyError) {
+      process.stderr.write(
+        'Another sync of the web sources is running (the bot or another ingest); try again when it has finished.\n',
+      );
+      return 2;
+    }
     if (isRagError(error)) {
       process.stderr.write(`Ingestion stopped: ${error.failure.message}\n`);
       return 2;

@@ -1,14 +1,12 @@
 /**
- * What the bot knows, in a form a front end can show (Slack's App Home, a help reply): how
- * many passages the store holds and which sources they come from. Listing sources walks the
- * store's ids (a range scan on Upstash), so the result is cached for a minute: opening the
- * Home tab repeatedly costs one scan, not one per open.
- *
- * Extension point: named collections and web sources registered through `/kb` belong in
- * `KnowledgeOverview.collections`; pass a `collections` reader (from the bot's database) and
- * they are listed beside the store's sources.
+ * What the bot knows *for a place*, in a form a front end can show (Slack's App Home, a help
+ * reply): the collections routed to that place, how many passages they hold and which sources
+ * they come from. Only the place's own collections are read, so another workspace's private
+ * collection never shows up. Listing sources walks the collections' ids (a range scan on
+ * Upstash), so each place's result is cached for a minute: opening the Home tab repeatedly
+ * costs one scan, not one per open.
  */
-import type { KnowledgeStore } from '../core/types.js';
+import type { CollectionStore, Place } from '../core/types.js';
 
 export interface SourceSummary {
   /** The document's path or URL, as ingestion recorded it. */
@@ -19,7 +17,7 @@ export interface SourceSummary {
 export interface CollectionSummary {
   readonly name: string;
   readonly description?: string;
-  readonly sources?: number;
+  readonly passages?: number;
 }
 
 export interface KnowledgeOverview {
@@ -30,46 +28,56 @@ export interface KnowledgeOverview {
   readonly collections: readonly CollectionSummary[];
 }
 
-export type KnowledgeOverviewReader = () => Promise<KnowledgeOverview>;
+export type KnowledgeOverviewReader = (place: Place) => Promise<KnowledgeOverview>;
 
 export interface KnowledgeOverviewOptions {
-  /** Collections known to the bot (from its database); none by default. */
-  readonly collections?: () => Promise<readonly CollectionSummary[]>;
+  /** The collections a place reads (the knowledge routes); every question reads `default` without it. */
+  readonly collectionsFor?: (place: Place) => Promise<readonly string[]>;
   readonly ttlMs?: number;
   readonly now?: () => number;
 }
 
 const DEFAULT_TTL_MS = 60_000;
 
-/** Summarises a store's contents; cached for `ttlMs`; a failed read is not cached. */
+/** Summarises what `place` can read; cached per set of collections for `ttlMs`; a failed read is not cached. */
 export function knowledgeOverview(
-  store: Pick<KnowledgeStore, 'stats' | 'listIds'>,
+  store: Pick<CollectionStore, 'collection'>,
   options: KnowledgeOverviewOptions = {},
 ): KnowledgeOverviewReader {
   const ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
   const now = options.now ?? Date.now;
-  let cached: { at: number; value: Promise<KnowledgeOverview> } | undefined;
-  const read = async (): Promise<KnowledgeOverview> => {
-    const [stats, ids, collections] = await Promise.all([
-      store.stats(),
-      store.listIds(),
-      options.collections?.() ?? Promise.resolve([]),
-    ]);
+  const cached = new Map<string, { at: number; value: Promise<KnowledgeOverview> }>();
+  const read = async (names: readonly string[]): Promise<KnowledgeOverview> => {
     const counts = new Map<string, number>();
-    for (const source of ids.values()) counts.set(source, (counts.get(source) ?? 0) + 1);
+    const collections: CollectionSummary[] = [];
+    let passages = 0;
+    for (const name of names) {
+      const ids = await store.collection(name).listIds();
+      passages += ids.size;
+      collections.push({ name, passages: ids.size });
+      for (const source of ids.values()) counts.set(source, (counts.get(source) ?? 0) + 1);
+    }
     const sources = [...counts]
       .filter(([name]) => name !== '')
-      .map(([name, passages]) => ({ name, passages }))
+      .map(([name, count]) => ({ name, passages: count }))
       .sort((a, b) => b.passages - a.passages || a.name.localeCompare(b.name));
-    return { passages: stats.vectorCount, sources, collections };
+    // One unnamed collection is the plain single-knowledge-base case: no list of collections.
+    return {
+      passages,
+      sources,
+      collections: names.length === 1 && names[0] === 'default' ? [] : collections,
+    };
   };
-  return () => {
-    if (cached && now() - cached.at < ttlMs) return cached.value;
-    const value = read();
+  return async (place) => {
+    const names = options.collectionsFor ? await options.collectionsFor(place) : ['default'];
+    const key = [...names].sort().join('\n');
+    const hit = cached.get(key);
+    if (hit && now() - hit.at < ttlMs) return hit.value;
+    const value = read(names);
     const entry = { at: now(), value };
-    cached = entry;
+    cached.set(key, entry);
     value.catch(() => {
-      if (cached === entry) cached = undefined;
+      if (cached.get(key) === entry) cached.delete(key);
     });
     return value;
   };

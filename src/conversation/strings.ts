@@ -24,8 +24,6 @@ export const strings = {
   humanNotConfigured: 'Asking a human is not set up on this bot (an admin sets the group to mention).',
   humanNoThread:
     'I can only ask a human where the team can see the conversation (not in a private reply or DM).',
-  saveNotConfigured:
-    'Saving threads as knowledge is not configured on this bot yet, so nothing was saved. An admin can add the thread’s answer to the knowledge folder and run npm run ingest.',
   cannotPostHere: 'I could not post in this channel just now. Please try again in a moment.',
   notAMember: (invite: string) =>
     `I can't post in this channel because I'm not a member. Invite me with \`${invite}\` and ask again.`,
@@ -91,4 +89,47 @@ export const strings = {
   tooManyFiles: (max: number, more: number) =>
     `I read only ${max} attached files per question; ${more} more ${more === 1 ? 'was' : 'were'} left out.`,
   filesUnavailable: "I couldn't get the attached files just now, so I answered without them.",
+  /** `/kb`: managing the knowledge from the chat. Values we did not write arrive neutralised. */
+  kb: {
+    help: [
+      'Manage the knowledge base:',
+      '`/kb add <url> [collection]`: crawl a docs site into a collection (default: this channel’s)',
+      '`/kb list`: the web sources',
+      '`/kb remove <source>`: remove a source (its number or URL) and its pages',
+      '`/kb status`: collections, sources, last sync and failures',
+      '`/kb sync [source]`: re-sync now (every source when none is named)',
+      '`/kb use <collection>[,<collection>…]`: what this channel reads (`/kb use reset` goes back to the default)',
+    ].join('\n'),
+    notAdmin:
+      'Only knowledge-base admins can change the knowledge. Ask an admin of this workspace or server.',
+    unknown: (name: string) => `I don't know \`/kb ${name}\`.`,
+    problem: (detail: string) => `That didn't work: ${detail}`,
+    needsUrl: 'Name the site to add, for example: `/kb add https://docs.example.com/`',
+    needsSource: 'Name the source, by its number or URL (see `/kb list`).',
+    noSuchSource: (ref: string) => `There is no source ${ref}. See \`/kb list\`.`,
+    noSources: 'No web sources yet. Add one with `/kb add <url>`.',
+    adding: (url: string, collection: string) =>
+      `Adding ${url} to the \`${collection}\` collection and crawling it now; I'll tell you when it's done.`,
+    alreadyAdded: (url: string, collection: string) =>
+      `${url} is already a source of \`${collection}\`; syncing it now.`,
+    removed: (url: string, pages: number) =>
+      `Removed ${url} and its ${pages} page(s) from the knowledge base.`,
+    syncing: (count: number) => `Syncing ${count} source(s) now; I'll tell you when it's done.`,
+    syncBusy: 'A sync is already running; try again when it has finished.',
+    synced: (url: string, parts: string) => `Synced ${url}: ${parts}.`,
+    syncFailed: (url: string, reason: string) => `Could not sync ${url}: ${reason}. What it had is kept.`,
+    using: (where: string, collections: string) => `This channel (${where}) now reads ${collections}.`,
+    usingReset: (collections: string) =>
+      `This channel's own setting is removed; it now reads ${collections} (from the configuration).`,
+    notInChannel: '`/kb use` works in a channel.',
+    failed: 'Something went wrong with that /kb command; nothing was lost. Please try again in a moment.',
+  },
+  /** Saving a thread as knowledge. */
+  save: {
+    notAllowed: 'Only knowledge-base admins can save threads as knowledge here.',
+    saved: (collection: string, messages: number) =>
+      `Saved this thread (${messages} message(s)) to the \`${collection}\` knowledge collection. Later answers can cite it.`,
+    nothing: 'There is nothing in this thread to save.',
+    failed: 'I could not save this thread just now. Please try again in a moment.',
+  },
 } as const;

@@ -230,7 +230,11 @@ export class RagCore implements Answerer {
       yield { type: 'status', stage: 'retrieving' };
       const retrievalStart = performance.now();
       const found = await untilAborted(
-        this.retriever.search(standalone, { topK: this.options.topK, signal }),
+        this.retriever.search(standalone, {
+          topK: this.options.topK,
+          signal,
+          ...(question.collections ? { collections: question.collections } : {}),
+        }),
         signal,
       );
       timings.retrievalMs = performance.now() - retrievalStart;

@@ -43,6 +43,11 @@ export interface Question {
    * only (never stored), placed before the retrieved passages and cited by file name.
    */
   readonly attachments?: readonly Passage[];
+  /**
+   * The knowledge collections this question may read, resolved from its place by whoever
+   * built the question; absent means the store's default collection.
+   */
+  readonly collections?: readonly string[];
 }
 
 /** One earlier message of the conversation, oldest first. */
@@ -132,7 +137,12 @@ export interface Answerer {
 export interface SearchOptions {
   readonly topK: number;
   readonly signal?: AbortSignal;
+  /** Only passages of these collections; absent means the default collection. */
+  readonly collections?: readonly string[];
 }
+
+/** The collection every chunk belongs to unless it is given another. */
+export const DEFAULT_COLLECTION = 'default';
 
 /** Read side of a knowledge store. Implementations throw `RagError` on failure. */
 export interface Retriever {
@@ -163,14 +173,25 @@ export interface StoreStats {
   readonly embeddingModel?: string;
 }
 
-/** Write side of a knowledge store, used by ingestion. */
+/**
+ * Write side of a knowledge store, used by ingestion. Writes, listing, reset and stats apply
+ * to one collection (the default one unless the store came from `collection(name)`).
+ */
 export interface KnowledgeStore extends Retriever {
   upsert(chunks: readonly Chunk[]): Promise<void>;
   delete(ids: readonly string[]): Promise<void>;
-  /** Every chunk id in the store with its `source`, for idempotence and pruning. */
+  /** Every chunk id in the collection with its `source`, for idempotence and pruning. */
   listIds(): Promise<Map<string, string>>;
   reset(): Promise<void>;
   stats(): Promise<StoreStats>;
+}
+
+/** A store whose passages are grouped in named collections, each searchable on its own. */
+export interface CollectionStore extends KnowledgeStore {
+  /** The same store writing into (and counting) collection `name`; searches are unchanged. */
+  collection(name: string): CollectionStore;
+  /** The collections holding passages, with their passage counts. */
+  collections(): Promise<Map<string, number>>;
 }
 
 export interface ChatMessage {

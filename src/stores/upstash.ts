@@ -1,7 +1,9 @@
 /**
  * The production knowledge store: an Upstash Vector index with a built-in embedding model,
  * through @upstash/vector. Text goes in and out as `data` (the index embeds it); citation
- * fields ride along as metadata.
+ * fields ride along as metadata. Each collection is a namespace: `default` is the configured
+ * namespace (UPSTASH_VECTOR_NAMESPACE), any other is `<namespace>:<collection>` (or just the
+ * collection's name when no namespace is configured).
  *
  * The SDK reports failures as `UpstashError(<server message>)` without the status code, so
  * failures are classified by that message. The SDK's own retries cover network errors only;
@@ -9,14 +11,23 @@
  */
 import { Index } from '@upstash/vector';
 import { type Failure, failures, RagError } from '../core/failures.js';
-import type { Chunk, KnowledgeStore, Passage, SearchOptions, StoreStats } from '../core/types.js';
+import {
+  type Chunk,
+  type CollectionStore,
+  DEFAULT_COLLECTION,
+  type Passage,
+  type SearchOptions,
+  type StoreStats,
+} from '../core/types.js';
 import { type Logger, silentLogger } from '../log.js';
 
 export interface UpstashStoreOptions {
   readonly url: string;
   readonly token: string;
-  /** '' is the index's default namespace. */
+  /** '' is the index's default namespace; the `default` collection lives in it. */
   readonly namespace: string;
+  /** The collection this instance writes into (default: `default`). */
+  readonly collection?: string;
   /** Per-request time limit. */
   readonly timeoutMs?: number;
   /** Retries after network errors, 5xx and timeouts. */
@@ -62,7 +73,13 @@ function classify(error: unknown): { retry: boolean; failure: Failure } {
   return { retry: true, failure: failures.unavailable(SERVICE) };
 }
 
-export class UpstashStore implements KnowledgeStore {
+/** The namespace holding `collection` when the default collection lives in `base`. */
+export function collectionNamespace(base: string, collection: string): string {
+  if (collection === DEFAULT_COLLECTION) return base;
+  return base ? `${base}:${collection}` : collection;
+}
+
+export class UpstashStore implements CollectionStore {
   readonly description: string;
   /**
    * Upstash reports cosine similarity as (1 + cos) / 2, so unrelated text sits near 0.5 and
@@ -74,12 +91,12 @@ export class UpstashStore implements KnowledgeStore {
   private readonly maxRetries: number;
   private readonly log: Logger;
 
-  constructor(options: UpstashStoreOptions) {
+  constructor(private readonly options: UpstashStoreOptions) {
     const timeoutMs = options.timeoutMs ?? 10_000;
-    this.namespace = options.namespace;
+    this.namespace = collectionNamespace(options.namespace, options.collection ?? DEFAULT_COLLECTION);
     this.maxRetries = options.maxRetries ?? 2;
     this.log = options.logger ?? silentLogger;
-    this.description = `Upstash Vector (${new URL(options.url).host}${options.namespace ? `, namespace ${options.namespace}` : ''})`;
+    this.description = `Upstash Vector (${new URL(options.url).host}${this.namespace ? `, namespace ${this.namespace}` : ''})`;
     this.index = new Index<Metadata>({
       url: options.url,
       token: options.token,
@@ -94,11 +111,44 @@ export class UpstashStore implements KnowledgeStore {
     return this.namespace ? { namespace: this.namespace } : {};
   }
 
+  collection(name: string): UpstashStore {
+    return new UpstashStore({ ...this.options, collection: name });
+  }
+
+  /** Collections are the namespaces under the configured one (all of them when it is ''). */
+  async collections(): Promise<Map<string, number>> {
+    const info = await this.call('info', () => this.index.info());
+    const base = this.options.namespace;
+    const found = new Map<string, number>();
+    for (const [namespace, { vectorCount }] of Object.entries(info.namespaces ?? {})) {
+      if (vectorCount === 0) continue;
+      if (namespace === base) found.set(DEFAULT_COLLECTION, vectorCount);
+      else if (base && namespace.startsWith(`${base}:`))
+        found.set(namespace.slice(base.length + 1), vectorCount);
+      else if (!base && namespace) found.set(namespace, vectorCount);
+    }
+    return found;
+  }
+
+  /** One query per collection's namespace, merged by score: no passage of another collection can appear. */
   async search(query: string, options: SearchOptions): Promise<Passage[]> {
+    const collections = [...new Set(options.collections ?? [DEFAULT_COLLECTION])];
+    const found = await Promise.all(
+      collections.map((collection) =>
+        this.searchNamespace(collectionNamespace(this.options.namespace, collection), query, options.topK),
+      ),
+    );
+    return found
+      .flat()
+      .sort((a, b) => b.score - a.score)
+      .slice(0, options.topK);
+  }
+
+  private async searchNamespace(namespace: string, query: string, topK: number): Promise<Passage[]> {
     const results = await this.call('query', () =>
       this.index.query(
-        { data: query, topK: options.topK, includeMetadata: true, includeData: true },
-        this.scope,
+        { data: query, topK, includeMetadata: true, includeData: true },
+        namespace ? { namespace } : {},
       ),
     );
     return results.map((result) => {

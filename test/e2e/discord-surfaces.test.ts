@@ -68,6 +68,7 @@ async function askAbout(
 const answerMessage = (shareId: string) =>
   [discord.channelId, discord.privateChannelId, ...discord.threadsOf(discord.channelId).map((t) => t.id)]
     .flatMap((id) => discord.messages(id))
+    .concat(discord.ephemeralMessages)
     .find((m) => JSON.stringify(m.components).includes(shareId));
 
 beforeAll(async () => {
@@ -256,10 +257,14 @@ describe('npm run commands:deploy: where the commands can be used', () => {
     expect(commands.map((c) => [c.name, c.type ?? 1])).toEqual([
       ['ask', 1],
       [ASK_ABOUT, 3],
+      ['kb', 1],
+      ['Save to knowledge base', 3],
     ]);
-    for (const command of commands) {
+    // Asking works wherever a person is; managing and saving knowledge only in a server.
+    for (const command of commands.slice(0, 2)) {
       expect(command.integration_types).toEqual([0, 1]);
       expect(command.contexts).toEqual([0, 1, 2]);
     }
+    for (const command of commands.slice(2)) expect(command.contexts).toEqual([0]);
   });
 });

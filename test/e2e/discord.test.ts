@@ -512,9 +512,13 @@ describe('npm run commands:deploy', () => {
       },
     });
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain(`Registered /ask in server ${discord.guildId}`);
+    expect(result.stdout).toContain(
+      `Registered /ask, /kb, "Ask about this message" and "Save to knowledge base" in server ${discord.guildId}`,
+    );
     const put = discord.callsTo('PUT', /\/guilds\/\d+\/commands$/).at(-1)!;
     expect(JSON.stringify(put.body)).toContain('"name":"ask"');
+    expect(JSON.stringify(put.body)).toContain('"name":"kb"');
+    expect(JSON.stringify(put.body)).toContain('"name":"Save to knowledge base","type":3');
     expect(JSON.stringify(put.body)).toContain('"name":"question"');
   });
 

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildRuntime } from '../../src/app/runtime.js';
 import { parseConfig } from '../../src/config.js';
 import { strings } from '../../src/conversation/strings.js';
-import type { Place } from '../../src/core/types.js';
+import { KnowledgeService } from '../../src/knowledge/service.js';
 import { createDiscordAdapter } from '../../src/platforms/discord/index.js';
 import { createSlackAdapter, type SlackAdapter } from '../../src/platforms/slack/index.js';
 import type { PlatformAdapter } from '../../src/platforms/types.js';
@@ -19,7 +19,6 @@ import { discordDigestDestination } from '../../src/records/digest-discord.js';
 import { slackDigestDestination } from '../../src/records/digest-slack.js';
 import { StoreRecorder } from '../../src/records/recorder.js';
 import { pseudonym, RecordStore } from '../../src/records/store.js';
-import type { ThreadSaver, ThreadToSave } from '../../src/records/thread-saver.js';
 import { type AppDatabase, openAppDatabase } from '../../src/state/app-db.js';
 import { type FakeDiscord, startFakeDiscord } from '../fakes/discord/index.js';
 import {
@@ -56,15 +55,7 @@ let app: AppDatabase;
 let records: RecordStore;
 let recorder: StoreRecorder;
 let eventsURL: string;
-const saved: { place: Place; thread: ThreadToSave }[] = [];
-
-/** A saver standing in for the knowledge feature's, to see what the digest's button hands it. */
-const savingSaver: ThreadSaver = {
-  async save(place, thread) {
-    saved.push({ place, thread });
-    return { saved: true, message: 'Saved the thread to the knowledge base.' };
-  },
-};
+let knowledge: KnowledgeService;
 
 async function slackMention(user: string, text: string): Promise<string> {
   const ts = slack.addUserMessage(CHANNEL, user, `<@${slack.botUserId}> ${text}`);
@@ -151,6 +142,7 @@ beforeAll(async () => {
     ESCALATION_SLACK_GROUP: SLACK_GROUP,
     ESCALATION_DISCORD_ROLE: DISCORD_ROLE,
     RAG_DATA_DIR: dataDir,
+    SAVE_TO_KB: 'everyone',
   });
   const { logger } = captureLogs();
   const runtime = await buildRuntime(config, { logger });
@@ -158,14 +150,15 @@ beforeAll(async () => {
   records = new RecordStore(app);
   recorder = new StoreRecorder(records, { keepText: true, log: logger });
   const conversations = layerOver(runtime.answerer, { logger, recorder });
-  // Slack keeps the composition's stand-in saver; Discord gets one that saves.
-  slackAdapter = createSlackAdapter({ config: config.slack!, port: 0, conversations, logger });
-  discordAdapter = createDiscordAdapter({
-    config: config.discord!,
-    conversations,
+  // The digest's "Save as knowledge" buttons save through the real knowledge feature.
+  knowledge = new KnowledgeService({
+    store: runtime.store,
+    appDatabase: () => app,
+    settings: config.knowledge,
     logger,
-    threadSaver: savingSaver,
   });
+  slackAdapter = createSlackAdapter({ config: config.slack!, port: 0, conversations, knowledge, logger });
+  discordAdapter = createDiscordAdapter({ config: config.discord!, conversations, knowledge, logger });
   await Promise.all([slackAdapter.start(), discordAdapter.start()]);
   eventsURL = `http://127.0.0.1:${slackAdapter.port}/slack/events`;
 });
@@ -492,7 +485,8 @@ describe('the report and the digest', () => {
       `save:${discord.channelId}:${thread.id}`,
     ]);
 
-    // Saving: Slack explains privately that it is not configured; Discord hands the thread over.
+    // Saving from the digest: each platform saves the thread into the knowledge base, cited by
+    // its link, and tells the person who clicked privately.
     await sendToBolt(
       eventsURL,
       blockActionBody({
@@ -511,26 +505,26 @@ describe('the report and the digest', () => {
       'application/x-www-form-urlencoded',
       { secret: SECRET },
     );
-    const explained = await waitFor(
-      () => slack.callsTo('chat.postEphemeral').find((c) => c.args.text === strings.saveNotConfigured),
-      'the explanation',
+    const confirmed = await waitFor(
+      () =>
+        slack
+          .callsTo('chat.postEphemeral')
+          .find((c) => c.args.user === 'U9' && String(c.args.text).startsWith('Saved this thread')),
+      'the Slack confirmation',
     );
-    expect(explained.args).toMatchObject({ channel: SLACK_DIGEST, user: 'U9' });
+    expect(confirmed.args).toMatchObject({ channel: SLACK_DIGEST });
+    const slackSources = new Set((await knowledge.store.collection('default').listIds()).values());
+    expect(slackSources).toContain(slack.permalink(CHANNEL, root));
 
     const { token } = discord.clickButton({
       customId: `save:${discord.channelId}:${thread.id}`,
       messageId: digest.id,
     });
-    await waitFor(() => saved.length > 0, 'the saver called');
-    expect(saved[0]).toMatchObject({
-      place: { platform: 'discord', channelId: discord.channelId, workspaceId: discord.guildId },
-      thread: { threadId: thread.id, requestedBy: '1100000000000000555' },
-    });
     const reply = await waitFor(
       () => discord.callsTo('PATCH', new RegExp(`/webhooks/\\d+/${token}/messages/@original`))[0],
       'the private result',
     );
-    expect(reply.body?.content).toBe('Saved the thread to the knowledge base.');
+    expect(String(reply.body?.content)).toMatch(/^Saved this thread/);
   });
 });
 

@@ -117,7 +117,7 @@ beforeAll(async () => {
     port: 0,
     conversations: layerOver(runtime.answerer, { logger }),
     logger,
-    knowledge: knowledgeOverview(runtime.store),
+    overview: knowledgeOverview(runtime.store),
     pacing: { editIntervalMs: 0, appendIntervalMs: 0 },
   });
   await adapter.start();

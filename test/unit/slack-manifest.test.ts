@@ -22,6 +22,14 @@ describe('the Slack app manifest users paste to create the app', () => {
       expect.arrayContaining(['app_mention', 'message.channels', 'message.groups', 'message.im']),
     );
     expect(manifest.features.slash_commands[0].command).toBe('/ask');
+    expect(manifest.features.slash_commands.map((c: { command: string }) => c.command)).toContain('/kb');
+    // The save-thread shortcut, and users:read for the admin check (users.info).
+    expect(manifest.features.shortcuts).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ type: 'message', callback_id: 'save_to_knowledge' }),
+      ]),
+    );
+    expect(manifest.oauth_config.scopes.bot).toContain('users:read');
     expect(manifest.settings.interactivity.is_enabled).toBe(true);
     // Every URL points at the one endpoint Bolt's receiver serves.
     for (const url of [

@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
 import { knowledgeOverview } from '../../src/conversation/knowledge-overview.js';
@@ -8,6 +11,7 @@ import {
   DEFAULT_SUGGESTED_PROMPTS,
   parseSuggestedPrompts,
 } from '../../src/platforms/slack/suggested-prompts.js';
+import { LocalStore } from '../../src/stores/local/index.js';
 
 describe('SLACK_SUGGESTED_PROMPTS', () => {
   it('reads "title|message" pairs separated by semicolons, trimming space', () => {
@@ -72,50 +76,75 @@ describe('private answers kept for sharing', () => {
 });
 
 describe('knowledge overview', () => {
-  const store = (ids: [string, string][], failing = false) => {
-    const calls = { listIds: 0 };
-    return {
-      calls,
-      store: {
-        stats: async () => ({ vectorCount: ids.length }),
-        listIds: async () => {
-          calls.listIds += 1;
-          if (failing) throw new Error('store down');
-          return new Map(ids);
-        },
+  const chunk = (id: string, source: string) => ({
+    id,
+    text: `Passage ${id} about widgets.`,
+    source,
+    metadata: {},
+  });
+
+  async function storeWithTwoCollections() {
+    const dir = await mkdtemp(join(tmpdir(), 'rag-overview-'));
+    const store = await LocalStore.open({ dir });
+    await store.collection('default').upsert([chunk('1', 'a.md'), chunk('2', 'b.md'), chunk('3', 'b.md')]);
+    await store.collection('hr-private').upsert([chunk('4', 'salaries.md')]);
+    let reads = 0;
+    // Counts the scans the overview makes; everything else is the real store.
+    const counted = {
+      collection: (name: string) => {
+        reads += 1;
+        return store.collection(name);
       },
     };
-  };
+    return { dir, store, counted, reads: () => reads };
+  }
 
-  it('counts passages per source, most first, and reads the store once per minute', async () => {
-    let now = 0;
-    const { store: s, calls } = store([
-      ['1', 'a.md'],
-      ['2', 'b.md'],
-      ['3', 'b.md'],
-    ]);
-    const read = knowledgeOverview(s, { now: () => now });
-    expect(await read()).toEqual({
-      passages: 3,
-      sources: [
-        { name: 'b.md', passages: 2 },
-        { name: 'a.md', passages: 1 },
-      ],
-      collections: [],
-    });
-    await read();
-    expect(calls.listIds).toBe(1);
-    now = 61_000;
-    await read();
-    expect(calls.listIds).toBe(2);
+  it('shows a place only its own collections, sources most first, and scans once per minute', async () => {
+    const { dir, store, counted, reads } = await storeWithTwoCollections();
+    try {
+      let now = 0;
+      const read = knowledgeOverview(counted, {
+        now: () => now,
+        collectionsFor: async (place) => (place.channelId === 'CHR' ? ['hr-private'] : ['default']),
+      });
+      const general = await read({ platform: 'slack', channelId: 'CGENERAL' });
+      expect(general).toEqual({
+        passages: 3,
+        sources: [
+          { name: 'b.md', passages: 2 },
+          { name: 'a.md', passages: 1 },
+        ],
+        collections: [],
+      });
+      expect(JSON.stringify(general)).not.toContain('salaries');
+      expect((await read({ platform: 'slack', channelId: 'CHR' })).sources).toEqual([
+        { name: 'salaries.md', passages: 1 },
+      ]);
+      const scans = reads();
+      await read({ platform: 'slack', channelId: 'CGENERAL' });
+      expect(reads()).toBe(scans);
+      now = 61_000;
+      await read({ platform: 'slack', channelId: 'CGENERAL' });
+      expect(reads()).toBe(scans + 1);
+    } finally {
+      store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('does not cache a failed read', async () => {
-    const { store: s, calls } = store([], true);
-    const read = knowledgeOverview(s, { now: () => 0 });
-    await expect(read()).rejects.toThrow('store down');
-    await expect(read()).rejects.toThrow('store down');
-    expect(calls.listIds).toBe(2);
+    let calls = 0;
+    const failing = {
+      collection: () => {
+        calls += 1;
+        throw new Error('store down');
+      },
+    } as unknown as Parameters<typeof knowledgeOverview>[0];
+    const read = knowledgeOverview(failing, { now: () => 0 });
+    const place = { platform: 'slack', channelId: 'C1' };
+    await expect(read(place)).rejects.toThrow('store down');
+    await expect(read(place)).rejects.toThrow('store down');
+    expect(calls).toBe(2);
   });
 });
 

@@ -3,7 +3,6 @@ import { type Client, DiscordAPIError } from 'discord.js';
 import type { Config } from '../../config.js';
 import type { ConversationLayer } from '../../conversation/layer.js';
 import type { Logger } from '../../log.js';
-import type { ThreadSaver } from '../../records/thread-saver.js';
 
 export interface DiscordContext {
   readonly client: Client;
@@ -12,8 +11,6 @@ export interface DiscordContext {
   readonly log: Logger;
   /** Edit pacing, for tests; the default respects Discord's edit rate limits. */
   readonly editIntervalMs?: number;
-  /** Saves a thread as knowledge (the digest's "Save as knowledge" buttons). */
-  readonly threadSaver: ThreadSaver;
 }
 
 /** Discord error codes for "the bot lacks a permission here". */

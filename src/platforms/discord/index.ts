@@ -10,6 +10,7 @@
  * (reading follow-ups that do not mention the bot), DirectMessages.
  */
 import {
+  type AutocompleteInteraction,
   type ButtonInteraction,
   type ChatInputCommandInteraction,
   Client,
@@ -22,9 +23,9 @@ import {
 } from 'discord.js';
 import type { Config } from '../../config.js';
 import type { ConversationLayer } from '../../conversation/layer.js';
+import type { KnowledgeService } from '../../knowledge/service.js';
 import { type Logger, silentLogger } from '../../log.js';
 import { SAVE_THREAD_PREFIX } from '../../records/digest-discord.js';
-import { type ThreadSaver, unconfiguredThreadSaver } from '../../records/thread-saver.js';
 import type { PlatformAdapter } from '../types.js';
 import { ASK_ABOUT_COMMAND } from './command-names.js';
 import type { DiscordContext } from './context.js';
@@ -34,17 +35,20 @@ import { onAskCommand } from './handlers/ask-command.js';
 import { onAskHuman } from './handlers/ask-human.js';
 import { onFeedback } from './handlers/feedback.js';
 import { onFeedbackReason, REASON_MODAL_PREFIX } from './handlers/feedback-reason.js';
+import { onKbAutocomplete } from './handlers/kb-autocomplete.js';
+import { onKbCommand } from './handlers/kb-command.js';
 import { onMessage } from './handlers/message.js';
-import { onSaveThread } from './handlers/save-thread.js';
+import { onSaveToKnowledge, SAVE_TO_KNOWLEDGE_COMMAND } from './handlers/save-thread.js';
+import { onSaveThreadButton } from './handlers/save-thread-button.js';
 
 export interface DiscordAdapterOptions {
   readonly config: NonNullable<Config['discord']>;
   readonly conversations: ConversationLayer;
+  /** `/kb` and "Save to knowledge base"; without it neither is handled. */
+  readonly knowledge?: KnowledgeService;
   readonly logger?: Logger;
   /** Edit pacing, for tests; the default respects Discord's edit rate limits. */
   readonly editIntervalMs?: number;
-  /** Saves a thread as knowledge (the digest's buttons); the default says it is not configured. */
-  readonly threadSaver?: ThreadSaver;
 }
 
 export const DISCORD_INTENTS = [
@@ -73,10 +77,14 @@ function loginProblem(error: unknown): Error {
   return new Error(`Cannot connect to Discord (${message}).`);
 }
 
-/** Runs the handler an interaction is for, if any: slash commands by name, buttons and forms by id prefix. */
-function interactionDispatcher(ctx: DiscordContext) {
+/** Runs the handler an interaction is for, if any: commands by name, buttons and forms by id prefix. */
+function interactionDispatcher(ctx: DiscordContext, knowledge: KnowledgeService | undefined) {
   const commands: Record<string, (interaction: ChatInputCommandInteraction) => Promise<void>> = {
     ask: onAskCommand(ctx),
+    ...(knowledge ? { kb: onKbCommand(ctx, knowledge) } : {}),
+  };
+  const autocompletes: Record<string, (interaction: AutocompleteInteraction) => Promise<void>> = {
+    ...(knowledge ? { kb: onKbAutocomplete(ctx, knowledge) } : {}),
   };
   const askAbout = askAboutMessage(ctx);
   const messageCommands: Record<
@@ -84,6 +92,7 @@ function interactionDispatcher(ctx: DiscordContext) {
     (interaction: MessageContextMenuCommandInteraction) => Promise<void>
   > = {
     [ASK_ABOUT_COMMAND]: askAbout.onCommand,
+    ...(knowledge ? { [SAVE_TO_KNOWLEDGE_COMMAND]: onSaveToKnowledge(ctx, knowledge) } : {}),
   };
   const modals: Record<string, (interaction: ModalSubmitInteraction) => Promise<void>> = {
     [ASK_ABOUT_MODAL_PREFIX]: askAbout.onSubmit,
@@ -93,7 +102,7 @@ function interactionDispatcher(ctx: DiscordContext) {
     [FEEDBACK_PREFIX]: onFeedback(ctx),
     [SHARE_PREFIX]: askAbout.onShare,
     [ASK_HUMAN_PREFIX]: onAskHuman(ctx),
-    [SAVE_THREAD_PREFIX]: onSaveThread(ctx),
+    ...(knowledge ? { [SAVE_THREAD_PREFIX]: onSaveThreadButton(ctx, knowledge) } : {}),
   };
   const byPrefix = <T>(handlers: Record<string, T>, customId: string) => {
     const prefix = Object.keys(handlers).find((candidate) => customId.startsWith(candidate));
@@ -101,6 +110,7 @@ function interactionDispatcher(ctx: DiscordContext) {
   };
   return (interaction: Interaction): Promise<void> | undefined => {
     if (interaction.isChatInputCommand()) return commands[interaction.commandName]?.(interaction);
+    if (interaction.isAutocomplete()) return autocompletes[interaction.commandName]?.(interaction);
     if (interaction.isMessageContextMenuCommand())
       return messageCommands[interaction.commandName]?.(interaction);
     if (interaction.isButton()) return byPrefix(buttons, interaction.customId)?.(interaction);
@@ -125,10 +135,9 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): PlatformAd
     conversations: options.conversations,
     log,
     ...(options.editIntervalMs !== undefined ? { editIntervalMs: options.editIntervalMs } : {}),
-    threadSaver: options.threadSaver ?? unconfiguredThreadSaver,
   };
   let ready = false;
-  const dispatch = interactionDispatcher(ctx);
+  const dispatch = interactionDispatcher(ctx, options.knowledge);
   const handleMessage = onMessage(ctx);
 
   // Handlers never let an error escape into the client: every path logs and moves on.

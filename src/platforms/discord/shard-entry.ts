@@ -20,8 +20,8 @@ serveMetricsToParent(bot.metrics.registry);
 const adapter = createDiscordAdapter({
   config: config.discord!,
   conversations: bot.conversations,
+  knowledge: bot.knowledge,
   logger,
-  threadSaver: bot.threadSaver,
 });
 await adapter.start();
 

@@ -4,7 +4,6 @@ import type { Config } from '../../config.js';
 import type { ConversationLayer } from '../../conversation/layer.js';
 import type { Turn } from '../../core/types.js';
 import type { Logger } from '../../log.js';
-import type { ThreadSaver } from '../../records/thread-saver.js';
 import { type SlackPacing, type SlackTarget, slackConversation } from './conversation.js';
 import { resolveStubs, type SlackFile, slackAttachedFile } from './files.js';
 import type { BotIdentity } from './history.js';
@@ -16,8 +15,6 @@ export interface SlackContext {
   readonly pacing: SlackPacing;
   /** The bot's own identity, known once connected. */
   bot(): BotIdentity;
-  /** Saves a thread as knowledge (the digest's "Save as knowledge" button). */
-  readonly threadSaver: ThreadSaver;
 }
 
 /**

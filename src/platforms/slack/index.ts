@@ -23,9 +23,9 @@ import type { SlackConfig } from '../../config.js';
 import type { KnowledgeOverviewReader } from '../../conversation/knowledge-overview.js';
 import type { ConversationLayer } from '../../conversation/layer.js';
 import type { HttpRoute } from '../../http/types.js';
+import type { KnowledgeService } from '../../knowledge/service.js';
 import { type Logger, silentLogger } from '../../log.js';
 import { SAVE_THREAD_ACTION } from '../../records/digest-slack.js';
-import { type ThreadSaver, unconfiguredThreadSaver } from '../../records/thread-saver.js';
 import type { PlatformAdapter } from '../types.js';
 import { App, AuthorizationError, HTTPReceiver } from './bolt.js';
 import { boltLogger } from './bolt-logger.js';
@@ -39,9 +39,11 @@ import { onAskHuman } from './handlers/ask-human.js';
 import { assistantThreads } from './handlers/assistant-thread.js';
 import { onFeedback } from './handlers/feedback.js';
 import { onFeedbackReason, REASON_VIEW } from './handlers/feedback-reason.js';
+import { onKbCommand } from './handlers/kb-command.js';
 import { onMention } from './handlers/mention.js';
 import { onMessage } from './handlers/message.js';
-import { onSaveThread } from './handlers/save-thread.js';
+import { onSaveToKnowledge, SAVE_TO_KNOWLEDGE } from './handlers/save-thread.js';
+import { onSaveThreadButton } from './handlers/save-thread-button.js';
 import { onAppUninstalled, onTokensRevoked } from './handlers/uninstall.js';
 import type { BotIdentity } from './history.js';
 import { INSTALL_PATH, installFailurePage, REDIRECT_PATH } from './install-pages.js';
@@ -53,15 +55,15 @@ export interface SlackAdapterOptions {
   readonly conversations: ConversationLayer;
   /** Where installations live; required in OAuth mode (`config.oauth`). */
   readonly installations?: SlackInstallations;
+  /** `/kb` and the save-to-knowledge shortcut; without it neither is registered. */
+  readonly knowledge?: KnowledgeService;
   /** Served on the same port in HTTP mode (health, metrics, the web chat). */
   readonly routes?: readonly HttpRoute[];
   readonly logger?: Logger;
   /** Write pacing, for tests; defaults suit Slack's rate limits. */
   readonly pacing?: SlackPacing;
   /** What the bot knows, for the App Home tab (store stats, sources, collections). */
-  readonly knowledge?: KnowledgeOverviewReader;
-  /** Saves a thread as knowledge (the digest's button); the default says it is not configured. */
-  readonly threadSaver?: ThreadSaver;
+  readonly overview?: KnowledgeOverviewReader;
 }
 
 export interface SlackAdapter extends PlatformAdapter {
@@ -201,7 +203,6 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     log,
     pacing: options.pacing ?? {},
     bot: () => requestBot.getStore() ?? startupBot,
-    threadSaver: options.threadSaver ?? unconfiguredThreadSaver,
   };
 
   // A workspace without an installation is logged once, not on every event it still sends
@@ -228,7 +229,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   app.assistant(assistantThreads(ctx));
   app.command('/ask', onAskCommand(ctx));
   registerAskAboutMessage(app, ctx);
-  app.event('app_home_opened', onAppHomeOpened(ctx, options.knowledge));
+  app.event('app_home_opened', onAppHomeOpened(ctx, options.overview));
   app.event('app_mention', onMention(ctx));
   app.message(onMessage(ctx));
   app.action(FEEDBACK_ACTION, onFeedback(ctx));
@@ -238,7 +239,15 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   }
   app.view(REASON_VIEW, onFeedbackReason(ctx));
   app.action(ASK_HUMAN_ACTION, onAskHuman(ctx));
-  app.action(SAVE_THREAD_ACTION, onSaveThread(ctx));
+  if (options.knowledge) {
+    app.command('/kb', onKbCommand(ctx, options.knowledge));
+    app.shortcut(
+      { callback_id: SAVE_TO_KNOWLEDGE, type: 'message_action' },
+      onSaveToKnowledge(ctx, options.knowledge),
+    );
+    // The digest's "Save as knowledge" button: the same save, from a digest item.
+    app.action(SAVE_THREAD_ACTION, onSaveThreadButton(ctx, options.knowledge));
+  }
   app.error(async (error) => {
     const missing = error instanceof AuthorizationError ? missingInstallation(error) : undefined;
     if (missing) {

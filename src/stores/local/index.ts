@@ -8,9 +8,16 @@
  */
 import { mkdirSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
-import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import type { DatabaseSync } from 'node:sqlite';
 import { failures, RagError } from '../../core/failures.js';
-import type { Chunk, KnowledgeStore, Passage, SearchOptions, StoreStats } from '../../core/types.js';
+import {
+  type Chunk,
+  type CollectionStore,
+  DEFAULT_COLLECTION,
+  type Passage,
+  type SearchOptions,
+  type StoreStats,
+} from '../../core/types.js';
 import { type Logger, silentLogger } from '../../log.js';
 import { LocalStoreError } from './errors.js';
 import { importLegacyJson } from './legacy-json.js';
@@ -113,7 +120,78 @@ function toPassage(row: ChunkRow, score: number): Passage {
   };
 }
 
-export class LocalStore implements KnowledgeStore {
+/** Statements and corpus statistics shared by every collection's view of one open file. */
+interface Shared {
+  readonly db: DatabaseSync;
+  readonly statements: Statements;
+  /** Corpus statistics, valid until the file changes (checked with `PRAGMA data_version`). */
+  statsVersion: number;
+  documents: number;
+  /** Collections holding passages (refreshed with the statistics). */
+  present: ReadonlySet<string>;
+  readonly frequencies: Map<string, number>;
+  closed: boolean;
+}
+
+type Statements = ReturnType<typeof prepare>;
+
+function prepare(db: DatabaseSync) {
+  const statements = {
+    // When every collection in the file is wanted, no row needs checking: rank the index alone.
+    searchAll: db.prepare(
+      `WITH ranked AS (
+         SELECT rowid, bm25(chunk_terms, ${TITLE_WEIGHT}, ${BODY_WEIGHT}, ${META_WEIGHT}) AS rank
+         FROM chunk_terms WHERE chunk_terms MATCH ? ORDER BY rank LIMIT ?
+       )
+       SELECT c.rowid, c.id, c.source, c.title, c.url, c.text, c.metadata
+       FROM ranked JOIN chunks c ON c.rowid = ranked.rowid ORDER BY ranked.rank, c.rowid`,
+    ),
+    search: db.prepare(
+      `SELECT c.rowid, c.id, c.source, c.title, c.url, c.text, c.metadata
+       FROM chunk_terms JOIN chunks c ON c.rowid = chunk_terms.rowid
+       WHERE chunk_terms MATCH ? AND c.collection IN (SELECT value FROM json_each(?))
+       ORDER BY bm25(chunk_terms, ${TITLE_WEIGHT}, ${BODY_WEIGHT}, ${META_WEIGHT}), c.rowid LIMIT ?`,
+    ),
+    documentFrequency: db.prepare('SELECT doc FROM chunk_vocab WHERE term = ?'),
+    count: db.prepare('SELECT count(*) AS n FROM chunks'),
+    countIn: db.prepare('SELECT count(*) AS n FROM chunks WHERE collection = ?'),
+    collections: db.prepare('SELECT collection, count(*) AS n FROM chunks GROUP BY collection'),
+    collectionNames: db.prepare('SELECT DISTINCT collection FROM chunks'),
+    dataVersion: db.prepare('PRAGMA data_version'),
+    byId: db.prepare(
+      'SELECT rowid, id, source, title, url, text, metadata FROM chunks WHERE collection = ? AND id = ?',
+    ),
+    insertChunk: db.prepare(
+      'INSERT INTO chunks (id, collection, source, title, url, text, metadata) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ),
+    updateChunk: db.prepare(
+      'UPDATE chunks SET source = ?, title = ?, url = ?, text = ?, metadata = ? WHERE rowid = ?',
+    ),
+    deleteChunk: db.prepare('DELETE FROM chunks WHERE rowid = ?'),
+    insertTerms: db.prepare('INSERT INTO chunk_terms (rowid, title, body, meta) VALUES (?, ?, ?, ?)'),
+    deleteTerms: db.prepare('DELETE FROM chunk_terms WHERE rowid = ?'),
+    deleteCollectionTerms: db.prepare(
+      'DELETE FROM chunk_terms WHERE rowid IN (SELECT rowid FROM chunks WHERE collection = ?)',
+    ),
+    deleteCollection: db.prepare('DELETE FROM chunks WHERE collection = ?'),
+    listIds: db.prepare('SELECT id, source FROM chunks WHERE collection = ?'),
+  };
+  // FTS5 writes its own shadow tables, which can leave SQLite's "last insert rowid" beyond
+  // JavaScript's safe integers; Node 26 throws on such a result unless it comes as a BigInt.
+  for (const write of [
+    statements.insertChunk,
+    statements.updateChunk,
+    statements.deleteChunk,
+    statements.insertTerms,
+    statements.deleteTerms,
+    statements.deleteCollectionTerms,
+    statements.deleteCollection,
+  ])
+    write.setReadBigInts(true);
+  return statements;
+}
+
+export class LocalStore implements CollectionStore {
   readonly description: string;
   /**
    * Scores are the share of the question's information (IDF-weighted terms) the passage
@@ -122,65 +200,49 @@ export class LocalStore implements KnowledgeStore {
    */
   readonly defaultMinScore = 0.41;
 
-  private readonly statements: {
-    readonly search: StatementSync;
-    readonly documentFrequency: StatementSync;
-    readonly count: StatementSync;
-    readonly dataVersion: StatementSync;
-    readonly byId: StatementSync;
-    readonly insertChunk: StatementSync;
-    readonly updateChunk: StatementSync;
-    readonly deleteChunk: StatementSync;
-    readonly insertTerms: StatementSync;
-    readonly deleteTerms: StatementSync;
-    readonly listIds: StatementSync;
-  };
-  /** Corpus statistics, valid until the file changes (checked with `PRAGMA data_version`). */
-  private statsVersion = -1;
-  private documents = 0;
-  private readonly frequencies = new Map<string, number>();
-  private closed = false;
+  private readonly shared: Shared;
 
   private constructor(
-    private readonly db: DatabaseSync,
+    shared: Shared | DatabaseSync,
     readonly dir: string,
     private readonly log: Logger,
+    /** The collection this view writes into, lists and counts. */
+    readonly collectionName: string = DEFAULT_COLLECTION,
   ) {
-    this.description = `local store (${dir})`;
-    this.statements = {
-      search: db.prepare(
-        `WITH ranked AS (
-           SELECT rowid, bm25(chunk_terms, ${TITLE_WEIGHT}, ${BODY_WEIGHT}, ${META_WEIGHT}) AS rank
-           FROM chunk_terms WHERE chunk_terms MATCH ? ORDER BY rank LIMIT ?
-         )
-         SELECT c.rowid, c.id, c.source, c.title, c.url, c.text, c.metadata
-         FROM ranked JOIN chunks c ON c.rowid = ranked.rowid ORDER BY ranked.rank, c.rowid`,
-      ),
-      documentFrequency: db.prepare('SELECT doc FROM chunk_vocab WHERE term = ?'),
-      count: db.prepare('SELECT count(*) AS n FROM chunks'),
-      dataVersion: db.prepare('PRAGMA data_version'),
-      byId: db.prepare('SELECT rowid, id, source, title, url, text, metadata FROM chunks WHERE id = ?'),
-      insertChunk: db.prepare(
-        'INSERT INTO chunks (id, source, title, url, text, metadata) VALUES (?, ?, ?, ?, ?, ?)',
-      ),
-      updateChunk: db.prepare(
-        'UPDATE chunks SET source = ?, title = ?, url = ?, text = ?, metadata = ? WHERE rowid = ?',
-      ),
-      deleteChunk: db.prepare('DELETE FROM chunks WHERE rowid = ?'),
-      insertTerms: db.prepare('INSERT INTO chunk_terms (rowid, title, body, meta) VALUES (?, ?, ?, ?)'),
-      deleteTerms: db.prepare('DELETE FROM chunk_terms WHERE rowid = ?'),
-      listIds: db.prepare('SELECT id, source FROM chunks'),
-    };
-    // FTS5 writes its own shadow tables, which can leave SQLite's "last insert rowid" beyond
-    // JavaScript's safe integers; Node 26 throws on such a result unless it comes as a BigInt.
-    for (const write of [
-      this.statements.insertChunk,
-      this.statements.updateChunk,
-      this.statements.deleteChunk,
-      this.statements.insertTerms,
-      this.statements.deleteTerms,
-    ])
-      write.setReadBigInts(true);
+    this.description =
+      collectionName === DEFAULT_COLLECTION
+        ? `local store (${dir})`
+        : `local store (${dir}, collection ${collectionName})`;
+    this.shared =
+      'statements' in shared
+        ? shared
+        : {
+            db: shared,
+            statements: prepare(shared),
+            statsVersion: -1,
+            documents: 0,
+            present: new Set(),
+            frequencies: new Map(),
+            closed: false,
+          };
+  }
+
+  private get db(): DatabaseSync {
+    return this.shared.db;
+  }
+
+  private get statements(): Statements {
+    return this.shared.statements;
+  }
+
+  /** The same file, writing into collection `name`. Closing any view closes the file. */
+  collection(name: string): LocalStore {
+    return new LocalStore(this.shared, this.dir, this.log, name);
+  }
+
+  async collections(): Promise<Map<string, number>> {
+    const rows = this.statements.collections.all() as unknown as { collection: string; n: number }[];
+    return new Map(rows.map((row) => [row.collection, Number(row.n)]));
   }
 
   /** Opens (or creates) the store in `dir`, importing a JSON store an older version left there. */
@@ -237,12 +299,20 @@ export class LocalStore implements KnowledgeStore {
     if (wanted.length === 0) return [];
     try {
       const frequencies = this.documentFrequencies(wanted);
-      const ranked = rankingTerms(wanted, frequencies, this.documents);
+      const ranked = rankingTerms(wanted, frequencies, this.shared.documents);
       // Terms are letters and digits only (see terms.ts), so quoting makes them plain FTS5 terms.
       const match = ranked.map((term) => `"${term}"`).join(' OR ');
-      const rows = this.statements.search.all(match, options.topK) as unknown as ChunkRow[];
+      const wantedCollections = options.collections ?? [DEFAULT_COLLECTION];
+      const everything = [...this.shared.present].every((name) => wantedCollections.includes(name));
+      const rows = (everything
+        ? this.statements.searchAll.all(match, options.topK)
+        : this.statements.search.all(
+            match,
+            JSON.stringify(wantedCollections),
+            options.topK,
+          )) as unknown as ChunkRow[];
       if (rows.length === 0) return [];
-      const weights = termWeights(wanted, frequencies, this.documents);
+      const weights = termWeights(wanted, frequencies, this.shared.documents);
       return rows.map((row) => {
         const passage = toPassage(row, 0);
         const everywhere = new Set([...terms(row.title ?? ''), ...terms(metadataText(passage))]);
@@ -264,7 +334,7 @@ export class LocalStore implements KnowledgeStore {
   async delete(ids: readonly string[]): Promise<void> {
     this.write(() => {
       for (const id of ids) {
-        const row = this.statements.byId.get(id) as ChunkRow | undefined;
+        const row = this.statements.byId.get(this.collectionName, id) as ChunkRow | undefined;
         if (!row) continue;
         this.statements.deleteTerms.run(row.rowid);
         this.statements.deleteChunk.run(row.rowid);
@@ -273,26 +343,31 @@ export class LocalStore implements KnowledgeStore {
   }
 
   async listIds(): Promise<Map<string, string>> {
-    const rows = this.statements.listIds.all() as unknown as { id: string; source: string }[];
+    const rows = this.statements.listIds.all(this.collectionName) as unknown as {
+      id: string;
+      source: string;
+    }[];
     return new Map(rows.map((row) => [row.id, row.source]));
   }
 
   async reset(): Promise<void> {
     this.write(() => {
-      this.db.exec("INSERT INTO chunk_terms (chunk_terms) VALUES ('delete-all')");
-      this.db.exec('DELETE FROM chunks');
+      const all = Number((this.statements.count.get() as { n: number }).n);
+      const mine = Number((this.statements.countIn.get(this.collectionName) as { n: number }).n);
+      if (all === mine) this.db.exec("INSERT INTO chunk_terms (chunk_terms) VALUES ('delete-all')");
+      else this.statements.deleteCollectionTerms.run(this.collectionName);
+      this.statements.deleteCollection.run(this.collectionName);
     });
   }
 
   async stats(): Promise<StoreStats> {
-    this.refreshStatistics();
-    return { vectorCount: this.documents };
+    return { vectorCount: Number((this.statements.countIn.get(this.collectionName) as { n: number }).n) };
   }
 
-  /** Releases the file; the store cannot be used afterwards. */
+  /** Releases the file; the store (and every collection's view of it) cannot be used afterwards. */
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.shared.closed) return;
+    this.shared.closed = true;
     this.db.close();
   }
 
@@ -303,11 +378,12 @@ export class LocalStore implements KnowledgeStore {
       const metadata = JSON.stringify(chunk.metadata ?? {});
       const title = chunk.title || null;
       const url = chunk.url || null;
-      const existing = s.byId.get(chunk.id) as ChunkRow | undefined;
+      const existing = s.byId.get(this.collectionName, chunk.id) as ChunkRow | undefined;
       if (!existing) {
         const indexed = indexedTerms(chunk);
         const { lastInsertRowid } = s.insertChunk.run(
           chunk.id,
+          this.collectionName,
           chunk.source,
           title,
           url,
@@ -349,7 +425,7 @@ export class LocalStore implements KnowledgeStore {
       }
       throw this.writeError(error);
     } finally {
-      this.statsVersion = -1;
+      this.shared.statsVersion = -1;
     }
   }
 
@@ -366,21 +442,28 @@ export class LocalStore implements KnowledgeStore {
 
   /** Re-reads the passage count when this or another process has changed the file. */
   private refreshStatistics(): void {
+    const shared = this.shared;
     const { data_version: version } = this.statements.dataVersion.get() as { data_version: number };
-    if (version === this.statsVersion) return;
-    this.statsVersion = version;
-    this.documents = Number((this.statements.count.get() as { n: number }).n);
-    this.frequencies.clear();
+    if (version === shared.statsVersion) return;
+    shared.statsVersion = version;
+    shared.documents = Number((this.statements.count.get() as { n: number }).n);
+    shared.present = new Set(
+      (this.statements.collectionNames.all() as unknown as { collection: string }[]).map(
+        (row) => row.collection,
+      ),
+    );
+    shared.frequencies.clear();
   }
 
   private documentFrequencies(wanted: readonly string[]): Map<string, number> {
     this.refreshStatistics();
-    if (this.frequencies.size > MAX_CACHED_FREQUENCIES) this.frequencies.clear();
+    const frequencies = this.shared.frequencies;
+    if (frequencies.size > MAX_CACHED_FREQUENCIES) frequencies.clear();
     for (const term of wanted) {
-      if (this.frequencies.has(term)) continue;
+      if (frequencies.has(term)) continue;
       const row = this.statements.documentFrequency.get(term) as { doc: number } | undefined;
-      this.frequencies.set(term, row ? Number(row.doc) : 0);
+      frequencies.set(term, row ? Number(row.doc) : 0);
     }
-    return this.frequencies;
+    return frequencies;
   }
 }

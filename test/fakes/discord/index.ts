@@ -4,7 +4,10 @@
  * messages, threads, history, typing, command registration, users/@me) and a WebSocket
  * gateway (HELLO, IDENTIFY → READY + GUILD_CREATE, heartbeats, dispatches). Messages the
  * bot posts are stored so history reads them back; thread creation is dispatched as
- * THREAD_CREATE like Discord does. Faults: 429 with retry_after, 403 Missing Permissions.
+ * THREAD_CREATE like Discord does. Interactions: slash commands with subcommands, autocomplete
+ * (choices recorded), message context-menu commands, members with chosen permissions and roles;
+ * ephemeral messages are kept out of channel history, as on Discord. Faults: 429 with
+ * retry_after, 403 Missing Permissions.
  */
 import type { IncomingMessage } from 'node:http';
 import { type WebSocket, WebSocketServer } from 'ws';
@@ -117,6 +120,26 @@ export interface FakeDiscord {
     id: string;
     token: string;
   };
+  /** Any slash command (options as Discord sends them, subcommands included). */
+  slashCommand(fields: InteractionFields & { name: string; options?: unknown[] }): {
+    id: string;
+    token: string;
+  };
+  /** A user types in an autocompleted option (`focused: true` on it); `choices(token)` gives the answer. */
+  autocomplete(fields: InteractionFields & { name: string; options: unknown[] }): {
+    id: string;
+    token: string;
+  };
+  choices(token: string): { name: string; value: string }[] | undefined;
+  /** A message context-menu command (Apps → name) on a message. */
+  /** Stores a message as if a user had posted it earlier, without dispatching it. */
+  addMessage(channelId: string, content: string, userId?: string): FakeDiscordMessage;
+  /** Ephemeral messages sent through an interaction's token, in order. */
+  ephemeral(token: string): FakeDiscordMessage[];
+  /** Every ephemeral message the bot sent, oldest first (kept out of channel history). */
+  readonly ephemeralMessages: readonly FakeDiscordMessage[];
+  /** The role DISCORD_ADMIN_ROLE tests use, by id and name. */
+  readonly adminRole: { readonly id: string; readonly name: string };
   /** A user clicks a button on a message. */
   clickButton(fields: { customId: string; messageId: string; userId?: string; context?: InteractionPlace }): {
     id: string;
@@ -127,16 +150,16 @@ export interface FakeDiscord {
    * resolved in the interaction, as Discord does. With `content`, a message by `authorId` is
    * first added to the place's channel (for places the bot cannot read, such as a user install).
    */
-  messageCommand(fields: {
-    name: string;
-    messageId?: string;
-    content?: string;
-    authorId?: string;
-    userId?: string;
-    context?: InteractionPlace;
-    /** The channel or thread the message is in, in a server the bot is in. */
-    channelId?: string;
-  }): { id: string; token: string; messageId: string };
+  messageCommand(
+    fields: InteractionFields & {
+      name: string;
+      messageId?: string;
+      content?: string;
+      authorId?: string;
+      /** The channel or thread the message is in, in a server the bot is in. */
+      channelId?: string;
+    },
+  ): { id: string; token: string; messageId: string };
   /** A user submits a modal the bot showed (interaction type 5, MODAL_SUBMIT). */
   submitModal(fields: {
     customId: string;
@@ -191,6 +214,20 @@ function resolveMentions(
     mention_roles: roleIds.filter((id) => parse.includes('roles') || allowed?.roles?.includes(id)),
   };
 }
+export interface InteractionFields {
+  readonly userId?: string;
+  /** Where the interaction comes from (default: the server the bot is in). */
+  readonly context?: InteractionPlace;
+  /** The member's permissions bit set (default: an ordinary member, without Manage Server). */
+  readonly permissions?: bigint;
+  readonly roles?: readonly string[];
+  /** Channel or thread the interaction happens in (default: the guild's text channel). */
+  readonly channelId?: string;
+}
+
+/** The permissions of an ordinary member in the fake guild: no Manage Server. */
+export const MEMBER_PERMISSIONS = 1071698660929n;
+export const MANAGE_GUILD = 1n << 5n;
 
 let snowflake = 1_200_000_000_000_000_000n;
 const nextId = () => String(++snowflake);
@@ -217,6 +254,10 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   const interactions = new Map<string, { channelId: string; messageId?: string; guild: boolean }>();
   const cdn = new Map<string, { content: Uint8Array; contentType: string; failWith?: number }>();
   const cdnRequests: string[] = [];
+  const autocompleteChoices = new Map<string, { name: string; value: string }[]>();
+  const ephemeralByToken = new Map<string, FakeDiscordMessage[]>();
+  const ephemeralMessages: FakeDiscordMessage[] = [];
+  const adminRole = { id: '1100000000000000444', name: 'KB Editors' };
   let threadsDenied = false;
   const expired = new Set<string>();
   const sockets = new Set<WebSocket>();
@@ -318,7 +359,9 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       type: 0,
       flags: Number(body.flags ?? 0),
     };
-    store(channel).push(message);
+    // Ephemeral messages (flag 64) are seen by one user only and are not part of the history.
+    if ((message.flags & 64) !== 0) ephemeralMessages.push(message);
+    else store(channel).push(message);
     return message;
   };
   /** Each identified connection's shard id. */
@@ -336,7 +379,8 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     message.edited_timestamp = new Date().toISOString();
     return message;
   };
-  const find = (channel: string, id: string) => store(channel).find((m) => m.id === id);
+  const find = (channel: string, id: string) =>
+    store(channel).find((m) => m.id === id) ?? ephemeralMessages.find((m) => m.id === id);
 
   type Reply = { status: number; body?: unknown; headers?: Record<string, string> };
   function rest(
@@ -388,6 +432,8 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       if (!interaction) return { status: 404, body: { message: 'Unknown interaction', code: 10062 } };
       const data = (body?.data ?? {}) as Record<string, unknown>;
       if (body?.type === 9) modals.push({ interactionId: m[1]!, data });
+      if (body?.type === 8)
+        autocompleteChoices.set(m[2]!, (data.choices ?? []) as { name: string; value: string }[]);
       if (body?.type === 5 || body?.type === 4) {
         const message = makeMessage(
           interaction.channelId,
@@ -396,6 +442,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
           interaction.guild,
         );
         interaction.messageId = message.id;
+        if ((message.flags & 64) !== 0) ephemeralByToken.set(m[2]!, [message]);
       }
       return query.get('with_response') === 'true'
         ? { status: 200, body: { interaction: { id: m[1] } } }
@@ -418,10 +465,10 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       const m = m4;
       const interaction = interactions.get(m[2]!);
       if (!interaction) return { status: 404, body: { message: 'Unknown Webhook', code: 10015 } };
-      return {
-        status: 200,
-        body: makeMessage(interaction.channelId, botUser, body ?? {}, interaction.guild),
-      };
+      const message = makeMessage(interaction.channelId, botUser, body ?? {}, interaction.guild);
+      if ((message.flags & 64) !== 0)
+        ephemeralByToken.set(m[2]!, [...(ephemeralByToken.get(m[2]!) ?? []), message]);
+      return { status: 200, body: message };
     }
     const closed = /^\/channels\/(\d+)/.exec(path);
     if (closed && unreachable.has(closed[1]!))
@@ -564,6 +611,17 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
             owner_id: '1100000000000000999',
             roles: [
               {
+                id: adminRole.id,
+                name: adminRole.name,
+                permissions: '0',
+                position: 1,
+                color: 0,
+                hoist: false,
+                managed: false,
+                mentionable: false,
+                flags: 0,
+              },
+              {
                 id: guildId,
                 name: '@everyone',
                 permissions: '1071698660929',
@@ -630,25 +688,21 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     // The interaction happens where its message is: any text channel of the server.
     return channel ? { ...textChannel, id: channel } : textChannel;
   };
-  const interactionBase = (
-    userId: string,
-    dm: boolean,
-    place: InteractionPlace = dm ? 'bot_dm' : 'guild',
-    inChannel?: string,
-  ) => {
+  const interactionBase = (userId: string, dm: boolean, fields: InteractionFields = {}) => {
+    const place: InteractionPlace = fields.context ?? (dm ? 'bot_dm' : 'guild');
     const id = nextId();
     const interactionToken = `itoken-${id}`;
-    const channel = interactionChannel(place, userId, inChannel);
+    const channel = interactionChannel(place, userId, fields.channelId);
     const inGuild = place === 'guild' || place === 'foreign_guild';
     interactions.set(interactionToken, { channelId: channel.id, guild: inGuild });
     const member = {
       user: user(userId),
-      roles: [],
+      roles: [...(fields.roles ?? [])],
       joined_at: new Date().toISOString(),
       deaf: false,
       mute: false,
       flags: 0,
-      permissions: '1071698660929',
+      permissions: String(fields.permissions ?? MEMBER_PERMISSIONS),
     };
     const who = inGuild
       ? { guild_id: place === 'guild' ? guildId : foreignGuildId, member }
@@ -752,7 +806,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     },
     slashAsk({ question, private: isPrivate, userId = '1100000000000000555', dm = false, context }) {
       const place = context ?? (dm ? 'bot_dm' : 'guild');
-      const { id, interactionToken, payload } = interactionBase(userId, dm, place);
+      const { id, interactionToken, payload } = interactionBase(userId, dm, { context: place });
       const options: unknown[] = [{ name: 'question', type: 3, value: question }];
       if (isPrivate !== undefined) options.push({ name: 'private', type: 5, value: isPrivate });
       dispatch('INTERACTION_CREATE', {
@@ -768,9 +822,40 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       });
       return { id, token: interactionToken };
     },
+    slashCommand({ name, options = [], userId = '1100000000000000555', ...fields }) {
+      const { id, interactionToken, payload } = interactionBase(userId, false, fields);
+      dispatch('INTERACTION_CREATE', {
+        ...payload,
+        type: 2,
+        data: { id: '1100000000000000778', name, type: 1, options, guild_id: guildId },
+      });
+      return { id, token: interactionToken };
+    },
+    autocomplete({ name, options, userId = '1100000000000000555', ...fields }) {
+      const { id, interactionToken, payload } = interactionBase(userId, false, fields);
+      dispatch('INTERACTION_CREATE', {
+        ...payload,
+        type: 4,
+        data: { id: '1100000000000000778', name, type: 1, options, guild_id: guildId },
+      });
+      return { id, token: interactionToken };
+    },
+    choices: (token) => autocompleteChoices.get(token),
+    addMessage(target, content, userId = '1100000000000000555') {
+      return makeMessage(target, user(userId), { content });
+    },
+    ephemeral: (token) => ephemeralByToken.get(token) ?? [],
+    ephemeralMessages,
+    adminRole,
     clickButton({ customId, messageId, userId = '1100000000000000555', context = 'guild' }) {
-      const message = [...channels.values()].flat().find((m) => m.id === messageId);
-      const { id, interactionToken, payload } = interactionBase(userId, false, context, message?.channel_id);
+      // A button on an ephemeral message (a private answer) is clicked too.
+      const message =
+        [...channels.values()].flat().find((m) => m.id === messageId) ??
+        ephemeralMessages.find((m) => m.id === messageId);
+      const { id, interactionToken, payload } = interactionBase(userId, false, {
+        context,
+        ...(message?.channel_id ? { channelId: message.channel_id } : {}),
+      });
       dispatch('INTERACTION_CREATE', {
         ...payload,
         type: 3,
@@ -787,8 +872,13 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       userId = '1100000000000000555',
       context = 'guild',
       channelId: inChannel,
+      ...fields
     }) {
-      const { id, interactionToken, payload } = interactionBase(userId, false, context, inChannel);
+      const { id, interactionToken, payload } = interactionBase(userId, false, {
+        ...fields,
+        context,
+        ...(inChannel ? { channelId: inChannel } : {}),
+      });
       const where = payload.channel_id;
       const message =
         content !== undefined
@@ -816,7 +906,10 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       context = 'guild',
       channelId: inChannel,
     }) {
-      const { id, interactionToken, payload } = interactionBase(userId, false, context, inChannel);
+      const { id, interactionToken, payload } = interactionBase(userId, false, {
+        context,
+        ...(inChannel ? { channelId: inChannel } : {}),
+      });
       dispatch('INTERACTION_CREATE', {
         ...payload,
         type: 5,

@@ -137,6 +137,10 @@ export interface FakeSlack {
   excludeBotFrom(channel: string): void;
   /** chat.startStream/appendStream/stopStream answer unknown_method (older workspaces). */
   disableStreaming(): void;
+  /** users.info reports these users as workspace admins (`is_admin`). */
+  makeAdmin(user: string): void;
+  /** The permalink chat.getPermalink gives for a message. */
+  permalink(channel: string, ts: string): string;
   /** Delays every Web API answer by `ms` (a slow or distant Slack). */
   setLatency(ms: number): void;
   responseURL(id: string): string;
@@ -190,6 +194,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     'commands',
     'assistant:write',
     'files:read',
+    'users:read',
   ];
   const appToken = options.appToken ?? 'xapp-fake-app-token-for-tests';
   const oauth = options.oauth ? new FakeOAuth(options.oauth) : undefined;
@@ -239,6 +244,9 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   let fileCounter = 0;
   let streaming = true;
   let latencyMs = 0;
+  const admins = new Set<string>();
+  const permalink = (ch: string, ts: string) =>
+    `https://fake.slack.com/archives/${ch}/p${ts.replace('.', '')}`;
   let clock = 1_700_000_000;
   const nextTs = () => `${++clock}.000100`;
   const channel = (id: string) => {
@@ -315,11 +323,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       case 'chat.getPermalink': {
         const message = find(ch, String(args.message_ts));
         if (!message) return { ok: false, error: 'message_not_found' };
-        return {
-          ok: true,
-          channel: ch,
-          permalink: `https://fake.slack.com/archives/${ch}/p${message.ts.replace('.', '')}`,
-        };
+        return { ok: true, channel: ch, permalink: permalink(ch, message.ts) };
       }
       case 'assistant.threads.setStatus':
       case 'assistant.threads.setTitle':
@@ -333,6 +337,23 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       case 'files.info': {
         const file = files.get(String(args.file))?.object;
         return file ? { ok: true, file } : { ok: false, error: 'file_not_found' };
+      }
+      case 'users.info': {
+        const id = String(args.user ?? '');
+        if (!/^[UW][A-Z0-9]+$/.test(id)) return { ok: false, error: 'user_not_found' };
+        const admin = admins.has(id);
+        return {
+          ok: true,
+          user: {
+            id,
+            team_id: teamId,
+            name: `user-${id.toLowerCase()}`,
+            is_admin: admin,
+            is_owner: false,
+            is_primary_owner: false,
+            is_bot: false,
+          },
+        };
       }
       case 'conversations.replies': {
         if (excluded.has(ch)) return { ok: false, error: 'not_in_channel' };
@@ -519,6 +540,10 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     disableStreaming: () => {
       streaming = false;
     },
+    makeAdmin: (user) => {
+      admins.add(user);
+    },
+    permalink,
     setLatency: (ms) => {
       latencyMs = ms;
     },
@@ -612,12 +637,13 @@ export function eventEnvelope(event: Record<string, unknown>, teamId = 'T0001', 
   });
 }
 
-/** A slash command as Slack posts it (form-encoded). */
+/** A slash command as Slack posts it (form-encoded); `/ask` unless `command` says otherwise. */
 export function slashCommandBody(fields: {
   text: string;
   user_id: string;
   channel_id: string;
   response_url: string;
+  command?: string;
 }) {
   return new URLSearchParams({
     token: 'legacy',

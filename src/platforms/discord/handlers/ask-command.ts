@@ -69,8 +69,10 @@ export function onAskCommand(ctx: DiscordContext) {
       });
     const checked = ctx.conversations.check(interaction.options.getString('question', true));
     if (!checked.ok) return void (await refuse(checked.message));
+    const parentId = interaction.channel?.isThread() ? interaction.channel.parentId : null;
     const place = {
       channelId: interaction.channelId,
+      ...(parentId ? { parentId } : {}),
       ...(interaction.guildId ? { workspaceId: interaction.guildId } : {}),
       direct: !interaction.inGuild(),
     };

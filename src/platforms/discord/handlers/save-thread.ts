@@ -1,30 +1,95 @@
-/** "Save #n as knowledge" on a digest: hands the thread to the configured saver, answers privately. */
-import { type ButtonInteraction, MessageFlags } from 'discord.js';
+/**
+ * The "Save to knowledge base" message command: the thread the message is in (or the thread
+ * started from it) becomes knowledge in the channel's collection, cited by the thread's first
+ * message URL. Admins only unless SAVE_TO_KB=everyone; confirmed privately.
+ * `saveDiscordThread` is the save itself, for any other Discord trigger to reuse.
+ */
+import {
+  type Client,
+  type Message,
+  type MessageContextMenuCommandInteraction,
+  MessageFlags,
+  type ThreadChannel,
+} from 'discord.js';
 import { strings } from '../../../conversation/strings.js';
-import { parseSaveId } from '../../../records/digest-discord.js';
+import type { SavedThread, ThreadMessage } from '../../../knowledge/save-thread.js';
+import type { KnowledgeService } from '../../../knowledge/service.js';
 import type { DiscordContext } from '../context.js';
 import { NO_PINGS } from '../format.js';
+import { isDiscordAdmin } from './kb-admin.js';
 
-export function onSaveThread(ctx: DiscordContext) {
-  return async (interaction: ButtonInteraction) => {
+export { SAVE_TO_KNOWLEDGE_COMMAND } from '../command-names.js';
+
+/** The most messages of a thread read when saving it. */
+const MAX_MESSAGES = 100;
+
+function role(message: Message, client: Client, first: boolean): ThreadMessage['role'] | undefined {
+  if (message.author.id === client.user?.id) return first ? 'question' : 'bot';
+  if (message.author.bot) return undefined;
+  return first ? 'question' : 'human';
+}
+
+/** The messages of the thread `target` belongs to, oldest first, with the message it started from. */
+async function readThread(target: Message): Promise<{ starter: Message; messages: Message[] }> {
+  const channel = target.channel;
+  const thread: ThreadChannel | null = channel.isThread() ? channel : target.hasThread ? target.thread : null;
+  if (!thread) return { starter: target, messages: [target] };
+  const fetched = [...(await thread.messages.fetch({ limit: MAX_MESSAGES })).values()].reverse();
+  const starter = await thread.fetchStarterMessage().catch(() => null);
+  const inThread = fetched.filter((message) => message.id !== starter?.id);
+  return starter
+    ? { starter, messages: [starter, ...inThread] }
+    : { starter: fetched[0] ?? target, messages: fetched };
+}
+
+export async function saveDiscordThread(
+  knowledge: KnowledgeService,
+  target: Message,
+  savedBy: string,
+): Promise<SavedThread> {
+  const { starter, messages } = await readThread(target);
+  const thread: ThreadMessage[] = [];
+  for (const [index, message] of messages.entries()) {
+    const kind = role(message, target.client, index === 0);
+    if (!kind || !message.content.trim()) continue;
+    thread.push({ role: kind, text: message.content, author: message.author.username });
+  }
+  const channel = target.channel;
+  const parentId = channel.isThread() ? (channel.parentId ?? undefined) : undefined;
+  return knowledge.saveThread({
+    place: {
+      platform: 'discord',
+      channelId: channel.id,
+      ...(parentId ? { parentId } : {}),
+      ...(target.guildId ? { workspaceId: target.guildId } : {}),
+    },
+    permalink: starter.url,
+    messages: thread,
+    savedBy,
+  });
+}
+
+export function onSaveToKnowledge(ctx: DiscordContext, knowledge: KnowledgeService) {
+  return async (interaction: MessageContextMenuCommandInteraction) => {
+    if (!(await ctx.conversations.firstDelivery('discord', interaction.id))) return;
+    const reply = (content: string) => interaction.editReply({ content, allowedMentions: NO_PINGS });
     await interaction.deferReply({ flags: MessageFlags.Ephemeral });
-    const target = parseSaveId(interaction.customId);
-    let message: string = strings.deliveryFailed;
-    if (target) {
-      try {
-        const outcome = await ctx.threadSaver.save(
-          {
-            platform: 'discord',
-            channelId: target.channel,
-            ...(interaction.guildId ? { workspaceId: interaction.guildId } : {}),
-          },
-          { threadId: target.thread, requestedBy: interaction.user.id },
-        );
-        message = outcome.message;
-      } catch (error) {
-        ctx.log.error({ err: error }, 'saving a thread failed');
-      }
+    const allowed =
+      knowledge.settings.saveToKb === 'everyone' ||
+      isDiscordAdmin(interaction, knowledge.settings.discordAdminRole);
+    if (!allowed) return void (await reply(strings.save.notAllowed));
+    try {
+      const saved = await saveDiscordThread(
+        knowledge,
+        interaction.targetMessage,
+        `discord:${interaction.user.id}`,
+      );
+      await reply(
+        saved.messages === 0 ? strings.save.nothing : strings.save.saved(saved.collection, saved.messages),
+      );
+    } catch (error) {
+      ctx.log.error({ err: error }, 'could not save a thread as knowledge');
+      await reply(strings.save.failed).catch(() => undefined);
     }
-    await interaction.editReply({ content: message, allowedMentions: NO_PINGS });
   };
 }

@@ -61,11 +61,19 @@ export function homeView(overview: Shown): types.HomeView {
 }
 
 export function onAppHomeOpened(ctx: SlackContext, knowledge: KnowledgeOverviewReader | undefined) {
-  return async ({ event, client }: SlackEventMiddlewareArgs<'app_home_opened'> & AllMiddlewareArgs) => {
+  return async ({ event, client, body }: SlackEventMiddlewareArgs<'app_home_opened'> & AllMiddlewareArgs) => {
     if (event.tab !== 'home') return;
     let overview: Shown;
     try {
-      overview = knowledge ? await knowledge() : undefined;
+      // What this workspace can read: its routed collections, never another workspace's.
+      const teamId = (body as { team_id?: string }).team_id;
+      overview = knowledge
+        ? await knowledge({
+            platform: 'slack',
+            channelId: event.channel,
+            ...(teamId ? { workspaceId: teamId } : {}),
+          })
+        : undefined;
     } catch (error) {
       overview = 'unavailable';
       ctx.log.warn({ err: error }, 'could not read the knowledge base for the Home tab');

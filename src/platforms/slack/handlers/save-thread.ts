@@ -1,43 +1,112 @@
 /**
- * "Save as knowledge" on a digest item: hands the thread to the configured saver and tells
- * the person who clicked, privately, what happened.
+ * The "Save to knowledge base" message shortcut (callback_id `save_to_knowledge`): the thread
+ * the message belongs to becomes knowledge in the channel's collection, cited by its
+ * permalink. Admins only unless SAVE_TO_KB=everyone; confirmed privately. `saveSlackThread`
+ * is the save itself, for any other Slack trigger (a digest's button) to reuse.
  */
-import type { AllMiddlewareArgs, BlockAction, SlackActionMiddlewareArgs } from '@slack/bolt';
+import type { AllMiddlewareArgs, MessageShortcut, SlackShortcutMiddlewareArgs, webApi } from '@slack/bolt';
 import { strings } from '../../../conversation/strings.js';
-import { parseSaveValue } from '../../../records/digest-slack.js';
+import type { SavedThread, ThreadMessage } from '../../../knowledge/save-thread.js';
+import type { KnowledgeService } from '../../../knowledge/service.js';
 import type { SlackContext } from '../context.js';
+import { type BotIdentity, QUESTION_EVENT } from '../history.js';
+import { isSlackAdmin } from './kb-admin.js';
 
-export function onSaveThread(ctx: SlackContext) {
+export const SAVE_TO_KNOWLEDGE = 'save_to_knowledge';
+
+interface SlackThreadMessage {
+  ts?: string;
+  text?: string;
+  user?: string;
+  bot_id?: string;
+  subtype?: string;
+  metadata?: { event_type?: string; event_payload?: Record<string, unknown> };
+}
+
+function isOurs(message: SlackThreadMessage, bot: BotIdentity): boolean {
+  return message.user === bot.userId || (bot.botId !== undefined && message.bot_id === bot.botId);
+}
+
+/** Reads the thread rooted at `threadTs` and saves it to the channel's collection. */
+export async function saveSlackThread(
+  knowledge: KnowledgeService,
+  client: webApi.WebClient,
+  thread: { channel: string; threadTs: string; teamId?: string; savedBy: string; bot: BotIdentity },
+): Promise<SavedThread> {
+  const replies = await client.conversations.replies({
+    channel: thread.channel,
+    ts: thread.threadTs,
+    limit: 200,
+  });
+  const raw = (replies.messages ?? []) as SlackThreadMessage[];
+  const messages: ThreadMessage[] = [];
+  for (const [index, message] of raw.entries()) {
+    if (message.subtype && message.subtype !== 'thread_broadcast') continue;
+    const asked =
+      message.metadata?.event_type === QUESTION_EVENT ? message.metadata.event_payload?.question : undefined;
+    if (index === 0) {
+      // The /ask echo carries the question as asked; its "@you asked:" line is ours, not theirs.
+      messages.push({ role: 'question', text: typeof asked === 'string' ? asked : (message.text ?? '') });
+      continue;
+    }
+    if (isOurs(message, thread.bot)) messages.push({ role: 'bot', text: message.text ?? '' });
+    else if (!message.bot_id)
+      messages.push({
+        role: 'human',
+        text: message.text ?? '',
+        ...(message.user ? { author: `<@${message.user}>` } : {}),
+      });
+  }
+  const { permalink } = await client.chat.getPermalink({
+    channel: thread.channel,
+    message_ts: thread.threadTs,
+  });
+  if (!permalink) throw new Error('Slack gave no permalink for the thread');
+  return knowledge.saveThread({
+    place: {
+      platform: 'slack',
+      channelId: thread.channel,
+      ...(thread.teamId ? { workspaceId: thread.teamId } : {}),
+    },
+    permalink,
+    messages,
+    savedBy: thread.savedBy,
+  });
+}
+
+export function onSaveToKnowledge(ctx: SlackContext, knowledge: KnowledgeService) {
   return async ({
     ack,
-    action,
-    body,
+    shortcut,
     client,
-  }: SlackActionMiddlewareArgs<BlockAction> & AllMiddlewareArgs) => {
+  }: SlackShortcutMiddlewareArgs<MessageShortcut> & AllMiddlewareArgs) => {
     await ack();
-    const target = parseSaveValue('value' in action ? action.value : undefined);
-    const here = body.channel?.id;
-    let message: string;
-    if (!target) message = strings.deliveryFailed;
-    else {
-      try {
-        const outcome = await ctx.threadSaver.save(
-          {
-            platform: 'slack',
-            channelId: target.channel,
-            ...(body.team?.id ? { workspaceId: body.team.id } : {}),
-          },
-          { threadId: target.thread, requestedBy: body.user.id },
-        );
-        message = outcome.message;
-      } catch (error) {
-        ctx.log.error({ err: error }, 'saving a thread failed');
-        message = strings.deliveryFailed;
-      }
+    const channel = shortcut.channel.id;
+    const userId = shortcut.user.id;
+    const threadTs = (shortcut.message.thread_ts as string | undefined) ?? shortcut.message.ts;
+    const tell = (text: string) =>
+      client.chat
+        .postEphemeral({ channel, user: userId, thread_ts: threadTs, text })
+        .then(() => undefined)
+        .catch((error: unknown) => ctx.log.warn({ err: error }, 'could not confirm a saved thread'));
+    const allowed =
+      knowledge.settings.saveToKb === 'everyone' ||
+      (await isSlackAdmin(client, userId, knowledge.settings.slackAdminUsers, ctx.log));
+    if (!allowed) return tell(strings.save.notAllowed);
+    try {
+      const saved = await saveSlackThread(knowledge, client, {
+        channel,
+        threadTs,
+        ...(shortcut.team?.id ? { teamId: shortcut.team.id } : {}),
+        savedBy: `slack:${userId}`,
+        bot: ctx.bot(),
+      });
+      await tell(
+        saved.messages === 0 ? strings.save.nothing : strings.save.saved(saved.collection, saved.messages),
+      );
+    } catch (error) {
+      ctx.log.error({ err: error, channel }, 'could not save a thread as knowledge');
+      await tell(strings.save.failed);
     }
-    if (!here) return;
-    await client.chat
-      .postEphemeral({ channel: here, user: body.user.id, text: message })
-      .catch(() => undefined);
   };
 }

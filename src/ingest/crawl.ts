@@ -1,0 +1,336 @@
+/**
+ * Crawls one documentation site: pages under the start URL's folder on the same origin, as
+ * robots.txt allows, starting from the start page and the sitemap (robots.txt's `Sitemap:`
+ * lines, else /sitemap.xml), following links up to a depth and page limit. Requests are
+ * paced per host (the larger of our delay and robots.txt's Crawl-delay) with a few in flight,
+ * and conditional (If-None-Match / If-Modified-Since) for pages fetched before, so a re-crawl
+ * of an unchanged site costs a 304 per page. Clock, sleep and fetch are injectable: tests
+ * never wait on wall-clock time and never leave the loopback.
+ */
+import robotsModule from 'robots-parser';
+import { extractLinks, extractMainContent, sitemapLocations } from './html.js';
+
+// robots-parser is CommonJS exporting the function itself, while its types declare an ES
+// default export: under NodeNext the import is the function at run time, typed as the module.
+const robotsParser = robotsModule as unknown as typeof robotsModule.default;
+
+export interface KnownPage {
+  readonly url: string;
+  readonly etag?: string;
+  readonly lastModified?: string;
+  /** In-scope links the page had, followed again when it answers 304. */
+  readonly links: readonly string[];
+}
+
+export type CrawledPage =
+  | {
+      readonly kind: 'changed';
+      readonly url: string;
+      readonly depth: number;
+      readonly title?: string;
+      readonly markdown: string;
+      readonly etag?: string;
+      readonly lastModified?: string;
+      readonly links: readonly string[];
+    }
+  | { readonly kind: 'unchanged'; readonly url: string; readonly depth: number }
+  /** 404/410, or no longer a page of the site (not HTML, redirected away). */
+  | { readonly kind: 'gone'; readonly url: string; readonly reason: string }
+  /** Could not be fetched this time (5xx, timeout): kept as it was. */
+  | { readonly kind: 'failed'; readonly url: string; readonly reason: string };
+
+export interface CrawlProgress {
+  readonly fetched: number;
+  /** Pages known so far that are still to fetch (grows as links are found). */
+  readonly queued: number;
+  readonly url: string;
+}
+
+export interface CrawlOptions {
+  readonly maxPages?: number;
+  /** Link hops from the start page (sitemap pages count as depth 0). */
+  readonly maxDepth?: number;
+  readonly concurrency?: number;
+  /** Least time between two requests to the host. */
+  readonly delayMs?: number;
+  /** Per-request time limit. */
+  readonly timeoutMs?: number;
+  /** Largest page read, in bytes. */
+  readonly maxPageBytes?: number;
+  readonly userAgent?: string;
+  /** Pages of the previous crawl, for conditional requests and their links. */
+  readonly known?: readonly KnownPage[];
+  readonly fetch?: typeof fetch;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly now?: () => number;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (progress: CrawlProgress) => void;
+}
+
+export interface CrawlResult {
+  readonly pages: readonly CrawledPage[];
+  /**
+   * True when every page reachable within the limits was visited: only then may pages the
+   * crawl did not reach be treated as gone from the site.
+   */
+  readonly complete: boolean;
+  /** Links robots.txt told us not to fetch. */
+  readonly disallowed: number;
+}
+
+export const CRAWL_DEFAULTS = {
+  maxPages: 200,
+  maxDepth: 4,
+  concurrency: 4,
+  delayMs: 500,
+  timeoutMs: 15_000,
+  maxPageBytes: 5 * 1_048_576,
+  userAgent: 'rag-chat-bot',
+} as const;
+
+const NOT_PAGES =
+  /\.(png|jpe?g|gif|svg|webp|ico|css|js|mjs|json|xml|txt|zip|gz|tgz|tar|pdf|mp[34]|mov|webm|woff2?|ttf|eot|wasm)$/i;
+
+export class CrawlError extends Error {
+  override name = 'CrawlError';
+}
+
+/** The start URL, checked: http(s) only, no credentials; the hash is dropped. */
+export function startURL(raw: string): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new CrawlError(`"${raw.slice(0, 200)}" is not a URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new CrawlError(`only http and https sites can be crawled, not ${url.protocol}`);
+  }
+  if (url.username || url.password) throw new CrawlError('a site URL must not carry a user name or password');
+  url.hash = '';
+  return url;
+}
+
+/** The folder the crawl stays in: the start URL's path up to its last slash. */
+export function crawlScope(start: URL): string {
+  return `${start.origin}${start.pathname.slice(0, start.pathname.lastIndexOf('/') + 1)}`;
+}
+
+function normalise(url: URL): string {
+  const copy = new URL(url);
+  copy.hash = '';
+  return copy.href;
+}
+
+/** Paces request starts to one per `gapMs` for the host. */
+function pacer(gapMs: () => number, now: () => number, sleep: (ms: number) => Promise<void>) {
+  let nextAt = Number.NEGATIVE_INFINITY;
+  return async () => {
+    const at = now();
+    const start = Math.max(at, nextAt);
+    nextAt = start + gapMs();
+    if (start > at) await sleep(start - at);
+  };
+}
+
+const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export async function crawlSite(start: string, options: CrawlOptions = {}): Promise<CrawlResult> {
+  const first = startURL(start);
+  const scope = crawlScope(first);
+  const maxPages = Math.max(1, options.maxPages ?? CRAWL_DEFAULTS.maxPages);
+  const maxDepth = Math.max(0, options.maxDepth ?? CRAWL_DEFAULTS.maxDepth);
+  const concurrency = Math.max(1, options.concurrency ?? CRAWL_DEFAULTS.concurrency);
+  const timeoutMs = options.timeoutMs ?? CRAWL_DEFAULTS.timeoutMs;
+  const userAgent = options.userAgent ?? CRAWL_DEFAULTS.userAgent;
+  const maxPageBytes = options.maxPageBytes ?? CRAWL_DEFAULTS.maxPageBytes;
+  const doFetch = options.fetch ?? fetch;
+  const known = new Map((options.known ?? []).map((page) => [page.url, page]));
+  let gapMs = options.delayMs ?? CRAWL_DEFAULTS.delayMs;
+  const pace = pacer(() => gapMs, options.now ?? Date.now, options.sleep ?? realSleep);
+
+  const get = async (url: string, headers: Record<string, string> = {}) => {
+    options.signal?.throwIfAborted();
+    await pace();
+    const signal = options.signal
+      ? AbortSignal.any([options.signal, AbortSignal.timeout(timeoutMs)])
+      : AbortSignal.timeout(timeoutMs);
+    // Redirects are ours to follow: one leading off the site (or to an internal address) is never requested.
+    return doFetch(url, { headers: { 'user-agent': userAgent, ...headers }, redirect: 'manual', signal });
+  };
+  const redirectTarget = (response: Response, from: string): URL | undefined => {
+    if (response.status < 300 || response.status >= 400) return undefined;
+    const location = response.headers.get('location');
+    try {
+      return location ? new URL(location, from) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  /** robots.txt and sitemaps: a few redirects are followed while they stay on the site's origin. */
+  const text = async (url: string): Promise<string | undefined> => {
+    try {
+      let current = url;
+      for (let hop = 0; hop < 5; hop++) {
+        const response = await get(current);
+        const next = redirectTarget(response, current);
+        if (!next) return response.ok ? await response.text() : undefined;
+        await response.body?.cancel();
+        if (next.origin !== first.origin) return undefined;
+        current = next.href;
+      }
+      return undefined;
+    } catch (error) {
+      if (options.signal?.aborted) throw error;
+      return undefined;
+    }
+  };
+
+  // robots.txt: missing or unreadable means everything is allowed, as crawlers agree.
+  const robotsURL = `${first.origin}/robots.txt`;
+  const robots = robotsParser(robotsURL, (await text(robotsURL)) ?? '');
+  const crawlDelay = robots.getCrawlDelay(userAgent);
+  if (crawlDelay !== undefined && Number.isFinite(crawlDelay)) gapMs = Math.max(gapMs, crawlDelay * 1000);
+  const inScope = (url: URL) =>
+    (url.protocol === 'http:' || url.protocol === 'https:') &&
+    url.href.startsWith(scope) &&
+    !NOT_PAGES.test(url.pathname);
+
+  let disallowed = 0;
+  const seen = new Set<string>();
+  const queue: { url: string; depth: number }[] = [];
+  const enqueue = (raw: string | URL, depth: number) => {
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      return;
+    }
+    if (!inScope(url) || depth > maxDepth) return;
+    const key = normalise(url);
+    if (seen.has(key)) return;
+    seen.add(key);
+    if (robots.isDisallowed(key, userAgent)) {
+      disallowed += 1;
+      return;
+    }
+    queue.push({ url: key, depth });
+  };
+
+  enqueue(first, 0);
+  const sitemaps = robots.getSitemaps();
+  const pending = sitemaps.length > 0 ? sitemaps : [`${first.origin}/sitemap.xml`];
+  for (let i = 0; i < pending.length && i < 20; i++) {
+    const xml = await text(pending[i]!);
+    if (!xml) continue;
+    const { pages, sitemaps: nested } = sitemapLocations(xml);
+    for (const page of pages) enqueue(page, 0);
+    pending.push(...nested.filter((url) => url.startsWith(first.origin)));
+  }
+
+  const pages: CrawledPage[] = [];
+  let fetched = 0;
+  const visit = async ({ url, depth }: { url: string; depth: number }): Promise<void> => {
+    const before = known.get(url);
+    const conditional: Record<string, string> = {};
+    if (before?.etag) conditional['if-none-match'] = before.etag;
+    if (before?.lastModified) conditional['if-modified-since'] = before.lastModified;
+    let response: Response;
+    try {
+      response = await get(url, conditional);
+    } catch (error) {
+      if (options.signal?.aborted) throw error;
+      const reason = (error as Error).name === 'TimeoutError' ? 'timed out' : (error as Error).message;
+      pages.push({ kind: 'failed', url, reason });
+      return;
+    }
+    const follow = (links: readonly string[]) => {
+      for (const link of links) enqueue(link, depth + 1);
+    };
+    if (response.status === 304 && before) {
+      await response.body?.cancel();
+      pages.push({ kind: 'unchanged', url, depth });
+      follow(before.links);
+      return;
+    }
+    const moved = redirectTarget(response, url);
+    if (moved) {
+      // The content lives at the target: crawl it there (once), and this address holds nothing.
+      await response.body?.cancel();
+      if (inScope(moved)) enqueue(moved, depth);
+      pages.push({
+        kind: 'gone',
+        url,
+        reason: inScope(moved) ? `redirects to ${normalise(moved)}` : 'redirects outside the site',
+      });
+      return;
+    }
+    if (response.status === 404 || response.status === 410) {
+      await response.body?.cancel();
+      pages.push({ kind: 'gone', url, reason: `HTTP ${response.status}` });
+      return;
+    }
+    if (!response.ok) {
+      await response.body?.cancel();
+      pages.push({ kind: 'failed', url, reason: `HTTP ${response.status}` });
+      return;
+    }
+    if (!/html/i.test(response.headers.get('content-type') ?? 'text/html')) {
+      await response.body?.cancel();
+      pages.push({ kind: 'gone', url, reason: 'not an HTML page' });
+      return;
+    }
+    const declared = Number(response.headers.get('content-length') ?? 0);
+    if (declared > maxPageBytes) {
+      await response.body?.cancel();
+      pages.push({ kind: 'failed', url, reason: `larger than ${Math.round(maxPageBytes / 1_048_576)} MB` });
+      return;
+    }
+    const html = await response.text();
+    if (html.length > maxPageBytes) {
+      pages.push({ kind: 'failed', url, reason: `larger than ${Math.round(maxPageBytes / 1_048_576)} MB` });
+      return;
+    }
+    const links = [...new Set(extractLinks(html, url).filter(inScope).map(normalise))];
+    follow(links);
+    const content = await extractMainContent(html);
+    const etag = response.headers.get('etag');
+    const lastModified = response.headers.get('last-modified');
+    pages.push({
+      kind: 'changed',
+      url,
+      depth,
+      ...(content.title ? { title: content.title } : {}),
+      markdown: content.markdown,
+      ...(etag ? { etag } : {}),
+      ...(lastModified ? { lastModified } : {}),
+      links,
+    });
+  };
+
+  await new Promise<void>((resolve, reject) => {
+    let active = 0;
+    let failed = false;
+    const pump = () => {
+      while (!failed && active < concurrency && queue.length > 0 && fetched < maxPages) {
+        const item = queue.shift()!;
+        fetched += 1;
+        active += 1;
+        options.onProgress?.({ fetched, queued: queue.length, url: item.url });
+        visit(item).then(
+          () => {
+            active -= 1;
+            pump();
+          },
+          (error: unknown) => {
+            failed = true;
+            reject(error);
+          },
+        );
+      }
+      if (active === 0 && !failed) resolve();
+    };
+    pump();
+  });
+  return { pages, complete: queue.length === 0, disallowed };
+}

@@ -1,0 +1,211 @@
+/**
+ * `/kb` for every front end: parsing Slack's text form, checking who may run it, and running
+ * each subcommand through the knowledge service. A front end supplies the place, who asked,
+ * whether they are an admin, how to quote text we did not write, and how to tell them later
+ * (a sync outlives the command's reply); it gets back the private reply to show now.
+ */
+import { strings } from '../conversation/strings.js';
+import type { Place } from '../core/types.js';
+import { CrawlError } from '../ingest/crawl.js';
+import { channelKey, parseCollections, RouteError } from './collections.js';
+import { describeSync, type KnowledgeService, NotYourCollectionError, SyncBusyError } from './service.js';
+import type { SourceRecord } from './sources.js';
+
+export type KbCommand =
+  | { readonly name: 'add'; readonly url?: string; readonly collection?: string }
+  | { readonly name: 'list' }
+  | { readonly name: 'remove'; readonly source?: string }
+  | { readonly name: 'status' }
+  | { readonly name: 'sync'; readonly source?: string }
+  | { readonly name: 'use'; readonly collections?: string }
+  | { readonly name: 'help' }
+  | { readonly name: 'unknown'; readonly word: string };
+
+export const KB_SUBCOMMANDS = ['add', 'list', 'remove', 'status', 'sync', 'use'] as const;
+
+/** Slack's `/kb add https://… docs` text form. Slack wraps links as `<https://…>` or `<https://…|label>`. */
+export function parseKbText(text: string): KbCommand {
+  const words = text
+    .trim()
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((word) => word.replace(/^<([^|>]+)(?:\|[^>]*)?>$/, '$1'));
+  const [first, ...rest] = words;
+  const name = (first ?? 'help').toLowerCase();
+  const arg = (i: number) => rest[i];
+  switch (name) {
+    case 'add':
+      return { name, ...(arg(0) ? { url: arg(0)! } : {}), ...(arg(1) ? { collection: arg(1)! } : {}) };
+    case 'list':
+    case 'status':
+      return { name };
+    case 'remove':
+      return { name, ...(arg(0) ? { source: arg(0)! } : {}) };
+    case 'sync':
+      return { name, ...(arg(0) ? { source: arg(0)! } : {}) };
+    case 'use':
+      return { name, ...(rest.length > 0 ? { collections: rest.join(' ') } : {}) };
+    case 'help':
+      return { name };
+    default:
+      return { name: 'unknown', word: name.slice(0, 30) };
+  }
+}
+
+export interface KbRequest {
+  readonly command: KbCommand;
+  readonly place: Place;
+  /** Who ran it, for the records ("slack:U123"). */
+  readonly actor: string;
+  isAdmin(): Promise<boolean>;
+  /** Text we did not write (URLs, errors from a site), made inert for the platform. */
+  quote(text: string): string;
+  /** Tells the person privately once background work (a sync) has finished. */
+  later(text: string): Promise<void>;
+}
+
+export interface KbResult {
+  /** The private reply to show now. */
+  readonly reply: string;
+  /** Background work started by the command (tests wait on it; front ends need not). */
+  readonly background?: Promise<void>;
+}
+
+function listSources(sources: readonly SourceRecord[], quote: (text: string) => string): string {
+  if (sources.length === 0) return strings.kb.noSources;
+  return sources
+    .map((source) => {
+      const sync = source.lastSyncAt
+        ? `last sync ${source.lastSyncAt.slice(0, 16).replace('T', ' ')} UTC, ${source.lastStatus}${
+            source.failures > 0 ? ` (${source.failures} page(s) failed)` : ''
+          }${source.lastError ? `: ${quote(source.lastError.slice(0, 200))}` : ''}`
+        : 'never synced';
+      return `#${source.id} ${quote(source.url)} → \`${source.collection}\`: ${source.pages} page(s), ${source.chunks} passage(s), ${sync}`;
+    })
+    .join('\n');
+}
+
+async function startSync(
+  service: KnowledgeService,
+  request: KbRequest,
+  sources: readonly SourceRecord[],
+): Promise<void> {
+  try {
+    const summaries = await service.sync(sources);
+    const lines = summaries.map((summary) =>
+      summary.error
+        ? strings.kb.syncFailed(request.quote(summary.source.url), request.quote(summary.error.slice(0, 200)))
+        : strings.kb.synced(request.quote(summary.source.url), describeSync(summary)),
+    );
+    await request.later(lines.join('\n'));
+  } catch (error) {
+    await request.later(
+      error instanceof SyncBusyError
+        ? strings.kb.syncBusy
+        : strings.kb.problem(request.quote((error as Error).message)),
+    );
+  }
+}
+
+export async function runKbCommand(service: KnowledgeService, request: KbRequest): Promise<KbResult> {
+  const { command, quote } = request;
+  if (command.name === 'help') return { reply: strings.kb.help };
+  if (command.name === 'unknown')
+    return { reply: `${strings.kb.unknown(quote(command.word))}\n\n${strings.kb.help}` };
+  // Every other subcommand shows or changes what places read, including private collections.
+  if (!(await request.isAdmin())) return { reply: strings.kb.notAdmin };
+  try {
+    switch (command.name) {
+      case 'add': {
+        if (!command.url) return { reply: strings.kb.needsUrl };
+        const collection = command.collection
+          ? parseCollections(command.collection)[0]!
+          : await service.homeCollection(request.place);
+        const { source, created } = await service.addSourceFromChat(
+          request.place,
+          command.url,
+          collection,
+          request.actor,
+        );
+        const background = startSync(service, request, [source]);
+        return {
+          reply: created
+            ? strings.kb.adding(quote(source.url), collection)
+            : strings.kb.alreadyAdded(quote(source.url), collection),
+          background,
+        };
+      }
+      case 'list':
+        return { reply: listSources(service.sourcesFor(request.place), quote) };
+      case 'remove': {
+        if (!command.source) return { reply: strings.kb.needsSource };
+        const found = service.findSource(command.source);
+        const source = found && service.mayUse(request.place, found.collection) ? found : undefined;
+        if (!source) return { reply: strings.kb.noSuchSource(quote(command.source.slice(0, 200))) };
+        const pages = await service.removeSource(source);
+        return { reply: strings.kb.removed(quote(source.url), pages) };
+      }
+      case 'status': {
+        const status = await service.status();
+        const route = await service.route(request.place);
+        const origin =
+          route.origin === 'chat'
+            ? 'set with /kb use'
+            : route.origin === 'environment'
+              ? 'from KNOWLEDGE_ROUTES'
+              : 'the default';
+        const collections =
+          [...status.collections]
+            .filter(([name]) => service.mayUse(request.place, name))
+            .map(([name, count]) => `\`${name}\` ${count} passage(s)`)
+            .join(', ') || 'none yet';
+        return {
+          reply: [
+            `Collections: ${collections}`,
+            `This channel reads: ${route.collections.map((name) => `\`${name}\``).join(', ')} (${origin})`,
+            `Web sources:\n${listSources(service.sourcesFor(request.place), quote)}`,
+            service.settings.syncIntervalMs
+              ? `Sources re-sync every ${Math.round(service.settings.syncIntervalMs / 60_000)} minute(s).`
+              : 'Sources re-sync only with /kb sync (SYNC_INTERVAL is not set).',
+          ].join('\n'),
+        };
+      }
+      case 'sync': {
+        const visible = (source: SourceRecord | undefined) =>
+          source && service.mayUse(request.place, source.collection) ? source : undefined;
+        const sources = command.source
+          ? [visible(service.findSource(command.source))]
+          : service.sourcesFor(request.place);
+        if (sources[0] === undefined && command.source) {
+          return { reply: strings.kb.noSuchSource(quote(command.source.slice(0, 200))) };
+        }
+        const list = sources.filter((source): source is SourceRecord => source !== undefined);
+        if (list.length === 0) return { reply: strings.kb.noSources };
+        return { reply: strings.kb.syncing(list.length), background: startSync(service, request, list) };
+      }
+      case 'use': {
+        if (!channelKey(request.place) || request.place.direct) return { reply: strings.kb.notInChannel };
+        const raw = command.collections?.trim() ?? '';
+        if (/^(reset|clear|none)$/i.test(raw)) {
+          await service.resetUse(request.place);
+          const now = (await service.collectionsFor(request.place)).map((name) => `\`${name}\``).join(', ');
+          return { reply: strings.kb.usingReset(now) };
+        }
+        const collections = parseCollections(raw);
+        const key = (await service.use(request.place, collections, request.actor))!;
+        return {
+          reply: strings.kb.using(quote(key), collections.map((name) => `\`${name}\``).join(', ')),
+        };
+      }
+    }
+  } catch (error) {
+    if (
+      error instanceof RouteError ||
+      error instanceof CrawlError ||
+      error instanceof NotYourCollectionError
+    ) {
+      return { reply: strings.kb.problem(quote(error.message)) };
+    }
+    throw error;
+  }
+}

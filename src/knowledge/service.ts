@@ -1,0 +1,272 @@
+/**
+ * The knowledge, managed: which collections a place reads, the web sources and their syncs,
+ * and threads saved as knowledge. One service for every front end: the Slack and Discord
+ * `/kb` handlers, the save-thread shortcut and context command, the sync schedule and
+ * `npm run ingest` all go through it. Settings live in the bot's own database
+ * (`RAG_DATA_DIR/app.db`), opened on first use.
+ */
+import { hostname } from 'node:os';
+import type { Config } from '../config.js';
+import { type CollectionStore, DEFAULT_COLLECTION, type Place } from '../core/types.js';
+import type { CrawlOptions, CrawlProgress } from '../ingest/crawl.js';
+import { CrawlError, startURL } from '../ingest/crawl.js';
+import { type Logger, silentLogger } from '../log.js';
+import type { AppDatabase } from '../state/app-db.js';
+import { isPrivateHost } from './address-guard.js';
+import { channelKey, placeKeys, type ResolvedRoute, resolveRoute } from './collections.js';
+import { type RouteStore, sqliteRouteStore } from './routes-store.js';
+import { type SavedThread, saveThreadAsKnowledge, type ThreadMessage } from './save-thread.js';
+import { type SourceRecord, SourceRegistry } from './sources.js';
+import { type SyncSummary, syncSource } from './sync.js';
+
+export type KnowledgeSettings = Config['knowledge'];
+
+export interface KnowledgeServiceOptions {
+  readonly store: CollectionStore;
+  readonly appDatabase: () => AppDatabase;
+  /** Where `/kb use` routes live; default: the bot's database. */
+  readonly routes?: RouteStore;
+  readonly settings: KnowledgeSettings;
+  readonly logger?: Logger;
+  /** Crawl timing and transport, for tests (fetch, sleep, now, timeoutMs). */
+  readonly crawl?: Omit<CrawlOptions, 'known' | 'onProgress'>;
+  /** Names this process in the sync lock. */
+  readonly instanceId?: string;
+}
+
+export interface KnowledgeStatus {
+  readonly collections: ReadonlyMap<string, number>;
+  readonly sources: readonly SourceRecord[];
+}
+
+/** How long a sync may hold the lock before another instance may take over (a crashed holder). */
+const SYNC_LOCK_TTL_MS = 2 * 60 * 60 * 1000;
+const SYNC_LOCK = 'web-sources-sync';
+
+export class SyncBusyError extends Error {
+  override name = 'SyncBusyError';
+}
+
+/** A collection another workspace or server filled from its chat: not this place's to use. */
+export class NotYourCollectionError extends Error {
+  override name = 'NotYourCollectionError';
+}
+
+export class KnowledgeService {
+  private routesStore?: RouteStore;
+  private registryStore?: SourceRegistry;
+  private readonly log: Logger;
+  private readonly instanceId: string;
+  private syncing = false;
+
+  constructor(private readonly options: KnowledgeServiceOptions) {
+    this.log = (options.logger ?? silentLogger).child({ component: 'knowledge' });
+    this.instanceId = options.instanceId ?? `${hostname()}:${process.pid}`;
+  }
+
+  get settings(): KnowledgeSettings {
+    return this.options.settings;
+  }
+
+  get store(): CollectionStore {
+    return this.options.store;
+  }
+
+  private get routes(): RouteStore {
+    this.routesStore ??= this.options.routes ?? sqliteRouteStore(this.options.appDatabase());
+    return this.routesStore;
+  }
+
+  get registry(): SourceRegistry {
+    this.registryStore ??= new SourceRegistry(this.options.appDatabase());
+    return this.registryStore;
+  }
+
+  /** The route that applies to `place` (see collections.ts for precedence). */
+  async route(place: Place): Promise<ResolvedRoute> {
+    const keys = placeKeys(place);
+    return resolveRoute(place, await this.routes.lookup(keys), this.options.settings.routes);
+  }
+
+  async collectionsFor(place: Place): Promise<readonly string[]> {
+    return (await this.route(place)).collections;
+  }
+
+  /** Where saved threads and `/kb add` without a collection go: the place's first collection. */
+  async homeCollection(place: Place): Promise<string> {
+    return (await this.collectionsFor(place))[0]!;
+  }
+
+  /** The workspace or server `place` belongs to, as collection owners are recorded. */
+  ownerKey(place: Place): string {
+    return `${place.platform}:${place.workspaceId ?? place.channelId ?? ''}`;
+  }
+
+  /**
+   * Whether `place`'s admins may see and use `collection`: `default`, collections nobody filled
+   * from a chat (the operator's, from `npm run ingest` or KNOWLEDGE_ROUTES), and their own. A
+   * collection a workspace or server filled from its chat (`/kb add`) belongs to it, so one
+   * tenant's admin can neither read another's nor list its sources.
+   */
+  mayUse(place: Place, collection: string): boolean {
+    if (collection === DEFAULT_COLLECTION) return true;
+    const owner = this.registry.ownerOf(collection);
+    return owner === undefined || owner === this.ownerKey(place);
+  }
+
+  private checkMayUse(place: Place, collections: readonly string[]): void {
+    const foreign = collections.find((collection) => !this.mayUse(place, collection));
+    if (foreign !== undefined) {
+      throw new NotYourCollectionError(
+        `the collection \`${foreign}\` belongs to another workspace or server`,
+      );
+    }
+  }
+
+  /** The sources `place`'s admins may see and manage. */
+  sourcesFor(place: Place): SourceRecord[] {
+    return this.sources().filter((source) => this.mayUse(place, source.collection));
+  }
+
+  /** `/kb use`: routes the channel of `place` to `collections`; returns the key it set. */
+  async use(place: Place, collections: readonly string[], by: string): Promise<string | undefined> {
+    const key = channelKey(place);
+    if (!key) return undefined;
+    this.checkMayUse(place, collections);
+    await this.routes.set(key, collections, by);
+    this.log.info({ place: key, collections, by }, 'channel collections set from the chat');
+    return key;
+  }
+
+  /** Removes the channel's own route; true when there was one. */
+  async resetUse(place: Place): Promise<boolean> {
+    const key = channelKey(place);
+    return key ? this.routes.clear(key) : false;
+  }
+
+  addSource(url: string, collection: string, by: string): { source: SourceRecord; created: boolean } {
+    const checked = startURL(url);
+    return this.registry.add(checked.href, collection, by);
+  }
+
+  /**
+   * `addSource` for the chat: a site on a loopback, private or link-local address is refused
+   * unless CRAWL_ALLOW_PRIVATE allows it (see address-guard.ts).
+   */
+  async addSourceFromChat(
+    place: Place,
+    url: string,
+    collection: string,
+    by: string,
+  ): Promise<{ source: SourceRecord; created: boolean }> {
+    this.checkMayUse(place, [collection]);
+    const checked = startURL(url);
+    if (!this.options.settings.crawl.allowPrivate && (await isPrivateHost(checked.hostname))) {
+      throw new CrawlError(
+        `${checked.host} is a private or local address; only public sites can be added from the chat (the operator can allow it with CRAWL_ALLOW_PRIVATE=true, or run npm run ingest on the server)`,
+      );
+    }
+    // A new collection becomes this workspace's; an existing one (the operator's) stays shared.
+    const isNew =
+      !(await this.store.collections()).has(collection) &&
+      !this.sources().some((s) => s.collection === collection);
+    if (collection !== DEFAULT_COLLECTION && isNew) this.registry.claim(collection, this.ownerKey(place));
+    return this.registry.add(checked.href, collection, by);
+  }
+
+  sources(): SourceRecord[] {
+    return this.registry.list();
+  }
+
+  findSource(reference: string): SourceRecord | undefined {
+    return this.registry.resolve(reference);
+  }
+
+  /** Removes a source and every chunk of its pages. */
+  async removeSource(source: SourceRecord): Promise<number> {
+    const pages = this.registry.pages(source.id);
+    const ids = pages.flatMap((page) => page.chunkIds);
+    if (ids.length > 0) await this.store.collection(source.collection).delete(ids);
+    this.registry.remove(source.id);
+    this.log.info({ source: source.url, pages: pages.length }, 'removed a web source');
+    return pages.length;
+  }
+
+  async status(): Promise<KnowledgeStatus> {
+    return { collections: await this.store.collections(), sources: this.sources() };
+  }
+
+  /**
+   * Syncs `sources` (every source when omitted), one sync at a time across every process on
+   * this database. Throws `SyncBusyError` when another sync holds the lock.
+   */
+  async sync(
+    sources: readonly SourceRecord[] = this.sources(),
+    onProgress?: (source: SourceRecord, progress: CrawlProgress) => void,
+  ): Promise<SyncSummary[]> {
+    if (this.syncing || !this.registry.tryLock(SYNC_LOCK, this.instanceId, SYNC_LOCK_TTL_MS)) {
+      throw new SyncBusyError('a sync is already running');
+    }
+    this.syncing = true;
+    try {
+      const summaries: SyncSummary[] = [];
+      for (const source of sources) {
+        summaries.push(
+          await syncSource(this.store, this.registry, source, {
+            crawl: { ...this.crawlSettings(), ...this.options.crawl },
+            logger: this.log,
+            ...(onProgress ? { onProgress: (progress) => onProgress(source, progress) } : {}),
+          }),
+        );
+      }
+      return summaries;
+    } finally {
+      this.syncing = false;
+      this.registry.unlock(SYNC_LOCK, this.instanceId);
+    }
+  }
+
+  /** Saves a thread to the place's collection (or `collection`), with its permalink as source. */
+  async saveThread(input: {
+    readonly place: Place;
+    readonly permalink: string;
+    readonly messages: readonly ThreadMessage[];
+    readonly savedBy: string;
+    readonly collection?: string;
+  }): Promise<SavedThread> {
+    const collection = input.collection ?? (await this.homeCollection(input.place));
+    const saved = await saveThreadAsKnowledge(this.store, {
+      collection,
+      permalink: input.permalink,
+      messages: input.messages,
+      keepNames: this.options.settings.keepAuthorNames,
+    });
+    this.log.info(
+      { collection, permalink: input.permalink, messages: saved.messages, by: input.savedBy },
+      'saved a thread as knowledge',
+    );
+    return saved;
+  }
+
+  private crawlSettings(): Omit<CrawlOptions, 'known' | 'onProgress'> {
+    const crawl = this.options.settings.crawl;
+    return {
+      maxPages: crawl.maxPages,
+      maxDepth: crawl.maxDepth,
+      concurrency: crawl.concurrency,
+      delayMs: crawl.delayMs,
+    };
+  }
+}
+
+/** "3 added, 1 updated, 12 unchanged, 1 removed, 2 failed" for people. */
+export function describeSync(summary: SyncSummary): string {
+  const parts = [
+    `${summary.added} page(s) added`,
+    `${summary.updated} updated`,
+    `${summary.unchanged} unchanged`,
+    `${summary.removed} removed`,
+  ];
+  if (summary.failed.length > 0) parts.push(`${summary.failed.length} failed`);
+  return parts.join(', ');
+}

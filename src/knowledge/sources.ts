@@ -1,0 +1,277 @@
+/**
+ * The registry of web sources: each site added (`npm run ingest -- <url>`, `/kb add`), the
+ * collection it feeds, its last sync and failures, and per page the validators (ETag,
+ * Last-Modified), content hash, links and chunk ids that make a re-sync cheap and let removed
+ * pages be pruned. Kept in the bot's own database (src/state/app-db.ts).
+ */
+import type { AppDatabase } from '../state/app-db.js';
+
+export interface SourceRecord {
+  readonly id: number;
+  readonly url: string;
+  readonly collection: string;
+  readonly addedBy: string;
+  readonly addedAt: string;
+  readonly lastSyncAt?: string;
+  /** `ok`, `partial` (some pages failed) or `failed` (the sync stopped). */
+  readonly lastStatus?: string;
+  readonly lastError?: string;
+  readonly pages: number;
+  readonly chunks: number;
+  /** Pages that failed in the last sync. */
+  readonly failures: number;
+}
+
+export interface PageRecord {
+  readonly url: string;
+  readonly title?: string;
+  readonly etag?: string;
+  readonly lastModified?: string;
+  readonly hash: string;
+  readonly links: readonly string[];
+  readonly chunkIds: readonly string[];
+}
+
+interface SourceRow {
+  id: number;
+  url: string;
+  collection: string;
+  added_by: string;
+  added_at: string;
+  last_sync_at: string | null;
+  last_status: string | null;
+  last_error: string | null;
+  pages: number;
+  chunks: number;
+  failures: number;
+}
+
+interface PageRow {
+  url: string;
+  title: string | null;
+  etag: string | null;
+  last_modified: string | null;
+  hash: string;
+  links: string;
+  chunk_ids: string;
+}
+
+function toSource(row: SourceRow): SourceRecord {
+  return {
+    id: Number(row.id),
+    url: row.url,
+    collection: row.collection,
+    addedBy: row.added_by,
+    addedAt: row.added_at,
+    ...(row.last_sync_at ? { lastSyncAt: row.last_sync_at } : {}),
+    ...(row.last_status ? { lastStatus: row.last_status } : {}),
+    ...(row.last_error ? { lastError: row.last_error } : {}),
+    pages: Number(row.pages),
+    chunks: Number(row.chunks),
+    failures: Number(row.failures),
+  };
+}
+
+function toPage(row: PageRow): PageRecord {
+  return {
+    url: row.url,
+    ...(row.title ? { title: row.title } : {}),
+    ...(row.etag ? { etag: row.etag } : {}),
+    ...(row.last_modified ? { lastModified: row.last_modified } : {}),
+    hash: row.hash,
+    links: JSON.parse(row.links) as string[],
+    chunkIds: JSON.parse(row.chunk_ids) as string[],
+  };
+}
+
+export interface SyncOutcome {
+  readonly status: 'ok' | 'partial' | 'failed';
+  readonly error?: string;
+  readonly failures: number;
+}
+
+export class SourceRegistry {
+  constructor(private readonly app: AppDatabase) {
+    app.migrate(
+      'knowledge-sources-1',
+      `CREATE TABLE knowledge_sources (
+         id INTEGER PRIMARY KEY,
+         url TEXT NOT NULL,
+         collection TEXT NOT NULL,
+         added_by TEXT NOT NULL,
+         added_at TEXT NOT NULL,
+         last_sync_at TEXT,
+         last_status TEXT,
+         last_error TEXT,
+         failures INTEGER NOT NULL DEFAULT 0,
+         UNIQUE (url, collection)
+       ) STRICT;
+       CREATE TABLE knowledge_pages (
+         source_id INTEGER NOT NULL REFERENCES knowledge_sources (id) ON DELETE CASCADE,
+         url TEXT NOT NULL,
+         title TEXT,
+         etag TEXT,
+         last_modified TEXT,
+         hash TEXT NOT NULL,
+         links TEXT NOT NULL,
+         chunk_ids TEXT NOT NULL,
+         fetched_at TEXT NOT NULL,
+         PRIMARY KEY (source_id, url)
+       ) STRICT;
+       CREATE TABLE knowledge_locks (
+         name TEXT PRIMARY KEY,
+         holder TEXT NOT NULL,
+         expires_at INTEGER NOT NULL
+       ) STRICT;`,
+    );
+  }
+
+  private get db() {
+    return this.app.db;
+  }
+
+  /** The workspace or server a collection was first filled from in the chat, if any. */
+  ownerOf(collection: string): string | undefined {
+    this.ensureOwners();
+    const row = this.db
+      .prepare('SELECT owner FROM knowledge_collection_owners WHERE collection = ?')
+      .get(collection) as { owner: string } | undefined;
+    return row?.owner;
+  }
+
+  /** Records `owner` as the collection's owner unless it already has one. */
+  claim(collection: string, owner: string): void {
+    this.ensureOwners();
+    this.db
+      .prepare(
+        'INSERT OR IGNORE INTO knowledge_collection_owners (collection, owner, claimed_at) VALUES (?, ?, ?)',
+      )
+      .run(collection, owner, new Date().toISOString());
+  }
+
+  private ensureOwners(): void {
+    this.app.migrate(
+      'knowledge-owners-1',
+      `CREATE TABLE knowledge_collection_owners (
+         collection TEXT PRIMARY KEY,
+         owner TEXT NOT NULL,
+         claimed_at TEXT NOT NULL
+       ) STRICT;`,
+    );
+  }
+
+  private static readonly SELECT =
+    `SELECT s.*, (SELECT count(*) FROM knowledge_pages p WHERE p.source_id = s.id) AS pages,
+      (SELECT coalesce(sum(json_array_length(p.chunk_ids)), 0) FROM knowledge_pages p WHERE p.source_id = s.id) AS chunks
+    FROM knowledge_sources s`;
+
+  /** Adds a source; an existing one (same URL and collection) is returned as it is. */
+  add(url: string, collection: string, addedBy: string): { source: SourceRecord; created: boolean } {
+    const existing = this.find(url, collection);
+    if (existing) return { source: existing, created: false };
+    const { lastInsertRowid } = this.db
+      .prepare('INSERT INTO knowledge_sources (url, collection, added_by, added_at) VALUES (?, ?, ?, ?)')
+      .run(url, collection, addedBy, new Date().toISOString());
+    return { source: this.get(Number(lastInsertRowid))!, created: true };
+  }
+
+  find(url: string, collection: string): SourceRecord | undefined {
+    const row = this.db
+      .prepare(`${SourceRegistry.SELECT} WHERE s.url = ? AND s.collection = ?`)
+      .get(url, collection) as SourceRow | undefined;
+    return row ? toSource(row) : undefined;
+  }
+
+  get(id: number): SourceRecord | undefined {
+    const row = this.db.prepare(`${SourceRegistry.SELECT} WHERE s.id = ?`).get(id) as SourceRow | undefined;
+    return row ? toSource(row) : undefined;
+  }
+
+  list(): SourceRecord[] {
+    const rows = this.db.prepare(`${SourceRegistry.SELECT} ORDER BY s.id`).all() as unknown as SourceRow[];
+    return rows.map(toSource);
+  }
+
+  /** A source named by its number (`3` or `#3`) or its URL. */
+  resolve(reference: string): SourceRecord | undefined {
+    const ref = reference.trim();
+    const id = /^#?(\d{1,9})$/.exec(ref)?.[1];
+    if (id) return this.get(Number(id));
+    const matches = this.list().filter((source) => source.url === ref || source.url === `${ref}/`);
+    return matches.length === 1 ? matches[0] : undefined;
+  }
+
+  remove(id: number): void {
+    this.app.transaction(() => {
+      this.db.prepare('DELETE FROM knowledge_pages WHERE source_id = ?').run(id);
+      this.db.prepare('DELETE FROM knowledge_sources WHERE id = ?').run(id);
+    });
+  }
+
+  pages(sourceId: number): PageRecord[] {
+    const rows = this.db
+      .prepare(
+        'SELECT url, title, etag, last_modified, hash, links, chunk_ids FROM knowledge_pages WHERE source_id = ? ORDER BY url',
+      )
+      .all(sourceId) as unknown as PageRow[];
+    return rows.map(toPage);
+  }
+
+  savePage(sourceId: number, page: PageRecord): void {
+    this.db
+      .prepare(
+        `INSERT INTO knowledge_pages (source_id, url, title, etag, last_modified, hash, links, chunk_ids, fetched_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (source_id, url) DO UPDATE SET title = excluded.title, etag = excluded.etag,
+           last_modified = excluded.last_modified, hash = excluded.hash, links = excluded.links,
+           chunk_ids = excluded.chunk_ids, fetched_at = excluded.fetched_at`,
+      )
+      .run(
+        sourceId,
+        page.url,
+        page.title ?? null,
+        page.etag ?? null,
+        page.lastModified ?? null,
+        page.hash,
+        JSON.stringify(page.links),
+        JSON.stringify(page.chunkIds),
+        new Date().toISOString(),
+      );
+  }
+
+  removePage(sourceId: number, url: string): void {
+    this.db.prepare('DELETE FROM knowledge_pages WHERE source_id = ? AND url = ?').run(sourceId, url);
+  }
+
+  recordSync(sourceId: number, outcome: SyncOutcome, at = new Date()): void {
+    this.db
+      .prepare(
+        'UPDATE knowledge_sources SET last_sync_at = ?, last_status = ?, last_error = ?, failures = ? WHERE id = ?',
+      )
+      .run(at.toISOString(), outcome.status, outcome.error ?? null, outcome.failures, sourceId);
+  }
+
+  /**
+   * Takes the named lock for `ttlMs` unless another holder's lock is still current: one sync at
+   * a time across every process sharing this database. Returns false when someone else has it.
+   */
+  tryLock(name: string, holder: string, ttlMs: number, now = Date.now()): boolean {
+    return this.app.transaction(() => {
+      const row = this.db
+        .prepare('SELECT holder, expires_at FROM knowledge_locks WHERE name = ?')
+        .get(name) as { holder: string; expires_at: number } | undefined;
+      if (row && row.holder !== holder && Number(row.expires_at) > now) return false;
+      this.db
+        .prepare(
+          `INSERT INTO knowledge_locks (name, holder, expires_at) VALUES (?, ?, ?)
+           ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at`,
+        )
+        .run(name, holder, now + ttlMs);
+      return true;
+    });
+  }
+
+  unlock(name: string, holder: string): void {
+    this.db.prepare('DELETE FROM knowledge_locks WHERE name = ? AND holder = ?').run(name, holder);
+  }
+}

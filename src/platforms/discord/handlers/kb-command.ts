@@ -1,0 +1,74 @@
+/**
+ * `/kb <subcommand>` in Discord: deferred privately at once, run through the shared `/kb`
+ * runner (src/knowledge/commands.ts), answered in the private reply; the summary of a sync it
+ * started comes as a private follow-up.
+ */
+import { type ChatInputCommandInteraction, MessageFlags } from 'discord.js';
+import { strings } from '../../../conversation/strings.js';
+import { type KbCommand, runKbCommand } from '../../../knowledge/commands.js';
+import type { KnowledgeService } from '../../../knowledge/service.js';
+import { discordNeutralizer } from '../../../render/discord-text.js';
+import type { DiscordContext } from '../context.js';
+import { NO_PINGS } from '../format.js';
+import { isDiscordAdmin } from './kb-admin.js';
+
+function commandOf(interaction: ChatInputCommandInteraction): KbCommand {
+  const name = interaction.options.getSubcommand(false) ?? 'help';
+  const text = (option: string) => interaction.options.getString(option) ?? undefined;
+  switch (name) {
+    case 'add': {
+      const url = text('url');
+      const collection = text('collection');
+      return { name, ...(url ? { url } : {}), ...(collection ? { collection } : {}) };
+    }
+    case 'remove':
+    case 'sync': {
+      const source = text('source');
+      return { name, ...(source ? { source } : {}) };
+    }
+    case 'use': {
+      const collections = text('collections');
+      return { name, ...(collections ? { collections } : {}) };
+    }
+    case 'list':
+    case 'status':
+      return { name };
+    default:
+      return { name: 'unknown', word: name };
+  }
+}
+
+/** Discord allows 2,000 characters per message. */
+function withinLimit(text: string): string {
+  return text.length <= 2_000 ? text : `${text.slice(0, 1_990)}\n…`;
+}
+
+export function onKbCommand(ctx: DiscordContext, knowledge: KnowledgeService) {
+  return async (interaction: ChatInputCommandInteraction) => {
+    if (!(await ctx.conversations.firstDelivery('discord', interaction.id))) return;
+    await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+    const thread = interaction.channel?.isThread() ? interaction.channel : undefined;
+    const result = await runKbCommand(knowledge, {
+      command: commandOf(interaction),
+      place: {
+        platform: 'discord',
+        channelId: interaction.channelId,
+        ...(thread?.parentId ? { parentId: thread.parentId } : {}),
+        ...(interaction.guildId ? { workspaceId: interaction.guildId } : {}),
+        direct: !interaction.inGuild(),
+      },
+      actor: `discord:${interaction.user.id}`,
+      isAdmin: async () => isDiscordAdmin(interaction, knowledge.settings.discordAdminRole),
+      quote: discordNeutralizer.neutralize,
+      later: async (text) => {
+        await interaction
+          .followUp({ content: withinLimit(text), flags: MessageFlags.Ephemeral, allowedMentions: NO_PINGS })
+          .catch((error: unknown) => ctx.log.warn({ err: error }, 'could not report a /kb result'));
+      },
+    }).catch((error: unknown) => {
+      ctx.log.error({ err: error }, '/kb failed');
+      return { reply: strings.kb.failed };
+    });
+    await interaction.editReply({ content: withinLimit(result.reply), allowedMentions: NO_PINGS });
+  };
+}

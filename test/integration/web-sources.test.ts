@@ -1,0 +1,156 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { crawlSite } from '../../src/ingest/crawl.js';
+import { SourceRegistry } from '../../src/knowledge/sources.js';
+import { syncSource } from '../../src/knowledge/sync.js';
+import { type AppDatabase, openAppDatabase } from '../../src/state/app-db.js';
+import { LocalStore } from '../../src/stores/local/index.js';
+import { type FakeDocsSite, startFakeDocsSite } from '../fakes/docs-site/index.js';
+
+let site: FakeDocsSite;
+let dir: string;
+let store: LocalStore;
+let app: AppDatabase;
+let registry: SourceRegistry;
+const sleeps: number[] = [];
+let clock = 0;
+const timing = {
+  now: () => clock,
+  sleep: async (ms: number) => {
+    sleeps.push(ms);
+    clock += ms;
+  },
+};
+
+beforeAll(async () => {
+  site = await startFakeDocsSite();
+  dir = await mkdtemp(join(tmpdir(), 'rag-web-'));
+  store = await LocalStore.open({ dir });
+  app = openAppDatabase(dir);
+  registry = new SourceRegistry(app);
+});
+afterAll(async () => {
+  store.close();
+  app.close();
+  await site.close();
+  await rm(dir, { recursive: true, force: true });
+});
+beforeEach(() => {
+  site.clearRequests();
+  sleeps.length = 0;
+});
+afterEach(() => site.setCrawlDelay(undefined));
+
+const search = (query: string, collections: string[]) => store.search(query, { topK: 3, collections });
+
+describe('web sources: crawling and re-syncing a docs site', () => {
+  it('crawls the site as robots.txt allows, through the sitemap and links, keeping each page’s URL and title', async () => {
+    const { source } = registry.add(`${site.url}/docs/`, 'acme', 'test');
+    const summary = await syncSource(store, registry, source, { crawl: timing });
+    expect(summary.error).toBeUndefined();
+    expect(summary).toMatchObject({ added: 3, updated: 0, removed: 0, failed: [] });
+    const paths = site.requests.map((r) => r.path);
+    expect(paths).toContain('/robots.txt');
+    expect(paths).toContain('/sitemap.xml');
+    expect(paths).not.toContain('/docs/private/secret.html');
+    expect(site.requests.every((r) => r.userAgent.includes('rag-chat-bot'))).toBe(true);
+
+    const [hit] = await search('How do I install the widget with frobnicator?', ['acme']);
+    expect(hit?.url).toBe(`${site.url}/docs/install.html`);
+    expect(hit?.title).toContain('Installing the widget');
+    // Main content only: navigation, scripts and footers are not knowledge.
+    const all = await store.collection('acme').listIds();
+    expect(all.size).toBeGreaterThan(0);
+    expect(await search('tracking copyright footer', ['acme'])).toHaveLength(0);
+    // Another collection does not see it.
+    expect(await search('frobnicator widget install', ['default'])).toHaveLength(0);
+  });
+
+  it('re-syncs an unchanged site with conditional requests only, changing nothing', async () => {
+    const source = registry.find(`${site.url}/docs/`, 'acme')!;
+    const summary = await syncSource(store, registry, source, { crawl: timing });
+    expect(summary).toMatchObject({ added: 0, updated: 0, removed: 0, unchanged: 3, chunksUpserted: 0 });
+    const pages = site.requests.filter(
+      (r) => (r.path.startsWith('/docs/') && r.status < 300) || r.status === 304,
+    );
+    expect(pages.length).toBe(3);
+    expect(pages.every((r) => r.conditional && r.status === 304)).toBe(true);
+  });
+
+  it('updates a changed page, adds a new one, prunes a removed one, and keeps a failing one', async () => {
+    const source = registry.find(`${site.url}/docs/`, 'acme')!;
+    site.setPage(
+      '/docs/install.html',
+      'Installing the widget',
+      'Install the Acme widget with the quuxinator: run quux add widget.',
+    );
+    site.removePage('/docs/billing.html');
+    site.setPage('/docs/faq.html', 'FAQ', 'The widget glows blue when the zorblax is charged.');
+    const summary = await syncSource(store, registry, source, { crawl: timing });
+    // The index page lists the pages, so its content changed too.
+    expect(summary).toMatchObject({ added: 1, updated: 2, removed: 1, failed: [] });
+    expect(await search('quuxinator install widget', ['acme'])).not.toHaveLength(0);
+    expect(await search('frobnicator', ['acme'])).toHaveLength(0);
+    expect(await search('invoices first Monday quarter', ['acme'])).toHaveLength(0);
+    expect((await search('zorblax glows', ['acme']))[0]?.url).toBe(`${site.url}/docs/faq.html`);
+
+    site.failPage('/docs/faq.html');
+    const failing = await syncSource(store, registry, registry.find(`${site.url}/docs/`, 'acme')!, {
+      crawl: timing,
+    });
+    expect(failing.failed).toEqual([{ url: `${site.url}/docs/faq.html`, reason: 'HTTP 503' }]);
+    expect(await search('zorblax glows', ['acme'])).not.toHaveLength(0);
+    expect(registry.find(`${site.url}/docs/`, 'acme')).toMatchObject({ lastStatus: 'partial', failures: 1 });
+    site.restorePage('/docs/faq.html');
+  });
+
+  it('paces requests to the host and honours robots.txt Crawl-delay, without waiting on the clock', async () => {
+    await crawlSite(`${site.url}/docs/`, { ...timing, delayMs: 100 });
+    expect(sleeps.length).toBeGreaterThan(0);
+    expect(Math.max(...sleeps)).toBeLessThanOrEqual(100 * 4);
+    sleeps.length = 0;
+    site.setCrawlDelay(2);
+    const result = await crawlSite(`${site.url}/docs/`, { ...timing, delayMs: 100, concurrency: 1 });
+    expect(result.pages.length).toBeGreaterThan(1);
+    expect(sleeps.filter((ms) => ms === 2_000).length).toBeGreaterThan(0);
+  });
+
+  it('follows a redirect within the site to its target, and never one leading off it', async () => {
+    const fetched: string[] = [];
+    const fetchSpy: typeof fetch = (input, init) => {
+      fetched.push(String(input));
+      return fetch(input, init);
+    };
+    const result = await crawlSite(`${site.url}/docs/`, { ...timing, fetch: fetchSpy });
+    expect(result.pages).toEqual(
+      expect.arrayContaining([
+        {
+          kind: 'gone',
+          url: `${site.url}/docs/old-install.html`,
+          reason: `redirects to ${site.url}/docs/install.html`,
+        },
+        { kind: 'gone', url: `${site.url}/docs/moved-away.html`, reason: 'redirects outside the site' },
+      ]),
+    );
+    expect(result.pages.filter((page) => page.kind === 'changed').map((page) => page.url)).toContain(
+      `${site.url}/docs/install.html`,
+    );
+    expect(fetched.every((url) => url.startsWith(site.url))).toBe(true);
+  });
+
+  it('stops at the page limit and then prunes nothing it did not reach', async () => {
+    const result = await crawlSite(`${site.url}/docs/`, { ...timing, maxPages: 1 });
+    expect(result.pages).toHaveLength(1);
+    expect(result.complete).toBe(false);
+  });
+
+  it('reports an unreachable site as a failed sync and keeps what it had', async () => {
+    const { source } = registry.add('http://127.0.0.1:9/docs/', 'acme', 'test');
+    const summary = await syncSource(store, registry, source, { crawl: { ...timing, timeoutMs: 2_000 } });
+    expect(summary.error).toMatch(/no page could be fetched/);
+    expect(registry.get(source.id)).toMatchObject({ lastStatus: 'failed' });
+    expect(await search('quuxinator', ['acme'])).not.toHaveLength(0);
+  });
+});

@@ -1,0 +1,245 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type ConfigError, parseConfig } from '../../src/config.js';
+import { parseRoutes, resolveRoute } from '../../src/knowledge/collections.js';
+import { parseKbText } from '../../src/knowledge/commands.js';
+import { threadDocument } from '../../src/knowledge/save-thread.js';
+import { startSyncSchedule, type Timers } from '../../src/knowledge/scheduler.js';
+import { KnowledgeService, SyncBusyError } from '../../src/knowledge/service.js';
+import { silentLogger } from '../../src/log.js';
+import { openAppDatabase } from '../../src/state/app-db.js';
+import { LocalStore } from '../../src/stores/local/index.js';
+
+const dirs: string[] = [];
+afterEach(async () => {
+  await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+describe('routes: which collections a place reads', () => {
+  const env = parseRoutes('C0123=hr,default;T0456=eng;web=public;*=default');
+
+  it('parses KNOWLEDGE_ROUTES and reports a bad entry by what is wrong', () => {
+    expect(env.get('C0123')).toEqual(['hr', 'default']);
+    expect(() => parseRoutes('C0123')).toThrow(/must look like PLACE=collection/);
+    expect(() => parseRoutes('C0123=Not OK!')).toThrow(/is not a collection name/);
+  });
+
+  it('lets the channel win over the workspace, and the workspace over everywhere', () => {
+    const none = new Map<string, string[]>();
+    expect(
+      resolveRoute({ platform: 'slack', channelId: 'C0123', workspaceId: 'T0456' }, none, env).collections,
+    ).toEqual(['hr', 'default']);
+    expect(
+      resolveRoute({ platform: 'slack', channelId: 'C0999', workspaceId: 'T0456' }, none, env).collections,
+    ).toEqual(['eng']);
+    expect(resolveRoute({ platform: 'web', channelId: 'tab-1' }, none, env).collections).toEqual(['public']);
+    expect(resolveRoute({ platform: 'slack', channelId: 'C0999', workspaceId: 'T0999' }, none, env)).toEqual({
+      collections: ['default'],
+      key: '*',
+      origin: 'environment',
+    });
+  });
+
+  it('reads a thread by its channel, and an admin’s /kb use over the environment for that channel', () => {
+    const chat = new Map([['C0123', ['handbook']]]);
+    const thread = { platform: 'discord', channelId: 'T-thread', parentId: 'C0123', workspaceId: 'G1' };
+    expect(resolveRoute(thread, new Map(), env).collections).toEqual(['hr', 'default']);
+    expect(resolveRoute(thread, chat, env)).toMatchObject({ collections: ['handbook'], origin: 'chat' });
+  });
+
+  it('never lets a web chat tab borrow a channel’s route by naming itself after it', () => {
+    const tab = { platform: 'web', channelId: 'C0123', direct: true };
+    expect(resolveRoute(tab, new Map([['C0123', ['private']]]), env).collections).toEqual(['public']);
+  });
+
+  it('reads only the default collection where nothing is routed', () => {
+    expect(resolveRoute({ platform: 'terminal' }, new Map(), new Map())).toEqual({
+      collections: ['default'],
+      origin: 'default',
+    });
+  });
+});
+
+describe('configuration of the knowledge features', () => {
+  it('reads routes, admins, the sync interval and who may save threads', () => {
+    const config = parseConfig({
+      KNOWLEDGE_ROUTES: 'C0123=hr',
+      SLACK_ADMIN_USERS: 'U1, U2',
+      DISCORD_ADMIN_ROLE: 'KB Editors',
+      SYNC_INTERVAL: '6h',
+      SAVE_TO_KB: 'everyone',
+    });
+    expect(config.knowledge).toMatchObject({
+      slackAdminUsers: ['U1', 'U2'],
+      discordAdminRole: 'KB Editors',
+      syncIntervalMs: 6 * 3_600_000,
+      saveToKb: 'everyone',
+      keepAuthorNames: false,
+    });
+    expect(config.knowledge.routes.get('C0123')).toEqual(['hr']);
+    expect(parseConfig({}).knowledge.syncIntervalMs).toBeUndefined();
+    expect(parseConfig({ SYNC_INTERVAL: 'off' }).knowledge.syncIntervalMs).toBeUndefined();
+  });
+
+  it('reports every bad knowledge variable at once', () => {
+    try {
+      parseConfig({ KNOWLEDGE_ROUTES: 'nonsense', SYNC_INTERVAL: '5 fortnights', SAVE_TO_KB: 'anyone' });
+      expect.unreachable();
+    } catch (error) {
+      const problems = (error as ConfigError).problems.join('\n');
+      expect(problems).toContain('KNOWLEDGE_ROUTES');
+      expect(problems).toContain('SYNC_INTERVAL');
+      expect(problems).toContain('SAVE_TO_KB');
+    }
+  });
+});
+
+describe('/kb text as Slack sends it', () => {
+  it('unwraps Slack’s link markup and reads collections', () => {
+    expect(parseKbText('add <https://docs.example.com/|docs.example.com> eng')).toEqual({
+      name: 'add',
+      url: 'https://docs.example.com/',
+      collection: 'eng',
+    });
+    expect(parseKbText('use hr, default')).toEqual({ name: 'use', collections: 'hr, default' });
+    expect(parseKbText('')).toEqual({ name: 'help' });
+    expect(parseKbText('frobnicate')).toEqual({ name: 'unknown', word: 'frobnicate' });
+  });
+});
+
+describe('a thread as a document', () => {
+  const thread = [
+    { role: 'question' as const, text: 'How do I reset it? cc <@U0ALICE>', author: 'bob' },
+    { role: 'human' as const, text: '# Step one\nHold the button, <@U0BOB>', author: 'alice' },
+    { role: 'bot' as const, text: 'Hold the blue button [1].' },
+  ];
+
+  it('strips names and mentions by default, keeping every message in one section', () => {
+    const document = threadDocument(thread, false);
+    expect(document.title).toBe('Saved thread: How do I reset it? cc someone');
+    expect(document.markdown).not.toMatch(/U0ALICE|U0BOB|alice|bob/);
+    expect(document.markdown).toContain('**Answer from the team:** \\# Step one');
+    expect(document.markdown).toContain('**Answer from the bot:** Hold the blue button');
+  });
+
+  it('keeps names when configured to', () => {
+    expect(threadDocument(thread, true).markdown).toContain('**Answer from the team (alice):**');
+  });
+});
+
+describe('sites added from the chat', () => {
+  const place = { platform: 'slack', channelId: 'C1', workspaceId: 'T1' };
+
+  it('must be public unless the operator allows private addresses', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rag-guard-'));
+    dirs.push(dir);
+    const store = await LocalStore.open({ dir });
+    const app = openAppDatabase(dir);
+    const settings = parseConfig({}).knowledge;
+    const service = new KnowledgeService({ store, appDatabase: () => app, settings });
+    for (const url of [
+      'http://127.0.0.1:8080/',
+      'http://169.254.169.254/latest/',
+      'http://localhost/docs/',
+      'http://[::1]/',
+    ]) {
+      await expect(service.addSourceFromChat(place, url, 'docs', 'test')).rejects.toThrow(
+        /private or local address/,
+      );
+    }
+    expect(service.sources()).toHaveLength(0);
+    const open = new KnowledgeService({
+      store,
+      appDatabase: () => app,
+      settings: parseConfig({ CRAWL_ALLOW_PRIVATE: 'true' }).knowledge,
+    });
+    await expect(
+      open.addSourceFromChat(place, 'http://127.0.0.1:8080/', 'docs', 'test'),
+    ).resolves.toMatchObject({
+      created: true,
+    });
+    store.close();
+    app.close();
+  });
+});
+
+describe('collections filled from one workspace’s chat', () => {
+  it('belong to it: another workspace can neither use them nor see their sources', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rag-owners-'));
+    dirs.push(dir);
+    const store = await LocalStore.open({ dir });
+    const app = openAppDatabase(dir);
+    const service = new KnowledgeService({
+      store,
+      appDatabase: () => app,
+      settings: parseConfig({ CRAWL_ALLOW_PRIVATE: 'true' }).knowledge,
+    });
+    const mine = { platform: 'discord', channelId: 'C1', workspaceId: 'G1' };
+    const theirs = { platform: 'discord', channelId: 'C2', workspaceId: 'G2' };
+    await service.addSourceFromChat(mine, 'http://127.0.0.1:1/wiki/', 'g1-private', 'discord:U1');
+    expect(service.sourcesFor(mine)).toHaveLength(1);
+    expect(service.sourcesFor(theirs)).toHaveLength(0);
+    await expect(service.use(theirs, ['g1-private'], 'discord:U2')).rejects.toThrow(/belongs to another/);
+    await expect(
+      service.addSourceFromChat(theirs, 'http://127.0.0.1:1/other/', 'g1-private', 'discord:U2'),
+    ).rejects.toThrow(/belongs to another/);
+    expect(await service.use(mine, ['g1-private'], 'discord:U1')).toBe('C1');
+    // Adding to the operator's existing collection does not take it over.
+    await store
+      .collection('handbook')
+      .upsert([{ id: 'h', text: 'Handbook text.', source: 'h.md', metadata: {} }]);
+    await service.addSourceFromChat(mine, 'http://127.0.0.1:1/handbook/', 'handbook', 'discord:U1');
+    expect(service.mayUse(theirs, 'handbook')).toBe(true);
+    // The operator's collections (npm run ingest, KNOWLEDGE_ROUTES) and default stay usable by all.
+    expect(await service.use(theirs, ['default', 'handbook'], 'discord:U2')).toBe('C2');
+    store.close();
+    app.close();
+  });
+});
+
+describe('the sync schedule', () => {
+  it('syncs on each tick, never two at once, and one process at a time across the database', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rag-schedule-'));
+    dirs.push(dir);
+    const store = await LocalStore.open({ dir });
+    const app = openAppDatabase(dir);
+    const settings = parseConfig({ RAG_DATA_DIR: dir }).knowledge;
+    let fetches = 0;
+    const fetch: typeof globalThis.fetch = async () => {
+      fetches += 1;
+      return new Response('<main><h1>Doc</h1><p>Words.</p></main>', {
+        headers: { 'content-type': 'text/html' },
+      });
+    };
+    const crawl = { fetch, sleep: async () => undefined, now: () => 0 };
+    const service = new KnowledgeService({ store, appDatabase: () => app, settings, crawl, instanceId: 'a' });
+    service.addSource('http://docs.invalid/', 'docs', 'test');
+    let tickHandler: (() => void) | undefined;
+    const timers: Timers = {
+      setInterval: (run) => {
+        tickHandler = run;
+        return {};
+      },
+      clearInterval: () => undefined,
+    };
+    const schedule = startSyncSchedule(service, 3_600_000, silentLogger, timers);
+    expect(tickHandler).toBeDefined();
+    const first = schedule.tick();
+    expect(schedule.tick()).toBe(first); // a tick while one runs joins it
+    await first;
+    expect(fetches).toBeGreaterThan(0);
+    expect(service.sources()[0]).toMatchObject({ lastStatus: 'ok', pages: 1 });
+
+    // Another process holds the lock: this one's sync is refused, not run twice.
+    const other = new KnowledgeService({ store, appDatabase: () => app, settings, crawl, instanceId: 'b' });
+    expect(other.registry.tryLock('web-sources-sync', 'b', 60_000)).toBe(true);
+    await expect(service.sync()).rejects.toBeInstanceOf(SyncBusyError);
+    other.registry.unlock('web-sources-sync', 'b');
+    await expect(service.sync()).resolves.toHaveLength(1);
+    await schedule.stop();
+    store.close();
+    app.close();
+  });
+});
