@@ -46,6 +46,25 @@ export interface CrawlProgress {
   readonly url: string;
 }
 
+/** The longest robots.txt Crawl-delay honoured, in seconds. */
+const MAX_CRAWL_DELAY_S = 10;
+
+/** The body as text, or undefined once it passes `maxBytes` (read no further, whatever it declared). */
+async function readLimited(response: Response, maxBytes: number): Promise<string | undefined> {
+  if (!response.body) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of response.body) {
+    size += chunk.byteLength;
+    if (size > maxBytes) {
+      await response.body.cancel().catch(() => undefined);
+      return undefined;
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 export interface CrawlOptions {
   readonly maxPages?: number;
   /** Link hops from the start page (sitemap pages count as depth 0). */
@@ -61,6 +80,11 @@ export interface CrawlOptions {
   /** Pages of the previous crawl, for conditional requests and their links. */
   readonly known?: readonly KnownPage[];
   readonly fetch?: typeof fetch;
+  /**
+   * Checked before every request, redirects and sitemaps included: throws to refuse a URL
+   * (sites added from a chat may not reach private addresses, even if DNS changes later).
+   */
+  readonly guard?: (url: URL) => Promise<void>;
   readonly sleep?: (ms: number) => Promise<void>;
   readonly now?: () => number;
   readonly signal?: AbortSignal;
@@ -151,6 +175,7 @@ export async function crawlSite(start: string, options: CrawlOptions = {}): Prom
 
   const get = async (url: string, headers: Record<string, string> = {}) => {
     options.signal?.throwIfAborted();
+    await options.guard?.(new URL(url));
     await pace();
     const signal = options.signal
       ? AbortSignal.any([options.signal, AbortSignal.timeout(timeoutMs)])
@@ -174,7 +199,7 @@ export async function crawlSite(start: string, options: CrawlOptions = {}): Prom
       for (let hop = 0; hop < 5; hop++) {
         const response = await get(current);
         const next = redirectTarget(response, current);
-        if (!next) return response.ok ? await response.text() : undefined;
+        if (!next) return response.ok ? await readLimited(response, maxPageBytes) : undefined;
         await response.body?.cancel();
         if (next.origin !== first.origin) return undefined;
         current = next.href;
@@ -190,7 +215,9 @@ export async function crawlSite(start: string, options: CrawlOptions = {}): Prom
   const robotsURL = `${first.origin}/robots.txt`;
   const robots = robotsParser(robotsURL, (await text(robotsURL)) ?? '');
   const crawlDelay = robots.getCrawlDelay(userAgent);
-  if (crawlDelay !== undefined && Number.isFinite(crawlDelay)) gapMs = Math.max(gapMs, crawlDelay * 1000);
+  // Honoured up to a cap: a hostile Crawl-delay must not hold the sync (and its lock) for days.
+  if (crawlDelay !== undefined && Number.isFinite(crawlDelay))
+    gapMs = Math.max(gapMs, Math.min(crawlDelay, MAX_CRAWL_DELAY_S) * 1000);
   const inScope = (url: URL) =>
     (url.protocol === 'http:' || url.protocol === 'https:') &&
     url.href.startsWith(scope) &&
@@ -218,7 +245,8 @@ export async function crawlSite(start: string, options: CrawlOptions = {}): Prom
   };
 
   enqueue(first, 0);
-  const sitemaps = robots.getSitemaps();
+  // Only the site's own sitemaps: robots.txt may name any URL, and we fetch none off the site.
+  const sitemaps = robots.getSitemaps().filter((url) => url.startsWith(`${first.origin}/`));
   const pending = sitemaps.length > 0 ? sitemaps : [`${first.origin}/sitemap.xml`];
   for (let i = 0; i < pending.length && i < 20; i++) {
     const xml = await text(pending[i]!);
@@ -286,8 +314,8 @@ export async function crawlSite(start: string, options: CrawlOptions = {}): Prom
       pages.push({ kind: 'failed', url, reason: `larger than ${Math.round(maxPageBytes / 1_048_576)} MB` });
       return;
     }
-    const html = await response.text();
-    if (html.length > maxPageBytes) {
+    const html = await readLimited(response, maxPageBytes);
+    if (html === undefined) {
       pages.push({ kind: 'failed', url, reason: `larger than ${Math.round(maxPageBytes / 1_048_576)} MB` });
       return;
     }

@@ -7,6 +7,7 @@
  */
 import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
+import { CrawlError } from '../ingest/crawl.js';
 
 const blocked = new BlockList();
 for (const [network, prefix] of [
@@ -18,6 +19,8 @@ for (const [network, prefix] of [
   ['172.16.0.0', 12],
   ['192.168.0.0', 16],
   ['198.18.0.0', 15],
+  ['224.0.0.0', 4],
+  ['192.0.0.0', 24],
 ] as const)
   blocked.addSubnet(network, prefix, 'ipv4');
 for (const [network, prefix] of [
@@ -25,6 +28,9 @@ for (const [network, prefix] of [
   ['::1', 128],
   ['fc00::', 7],
   ['fe80::', 10],
+  ['fec0::', 10],
+  ['64:ff9b::', 96],
+  ['::', 96],
 ] as const)
   blocked.addSubnet(network, prefix, 'ipv6');
 
@@ -46,6 +52,20 @@ export async function isPrivateHost(
   try {
     return (await resolve(host)).some(isPrivateAddress);
   } catch {
-    return false; // unresolvable now: the crawl will report it as unreachable
+    // Unresolvable now: refused, since it could resolve to anything by the time it is fetched.
+    return true;
   }
+}
+
+/**
+ * A crawl guard for sites added from a chat: every request's host is resolved and refused if
+ * it is (or resolves to) a private address, so a later DNS change or a redirect cannot turn an
+ * approved public site into a way into the server's network.
+ */
+export function publicOnly(resolve?: (host: string) => Promise<readonly string[]>) {
+  return async (url: URL): Promise<void> => {
+    if (await isPrivateHost(url.hostname, resolve)) {
+      throw new CrawlError(`${url.host} is a private or local address (or does not resolve); not fetched`);
+    }
+  };
 }

@@ -120,7 +120,7 @@ export async function runKbCommand(service: KnowledgeService, request: KbRequest
         if (!command.url) return { reply: strings.kb.needsUrl };
         const collection = command.collection
           ? parseCollections(command.collection)[0]!
-          : await service.homeCollection(request.place);
+          : await service.writeCollection(request.place);
         const { source, created } = await service.addSourceFromChat(
           request.place,
           command.url,

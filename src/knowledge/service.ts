@@ -7,12 +7,13 @@
  */
 import { hostname } from 'node:os';
 import type { Config } from '../config.js';
+import { strings } from '../conversation/strings.js';
 import { type CollectionStore, DEFAULT_COLLECTION, type Place } from '../core/types.js';
 import type { CrawlOptions, CrawlProgress } from '../ingest/crawl.js';
 import { CrawlError, startURL } from '../ingest/crawl.js';
 import { type Logger, silentLogger } from '../log.js';
 import type { AppDatabase } from '../state/app-db.js';
-import { isPrivateHost } from './address-guard.js';
+import { isPrivateHost, publicOnly } from './address-guard.js';
 import { channelKey, placeKeys, type ResolvedRoute, resolveRoute } from './collections.js';
 import { type RouteStore, sqliteRouteStore } from './routes-store.js';
 import { type SavedThread, saveThreadAsKnowledge, type ThreadMessage } from './save-thread.js';
@@ -92,26 +93,44 @@ export class KnowledgeService {
     return (await this.route(place)).collections;
   }
 
-  /** Where saved threads and `/kb add` without a collection go: the place's first collection. */
-  async homeCollection(place: Place): Promise<string> {
-    return (await this.collectionsFor(place))[0]!;
-  }
-
   /** The workspace or server `place` belongs to, as collection owners are recorded. */
   ownerKey(place: Place): string {
     return `${place.platform}:${place.workspaceId ?? place.channelId ?? ''}`;
   }
 
   /**
-   * Whether `place`'s admins may see and use `collection`: `default`, collections nobody filled
-   * from a chat (the operator's, from `npm run ingest` or KNOWLEDGE_ROUTES), and their own. A
-   * collection a workspace or server filled from its chat (`/kb add`) belongs to it, so one
-   * tenant's admin can neither read another's nor list its sources.
+   * Whether `place`'s admins may see and use `collection`: `default`; their own (a collection a
+   * workspace or server filled from its chat belongs to it); and the operator's collections —
+   * those named in KNOWLEDGE_ROUTES only for the places routed to them (so one tenant's admin
+   * cannot `/kb use` another tenant's collection, list its sources or claim its name), the
+   * operator's unrouted ones for everyone.
    */
   mayUse(place: Place, collection: string): boolean {
     if (collection === DEFAULT_COLLECTION) return true;
     const owner = this.registry.ownerOf(collection);
-    return owner === undefined || owner === this.ownerKey(place);
+    if (owner !== undefined) return owner === this.ownerKey(place);
+    const routedTo = [...this.options.settings.routes]
+      .filter(([, collections]) => collections.includes(collection))
+      .map(([key]) => key);
+    if (routedTo.length === 0) return true;
+    const keys = placeKeys(place);
+    return routedTo.some((key) => keys.includes(key));
+  }
+
+  /**
+   * Where chat writes (`/kb add` without a collection, saved threads) go: the place's first
+   * collection. Where the operator scopes knowledge per place (KNOWLEDGE_ROUTES is set) and
+   * nothing routes this place, that would be `default`, which every place reads: refused, so
+   * a private thread is never published to every tenant by accident.
+   */
+  async writeCollection(place: Place): Promise<string> {
+    const route = await this.route(place);
+    if (route.origin === 'default' && this.options.settings.routes.size > 0) {
+      throw new NotYourCollectionError(
+        'this channel reads the shared `default` collection; choose one for it first with `/kb use <collection>`',
+      );
+    }
+    return route.collections[0]!;
   }
 
   private checkMayUse(place: Place, collections: readonly string[]): void {
@@ -163,7 +182,7 @@ export class KnowledgeService {
     const checked = startURL(url);
     if (!this.options.settings.crawl.allowPrivate && (await isPrivateHost(checked.hostname))) {
       throw new CrawlError(
-        `${checked.host} is a private or local address; only public sites can be added from the chat (the operator can allow it with CRAWL_ALLOW_PRIVATE=true, or run npm run ingest on the server)`,
+        `${checked.host} is a private or local address, or does not resolve; only public sites can be added from the chat (the operator can allow it with CRAWL_ALLOW_PRIVATE=true, or run npm run ingest on the server)`,
       );
     }
     // A new collection becomes this workspace's; an existing one (the operator's) stays shared.
@@ -213,7 +232,7 @@ export class KnowledgeService {
       for (const source of sources) {
         summaries.push(
           await syncSource(this.store, this.registry, source, {
-            crawl: { ...this.crawlSettings(), ...this.options.crawl },
+            crawl: { ...this.crawlSettings(source), ...this.options.crawl },
             logger: this.log,
             ...(onProgress ? { onProgress: (progress) => onProgress(source, progress) } : {}),
           }),
@@ -234,7 +253,7 @@ export class KnowledgeService {
     readonly savedBy: string;
     readonly collection?: string;
   }): Promise<SavedThread> {
-    const collection = input.collection ?? (await this.homeCollection(input.place));
+    const collection = input.collection ?? (await this.writeCollection(input.place));
     const saved = await saveThreadAsKnowledge(this.store, {
       collection,
       permalink: input.permalink,
@@ -248,13 +267,16 @@ export class KnowledgeService {
     return saved;
   }
 
-  private crawlSettings(): Omit<CrawlOptions, 'known' | 'onProgress'> {
+  private crawlSettings(source: SourceRecord): Omit<CrawlOptions, 'known' | 'onProgress'> {
     const crawl = this.options.settings.crawl;
+    // A site added from a chat stays public on every sync, not just when it was added.
+    const fromChat = /^(slack|discord|web):/.test(source.addedBy);
     return {
       maxPages: crawl.maxPages,
       maxDepth: crawl.maxDepth,
       concurrency: crawl.concurrency,
       delayMs: crawl.delayMs,
+      ...(fromChat && !crawl.allowPrivate ? { guard: publicOnly() } : {}),
     };
   }
 }
@@ -269,4 +291,9 @@ export function describeSync(summary: SyncSummary): string {
   ];
   if (summary.failed.length > 0) parts.push(`${summary.failed.length} failed`);
   return parts.join(', ');
+}
+
+/** What the person who asked to save a thread is told when it could not be saved. */
+export function saveFailureMessage(error: unknown): string {
+  return error instanceof NotYourCollectionError ? strings.kb.problem(error.message) : strings.save.failed;
 }

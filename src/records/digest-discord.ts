@@ -15,7 +15,7 @@ import {
 } from 'discord.js';
 import { safeHttpUrl } from '../core/sources.js';
 import { discordPlainText } from '../render/discord-text.js';
-import { type Digest, type DigestDestination, type DigestItem, listSize } from './digest.js';
+import { type Digest, type DigestDestination, type DigestItem, digestScope, listSize } from './digest.js';
 import { describeOutcomes, figures, oneLine } from './report.js';
 import { pseudonym } from './store.js';
 
@@ -120,6 +120,11 @@ export function discordDigestDestination(options: DiscordDigestOptions): DigestD
   return {
     name: `discord:${options.channel}`,
     platform: 'discord',
+    async scope() {
+      // Only questions asked in the server the digest channel belongs to.
+      const channel = (await rest.get(Routes.channel(options.channel))) as { guild_id?: string };
+      return (answer) => Boolean(channel.guild_id) && digestScope('discord', channel.guild_id)(answer);
+    },
     async humanReplied(thread) {
       const messages = (await rest.get(Routes.channelMessages(thread.threadId!), {
         query: new URLSearchParams({ limit: '100' }),

@@ -6,7 +6,7 @@
 import { type types, webApi } from '@slack/bolt';
 import { safeHttpUrl } from '../core/sources.js';
 import { slackPlainText } from '../render/slack-text.js';
-import { type Digest, type DigestDestination, type DigestItem, listSize } from './digest.js';
+import { type Digest, type DigestDestination, type DigestItem, digestScope, listSize } from './digest.js';
 import { describeOutcomes, figures, oneLine } from './report.js';
 import { pseudonym } from './store.js';
 
@@ -118,6 +118,10 @@ export function slackDigestDestination(options: SlackDigestOptions): DigestDesti
   return {
     name: `slack:${options.channel}`,
     platform: 'slack',
+    async scope() {
+      const auth = await client.auth.test();
+      return digestScope('slack', auth.team_id ? String(auth.team_id) : undefined);
+    },
     async humanReplied(thread) {
       botUserId ??= String((await client.auth.test()).user_id ?? '');
       const replies = await client.conversations.replies({

@@ -5,7 +5,7 @@
  */
 import type { Logger } from '../log.js';
 import { buildReport, type QuestionGroup, type Report, type ReportThread } from './report.js';
-import type { RecordStore } from './store.js';
+import type { RecordStore, StoredAnswer } from './store.js';
 
 export type DigestSchedule = 'weekly' | 'daily';
 
@@ -52,6 +52,12 @@ export interface DigestDestination {
   /** Unique per channel, e.g. "slack:C0123"; names the claim. */
   readonly name: string;
   readonly platform: string;
+  /**
+   * Which answers this channel may show: its own platform and workspace or server, never direct
+   * conversations or private answers, so the digest never carries a question to people who
+   * could not see it where it was asked.
+   */
+  scope(): Promise<(answer: StoredAnswer) => boolean>;
   /** Whether someone other than the bot and the asker replied in the thread. */
   humanReplied(thread: ReportThread): Promise<boolean>;
   post(digest: Digest): Promise<void>;
@@ -170,7 +176,7 @@ export class DigestScheduler {
         continue;
       }
       try {
-        const report = buildReport(store, period);
+        const report = buildReport(store, period, undefined, await destination.scope());
         if (report.questions === 0) {
           store.digestPosted(destination.name, period.key, this.now());
           log.info(
@@ -204,4 +210,16 @@ export class DigestScheduler {
       return true;
     }
   }
+}
+
+/** Ways of asking whose answers only the asker saw: they stay out of every digest. */
+const PRIVATE_VIAS = new Set(['message-command', 'message-shortcut', 'dm']);
+
+/** The digest scope of a channel on `platform` in `workspaceId` (when known). */
+export function digestScope(platform: string, workspaceId: string | undefined) {
+  return (answer: StoredAnswer): boolean =>
+    answer.platform === platform &&
+    !answer.direct &&
+    !PRIVATE_VIAS.has(answer.via ?? '') &&
+    (workspaceId === undefined || answer.workspaceId === undefined || answer.workspaceId === workspaceId);
 }

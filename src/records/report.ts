@@ -110,10 +110,14 @@ export function buildReport(
   store: RecordStore,
   period: { readonly from: number; readonly to: number },
   threshold = DEFAULT_SIMILARITY,
+  /** Which answers the report may show (a digest shows only its own platform's and space's). */
+  include: (answer: StoredAnswer) => boolean = () => true,
 ): Report {
-  const answers = store.answers(period.from, period.to);
+  const answers = store.answers(period.from, period.to).filter(include);
+  const shown = new Set(answers.map((answer) => answer.questionId));
   const votesByAnswer = new Map<string, StoredVote[]>();
   for (const vote of store.votes(period.from, period.to)) {
+    if (!shown.has(vote.questionId)) continue;
     votesByAnswer.set(vote.questionId, [...(votesByAnswer.get(vote.questionId) ?? []), vote]);
   }
   const allVotes = [...votesByAnswer.values()].flat();

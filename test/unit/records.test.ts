@@ -8,7 +8,13 @@ import { failures } from '../../src/core/failures.js';
 import type { AnswerEvent, Answerer, Source } from '../../src/core/types.js';
 import { silentLogger } from '../../src/log.js';
 import { MemoryDedupeStore } from '../../src/ops/shared-state.js';
-import { type Digest, type DigestDestination, DigestScheduler, duePeriod } from '../../src/records/digest.js';
+import {
+  type Digest,
+  type DigestDestination,
+  DigestScheduler,
+  digestScope,
+  duePeriod,
+} from '../../src/records/digest.js';
 import { PeriodError, parsePeriod } from '../../src/records/period.js';
 import { StoreRecorder } from '../../src/records/recorder.js';
 import { buildReport, formatReport } from '../../src/records/report.js';
@@ -320,6 +326,7 @@ describe('the digest scheduler', () => {
       name: 'test:C1',
       platform: 'test',
       posts,
+      scope: async () => () => true,
       humanReplied: async () => false,
       async post(digest) {
         if (left-- > 0) throw new Error('channel_not_found');
@@ -386,5 +393,31 @@ describe('the digest scheduler', () => {
     });
     expect(await scheduler.tick()).toBe(0);
     expect(target.posts).toEqual([]);
+  });
+});
+
+describe('what a digest channel may show', () => {
+  const answer = (fields: Partial<StoredAnswer>): StoredAnswer => ({
+    questionId: 'q',
+    askedAt: 0,
+    platform: 'slack',
+    workspaceId: 'T1',
+    channelId: 'C1',
+    direct: false,
+    questionHash: 'h',
+    outcome: 'nothing_found',
+    degraded: false,
+    sources: [],
+    timings: {},
+    ...fields,
+  });
+
+  it('keeps its own platform and workspace, and never direct or private asks', () => {
+    const inScope = digestScope('slack', 'T1');
+    expect(inScope(answer({}))).toBe(true);
+    expect(inScope(answer({ platform: 'discord' }))).toBe(false);
+    expect(inScope(answer({ workspaceId: 'T2' }))).toBe(false);
+    expect(inScope(answer({ direct: true, channelId: 'D1' }))).toBe(false);
+    expect(inScope(answer({ via: 'message-shortcut' }))).toBe(false);
   });
 });

@@ -516,6 +516,9 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       if (thread) return { status: 200, body: threadChannel(thread) };
       if (m[1] === channelId) return { status: 200, body: textChannel };
       if (m[1] === forumChannelId) return { status: 200, body: forumChannel };
+      // The fake's DMs and user-install channels have ids starting with 9; any other is a text
+      // channel of the server (a digest channel, another channel a test posts in).
+      if (!m[1]!.startsWith('9')) return { status: 200, body: { ...textChannel, id: m[1] } };
       return { status: 200, body: { id: m[1], type: 1, recipients: [user('1100000000000000999')] } };
     }
     return { status: 404, body: { message: `404: Not Found (${method} ${path})`, code: 0 } };
@@ -610,6 +613,18 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
             icon: null,
             owner_id: '1100000000000000999',
             roles: [
+              {
+                // The team that "Ask a human" mentions (ESCALATION_DISCORD_ROLE in tests).
+                id: '1100000000000000888',
+                name: 'Support',
+                permissions: '0',
+                position: 2,
+                color: 0,
+                hoist: false,
+                managed: false,
+                mentionable: true,
+                flags: 0,
+              },
               {
                 id: adminRole.id,
                 name: adminRole.name,

@@ -23,7 +23,8 @@ function interactionSurface(
   ctx: DiscordContext,
 ) {
   const channel = interaction.channel;
-  const fallback = channel?.isSendable() ? channelSurface(channel) : undefined;
+  // A private answer never continues in the channel: once its token expires, it stops there.
+  const fallback = !isPrivate && channel?.isSendable() ? channelSurface(channel) : undefined;
   const state = { expired: false };
   const viaFallback = async (error: unknown, write: (surface: ReplySurface) => Promise<void>) => {
     if (!isExpiredInteraction(error) || !fallback) throw error;
@@ -88,7 +89,12 @@ export function onAskCommand(ctx: DiscordContext) {
       history: async () => [],
       ...(ctx.editIntervalMs !== undefined ? { editIntervalMs: ctx.editIntervalMs } : {}),
       // A private reply or a DM is not where the role could see the question.
-      askHuman: Boolean(ctx.config.escalationRole) && !isPrivate && interaction.inGuild(),
+      // Only where the configured role exists: elsewhere the button would ping nobody.
+      askHuman:
+        Boolean(ctx.config.escalationRole) &&
+        !isPrivate &&
+        interaction.inCachedGuild() &&
+        interaction.guild.roles.cache.has(ctx.config.escalationRole!),
       // The reply the follow-up thread hangs off: the link the answer records keep.
       ...(isPrivate || !interaction.inGuild()
         ? {}

@@ -32,7 +32,11 @@ export function onMessage(ctx: DiscordContext) {
         history,
         attachments: async () => (await files()).map((attachment) => discordAttachedFile(attachment)),
         ...(ctx.editIntervalMs !== undefined ? { editIntervalMs: ctx.editIntervalMs } : {}),
-        askHuman: Boolean(ctx.config.escalationRole) && message.inGuild(),
+        // Only where the configured role exists: elsewhere the button would ping nobody.
+        askHuman:
+          Boolean(ctx.config.escalationRole) &&
+          message.inGuild() &&
+          message.guild.roles.cache.has(ctx.config.escalationRole!),
       }),
       text,
       { via, allowedChannels: ctx.config.allowedChannels },

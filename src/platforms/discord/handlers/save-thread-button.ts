@@ -5,7 +5,7 @@
  */
 import { type ButtonInteraction, MessageFlags } from 'discord.js';
 import { strings } from '../../../conversation/strings.js';
-import type { KnowledgeService } from '../../../knowledge/service.js';
+import { type KnowledgeService, saveFailureMessage } from '../../../knowledge/service.js';
 import { parseSaveId } from '../../../records/digest-discord.js';
 import type { DiscordContext } from '../context.js';
 import { NO_PINGS } from '../format.js';
@@ -25,6 +25,9 @@ export function onSaveThreadButton(ctx: DiscordContext, knowledge: KnowledgeServ
     try {
       // The digest names the thread; its starter message leads to the whole thread.
       const thread = await ctx.client.channels.fetch(target.thread);
+      // A digest item may only be saved into the server it was asked in, by that server's admins.
+      if (thread?.isThread() && thread.guildId !== interaction.guildId)
+        return void (await reply(strings.save.notAllowed));
       const starter = thread?.isThread() ? await thread.fetchStarterMessage() : null;
       if (!starter) return void (await reply(strings.save.nothing));
       const saved = await saveDiscordThread(knowledge, starter, `discord:${interaction.user.id}`);
@@ -33,7 +36,7 @@ export function onSaveThreadButton(ctx: DiscordContext, knowledge: KnowledgeServ
       );
     } catch (error) {
       ctx.log.error({ err: error }, 'could not save a thread from the digest');
-      await reply(strings.save.failed).catch(() => undefined);
+      await reply(saveFailureMessage(error)).catch(() => undefined);
     }
   };
 }

@@ -13,7 +13,7 @@ import {
 } from 'discord.js';
 import { strings } from '../../../conversation/strings.js';
 import type { SavedThread, ThreadMessage } from '../../../knowledge/save-thread.js';
-import type { KnowledgeService } from '../../../knowledge/service.js';
+import { type KnowledgeService, saveFailureMessage } from '../../../knowledge/service.js';
 import type { DiscordContext } from '../context.js';
 import { NO_PINGS } from '../format.js';
 import { isDiscordAdmin } from './kb-admin.js';
@@ -89,7 +89,7 @@ export function onSaveToKnowledge(ctx: DiscordContext, knowledge: KnowledgeServi
       );
     } catch (error) {
       ctx.log.error({ err: error }, 'could not save a thread as knowledge');
-      await reply(strings.save.failed).catch(() => undefined);
+      await reply(saveFailureMessage(error)).catch(() => undefined);
     }
   };
 }

@@ -5,7 +5,7 @@
  */
 import type { AllMiddlewareArgs, BlockAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import { strings } from '../../../conversation/strings.js';
-import type { KnowledgeService } from '../../../knowledge/service.js';
+import { type KnowledgeService, saveFailureMessage } from '../../../knowledge/service.js';
 import { parseSaveValue } from '../../../records/digest-slack.js';
 import type { SlackContext } from '../context.js';
 import { isSlackAdmin } from './kb-admin.js';
@@ -41,7 +41,7 @@ export function onSaveThreadButton(ctx: SlackContext, knowledge: KnowledgeServic
           : strings.save.saved(saved.collection, saved.messages);
       } catch (error) {
         ctx.log.error({ err: error, channel: target.channel }, 'could not save a thread from the digest');
-        return strings.save.failed;
+        return saveFailureMessage(error);
       }
     };
     const text = await outcome();

@@ -7,7 +7,7 @@
 import type { AllMiddlewareArgs, MessageShortcut, SlackShortcutMiddlewareArgs, webApi } from '@slack/bolt';
 import { strings } from '../../../conversation/strings.js';
 import type { SavedThread, ThreadMessage } from '../../../knowledge/save-thread.js';
-import type { KnowledgeService } from '../../../knowledge/service.js';
+import { type KnowledgeService, saveFailureMessage } from '../../../knowledge/service.js';
 import type { SlackContext } from '../context.js';
 import { type BotIdentity, QUESTION_EVENT } from '../history.js';
 import { isSlackAdmin } from './kb-admin.js';
@@ -106,7 +106,7 @@ export function onSaveToKnowledge(ctx: SlackContext, knowledge: KnowledgeService
       );
     } catch (error) {
       ctx.log.error({ err: error, channel }, 'could not save a thread as knowledge');
-      await tell(strings.save.failed);
+      await tell(saveFailureMessage(error));
     }
   };
 }
