@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { crawlSite } from '../../src/ingest/crawl.js';
+import { publicOnly } from '../../src/knowledge/address-guard.js';
 import { SourceRegistry } from '../../src/knowledge/sources.js';
 import { syncSource } from '../../src/knowledge/sync.js';
 import { type AppDatabase, openAppDatabase } from '../../src/state/app-db.js';
@@ -41,7 +42,10 @@ beforeEach(() => {
   site.clearRequests();
   sleeps.length = 0;
 });
-afterEach(() => site.setCrawlDelay(undefined));
+afterEach(() => {
+  site.setCrawlDelay(undefined);
+  site.setExtraRobots('');
+});
 
 const search = (query: string, collections: string[]) => store.search(query, { topK: 3, collections });
 
@@ -152,5 +156,53 @@ describe('web sources: crawling and re-syncing a docs site', () => {
     expect(summary.error).toMatch(/no page could be fetched/);
     expect(registry.get(source.id)).toMatchObject({ lastStatus: 'failed' });
     expect(await search('quuxinator', ['acme'])).not.toHaveLength(0);
+  });
+
+  it('caps a hostile Crawl-delay, and never fetches a sitemap robots.txt names off the site', async () => {
+    const fetched: string[] = [];
+    const fetchSpy: typeof fetch = (input, init) => {
+      fetched.push(String(input));
+      return fetch(input, init);
+    };
+    site.setCrawlDelay(86_400);
+    site.setExtraRobots('Sitemap: http://169.254.169.254/latest/meta-data/\n');
+    const result = await crawlSite(`${site.url}/docs/`, { ...timing, delayMs: 100, fetch: fetchSpy });
+    expect(result.pages.length).toBeGreaterThan(1);
+    expect(Math.max(...sleeps)).toBe(10_000);
+    expect(fetched.every((url) => url.startsWith(site.url))).toBe(true);
+  });
+
+  it('reads no page past its size limit, whatever it declares', async () => {
+    const big = new TextEncoder().encode(`<html><main>${'x'.repeat(4_096)}</main></html>`);
+    let served = 0;
+    const streaming: typeof fetch = async (input, init) => {
+      if (!String(input).endsWith('/docs/')) return fetch(input, init);
+      // No content-length: the body is streamed until the crawler stops reading it.
+      const body = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          served += 1;
+          if (served > 100) controller.close();
+          else controller.enqueue(big);
+        },
+      });
+      return new Response(body, { status: 200, headers: { 'content-type': 'text/html' } });
+    };
+    const result = await crawlSite(`${site.url}/docs/`, {
+      ...timing,
+      fetch: streaming,
+      maxPageBytes: 16_384,
+    });
+    expect(result.pages).toContainEqual({
+      kind: 'failed',
+      url: `${site.url}/docs/`,
+      reason: expect.stringMatching(/larger than/),
+    });
+    expect(served).toBeLessThan(10);
+  });
+
+  it('with a public-only guard, sends nothing to a site on a private address', async () => {
+    const result = await crawlSite(`${site.url}/docs/`, { ...timing, guard: publicOnly() });
+    expect(site.requests).toHaveLength(0);
+    expect(result.pages.every((page) => page.kind === 'failed')).toBe(true);
   });
 });

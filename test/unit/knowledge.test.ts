@@ -199,6 +199,40 @@ describe('collections filled from one workspace’s chat', () => {
   });
 });
 
+describe('collections the operator routes in KNOWLEDGE_ROUTES', () => {
+  it('are usable only by the places routed to them; chat writes never land in the shared default', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rag-tenants-'));
+    dirs.push(dir);
+    const store = await LocalStore.open({ dir });
+    const app = openAppDatabase(dir);
+    const service = new KnowledgeService({
+      store,
+      appDatabase: () => app,
+      settings: parseConfig({ KNOWLEDGE_ROUTES: 'T0456=acme;T0789=globex' }).knowledge,
+    });
+    const acme = { platform: 'slack', channelId: 'C1', workspaceId: 'T0456' };
+    const globex = { platform: 'slack', channelId: 'C2', workspaceId: 'T0789' };
+    const unrouted = { platform: 'slack', channelId: 'C3', workspaceId: 'T0999' };
+    expect(service.mayUse(acme, 'acme')).toBe(true);
+    expect(service.mayUse(globex, 'acme')).toBe(false);
+    await expect(service.use(globex, ['acme'], 'slack:U2')).rejects.toThrow(/belongs to another/);
+    // Nor can a tenant claim a name the operator routed elsewhere.
+    await expect(
+      service.addSourceFromChat(globex, 'https://docs.example.com/', 'acme', 'slack:U2'),
+    ).rejects.toThrow(/belongs to another/);
+    // The operator's unrouted collections stay shared, and default is everyone's.
+    expect(service.mayUse(globex, 'handbook')).toBe(true);
+    expect(service.mayUse(globex, 'default')).toBe(true);
+    // A place nothing routes reads default, which every place reads: saving there is refused.
+    await expect(
+      service.saveThread({ place: unrouted, permalink: 'https://x/1', messages: [], savedBy: 'slack:U3' }),
+    ).rejects.toThrow(/choose one for it first/);
+    expect(await service.writeCollection(acme)).toBe('acme');
+    store.close();
+    app.close();
+  });
+});
+
 describe('the sync schedule', () => {
   it('syncs on each tick, never two at once, and one process at a time across the database', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'rag-schedule-'));

@@ -29,6 +29,8 @@ export interface FakeDocsSite {
   failPage(path: string): void;
   restorePage(path: string): void;
   setCrawlDelay(seconds: number | undefined): void;
+  /** More robots.txt lines (e.g. a Sitemap line pointing off the site). */
+  setExtraRobots(lines: string): void;
   clearRequests(): void;
   close(): Promise<void>;
 }
@@ -46,6 +48,7 @@ export async function startFakeDocsSite(): Promise<FakeDocsSite> {
   const failing = new Set<string>();
   const requests: DocsRequest[] = [];
   let crawlDelay: number | undefined;
+  let extraRobots = '';
   let clock = Date.UTC(2026, 0, 1);
   const stamp = () => {
     clock += 60_000;
@@ -101,7 +104,7 @@ ${path === '/docs/' ? `<ul>${nav()}</ul><p>Older links: <a href="/docs/old-insta
       return send(
         200,
         'text/plain',
-        `User-agent: *\nDisallow: /docs/private/\n${crawlDelay !== undefined ? `Crawl-delay: ${crawlDelay}\n` : ''}\nSitemap: ${server.url}/sitemap.xml\n`,
+        `User-agent: *\nDisallow: /docs/private/\n${crawlDelay !== undefined ? `Crawl-delay: ${crawlDelay}\n` : ''}\nSitemap: ${server.url}/sitemap.xml\n${extraRobots}`,
       );
     }
     if (path === '/sitemap.xml') {
@@ -148,6 +151,9 @@ ${path === '/docs/' ? `<ul>${nav()}</ul><p>Older links: <a href="/docs/old-insta
     restorePage: (path) => void failing.delete(path),
     setCrawlDelay(seconds) {
       crawlDelay = seconds;
+    },
+    setExtraRobots(lines) {
+      extraRobots = lines;
     },
     clearRequests: () => void requests.splice(0),
     close: () => server.close(),
