@@ -68,7 +68,7 @@ const suite: BenchSuite = {
             new Promise<void>((resolve) => {
               setTimeout(async () => {
                 // One channel per question so its first text is unambiguous; user limits still apply.
-                const channel = `CL${user}-${q}`;
+                const channel = `CL${user}Q${q}`;
                 const ts = slack.addUserMessage(
                   channel,
                   `U${user}`,

@@ -39,7 +39,7 @@ export async function startProcess(
   const child: ChildProcess = spawn(process.execPath, [...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, RAG_DOTENV: 'off', ...env, PORT: String(port) },
-    stdio: 'ignore',
+    stdio: process.env.BENCH_BOT_OUTPUT ? 'inherit' : 'ignore',
   });
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
