@@ -55,6 +55,7 @@ export const strings = {
   shareDone: 'Shared in the thread.',
   shareAlready: 'You already shared this answer.',
   shareNotYours: 'Only the person who asked can share this answer.',
+  shareNotAllowed: 'You cannot post in threads there, so I did not share the answer.',
   shareNotHere: 'I cannot post in that thread (I am not a member of the channel). Invite me and share again.',
   /** The Slack App Home tab. */
   homeTitle: 'Knowledge Bot',

@@ -15,6 +15,7 @@ import type { PlatformAdapter } from '../../src/platforms/types.js';
 import {
   type FakeDiscord,
   type InteractionPlace,
+  MEMBER_PERMISSIONS,
   type RestCall,
   startFakeDiscord,
 } from '../fakes/discord/index.js';
@@ -126,6 +127,18 @@ describe('Discord: Ask about this message', () => {
     expect(discord.threadsOf(discord.channelId).some((t) => t.id === selected.id)).toBe(false);
 
     const shareId = shareIdIn(done.body)!;
+    // Someone who may not post in threads there cannot have the bot post for them.
+    const muted = discord.clickButton({
+      customId: shareId,
+      messageId: answerMessage(shareId)!.id,
+      permissions: MEMBER_PERMISSIONS & ~(1n << 38n),
+    });
+    const mutedReply = await waitFor(
+      () => discord.callsTo('POST', new RegExp(`/interactions/${muted.id}/`))[0],
+      'the refusal to share',
+    );
+    expect(JSON.stringify(mutedReply.body)).toContain('did not share');
+    expect(discord.threadsOf(discord.channelId).some((t) => t.id === selected.id)).toBe(false);
     const click = discord.clickButton({ customId: shareId, messageId: answerMessage(shareId)!.id });
     const thread = await waitFor(
       () => discord.threadsOf(discord.channelId).find((t) => t.id === selected.id),

@@ -141,7 +141,7 @@ export interface FakeDiscord {
   /** The role DISCORD_ADMIN_ROLE tests use, by id and name. */
   readonly adminRole: { readonly id: string; readonly name: string };
   /** A user clicks a button on a message. */
-  clickButton(fields: { customId: string; messageId: string; userId?: string; context?: InteractionPlace }): {
+  clickButton(fields: InteractionFields & { customId: string; messageId: string }): {
     id: string;
     token: string;
   };
@@ -862,12 +862,13 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     ephemeral: (token) => ephemeralByToken.get(token) ?? [],
     ephemeralMessages,
     adminRole,
-    clickButton({ customId, messageId, userId = '1100000000000000555', context = 'guild' }) {
+    clickButton({ customId, messageId, userId = '1100000000000000555', context = 'guild', ...fields }) {
       // A button on an ephemeral message (a private answer) is clicked too.
       const message =
         [...channels.values()].flat().find((m) => m.id === messageId) ??
         ephemeralMessages.find((m) => m.id === messageId);
       const { id, interactionToken, payload } = interactionBase(userId, false, {
+        ...fields,
         context,
         ...(message?.channel_id ? { channelId: message.channel_id } : {}),
       });

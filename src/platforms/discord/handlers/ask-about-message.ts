@@ -19,6 +19,7 @@ import {
   MessageFlags,
   ModalBuilder,
   type ModalSubmitInteraction,
+  PermissionFlagsBits,
   type SendableChannels,
   SnowflakeUtil,
   TextInputBuilder,
@@ -276,6 +277,13 @@ export function askAboutMessage(ctx: DiscordContext) {
       return;
     }
     const { answer } = claim;
+    // Sharing posts under the bot's name: only where the asker could post it themselves.
+    const may = interaction.memberPermissions;
+    if (may && !may.has(PermissionFlagsBits.SendMessagesInThreads)) {
+      answers.release(id);
+      await tell(strings.shareNotAllowed);
+      return;
+    }
     const payloads = sharedPayloads(answer.question, interaction.user.id, answer.text, answer.sources);
     try {
       const thread = await threadFor(answer.target, answer.question);

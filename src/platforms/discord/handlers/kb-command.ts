@@ -61,9 +61,16 @@ export function onKbCommand(ctx: DiscordContext, knowledge: KnowledgeService) {
       isAdmin: async () => isDiscordAdmin(interaction, knowledge.settings.discordAdminRole),
       quote: discordNeutralizer.neutralize,
       later: async (text) => {
+        const content = withinLimit(text);
         await interaction
-          .followUp({ content: withinLimit(text), flags: MessageFlags.Ephemeral, allowedMentions: NO_PINGS })
-          .catch((error: unknown) => ctx.log.warn({ err: error }, 'could not report a /kb result'));
+          .followUp({ content, flags: MessageFlags.Ephemeral, allowedMentions: NO_PINGS })
+          .catch(async (error: unknown) => {
+            // A long crawl can outlive the interaction's 15-minute token: tell the admin by DM.
+            ctx.log.warn({ err: error }, 'could not follow up a /kb result; sending it by DM');
+            await interaction.user
+              .send({ content, allowedMentions: NO_PINGS })
+              .catch((dmError: unknown) => ctx.log.warn({ err: dmError }, 'could not report a /kb result'));
+          });
       },
     }).catch((error: unknown) => {
       ctx.log.error({ err: error }, '/kb failed');
