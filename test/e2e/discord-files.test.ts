@@ -11,7 +11,7 @@ import { parseConfig } from '../../src/config.js';
 import { createDiscordAdapter } from '../../src/platforms/discord/index.js';
 import type { PlatformAdapter } from '../../src/platforms/types.js';
 import { type FakeDiscord, startFakeDiscord } from '../fakes/discord/index.js';
-import type { FakeGroq } from '../fakes/groq/index.js';
+import { answering, type FakeGroq } from '../fakes/groq/index.js';
 import { type Backends, startBackends } from '../support/backends.js';
 import { layerOver } from '../support/conversations.js';
 import { BUDGET_CSV, PNG_BYTES, promptContext, tinyPdf } from '../support/files.js';
@@ -78,17 +78,15 @@ afterAll(async () => {
 
 beforeEach(() => {
   groq.clearFaults();
-  groq.setReply((request) => {
-    const last = request.body.messages?.at(-1)?.content ?? '';
-    // Follow-ups are condensed to the question as asked.
-    if (/standalone question/i.test(request.body.messages?.[0]?.content ?? '')) {
-      return /Last message: (.*)/.exec(last)?.[1] ?? last;
-    }
-    const context = promptContext(request.body.messages);
-    if (context.includes('Lisbon offsite venue')) return 'The venue costs 18,400 EUR and Marta owns it [1].';
-    if (context.includes('rollback window')) return 'The rollback window is 30 minutes [1].';
-    return 'Register it with npm run commands:deploy, then invite the bot [1].';
-  });
+  groq.setReply(
+    answering((request) => {
+      const context = promptContext(request.body.messages);
+      if (context.includes('Lisbon offsite venue'))
+        return 'The venue costs 18,400 EUR and Marta owns it [1].';
+      if (context.includes('rollback window')) return 'The rollback window is 30 minutes [1].';
+      return 'Register it with npm run commands:deploy, then invite the bot [1].';
+    }),
+  );
 });
 
 describe('Discord: files in questions', () => {

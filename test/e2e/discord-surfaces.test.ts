@@ -19,7 +19,7 @@ import {
   type RestCall,
   startFakeDiscord,
 } from '../fakes/discord/index.js';
-import type { FakeGroq } from '../fakes/groq/index.js';
+import { answering, type FakeGroq } from '../fakes/groq/index.js';
 import { type Backends, startBackends } from '../support/backends.js';
 import { layerOver } from '../support/conversations.js';
 import { captureLogs } from '../support/logs.js';
@@ -104,13 +104,7 @@ afterAll(async () => {
 
 beforeEach(() => {
   groq.clearFaults();
-  groq.setReply((request) => {
-    const last = request.body.messages?.at(-1)?.content ?? '';
-    if (/standalone question/i.test(request.body.messages?.[0]?.content ?? '')) {
-      return /Last message: (.*)/.exec(last)?.[1] ?? last;
-    }
-    return ANSWER;
-  });
+  groq.setReply(answering(ANSWER));
 });
 
 describe('Discord: Ask about this message', () => {

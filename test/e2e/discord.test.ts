@@ -10,7 +10,7 @@ import { createDiscordAdapter } from '../../src/platforms/discord/index.js';
 import type { PlatformAdapter } from '../../src/platforms/types.js';
 import { discordNeutralizer } from '../../src/render/discord-text.js';
 import { type FakeDiscord, type RestCall, startFakeDiscord } from '../fakes/discord/index.js';
-import type { FakeGroq } from '../fakes/groq/index.js';
+import { answering, type FakeGroq } from '../fakes/groq/index.js';
 import { type Backends, startBackends } from '../support/backends.js';
 import { layerOver } from '../support/conversations.js';
 import { addHostileDocuments, HOSTILE_QUESTION } from '../support/hostile-docs.js';
@@ -67,13 +67,7 @@ afterAll(async () => {
 
 beforeEach(() => {
   groq.clearFaults();
-  groq.setReply((request) => {
-    const last = request.body.messages?.at(-1)?.content ?? '';
-    if (/standalone question/i.test(request.body.messages?.[0]?.content ?? '')) {
-      return /Last message: (.*)/.exec(last)?.[1] ?? last;
-    }
-    return 'Register it with npm run commands:deploy, then invite the bot [1].';
-  });
+  groq.setReply(answering('Register it with npm run commands:deploy, then invite the bot [1].'));
 });
 
 describe('Discord: connecting', () => {

@@ -21,6 +21,7 @@ import { StoreRecorder } from '../../src/records/recorder.js';
 import { pseudonym, RecordStore } from '../../src/records/store.js';
 import { type AppDatabase, openAppDatabase } from '../../src/state/app-db.js';
 import { type FakeDiscord, startFakeDiscord } from '../fakes/discord/index.js';
+import { answering } from '../fakes/groq/index.js';
 import {
   blockActionBody,
   eventEnvelope,
@@ -172,13 +173,9 @@ afterAll(async () => {
 
 beforeEach(() => {
   backends.groq.clearFaults();
-  backends.groq.setReply((request) => {
-    const last = request.body.messages?.at(-1)?.content ?? '';
-    if (/standalone question/i.test(request.body.messages?.[0]?.content ?? '')) {
-      return /Last message: (.*)/.exec(last)?.[1] ?? last;
-    }
-    return 'Create the app from the manifest in commands/, then install it to your workspace [1].';
-  });
+  backends.groq.setReply(
+    answering('Create the app from the manifest in commands/, then install it to your workspace [1].'),
+  );
 });
 
 describe('Slack: Ask a human and the 👎 reason', () => {

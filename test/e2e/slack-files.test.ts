@@ -9,7 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildRuntime, type Runtime } from '../../src/app/runtime.js';
 import { parseConfig } from '../../src/config.js';
 import { createSlackAdapter, type SlackAdapter } from '../../src/platforms/slack/index.js';
-import type { FakeGroq } from '../fakes/groq/index.js';
+import { answering, type FakeGroq } from '../fakes/groq/index.js';
 import {
   eventEnvelope,
   type FakeSlack,
@@ -114,17 +114,15 @@ afterAll(async () => {
 
 beforeEach(() => {
   groq.clearFaults();
-  groq.setReply((request) => {
-    const last = request.body.messages?.at(-1)?.content ?? '';
-    // Follow-ups are condensed to the question as asked.
-    if (/standalone question/i.test(request.body.messages?.[0]?.content ?? '')) {
-      return /Last message: (.*)/.exec(last)?.[1] ?? last;
-    }
-    const context = promptContext(request.body.messages);
-    if (context.includes('Lisbon offsite venue')) return 'The venue costs 18,400 EUR and Marta owns it [1].';
-    if (context.includes('rollback window')) return 'The rollback window is 30 minutes [1].';
-    return 'Here is what the passages say [1].';
-  });
+  groq.setReply(
+    answering((request) => {
+      const context = promptContext(request.body.messages);
+      if (context.includes('Lisbon offsite venue'))
+        return 'The venue costs 18,400 EUR and Marta owns it [1].';
+      if (context.includes('rollback window')) return 'The rollback window is 30 minutes [1].';
+      return 'Here is what the passages say [1].';
+    }),
+  );
 });
 
 describe('Slack: files in questions', () => {

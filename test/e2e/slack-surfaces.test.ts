@@ -12,7 +12,7 @@ import { buildRuntime } from '../../src/app/runtime.js';
 import { parseConfig } from '../../src/config.js';
 import { knowledgeOverview } from '../../src/conversation/knowledge-overview.js';
 import { createSlackAdapter, type SlackAdapter } from '../../src/platforms/slack/index.js';
-import type { FakeGroq } from '../fakes/groq/index.js';
+import { answering, type FakeGroq } from '../fakes/groq/index.js';
 import {
   blockActionBody,
   eventEnvelope,
@@ -132,13 +132,7 @@ afterAll(async () => {
 
 beforeEach(() => {
   groq.clearFaults();
-  groq.setReply((request) => {
-    const last = request.body.messages?.at(-1)?.content ?? '';
-    if (/standalone question/i.test(request.body.messages?.[0]?.content ?? '')) {
-      return /Last message: (.*)/.exec(last)?.[1] ?? last;
-    }
-    return ANSWER;
-  });
+  groq.setReply(answering(ANSWER));
 });
 
 describe('Slack: Ask about this message', () => {

@@ -9,7 +9,7 @@ import type { Answerer } from '../../src/core/types.js';
 import { MemoryDedupeStore } from '../../src/ops/shared-state.js';
 import { createSlackAdapter, type SlackAdapter } from '../../src/platforms/slack/index.js';
 import { slackNeutralizer } from '../../src/render/slack-text.js';
-import type { FakeGroq } from '../fakes/groq/index.js';
+import { answering, type FakeGroq } from '../fakes/groq/index.js';
 import {
   blockActionBody,
   eventEnvelope,
@@ -101,13 +101,9 @@ afterAll(async () => {
 
 beforeEach(() => {
   groq.clearFaults();
-  groq.setReply((request) => {
-    const last = request.body.messages?.at(-1)?.content ?? '';
-    if (/standalone question/i.test(request.body.messages?.[0]?.content ?? '')) {
-      return /Last message: (.*)/.exec(last)?.[1] ?? last;
-    }
-    return 'Create the app from the manifest in commands/, then install it to your workspace [1].';
-  });
+  groq.setReply(
+    answering('Create the app from the manifest in commands/, then install it to your workspace [1].'),
+  );
 });
 afterEach(() => {
   groq.clearFaults();

@@ -76,12 +76,24 @@ const DEFAULT_MODELS = ['llama-3.1-8b-instant', 'llama-3.3-70b-versatile'];
  * The default reply quotes the first sentence of passage [1] so tests can see the answer is
  * grounded, and echoes the follow-up for condense requests.
  */
+/** For a condense request (rewrite a follow-up), the follow-up as asked; otherwise undefined. */
+export function condensedQuestion(request: RecordedGroqRequest): string | undefined {
+  const messages = request.body.messages ?? [];
+  if (!/standalone question/i.test(messages[0]?.content ?? '')) return undefined;
+  const last = messages.at(-1)?.content ?? '';
+  return /Last message: (.*)/.exec(last)?.[1]?.trim() ?? last;
+}
+
+/** A reply that condenses follow-ups to the question as asked and answers with `answer`. */
+export function answering(answer: string | ReplyFn): ReplyFn {
+  return (request) => condensedQuestion(request) ?? (typeof answer === 'string' ? answer : answer(request));
+}
+
 export const defaultReply: ReplyFn = (request) => {
   const messages = request.body.messages ?? [];
   const last = messages.at(-1)?.content ?? '';
-  if (/standalone question/i.test(messages[0]?.content ?? '')) {
-    return /Last message: (.*)/.exec(last)?.[1]?.trim() ?? last;
-  }
+  const condensed = condensedQuestion(request);
+  if (condensed !== undefined) return condensed;
   const passage = /<passage id="1"[^>]*>\n([\s\S]*?)\n<\/passage>/.exec(last)?.[1] ?? '';
   const sentence = passage
     .replace(/^#.*$/gm, '')
