@@ -213,7 +213,7 @@ export class DigestScheduler {
 }
 
 /** Ways of asking whose answers only the asker saw: they stay out of every digest. */
-const PRIVATE_VIAS = new Set(['message-command', 'message-shortcut', 'dm']);
+const PRIVATE_VIAS = new Set(['message-command', 'message-shortcut', 'command-private', 'dm']);
 
 /** The digest scope of a channel on `platform` in `workspaceId` (when known). */
 export function digestScope(platform: string, workspaceId: string | undefined) {

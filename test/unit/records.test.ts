@@ -419,5 +419,6 @@ describe('what a digest channel may show', () => {
     expect(inScope(answer({ workspaceId: 'T2' }))).toBe(false);
     expect(inScope(answer({ direct: true, channelId: 'D1' }))).toBe(false);
     expect(inScope(answer({ via: 'message-shortcut' }))).toBe(false);
+    expect(inScope(answer({ via: 'command-private' }))).toBe(false);
   });
 });

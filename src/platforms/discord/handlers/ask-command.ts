@@ -103,7 +103,10 @@ export function onAskCommand(ctx: DiscordContext) {
               `https://discord.com/channels/${interaction.guildId}/${interaction.channelId}/${(await interaction.fetchReply()).id}`,
           }),
     });
-    await ctx.conversations.ask(conversation, checked.question, { via: 'command' });
+    // A private answer is marked as such, so no digest ever shows its question.
+    await ctx.conversations.ask(conversation, checked.question, {
+      via: isPrivate ? 'command-private' : 'command',
+    });
     // No thread where the bot is not in the server (a user install): it could not post there.
     if (isPrivate || !interaction.inCachedGuild() || state.expired || interaction.channel?.isThread()) return;
     try {
