@@ -12,6 +12,8 @@ import { loadSqlite } from '../stores/local/sqlite.js';
 
 /** Milliseconds a writer waits for another process's transaction before giving up. */
 const BUSY_TIMEOUT_MS = 30_000;
+/** For a short blocking pause while opening (opening is synchronous). */
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 
 export interface AppDatabase {
   readonly db: DatabaseSync;
@@ -30,9 +32,23 @@ export function openAppDatabase(dataDir: string, file = 'app.db'): AppDatabase {
   const { DatabaseSync } = loadSqlite();
   const db = new DatabaseSync(join(dataDir, file));
   db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
-  db.exec('PRAGMA journal_mode = WAL');
-  db.exec('PRAGMA synchronous = NORMAL');
-  db.exec('CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL) STRICT');
+  // Processes creating the file at once can meet SQLITE_BUSY where SQLite calls no busy
+  // handler (switching a new file to WAL): retried briefly, as a writer would wait.
+  const deadline = Date.now() + BUSY_TIMEOUT_MS;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      db.exec('PRAGMA journal_mode = WAL');
+      db.exec('PRAGMA synchronous = NORMAL');
+      db.exec(
+        'CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL) STRICT',
+      );
+      break;
+    } catch (error) {
+      const code = (error as { errcode?: number }).errcode;
+      if (code === undefined || ![5, 6].includes(code & 0xff) || Date.now() > deadline) throw error;
+      Atomics.wait(PAUSE, 0, 0, Math.min(25 * attempt, 250));
+    }
+  }
   const transaction = <T>(work: () => T): T => {
     db.exec('BEGIN IMMEDIATE');
     try {

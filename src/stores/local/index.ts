@@ -22,7 +22,7 @@ import { type Logger, silentLogger } from '../../log.js';
 import { LocalStoreError } from './errors.js';
 import { importLegacyJson } from './legacy-json.js';
 import { coverage, termWeights } from './relevance.js';
-import { configure, ensureSchema } from './schema.js';
+import { BUSY_TIMEOUT_MS, configure, ensureSchema } from './schema.js';
 import { loadSqlite } from './sqlite.js';
 import { queryTerms, terms } from './terms.js';
 
@@ -257,12 +257,23 @@ export class LocalStore implements CollectionStore {
     } catch (error) {
       throw new LocalStoreError(`Cannot open the local store at ${file}: ${(error as Error).message}`);
     }
-    try {
-      configure(db);
-      ensureSchema(db);
-    } catch (error) {
-      db.close();
-      throw LocalStore.openError(error, options.dir, file);
+    // Two processes creating the file at once can meet SQLITE_BUSY where SQLite calls no busy
+    // handler (switching a new file to WAL, upgrading its schema): such a clash is retried,
+    // with a short growing pause, for as long as a writer would wait for the lock.
+    const deadline = Date.now() + BUSY_TIMEOUT_MS;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        configure(db);
+        ensureSchema(db);
+        break;
+      } catch (error) {
+        const code = sqliteCode(error);
+        if (code === undefined || !BUSY_CODES.has(code) || Date.now() > deadline) {
+          db.close();
+          throw LocalStore.openError(error, options.dir, file);
+        }
+        await new Promise((resolve) => setTimeout(resolve, Math.min(25 * attempt, 250)));
+      }
     }
     const store = new LocalStore(db, options.dir, log);
     try {
