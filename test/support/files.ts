@@ -1,4 +1,4 @@
-/** Files users attach in the end-to-end tests, built in memory so no fixture is downloaded. */
+/** Files the tests ingest or attach, built in memory so no fixture is downloaded. */
 
 /** A minimal valid one-page PDF holding `text`. */
 export function tinyPdf(text: string, title = 'Attached PDF'): Buffer {
