@@ -49,7 +49,6 @@ export const strings = {
   askAboutNoMessage:
     'I could not read that message (it may have been deleted, or I cannot see this channel).',
   shareInThread: 'Share in thread',
-  sharedBy: (asker: string) => `Answer shared by ${asker}`,
   shareExpired:
     'That private answer is no longer available to share (it expired or I restarted). Please ask again.',
   shareDone: 'Shared in the thread.',
