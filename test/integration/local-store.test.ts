@@ -109,6 +109,30 @@ describe('the embedded local store on disk', () => {
     expect((await ask(core, 'How do I add the bot to Slack?')).text).toContain('Slack');
   });
 
+  it('answers a question with a misspelt name, and still refuses one about a name it never saw', async () => {
+    const store = await open(await tempDir());
+    await store.upsert([
+      ...contractChunks,
+      {
+        id: 'celoron',
+        text: 'In 1749 Pierre-Joseph Céloron de Blainville led an expedition down the Ohio River, burying lead plates that claimed the valley for France.',
+        source: 'history.md',
+        metadata: {},
+      },
+      {
+        id: 'forts',
+        text: 'The French built a chain of forts from Lake Erie to the Ohio River to hold the valley against British traders.',
+        source: 'history.md',
+        metadata: {},
+      },
+    ]);
+    const slipped = await store.search('Which river did Celeron explore?', { topK: 3 });
+    const cleared = slipped.filter((passage) => passage.score >= store.defaultMinScore);
+    expect(cleared.map((passage) => passage.id)).toEqual(['celoron']);
+    const unknown = await store.search('Which river did Marquette explore?', { topK: 3 });
+    expect(unknown.every((passage) => passage.score < store.defaultMinScore)).toBe(true);
+  });
+
   it('refuses a damaged store file with a message saying how to rebuild it', async () => {
     const dir = await tempDir();
     await writeFile(join(dir, STORE_FILE), 'this is not a database, just some bytes '.repeat(200));

@@ -6,6 +6,7 @@
  * weight), while one about Los Angeles covers most. A raw share of words would call both half
  * relevant. The floor on this score is calibrated on data (eval/RESULTS.md).
  */
+import { misspeltMatches } from './spelling.js';
 
 /** BM25's inverse document frequency; a term no passage contains gets the highest weight. */
 export function inverseDocumentFrequency(documentFrequency: number, documents: number): number {
@@ -83,4 +84,19 @@ export function coverage(
     if (covered > best) best = covered;
   });
   return Math.min(1, (always + best) / total);
+}
+
+/**
+ * How much of the question a passage covers (`coverage`), a question term the store has never
+ * seen counting as found where the passage has a word one edit away from it: a typing slip
+ * should not make an answerable question look out of base (spelling.ts).
+ */
+export function passageRelevance(
+  weights: readonly TermWeight[],
+  unseen: readonly string[],
+  passage: { readonly body: readonly string[]; readonly everywhere: readonly string[] },
+): number {
+  const matches = misspeltMatches(unseen, [...passage.body, ...passage.everywhere]);
+  const asAsked = (term: string) => matches.get(term) ?? term;
+  return coverage(weights, passage.body.map(asAsked), new Set(passage.everywhere.map(asAsked)));
 }

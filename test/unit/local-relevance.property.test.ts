@@ -1,0 +1,98 @@
+/**
+ * The embedded store's relevance score: a typing slip in a word the store has never seen still
+ * finds that word in a passage, and nothing else is treated as a slip.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { passageRelevance, type TermWeight } from '../../src/stores/local/relevance.js';
+import { misspeltMatches, oneEditApart } from '../../src/stores/local/spelling.js';
+
+/** Reference: optimal string alignment distance (edits plus swaps of neighbouring letters). */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const row = d[i]!;
+      row[j] = Math.min(
+        d[i - 1]![j]! + 1,
+        row[j - 1]! + 1,
+        d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        row[j] = Math.min(row[j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/** Short words over few letters, so one-edit pairs are common. */
+const word = fc.string({ unit: fc.constantFrom('a', 'b', 'c'), maxLength: 7 });
+
+describe('oneEditApart', () => {
+  it('is true exactly when one insertion, deletion, substitution or swap turns one word into the other', () => {
+    fc.assert(
+      fc.property(word, word, (a, b) => {
+        expect(oneEditApart(a, b)).toBe(editDistance(a, b) === 1);
+      }),
+      { numRuns: 3_000 },
+    );
+  });
+
+  it('knows the usual slips', () => {
+    expect(oneEditApart('celeron', 'celoron')).toBe(true); // replaced
+    expect(oneEditApart('goovern', 'govern')).toBe(true); // doubled
+    expect(oneEditApart('arpnet', 'arpanet')).toBe(true); // dropped
+    expect(oneEditApart('gaurantee', 'guarantee')).toBe(true); // swapped
+    expect(oneEditApart('govern', 'govern')).toBe(false);
+    expect(oneEditApart('format', 'fermata')).toBe(false);
+  });
+});
+
+describe('misspeltMatches', () => {
+  it('maps a passage word to the unseen question word it is one slip from', () => {
+    expect(misspeltMatches(['celeron'], ['celoron', 'expedit', 'ohio'])).toEqual(
+      new Map([['celoron', 'celeron']]),
+    );
+  });
+
+  it('leaves short words and numbers alone: they are different words, not slips', () => {
+    expect(misspeltMatches(['ratio'], ['ratios'])).toEqual(new Map([['ratios', 'ratio']]));
+    expect(misspeltMatches(['rate'], ['late']).size).toBe(0);
+    expect(misspeltMatches(['18500'], ['18501']).size).toBe(0);
+  });
+});
+
+describe('passageRelevance', () => {
+  const weights: TermWeight[] = [
+    { term: 'celeron', weight: 7.6 },
+    { term: 'expedit', weight: 4.2 },
+  ];
+
+  it('covers a misspelt unseen word where the passage has the right spelling', () => {
+    const passage = { body: ['celoron', 'led', 'expedit', 'ohio'], everywhere: [] };
+    expect(passageRelevance(weights, ['celeron'], passage)).toBe(1);
+  });
+
+  it('does not cover a word the question does not misspell', () => {
+    const passage = { body: ['marquett', 'led', 'expedit', 'ohio'], everywhere: [] };
+    expect(passageRelevance(weights, ['celeron'], passage)).toBeCloseTo(4.2 / 11.8);
+  });
+
+  it('never scores a passage lower for a slip than for an unrelated word', () => {
+    fc.assert(
+      fc.property(fc.constantFrom('celoron', 'celron', 'cleeron', 'celerons'), (spelling) => {
+        const slipped = passageRelevance(weights, ['celeron'], {
+          body: [spelling, 'expedit'],
+          everywhere: [],
+        });
+        const unrelated = passageRelevance(weights, ['celeron'], {
+          body: ['duquesn', 'expedit'],
+          everywhere: [],
+        });
+        expect(slipped).toBeGreaterThan(unrelated);
+      }),
+    );
+  });
+});
