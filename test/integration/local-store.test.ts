@@ -133,6 +133,24 @@ describe('the embedded local store on disk', () => {
     expect(unknown.every((passage) => passage.score < store.defaultMinScore)).toBe(true);
   });
 
+  it('refuses a question about a place the store never describes, answering one about a place it does', async () => {
+    const store = await open(await tempDir());
+    await store.upsert([
+      ...contractChunks,
+      {
+        id: 'fresno',
+        text: 'Fresno is the fifth-largest city in California, with a population of about 540,000, some 220 miles north of Los Angeles.',
+        source: 'cities.md',
+        metadata: {},
+      },
+    ]);
+    const described = await store.search('What is the population of Fresno?', { topK: 3 });
+    expect(described[0]?.id).toBe('fresno');
+    expect(described[0]!.score).toBeGreaterThanOrEqual(store.defaultMinScore);
+    const never = await store.search('What is the population of Bakersfield?', { topK: 3 });
+    expect(never.every((passage) => passage.score < store.defaultMinScore)).toBe(true);
+  });
+
   it('refuses a damaged store file with a message saying how to rebuild it', async () => {
     const dir = await tempDir();
     await writeFile(join(dir, STORE_FILE), 'this is not a database, just some bytes '.repeat(200));

@@ -1,11 +1,18 @@
 /**
  * The embedded store's relevance score: a typing slip in a word the store has never seen still
- * finds that word in a passage, and nothing else is treated as a slip.
+ * finds that word in a passage, nothing else is treated as a slip, and the names a question
+ * writes with capitals are what it is about.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { passageRelevance, type TermWeight } from '../../src/stores/local/relevance.js';
+import {
+  NAME_WEIGHT,
+  passageRelevance,
+  type TermWeight,
+  termWeights,
+} from '../../src/stores/local/relevance.js';
 import { misspeltMatches, oneEditApart } from '../../src/stores/local/spelling.js';
+import { namedTerms, queryTerms } from '../../src/stores/local/terms.js';
 
 /** Reference: optimal string alignment distance (edits plus swaps of neighbouring letters). */
 function editDistance(a: string, b: string): number {
@@ -94,5 +101,41 @@ describe('passageRelevance', () => {
         expect(slipped).toBeGreaterThan(unrelated);
       }),
     );
+  });
+});
+
+describe('namedTerms', () => {
+  it('finds the words written with a capital where no sentence begins', () => {
+    expect(namedTerms('What is the population of the Greater Los Angeles Area?')).toEqual(
+      new Set(['greater', 'los', 'angel', 'area']),
+    );
+    expect(namedTerms('What does the PDF loader skip? Explain.')).toEqual(new Set(['pdf']));
+    expect(namedTerms('Where did "Céloron" bury the plates?')).toEqual(new Set(['celoron']));
+  });
+
+  it('finds none in a question typed in lower case', () => {
+    expect(namedTerms('what is the population of the greater los angeles area?').size).toBe(0);
+  });
+
+  it('only ever returns terms of the question', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 80 }), (question) => {
+        const asked = new Set(queryTerms(question));
+        for (const term of namedTerms(question)) expect(asked.has(term)).toBe(true);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('termWeights', () => {
+  it('weighs a name more than the same word unnamed', () => {
+    const frequencies = new Map([
+      ['popul', 3],
+      ['bakersfield', 0],
+    ]);
+    const [plain] = termWeights(['bakersfield'], frequencies, 500);
+    const [named] = termWeights(['bakersfield'], frequencies, 500, new Set(['bakersfield']));
+    expect(named!.weight).toBeCloseTo(plain!.weight * NAME_WEIGHT);
   });
 });

@@ -24,7 +24,7 @@ import { importLegacyJson } from './legacy-json.js';
 import { passageRelevance, termWeights } from './relevance.js';
 import { BUSY_TIMEOUT_MS, configure, ensureSchema } from './schema.js';
 import { loadSqlite } from './sqlite.js';
-import { queryTerms, terms } from './terms.js';
+import { namedTerms, queryTerms, terms } from './terms.js';
 
 export const STORE_FILE = 'store.sqlite';
 
@@ -198,7 +198,7 @@ export class LocalStore implements CollectionStore {
    * covers, 0–1. The floor is the highest that wrongly refuses at most 5% of the answerable
    * questions of the SQuAD development set; our own eval set keeps its refusals (eval/RESULTS.md).
    */
-  readonly defaultMinScore = 0.425;
+  readonly defaultMinScore = 0.45;
 
   private readonly shared: Shared;
 
@@ -323,7 +323,7 @@ export class LocalStore implements CollectionStore {
             options.topK,
           )) as unknown as ChunkRow[];
       if (rows.length === 0) return [];
-      const weights = termWeights(wanted, frequencies, this.shared.documents);
+      const weights = termWeights(wanted, frequencies, this.shared.documents, namedTerms(query));
       const unseen = wanted.filter((term) => (frequencies.get(term) ?? 0) === 0);
       return rows.map((row) => {
         const passage = toPassage(row, 0);

@@ -57,3 +57,22 @@ export function terms(text: string): string[] {
 export function queryTerms(query: string): string[] {
   return [...new Set(terms(query))];
 }
+
+const WORD_AT = /[\p{L}\p{N}]+/gu;
+
+/**
+ * Terms of the words a question writes with a capital letter where a sentence does not begin:
+ * the names of what it is about ("Fresno", "Céloron", "PDF"). A question typed all in lower
+ * case has none, and is weighed as before.
+ */
+export function namedTerms(query: string): Set<string> {
+  const named = new Set<string>();
+  for (const match of query.matchAll(WORD_AT)) {
+    const word = match[0];
+    if (!/^\p{Lu}/u.test(word)) continue;
+    const before = query.slice(0, match.index).trimEnd();
+    if (before === '' || /[.!?]["'”’)\]]*$/u.test(before)) continue;
+    for (const term of terms(word)) named.add(term);
+  }
+  return named;
+}
