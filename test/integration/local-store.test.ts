@@ -139,7 +139,7 @@ describe('the embedded local store on disk', () => {
       ...contractChunks,
       {
         id: 'fresno',
-        text: 'Fresno is the fifth-largest city in California, with a population of about 540,000, some 220 miles north of Los Angeles.',
+        text: 'The city of Fresno is the fifth-largest in California, with a population of about 540,000, some 220 miles north of Los Angeles.',
         source: 'cities.md',
         metadata: {},
       },
@@ -149,6 +149,13 @@ describe('the embedded local store on disk', () => {
     expect(described[0]!.score).toBeGreaterThanOrEqual(store.defaultMinScore);
     const never = await store.search('What is the population of Bakersfield?', { topK: 3 });
     expect(never.every((passage) => passage.score < store.defaultMinScore)).toBe(true);
+    // Typed in lower case, the passage's own capitals say "fresno" is a name, which outweighs
+    // the question's words the store lacks.
+    const typed = await store.search('how large was the population of fresno back then, roughly?', {
+      topK: 3,
+    });
+    expect(typed[0]?.id).toBe('fresno');
+    expect(typed[0]!.score).toBeGreaterThanOrEqual(store.defaultMinScore);
   });
 
   it('refuses a damaged store file with a message saying how to rebuild it', async () => {

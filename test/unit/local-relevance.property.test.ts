@@ -12,7 +12,7 @@ import {
   termWeights,
 } from '../../src/stores/local/relevance.js';
 import { misspeltMatches, oneEditApart } from '../../src/stores/local/spelling.js';
-import { namedTerms, queryTerms } from '../../src/stores/local/terms.js';
+import { namedTerms, queryTerms, typedInLowerCase } from '../../src/stores/local/terms.js';
 
 /** Reference: optimal string alignment distance (edits plus swaps of neighbouring letters). */
 function editDistance(a: string, b: string): number {
@@ -113,8 +113,11 @@ describe('namedTerms', () => {
     expect(namedTerms('Where did "Céloron" bury the plates?')).toEqual(new Set(['celoron']));
   });
 
-  it('finds none in a question typed in lower case', () => {
+  it('finds none in a question typed in lower case, which is told apart', () => {
     expect(namedTerms('what is the population of the greater los angeles area?').size).toBe(0);
+    expect(typedInLowerCase('what is the population of the greater los angeles area?')).toBe(true);
+    expect(typedInLowerCase('how do i add the bot to Slack?')).toBe(false);
+    expect(typedInLowerCase('Where is Fresno?')).toBe(false);
   });
 
   it('only ever returns terms of the question', () => {

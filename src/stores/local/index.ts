@@ -24,7 +24,7 @@ import { importLegacyJson } from './legacy-json.js';
 import { passageRelevance, termWeights } from './relevance.js';
 import { BUSY_TIMEOUT_MS, configure, ensureSchema } from './schema.js';
 import { loadSqlite } from './sqlite.js';
-import { namedTerms, queryTerms, terms } from './terms.js';
+import { namedTerms, queryTerms, terms, typedInLowerCase } from './terms.js';
 
 export const STORE_FILE = 'store.sqlite';
 
@@ -323,10 +323,13 @@ export class LocalStore implements CollectionStore {
             options.topK,
           )) as unknown as ChunkRow[];
       if (rows.length === 0) return [];
-      const weights = termWeights(wanted, frequencies, this.shared.documents, namedTerms(query));
+      const askedNames = typedInLowerCase(query) ? undefined : namedTerms(query);
       const unseen = wanted.filter((term) => (frequencies.get(term) ?? 0) === 0);
       return rows.map((row) => {
         const passage = toPassage(row, 0);
+        // Someone typing all in lower case says nothing by it: the passage's capitals tell names.
+        const names = askedNames ?? namedTerms(row.text);
+        const weights = termWeights(wanted, frequencies, this.shared.documents, names);
         const score = passageRelevance(weights, unseen, {
           body: terms(row.text),
           everywhere: [...terms(row.title ?? ''), ...terms(metadataText(passage))],

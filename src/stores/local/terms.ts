@@ -61,9 +61,8 @@ export function queryTerms(query: string): string[] {
 const WORD_AT = /[\p{L}\p{N}]+/gu;
 
 /**
- * Terms of the words a question writes with a capital letter where a sentence does not begin:
- * the names of what it is about ("Fresno", "Céloron", "PDF"). A question typed all in lower
- * case has none, and is weighed as before.
+ * Terms of the words a text writes with a capital letter where a sentence does not begin: in a
+ * question, the names of what it is about ("Fresno", "Céloron", "PDF").
  */
 export function namedTerms(query: string): Set<string> {
   const named = new Set<string>();
@@ -75,4 +74,9 @@ export function namedTerms(query: string): Set<string> {
     for (const term of terms(word)) named.add(term);
   }
   return named;
+}
+
+/** No capital letter anywhere: the writer's capitals say nothing about which words are names. */
+export function typedInLowerCase(text: string): boolean {
+  return !/\p{Lu}/u.test(text);
 }
