@@ -111,6 +111,8 @@ describe('namedTerms', () => {
     );
     expect(namedTerms('What does the PDF loader skip? Explain.')).toEqual(new Set(['pdf']));
     expect(namedTerms('Where did "Céloron" bury the plates?')).toEqual(new Set(['celoron']));
+    expect(namedTerms('He left. "Then" he came back. (Later) to Fresno.')).toEqual(new Set(['fresno']));
+    expect(namedTerms('## Setup\nInstall the app\n- Invite the bot to Slack')).toEqual(new Set(['slack']));
   });
 
   it('finds none in a question typed in lower case, which is told apart', () => {

@@ -195,8 +195,9 @@ export class LocalStore implements CollectionStore {
   readonly description: string;
   /**
    * Scores are the share of the question's information (IDF-weighted terms) the passage
-   * covers, 0–1. The floor is the highest that wrongly refuses at most 5% of the answerable
-   * questions of the SQuAD development set; our own eval set keeps its refusals (eval/RESULTS.md).
+   * covers, 0–1. The floor is the highest at which at most 5% of the SQuAD development set's
+   * answerable questions are refused and our own eval set refuses none it answered before
+   * (eval/RESULTS.md).
    */
   readonly defaultMinScore = 0.45;
 

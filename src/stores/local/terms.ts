@@ -59,18 +59,47 @@ export function queryTerms(query: string): string[] {
 }
 
 const WORD_AT = /[\p{L}\p{N}]+/gu;
+/**
+ * What may stand between a sentence's end and the next word: spaces, quotes, brackets
+ * (`He left." Then`, `(See above.)`) and the marks that open a Markdown list item or heading.
+ */
+const BETWEEN = new Set([
+  ' ',
+  '\t',
+  '\r',
+  '"',
+  "'",
+  '“',
+  '”',
+  '‘',
+  '’',
+  '(',
+  ')',
+  '[',
+  ']',
+  '-',
+  '*',
+  '•',
+  '#',
+  '>',
+]);
+
+/** Whether the word at `index` begins the text, a line, or a sentence (after . ! or ?). */
+function beginsSentence(text: string, index: number): boolean {
+  let i = index - 1;
+  while (i >= 0 && BETWEEN.has(text.charAt(i))) i -= 1;
+  return i < 0 || '.!?\n'.includes(text.charAt(i));
+}
 
 /**
  * Terms of the words a text writes with a capital letter where a sentence does not begin: in a
  * question, the names of what it is about ("Fresno", "Céloron", "PDF").
  */
-export function namedTerms(query: string): Set<string> {
+export function namedTerms(text: string): Set<string> {
   const named = new Set<string>();
-  for (const match of query.matchAll(WORD_AT)) {
+  for (const match of text.matchAll(WORD_AT)) {
     const word = match[0];
-    if (!/^\p{Lu}/u.test(word)) continue;
-    const before = query.slice(0, match.index).trimEnd();
-    if (before === '' || /[.!?]["'”’)\]]*$/u.test(before)) continue;
+    if (!/^\p{Lu}/u.test(word) || beginsSentence(text, match.index)) continue;
     for (const term of terms(word)) named.add(term);
   }
   return named;
