@@ -2,7 +2,7 @@
  * `npm run doctor`: checks each configured service for real, each within a time limit, and
  * says how to fix what fails. Nothing here changes anything.
  */
-import { webApi } from '@slack/bolt';
+import { WebClient } from '@slack/web-api';
 import { REST, Routes } from 'discord.js';
 import slackManifest from '../../commands/slack-manifest.json' with { type: 'json' };
 import type { Config, SlackOAuthConfig } from '../config.js';
@@ -190,7 +190,7 @@ async function slack(config: Config, timeoutMs: number): Promise<CheckResult> {
   if (!settings)
     return { service: 'Slack', status: 'skip', detail: 'SLACK_BOT_TOKEN / SLACK_CLIENT_ID not set' };
   if (settings.oauth) return slackInstallations(config, settings.oauth);
-  const client = new webApi.WebClient(settings.botToken, {
+  const client = new WebClient(settings.botToken, {
     ...(settings.apiURL ? { slackApiUrl: settings.apiURL } : {}),
     timeout: timeoutMs,
     retryConfig: { retries: 0 },

@@ -3,7 +3,8 @@
  * its threads, and a "Save as knowledge" button where a person answered in the thread), and
  * the thread reading that tells whether a person did. Question text is shown, never run.
  */
-import { type types, webApi } from '@slack/bolt';
+import type { types } from '@slack/bolt';
+import { WebClient } from '@slack/web-api';
 import { safeHttpUrl } from '../core/sources.js';
 import { slackPlainText } from '../render/slack-text.js';
 import { type Digest, type DigestDestination, type DigestItem, digestScope, listSize } from './digest.js';
@@ -110,7 +111,7 @@ export interface SlackDigestOptions {
 
 /** Posts to one Slack channel with the bot token; reads threads to find human answers. */
 export function slackDigestDestination(options: SlackDigestOptions): DigestDestination {
-  const client = new webApi.WebClient(options.token, {
+  const client = new WebClient(options.token, {
     ...(options.apiURL ? { slackApiUrl: options.apiURL } : {}),
     retryConfig: { retries: 2 },
   });

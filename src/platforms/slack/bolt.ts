@@ -2,17 +2,24 @@
  * Bolt's App, HTTP receiver, Assistant and errors, loaded from their own modules. The package entry also
  * loads the Express and AWS Lambda receivers and their dependencies, which this bot never
  * uses and which cost about 6 MB of resident memory in every process that talks to Slack.
+ * The Socket Mode receiver and the OAuth installer load when a bot in those modes first uses
+ * them (./deferred-module.ts).
  */
 import { createRequire } from 'node:module';
 import type * as Bolt from '@slack/bolt';
+import { deferModule } from './deferred-module.js';
 
 const require = createRequire(import.meta.url);
+
+const httpReceiverPath = require.resolve('@slack/bolt/dist/receivers/HTTPReceiver.js');
+deferModule(require.resolve('@slack/bolt/dist/receivers/SocketModeReceiver.js'));
+deferModule(createRequire(httpReceiverPath).resolve('@slack/oauth'));
 
 const app = require('@slack/bolt/dist/App.js') as {
   default: typeof Bolt.App;
   LogLevel: typeof Bolt.LogLevel;
 };
-const receiver = require('@slack/bolt/dist/receivers/HTTPReceiver.js') as {
+const receiver = require(httpReceiverPath) as {
   default: typeof Bolt.HTTPReceiver;
 };
 const errors = require('@slack/bolt/dist/errors.js') as {
