@@ -3,6 +3,7 @@
  * latency per stage, tokens, failures by kind, answers in flight, plus process metrics.
  * MeteredAnswerer records them from the answer events, so every front end is counted alike.
  */
+import './metrics-deps.js';
 import { AggregatorRegistry, Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { AnswerEvent, Answerer, Question, Turn } from '../core/types.js';
 import type { HttpRoute } from '../http/types.js';

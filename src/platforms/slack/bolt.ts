@@ -3,11 +3,11 @@
  * loads the Express and AWS Lambda receivers and their dependencies, which this bot never
  * uses and which cost about 6 MB of resident memory in every process that talks to Slack.
  * The Socket Mode receiver and the OAuth installer load when a bot in those modes first uses
- * them (./deferred-module.ts).
+ * them (src/ops/deferred-module.ts).
  */
 import { createRequire } from 'node:module';
 import type * as Bolt from '@slack/bolt';
-import { deferModule } from './deferred-module.js';
+import { deferModule } from '../../ops/deferred-module.js';
 
 const require = createRequire(import.meta.url);
 
