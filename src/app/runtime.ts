@@ -2,17 +2,17 @@
  * Builds the answering machinery from configuration: Groq or the offline extractive
  * answerer, Upstash or the embedded local store, and the core that joins them. Every front
  * end (terminal, Slack, Discord, `npm start`) starts here, so they all behave alike.
+ * The Groq and Upstash clients are imported only when configured: the embedded default
+ * (offline answers, local store) never loads them.
  */
 import { existsSync } from 'node:fs';
 import type { Config } from '../config.js';
 import { RagCore } from '../core/rag-core.js';
 import type { CollectionStore, Generator, KnowledgeStore } from '../core/types.js';
 import { DEGRADED_LABEL, ExtractiveGenerator } from '../generators/extractive.js';
-import { GroqGenerator } from '../generators/groq.js';
 import { ingestPaths } from '../ingest/pipeline.js';
 import { type Logger, silentLogger } from '../log.js';
 import { LocalStore } from '../stores/local/index.js';
-import { UpstashStore } from '../stores/upstash.js';
 
 export interface RuntimeDeps {
   readonly logger?: Logger;
@@ -35,6 +35,7 @@ export async function openStore(
 ): Promise<CollectionStore> {
   const logger = options.logger ?? silentLogger;
   if (config.upstash) {
+    const { UpstashStore } = await import('../stores/upstash.js');
     return new UpstashStore({
       url: config.upstash.url,
       token: config.upstash.token,
@@ -45,8 +46,9 @@ export async function openStore(
   return LocalStore.open({ dir: config.rag.dataDir, logger });
 }
 
-export function createGenerator(config: Config, logger: Logger = silentLogger): Generator {
+export async function createGenerator(config: Config, logger: Logger = silentLogger): Promise<Generator> {
   if (!config.groq.apiKey) return new ExtractiveGenerator();
+  const { GroqGenerator } = await import('../generators/groq.js');
   return new GroqGenerator({
     apiKey: config.groq.apiKey,
     model: config.groq.model,
@@ -75,7 +77,7 @@ export async function buildRuntime(config: Config, deps: RuntimeDeps = {}): Prom
   const logger = deps.logger ?? silentLogger;
   const store = await openStore(config, { logger });
   if (!config.upstash) await seedLocalStore(store, config, deps);
-  const generator = createGenerator(config, logger);
+  const generator = await createGenerator(config, logger);
   const answerer = new RagCore({
     retriever: store,
     generator,
