@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { freePort } from '../../test/support/net.js';
@@ -58,9 +59,16 @@ export async function startProcess(
   throw new Error(`${args.join(' ')} never answered ${readyPath}`);
 }
 
-/** The compiled bot, with the flags `npm start` uses. */
+/** `node`'s arguments in `npm start` (`exec node <flags> dist/src/main.js`), read so the two never differ. */
+export function startArguments(): string[] {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  const words = pkg.scripts.start.trim().split(/\s+/);
+  return words.slice(words.indexOf('node') + 1);
+}
+
+/** The compiled bot, started as `npm start` starts it. */
 export function startCompiledBot(env: Record<string, string>): Promise<MeasuredProcess> {
-  return startProcess(['--max-semi-space-size=1', '--enable-source-maps', 'dist/src/main.js'], env);
+  return startProcess(startArguments(), env);
 }
 
 /** Lets start-up garbage settle before idle memory is read. */
