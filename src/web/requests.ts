@@ -105,15 +105,16 @@ export function parseChatRequest(body: unknown, limits: WebChatLimits): ChatRequ
   return result.output;
 }
 
+const feedbackRequest = jsonObject(
+  v.object({
+    questionId: v.pipe(v.string(expected('string')), v.regex(QUESTION_ID, 'must be the id of an answer')),
+    vote: v.picklist(['up', 'down'], 'must be "up" or "down"'),
+    tabId: tabId(`Invalid string: must match pattern ${TAB_ID}`),
+  }),
+);
+
 export function parseFeedbackRequest(body: unknown): FeedbackRequest {
-  const schema = jsonObject(
-    v.object({
-      questionId: v.pipe(v.string(expected('string')), v.regex(QUESTION_ID, 'must be the id of an answer')),
-      vote: v.picklist(['up', 'down'], 'must be "up" or "down"'),
-      tabId: tabId(`Invalid string: must match pattern ${TAB_ID}`),
-    }),
-  );
-  const result = v.safeParse(schema, body);
+  const result = v.safeParse(feedbackRequest, body);
   if (!result.success) throw new BadRequest(400, `Invalid feedback: ${firstProblem(result.issues)}`);
   return result.output;
 }
