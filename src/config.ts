@@ -4,43 +4,126 @@
  */
 import { existsSync } from 'node:fs';
 import { config as loadDotenv } from 'dotenv';
-import { z } from 'zod';
+import * as v from 'valibot';
 import { parseRoutes } from './knowledge/collections.js';
 import { parseSuggestedPrompts, type SuggestedPrompt } from './platforms/slack/suggested-prompts.js';
 import { parseInstallationKeys } from './platforms/slack/token-crypto.js';
 import { parseOrigins } from './web/origins.js';
 
-const emptyToUndefined = (value: unknown): unknown =>
+/** A blank value means unset, so an `.env` copied from `.env.example` works. */
+const unsetIfBlank = (value: unknown): unknown =>
   typeof value === 'string' && value.trim() === '' ? undefined : value;
+/** For words compared case-insensitively (switches, choices): trimmed, lower case, blank unset. */
+const unsetIfBlankLowerCase = (value: unknown): unknown =>
+  typeof value === 'string' ? value.trim().toLowerCase() || undefined : value;
 
-const optionalString = z.preprocess(emptyToUndefined, z.string().trim().optional());
-const optionalUrl = (hint: string) =>
-  z.preprocess(emptyToUndefined, z.url({ message: `must be a URL (${hint})` }).optional());
+/** One environment variable: blank values are unset before `schema` sees them. */
+const variable = <S extends v.GenericSchema>(schema: S) =>
+  v.pipe(v.unknown(), v.transform(unsetIfBlank), schema);
+/** A word variable (case and surrounding spaces do not matter). */
+const word = <S extends v.GenericSchema>(schema: S) =>
+  v.pipe(v.unknown(), v.transform(unsetIfBlankLowerCase), schema);
+
+const trimmed = () => v.pipe(v.string(), v.trim());
+const optionalString = variable(v.optional(trimmed()));
+/** A text variable with a default when unset. */
+const text = (fallback: string) => variable(v.optional(trimmed(), fallback));
+/** A folder, kept as given (a path may end in a space). */
+const folder = (fallback: string) => variable(v.optional(v.string(), fallback));
+const matching = (pattern: RegExp, message: string) =>
+  variable(v.optional(v.pipe(trimmed(), v.regex(pattern, message))));
+const atLeastChars = (min: number, message: string) =>
+  variable(v.optional(v.pipe(trimmed(), v.minLength(min, message))));
+
+/** The WHATWG parser ignores tabs and newlines inside a URL; so does the value we keep. */
+const withoutTabsAndNewlines = (value: string): string => value.replace(/[\t\n\r]/g, '');
+const optionalUrl = (hint: string) => {
+  const message = `must be a URL (${hint})`;
+  return variable(
+    v.optional(
+      v.pipe(
+        v.string(message),
+        v.trim(),
+        v.check((value) => URL.canParse(value), message),
+        v.transform(withoutTabsAndNewlines),
+      ),
+    ),
+  );
+};
+
+/** `Number()` reads ` 5 `, `1e3` and `0x10` as numbers, as the bot always has. */
+const toNumber = v.transform((value: unknown) => Number(value));
+/**
+ * A whole number in range. Not a whole number stops there (a schema, not a check), so
+ * `1.5` is one problem; an integer beyond 2^53 is reported and still range-checked.
+ */
+const wholeNumber = (min: number, max: number, messages: WholeNumberMessages) =>
+  v.pipe(
+    v.unknown(),
+    toNumber,
+    v.custom<number>((value) => Number.isInteger(value), messages.whole),
+    v.safeInteger(messages.unsafe),
+    v.minValue(min, messages.min),
+    v.maxValue(max, messages.max),
+  );
+interface WholeNumberMessages {
+  readonly whole: string;
+  readonly unsafe: v.ErrorMessage<v.SafeIntegerIssue<number>>;
+  readonly min: string;
+  readonly max: string;
+}
 const int = (fallback: number, min: number, max: number) =>
-  z.preprocess(
-    emptyToUndefined,
-    z.coerce
-      .number({ message: 'must be a whole number' })
-      .int({ message: 'must be a whole number' })
-      .min(min, { message: `must be at least ${min}` })
-      .max(max, { message: `must be at most ${max}` })
-      .default(fallback),
+  variable(
+    v.optional(
+      wholeNumber(min, max, {
+        whole: 'must be a whole number',
+        unsafe: 'must be a whole number',
+        min: `must be at least ${min}`,
+        max: `must be at most ${max}`,
+      }),
+      fallback,
+    ),
   );
 const optionalNumber = (min: number, max: number) =>
-  z.preprocess(
-    emptyToUndefined,
-    z.coerce
-      .number({ message: 'must be a number' })
-      .min(min, { message: `must be at least ${min}` })
-      .max(max, { message: `must be at most ${max}` })
-      .optional(),
+  variable(
+    v.optional(
+      v.pipe(
+        v.unknown(),
+        toNumber,
+        v.custom<number>((value) => Number.isFinite(value), 'must be a number'),
+        v.minValue(min, `must be at least ${min}`),
+        v.maxValue(max, `must be at most ${max}`),
+      ),
+    ),
   );
-const idList = z.preprocess(
-  emptyToUndefined,
-  z
-    .string()
-    .optional()
-    .transform((value) =>
+/**
+ * `auto` or a count of shards. A whole number out of range keeps the wording this variable
+ * has always had (zod's defaults, which operators may have searched for).
+ */
+const shards = variable(
+  v.optional(
+    v.union(
+      [
+        v.literal('auto'),
+        wholeNumber(1, 10_000, {
+          whole: 'must be a whole number',
+          unsafe: (issue) =>
+            issue.input > 0
+              ? `Too big: expected int to be <=${Number.MAX_SAFE_INTEGER}`
+              : `Too small: expected int to be >=${Number.MIN_SAFE_INTEGER}`,
+          min: 'Too small: expected number to be >=1',
+          max: 'Too big: expected number to be <=10000',
+        }),
+      ],
+      'must be "auto" or a whole number of shards',
+    ),
+  ),
+);
+
+const idList = variable(
+  v.pipe(
+    v.optional(v.string()),
+    v.transform((value) =>
       value
         ? value
             .split(',')
@@ -48,129 +131,102 @@ const idList = z.preprocess(
             .filter(Boolean)
         : [],
     ),
+  ),
 );
 const prefixed = (prefix: string, what: string) =>
-  z.preprocess(
-    emptyToUndefined,
-    z
-      .string()
-      .trim()
-      .refine((value) => value.startsWith(prefix), { message: `must be ${what} (starts with "${prefix}")` })
-      .optional(),
-  );
+  variable(v.optional(v.pipe(trimmed(), v.startsWith(prefix, `must be ${what} (starts with "${prefix}")`))));
 
-const suggestedPrompts = z.preprocess(
-  emptyToUndefined,
-  z
-    .string()
-    .optional()
-    .transform((value, ctx) => {
-      try {
-        return parseSuggestedPrompts(value);
-      } catch (error) {
-        ctx.addIssue({ code: 'custom', message: (error as Error).message });
-        return z.NEVER;
-      }
-    }),
-);
-
-const flag = z.preprocess(
-  (value) => (typeof value === 'string' ? value.trim().toLowerCase() || undefined : value),
-  z
-    .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'], { message: 'must be true or false' })
-    .optional()
-    .transform((value) => value === 'true' || value === '1' || value === 'yes' || value === 'on'),
-);
-/** A switch that is on unless set to a false value. */
-const flagOn = z.preprocess(
-  (value) => (typeof value === 'string' ? value.trim().toLowerCase() || undefined : value),
-  z
-    .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'], { message: 'must be true or false' })
-    .optional()
-    .transform(
-      (value) =>
-        value === undefined || value === 'true' || value === '1' || value === 'yes' || value === 'on',
+/** A variable with its own parser (unset included), whose error message is the problem. */
+const parsedBy = <T>(parse: (value: string | undefined) => T, describe = (message: string) => message) =>
+  variable(
+    v.pipe(
+      v.optional(v.string()),
+      v.rawTransform(({ dataset, addIssue, NEVER }) => {
+        try {
+          return parse(dataset.value);
+        } catch (error) {
+          addIssue({ message: describe((error as Error).message) });
+          return NEVER;
+        }
+      }),
     ),
-);
-const snowflake = (what: string) =>
-  z.preprocess(
-    emptyToUndefined,
-    z
-      .string()
-      .trim()
-      .regex(/^\d{15,25}$/, { message: `must be a numeric ${what} id (a snowflake)` })
-      .optional(),
   );
-const slackId = (first: string, what: string) =>
-  z.preprocess(
-    emptyToUndefined,
-    z
-      .string()
-      .trim()
-      .regex(new RegExp(`^[${first}][A-Z0-9]{2,}$`), {
-        message: `must be a Slack ${what} id (starts with ${first.split('').join(' or ')})`,
-      })
-      .optional(),
-  );
-const originList = z.preprocess(
-  emptyToUndefined,
-  z
-    .string()
-    .optional()
-    .transform((value, ctx) => {
-      try {
-        return parseOrigins(value);
-      } catch (error) {
-        ctx.addIssue({ code: 'custom', message: (error as Error).message });
-        return z.NEVER;
-      }
-    }),
+const suggestedPrompts = parsedBy(parseSuggestedPrompts);
+const originList = parsedBy(parseOrigins);
+const routes = parsedBy(parseRoutes, (message) => `must look like C0123=hr,default;T0456=eng: ${message}`);
+
+/** Encryption keys are checked now, so a bad key fails at start rather than at first install. */
+const installationKey = variable(
+  v.optional(
+    v.pipe(
+      trimmed(),
+      v.rawCheck(({ dataset, addIssue }) => {
+        if (!dataset.typed) return;
+        try {
+          parseInstallationKeys(dataset.value);
+        } catch (error) {
+          addIssue({ message: (error as Error).message.replace(/^SLACK_INSTALLATION_KEY /, '') });
+        }
+      }),
+    ),
+  ),
 );
 
-const routes = z.preprocess(
-  emptyToUndefined,
-  z
-    .string()
-    .optional()
-    .transform((value, ctx) => {
-      try {
-        return parseRoutes(value);
-      } catch (error) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `must look like C0123=hr,default;T0456=eng: ${(error as Error).message}`,
-        });
-        return z.NEVER;
-      }
-    }),
-);
+const SWITCH_VALUES = ['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'] as const;
+const ON_VALUES: ReadonlySet<string> = new Set(['true', '1', 'yes', 'on']);
+/** A switch: `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`, any case; `whenUnset` otherwise. */
+const switchedOn = (whenUnset: boolean) =>
+  word(
+    v.pipe(
+      v.optional(v.picklist(SWITCH_VALUES, 'must be true or false')),
+      v.transform((value) => (value === undefined ? whenUnset : ON_VALUES.has(value))),
+    ),
+  );
+const flag = switchedOn(false);
+/** A switch that is on unless set to a false value. */
+const flagOn = switchedOn(true);
+
+/** One of a few words, any case. */
+const choice = <const T extends string>(options: readonly [T, ...T[]], fallback: T, message: string) =>
+  word(v.optional(v.picklist(options, message), fallback));
+/** One of a few exact words; the message lists them as it always has. */
+const exactly = <const T extends string>(options: readonly [T, ...T[]], fallback: T) =>
+  variable(
+    v.optional(
+      v.picklist(options, `Invalid option: expected one of ${options.map((o) => `"${o}"`).join('|')}`),
+      fallback,
+    ),
+  );
+
+const snowflake = (what: string) => matching(/^\d{15,25}$/, `must be a numeric ${what} id (a snowflake)`);
+const slackId = (first: string, what: string) =>
+  matching(
+    new RegExp(`^[${first}][A-Z0-9]{2,}$`),
+    `must be a Slack ${what} id (starts with ${first.split('').join(' or ')})`,
+  );
 
 const DURATION_UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 /** `6h`, `30m`, `1d`, `90s`; `off`/unset disables. At least a minute. */
-const duration = z.preprocess(
-  emptyToUndefined,
-  z
-    .string()
-    .trim()
-    .optional()
-    .transform((value, ctx) => {
+const duration = variable(
+  v.pipe(
+    v.optional(trimmed()),
+    v.rawTransform(({ dataset, addIssue, NEVER }) => {
+      const value = dataset.value;
       if (value === undefined || /^(off|false|0|no)$/i.test(value)) return undefined;
       const match = /^(\d+(?:\.\d+)?)\s*([smhd])$/i.exec(value);
       const ms = match ? Number(match[1]) * DURATION_UNITS[match[2]!.toLowerCase()]! : Number.NaN;
       if (!(ms >= 60_000)) {
-        ctx.addIssue({
-          code: 'custom',
-          message: 'must be a duration of at least a minute, like 6h, 30m or 1d (or off)',
-        });
-        return z.NEVER;
+        addIssue({ message: 'must be a duration of at least a minute, like 6h, 30m or 1d (or off)' });
+        return NEVER;
       }
       return ms;
     }),
+  ),
 );
 
-const schema = z.object({
+const schema = v.object({
   GROQ_API_KEY: optionalString,
-  GROQ_MODEL: z.preprocess(emptyToUndefined, z.string().trim().default('llama-3.1-8b-instant')),
+  GROQ_MODEL: text('llama-3.1-8b-instant'),
   /** Model for condensing follow-ups into standalone questions; defaults to GROQ_MODEL. */
   GROQ_CONDENSE_MODEL: optionalString,
   GROQ_BASE_URL: optionalUrl('an OpenAI-compatible API base such as https://api.groq.com'),
@@ -181,7 +237,7 @@ const schema = z.object({
 
   UPSTASH_VECTOR_REST_URL: optionalUrl('the REST URL from the Upstash console'),
   UPSTASH_VECTOR_REST_TOKEN: optionalString,
-  UPSTASH_VECTOR_NAMESPACE: z.preprocess(emptyToUndefined, z.string().trim().default('')),
+  UPSTASH_VECTOR_NAMESPACE: text(''),
 
   RAG_TOP_K: int(3, 1, 50),
   /** Passages scoring below this are ignored; default depends on the store. */
@@ -192,9 +248,9 @@ const schema = z.object({
   RAG_MAX_ANSWER_TOKENS: int(1_024, 64, 32_000),
   RAG_ANSWER_TIMEOUT_MS: int(90_000, 1_000, 900_000),
   /** Folder of the embedded local store. */
-  RAG_DATA_DIR: z.preprocess(emptyToUndefined, z.string().default('.rag-data')),
+  RAG_DATA_DIR: folder('.rag-data'),
   /** Knowledge folder indexed automatically when the local store is empty. */
-  RAG_KNOWLEDGE_DIR: z.preprocess(emptyToUndefined, z.string().default('knowledge')),
+  RAG_KNOWLEDGE_DIR: folder('knowledge'),
   /** Largest file ingestion accepts, in megabytes. */
   INGEST_MAX_FILE_MB: int(20, 1, 2_048),
   /** Largest file attached to a question that is read, in megabytes. */
@@ -203,32 +259,11 @@ const schema = z.object({
   ATTACHMENT_MAX_TOKENS: int(3_000, 100, 60_000),
 
   DISCORD_TOKEN: optionalString,
-  DISCORD_APPLICATION_ID: z.preprocess(
-    emptyToUndefined,
-    z
-      .string()
-      .trim()
-      .regex(/^\d{15,25}$/, { message: 'must be the numeric application id (a snowflake)' })
-      .optional(),
-  ),
-  DISCORD_GUILD_ID: z.preprocess(
-    emptyToUndefined,
-    z
-      .string()
-      .trim()
-      .regex(/^\d{15,25}$/, { message: 'must be a numeric guild (server) id' })
-      .optional(),
-  ),
+  DISCORD_APPLICATION_ID: matching(/^\d{15,25}$/, 'must be the numeric application id (a snowflake)'),
+  DISCORD_GUILD_ID: matching(/^\d{15,25}$/, 'must be a numeric guild (server) id'),
   DISCORD_API_URL: optionalUrl('a Discord REST API base such as https://discord.com/api'),
   DISCORD_ALLOWED_CHANNELS: idList,
-  DISCORD_SHARDS: z.preprocess(
-    emptyToUndefined,
-    z
-      .union([z.literal('auto'), z.coerce.number().int().min(1).max(10_000)], {
-        message: 'must be "auto" or a whole number of shards',
-      })
-      .optional(),
-  ),
+  DISCORD_SHARDS: shards,
 
   SLACK_BOT_TOKEN: prefixed('xoxb-', 'a bot token'),
   SLACK_SIGNING_SECRET: optionalString,
@@ -236,40 +271,15 @@ const schema = z.object({
   SLACK_API_URL: optionalUrl('a Slack Web API base such as https://slack.com/api/'),
   SLACK_ALLOWED_CHANNELS: idList,
   /** Installing in any workspace (Bolt's OAuth flow): Basic Information → App Credentials. */
-  SLACK_CLIENT_ID: z.preprocess(
-    emptyToUndefined,
-    z
-      .string()
-      .trim()
-      .regex(/^\d+\.\d+$/, {
-        message: 'must be the Client ID (digits.digits, Basic Information → App Credentials)',
-      })
-      .optional(),
+  SLACK_CLIENT_ID: matching(
+    /^\d+\.\d+$/,
+    'must be the Client ID (digits.digits, Basic Information → App Credentials)',
   ),
   SLACK_CLIENT_SECRET: optionalString,
   /** Signs the OAuth state cookie; any random string of 16+ characters. */
-  SLACK_STATE_SECRET: z.preprocess(
-    emptyToUndefined,
-    z.string().trim().min(16, { message: 'must be at least 16 random characters' }).optional(),
-  ),
+  SLACK_STATE_SECRET: atLeastChars(16, 'must be at least 16 random characters'),
   /** Encrypts installation tokens at rest: base64 32-byte keys, newest first. */
-  SLACK_INSTALLATION_KEY: z.preprocess(
-    emptyToUndefined,
-    z
-      .string()
-      .trim()
-      .superRefine((value, ctx) => {
-        try {
-          parseInstallationKeys(value);
-        } catch (error) {
-          ctx.addIssue({
-            code: 'custom',
-            message: (error as Error).message.replace(/^SLACK_INSTALLATION_KEY /, ''),
-          });
-        }
-      })
-      .optional(),
-  ),
+  SLACK_INSTALLATION_KEY: installationKey,
   SLACK_SUGGESTED_PROMPTS: suggestedPrompts,
 
   PORT: int(3000, 0, 65_535),
@@ -280,10 +290,7 @@ const schema = z.object({
   /** A role id or name whose members may run /kb (besides members with Manage Server). */
   DISCORD_ADMIN_ROLE: optionalString,
   SYNC_INTERVAL: duration,
-  SAVE_TO_KB: z.preprocess(
-    (value) => (typeof value === 'string' ? value.trim().toLowerCase() || undefined : value),
-    z.enum(['admins', 'everyone'], { message: 'must be admins or everyone' }).default('admins'),
-  ),
+  SAVE_TO_KB: choice(['admins', 'everyone'], 'admins', 'must be admins or everyone'),
   /** Keep authors' names in saved threads (stripped by default). */
   SAVE_TO_KB_KEEP_NAMES: flag,
   CRAWL_MAX_PAGES: int(200, 1, 100_000),
@@ -295,16 +302,10 @@ const schema = z.object({
 
   WEB_CHAT: flag,
   WEB_CHAT_ORIGINS: originList,
-  WEB_CHAT_TOKEN: z.preprocess(
-    emptyToUndefined,
-    z.string().trim().min(16, { message: 'must be at least 16 characters long' }).optional(),
-  ),
+  WEB_CHAT_TOKEN: atLeastChars(16, 'must be at least 16 characters long'),
   WEB_CHAT_TRUST_PROXY: flag,
-  LOG_LEVEL: z.preprocess(
-    emptyToUndefined,
-    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  ),
-  LOG_FORMAT: z.preprocess(emptyToUndefined, z.enum(['json', 'pretty']).default('json')),
+  LOG_LEVEL: exactly(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
+  LOG_FORMAT: exactly(['json', 'pretty'], 'json'),
 
   REDIS_URL: optionalUrl('redis://host:6379'),
   RATE_LIMIT_USER_PER_MINUTE: int(10, 0, 10_000),
@@ -324,10 +325,7 @@ const schema = z.object({
   /** Where the digest of unanswered and voted-down questions is posted. */
   DIGEST_SLACK_CHANNEL: slackId('CG', 'channel'),
   DIGEST_DISCORD_CHANNEL: snowflake('channel'),
-  DIGEST_SCHEDULE: z.preprocess(
-    (value) => (typeof value === 'string' ? value.trim().toLowerCase() || undefined : value),
-    z.enum(['weekly', 'daily', 'off'], { message: 'must be weekly, daily or off' }).default('weekly'),
-  ),
+  DIGEST_SCHEDULE: choice(['weekly', 'daily', 'off'], 'weekly', 'must be weekly, daily or off'),
 });
 
 const SLACK_OAUTH_VARIABLES = [
@@ -364,7 +362,7 @@ function slackOAuthProblems(set: (name: string) => boolean): string[] {
 
 /**
  * Rules spanning several variables, checked on the raw environment so they are reported
- * together with field errors (zod skips refinements once a field fails).
+ * together with field errors (a check on the whole object would not run once a field fails).
  */
 function crossFieldProblems(source: NodeJS.ProcessEnv): string[] {
   const set = (name: string): boolean => (source[name] ?? '').trim() !== '';
@@ -403,7 +401,7 @@ function crossFieldProblems(source: NodeJS.ProcessEnv): string[] {
   return problems;
 }
 
-type Env = z.infer<typeof schema>;
+type Env = v.InferOutput<typeof schema>;
 
 /** Installing in any workspace (distribution): Bolt's OAuth flow, a token per workspace. */
 export interface SlackOAuthConfig {
@@ -553,15 +551,17 @@ export function loadDotenvFile(path = '.env'): void {
 
 /** Validates an environment; throws `ConfigError` listing every problem. */
 export function parseConfig(source: NodeJS.ProcessEnv = process.env): Config {
-  const result = schema.safeParse(source);
+  // Every variable is read, set or not, so each one's schema decides what unset means.
+  const variables = Object.fromEntries(Object.keys(schema.entries).map((name) => [name, source[name]]));
+  const result = v.safeParse(schema, variables);
   const problems = [
     ...(result.success
       ? []
-      : result.error.issues.map((issue) => `${issue.path.join('.') || 'environment'} ${issue.message}`)),
+      : result.issues.map((issue) => `${v.getDotPath(issue) || 'environment'} ${issue.message}`)),
     ...crossFieldProblems(source),
   ];
   if (!result.success || problems.length > 0) throw new ConfigError([...new Set(problems)]);
-  const env = result.data;
+  const env = result.output;
   return {
     groq: {
       ...(env.GROQ_API_KEY ? { apiKey: env.GROQ_API_KEY } : {}),

@@ -3,8 +3,9 @@
  * with the tab's own history (roles, count and sizes checked), or a feedback vote.
  */
 import type { IncomingMessage } from 'node:http';
-import { z } from 'zod';
+import * as v from 'valibot';
 import type { Turn } from '../core/types.js';
+import { expected, jsonObject } from '../validation.js';
 import type { WebChatLimits } from './options.js';
 
 /** A request the page should never send; `status` and `message` go back to it as is. */
@@ -64,42 +65,56 @@ export interface FeedbackRequest {
   readonly tabId?: string;
 }
 
-function firstProblem(error: z.ZodError): string {
-  const issue = error.issues[0];
-  const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
-  return `${where}${issue?.message ?? 'invalid request'}`;
+function firstProblem(issues: readonly v.BaseIssue<unknown>[]): string {
+  const issue = issues[0];
+  const path = issue ? v.getDotPath(issue) : null;
+  return `${path ? `${path}: ` : ''}${issue?.message ?? 'invalid request'}`;
 }
+
+/** An optional tab id; `message` says what a malformed one must look like. */
+const tabId = (message: string) => v.optional(v.pipe(v.string(expected('string')), v.regex(TAB_ID, message)));
 
 export function parseChatRequest(body: unknown, limits: WebChatLimits): ChatRequest {
-  const schema = z.object({
-    // Its length is the core's to judge (RAG_MAX_QUESTION_CHARS), with its own friendly message.
-    question: z.string({ message: 'must be text' }),
-    history: z
-      .array(
-        z.object({
-          role: z.enum(['user', 'assistant'], { message: 'must be "user" or "assistant"' }),
-          text: z
-            .string({ message: 'must be text' })
-            .max(limits.maxTurnChars, { message: `must be at most ${limits.maxTurnChars} characters` }),
-        }),
-        { message: 'must be a list of turns' },
-      )
-      .max(limits.maxHistoryTurns, { message: `may hold at most ${limits.maxHistoryTurns} turns` })
-      .default([]),
-    tabId: z.string().regex(TAB_ID, { message: 'must be 8-64 letters, digits, _ or -' }).optional(),
-  });
-  const result = schema.safeParse(body);
-  if (!result.success) throw new BadRequest(400, `Invalid question: ${firstProblem(result.error)}`);
-  return result.data;
+  const turn = jsonObject(
+    v.object({
+      role: v.picklist(['user', 'assistant'], 'must be "user" or "assistant"'),
+      text: v.pipe(
+        v.string('must be text'),
+        v.maxLength(limits.maxTurnChars, `must be at most ${limits.maxTurnChars} characters`),
+      ),
+    }),
+  );
+  const schema = jsonObject(
+    v.object({
+      // Its length is the core's to judge (RAG_MAX_QUESTION_CHARS), with its own friendly message.
+      question: v.string('must be text'),
+      // The number of turns is checked before any turn is read.
+      history: v.optional(
+        v.pipe(
+          v.array(v.unknown(), 'must be a list of turns'),
+          v.maxLength(limits.maxHistoryTurns, `may hold at most ${limits.maxHistoryTurns} turns`),
+          v.array(turn),
+        ),
+        () => [],
+      ),
+      tabId: tabId('must be 8-64 letters, digits, _ or -'),
+    }),
+  );
+  const result = v.safeParse(schema, body);
+  if (!result.success) throw new BadRequest(400, `Invalid question: ${firstProblem(result.issues)}`);
+  return result.output;
 }
 
+const feedbackRequest = jsonObject(
+  v.object({
+    questionId: v.pipe(v.string(expected('string')), v.regex(QUESTION_ID, 'must be the id of an answer')),
+    vote: v.picklist(['up', 'down'], 'must be "up" or "down"'),
+    tabId: tabId(`Invalid string: must match pattern ${TAB_ID}`),
+  }),
+);
+
 export function parseFeedbackRequest(body: unknown): FeedbackRequest {
-  const schema = z.object({
-    questionId: z.string().regex(QUESTION_ID, { message: 'must be the id of an answer' }),
-    vote: z.enum(['up', 'down'], { message: 'must be "up" or "down"' }),
-    tabId: z.string().regex(TAB_ID).optional(),
-  });
-  const result = schema.safeParse(body);
-  if (!result.success) throw new BadRequest(400, `Invalid feedback: ${firstProblem(result.error)}`);
-  return result.data;
+  const result = v.safeParse(feedbackRequest, body);
+  if (!result.success) throw new BadRequest(400, `Invalid feedback: ${firstProblem(result.issues)}`);
+  return result.output;
 }

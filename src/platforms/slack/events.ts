@@ -4,35 +4,41 @@
  * Messages from any bot or app (a `bot_id`, a bot profile, or the `bot_message` subtype)
  * are never questions: answering them would let two bots talk to each other forever.
  */
-import { z } from 'zod';
+import * as v from 'valibot';
+import { expected, jsonObject } from '../../validation.js';
 
-const ts = z.string().regex(/^\d+\.\d+$/, 'a Slack timestamp');
-const id = z.string().regex(/^[A-Z0-9]+$/, 'a Slack id');
+const text = v.string(expected('string'));
+const ts = v.pipe(text, v.regex(/^\d+\.\d+$/, 'a Slack timestamp'));
+const id = v.pipe(text, v.regex(/^[A-Z0-9]+$/, 'a Slack id'));
 
-export const mentionEvent = z.object({
-  user: id,
-  channel: id,
-  ts,
-  thread_ts: ts.optional(),
-  // Slack always sends text; without it the mention still deserves the usage hint.
-  text: z.string().optional().default(''),
-  /** Files shared with the mention; read leniently by files.ts. */
-  files: z.array(z.unknown()).optional(),
-});
-export type MentionEvent = z.infer<typeof mentionEvent>;
+export const mentionEvent = jsonObject(
+  v.object({
+    user: id,
+    channel: id,
+    ts,
+    thread_ts: v.optional(ts),
+    // Slack always sends text; without it the mention still deserves the usage hint.
+    text: v.optional(text, ''),
+    /** Files shared with the mention; read leniently by files.ts. */
+    files: v.optional(v.array(v.unknown(), expected('array'))),
+  }),
+);
+export type MentionEvent = v.InferOutput<typeof mentionEvent>;
 
-export const messageEvent = z.object({
-  user: id,
-  channel: id,
-  ts,
-  thread_ts: ts.optional(),
-  // A file shared without a comment may come with no text.
-  text: z.string().optional().default(''),
-  channel_type: z.string().optional(),
-  subtype: z.string().optional(),
-  files: z.array(z.unknown()).optional(),
-});
-export type MessageEvent = z.infer<typeof messageEvent>;
+export const messageEvent = jsonObject(
+  v.object({
+    user: id,
+    channel: id,
+    ts,
+    thread_ts: v.optional(ts),
+    // A file shared without a comment may come with no text.
+    text: v.optional(text, ''),
+    channel_type: v.optional(text),
+    subtype: v.optional(text),
+    files: v.optional(v.array(v.unknown(), expected('array'))),
+  }),
+);
+export type MessageEvent = v.InferOutput<typeof messageEvent>;
 
 /** True for anything posted by a bot or app, whatever else the event says. */
 export function fromAnyBot(event: object): boolean {
@@ -41,6 +47,6 @@ export function fromAnyBot(event: object): boolean {
 }
 
 /** Which fields were wrong, for the log line (never the text itself). */
-export function describeProblem(error: z.ZodError): string {
-  return error.issues.map((issue) => `${issue.path.join('.') || 'event'}: ${issue.message}`).join('; ');
+export function describeProblem(issues: readonly v.BaseIssue<unknown>[]): string {
+  return issues.map((issue) => `${v.getDotPath(issue) || 'event'}: ${issue.message}`).join('; ');
 }

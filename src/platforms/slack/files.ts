@@ -6,33 +6,35 @@
  * `files:read` scope; without it Slack answers with a sign-in page, reported as such.
  */
 import type { webApi } from '@slack/bolt';
-import { z } from 'zod';
+import * as v from 'valibot';
 import type { AttachedFile } from '../../conversation/attachments.js';
 import { DownloadError, downloadLimited } from '../../conversation/download.js';
 
-const slackFile = z.object({
-  id: z.string(),
-  name: z.string().optional(),
-  title: z.string().optional(),
-  mimetype: z.string().optional(),
-  filetype: z.string().optional(),
-  size: z.number().optional(),
-  url_private: z.string().optional(),
-  url_private_download: z.string().optional(),
+const optionalText = v.optional(v.string());
+
+const slackFile = v.object({
+  id: v.string(),
+  name: optionalText,
+  title: optionalText,
+  mimetype: optionalText,
+  filetype: optionalText,
+  size: v.optional(v.pipe(v.number(), v.finite())),
+  url_private: optionalText,
+  url_private_download: optionalText,
   /** hosted, snippet, post, external (a link to Drive etc.), tombstone (deleted). */
-  mode: z.string().optional(),
+  mode: optionalText,
   /** `check_file_info` on some shared-channel events: the object is a stub. */
-  file_access: z.string().optional(),
+  file_access: optionalText,
 });
-export type SlackFile = z.infer<typeof slackFile>;
+export type SlackFile = v.InferOutput<typeof slackFile>;
 
 /** The files on a message or event that are still there; malformed entries are left out. */
 export function filesOf(message: { files?: unknown }): SlackFile[] {
   if (!Array.isArray(message.files)) return [];
   return message.files
-    .map((file) => slackFile.safeParse(file))
+    .map((file) => v.safeParse(slackFile, file))
     .filter((parsed) => parsed.success)
-    .map((parsed) => parsed.data)
+    .map((parsed) => parsed.output)
     .filter((file) => file.mode !== 'tombstone' && file.file_access !== 'file_not_found');
 }
 
@@ -56,8 +58,8 @@ export async function resolveStubs(
       if (file.file_access !== 'check_file_info') return file;
       try {
         const info = await client.files.info({ file: file.id });
-        const parsed = slackFile.safeParse(info.file);
-        return parsed.success ? { ...parsed.data, file_access: 'visible' } : file;
+        const parsed = v.safeParse(slackFile, info.file);
+        return parsed.success ? { ...parsed.output, file_access: 'visible' } : file;
       } catch {
         return file;
       }

@@ -10,6 +10,7 @@
  * messages of assistant threads (thread replies in the bot's DM) and stops them there.
  */
 import type { AssistantConfig } from '@slack/bolt';
+import * as v from 'valibot';
 import { safeCut } from '../../../render/split-markdown.js';
 import { Assistant } from '../bolt.js';
 import type { SlackContext } from '../context.js';
@@ -32,15 +33,15 @@ export function threadTitle(question: string): string {
 export function assistantThreads(ctx: SlackContext): Assistant {
   const onUserMessage = async ({ message, client, body, setTitle }: UserMessageArgs) => {
     if (fromAnyBot(message) || message.subtype !== undefined) return;
-    const parsed = messageEvent.safeParse(message);
-    if (!parsed.success || !parsed.data.thread_ts) {
+    const parsed = v.safeParse(messageEvent, message);
+    if (!parsed.success || !parsed.output.thread_ts) {
       ctx.log.warn(
-        { problem: parsed.success ? 'thread_ts: missing' : describeProblem(parsed.error) },
+        { problem: parsed.success ? 'thread_ts: missing' : describeProblem(parsed.issues) },
         'dropped a malformed assistant thread message',
       );
       return;
     }
-    const msg = parsed.data;
+    const msg = parsed.output;
     const threadTs = msg.thread_ts!;
     const bot = ctx.bot();
     const question = stripBotMention(msg.text, bot.userId);

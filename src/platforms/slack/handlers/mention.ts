@@ -4,6 +4,7 @@
  * malformed events are dropped with one log line.
  */
 import type { AllMiddlewareArgs, SlackEventMiddlewareArgs } from '@slack/bolt';
+import * as v from 'valibot';
 import { strings } from '../../../conversation/strings.js';
 import { answerIn, type SlackContext } from '../context.js';
 import { describeProblem, fromAnyBot, mentionEvent } from '../events.js';
@@ -17,12 +18,12 @@ export function onMention(ctx: SlackContext) {
       ctx.log.debug({ channel: event.channel }, 'ignored a mention from a bot');
       return;
     }
-    const parsed = mentionEvent.safeParse(event);
+    const parsed = v.safeParse(mentionEvent, event);
     if (!parsed.success) {
-      ctx.log.warn({ problem: describeProblem(parsed.error) }, 'dropped a malformed app_mention event');
+      ctx.log.warn({ problem: describeProblem(parsed.issues) }, 'dropped a malformed app_mention event');
       return;
     }
-    const mention = parsed.data;
+    const mention = parsed.output;
     const rootTs = mention.thread_ts ?? mention.ts;
     const shared = filesOf(mention);
     const question =

@@ -5,6 +5,7 @@
  * those) — is not ours to answer.
  */
 import type { AllMiddlewareArgs, SlackEventMiddlewareArgs } from '@slack/bolt';
+import * as v from 'valibot';
 import { isAllowed } from '../../../conversation/layer.js';
 import { strings } from '../../../conversation/strings.js';
 import { answerIn, type SlackContext } from '../context.js';
@@ -21,12 +22,12 @@ export function onMessage(ctx: SlackContext) {
     }
     // Edits, joins and the like are not questions; a message sharing a file is.
     if (message.subtype !== undefined && message.subtype !== 'file_share') return;
-    const parsed = messageEvent.safeParse(message);
+    const parsed = v.safeParse(messageEvent, message);
     if (!parsed.success) {
-      ctx.log.warn({ problem: describeProblem(parsed.error) }, 'dropped a malformed message event');
+      ctx.log.warn({ problem: describeProblem(parsed.issues) }, 'dropped a malformed message event');
       return;
     }
-    const msg = parsed.data;
+    const msg = parsed.output;
     const bot = ctx.bot();
     const teamId = (body as { team_id?: string }).team_id;
     const team = teamId ? { teamId } : {};
