@@ -11,31 +11,31 @@ const text = v.string(expected('string'));
 const ts = v.pipe(text, v.regex(/^\d+\.\d+$/, 'a Slack timestamp'));
 const id = v.pipe(text, v.regex(/^[A-Z0-9]+$/, 'a Slack id'));
 
+/** What every posted message carries: who, where, when, and any files shared with it (read leniently by files.ts). */
+const posted = {
+  user: id,
+  channel: id,
+  ts,
+  thread_ts: v.optional(ts),
+  files: v.optional(v.array(v.unknown(), expected('array'))),
+};
+
 export const mentionEvent = jsonObject(
   v.object({
-    user: id,
-    channel: id,
-    ts,
-    thread_ts: v.optional(ts),
+    ...posted,
     // Slack always sends text; without it the mention still deserves the usage hint.
     text: v.optional(text, ''),
-    /** Files shared with the mention; read leniently by files.ts. */
-    files: v.optional(v.array(v.unknown(), expected('array'))),
   }),
 );
 export type MentionEvent = v.InferOutput<typeof mentionEvent>;
 
 export const messageEvent = jsonObject(
   v.object({
-    user: id,
-    channel: id,
-    ts,
-    thread_ts: v.optional(ts),
+    ...posted,
     // A file shared without a comment may come with no text.
     text: v.optional(text, ''),
     channel_type: v.optional(text),
     subtype: v.optional(text),
-    files: v.optional(v.array(v.unknown(), expected('array'))),
   }),
 );
 export type MessageEvent = v.InferOutput<typeof messageEvent>;
