@@ -53,37 +53,17 @@ const optionalUrl = (hint: string) => {
 
 /** `Number()` reads ` 5 `, `1e3` and `0x10` as numbers, as the bot always has. */
 const toNumber = v.transform((value: unknown) => Number(value));
-/**
- * A whole number in range. Not a whole number stops there (a schema, not a check), so
- * `1.5` is one problem; an integer beyond 2^53 is reported and still range-checked.
- */
-const wholeNumber = (min: number, max: number, messages: WholeNumberMessages) =>
+/** A whole number in range. Not a whole number stops there (a schema, not a check): `1.5` is one problem. */
+const wholeNumber = (min: number, max: number) =>
   v.pipe(
     v.unknown(),
     toNumber,
-    v.custom<number>((value) => Number.isInteger(value), messages.whole),
-    v.safeInteger(messages.unsafe),
-    v.minValue(min, messages.min),
-    v.maxValue(max, messages.max),
+    v.custom<number>((value) => Number.isInteger(value), 'must be a whole number'),
+    v.minValue(min, `must be at least ${min}`),
+    v.maxValue(max, `must be at most ${max}`),
   );
-interface WholeNumberMessages {
-  readonly whole: string;
-  readonly unsafe: v.ErrorMessage<v.SafeIntegerIssue<number>>;
-  readonly min: string;
-  readonly max: string;
-}
 const int = (fallback: number, min: number, max: number) =>
-  variable(
-    v.optional(
-      wholeNumber(min, max, {
-        whole: 'must be a whole number',
-        unsafe: 'must be a whole number',
-        min: `must be at least ${min}`,
-        max: `must be at most ${max}`,
-      }),
-      fallback,
-    ),
-  );
+  variable(v.optional(wholeNumber(min, max), fallback));
 const optionalNumber = (min: number, max: number) =>
   variable(
     v.optional(
@@ -96,27 +76,10 @@ const optionalNumber = (min: number, max: number) =>
       ),
     ),
   );
-/**
- * `auto` or a count of shards. A whole number out of range keeps the wording this variable
- * has always had (zod's defaults, which operators may have searched for).
- */
+/** `auto` or a count of shards. */
 const shards = variable(
   v.optional(
-    v.union(
-      [
-        v.literal('auto'),
-        wholeNumber(1, 10_000, {
-          whole: 'must be a whole number',
-          unsafe: (issue) =>
-            issue.input > 0
-              ? `Too big: expected int to be <=${Number.MAX_SAFE_INTEGER}`
-              : `Too small: expected int to be >=${Number.MIN_SAFE_INTEGER}`,
-          min: 'Too small: expected number to be >=1',
-          max: 'Too big: expected number to be <=10000',
-        }),
-      ],
-      'must be "auto" or a whole number of shards',
-    ),
+    v.union([v.literal('auto'), wholeNumber(1, 10_000)], 'must be "auto" or a whole number of shards'),
   ),
 );
 
@@ -189,14 +152,9 @@ const flagOn = switchedOn(true);
 /** One of a few words, any case. */
 const choice = <const T extends string>(options: readonly [T, ...T[]], fallback: T, message: string) =>
   word(v.optional(v.picklist(options, message), fallback));
-/** One of a few exact words; the message lists them as it always has. */
+/** One of a few exact words. */
 const exactly = <const T extends string>(options: readonly [T, ...T[]], fallback: T) =>
-  variable(
-    v.optional(
-      v.picklist(options, `Invalid option: expected one of ${options.map((o) => `"${o}"`).join('|')}`),
-      fallback,
-    ),
-  );
+  variable(v.optional(v.picklist(options, `must be one of ${options.join(', ')}`), fallback));
 
 const snowflake = (what: string) => matching(/^\d{15,25}$/, `must be a numeric ${what} id (a snowflake)`);
 const slackId = (first: string, what: string) =>

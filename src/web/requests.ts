@@ -72,7 +72,9 @@ function firstProblem(issues: readonly v.BaseIssue<unknown>[]): string {
 }
 
 /** An optional tab id; `message` says what a malformed one must look like. */
-const tabId = (message: string) => v.optional(v.pipe(v.string(expected('string')), v.regex(TAB_ID, message)));
+const tabId = v.optional(
+  v.pipe(v.string(expected('string')), v.regex(TAB_ID, 'must be 8-64 letters, digits, _ or -')),
+);
 
 export function parseChatRequest(body: unknown, limits: WebChatLimits): ChatRequest {
   const turn = jsonObject(
@@ -97,7 +99,7 @@ export function parseChatRequest(body: unknown, limits: WebChatLimits): ChatRequ
         ),
         () => [],
       ),
-      tabId: tabId('must be 8-64 letters, digits, _ or -'),
+      tabId,
     }),
   );
   const result = v.safeParse(schema, body);
@@ -109,7 +111,7 @@ const feedbackRequest = jsonObject(
   v.object({
     questionId: v.pipe(v.string(expected('string')), v.regex(QUESTION_ID, 'must be the id of an answer')),
     vote: v.picklist(['up', 'down'], 'must be "up" or "down"'),
-    tabId: tabId(`Invalid string: must match pattern ${TAB_ID}`),
+    tabId,
   }),
 );
 

@@ -41,6 +41,34 @@ describe('configuration', () => {
     expect((error as Error).message).not.toContain(secret);
   });
 
+  it('says what a wrong value should be, in the same words for every kind of variable', () => {
+    const problemsOf = (env: Record<string, string>) => {
+      try {
+        parseConfig(env);
+      } catch (error) {
+        return (error as ConfigError).problems;
+      }
+      throw new Error('expected a configuration error');
+    };
+    expect(
+      problemsOf({
+        LOG_LEVEL: 'loud',
+        GROQ_TIMEOUT_MS: '1.5',
+        GROQ_MAX_RETRIES: '1e20',
+        DISCORD_TOKEN: 'discord-token',
+        DISCORD_APPLICATION_ID: '123456789012345678',
+        DISCORD_SHARDS: '0',
+      }),
+    ).toEqual(
+      expect.arrayContaining([
+        'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
+        'GROQ_TIMEOUT_MS must be a whole number',
+        'GROQ_MAX_RETRIES must be at most 10',
+        'DISCORD_SHARDS must be at least 1',
+      ]),
+    );
+  });
+
   it('treats blank values as unset, so an .env copied from .env.example works', () => {
     const config = parseConfig({ GROQ_API_KEY: '', UPSTASH_VECTOR_REST_URL: ' ', GROQ_MODEL: '' });
     expect(config.groq.apiKey).toBeUndefined();
