@@ -385,7 +385,6 @@ describe('Discord: nothing the bot posts pings anyone', () => {
 
   it('checks an /ask question before anything is posted, and names threads without pings', async () => {
     const before = groq.chatRequests().length;
-    const threadsBefore = discord.threadsOf(discord.channelId).length;
     const { id } = discord.slashAsk({ question: 'x'.repeat(100_000) });
     const reply = await waitFor(
       () => discord.callsTo('POST', new RegExp(`/interactions/${id}/`))[0],
@@ -404,8 +403,7 @@ describe('Discord: nothing the bot posts pings anyone', () => {
       '@everyone <@1100000000000000555> Zebra thread question',
     );
     // The refused question reached neither the model nor a thread name (other tests' answers
-    // may still be talking to the model, so look for it rather than count requests).
-    expect(discord.threadsOf(discord.channelId).length - threadsBefore).toBe(1);
+    // may still be talking to the model and opening threads, so look for it rather than count).
     const refused = 'x'.repeat(1_000);
     expect(
       groq

@@ -45,6 +45,11 @@ function threadMessages(rootTs: string) {
   return slack.messages(CHANNEL).filter((m) => m.thread_ts === rootTs);
 }
 
+/** Answers streamed into one thread: other tests' answers may still be streaming elsewhere. */
+function streamsIn(rootTs: string) {
+  return slack.callsTo('chat.startStream').filter((c) => c.args.thread_ts === rootTs).length;
+}
+
 function finished(rootTs: string) {
   const stops = slack
     .callsTo('chat.stopStream')
@@ -285,7 +290,6 @@ describe('Slack: mentions, follow-ups and direct messages', () => {
   it('answers a mention inside a thread exactly once, though Slack sends both app_mention and message', async () => {
     const root = slack.addUserMessage(CHANNEL, 'U4', 'Thread about Discord');
     const ts = slack.addUserMessage(CHANNEL, 'U4', '<@UBOT> how do I register the /ask command?', root);
-    const before = slack.callsTo('chat.startStream').length;
     await postEvent({
       type: 'message',
       channel_type: 'channel',
@@ -305,7 +309,7 @@ describe('Slack: mentions, follow-ups and direct messages', () => {
     });
     await waitFor(() => finished(root), 'the answer');
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(slack.callsTo('chat.startStream').length - before).toBe(1);
+    expect(streamsIn(root)).toBe(1);
   });
 
   it('answers a retried event once', async () => {
@@ -317,13 +321,12 @@ describe('Slack: mentions, follow-ups and direct messages', () => {
       ts,
       channel: CHANNEL,
     };
-    const before = slack.callsTo('chat.startStream').length;
     await postEvent(event, 'EvRETRY1');
     await postEvent(event, 'EvRETRY1', 1);
     await postEvent(event, 'EvRETRY1', 2);
     await waitFor(() => finished(ts), 'the answer');
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(slack.callsTo('chat.startStream').length - before).toBe(1);
+    expect(streamsIn(ts)).toBe(1);
   });
 
   it('ignores its own messages, other bots, edits and thread messages where it has not answered', async () => {
