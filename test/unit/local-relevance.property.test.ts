@@ -11,7 +11,7 @@ import {
   type TermWeight,
   termWeights,
 } from '../../src/stores/local/relevance.js';
-import { misspeltMatches, oneEditApart } from '../../src/stores/local/spelling.js';
+import { MAX_MISSPELT_WORDS, misspeltMatches, oneEditApart } from '../../src/stores/local/spelling.js';
 import { namedTerms, queryTerms, typedInLowerCase } from '../../src/stores/local/terms.js';
 
 /** Reference: optimal string alignment distance (edits plus swaps of neighbouring letters). */
@@ -71,6 +71,19 @@ describe('misspeltMatches', () => {
   });
 });
 
+describe('misspeltMatches on hostile questions', () => {
+  it('looks at no more than a few unknown words, however many a pasted question holds', () => {
+    const unknown = Array.from(
+      { length: 5_000 },
+      (_, i) =>
+        `unknown${'abcdefghij'[i % 10]}${'abcdefghij'[Math.floor(i / 10) % 10]}${'abcdefghij'[Math.floor(i / 100) % 10]}${'abcdefghij'[Math.floor(i / 1000)]}`,
+    );
+    const slipOf = (word: string) => `${word}s`;
+    expect(misspeltMatches(unknown, [slipOf(unknown[0]!)]).size).toBe(1);
+    expect(misspeltMatches(unknown, [slipOf(unknown[MAX_MISSPELT_WORDS]!)]).size).toBe(0);
+  });
+});
+
 describe('passageRelevance', () => {
   const weights: TermWeight[] = [
     { term: 'celeron', weight: 7.6 },
@@ -87,6 +100,17 @@ describe('passageRelevance', () => {
     expect(passageRelevance(weights, ['celeron'], passage)).toBeCloseTo(4.2 / 11.8);
   });
 
+  it('keeps crediting a word the question spells right beside its own slip of it', () => {
+    const asked: TermWeight[] = [
+      { term: 'train', weight: 2 },
+      { term: 'preston', weight: 5 },
+      { term: 'prestonn', weight: 7 },
+    ];
+    const passage = { body: ['train', 'stop', 'preston'], everywhere: [] };
+    // "prestonn" is unseen; the passage's "preston" still counts as the question's "preston".
+    expect(passageRelevance(asked, ['prestonn'], passage)).toBeCloseTo(7 / 14);
+  });
+
   it('never scores a passage lower for a slip than for an unrelated word', () => {
     fc.assert(
       fc.property(fc.constantFrom('celoron', 'celron', 'cleeron', 'celerons'), (spelling) => {
@@ -101,6 +125,14 @@ describe('passageRelevance', () => {
         expect(slipped).toBeGreaterThan(unrelated);
       }),
     );
+  });
+});
+
+describe('queryTerms', () => {
+  it('keeps what a question asks about, not the verbs that frame it', () => {
+    // "go" weighed more than "secrets" and put a plain question under the floor.
+    expect(queryTerms('Where do secrets go?')).toEqual(['secret']);
+    expect(queryTerms('Where did the expedition go and what did it get?')).toEqual(['expedit']);
   });
 });
 

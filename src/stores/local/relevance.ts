@@ -107,7 +107,8 @@ export function passageRelevance(
   unseen: readonly string[],
   passage: { readonly body: readonly string[]; readonly everywhere: readonly string[] },
 ): number {
-  const matches = misspeltMatches(unseen, [...passage.body, ...passage.everywhere]);
+  const asked = new Set(weights.map(({ term }) => term));
+  const matches = misspeltMatches(unseen, [...passage.body, ...passage.everywhere], asked);
   const asAsked = (term: string) => matches.get(term) ?? term;
   return coverage(weights, passage.body.map(asAsked), new Set(passage.everywhere.map(asAsked)));
 }

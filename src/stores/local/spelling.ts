@@ -11,6 +11,13 @@
 export const MIN_MISSPELT_LETTERS = 5;
 
 /**
+ * Real questions have none to three unknown words; a pasted wall of them (up to
+ * RAG_MAX_QUESTION_CHARS) would otherwise cost words × passage words comparisons per passage
+ * on the event loop.
+ */
+export const MAX_MISSPELT_WORDS = 8;
+
+/**
  * True when `a` becomes `b` by exactly one edit: a letter inserted, removed or replaced, or two
  * neighbouring letters swapped (the usual typing slips).
  */
@@ -35,18 +42,21 @@ function mayBeMisspelt(term: string): boolean {
 }
 
 /**
- * For the question terms the store has never seen (`unseen`), the passage's terms one edit away
- * from one of them: passage term → the question term it stands for.
+ * For the question terms the store has never seen (`unseen`, the first MAX_MISSPELT_WORDS that
+ * may be slips), the passage's terms one edit away from one of them: passage term → the
+ * question term it stands for. A passage term the question itself uses (`asked`) is never taken
+ * for a slip: "Preston" stays Preston when the question also says "prestonn".
  */
 export function misspeltMatches(
   unseen: readonly string[],
   passageTerms: Iterable<string>,
+  asked: ReadonlySet<string> = new Set(),
 ): Map<string, string> {
   const matches = new Map<string, string>();
-  const candidates = unseen.filter(mayBeMisspelt);
+  const candidates = unseen.filter(mayBeMisspelt).slice(0, MAX_MISSPELT_WORDS);
   if (candidates.length === 0) return matches;
   for (const term of new Set(passageTerms)) {
-    if (!mayBeMisspelt(term)) continue;
+    if (asked.has(term) || !mayBeMisspelt(term)) continue;
     const meant = candidates.find((candidate) => oneEditApart(candidate, term));
     if (meant !== undefined) matches.set(term, meant);
   }

@@ -10,7 +10,7 @@ const STOPWORDS = new Set(
   (
     'a about above after again against all also am an and any are aren as at be because been before being below ' +
     'between both but by can cannot could did didn do does doesn doing don down during each else etc ever few for ' +
-    'from further get gets got had hadn has hasn have haven having he her here hers herself him himself his how i ' +
+    'from further get gets go goes going gone got had hadn has hasn have haven having he her here hers herself him himself his how i ' +
     'if in into is isn it its itself just let ll me might more most must my myself no nor not now of off on once ' +
     'only or other ought our ours ourselves out over own per re same shall she should so some such than that the ' +
     'their theirs them themselves then there these they this those through thus to too under until up upon us ve ' +
