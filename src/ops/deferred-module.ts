@@ -15,7 +15,9 @@ type Exports = Record<PropertyKey, unknown>;
 /**
  * Caches a stand-in for the module at the absolute path `resolved`, unless it is loaded already.
  * The stand-in answers `__esModule` itself (TypeScript's interop helpers read it as they
- * require), and anything else from the real module, loaded then, once.
+ * require), and anything else from the real module, loaded then, once; writes go to the real
+ * module too. Only for modules compiled from ES modules (exports an object marked `__esModule`):
+ * a module whose exports are a function cannot be stood in for by an object.
  */
 export function deferModule(resolved: string): void {
   if (require.cache[resolved]) return;
@@ -31,6 +33,9 @@ export function deferModule(resolved: string): void {
     {},
     {
       get: (_target, key) => (key === '__esModule' ? true : load()[key]),
+      set: (_target, key, value) => Reflect.set(load(), key, value),
+      defineProperty: (_target, key, descriptor) => Reflect.defineProperty(load(), key, descriptor),
+      deleteProperty: (_target, key) => Reflect.deleteProperty(load(), key),
       has: (_target, key) => key in load(),
       ownKeys: () => Reflect.ownKeys(load()),
       getOwnPropertyDescriptor: (_target, key) => {
