@@ -53,29 +53,22 @@ const optionalUrl = (hint: string) => {
 
 /** `Number()` reads ` 5 `, `1e3` and `0x10` as numbers, as the bot always has. */
 const toNumber = v.transform((value: unknown) => Number(value));
-/** A whole number in range. Not a whole number stops there (a schema, not a check): `1.5` is one problem. */
-const wholeNumber = (min: number, max: number) =>
+/** A number in range; `check` and its message say which numbers (whole, or any finite). */
+const numberIn = (min: number, max: number, check: (value: number) => boolean, message: string) =>
   v.pipe(
     v.unknown(),
     toNumber,
-    v.custom<number>((value) => Number.isInteger(value), 'must be a whole number'),
+    v.custom<number>((value) => check(value as number), message),
     v.minValue(min, `must be at least ${min}`),
     v.maxValue(max, `must be at most ${max}`),
   );
+/** Not a whole number stops there (a schema, not a check): `1.5` is one problem. */
+const wholeNumber = (min: number, max: number) =>
+  numberIn(min, max, Number.isInteger, 'must be a whole number');
 const int = (fallback: number, min: number, max: number) =>
   variable(v.optional(wholeNumber(min, max), fallback));
 const optionalNumber = (min: number, max: number) =>
-  variable(
-    v.optional(
-      v.pipe(
-        v.unknown(),
-        toNumber,
-        v.custom<number>((value) => Number.isFinite(value), 'must be a number'),
-        v.minValue(min, `must be at least ${min}`),
-        v.maxValue(max, `must be at most ${max}`),
-      ),
-    ),
-  );
+  variable(v.optional(numberIn(min, max, Number.isFinite, 'must be a number')));
 /** `auto` or a count of shards. */
 const shards = variable(
   v.optional(
