@@ -15,8 +15,14 @@ import {
 } from 'discord.js';
 import { safeHttpUrl } from '../core/sources.js';
 import { discordPlainText } from '../render/discord-text.js';
-import { type Digest, type DigestDestination, type DigestItem, digestScope, listSize } from './digest.js';
-import { describeOutcomes, figures, oneLine } from './report.js';
+import {
+  type Digest,
+  type DigestDestination,
+  type DigestSection,
+  digestScope,
+  digestSections,
+} from './digest.js';
+import { figures, oneLine } from './report.js';
 import { pseudonym } from './store.js';
 
 /** Custom id prefix of the digest's save buttons: `save:<channel>:<thread>`. */
@@ -38,13 +44,7 @@ export function digestMessage(digest: Digest): DiscordDigestMessage {
   const lines = [`**${discordPlainText(digest.title)}**`, ...figures(digest.report)];
   const buttons: APIButtonComponent[] = [];
   let n = 0;
-  const { report } = digest;
-  const list = (
-    title: string,
-    items: readonly DigestItem[],
-    size: string,
-    detail: (item: DigestItem) => string,
-  ) => {
+  const list = ({ title, items, size, detail }: DigestSection) => {
     lines.push('', `**${title}**: ${size}`);
     if (items.length === 0) lines.push('none');
     for (const item of items) {
@@ -76,21 +76,7 @@ export function digestMessage(digest: Digest): DiscordDigestMessage {
       }
     }
   };
-  list(
-    'Not answered',
-    digest.unanswered,
-    listSize(report.notAnswered, 'question', report.unanswered.length, digest.unanswered.length),
-    (i) => describeOutcomes(i.group.outcomes),
-  );
-  const votedDown = listSize(
-    report.feedback.answersVotedDown,
-    'answer',
-    report.votedDown.length,
-    digest.votedDown.length,
-  );
-  list('Voted down', digest.votedDown, votedDown, (i) =>
-    i.group.reasons.length ? `reasons: ${i.group.reasons.map((r) => `"${oneLine(r, 80)}"`).join('; ')}` : '',
-  );
+  for (const section of digestSections(digest, 80)) list(section);
   // Whole lines only, so no link or escape is cut in half.
   const kept: string[] = [];
   let length = 0;

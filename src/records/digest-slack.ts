@@ -7,8 +7,15 @@ import type { types } from '@slack/bolt';
 import { WebClient } from '@slack/web-api';
 import { safeHttpUrl } from '../core/sources.js';
 import { slackPlainText } from '../render/slack-text.js';
-import { type Digest, type DigestDestination, type DigestItem, digestScope, listSize } from './digest.js';
-import { describeOutcomes, figures, oneLine } from './report.js';
+import {
+  type Digest,
+  type DigestDestination,
+  type DigestItem,
+  type DigestSection,
+  digestScope,
+  digestSections,
+} from './digest.js';
+import { figures, oneLine } from './report.js';
 import { pseudonym } from './store.js';
 
 /** The digest button's action id: the same name as the knowledge feature's message shortcut. */
@@ -74,32 +81,12 @@ export function digestBlocks(digest: Digest): types.KnownBlock[] {
     { type: 'header', text: { type: 'plain_text', text: digest.title.slice(0, 150) } },
     section(figures(digest.report).join('\n')),
   ];
-  const { report } = digest;
-  const list = (
-    title: string,
-    items: readonly DigestItem[],
-    size: string,
-    detail: (item: DigestItem) => string,
-  ) => {
+  const list = ({ title, items, size, detail }: DigestSection) => {
     blocks.push({ type: 'divider' }, section(`*${title}*: ${size}`));
     if (items.length === 0) blocks.push(section('_none_'));
     for (const item of items) blocks.push(itemBlock(item, detail(item)));
   };
-  list(
-    'Not answered',
-    digest.unanswered,
-    listSize(report.notAnswered, 'question', report.unanswered.length, digest.unanswered.length),
-    (i) => describeOutcomes(i.group.outcomes),
-  );
-  const votedDown = listSize(
-    report.feedback.answersVotedDown,
-    'answer',
-    report.votedDown.length,
-    digest.votedDown.length,
-  );
-  list('Voted down', digest.votedDown, votedDown, (i) =>
-    i.group.reasons.length ? `reasons: ${i.group.reasons.map((r) => `"${oneLine(r, 120)}"`).join('; ')}` : '',
-  );
+  for (const section of digestSections(digest, 120)) list(section);
   return blocks;
 }
 

@@ -4,7 +4,14 @@
  * "Save as knowledge" action when a human answered in one of its threads on that platform.
  */
 import type { Logger } from '../log.js';
-import { buildReport, type QuestionGroup, type Report, type ReportThread } from './report.js';
+import {
+  buildReport,
+  describeOutcomes,
+  oneLine,
+  type QuestionGroup,
+  type Report,
+  type ReportThread,
+} from './report.js';
 import type { RecordStore, StoredAnswer } from './store.js';
 
 export type DigestSchedule = 'weekly' | 'daily';
@@ -68,6 +75,41 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 /** "7 questions in 3 groups (top 2 shown)": a list's size, whatever the platform. */
 export function listSize(total: number, unit: string, groups: number, shown: number): string {
   return `${plural(total, unit)} in ${plural(groups, 'group')}${shown < groups ? ` (top ${shown} shown)` : ''}`;
+}
+
+/** One of the digest's lists as every platform shows it: a title, its size, each item's detail. */
+export interface DigestSection {
+  readonly title: string;
+  readonly size: string;
+  readonly items: readonly DigestItem[];
+  detail(item: DigestItem): string;
+}
+
+/** The questions not answered, then the answers voted down (with reasons cut to `reasonChars`). */
+export function digestSections(digest: Digest, reasonChars: number): DigestSection[] {
+  const { report } = digest;
+  return [
+    {
+      title: 'Not answered',
+      size: listSize(report.notAnswered, 'question', report.unanswered.length, digest.unanswered.length),
+      items: digest.unanswered,
+      detail: (item) => describeOutcomes(item.group.outcomes),
+    },
+    {
+      title: 'Voted down',
+      size: listSize(
+        report.feedback.answersVotedDown,
+        'answer',
+        report.votedDown.length,
+        digest.votedDown.length,
+      ),
+      items: digest.votedDown,
+      detail: ({ group }) =>
+        group.reasons.length
+          ? `reasons: ${group.reasons.map((r) => `"${oneLine(r, reasonChars)}"`).join('; ')}`
+          : '',
+    },
+  ];
 }
 
 /** Items per list in a digest: chat messages have room for a short list, the report for all. */
