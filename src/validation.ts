@@ -1,22 +1,22 @@
 /**
- * Shared pieces for valibot schemas of JSON we receive (requests from the page, Slack events).
- * Their wording of a wrong type or a missing key is the one these messages have always had:
- * "Invalid input: expected string, received number".
+ * Shared pieces for valibot schemas of JSON we receive (requests from the page, Slack events):
+ * a wrong type or a missing key reads "must be a string, not a number" / "…, not missing".
  */
 import * as v from 'valibot';
 
 /** How a JSON value's type is named in messages. */
 function typeName(value: unknown): string {
+  if (value === undefined) return 'missing';
   if (value === null) return 'null';
-  if (Array.isArray(value)) return 'array';
-  return typeof value;
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
 /** Message for a value of the wrong type (a missing key is `undefined`). */
 export const expected =
   (type: string) =>
   (issue: v.BaseIssue<unknown>): string =>
-    `Invalid input: expected ${type}, received ${typeName(issue.input)}`;
+    `must be ${/^[aeio]/.test(type) ? 'an' : 'a'} ${type}, not ${typeName(issue.input)}`;
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);

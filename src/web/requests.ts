@@ -71,7 +71,7 @@ function firstProblem(issues: readonly v.BaseIssue<unknown>[]): string {
   return `${path ? `${path}: ` : ''}${issue?.message ?? 'invalid request'}`;
 }
 
-/** An optional tab id; `message` says what a malformed one must look like. */
+/** An optional tab id: the page sends one per browser tab. */
 const tabId = v.optional(
   v.pipe(v.string(expected('string')), v.regex(TAB_ID, 'must be 8-64 letters, digits, _ or -')),
 );

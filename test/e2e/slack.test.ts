@@ -725,8 +725,8 @@ describe('Slack: who and what the bot answers', () => {
       .filter((l) => l.includes('malformed'))
       .map((l) => JSON.parse(l) as { problem: string; level: number });
     expect(lines.map((l) => l.problem)).toEqual([
-      expect.stringContaining('channel'),
-      expect.stringContaining('ts'),
+      'channel: must be a string, not missing',
+      expect.stringContaining('ts: must be a string, not missing'),
     ]);
     expect(lines.every((l) => l.level === 40)).toBe(true);
     expect(slack.callsTo('chat.startStream').length).toBe(startsBefore);

@@ -120,6 +120,8 @@ describe('request validation', () => {
       /at most 4000/,
     ],
     ['a bad tab id', { question: 'q', tabId: '<script>' }, /tabId/],
+    ['a tab id that is not text', { question: 'q', tabId: 7 }, /tabId: must be a string, not a number/],
+    ['a list instead of an object', ['q'], /must be an object, not an array/],
   ])('refuses %s with a message saying what is wrong', (_name, body, message) => {
     expect(() => parseChatRequest(body, DEFAULT_LIMITS)).toThrow(message);
     expect(() => parseChatRequest(body, DEFAULT_LIMITS)).toThrow(BadRequest);
