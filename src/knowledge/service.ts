@@ -6,7 +6,6 @@
  * (`RAG_DATA_DIR/app.db`), opened on first use.
  */
 import { hostname } from 'node:os';
-import type { Config } from '../config.js';
 import { strings } from '../conversation/strings.js';
 import { type CollectionStore, DEFAULT_COLLECTION, type Place } from '../core/types.js';
 import type { CrawlOptions, CrawlProgress } from '../ingest/crawl.js';
@@ -17,10 +16,11 @@ import { isPrivateHost, publicOnly } from './address-guard.js';
 import { channelKey, placeKeys, type ResolvedRoute, resolveRoute } from './collections.js';
 import { type RouteStore, sqliteRouteStore } from './routes-store.js';
 import { type SavedThread, saveThreadAsKnowledge, type ThreadMessage } from './save-thread.js';
+import type { KnowledgeConfig } from './settings.js';
 import { type SourceRecord, SourceRegistry } from './sources.js';
 import { type SyncSummary, syncSource } from './sync.js';
 
-export type KnowledgeSettings = Config['knowledge'];
+export type KnowledgeSettings = KnowledgeConfig;
 
 export interface KnowledgeServiceOptions {
   readonly store: CollectionStore;

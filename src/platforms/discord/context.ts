@@ -1,12 +1,12 @@
 /** What every Discord handler needs: the client, the shared conversation layer and settings. */
 import { type Client, DiscordAPIError } from 'discord.js';
-import type { Config } from '../../config.js';
 import type { ConversationLayer } from '../../conversation/layer.js';
 import type { Logger } from '../../log.js';
+import type { DiscordConfig } from './settings.js';
 
 export interface DiscordContext {
   readonly client: Client;
-  readonly config: NonNullable<Config['discord']>;
+  readonly config: DiscordConfig;
   readonly conversations: ConversationLayer;
   readonly log: Logger;
   /** Edit pacing, for tests; the default respects Discord's edit rate limits. */

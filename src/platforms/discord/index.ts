@@ -21,7 +21,6 @@ import {
   type ModalSubmitInteraction,
   Partials,
 } from 'discord.js';
-import type { Config } from '../../config.js';
 import type { ConversationLayer } from '../../conversation/layer.js';
 import type { KnowledgeService } from '../../knowledge/service.js';
 import { type Logger, silentLogger } from '../../log.js';
@@ -40,9 +39,10 @@ import { onKbCommand } from './handlers/kb-command.js';
 import { onMessage } from './handlers/message.js';
 import { onSaveToKnowledge, SAVE_TO_KNOWLEDGE_COMMAND } from './handlers/save-thread.js';
 import { onSaveThreadButton } from './handlers/save-thread-button.js';
+import type { DiscordConfig } from './settings.js';
 
 export interface DiscordAdapterOptions {
-  readonly config: NonNullable<Config['discord']>;
+  readonly config: DiscordConfig;
   readonly conversations: ConversationLayer;
   /** `/kb` and "Save to knowledge base"; without it neither is handled. */
   readonly knowledge?: KnowledgeService;

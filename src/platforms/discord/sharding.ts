@@ -6,13 +6,13 @@
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { REST, Routes, ShardingManager } from 'discord.js';
-import type { Config } from '../../config.js';
 import { type Logger, silentLogger } from '../../log.js';
 import { requestChildMetrics } from '../../ops/child-metrics.js';
 import type { PlatformAdapter } from '../types.js';
+import type { DiscordConfig } from './settings.js';
 
 /** Discord's recommended shard count, asked through DISCORD_API_URL when one is set. */
-async function recommendedShards(config: NonNullable<Config['discord']>): Promise<number> {
+async function recommendedShards(config: DiscordConfig): Promise<number> {
   const rest = new REST(config.apiURL ? { api: config.apiURL } : {}).setToken(config.token);
   const gateway = (await rest.get(Routes.gatewayBot())) as { shards: number };
   return Math.max(1, gateway.shards);
@@ -23,10 +23,7 @@ export interface ShardedDiscord extends PlatformAdapter {
   shardMetrics(): Promise<object[][]>;
 }
 
-export function createShardedDiscord(options: {
-  config: NonNullable<Config['discord']>;
-  logger?: Logger;
-}): ShardedDiscord {
+export function createShardedDiscord(options: { config: DiscordConfig; logger?: Logger }): ShardedDiscord {
   const { config } = options;
   const log = (options.logger ?? silentLogger).child({ platform: 'discord' });
   // The same extension as this file: .ts under tsx in development, .js when compiled.

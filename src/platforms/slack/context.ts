@@ -1,15 +1,15 @@
 /** What every Slack handler needs: the shared conversation layer and this app's settings. */
 import type { webApi } from '@slack/bolt';
-import type { Config } from '../../config.js';
 import type { ConversationLayer } from '../../conversation/layer.js';
 import type { Turn } from '../../core/types.js';
 import type { Logger } from '../../log.js';
 import { type SlackPacing, type SlackTarget, slackConversation } from './conversation.js';
 import { resolveStubs, type SlackFile, slackAttachedFile } from './files.js';
 import type { BotIdentity } from './history.js';
+import type { SlackConfig } from './settings.js';
 
 export interface SlackContext {
-  readonly config: NonNullable<Config['slack']>;
+  readonly config: SlackConfig;
   readonly conversations: ConversationLayer;
   readonly log: Logger;
   readonly pacing: SlackPacing;

@@ -19,7 +19,6 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger as SlackLogger } from '@slack/bolt';
 import slackManifest from '../../../commands/slack-manifest.json' with { type: 'json' };
-import type { SlackConfig } from '../../config.js';
 import type { KnowledgeOverviewReader } from '../../conversation/knowledge-overview.js';
 import type { ConversationLayer } from '../../conversation/layer.js';
 import type { HttpRoute } from '../../http/types.js';
@@ -48,6 +47,7 @@ import { onAppUninstalled, onTokensRevoked } from './handlers/uninstall.js';
 import type { BotIdentity } from './history.js';
 import { INSTALL_PATH, installFailurePage, REDIRECT_PATH } from './install-pages.js';
 import { installationId, NoInstallationError, type SlackInstallations } from './installations.js';
+import type { SlackConfig } from './settings.js';
 
 export interface SlackAdapterOptions {
   readonly config: SlackConfig;
