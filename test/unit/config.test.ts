@@ -1,5 +1,7 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../../src/config.js';
+import { CONFIG_VARIABLES, ConfigError, parseConfig, SECRET_VARIABLES } from '../../src/config.js';
 
 describe('configuration', () => {
   it('runs with no environment at all: offline generator, local store, documented defaults', () => {
@@ -80,5 +82,29 @@ describe('configuration', () => {
     const config = parseConfig({ SLACK_BOT_TOKEN: 'xoxb-1-2-abc', SLACK_APP_TOKEN: 'xapp-1-A-1-abc' });
     expect(config.slack?.appToken).toBe('xapp-1-A-1-abc');
     expect(config.slack?.signingSecret).toBeUndefined();
+  });
+});
+
+describe('the areas the configuration is composed of', () => {
+  it('declare each variable once, and every secret among their variables', () => {
+    expect(new Set(CONFIG_VARIABLES).size).toBe(CONFIG_VARIABLES.length);
+    for (const name of SECRET_VARIABLES) expect(CONFIG_VARIABLES).toContain(name);
+  });
+
+  it('are all documented in .env.example, which lists nothing the bot does not read', () => {
+    const example = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8');
+    const listed = [...example.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((match) => match[1]);
+    expect([...CONFIG_VARIABLES].sort()).toEqual([...new Set(listed)].sort());
+  });
+
+  it('share building blocks that import nothing from any area', () => {
+    const folder = new URL('../../src/settings/', import.meta.url);
+    for (const file of readdirSync(folder)) {
+      const imports = ts
+        .preProcessFile(readFileSync(new URL(file, folder), 'utf8'))
+        .importedFiles.map((entry) => entry.fileName);
+      for (const name of imports)
+        expect(name === 'valibot' || /^\.\/[\w-]+\.js$/.test(name), `${file}: ${name}`).toBe(true);
+    }
   });
 });
