@@ -74,7 +74,7 @@ async function main(): Promise<void> {
     '',
     `Measured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)} (${machine}), against the loopback fakes in test/fakes.`,
     'Overheads subtract the latency the fakes inject, so they measure this code, not the network.',
-    'Rows marked NO are explained in the README, section Benchmarks.',
+    'Rows marked NO are explained in docs/benchmarks.md.',
     '',
     rendered,
     '',

@@ -187,7 +187,7 @@ export function sweepFloors(
   }));
 }
 
-/** The `--json` shape: fractions 0–1, as documented in the README. */
+/** The `--json` shape: fractions 0–1, as documented in docs/retrieval-quality.md. */
 export function reportJson(report: EvalReport, store: string): Record<string, unknown> {
   return {
     store,

@@ -4,7 +4,7 @@
  * it is beside the knowledge, every process on the host (npm start, its Discord shards, npm
  * run report) opens it in WAL mode, a claim on a digest period is an ordinary unique row, and
  * a team can read or delete its records with any SQLite tool. Instances on several hosts keep
- * one file each (see README "Closing the loop"); nothing here needs Redis.
+ * one file each (see docs/closing-the-loop.md); nothing here needs Redis.
  */
 import { createHash } from 'node:crypto';
 import type { AnswerOutcomeKind } from '../conversation/recording.js';

@@ -4,7 +4,7 @@
  * server, no account and downloads nothing. Writes are incremental transactions, so ingestion
  * never rewrites the store; WAL lets a running bot read while `npm run ingest` writes, and
  * every search reads the file as it is now, so new documents are visible without a restart.
- * Why BM25 and not an embedding model: "Retrieval quality" in the README.
+ * Why BM25 and not an embedding model: docs/retrieval-quality.md.
  */
 import { mkdirSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
