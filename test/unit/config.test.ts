@@ -97,6 +97,11 @@ describe('the areas the configuration is composed of', () => {
     expect([...CONFIG_VARIABLES].sort()).toEqual([...new Set(listed)].sort());
   });
 
+  it('are all named in docs/configuration.md', () => {
+    const page = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
+    expect(CONFIG_VARIABLES.filter((name) => !page.includes(`\`${name}\``))).toEqual([]);
+  });
+
   it('share building blocks that import nothing from any area', () => {
     const folder = new URL('../../src/settings/', import.meta.url);
     for (const file of readdirSync(folder)) {
