@@ -159,6 +159,15 @@ function pacer(gapMs: () => number, now: () => number, sleep: (ms: number) => Pr
 
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** Why a page could not be fetched, in a word a person reads: the time limit, or the cause fetch wraps. */
+function failureReason(error: unknown): string {
+  const cause = (error as { cause?: unknown }).cause;
+  const root = cause instanceof Error ? cause : (error as Error);
+  return root.name === 'TimeoutError' || (error as Error).name === 'TimeoutError'
+    ? 'timed out'
+    : root.message;
+}
+
 export async function crawlSite(start: string, options: CrawlOptions = {}): Promise<CrawlResult> {
   const first = startURL(start);
   const scope = crawlScope(first);
@@ -173,13 +182,16 @@ export async function crawlSite(start: string, options: CrawlOptions = {}): Prom
   let gapMs = options.delayMs ?? CRAWL_DEFAULTS.delayMs;
   const pace = pacer(() => gapMs, options.now ?? Date.now, options.sleep ?? realSleep);
 
+  /**
+   * One request. Its deadline starts once pacing lets it go and covers the headers and the whole
+   * body (fetch aborts a body still streaming), so a page that stalls halfway fails alone.
+   */
   const get = async (url: string, headers: Record<string, string> = {}) => {
     options.signal?.throwIfAborted();
     await options.guard?.(new URL(url));
     await pace();
-    const signal = options.signal
-      ? AbortSignal.any([options.signal, AbortSignal.timeout(timeoutMs)])
-      : AbortSignal.timeout(timeoutMs);
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
     // Redirects are ours to follow: one leading off the site (or to an internal address) is never requested.
     return doFetch(url, { headers: { 'user-agent': userAgent, ...headers }, redirect: 'manual', signal });
   };
@@ -263,15 +275,22 @@ export async function crawlSite(start: string, options: CrawlOptions = {}): Prom
     const conditional: Record<string, string> = {};
     if (before?.etag) conditional['if-none-match'] = before.etag;
     if (before?.lastModified) conditional['if-modified-since'] = before.lastModified;
-    let response: Response;
+    // Whatever goes wrong with one page (no answer, a body that stalls or breaks off, a refused
+    // address) fails that page alone, listed with its reason; the others land.
     try {
-      response = await get(url, conditional);
+      await fetchPage(url, depth, before, conditional);
     } catch (error) {
       if (options.signal?.aborted) throw error;
-      const reason = (error as Error).name === 'TimeoutError' ? 'timed out' : (error as Error).message;
-      pages.push({ kind: 'failed', url, reason });
-      return;
+      pages.push({ kind: 'failed', url, reason: failureReason(error) });
     }
+  };
+  const fetchPage = async (
+    url: string,
+    depth: number,
+    before: KnownPage | undefined,
+    conditional: Record<string, string>,
+  ): Promise<void> => {
+    const response = await get(url, conditional);
     const follow = (links: readonly string[]) => {
       for (const link of links) enqueue(link, depth + 1);
     };

@@ -4,9 +4,17 @@
  * admin page) would put what the server can reach into answers. The operator can allow them
  * (CRAWL_ALLOW_PRIVATE=true, e.g. for an intranet wiki); `npm run ingest` on the server may
  * always crawl them.
+ *
+ * The address checked must be the address connected to. Resolving a name to check it and
+ * letting `fetch` resolve it again is a race an attacker's DNS wins (DNS rebinding: a public
+ * address for the check, 127.0.0.1 a moment later for the request). So a crawl of a chat-added
+ * site connects through an HTTP agent whose own DNS lookup refuses private answers: the
+ * connection is made to exactly the address that was checked.
  */
-import { lookup } from 'node:dns/promises';
+import dns from 'node:dns';
+import type { LookupFunction } from 'node:net';
 import { BlockList, isIP } from 'node:net';
+import type { Agent } from 'undici';
 import { CrawlError } from '../ingest/crawl.js';
 
 const blocked = new BlockList();
@@ -40,32 +48,135 @@ function isPrivateAddress(address: string): boolean {
   return blocked.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4');
 }
 
+export interface ResolvedAddress {
+  readonly address: string;
+  readonly family: number;
+}
+
+/** Every address a name resolves to (the system resolver, as `fetch` would use). */
+export type Resolver = (host: string) => Promise<readonly ResolvedAddress[]>;
+
+// Through the module object, looked up at call time: the system resolver, whatever replaced it.
+const systemResolver: Resolver = (host) => dns.promises.lookup(host, { all: true });
+/** The resolution a socket makes (`net.connect` calls `dns.lookup`), taken once for the connection. */
+const connectionResolver: Resolver = (host) =>
+  new Promise((resolve, reject) =>
+    dns.lookup(host, { all: true }, (error, addresses) => (error ? reject(error) : resolve(addresses))),
+  );
+
+const bare = (hostname: string) => hostname.replace(/^\[|\]$/g, '');
+const isLocalName = (host: string) => host === 'localhost' || host.endsWith('.localhost');
+
 /** True when `hostname` is, or resolves to, an address that is not on the public internet. */
-export async function isPrivateHost(
-  hostname: string,
-  resolve: (host: string) => Promise<readonly string[]> = async (host) =>
-    (await lookup(host, { all: true })).map((entry) => entry.address),
-): Promise<boolean> {
-  const host = hostname.replace(/^\[|\]$/g, '');
-  if (host === 'localhost' || host.endsWith('.localhost')) return true;
+export async function isPrivateHost(hostname: string, resolve: Resolver = systemResolver): Promise<boolean> {
+  const host = bare(hostname);
+  if (isLocalName(host)) return true;
   if (isIP(host)) return isPrivateAddress(host);
   try {
-    return (await resolve(host)).some(isPrivateAddress);
+    return (await resolve(host)).some((entry) => isPrivateAddress(entry.address));
   } catch {
     // Unresolvable now: refused, since it could resolve to anything by the time it is fetched.
     return true;
   }
 }
 
+/** A connection refused because its address is not public; the crawl lists the page with this reason. */
+export class PrivateAddressError extends CrawlError {
+  override name = 'PrivateAddressError';
+  readonly code = 'EPRIVATEADDRESS';
+}
+
 /**
- * A crawl guard for sites added from a chat: every request's host is resolved and refused if
- * it is (or resolves to) a private address, so a later DNS change or a redirect cannot turn an
- * approved public site into a way into the server's network.
+ * The addresses to connect to for `hostname`, resolved once: refused when any of them is
+ * private (a name answering both is as good as a private one), or when it does not resolve.
  */
-export function publicOnly(resolve?: (host: string) => Promise<readonly string[]>) {
+export async function publicAddresses(
+  hostname: string,
+  resolve: Resolver = connectionResolver,
+): Promise<readonly ResolvedAddress[]> {
+  const host = bare(hostname);
+  const refuse = (why: string) =>
+    new PrivateAddressError(
+      `${host} ${why}; only public addresses are fetched for sites added from the chat`,
+    );
+  if (isLocalName(host)) throw refuse('is a local name');
+  if (isIP(host)) {
+    if (isPrivateAddress(host)) throw refuse('is a private or local address');
+    return [{ address: host, family: isIP(host) }];
+  }
+  let addresses: readonly ResolvedAddress[];
+  try {
+    addresses = await resolve(host);
+  } catch {
+    throw refuse('does not resolve');
+  }
+  const inside = addresses.find((entry) => isPrivateAddress(entry.address));
+  if (inside) throw refuse(`resolves to a private or local address (${inside.address})`);
+  if (addresses.length === 0) throw refuse('does not resolve');
+  return addresses;
+}
+
+/**
+ * The DNS lookup of a connection (`net.connect`'s `lookup` option): resolves once, refuses
+ * private answers, and hands the socket the checked address, so nothing resolves it again.
+ */
+export function publicOnlyLookup(resolve: Resolver = connectionResolver): LookupFunction {
+  return (hostname, options, callback) => {
+    const wanted =
+      options.family === 6 || options.family === 'IPv6'
+        ? 6
+        : options.family === 4 || options.family === 'IPv4'
+          ? 4
+          : 0;
+    publicAddresses(hostname, resolve).then(
+      (addresses) => {
+        const usable = wanted ? addresses.filter((entry) => entry.family === wanted) : addresses;
+        const first = usable[0];
+        if (!first) {
+          const error: NodeJS.ErrnoException = new Error(`${hostname} has no IPv${wanted} address`);
+          error.code = 'ENOTFOUND';
+          callback(error, '', 0);
+        } else if (options.all)
+          callback(
+            null,
+            usable.map((entry) => ({ ...entry })),
+          );
+        else callback(null, first.address, first.family);
+      },
+      (error: Error) => callback(error, '', 0),
+    );
+  };
+}
+
+/**
+ * A crawl guard for sites added from a chat, checked before each request: a URL naming a
+ * private address or a local name is refused without a request. Names are checked where they
+ * are connected to (`publicOnlyFetch`), not here: a check here would resolve the name a second time.
+ */
+export function publicOnly() {
   return async (url: URL): Promise<void> => {
-    if (await isPrivateHost(url.hostname, resolve)) {
-      throw new CrawlError(`${url.host} is a private or local address (or does not resolve); not fetched`);
+    const host = bare(url.hostname);
+    if (isLocalName(host) || (isIP(host) && isPrivateAddress(host))) {
+      throw new PrivateAddressError(`${url.host} is a private or local address; not fetched`);
     }
+  };
+}
+
+/**
+ * `fetch` for sites added from the chat: every connection (each request, redirect, robots.txt
+ * and sitemap) resolves its host once, refuses private answers, and connects to the address it
+ * checked. undici (the library behind Node's own fetch) is loaded on the first crawl only.
+ */
+export function publicOnlyFetch(resolve?: Resolver): typeof fetch {
+  let agent: Promise<{ agent: Agent; fetch: typeof import('undici').fetch }> | undefined;
+  return async (input, init) => {
+    agent ??= import('undici').then((undici) => ({
+      agent: new undici.Agent({ connect: { lookup: publicOnlyLookup(resolve) } }),
+      fetch: undici.fetch,
+    }));
+    const { agent: dispatcher, fetch: undiciFetch } = await agent;
+    const url = input instanceof Request ? input.url : input;
+    // undici's Response is the class Node's global fetch returns, from the package's own copy.
+    return (await undiciFetch(url, { ...(init as object), dispatcher })) as unknown as Response;
   };
 }

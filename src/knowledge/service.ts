@@ -12,7 +12,7 @@ import type { CrawlOptions, CrawlProgress } from '../ingest/crawl.js';
 import { CrawlError, startURL } from '../ingest/crawl.js';
 import { type Logger, silentLogger } from '../log.js';
 import type { AppDatabase } from '../state/app-db.js';
-import { isPrivateHost, publicOnly } from './address-guard.js';
+import { isPrivateHost, publicOnly, publicOnlyFetch, type Resolver } from './address-guard.js';
 import { channelKey, placeKeys, type ResolvedRoute, resolveRoute } from './collections.js';
 import { type RouteStore, sqliteRouteStore } from './routes-store.js';
 import { type SavedThread, saveThreadAsKnowledge, type ThreadMessage } from './save-thread.js';
@@ -33,6 +33,8 @@ export interface KnowledgeServiceOptions {
   readonly crawl?: Omit<CrawlOptions, 'known' | 'onProgress'>;
   /** Names this process in the sync lock. */
   readonly instanceId?: string;
+  /** How host names resolve for chat-added sites (tests); default: the system resolver. */
+  readonly resolve?: Resolver;
 }
 
 export interface KnowledgeStatus {
@@ -59,10 +61,15 @@ export class KnowledgeService {
   private readonly log: Logger;
   private readonly instanceId: string;
   private syncing = false;
+  /** Syncs running in this process, by source id, so removing a source can cancel its sync. */
+  private readonly running = new Map<number, { controller: AbortController; done: Promise<void> }>();
+  /** Connections of chat-added sites: resolved once, refused when private (address-guard.ts). */
+  private readonly publicFetch: typeof fetch;
 
   constructor(private readonly options: KnowledgeServiceOptions) {
     this.log = (options.logger ?? silentLogger).child({ component: 'knowledge' });
     this.instanceId = options.instanceId ?? `${hostname()}:${process.pid}`;
+    this.publicFetch = publicOnlyFetch(options.resolve);
   }
 
   get settings(): KnowledgeSettings {
@@ -180,7 +187,10 @@ export class KnowledgeService {
   ): Promise<{ source: SourceRecord; created: boolean }> {
     this.checkMayUse(place, [collection]);
     const checked = startURL(url);
-    if (!this.options.settings.crawl.allowPrivate && (await isPrivateHost(checked.hostname))) {
+    if (
+      !this.options.settings.crawl.allowPrivate &&
+      (await isPrivateHost(checked.hostname, this.options.resolve))
+    ) {
       throw new CrawlError(
         `${checked.host} is a private or local address, or does not resolve; only public sites can be added from the chat (the operator can allow it with CRAWL_ALLOW_PRIVATE=true, or run npm run ingest on the server)`,
       );
@@ -201,12 +211,25 @@ export class KnowledgeService {
     return this.registry.resolve(reference);
   }
 
-  /** Removes a source and every chunk of its pages. */
+  /**
+   * Removes a source and every chunk of its pages. A sync of it running in this process is
+   * cancelled and waited for first; one running in another process stops at its next write
+   * and undoes it (sync.ts). Chunks go before the registry rows, so a store that fails midway
+   * leaves the source listed for another try; pages written between the two steps go too.
+   */
   async removeSource(source: SourceRecord): Promise<number> {
-    const pages = this.registry.pages(source.id);
-    const ids = pages.flatMap((page) => page.chunkIds);
-    if (ids.length > 0) await this.store.collection(source.collection).delete(ids);
-    this.registry.remove(source.id);
+    const running = this.running.get(source.id);
+    if (running) {
+      running.controller.abort();
+      await running.done;
+    }
+    const target = this.store.collection(source.collection);
+    const before = this.registry.pages(source.id).flatMap((page) => page.chunkIds);
+    if (before.length > 0) await target.delete(before);
+    const pages = this.registry.remove(source.id);
+    const deleted = new Set(before);
+    const late = pages.flatMap((page) => page.chunkIds).filter((id) => !deleted.has(id));
+    if (late.length > 0) await target.delete(late);
     this.log.info({ source: source.url, pages: pages.length }, 'removed a web source');
     return pages.length;
   }
@@ -230,13 +253,19 @@ export class KnowledgeService {
     try {
       const summaries: SyncSummary[] = [];
       for (const source of sources) {
-        summaries.push(
-          await syncSource(this.store, this.registry, source, {
-            crawl: { ...this.crawlSettings(source), ...this.options.crawl },
-            logger: this.log,
-            ...(onProgress ? { onProgress: (progress) => onProgress(source, progress) } : {}),
-          }),
-        );
+        // Removing the source cancels its sync (removeSource aborts it and waits for the end).
+        const controller = new AbortController();
+        const done = syncSource(this.store, this.registry, source, {
+          crawl: { ...this.crawlSettings(source), ...this.options.crawl, signal: controller.signal },
+          logger: this.log,
+          ...(onProgress ? { onProgress: (progress) => onProgress(source, progress) } : {}),
+        });
+        this.running.set(source.id, { controller, done: done.then(() => undefined) });
+        try {
+          summaries.push(await done);
+        } finally {
+          this.running.delete(source.id);
+        }
       }
       return summaries;
     } finally {
@@ -276,7 +305,8 @@ export class KnowledgeService {
       maxDepth: crawl.maxDepth,
       concurrency: crawl.concurrency,
       delayMs: crawl.delayMs,
-      ...(fromChat && !crawl.allowPrivate ? { guard: publicOnly() } : {}),
+      timeoutMs: crawl.pageTimeoutMs,
+      ...(fromChat && !crawl.allowPrivate ? { guard: publicOnly(), fetch: this.publicFetch } : {}),
     };
   }
 }

@@ -18,6 +18,8 @@ export interface KnowledgeConfig {
     readonly maxDepth: number;
     readonly concurrency: number;
     readonly delayMs: number;
+    /** Time limit of one page (headers and body); past it the page fails alone. */
+    readonly pageTimeoutMs: number;
     /** `/kb add` may name sites on private addresses (the command line always may). */
     readonly allowPrivate: boolean;
   };
@@ -45,6 +47,8 @@ export const knowledgeSettings = defineSettings({
     CRAWL_MAX_DEPTH: int(4, 0, 50),
     CRAWL_CONCURRENCY: int(4, 1, 32),
     CRAWL_DELAY_MS: int(500, 0, 60_000),
+    /** Time one page may take, headers and body together, before it is listed as failed. */
+    CRAWL_PAGE_TIMEOUT_MS: int(15_000, 500, 600_000),
     /** Let `/kb add` crawl loopback, private and link-local addresses (an intranet wiki). */
     CRAWL_ALLOW_PRIVATE: flag,
   },
@@ -61,6 +65,7 @@ export const knowledgeSettings = defineSettings({
         maxDepth: env.CRAWL_MAX_DEPTH,
         concurrency: env.CRAWL_CONCURRENCY,
         delayMs: env.CRAWL_DELAY_MS,
+        pageTimeoutMs: env.CRAWL_PAGE_TIMEOUT_MS,
         allowPrivate: env.CRAWL_ALLOW_PRIVATE,
       },
     },

@@ -201,10 +201,17 @@ export class SourceRegistry {
     return matches.length === 1 ? matches[0] : undefined;
   }
 
-  remove(id: number): void {
-    this.app.transaction(() => {
+  /**
+   * Deletes the source and its pages in one transaction; returns the pages it had, whose chunks
+   * the caller deletes. Once this returns, a sync still running elsewhere finds the source gone
+   * before its next write and undoes any page it writes after (see sync.ts).
+   */
+  remove(id: number): PageRecord[] {
+    return this.app.transaction(() => {
+      const pages = this.pages(id);
       this.db.prepare('DELETE FROM knowledge_pages WHERE source_id = ?').run(id);
       this.db.prepare('DELETE FROM knowledge_sources WHERE id = ?').run(id);
+      return pages;
     });
   }
 

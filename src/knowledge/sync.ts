@@ -4,6 +4,10 @@
  * costs nothing), replace their chunks, and prune pages that are gone (404/410, or no longer
  * reachable when the crawl covered the whole site). Pages that failed this time keep their
  * chunks. Never throws for a page; a site that cannot be crawled at all is a failed sync.
+ *
+ * A sync stops as soon as its source is removed (`/kb remove`, here or in another process on
+ * the same database) or its signal is aborted: no write starts after that, and a page written
+ * while the removal was under way is deleted again, so nothing of a removed source survives.
  */
 import { createHash } from 'node:crypto';
 import type { CollectionStore } from '../core/types.js';
@@ -28,9 +32,17 @@ export interface SyncSummary {
 }
 
 export interface SyncOptions {
+  /** `signal` cancels the sync: the crawl stops and no further page is written. */
   readonly crawl?: Omit<CrawlOptions, 'known' | 'onProgress'>;
   readonly onProgress?: (progress: CrawlProgress) => void;
   readonly logger?: Logger;
+}
+
+/** A sync's outcome when it was cancelled, e.g. by removing its source. */
+export const CANCELLED = 'cancelled';
+
+class SyncCancelled extends Error {
+  override name = 'SyncCancelled';
 }
 
 function contentHash(title: string | undefined, markdown: string): string {
@@ -51,6 +63,19 @@ export async function syncSource(
   const counts = { added: 0, updated: 0, unchanged: 0, removed: 0, chunksUpserted: 0, chunksRemoved: 0 };
   const failed: { url: string; reason: string }[] = [];
   let pagesSeen = 0;
+  const signal = options.crawl?.signal;
+  /** Still wanted: not cancelled, and the source still registered (another process may remove it). */
+  const wanted = () => !signal?.aborted && registry.get(source.id) !== undefined;
+  const ensureWanted = () => {
+    if (!wanted()) throw new SyncCancelled();
+  };
+  /** After a write: if the source went meanwhile, what was just written goes too. */
+  const keepOrUndo = async (url: string, ids: readonly string[]) => {
+    if (registry.get(source.id) !== undefined) return;
+    if (ids.length > 0) await target.delete(ids);
+    registry.removePage(source.id, url);
+    throw new SyncCancelled();
+  };
   const finish = (error?: string): SyncSummary => {
     const status = error ? 'failed' : failed.length > 0 ? 'partial' : 'ok';
     registry.recordSync(source.id, { status, ...(error ? { error } : {}), failures: failed.length });
@@ -65,6 +90,7 @@ export async function syncSource(
   };
 
   try {
+    ensureWanted();
     const crawl = await crawlSite(source.url, {
       ...options.crawl,
       known: [...before.values()].map((page) => ({
@@ -90,6 +116,7 @@ export async function syncSource(
       }
       if (page.kind === 'gone') {
         if (old) {
+          ensureWanted();
           await target.delete(old.chunkIds);
           registry.removePage(source.id, page.url);
           counts.removed += 1;
@@ -103,6 +130,7 @@ export async function syncSource(
         ...(page.etag ? { etag: page.etag } : {}),
         ...(page.lastModified ? { lastModified: page.lastModified } : {}),
       };
+      ensureWanted();
       if (old && old.hash === hash) {
         registry.savePage(source.id, { ...old, ...validators, links });
         counts.unchanged += 1;
@@ -131,6 +159,7 @@ export async function syncSource(
         links,
         chunkIds: ids,
       });
+      await keepOrUndo(page.url, ids);
       counts.chunksUpserted += chunks.length;
       counts.chunksRemoved += stale.length;
       if (old) counts.updated += 1;
@@ -140,6 +169,7 @@ export async function syncSource(
     if (crawl.complete) {
       for (const [url, old] of before) {
         if (reached.has(url)) continue;
+        ensureWanted();
         await target.delete(old.chunkIds);
         registry.removePage(source.id, url);
         counts.removed += 1;
@@ -150,6 +180,10 @@ export async function syncSource(
       return finish(`no page could be fetched (${failed[0]?.reason ?? 'unknown'})`);
     }
   } catch (error) {
+    if (error instanceof SyncCancelled || signal?.aborted) {
+      log.info({ pages: pagesSeen, ...counts }, 'web source sync cancelled');
+      return finish(CANCELLED);
+    }
     const reason = (error as Error).message;
     log.warn({ reason }, 'web source sync failed');
     return finish(reason);

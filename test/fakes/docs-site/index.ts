@@ -4,7 +4,8 @@
  * navigation around a <main>, strong ETags and Last-Modified answered with 304 when the
  * client's validators match, and pages that can be changed, removed (404) or made to fail
  * (503) between crawls, and two old addresses that redirect (one within the site, one off it to
- * an internal address). Every request is recorded.
+ * an internal address). A page can also stall halfway through its body, or be held (no answer)
+ * until the test releases it. Every request is recorded.
  */
 import { createHash } from 'node:crypto';
 import { type LoopbackServer, startLoopbackServer } from '../http-server.js';
@@ -18,6 +19,7 @@ export interface DocsRequest {
 
 export interface FakeDocsSite {
   readonly url: string;
+  readonly port: number;
   readonly requests: DocsRequest[];
   /** Page paths that were fetched in full (200), in order. */
   fetched(): string[];
@@ -31,6 +33,13 @@ export interface FakeDocsSite {
   setCrawlDelay(seconds: number | undefined): void;
   /** More robots.txt lines (e.g. a Sitemap line pointing off the site). */
   setExtraRobots(lines: string): void;
+  /** The page sends its headers and half its body, then nothing more (the connection stays open). */
+  stallPage(path: string): void;
+  /**
+   * The page's answer waits until `release()`; `requested` resolves when the crawler asks for it.
+   * Nothing is sent meanwhile.
+   */
+  holdPage(path: string): { readonly requested: Promise<void>; release(): void };
   clearRequests(): void;
   close(): Promise<void>;
 }
@@ -46,6 +55,8 @@ const escapeHtml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '
 export async function startFakeDocsSite(): Promise<FakeDocsSite> {
   const pages = new Map<string, Page>();
   const failing = new Set<string>();
+  const stalling = new Set<string>();
+  const held = new Map<string, { arrived: () => void; gate: Promise<void> }>();
   const requests: DocsRequest[] = [];
   let crawlDelay: number | undefined;
   let extraRobots = '';
@@ -124,16 +135,32 @@ ${path === '/docs/' ? `<ul>${nav()}</ul><p>Older links: <a href="/docs/old-insta
     if (path === '/docs/private/secret.html')
       return send(200, 'text/html', '<main>private: must never be crawled</main>');
     if (failing.has(path)) return send(503, 'text/plain', 'unavailable');
-    const page = pages.get(path === '/docs' ? '/docs/' : path);
-    if (!page) return send(404, 'text/html', '<h1>Not found</h1>');
-    const body = html(path, page);
-    const etag = etagOf(body);
-    if (req.headers['if-none-match'] === etag) return send(304, 'text/html', '', { etag });
-    return send(200, 'text/html; charset=utf-8', body, { etag, 'last-modified': page.lastModified });
+    const hold = held.get(path);
+    if (hold) {
+      held.delete(path);
+      hold.arrived();
+      return hold.gate.then(() => respond());
+    }
+    return respond();
+    function respond() {
+      const page = pages.get(path === '/docs' ? '/docs/' : path);
+      if (!page) return send(404, 'text/html', '<h1>Not found</h1>');
+      const body = html(path, page);
+      const etag = etagOf(body);
+      if (stalling.has(path)) {
+        record(path, 200, conditional, userAgent);
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+        res.write(body.slice(0, body.length >> 1));
+        return;
+      }
+      if (req.headers['if-none-match'] === etag) return send(304, 'text/html', '', { etag });
+      return send(200, 'text/html; charset=utf-8', body, { etag, 'last-modified': page.lastModified });
+    }
   });
 
   return {
     url: server.url,
+    port: server.port,
     requests,
     fetched: () =>
       requests
@@ -154,6 +181,19 @@ ${path === '/docs/' ? `<ul>${nav()}</ul><p>Older links: <a href="/docs/old-insta
     },
     setExtraRobots(lines) {
       extraRobots = lines;
+    },
+    stallPage: (path) => void stalling.add(path),
+    holdPage(path) {
+      let arrived!: () => void;
+      let release!: () => void;
+      const requested = new Promise<void>((resolve) => {
+        arrived = resolve;
+      });
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      held.set(path, { arrived, gate });
+      return { requested, release };
     },
     clearRequests: () => void requests.splice(0),
     close: () => server.close(),
