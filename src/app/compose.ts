@@ -72,7 +72,19 @@ export async function composeBot(config: Config, log: Logger, deps: RuntimeDeps 
     ...(routesRedis ? { routes: redisRouteStore(routesRedis, log) } : {}),
     settings: config.knowledge,
     logger: log,
+    // Several workspaces or servers share this bot: each has its own knowledge.
+    tenantPlatforms: new Set([
+      ...(config.discord ? ['discord'] : []),
+      ...(config.slack?.oauth ? ['slack'] : []),
+    ]),
   });
+  const unmanaged = knowledge.sharedChatSources();
+  if (unmanaged.length > 0) {
+    log.warn(
+      { sources: unmanaged.map((source) => `#${source.id} ${source.url} → ${source.collection}`) },
+      'web sources added from a chat before each workspace or server had its own knowledge sit in a collection every tenant reads; no tenant can manage them from the chat: remove them with npm run ingest -- --remove <number>, then let each workspace add its own',
+    );
+  }
   // Each question reads only the collections routed to its place.
   const routed = routedAnswerer(
     runtime.answerer,
@@ -119,6 +131,7 @@ export async function composeBot(config: Config, log: Logger, deps: RuntimeDeps 
       stopRetention();
       await recorder.settled();
       await schedule?.stop();
+      await knowledge.stop();
       await shared.close();
       routesRedis?.disconnect();
       appDb?.close();

@@ -33,6 +33,7 @@ Options:
   --reset              delete everything in the store first (asks for confirmation)
   --yes                confirm --reset without asking (for scripts)
   --text-field <name>  field of JSON records that holds the text (default: text)
+  --remove <source>    remove a web source (its number or URL) and every passage of it
   -h, --help           show this help
 
 Formats: Markdown, plain text, HTML, PDF, and JSON arrays of records (UTF-8 text).
@@ -127,6 +128,34 @@ function isSiteURL(positional: string): boolean {
 }
 
 /** Registers each site as a web source (kept for the bot's schedule) and syncs it now. */
+/** `--remove <source>`: a web source and every passage of it, as `/kb remove` does from a chat. */
+async function removeSource(reference: string): Promise<number> {
+  const config = loadConfig();
+  const logger = createLogger({ level: process.env.LOG_LEVEL ? config.log.level : 'warn', format: 'pretty' });
+  const store = await openStore(config, { logger });
+  const app = openAppDatabase(config.rag.dataDir);
+  try {
+    const knowledge = new KnowledgeService({
+      store,
+      appDatabase: () => app,
+      settings: config.knowledge,
+      logger,
+    });
+    const source = knowledge.findSource(reference);
+    if (!source) {
+      process.stderr.write(`There is no web source ${reference.slice(0, 200)} (a number or URL).\n`);
+      return 2;
+    }
+    const pages = await knowledge.removeSource(source);
+    process.stdout.write(
+      `Removed ${source.url} (source #${source.id}, collection ${source.collection}) and its ${pages} page(s).\n`,
+    );
+    return 0;
+  } finally {
+    app.close();
+  }
+}
+
 async function ingestSites(
   store: CollectionStore,
   sites: readonly string[],
@@ -210,6 +239,7 @@ function parse(argv: string[]) {
       yes: { type: 'boolean', short: 'y' },
       'text-field': { type: 'string' },
       collection: { type: 'string', short: 'c' },
+      remove: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -228,6 +258,7 @@ async function main(): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
+  if (values.remove !== undefined) return removeSource(values.remove);
   if (positionals.length === 0 && !values.reset) {
     process.stderr.write(`Name at least one file or folder (or a site URL) to ingest.\n\n${USAGE}\n`);
     return 2;

@@ -122,6 +122,9 @@ export const strings = {
     usingReset: (collections: string) =>
       `This channel's own setting is removed; it now reads ${collections} (from the configuration).`,
     notInChannel: '`/kb use` works in a channel.',
+    noTenant: 'this only works in a channel of a workspace or server, not in a direct message',
+    sharedCollection: (collection: string) =>
+      `other workspaces or servers read \`${collection}\`, so nothing can be added to it from here; add to this workspace's own collection instead (leave the collection out), or route this channel to one of yours with \`/kb use <collection>\``,
     failed: 'Something went wrong with that /kb command; nothing was lost. Please try again in a moment.',
   },
   /** Saving a thread as knowledge. */

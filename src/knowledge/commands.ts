@@ -140,7 +140,7 @@ export async function runKbCommand(service: KnowledgeService, request: KbRequest
       case 'remove': {
         if (!command.source) return { reply: strings.kb.needsSource };
         const found = service.findSource(command.source);
-        const source = found && service.mayUse(request.place, found.collection) ? found : undefined;
+        const source = found && service.mayManage(request.place, found) ? found : undefined;
         if (!source) return { reply: strings.kb.noSuchSource(quote(command.source.slice(0, 200))) };
         const pages = await service.removeSource(source);
         return { reply: strings.kb.removed(quote(source.url), pages) };
@@ -172,7 +172,7 @@ export async function runKbCommand(service: KnowledgeService, request: KbRequest
       }
       case 'sync': {
         const visible = (source: SourceRecord | undefined) =>
-          source && service.mayUse(request.place, source.collection) ? source : undefined;
+          source && service.mayManage(request.place, source) ? source : undefined;
         const sources = command.source
           ? [visible(service.findSource(command.source))]
           : service.sourcesFor(request.place);

@@ -35,6 +35,11 @@ export interface KnowledgeServiceOptions {
   readonly instanceId?: string;
   /** How host names resolve for chat-added sites (tests); default: the system resolver. */
   readonly resolve?: Resolver;
+  /**
+   * Platforms serving several workspaces or servers (Discord always; Slack installed by OAuth):
+   * each of their tenants has its own collection, and chat writes stay within the tenant.
+   */
+  readonly tenantPlatforms?: ReadonlySet<string>;
 }
 
 export interface KnowledgeStatus {
@@ -90,10 +95,32 @@ export class KnowledgeService {
     return this.registryStore;
   }
 
-  /** The route that applies to `place` (see collections.ts for precedence). */
+  /**
+   * Whether `platform` serves several tenants (workspaces or servers) from one bot: Discord
+   * always, Slack when installed by OAuth in any workspace. Their places each have a tenant
+   * and a default collection of their own (see `tenantOf`).
+   */
+  isMultiTenant(platform: string): boolean {
+    return this.options.tenantPlatforms?.has(platform) ?? false;
+  }
+
+  /** The tenant of `place` in multi-workspace mode ("slack:T0123", "discord:8123…"), if it has one. */
+  tenantOf(place: Place): string | undefined {
+    if (!this.isMultiTenant(place.platform) || !place.workspaceId) return undefined;
+    return `${place.platform}:${place.workspaceId}`;
+  }
+
+  /**
+   * The route that applies to `place` (see collections.ts for precedence). In multi-workspace
+   * mode a place nothing routes reads its tenant's own collection first, then the operator's
+   * shared `default`.
+   */
   async route(place: Place): Promise<ResolvedRoute> {
     const keys = placeKeys(place);
-    return resolveRoute(place, await this.routes.lookup(keys), this.options.settings.routes);
+    const route = resolveRoute(place, await this.routes.lookup(keys), this.options.settings.routes);
+    const tenant = this.tenantOf(place);
+    if (route.origin !== 'default' || !tenant) return route;
+    return { ...route, collections: [tenantCollection(tenant), DEFAULT_COLLECTION] };
   }
 
   async collectionsFor(place: Place): Promise<readonly string[]> {
@@ -105,33 +132,68 @@ export class KnowledgeService {
     return `${place.platform}:${place.workspaceId ?? place.channelId ?? ''}`;
   }
 
+  /** KNOWLEDGE_ROUTES keys that route `collection`. */
+  private routedTo(collection: string): string[] {
+    return [...this.options.settings.routes]
+      .filter(([, collections]) => collections.includes(collection))
+      .map(([key]) => key);
+  }
+
   /**
    * Whether `place`'s admins may see and use `collection`: `default`; their own (a collection a
-   * workspace or server filled from its chat belongs to it); and the operator's collections —
-   * those named in KNOWLEDGE_ROUTES only for the places routed to them (so one tenant's admin
-   * cannot `/kb use` another tenant's collection, list its sources or claim its name), the
-   * operator's unrouted ones for everyone.
+   * workspace or server filled from its chat belongs to it, and in multi-workspace mode each
+   * tenant's own collection is its alone); and the operator's collections — those named in
+   * KNOWLEDGE_ROUTES only for the places routed to them (so one tenant's admin cannot `/kb use`
+   * another tenant's collection, list its sources or claim its name), the operator's unrouted
+   * ones for everyone.
    */
   mayUse(place: Place, collection: string): boolean {
     if (collection === DEFAULT_COLLECTION) return true;
+    if (isTenantCollection(collection)) {
+      const tenant = this.tenantOf(place);
+      return tenant !== undefined && tenantCollection(tenant) === collection;
+    }
     const owner = this.registry.ownerOf(collection);
     if (owner !== undefined) return owner === this.ownerKey(place);
-    const routedTo = [...this.options.settings.routes]
-      .filter(([, collections]) => collections.includes(collection))
-      .map(([key]) => key);
+    const routedTo = this.routedTo(collection);
     if (routedTo.length === 0) return true;
     const keys = placeKeys(place);
     return routedTo.some((key) => keys.includes(key));
   }
 
   /**
+   * Whether a chat write from `place` may land in `collection` in multi-workspace mode: only
+   * where no other tenant reads it. The tenant's own collection, one it claimed, or one the
+   * operator routes to this workspace or channel alone; never `default` or a collection routed
+   * more widely (a platform, `*`, other places).
+   */
+  private writableByTenant(place: Place, tenant: string, collection: string): boolean {
+    if (collection === tenantCollection(tenant)) return true;
+    if (collection === DEFAULT_COLLECTION || isTenantCollection(collection)) return false;
+    const owner = this.registry.ownerOf(collection);
+    if (owner !== undefined) return owner === tenant;
+    const routedTo = this.routedTo(collection);
+    const own = [place.workspaceId, channelKey(place)].filter(Boolean);
+    return routedTo.length > 0 && routedTo.every((key) => own.includes(key));
+  }
+
+  /**
    * Where chat writes (`/kb add` without a collection, saved threads) go: the place's first
    * collection. Where the operator scopes knowledge per place (KNOWLEDGE_ROUTES is set) and
    * nothing routes this place, that would be `default`, which every place reads: refused, so
-   * a private thread is never published to every tenant by accident.
+   * a private thread is never published to every tenant by accident. In multi-workspace mode
+   * they go to the tenant's own collection, or to the channel's first collection when no other
+   * tenant reads it.
    */
   async writeCollection(place: Place): Promise<string> {
     const route = await this.route(place);
+    if (this.isMultiTenant(place.platform)) {
+      const tenant = this.tenantOf(place);
+      if (!tenant) throw new NotYourCollectionError(strings.kb.noTenant);
+      const first = route.collections[0]!;
+      if (this.writableByTenant(place, tenant, first)) return first;
+      throw new NotYourCollectionError(strings.kb.sharedCollection(first));
+    }
     if (route.origin === 'default' && this.options.settings.routes.size > 0) {
       throw new NotYourCollectionError(
         'this channel reads the shared `default` collection; choose one for it first with `/kb use <collection>`',
@@ -149,9 +211,21 @@ export class KnowledgeService {
     }
   }
 
-  /** The sources `place`'s admins may see and manage. */
+  /**
+   * The sources `place`'s admins may see and manage. In multi-workspace mode, those its tenant
+   * added (a source added to a shared collection before tenants had their own is no tenant's).
+   */
   sourcesFor(place: Place): SourceRecord[] {
-    return this.sources().filter((source) => this.mayUse(place, source.collection));
+    return this.sources().filter((source) => this.mayManage(place, source));
+  }
+
+  /** Whether `place`'s admins may see, sync and remove `source`. */
+  mayManage(place: Place, source: SourceRecord): boolean {
+    if (this.isMultiTenant(place.platform)) {
+      const tenant = this.tenantOf(place);
+      return tenant !== undefined && source.tenant === tenant;
+    }
+    return this.mayUse(place, source.collection);
   }
 
   /** `/kb use`: routes the channel of `place` to `collections`; returns the key it set. */
@@ -177,7 +251,10 @@ export class KnowledgeService {
 
   /**
    * `addSource` for the chat: a site on a loopback, private or link-local address is refused
-   * unless CRAWL_ALLOW_PRIVATE allows it (see address-guard.ts).
+   * unless CRAWL_ALLOW_PRIVATE allows it (see address-guard.ts). A new collection becomes this
+   * workspace's or server's, in one transaction with adding the source, so two of them racing
+   * for one name cannot both get it; an existing one (the operator's) stays shared, except that
+   * in multi-workspace mode no chat writes into a collection another tenant reads.
    */
   async addSourceFromChat(
     place: Place,
@@ -195,12 +272,45 @@ export class KnowledgeService {
         `${checked.host} is a private or local address, or does not resolve; only public sites can be added from the chat (the operator can allow it with CRAWL_ALLOW_PRIVATE=true, or run npm run ingest on the server)`,
       );
     }
-    // A new collection becomes this workspace's; an existing one (the operator's) stays shared.
-    const isNew =
-      !(await this.store.collections()).has(collection) &&
-      !this.sources().some((s) => s.collection === collection);
-    if (collection !== DEFAULT_COLLECTION && isNew) this.registry.claim(collection, this.ownerKey(place));
-    return this.registry.add(checked.href, collection, by);
+    const inStore = (await this.store.collections()).has(collection);
+    const tenant = this.tenantOf(place);
+    const multiTenant = this.isMultiTenant(place.platform);
+    if (multiTenant && !tenant) throw new NotYourCollectionError(strings.kb.noTenant);
+    const result = this.registry.addClaiming({
+      url: checked.href,
+      collection,
+      addedBy: by,
+      owner: tenant ?? this.ownerKey(place),
+      ...(tenant ? { tenant } : {}),
+      decide: (isNew) => {
+        if (multiTenant && tenant) {
+          if (collection === tenantCollection(tenant)) return true;
+          if (this.writableByTenant(place, tenant, collection)) return 'shared';
+          return isNew && !inStore && collection !== DEFAULT_COLLECTION;
+        }
+        if (collection === DEFAULT_COLLECTION) return 'shared';
+        return isNew && !inStore ? true : 'shared';
+      },
+    });
+    if ('refused' in result) {
+      throw new NotYourCollectionError(
+        result.refused === 'owned'
+          ? `the collection \`${collection}\` belongs to another workspace or server`
+          : strings.kb.sharedCollection(collection),
+      );
+    }
+    return result.source.tenant || !tenant ? result : { ...result, source: { ...result.source, tenant } };
+  }
+
+  /**
+   * Sources added from a chat into a collection shared by every tenant, before multi-workspace
+   * mode gave each tenant its own: no tenant manages them, and every tenant reads them.
+   */
+  sharedChatSources(): SourceRecord[] {
+    return this.sources().filter(
+      (source) =>
+        !source.tenant && source.addedBy !== 'cli' && this.isMultiTenant(source.addedBy.split(':')[0]!),
+    );
   }
 
   sources(): SourceRecord[] {
@@ -274,6 +384,13 @@ export class KnowledgeService {
     }
   }
 
+  /** Cancels the syncs running in this process and waits for them (shutdown). */
+  async stop(): Promise<void> {
+    const running = [...this.running.values()];
+    for (const { controller } of running) controller.abort();
+    await Promise.all(running.map(({ done }) => done));
+  }
+
   /** Saves a thread to the place's collection (or `collection`), with its permalink as source. */
   async saveThread(input: {
     readonly place: Place;
@@ -309,6 +426,17 @@ export class KnowledgeService {
       ...(fromChat && !crawl.allowPrivate ? { guard: publicOnly(), fetch: this.publicFetch } : {}),
     };
   }
+}
+
+/** A tenant's own collection: `slack-t0123abcd`, `discord-81234…`. */
+export function tenantCollection(tenant: string): string {
+  const [platform = '', id = ''] = tenant.split(':');
+  return `${platform}-${id.toLowerCase()}`.slice(0, 40);
+}
+
+/** Names shaped like a tenant's own collection are that tenant's alone, in every mode. */
+function isTenantCollection(name: string): boolean {
+  return /^slack-t[0-9a-z]{4,}$/.test(name) || /^discord-\d{15,25}$/.test(name);
 }
 
 /** "3 added, 1 updated, 12 unchanged, 1 removed, 2 failed" for people. */

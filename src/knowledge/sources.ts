@@ -11,6 +11,8 @@ export interface SourceRecord {
   readonly url: string;
   readonly collection: string;
   readonly addedBy: string;
+  /** The workspace or server that added it from the chat ("slack:T0123"), in multi-workspace mode. */
+  readonly tenant?: string;
   readonly addedAt: string;
   readonly lastSyncAt?: string;
   /** `ok`, `partial` (some pages failed) or `failed` (the sync stopped). */
@@ -37,6 +39,7 @@ interface SourceRow {
   url: string;
   collection: string;
   added_by: string;
+  tenant: string | null;
   added_at: string;
   last_sync_at: string | null;
   last_status: string | null;
@@ -62,6 +65,7 @@ function toSource(row: SourceRow): SourceRecord {
     url: row.url,
     collection: row.collection,
     addedBy: row.added_by,
+    ...(row.tenant ? { tenant: row.tenant } : {}),
     addedAt: row.added_at,
     ...(row.last_sync_at ? { lastSyncAt: row.last_sync_at } : {}),
     ...(row.last_status ? { lastStatus: row.last_status } : {}),
@@ -124,10 +128,27 @@ export class SourceRegistry {
          expires_at INTEGER NOT NULL
        ) STRICT;`,
     );
+    this.ensureTenants();
   }
 
   private get db() {
     return this.app.db;
+  }
+
+  /**
+   * Sources remember the workspace or server that added them. Rows from before are given the
+   * owner of their collection where it has one (a collection first filled from a chat); the
+   * others (added to a shared collection) stay without one, managed by no tenant.
+   */
+  private ensureTenants(): void {
+    this.ensureOwners();
+    this.app.migrate(
+      'knowledge-sources-tenant-1',
+      `ALTER TABLE knowledge_sources ADD COLUMN tenant TEXT;
+       UPDATE knowledge_sources SET tenant = (SELECT owner FROM knowledge_collection_owners o
+         WHERE o.collection = knowledge_sources.collection)
+       WHERE added_by != 'cli';`,
+    );
   }
 
   /** The workspace or server a collection was first filled from in the chat, if any. */
@@ -147,6 +168,51 @@ export class SourceRegistry {
         'INSERT OR IGNORE INTO knowledge_collection_owners (collection, owner, claimed_at) VALUES (?, ?, ?)',
       )
       .run(collection, owner, new Date().toISOString());
+  }
+
+  /**
+   * `/kb add` from a chat, as one write transaction, so two workspaces racing for one new
+   * collection cannot both get it: the collection's owner is read; another owner refuses
+   * (`refused` names it); with none, `mayClaim(isNew)` decides whether the collection becomes
+   * `owner`'s (`isNew`: no source has used it yet) or is refused (`false`, e.g. a collection
+   * another tenant reads); then the source is added.
+   */
+  addClaiming(input: {
+    readonly url: string;
+    readonly collection: string;
+    readonly addedBy: string;
+    readonly owner: string;
+    readonly tenant?: string;
+    /** Given whether the unowned collection is new here; true: claim it, false: refuse, 'shared': add without claiming. */
+    readonly decide: (isNew: boolean) => boolean | 'shared';
+  }): { source: SourceRecord; created: boolean } | { refused: 'owned' | 'shared' } {
+    this.ensureTenants();
+    return this.app.transaction(() => {
+      const owner = this.ownerOf(input.collection);
+      if (owner !== undefined && owner !== input.owner) return { refused: 'owned' as const };
+      if (owner === undefined) {
+        const used = this.db
+          .prepare('SELECT 1 AS yes FROM knowledge_sources WHERE collection = ? LIMIT 1')
+          .get(input.collection);
+        const decision = input.decide(!used);
+        if (decision === false) return { refused: 'shared' as const };
+        if (decision === true) {
+          this.db
+            .prepare(
+              'INSERT INTO knowledge_collection_owners (collection, owner, claimed_at) VALUES (?, ?, ?)',
+            )
+            .run(input.collection, input.owner, new Date().toISOString());
+        }
+      }
+      const existing = this.find(input.url, input.collection);
+      if (existing) return { source: existing, created: false };
+      const { lastInsertRowid } = this.db
+        .prepare(
+          'INSERT INTO knowledge_sources (url, collection, added_by, tenant, added_at) VALUES (?, ?, ?, ?, ?)',
+        )
+        .run(input.url, input.collection, input.addedBy, input.tenant ?? null, new Date().toISOString());
+      return { source: this.get(Number(lastInsertRowid))!, created: true };
+    });
   }
 
   private ensureOwners(): void {

@@ -187,6 +187,14 @@ describe('npm run ingest of a site where one page stalls mid-body', () => {
       expect(result.stdout).toContain(`${site.url}/docs/page-07.html: timed out`);
       // Exit 1: something failed, and said so; the rest landed.
       expect(result.code).toBe(1);
+      // The operator removes a source from the command line as /kb remove does from a chat.
+      const removed = await runCli('src/cli/ingest.ts', ['--remove', '1'], {
+        env: { RAG_DATA_DIR: dataDir, RAG_KNOWLEDGE_DIR: join(dataDir, 'no-knowledge') },
+      });
+      expect(removed.stdout).toContain(
+        `Removed ${site.url}/docs/ (source #1, collection docs) and its 19 page(s).`,
+      );
+      expect(removed.code).toBe(0);
     } finally {
       await site.close();
     }

@@ -143,6 +143,11 @@ export interface FakeSlack {
   permalink(channel: string, ts: string): string;
   /** Delays every Web API answer by `ms` (a slow or distant Slack). */
   setLatency(ms: number): void;
+  /**
+   * The next `count` calls to `method` are answered together, once the last of them has
+   * arrived: two handlers racing through the same call resume side by side.
+   */
+  gate(method: string, count: number): void;
   responseURL(id: string): string;
   /**
    * Who a posted message would notify, as Slack reads its text: `user:U…`, `subteam:S…`,
@@ -244,6 +249,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   let fileCounter = 0;
   let streaming = true;
   let latencyMs = 0;
+  const gates = new Map<string, { left: number; open: Promise<void>; release: () => void }>();
   const admins = new Set<string>();
   const permalink = (ch: string, ts: string) =>
     `https://fake.slack.com/archives/${ch}/p${ts.replace('.', '')}`;
@@ -416,6 +422,15 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     const args = parseArgs(raw, req.headers['content-type']);
     const auth = req.headers.authorization ?? (args.token ? `Bearer ${String(args.token)}` : '');
     if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
+    const gate = gates.get(method);
+    if (gate) {
+      gate.left -= 1;
+      if (gate.left === 0) {
+        gates.delete(method);
+        gate.release();
+      }
+      await gate.open;
+    }
     const bearer = auth.startsWith('Bearer ') ? auth.slice('Bearer '.length) : undefined;
     const call: SlackCall = { method, args, at: Date.now(), ...(bearer ? { token: bearer } : {}) };
     calls.push(call);
@@ -547,6 +562,13 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     setLatency: (ms) => {
       latencyMs = ms;
     },
+    gate(method, count) {
+      let release!: () => void;
+      const open = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      gates.set(method, { left: count, open, release });
+    },
     responseURL: (id) => `${server.url}/respond/${id}`,
     pings: (message) =>
       [
@@ -644,6 +666,7 @@ export function slashCommandBody(fields: {
   channel_id: string;
   response_url: string;
   command?: string;
+  team_id?: string;
 }) {
   return new URLSearchParams({
     token: 'legacy',
@@ -672,14 +695,16 @@ export function messageShortcutBody(fields: {
   channel_id: string;
   message: { ts: string; text: string; user?: string; thread_ts?: string };
   response_url: string;
+  team_id?: string;
 }): string {
+  const team = fields.team_id ?? 'T0001';
   return new URLSearchParams({
     payload: JSON.stringify({
       type: 'message_action',
       token: 'legacy',
       action_ts: String(Date.now() / 1000),
-      team: { id: 'T0001', domain: 'fake' },
-      user: { id: fields.user_id, name: 'asker', team_id: 'T0001' },
+      team: { id: team, domain: 'fake' },
+      user: { id: fields.user_id, name: 'asker', team_id: team },
       channel: { id: fields.channel_id, name: 'general' },
       callback_id: fields.callback_id,
       trigger_id: `trigger-${++eventCounter}`,

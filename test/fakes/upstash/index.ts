@@ -33,6 +33,11 @@ export interface FakeUpstash {
   readonly requests: RecordedUpstashRequest[];
   /** Injects `fault` into the next `times` requests. */
   failNext(fault: UpstashFault, times?: number): void;
+  /**
+   * The next `count` requests of `command` (e.g. "info") are answered together, once the last
+   * has arrived: callers racing through the same request resume side by side.
+   */
+  gate(command: string, count: number): void;
   clearFaults(): void;
   /** Vectors stored in a namespace ('' is the default one). */
   count(namespace?: string): number;
@@ -211,6 +216,7 @@ export async function startFakeUpstash(options: FakeUpstashOptions = {}): Promis
     }
   }
 
+  const gates = new Map<string, { left: number; open: Promise<void>; release: () => void }>();
   const server: LoopbackServer = await startLoopbackServer(async (req, res, raw) => {
     const [command = '', ...rest] = (req.url ?? '').split('?')[0]!.replace(/^\//, '').split('/');
     const namespace = decodeURIComponent(rest.join('/'));
@@ -223,6 +229,15 @@ export async function startFakeUpstash(options: FakeUpstashOptions = {}): Promis
     }
     requests.push({ command, namespace, body, at: Date.now() });
     if (options.latencyMs) await sleep(options.latencyMs);
+    const gate = gates.get(command);
+    if (gate) {
+      gate.left -= 1;
+      if (gate.left === 0) {
+        gates.delete(command);
+        gate.release();
+      }
+      await gate.open;
+    }
 
     const fault = faults.shift();
     if (fault?.type === 'hang') return;
@@ -250,6 +265,13 @@ export async function startFakeUpstash(options: FakeUpstashOptions = {}): Promis
     url: server.url,
     token,
     requests,
+    gate(command, count) {
+      let release!: () => void;
+      const open = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      gates.set(command, { left: count, open, release });
+    },
     failNext(fault, times = 1) {
       for (let i = 0; i < times; i++) faults.push(fault);
     },
