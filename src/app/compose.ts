@@ -16,6 +16,7 @@ import type { Logger } from '../log.js';
 import type { DrainingAnswerer } from '../ops/draining-answerer.js';
 import { BotMetrics } from '../ops/metrics.js';
 import { createSharedState, type SharedState } from '../ops/shared-state.js';
+import { loadPseudonymKey } from '../records/pseudonyms.js';
 import { StoreRecorder } from '../records/recorder.js';
 import { startRetention } from '../records/retention.js';
 import { RecordStore } from '../records/store.js';
@@ -59,7 +60,10 @@ export async function composeBot(config: Config, log: Logger, deps: RuntimeDeps 
     appDb ??= openAppDatabase(config.rag.dataDir);
     return appDb;
   };
-  const records = new RecordStore(appDatabase());
+  const records = new RecordStore(
+    appDatabase(),
+    loadPseudonymKey(config.rag.dataDir, config.records.pseudonymSecret),
+  );
   const recorder = new StoreRecorder(records, { keepText: config.records.keepText, log });
   const stopRetention = startRetention(records, { days: config.records.days, log });
   // With REDIS_URL, `/kb use` routes are shared by every instance through Redis.

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.js';
 import { PeriodError, parsePeriod } from '../records/period.js';
+import { loadPseudonymKey } from '../records/pseudonyms.js';
 import { buildReport, formatReport } from '../records/report.js';
 import { DEFAULT_SIMILARITY } from '../records/similarity.js';
 import { RecordStore } from '../records/store.js';
@@ -77,7 +78,11 @@ async function main(): Promise<number> {
   }
   const app = openAppDatabase(config.rag.dataDir);
   try {
-    const report = buildReport(new RecordStore(app), period, threshold);
+    const records = new RecordStore(
+      app,
+      loadPseudonymKey(config.rag.dataDir, config.records.pseudonymSecret),
+    );
+    const report = buildReport(records, period, threshold);
     process.stdout.write(args.values.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
     return 0;
   } finally {

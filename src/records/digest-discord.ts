@@ -22,8 +22,8 @@ import {
   digestScope,
   digestSections,
 } from './digest.js';
+import type { Pseudonymize } from './pseudonyms.js';
 import { figures, oneLine } from './report.js';
-import { pseudonym } from './store.js';
 
 /** Custom id prefix of the digest's save buttons: `save:<channel>:<thread>`. */
 export const SAVE_THREAD_PREFIX = 'save:';
@@ -99,6 +99,8 @@ export interface DiscordDigestOptions {
   readonly token: string;
   readonly channel: string;
   readonly apiURL?: string;
+  /** The records' pseudonyms, to tell the asker's own replies from a helper's. */
+  readonly pseudonym: Pseudonymize;
 }
 
 export function discordDigestDestination(options: DiscordDigestOptions): DigestDestination {
@@ -117,7 +119,9 @@ export function discordDigestDestination(options: DiscordDigestOptions): DigestD
       })) as APIMessage[];
       return messages.some(
         (message) =>
-          !message.author.bot && !message.webhook_id && pseudonym(message.author.id) !== thread.askerId,
+          !message.author.bot &&
+          !message.webhook_id &&
+          options.pseudonym(message.author.id) !== thread.askerId,
       );
     },
     async post(digest) {

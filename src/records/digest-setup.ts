@@ -26,6 +26,7 @@ export async function digestFromConfig(
       slackDigestDestination({
         token: config.slack.botToken,
         channel: digest.slackChannel,
+        pseudonym: store.pseudonym,
         ...(config.slack.apiURL ? { apiURL: config.slack.apiURL } : {}),
       }),
     );
@@ -36,6 +37,7 @@ export async function digestFromConfig(
       discordDigestDestination({
         token: config.discord.token,
         channel: digest.discordChannel,
+        pseudonym: store.pseudonym,
         ...(config.discord.apiURL ? { apiURL: config.discord.apiURL } : {}),
       }),
     );

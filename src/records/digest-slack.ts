@@ -15,8 +15,8 @@ import {
   digestScope,
   digestSections,
 } from './digest.js';
+import type { Pseudonymize } from './pseudonyms.js';
 import { figures, oneLine } from './report.js';
-import { pseudonym } from './store.js';
 
 /** The digest button's action id: the same name as the knowledge feature's message shortcut. */
 export const SAVE_THREAD_ACTION = 'save_to_knowledge';
@@ -94,6 +94,8 @@ export interface SlackDigestOptions {
   readonly token: string;
   readonly channel: string;
   readonly apiURL?: string;
+  /** The records' pseudonyms, to tell the asker's own replies from a helper's. */
+  readonly pseudonym: Pseudonymize;
 }
 
 /** Posts to one Slack channel with the bot token; reads threads to find human answers. */
@@ -124,7 +126,7 @@ export function slackDigestDestination(options: SlackDigestOptions): DigestDesti
           !message.bot_id &&
           (message as { subtype?: string }).subtype === undefined &&
           message.user !== botUserId &&
-          pseudonym(message.user) !== thread.askerId,
+          options.pseudonym(message.user) !== thread.askerId,
       );
     },
     async post(digest) {

@@ -11,7 +11,8 @@ import type {
   FeedbackRecord,
 } from '../conversation/recording.js';
 import type { Logger } from '../log.js';
-import { pseudonym, questionHash, type RecordStore, type StoredAnswer } from './store.js';
+import type { Pseudonymize } from './pseudonyms.js';
+import { questionHash, type RecordStore, type StoredAnswer } from './store.js';
 
 export interface RecorderOptions {
   /** RECORD_TEXT: keep the question's wording (and the standalone question). */
@@ -20,7 +21,11 @@ export interface RecorderOptions {
   readonly now?: () => number;
 }
 
-export function toStoredAnswer(summary: AnswerSummary, keepText: boolean): StoredAnswer {
+export function toStoredAnswer(
+  summary: AnswerSummary,
+  keepText: boolean,
+  pseudonym: Pseudonymize,
+): StoredAnswer {
   const { place, timings } = summary;
   return {
     questionId: summary.questionId,
@@ -65,7 +70,11 @@ export class StoreRecorder implements AnswerRecorder {
   }
 
   answered(summary: AnswerSummary): void {
-    if (!this.attempt('answer', () => this.store.saveAnswer(toStoredAnswer(summary, this.options.keepText))))
+    if (
+      !this.attempt('answer', () =>
+        this.store.saveAnswer(toStoredAnswer(summary, this.options.keepText, this.store.pseudonym)),
+      )
+    )
       return;
     if (!summary.link) return;
     const linking = summary
@@ -84,7 +93,7 @@ export class StoreRecorder implements AnswerRecorder {
     this.attempt('vote', () => {
       const kept = this.store.saveVote({
         questionId: record.questionId,
-        userId: pseudonym(record.userId),
+        userId: this.store.pseudonym(record.userId),
         vote: record.vote,
         ...(record.reason ? { reason: record.reason } : {}),
         at: this.now(),

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import type { AnswerOutcomeKind } from '../conversation/recording.js';
 import type { AnswerMode } from '../core/types.js';
 import type { AppDatabase } from '../state/app-db.js';
+import { type Pseudonymize, pseudonymizer } from './pseudonyms.js';
 
 const SCHEMA = `
 CREATE TABLE answer_records (
@@ -70,7 +71,7 @@ export interface StoredAnswer {
   readonly channelId?: string;
   readonly threadId?: string;
   readonly direct: boolean;
-  /** The asker's pseudonym (see `pseudonym`). */
+  /** The asker's pseudonym (see `RecordStore.pseudonym`). */
   readonly askerId?: string;
   readonly question?: string;
   /** SHA-256 of the normalised question: identical questions group even without text. */
@@ -93,7 +94,7 @@ export interface StoredAnswer {
 
 export interface StoredVote {
   readonly questionId: string;
-  /** The voter's pseudonym (see `pseudonym`). */
+  /** The voter's pseudonym (see `RecordStore.pseudonym`). */
   readonly userId: string;
   readonly vote: 'up' | 'down';
   readonly reason?: string;
@@ -108,14 +109,6 @@ export function questionHash(question: string): string {
     .trim()
     .replace(/[?!.\s]+$/, '');
   return createHash('sha256').update(normal).digest('hex');
-}
-
-/**
- * Records keep people as pseudonyms: a short hash of their platform id (or, for the web chat,
- * their address), enough to tell the asker from someone else who replied, never the id itself.
- */
-export function pseudonym(id: string): string {
-  return createHash('sha256').update(`rag-chat-bot:person:${id}`).digest('hex').slice(0, 16);
 }
 
 type Row = Record<string, unknown>;
@@ -159,8 +152,30 @@ const ms = (value: number | undefined) => (value === undefined ? null : Math.rou
 
 /** Reads and writes the records tables; every call is one short statement or transaction. */
 export class RecordStore {
-  constructor(private readonly app: AppDatabase) {
+  /**
+   * People as pseudonyms: a keyed hash of their platform id (or, for the web chat, their
+   * address), enough to tell the asker from someone else who replied, never the id itself and
+   * never found again by hashing guesses (see pseudonyms.ts).
+   */
+  readonly pseudonym: Pseudonymize;
+
+  constructor(
+    private readonly app: AppDatabase,
+    key: Buffer | string,
+  ) {
     app.migrate('answer-records-1', SCHEMA);
+    this.pseudonym = pseudonymizer(key);
+    // Records from before pseudonyms were keyed hold unkeyed hashes, which anyone can reverse by
+    // hashing guesses: each is replaced by a keyed hash of itself (nothing else is kept or read).
+    const rekey = this.pseudonym;
+    app.db.function('rag_rekey_pseudonym', (value) =>
+      typeof value === 'string' ? rekey(`legacy:${value}`) : null,
+    );
+    app.migrate(
+      'answer-records-keyed-pseudonyms-1',
+      `UPDATE answer_records SET asker_id = rag_rekey_pseudonym(asker_id) WHERE asker_id IS NOT NULL;
+       UPDATE answer_feedback SET user_id = rag_rekey_pseudonym(user_id);`,
+    );
   }
 
   saveAnswer(answer: StoredAnswer): void {

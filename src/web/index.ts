@@ -21,9 +21,10 @@ import { loadAssets, sendAsset } from './assets.js';
 import { webConversation } from './conversation.js';
 import { DEFAULT_LIMITS, type WebChatLimits, type WebChatOptions } from './options.js';
 import { normaliseOrigin } from './origins.js';
+import { clientAddress } from './proxy.js';
 import { ClientRateLimiter } from './rate-limit.js';
 import { BadRequest, parseChatRequest, parseFeedbackRequest, readJsonBody } from './requests.js';
-import { bearerToken, clientAddress, originAllowed, securityHeaders, tokenMatches } from './security.js';
+import { bearerToken, hostAllowed, originAllowed, securityHeaders, tokenMatches } from './security.js';
 
 export type { WebChatLimits, WebChatOptions } from './options.js';
 
@@ -37,7 +38,9 @@ export function webChatOptions(
     conversations,
     allowedOrigins: config.web.allowedOrigins,
     ...(config.web.token ? { token: config.web.token } : {}),
-    trustProxy: config.web.trustProxy,
+    publicOrigins: config.web.publicOrigins,
+    ...(config.web.trustProxy ? { trustProxy: config.web.trustProxy } : {}),
+    ...(config.web.notice ? { notice: config.web.notice } : {}),
     logger,
   };
 }
@@ -65,14 +68,39 @@ export function createWebChat(options: WebChatOptions): WebChat {
   const assets = loadAssets(limits, allowedOrigins);
   const questionLimit = new ClientRateLimiter(limits.questionsPerMinute, options.now);
   const feedbackLimit = new ClientRateLimiter(limits.feedbackPerMinute, options.now);
-  const trustProxy = options.trustProxy ?? false;
+  const publicOrigins = (options.publicOrigins ?? []).map(normaliseOrigin);
+  if (options.notice) log.warn(options.notice);
+  const { trustProxy } = options;
+
+  /**
+   * Every route of the chat answers only on its own host names: a request whose Host is another
+   * name (a site rebound to the bot's address) gets 421 and nothing else. True when refused.
+   */
+  const misdirected = (req: IncomingMessage, res: ServerResponse): boolean => {
+    if (hostAllowed(req, publicOrigins)) return false;
+    log.warn(
+      { host: req.headers.host?.slice(0, 200) },
+      'refused a request for a host name the chat does not serve',
+    );
+    sendJson(
+      res,
+      421,
+      {
+        message:
+          'This chat does not answer on that host name. The operator sets its public address in WEB_CHAT_PUBLIC_URL.',
+      },
+      headers,
+    );
+    return true;
+  };
 
   /**
    * The checks every API call passes before its body is read: origin, rate, token. Returns the
    * client's address, or undefined when the request was refused (and answered).
    */
   const admit = (req: IncomingMessage, res: ServerResponse, limiter: ClientRateLimiter) => {
-    if (!originAllowed(req, allowedOrigins)) {
+    if (misdirected(req, res)) return undefined;
+    if (!originAllowed(req, allowedOrigins, publicOrigins)) {
       log.warn({ origin: req.headers.origin }, 'refused an API call from an origin not allowed');
       sendJson(res, 403, { message: 'This site is not allowed to use the chat.' }, headers);
       return undefined;
@@ -159,12 +187,14 @@ export function createWebChat(options: WebChatOptions): WebChat {
   const files: HttpRoute[] = [...assets].map(([path, file]) => ({
     path,
     method: 'GET',
-    handler: (req, res) =>
+    handler: (req, res) => {
+      if (misdirected(req, res)) return;
       sendAsset(req, res, file, {
         ...headers,
         // Other sites load the widget script; everything else is for this origin's page.
         ...(path === '/widget.js' ? { 'cross-origin-resource-policy': 'cross-origin' } : {}),
-      }),
+      });
+    },
   }));
 
   return { routes: [...files, chat, feedback] };

@@ -1,10 +1,11 @@
 /**
  * What the web chat can be told, with the defaults it uses otherwise. Its environment
- * variables (WEB_CHAT, WEB_CHAT_ORIGINS, WEB_CHAT_TOKEN, WEB_CHAT_TRUST_PROXY) are validated
+ * variables (WEB_CHAT, WEB_CHAT_ORIGINS, WEB_CHAT_TOKEN, WEB_CHAT_PUBLIC_URL, TRUST_PROXY) are validated
  * with the rest of the configuration (src/config.ts).
  */
 import type { ConversationLayer } from '../conversation/layer.js';
 import type { Logger } from '../log.js';
+import type { TrustProxy } from './proxy.js';
 
 export interface WebChatLimits {
   /** Largest request body accepted, in bytes. */
@@ -27,10 +28,17 @@ export interface WebChatOptions {
   /** When set, the API answers only requests that carry it as a Bearer token. */
   readonly token?: string;
   /**
-   * Take the client address from the first X-Forwarded-For entry (behind a trusted reverse
-   * proxy); otherwise the socket's address identifies the client.
+   * The chat's public origins (WEB_CHAT_PUBLIC_URL): besides local names (localhost,
+   * 127.0.0.1, [::1]) the only hosts it answers on (421 otherwise), and origins its API accepts.
    */
-  readonly trustProxy?: boolean;
+  readonly publicOrigins?: readonly string[];
+  /**
+   * Which proxies' X-Forwarded-For entries are believed (TRUST_PROXY); otherwise the socket's
+   * address identifies the client.
+   */
+  readonly trustProxy?: TrustProxy;
+  /** A configuration notice logged once when the chat starts (a replaced variable). */
+  readonly notice?: string;
   readonly limits?: Partial<WebChatLimits>;
   readonly logger?: Logger;
   /** Milliseconds since the epoch; injected by tests of the rate limits. */

@@ -51,28 +51,57 @@ export function bearerToken(req: IncomingMessage): string | undefined {
   return match?.[1];
 }
 
-/**
- * API calls come from the chat page itself (also inside the widget's iframe, which is this
- * origin too). A browser names the calling page's origin; one that is neither this host nor
- * an allowed origin is another site trying to use the chat, and is refused.
- */
-export function originAllowed(req: IncomingMessage, allowedOrigins: readonly string[]): boolean {
-  const origin = req.headers.origin;
-  if (origin === undefined) return true; // not a browser's cross-site request (curl, same-origin GET)
-  if (allowedOrigins.includes(origin)) return true;
+/** Host names a person reaches the bot on from its own machine; a rebinding site cannot send them. */
+const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** The request's Host header as `host[:port]`, lower case, without a default port; undefined if malformed. */
+function requestHost(req: IncomingMessage): URL | undefined {
+  const host = req.headers.host;
+  if (!host) return undefined;
   try {
-    return new URL(origin).host === req.headers.host;
+    const url = new URL(`http://${host}`);
+    if (url.username || url.password || url.pathname !== '/' || url.search || url.hash) return undefined;
+    return url;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
-/** Who is asking, for rate limits: the socket's address, or the proxy's word for it when trusted. */
-export function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
-  if (trustProxy) {
-    const forwarded = req.headers['x-forwarded-for'];
-    const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
-    if (first) return first;
+const withoutDefaultPort = (url: URL) => (url.port === '443' || url.port === '80' ? url.hostname : url.host);
+
+/**
+ * Whether the request was addressed to this chat: a Host the operator named
+ * (WEB_CHAT_PUBLIC_URL), or a local name. After DNS rebinding, a site's page reaches the bot
+ * under the site's own name: that Host is refused, whatever else the request says.
+ */
+export function hostAllowed(req: IncomingMessage, publicOrigins: readonly string[]): boolean {
+  const url = requestHost(req);
+  if (!url) return false;
+  if (LOCAL_HOSTS.has(url.hostname)) return true;
+  const host = withoutDefaultPort(url);
+  return publicOrigins.some((origin) => withoutDefaultPort(new URL(origin)) === host);
+}
+
+/**
+ * API calls come from the chat page itself (also inside the widget's iframe, which is this
+ * origin too). A browser names the calling page's origin; it must be the chat's public origin
+ * (WEB_CHAT_PUBLIC_URL), an allowed embedding origin (WEB_CHAT_ORIGINS), or, when the bot is
+ * reached on a local name, that same local origin. The Host header alone proves nothing: a
+ * rebinding site sets it.
+ */
+export function originAllowed(
+  req: IncomingMessage,
+  allowedOrigins: readonly string[],
+  publicOrigins: readonly string[] = [],
+): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined) return true; // not a browser's cross-site request (curl, same-origin GET)
+  if (allowedOrigins.includes(origin) || publicOrigins.includes(origin)) return true;
+  const host = requestHost(req);
+  try {
+    const from = new URL(origin);
+    return host !== undefined && LOCAL_HOSTS.has(host.hostname) && from.host === host.host;
+  } catch {
+    return false;
   }
-  return req.socket.remoteAddress ?? 'unknown';
 }

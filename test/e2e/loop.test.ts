@@ -18,7 +18,7 @@ import { DigestScheduler, duePeriod } from '../../src/records/digest.js';
 import { discordDigestDestination } from '../../src/records/digest-discord.js';
 import { slackDigestDestination } from '../../src/records/digest-slack.js';
 import { StoreRecorder } from '../../src/records/recorder.js';
-import { pseudonym, RecordStore } from '../../src/records/store.js';
+import { RecordStore } from '../../src/records/store.js';
 import { type AppDatabase, openAppDatabase } from '../../src/state/app-db.js';
 import { type FakeDiscord, startFakeDiscord } from '../fakes/discord/index.js';
 import { answering } from '../fakes/groq/index.js';
@@ -36,6 +36,9 @@ import { layerOver } from '../support/conversations.js';
 import { captureLogs } from '../support/logs.js';
 import { waitFor } from '../support/wait.js';
 import { runCli } from './cli.js';
+
+/** The pseudonyms' key, as an installation keeps it. */
+const KEY = Buffer.alloc(32, 3);
 
 const SECRET = 'slack-signing-secret-for-tests';
 const CHANNEL = 'C0LOOP';
@@ -148,7 +151,7 @@ beforeAll(async () => {
   const { logger } = captureLogs();
   const runtime = await buildRuntime(config, { logger });
   app = openAppDatabase(dataDir);
-  records = new RecordStore(app);
+  records = new RecordStore(app, KEY);
   recorder = new StoreRecorder(records, { keepText: true, log: logger });
   const conversations = layerOver(runtime.answerer, { logger, recorder });
   // The digest's "Save as knowledge" buttons save through the real knowledge feature.
@@ -255,7 +258,11 @@ describe('Slack: Ask a human and the 👎 reason', () => {
       () => records.votes(0, Date.now() + 1).find((v) => v.questionId === answer.questionId && v.reason),
       'the reason',
     );
-    expect(vote).toMatchObject({ userId: pseudonym('U2'), vote: 'down', reason: 'It lists the old scopes' });
+    expect(vote).toMatchObject({
+      userId: records.pseudonym('U2'),
+      vote: 'down',
+      reason: 'It lists the old scopes',
+    });
     await waitFor(
       () => slack.callsTo('chat.postEphemeral').find((c) => c.args.text === strings.thanksForReason),
       'the thanks',
@@ -438,12 +445,22 @@ describe('the report and the digest', () => {
     // Two instances share the database: each has a scheduler, both tick in the due period.
     const later = Date.now() + 7 * 24 * 60 * 60 * 1000;
     const destinations = () => [
-      slackDigestDestination({ token: slack.token, channel: SLACK_DIGEST, apiURL: slack.apiURL }),
-      discordDigestDestination({ token: discord.token, channel: DISCORD_DIGEST, apiURL: discord.apiURL }),
+      slackDigestDestination({
+        token: slack.token,
+        channel: SLACK_DIGEST,
+        apiURL: slack.apiURL,
+        pseudonym: records.pseudonym,
+      }),
+      discordDigestDestination({
+        token: discord.token,
+        channel: DISCORD_DIGEST,
+        apiURL: discord.apiURL,
+        pseudonym: records.pseudonym,
+      }),
     ];
     const secondApp = openAppDatabase(dataDir);
     const { logger } = captureLogs();
-    const schedulers = [records, new RecordStore(secondApp)].map(
+    const schedulers = [records, new RecordStore(secondApp, KEY)].map(
       (store) =>
         new DigestScheduler({
           store,

@@ -20,9 +20,12 @@ import { StoreRecorder } from '../../src/records/recorder.js';
 import { buildReport, formatReport } from '../../src/records/report.js';
 import { DAY_MS, sweepRecords } from '../../src/records/retention.js';
 import { groupSimilar } from '../../src/records/similarity.js';
-import { pseudonym, questionHash, RecordStore, type StoredAnswer } from '../../src/records/store.js';
+import { questionHash, RecordStore, type StoredAnswer } from '../../src/records/store.js';
 import { slackNeutralizer } from '../../src/render/slack-text.js';
 import { type AppDatabase, openAppDatabase } from '../../src/state/app-db.js';
+
+/** The pseudonyms' key, as an installation keeps it. */
+const KEY = Buffer.alloc(32, 3);
 
 const SOURCE: Source = {
   index: 1,
@@ -42,7 +45,7 @@ let store: RecordStore;
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'rag-records-'));
   app = openAppDatabase(dir);
-  store = new RecordStore(app);
+  store = new RecordStore(app, KEY);
 });
 afterEach(async () => {
   app.close();
@@ -124,7 +127,7 @@ describe('answer records', () => {
       workspaceId: 'T1',
       channelId: 'C1',
       threadId: '111.222',
-      askerId: pseudonym('U1'),
+      askerId: store.pseudonym('U1'),
       question: 'How do I connect to the VPN?',
       standalone: 'How do I connect to the VPN? (standalone)',
       outcome: 'answered',
@@ -183,7 +186,7 @@ describe('answer records', () => {
     expect(votes).toEqual([
       expect.objectContaining({
         questionId,
-        userId: pseudonym('U2'),
+        userId: store.pseudonym('U2'),
         vote: 'down',
         reason: 'out of date since the new client',
       }),
@@ -360,7 +363,7 @@ describe('the digest scheduler', () => {
     try {
       const shared = new MemoryDedupeStore(() => now);
       const targets = [destination(), destination()];
-      const stores = [store, new RecordStore(otherApp)];
+      const stores = [store, new RecordStore(otherApp, KEY)];
       for (const s of stores) s.saveAnswer(answer({ questionId: 'q', askedAt: inPeriod, question: 'VPN?' }));
       const posted = await Promise.all(
         stores.map((s, i) =>
