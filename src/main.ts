@@ -16,7 +16,7 @@ import { startHttpServer } from './http/server.js';
 import { createLogger, type Logger } from './log.js';
 import type { PlatformAdapter } from './platforms/types.js';
 import { digestFromConfig } from './records/digest-setup.js';
-import { LocalStoreError } from './stores/local/index.js';
+import { isFileProblem } from './state/file-problems.js';
 
 const NOTHING_TO_RUN = `No chat platform is configured, so there is nothing to start.
 Set one of these (see .env.example and the README):
@@ -156,7 +156,7 @@ async function main(): Promise<void> {
     await run(config, log);
   } catch (error) {
     const message =
-      error instanceof LocalStoreError
+      isFileProblem(error)
         ? error.message
         : `Start-up failed: ${(error as { data?: { error?: string } }).data?.error ?? (error as Error).message}`;
     log.fatal({ err: error }, message);

@@ -160,7 +160,10 @@ async function slackInstallations(config: Config, oauth: SlackOAuthConfig): Prom
     },
   });
   try {
-    const { installations } = await store.checkKeys({ reencrypt: false });
+    const { installations, damaged } = await store.checkKeys({ reencrypt: false });
+    if (damaged.length > 0) {
+      return { service: 'Slack', status: 'fail', detail: damaged.join('; ') };
+    }
     return {
       service: 'Slack',
       status: 'ok',

@@ -91,11 +91,26 @@ function contract(
       await expect(wrong.checkKeys()).rejects.toThrow(/cannot open 2 of 2 stored Slack installation/);
 
       const rotating = sealedInstallationStore(records(), createTokenCipher(`${NEW},${OLD}`));
-      expect(await rotating.checkKeys()).toEqual({ installations: 2, reencrypted: 2 });
-      expect(await rotating.checkKeys()).toEqual({ installations: 2, reencrypted: 0 });
+      expect(await rotating.checkKeys()).toEqual({ installations: 2, reencrypted: 2, damaged: [] });
+      expect(await rotating.checkKeys()).toEqual({ installations: 2, reencrypted: 0, damaged: [] });
 
       const rotated = sealedInstallationStore(records(), createTokenCipher(NEW));
       expect((await rotated.fetchInstallation(team('T2'))).bot?.token).toBe('xoxb-T2-only');
+    });
+
+    it('a damaged installation is named with where it is stored; the other workspaces go on', async () => {
+      const store = sealedInstallationStore(records(), createTokenCipher(NEW));
+      await store.storeInstallation(workspace('T7', 'xoxb-T7'));
+      const sealed = (await records().get('T:T7'))!;
+      await records().put({ ...sealed, id: 'T:T8', teamId: 'T8', sealed: 'garbage from a bad restore' });
+      const check = await store.checkKeys();
+      expect(check.damaged).toHaveLength(1);
+      expect(check.damaged[0]).toContain('workspace T8');
+      expect(check.damaged[0]).toContain(store.description);
+      expect(check.damaged[0]).toContain('must install the app again');
+      expect((await store.fetchInstallation(team('T7'))).bot?.token).toBe('xoxb-T7');
+      await store.deleteInstallation(team('T8'));
+      await store.deleteInstallation(team('T7'));
     });
   });
 }

@@ -273,6 +273,8 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
       if (config.oauth) {
         // No token of our own to check: each workspace's comes from its installation.
         const keys = await installations!.checkKeys();
+        // One damaged installation must not silence every other workspace: said, and skipped.
+        for (const problem of keys.damaged) log.error(problem);
         await app.init();
         server = (await app.start(options.port)) as Server;
         ready = true;

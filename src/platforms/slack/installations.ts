@@ -49,6 +49,11 @@ export interface KeyCheck {
   readonly installations: number;
   /** Records sealed with an older key and re-sealed with the current one. */
   readonly reencrypted: number;
+  /**
+   * Records that cannot be read (altered or damaged), each with what to tell the operator: the
+   * workspace and where it is stored. Those workspaces install the app again; the others go on.
+   */
+  readonly damaged: readonly string[];
 }
 
 export interface SlackInstallations extends InstallationStore {
@@ -127,7 +132,20 @@ export function sealedInstallationStore(records: SealedRecords, cipher: TokenCip
       await records.put(seal({ ...installation, user: { ...user, token: undefined } } as Installation));
     },
     async checkKeys({ reencrypt = true } = {}) {
-      const all = await records.list();
+      const listed = await records.list();
+      const damaged: string[] = [];
+      const readable = (record: SealedInstallation): boolean => {
+        try {
+          cipher.keyIdOf(record.sealed);
+          return true;
+        } catch (error) {
+          damaged.push(
+            `the Slack installation of ${describe(record.id)} in ${records.description} is damaged (${(error as Error).message}); that workspace must install the app again`,
+          );
+          return false;
+        }
+      };
+      const all = listed.filter(readable);
       const unknown = all.filter((record) => !cipher.knows(cipher.keyIdOf(record.sealed)));
       if (unknown.length > 0) {
         const ids = [...new Set(unknown.map((record) => cipher.keyIdOf(record.sealed)))];
@@ -137,12 +155,18 @@ export function sealedInstallationStore(records: SealedRecords, cipher: TokenCip
       }
       let reencrypted = 0;
       for (const record of all) {
-        const installation = open(record);
+        let installation: Installation;
+        try {
+          installation = open(record);
+        } catch (error) {
+          damaged.push(`${(error as Error).message} (stored in ${records.description})`);
+          continue;
+        }
         if (!reencrypt || cipher.keyIdOf(record.sealed) === cipher.currentKeyId) continue;
         await records.put(seal(installation));
         reencrypted += 1;
       }
-      return { installations: all.length, reencrypted };
+      return { installations: listed.length - damaged.length, reencrypted, damaged };
     },
     close: () => records.close(),
   };
@@ -182,7 +206,7 @@ export function sqliteRecords(appDb: AppDatabase): SealedRecords {
     sealed: String(row.sealed),
   });
   return {
-    description: 'SQLite (app.db)',
+    description: `the bot's database (${appDb.file})`,
     async get(id) {
       const row = get.get(id);
       return row ? toRecord(row) : undefined;
@@ -222,7 +246,7 @@ export function redisRecords(redis: Redis): SealedRecords {
   const parse = (value: string | null): SealedInstallation | undefined =>
     value ? (JSON.parse(value) as SealedInstallation) : undefined;
   return {
-    description: 'Redis',
+    description: 'Redis (the rag-chat-bot:slack-installations hash)',
     async get(id) {
       let record: SealedInstallation | undefined;
       try {
