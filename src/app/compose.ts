@@ -107,6 +107,11 @@ export async function composeBot(config: Config, log: Logger, deps: RuntimeDeps 
       maxFiles: MAX_ATTACHED_FILES,
     },
     recorder,
+    escalations: {
+      rates: shared.rates,
+      userPerHour: config.limits.escalationUserPerHour,
+      channelPerHour: config.limits.escalationChannelPerHour,
+    },
   });
   let schedule: SyncSchedule | undefined;
   return {

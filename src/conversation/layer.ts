@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { failures } from '../core/failures.js';
 import type { Answerer, Place } from '../core/types.js';
 import type { Logger } from '../log.js';
-import type { DedupeStore } from '../ops/shared-state.js';
+import type { DedupeStore, RateLimiter } from '../ops/shared-state.js';
 import type { EditClock } from '../render/throttled-edits.js';
 import { type AnswerOptions, type AnswerOutcome, answerInConversation } from './answer.js';
 import {
@@ -43,7 +43,24 @@ export interface ConversationLayerOptions {
   readonly clock?: EditClock;
   /** Keeps a record of every answer, vote and hand-off (src/records); none when absent. */
   readonly recorder?: AnswerRecorder;
+  /**
+   * Limits on "Ask a human" (ESCALATION_*_PER_HOUR), counted in `rates` (shared through Redis
+   * with REDIS_URL, like the question limits). Unset: one ping per answer is the only limit.
+   */
+  readonly escalations?: { readonly rates: RateLimiter } & EscalationLimits;
 }
+
+export interface EscalationLimits {
+  /** Hand-offs one person may ask for per hour; 0: no limit. */
+  readonly userPerHour: number;
+  /** Hand-offs asked for in one channel per hour; 0: no limit. */
+  readonly channelPerHour: number;
+}
+
+/** Whether a click on "Ask a human" may ping the group, and if not, what to tell the person privately. */
+export type EscalationDecision = { readonly ok: true } | { readonly ok: false; readonly message: string };
+
+const HOUR_MS = 60 * 60 * 1000;
 
 export type QuestionCheck =
   | { readonly ok: true; readonly question: string }
@@ -194,11 +211,45 @@ export class ConversationLayer {
   }
 
   /**
-   * True the first time anyone asks for a human under this answer (within a day, across
-   * instances with Redis): the group is pinged once per answer, not once per click.
+   * Whether a click on "Ask a human" may ping the group: within the person's and the channel's
+   * hourly limits (checked in that order, so one person's clicks spend none of the channel's
+   * budget), and the first time anyone asks under this answer (within a day, across instances
+   * with Redis): the group is pinged once per answer, not once per click.
    */
-  firstEscalation(platform: string, questionId: string): Promise<boolean> {
-    return this.options.dedupe.firstSeen(`${platform}:escalation:${questionId}`, ESCALATION_TTL_MS);
+  async mayEscalate(request: {
+    readonly platform: string;
+    readonly questionId: string;
+    readonly userId: string;
+    readonly channelId: string;
+  }): Promise<EscalationDecision> {
+    const limits = this.options.escalations;
+    if (limits) {
+      const { platform, userId, channelId } = request;
+      const check = async (key: string, limit: number, message: (minutes: number) => string) => {
+        if (limit <= 0) return undefined;
+        const decision = await limits.rates.hit(`escalation:${key}`, limit, HOUR_MS);
+        return decision.allowed ? undefined : message(Math.max(1, Math.ceil(decision.retryAfterMs / 60_000)));
+      };
+      const refused =
+        (await check(`user:${platform}:${userId}`, limits.userPerHour, (minutes) =>
+          strings.humanLimitedUser(limits.userPerHour, minutes),
+        )) ??
+        (await check(`channel:${platform}:${channelId}`, limits.channelPerHour, (minutes) =>
+          strings.humanLimitedChannel(limits.channelPerHour, minutes),
+        ));
+      if (refused) {
+        this.options.log.info(
+          { event: 'escalation_limited', platform, channel: channelId, user: userId },
+          'refused a hand-off over the limit',
+        );
+        return { ok: false, message: refused };
+      }
+    }
+    const first = await this.options.dedupe.firstSeen(
+      `${request.platform}:escalation:${request.questionId}`,
+      ESCALATION_TTL_MS,
+    );
+    return first ? { ok: true } : { ok: false, message: strings.humanAlreadyAsked };
   }
 
   /** Someone asked for a human under an answer: recorded; returns what to tell them. */

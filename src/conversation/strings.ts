@@ -21,6 +21,10 @@ export const strings = {
     `${mention} someone here would like a person to help with this question; the answer above did not settle it.`,
   humanAsked: 'Done: I asked the team in this thread. Someone will reply here.',
   humanAlreadyAsked: 'The team was already asked about this answer; someone will reply in this thread.',
+  humanLimitedUser: (perHour: number, minutes: number) =>
+    `You have asked for a human ${perHour} times in the last hour, so I did not ping the team again. Try again in ${minutes} minute(s), or reply in a thread where they were already asked.`,
+  humanLimitedChannel: (perHour: number, minutes: number) =>
+    `The team has been asked ${perHour} times from this channel in the last hour, so I did not ping them again. Try again in ${minutes} minute(s), or write to them directly.`,
   humanNotConfigured: 'Asking a human is not set up on this bot (an admin sets the group to mention).',
   humanNoThread:
     'I can only ask a human where the team can see the conversation (not in a private reply or DM).',

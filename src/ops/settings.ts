@@ -17,6 +17,9 @@ export interface OpsSlice {
     readonly maxConcurrentAnswers: number;
     readonly maxQueuedAnswers: number;
     readonly shutdownGraceMs: number;
+    /** "Ask a human" pings per person and per channel per hour; 0: no limit. */
+    readonly escalationUserPerHour: number;
+    readonly escalationChannelPerHour: number;
   };
 }
 
@@ -30,6 +33,9 @@ export const opsSettings = defineSettings({
     MAX_CONCURRENT_ANSWERS: int(8, 1, 1_000),
     MAX_QUEUED_ANSWERS: int(32, 0, 100_000),
     SHUTDOWN_GRACE_MS: int(20_000, 0, 600_000),
+    /** "Ask a human" clicks that may ping the group, per person and per channel, per hour (0: no limit). */
+    ESCALATION_USER_PER_HOUR: int(3, 0, 1_000),
+    ESCALATION_CHANNEL_PER_HOUR: int(10, 0, 10_000),
   },
   secrets: ['REDIS_URL'],
   build: (env): OpsSlice => ({
@@ -41,6 +47,8 @@ export const opsSettings = defineSettings({
       maxConcurrentAnswers: env.MAX_CONCURRENT_ANSWERS,
       maxQueuedAnswers: env.MAX_QUEUED_ANSWERS,
       shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+      escalationUserPerHour: env.ESCALATION_USER_PER_HOUR,
+      escalationChannelPerHour: env.ESCALATION_CHANNEL_PER_HOUR,
     },
   }),
 });

@@ -18,9 +18,13 @@ export function onAskHuman(ctx: DiscordContext) {
     if (!interaction.inGuild() || interaction.message.flags.has(MessageFlags.Ephemeral)) {
       return void (await tell(strings.humanNoThread));
     }
-    if (!(await ctx.conversations.firstEscalation('discord', questionId))) {
-      return void (await tell(strings.humanAlreadyAsked));
-    }
+    const decision = await ctx.conversations.mayEscalate({
+      platform: 'discord',
+      questionId,
+      userId: interaction.user.id,
+      channelId: interaction.channelId,
+    });
+    if (!decision.ok) return void (await tell(decision.message));
     // An /ask reply carries its follow-up thread (same id as the message): ask there.
     const where = interaction.message.hasThread ? interaction.message.id : interaction.channelId;
     try {

@@ -26,9 +26,13 @@ export function onAskHuman(ctx: SlackContext) {
         .catch(() => undefined);
     if (!group) return void (await tell(strings.humanNotConfigured));
     if (!threadTs || channel.startsWith('D')) return void (await tell(strings.humanNoThread));
-    if (!(await ctx.conversations.firstEscalation('slack', questionId))) {
-      return void (await tell(strings.humanAlreadyAsked));
-    }
+    const decision = await ctx.conversations.mayEscalate({
+      platform: 'slack',
+      questionId,
+      userId: body.user.id,
+      channelId: channel,
+    });
+    if (!decision.ok) return void (await tell(decision.message));
     try {
       await client.chat.postMessage({
         channel,
