@@ -155,10 +155,9 @@ async function main(): Promise<void> {
   try {
     await run(config, log);
   } catch (error) {
-    const message =
-      isFileProblem(error)
-        ? error.message
-        : `Start-up failed: ${(error as { data?: { error?: string } }).data?.error ?? (error as Error).message}`;
+    const message = isFileProblem(error)
+      ? error.message
+      : `Start-up failed: ${(error as { data?: { error?: string } }).data?.error ?? (error as Error).message}`;
     log.fatal({ err: error }, message);
     process.stderr.write(`${message}\n`);
     process.exit(1);

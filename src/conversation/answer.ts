@@ -137,6 +137,7 @@ export async function answerInConversation(
       question: text,
       ...(options.via ? { via: options.via } : {}),
       ...(conversation.permalink ? { link: conversation.permalink.bind(conversation) } : {}),
+      ...(conversation.audience ? { audience: conversation.audience.bind(conversation) } : {}),
       ...summary,
     });
   // The platform creates the reply while the core reads history and retrieves.

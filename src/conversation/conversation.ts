@@ -71,4 +71,17 @@ export interface Conversation {
   attachments?(): Promise<readonly AttachedFile[]>;
   /** A link to this conversation for the answer records, where the platform gives one. */
   permalink?(): Promise<string | undefined>;
+  /**
+   * Who can see this conversation, as the platform says when the question is answered (kept in
+   * the answer records, so a digest shows a question only where its audience could see it).
+   * Absent: nobody is assumed to, beyond the people in it.
+   */
+  audience?(): Promise<Audience>;
 }
+
+/**
+ * `everyone`: every member of the workspace or server can read the conversation (a public
+ * channel that is not shared from another organisation; on Discord, visible to @everyone).
+ * `restricted`: anything else (a private channel, a DM, a shared channel, a private thread).
+ */
+export type Audience = 'everyone' | 'restricted';

@@ -5,6 +5,7 @@
  */
 import type { FailureKind } from '../core/failures.js';
 import type { AnswerMode, Asker, Place, Source, StageTimings } from '../core/types.js';
+import type { Audience } from './conversation.js';
 
 /** How an answer ended: answered, a failure's kind, or a reply that could not be delivered. */
 export type AnswerOutcomeKind = 'answered' | FailureKind | 'undelivered';
@@ -27,6 +28,8 @@ export interface AnswerSummary {
   readonly timings: Partial<StageTimings>;
   /** A link to the conversation, when the platform gives one (asked after the answer). */
   readonly link?: () => Promise<string | undefined>;
+  /** Who can see the conversation (asked after the answer); unknown counts as restricted. */
+  readonly audience?: () => Promise<Audience>;
 }
 
 export interface FeedbackRecord {

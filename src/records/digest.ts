@@ -257,10 +257,16 @@ export class DigestScheduler {
 /** Ways of asking whose answers only the asker saw: they stay out of every digest. */
 const PRIVATE_VIAS = new Set(['message-command', 'message-shortcut', 'command-private', 'dm']);
 
-/** The digest scope of a channel on `platform` in `workspaceId` (when known). */
+/**
+ * The digest scope of a channel on `platform` in `workspaceId` (when known): questions asked
+ * where everyone in the workspace or server could see them, as recorded when they were
+ * answered. A private channel's, a DM's, a shared channel's, a private thread's (or one whose
+ * audience was never recorded, as before it was kept) is never shown to a wider audience.
+ */
 export function digestScope(platform: string, workspaceId: string | undefined) {
   return (answer: StoredAnswer): boolean =>
     answer.platform === platform &&
+    answer.audience === 'everyone' &&
     !answer.direct &&
     !PRIVATE_VIAS.has(answer.via ?? '') &&
     (workspaceId === undefined || answer.workspaceId === undefined || answer.workspaceId === workspaceId);

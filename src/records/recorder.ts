@@ -76,17 +76,34 @@ export class StoreRecorder implements AnswerRecorder {
       )
     )
       return;
-    if (!summary.link) return;
-    const linking = summary
-      .link()
-      .then((link) => {
-        if (link) this.attempt('link', () => this.store.setLink(summary.questionId, link));
-      })
-      .catch((error: unknown) =>
-        this.options.log.debug({ err: error, questionId: summary.questionId }, 'no link to the thread'),
-      )
-      .finally(() => this.pending.delete(linking));
-    this.pending.add(linking);
+    const { link, audience } = summary;
+    if (link) {
+      this.later(
+        link().then((found) => {
+          if (found) this.attempt('link', () => this.store.setLink(summary.questionId, found));
+        }),
+        summary.questionId,
+        'no link to the thread',
+      );
+    }
+    if (audience && !summary.place.direct) {
+      this.later(
+        audience().then((seen) =>
+          this.attempt('audience', () => this.store.setAudience(summary.questionId, seen)),
+        ),
+        summary.questionId,
+        'could not tell who can see the conversation; the digest leaves it out',
+      );
+    }
+  }
+
+  /** Runs a look-up after the answer; `settled()` waits for it, a failure is logged. */
+  private later(work: Promise<unknown>, questionId: string, failed: string): void {
+    const running: Promise<void> = work
+      .then(() => undefined)
+      .catch((error: unknown) => this.options.log.debug({ err: error, questionId }, failed))
+      .finally(() => this.pending.delete(running));
+    this.pending.add(running);
   }
 
   feedback(record: FeedbackRecord): void {

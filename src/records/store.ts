@@ -7,6 +7,7 @@
  * one file each (see docs/closing-the-loop.md); nothing here needs Redis.
  */
 import { createHash } from 'node:crypto';
+import type { Audience } from '../conversation/conversation.js';
 import type { AnswerOutcomeKind } from '../conversation/recording.js';
 import type { AnswerMode } from '../core/types.js';
 import type { AppDatabase } from '../state/app-db.js';
@@ -90,6 +91,11 @@ export interface StoredAnswer {
   };
   readonly link?: string;
   readonly escalatedAt?: number;
+  /**
+   * Who could see the conversation when it was answered (see conversation.ts); absent for
+   * answers recorded before this was kept, or when the platform could not say.
+   */
+  readonly audience?: Audience;
 }
 
 export interface StoredVote {
@@ -145,6 +151,7 @@ function toAnswer(row: Row): StoredAnswer {
     },
     ...optional('link', text(row.link)),
     ...optional('escalatedAt', num(row.escalated_at)),
+    ...optional('audience', text(row.audience) as Audience | undefined),
   };
 }
 
@@ -176,6 +183,7 @@ export class RecordStore {
       `UPDATE answer_records SET asker_id = rag_rekey_pseudonym(asker_id) WHERE asker_id IS NOT NULL;
        UPDATE answer_feedback SET user_id = rag_rekey_pseudonym(user_id);`,
     );
+    app.migrate('answer-records-audience-1', 'ALTER TABLE answer_records ADD COLUMN audience TEXT;');
   }
 
   saveAnswer(answer: StoredAnswer): void {
@@ -210,6 +218,12 @@ export class RecordStore {
         answer.link ?? null,
         answer.escalatedAt ?? null,
       );
+  }
+
+  setAudience(questionId: string, audience: Audience): void {
+    this.app.db
+      .prepare('UPDATE answer_records SET audience = ? WHERE question_id = ?')
+      .run(audience, questionId);
   }
 
   setLink(questionId: string, link: string): void {

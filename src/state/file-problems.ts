@@ -9,6 +9,8 @@ import { AppDatabaseError } from './app-db.js';
 
 export function isFileProblem(error: unknown): error is Error {
   return (
-    error instanceof LocalStoreError || error instanceof AppDatabaseError || error instanceof PseudonymKeyError
+    error instanceof LocalStoreError ||
+    error instanceof AppDatabaseError ||
+    error instanceof PseudonymKeyError
   );
 }

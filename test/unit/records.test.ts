@@ -415,13 +415,16 @@ describe('what a digest channel may show', () => {
     ...fields,
   });
 
-  it('keeps its own platform and workspace, and never direct or private asks', () => {
+  it('keeps its own platform and workspace, and never direct, private or restricted asks', () => {
     const inScope = digestScope('slack', 'T1');
-    expect(inScope(answer({}))).toBe(true);
-    expect(inScope(answer({ platform: 'discord' }))).toBe(false);
-    expect(inScope(answer({ workspaceId: 'T2' }))).toBe(false);
-    expect(inScope(answer({ direct: true, channelId: 'D1' }))).toBe(false);
-    expect(inScope(answer({ via: 'message-shortcut' }))).toBe(false);
-    expect(inScope(answer({ via: 'command-private' }))).toBe(false);
+    expect(inScope(answer({ audience: 'everyone' }))).toBe(true);
+    // Asked where not everyone could see it, or recorded before that was kept: left out.
+    expect(inScope(answer({ audience: 'restricted' }))).toBe(false);
+    expect(inScope(answer({}))).toBe(false);
+    expect(inScope(answer({ audience: 'everyone', platform: 'discord' }))).toBe(false);
+    expect(inScope(answer({ audience: 'everyone', workspaceId: 'T2' }))).toBe(false);
+    expect(inScope(answer({ audience: 'everyone', direct: true, channelId: 'D1' }))).toBe(false);
+    expect(inScope(answer({ audience: 'everyone', via: 'message-shortcut' }))).toBe(false);
+    expect(inScope(answer({ audience: 'everyone', via: 'command-private' }))).toBe(false);
   });
 });

@@ -16,6 +16,8 @@ describe('the Slack app manifest users paste to create the app', () => {
         'commands',
         // Files attached to questions are downloaded with the bot token.
         'files:read',
+        // The digest shows only questions from public channels (conversations.info).
+        'channels:read',
       ]),
     );
     expect(manifest.settings.event_subscriptions.bot_events).toEqual(

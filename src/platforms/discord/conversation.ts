@@ -13,7 +13,7 @@ import {
   type SendableChannels,
 } from 'discord.js';
 import type { AttachedFile } from '../../conversation/attachments.js';
-import type { Conversation, FinalReply, LiveReply } from '../../conversation/conversation.js';
+import type { Audience, Conversation, FinalReply, LiveReply } from '../../conversation/conversation.js';
 import type { Asker, Place, Turn } from '../../core/types.js';
 import { discordNeutralizer, discordPlainText } from '../../render/discord-text.js';
 import { safeCut, splitMarkdown } from '../../render/split-markdown.js';
@@ -108,6 +108,8 @@ export interface DiscordConversationInput {
   readonly askHuman?: boolean;
   /** A link to the answer, where the place alone does not give one (an /ask reply). */
   readonly permalink?: () => Promise<string | undefined>;
+  /** Who can see the conversation (see audience.ts); absent: restricted. */
+  readonly audience?: () => Audience;
 }
 
 export function discordConversation(input: DiscordConversationInput): Conversation {
@@ -139,6 +141,7 @@ export function discordConversation(input: DiscordConversationInput): Conversati
       stopTyping();
       await surface.post({ content: `⚠️ ${text}` });
     },
+    ...(input.audience ? { audience: async () => input.audience!() } : {}),
     // Discord's channel links are built from ids: the thread (or channel) in its server.
     async permalink() {
       if (input.permalink) return input.permalink();

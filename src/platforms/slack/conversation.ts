@@ -13,6 +13,7 @@ import type { Turn } from '../../core/types.js';
 import type { Logger } from '../../log.js';
 import { slackNeutralizer, slackPlainText } from '../../render/slack-text.js';
 import { safeCut, splitMarkdown } from '../../render/split-markdown.js';
+import { slackAudience } from './audience.js';
 import { feedbackBlock, markdownBlock, sourcesBlock, toMrkdwn } from './format.js';
 import { ANSWER_EVENT } from './history.js';
 
@@ -249,5 +250,6 @@ export function slackConversation(input: SlackConversationInput): Conversation {
       const found = await client.chat.getPermalink({ channel: target.channel, message_ts: target.threadTs });
       return found.permalink;
     },
+    audience: () => slackAudience(client, target.channel, log),
   };
 }

@@ -176,6 +176,8 @@ export interface FakeDiscord {
   forumPost(fields: { title: string; content: string; userId?: string }): { threadId: string };
   /** A channel of a user-install context (a DM between users): the bot can neither read nor post there. */
   readonly privateChannelId: string;
+  /** A text channel of the server that @everyone may not view (a team's private channel). */
+  readonly hiddenChannelId: string;
   threadsOf(channelId: string): { id: string; name: string; owner_id: string; parent_id: string }[];
   /** A user starts a thread in the channel (dispatched as THREAD_CREATE); returns its id. */
   userThread(fields: { name: string; userId?: string }): string;
@@ -242,6 +244,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   const foreignGuildId = '1100000000000000098';
   const foreignChannelId = '1100000000000000099';
   const privateChannelId = '9300000000000000001';
+  const hiddenChannelId = '1100000000000000005';
   /** Channels of user-install contexts: Discord answers the bot's own calls there with Missing Access. */
   const unreachable = new Set([privateChannelId, foreignChannelId]);
   const modals: { interactionId: string; data: Record<string, unknown> }[] = [];
@@ -292,6 +295,14 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     topic: null,
     rate_limit_per_user: 0,
     last_message_id: null,
+  };
+  const hiddenChannel = {
+    ...textChannel,
+    id: hiddenChannelId,
+    name: 'leadership',
+    position: 2,
+    // @everyone is denied View Channel (1 << 10); only the roles let in could read it.
+    permission_overwrites: [{ id: guildId, type: 0, allow: '0', deny: String(1 << 10) }],
   };
   const forumChannel = {
     ...textChannel,
@@ -652,7 +663,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
             stickers: [],
             features: [],
             member_count: 2,
-            channels: [textChannel, forumChannel],
+            channels: [textChannel, forumChannel, hiddenChannel],
             threads: [...threads.values()].map(threadChannel),
             members: [
               {
@@ -942,6 +953,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     modals,
     forumChannelId,
     privateChannelId,
+    hiddenChannelId,
     forumPost({ title, content, userId = '1100000000000000555' }) {
       const thread = { id: nextId(), name: title, owner_id: userId, parent_id: forumChannelId };
       threads.set(thread.id, thread);

@@ -139,6 +139,11 @@ export interface FakeSlack {
   disableStreaming(): void;
   /** users.info reports these users as workspace admins (`is_admin`). */
   makeAdmin(user: string): void;
+  /**
+   * conversations.info describes the channel as private (`is_private`), or as shared with
+   * another organisation (Slack Connect: `is_shared`, `is_ext_shared`); others are public.
+   */
+  setChannelKind(channel: string, kind: 'private' | 'shared'): void;
   /** The permalink chat.getPermalink gives for a message. */
   permalink(channel: string, ts: string): string;
   /** Delays every Web API answer by `ms` (a slow or distant Slack). */
@@ -200,6 +205,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     'assistant:write',
     'files:read',
     'users:read',
+    'channels:read',
   ];
   const appToken = options.appToken ?? 'xapp-fake-app-token-for-tests';
   const oauth = options.oauth ? new FakeOAuth(options.oauth) : undefined;
@@ -217,6 +223,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   const channels = new Map<string, FakeMessage[]>();
   const limited = new Map<string, { retryAfter: number; times: number }>();
   const excluded = new Set<string>();
+  const channelKinds = new Map<string, 'private' | 'shared'>();
   const ephemerals = new Map<string, FakeEphemeral[]>();
   const views: FakeView[] = [];
   let viewIds = 0;
@@ -343,6 +350,25 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       case 'files.info': {
         const file = files.get(String(args.file))?.object;
         return file ? { ok: true, file } : { ok: false, error: 'file_not_found' };
+      }
+      case 'conversations.info': {
+        const kind = channelKinds.get(ch);
+        const im = ch.startsWith('D');
+        return {
+          ok: true,
+          channel: {
+            id: ch,
+            name: `channel-${ch.toLowerCase()}`,
+            is_channel: !im,
+            is_group: false,
+            is_im: im,
+            is_mpim: false,
+            is_private: kind === 'private' || im,
+            is_shared: kind === 'shared',
+            is_ext_shared: kind === 'shared',
+            is_org_shared: false,
+          },
+        };
       }
       case 'users.info': {
         const id = String(args.user ?? '');
@@ -557,6 +583,9 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     },
     makeAdmin: (user) => {
       admins.add(user);
+    },
+    setChannelKind: (channel, kind) => {
+      channelKinds.set(channel, kind);
     },
     permalink,
     setLatency: (ms) => {

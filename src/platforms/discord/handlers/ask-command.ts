@@ -7,6 +7,7 @@
 import { type ChatInputCommandInteraction, MessageFlags } from 'discord.js';
 import { isAllowed } from '../../../conversation/layer.js';
 import { strings } from '../../../conversation/strings.js';
+import { discordAudience } from '../audience.js';
 import { type DiscordContext, isMissingPermission } from '../context.js';
 import {
   channelSurface,
@@ -87,6 +88,7 @@ export function onAskCommand(ctx: DiscordContext) {
       place,
       asker: { id: interaction.user.id },
       history: async () => [],
+      audience: () => discordAudience(interaction.channel),
       ...(ctx.editIntervalMs !== undefined ? { editIntervalMs: ctx.editIntervalMs } : {}),
       // A private reply or a DM is not where the role could see the question.
       // Only where the configured role exists: elsewhere the button would ping nobody.

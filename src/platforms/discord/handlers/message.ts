@@ -7,6 +7,7 @@
 import type { Message } from 'discord.js';
 import { isAllowed } from '../../../conversation/layer.js';
 import { strings } from '../../../conversation/strings.js';
+import { discordAudience } from '../audience.js';
 import { type DiscordContext, isMissingPermission } from '../context.js';
 import { channelSurface, discordConversation, type ReplySurface } from '../conversation.js';
 import { discordAttachedFile, questionFiles } from '../files.js';
@@ -30,6 +31,8 @@ export function onMessage(ctx: DiscordContext) {
         place: { ...place, ...(message.guildId ? { workspaceId: message.guildId } : {}) },
         asker: { id: message.author.id },
         history,
+        // The thread the answer goes into, or the channel: as it is when the answer is recorded.
+        audience: () => discordAudience(ctx.client.channels.cache.get(place.threadId ?? place.channelId)),
         attachments: async () => (await files()).map((attachment) => discordAttachedFile(attachment)),
         ...(ctx.editIntervalMs !== undefined ? { editIntervalMs: ctx.editIntervalMs } : {}),
         // Only where the configured role exists: elsewhere the button would ping nobody.
