@@ -600,6 +600,47 @@ describe('Slack: nothing the bot posts pings anyone', () => {
     expect(slackNeutralizer.restore(joined)).toBe(answer);
   });
 
+  it('streams markdown links to mentions in every CommonMark form (escaped, angle-bracketed, reference definitions) as links to nothing', async () => {
+    // What a model (or a document it quotes) can write to make Slack's markdown_text ping.
+    const answer = [
+      'Zebra links: [x](\\!here), [y](<!channel>), [z](&#33;everyone) and [the team][r].',
+      '> quoted [q](',
+      '> !here)',
+      '',
+      '[r]: !subteam^S77',
+      '[u]:',
+      '  @U0123ABC',
+      '',
+      'See [u] [1].',
+    ].join('\n');
+    groq.setReply((request) =>
+      /standalone question/i.test(request.body.messages?.[0]?.content ?? '') ? 'x' : answer,
+    );
+    const ts = slack.addUserMessage(CHANNEL, 'U22', '<@UBOT> who should I ask?');
+    await postEvent({
+      type: 'app_mention',
+      user: 'U22',
+      text: '<@UBOT> who should I ask?',
+      ts,
+      channel: CHANNEL,
+    });
+    const done = await waitFor(() => finished(ts), 'the answer');
+    expect(done.method).toBe('chat.stopStream');
+    const message = threadMessages(ts)[0]!;
+    const joined = slack.calls
+      .filter(
+        (c) =>
+          /chat\.(startStream|appendStream|stopStream)/.test(c.method) &&
+          (c.args.ts === message.ts || (c.method === 'chat.startStream' && c.args.thread_ts === ts)),
+      )
+      .map((c) => String(c.args.markdown_text ?? ''))
+      .join('');
+    // The raw answer links to mentions; what Slack received, read as CommonMark, links to none.
+    expect(slackPings(answer).filter((ping) => ping.startsWith('link to'))).toHaveLength(5);
+    expect(slackPings(joined)).toEqual([]);
+    expect(slackNeutralizer.restore(joined)).toBe(answer);
+  });
+
   it('checks an /ask question before posting it, and echoes an accepted one as text', async () => {
     const long = 'x'.repeat(100_000);
     const refused = await sendToBolt(

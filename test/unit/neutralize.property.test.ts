@@ -187,6 +187,134 @@ for (const { name, neutralizer, pings } of platforms) {
   });
 }
 
+/**
+ * CommonMark with links whose destination is a mention, in every form CommonMark accepts:
+ * inline, with a title, images, angle-bracketed, escaped, as an entity or percent-encoded,
+ * reference definitions (used before or after, or not at all), destinations on the next line,
+ * inside block quotes and list items.
+ */
+const mentionTarget = fc.constantFrom(
+  '!here',
+  '!channel',
+  '!everyone',
+  '!subteam^S77',
+  '@U999',
+  '@W12',
+  '@here',
+  '\\!here',
+  '\\@U1',
+  '&#33;here',
+  '&#x21;channel',
+  '&excl;here',
+  '&commat;U1',
+  '%21here',
+  '%40U1',
+  '<!here>',
+  '<@U999>',
+  '\u200b!here',
+  'https://x.io/a',
+  '/docs',
+);
+const linkForm = fc
+  .tuple(
+    fc.constantFrom(
+      '[t](D)',
+      '[t]( D )',
+      '[t](D "title")',
+      '![i](D)',
+      '[t](\nD)',
+      '[t](\n> D)',
+      '[t](\n   D)',
+      '[t](<D>)',
+      '[r]: D',
+      '[r]:\nD',
+      '[r]:\n> D',
+      "   [r]: D 'title'",
+      '[r]: <D>',
+      '[t][r]',
+      '[r]',
+      '[r][]',
+    ),
+    mentionTarget,
+  )
+  .map(([form, target]) => form.replaceAll('D', target));
+const markdownDocument = fc
+  .array(
+    fc.tuple(
+      fc.constantFrom('', '> ', '- ', '  ', '1. ', '> > ', '- > ', '    '),
+      fc.array(fc.oneof(linkForm, fc.constantFrom('see ', 'the ', '`code` ', '*', '(', ')', ']', ':', ' ')), {
+        maxLength: 4,
+      }),
+    ),
+    { minLength: 1, maxLength: 6 },
+  )
+  .chain((lines) =>
+    fc
+      .array(fc.constantFrom('\n', '\n\n'), { minLength: lines.length, maxLength: lines.length })
+      .map((ends) => lines.map(([prefix, parts], i) => `${prefix}${parts.join('')}${ends[i]}`).join('')),
+  );
+
+describe('Slack: markdown links to mentions, in every form CommonMark accepts', () => {
+  it('the generated documents do hold such links before neutralising (the oracle sees them)', () => {
+    let seen = 0;
+    fc.assert(
+      fc.property(markdownDocument, (doc) => {
+        if (slackPings(doc).some((ping) => ping.startsWith('link to'))) seen += 1;
+      }),
+      { numRuns: 300 },
+    );
+    expect(seen).toBeGreaterThan(100);
+  });
+
+  it('no destination of the neutralised text is a mention, as markdown-it (CommonMark) reads it', () => {
+    fc.assert(
+      fc.property(markdownDocument, (doc) => {
+        expect(slackPings(slackNeutralizer.neutralize(doc))).toEqual([]);
+        expect(slackNeutralizer.restore(slackNeutralizer.neutralize(doc))).toBe(doc);
+      }),
+      { numRuns: 1_000 },
+    );
+  });
+
+  it('streamed in any chunks: the pieces sent equal the whole neutralised at once, and none pings', () => {
+    const chunkedDocument = markdownDocument.chain((text) =>
+      fc
+        .uniqueArray(fc.integer({ min: 0, max: text.length }), { maxLength: 16 })
+        .map((cuts) => ({ text, cuts: cuts.sort((a, b) => a - b) })),
+    );
+    fc.assert(
+      fc.property(chunkedDocument, ({ text, cuts }) => {
+        const stream = new SafeStream(slackNeutralizer);
+        let sent = '';
+        for (const piece of chunks(text, cuts)) {
+          sent += stream.push(piece);
+          expect(slackPings(sent)).toEqual([]);
+        }
+        sent += stream.end();
+        expect(sent).toBe(slackNeutralizer.neutralize(text));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('the issue’s payloads', () => {
+    for (const attack of [
+      '[x](\\!here)',
+      'See [r].\n\n[r]: !channel',
+      '[x]\n\n[x]: @U0123ABC',
+      '[x](<!here>)',
+      '> [x](\n> !here)',
+      '- [r]:\n  !everyone\n\n[r]',
+      '[x](&#33;here)',
+    ]) {
+      expect(slackPings(attack)).not.toEqual([]);
+      const safe = slackNeutralizer.neutralize(attack);
+      expect(slackPings(safe)).toEqual([]);
+      expect(safe.replaceAll('\u200b', '').replaceAll('&lt;', '<').replaceAll('&amp;', '&')).toBe(attack);
+    }
+  });
+});
+
 describe('texts shown outside a stream', () => {
   it('Slack: titles and echoed questions, and the mrkdwn copy of an answer, ping no one', () => {
     fc.assert(
