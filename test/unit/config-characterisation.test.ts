@@ -61,6 +61,7 @@ describe('configuration, characterised value by value', () => {
         'SLACK_INSTALLATION_KEY',
         'REDIS_URL',
         'WEB_CHAT_TOKEN',
+        'RECORD_PSEUDONYM_SECRET',
       ]),
     );
   });
