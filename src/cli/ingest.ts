@@ -197,6 +197,7 @@ async function ingestSites(
       });
     } finally {
       bar?.stop();
+      await knowledge.stop();
     }
   } finally {
     app.close();

@@ -28,6 +28,8 @@ for (const [network, prefix] of [
   ['192.168.0.0', 16],
   ['198.18.0.0', 15],
   ['224.0.0.0', 4],
+  // Reserved (and the broadcast address): never a public site.
+  ['240.0.0.0', 4],
   ['192.0.0.0', 24],
 ] as const)
   blocked.addSubnet(network, prefix, 'ipv4');
@@ -39,6 +41,8 @@ for (const [network, prefix] of [
   ['fec0::', 10],
   ['64:ff9b::', 96],
   ['::', 96],
+  ['ff00::', 8],
+  ['2001:db8::', 32],
 ] as const)
   blocked.addSubnet(network, prefix, 'ipv6');
 
@@ -167,16 +171,23 @@ export function publicOnly() {
  * and sitemap) resolves its host once, refuses private answers, and connects to the address it
  * checked. undici (the library behind Node's own fetch) is loaded on the first crawl only.
  */
-export function publicOnlyFetch(resolve?: Resolver): typeof fetch {
+export function publicOnlyFetch(resolve?: Resolver): { fetch: typeof fetch; close(): Promise<void> } {
   let agent: Promise<{ agent: Agent; fetch: typeof import('undici').fetch }> | undefined;
-  return async (input, init) => {
-    agent ??= import('undici').then((undici) => ({
-      agent: new undici.Agent({ connect: { lookup: publicOnlyLookup(resolve) } }),
-      fetch: undici.fetch,
-    }));
-    const { agent: dispatcher, fetch: undiciFetch } = await agent;
-    const url = input instanceof Request ? input.url : input;
-    // undici's Response is the class Node's global fetch returns, from the package's own copy.
-    return (await undiciFetch(url, { ...(init as object), dispatcher })) as unknown as Response;
+  return {
+    fetch: async (input, init) => {
+      agent ??= import('undici').then((undici) => ({
+        agent: new undici.Agent({ connect: { lookup: publicOnlyLookup(resolve) } }),
+        fetch: undici.fetch,
+      }));
+      const { agent: dispatcher, fetch: undiciFetch } = await agent;
+      const url = input instanceof Request ? input.url : input;
+      // undici's Response is the class Node's global fetch returns, from the package's own copy.
+      return (await undiciFetch(url, { ...(init as object), dispatcher })) as unknown as Response;
+    },
+    /** Closes the connections kept alive, so a command that is done can exit at once. */
+    close: async () => {
+      if (agent) await (await agent).agent.close();
+      agent = undefined;
+    },
   };
 }

@@ -69,7 +69,7 @@ export class KnowledgeService {
   /** Syncs running in this process, by source id, so removing a source can cancel its sync. */
   private readonly running = new Map<number, { controller: AbortController; done: Promise<void> }>();
   /** Connections of chat-added sites: resolved once, refused when private (address-guard.ts). */
-  private readonly publicFetch: typeof fetch;
+  private readonly publicFetch: ReturnType<typeof publicOnlyFetch>;
 
   constructor(private readonly options: KnowledgeServiceOptions) {
     this.log = (options.logger ?? silentLogger).child({ component: 'knowledge' });
@@ -389,6 +389,7 @@ export class KnowledgeService {
     const running = [...this.running.values()];
     for (const { controller } of running) controller.abort();
     await Promise.all(running.map(({ done }) => done));
+    await this.publicFetch.close();
   }
 
   /** Saves a thread to the place's collection (or `collection`), with its permalink as source. */
@@ -423,7 +424,7 @@ export class KnowledgeService {
       concurrency: crawl.concurrency,
       delayMs: crawl.delayMs,
       timeoutMs: crawl.pageTimeoutMs,
-      ...(fromChat && !crawl.allowPrivate ? { guard: publicOnly(), fetch: this.publicFetch } : {}),
+      ...(fromChat && !crawl.allowPrivate ? { guard: publicOnly(), fetch: this.publicFetch.fetch } : {}),
     };
   }
 }

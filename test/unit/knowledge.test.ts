@@ -144,6 +144,8 @@ describe('sites added from the chat', () => {
       'http://169.254.169.254/latest/',
       'http://localhost/docs/',
       'http://[::1]/',
+      'http://240.0.0.1/',
+      'http://[::ffff:10.0.0.1]/',
     ]) {
       await expect(service.addSourceFromChat(place, url, 'docs', 'test')).rejects.toThrow(
         /private or local address/,
