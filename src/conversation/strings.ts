@@ -128,7 +128,9 @@ export const strings = {
     notInChannel: '`/kb use` works in a channel.',
     noTenant: 'this only works in a channel of a workspace or server, not in a direct message',
     sharedCollection: (collection: string) =>
-      `other workspaces or servers read \`${collection}\`, so nothing can be added to it from here; add to this workspace's own collection instead (leave the collection out), or route this channel to one of yours with \`/kb use <collection>\``,
+      `other workspaces or servers read \`${collection}\`, so nothing can be added to it from here; name a new collection, or leave the collection out to use this workspace's own`,
+    channelReadsShared: (collection: string, own: string) =>
+      `this channel reads \`${collection}\`, which other workspaces or servers read too, so nothing from here goes there; name the collection (this workspace's own is \`${own}\`), or route the channel to one of yours with \`/kb use <collection>\``,
     failed: 'Something went wrong with that /kb command; nothing was lost. Please try again in a moment.',
   },
   /** Saving a thread as knowledge. */

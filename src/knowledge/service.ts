@@ -192,7 +192,7 @@ export class KnowledgeService {
       if (!tenant) throw new NotYourCollectionError(strings.kb.noTenant);
       const first = route.collections[0]!;
       if (this.writableByTenant(place, tenant, first)) return first;
-      throw new NotYourCollectionError(strings.kb.sharedCollection(first));
+      throw new NotYourCollectionError(strings.kb.channelReadsShared(first, tenantCollection(tenant)));
     }
     if (route.origin === 'default' && this.options.settings.routes.size > 0) {
       throw new NotYourCollectionError(
@@ -223,7 +223,8 @@ export class KnowledgeService {
   mayManage(place: Place, source: SourceRecord): boolean {
     if (this.isMultiTenant(place.platform)) {
       const tenant = this.tenantOf(place);
-      return tenant !== undefined && source.tenant === tenant;
+      // A source from before tenants were recorded belongs to its collection's owner, if any.
+      return tenant !== undefined && (source.tenant ?? this.registry.ownerOf(source.collection)) === tenant;
     }
     return this.mayUse(place, source.collection);
   }

@@ -279,3 +279,53 @@ describe('the sync schedule', () => {
     app.close();
   });
 });
+
+describe('multi-workspace mode (Slack by OAuth, Discord)', () => {
+  async function tenants(env: Record<string, string> = {}) {
+    const dir = await mkdtemp(join(tmpdir(), 'rag-tenants-'));
+    dirs.push(dir);
+    const store = await LocalStore.open({ dir });
+    const app = openAppDatabase(dir);
+    const service = new KnowledgeService({
+      store,
+      appDatabase: () => app,
+      settings: parseConfig({ CRAWL_ALLOW_PRIVATE: 'true', ...env }).knowledge,
+      tenantPlatforms: new Set(['slack', 'discord']),
+    });
+    return { service, close: () => (store.close(), app.close()) };
+  }
+  const alpha = { platform: 'slack', channelId: 'C1', workspaceId: 'T0ALPHA' };
+  const beta = { platform: 'slack', channelId: 'C2', workspaceId: 'T0BETA' };
+
+  it('a place nothing routes reads its tenant’s collection, then default; chat writes go to its own', async () => {
+    const { service, close } = await tenants();
+    expect(await service.collectionsFor(alpha)).toEqual(['slack-t0alpha', 'default']);
+    expect(await service.writeCollection(alpha)).toBe('slack-t0alpha');
+    expect(service.mayUse(beta, 'slack-t0alpha')).toBe(false);
+    await expect(service.use(beta, ['slack-t0alpha'], 'slack:U2')).rejects.toThrow(/belongs to another/);
+    // A direct message has no tenant: nothing is written from there.
+    await expect(
+      service.writeCollection({ platform: 'discord', channelId: 'D1', direct: true }),
+    ).rejects.toThrow(/channel of a workspace or server/);
+    close();
+  });
+
+  it('never writes where another tenant reads: default, a platform-wide route; a route to this workspace alone is fine', async () => {
+    const { service, close } = await tenants({ KNOWLEDGE_ROUTES: 'slack=shared;T0ALPHA=alpha-docs' });
+    await expect(service.writeCollection(beta)).rejects.toThrow(/this workspace's own is `slack-t0beta`/);
+    await expect(
+      service.addSourceFromChat(beta, 'http://127.0.0.1:1/x/', 'default', 'slack:U2'),
+    ).rejects.toThrow(/other workspaces or servers read `default`/);
+    expect(await service.writeCollection(alpha)).toBe('alpha-docs');
+    const { source } = await service.addSourceFromChat(
+      alpha,
+      'http://127.0.0.1:1/a/',
+      'alpha-docs',
+      'slack:U1',
+    );
+    expect(source.tenant).toBe('slack:T0ALPHA');
+    expect(service.sourcesFor(alpha).map((s) => s.url)).toEqual(['http://127.0.0.1:1/a/']);
+    expect(service.sourcesFor(beta)).toEqual([]);
+    close();
+  });
+});
