@@ -292,7 +292,11 @@ describe('multi-workspace mode (Slack by OAuth, Discord)', () => {
       settings: parseConfig({ CRAWL_ALLOW_PRIVATE: 'true', ...env }).knowledge,
       tenantPlatforms: new Set(['slack', 'discord']),
     });
-    return { service, close: () => (store.close(), app.close()) };
+    const close = () => {
+      store.close();
+      app.close();
+    };
+    return { service, close };
   }
   const alpha = { platform: 'slack', channelId: 'C1', workspaceId: 'T0ALPHA' };
   const beta = { platform: 'slack', channelId: 'C2', workspaceId: 'T0BETA' };
