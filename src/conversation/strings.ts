@@ -122,6 +122,7 @@ export const strings = {
     syncBusy: 'A sync is already running; try again when it has finished.',
     synced: (url: string, parts: string) => `Synced ${url}: ${parts}.`,
     syncFailed: (url: string, reason: string) => `Could not sync ${url}: ${reason}. What it had is kept.`,
+    syncCancelled: (url: string) => `Stopped syncing ${url}: it was removed, with everything it had added.`,
     using: (where: string, collections: string) => `This channel (${where}) now reads ${collections}.`,
     usingReset: (collections: string) =>
       `This channel's own setting is removed; it now reads ${collections} (from the configuration).`,

@@ -10,6 +10,7 @@ import { CrawlError } from '../ingest/crawl.js';
 import { channelKey, parseCollections, RouteError } from './collections.js';
 import { describeSync, type KnowledgeService, NotYourCollectionError, SyncBusyError } from './service.js';
 import type { SourceRecord } from './sources.js';
+import { CANCELLED } from './sync.js';
 
 export type KbCommand =
   | { readonly name: 'add'; readonly url?: string; readonly collection?: string }
@@ -93,9 +94,14 @@ async function startSync(
   try {
     const summaries = await service.sync(sources);
     const lines = summaries.map((summary) =>
-      summary.error
-        ? strings.kb.syncFailed(request.quote(summary.source.url), request.quote(summary.error.slice(0, 200)))
-        : strings.kb.synced(request.quote(summary.source.url), describeSync(summary)),
+      summary.error === CANCELLED
+        ? strings.kb.syncCancelled(request.quote(summary.source.url))
+        : summary.error
+          ? strings.kb.syncFailed(
+              request.quote(summary.source.url),
+              request.quote(summary.error.slice(0, 200)),
+            )
+          : strings.kb.synced(request.quote(summary.source.url), describeSync(summary)),
     );
     await request.later(lines.join('\n'));
   } catch (error) {

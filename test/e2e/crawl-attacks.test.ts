@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Bot, composeBot } from '../../src/app/compose.js';
 import { parseConfig } from '../../src/config.js';
+import { strings } from '../../src/conversation/strings.js';
 import { createSlackAdapter, type SlackAdapter } from '../../src/platforms/slack/index.js';
 import { type FakeDocsSite, startFakeDocsSite } from '../fakes/docs-site/index.js';
 import { type FakeSlack, sendToBolt, slashCommandBody, startFakeSlack } from '../fakes/slack/index.js';
@@ -147,7 +148,7 @@ describe('the crawler under attack', () => {
       // The site answers the page the sync was waiting for, after the removal.
       hold.release();
       const summary = await added.later();
-      expect(summary).not.toContain('page(s) added');
+      expect(summary).toBe(strings.kb.syncCancelled(`${site.url}/docs/`));
       expect(await passages(running.bot, 'removed-site')).toBe(0);
       const search = await running.bot.runtime.store.search('zyxwv setting slow page', {
         topK: 3,
