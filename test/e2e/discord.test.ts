@@ -293,8 +293,10 @@ describe('Discord: rendering and safety', () => {
   });
 
   it('waits out a Discord rate limit (429 with retry_after) and still delivers the answer', async () => {
-    discord.rateLimit(/\/messages\/@original$/, 0.3, 1);
     const { token } = discord.slashAsk({ question: 'Where does the local index live?' });
+    // Set before the bot can write (the test has not yielded yet), on this interaction only: a
+    // pattern for any interaction could be spent by an earlier test's answer still being edited.
+    discord.rateLimit(new RegExp(`/webhooks/\\d+/${token}/messages/@original$`), 0.3, 1);
     await waitFor(
       () => finalCall(discord.callsTo('PATCH', new RegExp(`/webhooks/\\d+/${token}/`))),
       'the answer',
