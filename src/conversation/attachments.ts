@@ -12,8 +12,15 @@
 import { extname } from 'node:path';
 import { countTokens, formatPassage } from '../core/prompt.js';
 import type { Passage } from '../core/types.js';
-import { IngestFileError, type LoadedDocument, loadBytes, SUPPORTED_EXTENSIONS } from '../ingest/loaders.js';
+import {
+  IngestFileError,
+  type LoadedDocument,
+  SUPPORTED_EXTENSIONS,
+  TooLargeError,
+} from '../ingest/loaders.js';
+import { type ParsePool, parsePool, readLimits } from '../ingest/parse-pool.js';
 import type { Logger } from '../log.js';
+import { type ReadFile, type ReadFileCache, readFileKey } from './attachment-cache.js';
 import { DownloadError } from './download.js';
 import { strings } from './strings.js';
 
@@ -77,6 +84,12 @@ export interface ReadOptions {
   readonly quote: (name: string) => string;
   readonly log: Logger;
   readonly signal?: AbortSignal;
+  /** Where files are parsed (default: the process's pool). */
+  readonly parser?: ParsePool;
+  /** What files read earlier in this conversation became, so a follow-up reads none of them again. */
+  readonly cache?: ReadFileCache;
+  /** The conversation (platform and thread) the cache is kept for. */
+  readonly scope?: string;
 }
 
 const MIME_TYPES: Readonly<Record<string, string>> = {
@@ -141,19 +154,36 @@ function recordText(record: Extract<LoadedDocument, { kind: 'records' }>['record
   return [record.title, record.text, ...fields].filter(Boolean).join('\n');
 }
 
-/** The file's text as the loaders read it; JSON that is not a list of records is read as it is. */
-async function readText(data: Buffer, name: string, type: string): Promise<string> {
-  const asType = `${name}${extname(name).toLowerCase() === type ? '' : type}`;
-  let document: LoadedDocument;
+/** The file's text as the loaders read it (in the parse pool); JSON that is not a list of records is read as it is. */
+async function parseText(
+  data: Buffer,
+  name: string,
+  type: string,
+  maxChars: number,
+  parser: ParsePool,
+): Promise<ReadFile> {
   try {
-    document = await loadBytes(asType, data);
+    const { document } = await parser.run({
+      kind: 'file',
+      name,
+      type,
+      data,
+      jsonAsText: true,
+      limits: {
+        ...readLimits(parser.settings, 'cut'),
+        maxChars: Math.min(parser.settings.maxChars, maxChars),
+      },
+    });
+    const text =
+      document.kind === 'text'
+        ? document.markdown.trim()
+        : document.records.map(recordText).join('\n\n').trim();
+    return { kind: 'text', text, truncated: document.kind === 'text' && document.truncated === true };
   } catch (error) {
-    if (type !== '.json' || !(error instanceof IngestFileError)) throw error;
-    document = await loadBytes(`${name}.txt`, data);
+    if (error instanceof TooLargeError) return { kind: 'too_complex', reason: error.message };
+    if (error instanceof IngestFileError) return { kind: 'unreadable', reason: error.message };
+    return { kind: 'unreadable', reason: 'it could not be read' };
   }
-  return document.kind === 'text'
-    ? document.markdown.trim()
-    : document.records.map(recordText).join('\n\n').trim();
 }
 
 function passageFor(name: string, text: string, index: number): Passage {
@@ -201,6 +231,7 @@ export async function readAttachments(
   const skipped: AttachedFile[] = [];
   let remaining = limits.maxTokens;
   const { log, signal } = options;
+  const parser = options.parser ?? parsePool();
   const quoted = (file: AttachedFile) => options.quote(cleanFileName(file.name));
   const note = (file: AttachedFile, text: string) =>
     notes.push({ text, ...(file.id ? { fileId: file.id } : {}) });
@@ -226,30 +257,43 @@ export async function readAttachments(
       skipped.push(file);
       continue;
     }
-    let data: Buffer;
-    try {
-      data = await file.download(limits.maxFileBytes, signal);
-    } catch (error) {
-      if (error instanceof DownloadError && error.problem === 'too_large') {
-        note(file, strings.fileTooLarge(quoted(file), megabytes(limits.maxFileBytes)));
-      } else {
-        note(file, strings.fileDownloadFailed(quoted(file), describeDownloadProblem(error)));
+    const key = options.cache && options.scope ? readFileKey(options.scope, file) : undefined;
+    let cached = key ? options.cache?.get(key) : undefined;
+    if (!cached) {
+      let data: Buffer;
+      try {
+        data = await file.download(limits.maxFileBytes, signal);
+      } catch (error) {
+        if (error instanceof DownloadError && error.problem === 'too_large') {
+          note(file, strings.fileTooLarge(quoted(file), megabytes(limits.maxFileBytes)));
+        } else {
+          note(file, strings.fileDownloadFailed(quoted(file), describeDownloadProblem(error)));
+        }
+        log.info(
+          { type, problem: error instanceof DownloadError ? error.problem : 'error' },
+          'could not download an attached file',
+        );
+        continue;
       }
-      log.info(
-        { type, problem: error instanceof DownloadError ? error.problem : 'error' },
-        'could not download an attached file',
-      );
+      const size = data.length;
+      // No token covers 40 characters: text past that is never given to the model.
+      cached = await parseText(data, name, type, limits.maxTokens * 40, parser);
+      log.debug({ type, size, outcome: cached.kind }, 'parsed an attached file');
+      // A download that failed is tried again on a follow-up; what the file held is not.
+      if (key) options.cache?.set(key, cached);
+    }
+    const read: ReadFile = cached;
+    if (read.kind === 'too_complex') {
+      note(file, strings.fileTooComplex(quoted(file)));
+      log.info({ type, reason: read.reason }, 'an attached file was too large or complex to read');
       continue;
     }
-    let text: string;
-    try {
-      text = await readText(data, name, type);
-    } catch (error) {
-      const reason = error instanceof IngestFileError ? error.message : 'it could not be read';
-      note(file, strings.fileUnreadable(quoted(file), reason));
-      log.info({ type, size: data.length }, 'could not read an attached file');
+    if (read.kind === 'unreadable') {
+      note(file, strings.fileUnreadable(quoted(file), read.reason));
+      log.info({ type }, 'could not read an attached file');
       continue;
     }
+    const text = read.text;
     if (!text) {
       note(file, strings.fileEmpty(quoted(file)));
       continue;
@@ -261,11 +305,11 @@ export async function readAttachments(
       remaining = 0;
       continue;
     }
-    if (fitted.length < text.length) note(file, strings.fileCut(quoted(file)));
+    if (fitted.length < text.length || read.truncated) note(file, strings.fileCut(quoted(file)));
     const passage = passageFor(name, fitted, index);
     passages.push(passage);
     remaining -= countTokens(formatPassage(passage, index));
-    log.debug({ type, size: data.length, chars: fitted.length }, 'read an attached file');
+    log.debug({ type, chars: fitted.length }, 'read an attached file');
   }
   if (skipped.length > 0) {
     const ids = skipped.map((file) => file.id);

@@ -8,10 +8,12 @@
 import { createHash } from 'node:crypto';
 import { failures } from '../core/failures.js';
 import type { Answerer, Place } from '../core/types.js';
+import type { ParsePool } from '../ingest/parse-pool.js';
 import type { Logger } from '../log.js';
 import type { DedupeStore, RateLimiter } from '../ops/shared-state.js';
 import type { EditClock } from '../render/throttled-edits.js';
 import { type AnswerOptions, type AnswerOutcome, answerInConversation } from './answer.js';
+import { LruReadFileCache, type ReadFileCache } from './attachment-cache.js';
 import {
   type AttachmentLimits,
   type AttachmentNote,
@@ -48,6 +50,10 @@ export interface ConversationLayerOptions {
    * with REDIS_URL, like the question limits). Unset: one ping per answer is the only limit.
    */
   readonly escalations?: { readonly rates: RateLimiter } & EscalationLimits;
+  /** Where attached files are parsed (default: the process's pool). */
+  readonly parser?: ParsePool;
+  /** What files read in a thread became, for its follow-ups (default: an in-memory LRU). */
+  readonly fileCache?: ReadFileCache;
 }
 
 export interface EscalationLimits {
@@ -96,8 +102,17 @@ export function isAllowed(place: Place, allowedChannels: readonly string[] | und
   );
 }
 
+/** The conversation a file belongs to, for the read-file cache: platform, workspace and thread. */
+function conversationScope(place: Place): string {
+  return [place.platform, place.workspaceId ?? '', place.threadId ?? place.channelId ?? 'direct'].join(':');
+}
+
 export class ConversationLayer {
-  constructor(private readonly options: ConversationLayerOptions) {}
+  private readonly fileCache: ReadFileCache;
+
+  constructor(private readonly options: ConversationLayerOptions) {
+    this.fileCache = options.fileCache ?? new LruReadFileCache();
+  }
 
   get log(): Logger {
     return this.options.log;
@@ -173,6 +188,9 @@ export class ConversationLayer {
     return readAttachments(files, this.options.attachments ?? DEFAULT_ATTACHMENT_LIMITS, {
       quote: presenter.plainText ?? presenter.neutralizer.neutralize,
       log,
+      cache: this.fileCache,
+      scope: conversationScope(conversation.place),
+      ...(this.options.parser ? { parser: this.options.parser } : {}),
       ...(signal ? { signal } : {}),
     });
   }

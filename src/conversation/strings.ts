@@ -85,6 +85,8 @@ export const strings = {
   fileDownloadFailed: (name: string, reason: string) =>
     `I couldn't download “${name}” (${reason}), so I answered without it.`,
   fileUnreadable: (name: string, reason: string) => `I couldn't read “${name}”: ${reason}.`,
+  fileTooComplex: (name: string) =>
+    `I didn't read “${name}”: it is too large or complex to read (it would take too long or too much memory), so I answered without it.`,
   fileEmpty: (name: string) => `“${name}” has no text I can read (a scanned PDF has only images).`,
   fileCut: (name: string) =>
     `“${name}” is longer than I can read for one question, so I used only its beginning.`,

@@ -8,7 +8,10 @@
  * never wait on wall-clock time and never leave the loopback.
  */
 import robotsModule from 'robots-parser';
-import { extractLinks, extractMainContent, sitemapLocations } from './html.js';
+import type { Chunk } from '../core/types.js';
+import { TooLargeError } from './loaders.js';
+import type { PageResult } from './parse-jobs.js';
+import { type ParsePool, parsePool } from './parse-pool.js';
 
 // robots-parser is CommonJS exporting the function itself, while its types declare an ES
 // default export: under NodeNext the import is the function at run time, typed as the module.
@@ -29,6 +32,8 @@ export type CrawledPage =
       readonly depth: number;
       readonly title?: string;
       readonly markdown: string;
+      /** The page's main content chunked (in a parse worker, with the page). */
+      readonly chunks: readonly Chunk[];
       readonly etag?: string;
       readonly lastModified?: string;
       readonly links: readonly string[];
@@ -89,6 +94,8 @@ export interface CrawlOptions {
   readonly now?: () => number;
   readonly signal?: AbortSignal;
   readonly onProgress?: (progress: CrawlProgress) => void;
+  /** Where pages and sitemaps are parsed (default: the process's pool). */
+  readonly parser?: ParsePool;
 }
 
 export interface CrawlResult {
@@ -178,6 +185,7 @@ export async function crawlSite(start: string, options: CrawlOptions = {}): Prom
   const userAgent = options.userAgent ?? CRAWL_DEFAULTS.userAgent;
   const maxPageBytes = options.maxPageBytes ?? CRAWL_DEFAULTS.maxPageBytes;
   const doFetch = options.fetch ?? fetch;
+  const parser = options.parser ?? parsePool();
   const known = new Map((options.known ?? []).map((page) => [page.url, page]));
   let gapMs = options.delayMs ?? CRAWL_DEFAULTS.delayMs;
   const pace = pacer(() => gapMs, options.now ?? Date.now, options.sleep ?? realSleep);
@@ -263,9 +271,14 @@ export async function crawlSite(start: string, options: CrawlOptions = {}): Prom
   for (let i = 0; i < pending.length && i < 20; i++) {
     const xml = await text(pending[i]!);
     if (!xml) continue;
-    const { pages, sitemaps: nested } = sitemapLocations(xml);
-    for (const page of pages) enqueue(page, 0);
-    pending.push(...nested.filter((url) => url.startsWith(first.origin)));
+    // A sitemap that cannot be read within the budgets is passed over: links still lead to the pages.
+    const entries = await parser.run({ kind: 'sitemap', xml }).catch((error: unknown) => {
+      if (error instanceof TooLargeError) return undefined;
+      throw error;
+    });
+    if (!entries) continue;
+    for (const page of entries.pages) enqueue(page, 0);
+    pending.push(...entries.sitemaps.filter((url) => url.startsWith(first.origin)));
   }
 
   const pages: CrawledPage[] = [];
@@ -338,9 +351,23 @@ export async function crawlSite(start: string, options: CrawlOptions = {}): Prom
       pages.push({ kind: 'failed', url, reason: `larger than ${Math.round(maxPageBytes / 1_048_576)} MB` });
       return;
     }
-    const links = [...new Set(extractLinks(html, url).filter(inScope).map(normalise))];
+    let content: PageResult;
+    try {
+      content = await parser.run({ kind: 'page', html, url, maxChars: parser.settings.maxChars });
+    } catch (error) {
+      if (!(error instanceof TooLargeError)) throw error;
+      pages.push({ kind: 'failed', url, reason: error.message });
+      return;
+    }
+    const links = [
+      ...new Set(
+        content.links
+          .map((link) => new URL(link))
+          .filter(inScope)
+          .map(normalise),
+      ),
+    ];
     follow(links);
-    const content = await extractMainContent(html);
     const etag = response.headers.get('etag');
     const lastModified = response.headers.get('last-modified');
     pages.push({
@@ -349,6 +376,7 @@ export async function crawlSite(start: string, options: CrawlOptions = {}): Prom
       depth,
       ...(content.title ? { title: content.title } : {}),
       markdown: content.markdown,
+      chunks: content.chunks,
       ...(etag ? { etag } : {}),
       ...(lastModified ? { lastModified } : {}),
       links,

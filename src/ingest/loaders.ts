@@ -1,14 +1,40 @@
 /**
  * Reads one file into a document ready for chunking. Markdown, text, HTML and PDF become
  * markdown-ish text; JSON becomes records, one chunk each. Failures throw `IngestFileError`
- * with a reason a user can act on; the pipeline reports it and moves on.
+ * with a reason a user can act on; the pipeline reports it and moves on. What a file may
+ * expand to is bounded (`ReadLimits`): characters of text, PDF pages, decompressed bytes.
+ * These run inside the parse pool's workers (`parse-pool.ts`), never on the thread that answers.
  */
 import { open } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
+import { readHtml } from './html.js';
+import { checkPdfExpansion, ExpansionError } from './pdf-expansion.js';
 
 export class IngestFileError extends Error {
   override readonly name = 'IngestFileError';
 }
+
+/** The file would expand past a budget: too large or complex to read. */
+export class TooLargeError extends IngestFileError {}
+
+/** What one document may expand to. */
+export interface ReadLimits {
+  /** Characters of text extracted. */
+  readonly maxChars: number;
+  /** PDF pages read. */
+  readonly maxPages: number;
+  /** Bytes a PDF's compressed streams may inflate to, in all. */
+  readonly maxInflatedBytes: number;
+  /** Past a budget: `cut` keeps what fits (a chat attachment), `fail` refuses the file (ingestion). */
+  readonly overflow: 'cut' | 'fail';
+}
+
+export const DEFAULT_READ_LIMITS: ReadLimits = {
+  maxChars: 5_000_000,
+  maxPages: 500,
+  maxInflatedBytes: 256 * 1_048_576,
+  overflow: 'fail',
+};
 
 /** A JSON record: its text, and everything else kept as metadata. */
 export interface SourceRecord {
@@ -19,7 +45,14 @@ export interface SourceRecord {
 }
 
 export type LoadedDocument =
-  | { readonly kind: 'text'; readonly title?: string; readonly url?: string; readonly markdown: string }
+  | {
+      readonly kind: 'text';
+      readonly title?: string;
+      readonly url?: string;
+      readonly markdown: string;
+      /** Cut at a budget (`overflow: 'cut'`). */
+      readonly truncated?: boolean;
+    }
   | { readonly kind: 'records'; readonly records: readonly SourceRecord[] };
 
 export interface LoadOptions {
@@ -27,6 +60,8 @@ export interface LoadOptions {
   readonly textField?: string;
   /** Largest file accepted, in bytes; larger ones fail with the limit and how to raise it. */
   readonly maxBytes?: number;
+  /** What the file may expand to (default `DEFAULT_READ_LIMITS`). */
+  readonly limits?: ReadLimits;
 }
 
 /** Default per-file limit: far above any real handbook page, far below what exhausts memory. */
@@ -56,69 +91,141 @@ export function isSupported(path: string): boolean {
   return SUPPORTED_EXTENSIONS.includes(extname(path).toLowerCase());
 }
 
+/** Line ends of `text`, CRLF or LF, found without a pattern. */
+function lines(text: string): string[] {
+  return text.split('\n').map((line) => (line.endsWith('\r') ? line.slice(0, -1) : line));
+}
+
+const unquote = (value: string) => {
+  const trimmed = value.trim();
+  const first = trimmed[0];
+  if ((first === '"' || first === "'") && trimmed.length >= 2 && trimmed.endsWith(first))
+    return trimmed.slice(1, -1);
+  return trimmed;
+};
+
 /** Optional `---` front matter with `title:` / `url:` lines. */
 function frontMatter(markdown: string): { title?: string; url?: string; body: string } {
-  const match = /^---\r?\n([\s\S]*?)\r?\n---\r?\n?/.exec(markdown);
-  if (!match) return { body: markdown };
-  const fields = Object.fromEntries(
-    (match[1] ?? '')
-      .split(/\r?\n/)
-      .map((line) => /^(\w+)\s*:\s*(.*)$/.exec(line))
-      .filter((m): m is RegExpExecArray => m !== null)
-      .map((m) => [m[1]!.toLowerCase(), m[2]!.trim().replace(/^["']|["']$/g, '')]),
+  const all = lines(markdown);
+  if (all[0] !== '---') return { body: markdown };
+  const close = all.indexOf('---', 1);
+  if (close === -1) return { body: markdown };
+  const fields = new Map<string, string>();
+  for (const line of all.slice(1, close)) {
+    const colon = line.indexOf(':');
+    if (colon <= 0) continue;
+    const key = line.slice(0, colon).trim().toLowerCase();
+    if (!fields.has(key)) fields.set(key, unquote(line.slice(colon + 1)));
+  }
+  const title = fields.get('title');
+  const url = fields.get('url');
+  // The body keeps its own line ends: only the front matter's lines are dropped.
+  let at = 0;
+  for (let i = 0; i <= close; i++) at = markdown.indexOf('\n', at) + 1;
+  return { ...(title ? { title } : {}), ...(url ? { url } : {}), body: at === 0 ? '' : markdown.slice(at) };
+}
+
+/** The text of the first `# ` heading line. */
+function firstHeading(markdown: string): string | undefined {
+  for (const line of lines(markdown)) {
+    if (line.startsWith('# ') || line.startsWith('#\t')) {
+      const text = line.slice(2).trim();
+      if (text) return text;
+    }
+  }
+  return undefined;
+}
+
+/** Text cut to the character budget, or refused when the budget says so. */
+function withinChars(text: string, limits: ReadLimits): { text: string; truncated: boolean } {
+  if (text.length <= limits.maxChars) return { text, truncated: false };
+  if (limits.overflow === 'fail') throw tooManyChars(limits.maxChars);
+  return { text: text.slice(0, limits.maxChars), truncated: true };
+}
+
+const tooManyChars = (max: number) =>
+  new TooLargeError(
+    `too large: it holds more than ${max.toLocaleString('en-US')} characters of text (split it, or raise PARSE_MAX_CHARS)`,
   );
+
+function loadMarkdown(content: string, limits: ReadLimits): LoadedDocument {
+  const { title, url, body } = frontMatter(content);
+  const { text, truncated } = withinChars(body, limits);
+  const heading = title ?? firstHeading(text);
   return {
-    ...(fields.title ? { title: fields.title } : {}),
-    ...(fields.url ? { url: fields.url } : {}),
-    body: markdown.slice(match[0].length),
+    kind: 'text',
+    markdown: text,
+    ...(heading ? { title: heading } : {}),
+    ...(url ? { url } : {}),
+    ...(truncated ? { truncated } : {}),
   };
 }
 
-function firstHeading(markdown: string): string | undefined {
-  return /^#\s+(.+)$/m.exec(markdown)?.[1]?.trim();
-}
-
-function loadMarkdown(content: string): LoadedDocument {
-  const { title, url, body } = frontMatter(content);
-  const heading = title ?? firstHeading(body);
-  return { kind: 'text', markdown: body, ...(heading ? { title: heading } : {}), ...(url ? { url } : {}) };
-}
-
-function decodeEntities(text: string): string {
-  return text
-    .replace(/&amp;/g, '&')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&quot;/g, '"')
-    .replace(/&#39;/g, "'");
-}
-
-// The PDF and HTML libraries are large (pdf.js alone is tens of MB resident): loaded when a
-// document needs them, so a bot that only answers never pays for them.
-async function loadHtml(html: string): Promise<LoadedDocument> {
-  const { NodeHtmlMarkdown } = await import('node-html-markdown');
-  const title = /<title[^>]*>([\s\S]*?)<\/title>/i.exec(html)?.[1]?.trim();
-  const url =
-    /<link[^>]+rel=["']canonical["'][^>]*href=["']([^"']+)["']/i.exec(html)?.[1] ??
-    /<meta[^>]+property=["']og:url["'][^>]*content=["']([^"']+)["']/i.exec(html)?.[1];
-  const body = /<body[^>]*>([\s\S]*)<\/body>/i.exec(html)?.[1] ?? html;
-  const cleaned = body.replace(/<(script|style|nav|footer|noscript)\b[\s\S]*?<\/\1>/gi, '');
-  const markdown = NodeHtmlMarkdown.translate(cleaned);
-  const heading = title ? decodeEntities(title) : firstHeading(markdown);
-  return { kind: 'text', markdown, ...(heading ? { title: heading } : {}), ...(url ? { url } : {}) };
+function loadHtml(html: string, limits: ReadLimits): LoadedDocument {
+  const content = readHtml(html, { mode: 'file', maxChars: limits.maxChars });
+  if (content.truncated && limits.overflow === 'fail') throw tooManyChars(limits.maxChars);
+  const heading = content.title ?? firstHeading(content.markdown);
+  return {
+    kind: 'text',
+    markdown: content.markdown,
+    ...(heading ? { title: heading } : {}),
+    ...(content.canonical ? { url: content.canonical } : {}),
+    ...(content.truncated ? { truncated: true } : {}),
+  };
 }
 
 /**
  * PDF text through unpdf: pdf.js's serverless build in one dependency-free package (no canvas,
- * no native code), since only the text is wanted.
+ * no native code), since only the text is wanted. What the file may expand to is bounded
+ * before pdf.js sees it (`checkPdfExpansion`), then by pages and characters as it is read.
  */
-async function loadPdf(data: Buffer): Promise<LoadedDocument> {
-  const { extractText, getDocumentProxy, getMeta } = await import('unpdf');
+async function loadPdf(data: Buffer, limits: ReadLimits): Promise<LoadedDocument> {
+  try {
+    await checkPdfExpansion(data, limits.maxInflatedBytes);
+  } catch (error) {
+    if (error instanceof ExpansionError) throw new TooLargeError(`too large: ${error.message}`);
+    throw error;
+  }
+  const { getDocumentProxy, getMeta } = await import('unpdf');
   let pdf: Awaited<ReturnType<typeof getDocumentProxy>> | undefined;
   try {
     // verbosity 0: pdf.js would otherwise print its repair warnings on the console.
-    pdf = await getDocumentProxy(new Uint8Array(data), { verbosity: 0 });
-    const { text } = await extractText(pdf, { mergePages: false });
+    pdf = await getDocumentProxy(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), {
+      verbosity: 0,
+    });
+    let pages = pdf.numPages;
+    let truncated = false;
+    if (pages > limits.maxPages) {
+      if (limits.overflow === 'fail') {
+        throw new TooLargeError(
+          `too large: ${pages.toLocaleString('en-US')} pages, over the limit of ${limits.maxPages.toLocaleString('en-US')} (split it, or raise PARSE_MAX_PAGES)`,
+        );
+      }
+      pages = limits.maxPages;
+      truncated = true;
+    }
+    // Page by page, so reading stops once the character budget is spent.
+    const texts: string[] = [];
+    let chars = 0;
+    for (let number = 1; number <= pages; number++) {
+      const page = await pdf.getPage(number);
+      const content = await page.getTextContent();
+      let text = '';
+      for (const item of content.items) {
+        if ('str' in item) text += item.str + (item.hasEOL ? '\n' : '');
+      }
+      page.cleanup();
+      text = text.trim();
+      chars += text.length + 2;
+      texts.push(text);
+      if (chars > limits.maxChars) {
+        if (limits.overflow === 'fail') throw tooManyChars(limits.maxChars);
+        truncated = true;
+        break;
+      }
+    }
+    // Each page becomes a paragraph block so chunks break at page boundaries when they can.
+    const { text: markdown } = withinChars(texts.join('\n\n'), { ...limits, overflow: 'cut' });
     let title: string | undefined;
     try {
       const raw: unknown = (await getMeta(pdf)).info?.Title;
@@ -126,18 +233,18 @@ async function loadPdf(data: Buffer): Promise<LoadedDocument> {
     } catch {
       // The info dictionary is optional; the text is what matters.
     }
-    // Each page becomes a paragraph block so chunks break at page boundaries when they can.
-    const markdown = text.map((page) => page.trim()).join('\n\n');
-    return { kind: 'text', markdown, ...(title ? { title } : {}) };
+    return { kind: 'text', markdown, ...(title ? { title } : {}), ...(truncated ? { truncated } : {}) };
   } catch (error) {
+    if (error instanceof IngestFileError) throw error;
     throw new IngestFileError(`not a readable PDF (${(error as Error).message})`);
   } finally {
-    // Ends the document and its (in-process) worker, releasing what pdf.js holds for it.
+    // Ends the document, releasing what pdf.js holds for it.
     await pdf?.loadingTask.destroy().catch(() => undefined);
   }
 }
 
-function loadJson(content: string, path: string, textField: string): LoadedDocument {
+function loadJson(content: string, path: string, textField: string, limits: ReadLimits): LoadedDocument {
+  if (content.length > limits.maxChars && limits.overflow === 'fail') throw tooManyChars(limits.maxChars);
   let parsed: unknown;
   try {
     parsed = JSON.parse(content);
@@ -180,7 +287,7 @@ function megabytes(bytes: number): string {
  * Reads the file once, refusing it before reading if it is over the limit: the size is
  * checked on the open handle, so a file growing meanwhile cannot slip past.
  */
-async function readLimited(path: string, maxBytes: number): Promise<Buffer> {
+export async function readLimited(path: string, maxBytes: number): Promise<Buffer> {
   let handle: Awaited<ReturnType<typeof open>> | undefined;
   try {
     handle = await open(path, 'r');
@@ -239,20 +346,37 @@ export function decodeText(data: Uint8Array): string {
   return text;
 }
 
-export async function loadFile(path: string, options: LoadOptions = {}): Promise<LoadedDocument> {
-  const extension = extname(path).toLowerCase();
+/** The document in `data`, read as the extension `extension` says. */
+async function loadData(
+  extension: string,
+  name: string,
+  data: Buffer,
+  options: LoadOptions,
+): Promise<LoadedDocument> {
+  const limits = options.limits ?? DEFAULT_READ_LIMITS;
+  if (extension === '.pdf') return loadPdf(data, limits);
+  // Decoded once; the bytes are dropped as soon as this returns.
+  const content = decodeText(data);
+  if (extension === '.json') return loadJson(content, name, options.textField ?? 'text', limits);
+  if (extension === '.html' || extension === '.htm') return loadHtml(content, limits);
+  return loadMarkdown(content, limits);
+}
+
+/** Refuses a file whose extension no loader reads, saying which ones do. */
+export function checkSupported(path: string): void {
   if (!isSupported(path)) {
+    const extension = extname(path).toLowerCase();
     throw new IngestFileError(
       `unsupported file type "${extension || basename(path)}" (supported: ${SUPPORTED_EXTENSIONS.join(' ')})`,
     );
   }
+}
+
+export async function loadFile(path: string, options: LoadOptions = {}): Promise<LoadedDocument> {
+  const extension = extname(path).toLowerCase();
+  checkSupported(path);
   const data = await readLimited(path, options.maxBytes ?? DEFAULT_MAX_FILE_MB * MB);
-  if (extension === '.pdf') return loadPdf(data);
-  // Decoded once; the bytes are dropped as soon as this returns.
-  const content = decodeText(data);
-  if (extension === '.json') return loadJson(content, path, options.textField ?? 'text');
-  if (extension === '.html' || extension === '.htm') return loadHtml(content);
-  return loadMarkdown(content);
+  return loadData(extension, path, data, options);
 }
 
 /**
@@ -264,10 +388,5 @@ export async function loadBytes(
   data: Buffer,
   options: LoadOptions = {},
 ): Promise<LoadedDocument> {
-  const extension = extname(name).toLowerCase();
-  if (extension === '.pdf') return loadPdf(data);
-  const content = decodeText(data);
-  if (extension === '.json') return loadJson(content, name, options.textField ?? 'text');
-  if (extension === '.html' || extension === '.htm') return loadHtml(content);
-  return loadMarkdown(content);
+  return loadData(extname(name).toLowerCase(), name, data, options);
 }

@@ -7,8 +7,8 @@ import { readdir, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Chunk, KnowledgeStore } from '../core/types.js';
 import { type Logger, silentLogger } from '../log.js';
-import { chunkDocument } from './chunk.js';
-import { isSupported, type LoadOptions, loadFile } from './loaders.js';
+import { checkSupported, DEFAULT_MAX_FILE_MB, isSupported, readLimited } from './loaders.js';
+import { type ParsePool, parsePool, readLimits } from './parse-pool.js';
 
 export interface FileProblem {
   readonly path: string;
@@ -56,6 +56,8 @@ export interface IngestOptions {
   readonly logger?: Logger;
   /** Sources are recorded relative to this folder. */
   readonly cwd?: string;
+  /** Where files are parsed and chunked (default: the process's pool). */
+  readonly parser?: ParsePool;
 }
 
 /** Chunks per upsert: Upstash Vector accepts up to 1,000 vectors in one request. */
@@ -169,10 +171,9 @@ export async function ingestPaths(
   const batchSize = Math.max(1, options.batchSize ?? DEFAULT_BATCH_SIZE);
   const concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY);
   const progress = options.onProgress ?? (() => undefined);
-  const loadOptions: LoadOptions = {
-    ...(options.textField ? { textField: options.textField } : {}),
-    ...(options.maxFileBytes ? { maxBytes: options.maxFileBytes } : {}),
-  };
+  const parser = options.parser ?? parsePool();
+  const limits = readLimits(parser.settings, 'fail');
+  const maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_MB * 1_048_576;
 
   const { files, missing, skipped } = await discover(paths, cwd);
   const existing = await store.listIds();
@@ -212,7 +213,17 @@ export async function ingestPaths(
   for (const [i, file] of files.entries()) {
     const source = sourceName(file, cwd);
     try {
-      const chunks = chunkDocument(await loadFile(file, loadOptions), source);
+      checkSupported(file);
+      // Read here (I/O only); parsed and chunked in a worker, within the pool's budgets.
+      const data = await readLimited(file, maxFileBytes);
+      const { chunks = [] } = await parser.run({
+        kind: 'file',
+        name: file,
+        data,
+        limits,
+        chunkAs: source,
+        ...(options.textField ? { textField: options.textField } : {}),
+      });
       if (chunks.length === 0) throw new Error('no text found in the file');
       for (const chunk of chunks) {
         if (producedIds.has(chunk.id)) continue;

@@ -11,7 +11,6 @@
  */
 import { createHash } from 'node:crypto';
 import type { CollectionStore } from '../core/types.js';
-import { chunkDocument } from '../ingest/chunk.js';
 import { type CrawlOptions, type CrawlProgress, crawlSite } from '../ingest/crawl.js';
 import { type Logger, silentLogger } from '../log.js';
 import type { SourceRecord, SourceRegistry } from './sources.js';
@@ -136,17 +135,8 @@ export async function syncSource(
         counts.unchanged += 1;
         continue;
       }
-      const chunks = page.markdown
-        ? chunkDocument(
-            {
-              kind: 'text',
-              markdown: page.markdown,
-              url: page.url,
-              ...(page.title ? { title: page.title } : {}),
-            },
-            page.url,
-          )
-        : [];
+      // Chunked with the page, in a parse worker.
+      const chunks = page.chunks;
       const ids = chunks.map((chunk) => chunk.id);
       const stale = (old?.chunkIds ?? []).filter((id) => !ids.includes(id));
       if (chunks.length > 0) await target.upsert(chunks);
