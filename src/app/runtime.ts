@@ -10,6 +10,7 @@ import type { Config } from '../config.js';
 import { RagCore } from '../core/rag-core.js';
 import type { CollectionStore, Generator, KnowledgeStore } from '../core/types.js';
 import { DEGRADED_LABEL, ExtractiveGenerator } from '../generators/extractive.js';
+import { configureParsing } from '../ingest/parse-pool.js';
 import { ingestPaths } from '../ingest/pipeline.js';
 import { type Logger, silentLogger } from '../log.js';
 import { LocalStore } from '../stores/local/index.js';
@@ -75,6 +76,7 @@ async function seedLocalStore(store: KnowledgeStore, config: Config, deps: Runti
 
 export async function buildRuntime(config: Config, deps: RuntimeDeps = {}): Promise<Runtime> {
   const logger = deps.logger ?? silentLogger;
+  configureParsing(config.parsing);
   const store = await openStore(config, { logger });
   if (!config.upstash) await seedLocalStore(store, config, deps);
   const generator = await createGenerator(config, logger);

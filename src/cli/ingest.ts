@@ -9,6 +9,7 @@ import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { openStore } from '../app/runtime.js';
+import { configureParsing } from '../ingest/parse-pool.js';
 import { loadConfig } from '../config.js';
 import { isRagError } from '../core/failures.js';
 import { type CollectionStore, DEFAULT_COLLECTION, type KnowledgeStore } from '../core/types.js';
@@ -277,6 +278,7 @@ async function main(): Promise<number> {
   let store: KnowledgeStore;
   try {
     const config = loadConfig();
+    configureParsing(config.parsing);
     if (values.namespace !== undefined && !config.upstash) {
       process.stderr.write('Note: --namespace applies to Upstash only; the local store has no namespaces.\n');
     }
