@@ -40,6 +40,8 @@ export interface FakeDocsSite {
    * Nothing is sent meanwhile.
    */
   holdPage(path: string): { readonly requested: Promise<void>; release(): void };
+  /** Serves `body` as it is at `path` (a hostile page, or sitemap.xml), ahead of everything else. */
+  serveRaw(path: string, contentType: string, body: string): void;
   clearRequests(): void;
   close(): Promise<void>;
 }
@@ -60,6 +62,7 @@ export async function startFakeDocsSite(): Promise<FakeDocsSite> {
   const requests: DocsRequest[] = [];
   let crawlDelay: number | undefined;
   let extraRobots = '';
+  const raw = new Map<string, { type: string; body: string }>();
   let clock = Date.UTC(2026, 0, 1);
   const stamp = () => {
     clock += 60_000;
@@ -111,6 +114,8 @@ ${path === '/docs/' ? `<ul>${nav()}</ul><p>Older links: <a href="/docs/old-insta
       res.writeHead(status, { 'content-type': type, ...headers });
       res.end(body);
     };
+    const served = raw.get(path);
+    if (served) return send(200, served.type, served.body);
     if (path === '/robots.txt') {
       return send(
         200,
@@ -194,6 +199,9 @@ ${path === '/docs/' ? `<ul>${nav()}</ul><p>Older links: <a href="/docs/old-insta
       });
       held.set(path, { arrived, gate });
       return { requested, release };
+    },
+    serveRaw(path, type, body) {
+      raw.set(path, { type, body });
     },
     clearRequests: () => void requests.splice(0),
     close: () => server.close(),
