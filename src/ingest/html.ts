@@ -37,6 +37,8 @@ export interface HtmlContent {
 
 const DEFAULT_MAX_CHARS = 10_000_000;
 const DEFAULT_MAX_LINKS = 5_000;
+/** A title longer than this is cut: it heads every chunk of the document. */
+const MAX_TITLE_CHARS = 300;
 
 const ALWAYS_DROPPED = [
   'script',
@@ -561,8 +563,8 @@ export function readHtml(html: string, options: HtmlOptions): HtmlContent {
     },
 
     text(text) {
-      if (titleText !== undefined) titleText += text;
-      if (h1Text !== undefined) h1Text += text;
+      if (titleText !== undefined && titleText.length < MAX_TITLE_CHARS * 4) titleText += text;
+      if (h1Text !== undefined && h1Text.length < MAX_TITLE_CHARS * 4) h1Text += text;
       if (dropDepth > 0) return;
       if (pre) {
         pre.text += text;
@@ -573,11 +575,11 @@ export function readHtml(html: string, options: HtmlOptions): HtmlContent {
 
     close(name) {
       if (name === 'title' && titleText !== undefined) {
-        title = collapse(titleText).trim() || undefined;
+        title = collapse(titleText).trim().slice(0, MAX_TITLE_CHARS) || undefined;
         titleText = undefined;
       }
       if (name === 'h1' && h1Text !== undefined) {
-        firstH1 = collapse(h1Text).trim() || undefined;
+        firstH1 = collapse(h1Text).trim().slice(0, MAX_TITLE_CHARS) || undefined;
         h1Text = undefined;
       }
       const region = regionStack.pop();

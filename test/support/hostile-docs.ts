@@ -45,9 +45,12 @@ export async function addHostileDocuments(backends: Backends, platform: 'slack' 
 
 const KB = 1024;
 
-/** HTML that makes patterns like `<script\b[\s\S]*?<\/script>` backtrack: `<script>` opened and never closed. */
+/**
+ * HTML that makes patterns like `<title[^>]*>([\s\S]*?)<\/title>` scan to the end from every
+ * start: `<title>` opened and never closed (128 KB of it kept the old loader busy for minutes).
+ */
 export function backtrackingHtml(bytes = 512 * KB): string {
-  return '<script>'.repeat(Math.ceil(bytes / 8));
+  return '<title>'.repeat(Math.ceil(bytes / 7));
 }
 
 /** A web page made of `<!--` repeated: a comment that never ends. */

@@ -118,7 +118,9 @@ describe('reading HTML', () => {
   });
 
   it('reads the hostile shapes of issue 17 in one pass each', () => {
-    expect(readHtml(backtrackingHtml(2 * 1_048_576), { mode: 'file' }).markdown).toBe('');
+    const titled = readHtml(backtrackingHtml(2 * 1_048_576), { mode: 'file' });
+    expect(titled.markdown).toBe('');
+    expect(titled.title?.length).toBe(300);
     expect(readPage(commentBombPage(2 * 1_048_576), 'https://x.test/').markdown).toBe('');
     const nested = `${'<div>'.repeat(200_000)}deep${'</span>'.repeat(200_000)}`;
     expect(readHtml(nested, { mode: 'file' }).markdown).toBe('deep');
