@@ -12,12 +12,8 @@
 import { extname } from 'node:path';
 import { countTokens, formatPassage } from '../core/prompt.js';
 import type { Passage } from '../core/types.js';
-import {
-  IngestFileError,
-  type LoadedDocument,
-  SUPPORTED_EXTENSIONS,
-  TooLargeError,
-} from '../ingest/loaders.js';
+import { IngestFileError, SUPPORTED_EXTENSIONS, TooLargeError } from '../ingest/files.js';
+import type { LoadedDocument } from '../ingest/loaders.js';
 import { type ParsePool, parsePool, readLimits } from '../ingest/parse-pool.js';
 import type { Logger } from '../log.js';
 import { type ReadFile, type ReadFileCache, readFileKey } from './attachment-cache.js';

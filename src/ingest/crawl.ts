@@ -9,7 +9,7 @@
  */
 import robotsModule from 'robots-parser';
 import type { Chunk } from '../core/types.js';
-import { TooLargeError } from './loaders.js';
+import { TooLargeError } from './files.js';
 import type { PageResult } from './parse-jobs.js';
 import { type ParsePool, parsePool } from './parse-pool.js';
 

@@ -5,36 +5,31 @@
  * expand to is bounded (`ReadLimits`): characters of text, PDF pages, decompressed bytes.
  * These run inside the parse pool's workers (`parse-pool.ts`), never on the thread that answers.
  */
-import { open } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
+import {
+  checkSupported,
+  DEFAULT_MAX_FILE_MB,
+  DEFAULT_READ_LIMITS,
+  IngestFileError,
+  type ReadLimits,
+  readLimited,
+  TooLargeError,
+} from './files.js';
 import { readHtml } from './html.js';
+
+export {
+  checkSupported,
+  DEFAULT_MAX_FILE_MB,
+  DEFAULT_READ_LIMITS,
+  IngestFileError,
+  isSupported,
+  type ReadLimits,
+  readLimited,
+  SUPPORTED_EXTENSIONS,
+  TooLargeError,
+} from './files.js';
+
 import { checkPdfExpansion, ExpansionError } from './pdf-expansion.js';
-
-export class IngestFileError extends Error {
-  override readonly name = 'IngestFileError';
-}
-
-/** The file would expand past a budget: too large or complex to read. */
-export class TooLargeError extends IngestFileError {}
-
-/** What one document may expand to. */
-export interface ReadLimits {
-  /** Characters of text extracted. */
-  readonly maxChars: number;
-  /** PDF pages read. */
-  readonly maxPages: number;
-  /** Bytes a PDF's compressed streams may inflate to, in all. */
-  readonly maxInflatedBytes: number;
-  /** Past a budget: `cut` keeps what fits (a chat attachment), `fail` refuses the file (ingestion). */
-  readonly overflow: 'cut' | 'fail';
-}
-
-export const DEFAULT_READ_LIMITS: ReadLimits = {
-  maxChars: 5_000_000,
-  maxPages: 500,
-  maxInflatedBytes: 256 * 1_048_576,
-  overflow: 'fail',
-};
 
 /** A JSON record: its text, and everything else kept as metadata. */
 export interface SourceRecord {
@@ -64,32 +59,10 @@ export interface LoadOptions {
   readonly limits?: ReadLimits;
 }
 
-/** Default per-file limit: far above any real handbook page, far below what exhausts memory. */
-export const DEFAULT_MAX_FILE_MB = 20;
-
 const MB = 1024 * 1024;
 
 /** Share of control characters beyond which a "text" file is taken for binary data. */
 const MAX_CONTROL_SHARE = 0.01;
-
-export const SUPPORTED_EXTENSIONS = [
-  '.md',
-  '.markdown',
-  '.mdx',
-  '.txt',
-  '.text',
-  '.html',
-  '.htm',
-  '.pdf',
-  '.json',
-  // Read as plain text: a table's rows and a log's lines are what a question is about.
-  '.csv',
-  '.log',
-];
-
-export function isSupported(path: string): boolean {
-  return SUPPORTED_EXTENSIONS.includes(extname(path).toLowerCase());
-}
 
 /** Line ends of `text`, CRLF or LF, found without a pattern. */
 function lines(text: string): string[] {
@@ -279,37 +252,6 @@ function loadJson(content: string, path: string, textField: string, limits: Read
   return { kind: 'records', records };
 }
 
-function megabytes(bytes: number): string {
-  return `${(bytes / MB).toFixed(1)} MB`;
-}
-
-/**
- * Reads the file once, refusing it before reading if it is over the limit: the size is
- * checked on the open handle, so a file growing meanwhile cannot slip past.
- */
-export async function readLimited(path: string, maxBytes: number): Promise<Buffer> {
-  let handle: Awaited<ReturnType<typeof open>> | undefined;
-  try {
-    handle = await open(path, 'r');
-    const { size } = await handle.stat();
-    if (size > maxBytes) {
-      throw new IngestFileError(
-        `too large: ${megabytes(size)}, over the limit of ${megabytes(maxBytes)} per file (split it, or raise INGEST_MAX_FILE_MB)`,
-      );
-    }
-    const data = await handle.readFile();
-    if (data.length > maxBytes) {
-      throw new IngestFileError(`too large: it grew past ${megabytes(maxBytes)} while being read`);
-    }
-    return data;
-  } catch (error) {
-    if (error instanceof IngestFileError) throw error;
-    throw new IngestFileError(`cannot read the file (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
-  } finally {
-    await handle?.close();
-  }
-}
-
 /** Control characters other than tab, line feed, form feed and carriage return. */
 function countControls(text: string): number {
   let count = 0;
@@ -360,16 +302,6 @@ async function loadData(
   if (extension === '.json') return loadJson(content, name, options.textField ?? 'text', limits);
   if (extension === '.html' || extension === '.htm') return loadHtml(content, limits);
   return loadMarkdown(content, limits);
-}
-
-/** Refuses a file whose extension no loader reads, saying which ones do. */
-export function checkSupported(path: string): void {
-  if (!isSupported(path)) {
-    const extension = extname(path).toLowerCase();
-    throw new IngestFileError(
-      `unsupported file type "${extension || basename(path)}" (supported: ${SUPPORTED_EXTENSIONS.join(' ')})`,
-    );
-  }
 }
 
 export async function loadFile(path: string, options: LoadOptions = {}): Promise<LoadedDocument> {

@@ -15,7 +15,7 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import type Tinypool from 'tinypool';
-import { IngestFileError, type ReadLimits, TooLargeError } from './loaders.js';
+import { IngestFileError, type ReadLimits, TooLargeError } from './files.js';
 import type { FileJob, JobResponse, JobResult, ParseJob } from './parse-jobs.js';
 
 export interface ParseSettings {

@@ -7,7 +7,7 @@ import { readdir, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Chunk, KnowledgeStore } from '../core/types.js';
 import { type Logger, silentLogger } from '../log.js';
-import { checkSupported, DEFAULT_MAX_FILE_MB, isSupported, readLimited } from './loaders.js';
+import { checkSupported, DEFAULT_MAX_FILE_MB, isSupported, readLimited } from './files.js';
 import { type ParsePool, parsePool, readLimits } from './parse-pool.js';
 
 export interface FileProblem {
