@@ -58,7 +58,7 @@ const suite: BenchSuite = {
     const bomb = await deflateBombPdf(512);
     const documents: { name: string; job: () => ParseJob }[] = [
       {
-        name: '512 KB HTML attachment, <script> never closed',
+        name: '512 KB HTML attachment, <title> never closed',
         job: () => ({
           kind: 'file',
           name: 'page.html',
