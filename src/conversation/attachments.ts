@@ -2,8 +2,10 @@
  * Files attached to a question (or earlier in its thread), read as context for that one answer:
  * the type is checked from the name, MIME type or the platform's own type word, oversized and
  * unsupported files are refused before a byte is downloaded, and what is read goes through the
- * ingestion loaders (text, Markdown, HTML, PDF, JSON, CSV, logs) into passages cited by file
- * name. Nothing is written anywhere: the passages live as long as the answer.
+ * ingestion loaders (text, Markdown, HTML, PDF, JSON, CSV, logs), in the parse pool's workers
+ * and within its budgets, into passages cited by file name. Nothing is written anywhere: the
+ * passages live as long as the answer; what a file became is kept in memory for the thread's
+ * follow-ups (`attachment-cache.ts`), so it is downloaded and parsed once.
  *
  * Every file that is not read gets a one-line note saying why; a file is never silently ignored.
  * The passages are measured with the core's own token count and passage format, numbered as the
