@@ -5,6 +5,7 @@
  * layer the front ends answer through. One place, so a shard or a new front end is counted,
  * limited and drained exactly like the others.
  */
+import { join } from 'node:path';
 import type { Config } from '../config.js';
 import { attachmentTokenBudget, MAX_ATTACHED_FILES } from '../conversation/attachments.js';
 import { ConversationLayer } from '../conversation/layer.js';
@@ -75,6 +76,7 @@ export async function composeBot(config: Config, log: Logger, deps: RuntimeDeps 
     appDatabase,
     ...(routesRedis ? { routes: redisRouteStore(routesRedis, log) } : {}),
     settings: config.knowledge,
+    cacheDir: join(config.rag.dataDir, 'sources'),
     logger: log,
     // Several workspaces or servers share this bot: each has its own knowledge.
     tenantPlatforms: new Set([

@@ -5,6 +5,7 @@
  * re-syncs it on its schedule (SYNC_INTERVAL) and `/kb` lists it.
  * Exit codes: 0 everything landed, 1 some files or pages failed, 2 usage, configuration or store error.
  */
+import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
@@ -16,6 +17,7 @@ import { CrawlError } from '../ingest/crawl.js';
 import { configureParsing } from '../ingest/parse-pool.js';
 import { type IngestProgress, type IngestSummary, ingestPaths } from '../ingest/pipeline.js';
 import { isCollectionName } from '../knowledge/collections.js';
+import { SourceError, type SourceKind } from '../knowledge/kinds/kind.js';
 import { describeSync, KnowledgeService, SyncBusyError } from '../knowledge/service.js';
 import type { SyncSummary } from '../knowledge/sync.js';
 import { createLogger } from '../log.js';
@@ -128,7 +130,6 @@ function isSiteURL(positional: string): boolean {
   return /^https?:\/\//i.test(positional);
 }
 
-/** Registers each site as a web source (kept for the bot's schedule) and syncs it now. */
 /** `--remove <source>`: a web source and every passage of it, as `/kb remove` does from a chat. */
 async function removeSource(reference: string): Promise<number> {
   const config = loadConfig();
@@ -140,11 +141,12 @@ async function removeSource(reference: string): Promise<number> {
       store,
       appDatabase: () => app,
       settings: config.knowledge,
+      cacheDir: join(config.rag.dataDir, 'sources'),
       logger,
     });
     const source = knowledge.findSource(reference);
     if (!source) {
-      process.stderr.write(`There is no web source ${reference.slice(0, 200)} (a number or URL).\n`);
+      process.stderr.write(`There is no source ${reference.slice(0, 200)} (a number or URL).\n`);
       return 2;
     }
     const pages = await knowledge.removeSource(source);
@@ -157,26 +159,28 @@ async function removeSource(reference: string): Promise<number> {
   }
 }
 
-async function ingestSites(
+/** Registers each URL as a source (a site, a repository, …) for the bot's schedule, and syncs it now. */
+async function ingestSources(
   store: CollectionStore,
-  sites: readonly string[],
+  urls: readonly string[],
   collection: string,
   config: ReturnType<typeof loadConfig>,
   logger: ReturnType<typeof createLogger>,
-): Promise<SyncSummary[]> {
+): Promise<{ summary: SyncSummary; kind?: SourceKind }[]> {
   const app = openAppDatabase(config.rag.dataDir);
   try {
     const knowledge = new KnowledgeService({
       store,
       appDatabase: () => app,
       settings: config.knowledge,
+      cacheDir: join(config.rag.dataDir, 'sources'),
       logger,
     });
-    const sources = sites.map((site) => knowledge.addSource(site, collection, 'cli').source);
+    const sources = urls.map((url) => knowledge.addSource(url, collection, 'cli').source);
     const bar = process.stderr.isTTY
       ? new cliProgress.SingleBar(
           {
-            format: ' crawling [{bar}] {value}/{total} pages · {url}',
+            format: ' {label} [{bar}] {value}/{total} · {item}',
             stream: process.stderr,
             clearOnComplete: true,
           },
@@ -185,16 +189,21 @@ async function ingestSites(
       : undefined;
     let current = -1;
     try {
-      return await knowledge.sync(sources, (source, progress) => {
-        const total = progress.fetched + progress.queued;
+      const summaries = await knowledge.sync(sources, (source, progress) => {
+        const total = Math.max(progress.total ?? progress.done, progress.done);
+        const payload = { item: progress.item.slice(-60), label: knowledge.kindOf(source)?.name ?? '' };
         if (current !== source.id) {
           bar?.stop();
           current = source.id;
-          bar?.start(total, progress.fetched, { url: progress.url });
+          bar?.start(total, progress.done, payload);
         } else {
           bar?.setTotal(total);
-          bar?.update(progress.fetched, { url: progress.url });
+          bar?.update(progress.done, payload);
         }
+      });
+      return summaries.map((summary) => {
+        const kind = knowledge.kindOf(summary.source);
+        return { summary, ...(kind ? { kind } : {}) };
       });
     } finally {
       bar?.stop();
@@ -205,15 +214,17 @@ async function ingestSites(
   }
 }
 
-export function formatSyncSummary(summary: SyncSummary): string {
+export function formatSyncSummary(summary: SyncSummary, kind?: SourceKind): string {
   const source = summary.source;
-  const lines = [`Crawled ${source.url} into collection ${source.collection} (source #${source.id}):`];
+  const noun = kind?.noun ?? 'page(s)';
+  const verb = !kind || kind.name === 'web' ? 'Crawled' : `Synced ${kind.label}`;
+  const lines = [`${verb} ${source.url} into collection ${source.collection} (source #${source.id}):`];
   if (summary.error) {
     lines.push(`  failed: ${summary.error} (what it had is kept)`);
     return `${lines.join('\n')}\n`;
   }
   const rows: [string, number][] = [
-    ['pages', summary.pages],
+    [noun.replace('(s)', 's'), summary.pages],
     ['added', summary.added],
     ['updated', summary.updated],
     ['unchanged', summary.unchanged],
@@ -222,9 +233,13 @@ export function formatSyncSummary(summary: SyncSummary): string {
     ['failed', summary.failed.length],
   ];
   lines.push(...rows.map(([label, value]) => `  ${label.padEnd(10)} ${value}`));
-  lines.push(`  (${describeSync(summary)})`);
+  lines.push(`  (${describeSync(summary, noun)})`);
   if (summary.failed.length > 0) {
-    lines.push('', 'Pages that failed (kept as they were; retried next sync):');
+    const items = noun.replace('(s)', 's');
+    lines.push(
+      '',
+      `${items[0]!.toUpperCase()}${items.slice(1)} that failed (kept as they were; retried next sync):`,
+    );
     for (const page of summary.failed) lines.push(`  ${page.url}: ${page.reason}`);
   }
   return `${lines.join('\n')}\n`;
@@ -302,9 +317,9 @@ async function main(): Promise<number> {
     }
     let siteFailures = 0;
     if (sites.length > 0) {
-      const summaries = await ingestSites(opened, sites, collection, config, logger);
-      for (const summary of summaries) process.stdout.write(formatSyncSummary(summary));
-      siteFailures = summaries.filter((summary) => summary.error || summary.failed.length > 0).length;
+      const results = await ingestSources(opened, sites, collection, config, logger);
+      for (const { summary, kind } of results) process.stdout.write(formatSyncSummary(summary, kind));
+      siteFailures = results.filter(({ summary }) => summary.error || summary.failed.length > 0).length;
       if (paths.length === 0) return siteFailures > 0 ? 1 : 0;
     }
     const progress = progressReporter();
@@ -323,7 +338,7 @@ async function main(): Promise<number> {
     process.stdout.write(formatSummary(summary, store.description));
     return summary.failed.length > 0 || siteFailures > 0 ? 1 : 0;
   } catch (error) {
-    if (error instanceof CrawlError) {
+    if (error instanceof CrawlError || error instanceof SourceError) {
       process.stderr.write(`${error.message}\n`);
       return 2;
     }

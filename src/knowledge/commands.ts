@@ -8,6 +8,7 @@ import { strings } from '../conversation/strings.js';
 import type { Place } from '../core/types.js';
 import { CrawlError } from '../ingest/crawl.js';
 import { channelKey, parseCollections, RouteError } from './collections.js';
+import { SourceError } from './kinds/kind.js';
 import { describeSync, type KnowledgeService, NotYourCollectionError, SyncBusyError } from './service.js';
 import type { SourceRecord } from './sources.js';
 import { CANCELLED } from './sync.js';
@@ -208,6 +209,7 @@ export async function runKbCommand(service: KnowledgeService, request: KbRequest
     if (
       error instanceof RouteError ||
       error instanceof CrawlError ||
+      error instanceof SourceError ||
       error instanceof NotYourCollectionError
     ) {
       return { reply: strings.kb.problem(quote(error.message)) };

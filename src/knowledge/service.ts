@@ -5,15 +5,18 @@
  * `npm run ingest` all go through it. Settings live in the bot's own database
  * (`RAG_DATA_DIR/app.db`), opened on first use.
  */
-import { hostname } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { strings } from '../conversation/strings.js';
 import { type CollectionStore, DEFAULT_COLLECTION, type Place } from '../core/types.js';
-import type { CrawlOptions, CrawlProgress } from '../ingest/crawl.js';
-import { CrawlError, startURL } from '../ingest/crawl.js';
+import type { CrawlOptions } from '../ingest/crawl.js';
+import { CrawlError } from '../ingest/crawl.js';
 import { type Logger, silentLogger } from '../log.js';
 import type { AppDatabase } from '../state/app-db.js';
 import { isPrivateHost, publicOnly, publicOnlyFetch, type Resolver } from './address-guard.js';
 import { channelKey, placeKeys, type ResolvedRoute, resolveRoute } from './collections.js';
+import { kindNamed, recogniseSource, sourceKinds } from './kinds/index.js';
+import type { Environment, SourceKind, SyncProgress } from './kinds/kind.js';
 import { type RouteStore, sqliteRouteStore } from './routes-store.js';
 import { type SavedThread, saveThreadAsKnowledge, type ThreadMessage } from './save-thread.js';
 import type { KnowledgeConfig } from './settings.js';
@@ -29,8 +32,12 @@ export interface KnowledgeServiceOptions {
   readonly routes?: RouteStore;
   readonly settings: KnowledgeSettings;
   readonly logger?: Logger;
-  /** Crawl timing and transport, for tests (fetch, sleep, now, timeoutMs). */
+  /** Crawl timing and transport, for tests (fetch, sleep, now, timeoutMs); every kind's sync uses them. */
   readonly crawl?: Omit<CrawlOptions, 'known' | 'onProgress'>;
+  /** Where source kinds read their tokens (default: process.env). */
+  readonly env?: Environment;
+  /** Folder for source caches (a Git repository's objects); default: RAG_DATA_DIR/sources. */
+  readonly cacheDir?: string;
   /** Names this process in the sync lock. */
   readonly instanceId?: string;
   /** How host names resolve for chat-added sites (tests); default: the system resolver. */
@@ -63,6 +70,7 @@ export class NotYourCollectionError extends Error {
 export class KnowledgeService {
   private routesStore?: RouteStore;
   private registryStore?: SourceRegistry;
+  private kindList?: readonly SourceKind[];
   private readonly log: Logger;
   private readonly instanceId: string;
   private syncing = false;
@@ -88,6 +96,26 @@ export class KnowledgeService {
   private get routes(): RouteStore {
     this.routesStore ??= this.options.routes ?? sqliteRouteStore(this.options.appDatabase());
     return this.routesStore;
+  }
+
+  /** The source kinds this service reads (web sites, Git repositories, …). */
+  get kinds(): readonly SourceKind[] {
+    const crawl = this.options.settings.crawl;
+    this.kindList ??= sourceKinds({
+      maxPages: crawl.maxPages,
+      maxDepth: crawl.maxDepth,
+      concurrency: crawl.concurrency,
+      delayMs: crawl.delayMs,
+    });
+    return this.kindList;
+  }
+
+  kindOf(source: SourceRecord): SourceKind | undefined {
+    return kindNamed(this.kinds, source.kind);
+  }
+
+  private get env(): Environment {
+    return this.options.env ?? process.env;
   }
 
   get registry(): SourceRegistry {
@@ -245,9 +273,10 @@ export class KnowledgeService {
     return key ? this.routes.clear(key) : false;
   }
 
+  /** Registers the source `url` names, read by the first kind that recognises it. */
   addSource(url: string, collection: string, by: string): { source: SourceRecord; created: boolean } {
-    const checked = startURL(url);
-    return this.registry.add(checked.href, collection, by);
+    const recognised = recogniseSource(this.kinds, url, this.env);
+    return this.registry.add(recognised.url, collection, by, recognised.kind.name);
   }
 
   /**
@@ -264,7 +293,8 @@ export class KnowledgeService {
     by: string,
   ): Promise<{ source: SourceRecord; created: boolean }> {
     this.checkMayUse(place, [collection]);
-    const checked = startURL(url);
+    const recognised = recogniseSource(this.kinds, url, this.env);
+    const checked = new URL(recognised.url);
     if (
       !this.options.settings.crawl.allowPrivate &&
       (await isPrivateHost(checked.hostname, this.options.resolve))
@@ -278,7 +308,8 @@ export class KnowledgeService {
     const multiTenant = this.isMultiTenant(place.platform);
     if (multiTenant && !tenant) throw new NotYourCollectionError(strings.kb.noTenant);
     const result = this.registry.addClaiming({
-      url: checked.href,
+      url: recognised.url,
+      kind: recognised.kind.name,
       collection,
       addedBy: by,
       owner: tenant ?? this.ownerKey(place),
@@ -322,11 +353,16 @@ export class KnowledgeService {
     return this.registry.resolve(reference);
   }
 
+  private get cacheDir(): string {
+    return this.options.cacheDir ?? join(tmpdir(), 'rag-chat-bot-sources');
+  }
+
   /**
-   * Removes a source and every chunk of its pages. A sync of it running in this process is
-   * cancelled and waited for first; one running in another process stops at its next write
-   * and undoes it (sync.ts). Chunks go before the registry rows, so a store that fails midway
-   * leaves the source listed for another try; pages written between the two steps go too.
+   * Removes a source, every chunk of its items, and whatever its kind cached. A sync of it
+   * running in this process is cancelled and waited for first; one running in another process
+   * stops at its next write and undoes it (sync.ts). Chunks go before the registry rows, so a
+   * store that fails midway leaves the source listed for another try; items written between
+   * the two steps go too.
    */
   async removeSource(source: SourceRecord): Promise<number> {
     const running = this.running.get(source.id);
@@ -341,7 +377,12 @@ export class KnowledgeService {
     const deleted = new Set(before);
     const late = pages.flatMap((page) => page.chunkIds).filter((id) => !deleted.has(id));
     if (late.length > 0) await target.delete(late);
-    this.log.info({ source: source.url, pages: pages.length }, 'removed a web source');
+    await this.kindOf(source)
+      ?.forget?.(source.url, this.cacheDir)
+      .catch((error: unknown) =>
+        this.log.warn({ err: error, source: source.url }, 'could not delete a source cache'),
+      );
+    this.log.info({ source: source.url, kind: source.kind, items: pages.length }, 'removed a source');
     return pages.length;
   }
 
@@ -355,7 +396,7 @@ export class KnowledgeService {
    */
   async sync(
     sources: readonly SourceRecord[] = this.sources(),
-    onProgress?: (source: SourceRecord, progress: CrawlProgress) => void,
+    onProgress?: (source: SourceRecord, progress: SyncProgress) => void,
   ): Promise<SyncSummary[]> {
     if (this.syncing || !this.registry.tryLock(SYNC_LOCK, this.instanceId, SYNC_LOCK_TTL_MS)) {
       throw new SyncBusyError('a sync is already running');
@@ -364,10 +405,18 @@ export class KnowledgeService {
     try {
       const summaries: SyncSummary[] = [];
       for (const source of sources) {
+        const kind = this.kindOf(source);
+        if (!kind) {
+          summaries.push(unknownKind(source));
+          continue;
+        }
         // Removing the source cancels its sync (removeSource aborts it and waits for the end).
         const controller = new AbortController();
         const done = syncSource(this.store, this.registry, source, {
+          kind,
           crawl: { ...this.crawlSettings(source), ...this.options.crawl, signal: controller.signal },
+          env: this.env,
+          cacheDir: this.cacheDir,
           logger: this.log,
           ...(onProgress ? { onProgress: (progress) => onProgress(source, progress) } : {}),
         });
@@ -441,10 +490,26 @@ function isTenantCollection(name: string): boolean {
   return /^slack-t[0-9a-z]{4,}$/.test(name) || /^discord-\d{15,25}$/.test(name);
 }
 
+/** A source stored by a kind this version does not know (written by a newer one): left as it is. */
+function unknownKind(source: SourceRecord): SyncSummary {
+  return {
+    source,
+    pages: 0,
+    added: 0,
+    updated: 0,
+    unchanged: 0,
+    removed: 0,
+    chunksUpserted: 0,
+    chunksRemoved: 0,
+    failed: [],
+    error: `this version of the bot cannot read ${source.kind} sources`,
+  };
+}
+
 /** "3 added, 1 updated, 12 unchanged, 1 removed, 2 failed" for people. */
-export function describeSync(summary: SyncSummary): string {
+export function describeSync(summary: SyncSummary, noun = 'page(s)'): string {
   const parts = [
-    `${summary.added} page(s) added`,
+    `${summary.added} ${noun} added`,
     `${summary.updated} updated`,
     `${summary.unchanged} unchanged`,
     `${summary.removed} removed`,

@@ -1,13 +1,17 @@
 /**
- * The registry of web sources: each site added (`npm run ingest -- <url>`, `/kb add`), the
- * collection it feeds, its last sync and failures, and per page the validators (ETag,
- * Last-Modified), content hash, links and chunk ids that make a re-sync cheap and let removed
- * pages be pruned. Kept in the bot's own database (src/state/app-db.ts).
+ * The registry of knowledge sources: each source added (`npm run ingest -- <url>`, `/kb add`),
+ * its kind (web, git, …) and the opaque state its kind keeps between syncs (a cursor), the
+ * collection it feeds, its last sync and failures, and per item (a page, a file, an issue) its
+ * version, validators (ETag, Last-Modified), content hash, links and chunk ids that make a
+ * re-sync cheap and let removed items be pruned. Kept in the bot's own database
+ * (src/state/app-db.ts).
  */
 import type { AppDatabase } from '../state/app-db.js';
 
 export interface SourceRecord {
   readonly id: number;
+  /** Which source kind reads it (src/knowledge/kinds): `web`, `git`, `github`, … */
+  readonly kind: string;
   readonly url: string;
   readonly collection: string;
   readonly addedBy: string;
@@ -24,9 +28,13 @@ export interface SourceRecord {
   readonly failures: number;
 }
 
+/** One item of a source: a web page (keyed by URL), a file (by path), an issue, a wiki page. */
 export interface PageRecord {
+  /** The item's key within its source. */
   readonly url: string;
   readonly title?: string;
+  /** The item's version as its service states it (a blob id, `updated_at`, a version number). */
+  readonly version?: string;
   readonly etag?: string;
   readonly lastModified?: string;
   readonly hash: string;
@@ -36,6 +44,8 @@ export interface PageRecord {
 
 interface SourceRow {
   id: number;
+  kind: string;
+  state: string | null;
   url: string;
   collection: string;
   added_by: string;
@@ -52,6 +62,7 @@ interface SourceRow {
 interface PageRow {
   url: string;
   title: string | null;
+  version: string | null;
   etag: string | null;
   last_modified: string | null;
   hash: string;
@@ -62,6 +73,7 @@ interface PageRow {
 function toSource(row: SourceRow): SourceRecord {
   return {
     id: Number(row.id),
+    kind: row.kind,
     url: row.url,
     collection: row.collection,
     addedBy: row.added_by,
@@ -80,6 +92,7 @@ function toPage(row: PageRow): PageRecord {
   return {
     url: row.url,
     ...(row.title ? { title: row.title } : {}),
+    ...(row.version ? { version: row.version } : {}),
     ...(row.etag ? { etag: row.etag } : {}),
     ...(row.last_modified ? { lastModified: row.last_modified } : {}),
     hash: row.hash,
@@ -129,6 +142,13 @@ export class SourceRegistry {
        ) STRICT;`,
     );
     this.ensureTenants();
+    // Source kinds: what reads each source, the state it keeps, and each item's version.
+    app.migrate(
+      'knowledge-sources-2',
+      `ALTER TABLE knowledge_sources ADD COLUMN kind TEXT NOT NULL DEFAULT 'web';
+       ALTER TABLE knowledge_sources ADD COLUMN state TEXT;
+       ALTER TABLE knowledge_pages ADD COLUMN version TEXT;`,
+    );
   }
 
   private get db() {
@@ -179,6 +199,8 @@ export class SourceRegistry {
    */
   addClaiming(input: {
     readonly url: string;
+    /** The source kind that reads it (default: a web site). */
+    readonly kind?: string;
     readonly collection: string;
     readonly addedBy: string;
     readonly owner: string;
@@ -208,9 +230,16 @@ export class SourceRegistry {
       if (existing) return { source: existing, created: false };
       const { lastInsertRowid } = this.db
         .prepare(
-          'INSERT INTO knowledge_sources (url, collection, added_by, tenant, added_at) VALUES (?, ?, ?, ?, ?)',
+          'INSERT INTO knowledge_sources (kind, url, collection, added_by, tenant, added_at) VALUES (?, ?, ?, ?, ?, ?)',
         )
-        .run(input.url, input.collection, input.addedBy, input.tenant ?? null, new Date().toISOString());
+        .run(
+          input.kind ?? 'web',
+          input.url,
+          input.collection,
+          input.addedBy,
+          input.tenant ?? null,
+          new Date().toISOString(),
+        );
       return { source: this.get(Number(lastInsertRowid))!, created: true };
     });
   }
@@ -232,12 +261,19 @@ export class SourceRegistry {
     FROM knowledge_sources s`;
 
   /** Adds a source; an existing one (same URL and collection) is returned as it is. */
-  add(url: string, collection: string, addedBy: string): { source: SourceRecord; created: boolean } {
+  add(
+    url: string,
+    collection: string,
+    addedBy: string,
+    kind = 'web',
+  ): { source: SourceRecord; created: boolean } {
     const existing = this.find(url, collection);
     if (existing) return { source: existing, created: false };
     const { lastInsertRowid } = this.db
-      .prepare('INSERT INTO knowledge_sources (url, collection, added_by, added_at) VALUES (?, ?, ?, ?)')
-      .run(url, collection, addedBy, new Date().toISOString());
+      .prepare(
+        'INSERT INTO knowledge_sources (kind, url, collection, added_by, added_at) VALUES (?, ?, ?, ?, ?)',
+      )
+      .run(kind, url, collection, addedBy, new Date().toISOString());
     return { source: this.get(Number(lastInsertRowid))!, created: true };
   }
 
@@ -281,10 +317,24 @@ export class SourceRegistry {
     });
   }
 
+  /** The state the source's kind kept after its last sync (opaque JSON), if any. */
+  state(sourceId: number): unknown {
+    const row = this.db.prepare('SELECT state FROM knowledge_sources WHERE id = ?').get(sourceId) as
+      | { state: string | null }
+      | undefined;
+    return row?.state ? (JSON.parse(row.state) as unknown) : undefined;
+  }
+
+  saveState(sourceId: number, state: unknown): void {
+    this.db
+      .prepare('UPDATE knowledge_sources SET state = ? WHERE id = ?')
+      .run(state === undefined ? null : JSON.stringify(state), sourceId);
+  }
+
   pages(sourceId: number): PageRecord[] {
     const rows = this.db
       .prepare(
-        'SELECT url, title, etag, last_modified, hash, links, chunk_ids FROM knowledge_pages WHERE source_id = ? ORDER BY url',
+        'SELECT url, title, version, etag, last_modified, hash, links, chunk_ids FROM knowledge_pages WHERE source_id = ? ORDER BY url',
       )
       .all(sourceId) as unknown as PageRow[];
     return rows.map(toPage);
@@ -293,9 +343,9 @@ export class SourceRegistry {
   savePage(sourceId: number, page: PageRecord): void {
     this.db
       .prepare(
-        `INSERT INTO knowledge_pages (source_id, url, title, etag, last_modified, hash, links, chunk_ids, fetched_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (source_id, url) DO UPDATE SET title = excluded.title, etag = excluded.etag,
+        `INSERT INTO knowledge_pages (source_id, url, title, version, etag, last_modified, hash, links, chunk_ids, fetched_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (source_id, url) DO UPDATE SET title = excluded.title, version = excluded.version, etag = excluded.etag,
            last_modified = excluded.last_modified, hash = excluded.hash, links = excluded.links,
            chunk_ids = excluded.chunk_ids, fetched_at = excluded.fetched_at`,
       )
@@ -303,6 +353,7 @@ export class SourceRegistry {
         sourceId,
         page.url,
         page.title ?? null,
+        page.version ?? null,
         page.etag ?? null,
         page.lastModified ?? null,
         page.hash,

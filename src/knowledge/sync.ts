@@ -1,23 +1,30 @@
 /**
- * Brings one web source's collection up to date with its site: crawl (conditional requests),
- * chunk only pages whose main content changed (by content hash, so a new ETag on the same text
- * costs nothing), replace their chunks, and prune pages that are gone (404/410, or no longer
- * reachable when the crawl covered the whole site). Pages that failed this time keep their
- * chunks. Never throws for a page; a site that cannot be crawled at all is a failed sync.
+ * Brings one source's collection up to date, whatever its kind: the kind reads its service and
+ * yields each item (changed, unchanged, gone or failed); here each changed item is chunked
+ * only when its content changed (by content hash, so a new ETag or version on the same text
+ * costs nothing), its chunks replaced, gone items pruned (and, when the kind saw every item,
+ * the ones it no longer reported), and the kind's state kept for the next sync. An item that
+ * fails keeps its chunks and never fails the sync; a source that cannot be read at all is a
+ * failed sync that changes nothing more and keeps the previous state.
  *
  * A sync stops as soon as its source is removed (`/kb remove`, here or in another process on
- * the same database) or its signal is aborted: no write starts after that, and a page written
+ * the same database) or its signal is aborted: no write starts after that, and an item written
  * while the removal was under way is deleted again, so nothing of a removed source survives.
  */
 import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import type { CollectionStore } from '../core/types.js';
-import { type CrawlOptions, type CrawlProgress, crawlSite } from '../ingest/crawl.js';
+import { chunkDocument } from '../ingest/chunk.js';
+import type { CrawlOptions } from '../ingest/crawl.js';
 import { type Logger, silentLogger } from '../log.js';
-import type { SourceRecord, SourceRegistry } from './sources.js';
+import { sourceFetch } from './kinds/http.js';
+import type { Environment, ItemEvent, SourceKind, SyncEnd, SyncProgress } from './kinds/kind.js';
+import { webKind } from './kinds/web.js';
+import type { PageRecord, SourceRecord, SourceRegistry } from './sources.js';
 
 export interface SyncSummary {
   readonly source: SourceRecord;
-  /** Pages fetched or checked. */
+  /** Items (pages, files, issues…) fetched or checked. */
   readonly pages: number;
   readonly added: number;
   readonly updated: number;
@@ -26,14 +33,31 @@ export interface SyncSummary {
   readonly chunksUpserted: number;
   readonly chunksRemoved: number;
   readonly failed: readonly { readonly url: string; readonly reason: string }[];
-  /** The whole sync failed (site unreachable, store down): nothing was changed after that point. */
+  /** The whole sync failed (source unreachable, token refused, store down): nothing was changed after that point. */
   readonly error?: string;
 }
 
 export interface SyncOptions {
-  /** `signal` cancels the sync: the crawl stops and no further page is written. */
+  /** The source's kind; default: a web site crawled with `crawl`. */
+  readonly kind?: SourceKind;
+  /**
+   * Crawl limits, timing and transport for web sources (tests: fetch, sleep, now, timeoutMs);
+   * its `signal` cancels the sync: the kind stops and no further item is written.
+   */
   readonly crawl?: Omit<CrawlOptions, 'known' | 'onProgress'>;
-  readonly onProgress?: (progress: CrawlProgress) => void;
+  /** Where tokens are read from (default: process.env). */
+  readonly env?: Environment;
+  /** Transport and timing for every kind (tests inject these; defaults: fetch, setTimeout, Date.now). */
+  readonly fetch?: typeof fetch;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly now?: () => number;
+  /** Refuses URLs a source may not reach (private addresses for sources added from a chat). */
+  readonly guard?: (url: URL) => Promise<void>;
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+  /** A folder of the bot's data for kinds that keep a cache (Git's object store). */
+  readonly cacheDir?: string;
+  readonly onProgress?: (progress: SyncProgress) => void;
   readonly logger?: Logger;
 }
 
@@ -50,132 +74,190 @@ function contentHash(title: string | undefined, markdown: string): string {
     .digest('hex');
 }
 
+const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 export async function syncSource(
   store: CollectionStore,
   registry: SourceRegistry,
   source: SourceRecord,
   options: SyncOptions = {},
 ): Promise<SyncSummary> {
-  const log = (options.logger ?? silentLogger).child({ source: source.url, collection: source.collection });
+  const kind = options.kind ?? webKind(options.crawl ?? {});
+  const log = (options.logger ?? silentLogger).child({
+    source: source.url,
+    kind: kind.name,
+    collection: source.collection,
+  });
   const target = store.collection(source.collection);
   const before = new Map(registry.pages(source.id).map((page) => [page.url, page]));
   const counts = { added: 0, updated: 0, unchanged: 0, removed: 0, chunksUpserted: 0, chunksRemoved: 0 };
   const failed: { url: string; reason: string }[] = [];
-  let pagesSeen = 0;
-  const signal = options.crawl?.signal;
-  /** Still wanted: not cancelled, and the source still registered (another process may remove it). */
-  const wanted = () => !signal?.aborted && registry.get(source.id) !== undefined;
-  const ensureWanted = () => {
-    if (!wanted()) throw new SyncCancelled();
-  };
-  /** After a write: if the source went meanwhile, what was just written goes too. */
-  const keepOrUndo = async (url: string, ids: readonly string[]) => {
-    if (registry.get(source.id) !== undefined) return;
-    if (ids.length > 0) await target.delete(ids);
-    registry.removePage(source.id, url);
-    throw new SyncCancelled();
-  };
+  const reached = new Set<string>();
+  let seen = 0;
+  let total: number | undefined;
   const finish = (error?: string): SyncSummary => {
     const status = error ? 'failed' : failed.length > 0 ? 'partial' : 'ok';
     registry.recordSync(source.id, { status, ...(error ? { error } : {}), failures: failed.length });
-    log.info({ pages: pagesSeen, ...counts, failed: failed.length, status }, 'synced a web source');
+    log.info({ items: seen, ...counts, failed: failed.length, status }, `synced a ${kind.label}`);
     return {
       source: registry.get(source.id) ?? source,
-      pages: pagesSeen,
+      pages: seen,
       ...counts,
       failed,
       ...(error ? { error } : {}),
     };
   };
+  const sleep = options.sleep ?? options.crawl?.sleep ?? realSleep;
+  const now = options.now ?? options.crawl?.now ?? Date.now;
+  const guard = options.guard ?? options.crawl?.guard;
+  const signal = options.signal ?? options.crawl?.signal;
+  const timeoutMs = options.timeoutMs ?? options.crawl?.timeoutMs;
+  const doFetch = sourceFetch({
+    ...((options.fetch ?? options.crawl?.fetch) ? { fetch: options.fetch ?? options.crawl!.fetch! } : {}),
+    ...(guard ? { guard } : {}),
+    ...(timeoutMs ? { timeoutMs } : {}),
+    ...(signal ? { signal } : {}),
+    sleep,
+    now,
+    onWait: (ms, url) =>
+      log.info({ waitSeconds: Math.round(ms / 1000), url }, 'rate limited: waiting, then resuming the sync'),
+  });
+
+  /** Still wanted: not cancelled, and the source still registered (another process may remove it). */
+  const ensureWanted = () => {
+    if (signal?.aborted || registry.get(source.id) === undefined) throw new SyncCancelled();
+  };
+  /** After a write: if the source went meanwhile, what was just written goes too. */
+  const keepOrUndo = async (key: string, ids: readonly string[]) => {
+    if (registry.get(source.id) !== undefined) return;
+    if (ids.length > 0) await target.delete(ids);
+    registry.removePage(source.id, key);
+    throw new SyncCancelled();
+  };
+
+  const remove = async (key: string, old: PageRecord) => {
+    ensureWanted();
+    if (old.chunkIds.length > 0) await target.delete(old.chunkIds);
+    registry.removePage(source.id, key);
+    counts.removed += 1;
+    counts.chunksRemoved += old.chunkIds.length;
+  };
+
+  const handle = async (event: ItemEvent): Promise<void> => {
+    reached.add(event.key);
+    const old = before.get(event.key);
+    if (event.type === 'failed') {
+      failed.push({ url: event.key, reason: event.reason });
+      return;
+    }
+    if (event.type === 'gone') {
+      if (old) await remove(event.key, old);
+      return;
+    }
+    if (event.type === 'unchanged') {
+      counts.unchanged += 1;
+      if (old && (event.etag || event.lastModified || event.links)) {
+        ensureWanted();
+        registry.savePage(source.id, {
+          ...old,
+          ...(event.etag ? { etag: event.etag } : {}),
+          ...(event.lastModified ? { lastModified: event.lastModified } : {}),
+          ...(event.links ? { links: event.links } : {}),
+        });
+      }
+      return;
+    }
+    const hash = contentHash(event.title, event.markdown);
+    const record = {
+      url: event.key,
+      ...(event.title ? { title: event.title } : {}),
+      ...(event.version ? { version: event.version } : {}),
+      ...(event.etag ? { etag: event.etag } : {}),
+      ...(event.lastModified ? { lastModified: event.lastModified } : {}),
+      hash,
+      links: event.links ?? [],
+    };
+    ensureWanted();
+    if (old && old.hash === hash) {
+      registry.savePage(source.id, { ...record, chunkIds: old.chunkIds });
+      counts.unchanged += 1;
+      return;
+    }
+    const chunked =
+      event.chunks ??
+      (event.markdown.trim()
+        ? chunkDocument(
+            {
+              kind: 'text',
+              markdown: event.markdown,
+              url: event.url,
+              ...(event.title ? { title: event.title } : {}),
+            },
+            event.url,
+          )
+        : []);
+    const chunks = chunked.map((chunk) => (event.anchors === false ? { ...chunk, url: event.url } : chunk));
+    const ids = chunks.map((chunk) => chunk.id);
+    const kept = new Set(ids);
+    const stale = (old?.chunkIds ?? []).filter((id) => !kept.has(id));
+    if (chunks.length > 0) await target.upsert(chunks);
+    if (stale.length > 0) await target.delete(stale);
+    registry.savePage(source.id, { ...record, chunkIds: ids });
+    await keepOrUndo(event.key, ids);
+    counts.chunksUpserted += chunks.length;
+    counts.chunksRemoved += stale.length;
+    if (old) counts.updated += 1;
+    else counts.added += 1;
+  };
 
   try {
     ensureWanted();
-    const crawl = await crawlSite(source.url, {
-      ...options.crawl,
-      known: [...before.values()].map((page) => ({
-        url: page.url,
-        ...(page.etag ? { etag: page.etag } : {}),
-        ...(page.lastModified ? { lastModified: page.lastModified } : {}),
-        links: page.links,
-      })),
-      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    const items = kind.sync({
+      url: source.url,
+      collection: source.collection,
+      state: registry.state(source.id),
+      known: before,
+      env: options.env ?? process.env,
+      fetch: doFetch,
+      sleep,
+      now,
+      ...(signal ? { signal } : {}),
+      cacheDir: options.cacheDir ?? tmpdir(),
+      logger: log,
+      expect: (count) => {
+        total = count;
+      },
+      progress: (progress) => options.onProgress?.(progress),
     });
-    pagesSeen = crawl.pages.length;
-    const reached = new Set<string>();
-    for (const page of crawl.pages) {
-      reached.add(page.url);
-      const old = before.get(page.url);
-      if (page.kind === 'unchanged') {
-        counts.unchanged += 1;
-        continue;
+    let end: SyncEnd;
+    for (;;) {
+      const next = await items.next();
+      if (next.done) {
+        end = next.value;
+        break;
       }
-      if (page.kind === 'failed') {
-        failed.push({ url: page.url, reason: page.reason });
-        continue;
-      }
-      if (page.kind === 'gone') {
-        if (old) {
-          ensureWanted();
-          await target.delete(old.chunkIds);
-          registry.removePage(source.id, page.url);
-          counts.removed += 1;
-          counts.chunksRemoved += old.chunkIds.length;
-        }
-        continue;
-      }
-      const hash = contentHash(page.title, page.markdown);
-      const links = page.links;
-      const validators = {
-        ...(page.etag ? { etag: page.etag } : {}),
-        ...(page.lastModified ? { lastModified: page.lastModified } : {}),
-      };
-      ensureWanted();
-      if (old && old.hash === hash) {
-        registry.savePage(source.id, { ...old, ...validators, links });
-        counts.unchanged += 1;
-        continue;
-      }
-      // Chunked with the page, in a parse worker.
-      const chunks = page.chunks;
-      const ids = chunks.map((chunk) => chunk.id);
-      const stale = (old?.chunkIds ?? []).filter((id) => !ids.includes(id));
-      if (chunks.length > 0) await target.upsert(chunks);
-      if (stale.length > 0) await target.delete(stale);
-      registry.savePage(source.id, {
-        url: page.url,
-        ...(page.title ? { title: page.title } : {}),
-        ...validators,
-        hash,
-        links,
-        chunkIds: ids,
-      });
-      await keepOrUndo(page.url, ids);
-      counts.chunksUpserted += chunks.length;
-      counts.chunksRemoved += stale.length;
-      if (old) counts.updated += 1;
-      else counts.added += 1;
+      seen += 1;
+      options.onProgress?.({ done: seen, ...(total !== undefined ? { total } : {}), item: next.value.key });
+      await handle(next.value);
     }
-    // A page the whole-site crawl no longer reaches has been unlinked or disallowed: gone.
-    if (crawl.complete) {
-      for (const [url, old] of before) {
-        if (reached.has(url)) continue;
-        ensureWanted();
-        await target.delete(old.chunkIds);
-        registry.removePage(source.id, url);
-        counts.removed += 1;
-        counts.chunksRemoved += old.chunkIds.length;
-      }
+    // An item a complete read no longer reported has been deleted, unlinked or disallowed.
+    if (end.complete) {
+      for (const [key, old] of before) if (!reached.has(key)) await remove(key, old);
     }
-    if (crawl.pages.length > 0 && crawl.pages.every((page) => page.kind === 'failed')) {
-      return finish(`no page could be fetched (${failed[0]?.reason ?? 'unknown'})`);
+    ensureWanted();
+    registry.saveState(source.id, end.state);
+    if (seen > 0 && failed.length === seen) {
+      return finish(
+        `no ${kind.noun.replace('(s)', '')} could be fetched (${failed[0]?.reason ?? 'unknown'})`,
+      );
     }
   } catch (error) {
     if (error instanceof SyncCancelled || signal?.aborted) {
-      log.info({ pages: pagesSeen, ...counts }, 'web source sync cancelled');
+      log.info({ items: seen, ...counts }, `a source (${kind.label}) sync was cancelled`);
       return finish(CANCELLED);
     }
     const reason = (error as Error).message;
-    log.warn({ reason }, 'web source sync failed');
+    log.warn({ reason }, `${kind.label} sync failed`);
     return finish(reason);
   }
   return finish();

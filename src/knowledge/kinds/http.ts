@@ -1,0 +1,146 @@
+/**
+ * The HTTP every source kind uses, built around the platform's fetch so each client library
+ * (Octokit, Notion's client, isomorphic-git, plain REST) gets the same rules:
+ *  - the address guard on every hop: redirects are followed here, one at a time, so a source
+ *    added from a chat cannot be redirected into the server's network;
+ *  - a time limit per request;
+ *  - rate limits waited out and the request resumed, never a failed sync: `retry-after` (429,
+ *    GitHub's secondary limits) and GitHub's `x-ratelimit-remaining: 0` until
+ *    `x-ratelimit-reset`; with an optional least gap between requests (Notion's 3 per second).
+ * Clock and sleep are injected, so tests never wait on the wall clock.
+ */
+
+export interface SourceFetchOptions {
+  readonly fetch?: typeof fetch;
+  /** Throws to refuse a URL (private addresses for sources added from a chat). */
+  readonly guard?: (url: URL) => Promise<void>;
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+  readonly sleep: (ms: number) => Promise<void>;
+  readonly now: () => number;
+  /** Least time between two request starts. */
+  readonly minGapMs?: number;
+  /** Longest single wait for a rate limit; a longer `retry-after` is waited in this many. */
+  readonly maxWaitMs?: number;
+  /** Rate-limit waits allowed for one request before its answer is returned as it is. */
+  readonly maxWaits?: number;
+  /** Called before each rate-limit wait (for the log and the progress line). */
+  readonly onWait?: (ms: number, url: string) => void;
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 5;
+const DEFAULT_TIMEOUT_MS = 30_000;
+/** GitHub's primary limit resets within the hour; nothing we honour waits longer at once. */
+const DEFAULT_MAX_WAIT_MS = 60 * 60 * 1000;
+
+/** How long a response asks us to wait before trying again, or undefined if it does not. */
+export function rateLimitWait(response: Response, now: number): number | undefined {
+  if (response.status !== 429 && response.status !== 403) return undefined;
+  const retryAfter = response.headers.get('retry-after');
+  if (retryAfter !== null) {
+    const seconds = Number(retryAfter);
+    if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+    const date = Date.parse(retryAfter);
+    if (Number.isFinite(date)) return Math.max(0, date - now);
+  }
+  if (response.headers.get('x-ratelimit-remaining') === '0') {
+    const reset = Number(response.headers.get('x-ratelimit-reset'));
+    if (Number.isFinite(reset) && reset > 0) return Math.max(0, reset * 1000 - now) + 1000;
+  }
+  // A 429 without a hint: a short pause, then again.
+  return response.status === 429 ? 1000 : undefined;
+}
+
+function requestOf(input: string | URL | Request, init: RequestInit | undefined): Request {
+  return new Request(input, init);
+}
+
+/** A fetch with the rules above. */
+export function sourceFetch(options: SourceFetchOptions): typeof fetch {
+  const base = options.fetch ?? fetch;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const maxWaitMs = options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
+  const maxWaits = options.maxWaits ?? 20;
+  let nextAt = Number.NEGATIVE_INFINITY;
+  const pace = async () => {
+    if (!options.minGapMs) return;
+    const at = options.now();
+    const start = Math.max(at, nextAt);
+    nextAt = start + options.minGapMs;
+    if (start > at) await options.sleep(start - at);
+  };
+
+  const once = async (request: Request, body: ArrayBuffer | undefined): Promise<Response> => {
+    let url = new URL(request.url);
+    let method = request.method;
+    let payload = body;
+    const headers = new Headers(request.headers);
+    for (let hop = 0; ; hop++) {
+      options.signal?.throwIfAborted();
+      await options.guard?.(url);
+      await pace();
+      const signals = [AbortSignal.timeout(timeoutMs), ...(options.signal ? [options.signal] : [])];
+      if (request.signal) signals.push(request.signal);
+      const response = await base(url, {
+        method,
+        headers,
+        ...(payload !== undefined ? { body: payload } : {}),
+        redirect: 'manual',
+        signal: AbortSignal.any(signals),
+      });
+      const location = response.headers.get('location');
+      if (!REDIRECTS.has(response.status) || location === null || request.redirect === 'manual')
+        return response;
+      if (hop >= MAX_REDIRECTS) throw new Error(`too many redirects from ${request.url}`);
+      await response.body?.cancel();
+      const next = new URL(location, url);
+      // Credentials go to the host they were meant for, never to where a redirect points.
+      if (next.origin !== url.origin) headers.delete('authorization');
+      if (
+        response.status === 303 ||
+        ((response.status === 301 || response.status === 302) && method === 'POST')
+      ) {
+        method = 'GET';
+        payload = undefined;
+        headers.delete('content-type');
+      }
+      url = next;
+    }
+  };
+
+  return async (input, init) => {
+    const request = requestOf(input as string | URL | Request, init);
+    const body = request.body ? await request.arrayBuffer() : undefined;
+    for (let waits = 0; ; waits++) {
+      const response = await once(request, body);
+      const wait = rateLimitWait(response, options.now());
+      if (wait === undefined || waits >= maxWaits) return response;
+      await response.body?.cancel();
+      const ms = Math.min(wait, maxWaitMs);
+      options.onWait?.(ms, request.url);
+      await options.sleep(ms);
+    }
+  };
+}
+
+/** The body as text, or an error once it passes `maxBytes` (read no further). */
+export async function readTextLimited(response: Response, maxBytes: number): Promise<string> {
+  const declared = Number(response.headers.get('content-length') ?? 0);
+  if (declared > maxBytes) {
+    await response.body?.cancel();
+    throw new Error(`larger than ${Math.round(maxBytes / 1_048_576)} MB`);
+  }
+  if (!response.body) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of response.body) {
+    size += chunk.byteLength;
+    if (size > maxBytes) {
+      await response.body.cancel().catch(() => undefined);
+      throw new Error(`larger than ${Math.round(maxBytes / 1_048_576)} MB`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}

@@ -1,0 +1,205 @@
+/**
+ * Git repositories as a source, against a real smart-HTTP server (`git http-backend` behind a
+ * loopback server, test/fakes/git) with commits made by the test, read by isomorphic-git.
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { publicOnly } from '../../src/knowledge/address-guard.js';
+import { gitKind } from '../../src/knowledge/kinds/git.js';
+import { SourceRegistry } from '../../src/knowledge/sources.js';
+import { type SyncOptions, syncSource } from '../../src/knowledge/sync.js';
+import { type AppDatabase, openAppDatabase } from '../../src/state/app-db.js';
+import { LocalStore } from '../../src/stores/local/index.js';
+import { type FakeGitHost, startFakeGitHost } from '../fakes/git/index.js';
+import { captureLogs } from '../support/logs.js';
+
+let host: FakeGitHost;
+let dir: string;
+let cacheDir: string;
+let store: LocalStore;
+let app: AppDatabase;
+let registry: SourceRegistry;
+let first: string;
+
+const options = (extra: Partial<SyncOptions> = {}): SyncOptions => ({
+  kind: gitKind,
+  cacheDir,
+  env: {},
+  ...extra,
+});
+const search = (query: string, collection = 'eng') =>
+  store.search(query, { topK: 3, collections: [collection] });
+const uploadBytes = () =>
+  host.requests
+    .filter((r) => r.path.endsWith('git-upload-pack') && r.method === 'POST')
+    .reduce((n, r) => n + r.bytes, 0);
+
+beforeAll(async () => {
+  host = await startFakeGitHost();
+  dir = await mkdtemp(join(tmpdir(), 'rag-git-'));
+  cacheDir = join(dir, 'sources');
+  store = await LocalStore.open({ dir });
+  app = openAppDatabase(dir);
+  registry = new SourceRegistry(app);
+  await host.createRepo('acme/handbook');
+  first = await host.commit('acme/handbook', {
+    'README.md': '# Handbook\n\nThe splendiferous repository readme, outside docs/.\n',
+    'docs/install.md':
+      '---\ntitle: Installing the widget\nurl: https://elsewhere.example/ignored\n---\n\n## With the frobnicator\n\nRun `frob add widget` to install the Acme widget with the frobnicator.\n',
+    'docs/guide.rst':
+      'Operations guide\n================\n\nRotating the flux keys\n----------------------\n\nThe flux keys are rotated every quarter by running::\n\n    acme rotate --flux\n\n.. note:: Keep the old key for a day.\n',
+    'docs/notes.mdx':
+      "import Tabs from '@theme/Tabs';\n\n# Release notes\n\nVersion 2 brings the zorblax dashboard.\n",
+    'docs/diagram.png': 'not really a png',
+    // A large file in the repository, outside what is read: fetched once, never again.
+    'docs/data.txt': `# Data\n\n${'quarterly figure 42\n'.repeat(4_000)}`,
+  });
+});
+afterAll(async () => {
+  store.close();
+  app.close();
+  await host.close();
+  await rm(dir, { recursive: true, force: true });
+});
+beforeEach(() => host.clearRequests());
+
+describe('Git repositories: a folder of a branch, synced by commit', () => {
+  it('reads the Markdown, reStructuredText, MDX and text files under the path, citing each at its commit', async () => {
+    const { source } = registry.add(`${host.url}/acme/handbook/tree/main/docs`, 'eng', 'test', 'git');
+    const summary = await syncSource(store, registry, source, options());
+    expect(summary.error).toBeUndefined();
+    expect(summary).toMatchObject({ added: 4, updated: 0, removed: 0, failed: [] });
+
+    const [install] = await search('How do I install the widget with the frobnicator?');
+    // Front matter's title, the heading's anchor, the file on the host's web view at the commit.
+    expect(install?.title).toContain('Installing the widget');
+    expect(install?.url).toBe(`${host.url}/acme/handbook/blob/${first}/docs/install.md#with-the-frobnicator`);
+    const [rst] = await search('rotate flux keys every quarter');
+    expect(rst?.url).toBe(`${host.url}/acme/handbook/blob/${first}/docs/guide.rst#rotating-the-flux-keys`);
+    expect(rst?.text).toContain('acme rotate --flux');
+    expect(rst?.title).toContain('Operations guide');
+    const [mdx] = await search('zorblax dashboard version');
+    expect(mdx?.text).not.toContain('@theme/Tabs');
+    // Outside the path, or not a text format: not read.
+    expect(await search('splendiferous readme')).toEqual([]);
+    expect(registry.pages(source.id).map((page) => page.url)).toEqual([
+      'docs/data.txt',
+      'docs/guide.rst',
+      'docs/install.md',
+      'docs/notes.mdx',
+    ]);
+    expect(registry.state(source.id)).toEqual({ ref: 'main', path: 'docs', commit: first });
+  });
+
+  it('re-syncs an unchanged repository with one small fetch and reads nothing again', async () => {
+    const source = registry.find(`${host.url}/acme/handbook/tree/main/docs`, 'eng')!;
+    const summary = await syncSource(store, registry, source, options());
+    expect(summary).toMatchObject({ added: 0, updated: 0, removed: 0, unchanged: 4, chunksUpserted: 0 });
+    expect(uploadBytes()).toBeLessThan(2_000);
+  });
+
+  it('after a commit, fetches only what changed: an edited file is replaced, a deleted one removed, a new one added', async () => {
+    const before = uploadBytes();
+    expect(before).toBe(0);
+    const second = await host.commit('acme/handbook', {
+      'docs/install.md':
+        '---\ntitle: Installing the widget\n---\n\n## With the quuxinator\n\nRun `quux add widget` to install the Acme widget with the quuxinator.\n',
+      'docs/notes.mdx': null,
+      'docs/faq/zorblax.md': '# Zorblax FAQ\n\nThe zorblax glows blue when it is charged.\n',
+    });
+    const source = registry.find(`${host.url}/acme/handbook/tree/main/docs`, 'eng')!;
+    const summary = await syncSource(store, registry, source, options());
+    expect(summary).toMatchObject({ added: 1, updated: 1, removed: 1, unchanged: 2, failed: [] });
+    // A diff's worth of objects, not the repository again (data.txt alone is ~80 kB).
+    expect(uploadBytes()).toBeLessThan(4_000);
+    expect((await search('quuxinator install widget'))[0]?.url).toBe(
+      `${host.url}/acme/handbook/blob/${second}/docs/install.md#with-the-quuxinator`,
+    );
+    expect(await search('frobnicator')).toEqual([]);
+    expect(await search('zorblax dashboard release notes')).not.toEqual(
+      expect.arrayContaining([expect.objectContaining({ url: expect.stringContaining('notes.mdx') })]),
+    );
+    expect((await search('zorblax glows blue charged'))[0]?.url).toBe(
+      `${host.url}/acme/handbook/blob/${second}/docs/faq/zorblax.md`,
+    );
+    // The untouched file still cites the commit it was read at, where its text is the same.
+    expect((await search('flux keys quarter'))[0]?.url).toContain(`/blob/${first}/docs/guide.rst`);
+  });
+
+  it('survives a lost cache (another host, a cleaned volume): fetches the tip again, re-reads nothing unchanged', async () => {
+    await rm(cacheDir, { recursive: true, force: true });
+    const source = registry.find(`${host.url}/acme/handbook/tree/main/docs`, 'eng')!;
+    const summary = await syncSource(store, registry, source, options());
+    expect(summary).toMatchObject({ added: 0, updated: 0, removed: 0, unchanged: 4, chunksUpserted: 0 });
+  });
+
+  it('reads a whole repository by its .git URL on any host, citing the repository page', async () => {
+    const { source } = registry.add(`${host.url}/acme/handbook.git`, 'plain', 'test', 'git');
+    const summary = await syncSource(store, registry, source, options());
+    expect(summary).toMatchObject({ added: 5, failed: [] });
+    const [hit] = await search('splendiferous repository readme', 'plain');
+    expect(hit?.url).toBe(`${host.url}/acme/handbook`);
+  });
+
+  it('splits a branch name with slashes from the path against the server’s refs', async () => {
+    await host.createRepo('acme/site');
+    await host.commit('acme/site', { 'guides/start.md': '# Start\n\nBegin with the wibble onboarding.\n' });
+    await host.branch('acme/site', 'release/v2');
+    const { source } = registry.add(`${host.url}/acme/site/tree/release/v2/guides`, 'site', 'test', 'git');
+    const summary = await syncSource(store, registry, source, options());
+    expect(summary.error).toBeUndefined();
+    expect(registry.state(source.id)).toMatchObject({ ref: 'release/v2', path: 'guides' });
+    expect((await search('wibble onboarding', 'site'))[0]?.url).toContain('/acme/site/blob/');
+  });
+
+  it('says which variable to set for a private repository, and which token was refused, never showing it', async () => {
+    await host.createRepo('acme/private');
+    await host.commit('acme/private', { 'secret.md': '# Secret\n\nThe vault opens with the walrus.\n' });
+    host.requireToken('acme/private', 'right-token-123');
+    const { logger, lines } = captureLogs();
+    const { source } = registry.add(`${host.url}/acme/private.git`, 'private', 'test', 'git');
+
+    const missing = await syncSource(store, registry, source, options({ logger }));
+    expect(missing.error).toMatch(/needs a token .*set GIT_TOKEN/);
+    const revoked = await syncSource(
+      store,
+      registry,
+      source,
+      options({ logger, env: { GIT_TOKEN: 'revoked-token-456' } }),
+    );
+    expect(revoked.error).toMatch(/refused the token in GIT_TOKEN /);
+    expect(registry.get(source.id)).toMatchObject({ lastStatus: 'failed' });
+
+    // A token for this host alone wins over GIT_TOKEN.
+    const ok = await syncSource(
+      store,
+      registry,
+      source,
+      options({ logger, env: { GIT_TOKEN: 'revoked-token-456', GIT_TOKEN_127_0_0_1: 'right-token-123' } }),
+    );
+    expect(ok).toMatchObject({ added: 1, failed: [] });
+    expect(ok.error).toBeUndefined();
+    const all = `${lines.join('\n')}${JSON.stringify([missing, revoked, ok])}`;
+    expect(all).not.toContain('right-token-123');
+    expect(all).not.toContain('revoked-token-456');
+  });
+
+  it('with a public-only guard, sends nothing to a repository on a private address', async () => {
+    const { source } = registry.add(`${host.url}/acme/handbook/tree/main/docs`, 'guarded', 'test', 'git');
+    const summary = await syncSource(store, registry, source, options({ guard: publicOnly() }));
+    expect(summary.error).toMatch(/private or local address/);
+    expect(host.requests).toHaveLength(0);
+  });
+
+  it('forgets its cache when the source is removed', async () => {
+    const folder = join(cacheDir, 'git');
+    expect(existsSync(folder)).toBe(true);
+    const source = registry.find(`${host.url}/acme/handbook.git`, 'plain')!;
+    await gitKind.forget!(source.url, cacheDir);
+    const summary = await syncSource(store, registry, source, options());
+    expect(summary).toMatchObject({ unchanged: 5 });
+  });
+});
