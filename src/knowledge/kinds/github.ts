@@ -1,0 +1,379 @@
+/**
+ * GitHub issues and discussions as a source: `https://github.com/<owner>/<repo>/issues` reads
+ * the closed issues (not closed as duplicates) with their comments, `…/discussions` the
+ * answered discussions with the accepted answer; `?state=all` takes open ones too. Each is one
+ * document citing the issue or discussion.
+ *
+ * Issues are listed with Octokit page by page, each page asked with the ETag it had (a 304 is
+ * free of GitHub's rate limit, and the page's issues as we stored them are kept), and an
+ * issue's comments are read only when its `updated_at` moved. The listing is complete, so an
+ * issue deleted, transferred to another repository or reopened disappears from the source.
+ * Discussions come from the GraphQL API, compared by `updatedAt` the same way. Rate limits
+ * (`x-ratelimit-remaining: 0` until `x-ratelimit-reset`, secondary limits' `retry-after`) are
+ * waited out by the sync's fetch. GITHUB_TOKEN authenticates (required for discussions and
+ * private repositories); GITHUB_API_URL points at GitHub Enterprise (default: its /api/v3, or
+ * api.github.com).
+ */
+import type { Octokit } from '@octokit/rest';
+import {
+  type Environment,
+  type ItemEvent,
+  SourceError,
+  type SourceKind,
+  type SyncContext,
+  type SyncEnd,
+} from './kind.js';
+
+interface Target {
+  readonly apiUrl: string;
+  readonly owner: string;
+  readonly repo: string;
+  readonly what: 'issues' | 'discussions';
+  readonly includeOpen: boolean;
+}
+
+interface ListedIssue {
+  readonly number: number;
+  readonly updatedAt: string;
+}
+
+interface ListedPage {
+  readonly etag: string;
+  readonly issues: readonly ListedIssue[];
+  /** The page after it (a 304 carries no Link header). */
+  readonly next?: string;
+}
+
+interface GitHubState {
+  /** Per listing page: its ETag, the issues it held and the next page. */
+  readonly pages?: readonly ListedPage[];
+}
+
+/** Comments read per issue at most: the answer is in them long before this. */
+const MAX_COMMENTS = 300;
+/** Issues or discussions read per sync at most. */
+const MAX_ITEMS = 20_000;
+
+function parseTarget(url: URL, env: Environment): Target | undefined {
+  const segments = url.pathname.split('/').filter(Boolean);
+  if (segments.length !== 3 || (segments[2] !== 'issues' && segments[2] !== 'discussions')) return undefined;
+  const dotcom = url.hostname === 'github.com' || url.hostname === 'www.github.com';
+  const configured = env.GITHUB_API_URL?.trim().replace(/\/+$/, '');
+  // GitHub Enterprise Server serves its API under /api/v3 of the same host.
+  if (!dotcom && !configured && !url.hostname.startsWith('github.')) return undefined;
+  const apiUrl = configured || (dotcom ? 'https://api.github.com' : `${url.origin}/api/v3`);
+  return {
+    apiUrl,
+    owner: segments[0]!,
+    repo: segments[1]!,
+    what: segments[2],
+    includeOpen: url.searchParams.get('state') === 'all',
+  };
+}
+
+function isState(value: unknown): value is GitHubState {
+  return typeof value === 'object' && value !== null;
+}
+
+/** `<url>; rel="next", <url>; rel="last"` → the next URL. */
+function nextLink(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(',')) {
+    const [target, ...params] = part.split(';');
+    if (params.some((param) => param.trim() === 'rel="next"')) {
+      const url = target?.trim();
+      if (url?.startsWith('<') && url.endsWith('>')) return url.slice(1, -1);
+    }
+  }
+  return undefined;
+}
+
+function statusOf(error: unknown): number | undefined {
+  const status = (error as { status?: unknown }).status;
+  return typeof status === 'number' ? status : undefined;
+}
+
+/** A request failure that stops the sync, in words naming what to fix (never the token). */
+function explain(error: unknown, target: Target, hasToken: boolean): Error {
+  const status = statusOf(error);
+  const where = `${target.owner}/${target.repo}`;
+  if (status === 401) {
+    return new SourceError(
+      hasToken
+        ? `GitHub refused the token in GITHUB_TOKEN (HTTP 401): it may be revoked or expired`
+        : `GitHub needs a token for ${where}: set GITHUB_TOKEN`,
+    );
+  }
+  if (status === 403) {
+    return new SourceError(
+      `GitHub refused access to ${where} (HTTP 403): the token in GITHUB_TOKEN lacks read access to its ${target.what}`,
+    );
+  }
+  if (status === 404) {
+    return new SourceError(
+      `no repository ${where} on GitHub${hasToken ? ' that the token in GITHUB_TOKEN can read' : ' (if it is private, set GITHUB_TOKEN)'}`,
+    );
+  }
+  if (error instanceof SourceError) return error;
+  return new SourceError(`GitHub: ${(error as Error).message?.slice(0, 300) ?? 'request failed'}`);
+}
+
+interface IssueData {
+  readonly number: number;
+  readonly title: string;
+  readonly body?: string | null;
+  readonly state: string;
+  readonly state_reason?: string | null;
+  readonly html_url: string;
+  readonly updated_at: string;
+  readonly comments: number;
+  readonly pull_request?: unknown;
+}
+
+interface CommentData {
+  readonly body?: string | null;
+  readonly user?: { readonly type?: string } | null;
+}
+
+function issueMarkdown(issue: IssueData, comments: readonly CommentData[]): string {
+  const status =
+    issue.state === 'closed'
+      ? `closed${issue.state_reason ? ` as ${issue.state_reason.replace('_', ' ')}` : ''}`
+      : 'open';
+  const parts = [
+    `# ${issue.title} (#${issue.number})`,
+    '',
+    `**Issue (${status}):** ${issue.body?.trim() || '(no description)'}`,
+  ];
+  // People's names are left out, as for saved threads; bots' comments are noise.
+  for (const comment of comments) {
+    if (comment.user?.type === 'Bot' || !comment.body?.trim()) continue;
+    parts.push('', `**Comment:** ${comment.body.trim()}`);
+  }
+  return parts.join('\n');
+}
+
+/** One issue with its comments as a document, or a failure that keeps what it had. */
+async function readIssue(octokit: Octokit, target: Target, issue: IssueData): Promise<ItemEvent> {
+  const key = String(issue.number);
+  try {
+    const comments: CommentData[] = [];
+    if (issue.comments > 0) {
+      // Page by page through the Link header, up to a bound.
+      for await (const response of octokit.paginate.iterator(
+        'GET /repos/{owner}/{repo}/issues/{issue_number}/comments',
+        { owner: target.owner, repo: target.repo, issue_number: issue.number, per_page: 100 },
+      )) {
+        comments.push(...(response.data as CommentData[]));
+        if (comments.length >= MAX_COMMENTS) break;
+      }
+    }
+    return {
+      type: 'document',
+      key,
+      url: issue.html_url,
+      title: `${issue.title} (#${issue.number})`,
+      markdown: issueMarkdown(issue, comments),
+      version: issue.updated_at,
+      anchors: false,
+    };
+  } catch (error) {
+    const status = statusOf(error);
+    if (status === 401) throw error;
+    return {
+      type: 'failed',
+      key,
+      reason: `comments: ${status ? `HTTP ${status}` : (error as Error).message}`,
+    };
+  }
+}
+
+async function* syncIssues(
+  octokit: Octokit,
+  target: Target,
+  context: SyncContext,
+  hasToken: boolean,
+): AsyncGenerator<ItemEvent, SyncEnd, void> {
+  const previous = isState(context.state) ? (context.state.pages ?? []) : [];
+  const pages: ListedPage[] = [];
+  const wanted = (issue: IssueData) =>
+    issue.pull_request === undefined &&
+    issue.state_reason !== 'duplicate' &&
+    (issue.state === 'closed' || target.includeOpen);
+  let url: string | undefined =
+    `/repos/${encodeURIComponent(target.owner)}/${encodeURIComponent(target.repo)}/issues?state=${target.includeOpen ? 'all' : 'closed'}&sort=created&direction=asc&per_page=100`;
+  let count = 0;
+  try {
+    for (let page = 0; url && count < MAX_ITEMS; page++) {
+      const before = previous[page];
+      let response: { data: unknown; headers: { etag?: string; link?: string } } | undefined;
+      try {
+        response = await octokit.request(`GET ${url}`, {
+          headers: before?.etag ? { 'if-none-match': before.etag } : {},
+        });
+      } catch (error) {
+        if (statusOf(error) !== 304 || !before) throw error;
+      }
+      if (!response && before) {
+        // Nothing on this page changed (a 304, free of the rate limit): its issues are as
+        // stored, except one whose last read failed, which is read again.
+        pages.push(before);
+        for (const listed of before.issues) {
+          count++;
+          const key = String(listed.number);
+          if (context.known.get(key)?.version === listed.updatedAt) {
+            yield { type: 'unchanged', key };
+            continue;
+          }
+          const { data } = await octokit.request('GET /repos/{owner}/{repo}/issues/{issue_number}', {
+            owner: target.owner,
+            repo: target.repo,
+            issue_number: listed.number,
+          });
+          yield await readIssue(octokit, target, data as IssueData);
+        }
+        url = before.next;
+        continue;
+      }
+      const listed: ListedIssue[] = [];
+      for (const issue of (response?.data ?? []) as IssueData[]) {
+        if (!wanted(issue)) continue;
+        count++;
+        listed.push({ number: issue.number, updatedAt: issue.updated_at });
+        const key = String(issue.number);
+        // Incremental by updated_at: an issue that has not moved is not read again.
+        if (context.known.get(key)?.version === issue.updated_at) yield { type: 'unchanged', key };
+        else yield await readIssue(octokit, target, issue);
+      }
+      url = nextLink(response?.headers.link);
+      pages.push({
+        etag: String(response?.headers.etag ?? ''),
+        issues: listed,
+        ...(url ? { next: url } : {}),
+      });
+    }
+  } catch (error) {
+    throw explain(error, target, hasToken);
+  }
+  // Every issue was listed: one no longer there was deleted, transferred or reopened.
+  return { state: { pages } satisfies GitHubState, complete: !url };
+}
+
+const DISCUSSIONS_QUERY = `query($owner: String!, $name: String!, $after: String) {
+  repository(owner: $owner, name: $name) {
+    discussions(first: 50, after: $after, orderBy: { field: CREATED_AT, direction: ASC }) {
+      pageInfo { hasNextPage endCursor }
+      nodes {
+        number title url body updatedAt isAnswered closed
+        category { name }
+        answer { body updatedAt }
+      }
+    }
+  }
+}`;
+
+interface DiscussionNode {
+  readonly number: number;
+  readonly title: string;
+  readonly url: string;
+  readonly body: string;
+  readonly updatedAt: string;
+  readonly isAnswered: boolean | null;
+  readonly category?: { readonly name: string } | null;
+  readonly answer?: { readonly body: string; readonly updatedAt: string } | null;
+}
+
+interface DiscussionsPage {
+  readonly repository: {
+    readonly discussions: {
+      readonly pageInfo: { readonly hasNextPage: boolean; readonly endCursor: string | null };
+      readonly nodes: readonly (DiscussionNode | null)[];
+    };
+  } | null;
+}
+
+async function* syncDiscussions(
+  octokit: Octokit,
+  target: Target,
+  context: SyncContext,
+  hasToken: boolean,
+): AsyncGenerator<ItemEvent, SyncEnd, void> {
+  if (!hasToken) throw new SourceError("GitHub's discussions API needs a token: set GITHUB_TOKEN");
+  let after: string | null = null;
+  let count = 0;
+  for (;;) {
+    let page: DiscussionsPage;
+    try {
+      page = await octokit.graphql<DiscussionsPage>(DISCUSSIONS_QUERY, {
+        owner: target.owner,
+        name: target.repo,
+        after,
+      });
+    } catch (error) {
+      const errors = (error as { errors?: { type?: string }[] }).errors;
+      if (errors?.some((e) => e.type === 'NOT_FOUND')) throw explain({ status: 404 }, target, hasToken);
+      throw explain(error, target, hasToken);
+    }
+    if (!page.repository) throw explain({ status: 404 }, target, hasToken);
+    const { nodes, pageInfo } = page.repository.discussions;
+    for (const node of nodes) {
+      if (!node || count >= MAX_ITEMS) continue;
+      if (!node.isAnswered && !target.includeOpen) continue;
+      count++;
+      const key = String(node.number);
+      const version = `${node.updatedAt}|${node.answer?.updatedAt ?? ''}`;
+      if (context.known.get(key)?.version === version) {
+        yield { type: 'unchanged', key };
+        continue;
+      }
+      const parts = [
+        `# ${node.title} (discussion #${node.number})`,
+        '',
+        `**Question${node.category ? ` (${node.category.name})` : ''}:** ${node.body.trim() || '(no text)'}`,
+      ];
+      if (node.answer?.body.trim()) parts.push('', `**Accepted answer:** ${node.answer.body.trim()}`);
+      yield {
+        type: 'document',
+        key,
+        url: node.url,
+        title: `${node.title} (discussion #${node.number})`,
+        markdown: parts.join('\n'),
+        version,
+        anchors: false,
+      };
+    }
+    if (!pageInfo.hasNextPage || !pageInfo.endCursor || count >= MAX_ITEMS) break;
+    after = pageInfo.endCursor;
+  }
+  return { complete: count < MAX_ITEMS };
+}
+
+export const githubKind: SourceKind = {
+  name: 'github',
+  label: 'GitHub repository’s issues or discussions',
+  noun: 'item(s)',
+
+  recognise(url: URL, env: Environment) {
+    const target = parseTarget(url, env);
+    if (!target) return undefined;
+    return `${url.origin}/${target.owner}/${target.repo}/${target.what}${target.includeOpen ? '?state=all' : ''}`;
+  },
+
+  async *sync(context: SyncContext): AsyncGenerator<ItemEvent, SyncEnd, void> {
+    const target = parseTarget(new URL(context.url), context.env);
+    if (!target) throw new SourceError(`${context.url} is not a GitHub issues or discussions URL`);
+    const token = context.env.GITHUB_TOKEN?.trim();
+    const { Octokit } = await import('@octokit/rest');
+    const quiet = () => undefined;
+    const octokit = new Octokit({
+      ...(token ? { auth: token } : {}),
+      baseUrl: target.apiUrl,
+      userAgent: 'rag-chat-bot',
+      request: { fetch: context.fetch },
+      log: { debug: quiet, info: quiet, warn: quiet, error: quiet },
+    });
+    return yield* target.what === 'issues'
+      ? syncIssues(octokit, target, context, token !== undefined)
+      : syncDiscussions(octokit, target, context, token !== undefined);
+  },
+};

@@ -1,0 +1,303 @@
+/**
+ * A loopback fake of GitHub's REST and GraphQL APIs, as far as the issues and discussions
+ * source uses them, speaking the real wire protocol for Octokit: issues listed page by page
+ * with `Link` headers and ETags (a matching `If-None-Match` gets a 304), comments paginated
+ * the same way, `x-ratelimit-*` headers with the primary limit (a 403 with
+ * `x-ratelimit-remaining: 0` until `x-ratelimit-reset`, on the test's clock) and a secondary
+ * limit (a 403 with `retry-after`), a renamed repository (301 to its new name), and tokens
+ * (a revoked one gets 401 "Bad credentials").
+ */
+import { createHash } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type LoopbackServer, sendJson, startLoopbackServer } from '../http-server.js';
+
+export interface FakeIssue {
+  number: number;
+  title: string;
+  body: string;
+  state: 'open' | 'closed';
+  state_reason?: 'completed' | 'not_planned' | 'duplicate' | null;
+  updated_at: string;
+  pull_request?: boolean;
+  comments: { body: string; bot?: boolean }[];
+}
+
+export interface FakeDiscussion {
+  number: number;
+  title: string;
+  body: string;
+  updatedAt: string;
+  answer?: { body: string; updatedAt: string };
+  category?: string;
+}
+
+interface Repo {
+  issues: FakeIssue[];
+  discussions: FakeDiscussion[];
+}
+
+export interface GitHubRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly status: number;
+  readonly conditional: boolean;
+}
+
+export interface FakeGitHub {
+  readonly url: string;
+  readonly requests: GitHubRequest[];
+  repo(name: string): Repo;
+  /** Makes `from` answer with a 301 to `to`, as GitHub does for a renamed repository. */
+  rename(from: string, to: string): void;
+  /** Tokens accepted; any other is "Bad credentials". */
+  setTokens(tokens: readonly string[]): void;
+  /** The primary limit: this many requests left, then 403 until `resetAt` (seconds on the fake's clock). */
+  setRateLimit(remaining: number, resetAt: number): void;
+  /** The next `count` requests get a secondary limit's 403 with `retry-after: seconds`. */
+  secondaryLimit(count: number, seconds: number): void;
+  /** Issues per page (GitHub: up to 100). */
+  setPageSize(size: number): void;
+  clearRequests(): void;
+  close(): Promise<void>;
+}
+
+const etagOf = (body: string) => `"${createHash('sha1').update(body).digest('hex')}"`;
+
+export async function startFakeGitHub(options: { now: () => number }): Promise<FakeGitHub> {
+  const repos = new Map<string, Repo>();
+  const renamed = new Map<string, string>();
+  const requests: GitHubRequest[] = [];
+  let tokens: readonly string[] = [];
+  let remaining = 5_000;
+  let resetAt = 0;
+  let secondary = { count: 0, seconds: 0 };
+  let pageSize = 100;
+  let server: LoopbackServer;
+
+  const repoOf = (name: string): Repo => {
+    let repo = repos.get(name);
+    if (!repo) {
+      repo = { issues: [], discussions: [] };
+      repos.set(name, repo);
+    }
+    return repo;
+  };
+
+  const issueJson = (name: string, issue: FakeIssue) => ({
+    number: issue.number,
+    title: issue.title,
+    body: issue.body,
+    state: issue.state,
+    state_reason: issue.state_reason ?? (issue.state === 'closed' ? 'completed' : null),
+    html_url: `https://github.com/${name}/issues/${issue.number}`,
+    updated_at: issue.updated_at,
+    comments: issue.comments.length,
+    ...(issue.pull_request ? { pull_request: { url: 'x' } } : {}),
+  });
+
+  /** Sends one page of `items` with GitHub's Link header and an ETag (304 when it matches). */
+  const sendPage = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    items: unknown[],
+    record: (status: number) => void,
+  ) => {
+    const perPage = Math.min(Number(url.searchParams.get('per_page') ?? 30), pageSize);
+    const page = Math.max(1, Number(url.searchParams.get('page') ?? 1));
+    const slice = items.slice((page - 1) * perPage, page * perPage);
+    const body = JSON.stringify(slice);
+    const etag = etagOf(body);
+    const last = Math.max(1, Math.ceil(items.length / perPage));
+    const link = (n: number, rel: string) => {
+      const copy = new URL(url.href, server.url);
+      copy.searchParams.set('page', String(n));
+      return `<${server.url}${copy.pathname}${copy.search}>; rel="${rel}"`;
+    };
+    const links = [
+      ...(page < last ? [link(page + 1, 'next'), link(last, 'last')] : []),
+      ...(page > 1 ? [link(1, 'first'), link(page - 1, 'prev')] : []),
+    ];
+    if (req.headers['if-none-match'] === etag) {
+      record(304);
+      res.writeHead(304, { etag, ...rateHeaders() });
+      res.end();
+      return;
+    }
+    record(200);
+    res.writeHead(200, {
+      'content-type': 'application/json; charset=utf-8',
+      etag,
+      ...(links.length > 0 ? { link: links.join(', ') } : {}),
+      ...rateHeaders(),
+    });
+    res.end(body);
+  };
+
+  const rateHeaders = () => ({
+    'x-ratelimit-limit': '5000',
+    'x-ratelimit-remaining': String(Math.max(0, remaining)),
+    'x-ratelimit-reset': String(resetAt),
+  });
+
+  server = await startLoopbackServer(async (req, res, body) => {
+    const url = new URL(req.url ?? '/', server.url);
+    const conditional = req.headers['if-none-match'] !== undefined;
+    const record = (status: number) =>
+      requests.push({
+        method: req.method ?? 'GET',
+        path: `${url.pathname}${url.search}`,
+        status,
+        conditional,
+      });
+    const auth = req.headers.authorization?.replace(/^(token|bearer)\s+/i, '');
+    if (auth !== undefined && !tokens.includes(auth)) {
+      record(401);
+      return sendJson(res, 401, {
+        message: 'Bad credentials',
+        documentation_url: 'https://docs.github.com/rest',
+      });
+    }
+    if (secondary.count > 0) {
+      secondary.count -= 1;
+      record(403);
+      return sendJson(
+        res,
+        403,
+        {
+          message:
+            'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',
+        },
+        { 'retry-after': String(secondary.seconds), ...rateHeaders() },
+      );
+    }
+    const nowSeconds = Math.floor(options.now() / 1000);
+    if (remaining <= 0 && nowSeconds >= resetAt) remaining = 5_000;
+    if (remaining <= 0) {
+      record(403);
+      return sendJson(res, 403, { message: 'API rate limit exceeded for user.' }, rateHeaders());
+    }
+    // A 304 does not count against the limit (GitHub's rule for conditional requests).
+    remaining -= 1;
+
+    if (req.method === 'POST' && url.pathname === '/graphql') {
+      if (auth === undefined) {
+        record(401);
+        return sendJson(res, 401, { message: 'This endpoint requires you to be authenticated.' });
+      }
+      const { query, variables } = JSON.parse(body) as {
+        query: string;
+        variables: Record<string, string | null>;
+      };
+      const name = `${variables.owner}/${variables.name}`;
+      record(200);
+      if (!query.includes('discussions(') || !repos.has(name)) {
+        return sendJson(res, 200, {
+          data: { repository: null },
+          errors: [
+            { type: 'NOT_FOUND', message: `Could not resolve to a Repository with the name '${name}'.` },
+          ],
+        });
+      }
+      const all = repoOf(name).discussions;
+      const start = variables.after ? Number(variables.after) : 0;
+      const nodes = all.slice(start, start + 50).map((d) => ({
+        number: d.number,
+        title: d.title,
+        url: `https://github.com/${name}/discussions/${d.number}`,
+        body: d.body,
+        updatedAt: d.updatedAt,
+        isAnswered: d.answer !== undefined,
+        closed: false,
+        category: { name: d.category ?? 'Q&A' },
+        answer: d.answer ?? null,
+      }));
+      return sendJson(res, 200, {
+        data: {
+          repository: {
+            discussions: {
+              pageInfo: { hasNextPage: start + 50 < all.length, endCursor: String(start + nodes.length) },
+              nodes,
+            },
+          },
+        },
+      });
+    }
+
+    const match = /^\/repos\/([^/]+)\/([^/]+)(\/.*)?$/.exec(url.pathname);
+    if (!match) {
+      record(404);
+      return sendJson(res, 404, { message: 'Not Found' });
+    }
+    const name = `${match[1]}/${match[2]}`;
+    const rest = match[3] ?? '';
+    const target = renamed.get(name);
+    if (target) {
+      record(301);
+      res.writeHead(301, { location: `${server.url}/repos/${target}${rest}${url.search}` });
+      res.end();
+      return;
+    }
+    const repo = repos.get(name);
+    if (!repo) {
+      record(404);
+      return sendJson(res, 404, { message: 'Not Found' });
+    }
+    if (rest === '/issues') {
+      const state = url.searchParams.get('state') ?? 'open';
+      const items = repo.issues
+        .filter((issue) => state === 'all' || issue.state === state)
+        .sort((a, b) => a.number - b.number)
+        .map((issue) => issueJson(name, issue));
+      return sendPage(req, res, url, items, record);
+    }
+    const one = /^\/issues\/(\d+)(\/comments)?$/.exec(rest);
+    const issue = one ? repo.issues.find((i) => i.number === Number(one[1])) : undefined;
+    if (one && issue && one[2]) {
+      const comments = issue.comments.map((comment, i) => ({
+        id: issue.number * 1000 + i,
+        body: comment.body,
+        user: { login: comment.bot ? 'helper[bot]' : `user${i}`, type: comment.bot ? 'Bot' : 'User' },
+      }));
+      return sendPage(req, res, url, comments, record);
+    }
+    if (one && issue) {
+      record(200);
+      return sendJson(res, 200, issueJson(name, issue), rateHeaders());
+    }
+    record(404);
+    return sendJson(res, 404, { message: 'Not Found' });
+  });
+
+  return {
+    url: server.url,
+    requests,
+    repo: repoOf,
+    rename(from, to) {
+      const repo = repos.get(from);
+      if (repo) {
+        repos.set(to, repo);
+        repos.delete(from);
+      }
+      renamed.delete(to);
+      renamed.set(from, to);
+    },
+    setTokens(list) {
+      tokens = list;
+    },
+    setRateLimit(left, reset) {
+      remaining = left;
+      resetAt = reset;
+    },
+    secondaryLimit(count, seconds) {
+      secondary = { count, seconds };
+    },
+    setPageSize(size) {
+      pageSize = size;
+    },
+    clearRequests() {
+      requests.length = 0;
+    },
+    close: () => server.close(),
+  };
+}

@@ -1,0 +1,270 @@
+/**
+ * GitHub issues and discussions as a source: the real Octokit against a loopback fake of
+ * GitHub's REST and GraphQL APIs, with pagination, ETags, rate limits on an injected clock,
+ * a renamed repository, deleted and transferred issues, and a revoked token.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { githubKind } from '../../src/knowledge/kinds/github.js';
+import { SourceRegistry } from '../../src/knowledge/sources.js';
+import { type SyncOptions, syncSource } from '../../src/knowledge/sync.js';
+import { type AppDatabase, openAppDatabase } from '../../src/state/app-db.js';
+import { LocalStore } from '../../src/stores/local/index.js';
+import { type FakeGitHub, startFakeGitHub } from '../fakes/github/index.js';
+import { captureLogs } from '../support/logs.js';
+
+const TOKEN = 'ghp_valid_token_for_tests';
+let github: FakeGitHub;
+let dir: string;
+let store: LocalStore;
+let app: AppDatabase;
+let registry: SourceRegistry;
+let clock = Date.parse('2026-03-01T12:00:00Z');
+const sleeps: number[] = [];
+
+const options = (extra: Partial<SyncOptions> = {}): SyncOptions => ({
+  kind: githubKind,
+  env: { GITHUB_API_URL: github.url, GITHUB_TOKEN: TOKEN },
+  now: () => clock,
+  sleep: async (ms) => {
+    sleeps.push(ms);
+    clock += ms;
+  },
+  ...extra,
+});
+const search = (query: string, collection = 'support') =>
+  store.search(query, { topK: 3, collections: [collection] });
+const ISSUES = 'https://github.com/acme/widgets/issues';
+
+beforeAll(async () => {
+  github = await startFakeGitHub({ now: () => clock });
+  github.setTokens([TOKEN]);
+  dir = await mkdtemp(join(tmpdir(), 'rag-github-'));
+  store = await LocalStore.open({ dir });
+  app = openAppDatabase(dir);
+  registry = new SourceRegistry(app);
+  const repo = github.repo('acme/widgets');
+  for (let n = 1; n <= 7; n++) {
+    repo.issues.push({
+      number: n,
+      title: `Widget problem number ${n}`,
+      body: `Filler issue ${n} about the widget.`,
+      state: 'closed',
+      updated_at: '2026-02-01T00:00:00Z',
+      comments: [],
+    });
+  }
+  repo.issues.push(
+    {
+      number: 8,
+      title: 'Widget crashes when the flux capacitor is cold',
+      body: 'The widget crashes on start in winter.',
+      state: 'closed',
+      updated_at: '2026-02-10T00:00:00Z',
+      // More comments than a page: read through the Link header.
+      comments: [
+        ...Array.from({ length: 4 }, (_, i) => ({ body: `Me too (${i}).` })),
+        { body: 'Thanks for the report, triaging.', bot: true },
+        { body: 'Resolved: warm the flux capacitor to 10 degrees before starting; fixed in 2.3.' },
+      ],
+    },
+    {
+      number: 9,
+      title: 'Open question about the quux port',
+      body: 'Which port does quux use?',
+      state: 'open',
+      updated_at: '2026-02-11T00:00:00Z',
+      comments: [],
+    },
+    {
+      number: 10,
+      title: 'Duplicate of the crash',
+      body: 'Same crash.',
+      state: 'closed',
+      state_reason: 'duplicate',
+      updated_at: '2026-02-12T00:00:00Z',
+      comments: [],
+    },
+    {
+      number: 11,
+      title: 'Add dark mode',
+      body: 'Please.',
+      state: 'closed',
+      updated_at: '2026-02-12T00:00:00Z',
+      pull_request: true,
+      comments: [],
+    },
+  );
+  github.repo('acme/widgets').discussions.push(
+    {
+      number: 1,
+      title: 'How do I calibrate the zorblax?',
+      body: 'The zorblax drifts after a week.',
+      updatedAt: '2026-02-01T00:00:00Z',
+      answer: {
+        body: 'Calibrate it with the blue key held for five seconds.',
+        updatedAt: '2026-02-02T00:00:00Z',
+      },
+    },
+    {
+      number: 2,
+      title: 'Unanswered musing',
+      body: 'Anyone else enjoy the glorbnik?',
+      updatedAt: '2026-02-03T00:00:00Z',
+    },
+  );
+});
+afterAll(async () => {
+  store.close();
+  app.close();
+  await github.close();
+  await rm(dir, { recursive: true, force: true });
+});
+beforeEach(() => {
+  github.clearRequests();
+  github.setPageSize(5);
+  sleeps.length = 0;
+});
+
+describe('GitHub issues: closed issues with their comments, by page and ETag', () => {
+  it('reads closed issues (not duplicates, not pull requests, not open ones) across pages, citing each issue', async () => {
+    const { source } = registry.add(ISSUES, 'support', 'test', 'github');
+    const summary = await syncSource(store, registry, source, options());
+    expect(summary.error).toBeUndefined();
+    expect(summary).toMatchObject({ added: 8, failed: [] });
+    const [hit] = await search('widget crashes cold flux capacitor');
+    expect(hit?.url).toBe('https://github.com/acme/widgets/issues/8');
+    expect(hit?.text).toContain('warm the flux capacitor to 10 degrees');
+    expect(hit?.text).not.toContain('triaging'); // a bot's comment
+    expect(await search('quux port')).toEqual([]);
+    expect(await search('dark mode please')).toEqual([]);
+    // Pages followed through Link headers.
+    expect(github.requests.filter((r) => r.path.includes('/issues?')).length).toBe(2);
+    expect(
+      github.requests.some((r) => r.path.includes('/issues/8/comments') && r.path.includes('page=2')),
+    ).toBe(true);
+  });
+
+  it('re-syncs unchanged issues with conditional requests only (304s), reading no comments', async () => {
+    const source = registry.find(ISSUES, 'support')!;
+    const summary = await syncSource(store, registry, source, options());
+    expect(summary).toMatchObject({ added: 0, updated: 0, removed: 0, unchanged: 8, chunksUpserted: 0 });
+    expect(github.requests.every((r) => r.status === 304 && r.conditional)).toBe(true);
+  });
+
+  it('reads again only an issue whose updated_at moved; a deleted, a transferred and a reopened issue are removed', async () => {
+    const repo = github.repo('acme/widgets');
+    const crash = repo.issues.find((i) => i.number === 8)!;
+    crash.comments.push({ body: 'Also fixed for the quantum widget in 2.4.' });
+    crash.updated_at = '2026-02-20T00:00:00Z';
+    repo.issues = repo.issues.filter((i) => i.number !== 2); // deleted
+    const moved = repo.issues.find((i) => i.number === 3)!; // transferred to another repository
+    repo.issues = repo.issues.filter((i) => i !== moved);
+    github.repo('acme/other').issues.push({ ...moved, number: 1 });
+    repo.issues.find((i) => i.number === 4)!.state = 'open'; // reopened
+    const source = registry.find(ISSUES, 'support')!;
+    const summary = await syncSource(store, registry, source, options());
+    expect(summary).toMatchObject({ updated: 1, removed: 3, unchanged: 4, failed: [] });
+    const comments = github.requests.filter((r) => r.path.includes('/comments'));
+    expect(new Set(comments.map((r) => r.path.split('/comments')[0]))).toEqual(
+      new Set(['/repos/acme/widgets/issues/8']),
+    );
+    expect((await search('quantum widget fixed'))[0]?.url).toBe('https://github.com/acme/widgets/issues/8');
+    expect(await search('Filler issue 2')).not.toEqual(
+      expect.arrayContaining([expect.objectContaining({ url: 'https://github.com/acme/widgets/issues/2' })]),
+    );
+  });
+
+  it('waits out the primary rate limit until its reset and a secondary limit’s retry-after, then resumes', async () => {
+    const repo = github.repo('acme/widgets');
+    Object.assign(repo.issues.find((i) => i.number === 5)!, {
+      updated_at: '2026-02-21T00:00:00Z',
+      body: 'Filler issue 5, edited: the widget hums.',
+    });
+    github.setRateLimit(1, Math.floor(clock / 1000) + 600);
+    const { logger, lines } = captureLogs();
+    const source = registry.find(ISSUES, 'support')!;
+    const start = clock;
+    const summary = await syncSource(store, registry, source, options({ logger }));
+    expect(summary.error).toBeUndefined();
+    expect(summary).toMatchObject({ updated: 1, failed: [] });
+    expect(github.requests.some((r) => r.status === 403)).toBe(true);
+    // Waited (on the test's clock) until the reset, then went on.
+    expect(clock - start).toBeGreaterThanOrEqual(600_000);
+    expect(lines.join('')).toContain('rate limited');
+
+    github.secondaryLimit(2, 60);
+    sleeps.length = 0;
+    const again = await syncSource(store, registry, source, options());
+    expect(again.error).toBeUndefined();
+    expect(sleeps).toEqual([60_000, 60_000]);
+  });
+
+  it('follows a renamed repository', async () => {
+    github.rename('acme/widgets', 'acme/gadgets');
+    const source = registry.find(ISSUES, 'support')!;
+    const summary = await syncSource(store, registry, source, options());
+    expect(summary.error).toBeUndefined();
+    expect(summary.failed).toEqual([]);
+    expect(github.requests.some((r) => r.status === 301)).toBe(true);
+    github.rename('acme/gadgets', 'acme/widgets');
+  });
+
+  it('names GITHUB_TOKEN when the token is revoked, never showing it, and keeps what it had', async () => {
+    const { logger, lines } = captureLogs();
+    const source = registry.find(ISSUES, 'support')!;
+    const summary = await syncSource(
+      store,
+      registry,
+      source,
+      options({ logger, env: { GITHUB_API_URL: github.url, GITHUB_TOKEN: 'ghp_revoked_token' } }),
+    );
+    expect(summary.error).toMatch(/GitHub refused the token in GITHUB_TOKEN \(HTTP 401\)/);
+    expect(`${lines.join('')}${JSON.stringify(summary)}`).not.toContain('ghp_revoked_token');
+    expect(await search('widget crashes cold flux capacitor')).not.toEqual([]);
+  });
+
+  it('takes open issues too when the URL asks for ?state=all', async () => {
+    const url = githubKind.recognise(new URL(`${ISSUES}?state=all`), {})!;
+    const { source } = registry.add(url, 'all', 'test', 'github');
+    const summary = await syncSource(store, registry, source, options());
+    expect(summary.error).toBeUndefined();
+    expect((await search('Which port does quux use', 'all'))[0]?.url).toBe(
+      'https://github.com/acme/widgets/issues/9',
+    );
+  });
+});
+
+describe('GitHub discussions: answered ones with the accepted answer', () => {
+  it('reads answered discussions over GraphQL, citing each, and skips unanswered ones', async () => {
+    const { source } = registry.add(
+      'https://github.com/acme/widgets/discussions',
+      'support',
+      'test',
+      'github',
+    );
+    const summary = await syncSource(store, registry, source, options());
+    expect(summary.error).toBeUndefined();
+    expect(summary).toMatchObject({ added: 1 });
+    const [hit] = await search('calibrate the zorblax drift');
+    expect(hit?.url).toBe('https://github.com/acme/widgets/discussions/1');
+    expect(hit?.text).toContain('blue key held for five seconds');
+    expect(await search('glorbnik')).toEqual([]);
+
+    const again = await syncSource(store, registry, source, options());
+    expect(again).toMatchObject({ unchanged: 1, chunksUpserted: 0 });
+  });
+
+  it('needs a token for discussions, and says so', async () => {
+    const source = registry.find('https://github.com/acme/widgets/discussions', 'support')!;
+    const summary = await syncSource(
+      store,
+      registry,
+      source,
+      options({ env: { GITHUB_API_URL: github.url } }),
+    );
+    expect(summary.error).toMatch(/needs a token: set GITHUB_TOKEN/);
+  });
+});
