@@ -6,7 +6,7 @@
  *  - a time limit per request;
  *  - rate limits waited out and the request resumed, never a failed sync: `retry-after` (429,
  *    GitHub's secondary limits) and GitHub's `x-ratelimit-remaining: 0` until
- *    `x-ratelimit-reset`; with an optional least gap between requests (Notion's 3 per second).
+ *    `x-ratelimit-reset`; `pacedFetch` spaces requests for a per-second limit (Notion's 3).
  * Clock and sleep are injected, so tests never wait on the wall clock.
  */
 
@@ -18,8 +18,6 @@ export interface SourceFetchOptions {
   readonly signal?: AbortSignal;
   readonly sleep: (ms: number) => Promise<void>;
   readonly now: () => number;
-  /** Least time between two request starts. */
-  readonly minGapMs?: number;
   /** Longest single wait for a rate limit; a longer `retry-after` is waited in this many. */
   readonly maxWaitMs?: number;
   /** Rate-limit waits allowed for one request before its answer is returned as it is. */
@@ -62,14 +60,6 @@ export function sourceFetch(options: SourceFetchOptions): typeof fetch {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const maxWaitMs = options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
   const maxWaits = options.maxWaits ?? 20;
-  let nextAt = Number.NEGATIVE_INFINITY;
-  const pace = async () => {
-    if (!options.minGapMs) return;
-    const at = options.now();
-    const start = Math.max(at, nextAt);
-    nextAt = start + options.minGapMs;
-    if (start > at) await options.sleep(start - at);
-  };
 
   const once = async (request: Request, body: ArrayBuffer | undefined): Promise<Response> => {
     let url = new URL(request.url);
@@ -79,7 +69,6 @@ export function sourceFetch(options: SourceFetchOptions): typeof fetch {
     for (let hop = 0; ; hop++) {
       options.signal?.throwIfAborted();
       await options.guard?.(url);
-      await pace();
       const signals = [AbortSignal.timeout(timeoutMs), ...(options.signal ? [options.signal] : [])];
       if (request.signal) signals.push(request.signal);
       const response = await base(url, {
@@ -143,4 +132,21 @@ export async function readTextLimited(response: Response, maxBytes: number): Pro
     chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** `doFetch` with request starts at least `gapMs` apart (a service's requests-per-second limit). */
+export function pacedFetch(
+  doFetch: typeof fetch,
+  gapMs: number,
+  now: () => number,
+  sleep: (ms: number) => Promise<void>,
+): typeof fetch {
+  let nextAt = Number.NEGATIVE_INFINITY;
+  return async (input, init) => {
+    const at = now();
+    const start = Math.max(at, nextAt);
+    nextAt = start + gapMs;
+    if (start > at) await sleep(start - at);
+    return doFetch(input, init);
+  };
 }

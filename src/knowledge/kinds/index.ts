@@ -6,10 +6,11 @@
 import { gitKind } from './git.js';
 import { githubKind } from './github.js';
 import { type Environment, SourceError, type SourceKind } from './kind.js';
+import { notionKind } from './notion.js';
 import { type WebSettings, webKind } from './web.js';
 
 export function sourceKinds(web: WebSettings): readonly SourceKind[] {
-  return [githubKind, gitKind, webKind(web)];
+  return [githubKind, gitKind, notionKind, webKind(web)];
 }
 
 /** The kind that reads `raw` and the source's canonical URL; throws `SourceError` for a URL none reads. */

@@ -1,0 +1,243 @@
+/**
+ * Notion as a source: the real @notionhq/client against a loopback fake of Notion's API, a
+ * page tree with sub-pages, a database, paginated blocks, the 3-requests-per-second limit and
+ * a 429 on an injected clock, edits by last_edited_time, and a revoked token.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { notionBlocksToMarkdown } from '../../src/knowledge/kinds/formats/notion.js';
+import { SourceError } from '../../src/knowledge/kinds/kind.js';
+import { notionKind } from '../../src/knowledge/kinds/notion.js';
+import { SourceRegistry } from '../../src/knowledge/sources.js';
+import { type SyncOptions, syncSource } from '../../src/knowledge/sync.js';
+import { type AppDatabase, openAppDatabase } from '../../src/state/app-db.js';
+import { LocalStore } from '../../src/stores/local/index.js';
+import { type FakeBlock, type FakeNotion, startFakeNotion, text } from '../fakes/notion/index.js';
+
+const TOKEN = 'ntn_valid_token_for_tests';
+const id = (n: number) => n.toString(16).padStart(32, 'a');
+const ROOT = id(1);
+const SUB = id(2);
+const DB = id(3);
+const ROW_A = id(4);
+const ROW_B = id(5);
+const ROOT_URL = `https://www.notion.so/acme/Engineering-handbook-${ROOT}`;
+
+let notion: FakeNotion;
+let dir: string;
+let store: LocalStore;
+let app: AppDatabase;
+let registry: SourceRegistry;
+let clock = Date.parse('2026-03-01T12:00:00Z');
+const sleeps: number[] = [];
+
+const options = (extra: Partial<SyncOptions> = {}): SyncOptions => ({
+  kind: notionKind,
+  env: { NOTION_API_URL: notion.url, NOTION_TOKEN: TOKEN },
+  now: () => clock,
+  sleep: async (ms) => {
+    sleeps.push(ms);
+    clock += ms;
+  },
+  ...extra,
+});
+const search = (query: string, collection = 'eng') =>
+  store.search(query, { topK: 3, collections: [collection] });
+const para = (n: number, content: string): FakeBlock => ({
+  id: id(100 + n),
+  type: 'paragraph',
+  paragraph: { rich_text: text(content) },
+});
+
+beforeAll(async () => {
+  notion = await startFakeNotion({ now: () => clock });
+  notion.setToken(TOKEN);
+  dir = await mkdtemp(join(tmpdir(), 'rag-notion-'));
+  store = await LocalStore.open({ dir });
+  app = openAppDatabase(dir);
+  registry = new SourceRegistry(app);
+  notion.pages.set(ROOT, {
+    id: ROOT,
+    title: 'Engineering handbook',
+    last_edited_time: '2026-02-01T00:00:00.000Z',
+    blocks: [
+      { id: id(201), type: 'heading_1', heading_1: { rich_text: text('Deploying') } },
+      para(1, 'Deploys go out every Tuesday after the gronkle review.'),
+      {
+        id: id(202),
+        type: 'bulleted_list_item',
+        bulleted_list_item: { rich_text: text('Check the dashboards') },
+      },
+      {
+        id: id(203),
+        type: 'code',
+        code: { rich_text: text('acme deploy --canary'), language: 'shell' },
+      },
+      {
+        id: id(204),
+        type: 'toggle',
+        toggle: { rich_text: text('Rollback steps') },
+        children: [para(2, 'Run acme rollback with the previous wibble tag.')],
+      },
+      {
+        id: id(205),
+        type: 'table',
+        table: { table_width: 2, has_column_header: true, has_row_header: false },
+        children: [
+          { id: id(206), type: 'table_row', table_row: { cells: [text('Service'), text('Owner')] } },
+          { id: id(207), type: 'table_row', table_row: { cells: [text('billing'), text('team snorkel')] } },
+        ],
+      },
+      { id: SUB, type: 'child_page', child_page: { title: 'On-call' } },
+      { id: DB, type: 'child_database', child_database: { title: 'Runbooks' } },
+      // More blocks than one page of results.
+      ...Array.from({ length: 6 }, (_, i) => para(10 + i, `Filler paragraph ${i}.`)),
+    ],
+  });
+  notion.pages.set(SUB, {
+    id: SUB,
+    title: 'On-call',
+    last_edited_time: '2026-02-01T00:00:00.000Z',
+    blocks: [para(30, 'The on-call engineer answers pages within fifteen minutes.')],
+  });
+  notion.pages.set(ROW_A, {
+    id: ROW_A,
+    title: 'Runbook: disk full',
+    last_edited_time: '2026-02-01T00:00:00.000Z',
+    blocks: [para(40, 'When the disk is full, rotate the quibble logs first.')],
+  });
+  notion.pages.set(ROW_B, {
+    id: ROW_B,
+    title: 'Runbook: cert expiry',
+    last_edited_time: '2026-02-01T00:00:00.000Z',
+    blocks: [para(50, 'Renew the certificate with acme certs renew.')],
+  });
+  notion.databases.set(DB, { dataSource: 'ds-runbooks', pages: [ROW_A, ROW_B] });
+});
+afterAll(async () => {
+  store.close();
+  app.close();
+  await notion.close();
+  await rm(dir, { recursive: true, force: true });
+});
+beforeEach(() => {
+  notion.clearRequests();
+  notion.setPageSize(5);
+  sleeps.length = 0;
+});
+
+describe('Notion: a page with its sub-pages and databases', () => {
+  it('reads the page tree into Markdown (headings, lists, code, toggles, tables), citing each page', async () => {
+    const { source } = registry.add(
+      notionKind.recognise(new URL(ROOT_URL), { NOTION_TOKEN: TOKEN })!,
+      'eng',
+      'test',
+      'notion',
+    );
+    const summary = await syncSource(store, registry, source, options());
+    expect(summary.error).toBeUndefined();
+    expect(summary).toMatchObject({ added: 4, failed: [] });
+    const [deploy] = await search('When do deploys go out gronkle review?');
+    expect(deploy?.url).toBe(`https://www.notion.so/Engineering-handbook-${ROOT}`);
+    expect(deploy?.title).toContain('Engineering handbook');
+    expect((await search('rollback previous wibble tag'))[0]?.text).toContain('Rollback steps');
+    expect((await search('who owns billing snorkel'))[0]?.text).toContain('| billing | team snorkel |');
+    expect((await search('canary deploy command'))[0]?.text).toContain('```shell\nacme deploy --canary\n```');
+    expect((await search('on-call answers pages fifteen minutes'))[0]?.url).toContain(SUB);
+    expect((await search('disk full quibble logs'))[0]?.url).toContain(ROW_A);
+  });
+
+  it('keeps to three requests a second, on the sync’s clock, and never meets a 429 for it', async () => {
+    const source = registry.find(notionKind.recognise(new URL(ROOT_URL), { NOTION_TOKEN: TOKEN })!, 'eng')!;
+    notion.pages.get(ROOT)!.last_edited_time = '2026-02-02T00:00:00.000Z';
+    await syncSource(store, registry, source, options());
+    expect(notion.requests.length).toBeGreaterThan(4);
+    expect(notion.requests.every((r) => r.status !== 429)).toBe(true);
+    for (let i = 3; i < notion.requests.length; i++) {
+      expect(notion.requests[i]!.at - notion.requests[i - 3]!.at).toBeGreaterThanOrEqual(1000);
+    }
+  });
+
+  it('re-syncs unedited pages without reading their blocks (by last_edited_time)', async () => {
+    const source = registry.find(notionKind.recognise(new URL(ROOT_URL), { NOTION_TOKEN: TOKEN })!, 'eng')!;
+    const summary = await syncSource(store, registry, source, options());
+    expect(summary).toMatchObject({ added: 0, updated: 0, removed: 0, unchanged: 4, chunksUpserted: 0 });
+    expect(notion.requests.some((r) => r.path.includes('/children'))).toBe(false);
+  });
+
+  it('reads an edited page again, drops a page taken out of a database or trashed, and waits out a 429', async () => {
+    Object.assign(notion.pages.get(SUB)!, {
+      last_edited_time: '2026-02-10T00:00:00.000Z',
+      blocks: [para(31, 'The on-call engineer answers pages within five minutes now.')],
+    });
+    notion.databases.get(DB)!.pages = [ROW_A];
+    notion.pages.get(ROOT)!.last_edited_time = '2026-02-10T00:00:00.000Z';
+    notion.rateLimitOnce(7);
+    const source = registry.find(notionKind.recognise(new URL(ROOT_URL), { NOTION_TOKEN: TOKEN })!, 'eng')!;
+    const summary = await syncSource(store, registry, source, options());
+    expect(summary.error).toBeUndefined();
+    expect(summary).toMatchObject({ updated: 1, removed: 1, failed: [] });
+    expect(sleeps).toContain(7_000);
+    expect((await search('on-call five minutes now'))[0]?.text).toContain('five minutes now');
+    expect(await search('certificate renew')).toEqual([]);
+  });
+
+  it('reads a database’s pages when the link is the database', async () => {
+    const { source } = registry.add(`https://www.notion.so/${DB}?v=abc`, 'runbooks', 'test', 'notion');
+    const summary = await syncSource(store, registry, source, options());
+    expect(summary).toMatchObject({ added: 1, failed: [] });
+    expect((await search('disk full quibble', 'runbooks'))[0]?.url).toContain(ROW_A);
+  });
+
+  it('names NOTION_TOKEN: missing when adding, refused when revoked; says to share an unshared page', async () => {
+    expect(() => notionKind.recognise(new URL(ROOT_URL), {})).toThrow(SourceError);
+    expect(() => notionKind.recognise(new URL(ROOT_URL), {})).toThrow(/set NOTION_TOKEN/);
+    const source = registry.find(notionKind.recognise(new URL(ROOT_URL), { NOTION_TOKEN: TOKEN })!, 'eng')!;
+    const revoked = await syncSource(
+      store,
+      registry,
+      source,
+      options({ env: { NOTION_API_URL: notion.url, NOTION_TOKEN: 'ntn_revoked' } }),
+    );
+    expect(revoked.error).toMatch(/Notion refused the token in NOTION_TOKEN/);
+    expect(JSON.stringify(revoked)).not.toContain('ntn_revoked');
+    expect(await search('gronkle review')).not.toEqual([]);
+
+    notion.unshare(ROOT);
+    const unshared = await syncSource(store, registry, source, options());
+    expect(unshared.error).toMatch(/share the page with it/);
+  });
+});
+
+describe('Notion blocks to Markdown', () => {
+  it('renders nested lists, numbered items, to-dos and annotated text', () => {
+    const markdown = notionBlocksToMarkdown([
+      {
+        id: '1',
+        type: 'numbered_list_item',
+        numbered_list_item: { rich_text: text('First') },
+        children: [
+          { id: '2', type: 'bulleted_list_item', bulleted_list_item: { rich_text: text('nested') } },
+        ],
+      },
+      { id: '3', type: 'numbered_list_item', numbered_list_item: { rich_text: text('Second') } },
+      { id: '4', type: 'to_do', to_do: { rich_text: text('Ship it'), checked: true } },
+      {
+        id: '5',
+        type: 'paragraph',
+        paragraph: {
+          rich_text: [
+            ...text('bold', { bold: true }),
+            ...text(' and '),
+            ...text('docs', {}, 'https://example.com/docs'),
+          ],
+        },
+      },
+    ]);
+    expect(markdown).toBe(
+      '1. First\n  - nested\n2. Second\n- [x] Ship it\n**bold** and [docs](https://example.com/docs)',
+    );
+  });
+});
