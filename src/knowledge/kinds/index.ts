@@ -3,6 +3,7 @@
  * reads it. Web sites come last, since any http(s) URL is one. A new connector is one module
  * and one line here.
  */
+import { confluenceKind } from './confluence.js';
 import { gitKind } from './git.js';
 import { githubKind } from './github.js';
 import { type Environment, SourceError, type SourceKind } from './kind.js';
@@ -10,7 +11,7 @@ import { notionKind } from './notion.js';
 import { type WebSettings, webKind } from './web.js';
 
 export function sourceKinds(web: WebSettings): readonly SourceKind[] {
-  return [githubKind, gitKind, notionKind, webKind(web)];
+  return [githubKind, confluenceKind, notionKind, gitKind, webKind(web)];
 }
 
 /** The kind that reads `raw` and the source's canonical URL; throws `SourceError` for a URL none reads. */

@@ -1,0 +1,300 @@
+/**
+ * Confluence storage format (XHTML with `ac:` macros and `ri:` resources) to Markdown, parsed
+ * with htmlparser2 (linear, no regular expressions over the markup): headings, paragraphs,
+ * lists, tables, code macros with their language, info/note/warning panels as quotes, expand
+ * macros, task lists, links (a page link keeps its title), emphasis and code. Layout-only
+ * macros (table of contents, children lists) and images are left out. A pure function, so it
+ * can run in the parse pool; nesting depth is bounded.
+ */
+import { parseDocument } from 'htmlparser2';
+
+interface Node {
+  readonly type: string;
+  readonly name?: string;
+  readonly data?: string;
+  readonly attribs?: Readonly<Record<string, string>>;
+  readonly children?: readonly Node[];
+}
+
+const MAX_DEPTH = 40;
+const PANELS: Readonly<Record<string, string>> = {
+  info: 'Info',
+  note: 'Note',
+  warning: 'Warning',
+  tip: 'Tip',
+  panel: 'Note',
+  success: 'Note',
+  error: 'Warning',
+};
+const DROPPED = new Set([
+  'ac:image',
+  'ac:emoticon',
+  'ac:placeholder',
+  'ri:attachment',
+  'script',
+  'style',
+  'ac:adf-fallback',
+]);
+
+function elements(node: Node): Node[] {
+  return (node.children ?? []).filter(
+    (child) => child.type === 'tag' || child.type === 'script' || child.type === 'style',
+  );
+}
+
+function child(node: Node, name: string): Node | undefined {
+  return elements(node).find((element) => element.name === name);
+}
+
+function parameter(node: Node, name: string): string | undefined {
+  const found = elements(node).find(
+    (element) => element.name === 'ac:parameter' && element.attribs?.['ac:name'] === name,
+  );
+  return found ? plainText(found).trim() : undefined;
+}
+
+/** All text under a node, CDATA included (a code macro's body). */
+function plainText(node: Node, depth = 0): string {
+  if (node.type === 'text' || node.type === 'cdata') {
+    return node.data ?? (node.children ?? []).map((c) => plainText(c, depth + 1)).join('');
+  }
+  if (depth > MAX_DEPTH) return '';
+  return (node.children ?? []).map((c) => plainText(c, depth + 1)).join('');
+}
+
+const collapse = (text: string) => text.replace(/\s+/g, ' ');
+
+function inline(nodes: readonly Node[], depth: number): string {
+  let out = '';
+  for (const node of nodes) {
+    if (node.type === 'text') {
+      out += collapse(node.data ?? '');
+      continue;
+    }
+    if (node.type === 'cdata') {
+      out += collapse(plainText(node));
+      continue;
+    }
+    if (node.type !== 'tag' || depth > MAX_DEPTH || DROPPED.has(node.name ?? '')) continue;
+    const inner = () => inline(node.children ?? [], depth + 1);
+    switch (node.name) {
+      case 'strong':
+      case 'b': {
+        const text = inner().trim();
+        out += text ? `**${text}**` : '';
+        break;
+      }
+      case 'em':
+      case 'i': {
+        const text = inner().trim();
+        out += text ? `*${text}*` : '';
+        break;
+      }
+      case 's':
+      case 'del': {
+        const text = inner().trim();
+        out += text ? `~~${text}~~` : '';
+        break;
+      }
+      case 'code':
+        out += `\`${plainText(node)}\``;
+        break;
+      case 'br':
+        out += '\n';
+        break;
+      case 'a': {
+        const text = inner().trim();
+        const href = node.attribs?.href ?? '';
+        out +=
+          href.startsWith('http://') || href.startsWith('https://') ? `[${text || href}](${href})` : text;
+        break;
+      }
+      case 'ac:link': {
+        // A link to another page, a user or an attachment: its text, or the page's title.
+        const body = child(node, 'ac:link-body') ?? child(node, 'ac:plain-text-link-body');
+        const page = child(node, 'ri:page');
+        out += body ? collapse(plainText(body)).trim() : (page?.attribs?.['ri:content-title'] ?? '');
+        break;
+      }
+      default:
+        out += inner();
+    }
+  }
+  return out;
+}
+
+function fence(code: string, language = ''): string[] {
+  // A fence longer than any run of backticks in the code, so the code cannot close it.
+  let longest = 0;
+  let run = 0;
+  for (const char of code) {
+    run = char === '`' ? run + 1 : 0;
+    longest = Math.max(longest, run);
+  }
+  const marks = '`'.repeat(Math.max(3, longest + 1));
+  return [`${marks}${language}`, code.replace(/\n+$/, ''), marks];
+}
+
+function table(node: Node, depth: number): string[] {
+  const rows: string[][] = [];
+  let header = false;
+  const collect = (parent: Node) => {
+    for (const element of elements(parent)) {
+      if (element.name === 'thead' || element.name === 'tbody' || element.name === 'tfoot') collect(element);
+      else if (element.name === 'tr') {
+        const cells = elements(element).filter((cell) => cell.name === 'td' || cell.name === 'th');
+        if (rows.length === 0 && cells.length > 0 && cells.every((cell) => cell.name === 'th')) header = true;
+        rows.push(
+          cells.map((cell) =>
+            blocks(cell.children ?? [], depth + 1)
+              .join(' ')
+              .replace(/\|/g, '\\|')
+              .replace(/\s+/g, ' ')
+              .trim(),
+          ),
+        );
+      }
+    }
+  };
+  collect(node);
+  if (rows.length === 0) return [];
+  const width = Math.max(...rows.map((row) => row.length));
+  const line = (row: readonly string[]) =>
+    `| ${Array.from({ length: width }, (_, i) => row[i] ?? '').join(' | ')} |`;
+  const head = header ? rows[0]! : Array.from({ length: width }, () => '');
+  return [
+    line(head),
+    line(Array.from({ length: width }, () => '---')),
+    ...(header ? rows.slice(1) : rows).map(line),
+    '',
+  ];
+}
+
+function list(node: Node, depth: number, ordered: boolean, indent: string): string[] {
+  const out: string[] = [];
+  let n = 0;
+  for (const item of elements(node)) {
+    if (item.name !== 'li') continue;
+    n++;
+    const marker = ordered ? `${n}. ` : '- ';
+    const own: Node[] = [];
+    const nested: string[] = [];
+    for (const part of item.children ?? []) {
+      if (part.type === 'tag' && (part.name === 'ul' || part.name === 'ol')) {
+        nested.push(...list(part, depth + 1, part.name === 'ol', `${indent}  `));
+      } else own.push(part);
+    }
+    const text = blocks(own, depth + 1)
+      .join(' ')
+      .replace(/\s+/g, ' ')
+      .trim();
+    out.push(`${indent}${marker}${text}`, ...nested);
+  }
+  return out;
+}
+
+function macro(node: Node, depth: number): string[] {
+  const name = node.attribs?.['ac:name'] ?? '';
+  if (name === 'code' || name === 'noformat') {
+    const body = child(node, 'ac:plain-text-body');
+    return ['', ...fence(body ? plainText(body) : '', parameter(node, 'language') ?? ''), ''];
+  }
+  const rich = child(node, 'ac:rich-text-body');
+  if (PANELS[name]) {
+    const title = parameter(node, 'title');
+    const text = rich
+      ? blocks(rich.children ?? [], depth + 1)
+          .join('\n')
+          .trim()
+      : '';
+    const lines = text.split('\n');
+    return [
+      '',
+      `> **${title || PANELS[name]}:** ${lines[0] ?? ''}`,
+      ...lines.slice(1).map((line) => `> ${line}`),
+      '',
+    ];
+  }
+  if (name === 'expand') {
+    const title = parameter(node, 'title') || 'Details';
+    return ['', `**${title}**`, '', ...(rich ? blocks(rich.children ?? [], depth + 1) : []), ''];
+  }
+  // Other macros with content (section, column, excerpt…) show it; the rest (toc, children,
+  // jira, attachments) carry nothing to read.
+  return rich ? blocks(rich.children ?? [], depth + 1) : [];
+}
+
+function blocks(nodes: readonly Node[], depth: number): string[] {
+  const out: string[] = [];
+  let paragraph: Node[] = [];
+  const flush = () => {
+    const text = inline(paragraph, depth).trim();
+    if (text) out.push(text, '');
+    paragraph = [];
+  };
+  if (depth > MAX_DEPTH) return [];
+  for (const node of nodes) {
+    if (node.type !== 'tag') {
+      paragraph.push(node);
+      continue;
+    }
+    const name = node.name ?? '';
+    if (DROPPED.has(name)) continue;
+    const heading = /^h([1-6])$/.exec(name);
+    if (heading) {
+      flush();
+      out.push(`${'#'.repeat(Number(heading[1]))} ${inline(node.children ?? [], depth + 1).trim()}`, '');
+    } else if (
+      name === 'p' ||
+      name === 'div' ||
+      name === 'section' ||
+      name === 'ac:layout' ||
+      name === 'ac:layout-section' ||
+      name === 'ac:layout-cell'
+    ) {
+      flush();
+      out.push(...blocks(node.children ?? [], depth + 1));
+    } else if (name === 'ul' || name === 'ol') {
+      flush();
+      out.push(...list(node, depth + 1, name === 'ol', ''), '');
+    } else if (name === 'table') {
+      flush();
+      out.push(...table(node, depth + 1));
+    } else if (name === 'pre') {
+      flush();
+      out.push(...fence(plainText(node)), '');
+    } else if (name === 'blockquote') {
+      flush();
+      out.push(...blocks(node.children ?? [], depth + 1).map((line) => (line ? `> ${line}` : '>')), '');
+    } else if (name === 'hr') {
+      flush();
+      out.push('---', '');
+    } else if (name === 'ac:structured-macro') {
+      flush();
+      out.push(...macro(node, depth + 1));
+    } else if (name === 'ac:task-list') {
+      flush();
+      for (const task of elements(node).filter((element) => element.name === 'ac:task')) {
+        const done =
+          plainText(child(task, 'ac:task-status') ?? { type: 'text', data: '' }).trim() === 'complete';
+        const body = child(task, 'ac:task-body');
+        out.push(`- [${done ? 'x' : ' '}] ${body ? inline(body.children ?? [], depth + 1).trim() : ''}`);
+      }
+      out.push('');
+    } else paragraph.push(node);
+  }
+  flush();
+  return out;
+}
+
+export function confluenceStorageToMarkdown(storage: string): string {
+  const document = parseDocument(storage, {
+    recognizeCDATA: true,
+    recognizeSelfClosing: true,
+    decodeEntities: true,
+  }) as unknown as Node;
+  return blocks(document.children ?? [], 0)
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
+}

@@ -1,0 +1,181 @@
+/**
+ * Confluence Cloud as a source: its REST API v2 (a loopback fake) with basic auth, cursor
+ * pagination, storage format to Markdown, versions, restricted pages and a 429.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { confluenceKind } from '../../src/knowledge/kinds/confluence.js';
+import { confluenceStorageToMarkdown } from '../../src/knowledge/kinds/formats/confluence.js';
+import { SourceRegistry } from '../../src/knowledge/sources.js';
+import { type SyncOptions, syncSource } from '../../src/knowledge/sync.js';
+import { type AppDatabase, openAppDatabase } from '../../src/state/app-db.js';
+import { LocalStore } from '../../src/stores/local/index.js';
+import { type FakeConfluence, startFakeConfluence } from '../fakes/confluence/index.js';
+
+const EMAIL = 'bot@acme.example';
+const TOKEN = 'atl_valid_token';
+let confluence: FakeConfluence;
+let dir: string;
+let store: LocalStore;
+let app: AppDatabase;
+let registry: SourceRegistry;
+let clock = 0;
+const sleeps: number[] = [];
+
+const env = () => ({ CONFLUENCE_URL: confluence.base, CONFLUENCE_EMAIL: EMAIL, CONFLUENCE_TOKEN: TOKEN });
+const options = (extra: Partial<SyncOptions> = {}): SyncOptions => ({
+  kind: confluenceKind,
+  env: env(),
+  now: () => clock,
+  sleep: async (ms) => {
+    sleeps.push(ms);
+    clock += ms;
+  },
+  ...extra,
+});
+const search = (query: string, collection = 'wiki') =>
+  store.search(query, { topK: 3, collections: [collection] });
+
+beforeAll(async () => {
+  confluence = await startFakeConfluence();
+  confluence.setCredentials(EMAIL, TOKEN);
+  dir = await mkdtemp(join(tmpdir(), 'rag-confluence-'));
+  store = await LocalStore.open({ dir });
+  app = openAppDatabase(dir);
+  registry = new SourceRegistry(app);
+  confluence.space('ENG').push(
+    {
+      id: '100',
+      title: 'Engineering home',
+      version: 3,
+      storage:
+        '<h1>Welcome</h1><p>Our services run in the <strong>frobnitz</strong> cluster.</p><ac:structured-macro ac:name="toc"/>',
+    },
+    {
+      id: '101',
+      title: 'Deploying',
+      parentId: '100',
+      version: 1,
+      storage: `<h2>Steps</h2><ol><li>Build the image</li><li>Run the deploy:<ul><li>staging first</li></ul></li></ol>
+<ac:structured-macro ac:name="code"><ac:parameter ac:name="language">bash</ac:parameter><ac:plain-text-body><![CDATA[acme deploy --env prod && echo "<done>"]]></ac:plain-text-body></ac:structured-macro>
+<ac:structured-macro ac:name="warning"><ac:rich-text-body><p>Never deploy on a Friday &amp; never without the zibble check.</p></ac:rich-text-body></ac:structured-macro>
+<table><tbody><tr><th>Env</th><th>Region</th></tr><tr><td>prod</td><td>eu-wobble-1</td></tr></tbody></table>
+<p>See <ac:link><ri:page ri:content-title="Engineering home"/></ac:link> and <a href="https://example.com/runbook">the runbook</a>.</p>`,
+    },
+    {
+      id: '102',
+      title: 'Secrets',
+      parentId: '100',
+      version: 1,
+      storage: '<p>The vault password rotates monthly.</p>',
+      restricted: true,
+    },
+    {
+      id: '200',
+      title: 'Team lunch',
+      version: 1,
+      storage: '<p>Lunch is on Thursdays at the quokka cafe.</p>',
+    },
+  );
+});
+afterAll(async () => {
+  store.close();
+  app.close();
+  await confluence.close();
+  await rm(dir, { recursive: true, force: true });
+});
+beforeEach(() => {
+  confluence.clearRequests();
+  confluence.setPageSize(2);
+  sleeps.length = 0;
+});
+
+describe('Confluence: a space or a page tree, by version', () => {
+  it('reads the readable pages of a space across cursor pages, citing each page, and skips restricted ones', async () => {
+    const url = confluenceKind.recognise(new URL(`${confluence.base}/spaces/ENG/overview`), env())!;
+    expect(url).toBe(`${confluence.base}/spaces/ENG`);
+    const { source } = registry.add(url, 'wiki', 'test', 'confluence');
+    const summary = await syncSource(store, registry, source, options());
+    expect(summary.error).toBeUndefined();
+    expect(summary).toMatchObject({ added: 3, failed: [] });
+    const [deploy] = await search('deploy on a Friday zibble check');
+    expect(deploy?.url).toBe(`${confluence.base}/spaces/ENG/pages/101/Deploying`);
+    expect(deploy?.text).toContain(
+      '> **Warning:** Never deploy on a Friday & never without the zibble check.',
+    );
+    expect((await search('prod region wobble'))[0]?.text).toContain('| prod | eu-wobble-1 |');
+    expect((await search('acme deploy env prod'))[0]?.text).toContain(
+      '```bash\nacme deploy --env prod && echo "<done>"\n```',
+    );
+    expect(await search('vault password rotates')).toEqual([]);
+    expect(confluence.requests.some((r) => r.path.includes('cursor='))).toBe(true);
+  });
+
+  it('re-syncs by version: unchanged pages are not read again; an edited one is; a deleted one is removed', async () => {
+    const source = registry.find(`${confluence.base}/spaces/ENG`, 'wiki')!;
+    const again = await syncSource(store, registry, source, options());
+    expect(again).toMatchObject({ added: 0, updated: 0, unchanged: 3, chunksUpserted: 0 });
+    expect(
+      confluence.requests.some((r) => r.path.includes('body-format=storage') && !r.path.includes('/102')),
+    ).toBe(false);
+
+    const pages = confluence.space('ENG');
+    Object.assign(pages.find((p) => p.id === '200')!, {
+      version: 2,
+      storage: '<p>Lunch moved to Fridays at the wombat diner.</p>',
+    });
+    pages.splice(
+      pages.findIndex((p) => p.id === '100'),
+      1,
+    );
+    confluence.rateLimitOnce(30);
+    const summary = await syncSource(store, registry, source, options());
+    expect(summary).toMatchObject({ updated: 1, removed: 1, failed: [] });
+    expect(sleeps).toContain(30_000);
+    expect((await search('lunch wombat diner'))[0]?.url).toContain('/pages/200/');
+    expect(await search('frobnitz cluster')).toEqual([]);
+    pages.unshift({
+      id: '100',
+      title: 'Engineering home',
+      version: 4,
+      storage: '<p>Our services run in the frobnitz cluster.</p>',
+    });
+  });
+
+  it('reads a page and the pages under it when the link is a page', async () => {
+    const url = confluenceKind.recognise(
+      new URL(`${confluence.base}/spaces/ENG/pages/100/Engineering+home`),
+      env(),
+    )!;
+    const { source } = registry.add(url, 'tree', 'test', 'confluence');
+    const summary = await syncSource(store, registry, source, options());
+    expect(summary).toMatchObject({ added: 2, failed: [] });
+    expect(await search('lunch', 'tree')).toEqual([]);
+  });
+
+  it('names the variables: missing when adding, refused when the token is revoked', async () => {
+    expect(() =>
+      confluenceKind.recognise(new URL(`${confluence.base}/spaces/ENG`), { CONFLUENCE_URL: confluence.base }),
+    ).toThrow(/needs CONFLUENCE_EMAIL, CONFLUENCE_TOKEN/);
+    const source = registry.find(`${confluence.base}/spaces/ENG`, 'wiki')!;
+    const revoked = await syncSource(
+      store,
+      registry,
+      source,
+      options({ env: { ...env(), CONFLUENCE_TOKEN: 'atl_revoked' } }),
+    );
+    expect(revoked.error).toMatch(/Confluence refused CONFLUENCE_EMAIL with the token in CONFLUENCE_TOKEN/);
+    expect(JSON.stringify(revoked)).not.toContain('atl_revoked');
+  });
+});
+
+describe('Confluence storage format to Markdown', () => {
+  it('keeps a code body whole even when it holds backticks, and drops images and layout macros', () => {
+    const markdown = confluenceStorageToMarkdown(
+      '<p>Before<ac:image><ri:attachment ri:filename="x.png"/></ac:image></p><ac:structured-macro ac:name="code"><ac:plain-text-body><![CDATA[a ``` b]]></ac:plain-text-body></ac:structured-macro><ac:structured-macro ac:name="children"/><ac:task-list><ac:task><ac:task-status>complete</ac:task-status><ac:task-body>Ship it</ac:task-body></ac:task></ac:task-list>',
+    );
+    expect(markdown).toBe('Before\n\n````\na ``` b\n````\n\n- [x] Ship it');
+  });
+});
