@@ -64,11 +64,11 @@ export const kbCommand = new SlashCommandBuilder()
   .addSubcommand((sub) =>
     sub
       .setName('add')
-      .setDescription('Crawl a docs site into a collection')
+      .setDescription('Add a source: docs site, Git repo, GitHub issues, Notion or Confluence')
       .addStringOption((option) =>
         option
           .setName('url')
-          .setDescription('The site, e.g. https://docs.example.com/')
+          .setDescription('Its URL, e.g. https://docs.example.com/ or https://github.com/org/repo')
           .setRequired(true)
           .setMaxLength(500),
       )
@@ -80,11 +80,11 @@ export const kbCommand = new SlashCommandBuilder()
           .setMaxLength(40),
       ),
   )
-  .addSubcommand((sub) => sub.setName('list').setDescription('List the web sources'))
+  .addSubcommand((sub) => sub.setName('list').setDescription('List the sources'))
   .addSubcommand((sub) =>
     sub
       .setName('remove')
-      .setDescription('Remove a web source and its pages')
+      .setDescription('Remove a source and everything it brought')
       .addStringOption((option) =>
         option.setName('source').setDescription('The source').setRequired(true).setAutocomplete(true),
       ),
@@ -95,7 +95,7 @@ export const kbCommand = new SlashCommandBuilder()
   .addSubcommand((sub) =>
     sub
       .setName('sync')
-      .setDescription('Re-sync web sources now')
+      .setDescription('Re-sync sources now')
       .addStringOption((option) =>
         option.setName('source').setDescription('Only this source (default: all)').setAutocomplete(true),
       ),

@@ -99,9 +99,9 @@ export const strings = {
   kb: {
     help: [
       'Manage the knowledge base:',
-      '`/kb add <url> [collection]`: crawl a docs site into a collection (default: this channel’s)',
-      '`/kb list`: the web sources',
-      '`/kb remove <source>`: remove a source (its number or URL) and its pages',
+      '`/kb add <url> [collection]`: add a source to a collection (default: this channel’s): a docs site, a Git repository, GitHub issues or discussions, a Notion page or a Confluence space',
+      '`/kb list`: the sources',
+      '`/kb remove <source>`: remove a source (its number or URL) and everything it brought',
       '`/kb status`: collections, sources, last sync and failures',
       '`/kb sync [source]`: re-sync now (every source when none is named)',
       '`/kb use <collection>[,<collection>…]`: what this channel reads (`/kb use reset` goes back to the default)',
@@ -113,13 +113,13 @@ export const strings = {
     needsUrl: 'Name the site to add, for example: `/kb add https://docs.example.com/`',
     needsSource: 'Name the source, by its number or URL (see `/kb list`).',
     noSuchSource: (ref: string) => `There is no source ${ref}. See \`/kb list\`.`,
-    noSources: 'No web sources yet. Add one with `/kb add <url>`.',
+    noSources: 'No sources yet. Add one with `/kb add <url>`.',
     adding: (url: string, collection: string) =>
-      `Adding ${url} to the \`${collection}\` collection and crawling it now; I'll tell you when it's done.`,
+      `Adding ${url} to the \`${collection}\` collection and reading it now; I'll tell you when it's done.`,
     alreadyAdded: (url: string, collection: string) =>
       `${url} is already a source of \`${collection}\`; syncing it now.`,
-    removed: (url: string, pages: number) =>
-      `Removed ${url} and its ${pages} page(s) from the knowledge base.`,
+    removed: (url: string, pages: number, noun = 'page(s)') =>
+      `Removed ${url} and its ${pages} ${noun} from the knowledge base.`,
     syncing: (count: number) => `Syncing ${count} source(s) now; I'll tell you when it's done.`,
     syncBusy: 'A sync is already running; try again when it has finished.',
     synced: (url: string, parts: string) => `Synced ${url}: ${parts}.`,

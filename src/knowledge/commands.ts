@@ -73,16 +73,24 @@ export interface KbResult {
   readonly background?: Promise<void>;
 }
 
-function listSources(sources: readonly SourceRecord[], quote: (text: string) => string): string {
+function listSources(
+  service: KnowledgeService,
+  sources: readonly SourceRecord[],
+  quote: (text: string) => string,
+): string {
   if (sources.length === 0) return strings.kb.noSources;
   return sources
     .map((source) => {
       const sync = source.lastSyncAt
         ? `last sync ${source.lastSyncAt.slice(0, 16).replace('T', ' ')} UTC, ${source.lastStatus}${
-            source.failures > 0 ? ` (${source.failures} page(s) failed)` : ''
+            source.failures > 0
+              ? ` (${source.failures} ${service.kindOf(source)?.noun ?? 'page(s)'} failed)`
+              : ''
           }${source.lastError ? `: ${quote(source.lastError.slice(0, 200))}` : ''}`
         : 'never synced';
-      return `#${source.id} ${quote(source.url)} → \`${source.collection}\`: ${source.pages} page(s), ${source.chunks} passage(s), ${sync}`;
+      const kind = service.kindOf(source);
+      const what = kind && kind.name !== 'web' ? ` (${kind.label})` : '';
+      return `#${source.id} ${quote(source.url)}${what} → \`${source.collection}\`: ${source.pages} ${kind?.noun ?? 'page(s)'}, ${source.chunks} passage(s), ${sync}`;
     })
     .join('\n');
 }
@@ -102,7 +110,10 @@ async function startSync(
               request.quote(summary.source.url),
               request.quote(summary.error.slice(0, 200)),
             )
-          : strings.kb.synced(request.quote(summary.source.url), describeSync(summary)),
+          : strings.kb.synced(
+              request.quote(summary.source.url),
+              describeSync(summary, service.kindOf(summary.source)?.noun),
+            ),
     );
     await request.later(lines.join('\n'));
   } catch (error) {
@@ -143,14 +154,14 @@ export async function runKbCommand(service: KnowledgeService, request: KbRequest
         };
       }
       case 'list':
-        return { reply: listSources(service.sourcesFor(request.place), quote) };
+        return { reply: listSources(service, service.sourcesFor(request.place), quote) };
       case 'remove': {
         if (!command.source) return { reply: strings.kb.needsSource };
         const found = service.findSource(command.source);
         const source = found && service.mayManage(request.place, found) ? found : undefined;
         if (!source) return { reply: strings.kb.noSuchSource(quote(command.source.slice(0, 200))) };
         const pages = await service.removeSource(source);
-        return { reply: strings.kb.removed(quote(source.url), pages) };
+        return { reply: strings.kb.removed(quote(source.url), pages, service.kindOf(source)?.noun) };
       }
       case 'status': {
         const status = await service.status();
@@ -170,7 +181,7 @@ export async function runKbCommand(service: KnowledgeService, request: KbRequest
           reply: [
             `Collections: ${collections}`,
             `This channel reads: ${route.collections.map((name) => `\`${name}\``).join(', ')} (${origin})`,
-            `Web sources:\n${listSources(service.sourcesFor(request.place), quote)}`,
+            `Sources:\n${listSources(service, service.sourcesFor(request.place), quote)}`,
             service.settings.syncIntervalMs
               ? `Sources re-sync every ${Math.round(service.settings.syncIntervalMs / 60_000)} minute(s).`
               : 'Sources re-sync only with /kb sync (SYNC_INTERVAL is not set).',

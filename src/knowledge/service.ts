@@ -34,7 +34,7 @@ export interface KnowledgeServiceOptions {
   readonly logger?: Logger;
   /** Crawl timing and transport, for tests (fetch, sleep, now, timeoutMs); every kind's sync uses them. */
   readonly crawl?: Omit<CrawlOptions, 'known' | 'onProgress'>;
-  /** Where source kinds read their tokens (default: process.env). */
+  /** Where source kinds read their tokens (default: the configuration's `sources`). */
   readonly env?: Environment;
   /** Folder for source caches (a Git repository's objects); default: RAG_DATA_DIR/sources. */
   readonly cacheDir?: string;
@@ -115,7 +115,7 @@ export class KnowledgeService {
   }
 
   private get env(): Environment {
-    return this.options.env ?? process.env;
+    return this.options.env ?? this.options.settings.sources;
   }
 
   get registry(): SourceRegistry {

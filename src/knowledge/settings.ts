@@ -1,7 +1,17 @@
 /** Knowledge: which collections each place reads, who may change them, syncing, saving threads, crawling. */
 import { defineSettings } from '../settings/area.js';
-import { choice, duration, flag, idList, int, optionalString, parsedBy } from '../settings/variables.js';
+import {
+  choice,
+  duration,
+  flag,
+  idList,
+  int,
+  optionalString,
+  optionalUrl,
+  parsedBy,
+} from '../settings/variables.js';
 import { parseRoutes } from './collections.js';
+import { parseHostTokens } from './kinds/environment.js';
 
 export interface KnowledgeConfig {
   /** KNOWLEDGE_ROUTES: place id → collections. */
@@ -23,6 +33,8 @@ export interface KnowledgeConfig {
     /** `/kb add` may name sites on private addresses (the command line always may). */
     readonly allowPrivate: boolean;
   };
+  /** Tokens and API locations the source kinds read (Git, GitHub, Notion, Confluence). */
+  readonly sources: Readonly<Record<string, string | undefined>>;
 }
 
 export interface KnowledgeSlice {
@@ -51,6 +63,33 @@ export const knowledgeSettings = defineSettings({
     CRAWL_PAGE_TIMEOUT_MS: int(15_000, 500, 600_000),
     /** Let `/kb add` crawl loopback, private and link-local addresses (an intranet wiki). */
     CRAWL_ALLOW_PRIVATE: flag,
+    /** A token for private Git repositories on any host (read access). */
+    GIT_TOKEN: optionalString,
+    /** Tokens per Git host, `host=token,host=token`; a host's own wins over GIT_TOKEN. */
+    GIT_HOST_TOKENS: parsedBy((value) => {
+      parseHostTokens(value);
+      return value?.trim() || undefined;
+    }),
+    /** GitHub issues and discussions: a token (fine-grained: Issues and Discussions read). */
+    GITHUB_TOKEN: optionalString,
+    GITHUB_API_URL: optionalUrl('the GitHub API, e.g. https://github.example.com/api/v3'),
+    /** Notion: an internal integration's token; share pages with the integration. */
+    NOTION_TOKEN: optionalString,
+    NOTION_API_URL: optionalUrl("Notion's API, https://api.notion.com"),
+    /** Confluence Cloud: the site, an account's email and an API token for it. */
+    CONFLUENCE_URL: optionalUrl('your Confluence site, e.g. https://acme.atlassian.net/wiki'),
+    CONFLUENCE_EMAIL: optionalString,
+    CONFLUENCE_TOKEN: optionalString,
+  },
+  secrets: ['GIT_TOKEN', 'GIT_HOST_TOKENS', 'GITHUB_TOKEN', 'NOTION_TOKEN', 'CONFLUENCE_TOKEN'],
+  problems: (set) => {
+    const confluence = ['CONFLUENCE_URL', 'CONFLUENCE_EMAIL', 'CONFLUENCE_TOKEN'];
+    const missing = confluence.filter((name) => !set(name));
+    return missing.length > 0 && missing.length < confluence.length
+      ? [
+          `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} required with ${confluence.filter(set).join(' and ')} (Confluence needs the site, an account's email and its API token)`,
+        ]
+      : [];
   },
   build: (env): KnowledgeSlice => ({
     knowledge: {
@@ -67,6 +106,17 @@ export const knowledgeSettings = defineSettings({
         delayMs: env.CRAWL_DELAY_MS,
         pageTimeoutMs: env.CRAWL_PAGE_TIMEOUT_MS,
         allowPrivate: env.CRAWL_ALLOW_PRIVATE,
+      },
+      sources: {
+        GIT_TOKEN: env.GIT_TOKEN,
+        GIT_HOST_TOKENS: env.GIT_HOST_TOKENS,
+        GITHUB_TOKEN: env.GITHUB_TOKEN,
+        GITHUB_API_URL: env.GITHUB_API_URL,
+        NOTION_TOKEN: env.NOTION_TOKEN,
+        NOTION_API_URL: env.NOTION_API_URL,
+        CONFLUENCE_URL: env.CONFLUENCE_URL,
+        CONFLUENCE_EMAIL: env.CONFLUENCE_EMAIL,
+        CONFLUENCE_TOKEN: env.CONFLUENCE_TOKEN,
       },
     },
   }),

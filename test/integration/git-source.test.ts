@@ -178,7 +178,13 @@ describe('Git repositories: a folder of a branch, synced by commit', () => {
       store,
       registry,
       source,
-      options({ logger, env: { GIT_TOKEN: 'revoked-token-456', GIT_TOKEN_127_0_0_1: 'right-token-123' } }),
+      options({
+        logger,
+        env: {
+          GIT_TOKEN: 'revoked-token-456',
+          GIT_HOST_TOKENS: 'example.com=other,127.0.0.1=right-token-123',
+        },
+      }),
     );
     expect(ok).toMatchObject({ added: 1, failed: [] });
     expect(ok.error).toBeUndefined();

@@ -116,13 +116,3 @@ export function fileUrl(location: RepoLocation, commit: string, path: string): s
       return location.webUrl;
   }
 }
-
-/**
- * The environment variable holding a token for `hostname`: `GIT_TOKEN_<HOST>` (the host in
- * capitals, anything but letters and digits as `_`, e.g. GIT_TOKEN_GITLAB_EXAMPLE_COM) when
- * set, else `GIT_TOKEN`.
- */
-export function tokenVariable(hostname: string, env: Readonly<Record<string, string | undefined>>): string {
-  const specific = `GIT_TOKEN_${hostname.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
-  return env[specific]?.trim() ? specific : 'GIT_TOKEN';
-}

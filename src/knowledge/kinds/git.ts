@@ -6,7 +6,7 @@
  * fetches the branch tip alone (depth 1), later ones fetch only the objects new since the
  * commit seen last, and only files whose blob changed are read again (an unchanged file keeps
  * its blob id, which is its version). Every request goes through the sync's fetch (address
- * guard, time limit); a token comes from GIT_TOKEN or GIT_TOKEN_<HOST>.
+ * guard, time limit); a token comes from GIT_HOST_TOKENS for the host, else GIT_TOKEN.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -14,9 +14,10 @@ import { rm } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import type { GitHttpRequest, GitHttpResponse, HttpClient } from 'isomorphic-git';
 import { decodeText, loadBytes } from '../../ingest/loaders.js';
+import { gitToken } from './environment.js';
 import { cleanMdx } from './formats/mdx.js';
 import { rstToMarkdown } from './formats/rst.js';
-import { fileUrl, isGitHubNonFilePage, parseRepoUrl, type RepoLocation, tokenVariable } from './git-hosts.js';
+import { fileUrl, isGitHubNonFilePage, parseRepoUrl, type RepoLocation } from './git-hosts.js';
 import {
   type Environment,
   type ItemEvent,
@@ -116,8 +117,7 @@ function authHeaders(
   location: RepoLocation,
   env: Environment,
 ): { headers: Record<string, string>; variable: string } {
-  const variable = tokenVariable(new URL(location.cloneUrl).hostname, env);
-  const token = env[variable]?.trim();
+  const { token, variable } = gitToken(new URL(location.cloneUrl).hostname, env);
   if (!token) return { headers: {}, variable };
   // Basic auth with the token as password: what GitHub, GitLab, Gitea and Bitbucket accept.
   const basic = Buffer.from(`x-access-token:${token}`).toString('base64');
@@ -133,7 +133,7 @@ function explain(error: unknown, location: RepoLocation, variable: string, hasTo
     return new SourceError(
       hasToken
         ? `${location.webUrl} refused the token in ${variable} (HTTP ${status}): it may be revoked or lack read access`
-        : `${location.webUrl} needs a token (HTTP ${status}): set ${variable} (or GIT_TOKEN_<HOST>) to one with read access`,
+        : `${location.webUrl} needs a token (HTTP ${status}): set GIT_TOKEN (or GIT_HOST_TOKENS for this host) to one with read access`,
     );
   }
   if (code === 'HttpError' && status === 404) {
