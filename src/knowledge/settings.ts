@@ -107,17 +107,20 @@ export const knowledgeSettings = defineSettings({
         pageTimeoutMs: env.CRAWL_PAGE_TIMEOUT_MS,
         allowPrivate: env.CRAWL_ALLOW_PRIVATE,
       },
-      sources: {
-        GIT_TOKEN: env.GIT_TOKEN,
-        GIT_HOST_TOKENS: env.GIT_HOST_TOKENS,
-        GITHUB_TOKEN: env.GITHUB_TOKEN,
-        GITHUB_API_URL: env.GITHUB_API_URL,
-        NOTION_TOKEN: env.NOTION_TOKEN,
-        NOTION_API_URL: env.NOTION_API_URL,
-        CONFLUENCE_URL: env.CONFLUENCE_URL,
-        CONFLUENCE_EMAIL: env.CONFLUENCE_EMAIL,
-        CONFLUENCE_TOKEN: env.CONFLUENCE_TOKEN,
-      },
+      // Only what is set: the rest of the configuration never carries an empty secret.
+      sources: Object.fromEntries(
+        Object.entries({
+          GIT_TOKEN: env.GIT_TOKEN,
+          GIT_HOST_TOKENS: env.GIT_HOST_TOKENS,
+          GITHUB_TOKEN: env.GITHUB_TOKEN,
+          GITHUB_API_URL: env.GITHUB_API_URL,
+          NOTION_TOKEN: env.NOTION_TOKEN,
+          NOTION_API_URL: env.NOTION_API_URL,
+          CONFLUENCE_URL: env.CONFLUENCE_URL,
+          CONFLUENCE_EMAIL: env.CONFLUENCE_EMAIL,
+          CONFLUENCE_TOKEN: env.CONFLUENCE_TOKEN,
+        }).filter(([, value]) => value !== undefined),
+      ),
     },
   }),
 });

@@ -62,6 +62,11 @@ describe('configuration, characterised value by value', () => {
         'REDIS_URL',
         'WEB_CHAT_TOKEN',
         'RECORD_PSEUDONYM_SECRET',
+        'GIT_TOKEN',
+        'GIT_HOST_TOKENS',
+        'GITHUB_TOKEN',
+        'NOTION_TOKEN',
+        'CONFLUENCE_TOKEN',
       ]),
     );
   });
