@@ -105,6 +105,7 @@ export const strings = {
       '`/kb status`: collections, sources, last sync and failures',
       '`/kb sync [source]`: re-sync now (every source when none is named)',
       '`/kb use <collection>[,<collection>…]`: what this channel reads (`/kb use reset` goes back to the default)',
+      '`/kb learn` / `/kb learn off`: threads of this (public) channel marked ✅ by the asker or an admin (or a forum post tagged solved) become knowledge',
     ].join('\n'),
     notAdmin:
       'Only knowledge-base admins can change the knowledge. Ask an admin of this workspace or server.',
@@ -128,12 +129,22 @@ export const strings = {
     using: (where: string, collections: string) => `This channel (${where}) now reads ${collections}.`,
     usingReset: (collections: string) =>
       `This channel's own setting is removed; it now reads ${collections} (from the configuration).`,
-    notInChannel: '`/kb use` works in a channel.',
+    notInChannel: 'That works in a channel.',
     noTenant: 'this only works in a channel of a workspace or server, not in a direct message',
     sharedCollection: (collection: string) =>
       `other workspaces or servers read \`${collection}\`, so nothing can be added to it from here; name a new collection, or leave the collection out to use this workspace's own`,
     channelReadsShared: (collection: string, own: string) =>
       `this channel reads \`${collection}\`, which other workspaces or servers read too, so nothing from here goes there; name the collection (this workspace's own is \`${own}\`), or route the channel to one of yours with \`/kb use <collection>\``,
+    learnOn: (collection: string) =>
+      `This channel now learns from its resolved threads: a thread the asker or an admin marks with ✅ (or a forum post tagged solved or closed) is saved to \`${collection}\`, without names, citing the thread; un-marking removes it. \`/kb learn off\` stops.`,
+    learnOff:
+      'This channel no longer learns from its threads. Threads it learned stay until they are un-marked.',
+    notLearning: 'This channel does not learn from its threads (`/kb learn` turns it on).',
+    learningStatus: (threads: number) =>
+      `This channel learns from its resolved threads (✅ or a solved tag): ${threads} thread(s) learned so far.`,
+    learned: (collection: string) =>
+      `Saved this resolved thread to \`${collection}\` (this channel learns from its threads). Remove the ✅ to take it out again.`,
+    unlearned: 'This thread is no longer marked resolved, so it was taken out of the knowledge base.',
     failed: 'Something went wrong with that /kb command; nothing was lost. Please try again in a moment.',
   },
   /** Saving a thread as knowledge. */

@@ -9,7 +9,13 @@ import type { Place } from '../core/types.js';
 import { CrawlError } from '../ingest/crawl.js';
 import { channelKey, parseCollections, RouteError } from './collections.js';
 import { SourceError } from './kinds/kind.js';
-import { describeSync, type KnowledgeService, NotYourCollectionError, SyncBusyError } from './service.js';
+import {
+  describeSync,
+  type KnowledgeService,
+  LearnRefusedError,
+  NotYourCollectionError,
+  SyncBusyError,
+} from './service.js';
 import type { SourceRecord } from './sources.js';
 import { CANCELLED } from './sync.js';
 
@@ -20,10 +26,11 @@ export type KbCommand =
   | { readonly name: 'status' }
   | { readonly name: 'sync'; readonly source?: string }
   | { readonly name: 'use'; readonly collections?: string }
+  | { readonly name: 'learn'; readonly off: boolean }
   | { readonly name: 'help' }
   | { readonly name: 'unknown'; readonly word: string };
 
-export const KB_SUBCOMMANDS = ['add', 'list', 'remove', 'status', 'sync', 'use'] as const;
+export const KB_SUBCOMMANDS = ['add', 'learn', 'list', 'remove', 'status', 'sync', 'use'] as const;
 
 /** Slack's `/kb add https://… docs` text form. Slack wraps links as `<https://…>` or `<https://…|label>`. */
 export function parseKbText(text: string): KbCommand {
@@ -47,6 +54,8 @@ export function parseKbText(text: string): KbCommand {
       return { name, ...(arg(0) ? { source: arg(0)! } : {}) };
     case 'use':
       return { name, ...(rest.length > 0 ? { collections: rest.join(' ') } : {}) };
+    case 'learn':
+      return { name, off: /^(off|stop|no|false)$/i.test(arg(0) ?? '') };
     case 'help':
       return { name };
     default:
@@ -64,6 +73,8 @@ export interface KbRequest {
   quote(text: string): string;
   /** Tells the person privately once background work (a sync) has finished. */
   later(text: string): Promise<void>;
+  /** Whether the channel is public (`/kb learn` works only there); absent: not known to be. */
+  channelIsPublic?(): Promise<boolean>;
 }
 
 export interface KbResult {
@@ -182,6 +193,9 @@ export async function runKbCommand(service: KnowledgeService, request: KbRequest
             `Collections: ${collections}`,
             `This channel reads: ${route.collections.map((name) => `\`${name}\``).join(', ')} (${origin})`,
             `Sources:\n${listSources(service, service.sourcesFor(request.place), quote)}`,
+            service.learningIn(request.place)
+              ? strings.kb.learningStatus(service.learnedIn(request.place))
+              : strings.kb.notLearning,
             service.settings.syncIntervalMs
               ? `Sources re-sync every ${Math.round(service.settings.syncIntervalMs / 60_000)} minute(s).`
               : 'Sources re-sync only with /kb sync (SYNC_INTERVAL is not set).',
@@ -200,6 +214,17 @@ export async function runKbCommand(service: KnowledgeService, request: KbRequest
         const list = sources.filter((source): source is SourceRecord => source !== undefined);
         if (list.length === 0) return { reply: strings.kb.noSources };
         return { reply: strings.kb.syncing(list.length), background: startSync(service, request, list) };
+      }
+      case 'learn': {
+        if (!channelKey(request.place) || request.place.direct) return { reply: strings.kb.notInChannel };
+        if (command.off) {
+          return {
+            reply: service.stopLearning(request.place) ? strings.kb.learnOff : strings.kb.notLearning,
+          };
+        }
+        const isPublic = (await request.channelIsPublic?.()) ?? false;
+        const collection = await service.startLearning(request.place, request.actor, isPublic);
+        return { reply: strings.kb.learnOn(collection) };
       }
       case 'use': {
         if (!channelKey(request.place) || request.place.direct) return { reply: strings.kb.notInChannel };
@@ -221,6 +246,7 @@ export async function runKbCommand(service: KnowledgeService, request: KbRequest
       error instanceof RouteError ||
       error instanceof CrawlError ||
       error instanceof SourceError ||
+      error instanceof LearnRefusedError ||
       error instanceof NotYourCollectionError
     ) {
       return { reply: strings.kb.problem(quote(error.message)) };

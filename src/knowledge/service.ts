@@ -17,6 +17,7 @@ import { isPrivateHost, publicOnly, publicOnlyFetch, type Resolver } from './add
 import { channelKey, placeKeys, type ResolvedRoute, resolveRoute } from './collections.js';
 import { kindNamed, recogniseSource, sourceKinds } from './kinds/index.js';
 import type { Environment, SourceKind, SyncProgress } from './kinds/kind.js';
+import { type LearningChannel, LearningStore } from './learn.js';
 import { type RouteStore, sqliteRouteStore } from './routes-store.js';
 import { type SavedThread, saveThreadAsKnowledge, type ThreadMessage } from './save-thread.js';
 import type { KnowledgeConfig } from './settings.js';
@@ -71,6 +72,7 @@ export class KnowledgeService {
   private routesStore?: RouteStore;
   private registryStore?: SourceRegistry;
   private kindList?: readonly SourceKind[];
+  private learningStore?: LearningStore;
   private readonly log: Logger;
   private readonly instanceId: string;
   private syncing = false;
@@ -464,6 +466,88 @@ export class KnowledgeService {
     return saved;
   }
 
+  private get learning(): LearningStore {
+    this.learningStore ??= new LearningStore(this.options.appDatabase());
+    return this.learningStore;
+  }
+
+  /**
+   * `/kb learn`: the channel's resolved threads become knowledge in its collection (the one
+   * chat writes go to). Public channels only: a private channel's threads must never become
+   * knowledge another place reads. Returns the collection.
+   */
+  async startLearning(place: Place, by: string, isPublic: boolean): Promise<string> {
+    const key = channelKey(place);
+    if (!key || place.direct) throw new LearnRefusedError('`/kb learn` works in a channel');
+    if (!isPublic) {
+      throw new LearnRefusedError(
+        'only public channels can learn from their threads: a private channel’s threads would become knowledge other places read',
+      );
+    }
+    const collection = await this.writeCollection(place);
+    this.learning.enable(key, by);
+    this.log.info({ place: key, collection, by }, 'learning from resolved threads');
+    return collection;
+  }
+
+  /** `/kb learn off`; true when the channel was learning. Threads learned so far stay. */
+  stopLearning(place: Place): boolean {
+    const key = channelKey(place);
+    return key ? this.learning.disable(key) : false;
+  }
+
+  /** Whether the channel of `place` learns from its resolved threads. */
+  learningIn(place: Place): LearningChannel | undefined {
+    const key = channelKey(place);
+    return key ? this.learning.channel(key) : undefined;
+  }
+
+  /** Threads learned in the channel of `place`. */
+  learnedIn(place: Place): number {
+    const key = channelKey(place);
+    return key ? this.learning.threadsIn(key) : 0;
+  }
+
+  /**
+   * A thread marked resolved in a learning channel: saved like "Save to knowledge base" (names
+   * left out, its link as source) and remembered, so un-marking removes it. Undefined when the
+   * channel does not learn.
+   */
+  async learnThread(input: {
+    readonly place: Place;
+    readonly permalink: string;
+    readonly messages: readonly ThreadMessage[];
+    readonly by: string;
+  }): Promise<SavedThread | undefined> {
+    const key = channelKey(input.place);
+    if (!key || !this.learning.channel(key)) return undefined;
+    const saved = await this.saveThread({
+      place: input.place,
+      permalink: input.permalink,
+      messages: input.messages,
+      savedBy: input.by,
+    });
+    if (saved.messages > 0) {
+      this.learning.recordThread({ permalink: input.permalink, channel: key, collection: saved.collection });
+    }
+    return saved;
+  }
+
+  /** A learned thread un-marked: its passages are removed. True when there was one. */
+  async unlearnThread(permalink: string): Promise<boolean> {
+    const learned = this.learning.thread(permalink);
+    if (!learned) return false;
+    const target = this.store.collection(learned.collection);
+    const ids = [...(await target.listIds())].filter(([, source]) => source === permalink).map(([id]) => id);
+    if (ids.length > 0) await target.delete(ids);
+    this.learning.forgetThread(permalink);
+    this.log.info(
+      { permalink, collection: learned.collection, passages: ids.length },
+      'forgot an un-marked thread',
+    );
+    return true;
+  }
+
   private crawlSettings(source: SourceRecord): Omit<CrawlOptions, 'known' | 'onProgress'> {
     const crawl = this.options.settings.crawl;
     // A site added from a chat stays public on every sync, not just when it was added.
@@ -504,6 +588,11 @@ function unknownKind(source: SourceRecord): SyncSummary {
     failed: [],
     error: `this version of the bot cannot read ${source.kind} sources`,
   };
+}
+
+/** `/kb learn` refused: a private channel, a direct message. */
+export class LearnRefusedError extends Error {
+  override name = 'LearnRefusedError';
 }
 
 /** "3 added, 1 updated, 12 unchanged, 1 removed, 2 failed" for people. */

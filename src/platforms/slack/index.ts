@@ -39,6 +39,7 @@ import { assistantThreads } from './handlers/assistant-thread.js';
 import { onFeedback } from './handlers/feedback.js';
 import { onFeedbackReason, REASON_VIEW } from './handlers/feedback-reason.js';
 import { onKbCommand } from './handlers/kb-command.js';
+import { onResolvedReaction } from './handlers/learn.js';
 import { onMention } from './handlers/mention.js';
 import { onMessage } from './handlers/message.js';
 import { onSaveToKnowledge, SAVE_TO_KNOWLEDGE } from './handlers/save-thread.js';
@@ -247,6 +248,9 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     );
     // The digest's "Save as knowledge" button: the same save, from a digest item.
     app.action(SAVE_THREAD_ACTION, onSaveThreadButton(ctx, options.knowledge));
+    // `/kb learn`: a ✅ on a thread in a learning channel saves it; taking it away removes it.
+    app.event('reaction_added', onResolvedReaction(ctx, options.knowledge, true));
+    app.event('reaction_removed', onResolvedReaction(ctx, options.knowledge, false));
   }
   app.error(async (error) => {
     const missing = error instanceof AuthorizationError ? missingInstallation(error) : undefined;

@@ -352,6 +352,8 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
         return file ? { ok: true, file } : { ok: false, error: 'file_not_found' };
       }
       case 'conversations.info': {
+        if (!scopes.includes('channels:read'))
+          return { ok: false, error: 'missing_scope', needed: 'channels:read' };
         const kind = channelKinds.get(ch);
         const im = ch.startsWith('D');
         return {
@@ -389,9 +391,17 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       }
       case 'conversations.replies': {
         if (excluded.has(ch)) return { ok: false, error: 'not_in_channel' };
-        const root = String(args.ts);
-        const thread = channel(ch).filter((m) => m.ts === root || m.thread_ts === root);
-        return { ok: true, messages: thread, has_more: false };
+        // Any message of a thread names it: Slack answers with the thread, its parent first.
+        const asked = find(ch, String(args.ts));
+        const root = asked?.thread_ts ?? String(args.ts);
+        const thread = channel(ch)
+          .filter((m) => m.ts === root || m.thread_ts === root)
+          .map((m) => {
+            const replies =
+              m.ts === root ? channel(ch).filter((r) => r.thread_ts === root && r.ts !== root).length : 0;
+            return replies > 0 ? { ...m, thread_ts: root, reply_count: replies } : m;
+          });
+        return { ok: true, messages: thread.slice(0, Number(args.limit ?? 1000)), has_more: false };
       }
       case 'conversations.history': {
         const top = channel(ch).filter((m) => !m.thread_ts || m.thread_ts === m.ts);
@@ -686,6 +696,25 @@ export function eventEnvelope(event: Record<string, unknown>, teamId = 'T0001', 
     authorizations: [{ team_id: teamId, user_id: 'UBOT', is_bot: true }],
     event,
   });
+}
+
+/** A `reaction_added` or `reaction_removed` event as Slack sends it, for a message's reaction. */
+export function reactionEvent(fields: {
+  added: boolean;
+  user: string;
+  reaction: string;
+  channel: string;
+  ts: string;
+  itemUser?: string;
+}): Record<string, unknown> {
+  return {
+    type: fields.added ? 'reaction_added' : 'reaction_removed',
+    user: fields.user,
+    reaction: fields.reaction,
+    ...(fields.itemUser ? { item_user: fields.itemUser } : {}),
+    item: { type: 'message', channel: fields.channel, ts: fields.ts },
+    event_ts: `${Math.floor(Date.now() / 1000)}.000200`,
+  };
 }
 
 /** A slash command as Slack posts it (form-encoded); `/ask` unless `command` says otherwise. */

@@ -38,7 +38,8 @@ export function onAskCommand(ctx: SlackContext) {
       const parent = await client.chat.postMessage({
         channel: command.channel_id,
         text: `${asker}: ${slackPlainText(question)}`,
-        metadata: { event_type: QUESTION_EVENT, event_payload: { question } },
+        // The asker, so that they (not only admins) may mark the thread resolved (`/kb learn`).
+        metadata: { event_type: QUESTION_EVENT, event_payload: { question, asker: command.user_id } },
       });
       parentTs = parent.ts!;
     } catch (error) {

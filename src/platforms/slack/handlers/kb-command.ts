@@ -10,6 +10,7 @@ import type { KnowledgeService } from '../../../knowledge/service.js';
 import { slackPlainText } from '../../../render/slack-text.js';
 import type { SlackContext } from '../context.js';
 import { isSlackAdmin } from './kb-admin.js';
+import { isPublicSlackChannel } from './learn.js';
 
 export function onKbCommand(ctx: SlackContext, knowledge: KnowledgeService) {
   return async ({ command, ack, client, respond }: SlackCommandMiddlewareArgs & AllMiddlewareArgs) => {
@@ -36,6 +37,7 @@ export function onKbCommand(ctx: SlackContext, knowledge: KnowledgeService) {
       isAdmin: () => isSlackAdmin(client, command.user_id, knowledge.settings.slackAdminUsers, ctx.log),
       quote: slackPlainText,
       later: tell,
+      channelIsPublic: () => isPublicSlackChannel(client, command.channel_id),
     }).catch((error: unknown) => {
       ctx.log.error({ err: error }, '/kb failed');
       return { reply: strings.kb.failed };

@@ -27,12 +27,11 @@ function isOurs(message: SlackThreadMessage, bot: BotIdentity): boolean {
   return message.user === bot.userId || (bot.botId !== undefined && message.bot_id === bot.botId);
 }
 
-/** Reads the thread rooted at `threadTs` and saves it to the channel's collection. */
-export async function saveSlackThread(
-  knowledge: KnowledgeService,
+/** The thread rooted at `threadTs`: its messages as knowledge sees them, and its permalink. */
+export async function readSlackThread(
   client: webApi.WebClient,
-  thread: { channel: string; threadTs: string; teamId?: string; savedBy: string; bot: BotIdentity },
-): Promise<SavedThread> {
+  thread: { channel: string; threadTs: string; bot: BotIdentity },
+): Promise<{ messages: ThreadMessage[]; permalink: string }> {
   const replies = await client.conversations.replies({
     channel: thread.channel,
     ts: thread.threadTs,
@@ -62,6 +61,16 @@ export async function saveSlackThread(
     message_ts: thread.threadTs,
   });
   if (!permalink) throw new Error('Slack gave no permalink for the thread');
+  return { messages, permalink };
+}
+
+/** Reads the thread rooted at `threadTs` and saves it to the channel's collection. */
+export async function saveSlackThread(
+  knowledge: KnowledgeService,
+  client: webApi.WebClient,
+  thread: { channel: string; threadTs: string; teamId?: string; savedBy: string; bot: BotIdentity },
+): Promise<SavedThread> {
+  const { messages, permalink } = await readSlackThread(client, thread);
   return knowledge.saveThread({
     place: {
       platform: 'slack',

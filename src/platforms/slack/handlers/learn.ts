@@ -1,0 +1,85 @@
+/**
+ * `/kb learn` on Slack: in a channel that learns, a thread the asker or a knowledge-base admin
+ * marks with ✅ (`reaction_added` with `white_check_mark` or `heavy_check_mark`, on the thread's
+ * first message or any reply) is saved as knowledge like "Save to knowledge base", and taking
+ * the mark away again (`reaction_removed`) removes it. Public channels only: a channel Slack
+ * reports as private (or cannot describe) never teaches. Reactions by anyone else, other
+ * emoji and items other than messages are ignored.
+ */
+import type { AllMiddlewareArgs, SlackEventMiddlewareArgs, webApi } from '@slack/bolt';
+import { strings } from '../../../conversation/strings.js';
+import { RESOLVED_REACTIONS } from '../../../knowledge/learn.js';
+import type { KnowledgeService } from '../../../knowledge/service.js';
+import { audienceOf } from '../audience.js';
+import type { SlackContext } from '../context.js';
+import { QUESTION_EVENT } from '../history.js';
+import { isSlackAdmin } from './kb-admin.js';
+import { readSlackThread } from './save-thread.js';
+
+interface RootMessage {
+  ts?: string;
+  thread_ts?: string;
+  user?: string;
+  reply_count?: number;
+  metadata?: { event_type?: string; event_payload?: Record<string, unknown> };
+}
+
+/**
+ * Whether the channel is public as the answer records count it (`audienceOf`: a public channel
+ * not shared with another organisation), from `conversations.info` (`channels:read`).
+ */
+export async function isPublicSlackChannel(client: webApi.WebClient, channel: string): Promise<boolean> {
+  if (!channel.startsWith('C')) return false;
+  try {
+    const info = await client.conversations.info({ channel });
+    return audienceOf(info.channel as Parameters<typeof audienceOf>[0]) === 'everyone';
+  } catch {
+    return false;
+  }
+}
+
+type ReactionArgs = SlackEventMiddlewareArgs<'reaction_added' | 'reaction_removed'> & AllMiddlewareArgs;
+
+export function onResolvedReaction(ctx: SlackContext, knowledge: KnowledgeService, added: boolean) {
+  return async ({ event, client, body }: ReactionArgs) => {
+    if (event.item.type !== 'message' || !RESOLVED_REACTIONS.has(event.reaction)) return;
+    const channel = event.item.channel;
+    const teamId = (body as { team_id?: string }).team_id;
+    const place = { platform: 'slack', channelId: channel, ...(teamId ? { workspaceId: teamId } : {}) };
+    if (!knowledge.learningIn(place)) return;
+    try {
+      // The thread the marked message belongs to (Slack answers with its first message first).
+      const replies = await client.conversations.replies({ channel, ts: event.item.ts, limit: 1 });
+      const root = (replies.messages?.[0] ?? {}) as RootMessage;
+      const threadTs = root.thread_ts ?? root.ts;
+      if (!threadTs || !root.reply_count) return; // a lone message is no resolved thread
+      const asked =
+        root.metadata?.event_type === QUESTION_EVENT ? root.metadata.event_payload?.asker : undefined;
+      const asker = typeof asked === 'string' ? asked : root.user;
+      const allowed =
+        event.user === asker ||
+        (await isSlackAdmin(client, event.user, knowledge.settings.slackAdminUsers, ctx.log));
+      if (!allowed) return;
+      const tell = (text: string) =>
+        client.chat
+          .postEphemeral({ channel, user: event.user, thread_ts: threadTs, text })
+          .then(() => undefined)
+          .catch((error: unknown) => ctx.log.warn({ err: error }, 'could not tell about a learned thread'));
+      if (!added) {
+        const { permalink } = await client.chat.getPermalink({ channel, message_ts: threadTs });
+        if (permalink && (await knowledge.unlearnThread(permalink))) await tell(strings.kb.unlearned);
+        return;
+      }
+      // Checked when it matters: a channel made private after `/kb learn` teaches nothing more.
+      if (!(await isPublicSlackChannel(client, channel))) {
+        ctx.log.info({ channel }, 'not learning from a thread: the channel is not public');
+        return;
+      }
+      const { messages, permalink } = await readSlackThread(client, { channel, threadTs, bot: ctx.bot() });
+      const saved = await knowledge.learnThread({ place, permalink, messages, by: `slack:${event.user}` });
+      if (saved && saved.messages > 0) await tell(strings.kb.learned(saved.collection));
+    } catch (error) {
+      ctx.log.error({ err: error, channel }, 'could not learn from a resolved thread');
+    }
+  };
+}
