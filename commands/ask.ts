@@ -102,6 +102,17 @@ export const kbCommand = new SlashCommandBuilder()
   )
   .addSubcommand((sub) =>
     sub
+      .setName('learn')
+      .setDescription('Turn this channel’s resolved threads (✅, solved tag) into knowledge')
+      .addStringOption((option) =>
+        option
+          .setName('mode')
+          .setDescription('on (default) or off')
+          .addChoices({ name: 'on', value: 'on' }, { name: 'off', value: 'off' }),
+      ),
+  )
+  .addSubcommand((sub) =>
+    sub
       .setName('use')
       .setDescription('Choose the collections this channel reads')
       .addStringOption((option) =>

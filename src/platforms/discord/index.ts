@@ -7,7 +7,8 @@
  * command name or button prefix, and answers go through the shared conversation layer.
  *
  * Intents are the minimum: Guilds (threads, channels), GuildMessages and MessageContent
- * (reading follow-ups that do not mention the bot), DirectMessages.
+ * (reading follow-ups that do not mention the bot), DirectMessages; with the knowledge
+ * service, GuildMessageReactions too (a ✅ marking a thread resolved, for `/kb learn`).
  */
 import {
   type AutocompleteInteraction,
@@ -36,6 +37,7 @@ import { onFeedback } from './handlers/feedback.js';
 import { onFeedbackReason, REASON_MODAL_PREFIX } from './handlers/feedback-reason.js';
 import { onKbAutocomplete } from './handlers/kb-autocomplete.js';
 import { onKbCommand } from './handlers/kb-command.js';
+import { onForumTags, onResolvedReaction } from './handlers/learn.js';
 import { onMessage } from './handlers/message.js';
 import { onSaveToKnowledge, SAVE_TO_KNOWLEDGE_COMMAND } from './handlers/save-thread.js';
 import { onSaveThreadButton } from './handlers/save-thread-button.js';
@@ -123,9 +125,12 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): PlatformAd
   const { config } = options;
   const log = (options.logger ?? silentLogger).child({ platform: 'discord' });
   const client = new Client({
-    intents: DISCORD_INTENTS,
-    // DM channels are not cached until used; partials let their first message through.
-    partials: [Partials.Channel],
+    intents: options.knowledge
+      ? [...DISCORD_INTENTS, GatewayIntentBits.GuildMessageReactions]
+      : DISCORD_INTENTS,
+    // DM channels are not cached until used; partials let their first message through. A
+    // reaction on a message from before the bot started arrives partial, and is fetched.
+    partials: [Partials.Channel, Partials.Message, Partials.Reaction, Partials.User],
     allowedMentions: NO_PINGS,
     ...(config.apiURL ? { rest: { api: config.apiURL } } : {}),
   });
@@ -147,6 +152,15 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): PlatformAd
   client.on(Events.MessageCreate, (message) => {
     handleMessage(message).catch((error: unknown) => log.error({ err: error }, 'message handler failed'));
   });
+  if (options.knowledge) {
+    const failed = (error: unknown) => log.error({ err: error }, 'learning from a thread failed');
+    const marked = onResolvedReaction(ctx, options.knowledge, true);
+    const unmarked = onResolvedReaction(ctx, options.knowledge, false);
+    const tagged = onForumTags(ctx, options.knowledge);
+    client.on(Events.MessageReactionAdd, (reaction, user) => void marked(reaction, user).catch(failed));
+    client.on(Events.MessageReactionRemove, (reaction, user) => void unmarked(reaction, user).catch(failed));
+    client.on(Events.ThreadUpdate, (before, after) => void tagged(before, after).catch(failed));
+  }
   client.on(Events.Error, (error) => log.error({ err: error }, 'Discord client error'));
   client.on(Events.ShardError, (error, shardId) => log.error({ err: error, shardId }, 'Discord shard error'));
   client.on(Events.ShardDisconnect, (_event, shardId) => {

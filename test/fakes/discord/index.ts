@@ -170,8 +170,24 @@ export interface FakeDiscord {
   }): { id: string; token: string };
   /** Modals the bot opened (interaction callback type 9), by interaction id. */
   readonly modals: { interactionId: string; data: Record<string, unknown> }[];
-  /** A forum channel in the server (type 15). */
+  /** A forum channel in the server (type 15), with the tags `Solved` and `Bug`. */
   readonly forumChannelId: string;
+  /** The forum's tags, by name: their ids. */
+  readonly forumTags: Readonly<Record<'Solved' | 'Bug', string>>;
+  /**
+   * A user adds or removes a reaction on a message: MESSAGE_REACTION_ADD / _REMOVE, sent only
+   * to a client that identified with the Guild Message Reactions intent, as Discord does.
+   */
+  react(fields: {
+    added: boolean;
+    userId: string;
+    channelId: string;
+    messageId: string;
+    emoji: string;
+    roles?: readonly string[];
+  }): boolean;
+  /** The post's author (or a moderator) sets a forum post's tags: THREAD_UPDATE with `applied_tags`. */
+  tagPost(threadId: string, tagIds: readonly string[]): void;
   /** A user opens a forum post: THREAD_CREATE, then its opening message (same id) as MESSAGE_CREATE. */
   forumPost(fields: { title: string; content: string; userId?: string }): { threadId: string };
   /** A channel of a user-install context (a DM between users): the bot can neither read nor post there. */
@@ -241,6 +257,10 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   const guildId = '1100000000000000002';
   const channelId = '1100000000000000003';
   const forumChannelId = '1100000000000000004';
+  const forumTags = { Solved: '1100000000000000051', Bug: '1100000000000000052' } as const;
+  const appliedTags = new Map<string, readonly string[]>();
+  /** Members' roles as the server knows them (GET /guilds/:id/members/:user). */
+  const memberRoles = new Map<string, readonly string[]>();
   const foreignGuildId = '1100000000000000098';
   const foreignChannelId = '1100000000000000099';
   const privateChannelId = '9300000000000000001';
@@ -310,7 +330,10 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     type: 15,
     name: 'help',
     position: 1,
-    available_tags: [],
+    available_tags: [
+      { id: forumTags.Solved, name: 'Solved', moderated: false, emoji_id: null, emoji_name: '✅' },
+      { id: forumTags.Bug, name: 'Bug', moderated: false, emoji_id: null, emoji_name: null },
+    ],
     default_reaction_emoji: null,
     default_sort_order: null,
     default_forum_layout: 0,
@@ -318,6 +341,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   const threadChannel = (t: { id: string; name: string; owner_id: string; parent_id: string }) => ({
     id: t.id,
     type: 11,
+    ...(appliedTags.has(t.id) ? { applied_tags: [...appliedTags.get(t.id)!] } : {}),
     guild_id: guildId,
     parent_id: t.parent_id,
     owner_id: t.owner_id,
@@ -520,6 +544,20 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       return { status: 200, body: message };
     }
     if (on('POST', /^\/channels\/\d+\/typing$/)) return { status: 204 };
+    const member = on('GET', /^\/guilds\/(\d+)\/members\/(\d+)$/);
+    if (member) {
+      return {
+        status: 200,
+        body: {
+          user: user(member[2]!),
+          roles: [...(memberRoles.get(member[2]!) ?? [])],
+          joined_at: new Date().toISOString(),
+          deaf: false,
+          mute: false,
+          flags: 0,
+        },
+      };
+    }
     const m8 = on('GET', /^\/channels\/(\d+)$/);
     if (m8) {
       const m = m8;
@@ -711,6 +749,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     const thread = channel ? threads.get(channel) : undefined;
     if (thread) return threadChannel(thread);
     if (channel === forumChannelId) return forumChannel;
+    if (channel === hiddenChannelId) return hiddenChannel;
     // The interaction happens where its message is: any text channel of the server.
     return channel ? { ...textChannel, id: channel } : textChannel;
   };
@@ -952,6 +991,42 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     },
     modals,
     forumChannelId,
+    forumTags,
+    react({ added, userId, channelId: where, messageId, emoji, roles = [] }) {
+      memberRoles.set(userId, roles);
+      const GUILD_MESSAGE_REACTIONS = 1 << 10;
+      if (!identified.some((entry) => (entry.intents & GUILD_MESSAGE_REACTIONS) !== 0)) return false;
+      const message = find(where, messageId);
+      dispatch(added ? 'MESSAGE_REACTION_ADD' : 'MESSAGE_REACTION_REMOVE', {
+        type: 0,
+        user_id: userId,
+        channel_id: where,
+        message_id: messageId,
+        guild_id: guildId,
+        emoji: { id: null, name: emoji },
+        burst: false,
+        ...(added
+          ? {
+              member: {
+                user: user(userId),
+                roles: [...roles],
+                joined_at: new Date().toISOString(),
+                deaf: false,
+                mute: false,
+                flags: 0,
+              },
+              ...(message ? { message_author_id: message.author.id } : {}),
+            }
+          : {}),
+      });
+      return true;
+    },
+    tagPost(threadId, tagIds) {
+      const thread = threads.get(threadId);
+      if (!thread) throw new Error(`no thread ${threadId}`);
+      appliedTags.set(threadId, [...tagIds]);
+      dispatch('THREAD_UPDATE', threadChannel(thread));
+    },
     privateChannelId,
     hiddenChannelId,
     forumPost({ title, content, userId = '1100000000000000555' }) {

@@ -11,6 +11,7 @@ import { discordNeutralizer } from '../../../render/discord-text.js';
 import type { DiscordContext } from '../context.js';
 import { NO_PINGS } from '../format.js';
 import { isDiscordAdmin } from './kb-admin.js';
+import { isPublicDiscordChannel } from './learn.js';
 
 function commandOf(interaction: ChatInputCommandInteraction): KbCommand {
   const name = interaction.options.getSubcommand(false) ?? 'help';
@@ -30,6 +31,8 @@ function commandOf(interaction: ChatInputCommandInteraction): KbCommand {
       const collections = text('collections');
       return { name, ...(collections ? { collections } : {}) };
     }
+    case 'learn':
+      return { name, off: text('mode') === 'off' };
     case 'list':
     case 'status':
       return { name };
@@ -59,6 +62,7 @@ export function onKbCommand(ctx: DiscordContext, knowledge: KnowledgeService) {
       },
       actor: `discord:${interaction.user.id}`,
       isAdmin: async () => isDiscordAdmin(interaction, knowledge.settings.discordAdminRole),
+      channelIsPublic: async () => isPublicDiscordChannel(interaction.channel),
       quote: discordNeutralizer.neutralize,
       later: async (text) => {
         const content = withinLimit(text);

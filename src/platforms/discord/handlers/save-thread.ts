@@ -29,17 +29,43 @@ function role(message: Message, client: Client, first: boolean): ThreadMessage['
   return first ? 'question' : 'human';
 }
 
+/** A thread's messages, oldest first, with the message it started from first. */
+async function threadMessages(
+  thread: ThreadChannel,
+): Promise<{ starter: Message | null; messages: Message[] }> {
+  const fetched = [...(await thread.messages.fetch({ limit: MAX_MESSAGES })).values()].reverse();
+  const starter = await thread.fetchStarterMessage().catch(() => null);
+  const inThread = fetched.filter((message) => message.id !== starter?.id);
+  return { starter, messages: starter ? [starter, ...inThread] : fetched };
+}
+
+function asKnowledge(messages: readonly Message[], client: Client): ThreadMessage[] {
+  const thread: ThreadMessage[] = [];
+  for (const [index, message] of messages.entries()) {
+    const kind = role(message, client, index === 0);
+    if (!kind || !message.content.trim()) continue;
+    thread.push({ role: kind, text: message.content, author: message.author.username });
+  }
+  return thread;
+}
+
+/** A thread as knowledge sees it: its messages and the message it started from (its link). */
+export async function readDiscordThread(
+  thread: ThreadChannel,
+): Promise<{ starter: Message; messages: ThreadMessage[] }> {
+  const { starter, messages } = await threadMessages(thread);
+  const first = starter ?? messages[0];
+  if (!first) throw new Error('the thread has no messages to read');
+  return { starter: first, messages: asKnowledge(messages, thread.client) };
+}
+
 /** The messages of the thread `target` belongs to, oldest first, with the message it started from. */
 async function readThread(target: Message): Promise<{ starter: Message; messages: Message[] }> {
   const channel = target.channel;
   const thread: ThreadChannel | null = channel.isThread() ? channel : target.hasThread ? target.thread : null;
   if (!thread) return { starter: target, messages: [target] };
-  const fetched = [...(await thread.messages.fetch({ limit: MAX_MESSAGES })).values()].reverse();
-  const starter = await thread.fetchStarterMessage().catch(() => null);
-  const inThread = fetched.filter((message) => message.id !== starter?.id);
-  return starter
-    ? { starter, messages: [starter, ...inThread] }
-    : { starter: fetched[0] ?? target, messages: fetched };
+  const { starter, messages } = await threadMessages(thread);
+  return { starter: starter ?? messages[0] ?? target, messages };
 }
 
 export async function saveDiscordThread(
@@ -48,12 +74,7 @@ export async function saveDiscordThread(
   savedBy: string,
 ): Promise<SavedThread> {
   const { starter, messages } = await readThread(target);
-  const thread: ThreadMessage[] = [];
-  for (const [index, message] of messages.entries()) {
-    const kind = role(message, target.client, index === 0);
-    if (!kind || !message.content.trim()) continue;
-    thread.push({ role: kind, text: message.content, author: message.author.username });
-  }
+  const thread = asKnowledge(messages, target.client);
   const channel = target.channel;
   const parentId = channel.isThread() ? (channel.parentId ?? undefined) : undefined;
   return knowledge.saveThread({

@@ -59,7 +59,13 @@ export function onResolvedReaction(ctx: SlackContext, knowledge: KnowledgeServic
       const allowed =
         event.user === asker ||
         (await isSlackAdmin(client, event.user, knowledge.settings.slackAdminUsers, ctx.log));
-      if (!allowed) return;
+      if (!allowed) {
+        ctx.log.debug(
+          { channel, user: event.user },
+          'ignored a mark by someone who neither asked nor administers',
+        );
+        return;
+      }
       const tell = (text: string) =>
         client.chat
           .postEphemeral({ channel, user: event.user, thread_ts: threadTs, text })

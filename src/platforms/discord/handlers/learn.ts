@@ -1,0 +1,113 @@
+/**
+ * `/kb learn` on Discord: in a channel that learns, a thread marked ✅ (or ✔️) by its asker or
+ * a knowledge-base admin (MessageReactionAdd on any of its messages, or on the message it
+ * started from) is saved as knowledge like "Save to knowledge base", and a forum post tagged
+ * Solved, Resolved or Closed (ThreadUpdate) likewise; removing the mark or the tag removes it
+ * again. Only channels @everyone can see teach: a private channel's threads (or a private
+ * thread) never become knowledge other places read.
+ */
+import {
+  type Channel,
+  ChannelType,
+  type Client,
+  type GuildMember,
+  type Message,
+  type MessageReaction,
+  type PartialMessageReaction,
+  type PartialUser,
+  type ThreadChannel,
+  type User,
+} from 'discord.js';
+import { isResolvedTag, RESOLVED_REACTIONS } from '../../../knowledge/learn.js';
+import type { KnowledgeService } from '../../../knowledge/service.js';
+import { discordAudience } from '../audience.js';
+import type { DiscordContext } from '../context.js';
+import { isDiscordAdminMember } from './kb-admin.js';
+import { readDiscordThread } from './save-thread.js';
+
+/** Whether @everyone can see the channel (for a thread: it is public and its parent is). */
+export function isPublicDiscordChannel(channel: Channel | null | undefined): boolean {
+  return discordAudience(channel) === 'everyone';
+}
+
+function placeOf(thread: ThreadChannel) {
+  return {
+    platform: 'discord',
+    channelId: thread.id,
+    ...(thread.parentId ? { parentId: thread.parentId } : {}),
+    workspaceId: thread.guildId,
+  };
+}
+
+/** The thread a message belongs to: the one it is in, or the one started from it. */
+function threadOf(message: Message): ThreadChannel | null {
+  if (message.channel.isThread()) return message.channel;
+  return message.hasThread ? message.thread : null;
+}
+
+async function asker(thread: ThreadChannel, client: Client): Promise<string | undefined> {
+  const starter = await thread.fetchStarterMessage().catch(() => null);
+  // A thread the bot opened on a question (an @mention) starts from the asker's message.
+  if (starter && starter.author.id !== client.user?.id) return starter.author.id;
+  return thread.ownerId ?? undefined;
+}
+
+async function learn(ctx: DiscordContext, knowledge: KnowledgeService, thread: ThreadChannel, by: string) {
+  if (!isPublicDiscordChannel(thread as Channel)) {
+    ctx.log.info({ thread: thread.id }, 'not learning from a thread: the channel is not public');
+    return;
+  }
+  const { starter, messages } = await readDiscordThread(thread);
+  const saved = await knowledge.learnThread({ place: placeOf(thread), permalink: starter.url, messages, by });
+  if (saved) ctx.log.info({ thread: thread.id, collection: saved.collection }, 'learned a resolved thread');
+}
+
+async function unlearn(ctx: DiscordContext, knowledge: KnowledgeService, thread: ThreadChannel) {
+  const starter = await thread.fetchStarterMessage().catch(() => null);
+  const permalink =
+    starter?.url ?? `https://discord.com/channels/${thread.guildId}/${thread.parentId}/${thread.id}`;
+  if (await knowledge.unlearnThread(permalink))
+    ctx.log.info({ thread: thread.id }, 'forgot an un-marked thread');
+}
+
+export function onResolvedReaction(ctx: DiscordContext, knowledge: KnowledgeService, added: boolean) {
+  return async (
+    reaction: MessageReaction | PartialMessageReaction,
+    user: User | PartialUser,
+  ): Promise<void> => {
+    if (user.bot || !RESOLVED_REACTIONS.has(reaction.emoji.name ?? '')) return;
+    const message = reaction.message.partial ? await reaction.message.fetch() : reaction.message;
+    const thread = threadOf(message);
+    if (!thread || !message.guild) return;
+    if (!knowledge.learningIn(placeOf(thread))) return;
+    const member: GuildMember | null = await message.guild.members.fetch(user.id).catch(() => null);
+    const allowed =
+      user.id === (await asker(thread, ctx.client)) ||
+      (member !== null && isDiscordAdminMember(member, knowledge.settings.discordAdminRole));
+    if (!allowed) {
+      ctx.log.debug(
+        { thread: thread.id, user: user.id },
+        'ignored a mark by someone who neither asked nor administers',
+      );
+      return;
+    }
+    if (added) await learn(ctx, knowledge, thread, `discord:${user.id}`);
+    else await unlearn(ctx, knowledge, thread);
+  };
+}
+
+/** A forum post's tags changed: tagged resolved → learned, the tag taken off → removed. */
+export function onForumTags(ctx: DiscordContext, knowledge: KnowledgeService) {
+  return async (before: ThreadChannel, after: ThreadChannel): Promise<void> => {
+    const forum = after.parent;
+    if (!forum || forum.type !== ChannelType.GuildForum) return;
+    if (!knowledge.learningIn(placeOf(after))) return;
+    const resolved = (tags: readonly string[]) =>
+      tags.some((id) => isResolvedTag(forum.availableTags.find((tag) => tag.id === id)?.name ?? ''));
+    const was = resolved(before.appliedTags ?? []);
+    const is = resolved(after.appliedTags);
+    // Only the post's author and moderators can change its tags: Discord checks who.
+    if (is && !was) await learn(ctx, knowledge, after, `discord:${after.ownerId ?? 'forum'}`);
+    else if (was && !is) await unlearn(ctx, knowledge, after);
+  };
+}
