@@ -1,7 +1,8 @@
 /**
- * `npm run ingest -- <files, folders or site URLs> [--collection c] [--prune] [--namespace ns] [--reset [--yes]] [--text-field f]`
+ * `npm run ingest -- <files, folders or source URLs> [--collection c] [--prune] [--namespace ns] [--reset [--yes]] [--text-field f]`
  * Adds documents to the configured store (Upstash when configured, else the local store), in
- * one collection. A site URL is crawled and registered as a web source, so a running bot
+ * one collection. A URL is registered as a source of its kind (a site, a Git repository, GitHub
+ * issues, a Notion or Confluence tree) and synced with a progress bar, so a running bot
  * re-syncs it on its schedule (SYNC_INTERVAL) and `/kb` lists it.
  * Exit codes: 0 everything landed, 1 some files or pages failed, 2 usage, configuration or store error.
  */
@@ -26,7 +27,7 @@ import { runCommand } from './run.js';
 
 const USAGE = `Add documents to the knowledge base.
 
-  npm run ingest -- <files, folders or site URLs>… [options]
+  npm run ingest -- <files, folders or source URLs>… [options]
 
 Options:
   --collection <name>  collection to add to (default: default); places read the
@@ -43,10 +44,20 @@ Formats: Markdown, plain text, HTML, PDF, and JSON arrays of records (UTF-8 text
 Files over INGEST_MAX_FILE_MB (default 20) are reported and skipped; symbolic links are
 followed when they point inside the folders given.
 
-A site URL (https://docs.example.com/) is crawled: pages under that folder of the site, as
-robots.txt allows, through sitemap.xml and links (CRAWL_MAX_PAGES, CRAWL_MAX_DEPTH,
-CRAWL_DELAY_MS, CRAWL_CONCURRENCY). It is remembered as a web source: running the same
-command again re-syncs it cheaply, and a running bot re-syncs it every SYNC_INTERVAL.`;
+A URL is a source, remembered so that running the same command again re-syncs it cheaply
+and a running bot re-syncs it every SYNC_INTERVAL:
+  https://github.com/org/repo[/tree/<branch>/<folder>], any …/repo.git
+                       a Git repository's Markdown, MDX, reStructuredText and text files
+                       (GIT_TOKEN or GIT_HOST_TOKENS for private ones)
+  https://github.com/org/repo/issues, …/discussions
+                       closed issues with their comments, answered discussions (GITHUB_TOKEN)
+  https://www.notion.so/…-<page id>
+                       a Notion page and its sub-pages, or a database (NOTION_TOKEN)
+  https://<site>.atlassian.net/wiki/spaces/KEY[/pages/<id>]
+                       a Confluence space or page tree (CONFLUENCE_URL, _EMAIL, _TOKEN)
+  any other https://docs.example.com/
+                       a site, crawled under that folder as robots.txt allows
+                       (CRAWL_MAX_PAGES, CRAWL_MAX_DEPTH, CRAWL_DELAY_MS, CRAWL_CONCURRENCY)`;
 
 async function confirmReset(store: KnowledgeStore, assumeYes: boolean): Promise<boolean> {
   if (assumeYes) return true;
@@ -277,7 +288,7 @@ async function main(): Promise<number> {
   }
   if (values.remove !== undefined) return removeSource(values.remove);
   if (positionals.length === 0 && !values.reset) {
-    process.stderr.write(`Name at least one file or folder (or a site URL) to ingest.\n\n${USAGE}\n`);
+    process.stderr.write(`Name at least one file or folder (or a source URL) to ingest.\n\n${USAGE}\n`);
     return 2;
   }
   const collection = (values.collection ?? DEFAULT_COLLECTION).trim().toLowerCase();

@@ -79,7 +79,7 @@ class HttpStatusError extends Error {
 
 export const confluenceKind: SourceKind = {
   name: 'confluence',
-  label: 'Confluence space',
+  label: 'Confluence pages',
   noun: 'page(s)',
 
   recognise(url: URL, env: Environment) {

@@ -350,7 +350,7 @@ async function* syncDiscussions(
 
 export const githubKind: SourceKind = {
   name: 'github',
-  label: 'GitHub repository’s issues or discussions',
+  label: 'GitHub issues/discussions',
   noun: 'item(s)',
 
   recognise(url: URL, env: Environment) {

@@ -77,7 +77,7 @@ function explain(error: unknown, url: string): Error {
 
 export const notionKind: SourceKind = {
   name: 'notion',
-  label: 'Notion page',
+  label: 'Notion pages',
   noun: 'page(s)',
 
   recognise(url: URL, env: Environment) {
