@@ -98,7 +98,7 @@ export async function syncSource(
   const finish = (error?: string): SyncSummary => {
     const status = error ? 'failed' : failed.length > 0 ? 'partial' : 'ok';
     registry.recordSync(source.id, { status, ...(error ? { error } : {}), failures: failed.length });
-    log.info({ items: seen, ...counts, failed: failed.length, status }, `synced a ${kind.label}`);
+    log.info({ items: seen, ...counts, failed: failed.length, status }, `synced a source (${kind.label})`);
     return {
       source: registry.get(source.id) ?? source,
       pages: seen,
@@ -257,7 +257,7 @@ export async function syncSource(
       return finish(CANCELLED);
     }
     const reason = (error as Error).message;
-    log.warn({ reason }, `${kind.label} sync failed`);
+    log.warn({ reason }, `a source (${kind.label}) could not be synced`);
     return finish(reason);
   }
   return finish();
