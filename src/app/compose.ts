@@ -33,10 +33,10 @@ export interface Bot {
   readonly shared: SharedState;
   readonly draining: DrainingAnswerer;
   readonly conversations: ConversationLayer;
-  /** Collections, routes, web sources and saved threads (`/kb`, save-to-knowledge, the sync schedule). */
+  /** Collections, routes, sources and saved threads (`/kb`, save-to-knowledge, the sync schedule). */
   readonly knowledge: KnowledgeService;
   /**
-   * Starts re-syncing web sources every SYNC_INTERVAL (once per process that calls it; a
+   * Starts re-syncing the sources every SYNC_INTERVAL (once per process that calls it; a
    * no-op when unset). `npm start` calls it; Discord shards and `npm run web` do not.
    */
   startSyncSchedule(): SyncSchedule | undefined;

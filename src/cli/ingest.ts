@@ -355,7 +355,7 @@ async function main(): Promise<number> {
     }
     if (error instanceof SyncBusyError) {
       process.stderr.write(
-        'Another sync of the web sources is running (the bot or another ingest); try again when it has finished.\n',
+        'Another sync of the sources is running (the bot or another ingest); try again when it has finished.\n',
       );
       return 2;
     }

@@ -1,5 +1,5 @@
 /**
- * Re-syncs the web sources every SYNC_INTERVAL in a running bot. The timer never holds the
+ * Re-syncs every source (sites, repositories, …) every SYNC_INTERVAL in a running bot. The timer never holds the
  * process open, a sync runs in the background (crawling is I/O; answers go on meanwhile), a
  * tick while one is still running is skipped, and across instances the service's lock lets
  * one sync at a time. Timers are injectable so tests drive ticks themselves.
@@ -53,7 +53,7 @@ export function startSyncSchedule(
   };
   const handle = timers.setInterval(() => void tick(), intervalMs);
   handle.unref?.();
-  log.info({ everyMinutes: Math.round(intervalMs / 60_000) }, 'web sources re-sync on a schedule');
+  log.info({ everyMinutes: Math.round(intervalMs / 60_000) }, 'sources re-sync on a schedule');
   return {
     tick,
     async stop() {

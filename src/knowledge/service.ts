@@ -1,5 +1,5 @@
 /**
- * The knowledge, managed: which collections a place reads, the web sources and their syncs,
+ * The knowledge, managed: which collections a place reads, the sources and their syncs,
  * and threads saved as knowledge. One service for every front end: the Slack and Discord
  * `/kb` handlers, the save-thread shortcut and context command, the sync schedule and
  * `npm run ingest` all go through it. Settings live in the bot's own database

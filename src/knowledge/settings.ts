@@ -18,7 +18,7 @@ export interface KnowledgeConfig {
   readonly routes: ReadonlyMap<string, readonly string[]>;
   readonly slackAdminUsers: readonly string[];
   readonly discordAdminRole?: string;
-  /** Re-sync web sources this often; undefined: never on a schedule. */
+  /** Re-sync every source this often; undefined: never on a schedule. */
   readonly syncIntervalMs?: number;
   /** Who may save a thread as knowledge. */
   readonly saveToKb: 'admins' | 'everyone';

@@ -76,6 +76,16 @@ function contentHash(title: string | undefined, markdown: string): string {
 
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** An item's link as a citation: http(s) only (a service's answer is not trusted to be), else the source's. */
+function citationLink(url: string, fallback: string): string {
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === 'https:' || parsed.protocol === 'http:' ? parsed.href : fallback;
+  } catch {
+    return fallback;
+  }
+}
+
 export async function syncSource(
   store: CollectionStore,
   registry: SourceRegistry,
@@ -167,6 +177,7 @@ export async function syncSource(
       }
       return;
     }
+    const link = citationLink(event.url, source.url);
     const hash = contentHash(event.title, event.markdown);
     const record = {
       url: event.key,
@@ -190,13 +201,13 @@ export async function syncSource(
             {
               kind: 'text',
               markdown: event.markdown,
-              url: event.url,
+              url: link,
               ...(event.title ? { title: event.title } : {}),
             },
-            event.url,
+            link,
           )
         : []);
-    const chunks = chunked.map((chunk) => (event.anchors === false ? { ...chunk, url: event.url } : chunk));
+    const chunks = chunked.map((chunk) => (event.anchors === false ? { ...chunk, url: link } : chunk));
     const ids = chunks.map((chunk) => chunk.id);
     const kept = new Set(ids);
     const stale = (old?.chunkIds ?? []).filter((id) => !kept.has(id));

@@ -1,0 +1,269 @@
+/**
+ * The pure parts of the source kinds: which kind reads a URL (and its canonical form), Git
+ * hosts' web views, and the converters from reStructuredText, MDX, Notion blocks and
+ * Confluence's storage format to Markdown, including hostile input (property tests: they never
+ * throw, and what they return is never markup that could run).
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { gitToken, parseHostTokens } from '../../src/knowledge/kinds/environment.js';
+import { confluenceStorageToMarkdown } from '../../src/knowledge/kinds/formats/confluence.js';
+import { cleanMdx } from '../../src/knowledge/kinds/formats/mdx.js';
+import { type NotionBlock, notionBlocksToMarkdown } from '../../src/knowledge/kinds/formats/notion.js';
+import { rstToMarkdown } from '../../src/knowledge/kinds/formats/rst.js';
+import { fileUrl, parseRepoUrl } from '../../src/knowledge/kinds/git-hosts.js';
+import { recogniseSource, sourceKinds } from '../../src/knowledge/kinds/index.js';
+import { SourceError } from '../../src/knowledge/kinds/kind.js';
+
+const kinds = sourceKinds({});
+const env = {
+  NOTION_TOKEN: 'n',
+  CONFLUENCE_URL: 'https://acme.atlassian.net/wiki',
+  CONFLUENCE_EMAIL: 'a@b.c',
+  CONFLUENCE_TOKEN: 't',
+};
+const kindOf = (url: string) => recogniseSource(kinds, url, env);
+
+describe('which kind reads a URL', () => {
+  it.each([
+    ['https://github.com/acme/handbook', 'git', 'https://github.com/acme/handbook'],
+    [
+      'https://github.com/acme/handbook/tree/main/docs/',
+      'git',
+      'https://github.com/acme/handbook/tree/main/docs',
+    ],
+    [
+      'https://gitlab.com/group/sub/repo/-/tree/main/docs',
+      'git',
+      'https://gitlab.com/group/sub/repo/-/tree/main/docs',
+    ],
+    [
+      'https://codeberg.org/acme/site/src/branch/main/guide',
+      'git',
+      'https://codeberg.org/acme/site/src/branch/main/guide',
+    ],
+    ['https://git.example.com/scm/acme/handbook.git', 'git', 'https://git.example.com/scm/acme/handbook.git'],
+    ['https://github.com/acme/widgets/issues', 'github', 'https://github.com/acme/widgets/issues'],
+    [
+      'https://github.com/acme/widgets/discussions?state=all',
+      'github',
+      'https://github.com/acme/widgets/discussions?state=all',
+    ],
+    [
+      `https://www.notion.so/acme/Handbook-${'a'.repeat(32)}?pvs=4`,
+      'notion',
+      `https://www.notion.so/acme/Handbook-${'a'.repeat(32)}`,
+    ],
+    [
+      'https://acme.atlassian.net/wiki/spaces/ENG/overview',
+      'confluence',
+      'https://acme.atlassian.net/wiki/spaces/ENG',
+    ],
+    [
+      'https://acme.atlassian.net/wiki/spaces/ENG/pages/123/Deploying',
+      'confluence',
+      'https://acme.atlassian.net/wiki/spaces/ENG/pages/123',
+    ],
+    ['https://docs.example.com/guide/', 'web', 'https://docs.example.com/guide/'],
+    ['https://github.com/acme/widgets/pulls', 'web', 'https://github.com/acme/widgets/pulls'],
+  ])('%s → %s', (url, kind, canonical) => {
+    const found = kindOf(url);
+    expect(found.kind.name).toBe(kind);
+    expect(found.url).toBe(canonical);
+  });
+
+  it('refuses what no kind reads, credentials in a URL, and a kind without its variables, saying why', () => {
+    expect(() => kindOf('ftp://example.com/')).toThrow(SourceError);
+    expect(() => kindOf('not a url')).toThrow(/is not a URL/);
+    expect(() => kindOf('https://user:pass@github.com/acme/handbook')).toThrow(
+      /tokens come from the environment/,
+    );
+    expect(() => recogniseSource(kinds, `https://www.notion.so/${'b'.repeat(32)}`, {})).toThrow(
+      /NOTION_TOKEN/,
+    );
+    expect(() =>
+      recogniseSource(kinds, 'https://acme.atlassian.net/wiki/spaces/ENG', {
+        CONFLUENCE_URL: 'https://acme.atlassian.net/wiki',
+      }),
+    ).toThrow(/CONFLUENCE_EMAIL, CONFLUENCE_TOKEN/);
+  });
+});
+
+describe('Git hosts', () => {
+  it('links a file at a commit on each host’s web view', () => {
+    const at = (url: string) => fileUrl(parseRepoUrl(new URL(url))!, 'abc123', 'docs/a b.md');
+    expect(at('https://github.com/acme/handbook')).toBe(
+      'https://github.com/acme/handbook/blob/abc123/docs/a%20b.md',
+    );
+    expect(at('https://gitlab.com/g/s/repo/-/tree/main')).toBe(
+      'https://gitlab.com/g/s/repo/-/blob/abc123/docs/a%20b.md',
+    );
+    expect(at('https://codeberg.org/acme/site/src/branch/main')).toBe(
+      'https://codeberg.org/acme/site/src/commit/abc123/docs/a%20b.md',
+    );
+    expect(at('https://git.example.com/acme/handbook.git')).toBe('https://git.example.com/acme/handbook');
+  });
+
+  it('reads per-host tokens, which win over GIT_TOKEN, and never echoes one in a complaint', () => {
+    expect(
+      gitToken('gitlab.example.com', { GIT_TOKEN: 'all', GIT_HOST_TOKENS: 'gitlab.example.com=mine' }),
+    ).toEqual({
+      token: 'mine',
+      variable: 'GIT_HOST_TOKENS (gitlab.example.com)',
+    });
+    expect(gitToken('github.com', { GIT_TOKEN: 'all' })).toEqual({ token: 'all', variable: 'GIT_TOKEN' });
+    expect(() => parseHostTokens('gitlab.example.com:secret-value')).toThrow(/host=token/);
+    try {
+      parseHostTokens('ok.example=1,secret-value');
+    } catch (error) {
+      expect((error as Error).message).not.toContain('secret-value');
+    }
+  });
+});
+
+describe('reStructuredText to Markdown', () => {
+  it('turns titles, literal blocks, code directives, admonitions and roles into Markdown', () => {
+    const markdown = rstToMarkdown(
+      [
+        '=====',
+        'Guide',
+        '=====',
+        '',
+        'Setup',
+        '-----',
+        '',
+        'Run this::',
+        '',
+        '    acme setup',
+        '',
+        '.. code-block:: python',
+        '   :linenos:',
+        '',
+        '   print("hi")',
+        '',
+        '.. note:: Keep the key safe.',
+        '',
+        '.. toctree::',
+        '   setup',
+        '',
+        'See :ref:`the setup <setup>` and `Acme <https://acme.example>`_, with ``code``.',
+        '',
+        '* one',
+        '* two',
+      ].join('\n'),
+    );
+    expect(markdown).toBe(
+      [
+        '# Guide',
+        '',
+        '## Setup',
+        '',
+        'Run this:',
+        '',
+        '```',
+        'acme setup',
+        '```',
+        '',
+        '```python',
+        '',
+        'print("hi")',
+        '```',
+        '',
+        '> **Note:** Keep the key safe.',
+        '',
+        'See the setup and [Acme](https://acme.example), with `code`.',
+        '',
+        '- one',
+        '- two',
+      ].join('\n'),
+    );
+  });
+
+  it('never throws, on any text', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 400 }), (text) => {
+        expect(typeof rstToMarkdown(text)).toBe('string');
+      }),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(fc.constantFrom('Title', '=====', '.. note::', '   x', '::', '`a <b>`_', ':r:`x`', ''), {
+          maxLength: 60,
+        }),
+        (lines) => {
+          expect(typeof rstToMarkdown(lines.join('\n'))).toBe('string');
+        },
+      ),
+    );
+  });
+});
+
+describe('MDX', () => {
+  it('leaves out module lines but keeps code that shows them', () => {
+    expect(
+      cleanMdx(
+        "import A from 'a';\nexport const meta = {\n  x: 1,\n};\n\n# Title\n\n```js\nimport b from 'b';\n```\n",
+      ),
+    ).toBe("# Title\n\n```js\nimport b from 'b';\n```\n");
+  });
+});
+
+describe('Notion blocks', () => {
+  it('renders a toggle’s contents and a table, and stops at a bounded depth', () => {
+    const deep = (depth: number): NotionBlock =>
+      depth === 0
+        ? { id: 'leaf', type: 'paragraph', paragraph: { rich_text: [{ plain_text: 'bottom' }] } }
+        : {
+            id: `t${depth}`,
+            type: 'toggle',
+            toggle: { rich_text: [{ plain_text: `level ${depth}` }] },
+            children: [deep(depth - 1)],
+          };
+    const markdown = notionBlocksToMarkdown([deep(30)]);
+    expect(markdown).toContain('level 30');
+    expect(markdown).not.toContain('bottom');
+  });
+});
+
+describe('Confluence storage format', () => {
+  it('keeps text, never markup: scripts and event handlers do not come through', () => {
+    const markdown = confluenceStorageToMarkdown(
+      '<p onclick="x()">Hello <script>alert(1)</script><a href="javascript:alert(1)">link</a></p><style>p{}</style>',
+    );
+    expect(markdown).toBe('Hello link');
+  });
+
+  it('never throws, on any input', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 400 }), (text) => {
+        expect(typeof confluenceStorageToMarkdown(text)).toBe('string');
+      }),
+    );
+    const tag = fc.constantFrom(
+      '<p>',
+      '</p>',
+      '<ul><li>',
+      '</li></ul>',
+      '<table><tr><td>',
+      '</td></tr></table>',
+      '<ac:structured-macro ac:name="code">',
+      '<ac:plain-text-body><![CDATA[x',
+      ']]></ac:plain-text-body>',
+      '</ac:structured-macro>',
+      'text',
+      '&amp;',
+      '<h2>',
+      '</h2>',
+    );
+    fc.assert(
+      fc.property(fc.array(tag, { maxLength: 80 }), (parts) => {
+        expect(typeof confluenceStorageToMarkdown(parts.join(''))).toBe('string');
+      }),
+    );
+  });
+
+  it('handles deep nesting without running out of stack', () => {
+    const nested = `${'<div>'.repeat(5_000)}deep${'</div>'.repeat(5_000)}`;
+    expect(typeof confluenceStorageToMarkdown(nested)).toBe('string');
+  });
+});
