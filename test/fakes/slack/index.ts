@@ -205,6 +205,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     'assistant:write',
     'files:read',
     'users:read',
+    'reactions:read',
     'channels:read',
   ];
   const appToken = options.appToken ?? 'xapp-fake-app-token-for-tests';

@@ -77,7 +77,7 @@ export function onResolvedReaction(ctx: SlackContext, knowledge: KnowledgeServic
         return;
       }
       // Checked when it matters: a channel made private after `/kb learn` teaches nothing more.
-      if (!(await isPublicSlackChannel(client, channel))) {
+      if (!(await isPublicSlackChannel(client, channel).catch(() => false))) {
         ctx.log.info({ channel }, 'not learning from a thread: the channel is not public');
         return;
       }
