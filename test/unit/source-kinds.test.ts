@@ -262,8 +262,10 @@ describe('Confluence storage format', () => {
     );
   });
 
-  it('handles deep nesting without running out of stack', () => {
+  it('handles deep nesting and unmatched end tags (htmlparser2’s Parser is quadratic on them) without running out of stack', () => {
     const nested = `${'<div>'.repeat(5_000)}deep${'</div>'.repeat(5_000)}`;
     expect(typeof confluenceStorageToMarkdown(nested)).toBe('string');
+    const unmatched = `<p>kept</p>${'<div>'.repeat(50_000)}${'</span>'.repeat(50_000)}`;
+    expect(confluenceStorageToMarkdown(unmatched)).toBe('kept');
   });
 });

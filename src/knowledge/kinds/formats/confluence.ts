@@ -1,12 +1,12 @@
 /**
- * Confluence storage format (XHTML with `ac:` macros and `ri:` resources) to Markdown, parsed
- * with htmlparser2 (linear, no regular expressions over the markup): headings, paragraphs,
+ * Confluence storage format (XHTML with `ac:` macros and `ri:` resources) to Markdown, read
+ * with htmlparser2's tokenizer (linear, no regular expressions over the markup): headings, paragraphs,
  * lists, tables, code macros with their language, info/note/warning panels as quotes, expand
  * macros, task lists, links (a page link keeps its title), emphasis and code. Layout-only
  * macros (table of contents, children lists) and images are left out. A pure function, so it
  * can run in the parse pool; nesting depth is bounded.
  */
-import { parseDocument } from 'htmlparser2';
+import { Tokenizer } from 'htmlparser2';
 
 interface Node {
   readonly type: string;
@@ -287,12 +287,102 @@ function blocks(nodes: readonly Node[], depth: number): string[] {
   return out;
 }
 
+interface Building {
+  readonly type: string;
+  readonly name?: string;
+  readonly data?: string;
+  readonly attribs?: Record<string, string>;
+  readonly children: Building[];
+}
+
+/**
+ * The document as a tree, built over htmlparser2's tokenizer with our own element stack:
+ * htmlparser2's `Parser` searches its stack for every end tag, which is quadratic on deep
+ * nesting with unmatched end tags; here an end tag nothing open matches is dropped in O(1) (a
+ * count per name), and every element is pushed and popped once. HTML's entities are decoded;
+ * CDATA (a code macro's body) is text.
+ */
+function tree(storage: string): Building {
+  const root: Building = { type: 'root', children: [] };
+  const stack: Building[] = [root];
+  const open = new Map<string, number>();
+  let tag: Building | undefined;
+  let attribute = '';
+  let value = '';
+  const top = () => stack[stack.length - 1]!;
+  const text = (data: string) => {
+    const last = top().children.at(-1);
+    if (last?.type === 'text')
+      top().children[top().children.length - 1] = { ...last, data: `${last.data}${data}` };
+    else top().children.push({ type: 'text', data, children: [] });
+  };
+  const start = (selfClosing: boolean) => {
+    if (!tag) return;
+    top().children.push(tag);
+    if (!selfClosing && tag.name !== 'br' && tag.name !== 'hr') {
+      stack.push(tag);
+      open.set(tag.name!, (open.get(tag.name!) ?? 0) + 1);
+    }
+    tag = undefined;
+  };
+  const tokenizer = new Tokenizer(
+    { xmlMode: false, decodeEntities: true, recognizeSelfClosing: true },
+    {
+      onopentagname(from, to) {
+        tag = { type: 'tag', name: storage.slice(from, to).toLowerCase(), attribs: {}, children: [] };
+      },
+      onattribname(from, to) {
+        attribute = storage.slice(from, to).toLowerCase();
+        value = '';
+      },
+      onattribdata(from, to) {
+        value += storage.slice(from, to);
+      },
+      onattribentity(codepoint) {
+        value += String.fromCodePoint(codepoint);
+      },
+      onattribend() {
+        if (tag?.attribs && !Object.hasOwn(tag.attribs, attribute)) tag.attribs[attribute] = value;
+      },
+      onopentagend() {
+        start(false);
+      },
+      onselfclosingtag() {
+        start(true);
+      },
+      onclosetag(from, to) {
+        const name = storage.slice(from, to).toLowerCase();
+        if ((open.get(name) ?? 0) === 0) return;
+        for (;;) {
+          const closed = stack.pop()!;
+          open.set(closed.name!, open.get(closed.name!)! - 1);
+          if (closed.name === name) break;
+        }
+      },
+      ontext(from, to) {
+        text(storage.slice(from, to));
+      },
+      ontextentity(codepoint) {
+        text(String.fromCodePoint(codepoint));
+      },
+      oncdata(from, to, offset) {
+        top().children.push({ type: 'cdata', data: storage.slice(from, to - offset), children: [] });
+      },
+      oncomment() {},
+      ondeclaration() {},
+      onprocessinginstruction() {},
+      onend() {},
+      // Storage format is XHTML: CDATA sections are content everywhere, as in XML.
+      isInForeignContext: () => true,
+    },
+  );
+  tokenizer.write(storage);
+  tokenizer.end();
+  return root;
+}
+
 export function confluenceStorageToMarkdown(storage: string): string {
-  const document = parseDocument(storage, {
-    recognizeCDATA: true,
-    recognizeSelfClosing: true,
-    decodeEntities: true,
-  }) as unknown as Node;
+  const document: Node = tree(storage);
   return blocks(document.children ?? [], 0)
     .join('\n')
     .replace(/\n{3,}/g, '\n\n')
