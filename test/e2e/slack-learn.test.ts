@@ -205,3 +205,17 @@ describe('Slack: /kb learn', () => {
     );
   });
 });
+
+describe('Slack: /kb learn with an app installed before it needed channels:read', () => {
+  it('names the missing scope instead of calling the channel private', async () => {
+    const { WebClient } = await import('@slack/web-api');
+    const { isPublicSlackChannel } = await import('../../src/platforms/slack/handlers/learn.js');
+    const older = await startFakeSlack({ scopes: ['chat:write', 'commands', 'users:read'] });
+    try {
+      const client = new WebClient(older.token, { slackApiUrl: older.apiURL, retryConfig: { retries: 0 } });
+      await expect(isPublicSlackChannel(client, SUPPORT)).rejects.toThrow(/lacks the channels:read scope/);
+    } finally {
+      await older.close();
+    }
+  });
+});

@@ -9,7 +9,7 @@
 import type { AllMiddlewareArgs, SlackEventMiddlewareArgs, webApi } from '@slack/bolt';
 import { strings } from '../../../conversation/strings.js';
 import { RESOLVED_REACTIONS } from '../../../knowledge/learn.js';
-import type { KnowledgeService } from '../../../knowledge/service.js';
+import { type KnowledgeService, LearnRefusedError } from '../../../knowledge/service.js';
 import { audienceOf } from '../audience.js';
 import type { SlackContext } from '../context.js';
 import { QUESTION_EVENT } from '../history.js';
@@ -26,14 +26,20 @@ interface RootMessage {
 
 /**
  * Whether the channel is public as the answer records count it (`audienceOf`: a public channel
- * not shared with another organisation), from `conversations.info` (`channels:read`).
+ * not shared with another organisation), from `conversations.info` (`channels:read`). An app
+ * installed before it needed that scope is told so, rather than that the channel is private.
  */
 export async function isPublicSlackChannel(client: webApi.WebClient, channel: string): Promise<boolean> {
   if (!channel.startsWith('C')) return false;
   try {
     const info = await client.conversations.info({ channel });
     return audienceOf(info.channel as Parameters<typeof audienceOf>[0]) === 'everyone';
-  } catch {
+  } catch (error) {
+    if ((error as { data?: { error?: string } }).data?.error === 'missing_scope') {
+      throw new LearnRefusedError(
+        'Slack will not describe this channel to the app: it lacks the channels:read scope (update the app from commands/slack-manifest.json and reinstall it)',
+      );
+    }
     return false;
   }
 }
