@@ -144,6 +144,31 @@ describe('Confluence: a space or a page tree, by version', () => {
     });
   });
 
+  it('keeps a page that fails to be read (and retries it), while the others sync', async () => {
+    const pages = confluence.space('ENG');
+    Object.assign(pages.find((p) => p.id === '101')!, {
+      version: 2,
+      storage: '<p>Deploys need the quorble sign-off.</p>',
+    });
+    Object.assign(pages.find((p) => p.id === '200')!, {
+      version: 3,
+      storage: '<p>Lunch is on Mondays now.</p>',
+    });
+    confluence.failPage('101');
+    const source = registry.find(`${confluence.base}/spaces/ENG`, 'wiki')!;
+    const summary = await syncSource(store, registry, source, options());
+    expect(summary.error).toBeUndefined();
+    expect(summary.failed).toEqual([{ url: '101', reason: 'HTTP 500' }]);
+    expect(summary.updated).toBe(1);
+    expect((await search('deploy on a Friday zibble check'))[0]?.url).toContain('/pages/101/');
+    expect(registry.get(source.id)).toMatchObject({ lastStatus: 'partial', failures: 1 });
+
+    confluence.restorePage('101');
+    const retried = await syncSource(store, registry, source, options());
+    expect(retried).toMatchObject({ updated: 1, failed: [] });
+    expect((await search('quorble sign-off'))[0]?.url).toContain('/pages/101/');
+  });
+
   it('reads a page and the pages under it when the link is a page', async () => {
     const url = confluenceKind.recognise(
       new URL(`${confluence.base}/spaces/ENG/pages/100/Engineering+home`),

@@ -29,6 +29,9 @@ export interface FakeConfluence {
   space(key: string): FakeConfluencePage[];
   setCredentials(email: string, token: string): void;
   rateLimitOnce(seconds: number): void;
+  /** Reading this page's body answers 500 until `restore`. */
+  failPage(id: string): void;
+  restorePage(id: string): void;
   setPageSize(size: number): void;
   clearRequests(): void;
   close(): Promise<void>;
@@ -40,6 +43,7 @@ export async function startFakeConfluence(): Promise<FakeConfluence> {
   let credentials = '';
   let limitOnce = 0;
   let pageSize = 250;
+  const failing = new Set<string>();
   let server: LoopbackServer;
 
   const spaceOf = (key: string) => {
@@ -110,6 +114,7 @@ export async function startFakeConfluence(): Promise<FakeConfluence> {
         const page = space.pages.find((p) => p.id === one[1]);
         if (!page) continue;
         if (page.restricted) return reply(403, { message: 'Not permitted to view this page' });
+        if (failing.has(page.id)) return reply(500, { message: 'Internal server error' });
         const withBody = url.searchParams.get('body-format') === 'storage';
         return reply(200, {
           ...summary(key, space.id, page),
@@ -131,6 +136,8 @@ export async function startFakeConfluence(): Promise<FakeConfluence> {
     rateLimitOnce(seconds) {
       limitOnce = seconds;
     },
+    failPage: (id) => failing.add(id),
+    restorePage: (id) => failing.delete(id),
     setPageSize(size) {
       pageSize = size;
     },
