@@ -256,6 +256,7 @@ export const gitKind: SourceKind = {
 
     const prefix = state.path ? `${state.path.replace(/\/+$/, '')}/` : '';
     const files: { path: string; oid: string }[] = [];
+    let truncated = false;
     await git.walk({
       fs,
       gitdir,
@@ -269,6 +270,7 @@ export const gitKind: SourceKind = {
         if (type !== 'blob' || !path.startsWith(prefix)) return null;
         if (!GIT_EXTENSIONS.includes(extname(path).toLowerCase())) return null;
         if (files.length < MAX_FILES) files.push({ path, oid: await entry.oid() });
+        else truncated = true;
         return null;
       },
     });
@@ -308,7 +310,8 @@ export const gitKind: SourceKind = {
       }
     }
     const end: GitState = { ref: state.ref!, path: state.path, commit: head };
-    return { state: end, complete: true };
+    // Past the bound, files not read this time are not gone: only a whole listing prunes.
+    return { state: end, complete: !truncated };
   },
 
   async forget(url: string, cacheDir: string) {
