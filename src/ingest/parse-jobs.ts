@@ -6,6 +6,7 @@
  */
 import type { Chunk } from '../core/types.js';
 import { chunkDocument } from './chunk.js';
+import { type SourceInput, sourceDocument } from './formats/source.js';
 import { readPage } from './html.js';
 import {
   IngestFileError,
@@ -56,12 +57,28 @@ export interface SitemapJob {
   readonly xml: string;
 }
 
-export type ParseJob = FileJob | PageJob | SitemapJob;
+/** An item a knowledge source fetched (src/knowledge/kinds): converted and chunked. */
+export interface SourceJob extends SourceInput {
+  readonly kind: 'source';
+  /** Where a person opens it: the passages' source and URL (with headings' anchors unless `anchors` is false). */
+  readonly url: string;
+  readonly anchors: boolean;
+}
+
+export interface SourceResult {
+  readonly title?: string;
+  readonly markdown: string;
+  readonly chunks: Chunk[];
+}
+
+export type ParseJob = FileJob | PageJob | SitemapJob | SourceJob;
 export type JobResult<J extends ParseJob> = J extends FileJob
   ? FileResult
   : J extends PageJob
     ? PageResult
-    : SitemapEntries;
+    : J extends SourceJob
+      ? SourceResult
+      : SitemapEntries;
 
 /** How a job ended, as it crosses back to the main thread. */
 export type JobResponse =
@@ -98,11 +115,28 @@ function readWebPage(job: PageJob): PageResult {
   return { ...(page.title ? { title: page.title } : {}), markdown: page.markdown, links: page.links, chunks };
 }
 
+async function readSource(job: SourceJob): Promise<SourceResult> {
+  const document = await sourceDocument(job);
+  const chunks = document.markdown.trim()
+    ? chunkDocument(
+        {
+          kind: 'text',
+          markdown: document.markdown,
+          url: job.url,
+          ...(document.title ? { title: document.title } : {}),
+        },
+        job.url,
+      ).map((chunk) => (job.anchors ? chunk : { ...chunk, url: job.url }))
+    : [];
+  return { ...document, chunks };
+}
+
 /** Runs one job; never throws. */
 export async function runJob(job: ParseJob): Promise<JobResponse> {
   try {
     if (job.kind === 'file') return { ok: true, value: await readFile(job) };
     if (job.kind === 'page') return { ok: true, value: readWebPage(job) };
+    if (job.kind === 'source') return { ok: true, value: await readSource(job) };
     return { ok: true, value: sitemapLocations(job.xml) };
   } catch (error) {
     if (error instanceof TooLargeError) return { ok: false, problem: 'too_large', message: error.message };

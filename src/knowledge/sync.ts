@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import type { CollectionStore } from '../core/types.js';
 import { chunkDocument } from '../ingest/chunk.js';
 import type { CrawlOptions } from '../ingest/crawl.js';
+import { type ParsePool, parsePool } from '../ingest/parse-pool.js';
 import { type Logger, silentLogger } from '../log.js';
 import { sourceFetch } from './kinds/http.js';
 import type { Environment, ItemEvent, SourceKind, SyncEnd, SyncProgress } from './kinds/kind.js';
@@ -55,6 +56,8 @@ export interface SyncOptions {
   readonly guard?: (url: URL) => Promise<void>;
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
+  /** Where fetched content is parsed (default: the process's pool). */
+  readonly parser?: ParsePool;
   /** A folder of the bot's data for kinds that keep a cache (Git's object store). */
   readonly cacheDir?: string;
   readonly onProgress?: (progress: SyncProgress) => void;
@@ -235,6 +238,15 @@ export async function syncSource(
       ...(signal ? { signal } : {}),
       cacheDir: options.cacheDir ?? tmpdir(),
       logger: log,
+      parse: (input) => {
+        const parser = options.parser ?? options.crawl?.parser ?? parsePool();
+        return parser.run({
+          kind: 'source',
+          ...input,
+          url: citationLink(input.url, source.url),
+          maxChars: parser.settings.maxChars,
+        });
+      },
       expect: (count) => {
         total = count;
       },

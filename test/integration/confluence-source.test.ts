@@ -6,8 +6,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { confluenceStorageToMarkdown } from '../../src/ingest/formats/confluence.js';
+import { DEFAULT_PARSE_SETTINGS, ParsePool } from '../../src/ingest/parse-pool.js';
 import { confluenceKind } from '../../src/knowledge/kinds/confluence.js';
-import { confluenceStorageToMarkdown } from '../../src/knowledge/kinds/formats/confluence.js';
 import { SourceRegistry } from '../../src/knowledge/sources.js';
 import { type SyncOptions, syncSource } from '../../src/knowledge/sync.js';
 import { type AppDatabase, openAppDatabase } from '../../src/state/app-db.js';
@@ -167,6 +168,28 @@ describe('Confluence: a space or a page tree, by version', () => {
     const retried = await syncSource(store, registry, source, options());
     expect(retried).toMatchObject({ updated: 1, failed: [] });
     expect((await search('quorble sign-off'))[0]?.url).toContain('/pages/101/');
+  });
+
+  it('parses pages in the parse pool: one past its budget fails alone, the rest land', async () => {
+    confluence
+      .space('BIG')
+      .push(
+        { id: '900', title: 'Huge', version: 1, storage: `<p>${'blah '.repeat(2_000)}</p>` },
+        { id: '901', title: 'Small', version: 1, storage: '<p>The snozzberry policy is lenient.</p>' },
+      );
+    const parser = new ParsePool({ ...DEFAULT_PARSE_SETTINGS, threads: 1, maxChars: 2_000 });
+    try {
+      const { source } = registry.add(`${confluence.base}/spaces/BIG`, 'big', 'test', 'confluence');
+      const summary = await syncSource(store, registry, source, options({ parser }));
+      expect(summary.error).toBeUndefined();
+      expect(summary.failed).toEqual([
+        { url: '900', reason: expect.stringContaining('more than 2,000 characters') },
+      ]);
+      expect((await search('snozzberry policy', 'big'))[0]?.url).toContain('/pages/901/');
+      expect(parser.counts.parsed).toBeGreaterThan(0);
+    } finally {
+      await parser.close();
+    }
   });
 
   it('reads a page and the pages under it when the link is a page', async () => {

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { notionBlocksToMarkdown } from '../../src/knowledge/kinds/formats/notion.js';
+import { notionBlocksToMarkdown } from '../../src/ingest/formats/notion.js';
 import { SourceError } from '../../src/knowledge/kinds/kind.js';
 import { notionKind } from '../../src/knowledge/kinds/notion.js';
 import { SourceRegistry } from '../../src/knowledge/sources.js';

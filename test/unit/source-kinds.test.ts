@@ -6,11 +6,11 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { confluenceStorageToMarkdown } from '../../src/ingest/formats/confluence.js';
+import { cleanMdx } from '../../src/ingest/formats/mdx.js';
+import { type NotionBlock, notionBlocksToMarkdown } from '../../src/ingest/formats/notion.js';
+import { rstToMarkdown } from '../../src/ingest/formats/rst.js';
 import { gitToken, parseHostTokens } from '../../src/knowledge/kinds/environment.js';
-import { confluenceStorageToMarkdown } from '../../src/knowledge/kinds/formats/confluence.js';
-import { cleanMdx } from '../../src/knowledge/kinds/formats/mdx.js';
-import { type NotionBlock, notionBlocksToMarkdown } from '../../src/knowledge/kinds/formats/notion.js';
-import { rstToMarkdown } from '../../src/knowledge/kinds/formats/rst.js';
 import { fileUrl, parseRepoUrl } from '../../src/knowledge/kinds/git-hosts.js';
 import { recogniseSource, sourceKinds } from '../../src/knowledge/kinds/index.js';
 import { SourceError } from '../../src/knowledge/kinds/kind.js';

@@ -170,14 +170,22 @@ export const confluenceKind: SourceKind = {
       }
       try {
         const page = await get<PageWithBody>(`pages/${key}?body-format=storage`);
-        const { confluenceStorageToMarkdown } = await import('./formats/confluence.js');
-        const markdown = confluenceStorageToMarkdown(page.body?.storage?.value ?? '');
+        const url = `${target.base}${page._links?.webui ?? summary._links?.webui ?? `/pages/viewpage.action?pageId=${key}`}`;
+        // Storage format is read in the parse pool, with the budgets web pages have.
+        const parsed = await context.parse({
+          format: 'confluence',
+          text: page.body?.storage?.value ?? '',
+          title: page.title,
+          url,
+          anchors: false,
+        });
         yield {
           type: 'document',
           key,
-          url: `${target.base}${page._links?.webui ?? summary._links?.webui ?? `/pages/viewpage.action?pageId=${key}`}`,
+          url,
           title: page.title,
-          markdown: `# ${page.title}\n\n${markdown}`,
+          markdown: parsed.markdown,
+          chunks: parsed.chunks,
           version: String(page.version?.number ?? version),
           anchors: false,
         };

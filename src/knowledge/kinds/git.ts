@@ -13,10 +13,8 @@ import * as fs from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import type { GitHttpRequest, GitHttpResponse, HttpClient } from 'isomorphic-git';
-import { decodeText, loadBytes } from '../../ingest/loaders.js';
+import type { SourceFormat } from '../../ingest/formats/source.js';
 import { gitToken } from './environment.js';
-import { cleanMdx } from './formats/mdx.js';
-import { rstToMarkdown } from './formats/rst.js';
 import { fileUrl, isGitHubNonFilePage, parseRepoUrl, type RepoLocation } from './git-hosts.js';
 import {
   type Environment,
@@ -51,23 +49,12 @@ function isGitState(value: unknown): value is GitState {
   return typeof state?.ref === 'string' && typeof state.path === 'string' && typeof state.commit === 'string';
 }
 
-/** A file's bytes as a document for the chunker: front matter and headings respected. */
-export async function gitFileDocument(
-  path: string,
-  data: Buffer,
-): Promise<{ readonly title?: string; readonly markdown: string }> {
+/** How a file is read, by its extension. */
+function formatOf(path: string): SourceFormat {
   const extension = extname(path).toLowerCase();
-  const name = path.split('/').at(-1) ?? path;
-  if (extension === '.rst') {
-    const markdown = rstToMarkdown(decodeText(data));
-    const heading = markdown.startsWith('# ') ? markdown.slice(2, markdown.indexOf('\n') >>> 0).trim() : '';
-    return { ...(heading ? { title: heading } : {}), markdown };
-  }
-  const text = extension === '.mdx' ? Buffer.from(cleanMdx(decodeText(data))) : data;
-  // Front matter and the first heading give the title; a file's own `url:` is not its citation.
-  const document = await loadBytes(`${name}.md`, text);
-  if (document.kind !== 'text') return { markdown: '' };
-  return { ...(document.title ? { title: document.title } : {}), markdown: document.markdown };
+  if (extension === '.rst') return 'rst';
+  if (extension === '.mdx') return 'mdx';
+  return extension === '.txt' || extension === '.text' ? 'text' : 'markdown';
 }
 
 /** An isomorphic-git HTTP client over the sync's fetch, reading at most `maxBytes` of a pack. */
@@ -295,15 +282,19 @@ export const gitKind: SourceKind = {
           };
           continue;
         }
-        const document = await gitFileDocument(file.path, Buffer.from(blob));
+        const url = fileUrl(location, head, file.path);
+        const anchors = location.style !== 'plain';
+        // Front matter and headings are read in the parse pool, with its budgets.
+        const parsed = await context.parse({ format: formatOf(file.path), data: blob, url, anchors });
         yield {
           type: 'document',
           key: file.path,
-          url: fileUrl(location, head, file.path),
-          title: document.title ?? file.path,
-          markdown: document.markdown,
+          url,
+          title: parsed.title ?? file.path,
+          markdown: parsed.markdown,
+          chunks: parsed.chunks,
           version: file.oid,
-          anchors: location.style !== 'plain',
+          anchors,
         };
       } catch (error) {
         yield { type: 'failed', key: file.path, reason: (error as Error).message };

@@ -154,10 +154,16 @@ function issueMarkdown(issue: IssueData, comments: readonly CommentData[]): stri
 }
 
 /** One issue with its comments as a document, or a failure that keeps what it had. */
-async function readIssue(octokit: Octokit, target: Target, issue: IssueData): Promise<ItemEvent> {
+async function readIssue(
+  octokit: Octokit,
+  target: Target,
+  issue: IssueData,
+  context: SyncContext,
+): Promise<ItemEvent> {
   const key = String(issue.number);
+  let comments: CommentData[];
   try {
-    const comments: CommentData[] = [];
+    comments = [];
     if (issue.comments > 0) {
       // Page by page through the Link header, up to a bound.
       for await (const response of octokit.paginate.iterator(
@@ -168,15 +174,6 @@ async function readIssue(octokit: Octokit, target: Target, issue: IssueData): Pr
         if (comments.length >= MAX_COMMENTS) break;
       }
     }
-    return {
-      type: 'document',
-      key,
-      url: issue.html_url,
-      title: `${issue.title} (#${issue.number})`,
-      markdown: issueMarkdown(issue, comments),
-      version: issue.updated_at,
-      anchors: false,
-    };
   } catch (error) {
     const status = statusOf(error);
     if (status === 401) throw error;
@@ -185,6 +182,28 @@ async function readIssue(octokit: Octokit, target: Target, issue: IssueData): Pr
       key,
       reason: `comments: ${status ? `HTTP ${status}` : (error as Error).message}`,
     };
+  }
+  // People's text is chunked in the parse pool, with its budgets, like any document.
+  const title = `${issue.title} (#${issue.number})`;
+  try {
+    const parsed = await context.parse({
+      format: 'issue',
+      text: issueMarkdown(issue, comments),
+      url: issue.html_url,
+      anchors: false,
+    });
+    return {
+      type: 'document',
+      key,
+      url: issue.html_url,
+      title,
+      markdown: parsed.markdown,
+      chunks: parsed.chunks,
+      version: issue.updated_at,
+      anchors: false,
+    };
+  } catch (error) {
+    return { type: 'failed', key, reason: (error as Error).message.slice(0, 200) };
   }
 }
 
@@ -230,7 +249,7 @@ async function* syncIssues(
             repo: target.repo,
             issue_number: listed.number,
           });
-          yield await readIssue(octokit, target, data as IssueData);
+          yield await readIssue(octokit, target, data as IssueData, context);
         }
         url = before.next;
         continue;
@@ -243,7 +262,7 @@ async function* syncIssues(
         const key = String(issue.number);
         // Incremental by updated_at: an issue that has not moved is not read again.
         if (context.known.get(key)?.version === issue.updated_at) yield { type: 'unchanged', key };
-        else yield await readIssue(octokit, target, issue);
+        else yield await readIssue(octokit, target, issue, context);
       }
       url = nextLink(response?.headers.link);
       pages.push({
@@ -332,15 +351,26 @@ async function* syncDiscussions(
         `**Question${node.category ? ` (${node.category.name})` : ''}:** ${node.body.trim() || '(no text)'}`,
       ];
       if (node.answer?.body.trim()) parts.push('', `**Accepted answer:** ${node.answer.body.trim()}`);
-      yield {
-        type: 'document',
-        key,
-        url: node.url,
-        title: `${node.title} (discussion #${node.number})`,
-        markdown: parts.join('\n'),
-        version,
-        anchors: false,
-      };
+      try {
+        const parsed = await context.parse({
+          format: 'issue',
+          text: parts.join('\n'),
+          url: node.url,
+          anchors: false,
+        });
+        yield {
+          type: 'document',
+          key,
+          url: node.url,
+          title: `${node.title} (discussion #${node.number})`,
+          markdown: parsed.markdown,
+          chunks: parsed.chunks,
+          version,
+          anchors: false,
+        };
+      } catch (error) {
+        yield { type: 'failed', key, reason: (error as Error).message.slice(0, 200) };
+      }
     }
     if (!pageInfo.hasNextPage || !pageInfo.endCursor || count >= MAX_ITEMS) break;
     after = pageInfo.endCursor;

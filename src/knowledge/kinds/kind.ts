@@ -7,6 +7,7 @@
  * and removes what is gone, so a kind only speaks its service's protocol.
  */
 import type { Chunk } from '../../core/types.js';
+import type { SourceJob, SourceResult } from '../../ingest/parse-jobs.js';
 import type { Logger } from '../../log.js';
 
 /** What a kind knew of one item after the previous sync. */
@@ -92,6 +93,11 @@ export interface SyncContext {
   /** A folder of the bot's data this source may keep a cache in (a Git object store). */
   readonly cacheDir: string;
   readonly logger: Logger;
+  /**
+   * Converts and chunks what the kind fetched in the parse pool, with the same budgets as web
+   * pages and files, off the event loop; throws for one item past a budget (that item fails).
+   */
+  parse(input: Omit<SourceJob, 'kind' | 'maxChars'>): Promise<SourceResult>;
   /** Tells the engine how many items to expect (for a progress bar). */
   expect(total: number): void;
   /** Progress while the kind works before it yields (a crawl finds its pages as it goes). */

@@ -9,7 +9,7 @@
  * sync's clock. NOTION_API_URL points elsewhere (tests).
  */
 import type { Client } from '@notionhq/client';
-import { type NotionBlock, notionBlocksToMarkdown, notionTitle } from './formats/notion.js';
+import { type NotionBlock, notionTitle } from '../../ingest/formats/notion.js';
 import { pacedFetch } from './http.js';
 import {
   type Environment,
@@ -212,15 +212,23 @@ export const notionKind: SourceKind = {
           }
         }
         const title = notionTitle(page.properties) || 'Untitled';
+        // Notion's page URLs take block ids as anchors, not headings.
+        const parsed = await context.parse({
+          format: 'notion',
+          text: JSON.stringify(blocks),
+          title,
+          url: page.url,
+          anchors: false,
+        });
         yield {
           type: 'document',
           key,
           url: page.url,
           title,
-          markdown: `# ${title}\n\n${notionBlocksToMarkdown(blocks)}`,
+          markdown: parsed.markdown,
+          chunks: parsed.chunks,
           version: page.last_edited_time,
           links,
-          // Notion's page URLs take block ids as anchors, not headings.
           anchors: false,
         };
       } catch (error) {
