@@ -9,5 +9,8 @@ export default defineConfig({
     // Tests must never read a developer's real .env or credentials.
     env: { RAG_DOTENV: 'off' },
     pool: 'forks',
+    // The PostgreSQL server the tests create their own databases on (TEST_DATABASE_URL, or a
+    // throwaway cluster started for the run).
+    globalSetup: ['test/support/global-setup.ts'],
   },
 });

@@ -1,44 +1,19 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis, RedisDedupeStore, RedisRateLimiter } from '../../src/ops/redis-state.js';
 import { createSharedState } from '../../src/ops/shared-state.js';
 import { captureLogs } from '../support/logs.js';
 import { freePort } from '../support/net.js';
+import { haveRedis, type RedisServer, startRedis } from '../support/redis.js';
 
-function findRedisServer(): string | undefined {
-  try {
-    return execFileSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-const binary = findRedisServer();
-if (!binary)
-  console.warn(
-    'redis-server is not installed: the Redis shared-state tests are skipped (.ci/run installs it).',
-  );
-
-describe.skipIf(!binary)('shared state in a real Redis, as several instances see it', () => {
-  let server: ChildProcess;
+describe.skipIf(!haveRedis)('shared state in a real Redis, as several instances see it', () => {
+  let server: RedisServer;
   let url: string;
 
   beforeAll(async () => {
-    const port = await freePort();
-    server = spawn(
-      binary!,
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      {
-        stdio: 'ignore',
-      },
-    );
-    url = `redis://127.0.0.1:${port}`;
-    const probe = await connectRedis(url, undefined, 5_000);
-    probe.disconnect();
+    server = await startRedis();
+    url = server.url;
   });
-  afterAll(() => {
-    server?.kill();
-  });
+  afterAll(() => server?.stop());
 
   it('drops an event retried onto another instance', async () => {
     const [a, b] = await Promise.all([connectRedis(url), connectRedis(url)]);

@@ -1,8 +1,7 @@
 /**
  * The Slack installation store as Bolt uses it, over both homes: the bot's SQLite database
- * and a real Redis (skipped when redis-server is not installed).
+ * and a real Redis.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +17,7 @@ import {
 } from '../../src/platforms/slack/installations.js';
 import { createTokenCipher, InstallationKeyError } from '../../src/platforms/slack/token-crypto.js';
 import { type AppDatabase, openAppDatabase } from '../../src/state/app-db.js';
-import { freePort } from '../support/net.js';
+import { haveRedis, type RedisServer, startRedis } from '../support/redis.js';
 
 const OLD = Buffer.alloc(32, 4).toString('base64');
 const NEW = Buffer.alloc(32, 5).toString('base64');
@@ -130,53 +129,32 @@ afterAll(async () => {
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
-function findRedisServer(): string | undefined {
-  try {
-    return execFileSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
-const redisBinary = findRedisServer();
-let redisServer: ChildProcess | undefined;
+let redisServer: RedisServer | undefined;
 let redisClient: Awaited<ReturnType<typeof connectRedis>> | undefined;
-afterAll(() => {
+afterAll(async () => {
   redisClient?.disconnect();
-  redisServer?.kill();
+  await redisServer?.stop();
 });
-describe.skipIf(!redisBinary)('with Redis', () => {
+describe.skipIf(!haveRedis)('with Redis', () => {
   it('keeps answering workspaces it has seen while Redis is down', async () => {
-    const port = await freePort();
-    const server = spawn(redisBinary!, ['--port', String(port), '--bind', '127.0.0.1', '--save', ''], {
-      stdio: 'ignore',
-    });
-    const redis = await connectRedis(`redis://127.0.0.1:${port}`, undefined, 5_000);
+    const server = await startRedis();
+    const redis = await connectRedis(server.url, undefined, 5_000);
     try {
       const store = sealedInstallationStore(redisRecords(redis), createTokenCipher(OLD));
       await store.storeInstallation(workspace('T5', 'xoxb-T5'));
       expect((await store.fetchInstallation(team('T5'))).bot?.token).toBe('xoxb-T5');
-      const exited = new Promise((resolve) => server.once('exit', resolve));
-      server.kill();
-      await exited;
+      await server.stop();
       expect((await store.fetchInstallation(team('T5'))).bot?.token).toBe('xoxb-T5');
       await expect(store.fetchInstallation(team('T6'))).rejects.toThrow();
     } finally {
       redis.disconnect();
-      server.kill();
+      await server.stop();
     }
   });
 
   contract('Redis (shared by every instance)', async () => {
-    const port = await freePort();
-    redisServer = spawn(
-      redisBinary!,
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      {
-        stdio: 'ignore',
-      },
-    );
-    const url = `redis://127.0.0.1:${port}`;
-    const redis = await connectRedis(url, undefined, 5_000);
+    redisServer = await startRedis();
+    const redis = await connectRedis(redisServer.url, undefined, 5_000);
     redisClient = redis;
     return {
       records: () => redisRecords(redis),
