@@ -7,7 +7,7 @@
  * Why BM25 and not an embedding model: docs/retrieval-quality.md.
  */
 import { mkdirSync } from 'node:fs';
-import { basename, extname, join } from 'node:path';
+import { join } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
 import { failures, RagError } from '../../core/failures.js';
 import {
@@ -21,10 +21,18 @@ import {
 import { type Logger, silentLogger } from '../../log.js';
 import { LocalStoreError } from './errors.js';
 import { importLegacyJson } from './legacy-json.js';
-import { passageRelevance, termWeights } from './relevance.js';
+import {
+  BODY_WEIGHT,
+  META_WEIGHT,
+  metadataText,
+  RELEVANCE_FLOOR,
+  rankingTerms,
+  relevanceScorer,
+  TITLE_WEIGHT,
+} from './ranking.js';
 import { BUSY_TIMEOUT_MS, configure, ensureSchema } from './schema.js';
 import { loadSqlite } from './sqlite.js';
-import { namedTerms, queryTerms, terms, typedInLowerCase } from './terms.js';
+import { queryTerms, terms } from './terms.js';
 
 export const STORE_FILE = 'store.sqlite';
 
@@ -46,33 +54,6 @@ interface ChunkRow {
   readonly metadata: string;
 }
 
-/**
- * Column weights of the ranking. Chunks already begin with their heading path, so a title's
- * words are in the body too and weigh half; metadata fields (a record's region or type)
- * describe the whole record and weigh double. Measured on both eval sets (eval/RESULTS.md).
- */
-const TITLE_WEIGHT = 0.5;
-const BODY_WEIGHT = 1;
-const META_WEIGHT = 2;
-
-/**
- * In a large store, a term in this many passages (and this share of them) is left out of the
- * ranking query when the question has rarer terms: scoring every passage that holds it is what
- * makes a query slow, and BM25 gives it almost no weight. It still counts for relevance.
- */
-const COMMON_TERM_PASSAGES = 2_000;
-const COMMON_TERM_SHARE = 0.02;
-
-function rankingTerms(
-  wanted: readonly string[],
-  frequencies: ReadonlyMap<string, number>,
-  documents: number,
-): readonly string[] {
-  const limit = Math.max(COMMON_TERM_PASSAGES, documents * COMMON_TERM_SHARE);
-  const rarer = wanted.filter((term) => (frequencies.get(term) ?? 0) <= limit);
-  return rarer.length > 0 ? rarer : wanted;
-}
-
 /** Document frequencies remembered between writes: enough for any session of questions. */
 const MAX_CACHED_FREQUENCIES = 50_000;
 
@@ -83,21 +64,6 @@ const BUSY_CODES = new Set([5, 6]); // SQLITE_BUSY, SQLITE_LOCKED
 function sqliteCode(error: unknown): number | undefined {
   const code = (error as { errcode?: unknown }).errcode;
   return typeof code === 'number' ? code & 0xff : undefined;
-}
-
-/** Metadata words worth finding a passage by: a food record's region and type, not its id. */
-function metadataText(chunk: Pick<Chunk, 'source' | 'title' | 'metadata'>): string {
-  const title = (chunk.title ?? '').toLowerCase();
-  const values: string[] = [basename(chunk.source, extname(chunk.source))];
-  for (const [key, value] of Object.entries(chunk.metadata)) {
-    if (key === 'id') continue;
-    for (const item of Array.isArray(value) ? value : [value]) {
-      if (typeof item !== 'string' && typeof item !== 'number') continue;
-      const text = String(item);
-      if (text && !title.includes(text.toLowerCase())) values.push(text);
-    }
-  }
-  return values.join(' ');
 }
 
 function indexedTerms(chunk: Pick<Chunk, 'source' | 'title' | 'text' | 'metadata'>) {
@@ -193,13 +159,8 @@ function prepare(db: DatabaseSync) {
 
 export class LocalStore implements CollectionStore {
   readonly description: string;
-  /**
-   * Scores are the share of the question's information (IDF-weighted terms) the passage
-   * covers, 0–1. The floor is the highest at which at most 5% of the SQuAD development set's
-   * answerable questions are refused and our own eval set refuses none it answered before
-   * (eval/RESULTS.md).
-   */
-  readonly defaultMinScore = 0.45;
+  /** Scores are the share of the question's information the passage covers (see RELEVANCE_FLOOR). */
+  readonly defaultMinScore = RELEVANCE_FLOOR;
 
   private readonly shared: Shared;
 
@@ -324,18 +285,10 @@ export class LocalStore implements CollectionStore {
             options.topK,
           )) as unknown as ChunkRow[];
       if (rows.length === 0) return [];
-      const askedNames = typedInLowerCase(query) ? undefined : namedTerms(query);
-      const unseen = wanted.filter((term) => (frequencies.get(term) ?? 0) === 0);
+      const relevance = relevanceScorer(query, wanted, frequencies, this.shared.documents);
       return rows.map((row) => {
         const passage = toPassage(row, 0);
-        // Someone typing all in lower case says nothing by it: the passage's capitals tell names.
-        const names = askedNames ?? namedTerms(row.text);
-        const weights = termWeights(wanted, frequencies, this.shared.documents, names);
-        const score = passageRelevance(weights, unseen, {
-          body: terms(row.text),
-          everywhere: [...terms(row.title ?? ''), ...terms(metadataText(passage))],
-        });
-        return { ...passage, score };
+        return { ...passage, score: relevance(passage) };
       });
     } catch (error) {
       this.log.error({ err: error }, 'local store search failed');

@@ -1,0 +1,140 @@
+/**
+ * The bot's PostgreSQL database (DATABASE_URL): one connection pool per process (node-postgres),
+ * shared by the knowledge store and every feature's state. Each feature creates its tables
+ * through `migrate`, once per database, whichever instance gets there first: migrations run
+ * under a transaction-scoped advisory lock, so instances starting at the same moment wait for
+ * each other instead of racing. This module is loaded only when DATABASE_URL is set.
+ */
+import pg from 'pg';
+import { type Logger, silentLogger } from '../log.js';
+
+export interface PostgresOptions {
+  readonly logger?: Logger;
+  /** Connections this process may hold (default 10). */
+  readonly maxConnections?: number;
+  /** Tables live in this schema instead of the user's default one (created when missing). */
+  readonly schema?: string;
+  /** How long to wait for a connection before a query fails (default 5 s). */
+  readonly connectTimeoutMs?: number;
+}
+
+/** The database is unreachable, refuses us, or a statement failed; the message is for people. */
+export class DatabaseError extends Error {
+  override readonly name = 'DatabaseError';
+}
+
+export type Queryable = Pick<pg.PoolClient, 'query'>;
+
+export interface PostgresDatabase {
+  /** Where it is, for logs and banners: `host:port/database`, never the password. */
+  readonly description: string;
+  readonly pool: pg.Pool;
+  /** Runs `sql` once per database, remembered under `name`; safe when instances start together. */
+  migrate(name: string, sql: string): Promise<void>;
+  /** Runs `work` in one transaction on one connection; rolled back if it throws. */
+  transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** `host:port/database` of a URL, for people; the user name and password are left out. */
+export function describeDatabase(url: string): string {
+  try {
+    const parsed = new URL(url);
+    const database = decodeURIComponent(parsed.pathname.replace(/^\//, '')) || 'postgres';
+    return `${parsed.hostname}:${parsed.port || '5432'}/${database}`;
+  } catch {
+    return 'DATABASE_URL';
+  }
+}
+
+const QUOTED_IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** A 64-bit advisory lock key for a name, computed by the server so every instance agrees. */
+export const LOCK_KEY_SQL = "hashtextextended('rag-chat-bot:' || $1, 0)";
+
+/** Says what went wrong in words an operator can act on; never echoes the URL's password. */
+export function databaseProblem(error: unknown, where: string): DatabaseError {
+  const code = (error as { code?: string }).code;
+  const message = (error as Error).message ?? String(error);
+  if (code === '28P01' || code === '28000')
+    return new DatabaseError(`PostgreSQL at ${where} refused the user name or password in DATABASE_URL`);
+  if (code === '3D000') return new DatabaseError(`PostgreSQL at ${where}: the database does not exist`);
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'ETIMEDOUT')
+    return new DatabaseError(`PostgreSQL at ${where} is not reachable (${code}); check DATABASE_URL`);
+  if (/timeout exceeded when trying to connect/i.test(message))
+    return new DatabaseError(`PostgreSQL at ${where} did not accept a connection in time`);
+  return new DatabaseError(`PostgreSQL at ${where}: ${message}`);
+}
+
+export async function connectPostgres(url: string, options: PostgresOptions = {}): Promise<PostgresDatabase> {
+  const log = options.logger ?? silentLogger;
+  const where = describeDatabase(url);
+  const schema = options.schema;
+  if (schema !== undefined && !QUOTED_IDENTIFIER.test(schema))
+    throw new DatabaseError(`not a schema name: ${schema}`);
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.maxConnections ?? 10,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
+    idleTimeoutMillis: 60_000,
+    application_name: 'rag-chat-bot',
+    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+  });
+  // A connection that breaks while idle (the server restarted) is dropped from the pool and
+  // replaced on next use; without a listener the pool's error would end the process.
+  let warned = false;
+  pool.on('error', (error) => {
+    if (!warned) log.warn({ err: error, database: where }, 'a PostgreSQL connection was lost; reconnecting');
+    warned = true;
+  });
+  pool.on('connect', () => {
+    warned = false;
+  });
+  try {
+    if (schema) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+    await pool.query('SELECT 1');
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    throw databaseProblem(error, where);
+  }
+  log.debug({ database: where }, 'connected to PostgreSQL');
+
+  const transaction = async <T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> => {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  };
+
+  const applied = new Set<string>();
+  return {
+    description: where,
+    pool,
+    transaction,
+    async migrate(name, sql) {
+      if (applied.has(name)) return;
+      await transaction(async (client) => {
+        await client.query(`SELECT pg_advisory_xact_lock(${LOCK_KEY_SQL})`, ['migrations']);
+        await client.query(
+          'CREATE TABLE IF NOT EXISTS rag_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
+        );
+        const done = await client.query('SELECT 1 FROM rag_migrations WHERE name = $1', [name]);
+        if (done.rowCount === 0) {
+          await client.query(sql);
+          await client.query('INSERT INTO rag_migrations (name) VALUES ($1)', [name]);
+          log.info({ migration: name, database: where }, 'applied a database migration');
+        }
+      });
+      applied.add(name);
+    },
+    close: () => pool.end(),
+  };
+}

@@ -1,0 +1,82 @@
+/**
+ * How the embedded store indexes and ranks a passage, shared by every store that ranks the same
+ * way (the PostgreSQL store too): the words of a passage's metadata that are indexed, the
+ * weight of each field in BM25, and which of a question's terms take part in ranking.
+ */
+import { basename, extname } from 'node:path';
+import type { Chunk, Passage } from '../../core/types.js';
+import { passageRelevance, termWeights } from './relevance.js';
+import { namedTerms, terms, typedInLowerCase } from './terms.js';
+
+/** Metadata words worth finding a passage by: a food record's region and type, not its id. */
+export function metadataText(chunk: Pick<Chunk, 'source' | 'title' | 'metadata'>): string {
+  const title = (chunk.title ?? '').toLowerCase();
+  const values: string[] = [basename(chunk.source, extname(chunk.source))];
+  for (const [key, value] of Object.entries(chunk.metadata)) {
+    if (key === 'id') continue;
+    for (const item of Array.isArray(value) ? value : [value]) {
+      if (typeof item !== 'string' && typeof item !== 'number') continue;
+      const text = String(item);
+      if (text && !title.includes(text.toLowerCase())) values.push(text);
+    }
+  }
+  return values.join(' ');
+}
+
+/**
+ * Column weights of the ranking. Chunks already begin with their heading path, so a title's
+ * words are in the body too and weigh half; metadata fields (a record's region or type)
+ * describe the whole record and weigh double. Measured on both eval sets (eval/RESULTS.md).
+ */
+export const TITLE_WEIGHT = 0.5;
+export const BODY_WEIGHT = 1;
+export const META_WEIGHT = 2;
+
+/**
+ * In a large store, a term in this many passages (and this share of them) is left out of the
+ * ranking query when the question has rarer terms: scoring every passage that holds it is what
+ * makes a query slow, and BM25 gives it almost no weight. It still counts for relevance.
+ */
+export const COMMON_TERM_PASSAGES = 2_000;
+export const COMMON_TERM_SHARE = 0.02;
+
+export function rankingTerms(
+  wanted: readonly string[],
+  frequencies: ReadonlyMap<string, number>,
+  documents: number,
+): readonly string[] {
+  const limit = Math.max(COMMON_TERM_PASSAGES, documents * COMMON_TERM_SHARE);
+  const rarer = wanted.filter((term) => (frequencies.get(term) ?? 0) <= limit);
+  return rarer.length > 0 ? rarer : wanted;
+}
+
+/**
+ * Relevance scores are the share of the question's information (IDF-weighted terms) a passage
+ * covers, 0–1. The floor is the highest at which at most 5% of the SQuAD development set's
+ * answerable questions are refused and our own eval set refuses none it answered before
+ * (eval/RESULTS.md).
+ */
+export const RELEVANCE_FLOOR = 0.45;
+
+/**
+ * The relevance score (relevance.ts) of each ranked passage for `query`: `wanted` are its terms,
+ * `frequencies` how many of the store's `documents` passages hold each.
+ */
+export function relevanceScorer(
+  query: string,
+  wanted: readonly string[],
+  frequencies: ReadonlyMap<string, number>,
+  documents: number,
+): (passage: Pick<Passage, 'text' | 'title' | 'source' | 'metadata'>) => number {
+  const askedNames = typedInLowerCase(query) ? undefined : namedTerms(query);
+  const unseen = wanted.filter((term) => (frequencies.get(term) ?? 0) === 0);
+  return (passage) => {
+    // Someone typing all in lower case says nothing by it: the passage's capitals tell names.
+    const names = askedNames ?? namedTerms(passage.text);
+    const weights = termWeights(wanted, frequencies, documents, names);
+    return passageRelevance(weights, unseen, {
+      body: terms(passage.text),
+      everywhere: [...terms(passage.title ?? ''), ...terms(metadataText(passage))],
+    });
+  };
+}
