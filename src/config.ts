@@ -20,6 +20,7 @@ import { discordSettings } from './platforms/discord/settings.js';
 import { slackSettings } from './platforms/slack/settings.js';
 import { recordsSettings } from './records/settings.js';
 import type { SettingsArea, SliceOf } from './settings/area.js';
+import { databaseSettings } from './state/settings.js';
 import { upstashSettings } from './stores/settings.js';
 import { webSettings } from './web/settings.js';
 
@@ -37,6 +38,7 @@ const AREAS = [
   httpSettings,
   knowledgeSettings,
   webSettings,
+  databaseSettings,
   opsSettings,
   recordsSettings,
 ] as const;

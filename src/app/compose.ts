@@ -22,8 +22,9 @@ import { StoreRecorder } from '../records/recorder.js';
 import { startRetention } from '../records/retention.js';
 import { RecordStore } from '../records/store.js';
 import { type AppDatabase, openAppDatabase } from '../state/app-db.js';
+import type { PostgresDatabase } from '../state/postgres.js';
 import { guardAnswerer } from './guarded.js';
-import { buildRuntime, type Runtime, type RuntimeDeps } from './runtime.js';
+import { buildRuntime, openDatabase, type Runtime, type RuntimeDeps } from './runtime.js';
 
 export interface Bot {
   readonly config: Config;
@@ -31,6 +32,8 @@ export interface Bot {
   readonly runtime: Runtime;
   readonly metrics: BotMetrics;
   readonly shared: SharedState;
+  /** The PostgreSQL database (DATABASE_URL), shared by the store and the state; absent without it. */
+  readonly database?: PostgresDatabase;
   readonly draining: DrainingAnswerer;
   readonly conversations: ConversationLayer;
   /** Collections, routes, sources and saved threads (`/kb`, save-to-knowledge, the sync schedule). */
@@ -53,8 +56,9 @@ export interface Bot {
 }
 
 export async function composeBot(config: Config, log: Logger, deps: RuntimeDeps = {}): Promise<Bot> {
-  const runtime = await buildRuntime(config, { logger: log, ...deps });
-  const shared = await createSharedState(config.limits.redisURL, log);
+  const database = deps.database ?? (config.database ? await openDatabase(config, log) : undefined);
+  const runtime = await buildRuntime(config, { logger: log, ...deps, ...(database ? { database } : {}) });
+  const shared = await createSharedState(config.limits.redisURL, log, database ? { database } : {});
   const metrics = new BotMetrics();
   let appDb: AppDatabase | undefined;
   const appDatabase = () => {
@@ -122,6 +126,7 @@ export async function composeBot(config: Config, log: Logger, deps: RuntimeDeps 
     runtime,
     metrics,
     shared,
+    ...(database ? { database } : {}),
     draining,
     conversations,
     appDatabase,
@@ -146,6 +151,8 @@ export async function composeBot(config: Config, log: Logger, deps: RuntimeDeps 
       await shared.close();
       routesRedis?.disconnect();
       appDb?.close();
+      // A database the caller passed in is the caller's to close.
+      if (database && !deps.database) await database.close();
     },
   };
 }

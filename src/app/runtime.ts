@@ -1,9 +1,9 @@
 /**
  * Builds the answering machinery from configuration: Groq or the offline extractive
- * answerer, Upstash or the embedded local store, and the core that joins them. Every front
- * end (terminal, Slack, Discord, `npm start`) starts here, so they all behave alike.
- * The Groq and Upstash clients are imported only when configured: the embedded default
- * (offline answers, local store) never loads them.
+ * answerer, Upstash, PostgreSQL or the embedded local store, and the core that joins them. Every
+ * front end (terminal, Slack, Discord, `npm start`) starts here, so they all behave alike.
+ * The Groq, Upstash and PostgreSQL clients are imported only when configured: the embedded
+ * default (offline answers, local store) never loads them.
  */
 import { existsSync } from 'node:fs';
 import type { Config } from '../config.js';
@@ -13,10 +13,13 @@ import { DEGRADED_LABEL, ExtractiveGenerator } from '../generators/extractive.js
 import { configureParsing } from '../ingest/parse-pool.js';
 import { ingestPaths } from '../ingest/pipeline.js';
 import { type Logger, silentLogger } from '../log.js';
+import type { PostgresDatabase } from '../state/postgres.js';
 import { LocalStore } from '../stores/local/index.js';
 
 export interface RuntimeDeps {
   readonly logger?: Logger;
+  /** The PostgreSQL database when DATABASE_URL is set (opened by the caller, who closes it). */
+  readonly database?: PostgresDatabase;
   /** Told when the first run indexes the sample knowledge base (it takes a moment). */
   readonly onSeed?: (message: string) => void;
 }
@@ -29,10 +32,20 @@ export interface Runtime {
   describe(): string;
 }
 
-/** The configured store: Upstash when its variables are set, else the local one. */
+/** The PostgreSQL database DATABASE_URL names; the client is loaded only then. */
+export async function openDatabase(config: Config, logger: Logger = silentLogger): Promise<PostgresDatabase> {
+  if (!config.database) throw new Error('DATABASE_URL is not set');
+  const { connectPostgres } = await import('../state/postgres.js');
+  return connectPostgres(config.database.url, { logger });
+}
+
+/**
+ * The configured store: Upstash when its variables are set, else PostgreSQL with DATABASE_URL
+ * (in `database`, or a pool of its own that lets a command exit when idle), else the local one.
+ */
 export async function openStore(
   config: Config,
-  options: { logger?: Logger; namespace?: string } = {},
+  options: { logger?: Logger; namespace?: string; database?: PostgresDatabase } = {},
 ): Promise<CollectionStore> {
   const logger = options.logger ?? silentLogger;
   if (config.upstash) {
@@ -43,6 +56,10 @@ export async function openStore(
       namespace: options.namespace ?? config.upstash.namespace,
       logger,
     });
+  }
+  if (config.database) {
+    const { PostgresStore } = await import('../stores/postgres/index.js');
+    return PostgresStore.open({ db: options.database ?? (await openDatabase(config, logger)), logger });
   }
   return LocalStore.open({ dir: config.rag.dataDir, logger });
 }
@@ -62,10 +79,11 @@ export async function createGenerator(config: Config, logger: Logger = silentLog
   });
 }
 
-/** An empty local store gets the bundled knowledge folder, so a fresh clone can answer. */
+/** An empty local or PostgreSQL store gets the bundled knowledge folder, so a fresh clone can answer. */
 async function seedLocalStore(store: KnowledgeStore, config: Config, deps: RuntimeDeps): Promise<void> {
   if ((await store.stats()).vectorCount > 0 || !existsSync(config.rag.knowledgeDir)) return;
-  deps.onSeed?.(`First run: indexing ${config.rag.knowledgeDir}/ into ${config.rag.dataDir}/ …`);
+  const into = config.database ? store.description : `${config.rag.dataDir}/`;
+  deps.onSeed?.(`First run: indexing ${config.rag.knowledgeDir}/ into ${into} …`);
   const summary = await ingestPaths(
     store,
     [config.rag.knowledgeDir],
@@ -77,7 +95,7 @@ async function seedLocalStore(store: KnowledgeStore, config: Config, deps: Runti
 export async function buildRuntime(config: Config, deps: RuntimeDeps = {}): Promise<Runtime> {
   const logger = deps.logger ?? silentLogger;
   configureParsing(config.parsing);
-  const store = await openStore(config, { logger });
+  const store = await openStore(config, { logger, ...(deps.database ? { database: deps.database } : {}) });
   if (!config.upstash) await seedLocalStore(store, config, deps);
   const generator = await createGenerator(config, logger);
   const answerer = new RagCore({

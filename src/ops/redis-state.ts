@@ -9,6 +9,7 @@
  */
 import { Redis } from 'ioredis';
 import { type Logger, silentLogger } from '../log.js';
+import { OutageLog } from './outage-log.js';
 import {
   type DedupeStore,
   MemoryDedupeStore,
@@ -53,31 +54,6 @@ export async function connectRedis(url: string, log: Logger = silentLogger, wait
   return redis;
 }
 
-/** Remembers whether Redis is failing, so an outage is logged when it starts and when it ends, not per question. */
-class OutageLog {
-  private down = false;
-
-  constructor(
-    private readonly log: Logger,
-    private readonly what: string,
-  ) {}
-
-  failed(error: unknown): void {
-    if (this.down) return;
-    this.down = true;
-    this.log.warn(
-      { err: error },
-      `Redis unavailable for ${this.what}; using this instance's memory until it is back`,
-    );
-  }
-
-  worked(): void {
-    if (!this.down) return;
-    this.down = false;
-    this.log.info(`Redis is back; ${this.what} shared again`);
-  }
-}
-
 export class RedisDedupeStore implements DedupeStore {
   private readonly outage: OutageLog;
 
@@ -87,7 +63,7 @@ export class RedisDedupeStore implements DedupeStore {
     /** Stands in while Redis is unreachable. */
     private readonly fallback: DedupeStore = new MemoryDedupeStore(),
   ) {
-    this.outage = new OutageLog(log, 'dedupe');
+    this.outage = new OutageLog(log, 'Redis', 'dedupe');
   }
 
   async firstSeen(key: string, ttlMs: number): Promise<boolean> {
@@ -113,7 +89,7 @@ export class RedisRateLimiter implements RateLimiter {
     /** Stands in while Redis is unreachable. */
     private readonly fallback: RateLimiter = new MemoryRateLimiter(),
   ) {
-    this.outage = new OutageLog(log, 'rate limits');
+    this.outage = new OutageLog(log, 'Redis', 'rate limits');
   }
 
   async hit(key: string, limit: number, windowMs: number): Promise<RateDecision> {

@@ -1,9 +1,11 @@
 /**
  * Small interfaces for the state several instances must share when scaled out: event
  * dedupe and rate-limit counters. The in-process defaults serve one instance; a Redis
- * implementation (selected by REDIS_URL) serves many.
+ * implementation (selected by REDIS_URL) or a PostgreSQL one (DATABASE_URL without REDIS_URL)
+ * serves many.
  */
 import { type Logger, silentLogger } from '../log.js';
+import type { PostgresDatabase } from '../state/postgres.js';
 
 export interface DedupeStore {
   /** True the first time `key` is seen within `ttlMs`; false for repeats. */
@@ -79,14 +81,29 @@ export interface SharedState {
 }
 
 /**
- * Redis when REDIS_URL is set (several instances), in-process otherwise (one instance). While
- * Redis is unreachable the Redis stores fall back to in-process ones, never to nothing.
+ * Redis when REDIS_URL is set (several instances; it keeps these hot paths even beside
+ * PostgreSQL), else PostgreSQL when the bot has a database (DATABASE_URL), in-process otherwise
+ * (one instance). While the shared service is unreachable its stores fall back to in-process
+ * ones, never to nothing.
  */
 export async function createSharedState(
   redisURL: string | undefined,
   log: Logger = silentLogger,
-  options: { readonly connectWaitMs?: number } = {},
+  options: { readonly connectWaitMs?: number; readonly database?: PostgresDatabase } = {},
 ): Promise<SharedState> {
+  if (!redisURL && options.database) {
+    const { PostgresDedupeStore, PostgresRateLimiter, SHARED_STATE_MIGRATION, SHARED_STATE_SCHEMA } =
+      await import('./postgres-state.js');
+    const db = options.database;
+    await db.migrate(SHARED_STATE_MIGRATION, SHARED_STATE_SCHEMA);
+    return {
+      dedupe: new PostgresDedupeStore(db, log),
+      rates: new PostgresRateLimiter(db, log),
+      description: 'PostgreSQL',
+      // The database belongs to the bot, which closes it.
+      close: async () => undefined,
+    };
+  }
   if (!redisURL) {
     return {
       dedupe: new MemoryDedupeStore(),

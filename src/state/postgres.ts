@@ -77,6 +77,8 @@ export async function connectPostgres(url: string, options: PostgresOptions = {}
     max: options.maxConnections ?? 10,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
     idleTimeoutMillis: 60_000,
+    // Idle connections never keep a finished command (ingest, report) from exiting.
+    allowExitOnIdle: true,
     application_name: 'rag-chat-bot',
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
   });

@@ -71,6 +71,22 @@ describe('configuration', () => {
     );
   });
 
+  it('takes DATABASE_URL only as a PostgreSQL URL, and never echoes it', () => {
+    const url = 'postgres://bot:s3cret-password@db.internal:5432/rag';
+    expect(parseConfig({ DATABASE_URL: url }).database).toEqual({ url });
+    expect(parseConfig({ DATABASE_URL: 'postgresql://db/rag' }).database?.url).toBe('postgresql://db/rag');
+    expect(parseConfig({}).database).toBeUndefined();
+    const wrong = 'mysql://bot:s3cret-password@db.internal/rag';
+    expect(() => parseConfig({ DATABASE_URL: wrong })).toThrow(
+      'DATABASE_URL must be a PostgreSQL URL (postgres://user:password@host:5432/database)',
+    );
+    try {
+      parseConfig({ DATABASE_URL: wrong });
+    } catch (error) {
+      expect(String(error)).not.toContain('s3cret-password');
+    }
+  });
+
   it('treats blank values as unset, so an .env copied from .env.example works', () => {
     const config = parseConfig({ GROQ_API_KEY: '', UPSTASH_VECTOR_REST_URL: ' ', GROQ_MODEL: '' });
     expect(config.groq.apiKey).toBeUndefined();

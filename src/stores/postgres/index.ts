@@ -345,13 +345,17 @@ export class PostgresStore implements CollectionStore {
 
   /** Adds each term's change in passage count; terms no passage holds any more are dropped. */
   private async countTerms(client: pg.PoolClient, changes: ReadonlyMap<string, number>): Promise<void> {
-    const changed = [...changes]
-      .filter(([, by]) => by !== 0)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const changed = [...changes].filter(([, by]) => by !== 0);
     if (changed.length === 0) return;
+    // Under the writers' lock no one else adds terms: update those known, insert the rest.
     await client.query(
-      `INSERT INTO knowledge_terms (term, passages) SELECT * FROM unnest($1::text[], $2::int[])
-       ON CONFLICT (term) DO UPDATE SET passages = knowledge_terms.passages + excluded.passages`,
+      `WITH changes AS (SELECT * FROM unnest($1::text[], $2::int[]) AS c (term, n)),
+       updated AS (
+         UPDATE knowledge_terms t SET passages = t.passages + c.n FROM changes c WHERE t.term = c.term
+         RETURNING t.term
+       )
+       INSERT INTO knowledge_terms (term, passages)
+       SELECT term, n FROM changes WHERE term NOT IN (SELECT term FROM updated)`,
       [changed.map(([term]) => term), changed.map(([, by]) => by)],
     );
     const dropped = changed.filter(([, by]) => by < 0).map(([term]) => term);

@@ -1,0 +1,27 @@
+/** PostgreSQL (DATABASE_URL): the bot's state, and its knowledge without Upstash, for every instance. */
+import * as v from 'valibot';
+import { defineSettings } from '../settings/area.js';
+import { trimmed, variable } from '../settings/variables.js';
+
+export interface DatabaseSlice {
+  /** DATABASE_URL: PostgreSQL holds the state (and the knowledge, without Upstash) of every instance. */
+  readonly database?: { readonly url: string };
+}
+
+const postgresURL = variable(
+  v.optional(
+    v.pipe(
+      trimmed(),
+      v.check(
+        (value) => URL.canParse(value) && /^postgres(ql)?:$/.test(new URL(value).protocol),
+        'must be a PostgreSQL URL (postgres://user:password@host:5432/database)',
+      ),
+    ),
+  ),
+);
+
+export const databaseSettings = defineSettings({
+  variables: { DATABASE_URL: postgresURL },
+  secrets: ['DATABASE_URL'],
+  build: (env): DatabaseSlice => (env.DATABASE_URL ? { database: { url: env.DATABASE_URL } } : {}),
+});

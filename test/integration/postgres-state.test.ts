@@ -1,0 +1,83 @@
+/**
+ * Dedupe and rate limits in a real PostgreSQL, as instances on different machines with one
+ * DATABASE_URL and no Redis see them; and what each instance does while the database is down.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PostgresDedupeStore, PostgresRateLimiter } from '../../src/ops/postgres-state.js';
+import { createSharedState, type SharedState } from '../../src/ops/shared-state.js';
+import { connectPostgres, type PostgresDatabase } from '../../src/state/postgres.js';
+import { captureLogs } from '../support/logs.js';
+import { createTestDatabase, havePostgres } from '../support/postgres.js';
+
+const databases: PostgresDatabase[] = [];
+let url = '';
+
+/** One instance: its own pool on the shared database, state as `npm start` builds it. */
+async function instance(): Promise<SharedState & { db: PostgresDatabase }> {
+  const db = await connectPostgres(url, { maxConnections: 3 });
+  databases.push(db);
+  return { ...(await createSharedState(undefined, undefined, { database: db })), db };
+}
+
+beforeAll(async () => {
+  if (havePostgres) url = await createTestDatabase('shared_state');
+});
+afterAll(() => Promise.all(databases.map((db) => db.close())));
+
+describe.skipIf(!havePostgres)('shared state in PostgreSQL, without Redis', () => {
+  it('is what an instance uses when DATABASE_URL is set and REDIS_URL is not', async () => {
+    expect((await instance()).description).toBe('PostgreSQL');
+  });
+
+  it('drops an event delivered to two instances at once: one of them answers it', async () => {
+    const [a, b] = [await instance(), await instance()];
+    const seen = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).dedupe.firstSeen('slack:delivery:Ev1', 60_000)),
+    );
+    expect(seen.filter(Boolean)).toHaveLength(1);
+    expect(await a.dedupe.firstSeen('slack:delivery:Ev2', 60_000)).toBe(true);
+  });
+
+  it('forgets a key once it has expired, so a later note is said again', async () => {
+    const [a, b] = [await instance(), await instance()];
+    expect(await a.dedupe.firstSeen('slack:file-note:T1:F1:x', 50)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    expect(await b.dedupe.firstSeen('slack:file-note:T1:F1:x', 60_000)).toBe(true);
+    expect(await a.dedupe.firstSeen('slack:file-note:T1:F1:x', 60_000)).toBe(false);
+  });
+
+  it('counts one user across instances and says how long to wait', async () => {
+    const [a, b] = [await instance(), await instance()];
+    const decisions = [];
+    for (let i = 0; i < 4; i++) decisions.push(await (i % 2 ? a : b).rates.hit('user:slack:U1', 3, 60_000));
+    expect(decisions.map((d) => d.allowed)).toEqual([true, true, true, false]);
+    expect(decisions[3]!.retryAfterMs).toBeGreaterThan(50_000);
+    expect(decisions[3]!.retryAfterMs).toBeLessThanOrEqual(60_000);
+    expect((await a.rates.hit('user:slack:U2', 3, 60_000)).allowed).toBe(true);
+  });
+
+  it('opens a new window once the old one has passed', async () => {
+    const a = await instance();
+    await a.rates.hit('user:slack:U3', 1, 100);
+    expect((await a.rates.hit('user:slack:U3', 1, 100)).allowed).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect((await a.rates.hit('user:slack:U3', 1, 100)).allowed).toBe(true);
+  });
+
+  it('keeps dropping repeats and limiting in memory while the database is down, and logs it once', async () => {
+    const { logger, lines } = captureLogs();
+    const db = await connectPostgres(url, { maxConnections: 1, connectTimeoutMs: 500 });
+    const dedupe = new PostgresDedupeStore(db, logger);
+    const rates = new PostgresRateLimiter(db, logger);
+    await createSharedState(undefined, undefined, { database: db });
+    await db.pool.end();
+    const seen = [];
+    for (let i = 0; i < 3; i++) seen.push(await dedupe.firstSeen('slack:delivery:Ev9', 60_000));
+    expect(seen).toEqual([true, false, false]);
+    const decisions = [];
+    for (let i = 0; i < 3; i++) decisions.push((await rates.hit('user:slack:U9', 2, 60_000)).allowed);
+    expect(decisions).toEqual([true, true, false]);
+    expect(lines.filter((line) => line.includes('PostgreSQL unavailable for dedupe'))).toHaveLength(1);
+    expect(lines.filter((line) => line.includes('PostgreSQL unavailable for rate limits'))).toHaveLength(1);
+  });
+});
