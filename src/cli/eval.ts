@@ -1,10 +1,12 @@
 /**
  * `npm run eval -- [set.json] [--corpus <folder>] [--baseline] [--sweep] [--json]`: retrieval
- * quality on an eval set. Without --corpus it measures the configured store (the local store
- * is indexed from knowledge/ first if empty; an Upstash index as it is). With --corpus it
- * indexes that folder into a throw-away local store, sources named relative to the folder,
- * so a set like eval/squad2.json is portable. Exit codes: 0 done, 2 usage or bad input.
+ * quality on an eval set. Without --corpus it measures the configured store (the local or
+ * PostgreSQL store is indexed from knowledge/ first if empty; an Upstash index as it is). With
+ * --corpus it indexes that folder into a throw-away store, sources named relative to the folder,
+ * so a set like eval/squad2.json is portable: a local one, or with DATABASE_URL a PostgreSQL one
+ * in a schema of its own, dropped afterwards. Exit codes: 0 done, 2 usage or bad input.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -32,8 +34,9 @@ const USAGE = `Measure retrieval quality on an eval set.
   npm run eval -- [set.json] [options]      (default set: eval/questions.json)
 
 Options:
-  --corpus <folder>   index this folder into a temporary local store and evaluate that
-                      (sources in the set are named relative to the folder)
+  --corpus <folder>   index this folder into a temporary store and evaluate that (a local
+                      one; with DATABASE_URL a PostgreSQL one in a temporary schema; sources
+                      in the set are named relative to the folder)
   --baseline          also rank with a plain BM25 library (wink-bm25-text-search) on the same chunks
   --sweep             also print refusal rates at relevance floors from 0.20 to 0.70
   --json              print one JSON object instead of tables
@@ -61,18 +64,26 @@ async function storeUnderTest(corpus: string | undefined): Promise<Measured> {
   };
   if (corpus) {
     const folder = resolve(corpus);
-    const dir = await mkdtemp(join(tmpdir(), 'rag-eval-'));
-    const store = await LocalStore.open({ dir });
+    const config = loadConfig();
+    const temporary =
+      config.database && !config.upstash ? await temporaryPostgresStore(config.database.url) : undefined;
+    const dir = temporary ? undefined : await mkdtemp(join(tmpdir(), 'rag-eval-'));
+    const store = temporary ? temporary.store : await LocalStore.open({ dir: dir! });
+    const cleanup = async () => {
+      if (store instanceof LocalStore) store.close();
+      await temporary?.drop();
+      if (dir) await rm(dir, { recursive: true, force: true });
+    };
     const summary = await ingestPaths(store, [folder], { cwd: folder });
-    if (summary.files === 0) throw new EvalSetError(`Nothing to index in ${corpus}.`);
+    if (summary.files === 0) {
+      await cleanup();
+      throw new EvalSetError(`Nothing to index in ${corpus}.`);
+    }
     return {
       retriever: store,
-      name: `local store over ${corpus}`,
+      name: `${temporary ? 'PostgreSQL' : 'local'} store over ${corpus}`,
       chunks: () => collect([folder], folder),
-      cleanup: async () => {
-        store.close();
-        await rm(dir, { recursive: true, force: true });
-      },
+      cleanup,
     };
   }
   const config = loadConfig();
@@ -86,6 +97,21 @@ async function storeUnderTest(corpus: string | undefined): Promise<Measured> {
     chunks: () => collect([config.rag.knowledgeDir]),
     cleanup: async () => {
       if (store instanceof LocalStore) store.close();
+    },
+  };
+}
+
+/** A PostgreSQL store in a schema made for this run; `drop` removes the schema and its tables. */
+async function temporaryPostgresStore(url: string) {
+  const { connectPostgres } = await import('../state/postgres.js');
+  const { PostgresStore } = await import('../stores/postgres/index.js');
+  const schema = `rag_eval_${randomBytes(6).toString('hex')}`;
+  const db = await connectPostgres(url, { schema });
+  return {
+    store: await PostgresStore.open({ db }),
+    async drop() {
+      await db.pool.query(`DROP SCHEMA ${schema} CASCADE`);
+      await db.close();
     },
   };
 }

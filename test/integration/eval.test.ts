@@ -6,6 +6,7 @@ import { evaluate, loadEvalSet } from '../../src/eval/evaluate.js';
 import { ingestPaths } from '../../src/ingest/pipeline.js';
 import { LocalStore } from '../../src/stores/local/index.js';
 import { ROOT, runCli } from '../e2e/cli.js';
+import { createTestDatabase, havePostgres } from '../support/postgres.js';
 
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {
@@ -79,6 +80,30 @@ describe('npm run eval', () => {
     expect(report.rejectedAnswerable).toBe(0);
     expect(report.baseline.recallAt3).toBe(1);
   });
+
+  it.skipIf(!havePostgres)(
+    'with DATABASE_URL, measures a throw-away PostgreSQL store over --corpus, with the embedded store’s figures on our set',
+    async () => {
+      const url = await createTestDatabase('eval');
+      const run = (env: Record<string, string>) =>
+        runCli('src/cli/eval.ts', ['eval/questions.json', '--corpus', '.', '--json'], {
+          env,
+          timeoutMs: 90_000,
+        });
+      const [local, postgres] = await Promise.all([run({}), run({ DATABASE_URL: url })]);
+      expect(postgres.code).toBe(0);
+      const [a, b] = [JSON.parse(local.stdout), JSON.parse(postgres.stdout)] as Record<string, unknown>[];
+      expect(b!.store).toBe('PostgreSQL store over .');
+      expect({ ...b, store: '' }).toEqual({ ...a, store: '' });
+      expect(b!.answerable).toBe(42);
+      const pg = await import('pg');
+      const client = new pg.default.Client({ connectionString: url });
+      await client.connect();
+      const left = await client.query("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'rag_eval%'");
+      await client.end();
+      expect(left.rows).toEqual([]);
+    },
+  );
 
   it('names the entry of a malformed eval set and exits 2', async () => {
     const set = join(await tempDir(), 'bad.json');
