@@ -46,8 +46,18 @@ function run(bin: string, program: string, args: readonly string[]): string {
   return execFileSync(command, argv, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
+export interface ClusterOptions {
+  /**
+   * Keep PostgreSQL's durability (fsync, full page writes, synchronous commit), as a production
+   * server has it: for benchmarks. Tests run without it.
+   */
+  readonly durable?: boolean;
+  /** More server settings (`name=value`), e.g. a larger shared_buffers for a benchmark. */
+  readonly settings?: readonly string[];
+}
+
 /** Starts a cluster; throws with the server's own words when it cannot. */
-export async function startCluster(): Promise<Cluster> {
+export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
   const bin = postgresBinaries();
   if (!bin) throw new Error('PostgreSQL is not installed (apt-get install postgresql)');
   const dir = mkdtempSync(join(tmpdir(), 'rag-test-pg-'));

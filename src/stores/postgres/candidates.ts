@@ -35,14 +35,18 @@ export function candidateQuery(
   const df = (term: string) => frequencies.get(term) ?? 0;
   const total = ranked.reduce((sum, term) => sum + df(term), 0);
   if (total <= budget) {
-    return { tsquery: ranked.map(lexeme).join(' | '), limit: MAX_CANDIDATES, exhaustive: true };
+    return {
+      tsquery: ranked.map(lexeme).join(' | '),
+      limit: Math.max(MAX_CANDIDATES, total),
+      exhaustive: true,
+    };
   }
   const byRarity = [...ranked].sort((a, b) => df(a) - df(b));
   const clauses: string[] = [];
   const alone = new Set<string>();
   let expected = 0;
   for (const term of byRarity) {
-    if (clauses.length > 0 && expected + df(term) > budget) break;
+    if (expected + df(term) > budget) break;
     clauses.push(lexeme(term));
     alone.add(term);
     expected += df(term);
@@ -58,9 +62,12 @@ export function candidateQuery(
   }
   pairs.sort((x, y) => x.size - y.size);
   for (const pair of pairs) {
-    if (expected + pair.size > budget) break;
+    // The rarest pair is scored even when it alone is expected to exceed the budget.
+    if (clauses.length > 0 && expected + pair.size > budget) break;
     clauses.push(pair.query);
     expected += pair.size;
   }
+  // One term only, and more common than the budget: its passages, as many as the limit allows.
+  if (clauses.length === 0) clauses.push(lexeme(byRarity[0]!));
   return { tsquery: clauses.join(' | '), limit: MAX_CANDIDATES, exhaustive: false };
 }

@@ -33,7 +33,7 @@ import {
   TITLE_WEIGHT,
 } from '../local/ranking.js';
 import { queryTerms, terms } from '../local/terms.js';
-import { candidateQuery } from './candidates.js';
+import { candidateQuery, EXACT_CANDIDATES } from './candidates.js';
 import { STORE_MIGRATION, STORE_SCHEMA } from './schema.js';
 
 /** BM25's parameters as SQLite's FTS5 uses them. */
@@ -102,6 +102,8 @@ interface PassageRow {
 export interface PostgresStoreOptions {
   readonly db: PostgresDatabase;
   readonly logger?: Logger;
+  /** Passages a search scores at most before it narrows its candidates (candidates.ts). */
+  readonly candidateBudget?: number;
 }
 
 export class PostgresStore implements CollectionStore {
@@ -111,6 +113,7 @@ export class PostgresStore implements CollectionStore {
   private constructor(
     private readonly db: PostgresDatabase,
     private readonly log: Logger,
+    private readonly candidateBudget: number,
     readonly collectionName: string = DEFAULT_COLLECTION,
   ) {
     this.description =
@@ -122,11 +125,15 @@ export class PostgresStore implements CollectionStore {
   /** The store in `db`, its tables created on first use. */
   static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
     await options.db.migrate(STORE_MIGRATION, STORE_SCHEMA);
-    return new PostgresStore(options.db, options.logger ?? silentLogger);
+    return new PostgresStore(
+      options.db,
+      options.logger ?? silentLogger,
+      options.candidateBudget ?? EXACT_CANDIDATES,
+    );
   }
 
   collection(name: string): PostgresStore {
-    return new PostgresStore(this.db, this.log, name);
+    return new PostgresStore(this.db, this.log, this.candidateBudget, name);
   }
 
   async collections(): Promise<Map<string, number>> {
@@ -149,7 +156,7 @@ export class PostgresStore implements CollectionStore {
       (term) => (frequencies.get(term) ?? 0) > 0,
     );
     if (ranked.length === 0) return [];
-    const candidates = candidateQuery(ranked, frequencies, documents);
+    const candidates = candidateQuery(ranked, frequencies, documents, this.candidateBudget);
     options.signal?.throwIfAborted();
     const { rows } = await this.read(() =>
       this.db.pool.query<PassageRow>(
@@ -161,7 +168,7 @@ export class PostgresStore implements CollectionStore {
          ),
          ranked AS (
            SELECT c.rowid,
-             sum(q.idf * (f.tf * ${K1 + 1}) / (f.tf + ${K1} * (${1 - B} + ${B} * c.length / $5::float8))) AS score
+             sum(q.idf * (f.tf * ${K1 + 1}) / (f.tf + ${K1} * (${1 - B} + ${B} * c.length::float8 / $5::float8))) AS score
            FROM candidates c CROSS JOIN query q
            CROSS JOIN LATERAL (SELECT (c.frequencies ->> q.term)::float8 AS tf) f
            WHERE f.tf IS NOT NULL
