@@ -92,15 +92,15 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   // A port free a moment ago may be taken by the time the server binds it: try another.
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
-    const options = [
+    const settings = [
       `-p ${port}`,
       '-c listen_addresses=127.0.0.1',
       "-c unix_socket_directories=''",
-      '-c fsync=off',
-      '-c synchronous_commit=off',
-      '-c full_page_writes=off',
       '-c max_connections=400',
-      '-c shared_buffers=64MB',
+      ...(options.durable
+        ? []
+        : ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off', '-c shared_buffers=64MB']),
+      ...(options.settings ?? []).map((setting) => `-c ${setting}`),
     ].join(' ');
     try {
       run(bin, 'pg_ctl', [
@@ -112,7 +112,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         '-t',
         '60',
         '-o',
-        options,
+        settings,
         'start',
       ]);
       return { url: `postgres://rag:${password}@127.0.0.1:${port}/postgres`, dir };
