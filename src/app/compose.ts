@@ -20,7 +20,7 @@ import { createSharedState, type SharedState } from '../ops/shared-state.js';
 import { loadPseudonymKey } from '../records/pseudonyms.js';
 import { StoreRecorder } from '../records/recorder.js';
 import { startRetention } from '../records/retention.js';
-import { RecordStore } from '../records/store.js';
+import { type AnswerRecords, RecordStore } from '../records/store.js';
 import { type AppDatabase, openAppDatabase } from '../state/app-db.js';
 import type { PostgresDatabase } from '../state/postgres.js';
 import { guardAnswerer } from './guarded.js';
@@ -46,7 +46,7 @@ export interface Bot {
   /** The bot's own database (settings, sources, installations, records), opened on first use. */
   appDatabase(): AppDatabase;
   /** Answer records (src/records): written by the layer, read by the report and the digest. */
-  readonly records: RecordStore;
+  readonly records: AnswerRecords;
   readonly recorder: StoreRecorder;
   /**
    * Graceful stop: refuse new questions, let answers in flight finish within the grace
@@ -65,10 +65,13 @@ export async function composeBot(config: Config, log: Logger, deps: RuntimeDeps 
     appDb ??= openAppDatabase(config.rag.dataDir);
     return appDb;
   };
-  const records = new RecordStore(
-    appDatabase(),
-    loadPseudonymKey(config.rag.dataDir, config.records.pseudonymSecret),
-  );
+  // With DATABASE_URL the records of every instance are in one place; otherwise in app.db.
+  const records: AnswerRecords = database
+    ? await (await import('../records/postgres-store.js')).PostgresRecordStore.open(
+        database,
+        config.records.pseudonymSecret,
+      )
+    : new RecordStore(appDatabase(), loadPseudonymKey(config.rag.dataDir, config.records.pseudonymSecret));
   const recorder = new StoreRecorder(records, { keepText: config.records.keepText, log });
   const stopRetention = startRetention(records, { days: config.records.days, log });
   // With REDIS_URL, `/kb use` routes are shared by every instance through Redis.

@@ -69,6 +69,22 @@ async function main(): Promise<number> {
     return 2;
   }
   const config = loadConfig();
+  if (config.database) {
+    // Every instance's records, whichever host answered.
+    const [{ connectPostgres }, { PostgresRecordStore }] = await Promise.all([
+      import('../state/postgres.js'),
+      import('../records/postgres-store.js'),
+    ]);
+    const db = await connectPostgres(config.database.url);
+    try {
+      const records = await PostgresRecordStore.open(db, config.records.pseudonymSecret);
+      const report = await buildReport(records, period, threshold);
+      process.stdout.write(args.values.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
+      return 0;
+    } finally {
+      await db.close();
+    }
+  }
   const file = join(config.rag.dataDir, 'app.db');
   if (!existsSync(file)) {
     process.stderr.write(
@@ -82,7 +98,7 @@ async function main(): Promise<number> {
       app,
       loadPseudonymKey(config.rag.dataDir, config.records.pseudonymSecret),
     );
-    const report = buildReport(records, period, threshold);
+    const report = await buildReport(records, period, threshold);
     process.stdout.write(args.values.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
     return 0;
   } finally {

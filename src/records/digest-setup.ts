@@ -6,11 +6,11 @@
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { type DigestDestination, DigestScheduler } from './digest.js';
-import type { RecordStore } from './store.js';
+import type { AnswerRecords } from './store.js';
 
 export async function digestFromConfig(
   config: Config,
-  store: RecordStore,
+  store: AnswerRecords,
   log: Logger,
   sharedClaim?: (key: string, ttlMs: number) => Promise<boolean>,
 ): Promise<DigestScheduler | undefined> {

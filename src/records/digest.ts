@@ -12,7 +12,7 @@ import {
   type Report,
   type ReportThread,
 } from './report.js';
-import type { RecordStore, StoredAnswer } from './store.js';
+import type { AnswerRecords, StoredAnswer } from './store.js';
 
 export type DigestSchedule = 'weekly' | 'daily';
 
@@ -159,7 +159,7 @@ export async function buildDigest(
 }
 
 export interface DigestSchedulerOptions {
-  readonly store: RecordStore;
+  readonly store: AnswerRecords;
   readonly destinations: readonly DigestDestination[];
   readonly schedule: DigestSchedule;
   readonly log: Logger;
@@ -168,7 +168,8 @@ export interface DigestSchedulerOptions {
   readonly checkEveryMs?: number;
   /**
    * A claim shared by instances on other hosts (each host has its own app.db): true for the
-   * first caller of a key. npm start passes the Redis-backed dedupe store when REDIS_URL is set.
+   * first caller of a key. npm start passes the Redis-backed dedupe store when REDIS_URL is set
+   * and the records are per host; records in PostgreSQL need none (their claim is shared).
    */
   readonly sharedClaim?: (key: string, ttlMs: number) => Promise<boolean>;
 }
@@ -210,17 +211,17 @@ export class DigestScheduler {
     const period = duePeriod(schedule, this.now());
     let posted = 0;
     for (const destination of this.options.destinations) {
-      if (!store.claimDigest(destination.name, period.key, this.now())) continue;
+      if (!(await store.claimDigest(destination.name, period.key, this.now()))) continue;
       const shared = await this.claimShared(`${destination.name}:${period.key}`, period);
       if (!shared) {
         // Another host posts this one; remembered here so this host stops asking.
-        store.digestPosted(destination.name, period.key, this.now());
+        await store.digestPosted(destination.name, period.key, this.now());
         continue;
       }
       try {
-        const report = buildReport(store, period, undefined, await destination.scope());
+        const report = await buildReport(store, period, undefined, await destination.scope());
         if (report.questions === 0) {
-          store.digestPosted(destination.name, period.key, this.now());
+          await store.digestPosted(destination.name, period.key, this.now());
           log.info(
             { destination: destination.name, period: period.key },
             'no questions in the period; no digest',
@@ -228,12 +229,12 @@ export class DigestScheduler {
           continue;
         }
         await destination.post(await buildDigest(report, destination, schedule, log));
-        store.digestPosted(destination.name, period.key, this.now());
+        await store.digestPosted(destination.name, period.key, this.now());
         posted += 1;
         log.info({ destination: destination.name, period: period.key }, 'digest posted');
       } catch (error) {
         // Given back, so a later check (here or on another instance) tries again.
-        store.releaseDigest(destination.name, period.key);
+        await store.releaseDigest(destination.name, period.key).catch(() => undefined);
         log.warn(
           { err: error, destination: destination.name, period: period.key },
           'could not post the digest',

@@ -12,7 +12,7 @@ import type {
 } from '../conversation/recording.js';
 import type { Logger } from '../log.js';
 import type { Pseudonymize } from './pseudonyms.js';
-import { questionHash, type RecordStore, type StoredAnswer } from './store.js';
+import { type AnswerRecords, questionHash, type StoredAnswer } from './store.js';
 
 export interface RecorderOptions {
   /** RECORD_TEXT: keep the question's wording (and the standalone question). */
@@ -59,28 +59,27 @@ export function toStoredAnswer(
 
 export class StoreRecorder implements AnswerRecorder {
   private readonly now: () => number;
-  /** Link look-ups still running, so tests and shutdown can wait for them. */
+  /** Writes and look-ups still running, so tests and shutdown can wait for them. */
   private readonly pending = new Set<Promise<void>>();
 
   constructor(
-    private readonly store: RecordStore,
+    private readonly store: AnswerRecords,
     private readonly options: RecorderOptions,
   ) {
     this.now = options.now ?? Date.now;
   }
 
   answered(summary: AnswerSummary): void {
-    if (
-      !this.attempt('answer', () =>
-        this.store.saveAnswer(toStoredAnswer(summary, this.options.keepText, this.store.pseudonym)),
-      )
-    )
-      return;
+    const saved = this.attempt('answer', () =>
+      this.store.saveAnswer(toStoredAnswer(summary, this.options.keepText, this.store.pseudonym)),
+    );
+    this.later(saved, summary.questionId, 'could not record the answer');
     const { link, audience } = summary;
     if (link) {
       this.later(
-        link().then((found) => {
-          if (found) this.attempt('link', () => this.store.setLink(summary.questionId, found));
+        Promise.all([saved, link()]).then(async ([stored, found]) => {
+          if (stored && found)
+            await this.attempt('link', () => this.store.setLink(summary.questionId, found));
         }),
         summary.questionId,
         'no link to the thread',
@@ -88,16 +87,16 @@ export class StoreRecorder implements AnswerRecorder {
     }
     if (audience && !summary.place.direct) {
       this.later(
-        audience().then((seen) =>
-          this.attempt('audience', () => this.store.setAudience(summary.questionId, seen)),
-        ),
+        Promise.all([saved, audience()]).then(async ([stored, seen]) => {
+          if (stored) await this.attempt('audience', () => this.store.setAudience(summary.questionId, seen));
+        }),
         summary.questionId,
         'could not tell who can see the conversation; the digest leaves it out',
       );
     }
   }
 
-  /** Runs a look-up after the answer; `settled()` waits for it, a failure is logged. */
+  /** Runs a write or look-up after the answer; `settled()` waits for it, a failure is logged. */
   private later(work: Promise<unknown>, questionId: string, failed: string): void {
     const running: Promise<void> = work
       .then(() => undefined)
@@ -107,8 +106,8 @@ export class StoreRecorder implements AnswerRecorder {
   }
 
   feedback(record: FeedbackRecord): void {
-    this.attempt('vote', () => {
-      const kept = this.store.saveVote({
+    const voting = this.attempt('vote', async () => {
+      const kept = await this.store.saveVote({
         questionId: record.questionId,
         userId: this.store.pseudonym(record.userId),
         vote: record.vote,
@@ -117,20 +116,26 @@ export class StoreRecorder implements AnswerRecorder {
       });
       if (!kept) this.options.log.debug({ questionId: record.questionId }, 'vote on an unrecorded answer');
     });
+    this.later(voting, record.questionId, 'could not record the vote');
   }
 
   escalated(record: EscalationRecord): void {
-    this.attempt('hand-off', () => this.store.markEscalated(record.questionId, this.now()));
+    this.later(
+      this.attempt('hand-off', () => this.store.markEscalated(record.questionId, this.now())),
+      record.questionId,
+      'could not record the hand-off',
+    );
   }
 
-  /** Resolves once every link look-up started so far has finished. */
+  /** Resolves once every write and look-up started so far has finished. */
   async settled(): Promise<void> {
     await Promise.allSettled([...this.pending]);
   }
 
-  private attempt(what: string, write: () => void): boolean {
+  /** A failing write is logged and forgotten (recording never gets in the way): true when it landed. */
+  private async attempt(what: string, write: () => Promise<unknown>): Promise<boolean> {
     try {
-      write();
+      await write();
       return true;
     } catch (error) {
       this.options.log.warn({ err: error }, `could not record the ${what}`);

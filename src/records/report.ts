@@ -4,7 +4,7 @@
  * similarity with links to their threads. `npm run report` prints it; the digest posts it.
  */
 import { DEFAULT_SIMILARITY, groupSimilar } from './similarity.js';
-import type { RecordStore, StoredAnswer, StoredVote } from './store.js';
+import type { AnswerRecords, StoredAnswer, StoredVote } from './store.js';
 
 export interface ReportThread {
   readonly questionId: string;
@@ -106,17 +106,17 @@ function groups(
     .sort((a, b) => b.count - a.count || b.lastAskedAt.localeCompare(a.lastAskedAt));
 }
 
-export function buildReport(
-  store: RecordStore,
+export async function buildReport(
+  store: AnswerRecords,
   period: { readonly from: number; readonly to: number },
   threshold = DEFAULT_SIMILARITY,
   /** Which answers the report may show (a digest shows only its own platform's and space's). */
   include: (answer: StoredAnswer) => boolean = () => true,
-): Report {
-  const answers = store.answers(period.from, period.to).filter(include);
+): Promise<Report> {
+  const answers = (await store.answers(period.from, period.to)).filter(include);
   const shown = new Set(answers.map((answer) => answer.questionId));
   const votesByAnswer = new Map<string, StoredVote[]>();
-  for (const vote of store.votes(period.from, period.to)) {
+  for (const vote of await store.votes(period.from, period.to)) {
     if (!shown.has(vote.questionId)) continue;
     votesByAnswer.set(vote.questionId, [...(votesByAnswer.get(vote.questionId) ?? []), vote]);
   }

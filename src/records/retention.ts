@@ -3,7 +3,7 @@
  * Every process may sweep; a sweep is one idempotent DELETE, so several never conflict.
  */
 import type { Logger } from '../log.js';
-import type { RecordStore } from './store.js';
+import type { AnswerRecords } from './store.js';
 
 export const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -16,24 +16,24 @@ export interface RetentionOptions {
 }
 
 /** Deletes what is past retention now; returns how many answers went. */
-export function sweepRecords(store: RecordStore, days: number, now: number): number {
+export function sweepRecords(store: AnswerRecords, days: number, now: number): Promise<number> {
   return store.deleteBefore(now - days * DAY_MS);
 }
 
 /** Sweeps now and then on a timer that never keeps the process alive; returns the stop. */
-export function startRetention(store: RecordStore, options: RetentionOptions): () => void {
+export function startRetention(store: AnswerRecords, options: RetentionOptions): () => void {
   const now = options.now ?? Date.now;
-  const sweep = () => {
+  const sweep = async () => {
     try {
-      const removed = sweepRecords(store, options.days, now());
+      const removed = await sweepRecords(store, options.days, now());
       if (removed > 0)
         options.log.info({ removed, days: options.days }, 'deleted answer records past retention');
     } catch (error) {
       options.log.warn({ err: error }, 'could not delete old answer records');
     }
   };
-  sweep();
-  const timer = setInterval(sweep, options.everyMs ?? DAY_MS);
+  void sweep();
+  const timer = setInterval(() => void sweep(), options.everyMs ?? DAY_MS);
   timer.unref();
   return () => clearInterval(timer);
 }

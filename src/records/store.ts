@@ -4,7 +4,7 @@
  * it is beside the knowledge, every process on the host (npm start, its Discord shards, npm
  * run report) opens it in WAL mode, a claim on a digest period is an ordinary unique row, and
  * a team can read or delete its records with any SQLite tool. Instances on several hosts keep
- * one file each (see docs/closing-the-loop.md); nothing here needs Redis.
+ * one file each (see docs/closing-the-loop.md), or share PostgreSQL (postgres-store.ts).
  */
 import { createHash } from 'node:crypto';
 import type { Audience } from '../conversation/conversation.js';
@@ -117,13 +117,13 @@ export function questionHash(question: string): string {
   return createHash('sha256').update(normal).digest('hex');
 }
 
-type Row = Record<string, unknown>;
+export type Row = Record<string, unknown>;
 const text = (value: unknown): string | undefined =>
   typeof value === 'string' && value !== '' ? value : undefined;
 const num = (value: unknown): number | undefined =>
   typeof value === 'number' || typeof value === 'bigint' ? Number(value) : undefined;
 
-function toAnswer(row: Row): StoredAnswer {
+export function toAnswer(row: Row): StoredAnswer {
   const optional = <K extends string, V>(key: K, value: V | undefined) =>
     (value === undefined ? {} : { [key]: value }) as Partial<Record<K, V>>;
   return {
@@ -157,8 +157,39 @@ function toAnswer(row: Row): StoredAnswer {
 
 const ms = (value: number | undefined) => (value === undefined ? null : Math.round(value));
 
+/**
+ * Where answer records live: the bot's SQLite file (`RecordStore`), or PostgreSQL with
+ * DATABASE_URL (`PostgresRecordStore`), shared by every instance on every host.
+ */
+export interface AnswerRecords {
+  /** People as pseudonyms: a keyed hash of their id (see pseudonyms.ts). */
+  readonly pseudonym: Pseudonymize;
+  saveAnswer(answer: StoredAnswer): Promise<void>;
+  /** Who could see the conversation when it was answered. */
+  setAudience(questionId: string, audience: Audience): Promise<void>;
+  setLink(questionId: string, link: string): Promise<void>;
+  /**
+   * A vote, or a reason for one: one row per voter per answer, the latest vote wins and a
+   * reason is kept until replaced. Votes on answers never recorded are ignored (false).
+   */
+  saveVote(vote: StoredVote): Promise<boolean>;
+  markEscalated(questionId: string, at: number): Promise<void>;
+  answer(questionId: string): Promise<StoredAnswer | undefined>;
+  /** Answers asked in [from, to), oldest first. */
+  answers(from: number, to: number): Promise<StoredAnswer[]>;
+  /** Votes on the answers asked in [from, to). */
+  votes(from: number, to: number): Promise<StoredVote[]>;
+  /** Deletes records asked before `cutoff` and their votes; returns how many answers went. */
+  deleteBefore(cutoff: number): Promise<number>;
+  /** Claims a digest period for one destination: true for exactly one caller, whoever asks first. */
+  claimDigest(destination: string, period: string, at: number): Promise<boolean>;
+  digestPosted(destination: string, period: string, at: number): Promise<void>;
+  /** Gives a claim back after a failed post, so the next tick tries again. */
+  releaseDigest(destination: string, period: string): Promise<void>;
+}
+
 /** Reads and writes the records tables; every call is one short statement or transaction. */
-export class RecordStore {
+export class RecordStore implements AnswerRecords {
   /**
    * People as pseudonyms: a keyed hash of their platform id (or, for the web chat, their
    * address), enough to tell the asker from someone else who replied, never the id itself and
@@ -186,7 +217,7 @@ export class RecordStore {
     app.migrate('answer-records-audience-1', 'ALTER TABLE answer_records ADD COLUMN audience TEXT;');
   }
 
-  saveAnswer(answer: StoredAnswer): void {
+  async saveAnswer(answer: StoredAnswer): Promise<void> {
     this.app.db
       .prepare(
         `INSERT OR REPLACE INTO answer_records (question_id, asked_at, platform, workspace_id, channel_id,
@@ -220,13 +251,13 @@ export class RecordStore {
       );
   }
 
-  setAudience(questionId: string, audience: Audience): void {
+  async setAudience(questionId: string, audience: Audience): Promise<void> {
     this.app.db
       .prepare('UPDATE answer_records SET audience = ? WHERE question_id = ?')
       .run(audience, questionId);
   }
 
-  setLink(questionId: string, link: string): void {
+  async setLink(questionId: string, link: string): Promise<void> {
     this.app.db.prepare('UPDATE answer_records SET link = ? WHERE question_id = ?').run(link, questionId);
   }
 
@@ -234,7 +265,7 @@ export class RecordStore {
    * A vote, or a reason for one: one row per voter per answer, the latest vote wins and a
    * reason is kept until replaced. Votes on answers never recorded are ignored.
    */
-  saveVote(vote: StoredVote): boolean {
+  async saveVote(vote: StoredVote): Promise<boolean> {
     const result = this.app.db
       .prepare(
         `INSERT INTO answer_feedback (question_id, user_id, vote, reason, at)
@@ -246,19 +277,19 @@ export class RecordStore {
     return Number(result.changes) > 0;
   }
 
-  markEscalated(questionId: string, at: number): void {
+  async markEscalated(questionId: string, at: number): Promise<void> {
     this.app.db
       .prepare('UPDATE answer_records SET escalated_at = COALESCE(escalated_at, ?) WHERE question_id = ?')
       .run(at, questionId);
   }
 
-  answer(questionId: string): StoredAnswer | undefined {
+  async answer(questionId: string): Promise<StoredAnswer | undefined> {
     const row = this.app.db.prepare('SELECT * FROM answer_records WHERE question_id = ?').get(questionId);
     return row ? toAnswer(row as Row) : undefined;
   }
 
   /** Answers asked in [from, to), oldest first. */
-  answers(from: number, to: number): StoredAnswer[] {
+  async answers(from: number, to: number): Promise<StoredAnswer[]> {
     return this.app.db
       .prepare('SELECT * FROM answer_records WHERE asked_at >= ? AND asked_at < ? ORDER BY asked_at')
       .all(from, to)
@@ -266,7 +297,7 @@ export class RecordStore {
   }
 
   /** Votes on the answers asked in [from, to). */
-  votes(from: number, to: number): StoredVote[] {
+  async votes(from: number, to: number): Promise<StoredVote[]> {
     return this.app.db
       .prepare(
         `SELECT f.* FROM answer_feedback f JOIN answer_records r ON r.question_id = f.question_id
@@ -287,7 +318,7 @@ export class RecordStore {
   }
 
   /** Deletes records asked before `cutoff` and their votes; returns how many answers went. */
-  deleteBefore(cutoff: number): number {
+  async deleteBefore(cutoff: number): Promise<number> {
     return this.app.transaction(() => {
       const gone = this.app.db.prepare('DELETE FROM answer_records WHERE asked_at < ?').run(cutoff);
       this.app.db
@@ -305,7 +336,7 @@ export class RecordStore {
    * Claims a digest period for one destination: true for exactly one caller, whichever
    * process or instance on this database asks first (the primary key is the lock).
    */
-  claimDigest(destination: string, period: string, at: number): boolean {
+  async claimDigest(destination: string, period: string, at: number): Promise<boolean> {
     const result = this.app.db
       .prepare(
         'INSERT INTO digest_posts (destination, period, claimed_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
@@ -314,14 +345,14 @@ export class RecordStore {
     return Number(result.changes) === 1;
   }
 
-  digestPosted(destination: string, period: string, at: number): void {
+  async digestPosted(destination: string, period: string, at: number): Promise<void> {
     this.app.db
       .prepare('UPDATE digest_posts SET posted_at = ? WHERE destination = ? AND period = ?')
       .run(at, destination, period);
   }
 
   /** Gives a claim back after a failed post, so the next tick tries again. */
-  releaseDigest(destination: string, period: string): void {
+  async releaseDigest(destination: string, period: string): Promise<void> {
     this.app.db
       .prepare('DELETE FROM digest_posts WHERE destination = ? AND period = ? AND posted_at IS NULL')
       .run(destination, period);

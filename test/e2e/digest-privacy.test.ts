@@ -80,7 +80,7 @@ afterAll(async () => {
 
 const recorded = (count: number) =>
   waitFor(
-    () => bot.records.answers(0, Date.now() + 1).length >= count || undefined,
+    async () => (await bot.records.answers(0, Date.now() + 1)).length >= count || undefined,
     `${count} answer records`,
   );
 
@@ -126,7 +126,7 @@ describe('the digest and private conversations', () => {
   });
 
   it('Discord: a question asked where @everyone cannot look stays out of the server’s digest', async () => {
-    const before = bot.records.answers(0, Date.now() + 1).length;
+    const before = (await bot.records.answers(0, Date.now() + 1)).length;
     for (const [channelId, content] of [
       [discord.channelId, 'Where do the office plants get watered?'],
       [discord.hiddenChannelId, 'Who is on the shortlist for the director role?'],

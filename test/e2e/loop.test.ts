@@ -199,7 +199,10 @@ describe('Slack: Ask a human and the 👎 reason', () => {
       'the private confirmation',
     );
     expect(told.args).toMatchObject({ user: 'U1', thread_ts: root });
-    await waitFor(() => records.answer(answer.questionId)?.escalatedAt, 'the hand-off recorded');
+    await waitFor(
+      async () => (await records.answer(answer.questionId))?.escalatedAt,
+      'the hand-off recorded',
+    );
     // Clicking again (anyone) does not ping the group again.
     await slackClick('ask_a_human', answer.questionId, { ts: answer.ts, thread_ts: root }, 'U7');
     await waitFor(
@@ -216,8 +219,8 @@ describe('Slack: Ask a human and the 👎 reason', () => {
     const root = await slackMention('U2', 'Which scopes does the Slack app need?');
     const answer = await slackAnswer(root);
     await recorder.settled();
-    const stored = await waitFor(() => {
-      const found = records.answer(answer.questionId);
+    const stored = await waitFor(async () => {
+      const found = await records.answer(answer.questionId);
       return found?.link ? found : undefined;
     }, 'the record');
     expect(stored).toMatchObject({
@@ -239,7 +242,7 @@ describe('Slack: Ask a human and the 👎 reason', () => {
     );
     expect(opened.view).toMatchObject({ type: 'modal', callback_id: 'feedback_reason' });
     await waitFor(
-      () => records.votes(0, Date.now() + 1).find((v) => v.questionId === answer.questionId),
+      async () => (await records.votes(0, Date.now() + 1)).find((v) => v.questionId === answer.questionId),
       'the vote',
     );
 
@@ -255,7 +258,8 @@ describe('Slack: Ask a human and the 👎 reason', () => {
     );
     expect(response.status).toBe(200);
     const vote = await waitFor(
-      () => records.votes(0, Date.now() + 1).find((v) => v.questionId === answer.questionId && v.reason),
+      async () =>
+        (await records.votes(0, Date.now() + 1)).find((v) => v.questionId === answer.questionId && v.reason),
       'the reason',
     );
     expect(vote).toMatchObject({
@@ -290,7 +294,8 @@ describe('Slack: Ask a human and the 👎 reason', () => {
       { secret: SECRET },
     );
     const record = await waitFor(
-      () => records.answers(0, Date.now() + 1).find((r) => r.question?.includes('qwertyuiop zxcvbnm')),
+      async () =>
+        (await records.answers(0, Date.now() + 1)).find((r) => r.question?.includes('qwertyuiop zxcvbnm')),
       'the record of the failure',
     );
     backends.upstash.clearFaults();
@@ -326,7 +331,7 @@ describe('Discord: Ask a human and the 👎 reason', () => {
       'the private confirmation',
     );
     expect(reply.body?.content).toBe(strings.humanAsked);
-    await waitFor(() => records.answer(questionId)?.escalatedAt, 'the hand-off recorded');
+    await waitFor(async () => (await records.answer(questionId))?.escalatedAt, 'the hand-off recorded');
     // Every other message the bot posted pings no one.
     const others = [...discord.messages(discord.channelId), ...discord.messages(thread.id)].filter(
       (m) => m.author.bot && m.id !== ping.id,
@@ -353,7 +358,7 @@ describe('Discord: Ask a human and the 👎 reason', () => {
     expect(ping.mention_roles).toEqual([DISCORD_ROLE]);
     // The record links to the reply the follow-up thread hangs off.
     await recorder.settled();
-    expect(records.answer(questionId!)?.link).toBe(
+    expect((await records.answer(questionId!))?.link).toBe(
       `https://discord.com/channels/${discord.guildId}/${discord.channelId}/${reply.id}`,
     );
   });
@@ -367,7 +372,7 @@ describe('Discord: Ask a human and the 👎 reason', () => {
     );
     expect(JSON.stringify(modal.data.components)).toContain('"custom_id":"reason"');
     await waitFor(
-      () => records.votes(0, Date.now() + 1).find((v) => v.questionId === questionId),
+      async () => (await records.votes(0, Date.now() + 1)).find((v) => v.questionId === questionId),
       'the vote',
     );
     const { token } = discord.submitModal({
@@ -376,7 +381,8 @@ describe('Discord: Ask a human and the 👎 reason', () => {
       channelId: thread.id,
     });
     const vote = await waitFor(
-      () => records.votes(0, Date.now() + 1).find((v) => v.questionId === questionId && v.reason),
+      async () =>
+        (await records.votes(0, Date.now() + 1)).find((v) => v.questionId === questionId && v.reason),
       'the reason recorded',
     );
     expect(vote).toMatchObject({ vote: 'down', reason: 'Wrong folder name' });
@@ -405,7 +411,7 @@ describe('the report and the digest', () => {
       questions: number;
       feedback: { down: number; askedHuman: number };
     };
-    expect(report.questions).toBe(records.answers(0, Date.now() + 1).length);
+    expect(report.questions).toBe((await records.answers(0, Date.now() + 1)).length);
     expect(report.feedback).toMatchObject({ down: 2, askedHuman: 3 });
 
     const bad = await runCli('src/cli/report.ts', ['--since', 'last tuesday'], {
@@ -423,9 +429,9 @@ describe('the report and the digest', () => {
     const { thread } = await discordMention('@everyone how do I rotate the Discord token?');
     await recorder.settled();
     for (const id of [root])
-      records.saveVote({ questionId: recordIn(id), userId: 'U4', vote: 'down', at: Date.now() });
-    const discordRecord = records.answers(0, Date.now() + 1).find((r) => r.threadId === thread.id)!;
-    records.saveVote({
+      await records.saveVote({ questionId: await recordIn(id), userId: 'U4', vote: 'down', at: Date.now() });
+    const discordRecord = (await records.answers(0, Date.now() + 1)).find((r) => r.threadId === thread.id)!;
+    await records.saveVote({
       questionId: discordRecord.questionId,
       userId: 'someone',
       vote: 'down',
@@ -546,6 +552,6 @@ describe('the report and the digest', () => {
 });
 
 /** The question id recorded for a Slack thread. */
-function recordIn(threadTs: string): string {
-  return records.answers(0, Date.now() + 1).find((r) => r.threadId === threadTs)!.questionId;
+async function recordIn(threadTs: string): Promise<string> {
+  return (await records.answers(0, Date.now() + 1)).find((r) => r.threadId === threadTs)!.questionId;
 }

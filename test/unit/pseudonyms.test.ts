@@ -59,7 +59,7 @@ describe('records kept before pseudonyms were keyed', () => {
     insert.run('q1', unkeyed('203.0.113.7'));
     insert.run('q2', unkeyed('203.0.113.7'));
     const store = new RecordStore(app, loadPseudonymKey(dir));
-    const [a, b] = [store.answer('q1')!.askerId, store.answer('q2')!.askerId];
+    const [a, b] = [(await store.answer('q1'))!.askerId, (await store.answer('q2'))!.askerId];
     expect(a).not.toBe(unkeyed('203.0.113.7'));
     expect(a).toBe(b);
     app.close();

@@ -121,7 +121,7 @@ describe('answer records', () => {
     const answered = await layer.ask(conversation(), 'How do I connect to the VPN?');
     const failed = await layer.ask(conversation(), 'Where is the parking garage?');
     await recorder.settled();
-    const a = store.answer('questionId' in answered ? answered.questionId : '')!;
+    const a = (await store.answer('questionId' in answered ? answered.questionId : ''))!;
     expect(a).toMatchObject({
       platform: 'slack',
       workspaceId: 'T1',
@@ -137,7 +137,7 @@ describe('answer records', () => {
       timings: { condenseMs: 12, retrievalMs: 30, firstTokenMs: 250, totalMs: 900 },
       link: 'https://fake.slack.com/archives/C1/p111222',
     });
-    const f = store.answer('questionId' in failed ? failed.questionId : '')!;
+    const f = (await store.answer('questionId' in failed ? failed.questionId : ''))!;
     expect(f).toMatchObject({
       question: 'Where is the parking garage?',
       outcome: 'nothing_found',
@@ -151,7 +151,7 @@ describe('answer records', () => {
     const first = await layer.ask(conversation(), 'Where is the parking garage?');
     await layer.ask(conversation(), 'where is the parking garage');
     await recorder.settled();
-    const stored = store.answer('questionId' in first ? first.questionId : '')!;
+    const stored = (await store.answer('questionId' in first ? first.questionId : ''))!;
     expect(stored.question).toBeUndefined();
     expect(stored.standalone).toBeUndefined();
     expect(stored.questionHash).toBe(questionHash('Where is the parking garage?'));
@@ -160,7 +160,7 @@ describe('answer records', () => {
       { question: null, standalone: null },
       { question: null, standalone: null },
     ]);
-    const report = buildReport(store, { from: 0, to: Date.now() + 1 });
+    const report = await buildReport(store, { from: 0, to: Date.now() + 1 });
     expect(report.unanswered).toHaveLength(1);
     expect(report.unanswered[0]).toMatchObject({ count: 2 });
     expect(report.unanswered[0]!.question).toBeUndefined();
@@ -182,7 +182,7 @@ describe('answer records', () => {
     });
     expect(thanks).toMatch(/reason/);
     layer.feedback({ place, questionId: 'never-asked', userId: 'U2', vote: 'up' });
-    const votes = store.votes(0, Date.now() + 1);
+    const votes = await store.votes(0, Date.now() + 1);
     expect(votes).toEqual([
       expect.objectContaining({
         questionId,
@@ -193,25 +193,25 @@ describe('answer records', () => {
     ]);
   });
 
-  it('retention deletes records and votes older than RECORD_DAYS, keeping newer ones', () => {
+  it('retention deletes records and votes older than RECORD_DAYS, keeping newer ones', async () => {
     const now = Date.UTC(2026, 10, 25);
-    store.saveAnswer(answer({ questionId: 'old', askedAt: now - 91 * DAY_MS }));
-    store.saveAnswer(answer({ questionId: 'recent', askedAt: now - 89 * DAY_MS }));
-    store.saveVote({ questionId: 'old', userId: 'U1', vote: 'down', at: now - 91 * DAY_MS });
-    store.saveVote({ questionId: 'recent', userId: 'U1', vote: 'up', at: now - 89 * DAY_MS });
-    expect(sweepRecords(store, 90, now)).toBe(1);
-    expect(store.answer('old')).toBeUndefined();
-    expect(store.answer('recent')).toBeDefined();
+    await store.saveAnswer(answer({ questionId: 'old', askedAt: now - 91 * DAY_MS }));
+    await store.saveAnswer(answer({ questionId: 'recent', askedAt: now - 89 * DAY_MS }));
+    await store.saveVote({ questionId: 'old', userId: 'U1', vote: 'down', at: now - 91 * DAY_MS });
+    await store.saveVote({ questionId: 'recent', userId: 'U1', vote: 'up', at: now - 89 * DAY_MS });
+    expect(await sweepRecords(store, 90, now)).toBe(1);
+    expect(await store.answer('old')).toBeUndefined();
+    expect(await store.answer('recent')).toBeDefined();
     expect(app.db.prepare('SELECT question_id FROM answer_feedback').all()).toEqual([
       { question_id: 'recent' },
     ]);
-    expect(sweepRecords(store, 90, now + 2 * DAY_MS)).toBe(1);
-    expect(store.answer('recent')).toBeUndefined();
+    expect(await sweepRecords(store, 90, now + 2 * DAY_MS)).toBe(1);
+    expect(await store.answer('recent')).toBeUndefined();
   });
 });
 
 describe('the report', () => {
-  it('groups similar unanswered and voted-down questions, with counts, links and figures', () => {
+  it('groups similar unanswered and voted-down questions, with counts, links and figures', async () => {
     const t = Date.UTC(2026, 10, 20);
     const add = (id: string, question: string, outcome: StoredAnswer['outcome'], at: number) =>
       store.saveAnswer(
@@ -223,19 +223,25 @@ describe('the report', () => {
           link: `https://fake.slack.com/archives/C1/p${id}`,
         }),
       );
-    add('a1', 'How do I reset my VPN password?', 'nothing_found', t);
-    add('a2', 'Resetting the VPN password', 'nothing_found', t + 1000);
-    add('a3', 'how to reset vpn password?', 'timeout', t + 2000);
-    add('a4', 'What is the parental leave policy?', 'nothing_found', t + 3000);
-    add('a5', 'How do I book a meeting room?', 'answered', t + 4000);
-    add('a6', 'Booking meeting rooms', 'answered', t + 5000);
-    add('a7', 'Where is the cafeteria?', 'answered', t + 6000);
-    store.saveVote({ questionId: 'a5', userId: 'U1', vote: 'down', reason: 'wrong building', at: t + 7000 });
-    store.saveVote({ questionId: 'a6', userId: 'U2', vote: 'down', at: t + 7000 });
-    store.saveVote({ questionId: 'a7', userId: 'U2', vote: 'up', at: t + 7000 });
-    store.markEscalated('a4', t + 8000);
+    await add('a1', 'How do I reset my VPN password?', 'nothing_found', t);
+    await add('a2', 'Resetting the VPN password', 'nothing_found', t + 1000);
+    await add('a3', 'how to reset vpn password?', 'timeout', t + 2000);
+    await add('a4', 'What is the parental leave policy?', 'nothing_found', t + 3000);
+    await add('a5', 'How do I book a meeting room?', 'answered', t + 4000);
+    await add('a6', 'Booking meeting rooms', 'answered', t + 5000);
+    await add('a7', 'Where is the cafeteria?', 'answered', t + 6000);
+    await store.saveVote({
+      questionId: 'a5',
+      userId: 'U1',
+      vote: 'down',
+      reason: 'wrong building',
+      at: t + 7000,
+    });
+    await store.saveVote({ questionId: 'a6', userId: 'U2', vote: 'down', at: t + 7000 });
+    await store.saveVote({ questionId: 'a7', userId: 'U2', vote: 'up', at: t + 7000 });
+    await store.markEscalated('a4', t + 8000);
 
-    const report = buildReport(store, { from: t, to: t + DAY_MS });
+    const report = await buildReport(store, { from: t, to: t + DAY_MS });
     expect(report).toMatchObject({
       questions: 7,
       answered: 3,
@@ -265,12 +271,12 @@ describe('the report', () => {
     expect(text).toContain('reasons: "wrong building"');
   });
 
-  it('keeps a question on one line, so its text cannot forge report lines', () => {
+  it('keeps a question on one line, so its text cannot forge report lines', async () => {
     const t = Date.UTC(2026, 10, 20);
-    store.saveAnswer(
+    await store.saveAnswer(
       answer({ questionId: 'x', askedAt: t, question: 'VPN?\n  1× "fake line"', outcome: 'nothing_found' }),
     );
-    const text = formatReport(buildReport(store, { from: t, to: t + 1 }));
+    const text = formatReport(await buildReport(store, { from: t, to: t + 1 }));
     expect(text).toContain('1× "VPN? 1× "fake line""');
     expect(text.split('\n').filter((line) => line.includes('fake line'))).toHaveLength(1);
   });
@@ -339,7 +345,7 @@ describe('the digest scheduler', () => {
   }
 
   it('gives a failed post back, so the next check posts it; then never again that period', async () => {
-    store.saveAnswer(
+    await store.saveAnswer(
       answer({ questionId: 'q', askedAt: inPeriod, question: 'VPN?', outcome: 'nothing_found' }),
     );
     const target = destination(1);

@@ -1,0 +1,145 @@
+/**
+ * Answer records in a real PostgreSQL, as instances on three hosts share them: the same
+ * behaviour as the SQLite file (run against both), a vote cast through one instance on an
+ * answer another gave in the report a third prints, and a digest period claimed once.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PostgresRecordStore } from '../../src/records/postgres-store.js';
+import { buildReport } from '../../src/records/report.js';
+import { type AnswerRecords, RecordStore, type StoredAnswer } from '../../src/records/store.js';
+import { type AppDatabase, openAppDatabase } from '../../src/state/app-db.js';
+import { connectPostgres, type PostgresDatabase } from '../../src/state/postgres.js';
+import { createTestDatabase, havePostgres } from '../support/postgres.js';
+
+const T = Date.UTC(2026, 10, 20);
+const answer = (overrides: Partial<StoredAnswer> = {}): StoredAnswer => ({
+  questionId: 'q1',
+  askedAt: T,
+  platform: 'slack',
+  workspaceId: 'T1',
+  channelId: 'C1',
+  threadId: '1700000000.000100',
+  direct: false,
+  askerId: 'asker-pseudonym',
+  question: 'How do I reset my VPN password?',
+  questionHash: 'h1',
+  outcome: 'nothing_found',
+  degraded: false,
+  sources: [{ id: 'p1', title: 'VPN', url: 'https://wiki.example/vpn' }],
+  timings: { retrievalMs: 30, totalMs: 900 },
+  ...overrides,
+});
+
+const databases: PostgresDatabase[] = [];
+const apps: AppDatabase[] = [];
+const dirs: string[] = [];
+let url = '';
+
+/** One instance's records in the shared database (its own pool, as another host has). */
+async function postgresInstance(): Promise<AnswerRecords> {
+  const db = await connectPostgres(url, { maxConnections: 2 });
+  databases.push(db);
+  return PostgresRecordStore.open(db);
+}
+
+beforeAll(async () => {
+  if (havePostgres) url = await createTestDatabase('records');
+});
+afterAll(async () => {
+  for (const app of apps) app.close();
+  await Promise.all(databases.map((db) => db.close()));
+  await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+/** What both homes of the records must do alike. */
+function contract(name: string, open: () => Promise<AnswerRecords>) {
+  describe(name, () => {
+    it('keeps an answer whole, the latest vote per voter with its reason, and the first hand-off', async () => {
+      const records = await open();
+      await records.saveAnswer(answer({ questionId: 'k1', mode: 'groq', timings: { firstTokenMs: 250.4 } }));
+      await records.setLink('k1', 'https://fake.slack.com/archives/C1/p1');
+      expect(await records.saveVote({ questionId: 'k1', userId: 'u1', vote: 'up', at: T + 1 })).toBe(true);
+      await records.saveVote({
+        questionId: 'k1',
+        userId: 'u1',
+        vote: 'down',
+        reason: 'wrong office',
+        at: T + 2,
+      });
+      await records.saveVote({ questionId: 'k1', userId: 'u1', vote: 'down', at: T + 3 });
+      expect(await records.saveVote({ questionId: 'nope', userId: 'u1', vote: 'up', at: T })).toBe(false);
+      await records.markEscalated('k1', T + 5);
+      await records.markEscalated('k1', T + 9);
+      const stored = await records.answer('k1');
+      expect(stored).toEqual({
+        ...answer({ questionId: 'k1', mode: 'groq', timings: { firstTokenMs: 250 } }),
+        link: 'https://fake.slack.com/archives/C1/p1',
+        escalatedAt: T + 5,
+      });
+      expect((await records.votes(T, T + 1)).filter((v) => v.questionId === 'k1')).toEqual([
+        { questionId: 'k1', userId: 'u1', vote: 'down', reason: 'wrong office', at: T + 3 },
+      ]);
+    });
+
+    it('lists a period oldest first and deletes what is past retention with its votes', async () => {
+      const records = await open();
+      const base = T + 10 * 86_400_000;
+      await records.saveAnswer(answer({ questionId: 'r2', askedAt: base + 2 }));
+      await records.saveAnswer(answer({ questionId: 'r1', askedAt: base + 1 }));
+      await records.saveAnswer(answer({ questionId: 'r0', askedAt: base - 5 }));
+      await records.saveVote({ questionId: 'r0', userId: 'u', vote: 'down', at: base - 5 });
+      expect((await records.answers(base, base + 10)).map((a) => a.questionId)).toEqual(['r1', 'r2']);
+      expect(await records.deleteBefore(base)).toBeGreaterThanOrEqual(1);
+      expect(await records.answer('r0')).toBeUndefined();
+      expect(await records.votes(base - 10, base)).toEqual([]);
+      expect(await records.answer('r1')).toBeDefined();
+    });
+  });
+}
+
+contract('answer records in the SQLite file', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'rag-records-'));
+  dirs.push(dir);
+  const app = openAppDatabase(dir);
+  apps.push(app);
+  return new RecordStore(app, Buffer.alloc(32, 3));
+});
+
+describe.skipIf(!havePostgres)('answer records in PostgreSQL', () => {
+  contract('answer records in PostgreSQL', postgresInstance);
+
+  it('puts a vote cast through one instance, on an answer another gave, in the report run on a third', async () => {
+    const [answering, voting, reporting] = [
+      await postgresInstance(),
+      await postgresInstance(),
+      await postgresInstance(),
+    ];
+    // One key for every instance: a person is the same pseudonym whichever instance recorded them.
+    expect(voting.pseudonym('U0ASKER')).toBe(answering.pseudonym('U0ASKER'));
+    expect(voting.pseudonym('U0ASKER')).not.toBe(voting.pseudonym('U0OTHER'));
+    const at = T + 40 * 86_400_000;
+    await answering.saveAnswer(answer({ questionId: 'x1', askedAt: at, outcome: 'answered' }));
+    expect(
+      await voting.saveVote({ questionId: 'x1', userId: 'voter', vote: 'down', reason: 'outdated', at }),
+    ).toBe(true);
+    const report = await buildReport(reporting, { from: at, to: at + 1 });
+    expect(report.votedDown).toHaveLength(1);
+    expect(report.votedDown[0]).toMatchObject({ count: 1, reasons: ['outdated'] });
+  });
+
+  it('lets exactly one of several instances claim a digest period', async () => {
+    const instances = await Promise.all([postgresInstance(), postgresInstance(), postgresInstance()]);
+    const claims = await Promise.all(
+      instances.flatMap((records) => [1, 2].map(() => records.claimDigest('slack:C9', '2026-W47', T))),
+    );
+    expect(claims.filter(Boolean)).toHaveLength(1);
+    await instances[1]!.releaseDigest('slack:C9', '2026-W47');
+    expect(await instances[2]!.claimDigest('slack:C9', '2026-W47', T)).toBe(true);
+    await instances[2]!.digestPosted('slack:C9', '2026-W47', T + 1);
+    await instances[0]!.releaseDigest('slack:C9', '2026-W47');
+    expect(await instances[0]!.claimDigest('slack:C9', '2026-W47', T)).toBe(false);
+  });
+});
