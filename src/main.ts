@@ -66,6 +66,7 @@ async function run(config: Config, log: Logger): Promise<void> {
               installations: await openInstallationStore({
                 installationKey: oauth.installationKey,
                 ...(config.limits.redisURL ? { redisURL: config.limits.redisURL } : {}),
+                ...(bot.database ? { database: bot.database } : {}),
                 appDatabase: () => bot.appDatabase(),
               }),
             }

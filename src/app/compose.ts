@@ -10,7 +10,7 @@ import type { Config } from '../config.js';
 import { attachmentTokenBudget, MAX_ATTACHED_FILES } from '../conversation/attachments.js';
 import { ConversationLayer } from '../conversation/layer.js';
 import { routedAnswerer } from '../knowledge/routed-answerer.js';
-import { redisRouteStore } from '../knowledge/routes-store.js';
+import { postgresRouteStore, type RouteStore, redisRouteStore } from '../knowledge/routes-store.js';
 import { type SyncSchedule, startSyncSchedule } from '../knowledge/scheduler.js';
 import { KnowledgeService } from '../knowledge/service.js';
 import type { Logger } from '../log.js';
@@ -74,14 +74,20 @@ export async function composeBot(config: Config, log: Logger, deps: RuntimeDeps 
     : new RecordStore(appDatabase(), loadPseudonymKey(config.rag.dataDir, config.records.pseudonymSecret));
   const recorder = new StoreRecorder(records, { keepText: config.records.keepText, log });
   const stopRetention = startRetention(records, { days: config.records.days, log });
-  // With REDIS_URL, `/kb use` routes are shared by every instance through Redis.
-  const routesRedis = config.limits.redisURL
-    ? await (await import('../ops/redis-state.js')).connectRedis(config.limits.redisURL, log)
-    : undefined;
+  // `/kb use` routes are shared by every instance: in PostgreSQL with DATABASE_URL, else in Redis.
+  const routesRedis =
+    config.limits.redisURL && !database
+      ? await (await import('../ops/redis-state.js')).connectRedis(config.limits.redisURL, log)
+      : undefined;
+  const routes: RouteStore | undefined = database
+    ? await postgresRouteStore(database)
+    : routesRedis
+      ? redisRouteStore(routesRedis, log)
+      : undefined;
   const knowledge = new KnowledgeService({
     store: runtime.store,
     appDatabase,
-    ...(routesRedis ? { routes: redisRouteStore(routesRedis, log) } : {}),
+    ...(routes ? { routes } : {}),
     settings: config.knowledge,
     cacheDir: join(config.rag.dataDir, 'sources'),
     logger: log,

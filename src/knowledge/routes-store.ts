@@ -1,12 +1,14 @@
 /**
  * Routes set from the chat (`/kb use`). By default in the bot's own database, so every process
- * on the data volume (the bot, its Discord shards, `npm run ingest`) sees them; with REDIS_URL,
- * in Redis, so instances on different machines agree on what each channel reads. Read per
+ * on the data volume (the bot, its Discord shards, `npm run ingest`) sees them; with
+ * DATABASE_URL in PostgreSQL, or else with REDIS_URL in Redis, so instances on different
+ * machines agree on what each channel reads. Read per
  * question (one lookup for the place's keys), with no cache to go stale across instances.
  */
 import type { Redis } from 'ioredis';
 import { type Logger, silentLogger } from '../log.js';
 import type { AppDatabase } from '../state/app-db.js';
+import type { PostgresDatabase } from '../state/postgres.js';
 import type { Routes } from './collections.js';
 
 export interface RouteSetting {
@@ -52,6 +54,43 @@ export function sqliteRouteStore(app: AppDatabase): RouteStore {
     },
     async clear(key) {
       return Number(remove.run(key).changes) > 0;
+    },
+  };
+}
+
+/**
+ * Routes in PostgreSQL (DATABASE_URL): every instance on every host reads the same table, per
+ * question, so a `/kb use` through one instance applies to the next question any instance gets.
+ */
+export async function postgresRouteStore(db: PostgresDatabase): Promise<RouteStore> {
+  await db.migrate(
+    'knowledge-routes-1',
+    `CREATE TABLE knowledge_routes (
+       place text PRIMARY KEY,
+       collections jsonb NOT NULL,
+       set_by text NOT NULL,
+       set_at timestamptz NOT NULL DEFAULT now()
+     )`,
+  );
+  return {
+    async lookup(keys) {
+      const { rows } = await db.pool.query<{ place: string; collections: string[] }>(
+        'SELECT place, collections FROM knowledge_routes WHERE place = ANY($1::text[])',
+        [keys],
+      );
+      return new Map(rows.map((row) => [row.place, row.collections]));
+    },
+    async set(key, collections, setBy) {
+      await db.pool.query(
+        `INSERT INTO knowledge_routes (place, collections, set_by) VALUES ($1, $2::jsonb, $3)
+         ON CONFLICT (place) DO UPDATE SET collections = excluded.collections, set_by = excluded.set_by,
+           set_at = now()`,
+        [key, JSON.stringify(collections), setBy],
+      );
+    },
+    async clear(key) {
+      const { rowCount } = await db.pool.query('DELETE FROM knowledge_routes WHERE place = $1', [key]);
+      return (rowCount ?? 0) > 0;
     },
   };
 }

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis } from '../../src/ops/redis-state.js';
 import {
   NoInstallationError,
+  postgresRecords,
   redisRecords,
   type SealedRecords,
   sealedInstallationStore,
@@ -17,6 +18,8 @@ import {
 } from '../../src/platforms/slack/installations.js';
 import { createTokenCipher, InstallationKeyError } from '../../src/platforms/slack/token-crypto.js';
 import { type AppDatabase, openAppDatabase } from '../../src/state/app-db.js';
+import { connectPostgres, type PostgresDatabase } from '../../src/state/postgres.js';
+import { createTestDatabase, havePostgres } from '../support/postgres.js';
 import { haveRedis, type RedisServer, startRedis } from '../support/redis.js';
 
 const OLD = Buffer.alloc(32, 4).toString('base64');
@@ -159,6 +162,19 @@ describe.skipIf(!haveRedis)('with Redis', () => {
     return {
       records: () => redisRecords(redis),
       raw: async () => JSON.stringify(await redis.hgetall('rag-chat-bot:slack-installations')),
+    };
+  });
+});
+
+let database: PostgresDatabase | undefined;
+afterAll(() => database?.close());
+describe.skipIf(!havePostgres)('with PostgreSQL', () => {
+  contract('PostgreSQL (shared by every instance)', async () => {
+    database = await connectPostgres(await createTestDatabase('installations'), { maxConnections: 2 });
+    const records = await postgresRecords(database);
+    return {
+      records: () => records,
+      raw: async () => JSON.stringify((await database!.pool.query('SELECT * FROM slack_installations')).rows),
     };
   });
 });

@@ -12,6 +12,7 @@
 import type { Installation, InstallationQuery, InstallationStore } from '@slack/bolt';
 import type { Redis } from 'ioredis';
 import type { AppDatabase } from '../../state/app-db.js';
+import type { PostgresDatabase } from '../../state/postgres.js';
 import { createTokenCipher, InstallationKeyError, type TokenCipher } from './token-crypto.js';
 
 /** An event or request from a workspace that has no installation (never installed, or removed). */
@@ -234,6 +235,54 @@ export function sqliteRecords(appDb: AppDatabase): SealedRecords {
   };
 }
 
+/** Sealed records in PostgreSQL (DATABASE_URL): one table every instance on every host reads. */
+export async function postgresRecords(db: PostgresDatabase): Promise<SealedRecords> {
+  await db.migrate(
+    'slack-installations-1',
+    `CREATE TABLE slack_installations (
+       id text PRIMARY KEY,
+       team_id text,
+       enterprise_id text,
+       key_id text NOT NULL,
+       sealed text NOT NULL,
+       installed_at timestamptz NOT NULL DEFAULT now(),
+       updated_at timestamptz NOT NULL DEFAULT now()
+     )`,
+  );
+  const columns = 'id, team_id, enterprise_id, key_id, sealed';
+  const toRecord = (row: Record<string, unknown>): SealedInstallation => ({
+    id: String(row.id),
+    ...(row.team_id ? { teamId: String(row.team_id) } : {}),
+    ...(row.enterprise_id ? { enterpriseId: String(row.enterprise_id) } : {}),
+    keyId: String(row.key_id),
+    sealed: String(row.sealed),
+  });
+  return {
+    description: 'PostgreSQL',
+    async get(id) {
+      const { rows } = await db.pool.query(`SELECT ${columns} FROM slack_installations WHERE id = $1`, [id]);
+      return rows[0] ? toRecord(rows[0]) : undefined;
+    },
+    async put(record) {
+      await db.pool.query(
+        `INSERT INTO slack_installations (id, team_id, enterprise_id, key_id, sealed) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (id) DO UPDATE SET team_id = excluded.team_id, enterprise_id = excluded.enterprise_id,
+           key_id = excluded.key_id, sealed = excluded.sealed, updated_at = now()`,
+        [record.id, record.teamId ?? null, record.enterpriseId ?? null, record.keyId, record.sealed],
+      );
+    },
+    async delete(id) {
+      await db.pool.query('DELETE FROM slack_installations WHERE id = $1', [id]);
+    },
+    async list() {
+      const { rows } = await db.pool.query(`SELECT ${columns} FROM slack_installations ORDER BY id`);
+      return rows.map(toRecord);
+    },
+    // The pool belongs to the bot (composeBot closes it).
+    close: async () => undefined,
+  };
+}
+
 const REDIS_KEY = 'rag-chat-bot:slack-installations';
 
 /**
@@ -284,13 +333,19 @@ export interface InstallationStoreOptions {
   readonly installationKey: string;
   /** REDIS_URL: installations shared by every instance. */
   readonly redisURL?: string;
+  /** DATABASE_URL: installations in PostgreSQL, shared by every instance (before Redis). */
+  readonly database?: PostgresDatabase;
   /** The bot's own database, used without Redis. */
   readonly appDatabase: () => AppDatabase;
 }
 
-/** The installation store the configuration asks for: Redis when REDIS_URL is set, else SQLite. */
+/**
+ * The installation store the configuration asks for: PostgreSQL with DATABASE_URL, else Redis
+ * when REDIS_URL is set, else SQLite.
+ */
 export async function openInstallationStore(options: InstallationStoreOptions): Promise<SlackInstallations> {
   const cipher = createTokenCipher(options.installationKey);
+  if (options.database) return sealedInstallationStore(await postgresRecords(options.database), cipher);
   if (!options.redisURL) return sealedInstallationStore(sqliteRecords(options.appDatabase()), cipher);
   const { connectRedis } = await import('../../ops/redis-state.js');
   return sealedInstallationStore(redisRecords(await connectRedis(options.redisURL)), cipher);
