@@ -10,7 +10,15 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -102,19 +110,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         : ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off', '-c shared_buffers=64MB']),
       ...(options.settings ?? []).map((setting) => `-c ${setting}`),
     ].join(' ');
+    writeFileSync(join(dir, 'server-options'), settings);
     try {
-      run(bin, 'pg_ctl', [
-        '-D',
-        data,
-        '-l',
-        join(dir, 'server.log'),
-        '-w',
-        '-t',
-        '60',
-        '-o',
-        settings,
-        'start',
-      ]);
+      startServer(dir);
       return { url: `postgres://rag:${password}@127.0.0.1:${port}/postgres`, dir };
     } catch (error) {
       if (attempt >= 3) {
@@ -125,6 +123,31 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       }
     }
   }
+}
+
+/** Starts the server of the cluster in `dir` (again), on the port and settings it was created with. */
+export function startServer(dir: string): void {
+  const bin = postgresBinaries();
+  if (!bin) throw new Error('PostgreSQL is not installed');
+  const settings = readFileSync(join(dir, 'server-options'), 'utf8');
+  run(bin, 'pg_ctl', [
+    '-D',
+    join(dir, 'data'),
+    '-l',
+    join(dir, 'server.log'),
+    '-w',
+    '-t',
+    '60',
+    '-o',
+    settings,
+    'start',
+  ]);
+}
+
+/** Stops the server at once, as a crash or a failover would, keeping its files. */
+export function stopServer(dir: string): void {
+  const bin = postgresBinaries();
+  if (bin) run(bin, 'pg_ctl', ['-D', join(dir, 'data'), '-m', 'immediate', '-w', 'stop']);
 }
 
 /** Stops the cluster in `dir` at once and removes its files. */

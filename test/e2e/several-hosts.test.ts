@@ -1,0 +1,268 @@
+/**
+ * Several hosts, one bot: two instances started as `npm start` (the compiled bot), each with its
+ * own data folder as on separate machines, sharing one DATABASE_URL and one Redis, with the
+ * Slack fake in front; `npm run ingest` and `npm run report` run from a third host. The
+ * PostgreSQL server is this file's own, so it can be stopped and started again mid-test.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startArguments } from '../../bench/support/compiled-bot.js';
+import { type FakeGroq, startFakeGroq } from '../fakes/groq/index.js';
+import {
+  blockActionBody,
+  eventEnvelope,
+  type FakeSlack,
+  sendToBolt,
+  startFakeSlack,
+} from '../fakes/slack/index.js';
+import { freePort } from '../support/net.js';
+import { havePostgres } from '../support/postgres.js';
+import {
+  type Cluster,
+  postgresBinaries,
+  startCluster,
+  startServer,
+  stopCluster,
+  stopServer,
+} from '../support/postgres-cluster.js';
+import { haveRedis, type RedisServer, startRedis } from '../support/redis.js';
+import { waitFor } from '../support/wait.js';
+import { ROOT, runCli, tempDataDir } from './cli.js';
+
+const SECRET = 'several-hosts-signing-secret';
+const canRun = havePostgres && haveRedis && postgresBinaries() !== undefined;
+
+interface Instance {
+  readonly name: string;
+  readonly base: string;
+  readonly child: ChildProcess;
+  output(): string;
+}
+
+let cluster: Cluster;
+let databaseURL: string;
+let redis: RedisServer;
+let slack: FakeSlack;
+let groq: FakeGroq;
+const instances: Instance[] = [];
+
+/** Environment shared by every host: one database, one Redis, the fakes. */
+const shared = () => ({
+  DATABASE_URL: databaseURL,
+  REDIS_URL: redis.url,
+  GROQ_API_KEY: groq.apiKey,
+  GROQ_BASE_URL: groq.baseURL,
+  LOG_LEVEL: 'info',
+});
+
+async function startInstance(name: string): Promise<Instance> {
+  const port = await freePort();
+  let output = '';
+  const child = spawn(process.execPath, startArguments(), {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      RAG_DOTENV: 'off',
+      ...shared(),
+      SLACK_BOT_TOKEN: slack.token,
+      SLACK_SIGNING_SECRET: SECRET,
+      SLACK_API_URL: slack.apiURL,
+      RAG_DATA_DIR: await tempDataDir(),
+      PORT: String(port),
+      RATE_LIMIT_CHANNEL_PER_MINUTE: '0',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const base = `http://127.0.0.1:${port}`;
+  await waitFor(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`${name} exited: ${output}`);
+      return (await fetch(`${base}/readyz`).catch(() => undefined))?.ok;
+    },
+    `${name} ready`,
+    60_000,
+  );
+  const instance = { name, base, child, output: () => output };
+  instances.push(instance);
+  return instance;
+}
+
+/** A mention delivered to `instance`, as Slack's load balancer would; the same event id when retried. */
+async function deliver(instance: Instance, channel: string, ts: string, text: string, eventId: string) {
+  const response = await sendToBolt(
+    `${instance.base}/slack/events`,
+    eventEnvelope({ type: 'app_mention', user: 'U1', text, ts, channel }, slack.teamId, eventId),
+    'application/json',
+    { secret: SECRET },
+  );
+  expect(response.status).toBe(200);
+}
+
+/** The finished answers (their stream's stop) in the thread of `rootTs`. */
+const answersIn = (channel: string, rootTs: string) =>
+  slack
+    .callsTo('chat.stopStream')
+    .filter((call) => slack.messages(channel).some((m) => m.ts === call.args.ts && m.thread_ts === rootTs));
+
+async function ask(instance: Instance, channel: string, question: string, eventId: string) {
+  const text = `<@${slack.botUserId}> ${question}`;
+  const ts = slack.addUserMessage(channel, 'U1', text);
+  await deliver(instance, channel, ts, text, eventId);
+  const stop = await waitFor(() => answersIn(channel, ts)[0], `${instance.name}'s answer`, 30_000);
+  return { root: ts, ts: String(stop.args.ts), body: JSON.stringify(stop.args) };
+}
+
+/** Everything the bot wrote into a thread: streamed text and final blocks. */
+const threadText = (channel: string, rootTs: string) =>
+  slack.calls
+    .filter((call) => call.args.channel === channel)
+    .filter(
+      (call) =>
+        call.args.thread_ts === rootTs ||
+        slack.messages(channel).some((m) => m.ts === call.args.ts && m.thread_ts === rootTs),
+    )
+    .map((call) => JSON.stringify(call.args))
+    .join('\n');
+
+beforeAll(async () => {
+  if (!canRun) return;
+  // `npm start` runs the compiled bot; compile it once (a no-op when up to date).
+  const built = spawnSync(process.execPath, ['scripts/ensure-built.mjs'], { cwd: ROOT, encoding: 'utf8' });
+  if (built.status !== 0) throw new Error(`build failed: ${built.stderr}`);
+  [cluster, redis, slack, groq] = await Promise.all([
+    startCluster(),
+    startRedis(),
+    startFakeSlack(),
+    startFakeGroq(),
+  ]);
+  const admin = new pg.Client({ connectionString: cluster.url });
+  await admin.connect();
+  await admin.query('CREATE DATABASE bot');
+  await admin.end();
+  const url = new URL(cluster.url);
+  url.pathname = '/bot';
+  databaseURL = url.href;
+}, 180_000);
+
+afterAll(async () => {
+  await Promise.all(
+    instances.map(async (instance) => {
+      if (instance.child.exitCode === null) {
+        instance.child.kill('SIGKILL');
+        await once(instance.child, 'exit');
+      }
+    }),
+  );
+  await Promise.all([redis?.stop(), slack?.close(), groq?.close()]);
+  if (cluster) stopCluster(cluster.dir);
+});
+
+describe.skipIf(!canRun)('several hosts sharing one PostgreSQL and one Redis', { timeout: 120_000 }, () => {
+  let a: Instance;
+  let b: Instance;
+
+  it('answers on every instance from knowledge ingested on a third host', async () => {
+    const docs = join(await tempDataDir(), 'docs');
+    await mkdir(docs, { recursive: true });
+    await writeFile(
+      join(docs, 'zebra-policy.md'),
+      '# Zebra crossing policy\n\nVisitors cross the car park only at the zebra crossing by gate four, escorted by a host.\n',
+    );
+    const ingest = await runCli('src/cli/ingest.ts', [docs], {
+      env: { ...shared(), RAG_DATA_DIR: await tempDataDir() },
+      timeoutMs: 60_000,
+    });
+    expect(ingest.code).toBe(0);
+    [a, b] = await Promise.all([startInstance('A'), startInstance('B')]);
+    for (const [instance, channel] of [
+      [a, 'C0HOSTA'],
+      [b, 'C0HOSTB'],
+    ] as const) {
+      const answer = await ask(instance, channel, 'Where do visitors cross the car park?', `Ev-${channel}`);
+      expect(answer.body).toContain('feedback_up');
+      expect(threadText(channel, answer.root)).toContain('Zebra crossing policy');
+    }
+  });
+
+  it('answers once an event delivered to both instances', async () => {
+    const channel = 'C0TWICE';
+    const text = `<@${slack.botUserId}> How do visitors cross the car park?`;
+    const ts = slack.addUserMessage(channel, 'U1', text);
+    await Promise.all([deliver(a, channel, ts, text, 'Ev-twice'), deliver(b, channel, ts, text, 'Ev-twice')]);
+    await waitFor(() => answersIn(channel, ts)[0], 'the answer');
+    // Both instances have acknowledged and had time to start; only one opened a reply.
+    await waitFor(() => groq.chatRequests().length > 0, 'the model call');
+    expect(slack.callsTo('chat.startStream').filter((call) => call.args.thread_ts === ts)).toHaveLength(1);
+  });
+
+  it('puts a 👎 cast through one instance, on an answer another gave, in npm run report on a third host', async () => {
+    const channel = 'C0VOTE';
+    const answer = await ask(b, channel, 'Which gate has the zebra crossing?', 'Ev-vote');
+    const questionId = /"value":"([^"]+)"/.exec(answer.body)?.[1] ?? '';
+    expect(questionId).not.toBe('');
+    const response = await sendToBolt(
+      `${a.base}/slack/events`,
+      blockActionBody({
+        user: { id: 'U2' },
+        channel: { id: channel },
+        message: { ts: answer.ts, thread_ts: answer.root },
+        trigger_id: 'trigger-vote',
+        actions: [
+          { type: 'button', action_id: 'feedback_down', value: questionId, block_id: `b_${questionId}` },
+        ],
+      }),
+      'application/x-www-form-urlencoded',
+      { secret: SECRET },
+    );
+    expect(response.status).toBe(200);
+    const report = await waitFor(
+      async () => {
+        const run = await runCli('src/cli/report.ts', ['--json'], {
+          env: { DATABASE_URL: databaseURL, RAG_DATA_DIR: await tempDataDir() },
+          timeoutMs: 30_000,
+        });
+        const parsed = JSON.parse(run.stdout) as { votedDown: { question: string }[] };
+        return parsed.votedDown.length > 0 ? parsed : undefined;
+      },
+      'the vote in the report',
+      30_000,
+    );
+    expect(JSON.stringify(report.votedDown)).toContain('zebra crossing');
+  });
+
+  it('says the knowledge base is unavailable while PostgreSQL is down, and answers again once it is back', async () => {
+    stopServer(cluster.dir);
+    try {
+      const channel = 'C0OUTAGE';
+      const during = await ask(a, channel, 'Where do visitors cross the car park?', 'Ev-outage');
+      expect(threadText(channel, during.root)).toMatch(/knowledge base is unavailable/i);
+    } finally {
+      startServer(cluster.dir);
+    }
+    const after = await waitFor(
+      async () => {
+        const answer = await ask(
+          a,
+          'C0RECOVER',
+          'Where do visitors cross the car park?',
+          `Ev-recover-${Date.now()}`,
+        );
+        return threadText('C0RECOVER', answer.root).includes('Zebra crossing policy') ? answer : undefined;
+      },
+      'an answer after the restart',
+      60_000,
+    );
+    expect(after.body).toContain('feedback_up');
+  });
+});
