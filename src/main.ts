@@ -16,6 +16,7 @@ import { startHttpServer } from './http/server.js';
 import { createLogger, type Logger } from './log.js';
 import type { PlatformAdapter } from './platforms/types.js';
 import { digestFromConfig } from './records/digest-setup.js';
+import { DatabaseError } from './state/database-error.js';
 import { isFileProblem } from './state/file-problems.js';
 
 const NOTHING_TO_RUN = `No chat platform is configured, so there is nothing to start.
@@ -156,9 +157,10 @@ async function main(): Promise<void> {
   try {
     await run(config, log);
   } catch (error) {
-    const message = isFileProblem(error)
-      ? error.message
-      : `Start-up failed: ${(error as { data?: { error?: string } }).data?.error ?? (error as Error).message}`;
+    const message =
+      isFileProblem(error) || error instanceof DatabaseError
+        ? error.message
+        : `Start-up failed: ${(error as { data?: { error?: string } }).data?.error ?? (error as Error).message}`;
     log.fatal({ err: error }, message);
     process.stderr.write(`${message}\n`);
     process.exit(1);

@@ -1,11 +1,12 @@
 /**
  * Runs a command's `main` and exits with the code it returns. Expected errors print their
  * message alone (exit 2): configuration problems, a damaged file of the bot's (the local store,
- * app.db, the pseudonym key), a service refusing.
+ * app.db, the pseudonym key), a database or service refusing.
  * Anything else is a bug: one line, exit 1, never a stack trace for the user.
  */
 import { ConfigError } from '../config.js';
 import { isRagError } from '../core/failures.js';
+import { DatabaseError } from '../state/database-error.js';
 import { isFileProblem } from '../state/file-problems.js';
 
 export function runCommand(main: () => Promise<number>, options: { exitNow?: boolean } = {}): void {
@@ -15,7 +16,7 @@ export function runCommand(main: () => Promise<number>, options: { exitNow?: boo
     process.exitCode = code;
   };
   main().then(finish, (error: unknown) => {
-    if (error instanceof ConfigError || isFileProblem(error)) {
+    if (error instanceof ConfigError || isFileProblem(error) || error instanceof DatabaseError) {
       process.stderr.write(`${error.message}\n`);
       finish(2);
     } else if (isRagError(error)) {

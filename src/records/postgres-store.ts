@@ -82,7 +82,11 @@ export class PostgresRecordStore implements AnswerRecords {
   }
 
   /** The records in `db`; `secret` is RECORD_PSEUDONYM_SECRET when the operator sets one. */
-  static async open(db: PostgresDatabase, secret?: string): Promise<PostgresRecordStore> {
+  static async open(
+    db: PostgresDatabase,
+    secret?: string,
+    proposedKey?: string,
+  ): Promise<PostgresRecordStore> {
     await db.migrate(RECORDS_MIGRATION, RECORDS_SCHEMA);
     if (secret) return new PostgresRecordStore(db, Buffer.from(secret, 'utf8'));
     // The first instance's key wins; every other instance reads it.
@@ -91,7 +95,8 @@ export class PostgresRecordStore implements AnswerRecords {
          INSERT INTO rag_keys (name, value) VALUES ('pseudonym', $1) ON CONFLICT DO NOTHING RETURNING value
        )
        SELECT value FROM made UNION ALL SELECT value FROM rag_keys WHERE name = 'pseudonym'`,
-      [randomBytes(32).toString('base64')],
+      // `npm run db:copy` proposes the host's key, so copied records keep their people.
+      [proposedKey ?? randomBytes(32).toString('base64')],
     );
     return new PostgresRecordStore(db, Buffer.from(rows[0]!.value, 'base64'));
   }

@@ -7,6 +7,7 @@
  */
 import pg from 'pg';
 import { type Logger, silentLogger } from '../log.js';
+import { DatabaseError } from './database-error.js';
 
 export interface PostgresOptions {
   readonly logger?: Logger;
@@ -18,10 +19,7 @@ export interface PostgresOptions {
   readonly connectTimeoutMs?: number;
 }
 
-/** The database is unreachable, refuses us, or a statement failed; the message is for people. */
-export class DatabaseError extends Error {
-  override readonly name = 'DatabaseError';
-}
+export { DatabaseError };
 
 export type Queryable = Pick<pg.PoolClient, 'query'>;
 

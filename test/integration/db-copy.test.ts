@@ -1,0 +1,117 @@
+/**
+ * `npm run db:copy`: a host's embedded data moved into PostgreSQL, as a team does when it
+ * outgrows one machine: the passages (every collection, ranked as before), answer records with
+ * their votes, routes and sealed Slack installations; run twice, the second run copies nothing.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Installation } from '@slack/bolt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sqliteRouteStore } from '../../src/knowledge/routes-store.js';
+import {
+  postgresRecords,
+  sealedInstallationStore,
+  sqliteRecords,
+} from '../../src/platforms/slack/installations.js';
+import { createTokenCipher } from '../../src/platforms/slack/token-crypto.js';
+import { PostgresRecordStore } from '../../src/records/postgres-store.js';
+import { loadPseudonymKey } from '../../src/records/pseudonyms.js';
+import { RecordStore } from '../../src/records/store.js';
+import { openAppDatabase } from '../../src/state/app-db.js';
+import { connectPostgres, type PostgresDatabase } from '../../src/state/postgres.js';
+import { LocalStore } from '../../src/stores/local/index.js';
+import { PostgresStore } from '../../src/stores/postgres/index.js';
+import { runCli } from '../e2e/cli.js';
+import { createTestDatabase, havePostgres } from '../support/postgres.js';
+import { contractChunks } from './store-contract.js';
+
+const KEY = Buffer.alloc(32, 7).toString('base64');
+let dir = '';
+let url = '';
+let db: PostgresDatabase | undefined;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'rag-db-copy-'));
+  if (!havePostgres) return;
+  url = await createTestDatabase('copy');
+  const store = await LocalStore.open({ dir });
+  await store.upsert(contractChunks);
+  await store
+    .collection('hr')
+    .upsert([
+      { id: 'bands', text: 'Salary bands are set by the pay committee.', source: 'hr.md', metadata: {} },
+    ]);
+  store.close();
+  const app = openAppDatabase(dir);
+  const records = new RecordStore(app, loadPseudonymKey(dir));
+  await records.saveAnswer({
+    questionId: 'q-old',
+    askedAt: Date.UTC(2026, 10, 1),
+    platform: 'slack',
+    channelId: 'C1',
+    direct: false,
+    question: 'Where is the VPN guide?',
+    questionHash: 'h',
+    outcome: 'nothing_found',
+    degraded: false,
+    sources: [],
+    timings: { totalMs: 120 },
+  });
+  await records.saveVote({ questionId: 'q-old', userId: 'voter', vote: 'down', reason: 'stale', at: 5 });
+  await sqliteRouteStore(app).set('C0HR', ['hr'], 'slack:UADMIN');
+  const installation = {
+    team: { id: 'T7', name: 'Seven' },
+    enterprise: undefined,
+    user: { id: 'U1', token: undefined, scopes: undefined },
+    bot: { id: 'B7', userId: 'U7', token: 'xoxb-seven', scopes: ['chat:write'] },
+  } as Installation;
+  await sealedInstallationStore(sqliteRecords(app), createTokenCipher(KEY)).storeInstallation(installation);
+  app.close();
+});
+afterAll(async () => {
+  await db?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe.skipIf(!havePostgres)('npm run db:copy', () => {
+  it('copies passages, records, votes, routes and installations, and copies nothing the second time', async () => {
+    const env = { DATABASE_URL: url, RAG_DATA_DIR: dir };
+    const first = await runCli('src/cli/db-copy.ts', [], { env, timeoutMs: 60_000 });
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/passages in default\s+3 copied\s+0 already there/);
+    expect(first.stdout).toMatch(/passages in hr\s+1 copied/);
+    expect(first.stdout).toMatch(/answer records\s+1 copied/);
+    expect(first.stdout).toMatch(/Slack installations \(sealed\)\s+1 copied/);
+    const again = await runCli('src/cli/db-copy.ts', [], { env, timeoutMs: 60_000 });
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/passages in default\s+0 copied\s+3 already there/);
+    expect(again.stdout).toMatch(/votes\s+0 copied\s+1 already there/);
+
+    db = await connectPostgres(url, { maxConnections: 2 });
+    const store = await PostgresStore.open({ db });
+    const [best] = await store.search('how do I add the bot to slack', { topK: 1 });
+    expect(best?.id).toBe('setup-slack');
+    expect((await store.search('salary bands', { topK: 1, collections: ['hr'] }))[0]?.id).toBe('bands');
+    const records = await PostgresRecordStore.open(db);
+    expect((await records.answer('q-old'))?.question).toBe('Where is the VPN guide?');
+    // The host's key came along: the same person has the same pseudonym in new records.
+    expect(records.pseudonym('U0SAME')).toBe(
+      new RecordStore(openAppDatabase(dir), loadPseudonymKey(dir)).pseudonym('U0SAME'),
+    );
+    expect(await records.votes(0, Date.UTC(2027, 0, 1))).toMatchObject([{ reason: 'stale' }]);
+    const installations = sealedInstallationStore(await postgresRecords(db), createTokenCipher(KEY));
+    const fetched = await installations.fetchInstallation({
+      teamId: 'T7',
+      isEnterpriseInstall: false,
+      enterpriseId: undefined,
+    });
+    expect(fetched.bot?.token).toBe('xoxb-seven');
+  });
+
+  it('says what to set when DATABASE_URL is missing, and exits 2', async () => {
+    const result = await runCli('src/cli/db-copy.ts', [], { env: { RAG_DATA_DIR: dir } });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('Set DATABASE_URL');
+  });
+});
