@@ -11,12 +11,14 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startArguments } from '../../bench/support/compiled-bot.js';
+import { type FakeDocsSite, startFakeDocsSite } from '../fakes/docs-site/index.js';
 import { type FakeGroq, startFakeGroq } from '../fakes/groq/index.js';
 import {
   blockActionBody,
   eventEnvelope,
   type FakeSlack,
   sendToBolt,
+  slashCommandBody,
   startFakeSlack,
 } from '../fakes/slack/index.js';
 import { freePort } from '../support/net.js';
@@ -48,6 +50,7 @@ let databaseURL: string;
 let redis: RedisServer;
 let slack: FakeSlack;
 let groq: FakeGroq;
+let site: FakeDocsSite;
 const instances: Instance[] = [];
 
 /** Environment shared by every host: one database, one Redis, the fakes. */
@@ -75,6 +78,10 @@ async function startInstance(name: string): Promise<Instance> {
       RAG_DATA_DIR: await tempDataDir(),
       PORT: String(port),
       RATE_LIMIT_CHANNEL_PER_MINUTE: '0',
+      SLACK_ADMIN_USERS: 'UADMIN',
+      CRAWL_DELAY_MS: '0',
+      // The docs site fake is on the loopback, which /kb add refuses unless the operator allows it.
+      CRAWL_ALLOW_PRIVATE: 'true',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -140,11 +147,12 @@ beforeAll(async () => {
   // `npm start` runs the compiled bot; compile it once (a no-op when up to date).
   const built = spawnSync(process.execPath, ['scripts/ensure-built.mjs'], { cwd: ROOT, encoding: 'utf8' });
   if (built.status !== 0) throw new Error(`build failed: ${built.stderr}`);
-  [cluster, redis, slack, groq] = await Promise.all([
+  [cluster, redis, slack, groq, site] = await Promise.all([
     startCluster(),
     startRedis(),
     startFakeSlack(),
     startFakeGroq(),
+    startFakeDocsSite(),
   ]);
   const admin = new pg.Client({ connectionString: cluster.url });
   await admin.connect();
@@ -164,7 +172,7 @@ afterAll(async () => {
       }
     }),
   );
-  await Promise.all([redis?.stop(), slack?.close(), groq?.close()]);
+  await Promise.all([redis?.stop(), slack?.close(), groq?.close(), site?.close()]);
   if (cluster) stopCluster(cluster.dir);
 });
 
@@ -193,6 +201,31 @@ describe.skipIf(!canRun)('several hosts sharing one PostgreSQL and one Redis', {
       expect(answer.body).toContain('feedback_up');
       expect(threadText(channel, answer.root)).toContain('Zebra crossing policy');
     }
+  });
+
+  it('answers through one instance from a site /kb add put in through another', async () => {
+    const id = 'kb-add';
+    const response = await sendToBolt(
+      `${a.base}/slack/events`,
+      slashCommandBody({
+        command: '/kb',
+        text: `add ${site.url}/docs/ default`,
+        user_id: 'UADMIN',
+        channel_id: 'C0KB',
+        response_url: slack.responseURL(id),
+      }),
+      'application/x-www-form-urlencoded',
+      { secret: SECRET },
+    );
+    expect(response.status).toBe(200);
+    // The crawl's summary comes privately once A has synced the site.
+    await waitFor(
+      () => JSON.stringify(slack.responses.get(id) ?? []).includes('page(s) added'),
+      'the sync summary',
+      60_000,
+    );
+    const answer = await ask(b, 'C0KBB', 'How do I install the Acme widget?', 'Ev-kb-add');
+    expect(threadText('C0KBB', answer.root)).toContain('Installing the widget');
   });
 
   it('answers once an event delivered to both instances', async () => {
