@@ -83,6 +83,7 @@ async function store(config: Config): Promise<CheckResult> {
       ...(result.fix ? { fix: result.fix } : {}),
     };
   }
+  if (config.database) return postgres(config.database.url);
   const local = await LocalStore.open({ dir: config.rag.dataDir });
   const { vectorCount } = await local.stats();
   return {
@@ -93,6 +94,50 @@ async function store(config: Config): Promise<CheckResult> {
         ? `${vectorCount} passages in ${config.rag.dataDir}`
         : `empty: ${config.rag.knowledgeDir}/ is indexed on first use (or run npm run ingest)`,
   };
+}
+
+/**
+ * DATABASE_URL: reachable with its credentials, and what the bot keeps there so far. Looks only:
+ * the tables are created by the first instance that starts.
+ */
+async function postgres(url: string): Promise<CheckResult> {
+  const { connectPostgres } = await import('../state/postgres.js');
+  let db: Awaited<ReturnType<typeof connectPostgres>>;
+  try {
+    db = await connectPostgres(url, { connectTimeoutMs: 5_000, maxConnections: 1 });
+  } catch (error) {
+    return {
+      service: 'PostgreSQL',
+      status: 'fail',
+      detail: (error as Error).message,
+      fix: 'check DATABASE_URL',
+    };
+  }
+  try {
+    const { rows } = await db.pool.query<{ version: string; created: boolean }>(
+      `SELECT current_setting('server_version') AS version,
+         to_regclass('knowledge_totals') IS NOT NULL AND to_regclass('rag_migrations') IS NOT NULL AS created`,
+    );
+    const row = rows[0]!;
+    const counts = row.created
+      ? (
+          await db.pool.query<{ chunks: string; migrations: number }>(
+            `SELECT (SELECT passages::text FROM knowledge_totals) AS chunks,
+               (SELECT count(*)::int FROM rag_migrations) AS migrations`,
+          )
+        ).rows[0]
+      : undefined;
+    const knowledge = counts
+      ? `${Number(counts.chunks).toLocaleString('en-US')} passages, ${counts.migrations} migration(s) applied`
+      : 'no tables yet: the first instance to start creates them';
+    return {
+      service: 'PostgreSQL',
+      status: 'ok',
+      detail: `PostgreSQL ${row.version} at ${db.description}: ${knowledge}`,
+    };
+  } finally {
+    await db.close();
+  }
 }
 
 async function discord(config: Config, timeoutMs: number): Promise<CheckResult> {
@@ -151,9 +196,13 @@ async function slackInstallations(config: Config, oauth: SlackOAuthConfig): Prom
   const { InstallationKeyError } = await import('../platforms/slack/token-crypto.js');
   const { openAppDatabase } = await import('../state/app-db.js');
   let appDb: ReturnType<typeof openAppDatabase> | undefined;
+  const database = config.database
+    ? await (await import('../state/postgres.js')).connectPostgres(config.database.url, { maxConnections: 1 })
+    : undefined;
   const store = await openInstallationStore({
     installationKey: oauth.installationKey,
     ...(config.limits.redisURL ? { redisURL: config.limits.redisURL } : {}),
+    ...(database ? { database } : {}),
     appDatabase: () => {
       appDb ??= openAppDatabase(config.rag.dataDir);
       return appDb;
@@ -180,10 +229,11 @@ async function slackInstallations(config: Config, oauth: SlackOAuthConfig): Prom
       detail: keyProblem ? error.message : `cannot read the installations (${(error as Error).message})`,
       fix: keyProblem
         ? 'set SLACK_INSTALLATION_KEY to the key the installations were stored with'
-        : `check ${config.limits.redisURL ? 'REDIS_URL' : 'RAG_DATA_DIR'}`,
+        : `check ${config.database ? 'DATABASE_URL' : config.limits.redisURL ? 'REDIS_URL' : 'RAG_DATA_DIR'}`,
     };
   } finally {
     await store.close();
+    await database?.close();
     appDb?.close();
   }
 }
@@ -262,10 +312,18 @@ async function redis(config: Config): Promise<CheckResult> {
 export async function runChecks(config: Config, timeoutMs = 8_000): Promise<CheckResult[]> {
   return Promise.all([
     withTimeout('Groq', timeoutMs, () => groq(config, timeoutMs)),
-    withTimeout(config.upstash ? 'Upstash Vector' : 'Local store', timeoutMs, () => store(config)),
+    withTimeout(
+      config.upstash ? 'Upstash Vector' : config.database ? 'PostgreSQL' : 'Local store',
+      timeoutMs,
+      () => store(config),
+    ),
     withTimeout('Discord', timeoutMs, () => discord(config, timeoutMs)),
     withTimeout('Slack', timeoutMs, () => slack(config, timeoutMs)),
     withTimeout('Redis', timeoutMs, () => redis(config)),
+    // The store row covers PostgreSQL unless Upstash holds the knowledge.
+    ...(config.database && config.upstash
+      ? [withTimeout('PostgreSQL', timeoutMs, () => postgres(config.database!.url))]
+      : []),
   ]);
 }
 

@@ -4,6 +4,7 @@ import { type FakeDiscord, startFakeDiscord } from '../fakes/discord/index.js';
 import { type FakeGroq, startFakeGroq } from '../fakes/groq/index.js';
 import { type FakeSlack, startFakeSlack } from '../fakes/slack/index.js';
 import { type FakeUpstash, startFakeUpstash } from '../fakes/upstash/index.js';
+import { createTestDatabase, havePostgres } from '../support/postgres.js';
 
 let groq: FakeGroq;
 let upstash: FakeUpstash;
@@ -53,6 +54,30 @@ describe('npm run doctor', () => {
     );
     expect(result.stdout).toMatch(/Redis\s+-\s+REDIS_URL not set/);
   });
+
+  it.skipIf(!havePostgres)(
+    'checks PostgreSQL with DATABASE_URL: what it holds when reachable, how to fix it when the password is wrong',
+    async () => {
+      const url = await createTestDatabase('doctor');
+      const env = { GROQ_API_KEY: groq.apiKey, GROQ_BASE_URL: groq.baseURL, DATABASE_URL: url };
+      const fresh = await runCli('src/cli/doctor.ts', [], { env });
+      expect(fresh.stdout).toMatch(
+        /PostgreSQL\s+ok\s+PostgreSQL \d+.* no tables yet: the first instance to start creates them/,
+      );
+      const ingest = await runCli('src/cli/ingest.ts', ['knowledge'], { env, timeoutMs: 60_000 });
+      expect(ingest.code).toBe(0);
+      const filled = await runCli('src/cli/doctor.ts', [], { env });
+      expect(filled.stdout).toMatch(/PostgreSQL\s+ok\s+.*\d+ passages, \d+ migration\(s\) applied/);
+      const wrong = new URL(url);
+      wrong.password = 'not-the-password';
+      const refused = await runCli('src/cli/doctor.ts', [], { env: { ...env, DATABASE_URL: wrong.href } });
+      expect(refused.code).toBe(1);
+      expect(refused.stdout).toMatch(
+        /PostgreSQL\s+FAIL\s+.*refused the user name or password.*Fix: check DATABASE_URL/,
+      );
+      expect(refused.stdout + refused.stderr).not.toContain('not-the-password');
+    },
+  );
 
   it('reports each failure with how to fix it, and exits 1', async () => {
     const result = await runCli('src/cli/doctor.ts', [], {
