@@ -100,7 +100,7 @@ const suite: BenchSuite = {
         {
           suite: 'postgres-store',
           metric: `top 3 the same as an exhaustive ranking's, of ${held.compared} questions`,
-          value: `${held.same} (${Math.round((100 * held.same) / Math.max(held.compared, 1))}%)`,
+          value: `${held.same} (${((100 * held.same) / Math.max(held.compared, 1)).toFixed(1)}%)`,
         },
         {
           suite: 'postgres-store',
