@@ -67,6 +67,8 @@ describe('configuration, characterised value by value', () => {
         'GITHUB_TOKEN',
         'NOTION_TOKEN',
         'CONFLUENCE_TOKEN',
+        // Added since the characterisation was recorded: PostgreSQL's URL carries a password.
+        'DATABASE_URL',
       ]),
     );
   });
