@@ -125,18 +125,19 @@ async function copyPassages(dir: string, db: PostgresDatabase, out: NodeJS.Write
 async function copyPseudonymKey(dir: string, db: PostgresDatabase, secret?: string): Promise<Line[]> {
   if (secret || !existsSync(join(dir, PSEUDONYM_KEY_FILE))) return [];
   const key = loadPseudonymKey(dir).toString('base64');
-  await PostgresRecordStore.open(db, undefined, key);
-  const { rows } = await db.pool.query<{ value: string }>(
-    "SELECT value FROM rag_keys WHERE name = 'pseudonym'",
-  );
-  if (rows[0]?.value !== key) {
+  await db.migrate(RECORDS_MIGRATION, RECORDS_SCHEMA);
+  const read = async () =>
+    (await db.pool.query<{ value: string }>("SELECT value FROM rag_keys WHERE name = 'pseudonym'")).rows[0]
+      ?.value;
+  const before = await read();
+  if (before === undefined) await PostgresRecordStore.open(db, undefined, key);
+  if ((await read()) !== key) {
     throw new DatabaseError(
       `The database already has another pseudonym key than ${join(dir, PSEUDONYM_KEY_FILE)}: people in this host's records would not match the same people in the database's. Copy into an empty database, or set RECORD_PSEUDONYM_SECRET on every instance.`,
     );
   }
-  return [
-    { what: 'pseudonym key', copied: before === undefined ? 1 : 0, present: before === undefined ? 0 : 1 },
-  ];
+  const copied = before === undefined ? 1 : 0;
+  return [{ what: 'pseudonym key', copied, present: 1 - copied }];
 }
 
 /** Answer records, votes, digest claims, routes and installations from app.db; rows already there are kept. */

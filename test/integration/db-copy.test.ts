@@ -87,6 +87,7 @@ describe.skipIf(!havePostgres)('npm run db:copy', () => {
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/passages in default\s+0 copied\s+3 already there/);
     expect(again.stdout).toMatch(/votes\s+0 copied\s+1 already there/);
+    expect(again.stdout).toMatch(/pseudonym key\s+0 copied\s+1 already there/);
 
     db = await connectPostgres(url, { maxConnections: 2 });
     const store = await PostgresStore.open({ db });
