@@ -71,6 +71,10 @@ const ANSWER_COLUMNS = `question_id, asked_at::float8 AS asked_at, platform, wor
 
 const ms = (value: number | undefined) => (value === undefined ? null : Math.round(value));
 
+/** How long a vote waits for its answer's record from another instance: 25 × 200 ms. */
+const VOTE_RECORD_WAITS = 25;
+const VOTE_RECORD_WAIT_MS = 200;
+
 export class PostgresRecordStore implements AnswerRecords {
   readonly pseudonym: Pseudonymize;
 
@@ -156,7 +160,20 @@ export class PostgresRecordStore implements AnswerRecords {
     ]);
   }
 
+  /**
+   * As in the SQLite file, a vote on an answer never recorded is ignored; but the answer may have
+   * been given by another instance whose record is still on its way (a 👎 clicked the moment the
+   * answer ends), so a vote that finds no record waits for it a little before giving up.
+   */
   async saveVote(vote: StoredVote): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      if (await this.saveVoteNow(vote)) return true;
+      if (attempt >= VOTE_RECORD_WAITS) return false;
+      await new Promise((resolve) => setTimeout(resolve, VOTE_RECORD_WAIT_MS));
+    }
+  }
+
+  private async saveVoteNow(vote: StoredVote): Promise<boolean> {
     const { rowCount } = await this.db.pool.query(
       `INSERT INTO answer_feedback (question_id, user_id, vote, reason, at)
        SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM answer_records WHERE question_id = $1)

@@ -430,7 +430,12 @@ describe('the report and the digest', () => {
     await recorder.settled();
     for (const id of [root])
       await records.saveVote({ questionId: await recordIn(id), userId: 'U4', vote: 'down', at: Date.now() });
-    const discordRecord = (await records.answers(0, Date.now() + 1)).find((r) => r.threadId === thread.id)!;
+    // The record is written once the answer's last edit has been acknowledged: wait for it, not
+    // for the edit alone (under load the two can be a moment apart).
+    const discordRecord = await waitFor(
+      async () => (await records.answers(0, Date.now() + 1)).find((r) => r.threadId === thread.id),
+      'the Discord answer recorded',
+    );
     await records.saveVote({
       questionId: discordRecord.questionId,
       userId: 'someone',

@@ -130,6 +130,16 @@ describe.skipIf(!havePostgres)('answer records in PostgreSQL', () => {
     expect(report.votedDown[0]).toMatchObject({ count: 1, reasons: ['outdated'] });
   });
 
+  it('keeps a vote cast the moment an answer ends, before its record from another instance has landed', async () => {
+    const [answering, voting] = [await postgresInstance(), await postgresInstance()];
+    const at = T + 50 * 86_400_000;
+    const vote = voting.saveVote({ questionId: 'race-1', userId: 'voter', vote: 'down', at });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await answering.saveAnswer(answer({ questionId: 'race-1', askedAt: at }));
+    expect(await vote).toBe(true);
+    expect(await answering.votes(at, at + 1)).toMatchObject([{ questionId: 'race-1', vote: 'down' }]);
+  });
+
   it('lets exactly one of several instances claim a digest period', async () => {
     const instances = await Promise.all([postgresInstance(), postgresInstance(), postgresInstance()]);
     const claims = await Promise.all(
