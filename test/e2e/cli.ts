@@ -16,7 +16,8 @@ export interface CliResult {
 function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (/^(GROQ|UPSTASH|SLACK|DISCORD|RAG|REDIS|LOG|GIT|GITHUB|NOTION|CONFLUENCE|DATABASE)_/.test(key)) continue;
+    if (/^(GROQ|UPSTASH|SLACK|DISCORD|RAG|REDIS|LOG|GIT|GITHUB|NOTION|CONFLUENCE|DATABASE)_/.test(key))
+      continue;
     env[key] = value;
   }
   return { ...env, RAG_DOTENV: 'off', NO_COLOR: '1', ...extra };
