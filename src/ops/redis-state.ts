@@ -15,16 +15,35 @@ import {
   MemoryDedupeStore,
   MemoryRateLimiter,
   type RateDecision,
+  type RateLimit,
   type RateLimiter,
 } from './shared-state.js';
 
 const PREFIX = 'rag-chat-bot:';
 
-/** INCR the window's counter, starting its expiry on the first hit; returns [count, ms left]. */
-const HIT_SCRIPT = `
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return {count, redis.call('PTTL', KEYS[1])}
+/**
+ * One hit on each key (KEYS[i], at most ARGV[2i-1] hits per ARGV[2i] ms), counted only when every
+ * key allows it. Each counter carries its own expiry, set from its own window when it starts (and
+ * set again should a counter ever be found without one, so none can outlive its window for good).
+ * Returns {0, 0} when counted, else {i, ms left} for the first key that refused.
+ */
+const HIT_ALL_SCRIPT = `
+for i, key in ipairs(KEYS) do
+  local count = tonumber(redis.call('GET', key) or '0')
+  if count >= tonumber(ARGV[2 * i - 1]) then
+    local left = redis.call('PTTL', key)
+    if left < 0 then
+      redis.call('PEXPIRE', key, ARGV[2 * i])
+      left = tonumber(ARGV[2 * i])
+    end
+    return {i, left}
+  end
+end
+for i, key in ipairs(KEYS) do
+  local count = redis.call('INCR', key)
+  if count == 1 or redis.call('PTTL', key) < 0 then redis.call('PEXPIRE', key, ARGV[2 * i]) end
+end
+return {0, 0}
 `;
 
 /**
@@ -78,6 +97,16 @@ export class RedisDedupeStore implements DedupeStore {
       return this.fallback.firstSeen(key, ttlMs);
     }
   }
+
+  async forget(key: string): Promise<void> {
+    await this.fallback.forget(key);
+    try {
+      await this.redis.del(`${PREFIX}seen:${key}`);
+      this.outage.worked();
+    } catch (error) {
+      this.outage.failed(error);
+    }
+  }
 }
 
 export class RedisRateLimiter implements RateLimiter {
@@ -93,18 +122,25 @@ export class RedisRateLimiter implements RateLimiter {
   }
 
   async hit(key: string, limit: number, windowMs: number): Promise<RateDecision> {
+    return this.hitAll([{ key, limit, windowMs }]);
+  }
+
+  async hitAll(limits: readonly RateLimit[]): Promise<RateDecision & { readonly refused?: number }> {
     try {
-      const [count, left] = (await this.redis.eval(HIT_SCRIPT, 1, `${PREFIX}rate:${key}`, windowMs)) as [
-        number,
-        number,
-      ];
+      const [refused, left] = (await this.redis.eval(
+        HIT_ALL_SCRIPT,
+        limits.length,
+        ...limits.map(({ key }) => `${PREFIX}rate:${key}`),
+        ...limits.flatMap(({ limit, windowMs }) => [limit, windowMs]),
+      )) as [number, number];
       this.outage.worked();
-      return count <= limit
-        ? { allowed: true, retryAfterMs: 0 }
-        : { allowed: false, retryAfterMs: Math.max(left, 0) };
+      if (refused > 0) return { allowed: false, retryAfterMs: Math.max(left, 0), refused: refused - 1 };
+      // Also counted locally, so an outage later starts from what this instance has seen, not from zero.
+      await this.fallback.hitAll(limits);
+      return { allowed: true, retryAfterMs: 0 };
     } catch (error) {
       this.outage.failed(error);
-      return this.fallback.hit(key, limit, windowMs);
+      return this.fallback.hitAll(limits);
     }
   }
 }

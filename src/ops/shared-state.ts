@@ -10,6 +10,8 @@ import type { PostgresDatabase } from '../state/postgres.js';
 export interface DedupeStore {
   /** True the first time `key` is seen within `ttlMs`; false for repeats. */
   firstSeen(key: string, ttlMs: number): Promise<boolean>;
+  /** Forgets `key`, so it is new again (a claim given back when what it was for was refused). */
+  forget(key: string): Promise<void>;
 }
 
 export interface RateDecision {
@@ -18,9 +20,21 @@ export interface RateDecision {
   readonly retryAfterMs: number;
 }
 
+/** One fixed-window limit: at most `limit` hits on `key` per `windowMs`. */
+export interface RateLimit {
+  readonly key: string;
+  readonly limit: number;
+  readonly windowMs: number;
+}
+
 export interface RateLimiter {
   /** Counts one hit for `key` within a fixed window; refuses beyond `limit`. */
   hit(key: string, limit: number, windowMs: number): Promise<RateDecision>;
+  /**
+   * One hit on each of `limits`, counted only when every one of them allows it: an attempt any
+   * limit refuses spends nothing of the others. `refused` is the index of the first that refused.
+   */
+  hitAll(limits: readonly RateLimit[]): Promise<RateDecision & { readonly refused?: number }>;
 }
 
 /** In-process TTL set. Expired keys are swept lazily so memory stays bounded by traffic. */
@@ -39,6 +53,10 @@ export class MemoryDedupeStore implements DedupeStore {
     return true;
   }
 
+  async forget(key: string): Promise<void> {
+    this.seen.delete(key);
+  }
+
   private sweep(now: number): void {
     if (now - this.lastSweep < 1_000) return;
     this.lastSweep = now;
@@ -46,30 +64,48 @@ export class MemoryDedupeStore implements DedupeStore {
   }
 }
 
-/** In-process fixed-window counters. */
+/**
+ * In-process fixed-window counters. Each counter keeps its own expiry, set from the window it was
+ * started with: one limiter serves limits per minute and per hour alike, and a counter is only
+ * ever dropped once its own window has passed.
+ */
 export class MemoryRateLimiter implements RateLimiter {
-  private readonly windows = new Map<string, { start: number; count: number }>();
+  private readonly counters = new Map<string, { expiresAt: number; count: number }>();
   private lastSweep = 0;
 
   constructor(private readonly now: () => number = Date.now) {}
 
   async hit(key: string, limit: number, windowMs: number): Promise<RateDecision> {
+    return this.hitAll([{ key, limit, windowMs }]);
+  }
+
+  async hitAll(limits: readonly RateLimit[]): Promise<RateDecision & { readonly refused?: number }> {
     const now = this.now();
-    this.sweep(now, windowMs);
-    let window = this.windows.get(key);
-    if (!window || now - window.start >= windowMs) {
-      window = { start: now, count: 0 };
-      this.windows.set(key, window);
+    this.sweep(now);
+    for (const [index, { key, limit }] of limits.entries()) {
+      const counter = this.live(key, now);
+      if (counter && counter.count >= limit) {
+        return { allowed: false, retryAfterMs: counter.expiresAt - now, refused: index };
+      }
     }
-    if (window.count >= limit) return { allowed: false, retryAfterMs: window.start + windowMs - now };
-    window.count += 1;
+    for (const { key, windowMs } of limits) {
+      const counter = this.live(key, now);
+      if (counter) counter.count += 1;
+      else this.counters.set(key, { expiresAt: now + windowMs, count: 1 });
+    }
     return { allowed: true, retryAfterMs: 0 };
   }
 
-  private sweep(now: number, windowMs: number): void {
-    if (now - this.lastSweep < windowMs) return;
+  private live(key: string, now: number) {
+    const counter = this.counters.get(key);
+    return counter && counter.expiresAt > now ? counter : undefined;
+  }
+
+  /** Drops counters whose own window has passed, at most once a second. */
+  private sweep(now: number): void {
+    if (now - this.lastSweep < 1_000) return;
     this.lastSweep = now;
-    for (const [key, window] of this.windows) if (now - window.start >= windowMs) this.windows.delete(key);
+    for (const [key, counter] of this.counters) if (counter.expiresAt <= now) this.counters.delete(key);
   }
 }
 

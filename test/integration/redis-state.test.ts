@@ -52,6 +52,51 @@ describe.skipIf(!haveRedis)('shared state in a real Redis, as several instances 
       redis.disconnect();
     }
   });
+
+  it('keeps an hourly counter beside per-minute ones, and a refused attempt spends no other limit', async () => {
+    const redis = await connectRedis(url);
+    try {
+      const limiter = new RedisRateLimiter(redis);
+      for (let i = 0; i < 3; i++) await limiter.hit('escalation:user:slack:U3', 3, 3_600_000);
+      await limiter.hit('user:slack:U4', 5, 100);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      await limiter.hit('user:slack:U4', 5, 100);
+      const refused = await limiter.hit('escalation:user:slack:U3', 3, 3_600_000);
+      expect(refused.allowed).toBe(false);
+      expect(refused.retryAfterMs).toBeGreaterThan(3_500_000);
+      const both = await limiter.hitAll([
+        { key: 'escalation:user:slack:U5', limit: 1, windowMs: 3_600_000 },
+        { key: 'escalation:user:slack:U3', limit: 3, windowMs: 3_600_000 },
+      ]);
+      expect(both).toMatchObject({ allowed: false, refused: 1 });
+      expect((await limiter.hit('escalation:user:slack:U5', 1, 3_600_000)).allowed).toBe(true);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('gives a counter found without an expiry its window again, so it cannot refuse for ever', async () => {
+    const redis = await connectRedis(url);
+    try {
+      await redis.set('rag-chat-bot:rate:user:slack:U6', '9');
+      const limiter = new RedisRateLimiter(redis);
+      const refused = await limiter.hit('user:slack:U6', 3, 60_000);
+      expect(refused.allowed).toBe(false);
+      expect(await redis.pttl('rag-chat-bot:rate:user:slack:U6')).toBeGreaterThan(0);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('when Redis goes away, this instance goes on from the hits it counted, not from zero', async () => {
+    const redis = await connectRedis(url);
+    const { logger } = captureLogs();
+    const limiter = new RedisRateLimiter(redis, logger);
+    for (let i = 0; i < 3; i++)
+      expect((await limiter.hit('escalation:user:slack:U7', 3, 3_600_000)).allowed).toBe(true);
+    redis.disconnect();
+    expect((await limiter.hit('escalation:user:slack:U7', 3, 3_600_000)).allowed).toBe(false);
+  });
 });
 
 /** A loopback port with nothing listening: connections are refused at once. */
