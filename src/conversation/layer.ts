@@ -229,45 +229,51 @@ export class ConversationLayer {
   }
 
   /**
-   * Whether a click on "Ask a human" may ping the group: within the person's and the channel's
-   * hourly limits (checked in that order, so one person's clicks spend none of the channel's
-   * budget), and the first time anyone asks under this answer (within a day, across instances
-   * with Redis): the group is pinged once per answer, not once per click.
+   * Whether a click on "Ask a human" may ping the group: the first time anyone asks under this
+   * answer (within a day, across instances with Redis), so the group is pinged once per answer,
+   * and within the person's and the channel's hourly limits. Only a click that pings counts: one
+   * under an answer already handed off is told so and spends nothing, and one a limit refuses
+   * spends nothing of the other limit and leaves the answer free to be handed off later.
    */
   async mayEscalate(request: {
     readonly platform: string;
     readonly questionId: string;
-    readonly userId: string;
+    /** The channel whose hourly limit applies (for a thread, the channel it belongs to). */
     readonly channelId: string;
+    readonly userId: string;
   }): Promise<EscalationDecision> {
-    const limits = this.options.escalations;
-    if (limits) {
-      const { platform, userId, channelId } = request;
-      const check = async (key: string, limit: number, message: (minutes: number) => string) => {
-        if (limit <= 0) return undefined;
-        const decision = await limits.rates.hit(`escalation:${key}`, limit, HOUR_MS);
-        return decision.allowed ? undefined : message(Math.max(1, Math.ceil(decision.retryAfterMs / 60_000)));
-      };
-      const refused =
-        (await check(`user:${platform}:${userId}`, limits.userPerHour, (minutes) =>
-          strings.humanLimitedUser(limits.userPerHour, minutes),
-        )) ??
-        (await check(`channel:${platform}:${channelId}`, limits.channelPerHour, (minutes) =>
-          strings.humanLimitedChannel(limits.channelPerHour, minutes),
-        ));
-      if (refused) {
-        this.options.log.info(
-          { event: 'escalation_limited', platform, channel: channelId, user: userId },
-          'refused a hand-off over the limit',
-        );
-        return { ok: false, message: refused };
-      }
+    const { platform, userId, channelId } = request;
+    const answerKey = `${platform}:escalation:${request.questionId}`;
+    if (!(await this.options.dedupe.firstSeen(answerKey, ESCALATION_TTL_MS))) {
+      return { ok: false, message: strings.humanAlreadyAsked };
     }
-    const first = await this.options.dedupe.firstSeen(
-      `${request.platform}:escalation:${request.questionId}`,
-      ESCALATION_TTL_MS,
+    const limits = this.options.escalations;
+    if (!limits) return { ok: true };
+    const checks = [
+      {
+        key: `escalation:user:${platform}:${userId}`,
+        limit: limits.userPerHour,
+        message: (minutes: number) => strings.humanLimitedUser(limits.userPerHour, minutes),
+      },
+      {
+        key: `escalation:channel:${platform}:${channelId}`,
+        limit: limits.channelPerHour,
+        message: (minutes: number) => strings.humanLimitedChannel(limits.channelPerHour, minutes),
+      },
+    ].filter((check) => check.limit > 0);
+    if (checks.length === 0) return { ok: true };
+    const decision = await limits.rates.hitAll(
+      checks.map(({ key, limit }) => ({ key, limit, windowMs: HOUR_MS })),
     );
-    return first ? { ok: true } : { ok: false, message: strings.humanAlreadyAsked };
+    if (decision.allowed) return { ok: true };
+    // Nobody was pinged: the answer may still be handed off once the limit allows.
+    await this.options.dedupe.forget(answerKey);
+    this.options.log.info(
+      { event: 'escalation_limited', platform, channel: channelId, user: userId },
+      'refused a hand-off over the limit',
+    );
+    const minutes = Math.max(1, Math.ceil(decision.retryAfterMs / 60_000));
+    return { ok: false, message: checks[decision.refused ?? 0]!.message(minutes) };
   }
 
   /** Someone asked for a human under an answer: recorded; returns what to tell them. */

@@ -86,23 +86,30 @@ afterAll(async () => {
 });
 
 let clicks = 0;
-/** A member clicks "Ask a human" under an answer (its own thread) in `channel`, on the next instance. */
-async function clickAskHuman(user: string, channel: string): Promise<string> {
+/**
+ * A member clicks "Ask a human" under an answer (its own thread) in `channel`, on the next
+ * instance: a new answer each time, or the answer numbered `answer` again.
+ */
+async function clickAskHuman(user: string, channel: string, answer?: number): Promise<string> {
   clicks += 1;
-  const thread = `1700000${String(clicks).padStart(3, '0')}.000100`;
+  const id = String(answer ?? clicks).padStart(3, '0');
+  const thread = `1700000${id}.000100`;
   const instance = instances[clicks % instances.length]!;
+  const toldBefore = () =>
+    slack.ephemerals(channel).filter((message) => message.user === user && message.thread_ts === thread);
+  const before = toldBefore().length;
   const response = await sendToBolt(
     instance.eventsURL,
     blockActionBody({
       user: { id: user },
       channel: { id: channel },
-      message: { ts: `1700000${String(clicks).padStart(3, '0')}.000200`, thread_ts: thread },
+      message: { ts: `1700000${id}.000200`, thread_ts: thread },
       trigger_id: `trigger-human-${clicks}`,
       actions: [
         {
           type: 'button',
           action_id: 'ask_a_human',
-          value: `00000000-0000-4000-8000-${String(clicks).padStart(12, '0')}`,
+          value: `00000000-0000-4000-8000-${id.padStart(12, '0')}`,
           block_id: `b${clicks}`,
         },
       ],
@@ -111,10 +118,7 @@ async function clickAskHuman(user: string, channel: string): Promise<string> {
     { secret: SECRET },
   );
   expect(response.status).toBe(200);
-  const told = await waitFor(
-    () => slack.ephemerals(channel).find((message) => message.user === user && message.thread_ts === thread),
-    'the private reply to the click',
-  );
+  const told = await waitFor(() => toldBefore()[before], 'the private reply to the click');
   return told.text;
 }
 
@@ -145,5 +149,16 @@ describe('Ask a human, clicked again and again', () => {
     expect(replies.slice(10).every((reply) => reply.includes('from this channel in the last hour'))).toBe(
       true,
     );
+  });
+
+  it('clicks under an answer already handed off spend nothing: the member can still ask under other answers', async () => {
+    const first = clicks + 1;
+    const replies: string[] = [];
+    for (let i = 0; i < 6; i++) replies.push(await clickAskHuman('U0KEEN', 'C0KEEN', first));
+    expect(replies[0]).toContain('I asked the team');
+    expect(replies.slice(1).every((reply) => reply.includes('already asked about this answer'))).toBe(true);
+    expect(await clickAskHuman('U0KEEN', 'C0KEEN')).toContain('I asked the team');
+    expect(await clickAskHuman('U0KEEN', 'C0KEEN')).toContain('I asked the team');
+    expect(pingsIn('C0KEEN')).toHaveLength(3);
   });
 });

@@ -107,3 +107,36 @@ describe('limits of different windows in one limiter', () => {
     );
   });
 });
+describe('hand-off limits count only the clicks that ping', () => {
+  it('clicks under an answer already handed off are told so and spend nothing', async () => {
+    const { click } = bot();
+    expect((await click('U1', 'C1', 'answer-a')).ok).toBe(true);
+    for (let i = 0; i < 5; i++) {
+      expect(await click('U1', 'C1', 'answer-a')).toMatchObject({ ok: false, message: /already asked/ });
+    }
+    expect((await click('U1')).ok).toBe(true);
+    expect((await click('U1')).ok).toBe(true);
+    expect((await click('U1')).ok).toBe(false);
+  });
+
+  it('a click the channel refuses spends none of the person’s limit, and leaves the answer free to hand off', async () => {
+    const { clock, click } = bot({ userPerHour: 2, channelPerHour: 2 });
+    expect((await click('U1', 'C9')).ok).toBe(true);
+    expect((await click('U2', 'C9')).ok).toBe(true);
+    const refused = await click('U3', 'C9', 'answer-x');
+    expect(refused).toMatchObject({ ok: false, message: /from this channel in the last hour/ });
+    // U3's refused click cost them nothing: two hand-offs elsewhere still go through.
+    expect((await click('U3', 'C8')).ok).toBe(true);
+    expect((await click('U3', 'C7')).ok).toBe(true);
+    // Once the channel's hour is over, the answer refused before can still be handed off.
+    clock.now += HOUR;
+    expect((await click('U4', 'C9', 'answer-x')).ok).toBe(true);
+  });
+
+  it('a click the person’s limit refuses spends none of the channel’s', async () => {
+    const { click } = bot({ userPerHour: 1, channelPerHour: 2 });
+    expect((await click('U1', 'C1')).ok).toBe(true);
+    for (let i = 0; i < 4; i++) expect((await click('U1', 'C1')).ok).toBe(false);
+    expect((await click('U2', 'C1')).ok).toBe(true);
+  });
+});
