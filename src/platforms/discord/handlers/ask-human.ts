@@ -18,11 +18,15 @@ export function onAskHuman(ctx: DiscordContext) {
     if (!interaction.inGuild() || interaction.message.flags.has(MessageFlags.Ephemeral)) {
       return void (await tell(strings.humanNoThread));
     }
+    // Each answer lives in a thread of its own (a forum post is one too): the channel's hourly
+    // limit counts the channel the threads hang off, or it would never trip.
+    const channel = interaction.channel;
+    const parentId = channel?.isThread() ? (channel.parentId ?? undefined) : undefined;
     const decision = await ctx.conversations.mayEscalate({
       platform: 'discord',
       questionId,
       userId: interaction.user.id,
-      channelId: interaction.channelId,
+      channelId: parentId ?? interaction.channelId,
     });
     if (!decision.ok) return void (await tell(decision.message));
     // An /ask reply carries its follow-up thread (same id as the message): ask there.
@@ -44,6 +48,7 @@ export function onAskHuman(ctx: DiscordContext) {
           platform: 'discord',
           channelId: interaction.channelId,
           ...(where !== interaction.channelId ? { threadId: where } : {}),
+          ...(parentId ? { parentId } : {}),
           workspaceId: interaction.guildId,
         },
         questionId,
