@@ -127,29 +127,50 @@ export class KnowledgeService {
 
   /**
    * Whether `platform` serves several tenants (workspaces or servers) from one bot: Discord
-   * always, Slack when installed by OAuth in any workspace. Their places each have a tenant
-   * and a default collection of their own (see `tenantOf`).
+   * always, Slack when installed by OAuth in any workspace.
    */
   isMultiTenant(platform: string): boolean {
     return this.options.tenantPlatforms?.has(platform) ?? false;
   }
 
-  /** The tenant of `place` in multi-workspace mode ("slack:T0123", "discord:8123…"), if it has one. */
+  /**
+   * Whether this bot keeps tenants apart: as soon as one platform serves several workspaces or
+   * servers, every workspace is a tenant, the single workspace of a `SLACK_BOT_TOKEN` install
+   * included (its chat writes would otherwise land in `default`, which every server reads).
+   */
+  get separatesTenants(): boolean {
+    return (this.options.tenantPlatforms?.size ?? 0) > 0;
+  }
+
+  /** The tenant of `place` when tenants are kept apart ("slack:T0123", "discord:8123…"), if it has one. */
   tenantOf(place: Place): string | undefined {
-    if (!this.isMultiTenant(place.platform) || !place.workspaceId) return undefined;
+    if (!this.separatesTenants || !place.workspaceId) return undefined;
     return `${place.platform}:${place.workspaceId}`;
   }
 
   /**
-   * The route that applies to `place` (see collections.ts for precedence). In multi-workspace
-   * mode a place nothing routes reads its tenant's own collection first, then the operator's
-   * shared `default`.
+   * The route that applies to `place` (see collections.ts for precedence). Where tenants are
+   * kept apart, a place nothing routes reads its tenant's own collection first, then the
+   * operator's shared `default`; and a channel's `/kb use` route reads only collections the
+   * tenant may use now (a route set before a collection became another tenant's, or before
+   * these rules, reads nothing of it).
    */
   async route(place: Place): Promise<ResolvedRoute> {
     const keys = placeKeys(place);
-    const route = resolveRoute(place, await this.routes.lookup(keys), this.options.settings.routes);
+    let route = resolveRoute(place, await this.routes.lookup(keys), this.options.settings.routes);
     const tenant = this.tenantOf(place);
-    if (route.origin !== 'default' || !tenant) return route;
+    if (!tenant) return route;
+    if (route.origin === 'chat') {
+      const usable = route.collections.filter((collection) => this.mayUse(place, collection));
+      if (usable.length === route.collections.length) return route;
+      this.log.warn(
+        { place: route.key, dropped: route.collections.filter((collection) => !usable.includes(collection)) },
+        'a channel route names collections its workspace or server may not read; they are left out',
+      );
+      if (usable.length > 0) return { ...route, collections: usable };
+      route = resolveRoute(place, new Map(), this.options.settings.routes);
+    }
+    if (route.origin !== 'default') return route;
     return { ...route, collections: [tenantCollection(tenant), DEFAULT_COLLECTION] };
   }
 
@@ -171,11 +192,12 @@ export class KnowledgeService {
 
   /**
    * Whether `place`'s admins may see and use `collection`: `default`; their own (a collection a
-   * workspace or server filled from its chat belongs to it, and in multi-workspace mode each
-   * tenant's own collection is its alone); and the operator's collections — those named in
-   * KNOWLEDGE_ROUTES only for the places routed to them (so one tenant's admin cannot `/kb use`
-   * another tenant's collection, list its sources or claim its name), the operator's unrouted
-   * ones for everyone.
+   * workspace or server filled from its chat belongs to it, and each tenant's own collection is
+   * its alone); and the operator's collections — those named in KNOWLEDGE_ROUTES only for the
+   * places routed to them (so one tenant's admin cannot `/kb use` another tenant's collection,
+   * list its sources or claim its name). The operator's unrouted collections (`npm run ingest
+   * --collection hr`) are for everyone only where tenants are not kept apart; where they are,
+   * a tenant reads one only where KNOWLEDGE_ROUTES routes it to that tenant.
    */
   mayUse(place: Place, collection: string): boolean {
     if (collection === DEFAULT_COLLECTION) return true;
@@ -186,9 +208,60 @@ export class KnowledgeService {
     const owner = this.registry.ownerOf(collection);
     if (owner !== undefined) return owner === this.ownerKey(place);
     const routedTo = this.routedTo(collection);
-    if (routedTo.length === 0) return true;
+    if (routedTo.length === 0) return !this.separatesTenants;
     const keys = placeKeys(place);
     return routedTo.some((key) => keys.includes(key));
+  }
+
+  /**
+   * Where tenants are kept apart, whether `tenant` may take `collection` as its own: a name no
+   * one uses yet (no owner, no source, nothing stored, routed nowhere, not `default` and not
+   * shaped like another tenant's own collection).
+   */
+  private claimable(tenant: string, collection: string, isNew: boolean, inStore: boolean): boolean {
+    if (collection === tenantCollection(tenant)) return true;
+    return (
+      isNew &&
+      !inStore &&
+      collection !== DEFAULT_COLLECTION &&
+      !isTenantCollection(collection) &&
+      this.routedTo(collection).length === 0
+    );
+  }
+
+  /** How a chat write from `place` may take `collection` (see `SourceRegistry.claimCollection`). */
+  private claimDecision(place: Place, collection: string, inStore: boolean) {
+    const tenant = this.tenantOf(place);
+    return (isNew: boolean): boolean | 'shared' => {
+      if (tenant) {
+        if (collection === tenantCollection(tenant)) return true;
+        if (this.writableByTenant(place, tenant, collection)) return 'shared';
+        return this.claimable(tenant, collection, isNew, inStore);
+      }
+      if (collection === DEFAULT_COLLECTION) return 'shared';
+      return isNew && !inStore ? true : 'shared';
+    };
+  }
+
+  /**
+   * A chat write from `place` into `collection` (a saved thread): refused where another tenant
+   * reads it, and otherwise the collection becomes the writer's when no one had it yet, in one
+   * transaction, so no other tenant can `/kb use` a collection it was never given.
+   */
+  private async claimForWrite(place: Place, collection: string): Promise<void> {
+    if (this.separatesTenants && !this.tenantOf(place)) throw new NotYourCollectionError(strings.kb.noTenant);
+    const inStore = (await this.store.collections()).has(collection);
+    const result = this.registry.claimCollection({
+      collection,
+      owner: this.tenantOf(place) ?? this.ownerKey(place),
+      decide: this.claimDecision(place, collection, inStore),
+    });
+    if (result === 'owned') {
+      throw new NotYourCollectionError(
+        `the collection \`${collection}\` belongs to another workspace or server`,
+      );
+    }
+    if (result === 'shared') throw new NotYourCollectionError(strings.kb.sharedCollection(collection));
   }
 
   /**
@@ -217,11 +290,16 @@ export class KnowledgeService {
    */
   async writeCollection(place: Place): Promise<string> {
     const route = await this.route(place);
-    if (this.isMultiTenant(place.platform)) {
+    if (this.separatesTenants) {
       const tenant = this.tenantOf(place);
       if (!tenant) throw new NotYourCollectionError(strings.kb.noTenant);
       const first = route.collections[0]!;
       if (this.writableByTenant(place, tenant, first)) return first;
+      const inStore = (await this.store.collections()).has(first);
+      const isNew = !this.sources().some((source) => source.collection === first);
+      if (this.registry.ownerOf(first) === undefined && this.claimable(tenant, first, isNew, inStore)) {
+        return first;
+      }
       throw new NotYourCollectionError(strings.kb.channelReadsShared(first, tenantCollection(tenant)));
     }
     if (route.origin === 'default' && this.options.settings.routes.size > 0) {
@@ -251,7 +329,7 @@ export class KnowledgeService {
 
   /** Whether `place`'s admins may see, sync and remove `source`. */
   mayManage(place: Place, source: SourceRecord): boolean {
-    if (this.isMultiTenant(place.platform)) {
+    if (this.separatesTenants) {
       const tenant = this.tenantOf(place);
       // A source from before tenants were recorded belongs to its collection's owner, if any.
       return tenant !== undefined && (source.tenant ?? this.registry.ownerOf(source.collection)) === tenant;
@@ -259,10 +337,26 @@ export class KnowledgeService {
     return this.mayUse(place, source.collection);
   }
 
-  /** `/kb use`: routes the channel of `place` to `collections`; returns the key it set. */
+  /**
+   * `/kb use`: routes the channel of `place` to `collections`; returns the key it set. Where
+   * tenants are kept apart, a name no one uses yet becomes this tenant's as it is routed, so
+   * no other tenant can route to it and read what this one later writes there.
+   */
   async use(place: Place, collections: readonly string[], by: string): Promise<string | undefined> {
     const key = channelKey(place);
     if (!key) return undefined;
+    const tenant = this.tenantOf(place);
+    if (tenant) {
+      const stored = await this.store.collections();
+      for (const collection of collections) {
+        if (this.mayUse(place, collection) || this.registry.ownerOf(collection) !== undefined) continue;
+        this.registry.claimCollection({
+          collection,
+          owner: tenant,
+          decide: (isNew) => this.claimable(tenant, collection, isNew, stored.has(collection)),
+        });
+      }
+    }
     this.checkMayUse(place, collections);
     await this.routes.set(key, collections, by);
     this.log.info({ place: key, collections, by }, 'channel collections set from the chat');
@@ -294,7 +388,8 @@ export class KnowledgeService {
     collection: string,
     by: string,
   ): Promise<{ source: SourceRecord; created: boolean }> {
-    this.checkMayUse(place, [collection]);
+    // Where tenants are kept apart, the claim below decides (a new name becomes this tenant's).
+    if (!this.separatesTenants) this.checkMayUse(place, [collection]);
     const recognised = recogniseSource(this.kinds, url, this.env);
     const checked = new URL(recognised.url);
     if (
@@ -307,8 +402,7 @@ export class KnowledgeService {
     }
     const inStore = (await this.store.collections()).has(collection);
     const tenant = this.tenantOf(place);
-    const multiTenant = this.isMultiTenant(place.platform);
-    if (multiTenant && !tenant) throw new NotYourCollectionError(strings.kb.noTenant);
+    if (this.separatesTenants && !tenant) throw new NotYourCollectionError(strings.kb.noTenant);
     const result = this.registry.addClaiming({
       url: recognised.url,
       kind: recognised.kind.name,
@@ -316,15 +410,7 @@ export class KnowledgeService {
       addedBy: by,
       owner: tenant ?? this.ownerKey(place),
       ...(tenant ? { tenant } : {}),
-      decide: (isNew) => {
-        if (multiTenant && tenant) {
-          if (collection === tenantCollection(tenant)) return true;
-          if (this.writableByTenant(place, tenant, collection)) return 'shared';
-          return isNew && !inStore && collection !== DEFAULT_COLLECTION;
-        }
-        if (collection === DEFAULT_COLLECTION) return 'shared';
-        return isNew && !inStore ? true : 'shared';
-      },
+      decide: this.claimDecision(place, collection, inStore),
     });
     if ('refused' in result) {
       throw new NotYourCollectionError(
@@ -341,9 +427,10 @@ export class KnowledgeService {
    * mode gave each tenant its own: no tenant manages them, and every tenant reads them.
    */
   sharedChatSources(): SourceRecord[] {
+    if (!this.separatesTenants) return [];
     return this.sources().filter(
       (source) =>
-        !source.tenant && source.addedBy !== 'cli' && this.isMultiTenant(source.addedBy.split(':')[0]!),
+        source.addedBy !== 'cli' && (source.tenant ?? this.registry.ownerOf(source.collection)) === undefined,
     );
   }
 
@@ -453,6 +540,7 @@ export class KnowledgeService {
     readonly collection?: string;
   }): Promise<SavedThread> {
     const collection = input.collection ?? (await this.writeCollection(input.place));
+    await this.claimForWrite(input.place, collection);
     const saved = await saveThreadAsKnowledge(this.store, {
       collection,
       permalink: input.permalink,

@@ -192,10 +192,8 @@ export class SourceRegistry {
 
   /**
    * `/kb add` from a chat, as one write transaction, so two workspaces racing for one new
-   * collection cannot both get it: the collection's owner is read; another owner refuses
-   * (`refused` names it); with none, `mayClaim(isNew)` decides whether the collection becomes
-   * `owner`'s (`isNew`: no source has used it yet) or is refused (`false`, e.g. a collection
-   * another tenant reads); then the source is added.
+   * collection cannot both get it: the collection is claimed as `claimCollection` says (within
+   * the same transaction), then the source is added.
    */
   addClaiming(input: {
     readonly url: string;
@@ -210,22 +208,8 @@ export class SourceRegistry {
   }): { source: SourceRecord; created: boolean } | { refused: 'owned' | 'shared' } {
     this.ensureTenants();
     return this.app.transaction(() => {
-      const owner = this.ownerOf(input.collection);
-      if (owner !== undefined && owner !== input.owner) return { refused: 'owned' as const };
-      if (owner === undefined) {
-        const used = this.db
-          .prepare('SELECT 1 AS yes FROM knowledge_sources WHERE collection = ? LIMIT 1')
-          .get(input.collection);
-        const decision = input.decide(!used);
-        if (decision === false) return { refused: 'shared' as const };
-        if (decision === true) {
-          this.db
-            .prepare(
-              'INSERT INTO knowledge_collection_owners (collection, owner, claimed_at) VALUES (?, ?, ?)',
-            )
-            .run(input.collection, input.owner, new Date().toISOString());
-        }
-      }
+      const claim = this.claimWithin(input);
+      if (claim !== 'ok') return { refused: claim };
       const existing = this.find(input.url, input.collection);
       if (existing) return { source: existing, created: false };
       const { lastInsertRowid } = this.db
@@ -242,6 +226,41 @@ export class SourceRegistry {
         );
       return { source: this.get(Number(lastInsertRowid))!, created: true };
     });
+  }
+
+  /**
+   * A chat write (a saved thread, `/kb use` of a new name) taking `collection` for `owner`, in
+   * one write transaction: the collection's owner is read; another owner refuses ('owned'); with
+   * none, `decide(isNew)` says whether it becomes `owner`'s (`isNew`: no source has used it yet),
+   * stays unowned ('shared') or is refused (false, e.g. a collection another tenant reads).
+   */
+  claimCollection(input: {
+    readonly collection: string;
+    readonly owner: string;
+    readonly decide: (isNew: boolean) => boolean | 'shared';
+  }): 'ok' | 'owned' | 'shared' {
+    this.ensureOwners();
+    return this.app.transaction(() => this.claimWithin(input));
+  }
+
+  private claimWithin(input: {
+    readonly collection: string;
+    readonly owner: string;
+    readonly decide: (isNew: boolean) => boolean | 'shared';
+  }): 'ok' | 'owned' | 'shared' {
+    const owner = this.ownerOf(input.collection);
+    if (owner !== undefined) return owner === input.owner ? 'ok' : 'owned';
+    const used = this.db
+      .prepare('SELECT 1 AS yes FROM knowledge_sources WHERE collection = ? LIMIT 1')
+      .get(input.collection);
+    const decision = input.decide(!used);
+    if (decision === false) return 'shared';
+    if (decision === true) {
+      this.db
+        .prepare('INSERT INTO knowledge_collection_owners (collection, owner, claimed_at) VALUES (?, ?, ?)')
+        .run(input.collection, input.owner, new Date().toISOString());
+    }
+    return 'ok';
   }
 
   private ensureOwners(): void {

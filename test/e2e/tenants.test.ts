@@ -328,3 +328,147 @@ describe('Discord: one bot in two servers', () => {
     );
   });
 });
+
+describe('Slack by bot token (one workspace) beside Discord', () => {
+  let slack: FakeSlack;
+  let discord: FakeDiscord;
+  let bot: Bot;
+  let slackAdapter: SlackAdapter;
+  let discordAdapter: PlatformAdapter;
+  let base: string;
+  const SLACK_ADMIN = 'U0ACMEADMIN';
+  const DISCORD_ADMIN = { permissions: MEMBER_PERMISSIONS | MANAGE_GUILD, userId: '1100000000000000702' };
+
+  async function discordKb(sub: string, options: unknown[]) {
+    const { token } = discord.slashCommand({
+      name: 'kb',
+      options: [{ name: sub, type: 1, options }],
+      ...DISCORD_ADMIN,
+    });
+    await waitFor(
+      () => discord.ephemeral(token).some((message) => message.content),
+      `the reply to /kb ${sub}`,
+    );
+    return discord.ephemeral(token).find((message) => message.content)?.content ?? '';
+  }
+
+  async function slackKb(text: string, id: string) {
+    await sendToBolt(
+      `${base}/slack/events`,
+      slashCommandBody({
+        command: '/kb',
+        text,
+        user_id: SLACK_ADMIN,
+        channel_id: 'C0HR',
+        team_id: slack.teamId,
+        response_url: slack.responseURL(id),
+      }),
+      'application/x-www-form-urlencoded',
+      { secret: SIGNING_SECRET },
+    );
+    return waitFor(
+      () => (slack.responses.get(id)?.[0] as { text?: string } | undefined)?.text,
+      `/kb ${text}`,
+    );
+  }
+
+  beforeAll(async () => {
+    [slack, discord] = await Promise.all([startFakeSlack(), startFakeDiscord()]);
+    const dataDir = await tempDir('rag-tenants-mixed-');
+    const config = parseConfig({
+      SLACK_BOT_TOKEN: slack.token,
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      SLACK_API_URL: slack.apiURL,
+      SLACK_ADMIN_USERS: SLACK_ADMIN,
+      DISCORD_TOKEN: discord.token,
+      DISCORD_APPLICATION_ID: discord.applicationId,
+      DISCORD_API_URL: discord.apiURL,
+      RAG_DATA_DIR: dataDir,
+      RAG_KNOWLEDGE_DIR: await operatorKnowledge(),
+    });
+    const { logger } = captureLogs();
+    bot = await composeBot(config, logger);
+    slackAdapter = createSlackAdapter({
+      config: config.slack!,
+      port: 0,
+      conversations: bot.conversations,
+      knowledge: bot.knowledge,
+      logger,
+    });
+    discordAdapter = createDiscordAdapter({
+      config: config.discord!,
+      conversations: bot.conversations,
+      knowledge: bot.knowledge,
+      logger,
+      editIntervalMs: 0,
+    });
+    const ready = discord.waitForReady();
+    await Promise.all([slackAdapter.start(), discordAdapter.start()]);
+    await ready;
+    base = `http://127.0.0.1:${slackAdapter.port}`;
+  });
+  afterAll(async () => {
+    await bot?.stop([slackAdapter, discordAdapter]);
+    await Promise.all([slack?.close(), discord?.close()]);
+  });
+
+  it('a Slack thread saved into the channel’s collection is the workspace’s: no Discord server may use or read it', async () => {
+    expect(await slackKb('use hr-threads', 'mixed-use')).toContain('hr-threads');
+    const root = slack.addUserMessage('C0HR', 'U0ALICE', 'What are the salary bands for the zorblax team?');
+    slack.addUserMessage('C0HR', 'U0HELPER', 'Band 3 of the zorblax team is 120k.', root);
+    await sendToBolt(
+      `${base}/slack/events`,
+      messageShortcutBody({
+        callback_id: 'save_to_knowledge',
+        user_id: SLACK_ADMIN,
+        channel_id: 'C0HR',
+        team_id: slack.teamId,
+        message: { ts: root, text: 'What are the salary bands for the zorblax team?', user: 'U0ALICE' },
+        response_url: slack.responseURL('mixed-save'),
+      }),
+      'application/x-www-form-urlencoded',
+      { secret: SIGNING_SECRET },
+    );
+    const saved = await waitFor(
+      () => slack.callsTo('chat.postEphemeral').find((call) => call.args.user === SLACK_ADMIN),
+      'the saved confirmation',
+    );
+    expect(String(saved.args.text)).toContain('hr-threads');
+    expect(await discordKb('use', [{ name: 'collections', type: 3, value: 'hr-threads' }])).toContain(
+      'belongs to another',
+    );
+    expect(await discordKb('status', [])).not.toContain('hr-threads');
+    const server = { platform: 'discord', channelId: discord.channelId, workspaceId: discord.guildId };
+    const read = await bot.knowledge.collectionsFor(server);
+    const found = await bot.runtime.store.search('salary bands zorblax team', { topK: 3, collections: read });
+    expect(found.map((passage) => passage.text).join('\n')).not.toContain('120k');
+  });
+
+  it('a thread saved in a Slack channel nothing routes lands in the workspace’s own collection, not in default', async () => {
+    const root = slack.addUserMessage('C0PLAIN', 'U0ALICE', 'Where is the quokka budget kept?');
+    slack.addUserMessage('C0PLAIN', 'U0HELPER', 'The quokka budget is in the vault.', root);
+    await sendToBolt(
+      `${base}/slack/events`,
+      messageShortcutBody({
+        callback_id: 'save_to_knowledge',
+        user_id: SLACK_ADMIN,
+        channel_id: 'C0PLAIN',
+        team_id: slack.teamId,
+        message: { ts: root, text: 'Where is the quokka budget kept?', user: 'U0ALICE' },
+        response_url: slack.responseURL('mixed-save-2'),
+      }),
+      'application/x-www-form-urlencoded',
+      { secret: SIGNING_SECRET },
+    );
+    const saved = await waitFor(
+      () =>
+        slack
+          .callsTo('chat.postEphemeral')
+          .find((call) => call.args.user === SLACK_ADMIN && call.args.channel === 'C0PLAIN'),
+      'the saved confirmation',
+    );
+    expect(String(saved.args.text)).toContain(`slack-${slack.teamId.toLowerCase()}`);
+    const inDefault = await bot.runtime.store.search('quokka budget', { topK: 3, collections: ['default'] });
+    expect(inDefault.map((passage) => passage.text).join('\n')).not.toContain('vault');
+  });
+});

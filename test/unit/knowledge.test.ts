@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type ConfigError, parseConfig } from '../../src/config.js';
 import { parseRoutes, resolveRoute } from '../../src/knowledge/collections.js';
 import { parseKbText } from '../../src/knowledge/commands.js';
+import { sqliteRouteStore } from '../../src/knowledge/routes-store.js';
 import { threadDocument } from '../../src/knowledge/save-thread.js';
 import { startSyncSchedule, type Timers } from '../../src/knowledge/scheduler.js';
 import { KnowledgeService, SyncBusyError } from '../../src/knowledge/service.js';
@@ -331,5 +332,136 @@ describe('multi-workspace mode (Slack by OAuth, Discord)', () => {
     expect(service.sourcesFor(alpha).map((s) => s.url)).toEqual(['http://127.0.0.1:1/a/']);
     expect(service.sourcesFor(beta)).toEqual([]);
     close();
+  });
+});
+
+describe('a single-workspace Slack install beside Discord (tenants kept apart)', () => {
+  async function mixed(env: Record<string, string> = {}) {
+    const dir = await mkdtemp(join(tmpdir(), 'rag-mixed-'));
+    dirs.push(dir);
+    const store = await LocalStore.open({ dir });
+    const app = openAppDatabase(dir);
+    // As compose.ts builds it for SLACK_BOT_TOKEN next to DISCORD_TOKEN.
+    const service = new KnowledgeService({
+      store,
+      appDatabase: () => app,
+      settings: parseConfig({ CRAWL_ALLOW_PRIVATE: 'true', ...env }).knowledge,
+      tenantPlatforms: new Set(['discord']),
+    });
+    const close = () => {
+      store.close();
+      app.close();
+    };
+    return { service, store, app, close };
+  }
+  const slack = { platform: 'slack', channelId: 'C0PRIVATE', workspaceId: 'T0ACME' };
+  const server = { platform: 'discord', channelId: '111111111111111111', workspaceId: '222222222222222222' };
+  const other = { platform: 'discord', channelId: '333333333333333333', workspaceId: '444444444444444444' };
+  const thread = [
+    { role: 'question' as const, text: 'What are the salary bands?' },
+    { role: 'human' as const, text: 'Band 3 is 120k zebrafish.' },
+  ];
+
+  it('Slack’s saved threads go to its own collection, which no Discord server reads', async () => {
+    const { service, store, close } = await mixed();
+    const saved = await service.saveThread({
+      place: slack,
+      permalink: 'https://acme.slack.com/archives/C0PRIVATE/p1',
+      messages: thread,
+      savedBy: 'slack:U1',
+    });
+    expect(saved.collection).toBe('slack-t0acme');
+    expect(await service.collectionsFor(slack)).toEqual(['slack-t0acme', 'default']);
+    const read = await service.collectionsFor(server);
+    expect(read).not.toContain('slack-t0acme');
+    expect(await store.search('salary bands zebrafish', { topK: 3, collections: read })).toEqual([]);
+    expect(service.mayUse(server, 'slack-t0acme')).toBe(false);
+    await expect(
+      service.addSourceFromChat(slack, 'http://127.0.0.1:1/x/', 'default', 'slack:U1'),
+    ).rejects.toThrow(/other workspaces or servers read `default`/);
+    close();
+  });
+
+  it('a collection a channel routes to and writes into becomes its own: no server may use it, list it or read it', async () => {
+    const { service, store, app, close } = await mixed();
+    await service.use(slack, ['hr-threads'], 'slack:U1');
+    const saved = await service.saveThread({
+      place: slack,
+      permalink: 'https://acme.slack.com/archives/C0PRIVATE/p2',
+      messages: thread,
+      savedBy: 'slack:U1',
+    });
+    expect(saved.collection).toBe('hr-threads');
+    expect(service.registry.ownerOf('hr-threads')).toBe('slack:T0ACME');
+    expect(service.mayUse(server, 'hr-threads')).toBe(false);
+    await expect(service.use(server, ['hr-threads'], 'discord:9')).rejects.toThrow(/belongs to another/);
+    // A route to it set before it was claimed (or written straight into the store) reads nothing of it.
+    await sqliteRouteStore(app).set(server.channelId, ['hr-threads'], 'discord:9');
+    const read = await service.collectionsFor(server);
+    expect(read).not.toContain('hr-threads');
+    expect(await store.search('salary bands zebrafish', { topK: 3, collections: read })).toEqual([]);
+    close();
+  });
+
+  it('a new name routed with /kb use is the first tenant’s: the other cannot take it, to read what is written later', async () => {
+    const { service, close } = await mixed();
+    await service.use(server, ['playbook'], 'discord:1');
+    await expect(service.use(other, ['playbook'], 'discord:2')).rejects.toThrow(/belongs to another/);
+    await expect(service.use(slack, ['playbook'], 'slack:U1')).rejects.toThrow(/belongs to another/);
+    await expect(
+      service.saveThread({
+        place: slack,
+        permalink: 'https://x/3',
+        messages: thread,
+        savedBy: 'slack:U1',
+        collection: 'playbook',
+      }),
+    ).rejects.toThrow(/belongs to another/);
+    close();
+  });
+});
+
+describe('the operator’s collections where tenants are kept apart', () => {
+  async function withHr(env: Record<string, string>, tenantPlatforms: readonly string[]) {
+    const dir = await mkdtemp(join(tmpdir(), 'rag-operator-'));
+    dirs.push(dir);
+    const store = await LocalStore.open({ dir });
+    const app = openAppDatabase(dir);
+    // As `npm run ingest --collection hr` leaves it: passages, no source, no owner.
+    await store
+      .collection('hr')
+      .upsert([{ id: 'hr1', text: 'Salary bands are secret.', source: 'hr.md', metadata: {} }]);
+    const service = new KnowledgeService({
+      store,
+      appDatabase: () => app,
+      settings: parseConfig(env).knowledge,
+      tenantPlatforms: new Set(tenantPlatforms),
+    });
+    const close = () => {
+      store.close();
+      app.close();
+    };
+    return { service, close };
+  }
+  const server = { platform: 'discord', channelId: '111111111111111111', workspaceId: '222222222222222222' };
+  const other = { platform: 'discord', channelId: '333333333333333333', workspaceId: '444444444444444444' };
+
+  it('are read by a tenant only where KNOWLEDGE_ROUTES routes them; default stays shared', async () => {
+    const unrouted = await withHr({}, ['discord']);
+    expect(unrouted.service.mayUse(server, 'hr')).toBe(false);
+    expect(unrouted.service.mayUse(server, 'default')).toBe(true);
+    await expect(unrouted.service.use(server, ['hr'], 'discord:1')).rejects.toThrow(/belongs to another/);
+    unrouted.close();
+    const routed = await withHr({ KNOWLEDGE_ROUTES: '222222222222222222=hr,default' }, ['discord']);
+    expect(routed.service.mayUse(server, 'hr')).toBe(true);
+    expect(await routed.service.collectionsFor(server)).toEqual(['hr', 'default']);
+    expect(routed.service.mayUse(other, 'hr')).toBe(false);
+    routed.close();
+  });
+
+  it('stay open to every channel of a bot that serves one workspace', async () => {
+    const single = await withHr({}, []);
+    expect(single.service.mayUse({ platform: 'slack', channelId: 'C1', workspaceId: 'T1' }, 'hr')).toBe(true);
+    single.close();
   });
 });
