@@ -243,6 +243,31 @@ describe('Slack installed in two workspaces (OAuth), no KNOWLEDGE_ROUTES', () =>
     expect(await ask(ALPHA, 'CALPHA3', 'How do I install the widget with frob?')).toContain(site.url);
   });
 
+  it('a mention from a channel shared with another organisation reads the workspace Bolt authorised (authorizations), not the envelope’s team', async () => {
+    const text = `<@${ALPHA.botUserId}> How do I reset the zorblax?`;
+    const ts = slack.addUserMessage('CSHARED', 'U0PARTNER', text);
+    const envelope = JSON.parse(
+      eventEnvelope({ type: 'app_mention', user: 'U0PARTNER', text, ts, channel: 'CSHARED' }, ALPHA.teamId),
+    ) as Record<string, unknown>;
+    await sendToBolt(
+      `${base}/slack/events`,
+      JSON.stringify({ ...envelope, team_id: 'T0PARTNER' }),
+      'application/json',
+      { secret: SIGNING_SECRET },
+    );
+    const end = await waitFor(
+      () =>
+        slack.calls.find(
+          (call) =>
+            call.args.channel === 'CSHARED' &&
+            /stopStream|update|postMessage/.test(call.method) &&
+            /feedback_up|:warning:/.test(JSON.stringify(call.args)),
+        ),
+      'the answer in the shared channel',
+    );
+    expect(JSON.stringify(end.args)).toContain('Saved thread');
+  });
+
   it('two workspaces racing /kb add into one new collection: exactly one gets it', async () => {
     // Both commands are checking the store's collections at the same moment.
     backends.upstash.gate('info', 2);
@@ -470,5 +495,51 @@ describe('Slack by bot token (one workspace) beside Discord', () => {
     expect(String(saved.args.text)).toContain(`slack-${slack.teamId.toLowerCase()}`);
     const inDefault = await bot.runtime.store.search('quokka budget', { topK: 3, collections: ['default'] });
     expect(inDefault.map((passage) => passage.text).join('\n')).not.toContain('vault');
+  });
+
+  it('in a channel shared with another organisation (Slack Connect), the workspace is the one Bolt authorised, not the payload’s', async () => {
+    const root = slack.addUserMessage('C0SHARED', 'U0PARTNER', 'When does the wombat release ship?');
+    slack.addUserMessage('C0SHARED', 'U0HELPER', 'The wombat release ships on Friday.', root);
+    await sendToBolt(
+      `${base}/slack/events`,
+      messageShortcutBody({
+        callback_id: 'save_to_knowledge',
+        user_id: SLACK_ADMIN,
+        channel_id: 'C0SHARED',
+        team_id: 'T0PARTNER',
+        message: { ts: root, text: 'When does the wombat release ship?', user: 'U0PARTNER' },
+        response_url: slack.responseURL('mixed-save-3'),
+      }),
+      'application/x-www-form-urlencoded',
+      { secret: SIGNING_SECRET },
+    );
+    const saved = await waitFor(
+      () =>
+        slack
+          .callsTo('chat.postEphemeral')
+          .find((call) => call.args.user === SLACK_ADMIN && call.args.channel === 'C0SHARED'),
+      'the saved confirmation',
+    );
+    expect(String(saved.args.text)).toContain(`slack-${slack.teamId.toLowerCase()}`);
+    expect(String(saved.args.text)).not.toContain('t0partner');
+    const id = 'mixed-status';
+    await sendToBolt(
+      `${base}/slack/events`,
+      slashCommandBody({
+        command: '/kb',
+        text: 'status',
+        user_id: SLACK_ADMIN,
+        channel_id: 'C0SHARED',
+        team_id: 'T0PARTNER',
+        response_url: slack.responseURL(id),
+      }),
+      'application/x-www-form-urlencoded',
+      { secret: SIGNING_SECRET },
+    );
+    const status = await waitFor(
+      () => (slack.responses.get(id)?.[0] as { text?: string } | undefined)?.text,
+      '/kb status',
+    );
+    expect(status).toContain(`This channel reads: \`slack-${slack.teamId.toLowerCase()}\``);
   });
 });

@@ -194,6 +194,8 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   // Single workspace: known from auth.test at start. Any workspace: per request, from the
   // installation Bolt authorized it with (context.botUserId), kept for the handlers' awaits.
   let startupBot: BotIdentity = { userId: '' };
+  /** With one bot token, its workspace (auth.test at start): the tenant of every request. */
+  let homeTeam: string | undefined;
   const requestBot = new AsyncLocalStorage<BotIdentity>();
   let ready = false;
   let server: Server | undefined;
@@ -210,6 +212,10 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   // (and again if it installs and leaves once more).
   const reportedMissing = new Set<string>();
   app.use(async ({ context, next }) => {
+    // Bolt's single-token authorisation leaves the team to the payload, which in a channel
+    // shared with another organisation may name that organisation: the token's own team is
+    // the workspace every request acts for (see tenant.ts).
+    if (homeTeam) context.teamId = homeTeam;
     if (reportedMissing.size > 0 && (context.teamId || context.enterpriseId)) {
       reportedMissing.delete(installationId(context));
     }
@@ -302,6 +308,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
         throw credentialProblem(error);
       }
       startupBot = { userId: String(auth.user_id), ...(auth.bot_id ? { botId: String(auth.bot_id) } : {}) };
+      homeTeam = auth.team_id ? String(auth.team_id) : undefined;
       const started: unknown = socketMode ? await app.start() : await app.start(options.port);
       if (!socketMode) server = started as Server;
       ready = true;

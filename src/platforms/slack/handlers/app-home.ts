@@ -8,6 +8,7 @@ import type { KnowledgeOverview, KnowledgeOverviewReader } from '../../../conver
 import { strings } from '../../../conversation/strings.js';
 import { slackPlainText } from '../../../render/slack-text.js';
 import type { SlackContext } from '../context.js';
+import { authorisedTeam } from '../tenant.js';
 
 /** Sources listed by name; the rest are counted. Slack allows 100 blocks and 3,000 characters per section. */
 const LISTED_SOURCES = 15;
@@ -61,12 +62,16 @@ export function homeView(overview: Shown): types.HomeView {
 }
 
 export function onAppHomeOpened(ctx: SlackContext, knowledge: KnowledgeOverviewReader | undefined) {
-  return async ({ event, client, body }: SlackEventMiddlewareArgs<'app_home_opened'> & AllMiddlewareArgs) => {
+  return async ({
+    event,
+    client,
+    context,
+  }: SlackEventMiddlewareArgs<'app_home_opened'> & AllMiddlewareArgs) => {
     if (event.tab !== 'home') return;
     let overview: Shown;
     try {
       // What this workspace can read: its routed collections, never another workspace's.
-      const teamId = (body as { team_id?: string }).team_id;
+      const { teamId } = authorisedTeam(context);
       overview = knowledge
         ? await knowledge({
             platform: 'slack',

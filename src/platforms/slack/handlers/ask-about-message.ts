@@ -27,6 +27,7 @@ import type { SlackContext } from '../context.js';
 import { ephemeralConversation } from '../ephemeral.js';
 import { markdownBlock, sourcesBlock, toMrkdwn } from '../format.js';
 import { ANSWER_EVENT, threadContext } from '../history.js';
+import { authorisedTeam } from '../tenant.js';
 
 export const ASK_ABOUT_CALLBACK = 'ask_about_message';
 export const ASK_ABOUT_MODAL = 'ask_about_message_modal';
@@ -130,7 +131,13 @@ export function registerAskAboutMessage(app: App, ctx: SlackContext): void {
 
   app.view<ViewSubmitAction>(
     ASK_ABOUT_MODAL,
-    async ({ ack, view, body, client }: SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs) => {
+    async ({
+      ack,
+      view,
+      body,
+      client,
+      context,
+    }: SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs) => {
       const about = parseMetadata(view.private_metadata);
       const checked = ctx.conversations.check(
         view.state.values[QUESTION_BLOCK]?.[QUESTION_INPUT]?.value ?? '',
@@ -156,7 +163,6 @@ export function registerAskAboutMessage(app: App, ctx: SlackContext): void {
       }
       await ack({ response_action: 'update', view: workingModal });
       const userId = body.user.id;
-      const teamId = body.team?.id;
       const rootTs = about.threadTs ?? about.messageTs;
       const bot = ctx.bot();
       // The message and its thread as the conversation so far; the message alone when the
@@ -177,7 +183,7 @@ export function registerAskAboutMessage(app: App, ctx: SlackContext): void {
           channel: about.channel,
           ...(about.threadTs ? { threadTs: about.threadTs } : {}),
           userId,
-          ...(teamId ? { teamId } : {}),
+          ...authorisedTeam(context),
           ...(about.responseUrl ? { responseUrl: about.responseUrl } : {}),
         },
         history,

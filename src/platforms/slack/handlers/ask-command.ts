@@ -9,11 +9,18 @@ import { strings } from '../../../conversation/strings.js';
 import { slackPlainText } from '../../../render/slack-text.js';
 import { answerIn, type SlackContext } from '../context.js';
 import { QUESTION_EVENT } from '../history.js';
+import { authorisedTeam } from '../tenant.js';
 
 const EXAMPLE = '/ask How do I add the bot to Slack?';
 
 export function onAskCommand(ctx: SlackContext) {
-  return async ({ command, ack, client, respond }: SlackCommandMiddlewareArgs & AllMiddlewareArgs) => {
+  return async ({
+    command,
+    ack,
+    client,
+    respond,
+    context,
+  }: SlackCommandMiddlewareArgs & AllMiddlewareArgs) => {
     const checked = ctx.conversations.check(command.text);
     if (!checked.ok) {
       await ack({
@@ -55,7 +62,12 @@ export function onAskCommand(ctx: SlackContext) {
     await answerIn(
       ctx,
       client,
-      { channel: command.channel_id, threadTs: parentTs, userId: command.user_id, teamId: command.team_id },
+      {
+        channel: command.channel_id,
+        threadTs: parentTs,
+        userId: command.user_id,
+        ...authorisedTeam(context),
+      },
       question,
       async () => [],
       'command',

@@ -19,6 +19,7 @@ import { describeProblem, fromAnyBot, messageEvent } from '../events.js';
 import { stripBotMention } from '../format.js';
 import { threadContext } from '../history.js';
 import { DEFAULT_SUGGESTED_PROMPTS } from '../suggested-prompts.js';
+import { authorisedTeam } from '../tenant.js';
 
 type UserMessageArgs = Parameters<Extract<AssistantConfig['userMessage'], (...args: never[]) => unknown>>[0];
 
@@ -31,7 +32,7 @@ export function threadTitle(question: string): string {
 }
 
 export function assistantThreads(ctx: SlackContext): Assistant {
-  const onUserMessage = async ({ message, client, body, setTitle }: UserMessageArgs) => {
+  const onUserMessage = async ({ message, client, context, setTitle }: UserMessageArgs) => {
     if (fromAnyBot(message) || message.subtype !== undefined) return;
     const parsed = v.safeParse(messageEvent, message);
     if (!parsed.success || !parsed.output.thread_ts) {
@@ -59,10 +60,9 @@ export function assistantThreads(ctx: SlackContext): Assistant {
         ctx.log.debug({ err: error }, 'could not set the assistant thread title'),
       );
     }
-    const teamId = (body as { team_id?: string }).team_id;
     const conversation = slackConversation({
       client,
-      target: { channel: msg.channel, threadTs, userId: msg.user, ...(teamId ? { teamId } : {}) },
+      target: { channel: msg.channel, threadTs, userId: msg.user, ...authorisedTeam(context) },
       history: async () => history,
       pacing: ctx.pacing,
       log: ctx.log,

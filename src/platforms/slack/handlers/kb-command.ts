@@ -13,7 +13,13 @@ import { isSlackAdmin } from './kb-admin.js';
 import { isPublicSlackChannel } from './learn.js';
 
 export function onKbCommand(ctx: SlackContext, knowledge: KnowledgeService) {
-  return async ({ command, ack, client, respond }: SlackCommandMiddlewareArgs & AllMiddlewareArgs) => {
+  return async ({
+    command,
+    ack,
+    client,
+    respond,
+    context,
+  }: SlackCommandMiddlewareArgs & AllMiddlewareArgs) => {
     await ack();
     const tell = async (text: string) => {
       try {
@@ -30,7 +36,7 @@ export function onKbCommand(ctx: SlackContext, knowledge: KnowledgeService) {
       place: {
         platform: 'slack',
         channelId: command.channel_id,
-        workspaceId: command.team_id,
+        ...(context.teamId ? { workspaceId: context.teamId } : {}),
         direct: command.channel_id.startsWith('D'),
       },
       actor: `slack:${command.user_id}`,

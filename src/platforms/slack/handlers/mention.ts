@@ -11,9 +11,10 @@ import { describeProblem, fromAnyBot, mentionEvent } from '../events.js';
 import { filesOf, uniqueFiles } from '../files.js';
 import { stripBotMention } from '../format.js';
 import { type ThreadContext, threadContext } from '../history.js';
+import { authorisedTeam } from '../tenant.js';
 
 export function onMention(ctx: SlackContext) {
-  return async ({ event, client, body }: SlackEventMiddlewareArgs<'app_mention'> & AllMiddlewareArgs) => {
+  return async ({ event, client, context }: SlackEventMiddlewareArgs<'app_mention'> & AllMiddlewareArgs) => {
     if (fromAnyBot(event)) {
       ctx.log.debug({ channel: event.channel }, 'ignored a mention from a bot');
       return;
@@ -51,7 +52,7 @@ export function onMention(ctx: SlackContext) {
         channel: mention.channel,
         threadTs: rootTs,
         userId: mention.user,
-        ...(body.team_id ? { teamId: body.team_id } : {}),
+        ...authorisedTeam(context),
       },
       question,
       history,

@@ -13,9 +13,14 @@ import { describeProblem, fromAnyBot, messageEvent } from '../events.js';
 import { filesOf, uniqueFiles } from '../files.js';
 import { stripBotMention } from '../format.js';
 import { directMessageHistory, threadContext } from '../history.js';
+import { authorisedTeam } from '../tenant.js';
 
 export function onMessage(ctx: SlackContext) {
-  return async ({ message, client, body }: SlackEventMiddlewareArgs<'message'> & AllMiddlewareArgs) => {
+  return async ({
+    message,
+    client,
+    context: request,
+  }: SlackEventMiddlewareArgs<'message'> & AllMiddlewareArgs) => {
     if (fromAnyBot(message)) {
       ctx.log.debug({ channel: message.channel }, 'ignored a message from a bot');
       return;
@@ -29,8 +34,7 @@ export function onMessage(ctx: SlackContext) {
     }
     const msg = parsed.output;
     const bot = ctx.bot();
-    const teamId = (body as { team_id?: string }).team_id;
-    const team = teamId ? { teamId } : {};
+    const team = authorisedTeam(request);
     const shared = filesOf(msg);
     const withFiles = (text: string) => text || (shared.length > 0 ? strings.aboutTheFile : '');
     if (msg.channel_type === 'im') {

@@ -8,6 +8,7 @@ import { strings } from '../../../conversation/strings.js';
 import { type KnowledgeService, saveFailureMessage } from '../../../knowledge/service.js';
 import { parseSaveValue } from '../../../records/digest-slack.js';
 import type { SlackContext } from '../context.js';
+import { authorisedTeam } from '../tenant.js';
 import { isSlackAdmin } from './kb-admin.js';
 import { saveSlackThread } from './save-thread.js';
 
@@ -17,6 +18,7 @@ export function onSaveThreadButton(ctx: SlackContext, knowledge: KnowledgeServic
     action,
     body,
     client,
+    context,
   }: SlackActionMiddlewareArgs<BlockAction> & AllMiddlewareArgs) => {
     await ack();
     const userId = body.user.id;
@@ -32,7 +34,7 @@ export function onSaveThreadButton(ctx: SlackContext, knowledge: KnowledgeServic
         const saved = await saveSlackThread(knowledge, client, {
           channel: target.channel,
           threadTs: target.thread,
-          ...(body.team?.id ? { teamId: body.team.id } : {}),
+          ...authorisedTeam(context),
           savedBy: `slack:${userId}`,
           bot: ctx.bot(),
         });

@@ -10,6 +10,7 @@ import type { SavedThread, ThreadMessage } from '../../../knowledge/save-thread.
 import { type KnowledgeService, saveFailureMessage } from '../../../knowledge/service.js';
 import type { SlackContext } from '../context.js';
 import { type BotIdentity, QUESTION_EVENT } from '../history.js';
+import { authorisedTeam } from '../tenant.js';
 import { isSlackAdmin } from './kb-admin.js';
 
 export const SAVE_TO_KNOWLEDGE = 'save_to_knowledge';
@@ -88,6 +89,7 @@ export function onSaveToKnowledge(ctx: SlackContext, knowledge: KnowledgeService
     ack,
     shortcut,
     client,
+    context,
   }: SlackShortcutMiddlewareArgs<MessageShortcut> & AllMiddlewareArgs) => {
     await ack();
     const channel = shortcut.channel.id;
@@ -106,7 +108,7 @@ export function onSaveToKnowledge(ctx: SlackContext, knowledge: KnowledgeService
       const saved = await saveSlackThread(knowledge, client, {
         channel,
         threadTs,
-        ...(shortcut.team?.id ? { teamId: shortcut.team.id } : {}),
+        ...authorisedTeam(context),
         savedBy: `slack:${userId}`,
         bot: ctx.bot(),
       });
