@@ -6,9 +6,9 @@
  * tables and creates them through `migrate`, once, whichever process gets there first.
  */
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
-import { loadSqlite } from '../stores/local/sqlite.js';
+import { checkWritable, loadSqlite, processUser, SQLITE_READONLY } from '../stores/local/sqlite.js';
 
 /** Milliseconds a writer waits for another process's transaction before giving up. */
 const BUSY_TIMEOUT_MS = 30_000;
@@ -45,6 +45,14 @@ function openProblem(file: string, error: unknown): AppDatabaseError {
   if (code !== undefined && BUSY.has(code)) {
     return new AppDatabaseError(
       `The bot's database at ${file} stayed locked by another process; try again when it has finished.`,
+    );
+  }
+  if (code === SQLITE_READONLY) {
+    return new AppDatabaseError(
+      `The bot's database at ${file} cannot be written by the user the bot runs as (${processUser()}): ${detail}. ` +
+        'It holds the settings changed from the chat, the web sources, the Slack installations and the answer ' +
+        'records, and every question writes to it. Give that user write access to the file and to its folder ' +
+        `${dirname(file)} (for example chown the folder to it), or set RAG_DATA_DIR to a folder it may write.`,
     );
   }
   return new AppDatabaseError(
@@ -87,6 +95,8 @@ export function openAppDatabase(dataDir: string, name = 'app.db'): AppDatabase {
       db.exec(
         'CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL) STRICT',
       );
+      // A file the bot may read but not write would open fine and fail every question later.
+      checkWritable(db);
       break;
     } catch (error) {
       const code = sqliteCode(error);

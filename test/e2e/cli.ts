@@ -26,10 +26,21 @@ function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 export function runCli(
   script: string,
   args: readonly string[],
-  options: { env?: Record<string, string>; input?: string; timeoutMs?: number } = {},
+  options: {
+    env?: Record<string, string>;
+    input?: string;
+    timeoutMs?: number;
+    /** Run as this user and group (`setpriv`; the suite must run as root), e.g. 'nobody'. */
+    asUser?: { readonly user: string; readonly group: string };
+  } = {},
 ): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, script), ...args], {
+    const command = [process.execPath, '--import', 'tsx', join(ROOT, script), ...args];
+    const as = options.asUser;
+    const [file, ...rest] = as
+      ? ['setpriv', `--reuid=${as.user}`, `--regid=${as.group}`, '--clear-groups', ...command]
+      : command;
+    const child = spawn(file!, rest, {
       cwd: ROOT,
       env: cleanEnv(options.env ?? {}),
       stdio: ['pipe', 'pipe', 'pipe'],

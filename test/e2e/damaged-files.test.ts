@@ -3,9 +3,12 @@
  * one message that names the file, what it holds and what to do, never a bare SQLite error or
  * a stack trace, and leaves the file as it was for the operator to restore or move aside.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { chmod, chown, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { openAppDatabase } from '../../src/state/app-db.js';
+import { LocalStore } from '../../src/stores/local/index.js';
 import { freePort } from '../support/net.js';
 import { runCli, tempDataDir } from './cli.js';
 
@@ -59,5 +62,68 @@ describe('npm start over a damaged file of its own', () => {
     const result = await runCli('src/cli/report.ts', [], { env: { RAG_DATA_DIR: dir } });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(`The bot's database at ${join(dir, 'app.db')} is damaged`);
+  });
+});
+
+/**
+ * Makes `file` in `dir` readable but not writable by the bot: as root (who writes anything),
+ * the file stays root's, the folder becomes `nobody`'s and the bot runs as `nobody`; as another
+ * user, the file is made read-only.
+ */
+async function unwritable(dir: string, file: string) {
+  if (process.getuid?.() !== 0) {
+    await chmod(join(dir, file), 0o444);
+    return {};
+  }
+  const { uid, gid } = nobody();
+  await chmod(join(dir, file), 0o644);
+  await chown(dir, uid, gid);
+  return { asUser: { user: String(uid), group: String(gid) } };
+}
+
+function nobody(): { uid: number; gid: number } {
+  const line = execFileSync('getent', ['passwd', 'nobody'], { encoding: 'utf8' }).split(':');
+  return { uid: Number(line[2]), gid: Number(line[3]) };
+}
+
+describe('npm start over a file of its own it may read but not write', () => {
+  it('app.db: stops at once, naming the file, what it holds and how to give the bot access', async () => {
+    const dir = await tempDataDir();
+    openAppDatabase(dir).close();
+    const as = await unwritable(dir, 'app.db');
+    const result = await runCli('src/main.ts', [], {
+      env: {
+        WEB_CHAT: 'true',
+        PORT: String(await freePort()),
+        RAG_DATA_DIR: dir,
+        RAG_KNOWLEDGE_DIR: join(dir, 'none'),
+      },
+      ...as,
+    });
+    const file = join(dir, 'app.db');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      `The bot's database at ${file} cannot be written by the user the bot runs as`,
+    );
+    expect(result.stderr).toContain('answer records');
+    expect(result.stderr).toContain('Give that user write access');
+    expect(result.stderr).not.toContain('Start-up failed');
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect(result.stdout).not.toContain('Web chat:');
+  });
+
+  it('the local store: the same for npm run web, exit 2', async () => {
+    const dir = await tempDataDir();
+    (await LocalStore.open({ dir })).close();
+    const as = await unwritable(dir, 'store.sqlite');
+    const result = await runCli('src/cli/web.ts', [], {
+      env: { PORT: String(await freePort()), RAG_DATA_DIR: dir, RAG_KNOWLEDGE_DIR: join(dir, 'none') },
+      ...as,
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      `The local store at ${join(dir, 'store.sqlite')} cannot be written by the user the bot runs as`,
+    );
+    expect(result.stdout).not.toContain('Web chat:');
   });
 });

@@ -31,7 +31,7 @@ import {
   TITLE_WEIGHT,
 } from './ranking.js';
 import { BUSY_TIMEOUT_MS, configure, ensureSchema } from './schema.js';
-import { loadSqlite } from './sqlite.js';
+import { checkWritable, loadSqlite, processUser, SQLITE_READONLY } from './sqlite.js';
 import { queryTerms, terms } from './terms.js';
 
 export const STORE_FILE = 'store.sqlite';
@@ -227,6 +227,8 @@ export class LocalStore implements CollectionStore {
       try {
         configure(db);
         ensureSchema(db);
+        // Saved threads and synced sites write here: a file it cannot write fails now, named.
+        checkWritable(db);
         break;
       } catch (error) {
         const code = sqliteCode(error);
@@ -261,6 +263,14 @@ export class LocalStore implements CollectionStore {
     if (code !== undefined && BUSY_CODES.has(code)) {
       return new LocalStoreError(
         `The local store at ${file} stayed locked by another process; try again when it has finished.`,
+      );
+    }
+    if (code === SQLITE_READONLY) {
+      return new LocalStoreError(
+        `The local store at ${file} cannot be written by the user the bot runs as (${processUser()}): ` +
+          `${(error as Error).message}. It holds the passages answers are found in, and saved threads and ` +
+          `synced sites are written to it. Give that user write access to the file and to its folder ${dir}, ` +
+          'or set RAG_DATA_DIR to a folder it may write.',
       );
     }
     return new LocalStoreError(`Cannot open the local store at ${file}: ${(error as Error).message}`);
