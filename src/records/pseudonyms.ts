@@ -8,7 +8,18 @@
  */
 
 import { createHmac, randomBytes } from 'node:crypto';
-import { chmodSync, linkSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readlinkSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 
 export const PSEUDONYM_KEY_FILE = 'pseudonym.key';
@@ -48,7 +59,27 @@ export function loadPseudonymKey(dataDir: string, secret?: string): Buffer {
   } finally {
     unlinkSync(temporary);
   }
-  return readKeyFile(file)!;
+  const made = readKeyFile(file);
+  if (!made)
+    throw new PseudonymKeyError(`Cannot create the pseudonym key ${file}: it vanished as it was made`);
+  return made;
+}
+
+/** A name that is there but leads nowhere: a link to a file that does not exist. */
+function danglingLink(file: string): string | undefined {
+  try {
+    return lstatSync(file).isSymbolicLink() ? readlinkSync(file) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function whoAmI(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return `uid ${process.getuid?.() ?? '?'}`;
+  }
 }
 
 function readKeyFile(file: string): Buffer | undefined {
@@ -56,7 +87,15 @@ function readKeyFile(file: string): Buffer | undefined {
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      const target = danglingLink(file);
+      if (target === undefined) return undefined;
+      throw new PseudonymKeyError(
+        `The pseudonym key ${file} is a link to ${target}, which does not exist. Restore the file it points ` +
+          'to, or remove the link to have a new key made: people in answer records kept so far would then no ' +
+          'longer match the same people in new ones.',
+      );
+    }
     throw new PseudonymKeyError(`Cannot read the pseudonym key ${file}: ${(error as Error).message}`);
   }
   const key = Buffer.from(text.trim(), 'base64');
@@ -68,6 +107,17 @@ function readKeyFile(file: string): Buffer | undefined {
     );
   }
   // Readable by the bot's user only, even if it was copied in with wider rights.
-  if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
+  const mode = statSync(file).mode & 0o777;
+  if ((mode & 0o077) !== 0) {
+    try {
+      chmodSync(file, 0o600);
+    } catch (error) {
+      throw new PseudonymKeyError(
+        `The pseudonym key ${file} can be read by other users (mode ${mode.toString(8)}), and the user the bot ` +
+          `runs as (${whoAmI()}) cannot make it private: ${(error as Error).message}. Make the bot's user its ` +
+          'owner, or restrict it yourself (chmod 600), then start again.',
+      );
+    }
+  }
   return key;
 }

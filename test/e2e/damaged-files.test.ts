@@ -4,7 +4,7 @@
  * a stack trace, and leaves the file as it was for the operator to restore or move aside.
  */
 import { execFileSync } from 'node:child_process';
-import { chmod, chown, readFile, writeFile } from 'node:fs/promises';
+import { chmod, chown, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openAppDatabase } from '../../src/state/app-db.js';
@@ -126,4 +126,37 @@ describe('npm start over a file of its own it may read but not write', () => {
     );
     expect(result.stdout).not.toContain('Web chat:');
   });
+});
+
+describe('npm run web over a pseudonym key it cannot use as it is', () => {
+  it('a link to a file that does not exist: named, exit 2, no record ever written without a key', async () => {
+    const dir = await tempDataDir();
+    await symlink(join(dir, 'gone', 'pseudonym.key'), join(dir, 'pseudonym.key'));
+    const result = await runCli('src/cli/web.ts', [], {
+      env: { PORT: String(await freePort()), RAG_DATA_DIR: dir, RAG_KNOWLEDGE_DIR: join(dir, 'none') },
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`The pseudonym key ${join(dir, 'pseudonym.key')} is a link to`);
+    expect(result.stderr).toContain('which does not exist');
+    expect(result.stdout).not.toContain('Web chat:');
+  });
+
+  it.skipIf(process.getuid?.() !== 0)(
+    'readable by everyone and owned by another user, so the bot cannot make it private: named, exit 2',
+    async () => {
+      const dir = await tempDataDir();
+      const key = join(dir, 'pseudonym.key');
+      await writeFile(key, `${Buffer.alloc(32, 7).toString('base64')}\n`, { mode: 0o644 });
+      const { uid, gid } = nobody();
+      await chown(dir, uid, gid);
+      const result = await runCli('src/cli/web.ts', [], {
+        env: { PORT: String(await freePort()), RAG_DATA_DIR: dir, RAG_KNOWLEDGE_DIR: join(dir, 'none') },
+        asUser: { user: String(uid), group: String(gid) },
+      });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(`The pseudonym key ${key} can be read by other users (mode 644)`);
+      expect(result.stderr).toContain('chmod 600');
+      expect(result.stderr).not.toContain('Unexpected error');
+    },
+  );
 });
