@@ -142,9 +142,21 @@ export function startURL(raw: string): URL {
   return url;
 }
 
-/** The folder the crawl stays in: the start URL's path up to its last slash. */
-export function crawlScope(start: URL): string {
-  return `${start.origin}${start.pathname.slice(0, start.pathname.lastIndexOf('/') + 1)}`;
+/**
+ * `url` (a string from a sitemap, robots.txt or a page), parsed, when it is on the site of
+ * `site`: compared as parsed origins, never as text, since `https://docs.example.com.evil.net/`
+ * and `http://127.0.0.1:80801/` begin with another origin's text. A URL carrying credentials
+ * is never on the site.
+ */
+export function onSite(url: string | URL, site: URL): URL | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return undefined;
+  }
+  if (parsed.username || parsed.password) return undefined;
+  return parsed.origin === site.origin ? parsed : undefined;
 }
 
 function normalise(url: URL): string {
@@ -177,7 +189,7 @@ function failureReason(error: unknown): string {
 
 export async function crawlSite(start: string, options: CrawlOptions = {}): Promise<CrawlResult> {
   const first = startURL(start);
-  const scope = crawlScope(first);
+  const folder = first.pathname.slice(0, first.pathname.lastIndexOf('/') + 1);
   const maxPages = Math.max(1, options.maxPages ?? CRAWL_DEFAULTS.maxPages);
   const maxDepth = Math.max(0, options.maxDepth ?? CRAWL_DEFAULTS.maxDepth);
   const concurrency = Math.max(1, options.concurrency ?? CRAWL_DEFAULTS.concurrency);
@@ -240,7 +252,8 @@ export async function crawlSite(start: string, options: CrawlOptions = {}): Prom
     gapMs = Math.max(gapMs, Math.min(crawlDelay, MAX_CRAWL_DELAY_S) * 1000);
   const inScope = (url: URL) =>
     (url.protocol === 'http:' || url.protocol === 'https:') &&
-    url.href.startsWith(scope) &&
+    onSite(url, first) !== undefined &&
+    url.pathname.startsWith(folder) &&
     !NOT_PAGES.test(url.pathname);
 
   let disallowed = 0;
@@ -266,7 +279,7 @@ export async function crawlSite(start: string, options: CrawlOptions = {}): Prom
 
   enqueue(first, 0);
   // Only the site's own sitemaps: robots.txt may name any URL, and we fetch none off the site.
-  const sitemaps = robots.getSitemaps().filter((url) => url.startsWith(`${first.origin}/`));
+  const sitemaps = robots.getSitemaps().filter((url) => onSite(url, first));
   const pending = sitemaps.length > 0 ? sitemaps : [`${first.origin}/sitemap.xml`];
   for (let i = 0; i < pending.length && i < 20; i++) {
     const xml = await text(pending[i]!);
@@ -278,7 +291,7 @@ export async function crawlSite(start: string, options: CrawlOptions = {}): Prom
     });
     if (!entries) continue;
     for (const page of entries.pages) enqueue(page, 0);
-    pending.push(...entries.sitemaps.filter((url) => url.startsWith(first.origin)));
+    pending.push(...entries.sitemaps.filter((url) => onSite(url, first)));
   }
 
   const pages: CrawledPage[] = [];

@@ -172,6 +172,57 @@ describe('web sources: crawling and re-syncing a docs site', () => {
     expect(fetched.every((url) => url.startsWith(site.url))).toBe(true);
   });
 
+  it('fetches no sitemap, page or link whose text merely begins with the site’s origin', async () => {
+    const site = 'https://docs.example.com';
+    const offSite = [
+      'https://docs.example.com.attacker.net/a.xml',
+      'https://docs.example.com@attacker.net/b.xml',
+      'https://docs.example.com:8443/c.xml',
+      'http://docs.example.com/d.xml',
+      'https://user:pw@docs.example.com/e.xml',
+    ];
+    const offPages = [
+      'https://docs.example.com.attacker.net/docs/p.html',
+      'https://docs.example.com:444/docs/q.html',
+      'https://user@docs.example.com/docs/r.html',
+    ];
+    const requested: string[] = [];
+    const stub: typeof fetch = async (input) => {
+      const url = String(input);
+      requested.push(url);
+      const xml = (body: string) =>
+        new Response(`<?xml version="1.0"?>${body}`, { headers: { 'content-type': 'application/xml' } });
+      if (url === `${site}/robots.txt`) {
+        return new Response(`Sitemap: ${site}.attacker.net/robots-sitemap.xml\nSitemap: ${site}/index.xml\n`);
+      }
+      if (url === `${site}/index.xml`) {
+        return xml(
+          `<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">${[
+            ...offSite,
+            `${site}/pages.xml`,
+          ]
+            .map((loc) => `<sitemap><loc>${loc}</loc></sitemap>`)
+            .join('')}</sitemapindex>`,
+        );
+      }
+      if (url === `${site}/pages.xml`) {
+        return xml(
+          `<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">${[...offPages, `${site}/docs/ok.html`]
+            .map((loc) => `<url><loc>${loc}</loc></url>`)
+            .join('')}</urlset>`,
+        );
+      }
+      const links = offPages.map((href) => `<a href="${href}">x</a>`).join(' ');
+      return new Response(`<html><body><main><h1>Doc</h1><p>Words.</p>${links}</main></body></html>`, {
+        headers: { 'content-type': 'text/html' },
+      });
+    };
+    const result = await crawlSite(`${site}/docs/`, { ...timing, fetch: stub });
+    expect(requested.every((url) => new URL(url).origin === site && !url.includes('@'))).toBe(true);
+    expect(requested).toContain(`${site}/pages.xml`);
+    expect(result.pages.map((page) => page.url).sort()).toEqual([`${site}/docs/`, `${site}/docs/ok.html`]);
+  });
+
   it('reads no page past its size limit, whatever it declares', async () => {
     const big = new TextEncoder().encode(`<html><main>${'x'.repeat(4_096)}</main></html>`);
     let served = 0;
