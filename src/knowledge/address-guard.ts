@@ -18,7 +18,7 @@ import type { Agent } from 'undici';
 import { CrawlError } from '../ingest/crawl.js';
 
 const blocked = new BlockList();
-for (const [network, prefix] of [
+const blockedIPv4 = [
   ['0.0.0.0', 8],
   ['10.0.0.0', 8],
   ['100.64.0.0', 10],
@@ -31,15 +31,33 @@ for (const [network, prefix] of [
   // Reserved (and the broadcast address): never a public site.
   ['240.0.0.0', 4],
   ['192.0.0.0', 24],
-] as const)
+  // The 6to4 relays' anycast address (deprecated): it forwards to addresses of its choosing.
+  ['192.88.99.0', 24],
+] as const;
+/** The 6to4 network (2002::/16) carrying IPv4 `network` in its next 32 bits. */
+function sixToFour(network: string): string {
+  const [a = 0, b = 0, c = 0, d = 0] = network.split('.').map(Number);
+  return `2002:${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}::`;
+}
+for (const [network, prefix] of blockedIPv4) {
   blocked.addSubnet(network, prefix, 'ipv4');
+  // A 6to4 address is reached through the IPv4 address it embeds: the same ranges are refused
+  // there (2002:7f00:1:: is 127.0.0.1), as Node's BlockList already does for ::ffff:127.0.0.1.
+  blocked.addSubnet(sixToFour(network), 16 + prefix, 'ipv6');
+}
 for (const [network, prefix] of [
   ['::', 128],
   ['::1', 128],
   ['fc00::', 7],
   ['fe80::', 10],
   ['fec0::', 10],
+  // NAT64: the well-known prefix and the local-use one, translated to IPv4 addresses of the
+  // network's choosing (RFC 6052, RFC 8215).
   ['64:ff9b::', 96],
+  ['64:ff9b:1::', 48],
+  // Teredo tunnels to an obfuscated IPv4 address; discard-only.
+  ['2001::', 32],
+  ['100::', 64],
   ['::', 96],
   ['ff00::', 8],
   ['2001:db8::', 32],

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ConfigError, parseConfig } from '../../src/config.js';
+import { isPrivateHost, publicAddresses } from '../../src/knowledge/address-guard.js';
 import { parseRoutes, resolveRoute } from '../../src/knowledge/collections.js';
 import { parseKbText } from '../../src/knowledge/commands.js';
 import { sqliteRouteStore } from '../../src/knowledge/routes-store.js';
@@ -130,6 +131,31 @@ describe('a thread as a document', () => {
   });
 });
 
+describe('the address guard on IPv6 forms that carry or reach an IPv4 address', () => {
+  it('refuses 6to4 addresses of private IPv4 ones, local-use NAT64 and Teredo, whatever resolves to them', async () => {
+    const refused = [
+      '2002:7f00:1::',
+      '2002:0a00:0001::1',
+      '2002:c0a8:101::',
+      '2002:a9fe:a9fe::',
+      '2002:c058:6301::',
+      '64:ff9b:1::a00:1',
+      '64:ff9b:1:ffff::1',
+      '2001::1',
+      '100::1',
+    ];
+    for (const address of refused) {
+      expect(await isPrivateHost(address), address).toBe(true);
+      const resolve = async () => [{ address, family: 6 }];
+      await expect(publicAddresses('docs.example.com', resolve), address).rejects.toThrow(
+        /private or local address/,
+      );
+    }
+    // A 6to4 address of a public IPv4 one is as public as that address.
+    expect(await isPrivateHost('2002:808:808::1')).toBe(false);
+  });
+});
+
 describe('sites added from the chat', () => {
   const place = { platform: 'slack', channelId: 'C1', workspaceId: 'T1' };
 
@@ -147,6 +173,10 @@ describe('sites added from the chat', () => {
       'http://[::1]/',
       'http://240.0.0.1/',
       'http://[::ffff:10.0.0.1]/',
+      'http://[2002:7f00:1::]/',
+      'http://[2002:a9fe:a9fe::1]/',
+      'http://[64:ff9b:1::7f00:1]/',
+      'http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/',
     ]) {
       await expect(service.addSourceFromChat(place, url, 'docs', 'test')).rejects.toThrow(
         /private or local address/,
