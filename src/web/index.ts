@@ -21,7 +21,7 @@ import { loadAssets, sendAsset } from './assets.js';
 import { webConversation } from './conversation.js';
 import { DEFAULT_LIMITS, type WebChatLimits, type WebChatOptions } from './options.js';
 import { normaliseOrigin } from './origins.js';
-import { clientAddress } from './proxy.js';
+import { clientAddress, clientLimitKey } from './proxy.js';
 import { ClientRateLimiter } from './rate-limit.js';
 import { BadRequest, parseChatRequest, parseFeedbackRequest, readJsonBody } from './requests.js';
 import { bearerToken, hostAllowed, originAllowed, securityHeaders, tokenMatches } from './security.js';
@@ -107,7 +107,7 @@ export function createWebChat(options: WebChatOptions): WebChat {
     }
     // Counted before the token check, so guessing tokens is as slow as asking.
     const client = clientAddress(req, trustProxy);
-    const decision = limiter.hit(client);
+    const decision = limiter.hit(clientLimitKey(client));
     if (!decision.allowed) {
       sendJson(
         res,

@@ -7,6 +7,7 @@
  * further left and never believed. Unset: the header is ignored, the socket's address counts.
  */
 import type { IncomingMessage } from 'node:http';
+import ipaddr from 'ipaddr.js';
 import proxyAddr from 'proxy-addr';
 
 /** A compiled TRUST_PROXY: whether the address at hop `i` (0 = the socket's peer) is a trusted proxy. */
@@ -34,6 +35,11 @@ export function parseTrustProxy(value: string | undefined): TrustProxy | undefin
     .filter(Boolean);
   for (const entry of entries) {
     if (PRESETS.has(entry)) continue;
+    if (holdsEveryAddress(entry)) {
+      throw new Error(
+        `cannot include "${entry.slice(0, 60)}": a network holding every address trusts every hop, like "true", so a client could write its own address; give the number of proxies in front of the bot (e.g. 1) or their addresses`,
+      );
+    }
     try {
       proxyAddr.compile(entry);
     } catch {
@@ -43,6 +49,40 @@ export function parseTrustProxy(value: string | undefined): TrustProxy | undefin
     }
   }
   return proxyAddr.compile(entries);
+}
+
+/**
+ * Whether the network `entry` (as proxy-addr reads it: `a.b.c.d/len`, `a.b.c.d/mask`, `x::/len`)
+ * holds every IPv4 or every IPv6 address: `0.0.0.0/0`, `::/0`, `::ffff:0:0/96` (every IPv4
+ * address, mapped) and the like.
+ */
+function holdsEveryAddress(entry: string): boolean {
+  const [address = '', length] = entry.split('/');
+  if (length === undefined || !ipaddr.isValid(address)) return false;
+  const network = ipaddr.parse(address);
+  const prefix = /^\d+$/.test(length)
+    ? Number(length)
+    : ipaddr.isValid(length)
+      ? (ipaddr.parse(length).prefixLengthFromSubnetMask() ?? -1)
+      : -1;
+  if (prefix === 0) return true;
+  if (network.kind() !== 'ipv6' || prefix > 96 || prefix < 0) return false;
+  // A network holding every IPv4-mapped address trusts every IPv4 client.
+  return (ipaddr.parse('::ffff:0:0') as ipaddr.IPv6).match(network as ipaddr.IPv6, prefix);
+}
+
+/**
+ * What the web chat's per-client limits count by: an IPv4 address as it is (an IPv4-mapped one as
+ * its IPv4 address), an IPv6 address by its /64 network. One subscriber, host or VM is commonly
+ * given a whole /64, so counting single IPv6 addresses would give one client 2^64 budgets.
+ */
+export function clientLimitKey(address: string): string {
+  const bare = address.split('%')[0] ?? address;
+  if (!ipaddr.isValid(bare)) return address;
+  const parsed = ipaddr.process(bare);
+  if (parsed.kind() === 'ipv4') return parsed.toString();
+  const network = (parsed as ipaddr.IPv6).parts.slice(0, 4).map((part) => part.toString(16));
+  return `${network.join(':')}::/64`;
 }
 
 /** Who is asking, for rate limits and pseudonyms: the socket's address, or the trusted proxies' word for it. */

@@ -154,6 +154,23 @@ describe('npm run web under attack', () => {
     expect(web.output()).toContain('WEB_CHAT_TRUST_PROXY=true is read as TRUST_PROXY=1');
   });
 
+  it('an IPv6 client writing a new address of its /64 into each request is limited as one client', async () => {
+    const web = await startWeb({ TRUST_PROXY: '1' });
+    const replies: Reply[] = [];
+    for (let i = 0; i < 30; i++) {
+      // The proxy appends what it saw: a new address each time, all in the client's own /64.
+      const seen = `2001:db8:77:1:${(0x1000 + i).toString(16)}:${i.toString(16)}:${(i * 7).toString(16)}:1`;
+      replies.push(await ask(web.port, { host: `localhost:${web.port}`, 'x-forwarded-for': seen }));
+    }
+    expect(replies.filter((reply) => reply.status === 429)).toHaveLength(10);
+    // Another network is another client.
+    const other = await ask(web.port, {
+      host: `localhost:${web.port}`,
+      'x-forwarded-for': '2001:db8:78:1::5',
+    });
+    expect(other.status).not.toBe(429);
+  });
+
   it('pseudonyms: a web visitor’s address cannot be found again by hashing candidates; the key file is 0600', async () => {
     const web = await startWeb();
     expect(answered(await ask(web.port, { host: `localhost:${web.port}` }))).toBe(true);

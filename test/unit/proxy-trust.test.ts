@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
-import { clientAddress, parseTrustProxy } from '../../src/web/proxy.js';
+import { clientAddress, clientLimitKey, parseTrustProxy } from '../../src/web/proxy.js';
 
 const request = (socket: string, forwarded?: string) =>
   ({
@@ -34,6 +34,22 @@ describe('TRUST_PROXY', () => {
   it('refuses true and nonsense with a message naming what to write', () => {
     expect(() => parseConfig({ TRUST_PROXY: 'true' })).toThrow(/TRUST_PROXY cannot be "true"/);
     expect(() => parseConfig({ TRUST_PROXY: 'proxy.internal' })).toThrow(/not a number of hops, an address/);
+  });
+
+  it('refuses a network holding every address, which trusts every hop like true', () => {
+    for (const value of ['0.0.0.0/0', '::/0', '10.0.0.1, 0.0.0.0/0.0.0.0', '::ffff:0:0/96', '192.0.2.1/0']) {
+      expect(() => parseTrustProxy(value), value).toThrow(
+        /holding every address trusts every hop, like "true"/,
+      );
+    }
+    expect(parseTrustProxy('10.0.0.0/8, fd00::/8')).toBeDefined();
+  });
+
+  it('counts an IPv6 client by its /64 and an IPv4 (or IPv4-mapped) one by its address', () => {
+    expect(clientLimitKey('2001:db8:1:2:3:4:5:6')).toBe(clientLimitKey('2001:0db8:0001:0002:ffff::1'));
+    expect(clientLimitKey('2001:db8:1:2::1')).not.toBe(clientLimitKey('2001:db8:1:3::1'));
+    expect(clientLimitKey('::ffff:203.0.113.7')).toBe('203.0.113.7');
+    expect(clientLimitKey('203.0.113.7')).not.toBe(clientLimitKey('203.0.113.8'));
   });
 
   it('WEB_CHAT_TRUST_PROXY=true still works, read as one hop, with a notice; TRUST_PROXY wins over it', () => {
