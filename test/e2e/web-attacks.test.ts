@@ -124,6 +124,12 @@ describe('npm run web under attack', () => {
     expect(rebound.status).toBe(421);
     expect(rebound.body).toContain('WEB_CHAT_PUBLIC_URL');
     expect(answered(rebound)).toBe(false);
+    // Its files and every API route too.
+    expect((await send(web.port, { path: '/widget.js', headers: { host: evil } })).status).toBe(421);
+    const vote = { questionId: 'q', vote: 'up' };
+    expect(
+      (await send(web.port, { path: '/api/feedback', headers: { host: evil }, body: vote })).status,
+    ).toBe(421);
     // The chat's own names still work: its public address, and the local one it printed.
     expect(
       answered(await ask(web.port, { host: 'chat.example.test', origin: 'http://chat.example.test' })),
