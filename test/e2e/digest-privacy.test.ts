@@ -125,6 +125,50 @@ describe('the digest and private conversations', () => {
     expect(digest).not.toContain('discount');
   });
 
+  it('Slack: a channel made private is recorded as private from the next answer on, not ten minutes later', async () => {
+    const ask = async (question: string) => {
+      const before = bot.records.answers(0, Date.now() + 1).length;
+      const ts = slack.addUserMessage('C0TURNED', 'U0ASKER', `<@UBOT> ${question}`);
+      await sendToBolt(
+        eventsURL,
+        eventEnvelope({
+          type: 'app_mention',
+          user: 'U0ASKER',
+          text: `<@UBOT> ${question}`,
+          ts,
+          channel: 'C0TURNED',
+        }),
+        'application/json',
+        { secret: SECRET },
+      );
+      await recorded(before + 1);
+      await bot.recorder.settled();
+      return bot.records.answers(0, Date.now() + 1).find((record) => record.question?.includes(question));
+    };
+    expect((await ask('Which vendor runs the canteen?'))?.audience).toBe('everyone');
+    // An admin makes the channel private: Slack posts its notice among the channel's messages.
+    slack.setChannelKind('C0TURNED', 'private');
+    const ts = slack.addUserMessage('C0TURNED', 'U0ADMIN', 'made this channel *private*.');
+    await sendToBolt(
+      eventsURL,
+      eventEnvelope({
+        type: 'message',
+        subtype: 'channel_convert_to_private',
+        user: 'U0ADMIN',
+        text: 'made this channel *private*.',
+        ts,
+        channel: 'C0TURNED',
+        channel_type: 'group',
+      }),
+      'application/json',
+      { secret: SECRET },
+    );
+    await waitFor(async () => {
+      const record = await ask(`Who approved the layoffs list ${Date.now()}?`);
+      return record?.audience === 'restricted' || undefined;
+    }, 'an answer recorded as private');
+  });
+
   it('Discord: a question asked where @everyone cannot look stays out of the server’s digest', async () => {
     const before = (await bot.records.answers(0, Date.now() + 1)).length;
     for (const [channelId, content] of [

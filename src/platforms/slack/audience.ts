@@ -4,13 +4,15 @@
  * as `conversations.info` says (the `channels:read` scope; a private channel's info needs
  * `groups:read`, which the bot does not ask for, so it reads as restricted, as it should). DMs,
  * group DMs, private and shared channels, and any channel Slack will not describe: restricted.
- * Answers are cached per channel for ten minutes, so a busy channel costs one call.
+ * Answers are cached per channel for a minute, so a busy channel costs one call a minute; a
+ * channel made private (Slack posts a `channel_convert_to_private` message in it, delivered
+ * with the channel's messages) is forgotten at once, so its next answer is recorded as such.
  */
 import type { WebClient } from '@slack/web-api';
 import type { Audience } from '../../conversation/conversation.js';
 import type { Logger } from '../../log.js';
 
-const TTL_MS = 10 * 60 * 1000;
+const TTL_MS = 60 * 1000;
 const MAX_CHANNELS = 5_000;
 const cache = new Map<string, { at: number; audience: Audience }>();
 let warnedScope = false;
@@ -33,6 +35,17 @@ export function audienceOf(channel: ChannelInfo | undefined): Audience {
   return channel.is_channel && !channel.is_private && !channel.is_im && !channel.is_mpim && !shared
     ? 'everyone'
     : 'restricted';
+}
+
+/** Slack's notices in a channel whose audience changed: its cached audience is forgotten. */
+export const AUDIENCE_CHANGES: ReadonlySet<string> = new Set([
+  'channel_convert_to_private',
+  'channel_convert_to_public',
+]);
+
+/** Forgets what was cached about `channel`, for every workspace's token. */
+export function forgetAudience(channel: string): void {
+  for (const key of [...cache.keys()]) if (key.endsWith(`:${channel}`)) cache.delete(key);
 }
 
 export async function slackAudience(

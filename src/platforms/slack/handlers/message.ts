@@ -8,6 +8,7 @@ import type { AllMiddlewareArgs, SlackEventMiddlewareArgs } from '@slack/bolt';
 import * as v from 'valibot';
 import { isAllowed } from '../../../conversation/layer.js';
 import { strings } from '../../../conversation/strings.js';
+import { AUDIENCE_CHANGES, forgetAudience } from '../audience.js';
 import { answerIn, type SlackContext } from '../context.js';
 import { describeProblem, fromAnyBot, messageEvent } from '../events.js';
 import { filesOf, uniqueFiles } from '../files.js';
@@ -21,6 +22,11 @@ export function onMessage(ctx: SlackContext) {
     client,
     context: request,
   }: SlackEventMiddlewareArgs<'message'> & AllMiddlewareArgs) => {
+    // A channel made private (or public): who can see it changed, for the records from now on.
+    if (message.subtype !== undefined && AUDIENCE_CHANGES.has(message.subtype)) {
+      forgetAudience(message.channel);
+      return;
+    }
     if (fromAnyBot(message)) {
       ctx.log.debug({ channel: message.channel }, 'ignored a message from a bot');
       return;
