@@ -460,12 +460,17 @@ export class KnowledgeService {
       await running.done;
     }
     const target = this.store.collection(source.collection);
+    // Passages an item of another source of the collection still holds stay (sync.ts).
+    const release = async (ids: readonly string[]) => {
+      const held = this.registry.heldByOthers(source.collection, source.id, ids);
+      const gone = ids.filter((id) => !held.has(id));
+      if (gone.length > 0) await target.delete(gone);
+    };
     const before = this.registry.pages(source.id).flatMap((page) => page.chunkIds);
-    if (before.length > 0) await target.delete(before);
+    await release(before);
     const pages = this.registry.remove(source.id);
     const deleted = new Set(before);
-    const late = pages.flatMap((page) => page.chunkIds).filter((id) => !deleted.has(id));
-    if (late.length > 0) await target.delete(late);
+    await release(pages.flatMap((page) => page.chunkIds).filter((id) => !deleted.has(id)));
     await this.kindOf(source)
       ?.forget?.(source.url, this.cacheDir)
       .catch((error: unknown) =>

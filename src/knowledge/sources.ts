@@ -382,6 +382,58 @@ export class SourceRegistry {
       );
   }
 
+  /**
+   * Which of `ids` pages of other sources in `collection` still hold. Chunk ids come from a
+   * page's URL and text, so two sources reaching the same pages (a site and a folder of it, or a
+   * site removed and added again while the old sync still runs) share them: deleting one
+   * source's chunks must keep those.
+   */
+  heldByOthers(collection: string, sourceId: number, ids: readonly string[]): Set<string> {
+    if (ids.length === 0) return new Set();
+    const wanted = new Set(ids);
+    const rows = this.db
+      .prepare(
+        `SELECT p.chunk_ids FROM knowledge_pages p JOIN knowledge_sources s ON s.id = p.source_id
+         WHERE s.collection = ? AND s.id != ?`,
+      )
+      .all(collection, sourceId) as unknown as { chunk_ids: string }[];
+    const held = new Set<string>();
+    for (const row of rows) {
+      for (const id of JSON.parse(row.chunk_ids) as string[]) if (wanted.has(id)) held.add(id);
+    }
+    return held;
+  }
+
+  /** Whether `source` is still registered as it was read (SQLite may reuse a removed source's id). */
+  isCurrent(source: Pick<SourceRecord, 'id' | 'addedAt'>): boolean {
+    const row = this.db.prepare('SELECT added_at FROM knowledge_sources WHERE id = ?').get(source.id) as
+      | { added_at: string }
+      | undefined;
+    return row?.added_at === source.addedAt;
+  }
+
+  /**
+   * `savePage` for a sync, in one transaction with the check that its source is still the one
+   * the sync began with: false (and nothing written) once it was removed, even if a source added
+   * again since got its id.
+   */
+  savePageIfCurrent(source: Pick<SourceRecord, 'id' | 'addedAt'>, page: PageRecord): boolean {
+    return this.app.transaction(() => {
+      if (!this.isCurrent(source)) return false;
+      this.savePage(source.id, page);
+      return true;
+    });
+  }
+
+  /** `removePage` for a sync, only while its source is still the one it began with. */
+  removePageIfCurrent(source: Pick<SourceRecord, 'id' | 'addedAt'>, url: string): boolean {
+    return this.app.transaction(() => {
+      if (!this.isCurrent(source)) return false;
+      this.removePage(source.id, url);
+      return true;
+    });
+  }
+
   removePage(sourceId: number, url: string): void {
     this.db.prepare('DELETE FROM knowledge_pages WHERE source_id = ? AND url = ?').run(sourceId, url);
   }

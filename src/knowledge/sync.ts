@@ -108,12 +108,19 @@ export async function syncSource(
   const reached = new Set<string>();
   let seen = 0;
   let total: number | undefined;
+  /**
+   * The source is still the one this sync began with: not removed, and not removed and added
+   * again (SQLite may give the new row the same id; its time of adding tells them apart).
+   */
+  const registered = () => registry.isCurrent(source);
   const finish = (error?: string): SyncSummary => {
     const status = error ? 'failed' : failed.length > 0 ? 'partial' : 'ok';
-    registry.recordSync(source.id, { status, ...(error ? { error } : {}), failures: failed.length });
+    if (registered()) {
+      registry.recordSync(source.id, { status, ...(error ? { error } : {}), failures: failed.length });
+    }
     log.info({ items: seen, ...counts, failed: failed.length, status }, `synced a source (${kind.label})`);
     return {
-      source: registry.get(source.id) ?? source,
+      source: registered() ? registry.get(source.id)! : source,
       pages: seen,
       ...counts,
       failed,
@@ -138,22 +145,38 @@ export async function syncSource(
 
   /** Still wanted: not cancelled, and the source still registered (another process may remove it). */
   const ensureWanted = () => {
-    if (signal?.aborted || registry.get(source.id) === undefined) throw new SyncCancelled();
+    if (signal?.aborted || !registered()) throw new SyncCancelled();
   };
-  /** After a write: if the source went meanwhile, what was just written goes too. */
-  const keepOrUndo = async (key: string, ids: readonly string[]) => {
-    if (registry.get(source.id) !== undefined) return;
-    if (ids.length > 0) await target.delete(ids);
-    registry.removePage(source.id, key);
+  /**
+   * Deletes `ids` from the store, except those an item of another source of the collection still
+   * holds (chunk ids come from an item's URL and text, so sources reaching the same pages share
+   * them). Returns how many went.
+   */
+  const release = async (ids: readonly string[]): Promise<number> => {
+    const held = registry.heldByOthers(source.collection, source.id, ids);
+    const gone = ids.filter((id) => !held.has(id));
+    if (gone.length > 0) await target.delete(gone);
+    return gone.length;
+  };
+  /** Records an item, unless its source went meanwhile (even if one added again got its id). */
+  const save = (page: PageRecord) => {
+    if (!registry.savePageIfCurrent(source, page)) throw new SyncCancelled();
+  };
+  /**
+   * Records an item written to the store, if its source is still there; if the source went
+   * meanwhile, what was just written goes too (unless another source holds it).
+   */
+  const keepOrUndo = async (page: PageRecord) => {
+    if (registry.savePageIfCurrent(source, page)) return;
+    await release(page.chunkIds);
     throw new SyncCancelled();
   };
 
   const remove = async (key: string, old: PageRecord) => {
     ensureWanted();
-    if (old.chunkIds.length > 0) await target.delete(old.chunkIds);
-    registry.removePage(source.id, key);
+    counts.chunksRemoved += await release(old.chunkIds);
+    if (!registry.removePageIfCurrent(source, key)) throw new SyncCancelled();
     counts.removed += 1;
-    counts.chunksRemoved += old.chunkIds.length;
   };
 
   const handle = async (event: ItemEvent): Promise<void> => {
@@ -171,7 +194,7 @@ export async function syncSource(
       counts.unchanged += 1;
       if (old && (event.etag || event.lastModified || event.links)) {
         ensureWanted();
-        registry.savePage(source.id, {
+        save({
           ...old,
           ...(event.etag ? { etag: event.etag } : {}),
           ...(event.lastModified ? { lastModified: event.lastModified } : {}),
@@ -192,8 +215,8 @@ export async function syncSource(
       links: event.links ?? [],
     };
     ensureWanted();
-    if (old && old.hash === hash) {
-      registry.savePage(source.id, { ...record, chunkIds: old.chunkIds });
+    if (old && old.hash === hash && !missing.has(event.key)) {
+      save({ ...record, chunkIds: old.chunkIds });
       counts.unchanged += 1;
       return;
     }
@@ -215,22 +238,36 @@ export async function syncSource(
     const kept = new Set(ids);
     const stale = (old?.chunkIds ?? []).filter((id) => !kept.has(id));
     if (chunks.length > 0) await target.upsert(chunks);
-    if (stale.length > 0) await target.delete(stale);
-    registry.savePage(source.id, { ...record, chunkIds: ids });
-    await keepOrUndo(event.key, ids);
+    counts.chunksRemoved += await release(stale);
+    await keepOrUndo({ ...record, chunkIds: ids });
     counts.chunksUpserted += chunks.length;
-    counts.chunksRemoved += stale.length;
     if (old) counts.updated += 1;
     else counts.added += 1;
   };
 
+  // Items whose passages are no longer all in the store (deleted by something else) are read
+  // whole and written again, however unchanged their service says they are.
+  const missing = new Set<string>();
   try {
     ensureWanted();
+    if (before.size > 0) {
+      const stored = await target.listIds();
+      for (const page of before.values()) {
+        if (page.chunkIds.some((id) => !stored.has(id))) missing.add(page.url);
+      }
+    }
+    const known = new Map(
+      [...before].map(([key, page]) => {
+        if (!missing.has(key)) return [key, page] as const;
+        const { etag: _etag, lastModified: _modified, version: _version, ...whole } = page;
+        return [key, whole] as const;
+      }),
+    );
     const items = kind.sync({
       url: source.url,
       collection: source.collection,
       state: registry.state(source.id),
-      known: before,
+      known,
       env: options.env ?? process.env,
       fetch: doFetch,
       sleep,

@@ -2,8 +2,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config.js';
 import { crawlSite } from '../../src/ingest/crawl.js';
 import { publicOnly } from '../../src/knowledge/address-guard.js';
+import { KnowledgeService } from '../../src/knowledge/service.js';
 import { SourceRegistry } from '../../src/knowledge/sources.js';
 import { syncSource } from '../../src/knowledge/sync.js';
 import { type AppDatabase, openAppDatabase } from '../../src/state/app-db.js';
@@ -255,5 +257,89 @@ describe('web sources: crawling and re-syncing a docs site', () => {
     const result = await crawlSite(`${site.url}/docs/`, { ...timing, guard: publicOnly() });
     expect(site.requests).toHaveLength(0);
     expect(result.pages.every((page) => page.kind === 'failed')).toBe(true);
+  });
+});
+
+describe('two sources of one collection reaching the same pages', () => {
+  let shared: FakeDocsSite;
+  let sharedDir: string;
+  let sharedStore: LocalStore;
+  let sharedApp: AppDatabase;
+  const settings = parseConfig({ CRAWL_ALLOW_PRIVATE: 'true', CRAWL_DELAY_MS: '0' }).knowledge;
+  /** One process of the bot on the shared database (another instance is another process). */
+  const instance = (crawl: object = {}) =>
+    new KnowledgeService({
+      store: sharedStore,
+      appDatabase: () => sharedApp,
+      settings,
+      crawl: { ...timing, ...crawl },
+    });
+  const searchShared = (query: string) => sharedStore.search(query, { topK: 3, collections: ['overlap'] });
+
+  beforeAll(async () => {
+    shared = await startFakeDocsSite();
+    sharedDir = await mkdtemp(join(tmpdir(), 'rag-overlap-'));
+    sharedStore = await LocalStore.open({ dir: sharedDir });
+    sharedApp = openAppDatabase(sharedDir);
+  });
+  afterAll(async () => {
+    sharedStore.close();
+    sharedApp.close();
+    await shared.close();
+    await rm(sharedDir, { recursive: true, force: true });
+  });
+
+  it('removing one keeps the passages the other holds, and its re-sync finds them in place', async () => {
+    const service = instance();
+    const whole = service.addSource(`${shared.url}/docs/`, 'overlap', 'cli').source;
+    const page = service.addSource(`${shared.url}/docs/install.html`, 'overlap', 'cli').source;
+    await service.sync([whole, page]);
+    expect(await searchShared('frobnicator widget install')).not.toHaveLength(0);
+    await service.removeSource(whole);
+    expect((await searchShared('frobnicator widget install'))[0]?.url).toBe(
+      `${shared.url}/docs/install.html`,
+    );
+    const [again] = await service.sync([service.findSource(String(page.id))!]);
+    expect(again?.error).toBeUndefined();
+    expect((await searchShared('frobnicator widget install'))[0]?.url).toBe(
+      `${shared.url}/docs/install.html`,
+    );
+    await service.removeSource(service.findSource(String(page.id))!);
+    expect(await searchShared('frobnicator widget install')).toEqual([]);
+  });
+
+  it('a re-sync writes again the passages of pages missing from the store, however unchanged the site says they are', async () => {
+    const service = instance();
+    const { source } = service.addSource(`${shared.url}/docs/`, 'overlap', 'cli');
+    await service.sync([source]);
+    const ids = service.registry.pages(source.id).flatMap((p) => p.chunkIds);
+    await sharedStore.collection('overlap').delete(ids);
+    expect(await searchShared('frobnicator widget install')).toEqual([]);
+    const [summary] = await service.sync([service.findSource(String(source.id))!]);
+    expect(summary?.chunksUpserted).toBeGreaterThan(0);
+    expect(await searchShared('frobnicator widget install')).not.toHaveLength(0);
+    await service.removeSource(service.findSource(String(source.id))!);
+  });
+
+  it('a site removed and added again while another process still syncs it keeps the new source’s passages', async () => {
+    const hold = shared.holdPage('/docs/install.html');
+    const slow = instance();
+    const { source: old } = slow.addSource(`${shared.url}/docs/`, 'overlap', 'cli');
+    const stale = slow.sync([old]);
+    await hold.requested;
+    // Meanwhile, in another process: removed, added again, synced in full.
+    const other = instance();
+    await other.removeSource(old);
+    const { source: fresh } = other.addSource(`${shared.url}/docs/`, 'overlap', 'cli');
+    hold.release();
+    await other.sync([fresh]);
+    const [cancelled] = await stale;
+    expect(cancelled?.error).toBe('cancelled');
+    expect((await searchShared('frobnicator widget install'))[0]?.url).toBe(
+      `${shared.url}/docs/install.html`,
+    );
+    const [resync] = await other.sync([other.findSource(String(fresh.id))!]);
+    expect(resync?.error).toBeUndefined();
+    expect(await searchShared('frobnicator widget install')).not.toHaveLength(0);
   });
 });
