@@ -123,6 +123,10 @@ export const strings = {
       `Removed ${url} and its ${pages} ${noun} from the knowledge base.`,
     syncing: (count: number) => `Syncing ${count} source(s) now; I'll tell you when it's done.`,
     syncBusy: 'A sync is already running; try again when it has finished.',
+    sourceBusy: (url: string) => `${url} is being synced already; try again when that sync has finished.`,
+    syncOutOfTime: 'stopped at its time limit (the rest follows at the next sync)',
+    tooManySources: (max: number) =>
+      `this workspace or server already has ${max} sources, the most it may add from the chat (KB_MAX_SOURCES); remove one first with \`/kb remove\``,
     synced: (url: string, parts: string) => `Synced ${url}: ${parts}.`,
     syncFailed: (url: string, reason: string) => `Could not sync ${url}: ${reason}. What it had is kept.`,
     syncCancelled: (url: string) => `Stopped syncing ${url}: it was removed, with everything it had added.`,

@@ -79,6 +79,11 @@ export interface CrawlOptions {
   readonly delayMs?: number;
   /** Per-request time limit. */
   readonly timeoutMs?: number;
+  /**
+   * Time the whole crawl may take (as `now` tells it): past it no request starts, one under way
+   * is cut at it, and the crawl ends incomplete with what it fetched (`outOfTime`).
+   */
+  readonly budgetMs?: number;
   /** Largest page read, in bytes. */
   readonly maxPageBytes?: number;
   readonly userAgent?: string;
@@ -107,6 +112,8 @@ export interface CrawlResult {
   readonly complete: boolean;
   /** Links robots.txt told us not to fetch. */
   readonly disallowed: number;
+  /** The crawl stopped at its time budget before it had visited every page it knew. */
+  readonly outOfTime: boolean;
 }
 
 export const CRAWL_DEFAULTS = {
@@ -124,6 +131,15 @@ const NOT_PAGES =
 
 export class CrawlError extends Error {
   override name = 'CrawlError';
+}
+
+/** Sitemap files read at most per crawl, and the time all of them may take together. */
+const MAX_SITEMAPS = 10;
+const SITEMAPS_BUDGET_MS = 60_000;
+
+/** A request the crawl's time budget left no time for. */
+class OutOfTime extends Error {
+  override name = 'OutOfTime';
 }
 
 /** The start URL, checked: http(s) only, no credentials; the hash is dropped. */
@@ -200,17 +216,26 @@ export async function crawlSite(start: string, options: CrawlOptions = {}): Prom
   const parser = options.parser ?? parsePool();
   const known = new Map((options.known ?? []).map((page) => [page.url, page]));
   let gapMs = options.delayMs ?? CRAWL_DEFAULTS.delayMs;
-  const pace = pacer(() => gapMs, options.now ?? Date.now, options.sleep ?? realSleep);
+  const now = options.now ?? Date.now;
+  const pace = pacer(() => gapMs, now, options.sleep ?? realSleep);
+  // However slow the site (a long Crawl-delay, pages or sitemaps that trickle), the crawl ends
+  // by its budget: one site cannot hold its sync for hours.
+  const endAt = now() + (options.budgetMs ?? Number.POSITIVE_INFINITY);
+  let outOfTime = false;
 
   /**
    * One request. Its deadline starts once pacing lets it go and covers the headers and the whole
-   * body (fetch aborts a body still streaming), so a page that stalls halfway fails alone.
+   * body (fetch aborts a body still streaming), so a page that stalls halfway fails alone; it is
+   * never later than `until` (the crawl's budget, or the sitemaps').
    */
-  const get = async (url: string, headers: Record<string, string> = {}) => {
+  const get = async (url: string, headers: Record<string, string> = {}, until = endAt) => {
     options.signal?.throwIfAborted();
+    if (now() >= until) throw new OutOfTime();
     await options.guard?.(new URL(url));
     await pace();
-    const deadline = AbortSignal.timeout(timeoutMs);
+    const left = Math.min(timeoutMs, until - now());
+    if (left <= 0) throw new OutOfTime();
+    const deadline = AbortSignal.timeout(Math.max(1, Math.ceil(left)));
     const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
     // Redirects are ours to follow: one leading off the site (or to an internal address) is never requested.
     return doFetch(url, { headers: { 'user-agent': userAgent, ...headers }, redirect: 'manual', signal });
@@ -225,11 +250,11 @@ export async function crawlSite(start: string, options: CrawlOptions = {}): Prom
     }
   };
   /** robots.txt and sitemaps: a few redirects are followed while they stay on the site's origin. */
-  const text = async (url: string): Promise<string | undefined> => {
+  const text = async (url: string, until = endAt): Promise<string | undefined> => {
     try {
       let current = url;
       for (let hop = 0; hop < 5; hop++) {
-        const response = await get(current);
+        const response = await get(current, {}, until);
         const next = redirectTarget(response, current);
         if (!next) return response.ok ? await readLimited(response, maxPageBytes) : undefined;
         await response.body?.cancel();
@@ -281,8 +306,11 @@ export async function crawlSite(start: string, options: CrawlOptions = {}): Prom
   // Only the site's own sitemaps: robots.txt may name any URL, and we fetch none off the site.
   const sitemaps = robots.getSitemaps().filter((url) => onSite(url, first));
   const pending = sitemaps.length > 0 ? sitemaps : [`${first.origin}/sitemap.xml`];
-  for (let i = 0; i < pending.length && i < 20; i++) {
-    const xml = await text(pending[i]!);
+  // A few sitemap files, within a minute together: a site listing thirty that each trickle
+  // in cannot spend the crawl's time before a page is read.
+  const sitemapsEndAt = Math.min(endAt, now() + SITEMAPS_BUDGET_MS);
+  for (let i = 0; i < pending.length && i < MAX_SITEMAPS && now() < sitemapsEndAt; i++) {
+    const xml = await text(pending[i]!, sitemapsEndAt);
     if (!xml) continue;
     // A sitemap that cannot be read within the budgets is passed over: links still lead to the pages.
     const entries = await parser.run({ kind: 'sitemap', xml }).catch((error: unknown) => {
@@ -307,6 +335,11 @@ export async function crawlSite(start: string, options: CrawlOptions = {}): Prom
       await fetchPage(url, depth, before, conditional);
     } catch (error) {
       if (options.signal?.aborted) throw error;
+      // Not reached in time: neither fetched nor failed, kept as it was until the next sync.
+      if (error instanceof OutOfTime) {
+        outOfTime = true;
+        return;
+      }
       pages.push({ kind: 'failed', url, reason: failureReason(error) });
     }
   };
@@ -401,6 +434,10 @@ export async function crawlSite(start: string, options: CrawlOptions = {}): Prom
     let failed = false;
     const pump = () => {
       while (!failed && active < concurrency && queue.length > 0 && fetched < maxPages) {
+        if (now() >= endAt) {
+          outOfTime = true;
+          break;
+        }
         const item = queue.shift()!;
         fetched += 1;
         active += 1;
@@ -420,5 +457,5 @@ export async function crawlSite(start: string, options: CrawlOptions = {}): Prom
     };
     pump();
   });
-  return { pages, complete: queue.length === 0, disallowed };
+  return { pages, complete: queue.length === 0 && !outOfTime, disallowed, outOfTime };
 }

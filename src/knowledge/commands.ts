@@ -14,6 +14,7 @@ import {
   type KnowledgeService,
   LearnRefusedError,
   NotYourCollectionError,
+  SYNC_BUSY,
   SyncBusyError,
 } from './service.js';
 import type { SourceRecord } from './sources.js';
@@ -116,15 +117,17 @@ async function startSync(
     const lines = summaries.map((summary) =>
       summary.error === CANCELLED
         ? strings.kb.syncCancelled(request.quote(summary.source.url))
-        : summary.error
-          ? strings.kb.syncFailed(
-              request.quote(summary.source.url),
-              request.quote(summary.error.slice(0, 200)),
-            )
-          : strings.kb.synced(
-              request.quote(summary.source.url),
-              describeSync(summary, service.kindOf(summary.source)?.noun),
-            ),
+        : summary.error === SYNC_BUSY
+          ? strings.kb.sourceBusy(request.quote(summary.source.url))
+          : summary.error
+            ? strings.kb.syncFailed(
+                request.quote(summary.source.url),
+                request.quote(summary.error.slice(0, 200)),
+              )
+            : strings.kb.synced(
+                request.quote(summary.source.url),
+                describeSync(summary, service.kindOf(summary.source)?.noun),
+              ),
     );
     await request.later(lines.join('\n'));
   } catch (error) {

@@ -5,7 +5,7 @@
  * one sync at a time. Timers are injectable so tests drive ticks themselves.
  */
 import type { Logger } from '../log.js';
-import { describeSync, type KnowledgeService, SyncBusyError } from './service.js';
+import { describeSync, type KnowledgeService, SYNC_BUSY, SyncBusyError } from './service.js';
 
 export interface Timers {
   setInterval(run: () => void, ms: number): { unref?(): unknown };
@@ -39,7 +39,13 @@ export function startSyncSchedule(
         for (const summary of await service.sync(sources)) {
           log.info(
             { source: summary.source.url, collection: summary.source.collection, error: summary.error },
-            `scheduled sync: ${summary.error ? 'failed' : describeSync(summary)}`,
+            `scheduled sync: ${
+              summary.error === SYNC_BUSY
+                ? 'skipped, another sync has it'
+                : summary.error
+                  ? 'failed'
+                  : describeSync(summary)
+            }`,
           );
         }
       } catch (error) {

@@ -23,6 +23,7 @@ import { type SavedThread, saveThreadAsKnowledge, type ThreadMessage } from './s
 import type { KnowledgeConfig } from './settings.js';
 import { type SourceRecord, SourceRegistry } from './sources.js';
 import { type SyncSummary, syncSource } from './sync.js';
+import { type HeartbeatTimers, type SyncLocks, withLock } from './sync-lock.js';
 
 export type KnowledgeSettings = KnowledgeConfig;
 
@@ -39,8 +40,12 @@ export interface KnowledgeServiceOptions {
   readonly env?: Environment;
   /** Folder for source caches (a Git repository's objects); default: RAG_DATA_DIR/sources. */
   readonly cacheDir?: string;
-  /** Names this process in the sync lock. */
+  /** Names this process in the sync locks. */
   readonly instanceId?: string;
+  /** Where the per-source sync locks live; default: the bot's database. */
+  readonly locks?: SyncLocks;
+  /** The lock renewals' timer (tests). */
+  readonly lockTimers?: HeartbeatTimers;
   /** How host names resolve for chat-added sites (tests); default: the system resolver. */
   readonly resolve?: Resolver;
   /**
@@ -55,9 +60,11 @@ export interface KnowledgeStatus {
   readonly sources: readonly SourceRecord[];
 }
 
-/** How long a sync may hold the lock before another instance may take over (a crashed holder). */
-const SYNC_LOCK_TTL_MS = 2 * 60 * 60 * 1000;
-const SYNC_LOCK = 'web-sources-sync';
+/**
+ * How long a source's sync lock lives unless renewed: a sync renews it while it runs (however
+ * long that is, within its own time limit), so a process that died frees its sources this soon.
+ */
+const SYNC_LOCK_TTL_MS = 5 * 60 * 1000;
 
 export class SyncBusyError extends Error {
   override name = 'SyncBusyError';
@@ -75,7 +82,6 @@ export class KnowledgeService {
   private learningStore?: LearningStore;
   private readonly log: Logger;
   private readonly instanceId: string;
-  private syncing = false;
   /** Syncs running in this process, by source id, so removing a source can cancel its sync. */
   private readonly running = new Map<number, { controller: AbortController; done: Promise<void> }>();
   /** Connections of chat-added sites: resolved once, refused when private (address-guard.ts). */
@@ -108,6 +114,7 @@ export class KnowledgeService {
       maxDepth: crawl.maxDepth,
       concurrency: crawl.concurrency,
       delayMs: crawl.delayMs,
+      budgetMs: crawl.syncTimeoutMs,
     });
     return this.kindList;
   }
@@ -411,12 +418,15 @@ export class KnowledgeService {
       owner: tenant ?? this.ownerKey(place),
       ...(tenant ? { tenant } : {}),
       decide: this.claimDecision(place, collection, inStore),
+      maxSources: this.options.settings.maxSourcesPerTenant,
     });
     if ('refused' in result) {
       throw new NotYourCollectionError(
         result.refused === 'owned'
           ? `the collection \`${collection}\` belongs to another workspace or server`
-          : strings.kb.sharedCollection(collection),
+          : result.refused === 'limit'
+            ? strings.kb.tooManySources(this.options.settings.maxSourcesPerTenant)
+            : strings.kb.sharedCollection(collection),
       );
     }
     return result.source.tenant || !tenant ? result : { ...result, source: { ...result.source, tenant } };
@@ -485,46 +495,76 @@ export class KnowledgeService {
   }
 
   /**
-   * Syncs `sources` (every source when omitted), one sync at a time across every process on
-   * this database. Throws `SyncBusyError` when another sync holds the lock.
+   * Syncs `sources` (every source when omitted), one after another. Each source is locked while
+   * its sync runs, across every process on this database (the lock renewed as long as it runs),
+   * so one workspace's long sync holds up no other source: a source another sync has is
+   * skipped, its summary's error `SYNC_BUSY`. Throws `SyncBusyError` when every source was.
    */
   async sync(
     sources: readonly SourceRecord[] = this.sources(),
     onProgress?: (source: SourceRecord, progress: SyncProgress) => void,
   ): Promise<SyncSummary[]> {
-    if (this.syncing || !this.registry.tryLock(SYNC_LOCK, this.instanceId, SYNC_LOCK_TTL_MS)) {
-      throw new SyncBusyError('a sync is already running');
-    }
-    this.syncing = true;
-    try {
-      const summaries: SyncSummary[] = [];
-      for (const source of sources) {
-        const kind = this.kindOf(source);
-        if (!kind) {
-          summaries.push(unknownKind(source));
-          continue;
-        }
-        // Removing the source cancels its sync (removeSource aborts it and waits for the end).
-        const controller = new AbortController();
-        const done = syncSource(this.store, this.registry, source, {
-          kind,
-          crawl: { ...this.crawlSettings(source), ...this.options.crawl, signal: controller.signal },
-          env: this.env,
-          cacheDir: this.cacheDir,
-          logger: this.log,
-          ...(onProgress ? { onProgress: (progress) => onProgress(source, progress) } : {}),
-        });
-        this.running.set(source.id, { controller, done: done.then(() => undefined) });
-        try {
-          summaries.push(await done);
-        } finally {
-          this.running.delete(source.id);
-        }
+    const summaries: SyncSummary[] = [];
+    let ran = 0;
+    for (const source of sources) {
+      const kind = this.kindOf(source);
+      if (!kind) {
+        summaries.push(unknownKind(source));
+        ran += 1;
+        continue;
       }
-      return summaries;
+      const lock = {
+        name: `source-sync:${source.id}:${source.addedAt}`,
+        holder: this.instanceId,
+        ttlMs: SYNC_LOCK_TTL_MS,
+      };
+      const summary = this.running.has(source.id)
+        ? undefined
+        : await withLock(
+            this.locks,
+            lock,
+            (lost) => this.syncOne(source, kind, lost, onProgress),
+            this.options.lockTimers,
+          );
+      if (summary) ran += 1;
+      summaries.push(summary ?? busy(source));
+    }
+    if (ran === 0 && sources.length > 0) {
+      throw new SyncBusyError('a sync of these sources is already running');
+    }
+    return summaries;
+  }
+
+  private get locks(): SyncLocks {
+    return this.options.locks ?? this.registry;
+  }
+
+  private async syncOne(
+    source: SourceRecord,
+    kind: SourceKind,
+    lost: AbortSignal,
+    onProgress?: (source: SourceRecord, progress: SyncProgress) => void,
+  ): Promise<SyncSummary> {
+    // Removing the source cancels its sync (removeSource aborts it and waits for the end).
+    const controller = new AbortController();
+    const done = syncSource(this.store, this.registry, source, {
+      kind,
+      crawl: {
+        ...this.crawlSettings(source),
+        ...this.options.crawl,
+        signal: AbortSignal.any([controller.signal, lost]),
+      },
+      budgetMs: this.options.settings.crawl.syncTimeoutMs,
+      env: this.env,
+      cacheDir: this.cacheDir,
+      logger: this.log,
+      ...(onProgress ? { onProgress: (progress) => onProgress(source, progress) } : {}),
+    });
+    this.running.set(source.id, { controller, done: done.then(() => undefined) });
+    try {
+      return await done;
     } finally {
-      this.syncing = false;
-      this.registry.unlock(SYNC_LOCK, this.instanceId);
+      this.running.delete(source.id);
     }
   }
 
@@ -651,9 +691,28 @@ export class KnowledgeService {
       concurrency: crawl.concurrency,
       delayMs: crawl.delayMs,
       timeoutMs: crawl.pageTimeoutMs,
+      budgetMs: crawl.syncTimeoutMs,
       ...(fromChat && !crawl.allowPrivate ? { guard: publicOnly(), fetch: this.publicFetch.fetch } : {}),
     };
   }
+}
+
+/** A source's sync skipped because another sync (here or in another process) has it. */
+export const SYNC_BUSY = 'busy';
+
+function busy(source: SourceRecord): SyncSummary {
+  return {
+    source,
+    pages: 0,
+    added: 0,
+    updated: 0,
+    unchanged: 0,
+    removed: 0,
+    chunksUpserted: 0,
+    chunksRemoved: 0,
+    failed: [],
+    error: SYNC_BUSY,
+  };
 }
 
 /** A tenant's own collection: `slack-t0123abcd`, `discord-81234…`. */
@@ -697,6 +756,7 @@ export function describeSync(summary: SyncSummary, noun = 'page(s)'): string {
     `${summary.removed} removed`,
   ];
   if (summary.failed.length > 0) parts.push(`${summary.failed.length} failed`);
+  if (summary.outOfTime) parts.push(strings.kb.syncOutOfTime);
   return parts.join(', ');
 }
 

@@ -32,9 +32,13 @@ export interface KnowledgeConfig {
     readonly pageTimeoutMs: number;
     /** `/kb add` may name sites on private addresses (the command line always may). */
     readonly allowPrivate: boolean;
+    /** Time one source's sync may take; past it, what was fetched lands and the rest waits. */
+    readonly syncTimeoutMs: number;
   };
   /** Tokens and API locations the source kinds read (Git, GitHub, Notion, Confluence). */
   readonly sources: Readonly<Record<string, string | undefined>>;
+  /** Sources one workspace or server may add from the chat. */
+  readonly maxSourcesPerTenant: number;
 }
 
 export interface KnowledgeSlice {
@@ -63,6 +67,10 @@ export const knowledgeSettings = defineSettings({
     CRAWL_PAGE_TIMEOUT_MS: int(15_000, 500, 600_000),
     /** Let `/kb add` crawl loopback, private and link-local addresses (an intranet wiki). */
     CRAWL_ALLOW_PRIVATE: flag,
+    /** Time one source's sync may take before it stops and keeps what it fetched (10 minutes). */
+    CRAWL_SYNC_TIMEOUT_MS: int(600_000, 10_000, 86_400_000),
+    /** Sources one workspace or server may add from the chat (`/kb add`). */
+    KB_MAX_SOURCES: int(20, 1, 10_000),
     /** A token for private Git repositories on any host (read access). */
     GIT_TOKEN: optionalString,
     /** Tokens per Git host, `host=token,host=token`; a host's own wins over GIT_TOKEN. */
@@ -106,6 +114,7 @@ export const knowledgeSettings = defineSettings({
         delayMs: env.CRAWL_DELAY_MS,
         pageTimeoutMs: env.CRAWL_PAGE_TIMEOUT_MS,
         allowPrivate: env.CRAWL_ALLOW_PRIVATE,
+        syncTimeoutMs: env.CRAWL_SYNC_TIMEOUT_MS,
       },
       // Only what is set: the rest of the configuration never carries an empty secret.
       sources: Object.fromEntries(
@@ -121,6 +130,7 @@ export const knowledgeSettings = defineSettings({
           CONFLUENCE_TOKEN: env.CONFLUENCE_TOKEN,
         }).filter(([, value]) => value !== undefined),
       ),
+      maxSourcesPerTenant: env.KB_MAX_SOURCES,
     },
   }),
 });

@@ -7,6 +7,7 @@
  * (src/state/app-db.ts).
  */
 import type { AppDatabase } from '../state/app-db.js';
+import type { SyncLocks } from './sync-lock.js';
 
 export interface SourceRecord {
   readonly id: number;
@@ -107,7 +108,7 @@ export interface SyncOutcome {
   readonly failures: number;
 }
 
-export class SourceRegistry {
+export class SourceRegistry implements SyncLocks {
   constructor(private readonly app: AppDatabase) {
     app.migrate(
       'knowledge-sources-1',
@@ -205,13 +206,18 @@ export class SourceRegistry {
     readonly tenant?: string;
     /** Given whether the unowned collection is new here; true: claim it, false: refuse, 'shared': add without claiming. */
     readonly decide: (isNew: boolean) => boolean | 'shared';
-  }): { source: SourceRecord; created: boolean } | { refused: 'owned' | 'shared' } {
+    /** At most this many chat-added sources of `owner` (counted in the same transaction). */
+    readonly maxSources?: number;
+  }): { source: SourceRecord; created: boolean } | { refused: 'owned' | 'shared' | 'limit' } {
     this.ensureTenants();
     return this.app.transaction(() => {
       const claim = this.claimWithin(input);
       if (claim !== 'ok') return { refused: claim };
       const existing = this.find(input.url, input.collection);
       if (existing) return { source: existing, created: false };
+      if (input.maxSources !== undefined && this.chatSourcesOf(input.owner) >= input.maxSources) {
+        return { refused: 'limit' as const };
+      }
       const { lastInsertRowid } = this.db
         .prepare(
           'INSERT INTO knowledge_sources (kind, url, collection, added_by, tenant, added_at) VALUES (?, ?, ?, ?, ?, ?)',
@@ -261,6 +267,19 @@ export class SourceRegistry {
         .run(input.collection, input.owner, new Date().toISOString());
     }
     return 'ok';
+  }
+
+  /** Sources `owner` (a workspace or server) added from the chat, its own or in its collections. */
+  chatSourcesOf(owner: string): number {
+    this.ensureOwners();
+    const row = this.db
+      .prepare(
+        `SELECT count(*) AS n FROM knowledge_sources s
+         LEFT JOIN knowledge_collection_owners o ON o.collection = s.collection
+         WHERE s.added_by != 'cli' AND coalesce(s.tenant, o.owner) = ?`,
+      )
+      .get(owner) as { n: number };
+    return Number(row.n);
   }
 
   private ensureOwners(): void {
@@ -447,8 +466,8 @@ export class SourceRegistry {
   }
 
   /**
-   * Takes the named lock for `ttlMs` unless another holder's lock is still current: one sync at
-   * a time across every process sharing this database. Returns false when someone else has it.
+   * Takes the named lock for `ttlMs` unless another holder's lock is still current: one sync of
+   * a source at a time across every process sharing this database. False when someone else has it.
    */
   tryLock(name: string, holder: string, ttlMs: number, now = Date.now()): boolean {
     return this.app.transaction(() => {
@@ -464,6 +483,13 @@ export class SourceRegistry {
         .run(name, holder, now + ttlMs);
       return true;
     });
+  }
+
+  renewLock(name: string, holder: string, ttlMs: number, now = Date.now()): boolean {
+    const { changes } = this.db
+      .prepare('UPDATE knowledge_locks SET expires_at = ? WHERE name = ? AND holder = ?')
+      .run(now + ttlMs, name, holder);
+    return Number(changes) > 0;
   }
 
   unlock(name: string, holder: string): void {

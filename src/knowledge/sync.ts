@@ -34,6 +34,8 @@ export interface SyncSummary {
   readonly chunksUpserted: number;
   readonly chunksRemoved: number;
   readonly failed: readonly { readonly url: string; readonly reason: string }[];
+  /** The sync stopped at its time limit (CRAWL_SYNC_TIMEOUT_MS): items it did not reach wait for the next. */
+  readonly outOfTime?: boolean;
   /** The whole sync failed (source unreachable, token refused, store down): nothing was changed after that point. */
   readonly error?: string;
 }
@@ -55,6 +57,11 @@ export interface SyncOptions {
   /** Refuses URLs a source may not reach (private addresses for sources added from a chat). */
   readonly guard?: (url: URL) => Promise<void>;
   readonly timeoutMs?: number;
+  /**
+   * Time the whole sync may take (as `now` tells it): past it no further item is read, nothing
+   * is pruned, the kind's state is kept as it was, and the summary says `outOfTime`.
+   */
+  readonly budgetMs?: number;
   readonly signal?: AbortSignal;
   /** Where fetched content is parsed (default: the process's pool). */
   readonly parser?: ParsePool;
@@ -108,13 +115,14 @@ export async function syncSource(
   const reached = new Set<string>();
   let seen = 0;
   let total: number | undefined;
+  let outOfTime = false;
   /**
    * The source is still the one this sync began with: not removed, and not removed and added
    * again (SQLite may give the new row the same id; its time of adding tells them apart).
    */
   const registered = () => registry.isCurrent(source);
   const finish = (error?: string): SyncSummary => {
-    const status = error ? 'failed' : failed.length > 0 ? 'partial' : 'ok';
+    const status = error ? 'failed' : failed.length > 0 || outOfTime ? 'partial' : 'ok';
     if (registered()) {
       registry.recordSync(source.id, { status, ...(error ? { error } : {}), failures: failed.length });
     }
@@ -124,6 +132,7 @@ export async function syncSource(
       pages: seen,
       ...counts,
       failed,
+      ...(outOfTime ? { outOfTime } : {}),
       ...(error ? { error } : {}),
     };
   };
@@ -289,8 +298,15 @@ export async function syncSource(
       },
       progress: (progress) => options.onProgress?.(progress),
     });
-    let end: SyncEnd;
+    // However slow the service, the sync ends by its budget: one source cannot hold it for hours.
+    const endAt = now() + (options.budgetMs ?? Number.POSITIVE_INFINITY);
+    let end: SyncEnd | undefined;
     for (;;) {
+      if (now() >= endAt) {
+        outOfTime = true;
+        await items.return({ complete: false });
+        break;
+      }
       const next = await items.next();
       if (next.done) {
         end = next.value;
@@ -300,12 +316,14 @@ export async function syncSource(
       options.onProgress?.({ done: seen, ...(total !== undefined ? { total } : {}), item: next.value.key });
       await handle(next.value);
     }
+    if (end?.outOfTime) outOfTime = true;
     // An item a complete read no longer reported has been deleted, unlinked or disallowed.
-    if (end.complete) {
+    if (end?.complete) {
       for (const [key, old] of before) if (!reached.has(key)) await remove(key, old);
     }
     ensureWanted();
-    registry.saveState(source.id, end.state);
+    // A read cut short keeps the state of the last whole one, so the next sync reads on from there.
+    if (end && !outOfTime) registry.saveState(source.id, end.state);
     if (seen > 0 && failed.length === seen) {
       return finish(
         `no ${kind.noun.replace('(s)', '')} could be fetched (${failed[0]?.reason ?? 'unknown'})`,

@@ -267,12 +267,13 @@ describe('two sources of one collection reaching the same pages', () => {
   let sharedApp: AppDatabase;
   const settings = parseConfig({ CRAWL_ALLOW_PRIVATE: 'true', CRAWL_DELAY_MS: '0' }).knowledge;
   /** One process of the bot on the shared database (another instance is another process). */
-  const instance = (crawl: object = {}) =>
+  const instance = (instanceId = 'first') =>
     new KnowledgeService({
       store: sharedStore,
       appDatabase: () => sharedApp,
       settings,
-      crawl: { ...timing, ...crawl },
+      crawl: timing,
+      instanceId,
     });
   const searchShared = (query: string) => sharedStore.search(query, { topK: 3, collections: ['overlap'] });
 
@@ -328,7 +329,7 @@ describe('two sources of one collection reaching the same pages', () => {
     const stale = slow.sync([old]);
     await hold.requested;
     // Meanwhile, in another process: removed, added again, synced in full.
-    const other = instance();
+    const other = instance('second');
     await other.removeSource(old);
     const { source: fresh } = other.addSource(`${shared.url}/docs/`, 'overlap', 'cli');
     hold.release();

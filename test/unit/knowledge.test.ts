@@ -299,11 +299,13 @@ describe('the sync schedule', () => {
     expect(fetches).toBeGreaterThan(0);
     expect(service.sources()[0]).toMatchObject({ lastStatus: 'ok', pages: 1 });
 
-    // Another process holds the lock: this one's sync is refused, not run twice.
+    // Another process syncs this source: this one's sync of it is refused, not run twice.
     const other = new KnowledgeService({ store, appDatabase: () => app, settings, crawl, instanceId: 'b' });
-    expect(other.registry.tryLock('web-sources-sync', 'b', 60_000)).toBe(true);
+    const [source] = service.sources();
+    const lock = `source-sync:${source!.id}:${source!.addedAt}`;
+    expect(other.registry.tryLock(lock, 'b', 60_000)).toBe(true);
     await expect(service.sync()).rejects.toBeInstanceOf(SyncBusyError);
-    other.registry.unlock('web-sources-sync', 'b');
+    other.registry.unlock(lock, 'b');
     await expect(service.sync()).resolves.toHaveLength(1);
     await schedule.stop();
     store.close();

@@ -61,6 +61,8 @@ export interface SyncEnd {
   readonly state?: unknown;
   /** Every item of the source was reported: a known item not reported is gone. */
   readonly complete: boolean;
+  /** The read stopped at the sync's time limit (a web crawl's budget). */
+  readonly outOfTime?: boolean;
 }
 
 export interface SyncProgress {

@@ -54,7 +54,7 @@ export function webKind(settings: WebSettings): SourceKind {
         } else if (page.kind === 'unchanged') yield { type: 'unchanged', key: page.url };
         else yield { type: page.kind, key: page.url, reason: page.reason };
       }
-      return { complete: crawl.complete };
+      return { complete: crawl.complete, outOfTime: crawl.outOfTime };
     },
   };
 }
