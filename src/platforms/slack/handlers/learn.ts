@@ -13,6 +13,7 @@ import { type KnowledgeService, LearnRefusedError } from '../../../knowledge/ser
 import { audienceOf } from '../audience.js';
 import type { SlackContext } from '../context.js';
 import { QUESTION_EVENT } from '../history.js';
+import { authorisedTeam } from '../tenant.js';
 import { isSlackAdmin } from './kb-admin.js';
 import { readSlackThread } from './save-thread.js';
 
@@ -47,10 +48,10 @@ export async function isPublicSlackChannel(client: webApi.WebClient, channel: st
 type ReactionArgs = SlackEventMiddlewareArgs<'reaction_added' | 'reaction_removed'> & AllMiddlewareArgs;
 
 export function onResolvedReaction(ctx: SlackContext, knowledge: KnowledgeService, added: boolean) {
-  return async ({ event, client, body }: ReactionArgs) => {
+  return async ({ event, client, context }: ReactionArgs) => {
     if (event.item.type !== 'message' || !RESOLVED_REACTIONS.has(event.reaction)) return;
     const channel = event.item.channel;
-    const teamId = (body as { team_id?: string }).team_id;
+    const { teamId } = authorisedTeam(context);
     const place = { platform: 'slack', channelId: channel, ...(teamId ? { workspaceId: teamId } : {}) };
     if (!knowledge.learningIn(place)) return;
     try {
