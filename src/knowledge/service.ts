@@ -78,6 +78,8 @@ export class NotYourCollectionError extends Error {
 export class KnowledgeService {
   private routesStore?: RouteStore;
   private registryStore?: SourceRegistry;
+  /** Channel routes already reported for naming collections their tenant may not read. */
+  private readonly droppedRoutes = new Set<string>();
   private kindList?: readonly SourceKind[];
   private learningStore?: LearningStore;
   private readonly log: Logger;
@@ -170,10 +172,16 @@ export class KnowledgeService {
     if (route.origin === 'chat') {
       const usable = route.collections.filter((collection) => this.mayUse(place, collection));
       if (usable.length === route.collections.length) return route;
-      this.log.warn(
-        { place: route.key, dropped: route.collections.filter((collection) => !usable.includes(collection)) },
-        'a channel route names collections its workspace or server may not read; they are left out',
-      );
+      const dropped = route.collections.filter((collection) => !usable.includes(collection));
+      const said = `${route.key}:${dropped.join(',')}`;
+      // Said once per route, not on every question asked there.
+      if (!this.droppedRoutes.has(said)) {
+        this.droppedRoutes.add(said);
+        this.log.warn(
+          { place: route.key, dropped },
+          'a channel route names collections its workspace or server may not read; they are left out',
+        );
+      }
       if (usable.length > 0) return { ...route, collections: usable };
       route = resolveRoute(place, new Map(), this.options.settings.routes);
     }
