@@ -16,6 +16,7 @@ import {
   MemoryDedupeStore,
   MemoryRateLimiter,
   type RateDecision,
+  type RateLimit,
   type RateLimiter,
 } from './shared-state.js';
 
@@ -33,6 +34,19 @@ CREATE TABLE rag_rate_windows (
   hits integer NOT NULL
 );
 CREATE INDEX rag_rate_windows_start ON rag_rate_windows (started_at);
+`;
+
+/**
+ * Each rate window keeps its own expiry, set from its own length when it starts: one table
+ * holds limits per minute and per hour, and a sweep may drop only windows whose own time is up.
+ * Windows from before last an hour, the longest limit then.
+ */
+export const RATE_EXPIRY_MIGRATION = 'shared-state-2';
+export const RATE_EXPIRY_SCHEMA = `
+ALTER TABLE rag_rate_windows ADD COLUMN expires_at timestamptz;
+UPDATE rag_rate_windows SET expires_at = started_at + interval '1 hour';
+ALTER TABLE rag_rate_windows ALTER COLUMN expires_at SET NOT NULL;
+CREATE INDEX rag_rate_windows_expiry ON rag_rate_windows (expires_at);
 `;
 
 /** Expired keys and windows are deleted at most this often, by whichever instance passes by. */
@@ -71,6 +85,16 @@ export class PostgresDedupeStore implements DedupeStore {
     }
   }
 
+  async forget(key: string): Promise<void> {
+    await this.fallback.forget(key);
+    try {
+      await this.db.pool.query('DELETE FROM rag_seen_keys WHERE key = $1', [key]);
+      this.outage.worked();
+    } catch (error) {
+      this.outage.failed(error);
+    }
+  }
+
   private sweep(): void {
     const now = Date.now();
     if (now - this.lastSweep < SWEEP_EVERY_MS) return;
@@ -93,38 +117,65 @@ export class PostgresRateLimiter implements RateLimiter {
   }
 
   async hit(key: string, limit: number, windowMs: number): Promise<RateDecision> {
+    return this.hitAll([{ key, limit, windowMs }]);
+  }
+
+  /**
+   * One transaction: every key's window row is made to exist and locked (in key order, so two
+   * instances never deadlock), each is read as its own expiry says (a window past it counts
+   * nothing), and only when every limit allows is each counted (a passed window starts anew).
+   */
+  async hitAll(limits: readonly RateLimit[]): Promise<RateDecision & { readonly refused?: number }> {
     try {
-      // One fixed window per key: a hit after the window has passed starts a new one.
-      const { rows } = await this.db.pool.query<{ hits: number; left_ms: number }>(
-        `INSERT INTO rag_rate_windows AS w (key, started_at, hits) VALUES ($1, now(), 1)
-         ON CONFLICT (key) DO UPDATE SET
-           hits = CASE WHEN w.started_at <= now() - $2 * interval '1 millisecond' THEN 1 ELSE w.hits + 1 END,
-           started_at = CASE WHEN w.started_at <= now() - $2 * interval '1 millisecond' THEN now()
-                        ELSE w.started_at END
-         RETURNING hits,
-           (extract(epoch FROM started_at + $2 * interval '1 millisecond' - now()) * 1000)::float8 AS left_ms`,
-        [key, windowMs],
-      );
+      const decision = await this.db.transaction(async (client) => {
+        const keys = limits.map(({ key }) => key);
+        await client.query(
+          `INSERT INTO rag_rate_windows (key, started_at, hits, expires_at)
+           SELECT k, now(), 0, now() FROM unnest($1::text[]) AS k ON CONFLICT (key) DO NOTHING`,
+          [keys],
+        );
+        const { rows } = await client.query<{ key: string; hits: number; left_ms: number }>(
+          `SELECT key, CASE WHEN expires_at > now() THEN hits ELSE 0 END AS hits,
+             (extract(epoch FROM expires_at - now()) * 1000)::float8 AS left_ms
+           FROM rag_rate_windows WHERE key = ANY($1::text[]) ORDER BY key FOR UPDATE`,
+          [keys],
+        );
+        const windows = new Map(rows.map((row) => [row.key, row]));
+        for (const [index, { key, limit }] of limits.entries()) {
+          const window = windows.get(key);
+          if (window && Number(window.hits) >= limit) {
+            return { allowed: false, retryAfterMs: Math.max(Math.ceil(window.left_ms), 0), refused: index };
+          }
+        }
+        for (const { key, windowMs } of limits) {
+          await client.query(
+            `UPDATE rag_rate_windows SET
+               hits = CASE WHEN expires_at > now() THEN hits + 1 ELSE 1 END,
+               started_at = CASE WHEN expires_at > now() THEN started_at ELSE now() END,
+               expires_at = CASE WHEN expires_at > now() THEN expires_at
+                            ELSE now() + $2 * interval '1 millisecond' END
+             WHERE key = $1`,
+            [key, windowMs],
+          );
+        }
+        return { allowed: true, retryAfterMs: 0 };
+      });
       this.outage.worked();
-      this.sweep(windowMs);
-      const row = rows[0]!;
-      return row.hits <= limit
-        ? { allowed: true, retryAfterMs: 0 }
-        : { allowed: false, retryAfterMs: Math.max(Math.ceil(row.left_ms), 0) };
+      this.sweep();
+      // Also counted locally, so an outage later starts from what this instance has seen.
+      if (decision.allowed) await this.fallback.hitAll(limits);
+      return decision;
     } catch (error) {
       this.outage.failed(error);
-      return this.fallback.hit(key, limit, windowMs);
+      return this.fallback.hitAll(limits);
     }
   }
 
-  private sweep(windowMs: number): void {
+  /** Drops windows whose own expiry has passed, whatever the limits asked now. */
+  private sweep(): void {
     const now = Date.now();
-    if (now - this.lastSweep < Math.max(SWEEP_EVERY_MS, windowMs)) return;
+    if (now - this.lastSweep < SWEEP_EVERY_MS) return;
     this.lastSweep = now;
-    void this.db.pool
-      .query("DELETE FROM rag_rate_windows WHERE started_at < now() - $1 * interval '1 millisecond'", [
-        windowMs,
-      ])
-      .catch(() => undefined);
+    void this.db.pool.query('DELETE FROM rag_rate_windows WHERE expires_at < now()').catch(() => undefined);
   }
 }

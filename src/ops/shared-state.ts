@@ -128,10 +128,11 @@ export async function createSharedState(
   options: { readonly connectWaitMs?: number; readonly database?: PostgresDatabase } = {},
 ): Promise<SharedState> {
   if (!redisURL && options.database) {
-    const { PostgresDedupeStore, PostgresRateLimiter, SHARED_STATE_MIGRATION, SHARED_STATE_SCHEMA } =
-      await import('./postgres-state.js');
+    const state = await import('./postgres-state.js');
+    const { PostgresDedupeStore, PostgresRateLimiter } = state;
     const db = options.database;
-    await db.migrate(SHARED_STATE_MIGRATION, SHARED_STATE_SCHEMA);
+    await db.migrate(state.SHARED_STATE_MIGRATION, state.SHARED_STATE_SCHEMA);
+    await db.migrate(state.RATE_EXPIRY_MIGRATION, state.RATE_EXPIRY_SCHEMA);
     return {
       dedupe: new PostgresDedupeStore(db, log),
       rates: new PostgresRateLimiter(db, log),

@@ -127,7 +127,7 @@ describe('the digest and private conversations', () => {
 
   it('Slack: a channel made private is recorded as private from the next answer on, not ten minutes later', async () => {
     const ask = async (question: string) => {
-      const before = bot.records.answers(0, Date.now() + 1).length;
+      const before = (await bot.records.answers(0, Date.now() + 1)).length;
       const ts = slack.addUserMessage('C0TURNED', 'U0ASKER', `<@UBOT> ${question}`);
       await sendToBolt(
         eventsURL,
@@ -143,7 +143,8 @@ describe('the digest and private conversations', () => {
       );
       await recorded(before + 1);
       await bot.recorder.settled();
-      return bot.records.answers(0, Date.now() + 1).find((record) => record.question?.includes(question));
+      const records = await bot.records.answers(0, Date.now() + 1);
+      return records.find((record) => record.question?.includes(question));
     };
     expect((await ask('Which vendor runs the canteen?'))?.audience).toBe('everyone');
     // An admin makes the channel private: Slack posts its notice among the channel's messages.

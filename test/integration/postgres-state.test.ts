@@ -64,6 +64,33 @@ describe.skipIf(!havePostgres)('shared state in PostgreSQL, without Redis', () =
     expect((await a.rates.hit('user:slack:U3', 1, 100)).allowed).toBe(true);
   });
 
+  it('keeps an hourly window beside per-minute ones: a sweep for short windows leaves it alone', async () => {
+    const [a, b] = [await instance(), await instance()];
+    for (let i = 0; i < 3; i++) await a.rates.hit('escalation:user:slack:U4', 3, 3_600_000);
+    // Short windows come and go (and their sweeps run) meanwhile.
+    await b.rates.hit('user:slack:U5', 5, 50);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await b.db.pool.query('DELETE FROM rag_rate_windows WHERE expires_at < now()');
+    await b.rates.hit('user:slack:U5', 5, 50);
+    const refused = await b.rates.hit('escalation:user:slack:U4', 3, 3_600_000);
+    expect(refused.allowed).toBe(false);
+    expect(refused.retryAfterMs).toBeGreaterThan(3_500_000);
+  });
+
+  it('counts a hit on several limits only when all allow it, and gives a claimed key back', async () => {
+    const a = await instance();
+    await a.rates.hit('escalation:channel:slack:C1', 1, 3_600_000);
+    const both = await a.rates.hitAll([
+      { key: 'escalation:user:slack:U6', limit: 1, windowMs: 3_600_000 },
+      { key: 'escalation:channel:slack:C1', limit: 1, windowMs: 3_600_000 },
+    ]);
+    expect(both).toMatchObject({ allowed: false, refused: 1 });
+    expect((await a.rates.hit('escalation:user:slack:U6', 1, 3_600_000)).allowed).toBe(true);
+    expect(await a.dedupe.firstSeen('slack:escalation:q1', 60_000)).toBe(true);
+    await a.dedupe.forget('slack:escalation:q1');
+    expect(await (await instance()).dedupe.firstSeen('slack:escalation:q1', 60_000)).toBe(true);
+  });
+
   it('keeps dropping repeats and limiting in memory while the database is down, and logs it once', async () => {
     const { logger, lines } = captureLogs();
     const db = await connectPostgres(url, { maxConnections: 1, connectTimeoutMs: 500 });
