@@ -1,12 +1,22 @@
 /**
- * Cuts documents into retrievable chunks that follow the document's own structure: one
- * section per heading, sections packed or split at paragraph boundaries up to a size limit,
- * consecutive chunks of a section overlapping by a sentence so no fact falls between two.
+ * Cuts documents into retrievable chunks that follow the document's own structure. The
+ * Markdown is parsed (markdown-it, linear time on any input; see src/text/markdown-blocks.ts)
+ * into headings and blocks, and each section under a heading is packed into chunks of at most
+ * `maxChars`, by whole units:
+ *   - a code block travels with the paragraph that introduces it ("Load it early:") and its
+ *     heading path, so the code is found by what it does and quoted with it; a code block longer
+ *     than a chunk is cut at line boundaries, every part carrying the heading and the lead-in;
+ *   - a list (numbered steps) is one unit, cut only between items when it is too long, every
+ *     part keeping the sentence that introduced it;
+ *   - prose is cut between paragraphs, then between sentences.
+ * Consecutive chunks of a section overlap by a sentence so no fact falls between two. Titles
+ * are plain text; raw HTML in the document becomes text and its tags are dropped.
  */
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import type { Chunk } from '../core/types.js';
-import { splitMarkdown } from '../render/split-markdown.js';
+import { type Block, blockMarkdown, fence, markdownBlocks, plainInline } from '../text/markdown-blocks.js';
+import { lastSentence, sentences } from '../text/sentences.js';
 import type { LoadedDocument } from './loaders.js';
 
 export interface ChunkOptions {
@@ -18,6 +28,8 @@ export interface ChunkOptions {
 
 const DEFAULT_MAX_CHARS = 1_000;
 const DEFAULT_OVERLAP_CHARS = 200;
+/** The smallest chunk body worth making: below it, limits are raised to it. */
+const MIN_CHARS = 80;
 
 /** Content-addressed id: the same text from the same source always gets the same id. */
 export function chunkId(source: string, text: string): string {
@@ -26,53 +38,262 @@ export function chunkId(source: string, text: string): string {
   return `${digest(source, 12)}-${digest(text, 20)}`;
 }
 
+/** A heading's anchor as GitHub and most doc sites make it. */
 function slug(heading: string): string {
-  return heading
-    .toLowerCase()
-    .replace(/[^\p{L}\p{N}\s-]/gu, '')
-    .trim()
-    .replace(/\s+/g, '-');
+  let out = '';
+  for (const char of heading.toLowerCase()) {
+    if (char === ' ' || char === '-') out += '-';
+    else if (/[\p{L}\p{N}_]/u.test(char)) out += char;
+  }
+  return out;
 }
 
 interface Section {
   readonly path: readonly string[];
-  readonly body: string;
+  readonly blocks: readonly Block[];
 }
 
-/** Splits markdown at headings (outside code blocks), tracking the heading path. */
-function sections(markdown: string): Section[] {
+/** Groups blocks under the heading path above them. */
+function sections(blocks: readonly Block[]): Section[] {
   const out: Section[] = [];
-  const path: string[] = [];
-  let body: string[] = [];
-  let inCode = false;
+  const path: (string | undefined)[] = [];
+  let current: Block[] = [];
   const push = () => {
-    const text = body.join('\n').trim();
-    if (text) out.push({ path: [...path], body: text });
-    body = [];
+    if (current.length > 0)
+      out.push({ path: path.filter((part): part is string => !!part), blocks: current });
+    current = [];
   };
-  for (const line of markdown.replace(/\r\n?/g, '\n').split('\n')) {
-    if (/^ {0,3}(```|~~~)/.test(line)) inCode = !inCode;
-    const heading = inCode ? null : /^(#{1,6})\s+(.+?)\s*#*\s*$/.exec(line);
-    if (heading) {
-      push();
-      const level = heading[1]!.length;
-      path.length = Math.min(path.length, level - 1);
-      path[level - 1] = heading[2]!;
-      for (let i = 0; i < level - 1; i++) path[i] ??= '';
+  for (const block of blocks) {
+    if (block.kind !== 'heading') {
+      current.push(block);
       continue;
     }
-    body.push(line);
+    push();
+    path.length = Math.min(path.length, block.level - 1);
+    path[block.level - 1] = block.text;
   }
   push();
-  return out.map((section) => ({ ...section, path: section.path.filter(Boolean) }));
+  return out;
 }
 
-/** The last sentence (or tail) of a chunk, to repeat at the start of the next one. */
-function overlapTail(text: string, maxChars: number): string {
-  const flat = text.replace(/```[\s\S]*?```/g, '').trim();
-  const sentences = flat.match(/[^.!?\n]+[.!?]+/g);
-  const tail = sentences?.at(-1)?.trim() ?? '';
-  return tail.length > 0 && tail.length <= maxChars ? tail : '';
+/**
+ * One indivisible piece of a section: `lead` introduces `body` and is repeated on every part
+ * when `body` must be cut; `parts` cuts `body` into pieces of at most `max` characters.
+ */
+interface Unit {
+  readonly lead: string;
+  readonly body: string;
+  readonly parts: (max: number) => string[];
+  /** Prose whose last sentence may open the next chunk. */
+  readonly prose: boolean;
+}
+
+function endsWithColon(text: string): boolean {
+  const trimmed = text.trimEnd();
+  return trimmed.endsWith(':') || trimmed.endsWith('：');
+}
+
+/** Cuts text at sentence ends, and a sentence too long for one part at spaces. */
+function proseParts(text: string, max: number): string[] {
+  const parts: string[] = [];
+  let current = '';
+  for (const sentence of sentences(text)) {
+    for (const piece of hardCut(sentence, max)) {
+      if (current && current.length + 1 + piece.length > max) {
+        parts.push(current);
+        current = '';
+      }
+      current = current ? `${current} ${piece}` : piece;
+    }
+  }
+  if (current) parts.push(current);
+  return parts;
+}
+
+/** Cuts one line or sentence into pieces of at most `max`, at the last space when there is one. */
+function hardCut(text: string, max: number): string[] {
+  const pieces: string[] = [];
+  let rest = text;
+  while (rest.length > max) {
+    const space = rest.lastIndexOf(' ', max);
+    let at = space > max / 2 ? space : max;
+    const code = rest.charCodeAt(at - 1);
+    if (code >= 0xd800 && code <= 0xdbff) at -= 1;
+    pieces.push(rest.slice(0, at));
+    rest = rest.slice(at).trimStart();
+  }
+  if (rest) pieces.push(rest);
+  return pieces;
+}
+
+/** Packs lines into pieces of at most `max` characters, never cutting a line unless it alone is longer. */
+function lineParts(lines: readonly string[], max: number): string[][] {
+  const parts: string[][] = [];
+  let current: string[] = [];
+  let length = 0;
+  for (const line of lines) {
+    for (const piece of line.length > max ? hardCut(line, max) : [line]) {
+      if (current.length > 0 && length + 1 + piece.length > max) {
+        parts.push(current);
+        current = [];
+        length = 0;
+      }
+      length += (current.length > 0 ? 1 : 0) + piece.length;
+      current.push(piece);
+    }
+  }
+  if (current.length > 0) parts.push(current);
+  return parts;
+}
+
+function codeUnit(lead: string, block: Extract<Block, { kind: 'code' }>): Unit {
+  const body = fence(block.code, block.lang);
+  return {
+    lead,
+    body,
+    prose: false,
+    parts: (max) => {
+      // Each part is a fenced block of its own: room for the fence lines on both sides.
+      const marker = body.slice(0, body.indexOf('\n')).length;
+      const room = Math.max(MIN_CHARS, max - 2 * marker - block.lang.length - 2);
+      const lines = block.code.replace(/\n$/, '').split('\n');
+      return lineParts(lines, room).map((part) => fence(part.join('\n'), block.lang));
+    },
+  };
+}
+
+/** Items packed in order, a part holding whole items; an item alone too long is cut at its lines. */
+function itemParts(items: readonly string[], max: number): string[] {
+  const parts: string[] = [];
+  let current = '';
+  for (const item of items) {
+    const pieces =
+      item.length > max ? lineParts(item.split('\n'), max).map((lines) => lines.join('\n')) : [item];
+    for (const piece of pieces) {
+      if (current && current.length + 1 + piece.length > max) {
+        parts.push(current);
+        current = '';
+      }
+      current = current ? `${current}\n${piece}` : piece;
+    }
+  }
+  if (current) parts.push(current);
+  return parts;
+}
+
+/** The section's blocks as units, each code block or introduced list taking its lead-in paragraph. */
+function units(blocks: readonly Block[]): Unit[] {
+  const out: Unit[] = [];
+  for (let i = 0; i < blocks.length; i++) {
+    const block = blocks[i]!;
+    const next = blocks[i + 1];
+    if (block.kind === 'paragraph') {
+      // A paragraph right before a code block introduces it; before a list, when it ends in ":".
+      if (next?.kind === 'code' || (next?.kind === 'list' && endsWithColon(block.text))) {
+        out.push(next.kind === 'code' ? codeUnit(block.text, next) : listUnit(block.text, next));
+        i += 1;
+        continue;
+      }
+      out.push({ lead: '', body: block.text, prose: true, parts: (max) => proseParts(block.text, max) });
+      continue;
+    }
+    if (block.kind === 'code') out.push(codeUnit('', block));
+    else if (block.kind === 'list') out.push(listUnit('', block));
+    else if (block.kind === 'table') {
+      const rows = block.rows;
+      out.push({
+        lead: '',
+        body: blockMarkdown(block),
+        prose: false,
+        // Every part of a long table repeats its header row.
+        parts: (max) =>
+          itemParts(rows, Math.max(MIN_CHARS, max - block.header.length - 1)).map(
+            (part) => `${block.header}\n${part}`,
+          ),
+      });
+    } else {
+      const text = blockMarkdown(block);
+      out.push({
+        lead: '',
+        body: text,
+        prose: block.kind === 'quote',
+        parts: (max) => lineParts(text.split('\n'), max).map((lines) => lines.join('\n')),
+      });
+    }
+  }
+  return out;
+}
+
+function listUnit(lead: string, block: Extract<Block, { kind: 'list' }>): Unit {
+  return {
+    lead,
+    body: block.items.join('\n'),
+    prose: false,
+    parts: (max) => itemParts(block.items, max),
+  };
+}
+
+/** A unit as pieces that each fit a chunk; `led` when the piece opens with its own lead-in. */
+function pieces(
+  unit: Unit,
+  maxChars: number,
+  overlapChars: number,
+): { readonly text: string; readonly led: boolean }[] {
+  const whole = unit.lead ? `${unit.lead}\n\n${unit.body}` : unit.body;
+  if (whole.length <= maxChars) return [{ text: whole, led: unit.lead !== '' }];
+  // Prose parts leave room for the sentence that overlaps into them.
+  if (unit.prose) return unit.parts(maxChars - overlapChars - 2).map((text) => ({ text, led: false }));
+  // Each part carries the lead-in; a lead-in too long to repeat is given whole once, and its
+  // last sentence is repeated instead.
+  const lead = unit.lead.length <= maxChars / 3 ? unit.lead : lastSentence(unit.lead, maxChars / 3);
+  const room = Math.max(MIN_CHARS, maxChars - (lead ? lead.length + 2 : 0));
+  const out: { text: string; led: boolean }[] = [];
+  if (unit.lead && lead !== unit.lead)
+    for (const part of proseParts(unit.lead, maxChars)) out.push({ text: part, led: false });
+  for (const part of unit.parts(room))
+    out.push({ text: lead ? `${lead}\n\n${part}` : part, led: lead !== '' });
+  return out;
+}
+
+/** Packs a section's units into chunk bodies of at most `maxChars` characters. */
+function pack(section: readonly Unit[], maxChars: number, overlapChars: number): string[] {
+  const bodies: string[] = [];
+  let current: string[] = [];
+  let length = 0;
+  /** The last sentence of the prose just packed, to open the next chunk with. */
+  let carry = '';
+  const overlap = Math.min(overlapChars, Math.floor(maxChars / 4));
+  const add = (text: string) => {
+    length += (current.length > 0 ? 2 : 0) + text.length;
+    current.push(text);
+  };
+  for (const unit of section) {
+    for (const piece of pieces(unit, maxChars, overlap)) {
+      if (current.length > 0 && length + 2 + piece.text.length > maxChars) {
+        bodies.push(current.join('\n\n'));
+        current = [];
+        length = 0;
+        // The overlap, where the next chunk does not open with an introduction of its own.
+        if (!piece.led && carry && carry.length + 2 + piece.text.length <= maxChars) add(carry);
+      }
+      add(piece.text);
+      carry = unit.prose ? lastSentence(piece.text, overlap) : '';
+    }
+  }
+  if (current.length > 0) bodies.push(current.join('\n\n'));
+  return bodies;
+}
+
+/** The document's title as plain text: its own, else its first top-level heading, else its file name. */
+function documentTitle(
+  document: Extract<LoadedDocument, { kind: 'text' }>,
+  blocks: readonly Block[],
+  source: string,
+): string {
+  const own = document.title ? plainInline(document.title) : '';
+  const heading = blocks.find((block) => block.kind === 'heading' && block.level === 1);
+  const first = heading?.kind === 'heading' ? heading.text : '';
+  return own || first || basename(source).replace(/\.[a-z0-9]+$/i, '') || source;
 }
 
 export function chunkDocument(document: LoadedDocument, source: string, options: ChunkOptions = {}): Chunk[] {
@@ -86,29 +307,27 @@ export function chunkDocument(document: LoadedDocument, source: string, options:
       metadata: record.metadata,
     }));
   }
-  const maxChars = options.maxChars ?? DEFAULT_MAX_CHARS;
+  const maxChars = Math.max(MIN_CHARS, options.maxChars ?? DEFAULT_MAX_CHARS);
   const overlapChars = options.overlapChars ?? DEFAULT_OVERLAP_CHARS;
-  const docTitle = document.title ?? basename(source).replace(/\.[a-z0-9]+$/i, '');
+  const blocks = markdownBlocks(document.markdown);
+  const docTitle = documentTitle(document, blocks, source);
   const chunks: Chunk[] = [];
-  for (const section of sections(document.markdown)) {
+  for (const section of sections(blocks)) {
     // The document title is usually the first heading: don't repeat it in the path.
     const path = section.path[0] === docTitle ? section.path.slice(1) : section.path;
     const title = [docTitle, ...path].join(' › ');
     const anchor = path.at(-1);
     const url = document.url ? (anchor ? `${document.url}#${slug(anchor)}` : document.url) : undefined;
-    let previous = '';
-    for (const piece of splitMarkdown(section.body, maxChars)) {
-      const carried = previous ? overlapTail(previous, overlapChars) : '';
-      previous = piece;
+    for (const body of pack(units(section.blocks), maxChars, overlapChars)) {
       // The heading path leads the text so it is searchable by any store, embedding or keyword.
-      const text = `# ${title}\n\n${carried ? `${carried}\n\n` : ''}${piece}`;
+      const text = `# ${title}\n\n${body}`;
       chunks.push({
         id: chunkId(source, text),
         text,
         source,
         title,
         ...(url ? { url } : {}),
-        metadata: { section: path.join(' › ') || docTitle },
+        metadata: { section: path.join(' › ') || docTitle, document: docTitle },
       });
     }
   }
