@@ -53,10 +53,12 @@ interface Section {
   readonly blocks: readonly Block[];
 }
 
-/** Groups blocks under the heading path above them. */
+/** Groups blocks under the heading path above them; a `<details>` summary heads what follows it one level down. */
 function sections(blocks: readonly Block[]): Section[] {
   const out: Section[] = [];
   const path: (string | undefined)[] = [];
+  /** Level of the last real heading: a summary sits one below it. */
+  let level = 0;
   let current: Block[] = [];
   const push = () => {
     if (current.length > 0)
@@ -69,8 +71,10 @@ function sections(blocks: readonly Block[]): Section[] {
       continue;
     }
     push();
-    path.length = Math.min(path.length, block.level - 1);
-    path[block.level - 1] = block.text;
+    const at = block.summary ? Math.min(level + 1, 7) : block.level;
+    if (!block.summary) level = block.level;
+    path.length = Math.min(path.length, at - 1);
+    path[at - 1] = block.text;
   }
   push();
   return out;
@@ -291,7 +295,7 @@ function documentTitle(
   source: string,
 ): string {
   const own = document.title ? plainInline(document.title) : '';
-  const heading = blocks.find((block) => block.kind === 'heading' && block.level === 1);
+  const heading = blocks.find((block) => block.kind === 'heading' && block.level === 1 && !block.summary);
   const first = heading?.kind === 'heading' ? heading.text : '';
   return own || first || basename(source).replace(/\.[a-z0-9]+$/i, '') || source;
 }

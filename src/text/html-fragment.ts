@@ -5,10 +5,21 @@
  * scripts, styles and images leave nothing. Parsed by htmlparser2's streaming tokenizer, which
  * reads each character once, so hostile markup costs linear time; no pattern ever runs over it.
  */
-import { Parser } from 'htmlparser2';
+import { createRequire } from 'node:module';
+import type * as Htmlparser2 from 'htmlparser2';
+
+let loaded: typeof Htmlparser2.Parser | undefined;
+
+/** htmlparser2, loaded the first time a document holds HTML. */
+function htmlParser(): typeof Htmlparser2.Parser {
+  loaded ??= (createRequire(import.meta.url)('htmlparser2') as typeof Htmlparser2).Parser;
+  return loaded;
+}
 
 export type FragmentBlock =
   | { readonly kind: 'heading'; readonly level: number; readonly text: string }
+  /** A `<details>` element's `<summary>`: the name of what the details hold. */
+  | { readonly kind: 'summary'; readonly text: string }
   | { readonly kind: 'text'; readonly text: string }
   | { readonly kind: 'code'; readonly code: string };
 
@@ -78,15 +89,18 @@ export function htmlFragmentBlocks(html: string): FragmentBlock[] {
   let pre = 0;
   let code = '';
   let heading: number | undefined;
+  let summary = 0;
 
   const flush = () => {
     const text = collapse(line);
     line = '';
     if (!text) return;
-    blocks.push(heading ? { kind: 'heading', level: heading, text } : { kind: 'text', text });
+    if (heading) blocks.push({ kind: 'heading', level: heading, text });
+    else if (summary > 0) blocks.push({ kind: 'summary', text });
+    else blocks.push({ kind: 'text', text });
   };
 
-  const parser = new Parser(
+  const parser = new (htmlParser())(
     {
       onopentag(name) {
         if (HIDDEN_ELEMENTS.has(name)) hidden += 1;
@@ -103,6 +117,7 @@ export function htmlFragmentBlocks(html: string): FragmentBlock[] {
         } else if (BLOCK_ELEMENTS.has(name)) {
           flush();
           if (name === 'li') line = '- ';
+          if (name === 'summary') summary += 1;
         } else if (name === 'code') line += '`';
       },
       ontext(text) {
@@ -129,8 +144,10 @@ export function htmlFragmentBlocks(html: string): FragmentBlock[] {
         if (name in HEADINGS) {
           flush();
           heading = undefined;
-        } else if (BLOCK_ELEMENTS.has(name)) flush();
-        else if (name === 'code') line += '`';
+        } else if (BLOCK_ELEMENTS.has(name)) {
+          flush();
+          if (name === 'summary') summary = Math.max(0, summary - 1);
+        } else if (name === 'code') line += '`';
       },
     },
     { decodeEntities: true, lowerCaseTags: true, recognizeSelfClosing: true },
@@ -162,7 +179,7 @@ export interface InlineTag {
 export function inlineTag(tag: string): InlineTag {
   let text = '';
   let hides: -1 | 0 | 1 = 0;
-  const parser = new Parser(
+  const parser = new (htmlParser())(
     {
       onopentag(name) {
         if (name === 'br') text = '\n';

@@ -9,11 +9,17 @@
  *     outside the repository it came from).
  * Ingestion chunks with it, and the offline answerer reads passages with it.
  */
-import MarkdownIt, { type MarkdownIt as Parser, type Token } from 'markdown-it';
+import { createRequire } from 'node:module';
+import type MarkdownItModule from 'markdown-it';
+import type { MarkdownIt as Parser, Token } from 'markdown-it';
 import { htmlFragmentBlocks, inlineTag } from './html-fragment.js';
 
 export type Block =
-  | { readonly kind: 'heading'; readonly level: number; readonly text: string }
+  /**
+   * `summary`: a `<details>` element's summary, which names what follows like a heading one
+   * level below the last real one (READMEs fold whole sections that way).
+   */
+  | { readonly kind: 'heading'; readonly level: number; readonly text: string; readonly summary?: boolean }
   | { readonly kind: 'paragraph'; readonly text: string }
   | { readonly kind: 'code'; readonly lang: string; readonly code: string }
   | { readonly kind: 'list'; readonly ordered: boolean; readonly items: readonly string[] }
@@ -24,6 +30,8 @@ let parser: Parser | undefined;
 
 function markdownIt(): Parser {
   if (parser) return parser;
+  // Loaded on first use (several MB resident): a bot that only answers with a model never needs it.
+  const MarkdownIt = createRequire(import.meta.url)('markdown-it') as typeof MarkdownItModule;
   // Linkify is off: bare URLs stay text, and its matcher is the one part not needed here.
   parser = new MarkdownIt('default', { html: true, linkify: false, typographer: false });
   boundBlockquotes(parser);
@@ -94,7 +102,8 @@ export function inlineText(children: readonly Token[] | null, plain = false): st
         write(plain ? token.content : `${token.markup}${token.content}${token.markup}`);
         break;
       case 'softbreak':
-        out += plain ? ' ' : '\n';
+        // A line wrapped in the source is one line of text.
+        out += ' ';
         break;
       case 'hardbreak':
         out += plain ? ' ' : '\n';
@@ -177,7 +186,7 @@ export function fence(code: string, lang = ''): string {
 export function blockMarkdown(block: Block): string {
   switch (block.kind) {
     case 'heading':
-      return `${'#'.repeat(block.level)} ${block.text}`;
+      return block.summary ? `**${block.text}**` : `${'#'.repeat(block.level)} ${block.text}`;
     case 'paragraph':
     case 'quote':
       return block.kind === 'quote' ? prefixLines(block.text, '> ', '> ') : block.text;
@@ -253,6 +262,8 @@ class Reader {
         for (const part of htmlFragmentBlocks(token.content)) {
           if (part.kind === 'code') out.push({ kind: 'code', lang: '', code: part.code });
           else if (part.kind === 'heading') out.push(part);
+          else if (part.kind === 'summary')
+            out.push({ kind: 'heading', level: 0, text: part.text, summary: true });
           else out.push({ kind: 'paragraph', text: part.text });
         }
         return;
@@ -342,4 +353,29 @@ export function markdownBlocks(markdown: string): Block[] {
 export function plainInline(markdown: string): string {
   const tokens = markdownIt().parseInline(markdown, {});
   return inlineText(tokens[0]?.children ?? null, true);
+}
+
+/**
+ * The longest start of a Markdown text made of whole top-level blocks (a heading, a paragraph,
+ * a whole code block, a whole list) within `maxChars`; '' when not even the first block fits.
+ */
+export function cutAtBlocks(markdown: string, maxChars: number): string {
+  if (markdown.length <= maxChars) return markdown;
+  const lines = markdown.split('\n');
+  // Where each line starts, to measure a block by its lines.
+  const starts: number[] = [];
+  let offset = 0;
+  for (const line of lines) {
+    starts.push(offset);
+    offset += line.length + 1;
+  }
+  let end = 0;
+  for (const token of markdownIt().parse(markdown, {})) {
+    if (token.level !== 0 || !token.map || token.nesting === -1) continue;
+    const to = token.map[1];
+    const length = (starts[to] ?? markdown.length + 1) - 1;
+    if (length > maxChars) break;
+    end = Math.max(end, length);
+  }
+  return markdown.slice(0, end).trimEnd();
 }
