@@ -2,6 +2,8 @@
  * Builds the messages sent to the model: a grounded system prompt, the retrieved passages
  * fenced off as data, and as much recent conversation as the token budget allows.
  */
+import { cutAtBlocks } from '../text/markdown-blocks.js';
+import { citationNumbers, groupByDocument, snippet } from './sources.js';
 import { estimateTokens } from './token-estimate.js';
 import type { ChatMessage, Passage, Turn } from './types.js';
 
@@ -56,7 +58,10 @@ export function formatPassage(passage: Passage, index: number): string {
 
 export interface AnswerPrompt {
   readonly messages: ChatMessage[];
-  /** Passages that fit the budget, in the order numbered [1]..[n]. */
+  /**
+   * Passages that fit the budget, each document's passages together, in the order numbered
+   * [1]..[n] (one number per document: see `citationNumbers`).
+   */
   readonly passages: Passage[];
   /** History turns that fit the budget (the most recent ones). */
   readonly history: Turn[];
@@ -69,8 +74,19 @@ export interface BudgetOptions {
 }
 
 /**
+ * The best passage cut down to about `maxChars`: whole blocks from its start (a code block is
+ * kept whole or left out, never cut in half), else its prose alone.
+ */
+function cutDown(passage: Passage, maxChars: number): Passage | undefined {
+  const text = cutAtBlocks(passage.text, maxChars) || snippet(passage.text).slice(0, maxChars);
+  return text ? { ...passage, text } : undefined;
+}
+
+/**
  * Passages take priority over history (the answer must be grounded); history then fills what
- * is left, newest turns first. At least the best passage is always kept, cut if need be.
+ * is left, newest turns first. Passages are taken best first while they fit, whole; at least
+ * the best passage is always kept, cut if need be. The passages kept are then grouped by
+ * document, each document numbered once.
  */
 export function buildAnswerPrompt(
   question: string,
@@ -79,22 +95,24 @@ export function buildAnswerPrompt(
   { contextTokens }: BudgetOptions,
 ): AnswerPrompt {
   let remaining = contextTokens;
-  const kept: Passage[] = [];
+  const taken: Passage[] = [];
   for (const passage of passages) {
-    const cost = countTokens(formatPassage(passage, kept.length + 1));
-    if (cost > remaining) {
-      if (kept.length === 0) {
-        // Keep a cut-down version of the best passage rather than answering from nothing.
-        const ratio = remaining / cost;
-        const text = passage.text.slice(0, Math.max(200, Math.floor(passage.text.length * ratio * 0.9)));
-        kept.push({ ...passage, text });
-        remaining = 0;
-      }
-      break;
+    const cost = countTokens(formatPassage(passage, taken.length + 1));
+    if (cost <= remaining) {
+      taken.push(passage);
+      remaining -= cost;
+      continue;
     }
-    kept.push(passage);
-    remaining -= cost;
+    if (taken.length > 0) continue;
+    // Keep a cut-down version of the best passage rather than answering from nothing.
+    const cut = cutDown(passage, Math.max(200, Math.floor(passage.text.length * (remaining / cost) * 0.9)));
+    if (cut) {
+      taken.push(cut);
+      remaining = Math.max(0, remaining - countTokens(formatPassage(cut, 1)));
+    }
   }
+  const kept = groupByDocument(taken);
+  const numbers = citationNumbers(kept);
 
   const keptHistory: Turn[] = [];
   for (let i = history.length - 1; i >= 0; i--) {
@@ -105,7 +123,7 @@ export function buildAnswerPrompt(
     remaining -= cost;
   }
 
-  const context = `<context>\n${kept.map((passage, i) => formatPassage(passage, i + 1)).join('\n\n')}\n</context>`;
+  const context = `<context>\n${kept.map((passage, i) => formatPassage(passage, numbers[i] ?? i + 1)).join('\n\n')}\n</context>`;
   const messages: ChatMessage[] = [
     { role: 'system', content: ANSWER_SYSTEM_PROMPT },
     ...keptHistory.map((turn): ChatMessage => ({ role: turn.role, content: turn.text })),

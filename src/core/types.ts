@@ -71,16 +71,34 @@ export interface Passage {
   readonly metadata: Readonly<Record<string, unknown>>;
 }
 
-/** A passage as shown to the user: numbered 1..n in the order the model saw them. */
+/** One passage of a source: the section of the document it came from. */
+export interface SourcePassage {
+  readonly passageId: string;
+  /** The heading path of the passage within its document. */
+  readonly section?: string;
+  /** A web address of the section itself (the document's URL with its anchor). */
+  readonly url?: string;
+  readonly snippet: string;
+}
+
+/**
+ * A document as shown to the user: numbered 1..n in the order the model saw them, one number
+ * for all the passages of one document (see sources.ts).
+ */
 export interface Source {
   readonly index: number;
+  /** The first (best) passage's id. */
   readonly passageId: string;
   readonly source: string;
   readonly title: string;
   readonly url?: string;
+  /** Where the document lives, for display: its web address or its path relative to the folder ingested. */
+  readonly location?: string;
   readonly score: number;
-  /** Short excerpt for front ends that show one. */
+  /** Short excerpt (of the first passage) for front ends that show one. */
   readonly snippet: string;
+  /** Every passage of the document the answer was given, best first (absent: the one passage). */
+  readonly passages?: readonly SourcePassage[];
 }
 
 export interface TokenUsage {

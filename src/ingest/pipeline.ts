@@ -4,7 +4,7 @@
  * deleted file no longer produces. A bad file is reported and skipped; the rest lands.
  */
 import { readdir, realpath, stat } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Chunk, KnowledgeStore } from '../core/types.js';
 import { type Logger, silentLogger } from '../log.js';
 import { checkSupported, DEFAULT_MAX_FILE_MB, isSupported, readLimited } from './files.js';
@@ -157,6 +157,16 @@ async function discover(paths: readonly string[], cwd: string): Promise<Discover
   return { files: files.sort(), missing, skipped };
 }
 
+/**
+ * Where a file is, as a reader of an answer should see it: its path relative to the folder it
+ * was ingested from (its name, when the file itself was named), never a path on the server.
+ */
+export function ingestedLocation(file: string, roots: readonly string[]): string {
+  const root = roots.find((candidate) => file.startsWith(`${candidate}${sep}`));
+  const rel = root ? relative(root, file) : basename(file);
+  return rel.split(sep).join('/');
+}
+
 function isUnder(source: string, root: string): boolean {
   return source === root || source.startsWith(root.endsWith('/') ? root : `${root}/`);
 }
@@ -178,6 +188,7 @@ export async function ingestPaths(
   const { files, missing, skipped } = await discover(paths, cwd);
   const existing = await store.listIds();
   const roots = paths.map((path) => sourceName(path, cwd));
+  const folders = paths.map((path) => resolve(cwd, path));
 
   const failed: FileProblem[] = [];
   // Only ids are kept across files; a file's chunks are let go once they are sent, so memory
@@ -216,7 +227,7 @@ export async function ingestPaths(
       checkSupported(file);
       // Read here (I/O only); parsed and chunked in a worker, within the pool's budgets.
       const data = await readLimited(file, maxFileBytes);
-      const { chunks = [] } = await parser.run({
+      const { chunks: parsed = [] } = await parser.run({
         kind: 'file',
         name: file,
         data,
@@ -224,6 +235,8 @@ export async function ingestPaths(
         chunkAs: source,
         ...(options.textField ? { textField: options.textField } : {}),
       });
+      const location = ingestedLocation(resolve(cwd, file), folders);
+      const chunks = parsed.map((chunk) => ({ ...chunk, metadata: { ...chunk.metadata, location } }));
       if (chunks.length === 0) throw new Error('no text found in the file');
       for (const chunk of chunks) {
         if (producedIds.has(chunk.id)) continue;

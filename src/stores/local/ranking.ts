@@ -8,12 +8,18 @@ import type { Chunk, Passage } from '../../core/types.js';
 import { passageRelevance, termWeights } from './relevance.js';
 import { namedTerms, terms, typedInLowerCase } from './terms.js';
 
+/**
+ * Metadata the ingestion records about where a passage sits (its path, its document's title
+ * and section, already in its title): not words to find it by.
+ */
+const PLACEMENT_KEYS = new Set(['id', 'location', 'document', 'section']);
+
 /** Metadata words worth finding a passage by: a food record's region and type, not its id. */
 export function metadataText(chunk: Pick<Chunk, 'source' | 'title' | 'metadata'>): string {
   const title = (chunk.title ?? '').toLowerCase();
   const values: string[] = [basename(chunk.source, extname(chunk.source))];
   for (const [key, value] of Object.entries(chunk.metadata)) {
-    if (key === 'id') continue;
+    if (PLACEMENT_KEYS.has(key)) continue;
     for (const item of Array.isArray(value) ? value : [value]) {
       if (typeof item !== 'string' && typeof item !== 'number') continue;
       const text = String(item);
