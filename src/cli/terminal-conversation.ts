@@ -6,6 +6,7 @@
  */
 import { createMarkdownStreamer, render } from 'markdansi';
 import type { Conversation, FinalReply, LiveReply } from '../conversation/conversation.js';
+import { strings } from '../conversation/strings.js';
 import type { Source, Turn } from '../core/types.js';
 import { plainNeutralizer } from '../render/plain-text.js';
 
@@ -37,14 +38,23 @@ export function stripControls(text: string): string {
   return text.replace(CONTROL, '');
 }
 
-export function formatSources(sources: readonly Source[]): string {
+export function formatSources(sources: readonly Source[], alsoSearched: readonly Source[] = []): string {
   if (sources.length === 0) return '';
   const lines = sources.map((source) => {
     const title = stripControls(source.title);
-    const where = stripControls(source.url ?? source.source);
-    return `  [${source.index}] ${title}${where !== title ? ` — ${where}` : ''}`;
+    const passages = source.passages ?? [];
+    const sections =
+      passages.length > 1
+        ? ` (${[...new Set(passages.map((passage) => stripControls(passage.section ?? title)))].join('; ')})`
+        : '';
+    const where = stripControls(source.url ?? source.location ?? source.source);
+    return `  [${source.index}] ${title}${sections}${where !== title ? ` — ${where}` : ''}`;
   });
-  return `\nSources:\n${lines.join('\n')}\n`;
+  const also =
+    alsoSearched.length > 0
+      ? `\n${strings.alsoSearched}: ${alsoSearched.map((source) => stripControls(source.title)).join(', ')}\n`
+      : '';
+  return `\n${strings.sourcesHeading}:\n${lines.join('\n')}\n${also}`;
 }
 
 function terminalReply(out: TerminalOutput, style: TerminalStyle): LiveReply {
@@ -71,7 +81,7 @@ function terminalReply(out: TerminalOutput, style: TerminalStyle): LiveReply {
       if (started) {
         const rest = streamer.finish();
         if (rest) out.write(rest);
-        out.write(formatSources(final.sources));
+        out.write(formatSources(final.sources, final.alsoSearched));
         if (!final.notice) out.write('\n');
       }
       // What already streamed stays on screen, with its sources, above the reason it stopped.

@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Failure } from '../core/failures.js';
+import { citedSources } from '../core/sources.js';
 import type { AnswerEvent, Answerer, Passage, Source, Turn } from '../core/types.js';
 import type { Logger } from '../log.js';
 import { SafeStream } from '../render/safe-stream.js';
@@ -82,10 +83,13 @@ class ReplyFold {
     const reply = await this.opening;
     // The throttle spaces streaming writes; it never delays the end of an answer.
     await this.editor?.settle();
+    // The sources shown are the ones the answer cites; the others are only "also searched".
+    const { cited, alsoSearched } = citedSources(this.sources, this.stream.text);
     await reply.finish({
       text: this.shown,
       written: this.written,
-      sources: this.shown ? this.sources : [],
+      sources: this.shown ? cited : [],
+      ...(this.shown && alsoSearched.length > 0 ? { alsoSearched } : {}),
       ...(extra.feedbackId && this.shown ? { feedbackId: extra.feedbackId } : {}),
       ...(extra.failure ? { notice: extra.failure.message } : {}),
     });

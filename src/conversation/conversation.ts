@@ -27,8 +27,10 @@ export interface FinalReply {
   readonly text: string;
   /** How much of `text` earlier `write` calls carried (append surfaces send the rest). */
   readonly written: number;
-  /** Numbered sources; empty when no text was written. */
+  /** Numbered sources the answer cites (all of them when it cites none); empty when no text was written. */
   readonly sources: readonly Source[];
+  /** Sources the answer was given but does not cite, for a front end's "Also searched" line. */
+  readonly alsoSearched?: readonly Source[];
   /** Set when the user can vote on this answer (the feedback buttons' value). */
   readonly feedbackId?: string;
   /** The failure's user-facing message, shown under any partial text. */

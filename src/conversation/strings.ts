@@ -36,6 +36,9 @@ export const strings = {
   noFollowUpThread:
     "I couldn't start a thread for follow-ups here (missing the Create Public Threads permission). Mention me to ask more.",
   working: 'Looking through the knowledge base…',
+  /** Under an answer: the documents it cites, then those searched but not cited. */
+  sourcesHeading: 'Sources',
+  alsoSearched: 'Also searched',
   /** Slack's assistant status reads "<app> is …". */
   statusWorking: 'is looking through the knowledge base…',
   statusWaiting: 'is still writing the answer…',

@@ -5,6 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { type Logger, silentLogger } from '../log.js';
+import { CitationFilter } from './citations.js';
 import { type Failure, failures, isRagError, RagError } from './failures.js';
 import { buildAnswerPrompt, buildCondensePrompt } from './prompt.js';
 import { toSources } from './sources.js';
@@ -254,7 +255,8 @@ export class RagCore implements Answerer {
       const prompt = buildAnswerPrompt(text, history, [...attached, ...relevant], {
         contextTokens: this.options.contextTokens,
       });
-      yield { type: 'sources', sources: toSources(prompt.passages) };
+      const sources = toSources(prompt.passages);
+      yield { type: 'sources', sources };
       yield { type: 'status', stage: 'generating' };
 
       let generator = this.generator;
@@ -264,6 +266,8 @@ export class RagCore implements Answerer {
         // The model is held to its start deadline; the fallback only to the answer's.
         const generationSignal =
           generator === this.fallback ? signal : AbortSignal.any([signal, modelStart.signal]);
+        // Markers citing no source ([7] of three) are dropped as the text streams.
+        const citations = new CitationFilter(sources.length);
         try {
           const stream = generator.generate({
             purpose: 'answer',
@@ -292,12 +296,22 @@ export class RagCore implements Answerer {
             if (!chunk.text) continue;
             // Writing has started: from here only the overall answer deadline applies.
             clearTimeout(modelDeadline);
+            const text = citations.push(chunk.text);
+            if (!text) continue;
             timings.firstTokenMs ??= performance.now() - started;
-            partial += chunk.text;
-            yield { type: 'delta', text: chunk.text };
+            partial += text;
+            yield { type: 'delta', text };
+          }
+          const rest = citations.end();
+          if (rest) {
+            timings.firstTokenMs ??= performance.now() - started;
+            partial += rest;
+            yield { type: 'delta', text: rest };
           }
           break;
         } catch (error) {
+          // What was held back is part of what was written.
+          if (partial) partial += citations.end();
           const stalled = modelStart.signal.reason instanceof ModelStartDeadline;
           const canFallBack =
             partial === '' &&

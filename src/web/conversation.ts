@@ -14,7 +14,12 @@ import { plainNeutralizer } from '../render/plain-text.js';
 export type WireEvent =
   | { readonly type: 'start'; readonly questionId: string }
   | { readonly type: 'status'; readonly stage: string }
-  | { readonly type: 'sources'; readonly sources: readonly WireSource[] }
+  | {
+      readonly type: 'sources';
+      readonly sources: readonly WireSource[];
+      /** Searched, but not cited by the answer. */
+      readonly alsoSearched?: readonly WireSource[];
+    }
   | { readonly type: 'delta'; readonly text: string }
   | { readonly type: 'done'; readonly text: string }
   | { readonly type: 'failure'; readonly message: string };
@@ -22,15 +27,25 @@ export type WireEvent =
 export interface WireSource {
   readonly index: number;
   readonly title: string;
-  /** Where the passage came from, shown when there is no link. */
+  /** Where the document lives (its path relative to the folder ingested), shown when there is no link. */
   readonly source: string;
   /** Only http(s) links reach the page. */
   readonly url?: string;
+  /** The sections of the document the answer was given, when more than one. */
+  readonly sections?: readonly string[];
 }
 
 export function toWireSource(source: Source): WireSource {
   const url = safeHttpUrl(source.url);
-  return { index: source.index, title: source.title, source: source.source, ...(url ? { url } : {}) };
+  const passages = source.passages ?? [];
+  const sections = [...new Set(passages.map((passage) => passage.section ?? source.title))];
+  return {
+    index: source.index,
+    title: source.title,
+    source: source.location ?? source.source,
+    ...(url ? { url } : {}),
+    ...(passages.length > 1 ? { sections } : {}),
+  };
 }
 
 export interface WebTab {
@@ -81,7 +96,13 @@ export function webConversation(
       async finish(final: FinalReply) {
         const tail = final.text.slice(final.written);
         if (tail) send({ type: 'delta', text: tail });
-        if (final.sources.length > 0) send({ type: 'sources', sources: final.sources.map(toWireSource) });
+        if (final.sources.length > 0) {
+          send({
+            type: 'sources',
+            sources: final.sources.map(toWireSource),
+            ...(final.alsoSearched?.length ? { alsoSearched: final.alsoSearched.map(toWireSource) } : {}),
+          });
+        }
         end(final.notice ? { type: 'failure', message: final.notice } : { type: 'done', text: final.text });
       },
     }),

@@ -80,7 +80,7 @@ function surfaceReply(surface: ReplySurface, stopTyping: () => void, askHuman: b
       stopTyping();
       const notice = final.notice ? `⚠️ ${final.notice}` : '';
       const parts = splitMarkdown([final.text.trim(), notice].filter(Boolean).join('\n\n'), MESSAGE_LIMIT);
-      const embed = sourcesEmbed(final.sources);
+      const embed = sourcesEmbed(final.sources, final.alsoSearched);
       const extras: Omit<MessagePayload, 'content'> = {
         embeds: embed ? [embed] : [],
         components: final.feedbackId ? [feedbackRow(final.feedbackId, { askHuman })] : [],

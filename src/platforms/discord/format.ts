@@ -45,15 +45,31 @@ const literal = (text: string, max: number) => {
   return discordPlainText(flat.length > max ? `${flat.slice(0, safeCut(flat, max - 1))}…` : flat);
 };
 
-export function sourcesEmbed(sources: readonly Source[]): APIEmbed | undefined {
+/** One source line: number, title (linked when it has a web address), its sections when several, where it lives. */
+function sourceLine(source: Source): string {
+  const title = literal(source.title, 200);
+  const target = discordLinkTarget(source.url);
+  const passages = source.passages ?? [];
+  const sections =
+    passages.length > 1
+      ? ` (${[...new Set(passages.map((passage) => literal(passage.section ?? source.title, 80)))].join(' · ')})`
+      : '';
+  return target
+    ? `**[${source.index}]** [${title}](${target})${sections}`
+    : `**[${source.index}]** ${title}${sections} — ${literal(source.location ?? source.source, 200)}`;
+}
+
+export function sourcesEmbed(
+  sources: readonly Source[],
+  alsoSearched: readonly Source[] = [],
+): APIEmbed | undefined {
   if (sources.length === 0) return undefined;
-  const lines = sources.map((source) => {
-    const title = literal(source.title, 200);
-    const target = discordLinkTarget(source.url);
-    return target
-      ? `**[${source.index}]** [${title}](${target})`
-      : `**[${source.index}]** ${title} — ${literal(source.source, 200)}`;
-  });
+  const lines = sources.map(sourceLine);
+  if (alsoSearched.length > 0) {
+    lines.push(
+      `*${strings.alsoSearched}:* ${alsoSearched.map((source) => literal(source.title, 100)).join(', ')}`,
+    );
+  }
   // Whole lines only: a cut line could end in half an escape or half a link.
   const kept: string[] = [];
   let length = 0;
@@ -62,7 +78,11 @@ export function sourcesEmbed(sources: readonly Source[]): APIEmbed | undefined {
     kept.push(line);
     length += line.length + 1;
   }
-  return new EmbedBuilder().setTitle('Sources').setDescription(kept.join('\n')).setColor(0x5865f2).toJSON();
+  return new EmbedBuilder()
+    .setTitle(strings.sourcesHeading)
+    .setDescription(kept.join('\n'))
+    .setColor(0x5865f2)
+    .toJSON();
 }
 
 export function feedbackRow(

@@ -125,7 +125,7 @@ function editingReply(
 
 function finalBlocks(final: FinalReply, askHuman: boolean) {
   return [
-    sourcesBlock(final.sources),
+    sourcesBlock(final.sources, final.alsoSearched),
     final.feedbackId ? feedbackBlock(final.feedbackId, { askHuman }) : undefined,
   ].filter((block) => block !== undefined);
 }

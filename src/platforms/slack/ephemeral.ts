@@ -48,7 +48,7 @@ function answerBlocks(
   return [
     ...(text ? [markdownBlock(text)] : []),
     ...(final.notice ? [markdownBlock(`:warning: ${final.notice}`)] : []),
-    sourcesBlock(final.sources),
+    sourcesBlock(final.sources, final.alsoSearched),
     extra,
     final.feedbackId ? feedbackBlock(final.feedbackId) : undefined,
   ].filter((block) => block !== undefined);

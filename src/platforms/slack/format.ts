@@ -56,14 +56,63 @@ function slackLinkTarget(url: string | undefined): string | undefined {
   return safe?.replace(/&/g, '&amp;').replace(/\|/g, '%7C');
 }
 
-export function sourcesBlock(sources: readonly Source[]): KnownBlock | undefined {
-  if (sources.length === 0) return undefined;
-  const items = sources.map((source) => {
-    const title = slackPlainText(source.title.replace(/\s+/g, ' ').trim());
-    const target = slackLinkTarget(source.url);
-    return target ? `*[${source.index}]* <${target}|${title}>` : `*[${source.index}]* ${title}`;
+/** Slack's limit on one text element of a context block. */
+const CONTEXT_TEXT_LIMIT = 3_000;
+
+function slackTitle(text: string): string {
+  return slackPlainText(text.replace(/\s+/g, ' ').trim());
+}
+
+/** One source: its number, its title (linked when it has a web address), and its sections when several. */
+function sourceItem(source: Source): string {
+  const title = slackTitle(source.title);
+  const target = slackLinkTarget(source.url);
+  const head = target ? `*[${source.index}]* <${target}|${title}>` : `*[${source.index}]* ${title}`;
+  const passages = source.passages ?? [];
+  if (passages.length < 2) return head;
+  const sections = passages.map((passage) => {
+    const name = slackTitle(passage.section ?? source.title);
+    const link = slackLinkTarget(passage.url);
+    return link && link !== target ? `<${link}|${name}>` : name;
   });
-  return { type: 'context', elements: [{ type: 'mrkdwn', text: `Sources: ${items.join('   ')}` }] };
+  return `${head} (${[...new Set(sections)].join(' · ')})`;
+}
+
+/** Whole items joined, as many as fit `limit` characters after `lead`. */
+function fitted(lead: string, items: readonly string[], separator: string, limit: number): string {
+  let text = lead;
+  for (const [i, item] of items.entries()) {
+    const next = `${text}${i === 0 ? '' : separator}${item}`;
+    if (next.length > limit) break;
+    text = next;
+  }
+  return text;
+}
+
+/** The numbered sources an answer cites, and on a second line those it searched without citing. */
+export function sourcesBlock(
+  sources: readonly Source[],
+  alsoSearched: readonly Source[] = [],
+): KnownBlock | undefined {
+  if (sources.length === 0) return undefined;
+  const elements = [
+    {
+      type: 'mrkdwn' as const,
+      text: fitted(`${strings.sourcesHeading}: `, sources.map(sourceItem), '   ', CONTEXT_TEXT_LIMIT),
+    },
+  ];
+  if (alsoSearched.length > 0) {
+    const items = alsoSearched.map((source) => {
+      const target = slackLinkTarget(source.url);
+      const title = slackTitle(source.title);
+      return target ? `<${target}|${title}>` : title;
+    });
+    elements.push({
+      type: 'mrkdwn',
+      text: fitted(`_${strings.alsoSearched}:_ `, items, ', ', CONTEXT_TEXT_LIMIT),
+    });
+  }
+  return { type: 'context', elements };
 }
 
 export const FEEDBACK_ACTION = /^feedback_(up|down)$/;

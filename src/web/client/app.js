@@ -133,8 +133,11 @@ class AnswerView {
     scrollToEnd();
   }
 
-  /** @param {WireSource[]} sources */
-  showSources(sources) {
+  /**
+   * @param {WireSource[]} sources
+   * @param {WireSource[]} [alsoSearched]
+   */
+  showSources(sources, alsoSearched = []) {
     const list = element('ol', '');
     list.append(
       ...sources.map((source) => {
@@ -146,15 +149,22 @@ class AnswerView {
           link.href = url;
           link.target = '_blank';
           link.rel = 'noopener noreferrer';
-          item.append(link, element('span', 'where', ` — ${new URL(url).hostname}`));
-        } else {
-          item.append(element('span', '', source.title));
-          if (source.source !== source.title) item.append(element('span', 'where', ` — ${source.source}`));
-        }
+          item.append(link);
+        } else item.append(element('span', '', source.title));
+        if (source.sections?.length)
+          item.append(element('span', 'sections', ` (${source.sections.join(' · ')})`));
+        const where = url ? new URL(url).hostname : source.source;
+        if (where !== source.title) item.append(element('span', 'where', ` — ${where}`));
         return item;
       }),
     );
-    this.sources.replaceChildren(element('h2', '', 'Sources'), list);
+    const parts = [element('h2', '', 'Sources'), list];
+    if (alsoSearched.length > 0) {
+      parts.push(
+        element('p', 'also', `Also searched: ${alsoSearched.map((source) => source.title).join(', ')}`),
+      );
+    }
+    this.sources.replaceChildren(...parts);
     this.sources.hidden = sources.length === 0;
   }
 
@@ -282,7 +292,7 @@ async function ask(question) {
         view.questionId = event.questionId;
         view.root.dataset.questionId = event.questionId;
       } else if (event.type === 'status') view.stage(event.stage);
-      else if (event.type === 'sources') view.showSources(event.sources);
+      else if (event.type === 'sources') view.showSources(event.sources, event.alsoSearched);
       else if (event.type === 'delta') view.append(event.text);
       else if (event.type === 'done') {
         ended = true;

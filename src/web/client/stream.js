@@ -4,10 +4,10 @@
  */
 
 /**
- * @typedef {{ index: number, title: string, source: string, url?: string }} WireSource
+ * @typedef {{ index: number, title: string, source: string, url?: string, sections?: string[] }} WireSource
  * @typedef {{ type: 'start', questionId: string }
  *   | { type: 'status', stage: string }
- *   | { type: 'sources', sources: WireSource[] }
+ *   | { type: 'sources', sources: WireSource[], alsoSearched?: WireSource[] }
  *   | { type: 'delta', text: string }
  *   | { type: 'done', text: string, degraded: boolean }
  *   | { type: 'failure', kind: string, message: string }} WireEvent
