@@ -1,10 +1,20 @@
 /**
- * The offline answerer: no model, just the sentences of the retrieved passages that best
- * match the question, each cited. It is the embedded default (no GROQ_API_KEY) and the
- * degraded answer when Groq is unavailable, so it always says plainly what it is.
+ * The offline answerer: no model, just the parts of the retrieved passages that best match the
+ * question, each cited. It is the embedded default (no GROQ_API_KEY) and the degraded answer
+ * when Groq is unavailable, so it always says plainly what it is.
+ *
+ * A passage is read as Markdown (src/text/markdown-blocks.ts) into the units a reader would
+ * quote: sentences of prose, a code block with the sentence that introduces it, a list of steps
+ * with its introduction, a table's rows. A question asking how to do something prefers a unit
+ * that shows how (code, steps) over prose, and over a block that only lists modules to import.
+ * Code is quoted whole, as a fenced block; steps whole and in order; a sentence ending in ":"
+ * never without what it introduces.
  */
-import type { GenerationChunk, GenerationRequest, Generator } from '../core/types.js';
+import { citationNumbers } from '../core/sources.js';
+import type { GenerationChunk, GenerationRequest, Generator, Passage } from '../core/types.js';
 import { terms } from '../stores/local/terms.js';
+import { type Block, fence, markdownBlocks } from '../text/markdown-blocks.js';
+import { sentences } from '../text/sentences.js';
 import { rewriteFollowUp } from './follow-up.js';
 
 export const OFFLINE_LABEL =
@@ -12,35 +22,124 @@ export const OFFLINE_LABEL =
 export const DEGRADED_LABEL =
   '_Groq is unavailable right now, so here are the most relevant passages from the knowledge base instead of a written answer._';
 
-/** Prose sentences and list items of a passage, without headings or code blocks. */
-function sentences(text: string): string[] {
-  const out: string[] = [];
-  const withoutCode = text.replace(/```[\s\S]*?```/g, '\n');
-  for (const block of withoutCode.split(/\n\s*\n/)) {
-    // Markdown wraps paragraphs and list items over several lines: join them first.
-    const items: string[] = [];
-    for (const rawLine of block.split('\n')) {
-      const line = rawLine.trim();
-      if (!line || /^#{1,6}\s/.test(line) || /^[-=|]{3,}/.test(line)) continue;
-      const item = /^([-*+]|\d+[.)])\s+(.*)$/.exec(line);
-      if (item) items.push(item[2] ?? '');
-      else if (items.length > 0) items[items.length - 1] += ` ${line}`;
-      else items.push(line);
-    }
-    // A sentence ends at . ! ? followed by a space and a capital, digit or markup (not ".env" or "e.g. this").
-    for (const item of items) out.push(...item.split(/(?<=[.!?])\s+(?=[A-Z0-9"'`*_[(])/));
-  }
-  return out.map((sentence) => sentence.trim()).filter((sentence) => sentence.length >= 3);
+type UnitKind = 'sentence' | 'code' | 'steps' | 'row';
+
+/** Something a passage says that can be quoted on its own. */
+interface Unit {
+  readonly kind: UnitKind;
+  /** Index of the passage in the request. */
+  readonly passage: number;
+  /** Position within the passage, to keep document order among equals. */
+  readonly order: number;
+  /** The introduction quoted before a code block or steps ('' when none). */
+  readonly lead: string;
+  /** What is quoted: a sentence, a fenced block, list items, a table row. */
+  readonly body: string;
+  /** For a table row: the header it is read under. */
+  readonly header?: string;
+  /** The terms the unit is found by. */
+  readonly terms: ReadonlySet<string>;
+  /** A code block that only imports modules ("require('x')" lines): shows what, not how. */
+  readonly importsOnly: boolean;
 }
 
 /** Quoting more than this many sentences stops being an answer. */
 const MAX_SENTENCES = 6;
+/** Longest table quoted, in rows. */
+const MAX_ROWS = 4;
+
+/** How a question asking how to do something starts, or what it asks for. */
+const HOW_TO_START =
+  /^\s*(?:how\s+(?:do|can|could|should|would|to|does|is|are|may)\b|what(?:'s|\s+is)\s+the\s+(?:command|syntax|code|way)\b|which\s+(?:command|option|flag|method|function)\b|show\s+me\b|give\s+me\s+an?\s+example\b)/i;
+const HOW_TO_WORDS =
+  /\b(?:example|snippet|command|syntax|install|configure|set\s*up|usage|use|call|write|run|create|enable|register|connect|load|import)\b/i;
+
+export function asksHowTo(question: string): boolean {
+  return HOW_TO_START.test(question) || HOW_TO_WORDS.test(question);
+}
+
+/** Lines that only bring a module in: `import x from 'y'`, `const x = require('y')`, `use y;`. */
+function importsOnly(code: string): boolean {
+  const lines = code.split('\n').filter((line) => line.trim() !== '');
+  if (lines.length < 2) return false;
+  const imports = lines.filter((line) => {
+    const trimmed = line.trim();
+    return (
+      trimmed.startsWith('import ') ||
+      trimmed.startsWith('from ') ||
+      trimmed.startsWith('use ') ||
+      trimmed.startsWith('#include') ||
+      trimmed.startsWith('using ') ||
+      (trimmed.includes('require(') && trimmed.length < 90 && !trimmed.includes(').'))
+    );
+  });
+  return imports.length >= lines.length * 0.7;
+}
+
+function endsWithColon(text: string): boolean {
+  return text.trimEnd().endsWith(':');
+}
+
+/** The quotable units of one passage. */
+function unitsOf(passage: Passage, index: number): Unit[] {
+  const blocks = markdownBlocks(passage.text).filter((block) => block.kind !== 'heading');
+  const out: Unit[] = [];
+  const add = (kind: UnitKind, lead: string, body: string, extra: Partial<Unit> = {}) => {
+    out.push({
+      kind,
+      passage: index,
+      order: out.length,
+      lead,
+      body,
+      terms: new Set(terms(`${lead} ${body}`)),
+      importsOnly: false,
+      ...extra,
+    });
+  };
+  const prose = (text: string) => {
+    for (const sentence of sentences(text)) if (sentence.length >= 3) add('sentence', '', sentence);
+  };
+  for (let i = 0; i < blocks.length; i++) {
+    const block: Block = blocks[i]!;
+    const next = blocks[i + 1];
+    if (block.kind === 'paragraph' || block.kind === 'quote') {
+      const introduces = next?.kind === 'code' || (next?.kind === 'list' && endsWithColon(block.text));
+      if (block.kind === 'paragraph' && introduces && next) {
+        // The sentences before the last are prose of their own; the last introduces the block.
+        const all = sentences(block.text);
+        const lead = all.pop() ?? block.text;
+        prose(all.join(' '));
+        if (next.kind === 'code') {
+          add('code', lead, fence(next.code, next.lang), { importsOnly: importsOnly(next.code) });
+        } else if (next.kind === 'list') add('steps', lead, next.items.join('\n'));
+        i += 1;
+        continue;
+      }
+      prose(block.text);
+    } else if (block.kind === 'code') {
+      add('code', '', fence(block.code, block.lang), { importsOnly: importsOnly(block.code) });
+    } else if (block.kind === 'list') {
+      // Numbered steps, and items holding more than a line (a nested block), are quoted whole.
+      if (block.ordered || block.items.some((item) => item.includes('\n')))
+        add('steps', '', block.items.join('\n'));
+      // A bullet item is read like a sentence: each one answers on its own.
+      else for (const item of block.items) add('sentence', '', item.replace(/^[-*+]\s+/, ''));
+    } else if (block.kind === 'table') {
+      for (const row of block.rows) add('row', '', row, { header: block.header });
+    }
+  }
+  return out;
+}
 
 export interface ExtractiveOptions {
   /** First line of every answer, saying what kind of answer this is. */
   readonly label?: string;
-  /** Longest answer in characters. */
+  /** Longest answer in characters, beyond the first thing quoted (quoted whole, code included). */
   readonly maxChars?: number;
+}
+
+interface Scored extends Unit {
+  readonly score: number;
 }
 
 export class ExtractiveGenerator implements Generator {
@@ -61,57 +160,126 @@ export class ExtractiveGenerator implements Generator {
       yield { type: 'text', text: rewriteFollowUp(request.question, lastUser?.text) };
       return;
     }
-    const lines = this.extract(request.question, request);
+    const parts = this.extract(request.question, request.passages);
     yield { type: 'text', text: `${this.label}\n\n` };
-    for (const line of lines) {
+    // Parts are separated by a blank line: a list of sentences, then a block, and so on.
+    for (const [i, part] of parts.entries()) {
       request.signal?.throwIfAborted();
-      yield { type: 'text', text: `${line}\n` };
+      yield { type: 'text', text: i === 0 ? part : `\n${part}` };
     }
   }
 
   /**
-   * The sentences that answer the question, best first, each cited with its passage number.
-   * A sentence scores by the question terms it holds, each weighted by how few of the retrieved
-   * sentences hold it (the distinctive words of the question matter most), with a small lead
-   * for better-ranked passages. Nothing matching: the first sentence of each passage.
+   * What answers the question, best first, each cited with its source's number. A unit scores
+   * by the question terms it holds, each weighted by how few of the units hold it (the
+   * distinctive words of the question matter most), with a small lead for better-ranked
+   * passages; for a how-to question, code and steps count more, and a block of imports less.
+   * Nothing matching: the first sentence of each passage.
    */
-  private extract(question: string, request: GenerationRequest): string[] {
+  private extract(question: string, passages: readonly Passage[]): string[] {
     const wanted = new Set(terms(question));
-    const candidates = request.passages.flatMap((passage, index) =>
-      sentences(passage.text).map((sentence, order) => ({
-        sentence,
-        index,
-        order,
-        found: new Set(terms(sentence).filter((term) => wanted.has(term))),
-      })),
-    );
+    const numbers = citationNumbers(passages);
+    const units = passages.flatMap((passage, index) => unitsOf(passage, index));
     const holding = new Map<string, number>();
-    for (const candidate of candidates)
-      for (const term of candidate.found) holding.set(term, (holding.get(term) ?? 0) + 1);
-    const weight = (term: string) => Math.log(1 + candidates.length / (holding.get(term) ?? 1));
-    const ranked = candidates
-      .map((candidate) => ({
-        ...candidate,
-        score:
-          [...candidate.found].reduce((sum, term) => sum + weight(term), 0) *
-          (1 - 0.1 * Math.min(candidate.index, 5)),
-      }))
-      .filter((candidate) => candidate.score > 0)
-      .sort((a, b) => b.score - a.score || a.index - b.index || a.order - b.order);
-    // No sentence holds a question word (a record found by its metadata, say "region: Japan"):
-    // each passage's opening sentence says what it is.
+    for (const unit of units)
+      for (const term of unit.terms) if (wanted.has(term)) holding.set(term, (holding.get(term) ?? 0) + 1);
+    const weight = (term: string) => Math.log(1 + units.length / (holding.get(term) ?? 1));
+    const howTo = asksHowTo(question);
+    const scored: Scored[] = units
+      .map((unit) => {
+        let score = 0;
+        for (const term of wanted) if (unit.terms.has(term)) score += weight(term);
+        score *= 1 - 0.1 * Math.min(unit.passage, 5);
+        if (howTo && (unit.kind === 'code' || unit.kind === 'steps')) score *= unit.importsOnly ? 0.6 : 1.6;
+        return { ...unit, score };
+      })
+      .filter((unit) => unit.score > 0)
+      .sort((a, b) => b.score - a.score || a.passage - b.passage || a.order - b.order);
+    // A how-to question is answered by what shows how, when some passage shows it at all.
+    const shows = howTo
+      ? scored.find((unit) => (unit.kind === 'code' || unit.kind === 'steps') && !unit.importsOnly)
+      : undefined;
+    const ranked =
+      shows && shows !== scored[0] ? [shows, ...scored.filter((unit) => unit !== shows)] : scored;
     const picked =
       ranked.length > 0
-        ? ranked.slice(0, MAX_SENTENCES)
-        : candidates.filter((candidate) => candidate.order === 0).slice(0, MAX_SENTENCES);
-    const lines: string[] = [];
+        ? ranked
+        : units.filter((unit) => unit.order === 0).map((unit) => ({ ...unit, score: 0 }));
+    return this.compose(picked, passages, numbers);
+  }
+
+  /** The picked units as Markdown: sentences as a list, code and steps as blocks with their lead-in. */
+  private compose(
+    picked: readonly Scored[],
+    passages: readonly Passage[],
+    numbers: readonly number[],
+  ): string[] {
+    const parts: string[] = [];
     let length = 0;
-    for (const { sentence, index } of picked) {
-      const line = `- ${sentence} [${index + 1}]`;
-      if (length + line.length > this.maxChars && lines.length > 0) break;
-      lines.push(line);
-      length += line.length;
+    let sentencesQuoted = 0;
+    let bullets: string[] = [];
+    const endBullets = () => {
+      if (bullets.length > 0) parts.push(`${bullets.join('\n')}\n`);
+      bullets = [];
+    };
+    const cite = (unit: Unit) => `[${numbers[unit.passage] ?? unit.passage + 1}]`;
+    const rowsTaken = new Map<string, string[]>();
+    for (const unit of picked) {
+      const text = this.render(unit, cite(unit), passages[unit.passage]);
+      // The first thing quoted is quoted whole (a code block is never cut); then the budget holds.
+      if (parts.length + bullets.length > 0 && length + text.length > this.maxChars) {
+        if (unit.kind === 'sentence') continue;
+        break;
+      }
+      if (unit.kind === 'sentence') {
+        if (sentencesQuoted >= MAX_SENTENCES) continue;
+        sentencesQuoted += 1;
+        bullets.push(text);
+      } else if (unit.kind === 'row') {
+        // Rows of one table are quoted together under its header.
+        const key = `${unit.passage}\u0000${unit.header}`;
+        const rows = rowsTaken.get(key);
+        if (rows) {
+          if (rows.length < MAX_ROWS) rows.push(unit.body);
+          continue;
+        }
+        rowsTaken.set(key, [unit.body]);
+        endBullets();
+        parts.push(key);
+      } else {
+        endBullets();
+        parts.push(`${text}\n`);
+      }
+      length += text.length;
     }
-    return lines;
+    endBullets();
+    // Tables were held by key until all their rows were known.
+    return parts.map((part) => {
+      const rows = rowsTaken.get(part);
+      if (!rows) return part;
+      const [passage, header] = part.split('\u0000');
+      const unit = picked.find(
+        (u) => u.kind === 'row' && String(u.passage) === passage && u.header === header,
+      )!;
+      return `${this.from(passages[unit.passage], cite(unit))}\n\n${header}\n${rows.join('\n')}\n`;
+    });
+  }
+
+  private from(passage: Passage | undefined, citation: string): string {
+    const title = passage?.title ?? passage?.source ?? '';
+    return `From *${title.replace(/[*_`]/g, '')}* ${citation}:`;
+  }
+
+  private render(unit: Unit, citation: string, passage: Passage | undefined): string {
+    switch (unit.kind) {
+      case 'sentence':
+        return `- ${unit.body} ${citation}`;
+      case 'row':
+        return unit.body;
+      default: {
+        const lead = unit.lead ? `${unit.lead} ${citation}` : this.from(passage, citation);
+        return `${lead}\n\n${unit.body}`;
+      }
+    }
   }
 }
