@@ -118,7 +118,7 @@ export function htmlFragmentBlocks(html: string): FragmentBlock[] {
           flush();
           if (name === 'li') line = '- ';
           if (name === 'summary') summary += 1;
-        } else if (name === 'code') line += '`';
+        } else if (name === 'code' && !heading && summary === 0) line += '`';
       },
       ontext(text) {
         if (hidden > 0) return;
@@ -147,7 +147,7 @@ export function htmlFragmentBlocks(html: string): FragmentBlock[] {
         } else if (BLOCK_ELEMENTS.has(name)) {
           flush();
           if (name === 'summary') summary = Math.max(0, summary - 1);
-        } else if (name === 'code') line += '`';
+        } else if (name === 'code' && !heading && summary === 0) line += '`';
       },
     },
     { decodeEntities: true, lowerCaseTags: true, recognizeSelfClosing: true },

@@ -138,7 +138,7 @@ describe('titles and locations', () => {
 });
 
 describe('raw HTML in documents', () => {
-  it('becomes safe text: a summary is a line of its own, the tags are dropped', () => {
+  it('becomes safe text: a summary heads what it folds, the tags are dropped', () => {
     const chunks = chunk(
       [
         '# Guide',
@@ -156,7 +156,8 @@ describe('raw HTML in documents', () => {
     );
     const text = chunks.map((c) => c.text).join('\n');
     expect(text).toContain('Fast & small');
-    expect(text).toContain('\n\nWhy does `config()` return an object?\n\nIt returns the parsed values');
+    expect(chunks.map((c) => c.title)).toContain('Guide › Why does config() return an object?');
+    expect(text).toContain('# Guide › Why does config() return an object?\n\nIt returns the parsed values');
     expect(text).toContain('Press Ctrl+C to stop.');
     expect(text).not.toMatch(/<\/?(p|img|br|b|details|summary|code|kbd|script)\b/);
     expect(text).not.toContain('alert(1)');
