@@ -2,7 +2,8 @@
  * Turns the SQuAD 2.0 sample (../shared/eval-data/squad2, see its README) into eval sets in
  * this project's format, with sources named as `npm run eval -- … --corpus <its corpus folder>`
  * names them (relative to that folder):
- *   eval/squad2.json             answerable questions + questions about articles not ingested
+ *   eval/squad2.json             answerable questions + questions about articles not ingested,
+ *                                each with the article it is about (for held-out folds)
  *   eval/squad2-impossible.json  SQuAD's adversarial questions: they look answerable by one
  *                                paragraph, which does not hold the answer (reported, no target)
  * Usage: npx tsx eval/build-squad2.ts [path/to/squad2]
@@ -16,6 +17,13 @@ interface SquadQuestion {
   readonly kind: 'answerable' | 'impossible' | 'out_of_kb';
   readonly file?: string;
   readonly recordId?: string;
+  /** The article an out-of-base question is about (not in the corpus). */
+  readonly article?: string;
+}
+
+/** The Wikipedia article a question is about: its corpus file's name, or the one named for out-of-base questions. */
+function articleOf(item: SquadQuestion): string | undefined {
+  return item.article ?? item.file?.replace(/\.json$/, '');
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -30,10 +38,16 @@ const main = questions
       item.kind === 'answerable' && item.file && item.recordId
         ? [{ source: item.file, recordId: item.recordId }]
         : [],
+    // Held-out evaluation splits the set by article (src/eval/held-out.ts).
+    ...(articleOf(item) ? { article: articleOf(item) } : {}),
   }));
 const impossible = questions
   .filter((item) => item.kind === 'impossible')
-  .map((item) => ({ question: item.question.trim(), expected: [] }));
+  .map((item) => ({
+    question: item.question.trim(),
+    expected: [],
+    ...(articleOf(item) ? { article: articleOf(item) } : {}),
+  }));
 
 await writeFile(join(here, 'squad2.json'), `${JSON.stringify(main, null, 1)}\n`);
 await writeFile(join(here, 'squad2-impossible.json'), `${JSON.stringify(impossible, null, 1)}\n`);

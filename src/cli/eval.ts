@@ -1,12 +1,17 @@
 /**
- * `npm run eval -- [set.json] [--corpus <folder>] [--baseline] [--sweep] [--json]`: retrieval
- * quality on an eval set. Without --corpus it measures the configured store (the local or
+ * `npm run eval`: every figure of the eval suite (src/eval/suite.ts) on throw-away local stores:
+ * our set, the package documentation set with offline answers and prompts, follow-ups, and the
+ * SQuAD sample held out by article.
+ *
+ * `npm run eval -- <set.json> [--corpus <folder>] [--baseline] [--sweep] [--json]`: retrieval
+ * quality on one eval set. Without --corpus it measures the configured store (the local or
  * PostgreSQL store is indexed from knowledge/ first if empty; an Upstash index as it is). With
  * --corpus it indexes that folder into a throw-away store, sources named relative to the folder,
  * so a set like eval/squad2.json is portable: a local one, or with DATABASE_URL a PostgreSQL one
  * in a schema of its own, dropped afterwards. Exit codes: 0 done, 2 usage or bad input.
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -25,15 +30,20 @@ import {
   summarize,
   sweepFloors,
 } from '../eval/evaluate.js';
+import { formatSuite, runSuite, suiteJson } from '../eval/suite.js';
 import { ingestPaths } from '../ingest/pipeline.js';
 import { LocalStore } from '../stores/local/index.js';
 import { runCommand } from './run.js';
 
-const USAGE = `Measure retrieval quality on an eval set.
+const USAGE = `Measure retrieval and answer quality.
 
-  npm run eval -- [set.json] [options]      (default set: eval/questions.json)
+  npm run eval                              every figure: our set, the package docs set (offline
+                                            answers and prompts), follow-ups, and the SQuAD sample
+                                            held out by article
+  npm run eval -- <set.json> [options]      retrieval quality on one eval set
 
 Options:
+  --squad <folder>    the SQuAD 2.0 sample for the full run (default: ../shared/eval-data/squad2)
   --corpus <folder>   index this folder into a temporary store and evaluate that (a local
                       one; with DATABASE_URL a PostgreSQL one in a temporary schema; sources
                       in the set are named relative to the folder)
@@ -150,6 +160,7 @@ async function main(): Promise<number> {
       allowPositionals: true,
       options: {
         corpus: { type: 'string' },
+        squad: { type: 'string' },
         baseline: { type: 'boolean', default: false },
         sweep: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
@@ -170,7 +181,8 @@ async function main(): Promise<number> {
     process.stderr.write(`Give one eval set, not ${args.positionals.length}.\n\n${USAGE}\n`);
     return 2;
   }
-  const path = resolve(args.positionals[0] ?? 'eval/questions.json');
+  if (args.positionals.length === 0) return suite(args.values.squad, args.values.json);
+  const path = resolve(args.positionals[0]!);
   let questions: EvalQuestion[];
   try {
     questions = await loadEvalSet(path);
@@ -235,6 +247,28 @@ async function main(): Promise<number> {
   } finally {
     await measured.cleanup();
   }
+}
+
+/** The whole suite, from the repository folder. */
+async function suite(squad: string | undefined, json: boolean): Promise<number> {
+  const root = process.cwd();
+  const squadDir = resolve(squad ?? join(root, '../shared/eval-data/squad2'));
+  if (squad && !existsSync(join(squadDir, 'corpus'))) {
+    process.stderr.write(`No SQuAD sample at ${squadDir} (it needs a corpus/ folder).\n`);
+    return 2;
+  }
+  const config = loadConfig();
+  const results = await runSuite({
+    root,
+    ...(existsSync(join(squadDir, 'corpus')) ? { squadDir } : {}),
+    topK: config.rag.topK,
+    contextTokens: config.rag.contextTokens,
+    ...(config.rag.minScore !== undefined ? { minScore: config.rag.minScore } : {}),
+  });
+  process.stdout.write(
+    json ? `${JSON.stringify(suiteJson(results), null, 2)}\n` : `${formatSuite(results)}\n`,
+  );
+  return 0;
 }
 
 runCommand(main);

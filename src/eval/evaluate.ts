@@ -17,6 +17,12 @@ export interface EvalQuestion {
   readonly question: string;
   /** Empty: the knowledge base does not answer this question. */
   readonly expected: readonly ExpectedSource[];
+  /** What the question is about (a SQuAD article): held-out folds never split one. */
+  readonly article?: string;
+  /** A regular expression (case-insensitive) the answer should match: the code or fact that answers. */
+  readonly answer?: string;
+  /** `how-to` (the answer is code or steps), `fact`, or `unanswerable`; for reports only. */
+  readonly kind?: string;
 }
 
 export interface EvalReport {
@@ -74,17 +80,30 @@ export async function loadEvalSet(path: string): Promise<EvalQuestion[]> {
   if (!Array.isArray(parsed)) throw new EvalSetError(`${path} must hold a JSON array of questions.`);
   parsed.forEach((item: unknown, i) => {
     const entry = item as Partial<EvalQuestion> | null;
+    const optionalText = (value: unknown) => value === undefined || typeof value === 'string';
     const ok =
       typeof entry === 'object' &&
       entry !== null &&
       typeof entry.question === 'string' &&
       entry.question.trim() !== '' &&
       Array.isArray(entry.expected) &&
-      entry.expected.every(isExpected);
+      entry.expected.every(isExpected) &&
+      optionalText(entry.article) &&
+      optionalText(entry.answer) &&
+      optionalText(entry.kind);
     if (!ok) {
       throw new EvalSetError(
-        `Entry ${i + 1} of ${path} needs "question" (text) and "expected" (a list of {"source", "recordId"?}, empty when unanswerable).`,
+        `Entry ${i + 1} of ${path} needs "question" (text) and "expected" (a list of {"source", "recordId"?}, empty when unanswerable); "article", "answer" and "kind" are optional text.`,
       );
+    }
+    if (entry?.answer !== undefined) {
+      try {
+        new RegExp(entry.answer, 'i');
+      } catch (error) {
+        throw new EvalSetError(
+          `Entry ${i + 1} of ${path}: "answer" is not a regular expression (${(error as Error).message}).`,
+        );
+      }
     }
   });
   return parsed as EvalQuestion[];

@@ -1,0 +1,253 @@
+/**
+ * Every figure `npm run eval` reports, on throw-away local stores:
+ *   - our set over knowledge/ (eval/questions.json): retrieval and refusals;
+ *   - documentation of packages in node_modules (eval/docs, eval/docs-questions.json): retrieval,
+ *     and for offline answers the right file shown, the answer's pattern and refusals, and for
+ *     the prompt a model would get, the pattern in its passages;
+ *   - follow-ups over both (eval/follow-ups.json): the rule-based rewrite against the
+ *     alternatives;
+ *   - the SQuAD 2.0 sample, when present (../shared/eval-data/squad2 or --squad): held out by
+ *     article (src/eval/held-out.ts), and at the shipped floor.
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ingestPaths } from '../ingest/pipeline.js';
+import { LocalStore } from '../stores/local/index.js';
+import { type AnswerReport, evaluateAnswers } from './answers.js';
+import { collectOutcomes, type EvalReport, loadEvalSet, summarize } from './evaluate.js';
+import { evaluateFollowUps, type FollowUpReport, loadFollowUps } from './follow-ups.js';
+import { type HeldOutReport, heldOut } from './held-out.js';
+
+export interface SuiteOptions {
+  /** The repository: knowledge/ and eval/ are read from here. */
+  readonly root: string;
+  /** The SQuAD 2.0 sample folder (with corpus/); skipped when absent. */
+  readonly squadDir?: string;
+  readonly topK: number;
+  readonly contextTokens: number;
+  /** Overrides the store's own floor (RAG_MIN_SCORE). */
+  readonly minScore?: number;
+}
+
+export interface SuiteResults {
+  readonly floor: number;
+  readonly ours: EvalReport;
+  readonly docs: { readonly retrieval: EvalReport; readonly answers: AnswerReport };
+  readonly followUps: FollowUpReport;
+  readonly squad?: {
+    readonly heldOut: HeldOutReport;
+    /** The whole sample at the store's floor. */
+    readonly shipped: EvalReport;
+    /** SQuAD's adversarial unanswerable questions refused at the store's floor. */
+    readonly impossibleRefused?: number;
+  };
+}
+
+interface Indexed {
+  readonly store: LocalStore;
+  readonly close: () => Promise<void>;
+}
+
+/** `folder` indexed into a throw-away store, sources named relative to `cwd`. */
+async function index(paths: readonly string[], cwd: string): Promise<Indexed> {
+  const dir = await mkdtemp(join(tmpdir(), 'rag-eval-'));
+  const store = await LocalStore.open({ dir });
+  await ingestPaths(store, paths, { cwd });
+  return {
+    store,
+    close: async () => {
+      store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function runSuite(options: SuiteOptions): Promise<SuiteResults> {
+  const { root, topK: k } = options;
+  const knowledge = await index([join(root, 'knowledge')], root);
+  const docsFolder = join(root, 'eval/docs');
+  const docs = await index([docsFolder], docsFolder);
+  try {
+    const floor = options.minScore ?? knowledge.store.defaultMinScore;
+    const oursSet = await loadEvalSet(join(root, 'eval/questions.json'));
+    const ours = summarize(oursSet, await collectOutcomes(knowledge.store, oursSet, k), {
+      k,
+      minScore: floor,
+    });
+    const docsSet = await loadEvalSet(join(root, 'eval/docs-questions.json'));
+    const docsRetrieval = summarize(docsSet, await collectOutcomes(docs.store, docsSet, k), {
+      k,
+      minScore: floor,
+    });
+    const answers = await evaluateAnswers(docs.store, docsSet, {
+      topK: k,
+      contextTokens: options.contextTokens,
+      minScore: floor,
+    });
+    const followUps = await evaluateFollowUps(
+      { knowledge: knowledge.store, docs: docs.store },
+      await loadFollowUps(join(root, 'eval/follow-ups.json')),
+      k,
+    );
+    const squad = options.squadDir ? await runSquad(options.squadDir, root, k, floor) : undefined;
+    return {
+      floor,
+      ours,
+      docs: { retrieval: docsRetrieval, answers },
+      followUps,
+      ...(squad ? { squad } : {}),
+    };
+  } finally {
+    await knowledge.close();
+    await docs.close();
+  }
+}
+
+async function runSquad(squadDir: string, root: string, k: number, floor: number) {
+  const corpus = join(squadDir, 'corpus');
+  if (!existsSync(corpus)) return undefined;
+  const indexed = await index([corpus], corpus);
+  try {
+    const set = await loadEvalSet(join(root, 'eval/squad2.json'));
+    const outcomes = await collectOutcomes(indexed.store, set, k);
+    const impossiblePath = join(root, 'eval/squad2-impossible.json');
+    let impossibleRefused: number | undefined;
+    if (existsSync(impossiblePath)) {
+      const impossible = await loadEvalSet(impossiblePath);
+      const refused = summarize(impossible, await collectOutcomes(indexed.store, impossible, k), {
+        k,
+        minScore: floor,
+      });
+      impossibleRefused = refused.rejectedUnanswerable;
+    }
+    return {
+      heldOut: heldOut(set, outcomes, k),
+      shipped: summarize(set, outcomes, { k, minScore: floor }),
+      ...(impossibleRefused !== undefined ? { impossibleRefused } : {}),
+    };
+  } finally {
+    await indexed.close();
+  }
+}
+
+const pct = (value: number) => `${(value * 100).toFixed(1)}%`;
+
+export function formatSuite(results: SuiteResults): string {
+  const lines: string[] = [];
+  const { ours, docs, followUps, squad } = results;
+  lines.push(
+    `Relevance floor: ${results.floor}`,
+    '',
+    `## Our set (eval/questions.json over knowledge/): ${ours.answerable} answerable + ${ours.unanswerable} not in the knowledge base`,
+    '',
+    '| recall@1 | recall@3 | MRR | out-of-base refused | answerable wrongly refused |',
+    '|---|---|---|---|---|',
+    `| ${pct(ours.recallAt1)} | ${pct(ours.recallAtK)} | ${ours.mrr.toFixed(3)} | ${pct(ours.rejectedUnanswerable)} | ${pct(ours.rejectedAnswerable)} |`,
+    '',
+    `## Package documentation (eval/docs-questions.json over eval/docs): ${docs.answers.answerable} answerable (${docs.answers.outcomes.filter((o) => o.kind === 'how-to').length} how-to) + ${docs.answers.unanswerable} not in the docs`,
+    '',
+    '| recall@3 | right file shown | offline answer has the pattern | prompt passages have the pattern | answerable wrongly refused | out-of-base refused |',
+    '|---|---|---|---|---|---|',
+    `| ${pct(docs.retrieval.recallAtK)} | ${pct(docs.answers.rightFile)} | ${pct(docs.answers.answerMatches)} | ${pct(docs.answers.promptMatches)} | ${pct(docs.answers.wronglyRefused)} | ${pct(docs.answers.refused)} |`,
+    '',
+  );
+  const missed = docs.answers.outcomes.filter((o) => o.answerable && (!o.answerMatches || !o.rightFile));
+  if (missed.length > 0) {
+    lines.push('Offline answers missing the pattern or the file:');
+    for (const o of missed)
+      lines.push(
+        `  - ${o.question}${o.refused ? ' (refused)' : ''}${o.rightFile ? '' : ' [file]'}${o.answerMatches ? '' : ' [answer]'}${o.promptMatches ? '' : ' [prompt]'}`,
+      );
+    lines.push('');
+  }
+  const wrongOut = docs.answers.outcomes.filter((o) => !o.answerable && !o.refused);
+  if (wrongOut.length > 0) {
+    lines.push('Not in the docs, but answered:');
+    for (const o of wrongOut) lines.push(`  - ${o.question}`);
+    lines.push('');
+  }
+  lines.push(
+    `## Follow-ups (eval/follow-ups.json): ${followUps.pairs} pairs, right passage in the top 3`,
+    '',
+    '| rule-based rewrite | follow-up as asked | glued to the previous question |',
+    '|---|---|---|',
+    `| ${pct(followUps.found.rewrite)} | ${pct(followUps.found['as asked'])} | ${pct(followUps.found.glued)} |`,
+    '',
+  );
+  for (const miss of followUps.misses)
+    lines.push(`  - "${miss.followUp}" after "${miss.previous}" → "${miss.query}"`);
+  if (followUps.misses.length > 0) lines.push('');
+  if (squad) {
+    const { heldOut: held, shipped } = squad;
+    lines.push(
+      `## SQuAD 2.0 sample, held out by article: the floor calibrated on one half (at most 3% of its answerable questions refused), every figure measured on the other`,
+      '',
+      '| measured on | floor (from the other half) | recall@1 | recall@3 | MRR | out-of-base refused | answerable wrongly refused |',
+      '|---|---|---|---|---|---|---|',
+    );
+    for (const fold of held.folds) {
+      lines.push(
+        `| ${fold.articles.join(', ')} | ${fold.floor.toFixed(3)} | ${pct(fold.recallAt1)} | ${pct(fold.recallAt3)} | ${fold.mrr.toFixed(3)} | ${pct(fold.refused)} | ${pct(fold.wronglyRefused)} |`,
+      );
+    }
+    const [a, b] = held.folds;
+    const spread = (f: (fold: typeof a) => number) => `${(Math.abs(f(a) - f(b)) * 100).toFixed(1)} pt`;
+    lines.push(
+      `| both halves, each held out | | ${pct(held.pooled.recallAt1)} | ${pct(held.pooled.recallAt3)} | ${held.pooled.mrr.toFixed(3)} | ${pct(held.pooled.refused)} | ${pct(held.pooled.wronglyRefused)} |`,
+      `| spread between the halves | ${Math.abs(a.floor - b.floor).toFixed(3)} | ${spread((f) => f.recallAt1)} | ${spread((f) => f.recallAt3)} | ${Math.abs(a.mrr - b.mrr).toFixed(3)} | ${spread((f) => f.refused)} | ${spread((f) => f.wronglyRefused)} |`,
+      '',
+      `At the shipped floor (${results.floor}) on the whole sample: recall@3 ${pct(shipped.recallAtK)}, out-of-base refused ${pct(shipped.rejectedUnanswerable)}, answerable wrongly refused ${pct(shipped.rejectedAnswerable)}; the same rule on the whole sample gives ${held.wholeSetFloor.toFixed(3)}.${squad.impossibleRefused !== undefined ? ` SQuAD's adversarial unanswerable questions refused: ${pct(squad.impossibleRefused)}.` : ''}`,
+      '',
+    );
+  } else {
+    lines.push(
+      'SQuAD 2.0 sample not found (pass --squad <folder>): its held-out figures are not measured.',
+      '',
+    );
+  }
+  return `${lines.join('\n')}`;
+}
+
+/** Fractions 0–1, for `--json`. */
+export function suiteJson(results: SuiteResults): Record<string, unknown> {
+  const { ours, docs, followUps, squad } = results;
+  return {
+    floor: results.floor,
+    ours: {
+      answerable: ours.answerable,
+      unanswerable: ours.unanswerable,
+      recallAt3: ours.recallAtK,
+      mrr: ours.mrr,
+      rejectedUnanswerable: ours.rejectedUnanswerable,
+      rejectedAnswerable: ours.rejectedAnswerable,
+    },
+    docs: {
+      answerable: docs.answers.answerable,
+      unanswerable: docs.answers.unanswerable,
+      recallAt3: docs.retrieval.recallAtK,
+      rightFile: docs.answers.rightFile,
+      answerMatches: docs.answers.answerMatches,
+      promptMatches: docs.answers.promptMatches,
+      wronglyRefused: docs.answers.wronglyRefused,
+      refused: docs.answers.refused,
+    },
+    followUps: { pairs: followUps.pairs, ...followUps.found },
+    ...(squad
+      ? {
+          squad: {
+            folds: squad.heldOut.folds,
+            heldOut: squad.heldOut.pooled,
+            wholeSetFloor: squad.heldOut.wholeSetFloor,
+            shipped: {
+              recallAt3: squad.shipped.recallAtK,
+              rejectedUnanswerable: squad.shipped.rejectedUnanswerable,
+              rejectedAnswerable: squad.shipped.rejectedAnswerable,
+            },
+            ...(squad.impossibleRefused !== undefined ? { impossibleRefused: squad.impossibleRefused } : {}),
+          },
+        }
+      : {}),
+  };
+}
