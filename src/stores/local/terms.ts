@@ -42,13 +42,52 @@ function fold(text: string): string {
   return /[^\u0000-\u007f]/.test(lower) ? lower.normalize('NFKD').replace(/\p{M}/gu, '') : lower;
 }
 
-/** Stemmed content terms of a text, in order, repeats kept (term frequency matters to BM25). */
+function addTerm(out: string[], word: string): void {
+  if (STOPWORDS.has(word)) return;
+  if (word.length < 2 && !/\p{N}/u.test(word)) return;
+  out.push(stemOf(word));
+}
+
+/**
+ * The words inside an identifier written in camel case ("startTimer" → "start", "timer";
+ * "createWebSocketStream" → "create", "web", "socket", "stream"), or none. Documentation names
+ * its functions and options that way while a question says "timer" or "stream".
+ */
+function camelParts(word: string): string[] {
+  const parts: string[] = [];
+  let start = 0;
+  for (let i = 1; i < word.length; i++) {
+    const previous = word.charAt(i - 1);
+    const char = word.charAt(i);
+    const upper = char !== char.toLowerCase();
+    const lowerBefore = previous !== previous.toUpperCase();
+    // A capital after a small letter starts a part ("startTimer"); so does the last capital of a
+    // run followed by a small letter ("XMLParser" → "XML", "Parser").
+    const next = word.charAt(i + 1);
+    const runEnds =
+      upper && previous !== previous.toLowerCase() && next !== '' && next !== next.toUpperCase();
+    if ((upper && lowerBefore) || runEnds) {
+      parts.push(word.slice(start, i));
+      start = i;
+    }
+  }
+  if (start === 0) return [];
+  parts.push(word.slice(start));
+  return parts;
+}
+
+/**
+ * Stemmed content terms of a text, in order, repeats kept (term frequency matters to BM25). An
+ * identifier in camel case gives its whole self and then each of its words.
+ */
 export function terms(text: string): string[] {
   const out: string[] = [];
-  for (const word of fold(text).match(WORD) ?? []) {
-    if (STOPWORDS.has(word)) continue;
-    if (word.length < 2 && !/\p{N}/u.test(word)) continue;
-    out.push(stemOf(word));
+  for (const match of text.matchAll(WORD)) {
+    const word = match[0];
+    addTerm(out, fold(word));
+    // Only mixed case can hide words; an all-lower or all-upper word has none to find.
+    if (word === word.toLowerCase() || word === word.toUpperCase()) continue;
+    for (const part of camelParts(word)) if (part.length >= 2) addTerm(out, fold(part));
   }
   return out;
 }
