@@ -13,14 +13,17 @@
  * are plain text; raw HTML in the document becomes text and its tags are dropped.
  */
 import { createHash } from 'node:crypto';
-import { basename } from 'node:path';
+import { basename, dirname } from 'node:path';
 import type { Chunk } from '../core/types.js';
 import { type Block, blockMarkdown, fence, markdownBlocks, plainInline } from '../text/markdown-blocks.js';
 import { lastSentence, sentences } from '../text/sentences.js';
 import type { LoadedDocument } from './loaders.js';
 
 export interface ChunkOptions {
-  /** Largest chunk body in characters. */
+  /**
+   * Largest chunk body in characters; a chunk whose first part is under a quarter of it may hold
+   * one more part, up to 1.25 times it, rather than leave that part a fragment of its own.
+   */
   readonly maxChars?: number;
   /** Most characters carried over from the end of one chunk to the start of the next. */
   readonly overlapChars?: number;
@@ -271,33 +274,65 @@ function pack(section: readonly Unit[], maxChars: number, overlapChars: number):
     length += (current.length > 0 ? 2 : 0) + text.length;
     current.push(text);
   };
+  // A chunk under a quarter of the limit is a fragment (a section's one-line introduction): the
+  // next unit joins it even past the limit, so a chunk holds at most 1.25 times the limit.
+  const fragment = maxChars / 4;
+  /** Whether the chunk being filled opens with the overlap from the one before. */
+  let carried = false;
   for (const unit of section) {
     for (const piece of pieces(unit, maxChars, overlap)) {
-      if (current.length > 0 && length + 2 + piece.text.length > maxChars) {
+      const joined = length + 2 + piece.text.length;
+      if (current.length > 0 && joined > maxChars && !(length < fragment && joined <= maxChars + fragment)) {
         bodies.push(current.join('\n\n'));
         current = [];
         length = 0;
         // The overlap, where the next chunk does not open with an introduction of its own.
-        if (!piece.led && carry && carry.length + 2 + piece.text.length <= maxChars) add(carry);
+        carried = !piece.led && carry !== '' && carry.length + 2 + piece.text.length <= maxChars;
+        if (carried) add(carry);
       }
       add(piece.text);
       carry = unit.prose ? lastSentence(piece.text, overlap) : '';
     }
   }
-  if (current.length > 0) bodies.push(current.join('\n\n'));
+  if (current.length > 0) {
+    // A fragment left at the end joins the chunk before it, within the same allowance.
+    const last = bodies.at(-1);
+    const tail = (carried ? current.slice(1) : current).join('\n\n');
+    if (last !== undefined && tail.length < fragment && last.length + 2 + tail.length <= maxChars + fragment)
+      bodies[bodies.length - 1] = `${last}\n\n${tail}`;
+    else bodies.push(tail);
+  }
   return bodies;
 }
 
-/** The document's title as plain text: its own, else its first top-level heading, else its file name. */
+/** Files named for their role, not their subject: their folder says what they are about. */
+const GENERIC_NAMES = new Set(['readme', 'index', 'readme.en', 'home', 'intro', 'introduction']);
+
+/** A file's name without its extension, or its folder's name for a README or an index page. */
+function nameOf(source: string): string {
+  const name = basename(source).replace(/\.[a-z0-9]+$/i, '');
+  if (!GENERIC_NAMES.has(name.toLowerCase())) return name;
+  return basename(dirname(source)) || name;
+}
+
+/**
+ * The document's title as plain text. A heading is its title only when it opens the document
+ * and is its one top-level heading: a README whose top-level headings are its sections
+ * ("# Features", "# Quick Start") is named by its file, or its folder when it is a README. A
+ * title given by front matter wins (the loader reports the first heading otherwise).
+ */
 function documentTitle(
   document: Extract<LoadedDocument, { kind: 'text' }>,
   blocks: readonly Block[],
   source: string,
 ): string {
-  const own = document.title ? plainInline(document.title) : '';
-  const heading = blocks.find((block) => block.kind === 'heading' && block.level === 1 && !block.summary);
-  const first = heading?.kind === 'heading' ? heading.text : '';
-  return own || first || basename(source).replace(/\.[a-z0-9]+$/i, '') || source;
+  const given = document.title ? plainInline(document.title) : '';
+  const topLevel = blocks.filter((block) => block.kind === 'heading' && block.level === 1 && !block.summary);
+  const headingTexts = new Set(topLevel.map((block) => (block.kind === 'heading' ? block.text : '')));
+  if (given && !headingTexts.has(given)) return given;
+  const first = blocks[0];
+  const opens = first?.kind === 'heading' && first.level === 1 && !first.summary && topLevel.length === 1;
+  return (opens ? first.text : '') || nameOf(source) || source;
 }
 
 export function chunkDocument(document: LoadedDocument, source: string, options: ChunkOptions = {}): Chunk[] {

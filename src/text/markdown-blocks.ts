@@ -269,6 +269,8 @@ class Reader {
         return;
       case 'bullet_list_open':
       case 'ordered_list_open': {
+        // A table of contents repeats the headings: it would only compete with the sections.
+        if (this.linksWithinDocument(start, end)) return;
         const items = this.listItems(token, start, end);
         if (items.length > 0) out.push({ kind: 'list', ordered: token.type === 'ordered_list_open', items });
         return;
@@ -303,6 +305,29 @@ class Reader {
         // hr and anything unknown: nothing to say.
         return;
     }
+  }
+
+  /**
+   * Whether tokens `start`..`end` (a list) are nothing but links to places in the same
+   * document (`#anchors`): a table of contents.
+   */
+  private linksWithinDocument(start: number, end: number): boolean {
+    let links = 0;
+    for (let i = start; i < end; i++) {
+      const token = this.tokens[i]!;
+      if (token.type !== 'inline') continue;
+      let inLink = false;
+      for (const child of token.children ?? []) {
+        if (child.type === 'link_open') {
+          if (!String(child.attrGet('href') ?? '').startsWith('#')) return false;
+          inLink = true;
+          links += 1;
+        } else if (child.type === 'link_close') inLink = false;
+        else if (!inLink && child.type === 'text' && child.content.trim() !== '') return false;
+        else if (!inLink && child.type !== 'text' && child.type !== 'softbreak') return false;
+      }
+    }
+    return links > 0;
   }
 
   private listItems(list: Token, start: number, end: number): string[] {
