@@ -22,7 +22,7 @@ export const OFFLINE_LABEL =
 export const DEGRADED_LABEL =
   '_Groq is unavailable right now, so here are the most relevant passages from the knowledge base instead of a written answer._';
 
-type UnitKind = 'sentence' | 'code' | 'steps' | 'row';
+type UnitKind = 'sentence' | 'item' | 'code' | 'steps' | 'row';
 
 /** Something a passage says that can be quoted on its own. */
 interface Unit {
@@ -80,24 +80,58 @@ function endsWithColon(text: string): boolean {
   return text.trimEnd().endsWith(':');
 }
 
+/** The name of the section a passage is: the last part of its heading path. */
+function sectionName(passage: Passage): string {
+  const section =
+    typeof passage.metadata.section === 'string' ? passage.metadata.section : (passage.title ?? '');
+  return section.split(' › ').at(-1) ?? '';
+}
+
+/** A list item ending in ":" introduces the code block after the list ("2. Create the logger:"). */
+function lastItemIntroduces(list: Extract<Block, { kind: 'list' }>): boolean {
+  const last = list.items.at(-1) ?? '';
+  return !last.includes('\n') && endsWithColon(last);
+}
+
 /** The quotable units of one passage. */
 function unitsOf(passage: Passage, index: number): Unit[] {
   const blocks = markdownBlocks(passage.text).filter((block) => block.kind !== 'heading');
+  // What the section is called says what its code and steps do, even with no sentence before them.
+  const section = terms(sectionName(passage));
   const out: Unit[] = [];
   const add = (kind: UnitKind, lead: string, body: string, extra: Partial<Unit> = {}) => {
+    const own = terms(`${lead} ${body}`);
     out.push({
       kind,
       passage: index,
       order: out.length,
       lead,
       body,
-      terms: new Set(terms(`${lead} ${body}`)),
+      terms: new Set(kind === 'code' || kind === 'steps' ? [...own, ...section] : own),
       importsOnly: false,
       ...extra,
     });
   };
   const prose = (text: string) => {
     for (const sentence of sentences(text)) if (sentence.length >= 3) add('sentence', '', sentence);
+  };
+  const code = (lead: string, block: Extract<Block, { kind: 'code' }>) =>
+    add('code', lead, fence(block.code, block.lang), { importsOnly: importsOnly(block.code) });
+  /** A list: numbered steps whole (with the code its last step introduces), bullets one by one. */
+  const list = (
+    lead: string,
+    block: Extract<Block, { kind: 'list' }>,
+    following: Block | undefined,
+  ): boolean => {
+    const withCode = following?.kind === 'code' && lastItemIntroduces(block);
+    if (block.ordered || withCode) {
+      const body = block.items.join('\n');
+      add('steps', lead, withCode ? `${body}\n\n${fence(following.code, following.lang)}` : body);
+      return withCode;
+    }
+    if (lead) prose(lead);
+    for (const item of block.items) add('item', '', item);
+    return false;
   };
   for (let i = 0; i < blocks.length; i++) {
     const block: Block = blocks[i]!;
@@ -109,21 +143,15 @@ function unitsOf(passage: Passage, index: number): Unit[] {
         const all = sentences(block.text);
         const lead = all.pop() ?? block.text;
         prose(all.join(' '));
-        if (next.kind === 'code') {
-          add('code', lead, fence(next.code, next.lang), { importsOnly: importsOnly(next.code) });
-        } else if (next.kind === 'list') add('steps', lead, next.items.join('\n'));
+        if (next.kind === 'code') code(lead, next);
+        else if (next.kind === 'list' && list(lead, next, blocks[i + 2])) i += 1;
         i += 1;
         continue;
       }
       prose(block.text);
-    } else if (block.kind === 'code') {
-      add('code', '', fence(block.code, block.lang), { importsOnly: importsOnly(block.code) });
-    } else if (block.kind === 'list') {
-      // Numbered steps, and items holding more than a line (a nested block), are quoted whole.
-      if (block.ordered || block.items.some((item) => item.includes('\n')))
-        add('steps', '', block.items.join('\n'));
-      // A bullet item is read like a sentence: each one answers on its own.
-      else for (const item of block.items) add('sentence', '', item.replace(/^[-*+]\s+/, ''));
+    } else if (block.kind === 'code') code('', block);
+    else if (block.kind === 'list') {
+      if (list('', block, next)) i += 1;
     } else if (block.kind === 'table') {
       for (const row of block.rows) add('row', '', row, { header: block.header });
     }
@@ -228,10 +256,10 @@ export class ExtractiveGenerator implements Generator {
       const text = this.render(unit, cite(unit), passages[unit.passage]);
       // The first thing quoted is quoted whole (a code block is never cut); then the budget holds.
       if (parts.length + bullets.length > 0 && length + text.length > this.maxChars) {
-        if (unit.kind === 'sentence') continue;
+        if (unit.kind === 'sentence' || unit.kind === 'item') continue;
         break;
       }
-      if (unit.kind === 'sentence') {
+      if (unit.kind === 'sentence' || unit.kind === 'item') {
         if (sentencesQuoted >= MAX_SENTENCES) continue;
         sentencesQuoted += 1;
         bullets.push(text);
@@ -274,6 +302,13 @@ export class ExtractiveGenerator implements Generator {
     switch (unit.kind) {
       case 'sentence':
         return `- ${unit.body} ${citation}`;
+      case 'item': {
+        // The citation ends the item's first line; what is nested under it follows.
+        const newline = unit.body.indexOf('\n');
+        return newline === -1
+          ? `${unit.body} ${citation}`
+          : `${unit.body.slice(0, newline)} ${citation}${unit.body.slice(newline)}`;
+      }
       case 'row':
         return unit.body;
       default: {
