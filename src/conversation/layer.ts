@@ -164,7 +164,10 @@ export class ConversationLayer {
         ...(this.options.clock ? { clock: this.options.clock } : {}),
         ...(this.options.recorder ? { onAnswered: (s) => this.options.recorder?.answered(s) } : {}),
       },
-      files.passages.length > 0 ? { ...options, attachments: files.passages } : options,
+      // What the adapter brought (the message asked about) first, then the files read here.
+      files.passages.length > 0
+        ? { ...options, attachments: [...(options.attachments ?? []), ...files.passages] }
+        : options,
     );
   }
 

@@ -56,6 +56,11 @@ export const strings = {
   askAboutNoMessage:
     'I could not read that message (it may have been deleted, or I cannot see this channel).',
   shareInThread: 'Share in thread',
+  /** The message asked about and its thread, as the sources of an answer. */
+  pointedMessage: 'The message you asked about',
+  pointedThread: 'Its thread',
+  pointedPerson: 'Someone',
+  pointedBot: 'The bot',
   shareExpired:
     'That private answer is no longer available to share (it expired or I restarted). Please ask again.',
   shareDone: 'Shared in the thread.',

@@ -5,6 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { type Logger, silentLogger } from '../log.js';
+import { textRelevance } from '../stores/local/relevance.js';
 import { CitationFilter } from './citations.js';
 import { type Failure, failures, isRagError, RagError } from './failures.js';
 import { buildAnswerPrompt, buildCondensePrompt } from './prompt.js';
@@ -13,6 +14,7 @@ import type {
   AnswerEvent,
   Answerer,
   Generator,
+  Passage,
   Question,
   Retriever,
   StageTimings,
@@ -45,6 +47,17 @@ export interface RagCoreDeps {
   readonly fallbackGenerator?: Generator;
   readonly options: RagCoreOptions;
   readonly logger?: Logger;
+}
+
+/**
+ * A message the asker pointed at answers the question when it covers this much of it (the
+ * question's terms weighed alike, see `textRelevance`): "When does the release train leave?"
+ * is covered by "the release train leaves on Thursday", not by "lunch is at noon".
+ */
+export const POINTED_MIN_COVERAGE = 0.5;
+
+function coversQuestion(passage: Passage, questions: readonly string[]): boolean {
+  return questions.some((question) => textRelevance(question, passage.text) >= POINTED_MIN_COVERAGE);
 }
 
 /** Raised inside the core when the overall answer deadline passes. */
@@ -246,8 +259,12 @@ export class RagCore implements Answerer {
         { found: found.length, relevant: relevant.length, attached: attached.length, floor },
         'retrieved',
       );
-      // An attached file is context enough: the answer comes from it even when the store has nothing.
-      if (relevant.length === 0 && attached.length === 0) {
+      // An attached file is context enough: the answer comes from it even when the store has
+      // nothing. A message the asker pointed at is, when it covers the question.
+      const covered =
+        attached.some((passage) => passage.metadata.pointedAt !== true) ||
+        attached.some((passage) => coversQuestion(passage, [text, standalone]));
+      if (relevant.length === 0 && !covered) {
         yield { type: 'failure', failure: failures.nothingFound(), timings: this.finish(timings, started) };
         return;
       }

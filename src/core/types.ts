@@ -39,8 +39,9 @@ export interface Question {
   /** Aborting stops the answer; the stream then ends with an `interrupted` failure. */
   readonly signal?: AbortSignal;
   /**
-   * Passages read from files attached to the question or its thread: context for this answer
-   * only (never stored), placed before the retrieved passages and cited by file name.
+   * Passages the asker brought: files attached to the question or its thread, or the message
+   * they asked about and its thread (marked `pointedAt` in their metadata). Context for this
+   * answer only (never stored), placed before the retrieved passages and cited by name.
    */
   readonly attachments?: readonly Passage[];
   /**

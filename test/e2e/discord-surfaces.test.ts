@@ -275,3 +275,68 @@ describe('npm run commands:deploy: where the commands can be used', () => {
     for (const command of commands.slice(2)) expect(command.contexts).toEqual([0]);
   });
 });
+
+describe('Discord: Ask about this message, when the message itself answers', () => {
+  // The embedded store with the bundled knowledge, which says nothing about release trains (the
+  // Upstash fake's hashed embedding finds something in anything).
+  beforeAll(async () => {
+    await adapter.stop();
+    const config = parseConfig({
+      GROQ_API_KEY: backends.env.GROQ_API_KEY!,
+      GROQ_BASE_URL: backends.env.GROQ_BASE_URL!,
+      GROQ_RETRY_BUDGET_MS: '300',
+      DISCORD_TOKEN: discord.token,
+      DISCORD_APPLICATION_ID: discord.applicationId,
+      DISCORD_API_URL: discord.apiURL,
+      RAG_DATA_DIR: join(dataDir, 'local'),
+    });
+    const captured = captureLogs();
+    const runtime = await buildRuntime(config, { logger: captured.logger });
+    adapter = createDiscordAdapter({
+      config: config.discord!,
+      conversations: layerOver(runtime.answerer, { logger: captured.logger }),
+      logger: captured.logger,
+      editIntervalMs: 0,
+    });
+    await adapter.start();
+  });
+
+  it('answers from the selected message when the knowledge base has nothing about it, citing the message', async () => {
+    groq.setReply(answering('The release train leaves on Thursday [1].'));
+    const selected = discord.userMessage({
+      content: 'Deploy freeze: the mongoose release train leaves on Thursday.',
+    });
+    const { done } = await askAbout('When does the release train leave?', { messageId: selected.id });
+    expect(String(done.body?.content)).toContain('The release train leaves on Thursday [1].');
+    expect(JSON.stringify(done.body?.embeds)).toContain('**[1]** The message you asked about');
+    const prompt = String(groq.chatRequests().at(-1)!.body.messages?.at(-1)?.content);
+    expect(prompt).toMatch(
+      /<passage id="1" source="The message you asked about"[^>]*>\nDeploy freeze: the mongoose release train leaves on Thursday\./,
+    );
+  });
+
+  it('still refuses when neither the message nor the knowledge base covers the question', async () => {
+    const selected = discord.userMessage({ content: 'Lunch is at noon in the big room today.' });
+    const before = groq.chatRequests().filter((r) => JSON.stringify(r.body).includes('<context>')).length;
+    const command = discord.messageCommand({ name: ASK_ABOUT, messageId: selected.id });
+    const modal = await waitFor(
+      () => discord.modals.find((m) => m.interactionId === command.id),
+      'the modal',
+    );
+    const submit = discord.submitModal({
+      customId: String(modal.data.custom_id),
+      values: { question: 'What is the airspeed of an unladen swallow?' },
+    });
+    const refusal = await waitFor(
+      () =>
+        webhookCalls(submit.token).find((c) =>
+          JSON.stringify(c.body ?? {}).includes("couldn't find anything about that"),
+        ),
+      'the refusal',
+    );
+    expect(JSON.stringify(refusal.body)).not.toContain('Share in thread');
+    expect(groq.chatRequests().filter((r) => JSON.stringify(r.body).includes('<context>'))).toHaveLength(
+      before,
+    );
+  });
+});

@@ -377,3 +377,78 @@ describe('Slack: App Home', () => {
     expect(slack.callsTo('views.publish').filter((c) => c.args.user_id === 'U8')).toHaveLength(1);
   });
 });
+
+describe('Slack: Ask about this message, when the message itself answers', () => {
+  // The embedded store with the bundled knowledge, which says nothing about release trains (the
+  // Upstash fake's hashed embedding finds something in anything).
+  beforeAll(async () => {
+    await adapter.stop();
+    const config = parseConfig({
+      GROQ_API_KEY: backends.env.GROQ_API_KEY!,
+      GROQ_BASE_URL: backends.env.GROQ_BASE_URL!,
+      GROQ_RETRY_BUDGET_MS: '300',
+      SLACK_BOT_TOKEN: slack.token,
+      SLACK_SIGNING_SECRET: SECRET,
+      SLACK_API_URL: slack.apiURL,
+      RAG_DATA_DIR: join(dataDir, 'local'),
+    });
+    const { logger } = captureLogs();
+    const runtime = await buildRuntime(config, { logger });
+    adapter = createSlackAdapter({
+      config: config.slack!,
+      port: 0,
+      conversations: layerOver(runtime.answerer, { logger }),
+      logger,
+      overview: knowledgeOverview(runtime.store),
+      pacing: { editIntervalMs: 0, appendIntervalMs: 0 },
+    });
+    await adapter.start();
+    eventsURL = `http://127.0.0.1:${adapter.port}/slack/events`;
+  });
+
+  it('answers from the selected message when the knowledge base has nothing about it, citing the message', async () => {
+    groq.setReply(answering('The release train leaves on Thursday [1].'));
+    const ts = slack.addUserMessage(
+      CHANNEL,
+      'U2',
+      'Deploy freeze: the mongoose release train leaves on Thursday.',
+    );
+    const opened = await openAskAbout({
+      ts,
+      text: 'Deploy freeze: the mongoose release train leaves on Thursday.',
+      user: 'U2',
+    });
+    await submit(opened.view, 'When does the release train leave?');
+    const ephemeral = await waitFor(
+      () =>
+        slack.ephemerals(CHANNEL).find((e) => JSON.stringify(e.blocks).includes('leaves on Thursday [1]')),
+      'the private answer',
+    );
+    const blocks = JSON.stringify(ephemeral.blocks);
+    expect(blocks).not.toContain("couldn't find anything");
+    expect(blocks).toMatch(/Sources: \*\[1\]\* The message you asked about/);
+    // The message reached the model as a numbered passage, not only as the conversation.
+    const prompt = String(groq.chatRequests().at(-1)!.body.messages?.at(-1)?.content);
+    expect(prompt).toMatch(
+      /<passage id="1" source="The message you asked about"[^>]*>\nDeploy freeze: the mongoose release train leaves on Thursday\./,
+    );
+  });
+
+  it('still refuses when neither the message nor the knowledge base covers the question', async () => {
+    const ts = slack.addUserMessage(CHANNEL, 'U2', 'Lunch is at noon in the big room today.');
+    const opened = await openAskAbout({ ts, text: 'Lunch is at noon in the big room today.', user: 'U2' });
+    const before = groq.chatRequests().filter((r) => JSON.stringify(r.body).includes('<context>')).length;
+    await submit(opened.view, 'What is the airspeed of an unladen swallow?');
+    const refusal = await waitFor(
+      () =>
+        slack
+          .ephemerals(CHANNEL)
+          .find((e) => JSON.stringify(e).includes("couldn't find anything about that")),
+      'the refusal',
+    );
+    expect(JSON.stringify(refusal)).not.toContain('Share in thread');
+    expect(groq.chatRequests().filter((r) => JSON.stringify(r.body).includes('<context>'))).toHaveLength(
+      before,
+    );
+  });
+});

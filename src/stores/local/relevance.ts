@@ -7,6 +7,7 @@
  * relevant. The floor on this score is calibrated on data (eval/RESULTS.md).
  */
 import { misspeltMatches } from './spelling.js';
+import { namedTerms, queryTerms, terms, typedInLowerCase } from './terms.js';
 
 /** BM25's inverse document frequency; a term no passage contains gets the highest weight. */
 export function inverseDocumentFrequency(documentFrequency: number, documents: number): number {
@@ -111,4 +112,22 @@ export function passageRelevance(
   const matches = misspeltMatches(unseen, [...passage.body, ...passage.everywhere], asked);
   const asAsked = (term: string) => matches.get(term) ?? term;
   return coverage(weights, passage.body.map(asAsked), new Set(passage.everywhere.map(asAsked)));
+}
+
+/**
+ * How much of a question one text covers when no store's statistics are at hand (a message the
+ * asker pointed at): every question term weighs the same, names double, slips forgiven.
+ */
+export function textRelevance(question: string, text: string): number {
+  const wanted = queryTerms(question);
+  if (wanted.length === 0) return 0;
+  const named = typedInLowerCase(question) ? namedTerms(text) : namedTerms(question);
+  const weights = termWeights(wanted, new Map(), MIN_DOCUMENTS, named);
+  const body = terms(text);
+  const seen = new Set(body);
+  return passageRelevance(
+    weights,
+    wanted.filter((term) => !seen.has(term)),
+    { body, everywhere: [] },
+  );
 }

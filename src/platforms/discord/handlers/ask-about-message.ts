@@ -1,6 +1,7 @@
 /**
  * "Ask about this message" (Apps → on a message): a modal takes the question; the selected
- * message and its thread become the conversation's history; the answer comes back in an
+ * message and its thread are passages of the answer (cited as such) and the conversation's
+ * history; the answer comes back in an
  * ephemeral reply with a "Share in thread" button that posts it, with its sources, in the
  * message's thread (started on the message when it has none), crediting who asked.
  *
@@ -27,6 +28,7 @@ import {
 } from 'discord.js';
 import type { Conversation, FinalReply } from '../../../conversation/conversation.js';
 import { isAllowed } from '../../../conversation/layer.js';
+import { pointedPassages } from '../../../conversation/pointed-message.js';
 import { PrivateAnswers } from '../../../conversation/private-answers.js';
 import { strings } from '../../../conversation/strings.js';
 import type { Turn } from '../../../core/types.js';
@@ -201,11 +203,18 @@ export function askAboutMessage(ctx: DiscordContext) {
       share && payload.components && payload.components.length > 0
         ? { ...payload, components: [...payload.components, share] }
         : payload;
+    // The message and its thread: passages of the answer, and the conversation so far.
+    const history = await historyOf(selected);
+    const pointed = pointedPassages({
+      id: selected.messageId,
+      text: selected.turn?.text ?? '',
+      thread: history,
+    });
     const conversation: Conversation = discordConversation({
       surface,
       place,
       asker: { id: interaction.user.id },
-      history: () => historyOf(selected),
+      history: async () => history,
       ...(ctx.editIntervalMs !== undefined ? { editIntervalMs: ctx.editIntervalMs } : {}),
     });
     const target: ShareTarget = {
@@ -239,7 +248,7 @@ export function askAboutMessage(ctx: DiscordContext) {
         },
       },
       question,
-      { via: 'message-command' },
+      { via: 'message-command', history, ...(pointed.length > 0 ? { attachments: pointed } : {}) },
     );
   }
 

@@ -1,6 +1,7 @@
 /**
  * "Ask about this message" (message shortcut `ask_about_message`): a modal takes the question;
- * the selected message and its thread become the conversation's history; the answer comes
+ * the selected message and its thread are passages of the answer (cited as such) and the
+ * conversation's history; the answer comes
  * back privately (ephemeral) with a "Share in thread" button that posts it, with its sources,
  * in the message's thread, crediting who asked.
  */
@@ -18,6 +19,7 @@ import type {
 } from '@slack/bolt';
 import type { FinalReply } from '../../../conversation/conversation.js';
 import { isAllowed } from '../../../conversation/layer.js';
+import { pointedPassages } from '../../../conversation/pointed-message.js';
 import { PrivateAnswers } from '../../../conversation/private-answers.js';
 import { strings } from '../../../conversation/strings.js';
 import type { Turn } from '../../../core/types.js';
@@ -165,17 +167,17 @@ export function registerAskAboutMessage(app: App, ctx: SlackContext): void {
       const userId = body.user.id;
       const rootTs = about.threadTs ?? about.messageTs;
       const bot = ctx.bot();
-      // The message and its thread as the conversation so far; the message alone when the
-      // thread cannot be read (a private channel the bot is not in).
-      const history = async (): Promise<Turn[]> => {
-        try {
-          const thread = await threadContext(client, about.channel, rootTs, '', bot);
-          if (thread.history.length > 0) return thread.history;
-        } catch (error) {
-          ctx.log.debug({ err: error }, 'could not read the thread of the selected message');
-        }
-        return about.text ? [{ role: 'user', text: about.text }] : [];
-      };
+      // The message and its thread: passages of the answer, and the conversation so far; the
+      // message alone when the thread cannot be read (a private channel the bot is not in).
+      let thread: Turn[] = [];
+      try {
+        thread = (await threadContext(client, about.channel, rootTs, '', bot)).history;
+      } catch (error) {
+        ctx.log.debug({ err: error }, 'could not read the thread of the selected message');
+      }
+      const history =
+        thread.length > 0 ? thread : about.text ? [{ role: 'user' as const, text: about.text }] : [];
+      const pointed = pointedPassages({ id: about.messageTs, text: about.text ?? '', thread });
       const question = checked.question;
       const conversation = ephemeralConversation({
         client,
@@ -186,7 +188,7 @@ export function registerAskAboutMessage(app: App, ctx: SlackContext): void {
           ...authorisedTeam(context),
           ...(about.responseUrl ? { responseUrl: about.responseUrl } : {}),
         },
-        history,
+        history: async () => history,
         log: ctx.log,
         actions: (final: FinalReply) =>
           shareButton(
@@ -199,7 +201,11 @@ export function registerAskAboutMessage(app: App, ctx: SlackContext): void {
             }),
           ),
       });
-      await ctx.conversations.ask(conversation, question, { via: 'message-shortcut' });
+      await ctx.conversations.ask(conversation, question, {
+        via: 'message-shortcut',
+        history,
+        ...(pointed.length > 0 ? { attachments: pointed } : {}),
+      });
     },
   );
 
