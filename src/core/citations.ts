@@ -13,20 +13,34 @@ type MarkerScan =
   | { readonly kind: 'text' }
   | { readonly kind: 'incomplete' };
 
-/** Reads a marker starting at `text[start] === '['`: digits separated by commas or spaces, then `]`. */
+/**
+ * Reads a marker starting at `text[start] === '['`: numbers separated by commas or spaces,
+ * `[1]`, `[1][2]`'s parts, `[1, 3]`, `[1 3]`; a separator must be followed by a number.
+ */
 function scanMarker(text: string, start: number): MarkerScan {
   const numbers: number[] = [];
   let digits = '';
+  /** Whether a number must come next (after `[` or a separator). */
+  let wantNumber = true;
   for (let i = start + 1; i < text.length && i - start <= MAX_MARKER_CHARS; i++) {
     const char = text[i]!;
-    if (char >= '0' && char <= '9') digits += char;
-    else if (char === ',' || char === ' ') {
-      if (digits) numbers.push(Number(digits));
+    if (char >= '0' && char <= '9') {
+      digits += char;
+      wantNumber = false;
+      continue;
+    }
+    if (digits) {
+      numbers.push(Number(digits));
       digits = '';
-    } else if (char === ']') {
-      if (digits) numbers.push(Number(digits));
-      return numbers.length > 0 ? { kind: 'marker', end: i + 1, numbers } : { kind: 'text' };
-    } else return { kind: 'text' };
+    }
+    if (char === ']' && !wantNumber) return { kind: 'marker', end: i + 1, numbers };
+    if ((char === ',' || char === ' ') && numbers.length > 0) {
+      // A comma may be followed by spaces; a space only by a number or a comma.
+      if (char === ',' && wantNumber && text[i - 1] !== ' ') return { kind: 'text' };
+      wantNumber = true;
+      continue;
+    }
+    return { kind: 'text' };
   }
   return text.length - start > MAX_MARKER_CHARS ? { kind: 'text' } : { kind: 'incomplete' };
 }
@@ -100,6 +114,8 @@ export class CitationFilter {
   private pending = '';
   /** For each UTF-16 unit of `pending`: inside code when it was read. */
   private pendingInCode: boolean[] = [];
+  /** The last character given out, so a removed marker cannot leave `[` and `7]` side by side. */
+  private lastOut = '';
   private readonly code = new CodeTracker();
 
   constructor(private readonly sources: number) {}
@@ -132,7 +148,11 @@ export class CitationFilter {
         if (scan.kind === 'incomplete' && !final) break;
         if (scan.kind === 'marker') {
           const kept = keptMarker(scan.numbers, this.sources);
-          out += kept ? (spaceBefore ? ' ' : '') + kept : '';
+          // "[[12]7]" or "[7 [12]7]": removing [12] (and its space) would join what is around it
+          // into a marker; an invisible zero-width space keeps them apart.
+          const before = out.at(-1) ?? this.lastOut;
+          const joins = before === '[' || before === ',' || (before >= '0' && before <= '9');
+          out += kept ? (spaceBefore ? ' ' : '') + kept : joins ? '\u200b' : '';
           i = scan.end;
           continue;
         }
@@ -142,6 +162,7 @@ export class CitationFilter {
     }
     this.pending = text.slice(i);
     this.pendingInCode = inCode.slice(i);
+    if (out) this.lastOut = out.at(-1) ?? '';
     return out;
   }
 }
