@@ -1,15 +1,31 @@
 /**
- * The production knowledge store: an Upstash Vector index with a built-in embedding model,
+ * The production knowledge store: an Upstash Vector index with built-in embedding models,
  * through @upstash/vector. Text goes in and out as `data` (the index embeds it); citation
  * fields ride along as metadata. Each collection is a namespace: `default` is the configured
  * namespace (UPSTASH_VECTOR_NAMESPACE), any other is `<namespace>:<collection>` (or just the
  * collection's name when no namespace is configured).
  *
+ * The index's type is read once from `info`. A dense index is queried as it always was. A
+ * hybrid index (a dense and a sparse vector per passage, both embedded by the index's own
+ * models from the same `data`) is ranked by the configured query mode (both parts fused with
+ * RRF or DBSF, or one part alone), while each passage's relevance score, which the "nothing in
+ * the knowledge base" floor judges, is its dense similarity from a second query in the same
+ * request: fused scores are ranks or normalised distributions, which say nothing about whether
+ * a passage is relevant at all. A sparse-only index has no bounded score: it gets no default
+ * floor (set RAG_MIN_SCORE for it).
+ *
  * The SDK reports failures as `UpstashError(<server message>)` without the status code, so
  * failures are classified by that message. The SDK's own retries cover network errors only;
  * ours cover those, 5xx and timeouts alike, so its retries are off.
  */
-import { Index } from '@upstash/vector';
+import {
+  FusionAlgorithm,
+  Index,
+  type InfoResult,
+  QueryMode,
+  type QueryResult,
+  WeightingStrategy,
+} from '@upstash/vector';
 import { type Failure, failures, RagError } from '../core/failures.js';
 import {
   type Chunk,
@@ -20,6 +36,40 @@ import {
   type StoreStats,
 } from '../core/types.js';
 import { type Logger, silentLogger } from '../log.js';
+import type { HybridSettings } from './settings.js';
+
+export type IndexKind = 'dense' | 'sparse' | 'hybrid';
+
+/** What `info` says about the index: its type and its built-in models. */
+export interface IndexShape {
+  readonly kind: IndexKind;
+  readonly denseModel?: string;
+  readonly sparseModel?: string;
+}
+
+export const DEFAULT_HYBRID: HybridSettings = { fusion: 'rrf', queryMode: 'hybrid', weighting: 'auto' };
+
+/** The index type from `info` (`indexType`, or which parts it describes for older responses). */
+export function indexShape(info: InfoResult): IndexShape {
+  const declared = String((info as InfoResult & { indexType?: unknown }).indexType ?? '').toUpperCase();
+  const kind: IndexKind =
+    declared === 'HYBRID' || (info.denseIndex && info.sparseIndex)
+      ? 'hybrid'
+      : declared === 'SPARSE' || (!info.denseIndex && info.sparseIndex)
+        ? 'sparse'
+        : 'dense';
+  return {
+    kind,
+    ...(info.denseIndex?.embeddingModel ? { denseModel: info.denseIndex.embeddingModel } : {}),
+    ...(info.sparseIndex?.embeddingModel ? { sparseModel: info.sparseIndex.embeddingModel } : {}),
+  };
+}
+
+/** The index's type, read once and shared by every collection's view of the index. */
+interface ShapeCache {
+  promise?: Promise<IndexShape>;
+  known?: IndexShape;
+}
 
 export interface UpstashStoreOptions {
   readonly url: string;
@@ -32,6 +82,8 @@ export interface UpstashStoreOptions {
   readonly timeoutMs?: number;
   /** Retries after network errors, 5xx and timeouts. */
   readonly maxRetries?: number;
+  /** How a hybrid index is queried (UPSTASH_VECTOR_FUSION, _QUERY_MODE, _SPARSE_WEIGHTING). */
+  readonly hybrid?: HybridSettings;
   readonly logger?: Logger;
 }
 
@@ -79,19 +131,25 @@ export function collectionNamespace(base: string, collection: string): string {
   return base ? `${base}:${collection}` : collection;
 }
 
+/**
+ * Upstash reports cosine similarity as (1 + cos) / 2, so unrelated text sits near 0.5 and
+ * built-in models score relevant passages around 0.75–0.9; 0.7 drops only the unrelated.
+ */
+export const DENSE_MIN_SCORE = 0.7;
+
 export class UpstashStore implements CollectionStore {
   readonly description: string;
-  /**
-   * Upstash reports cosine similarity as (1 + cos) / 2, so unrelated text sits near 0.5 and
-   * built-in models score relevant passages around 0.75–0.9; 0.7 drops only the unrelated.
-   */
-  readonly defaultMinScore = 0.7;
   private readonly index: Index<Metadata>;
   private readonly namespace: string;
   private readonly maxRetries: number;
   private readonly log: Logger;
+  private readonly shapes: ShapeCache;
 
-  constructor(private readonly options: UpstashStoreOptions) {
+  constructor(
+    private readonly options: UpstashStoreOptions,
+    shapes: ShapeCache = {},
+  ) {
+    this.shapes = shapes;
     const timeoutMs = options.timeoutMs ?? 10_000;
     this.namespace = collectionNamespace(options.namespace, options.collection ?? DEFAULT_COLLECTION);
     this.maxRetries = options.maxRetries ?? 2;
@@ -112,7 +170,32 @@ export class UpstashStore implements CollectionStore {
   }
 
   collection(name: string): UpstashStore {
-    return new UpstashStore({ ...this.options, collection: name });
+    return new UpstashStore({ ...this.options, collection: name }, this.shapes);
+  }
+
+  /**
+   * Dense and hybrid scores are dense similarities (see the module comment); a sparse-only
+   * index's are unbounded sums, so no floor is assumed for it.
+   */
+  get defaultMinScore(): number {
+    return this.shapes.known?.kind === 'sparse' ? 0 : DENSE_MIN_SCORE;
+  }
+
+  /** The index's type, asked once (a failure is not remembered, so the next search asks again). */
+  shape(): Promise<IndexShape> {
+    this.shapes.promise ??= this.call('info', () => this.index.info()).then(
+      (info) => {
+        const shape = indexShape(info);
+        this.shapes.known = shape;
+        this.log.debug({ ...shape }, 'Upstash index type');
+        return shape;
+      },
+      (error: unknown) => {
+        this.shapes.promise = undefined;
+        throw error;
+      },
+    );
+    return this.shapes.promise;
   }
 
   /** Collections are the namespaces under the configured one (all of them when it is ''). */
@@ -130,7 +213,11 @@ export class UpstashStore implements CollectionStore {
     return found;
   }
 
-  /** One query per collection's namespace, merged by score: no passage of another collection can appear. */
+  /**
+   * One query per collection's namespace, merged by the score each was ranked by (comparable
+   * across queries: a similarity, or a fused rank score): no passage of another collection can
+   * appear.
+   */
   async search(query: string, options: SearchOptions): Promise<Passage[]> {
     const collections = [...new Set(options.collections ?? [DEFAULT_COLLECTION])];
     const found = await Promise.all(
@@ -140,29 +227,54 @@ export class UpstashStore implements CollectionStore {
     );
     return found
       .flat()
-      .sort((a, b) => b.score - a.score)
-      .slice(0, options.topK);
+      .sort((a, b) => b.rankedBy - a.rankedBy)
+      .slice(0, options.topK)
+      .map((found) => found.passage);
   }
 
-  private async searchNamespace(namespace: string, query: string, topK: number): Promise<Passage[]> {
-    const results = await this.call('query', () =>
-      this.index.query(
-        { data: query, topK, includeMetadata: true, includeData: true },
-        namespace ? { namespace } : {},
+  private async searchNamespace(namespace: string, query: string, topK: number): Promise<Ranked[]> {
+    const shape = await this.shape();
+    const scope = namespace ? { namespace } : {};
+    const base = { data: query, topK, includeMetadata: true, includeData: true } as const;
+    if (shape.kind === 'dense') {
+      return (await this.call('query', () => this.index.query(base, scope))).map(ranked);
+    }
+    const settings = this.options.hybrid ?? DEFAULT_HYBRID;
+    const weighting = sparseWeighting(settings, shape);
+    if (shape.kind === 'sparse') {
+      const results = await this.call('query', () => this.index.query({ ...base, ...weighting }, scope));
+      return results.map(ranked);
+    }
+    if (settings.queryMode === 'dense') {
+      const results = await this.call('query', () =>
+        this.index.query({ ...base, queryMode: QueryMode.DENSE }, scope),
+      );
+      return results.map(ranked);
+    }
+    // Ranked as configured; scored by the dense part, in the same request.
+    const [order = [], dense = []] = await this.call('query', () =>
+      this.index.queryMany(
+        [
+          {
+            ...base,
+            queryMode: settings.queryMode === 'sparse' ? QueryMode.SPARSE : QueryMode.HYBRID,
+            ...(settings.queryMode === 'hybrid'
+              ? { fusionAlgorithm: settings.fusion === 'dbsf' ? FusionAlgorithm.DBSF : FusionAlgorithm.RRF }
+              : {}),
+            ...weighting,
+          },
+          { data: query, topK: topK * DENSE_DEPTH, queryMode: QueryMode.DENSE },
+        ],
+        scope,
       ),
     );
-    return results.map((result) => {
-      const { source, title, url, ...rest } = (result.metadata ?? {}) as Metadata;
-      return {
-        id: String(result.id),
-        text: result.data ?? '',
-        score: result.score,
-        source: typeof source === 'string' ? source : String(result.id),
-        ...(typeof title === 'string' ? { title } : {}),
-        ...(typeof url === 'string' ? { url } : {}),
-        metadata: rest,
-      };
-    });
+    const similarity = new Map(dense.map((result) => [String(result.id), result.score]));
+    // A passage the dense part did not return scores at most the lowest one it did.
+    const below = dense.length > 0 ? Math.min(...dense.map((result) => result.score)) : 0;
+    return order.map((result) => ({
+      passage: { ...toPassage(result), score: similarity.get(String(result.id)) ?? below },
+      rankedBy: result.score,
+    }));
   }
 
   async upsert(chunks: readonly Chunk[]): Promise<void> {
@@ -245,6 +357,42 @@ export class UpstashStore implements CollectionStore {
   }
 }
 
+/** The dense query that scores a hybrid query's passages looks this many times deeper. */
+const DENSE_DEPTH = 3;
+
+/** The sparse part's weighting: IDF for BM25-style models unless configured otherwise. */
+function sparseWeighting(
+  settings: HybridSettings,
+  shape: IndexShape,
+): { weightingStrategy?: WeightingStrategy } {
+  const idf =
+    settings.weighting === 'idf' || (settings.weighting === 'auto' && /bm25/i.test(shape.sparseModel ?? ''));
+  return idf ? { weightingStrategy: WeightingStrategy.IDF } : {};
+}
+
+/** A passage, and the score the index ranked it by (the fused score, for a hybrid query). */
+interface Ranked {
+  readonly passage: Passage;
+  readonly rankedBy: number;
+}
+
+function ranked(result: QueryResult<Metadata>): Ranked {
+  return { passage: toPassage(result), rankedBy: result.score };
+}
+
+function toPassage(result: QueryResult<Metadata>): Passage {
+  const { source, title, url, ...rest } = (result.metadata ?? {}) as Metadata;
+  return {
+    id: String(result.id),
+    text: result.data ?? '',
+    score: result.score,
+    source: typeof source === 'string' ? source : String(result.id),
+    ...(typeof title === 'string' ? { title } : {}),
+    ...(typeof url === 'string' ? { url } : {}),
+    metadata: rest,
+  };
+}
+
 export interface UpstashCheck {
   readonly ok: boolean;
   readonly detail: string;
@@ -256,18 +404,24 @@ export async function checkUpstash(options: UpstashStoreOptions): Promise<Upstas
   const store = new UpstashStore({ ...options, maxRetries: 0 });
   try {
     const stats = await store.stats();
-    if (!stats.embeddingModel) {
+    const shape = await store.shape();
+    const models = [shape.denseModel, shape.sparseModel].filter(Boolean);
+    if (models.length === 0 || (shape.kind === 'hybrid' && models.length < 2)) {
       return {
         ok: false,
         detail: `reachable, ${stats.dimension ?? '?'} dimensions, but no built-in embedding model`,
-        fix: 'create the index with an embedding model (e.g. BGE_SMALL_EN_V1_5); this bot upserts and queries text',
+        fix: 'create the index with an embedding model (e.g. BGE_SMALL_EN_V1_5, and BM25 for a hybrid index); this bot upserts and queries text',
       };
     }
     const empty = stats.vectorCount === 0 ? ' (empty: run npm run ingest -- <folder>)' : '';
-    return {
-      ok: true,
-      detail: `${stats.vectorCount} vectors${empty}, ${stats.dimension} dimensions, model ${stats.embeddingModel}`,
-    };
+    const hybrid = options.hybrid ?? DEFAULT_HYBRID;
+    const how =
+      shape.kind === 'hybrid'
+        ? `hybrid index, models ${models.join(' + ')}, ranked ${hybrid.queryMode === 'hybrid' ? `by ${hybrid.fusion.toUpperCase()} fusion` : `by the ${hybrid.queryMode} part`}`
+        : shape.kind === 'sparse'
+          ? `sparse index, model ${models[0]} (no default relevance floor: set RAG_MIN_SCORE)`
+          : `${stats.dimension} dimensions, model ${models[0]}`;
+    return { ok: true, detail: `${stats.vectorCount} vectors${empty}, ${how}` };
   } catch (error) {
     const failure = error instanceof RagError ? error.failure : failures.unavailable(SERVICE);
     return {

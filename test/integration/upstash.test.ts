@@ -1,4 +1,6 @@
+import { Index } from '@upstash/vector';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config.js';
 import type { Chunk } from '../../src/core/types.js';
 import { checkUpstash, UpstashStore } from '../../src/stores/upstash.js';
 import { type FakeUpstash, MAX_UPSERT_BATCH, startFakeUpstash } from '../fakes/upstash/index.js';
@@ -68,7 +70,8 @@ describe('Upstash Vector store', () => {
     fake.failNext({ type: 'status', status: 503 });
     const results = await store().search('anything', { topK: 3 });
     expect(Array.isArray(results)).toBe(true);
-    expect(fake.requests).toHaveLength(2);
+    // The index type is asked once (the failed request and its retry), then the query.
+    expect(fake.requests.map((request) => request.command)).toEqual(['info', 'info', 'query-data']);
   });
 
   it('reports Upstash unavailable after bounded retries of 5xx', async () => {
@@ -114,5 +117,155 @@ describe('doctor check for Upstash', () => {
     const result = await checkUpstash({ url: fake.url, token: 'nope', namespace: '' });
     expect(result.ok).toBe(false);
     expect(result.fix).toContain('UPSTASH_VECTOR_REST_TOKEN');
+  });
+});
+
+describe('Upstash hybrid indexes', () => {
+  let hybrid: FakeUpstash;
+  beforeAll(async () => {
+    hybrid = await startFakeUpstash({ indexType: 'HYBRID' });
+    // "zebra" is in one passage only, "office" in two: the sparse part with IDF puts the zebra
+    // passage first, the dense part the short office one.
+    await hybridStore().upsert(
+      [
+        ['zebra', 'The zebra canteen serves lunch to visitors and staff on weekdays from noon until two.'],
+        ['office', 'Office.'],
+        ['desk', 'Office desk.'],
+      ].map(([id, text]) => ({ id: id!, text: text!, source: `${id}.md`, metadata: { kind: 'note' } })),
+    );
+  });
+  afterAll(() => hybrid.close());
+  beforeEach(() => {
+    hybrid.requests.length = 0;
+  });
+
+  function hybridStore(
+    settings: Partial<{
+      fusion: 'rrf' | 'dbsf';
+      queryMode: 'hybrid' | 'dense' | 'sparse';
+      weighting: 'auto' | 'idf' | 'none';
+    }> = {},
+  ) {
+    return new UpstashStore({
+      url: hybrid.url,
+      token: hybrid.token,
+      namespace: 'h',
+      timeoutMs: 1_000,
+      hybrid: { fusion: 'rrf', queryMode: 'hybrid', weighting: 'auto', ...settings },
+    });
+  }
+
+  const lastQueries = () =>
+    hybrid.requests.filter((r) => r.command === 'query-data').at(-1)?.body as Record<string, unknown>[];
+
+  it('detects the index type once and ranks by both parts fused, weighting the sparse part by IDF for the BM25 model', async () => {
+    const store = hybridStore();
+    const found = await store.search('zebra office', { topK: 3 });
+    await store.search('zebra office', { topK: 3 });
+    expect(hybrid.requests.filter((r) => r.command === 'info')).toHaveLength(1);
+    const [ranking, scoring] = lastQueries();
+    expect(ranking).toMatchObject({
+      data: 'zebra office',
+      topK: 3,
+      queryMode: 'HYBRID',
+      fusionAlgorithm: 'RRF',
+      weightingStrategy: 'IDF',
+    });
+    expect(scoring).toMatchObject({ data: 'zebra office', queryMode: 'DENSE' });
+    // The order is the index's fused order for that query.
+    const index = new Index({ url: hybrid.url, token: hybrid.token });
+    const fused = await index.query(
+      {
+        data: 'zebra office',
+        topK: 3,
+        queryMode: 'HYBRID' as never,
+        fusionAlgorithm: 'RRF' as never,
+        weightingStrategy: 'IDF' as never,
+      },
+      { namespace: 'h' },
+    );
+    expect(found.map((p) => p.id)).toEqual(fused.map((r) => String(r.id)));
+    expect(found[0]).toMatchObject({ source: expect.stringMatching(/\.md$/), metadata: { kind: 'note' } });
+  });
+
+  it('scores each passage by its dense similarity, which the relevance floor can judge', async () => {
+    const found = await hybridStore().search('zebra office', { topK: 3 });
+    const dense = await hybridStore({ queryMode: 'dense' }).search('zebra office', { topK: 3 });
+    const similarity = new Map(dense.map((p) => [p.id, p.score]));
+    for (const passage of found) expect(passage.score).toBe(similarity.get(passage.id));
+    expect(hybridStore().defaultMinScore).toBe(0.7);
+  });
+
+  it('follows the configured query mode and fusion', async () => {
+    const sparse = await hybridStore({ queryMode: 'sparse' }).search('zebra office', { topK: 3 });
+    expect(lastQueries()[0]).toMatchObject({ queryMode: 'SPARSE', weightingStrategy: 'IDF' });
+    expect(lastQueries()[0]).not.toHaveProperty('fusionAlgorithm');
+    const dense = await hybridStore({ queryMode: 'dense' }).search('zebra office', { topK: 3 });
+    expect(hybrid.requests.at(-1)?.body).toMatchObject({ queryMode: 'DENSE' });
+    // Rare words lead the sparse part, overlap the dense part.
+    expect(sparse[0]?.id).toBe('zebra');
+    expect(dense[0]?.id).toBe('office');
+    await hybridStore({ fusion: 'dbsf', weighting: 'none' }).search('zebra office', { topK: 3 });
+    expect(lastQueries()[0]).toMatchObject({ queryMode: 'HYBRID', fusionAlgorithm: 'DBSF' });
+    expect(lastQueries()[0]).not.toHaveProperty('weightingStrategy');
+  });
+
+  it('upserts text once: the index embeds both parts with its own models', async () => {
+    await hybridStore().upsert([
+      { id: 'new', text: 'A new passage about zebras.', source: 'new.md', metadata: {} },
+    ]);
+    const upsert = hybrid.requests.find((r) => r.command === 'upsert-data');
+    expect(upsert?.body).toEqual([
+      expect.objectContaining({ id: 'new', data: 'A new passage about zebras.' }),
+    ]);
+    expect(JSON.stringify(upsert?.body)).not.toMatch(/sparseVector|"vector"/);
+  });
+
+  it('says in the doctor check that the index is hybrid, with both models and the fusion', async () => {
+    const result = await checkUpstash({
+      url: hybrid.url,
+      token: hybrid.token,
+      namespace: 'h',
+      hybrid: { fusion: 'dbsf', queryMode: 'hybrid', weighting: 'auto' },
+    });
+    expect(result).toMatchObject({ ok: true });
+    expect(result.detail).toMatch(/hybrid index, models FAKE-BOW-256 \+ BM25, ranked by DBSF fusion/);
+  });
+
+  it('takes the fusion, query mode and weighting from the configuration, refusing other values', () => {
+    const env = { UPSTASH_VECTOR_REST_URL: 'https://x.upstash.io', UPSTASH_VECTOR_REST_TOKEN: 't' };
+    expect(parseConfig({ ...env }).upstash?.hybrid).toEqual({
+      fusion: 'rrf',
+      queryMode: 'hybrid',
+      weighting: 'auto',
+    });
+    expect(
+      parseConfig({
+        ...env,
+        UPSTASH_VECTOR_FUSION: 'DBSF',
+        UPSTASH_VECTOR_QUERY_MODE: 'sparse',
+        UPSTASH_VECTOR_SPARSE_WEIGHTING: 'none',
+      }).upstash?.hybrid,
+    ).toEqual({ fusion: 'dbsf', queryMode: 'sparse', weighting: 'none' });
+    expect(() => parseConfig({ ...env, UPSTASH_VECTOR_FUSION: 'average' })).toThrow(
+      /UPSTASH_VECTOR_FUSION.*must be rrf or dbsf/,
+    );
+  });
+});
+
+describe('Upstash sparse indexes', () => {
+  it('query with IDF weighting and assume no relevance floor (their scores are unbounded)', async () => {
+    const sparse = await startFakeUpstash({ indexType: 'SPARSE' });
+    try {
+      const store = new UpstashStore({ url: sparse.url, token: sparse.token, namespace: '' });
+      await store.upsert([{ id: 'a', text: 'Zebra canteen hours', source: 'a.md', metadata: {} }]);
+      const found = await store.search('zebra', { topK: 3 });
+      expect(found.map((p) => p.id)).toEqual(['a']);
+      expect(sparse.requests.at(-1)?.body).toMatchObject({ data: 'zebra', weightingStrategy: 'IDF' });
+      expect(sparse.requests.at(-1)?.body).not.toHaveProperty('queryMode');
+      expect(store.defaultMinScore).toBe(0);
+    } finally {
+      await sparse.close();
+    }
   });
 });

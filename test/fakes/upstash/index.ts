@@ -1,9 +1,17 @@
 /**
  * A loopback fake of the Upstash Vector REST API as @upstash/vector calls it: every command
  * is `POST /<command>[/<namespace>]` with a JSON body, answered with `{"result": …}` or
- * `{"error": …}`. Covers upsert-data, query-data, fetch, delete, range, reset, info and
- * list-namespaces, a bearer token check, a deterministic built-in "embedding model", the
- * 1,000-vectors-per-upsert limit, and faults: 401, 5xx, down (connection reset) and hang.
+ * `{"error": …}`. Covers upsert-data, query-data (one query or a batch), fetch, delete, range,
+ * reset, info and list-namespaces, a bearer token check, deterministic built-in "embedding
+ * models", the 1,000-vectors-per-upsert limit, and faults: 401, 5xx, down (connection reset)
+ * and hang.
+ *
+ * The index is dense (the default), sparse or hybrid, as `info` reports in `indexType`. A
+ * sparse part is a BM25-style bag of words (term frequency, saturated) scored by dot product,
+ * optionally weighted by IDF (`weightingStrategy`); a hybrid query runs the part its
+ * `queryMode` names, or both fused by `fusionAlgorithm`: RRF (each part's rank r scores
+ * 1 / (r + 60)) or DBSF (each part's scores scaled between mean ± 3 standard deviations),
+ * summed per vector, the way Upstash documents them.
  */
 import { createHash } from 'node:crypto';
 import { type LoopbackServer, sendJson, sleep, startLoopbackServer } from '../http-server.js';
@@ -20,11 +28,15 @@ export type UpstashFault =
   | { readonly type: 'down' }
   | { readonly type: 'hang' };
 
+export type FakeIndexType = 'DENSE' | 'SPARSE' | 'HYBRID';
+
 export interface FakeUpstashOptions {
   readonly token?: string;
   /** Latency added to every request (benchmarks). */
   readonly latencyMs?: number;
   readonly dimension?: number;
+  /** DENSE (default), SPARSE or HYBRID. */
+  readonly indexType?: FakeIndexType;
 }
 
 export interface FakeUpstash {
@@ -49,12 +61,17 @@ export const MAX_UPSERT_BATCH = 1_000;
 const MAX_RANGE_LIMIT = 1_000;
 const MAX_METADATA_BYTES = 48 * 1024;
 const EMBEDDING_MODEL = 'FAKE-BOW-256';
+const SPARSE_MODEL = 'BM25';
+/** RRF's constant, as Upstash documents it. */
+const RRF_K = 60;
 
 interface StoredVector {
   readonly id: string;
   readonly data: string;
   readonly metadata?: Record<string, unknown>;
   readonly vector: Float64Array;
+  /** Sparse part: term id → weight. */
+  readonly sparse: Map<number, number>;
 }
 
 const STOPWORDS = new Set(
@@ -75,6 +92,24 @@ export function fakeEmbedding(text: string, dimension: number): Float64Array {
   return vector.map((value) => value / norm);
 }
 
+/** Content words, as the dense model sees them. */
+function words(text: string): string[] {
+  return (text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [])
+    .filter((word) => !STOPWORDS.has(word))
+    .map((word) => word.replace(/s$/, ''));
+}
+
+/** The sparse "BM25" model: each word's hashed id, weighted by its saturated term frequency. */
+export function fakeSparse(text: string): Map<number, number> {
+  const counts = new Map<number, number>();
+  for (const word of words(text)) {
+    const id = createHash('md5').update(word).digest().readUInt32BE(0) % 2 ** 31;
+    counts.set(id, (counts.get(id) ?? 0) + 1);
+  }
+  const k1 = 1.2;
+  return new Map([...counts].map(([id, tf]) => [id, (tf * (k1 + 1)) / (tf + k1)]));
+}
+
 /** Cosine similarity mapped to [0, 1] the way Upstash reports it: (1 + cos) / 2. */
 function score(a: Float64Array, b: Float64Array): number {
   let dot = 0;
@@ -85,6 +120,7 @@ function score(a: Float64Array, b: Float64Array): number {
 export async function startFakeUpstash(options: FakeUpstashOptions = {}): Promise<FakeUpstash> {
   const token = options.token ?? 'upstash-test-token-000000';
   const dimension = options.dimension ?? 256;
+  const indexType = options.indexType ?? 'DENSE';
   const namespaces = new Map<string, Map<string, StoredVector>>([['', new Map()]]);
   const requests: RecordedUpstashRequest[] = [];
   const faults: UpstashFault[] = [];
@@ -129,6 +165,7 @@ export async function startFakeUpstash(options: FakeUpstashOptions = {}): Promis
             data: item.data as string,
             ...(item.metadata ? { metadata: item.metadata as Record<string, unknown> } : {}),
             vector: fakeEmbedding(item.data as string, dimension),
+            sparse: fakeSparse(item.data as string),
           });
         }
         return ok('Success');
@@ -136,19 +173,15 @@ export async function startFakeUpstash(options: FakeUpstashOptions = {}): Promis
       case 'upsert':
         return bad(400, 'This index has an embedding model; upsert raw text with data instead of vectors');
       case 'query-data': {
-        const q = body as { data: string; topK?: number; includeMetadata?: boolean; includeData?: boolean };
-        const query = fakeEmbedding(q.data, dimension);
-        const results = [...vectors.values()]
-          .map((v) => ({ v, s: score(query, v.vector) }))
-          .sort((a, b) => b.s - a.s)
-          .slice(0, q.topK ?? 10)
-          .map(({ v, s }) => ({
-            id: v.id,
-            score: s,
-            ...(q.includeMetadata && v.metadata ? { metadata: v.metadata } : {}),
-            ...(q.includeData ? { data: v.data } : {}),
-          }));
-        return ok(results);
+        // A batch (queryMany) is an array of queries answered with an array of result lists.
+        const queries = (Array.isArray(body) ? body : [body]) as DataQuery[];
+        const answered: unknown[] = [];
+        for (const query of queries) {
+          const result = runQuery(vectors, query);
+          if ('error' in result) return bad(400, result.error);
+          answered.push(result.results);
+        }
+        return ok(Array.isArray(body) ? answered : answered[0]);
       }
       case 'fetch': {
         const f = body as { ids: string[]; includeMetadata?: boolean; includeData?: boolean };
@@ -200,10 +233,13 @@ export async function startFakeUpstash(options: FakeUpstashOptions = {}): Promis
           vectorCount: all.reduce((n, [, v]) => n + v.size, 0),
           pendingVectorCount: 0,
           indexSize: all.reduce((n, [, v]) => n + v.size * dimension * 4, 0),
-          dimension,
+          dimension: indexType === 'SPARSE' ? 0 : dimension,
           similarityFunction: 'COSINE',
-          indexType: 'DENSE',
-          denseIndex: { dimension, similarityFunction: 'COSINE', embeddingModel: EMBEDDING_MODEL },
+          indexType,
+          ...(indexType !== 'SPARSE'
+            ? { denseIndex: { dimension, similarityFunction: 'COSINE', embeddingModel: EMBEDDING_MODEL } }
+            : {}),
+          ...(indexType !== 'DENSE' ? { sparseIndex: { embeddingModel: SPARSE_MODEL } } : {}),
           namespaces: Object.fromEntries(
             all.map(([name, v]) => [name, { vectorCount: v.size, pendingVectorCount: 0 }]),
           ),
@@ -217,6 +253,100 @@ export async function startFakeUpstash(options: FakeUpstashOptions = {}): Promis
   }
 
   const gates = new Map<string, { left: number; open: Promise<void>; release: () => void }>();
+  interface DataQuery {
+    readonly data: string;
+    readonly topK?: number;
+    readonly includeMetadata?: boolean;
+    readonly includeData?: boolean;
+    readonly queryMode?: string;
+    readonly fusionAlgorithm?: string;
+    readonly weightingStrategy?: string;
+  }
+
+  type Ranked = { readonly v: StoredVector; readonly s: number }[];
+
+  function denseRanking(vectors: Map<string, StoredVector>, text: string): Ranked {
+    const query = fakeEmbedding(text, dimension);
+    return [...vectors.values()].map((v) => ({ v, s: score(query, v.vector) })).sort((a, b) => b.s - a.s);
+  }
+
+  /** Dot product with the query's words (weight 1 each), IDF-weighted when asked. */
+  function sparseRanking(vectors: Map<string, StoredVector>, text: string, idf: boolean): Ranked {
+    const query = fakeSparse(text);
+    const n = vectors.size;
+    const holding = (id: number) => [...vectors.values()].filter((v) => v.sparse.has(id)).length;
+    const weight = new Map(
+      [...query.keys()].map((id) => {
+        const df = holding(id);
+        return [id, idf ? Math.log((n - df + 0.5) / (df + 0.5) + 1) : 1];
+      }),
+    );
+    return [...vectors.values()]
+      .map((v) => ({
+        v,
+        s: [...query.keys()].reduce((sum, id) => sum + (v.sparse.get(id) ?? 0) * (weight.get(id) ?? 0), 0),
+      }))
+      .filter((entry) => entry.s > 0)
+      .sort((a, b) => b.s - a.s);
+  }
+
+  /** RRF or DBSF over the two parts' top results, as Upstash documents them. */
+  function fuse(parts: readonly Ranked[], algorithm: string, topK: number): Ranked {
+    const fused = new Map<string, { v: StoredVector; s: number }>();
+    for (const part of parts) {
+      const top = part.slice(0, topK);
+      const mean = top.reduce((sum, e) => sum + e.s, 0) / Math.max(1, top.length);
+      const sd = Math.sqrt(top.reduce((sum, e) => sum + (e.s - mean) ** 2, 0) / Math.max(1, top.length));
+      const low = mean - 3 * sd;
+      const high = mean + 3 * sd;
+      top.forEach((entry, rank) => {
+        const mapped =
+          algorithm === 'DBSF' ? (high > low ? (entry.s - low) / (high - low) : 1) : 1 / (rank + 1 + RRF_K);
+        const current = fused.get(entry.v.id);
+        fused.set(entry.v.id, { v: entry.v, s: (current?.s ?? 0) + mapped });
+      });
+    }
+    return [...fused.values()].sort((a, b) => b.s - a.s);
+  }
+
+  function runQuery(
+    vectors: Map<string, StoredVector>,
+    q: DataQuery,
+  ): { results: unknown[] } | { error: string } {
+    if (typeof q.data !== 'string' || !q.data) return { error: 'Data must be a non-empty string' };
+    const topK = q.topK ?? 10;
+    const mode = q.queryMode ?? 'HYBRID';
+    if (indexType !== 'HYBRID' && (q.queryMode !== undefined || q.fusionAlgorithm !== undefined)) {
+      return { error: 'queryMode and fusionAlgorithm can only be used with hybrid indexes' };
+    }
+    if (indexType === 'DENSE' && q.weightingStrategy !== undefined) {
+      return { error: 'weightingStrategy can only be used with sparse or hybrid indexes' };
+    }
+    if (!['HYBRID', 'DENSE', 'SPARSE'].includes(mode)) return { error: `Invalid query mode: ${mode}` };
+    if (q.fusionAlgorithm !== undefined && !['RRF', 'DBSF'].includes(q.fusionAlgorithm)) {
+      return { error: `Invalid fusion algorithm: ${q.fusionAlgorithm}` };
+    }
+    const idf = q.weightingStrategy === 'IDF';
+    const ranked =
+      indexType === 'DENSE' || (indexType === 'HYBRID' && mode === 'DENSE')
+        ? denseRanking(vectors, q.data)
+        : indexType === 'SPARSE' || mode === 'SPARSE'
+          ? sparseRanking(vectors, q.data, idf)
+          : fuse(
+              [denseRanking(vectors, q.data), sparseRanking(vectors, q.data, idf)],
+              q.fusionAlgorithm ?? 'RRF',
+              topK,
+            );
+    return {
+      results: ranked.slice(0, topK).map(({ v, s }) => ({
+        id: v.id,
+        score: s,
+        ...(q.includeMetadata && v.metadata ? { metadata: v.metadata } : {}),
+        ...(q.includeData ? { data: v.data } : {}),
+      })),
+    };
+  }
+
   const server: LoopbackServer = await startLoopbackServer(async (req, res, raw) => {
     const [command = '', ...rest] = (req.url ?? '').split('?')[0]!.replace(/^\//, '').split('/');
     const namespace = decodeURIComponent(rest.join('/'));
