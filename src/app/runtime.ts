@@ -54,7 +54,7 @@ export async function openStore(
       url: config.upstash.url,
       token: config.upstash.token,
       namespace: options.namespace ?? config.upstash.namespace,
-      hybrid: config.upstash.hybrid,
+      ...(config.upstash.hybrid ? { hybrid: config.upstash.hybrid } : {}),
       logger,
     });
   }

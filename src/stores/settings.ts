@@ -17,7 +17,8 @@ export interface UpstashSlice {
     readonly url: string;
     readonly token: string;
     readonly namespace: string;
-    readonly hybrid: HybridSettings;
+    /** Absent: the defaults (RRF, both parts, IDF for BM25). */
+    readonly hybrid?: HybridSettings;
   };
 }
 
@@ -42,19 +43,21 @@ export const upstashSettings = defineSettings({
       'UPSTASH_VECTOR_REST_TOKEN',
       'both come from the Upstash console',
     ),
-  build: (env): UpstashSlice =>
-    env.UPSTASH_VECTOR_REST_URL && env.UPSTASH_VECTOR_REST_TOKEN
-      ? {
-          upstash: {
-            url: env.UPSTASH_VECTOR_REST_URL,
-            token: env.UPSTASH_VECTOR_REST_TOKEN,
-            namespace: env.UPSTASH_VECTOR_NAMESPACE,
-            hybrid: {
-              fusion: env.UPSTASH_VECTOR_FUSION,
-              queryMode: env.UPSTASH_VECTOR_QUERY_MODE,
-              weighting: env.UPSTASH_VECTOR_SPARSE_WEIGHTING,
-            },
-          },
-        }
-      : {},
+  build: (env): UpstashSlice => {
+    if (!env.UPSTASH_VECTOR_REST_URL || !env.UPSTASH_VECTOR_REST_TOKEN) return {};
+    const hybrid: HybridSettings = {
+      fusion: env.UPSTASH_VECTOR_FUSION,
+      queryMode: env.UPSTASH_VECTOR_QUERY_MODE,
+      weighting: env.UPSTASH_VECTOR_SPARSE_WEIGHTING,
+    };
+    const defaults = hybrid.fusion === 'rrf' && hybrid.queryMode === 'hybrid' && hybrid.weighting === 'auto';
+    return {
+      upstash: {
+        url: env.UPSTASH_VECTOR_REST_URL,
+        token: env.UPSTASH_VECTOR_REST_TOKEN,
+        namespace: env.UPSTASH_VECTOR_NAMESPACE,
+        ...(defaults ? {} : { hybrid }),
+      },
+    };
+  },
 });
