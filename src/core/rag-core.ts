@@ -23,7 +23,13 @@ import type {
 } from './types.js';
 
 export interface RagCoreOptions {
+  /** Passages that decide what an answer is about (RAG_TOP_K). */
   readonly topK: number;
+  /**
+   * How many more passages, from the same documents as those, may join the prompt when they
+   * clear the floor too. Default: topK. They add no source: a document is one source.
+   */
+  readonly moreFromSameDocuments?: number;
   /** Overrides the retriever's own `defaultMinScore`. */
   readonly minScore?: number;
   readonly maxQuestionChars: number;
@@ -59,6 +65,9 @@ export const POINTED_MIN_COVERAGE = 0.5;
 function coversQuestion(passage: Passage, questions: readonly string[]): boolean {
   return questions.some((question) => textRelevance(question, passage.text) >= POINTED_MIN_COVERAGE);
 }
+
+/** Passages searched for the further sections of the top documents: this many times the top k. */
+const DEPTH_FOR_MORE = 3;
 
 /** Raised inside the core when the overall answer deadline passes. */
 class AnswerDeadline extends Error {}
@@ -243,9 +252,11 @@ export class RagCore implements Answerer {
 
       yield { type: 'status', stage: 'retrieving' };
       const retrievalStart = performance.now();
+      const { topK } = this.options;
+      const more = this.options.moreFromSameDocuments ?? topK;
       const found = await untilAborted(
         this.retriever.search(standalone, {
-          topK: this.options.topK,
+          topK: more > 0 ? topK * DEPTH_FOR_MORE : topK,
           signal,
           ...(question.collections ? { collections: question.collections } : {}),
         }),
@@ -253,7 +264,18 @@ export class RagCore implements Answerer {
       );
       timings.retrievalMs = performance.now() - retrievalStart;
       const floor = this.options.minScore ?? this.retriever.defaultMinScore;
-      const relevant = found.filter((passage) => passage.score >= floor);
+      // The top k decide what the answer is about (and whether there is anything at all); further
+      // passages of those same documents add their other sections: the code that answers is often
+      // in the section beside the one that matched best.
+      const best = found.slice(0, topK).filter((passage) => passage.score >= floor);
+      const documents = new Set(best.map((passage) => passage.source));
+      const relevant = [
+        ...best,
+        ...found
+          .slice(topK)
+          .filter((passage) => passage.score >= floor && documents.has(passage.source))
+          .slice(0, more),
+      ];
       const attached = question.attachments ?? [];
       log.debug(
         { found: found.length, relevant: relevant.length, attached: attached.length, floor },

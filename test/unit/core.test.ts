@@ -165,6 +165,44 @@ describe('RAG core answers', () => {
     expect(generator.requests).toHaveLength(0);
   });
 
+  it('gives the model further sections of the documents it found, never of other documents, and decides refusals on the top k alone', async () => {
+    const section = (id: string, source: string, score: number): Passage =>
+      passage(id, `Text of ${id}.`, score, { source, metadata: { section: id, document: source } });
+    const found = [
+      section('guide-intro', 'guide.md', 0.9),
+      section('faq-a', 'faq.md', 0.8),
+      section('weak', 'weak.md', 0.3),
+      section('other-doc', 'other.md', 0.9),
+      section('guide-code', 'guide.md', 0.7),
+      section('guide-weak', 'guide.md', 0.2),
+    ];
+    const generator = new ScriptedGenerator();
+    const core = new RagCore({ retriever: new ListRetriever(found), generator, options });
+    const events = await collect(core.answer(ask('How do I install it?')));
+    const request = generator.requests.find((r) => r.purpose === 'answer')!;
+    // guide.md's best-matching section, its other section that clears the floor, then faq.md.
+    expect(request.passages.map((p) => p.id)).toEqual(['guide-intro', 'guide-code', 'faq-a']);
+    const sources = events.find((event) => event.type === 'sources');
+    expect(sources?.type === 'sources' && sources.sources.map((s) => s.source)).toEqual([
+      'guide.md',
+      'faq.md',
+    ]);
+
+    // Relevant passages further down do not rescue a question whose top k are all below the floor.
+    const refusing = new RagCore({
+      retriever: new ListRetriever([
+        section('a', 'a.md', 0.1),
+        section('b', 'b.md', 0.1),
+        section('c', 'c.md', 0.1),
+        section('d', 'a.md', 0.9),
+      ]),
+      generator: new ScriptedGenerator(),
+      options,
+    });
+    const end = last(await collect(refusing.answer(ask('How do I install it?'))));
+    expect(end.type === 'failure' && end.failure.kind).toBe('nothing_found');
+  });
+
   it('condenses a follow-up into a standalone question for retrieval only when there is history', async () => {
     const retriever = new ListRetriever(KB);
     const generator = new ScriptedGenerator({ condense: 'How do I add the bot to Discord?' });
