@@ -329,7 +329,10 @@ function documentTitle(
   const given = document.title ? plainInline(document.title) : '';
   const topLevel = blocks.filter((block) => block.kind === 'heading' && block.level === 1 && !block.summary);
   const headingTexts = new Set(topLevel.map((block) => (block.kind === 'heading' ? block.text : '')));
-  if (given && !headingTexts.has(given)) return given;
+  // A title that is a "# line" of the text but no heading was read from a code block or a
+  // comment ("# .makeRe star (*)" in a benchmark's output): it names nothing.
+  const fromCode = document.title !== undefined && document.markdown.includes(`# ${document.title}`);
+  if (given && !headingTexts.has(given) && !fromCode) return given;
   const first = blocks[0];
   const opens = first?.kind === 'heading' && first.level === 1 && !first.summary && topLevel.length === 1;
   return (opens ? first.text : '') || nameOf(source) || source;

@@ -163,3 +163,40 @@ describe('raw HTML in documents', () => {
     expect(text).not.toContain('alert(1)');
   });
 });
+
+describe('document titles', () => {
+  it('are never a "# line" of a code block, and a README of sections is named by its folder', () => {
+    const markdown = [
+      '## Usage',
+      '',
+      'Run it:',
+      '',
+      '```sh',
+      '# .makeRe star (*)',
+      'npm test',
+      '```',
+      '',
+      '# Features',
+      '',
+      'Fast.',
+      '',
+      '# Install',
+      '',
+      'npm i',
+    ].join('\n');
+    const chunks = chunkDocument(
+      { kind: 'text', title: '.makeRe star (*)', markdown },
+      'picomatch/README.md',
+    );
+    expect(new Set(chunks.map((c) => c.title?.split(' › ')[0]))).toEqual(new Set(['picomatch']));
+    expect(chunks.map((c) => c.title)).toContain('picomatch › Features');
+  });
+
+  it('come from front matter when it gives one', () => {
+    const chunks = chunkDocument(
+      { kind: 'text', title: 'Runbook', markdown: '## Restart\n\nRestart it.' },
+      'ops/x.md',
+    );
+    expect(chunks[0]!.title).toBe('Runbook › Restart');
+  });
+});
