@@ -39,9 +39,17 @@ interface Unit {
   readonly header?: string;
   /** The terms the unit is found by. */
   readonly terms: ReadonlySet<string>;
+  /** The terms of the section it is in, which it is about without saying so. */
+  readonly section: ReadonlySet<string>;
   /** A code block that only imports modules ("require('x')" lines): shows what, not how. */
   readonly importsOnly: boolean;
 }
+
+/** The share of a question term's weight a unit gets for being in the section that names it. */
+const SECTION_CREDIT = 0.5;
+
+/** The weight of code and steps for a question that does not ask how to do something. */
+const CODE_FOR_FACTS = 0.6;
 
 /** Quoting more than this many sentences stops being an answer. */
 const MAX_SENTENCES = 6;
@@ -97,7 +105,7 @@ function lastItemIntroduces(list: Extract<Block, { kind: 'list' }>): boolean {
 function unitsOf(passage: Passage, index: number): Unit[] {
   const blocks = markdownBlocks(passage.text).filter((block) => block.kind !== 'heading');
   // What the section is called says what its code and steps do, even with no sentence before them.
-  const section = terms(sectionName(passage));
+  const section = new Set(terms(sectionName(passage)));
   const out: Unit[] = [];
   const add = (kind: UnitKind, lead: string, body: string, extra: Partial<Unit> = {}) => {
     const own = terms(`${lead} ${body}`);
@@ -108,6 +116,7 @@ function unitsOf(passage: Passage, index: number): Unit[] {
       lead,
       body,
       terms: new Set(kind === 'code' || kind === 'steps' ? [...own, ...section] : own),
+      section,
       importsOnly: false,
       ...extra,
     });
@@ -216,9 +225,17 @@ export class ExtractiveGenerator implements Generator {
     const scored: Scored[] = units
       .map((unit) => {
         let score = 0;
-        for (const term of wanted) if (unit.terms.has(term)) score += weight(term);
+        // A sentence in the section named "concurrency" is about concurrency, at half the credit
+        // of saying it.
+        for (const term of wanted) {
+          if (unit.terms.has(term)) score += weight(term);
+          else if (unit.section.has(term)) score += SECTION_CREDIT * weight(term);
+        }
         score *= 1 - 0.1 * Math.min(unit.passage, 5);
-        if (howTo && (unit.kind === 'code' || unit.kind === 'steps')) score *= unit.importsOnly ? 0.6 : 1.6;
+        // How-to questions want code and steps; other questions want what prose says (code holds
+        // many identifiers that happen to be question words: `{default: PQueue}`).
+        if (unit.kind === 'code' || unit.kind === 'steps')
+          score *= howTo ? (unit.importsOnly ? 0.6 : 1.6) : CODE_FOR_FACTS;
         return { ...unit, score };
       })
       .filter((unit) => unit.score > 0)
