@@ -7,6 +7,8 @@
  *   - "what about Discord?" swaps the previous question's last name for the new one
  *     ("How do I add the bot to Discord?");
  *   - a follow-up that names its own subject stands as it is;
+ *   - one with a single word of its own ("and the metrics?") keeps that word and the names the
+ *     previous question was about ("Slack", "p-queue"), not its other words;
  *   - only one with nothing to go on ("why?", "more details") is joined to the previous question.
  */
 
@@ -70,6 +72,43 @@ export function rewriteFollowUp(followUp: string, previousQuestion: string | und
     const subject = questionSubject(previous);
     return asked.replace(REFERENCE, subject);
   }
-  if (ownWords(asked) >= 2) return asked;
+  const own = ownWords(asked);
+  if (own >= 2) return asked;
+  // One word of its own ("and the metrics?"): that word is the question, with the names the
+  // previous question was about; the rest of that question would only dilute it.
+  if (own === 1) {
+    const names = topicNames(previous).filter((name) => !asked.toLowerCase().includes(name.toLowerCase()));
+    return names.length > 0 ? `${asked} ${names.join(' ')}` : asked;
+  }
   return `${previous} ${asked}`;
+}
+
+const LETTER_OR_DIGIT = /[\p{L}\p{N}]/u;
+
+/** A word without the punctuation around it ("(p-queue)?" → "p-queue"). */
+function trimPunctuation(word: string): string {
+  let start = 0;
+  let end = word.length;
+  while (start < end && !LETTER_OR_DIGIT.test(word.charAt(start))) start += 1;
+  while (end > start && !LETTER_OR_DIGIT.test(word.charAt(end - 1))) end -= 1;
+  return word.slice(start, end);
+}
+
+/**
+ * The names a question is about: words written with a capital where no sentence begins
+ * ("Slack", "Docker") and technical names with inner punctuation, digits or capitals
+ * ("p-queue", "prom-client", "jwt.verify", "onIdle").
+ */
+export function topicNames(question: string): string[] {
+  const names: string[] = [];
+  clean(question)
+    .split(/\s+/)
+    .forEach((raw, i) => {
+      const word = trimPunctuation(raw);
+      if (word.length < 2) return;
+      const capitalised = i > 0 && /^\p{Lu}/u.test(word);
+      const technical = /[\p{L}\p{N}][-._/][\p{L}\p{N}]|\p{Ll}\p{Lu}|\p{L}\p{N}|\p{N}\p{L}/u.test(word);
+      if ((capitalised || technical) && !names.includes(word)) names.push(word);
+    });
+  return names;
 }

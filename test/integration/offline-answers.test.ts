@@ -77,6 +77,15 @@ describe('offline follow-ups', () => {
     expect(rewriteFollowUp('why?', 'How do I deploy with Docker?')).toBe('How do I deploy with Docker why');
   });
 
+  it('keeps a one-word follow-up with the names the previous question was about, not its other words', () => {
+    expect(rewriteFollowUp('and where are the metrics?', 'What port does the bot listen on?')).toBe(
+      'where are the metrics',
+    );
+    expect(rewriteFollowUp('and the retries?', 'How does prom-client push to a Sentinel group?')).toBe(
+      'the retries prom-client Sentinel',
+    );
+  });
+
   const dirs: string[] = [];
   afterAll(() => Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true }))));
 
