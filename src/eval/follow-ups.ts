@@ -2,7 +2,7 @@
  * Follow-up evaluation: a question asked after another in the same conversation ("and how do I
  * remove it?" after "How do I add the bot to Slack?"). Without a model, the follow-up is
  * rewritten by rules (src/generators/follow-up.ts); the rewrite should retrieve the passage that
- * answers it. Measured against two simple alternatives: the follow-up as asked, and the follow-up
+ * answers it, in the top k and over the relevance floor. Measured against two simple alternatives: the follow-up as asked, and the follow-up
  * glued to the previous question.
  */
 import { readFile } from 'node:fs/promises';
@@ -70,6 +70,7 @@ export async function evaluateFollowUps(
   retrievers: Readonly<Record<string, Retriever>>,
   items: readonly FollowUp[],
   k = 3,
+  minScore?: number,
 ): Promise<FollowUpReport> {
   const strategies: FollowUpStrategy[] = ['rewrite', 'as asked', 'glued'];
   const hits: Record<FollowUpStrategy, number> = { rewrite: 0, 'as asked': 0, glued: 0 };
@@ -82,9 +83,12 @@ export async function evaluateFollowUps(
     for (const strategy of strategies) {
       const query = followUpQuery(item, strategy);
       const found = await retriever.search(query, { topK: k });
+      // Found means usable: in the top k and over the floor, so the answer is given from it.
       const right = found.some(
         (passage) =>
-          item.expected.some((expected) => expected.source === passage.source) && pattern.test(passage.text),
+          passage.score >= (minScore ?? retriever.defaultMinScore) &&
+          item.expected.some((expected) => expected.source === passage.source) &&
+          pattern.test(passage.text),
       );
       if (right) hits[strategy] += 1;
       else if (strategy === 'rewrite')

@@ -90,6 +90,7 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteResults> {
       { knowledge: knowledge.store, docs: docs.store },
       await loadFollowUps(join(root, 'eval/follow-ups.json')),
       k,
+      floor,
     );
     const squad = options.squadDir ? await runSquad(options.squadDir, root, k, floor) : undefined;
     return {
@@ -169,7 +170,7 @@ export function formatSuite(results: SuiteResults): string {
     lines.push('');
   }
   lines.push(
-    `## Follow-ups (eval/follow-ups.json): ${followUps.pairs} pairs, right passage in the top 3`,
+    `## Follow-ups (eval/follow-ups.json): ${followUps.pairs} pairs, right passage in the top 3 and over the floor`,
     '',
     '| rule-based rewrite | follow-up as asked | glued to the previous question |',
     '|---|---|---|',
