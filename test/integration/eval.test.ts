@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { evaluate, loadEvalSet } from '../../src/eval/evaluate.js';
+import { articleHalves, calibrateFloor, heldOut } from '../../src/eval/held-out.js';
+import { formatSuite, runSuite } from '../../src/eval/suite.js';
 import { ingestPaths } from '../../src/ingest/pipeline.js';
 import { LocalStore } from '../../src/stores/local/index.js';
 import { ROOT, runCli } from '../e2e/cli.js';
@@ -115,5 +117,67 @@ describe('npm run eval', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('Entry 2');
     expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('the eval suite (npm run eval)', () => {
+  it('measures offline answers and prompts on the package docs, and follow-ups, at least as well as recorded', async () => {
+    const results = await runSuite({ root: ROOT, topK: 3, contextTokens: 6_000 });
+    const { answers } = results.docs;
+    expect(answers.answerable).toBeGreaterThanOrEqual(60);
+    expect(answers.outcomes.filter((o) => o.kind === 'how-to').length).toBeGreaterThanOrEqual(30);
+    expect(answers.unanswerable).toBeGreaterThanOrEqual(15);
+    // Floors sit just under the figures in eval/RESULTS.md, so a regression fails here.
+    expect(answers.rightFile).toBeGreaterThanOrEqual(0.93);
+    expect(answers.answerMatches).toBeGreaterThanOrEqual(0.8);
+    expect(answers.promptMatches).toBeGreaterThanOrEqual(0.84);
+    expect(answers.refused).toBeGreaterThanOrEqual(0.85);
+    expect(answers.wronglyRefused).toBeLessThanOrEqual(0.05);
+    expect(results.followUps.pairs).toBeGreaterThanOrEqual(30);
+    expect(results.followUps.found.rewrite).toBeGreaterThanOrEqual(0.9);
+    expect(results.followUps.found.rewrite).toBeGreaterThan(results.followUps.found['as asked']);
+    expect(formatSuite(results)).toContain('SQuAD 2.0 sample not found');
+  }, 120_000);
+});
+
+describe('held-out evaluation by article', () => {
+  const outcome = (answerable: boolean, bestScore: number) => ({
+    answerable,
+    rank: answerable ? 1 : null,
+    bestScore,
+  });
+
+  it('never splits an article, and calibrates each half on the other', () => {
+    const questions = [
+      ...['A1', 'A2', 'A3', 'A4'].flatMap((article) =>
+        Array.from({ length: 10 }, () => ({
+          question: 'q',
+          expected: [{ source: `${article}.json` }],
+          article,
+        })),
+      ),
+      ...['O1', 'O2'].flatMap((article) =>
+        Array.from({ length: 10 }, () => ({ question: 'q', expected: [], article })),
+      ),
+    ];
+    const [first, second] = articleHalves(questions);
+    expect([...first!].sort()).toEqual(['A1', 'A3', 'O2']);
+    expect([...second!].sort()).toEqual(['A2', 'A4', 'O1']);
+    // Answerable questions of A1/A3 score high, of A2/A4 lower: each half's floor comes from the other.
+    const outcomes = questions.map((q, i) =>
+      q.expected.length === 0
+        ? outcome(false, 0.1)
+        : outcome(true, ['A1', 'A3'].includes(q.article) ? 0.8 + (i % 10) / 100 : 0.5 + (i % 10) / 100),
+    );
+    const report = heldOut(questions, outcomes, 3, 0);
+    expect(report.folds[0].floor).toBeCloseTo(0.5, 5);
+    expect(report.folds[1].floor).toBeCloseTo(0.8, 5);
+    // The second half judged by the first half's floor refuses all its answerable questions.
+    expect(report.folds[1].wronglyRefused).toBe(1);
+    expect(report.folds[0].wronglyRefused).toBe(0);
+    expect(calibrateFloor([outcome(true, 0.3), outcome(true, 0.6), outcome(true, 0.7)], 0.34)).toBeCloseTo(
+      0.6,
+      5,
+    );
   });
 });
