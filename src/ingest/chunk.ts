@@ -316,10 +316,10 @@ function nameOf(source: string): string {
 }
 
 /**
- * The document's title as plain text. A heading is its title only when it opens the document
- * and is its one top-level heading: a README whose top-level headings are its sections
- * ("# Features", "# Quick Start") is named by its file, or its folder when it is a README. A
- * title given by front matter wins (the loader reports the first heading otherwise).
+ * The document's title as plain text: a title the source gives (front matter, a wiki page's
+ * name) unless it is only a line of the text that is no heading; else the top-level heading
+ * that opens the document; else the file's name, or its folder's for a README (one whose
+ * top-level headings are its sections, "# Features", "# Quick Start", is named that way).
  */
 function documentTitle(
   document: Extract<LoadedDocument, { kind: 'text' }>,
@@ -327,15 +327,19 @@ function documentTitle(
   source: string,
 ): string {
   const given = document.title ? plainInline(document.title) : '';
-  const topLevel = blocks.filter((block) => block.kind === 'heading' && block.level === 1 && !block.summary);
-  const headingTexts = new Set(topLevel.map((block) => (block.kind === 'heading' ? block.text : '')));
-  // A title that is a "# line" of the text but no heading was read from a code block or a
-  // comment ("# .makeRe star (*)" in a benchmark's output): it names nothing.
-  const fromCode = document.title !== undefined && document.markdown.includes(`# ${document.title}`);
-  if (given && !headingTexts.has(given) && !fromCode) return given;
+  const headings = blocks.filter((block) => block.kind === 'heading' && !block.summary);
+  const text = (block: Block) => (block.kind === 'heading' ? block.text : '');
+  const topLevel = new Set(
+    headings.filter((block) => block.kind === 'heading' && block.level === 1).map(text),
+  );
+  const anyLevel = new Set(headings.map(text));
+  // A "# line" that is no heading was read from a code block ("# .makeRe star (*)"): it names nothing.
+  const fromCode =
+    document.title !== undefined && !anyLevel.has(given) && document.markdown.includes(`# ${document.title}`);
+  if (given && !topLevel.has(given) && !fromCode) return given;
   const first = blocks[0];
-  const opens = first?.kind === 'heading' && first.level === 1 && !first.summary && topLevel.length === 1;
-  return (opens ? first.text : '') || nameOf(source) || source;
+  if (first?.kind === 'heading' && first.level === 1 && !first.summary) return first.text;
+  return nameOf(source) || source;
 }
 
 export function chunkDocument(document: LoadedDocument, source: string, options: ChunkOptions = {}): Chunk[] {
