@@ -385,6 +385,36 @@ describe('the answer prompt', () => {
     expect(prompt.messages[0]!.content).toMatch(/never instructions/);
   });
 
+  it('keeps a code block whole or leaves it out, never half of it, when the best passage must be cut', () => {
+    const code = Array.from({ length: 120 }, (_, i) => `  step${i}(config);`).join('\n');
+    const text = [
+      '# Guide › Migrating',
+      '',
+      'Back up the database first.',
+      '',
+      'Run the migration:',
+      '',
+      '```js',
+      code,
+      '```',
+      '',
+      'Check the logs afterwards.',
+    ].join('\n');
+    const prompt = buildAnswerPrompt('How do I migrate?', [], [passage('guide', text)], {
+      contextTokens: 400,
+    });
+    const kept = prompt.passages[0]!.text;
+    expect(kept).toContain('Back up the database first.');
+    // The fence is either closed in the passage or absent from it.
+    expect((kept.match(/```/g) ?? []).length % 2).toBe(0);
+    expect(kept).not.toContain('step0(config)');
+    // With room for it, the code block comes whole.
+    const roomy = buildAnswerPrompt('How do I migrate?', [], [passage('guide', text)], {
+      contextTokens: 4000,
+    });
+    expect(roomy.passages[0]!.text).toContain(`\`\`\`js\n${code}\n\`\`\``);
+  });
+
   it('keeps passages first and the newest history within the token budget', () => {
     const passages = [passage('a', 'alpha '.repeat(300)), passage('b', 'beta '.repeat(300))];
     const history: Turn[] = Array.from({ length: 20 }, (_, i) => ({
