@@ -19,6 +19,7 @@ import { parseArgs } from 'node:util';
 import { openStore } from '../app/runtime.js';
 import { loadConfig } from '../config.js';
 import type { KnowledgeStore, Retriever } from '../core/types.js';
+import { answersJson, evaluateAnswers, formatAnswers } from '../eval/answers.js';
 import { ChunkCollector, winkBaseline } from '../eval/baseline.js';
 import {
   collectOutcomes,
@@ -52,8 +53,11 @@ Options:
   --json              print one JSON object instead of tables
   -h, --help          show this help
 
-The set is a JSON array of {"question", "expected": [{"source", "recordId"?}]}; "expected": []
-marks a question the knowledge base cannot answer.`;
+The set is a JSON array of {"question", "expected": [{"source", "recordId"?}], "answer"?};
+"expected": [] marks a question the knowledge base cannot answer. When questions carry an
+"answer" (a regular expression the answer should match), they are also answered offline
+through the core: right file among the sources shown, answer matching, prompt passages
+matching, refusals.`;
 
 const SWEEP = Array.from({ length: 11 }, (_, i) => Math.round((0.2 + i * 0.05) * 100) / 100);
 
@@ -215,10 +219,19 @@ async function main(): Promise<number> {
     const baseline = args.values.baseline
       ? await measure(await winkBaseline((await measured.chunks()).chunks), questions, k, 0, false)
       : undefined;
+    // A set whose questions carry answer patterns is also answered, offline, through the core.
+    const answers = questions.some((question) => question.answer !== undefined)
+      ? await evaluateAnswers(measured.retriever, questions, {
+          topK: k,
+          contextTokens: loadConfig().rag.contextTokens,
+          minScore,
+        })
+      : undefined;
     const name = measured.name;
     if (args.values.json) {
       const out = {
         ...reportJson(ours.report, name),
+        ...(answers ? { answers: answersJson(answers) } : {}),
         ...(ours.sweep ? { sweep: ours.sweep } : {}),
         ...(baseline
           ? {
@@ -235,6 +248,7 @@ async function main(): Promise<number> {
       return 0;
     }
     process.stdout.write(formatReport(ours.report, name));
+    if (answers) process.stdout.write(`\n${formatAnswers(answers)}`);
     if (ours.sweep) process.stdout.write(`\nRefusals by relevance floor:\n\n${formatSweep(ours.sweep)}`);
     if (baseline && baseline.report.answerable > 0) {
       const pct = (value: number) => `${(value * 100).toFixed(1)}%`;

@@ -133,3 +133,38 @@ export async function evaluateAnswers(
     outcomes,
   };
 }
+
+const pct = (value: number) => `${(value * 100).toFixed(1)}%`;
+
+/** The answer figures as a table, and the questions that missed. */
+export function formatAnswers(report: AnswerReport): string {
+  const lines = [
+    `Answered offline through the core: ${report.answerable} answerable + ${report.unanswerable} not in the knowledge base`,
+    '',
+    '| right file shown | answer matches | prompt passages match | answerable wrongly refused | out-of-base refused |',
+    '|---|---|---|---|---|',
+    `| ${pct(report.rightFile)} | ${pct(report.answerMatches)} | ${pct(report.promptMatches)} | ${pct(report.wronglyRefused)} | ${pct(report.refused)} |`,
+  ];
+  const missed = report.outcomes.filter((o) => o.answerable && (!o.answerMatches || !o.rightFile));
+  if (missed.length > 0) {
+    lines.push('', 'Missing the pattern or the file:');
+    for (const o of missed)
+      lines.push(
+        `  - ${o.question}${o.refused ? ' (refused)' : ''}${o.rightFile ? '' : ' [file]'}${o.answerMatches ? '' : ' [answer]'}${o.promptMatches ? '' : ' [prompt]'}`,
+      );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** Fractions 0–1, for `--json`. */
+export function answersJson(report: AnswerReport): Record<string, number> {
+  return {
+    answerable: report.answerable,
+    unanswerable: report.unanswerable,
+    rightFile: report.rightFile,
+    answerMatches: report.answerMatches,
+    promptMatches: report.promptMatches,
+    wronglyRefused: report.wronglyRefused,
+    refused: report.refused,
+  };
+}

@@ -120,6 +120,35 @@ describe('npm run eval', () => {
   });
 });
 
+describe('npm run eval on a set with answer patterns', () => {
+  it('also answers each question offline through the core and reports the answer figures', async () => {
+    const corpus = await tempDir();
+    await writeFile(
+      join(corpus, 'deploy.md'),
+      '# Deploy\n\n## Containers\n\nBuild and run the image:\n\n```sh\ndocker build -t zebra-bot .\ndocker run zebra-bot\n```\n',
+    );
+    const set = join(corpus, '..', `${corpus.split('/').at(-1)}-answers.json`);
+    dirs.push(set);
+    await writeFile(
+      set,
+      JSON.stringify([
+        {
+          question: 'How do I build and run the zebra-bot image?',
+          expected: [{ source: 'deploy.md' }],
+          answer: 'docker build -t zebra-bot',
+        },
+        { question: 'Who painted the Mona Lisa?', expected: [] },
+      ]),
+    );
+    const result = await runCli('src/cli/eval.ts', [set, '--corpus', corpus, '--json'], {
+      timeoutMs: 60_000,
+    });
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout) as { answers: Record<string, number> };
+    expect(report.answers).toMatchObject({ rightFile: 1, answerMatches: 1, promptMatches: 1, refused: 1 });
+  });
+});
+
 describe('the eval suite (npm run eval)', () => {
   it('measures offline answers and prompts on the package docs, and follow-ups, at least as well as recorded', async () => {
     const results = await runSuite({ root: ROOT, topK: 3, contextTokens: 6_000 });
