@@ -225,7 +225,36 @@ describe('Notion blocks', () => {
   });
 });
 
+describe('code fences', () => {
+  it('fence code longer than any run of backticks in it, in every converter', () => {
+    const notion = notionBlocksToMarkdown([
+      {
+        id: '1',
+        type: 'code',
+        code: { rich_text: [{ plain_text: 'const x = 1;\n```\nnot a fence end' }], language: 'java script' },
+      },
+    ]);
+    expect(notion).toBe('````javascript\nconst x = 1;\n```\nnot a fence end\n````');
+    const rst = rstToMarkdown('.. code-block:: md\n\n   ```\n   inner\n   ```\n\nText::\n\n    ````x\n');
+    expect(rst).toBe('````md\n\n```\ninner\n```\n````\n\nText:\n\n`````\n````x\n`````');
+    const confluence = confluenceStorageToMarkdown(
+      '<ac:structured-macro ac:name="code"><ac:plain-text-body><![CDATA[a ```` b]]></ac:plain-text-body></ac:structured-macro>',
+    );
+    expect(confluence).toBe('`````\na ```` b\n`````');
+  });
+});
+
 describe('Confluence storage format', () => {
+  it('keeps an inline status and a date within their paragraph, and reads an ADF panel without its attributes', () => {
+    const markdown = confluenceStorageToMarkdown(
+      '<p>Status: <ac:structured-macro ac:name="status" ac:schema-version="1"><ac:parameter ac:name="colour">Green</ac:parameter><ac:parameter ac:name="title">DONE</ac:parameter></ac:structured-macro> as of <time datetime="2024-05-01" /> for the rollout.</p>' +
+        '<ac:adf-extension><ac:adf-node type="panel"><ac:adf-attribute key="panel-type">warning</ac:adf-attribute><ac:adf-content><p>Panel body text.</p></ac:adf-content></ac:adf-node><ac:adf-fallback><div><p>Panel body text.</p></div></ac:adf-fallback></ac:adf-extension>',
+    );
+    expect(markdown).toBe(
+      'Status: DONE as of 2024-05-01 for the rollout.\n\n> **Warning:** Panel body text.',
+    );
+  });
+
   it('keeps text, never markup: scripts and event handlers do not come through', () => {
     const markdown = confluenceStorageToMarkdown(
       '<p onclick="x()">Hello <script>alert(1)</script><a href="javascript:alert(1)">link</a></p><style>p{}</style>',

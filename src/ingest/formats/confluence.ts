@@ -7,6 +7,7 @@
  * can run in the parse pool; nesting depth is bounded.
  */
 import { Tokenizer } from 'htmlparser2';
+import { fencedCode } from './fence.js';
 
 interface Node {
   readonly type: string;
@@ -34,7 +35,17 @@ const DROPPED = new Set([
   'script',
   'style',
   'ac:adf-fallback',
+  // Settings of a macro or an ADF node (a status's colour, a panel's type), never text.
+  'ac:parameter',
+  'ac:adf-attribute',
+  'ac:task-id',
 ]);
+/** Macros that sit inside a line of text (a status lozenge, an anchor) rather than making a block. */
+const INLINE_MACROS = new Set(['status', 'anchor', 'jira', 'mention']);
+
+function isInlineMacro(node: Node): boolean {
+  return node.name === 'ac:structured-macro' && INLINE_MACROS.has(node.attribs?.['ac:name'] ?? '');
+}
 
 function elements(node: Node): Node[] {
   return (node.children ?? []).filter(
@@ -109,6 +120,22 @@ function inline(nodes: readonly Node[], depth: number): string {
           href.startsWith('http://') || href.startsWith('https://') ? `[${text || href}](${href})` : text;
         break;
       }
+      case 'time': {
+        // A date picked in the editor: `<time datetime="2024-05-01" />`.
+        const text = inner().trim();
+        out += text || (node.attribs?.datetime ?? '');
+        break;
+      }
+      case 'ac:structured-macro': {
+        // Inline: a status lozenge reads as its title; a Jira link or an anchor has no prose.
+        const name = node.attribs?.['ac:name'] ?? '';
+        if (name === 'status') out += parameter(node, 'title') ?? '';
+        else {
+          const rich = child(node, 'ac:rich-text-body');
+          if (rich) out += inline(rich.children ?? [], depth + 1);
+        }
+        break;
+      }
       case 'ac:link': {
         // A link to another page, a user or an attachment: its text, or the page's title.
         const body = child(node, 'ac:link-body') ?? child(node, 'ac:plain-text-link-body');
@@ -121,18 +148,6 @@ function inline(nodes: readonly Node[], depth: number): string {
     }
   }
   return out;
-}
-
-function fence(code: string, language = ''): string[] {
-  // A fence longer than any run of backticks in the code, so the code cannot close it.
-  let longest = 0;
-  let run = 0;
-  for (const char of code) {
-    run = char === '`' ? run + 1 : 0;
-    longest = Math.max(longest, run);
-  }
-  const marks = '`'.repeat(Math.max(3, longest + 1));
-  return [`${marks}${language}`, code.replace(/\n+$/, ''), marks];
 }
 
 function table(node: Node, depth: number): string[] {
@@ -193,28 +208,41 @@ function list(node: Node, depth: number, ordered: boolean, indent: string): stri
   return out;
 }
 
+/** A panel (info, note, warning…) as a quote led by its label. */
+function panel(label: string, body: Node | undefined, depth: number): string[] {
+  const text = body
+    ? blocks(body.children ?? [], depth + 1)
+        .join('\n')
+        .trim()
+    : '';
+  const lines = text.split('\n');
+  return ['', `> **${label}:** ${lines[0] ?? ''}`, ...lines.slice(1).map((line) => `> ${line}`), ''];
+}
+
+/**
+ * The editor's ADF extensions (`ac:adf-extension` holding an `ac:adf-node` with its
+ * attributes and content, plus a fallback for old readers, which is dropped): a panel reads
+ * as the panel macros do; any other node shows its content.
+ */
+function adfNode(node: Node, depth: number): string[] {
+  const content = child(node, 'ac:adf-content');
+  if (node.attribs?.type === 'panel') {
+    const kind = elements(node).find(
+      (element) => element.name === 'ac:adf-attribute' && element.attribs?.key === 'panel-type',
+    );
+    return panel(PANELS[kind ? plainText(kind).trim() : ''] ?? 'Note', content, depth);
+  }
+  return content ? blocks(content.children ?? [], depth + 1) : [];
+}
+
 function macro(node: Node, depth: number): string[] {
   const name = node.attribs?.['ac:name'] ?? '';
   if (name === 'code' || name === 'noformat') {
     const body = child(node, 'ac:plain-text-body');
-    return ['', ...fence(body ? plainText(body) : '', parameter(node, 'language') ?? ''), ''];
+    return ['', ...fencedCode(body ? plainText(body) : '', parameter(node, 'language') ?? ''), ''];
   }
   const rich = child(node, 'ac:rich-text-body');
-  if (PANELS[name]) {
-    const title = parameter(node, 'title');
-    const text = rich
-      ? blocks(rich.children ?? [], depth + 1)
-          .join('\n')
-          .trim()
-      : '';
-    const lines = text.split('\n');
-    return [
-      '',
-      `> **${title || PANELS[name]}:** ${lines[0] ?? ''}`,
-      ...lines.slice(1).map((line) => `> ${line}`),
-      '',
-    ];
-  }
+  if (PANELS[name]) return panel(parameter(node, 'title') || PANELS[name]!, rich, depth);
   if (name === 'expand') {
     const title = parameter(node, 'title') || 'Details';
     return ['', `**${title}**`, '', ...(rich ? blocks(rich.children ?? [], depth + 1) : []), ''];
@@ -250,7 +278,8 @@ function blocks(nodes: readonly Node[], depth: number): string[] {
       name === 'section' ||
       name === 'ac:layout' ||
       name === 'ac:layout-section' ||
-      name === 'ac:layout-cell'
+      name === 'ac:layout-cell' ||
+      name === 'ac:adf-extension'
     ) {
       flush();
       out.push(...blocks(node.children ?? [], depth + 1));
@@ -262,16 +291,21 @@ function blocks(nodes: readonly Node[], depth: number): string[] {
       out.push(...table(node, depth + 1));
     } else if (name === 'pre') {
       flush();
-      out.push(...fence(plainText(node)), '');
+      out.push(...fencedCode(plainText(node)), '');
     } else if (name === 'blockquote') {
       flush();
       out.push(...blocks(node.children ?? [], depth + 1).map((line) => (line ? `> ${line}` : '>')), '');
     } else if (name === 'hr') {
       flush();
       out.push('---', '');
+    } else if (isInlineMacro(node)) {
+      paragraph.push(node);
     } else if (name === 'ac:structured-macro') {
       flush();
       out.push(...macro(node, depth + 1));
+    } else if (name === 'ac:adf-node') {
+      flush();
+      out.push(...adfNode(node, depth + 1));
     } else if (name === 'ac:task-list') {
       flush();
       for (const task of elements(node).filter((element) => element.name === 'ac:task')) {

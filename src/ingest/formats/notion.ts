@@ -6,6 +6,7 @@
  * function over the blocks as the API returns them, each with its `children` read, so it can
  * run in the parse pool; nesting depth is bounded.
  */
+import { fencedCode } from './fence.js';
 
 export interface RichText {
   readonly plain_text: string;
@@ -130,9 +131,8 @@ function render(blocks: readonly NotionBlock[], depth: number, out: string[]): v
         break;
       case 'code': {
         const code = (body.rich_text ?? []).map((part) => part.plain_text).join('');
-        const language =
-          body.language && body.language !== 'plain text' ? body.language.replace(/\s/g, '') : '';
-        out.push('', `\`\`\`${language}`, code, '```', '');
+        const language = body.language && body.language !== 'plain text' ? body.language : '';
+        out.push('', ...fencedCode(code, language), '');
         break;
       }
       case 'equation':
