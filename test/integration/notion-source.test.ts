@@ -43,6 +43,18 @@ const options = (extra: Partial<SyncOptions> = {}): SyncOptions => ({
   },
   ...extra,
 });
+const dashedId = (plain: string) =>
+  `${plain.slice(0, 8)}-${plain.slice(8, 12)}-${plain.slice(12, 16)}-${plain.slice(16, 20)}-${plain.slice(20)}`;
+/** Notion answering a database's retrieve in the older shape, without `data_sources`. */
+const withoutDataSources: typeof fetch = async (input, init) => {
+  const response = await fetch(input, init);
+  const url = new URL(input instanceof Request ? input.url : String(input));
+  if ((init?.method ?? 'GET') !== 'GET' || !url.pathname.startsWith('/v1/databases/') || !response.ok) {
+    return response;
+  }
+  const { data_sources: _dropped, ...database } = (await response.json()) as Record<string, unknown>;
+  return new Response(JSON.stringify(database), { status: 200, headers: response.headers });
+};
 const search = (query: string, collection = 'eng') =>
   store.search(query, { topK: 3, collections: [collection] });
 const para = (n: number, content: string): FakeBlock => ({
@@ -208,6 +220,131 @@ describe('Notion: a page with its sub-pages and databases', () => {
     notion.unshare(ROOT);
     const unshared = await syncSource(store, registry, source, options());
     expect(unshared.error).toMatch(/share the page with it/);
+  });
+});
+
+describe('Notion: what a page holds that the integration cannot read, and databases', () => {
+  const HOME = id(60);
+  const INLINE = id(61);
+  const ROW_1 = id(62);
+  const ROW_2 = id(63);
+  const LINKED_VIEW = id(64);
+  const PRIVATE = id(65);
+  const ORIGINAL = id(66);
+  const home = () =>
+    notionKind.recognise(new URL(`https://www.notion.so/acme/Support-home-${HOME}`), {
+      NOTION_TOKEN: TOKEN,
+    })!;
+
+  beforeAll(() => {
+    // A page not shared with the integration, holding the original of a synced block.
+    notion.pages.set(PRIVATE, {
+      id: PRIVATE,
+      title: 'Private',
+      last_edited_time: '2026-02-01T00:00:00.000Z',
+      blocks: [
+        {
+          id: ORIGINAL,
+          type: 'synced_block',
+          synced_block: { synced_from: null },
+          children: [para(70, 'The private escalation number is 555-0199.')],
+        },
+      ],
+    });
+    notion.unshare(PRIVATE);
+    notion.pages.set(HOME, {
+      id: HOME,
+      title: 'Support home',
+      last_edited_time: '2026-02-01T00:00:00.000Z',
+      blocks: [
+        para(71, 'Support answers tickets about the plonk valve within a day.'),
+        // A linked view of a database the integration cannot retrieve.
+        { id: LINKED_VIEW, type: 'child_database', child_database: { title: 'Tickets (linked)' } },
+        // A copy of a synced block whose original lives in the page not shared.
+        {
+          id: id(72),
+          type: 'synced_block',
+          synced_block: { synced_from: { type: 'block_id', block_id: ORIGINAL } },
+        },
+        { id: INLINE, type: 'child_database', child_database: { title: 'FAQ' } },
+      ],
+    });
+    notion.pages.set(ROW_1, {
+      id: ROW_1,
+      title: 'FAQ: frost',
+      last_edited_time: '2026-02-01T00:00:00.000Z',
+      blocks: [para(73, 'In frost, warm the plonk valve before opening it.')],
+    });
+    notion.databases.set(INLINE, { dataSource: 'ds-faq', pages: [ROW_1] });
+  });
+
+  it('indexes a page holding a linked database view and a synced block whose original is not shared, without them', async () => {
+    const { source } = registry.add(home(), 'support', 'test', 'notion');
+    const summary = await syncSource(store, registry, source, options());
+    expect(summary.error).toBeUndefined();
+    expect(summary).toMatchObject({ added: 2, removed: 0, failed: [] });
+    const [hit] = await search('plonk valve tickets within a day', 'support');
+    expect(hit?.url).toContain(HOME);
+    expect(await search('private escalation number', 'support')).toEqual([]);
+    // The client speaks the API version whose databases have data sources.
+    expect(new Set(notion.requests.map((r) => r.version))).toEqual(new Set(['2025-09-03']));
+  });
+
+  it('reads a row added to an inline database of an unedited page, by the row’s own last_edited_time', async () => {
+    notion.pages.set(ROW_2, {
+      id: ROW_2,
+      title: 'FAQ: noise',
+      last_edited_time: '2026-02-05T00:00:00.000Z',
+      blocks: [para(74, 'A humming plonk valve needs its gasket replaced.')],
+    });
+    notion.databases.get(INLINE)!.pages = [ROW_1, ROW_2];
+    const source = registry.find(home(), 'support')!;
+    const summary = await syncSource(store, registry, source, options());
+    expect(summary).toMatchObject({ added: 1, updated: 0, unchanged: 2, failed: [] });
+    expect((await search('humming plonk valve gasket', 'support'))[0]?.url).toContain(ROW_2);
+    // The unedited page's blocks and the unedited row's blocks were not read again.
+    expect(notion.requests.filter((r) => r.path.includes('/children')).map((r) => r.path)).toEqual([
+      `/v1/blocks/${ROW_2}/children?page_size=100`,
+    ]);
+
+    notion.databases.get(INLINE)!.pages = [ROW_2];
+    const removed = await syncSource(store, registry, source, options());
+    expect(removed).toMatchObject({ removed: 1, failed: [] });
+    const left = await search('warm the plonk valve before opening it in frost', 'support');
+    expect(left.filter((hit) => hit.url?.includes(ROW_1))).toEqual([]);
+  });
+
+  it('reads a database Notion describes without data sources through the older query (2022-06-28)', async () => {
+    const url = notionKind.recognise(new URL(`https://www.notion.so/${INLINE}?v=${id(75)}`), {
+      NOTION_TOKEN: TOKEN,
+    })!;
+    expect(url).toBe(`https://www.notion.so/${INLINE}`);
+    const { source } = registry.add(url, 'legacy', 'test', 'notion');
+    const summary = await syncSource(store, registry, source, options({ fetch: withoutDataSources }));
+    expect(summary.error).toBeUndefined();
+    expect(summary).toMatchObject({ added: 1 });
+    expect((await search('humming plonk valve gasket', 'legacy'))[0]?.url).toContain(ROW_2);
+    expect(notion.requests).toContainEqual(
+      expect.objectContaining({
+        method: 'POST',
+        path: `/v1/databases/${dashedId(INLINE)}/query`,
+        status: 200,
+        version: '2022-06-28',
+      }),
+    );
+  });
+
+  it('says so when a database has no data sources and the older query is refused, rather than reading it as empty', async () => {
+    notion.databases.get(INLINE)!.multiSource = true;
+    try {
+      const source = registry.find(`https://www.notion.so/${INLINE}`, 'legacy')!;
+      const summary = await syncSource(store, registry, source, options({ fetch: withoutDataSources }));
+      expect(summary.error).toMatch(/without data sources, and its query answered validation_error/);
+      // What it had is kept.
+      expect((await search('humming plonk valve gasket', 'legacy'))[0]?.url).toContain(ROW_2);
+    } finally {
+      notion.databases.get(INLINE)!.multiSource = false;
+    }
   });
 });
 

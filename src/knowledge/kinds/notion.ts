@@ -1,13 +1,23 @@
 /**
- * Notion as a source: a page with its sub-pages, or a database's pages, shared with an
- * internal integration whose token is NOTION_TOKEN. Read with Notion's own client
- * (@notionhq/client, loaded on first sync): each page's blocks (with their children, page by
- * page) become Markdown cited by the page's URL. Incremental by `last_edited_time`: a page
- * that has not been edited keeps its passages and is not read again (its sub-pages, known from
- * the last read, are still visited). Requests are spaced to Notion's 3 per second and a 429's
- * `retry-after` is waited out; the client's own retries are off, so the waits run on the
- * sync's clock. NOTION_API_URL points elsewhere (tests).
+ * Notion as a source: a page with its sub-pages and inline databases, or a database's pages,
+ * shared with an internal integration whose token is NOTION_TOKEN. Read with Notion's own
+ * client (@notionhq/client, loaded on first sync, API version 2025-09-03): each page's blocks
+ * (with their children, page by page) become Markdown cited by the page's URL.
+ *
+ * Incremental by `last_edited_time`: a page that has not been edited keeps its passages and is
+ * not read again. Its sub-pages, known from the last read, are still visited, and its inline
+ * databases are queried again every sync, since a row added to one does not edit the page;
+ * each row is compared by its own `last_edited_time`. A block the integration cannot read (a
+ * linked view of a database that is not shared, a synced block whose original is not) is left
+ * out of its page; only the page itself missing makes it gone. A database is read through its
+ * data sources, or, when Notion describes it without any (the 2022-06-28 shape), by the older
+ * database query; if neither answers, that is an error, not an empty database.
+ *
+ * Requests are spaced to Notion's 3 per second and a 429's `retry-after` is waited out; the
+ * client's own retries are off, so the waits run on the sync's clock. NOTION_API_URL points
+ * elsewhere (tests).
  */
+import { createRequire } from 'node:module';
 import type { Client } from '@notionhq/client';
 import { type NotionBlock, notionTitle } from '../../ingest/formats/notion.js';
 import { pacedFetch } from './http.js';
@@ -26,22 +36,50 @@ const MAX_PAGES = 5_000;
 /** Blocks read per page at most (a page past it is indexed up to there). */
 const MAX_BLOCKS = 10_000;
 const MAX_DEPTH = 12;
+/** The API version whose databases have no data sources and are queried themselves. */
+const LEGACY_VERSION = '2022-06-28';
 
-const NOTION_HOSTS = ['notion.so', 'www.notion.so'];
+const NOTION_HOSTS = new Set(['notion.so', 'www.notion.so', 'notion.com', 'www.notion.com']);
 
-/** The 32-hex id at the end of a Notion URL's last segment (`Title-<id>` or `<id>`). */
-export function notionId(url: URL): string | undefined {
-  const host = url.hostname.toLowerCase();
-  if (!NOTION_HOSTS.includes(host) && !host.endsWith('.notion.site')) return undefined;
-  const last = url.pathname.split('/').filter(Boolean).at(-1) ?? '';
-  const compact = last.replace(/-/g, '');
-  const id = compact.slice(-32);
-  return id.length === 32 && /^[0-9a-f]{32}$/i.test(id) ? id.toLowerCase() : undefined;
+type ExtractNotionId = (urlOrId: string) => string | null;
+let extract: ExtractNotionId | undefined;
+
+/**
+ * Notion's own URL reader (@notionhq/client's `extractNotionId`: the id in the path before a
+ * view's `?v=`, else a peeked page's `?p=`). Its helpers module is loaded alone, on the first
+ * Notion link, so a bot with no Notion source never loads the client.
+ */
+function extractNotionId(url: string): string | null {
+  extract ??= (
+    createRequire(import.meta.url)('@notionhq/client/build/src/helpers.js') as {
+      extractNotionId: ExtractNotionId;
+    }
+  ).extractNotionId;
+  return extract(url);
 }
 
+function isNotionHost(url: URL): boolean {
+  const host = url.hostname.toLowerCase();
+  return (
+    (url.protocol === 'https:' || url.protocol === 'http:') &&
+    (NOTION_HOSTS.has(host) || host.endsWith('.notion.site'))
+  );
+}
+
+/** The page or database a Notion link names, as 32 hex digits, or undefined. */
+export function notionId(url: URL): string | undefined {
+  if (!isNotionHost(url)) return undefined;
+  const copy = new URL(url);
+  copy.hash = '';
+  const id = extractNotionId(copy.href);
+  return id ? plain(id) : undefined;
+}
+
+const plain = (id: string) => id.replace(/-/g, '').toLowerCase();
+
 function dashed(id: string): string {
-  const plain = id.replace(/-/g, '');
-  return `${plain.slice(0, 8)}-${plain.slice(8, 12)}-${plain.slice(12, 16)}-${plain.slice(16, 20)}-${plain.slice(20)}`;
+  const compact = plain(id);
+  return `${compact.slice(0, 8)}-${compact.slice(8, 12)}-${compact.slice(12, 16)}-${compact.slice(16, 20)}-${compact.slice(20)}`;
 }
 
 interface PageObject {
@@ -54,9 +92,21 @@ interface PageObject {
   readonly properties?: Record<string, unknown>;
 }
 
+/** What the queue visits: a page known by id, a page as a query returned it, or a database. */
+type Entry =
+  | { readonly page: string }
+  | { readonly row: PageObject }
+  | { readonly database: string; readonly knownRows: readonly string[] };
+
 function errorCode(error: unknown): string | undefined {
   const code = (error as { code?: unknown }).code;
   return typeof code === 'string' ? code : undefined;
+}
+
+/** A block or database the integration may not read: left out, never failing its page. */
+function unreadable(error: unknown): boolean {
+  const code = errorCode(error);
+  return code === 'object_not_found' || code === 'validation_error' || code === 'restricted_resource';
 }
 
 function explain(error: unknown, url: string): Error {
@@ -75,6 +125,37 @@ function explain(error: unknown, url: string): Error {
   return new SourceError(`Notion: ${(error as Error).message?.slice(0, 300) ?? 'request failed'}`);
 }
 
+/**
+ * A page's links, as kept with it: its sub-pages' ids, `database:<id>` for each inline
+ * database, and `row:<database>:<id>` for that database's rows (visited by id if the database
+ * cannot be queried once, so a passing failure removes nothing).
+ */
+function databaseLink(id: string): string {
+  return `database:${plain(id)}`;
+}
+function rowLink(database: string, row: string): string {
+  return `row:${plain(database)}:${plain(row)}`;
+}
+
+/** The queue entries a page's kept links lead to. */
+function entriesOf(links: readonly string[]): Entry[] {
+  const rows = new Map<string, string[]>();
+  for (const link of links) {
+    if (!link.startsWith('row:')) continue;
+    const [, database, row] = link.split(':');
+    if (database && row) rows.set(database, [...(rows.get(database) ?? []), row]);
+  }
+  const entries: Entry[] = [];
+  for (const link of links) {
+    if (link.startsWith('row:')) continue;
+    if (link.startsWith('database:')) {
+      const database = link.slice('database:'.length);
+      entries.push({ database, knownRows: rows.get(database) ?? [] });
+    } else entries.push({ page: link });
+  }
+  return entries;
+}
+
 export const notionKind: SourceKind = {
   name: 'notion',
   label: 'Notion pages',
@@ -91,7 +172,9 @@ export const notionKind: SourceKind = {
     const copy = new URL(url);
     copy.hash = '';
     copy.search = '';
-    return copy.href;
+    // A link whose path does not carry the id (a page peeked over a database: `?p=<id>`) is
+    // kept as the id's own link, which Notion opens.
+    return notionId(copy) === id ? copy.href : `${url.origin}/${id}`;
   },
 
   async *sync(context: SyncContext): AsyncGenerator<ItemEvent, SyncEnd, void> {
@@ -101,35 +184,76 @@ export const notionKind: SourceKind = {
     if (!token) throw new SourceError('reading Notion needs an integration token: set NOTION_TOKEN');
     const { Client: NotionClient, LogLevel } = await import('@notionhq/client');
     const baseUrl = context.env.NOTION_API_URL?.trim();
-    const notion: Client = new NotionClient({
-      auth: token,
-      ...(baseUrl ? { baseUrl } : {}),
-      fetch: pacedFetch(context.fetch, GAP_MS, context.now, context.sleep),
-      retry: false,
-      logLevel: LogLevel.ERROR,
-      logger: () => undefined,
-    });
+    const paced = pacedFetch(context.fetch, GAP_MS, context.now, context.sleep);
+    const client = (notionVersion?: string): Client =>
+      new NotionClient({
+        auth: token,
+        ...(baseUrl ? { baseUrl } : {}),
+        ...(notionVersion ? { notionVersion } : {}),
+        fetch: paced,
+        retry: false,
+        logLevel: LogLevel.ERROR,
+        logger: () => undefined,
+      });
+    const notion = client();
+    let legacy: Client | undefined;
 
-    /** The pages of a database: each of its data sources queried, page by page. */
+    const collectRows = async (
+      query: (cursor: string | undefined) => Promise<{
+        results: readonly { object: string }[];
+        has_more: boolean;
+        next_cursor: string | null;
+      }>,
+      rows: PageObject[],
+    ) => {
+      let cursor: string | undefined;
+      do {
+        const result = await query(cursor);
+        for (const item of result.results)
+          if (item.object === 'page') rows.push(item as unknown as PageObject);
+        cursor = result.has_more ? (result.next_cursor ?? undefined) : undefined;
+      } while (cursor && rows.length < MAX_PAGES);
+    };
+
+    /** The pages of a database: each of its data sources queried, or the database itself (2022-06-28). */
     const databasePages = async (databaseId: string): Promise<PageObject[]> => {
-      const database = (await notion.databases.retrieve({ database_id: databaseId })) as {
+      const database = (await notion.databases.retrieve({ database_id: dashed(databaseId) })) as {
         data_sources?: { id: string }[];
       };
-      const pages: PageObject[] = [];
-      for (const source of database.data_sources ?? []) {
-        let cursor: string | undefined;
-        do {
-          const result = await notion.dataSources.query({
-            data_source_id: source.id,
-            page_size: 100,
-            ...(cursor ? { start_cursor: cursor } : {}),
-          });
-          for (const item of result.results)
-            if (item.object === 'page') pages.push(item as unknown as PageObject);
-          cursor = result.has_more ? (result.next_cursor ?? undefined) : undefined;
-        } while (cursor && pages.length < MAX_PAGES);
+      const rows: PageObject[] = [];
+      const sources = database.data_sources ?? [];
+      for (const source of sources) {
+        await collectRows(
+          (cursor) =>
+            notion.dataSources.query({
+              data_source_id: source.id,
+              page_size: 100,
+              ...(cursor ? { start_cursor: cursor } : {}),
+            }),
+          rows,
+        );
       }
-      return pages;
+      if (sources.length > 0) return rows;
+      // Described without data sources: the older API queries the database itself.
+      legacy ??= client(LEGACY_VERSION);
+      const older = legacy;
+      try {
+        await collectRows(
+          (cursor) =>
+            older.request({
+              path: `databases/${dashed(databaseId)}/query`,
+              method: 'post',
+              body: { page_size: 100, ...(cursor ? { start_cursor: cursor } : {}) },
+            }),
+          rows,
+        );
+      } catch (error) {
+        if (errorCode(error) === 'unauthorized') throw error;
+        throw new SourceError(
+          `Notion describes database ${dashed(databaseId)} without data sources, and its query answered ${errorCode(error) ?? (error as Error).message.slice(0, 100)}: share the database itself (not a linked view of it) with the integration`,
+        );
+      }
+      return rows;
     };
 
     /** A block's children, every page of them, and theirs, to a bounded depth and count. */
@@ -153,7 +277,18 @@ export const notionKind: SourceKind = {
             block.type !== 'child_page' &&
             block.type !== 'child_database'
           ) {
-            block.children = await children(block.id, depth + 1);
+            try {
+              block.children = await children(block.id, depth + 1);
+            } catch (error) {
+              // A synced block whose original is not shared, a block the API cannot read: its
+              // page is indexed without it.
+              if (!unreadable(error)) throw error;
+              context.logger.debug(
+                { block: block.id, code: errorCode(error) },
+                'left out a Notion block the integration cannot read',
+              );
+              block.children = [];
+            }
           }
           out.push(block);
         }
@@ -162,15 +297,57 @@ export const notionKind: SourceKind = {
       return out;
     };
 
+    const queue: Entry[] = [];
+    const failures: ItemEvent[] = [];
+    /**
+     * An inline database, queried every sync: its rows join the queue (each compared by its own
+     * `last_edited_time`) and the links to keep with its page. One the integration cannot read
+     * (a linked view) is left out; one that fails otherwise keeps the rows it had.
+     */
+    const readDatabase = async (databaseId: string, knownRows: readonly string[]): Promise<string[]> => {
+      try {
+        const rows = await databasePages(databaseId);
+        for (const row of rows) queue.push({ row });
+        return [databaseLink(databaseId), ...rows.map((row) => rowLink(databaseId, row.id))];
+      } catch (error) {
+        if (errorCode(error) === 'unauthorized') throw error;
+        if (unreadable(error)) {
+          context.logger.debug(
+            { database: databaseId },
+            'left out a Notion database the integration cannot read',
+          );
+          return [];
+        }
+        failures.push({
+          type: 'failed',
+          key: plain(databaseId),
+          reason: (error as Error).message.slice(0, 300),
+        });
+        for (const row of knownRows) queue.push({ page: row });
+        return [databaseLink(databaseId), ...knownRows.map((row) => rowLink(databaseId, row))];
+      }
+    };
+    /** Follows a page's kept links: sub-pages visited, databases queried again. */
+    const follow = async (links: readonly string[]): Promise<string[]> => {
+      const kept: string[] = [];
+      for (const entry of entriesOf(links)) {
+        if ('database' in entry) kept.push(...(await readDatabase(entry.database, entry.knownRows)));
+        else if ('page' in entry) {
+          queue.push(entry);
+          kept.push(entry.page);
+        }
+      }
+      return kept;
+    };
+
     // The root: a page, or a database (Notion tells which by refusing the other).
-    const queue: (PageObject | { readonly id: string })[] = [];
     try {
       try {
-        queue.push((await notion.pages.retrieve({ page_id: dashed(rootId) })) as PageObject);
+        queue.push({ row: (await notion.pages.retrieve({ page_id: dashed(rootId) })) as PageObject });
       } catch (error) {
         const code = errorCode(error);
         if (code !== 'validation_error' && code !== 'object_not_found') throw error;
-        queue.push(...(await databasePages(dashed(rootId))));
+        for (const row of await databasePages(rootId)) queue.push({ row });
       }
     } catch (error) {
       throw explain(error, context.url);
@@ -179,22 +356,26 @@ export const notionKind: SourceKind = {
     const seen = new Set<string>();
     for (let i = 0; i < queue.length && seen.size < MAX_PAGES; i++) {
       const entry = queue[i]!;
-      const key = entry.id.replace(/-/g, '');
-      if (seen.has(key)) continue;
+      const key = plain('row' in entry ? entry.row.id : 'page' in entry ? entry.page : '');
+      if (!key || seen.has(key)) continue;
       seen.add(key);
       context.expect(queue.length);
       try {
         const page =
-          'object' in entry ? entry : ((await notion.pages.retrieve({ page_id: dashed(key) })) as PageObject);
+          'row' in entry
+            ? entry.row
+            : ((await notion.pages.retrieve({ page_id: dashed(key) })) as PageObject);
         if (page.in_trash || page.archived) {
           yield { type: 'gone', key, reason: 'moved to the trash' };
           continue;
         }
         const known = context.known.get(key);
         if (known?.version === page.last_edited_time) {
-          // Not edited since: its passages stand; its sub-pages are visited as last read.
-          for (const link of known.links) queue.push({ id: link });
-          yield { type: 'unchanged', key };
+          // Not edited since: its passages stand; its sub-pages are visited as last read and
+          // its databases queried again (a new row does not edit the page).
+          const links = await follow(known.links);
+          yield* failures.splice(0);
+          yield { type: 'unchanged', key, links };
           continue;
         }
         blocksRead = 0;
@@ -202,15 +383,17 @@ export const notionKind: SourceKind = {
         const links: string[] = [];
         for (const block of blocks) {
           if (block.type === 'child_page') {
-            links.push(block.id.replace(/-/g, ''));
-            queue.push({ id: block.id });
+            links.push(plain(block.id));
+            queue.push({ page: block.id });
           } else if (block.type === 'child_database') {
-            for (const child of await databasePages(block.id)) {
-              links.push(child.id.replace(/-/g, ''));
-              queue.push(child);
-            }
+            const knownRows = entriesOf(known?.links ?? []).find(
+              (e): e is Extract<Entry, { database: string }> =>
+                'database' in e && e.database === plain(block.id),
+            )?.knownRows;
+            links.push(...(await readDatabase(block.id, knownRows ?? [])));
           }
         }
+        yield* failures.splice(0);
         const title = notionTitle(page.properties) || 'Untitled';
         // Notion's page URLs take block ids as anchors, not headings.
         const parsed = await context.parse({
@@ -232,14 +415,16 @@ export const notionKind: SourceKind = {
           anchors: false,
         };
       } catch (error) {
+        yield* failures.splice(0);
         const code = errorCode(error);
         if (code === 'unauthorized') throw explain(error, context.url);
         if (code === 'object_not_found' || code === 'restricted_resource') {
-          // No longer shared with the integration, or deleted.
+          // The page itself is no longer shared with the integration, or deleted.
           yield { type: 'gone', key, reason: 'no longer shared with the integration' };
         } else {
-          // Kept as it was; its sub-pages as last read are still visited, so none is lost.
-          for (const link of context.known.get(key)?.links ?? []) queue.push({ id: link });
+          // Kept as it was; what it led to as last read is still visited, so nothing is lost.
+          await follow(context.known.get(key)?.links ?? []).catch(() => undefined);
+          yield* failures.splice(0);
           yield { type: 'failed', key, reason: (error as Error).message.slice(0, 200) };
         }
       }

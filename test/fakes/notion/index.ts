@@ -1,10 +1,15 @@
 /**
- * A loopback fake of Notion's API (version 2025-09-03) as the Notion source uses it, for the
- * real @notionhq/client: pages, block children with cursors (`has_more`, `next_cursor`),
- * databases with their data sources and `query`, the error shapes (`object_not_found`,
- * `unauthorized`, `validation_error` for a database asked as a page), and Notion's rate limit:
- * more than 3 requests within a second of the test's clock, or an injected one, get a 429
- * `rate_limited` with `retry-after`.
+ * A loopback fake of Notion's API as the Notion source uses it, for the real @notionhq/client:
+ * pages, block children with cursors (`has_more`, `next_cursor`), databases in the shape of the
+ * `Notion-Version` asked (2025-09-03: a database lists its `data_sources`, each queried at
+ * `/v1/data_sources/{id}/query`, and the old `/v1/databases/{id}/query` is gone; 2022-06-28:
+ * no data sources, the database itself is queried, and a database with several data sources
+ * cannot be read or queried), a linked view of a database (a `child_database` block whose id
+ * is no database the integration can retrieve: `object_not_found`), a synced block's copy
+ * whose children are its original's (`object_not_found` when the original's page is not
+ * shared), the error shapes (`object_not_found`, `unauthorized`, `validation_error` for a
+ * database asked as a page), and Notion's rate limit: more than 3 requests within a second of
+ * the test's clock, or an injected one, get a 429 `rate_limited` with `retry-after`.
  */
 import { type LoopbackServer, sendJson, startLoopbackServer } from '../http-server.js';
 
@@ -28,6 +33,15 @@ export interface NotionRequest {
   readonly path: string;
   readonly status: number;
   readonly at: number;
+  /** The `Notion-Version` header it was sent with. */
+  readonly version: string;
+}
+
+export interface FakeDatabase {
+  dataSource: string;
+  pages: string[];
+  /** A second data source added in the app: the 2022-06-28 API can no longer read it. */
+  multiSource?: boolean;
 }
 
 export interface FakeNotion {
@@ -35,7 +49,7 @@ export interface FakeNotion {
   readonly requests: NotionRequest[];
   readonly pages: Map<string, FakePage>;
   /** Databases: id → its data source id and the pages in it. */
-  readonly databases: Map<string, { dataSource: string; pages: string[] }>;
+  readonly databases: Map<string, FakeDatabase>;
   /** Pages the integration can see (shared with it); default all. */
   unshare(id: string): void;
   setToken(token: string): void;
@@ -68,7 +82,7 @@ export const text = (content: string, annotations: Record<string, boolean> = {},
 
 export async function startFakeNotion(options: { now: () => number }): Promise<FakeNotion> {
   const pages = new Map<string, FakePage>();
-  const databases = new Map<string, { dataSource: string; pages: string[] }>();
+  const databases = new Map<string, FakeDatabase>();
   const hidden = new Set<string>();
   const requests: NotionRequest[] = [];
   let token = '';
@@ -92,7 +106,8 @@ export async function startFakeNotion(options: { now: () => number }): Promise<F
     code,
     message,
   });
-  const blockById = (id: string): FakeBlock | undefined => {
+  /** A block anywhere in the pages, with the page that holds it. */
+  const blockById = (id: string): { block: FakeBlock; page: string } | undefined => {
     const walk = (blocks: FakeBlock[]): FakeBlock | undefined => {
       for (const block of blocks) {
         if (plain(block.id) === id) return block;
@@ -101,28 +116,39 @@ export async function startFakeNotion(options: { now: () => number }): Promise<F
       }
       return undefined;
     };
-    for (const page of pages.values()) {
+    for (const [pageId, page] of pages) {
       const found = walk(page.blocks);
-      if (found) return found;
+      if (found) return { block: found, page: pageId };
     }
     return undefined;
   };
+  /** A synced block's copy shows its original's children: `synced_from.block_id`. */
+  const syncedFrom = (block: FakeBlock): string | undefined =>
+    (block.synced_block as { synced_from?: { block_id?: string } | null } | undefined)?.synced_from?.block_id;
   const blockJson = (block: FakeBlock) => {
     const { children, ...rest } = block;
     const isItem = block.type === 'child_page' || block.type === 'child_database';
     return {
       object: 'block',
       ...rest,
-      has_children: isItem ? true : (children?.length ?? 0) > 0,
+      has_children: isItem || syncedFrom(block) !== undefined ? true : (children?.length ?? 0) > 0,
     };
   };
   const visible = (id: string) => !hidden.has(plain(id));
+  const multiSourceError = () =>
+    error(
+      400,
+      'validation_error',
+      'Databases with multiple data sources are not supported in this API version.',
+    );
 
   server = await startLoopbackServer(async (req, res, body) => {
     const url = new URL(req.url ?? '/', server.url);
     const at = options.now();
+    const version = String(req.headers['notion-version'] ?? '');
     const record = (status: number) =>
-      requests.push({ method: req.method ?? 'GET', path: url.pathname + url.search, status, at });
+      requests.push({ method: req.method ?? 'GET', path: url.pathname + url.search, status, at, version });
+    const legacy = version < '2025-09-03';
     const reply = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
       record(status);
       sendJson(res, status, payload, headers);
@@ -161,8 +187,12 @@ export async function startFakeNotion(options: { now: () => number }): Promise<F
     }
     if (req.method === 'GET' && parts[1] === 'blocks' && parts[3] === 'children') {
       const owner = pages.get(id);
-      const blocks = owner ? owner.blocks : blockById(id)?.children;
-      if (!blocks || (owner && !visible(id))) {
+      const found = owner ? undefined : blockById(id);
+      const original = found && syncedFrom(found.block);
+      // A synced block's copy lists its original's children, if the integration can see them.
+      const source = original ? blockById(plain(original)) : found;
+      const blocks = owner ? owner.blocks : source?.block.children;
+      if (!blocks || (owner && !visible(id)) || (original && (!source || !visible(source.page)))) {
         return reply(404, error(404, 'object_not_found', `Could not find block with ID: ${parts[2]}.`));
       }
       const size = Math.min(Number(url.searchParams.get('page_size') ?? 100), pageSize);
@@ -183,20 +213,46 @@ export async function startFakeNotion(options: { now: () => number }): Promise<F
       if (!database || !visible(id)) {
         return reply(404, error(404, 'object_not_found', `Could not find database with ID: ${parts[2]}.`));
       }
-      return reply(200, {
-        object: 'database',
-        id: parts[2],
-        data_sources: [{ id: database.dataSource, name: 'Main' }],
-      });
+      if (legacy && database.multiSource) return reply(400, multiSourceError());
+      return reply(
+        200,
+        legacy
+          ? { object: 'database', id: parts[2], title: text('Database'), properties: {} }
+          : {
+              object: 'database',
+              id: parts[2],
+              data_sources: [
+                { id: database.dataSource, name: 'Main' },
+                ...(database.multiSource ? [{ id: `${database.dataSource}-2`, name: 'Second' }] : []),
+              ],
+            },
+      );
     }
-    if (req.method === 'POST' && parts[1] === 'data_sources' && parts[3] === 'query') {
-      const database = [...databases.values()].find((d) => d.dataSource === parts[2]);
+    const query = req.method === 'POST' && parts[3] === 'query';
+    // 2025-09-03 moved the query to data sources; before it there were none.
+    if (query && parts[1] === (legacy ? 'data_sources' : 'databases')) {
+      return reply(400, error(400, 'invalid_request_url', 'Invalid request URL.'));
+    }
+    if (query && (parts[1] === 'data_sources' || parts[1] === 'databases')) {
+      const database =
+        parts[1] === 'databases'
+          ? visible(id)
+            ? databases.get(id)
+            : undefined
+          : [...databases.values()].find(
+              (d) => d.dataSource === parts[2] || (d.multiSource && `${d.dataSource}-2` === parts[2]),
+            );
       if (!database) return reply(404, error(404, 'object_not_found', 'Could not find data source.'));
+      if (legacy && database.multiSource) return reply(400, multiSourceError());
+      // The second data source of a multi-source database is empty.
+      const second = parts[2] === `${database.dataSource}-2`;
       const { start_cursor, page_size } = JSON.parse(body || '{}') as {
         start_cursor?: string;
         page_size?: number;
       };
-      const rows = database.pages.filter(visible).map((pageId) => pageJson(pages.get(plain(pageId))!));
+      const rows = second
+        ? []
+        : database.pages.filter(visible).map((pageId) => pageJson(pages.get(plain(pageId))!));
       const size = Math.min(page_size ?? 100, pageSize);
       const start = Number(start_cursor ?? 0);
       const more = start + size < rows.length;
