@@ -202,6 +202,26 @@ describe('GitHub issues: closed issues with their comments, by page and ETag', (
     expect(sleeps).toEqual([60_000, 60_000]);
   });
 
+  it('waits a minute, then longer, for a secondary limit that names no time (403 or 429), rather than calling it missing access', async () => {
+    const repo = github.repo('acme/widgets');
+    Object.assign(repo.issues.find((i) => i.number === 6)!, {
+      updated_at: '2026-02-22T00:00:00Z',
+      body: 'Filler issue 6, edited: the widget rattles.',
+    });
+    github.secondaryLimit(2, undefined);
+    const source = registry.find(ISSUES, 'support')!;
+    const summary = await syncSource(store, registry, source, options());
+    expect(summary.error).toBeUndefined();
+    expect(summary).toMatchObject({ updated: 1, failed: [] });
+    expect(sleeps).toEqual([60_000, 120_000]);
+
+    github.secondaryLimit(1, undefined, 429);
+    sleeps.length = 0;
+    const again = await syncSource(store, registry, source, options());
+    expect(again.error).toBeUndefined();
+    expect(sleeps).toEqual([60_000]);
+  });
+
   it('follows a renamed repository', async () => {
     github.rename('acme/widgets', 'acme/gadgets');
     const source = registry.find(ISSUES, 'support')!;
@@ -255,6 +275,34 @@ describe('GitHub discussions: answered ones with the accepted answer', () => {
 
     const again = await syncSource(store, registry, source, options());
     expect(again).toMatchObject({ unchanged: 1, chunksUpserted: 0 });
+  });
+
+  it('waits out GraphQL’s primary limit (HTTP 200, RATE_LIMITED) until its reset, then asks for the same page again', async () => {
+    const forum = github.repo('acme/forum');
+    for (let n = 1; n <= 60; n++) {
+      forum.discussions.push({
+        number: n,
+        title: `Forum question ${n}`,
+        body: n === 57 ? 'How long does the gizmo warm up?' : `Question ${n}.`,
+        updatedAt: '2026-02-01T00:00:00Z',
+        answer: {
+          body: n === 57 ? 'The gizmo warms up in ninety seconds.' : `Answer ${n}.`,
+          updatedAt: '2026-02-02T00:00:00Z',
+        },
+      });
+    }
+    // One query left: the first page (50) is read, the second meets the limit.
+    github.setRateLimit(1, Math.floor(clock / 1000) + 900, 'graphql');
+    const start = clock;
+    const { source } = registry.add('https://github.com/acme/forum/discussions', 'forum', 'test', 'github');
+    const summary = await syncSource(store, registry, source, options());
+    expect(summary.error).toBeUndefined();
+    expect(summary).toMatchObject({ added: 60, failed: [] });
+    expect(clock - start).toBeGreaterThanOrEqual(900_000);
+    expect(github.requests.filter((r) => r.path === '/graphql')).toHaveLength(3);
+    expect((await search('gizmo warm up', 'forum'))[0]?.url).toBe(
+      'https://github.com/acme/forum/discussions/57',
+    );
   });
 
   it('needs a token for discussions, and says so', async () => {

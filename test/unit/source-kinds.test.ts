@@ -12,8 +12,10 @@ import { type NotionBlock, notionBlocksToMarkdown } from '../../src/ingest/forma
 import { rstToMarkdown } from '../../src/ingest/formats/rst.js';
 import { gitToken, parseHostTokens } from '../../src/knowledge/kinds/environment.js';
 import { fileUrl, parseRepoUrl } from '../../src/knowledge/kinds/git-hosts.js';
+import { rateLimitWait } from '../../src/knowledge/kinds/http.js';
 import { recogniseSource, sourceKinds } from '../../src/knowledge/kinds/index.js';
 import { SourceError } from '../../src/knowledge/kinds/kind.js';
+import { nextLink } from '../../src/knowledge/kinds/link-header.js';
 
 const kinds = sourceKinds({});
 const env = {
@@ -86,6 +88,43 @@ describe('which kind reads a URL', () => {
         CONFLUENCE_URL: 'https://acme.atlassian.net/wiki',
       }),
     ).toThrow(/CONFLUENCE_EMAIL, CONFLUENCE_TOKEN/);
+  });
+});
+
+describe('Link headers and rate-limit headers', () => {
+  it('finds the next page in a Link header, whatever the URL holds and however rel is written', () => {
+    expect(
+      nextLink('<https://api.example/x?page=2>; rel="next", <https://api.example/x?page=9>; rel="last"'),
+    ).toBe('https://api.example/x?page=2');
+    // A comma inside the URL, relations listed together, an unquoted rel, a relative target.
+    expect(
+      nextLink(
+        '<https://a.example/p?keys=A,B&cursor=1>; rel="prev", <https://a.example/p?keys=A,B&cursor=3>; rel="next last"',
+      ),
+    ).toBe('https://a.example/p?keys=A,B&cursor=3');
+    expect(
+      nextLink('</wiki/api/v2/spaces/1/pages?cursor=abc>; rel=next, <https://x.example/wiki>; rel="base"'),
+    ).toBe('/wiki/api/v2/spaces/1/pages?cursor=abc');
+    expect(nextLink('<https://a.example/?page=1>; rel="first"')).toBeUndefined();
+    expect(nextLink(undefined)).toBeUndefined();
+    expect(nextLink('<unclosed; rel="next"')).toBeUndefined();
+  });
+
+  it('reads how long a limit asks to wait: seconds, dates, epoch and ISO resets', () => {
+    const now = Date.parse('2026-03-01T12:00:00Z');
+    const wait = (status: number, headers: Record<string, string>) =>
+      rateLimitWait(new Response(null, { status, headers }), now);
+    expect(wait(429, { 'retry-after': '30' })).toBe(30_000);
+    expect(wait(503, { 'retry-after': 'Sun, 01 Mar 2026 12:02:00 GMT' })).toBe(120_000);
+    expect(wait(503, {})).toBeUndefined();
+    // GitHub: epoch seconds once nothing remains; Atlassian: an ISO time on a 429.
+    expect(wait(403, { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(now / 1000 + 600) })).toBe(
+      601_000,
+    );
+    expect(wait(429, { 'x-ratelimit-reset': '2026-03-01T12:05Z' })).toBe(301_000);
+    expect(
+      wait(403, { 'x-ratelimit-remaining': '12', 'x-ratelimit-reset': String(now / 1000 + 600) }),
+    ).toBeUndefined();
   });
 });
 

@@ -9,12 +9,14 @@
  * issue's comments are read only when its `updated_at` moved. The listing is complete, so an
  * issue deleted, transferred to another repository or reopened disappears from the source.
  * Discussions come from the GraphQL API, compared by `updatedAt` the same way. Rate limits
- * (`x-ratelimit-remaining: 0` until `x-ratelimit-reset`, secondary limits' `retry-after`) are
- * waited out by the sync's fetch. GITHUB_TOKEN authenticates (required for discussions and
+ * (`x-ratelimit-remaining: 0` until `x-ratelimit-reset`, secondary limits' `retry-after` or
+ * else a minute) are waited out by the sync's fetch; GraphQL's own (an HTTP 200 whose error is
+ * RATE_LIMITED) here, before the same page is asked again. GITHUB_TOKEN authenticates (required for discussions and
  * private repositories); GITHUB_API_URL points at GitHub Enterprise (default: its /api/v3, or
  * api.github.com).
  */
 import type { Octokit } from '@octokit/rest';
+import { resetWaitMs, SECONDARY_LIMIT_WAIT_MS } from './http.js';
 import {
   type Environment,
   type ItemEvent,
@@ -23,6 +25,7 @@ import {
   type SyncContext,
   type SyncEnd,
 } from './kind.js';
+import { nextLink } from './link-header.js';
 
 interface Target {
   readonly apiUrl: string;
@@ -56,11 +59,18 @@ const MAX_ITEMS = 20_000;
 
 function parseTarget(url: URL, env: Environment): Target | undefined {
   const segments = url.pathname.split('/').filter(Boolean);
-  if (segments.length !== 3 || (segments[2] !== 'issues' && segments[2] !== 'discussions')) return undefined;
+  if (segments[2] !== 'issues' && segments[2] !== 'discussions') return undefined;
   const dotcom = url.hostname === 'github.com' || url.hostname === 'www.github.com';
   const configured = env.GITHUB_API_URL?.trim().replace(/\/+$/, '');
   // GitHub Enterprise Server serves its API under /api/v3 of the same host.
   if (!dotcom && !configured && !url.hostname.startsWith('github.')) return undefined;
+  if (segments.length !== 3) {
+    // One issue or discussion (`…/issues/12`): a source is a repository's whole list.
+    const list = `${url.origin}/${segments[0]}/${segments[1]}/${segments[2]}`;
+    throw new SourceError(
+      `${url.href} is one ${segments[2] === 'issues' ? 'issue' : 'discussion'}; a source reads a repository's ${segments[2]}: add ${list} (${segments[2] === 'issues' ? 'closed ones' : 'answered ones'}), or ${list}?state=all`,
+    );
+  }
   const apiUrl = configured || (dotcom ? 'https://api.github.com' : `${url.origin}/api/v3`);
   return {
     apiUrl,
@@ -73,19 +83,6 @@ function parseTarget(url: URL, env: Environment): Target | undefined {
 
 function isState(value: unknown): value is GitHubState {
   return typeof value === 'object' && value !== null;
-}
-
-/** `<url>; rel="next", <url>; rel="last"` → the next URL. */
-function nextLink(header: string | undefined): string | undefined {
-  if (!header) return undefined;
-  for (const part of header.split(',')) {
-    const [target, ...params] = part.split(';');
-    if (params.some((param) => param.trim() === 'rel="next"')) {
-      const url = target?.trim();
-      if (url?.startsWith('<') && url.endsWith('>')) return url.slice(1, -1);
-    }
-  }
-  return undefined;
 }
 
 function statusOf(error: unknown): number | undefined {
@@ -311,6 +308,23 @@ interface DiscussionsPage {
   } | null;
 }
 
+/** Rate-limit waits one discussions page may take before the sync gives up. */
+const MAX_LIMIT_WAITS = 5;
+
+/**
+ * GraphQL's primary limit comes as HTTP 200 with an error of type RATE_LIMITED (and
+ * `x-ratelimit-remaining: 0` until `x-ratelimit-reset`), so the fetch below Octokit sees no
+ * limit: the wait is read from the error Octokit throws.
+ */
+function graphqlLimitWait(error: unknown, now: number): number | undefined {
+  const { errors, headers } = error as {
+    errors?: { type?: string }[];
+    headers?: Record<string, string | undefined>;
+  };
+  if (!errors?.some((e) => e.type === 'RATE_LIMITED')) return undefined;
+  return resetWaitMs(headers?.['x-ratelimit-reset'], now) ?? SECONDARY_LIMIT_WAIT_MS;
+}
+
 async function* syncDiscussions(
   octokit: Octokit,
   target: Target,
@@ -320,6 +334,7 @@ async function* syncDiscussions(
   if (!hasToken) throw new SourceError("GitHub's discussions API needs a token: set GITHUB_TOKEN");
   let after: string | null = null;
   let count = 0;
+  let limited = 0;
   for (;;) {
     let page: DiscussionsPage;
     try {
@@ -328,7 +343,19 @@ async function* syncDiscussions(
         name: target.repo,
         after,
       });
+      limited = 0;
     } catch (error) {
+      const wait = graphqlLimitWait(error, context.now());
+      if (wait !== undefined && limited < MAX_LIMIT_WAITS) {
+        // Over GraphQL's primary limit: wait for its reset, then ask for the same page again.
+        limited++;
+        context.logger.info(
+          { waitSeconds: Math.round(wait / 1000), url: context.url },
+          'rate limited: waiting, then resuming the sync',
+        );
+        await context.sleep(wait);
+        continue;
+      }
       const errors = (error as { errors?: { type?: string }[] }).errors;
       if (errors?.some((e) => e.type === 'NOT_FOUND')) throw explain({ status: 404 }, target, hasToken);
       throw explain(error, target, hasToken);

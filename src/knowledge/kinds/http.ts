@@ -4,9 +4,11 @@
  *  - the address guard on every hop: redirects are followed here, one at a time, so a source
  *    added from a chat cannot be redirected into the server's network;
  *  - a time limit per request;
- *  - rate limits waited out and the request resumed, never a failed sync: `retry-after` (429,
- *    GitHub's secondary limits) and GitHub's `x-ratelimit-remaining: 0` until
- *    `x-ratelimit-reset`; `pacedFetch` spaces requests for a per-second limit (Notion's 3).
+ *  - rate limits waited out and the request resumed, never a failed sync: `retry-after` (a 429,
+ *    a 503, GitHub's secondary limits), `x-ratelimit-remaining: 0` until `x-ratelimit-reset`
+ *    (GitHub's epoch seconds, Atlassian's ISO time), a GitHub secondary limit that names no
+ *    time (a minute, then doubling, as @octokit/plugin-throttling advises), a bare 429
+ *    (a second, then doubling); `pacedFetch` spaces requests for a per-second limit (Notion's 3).
  * Clock and sleep are injected, so tests never wait on the wall clock.
  */
 
@@ -32,22 +34,62 @@ const DEFAULT_TIMEOUT_MS = 30_000;
 /** GitHub's primary limit resets within the hour; nothing we honour waits longer at once. */
 const DEFAULT_MAX_WAIT_MS = 60 * 60 * 1000;
 
-/** How long a response asks us to wait before trying again, or undefined if it does not. */
+/** GitHub: "wait for at least one minute" after a secondary limit that names no time. */
+export const SECONDARY_LIMIT_WAIT_MS = 60_000;
+/** A 429 that names no time: a short pause, doubled while it lasts. */
+const BARE_429_WAIT_MS = 1000;
+
+/** `Retry-After`: seconds, or an HTTP date. */
+function retryAfterMs(value: string | null, now: number): number | undefined {
+  if (value === null || value.trim() === '') return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isFinite(date) ? Math.max(0, date - now) : undefined;
+}
+
+/**
+ * How long until a limit's reset, one second past it: `x-ratelimit-reset` as GitHub sends it
+ * (epoch seconds) or as Atlassian does (an ISO 8601 time, e.g. `2026-03-01T12:05Z`).
+ */
+export function resetWaitMs(value: string | null | undefined, now: number): number | undefined {
+  const text = value?.trim();
+  if (!text) return undefined;
+  const at = /^\d+$/.test(text) ? Number(text) * 1000 : Date.parse(text);
+  return Number.isFinite(at) && at > 0 ? Math.max(0, at - now) + 1000 : undefined;
+}
+
+/**
+ * How long a response asks us to wait before trying again, or undefined if it does not:
+ * `Retry-After` on a 429, a 503 or GitHub's 403; GitHub's `x-ratelimit-remaining: 0` until
+ * `x-ratelimit-reset`; Atlassian's `X-RateLimit-Reset` on a 429; else a 429 gets a short pause.
+ */
 export function rateLimitWait(response: Response, now: number): number | undefined {
-  if (response.status !== 429 && response.status !== 403) return undefined;
-  const retryAfter = response.headers.get('retry-after');
-  if (retryAfter !== null) {
-    const seconds = Number(retryAfter);
-    if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-    const date = Date.parse(retryAfter);
-    if (Number.isFinite(date)) return Math.max(0, date - now);
+  const { status, headers } = response;
+  if (status !== 429 && status !== 403 && status !== 503) return undefined;
+  const retryAfter = retryAfterMs(headers.get('retry-after'), now);
+  if (retryAfter !== undefined) return retryAfter;
+  // A 503 without Retry-After is an outage, not a limit: the caller decides.
+  if (status === 503) return undefined;
+  const reset = resetWaitMs(headers.get('x-ratelimit-reset'), now);
+  if (headers.get('x-ratelimit-remaining') === '0' && reset !== undefined) return reset;
+  if (status === 429) return reset ?? BARE_429_WAIT_MS;
+  return undefined;
+}
+
+/**
+ * GitHub's secondary limit, which may come without `retry-after` and with requests left: a
+ * 403 or 429 whose message says so (what @octokit/plugin-throttling keys on). The body is read
+ * from a copy, at most 16 KB, so the caller can still read the answer.
+ */
+async function isSecondaryLimit(response: Response): Promise<boolean> {
+  if (response.status !== 403 && response.status !== 429) return false;
+  try {
+    const text = await readTextLimited(response.clone(), 16_384);
+    return /\bsecondary rate limit/i.test(text);
+  } catch {
+    return false;
   }
-  if (response.headers.get('x-ratelimit-remaining') === '0') {
-    const reset = Number(response.headers.get('x-ratelimit-reset'));
-    if (Number.isFinite(reset) && reset > 0) return Math.max(0, reset * 1000 - now) + 1000;
-  }
-  // A 429 without a hint: a short pause, then again.
-  return response.status === 429 ? 1000 : undefined;
 }
 
 function requestOf(input: string | URL | Request, init: RequestInit | undefined): Request {
@@ -101,9 +143,17 @@ export function sourceFetch(options: SourceFetchOptions): typeof fetch {
   return async (input, init) => {
     const request = requestOf(input as string | URL | Request, init);
     const body = request.body ? await request.arrayBuffer() : undefined;
+    // Repeated limits that name no time back off: a secondary limit from a minute, a bare 429 from a second.
+    let secondary = 0;
+    let bare = 0;
     for (let waits = 0; ; waits++) {
       const response = await once(request, body);
-      const wait = rateLimitWait(response, options.now());
+      let wait = rateLimitWait(response, options.now());
+      const hinted =
+        response.headers.get('retry-after') !== null || response.headers.get('x-ratelimit-remaining') === '0';
+      if (!hinted && (await isSecondaryLimit(response))) wait = SECONDARY_LIMIT_WAIT_MS * 2 ** secondary++;
+      else if (!hinted && response.status === 429 && response.headers.get('x-ratelimit-reset') === null)
+        wait = BARE_429_WAIT_MS * 2 ** bare++;
       if (wait === undefined || waits >= maxWaits) return response;
       await response.body?.cancel();
       const ms = Math.min(wait, maxWaitMs);

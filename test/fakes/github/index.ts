@@ -2,10 +2,12 @@
  * A loopback fake of GitHub's REST and GraphQL APIs, as far as the issues and discussions
  * source uses them, speaking the real wire protocol for Octokit: issues listed page by page
  * with `Link` headers and ETags (a matching `If-None-Match` gets a 304), comments paginated
- * the same way, `x-ratelimit-*` headers with the primary limit (a 403 with
- * `x-ratelimit-remaining: 0` until `x-ratelimit-reset`, on the test's clock) and a secondary
- * limit (a 403 with `retry-after`), a renamed repository (301 to its new name), and tokens
- * (a revoked one gets 401 "Bad credentials").
+ * the same way, `x-ratelimit-*` headers with the primary limits, one for REST and one for
+ * GraphQL as GitHub counts them (REST: a 403 with `x-ratelimit-remaining: 0` until
+ * `x-ratelimit-reset`, on the test's clock; GraphQL: an HTTP 200 whose error is of type
+ * RATE_LIMITED, with the same headers), secondary limits (a 403 or 429 saying "secondary rate
+ * limit", with `retry-after` or, as GitHub may send it, without), a renamed repository (301 to
+ * its new name), and tokens (a revoked one gets 401 "Bad credentials").
  */
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -51,10 +53,16 @@ export interface FakeGitHub {
   rename(from: string, to: string): void;
   /** Tokens accepted; any other is "Bad credentials". */
   setTokens(tokens: readonly string[]): void;
-  /** The primary limit: this many requests left, then 403 until `resetAt` (seconds on the fake's clock). */
-  setRateLimit(remaining: number, resetAt: number): void;
-  /** The next `count` requests get a secondary limit's 403 with `retry-after: seconds`. */
-  secondaryLimit(count: number, seconds: number): void;
+  /**
+   * A primary limit (`core`: REST, `graphql`: GraphQL): this many requests left, then limited
+   * until `resetAt` (seconds on the fake's clock).
+   */
+  setRateLimit(remaining: number, resetAt: number, resource?: 'core' | 'graphql'): void;
+  /**
+   * The next `count` requests get a secondary limit: `status` (403 by default) with
+   * `retry-after: seconds`, or with no `retry-after` at all when `seconds` is undefined.
+   */
+  secondaryLimit(count: number, seconds: number | undefined, status?: 403 | 429): void;
   /** Issues per page (GitHub: up to 100). */
   setPageSize(size: number): void;
   clearRequests(): void;
@@ -68,9 +76,15 @@ export async function startFakeGitHub(options: { now: () => number }): Promise<F
   const renamed = new Map<string, string>();
   const requests: GitHubRequest[] = [];
   let tokens: readonly string[] = [];
-  let remaining = 5_000;
-  let resetAt = 0;
-  let secondary = { count: 0, seconds: 0 };
+  const limits = {
+    core: { remaining: 5_000, resetAt: 0 },
+    graphql: { remaining: 5_000, resetAt: 0 },
+  };
+  let secondary: { count: number; seconds: number | undefined; status: number } = {
+    count: 0,
+    seconds: undefined,
+    status: 403,
+  };
   let pageSize = 100;
   let server: LoopbackServer;
 
@@ -134,10 +148,12 @@ export async function startFakeGitHub(options: { now: () => number }): Promise<F
     res.end(body);
   };
 
+  let resource: keyof typeof limits = 'core';
   const rateHeaders = () => ({
     'x-ratelimit-limit': '5000',
-    'x-ratelimit-remaining': String(Math.max(0, remaining)),
-    'x-ratelimit-reset': String(resetAt),
+    'x-ratelimit-remaining': String(Math.max(0, limits[resource].remaining)),
+    'x-ratelimit-reset': String(limits[resource].resetAt),
+    'x-ratelimit-resource': resource,
   });
 
   server = await startLoopbackServer(async (req, res, body) => {
@@ -158,29 +174,47 @@ export async function startFakeGitHub(options: { now: () => number }): Promise<F
         documentation_url: 'https://docs.github.com/rest',
       });
     }
+    const graphql = req.method === 'POST' && url.pathname === '/graphql';
+    resource = graphql ? 'graphql' : 'core';
+    const limit = limits[resource];
     if (secondary.count > 0) {
       secondary.count -= 1;
-      record(403);
+      record(secondary.status);
       return sendJson(
         res,
-        403,
+        secondary.status,
         {
           message:
             'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',
+          documentation_url:
+            'https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api#about-secondary-rate-limits',
         },
-        { 'retry-after': String(secondary.seconds), ...rateHeaders() },
+        {
+          ...(secondary.seconds !== undefined ? { 'retry-after': String(secondary.seconds) } : {}),
+          ...rateHeaders(),
+        },
       );
     }
     const nowSeconds = Math.floor(options.now() / 1000);
-    if (remaining <= 0 && nowSeconds >= resetAt) remaining = 5_000;
-    if (remaining <= 0) {
+    if (limit.remaining <= 0 && nowSeconds >= limit.resetAt) limit.remaining = 5_000;
+    if (limit.remaining <= 0 && graphql) {
+      // GraphQL's primary limit: HTTP 200, an error of type RATE_LIMITED.
+      record(200);
+      return sendJson(
+        res,
+        200,
+        { errors: [{ type: 'RATE_LIMITED', message: 'API rate limit already exceeded for user ID 1.' }] },
+        rateHeaders(),
+      );
+    }
+    if (limit.remaining <= 0) {
       record(403);
       return sendJson(res, 403, { message: 'API rate limit exceeded for user.' }, rateHeaders());
     }
     // A 304 does not count against the limit (GitHub's rule for conditional requests).
-    remaining -= 1;
+    limit.remaining -= 1;
 
-    if (req.method === 'POST' && url.pathname === '/graphql') {
+    if (graphql) {
       if (auth === undefined) {
         record(401);
         return sendJson(res, 401, { message: 'This endpoint requires you to be authenticated.' });
@@ -285,12 +319,11 @@ export async function startFakeGitHub(options: { now: () => number }): Promise<F
     setTokens(list) {
       tokens = list;
     },
-    setRateLimit(left, reset) {
-      remaining = left;
-      resetAt = reset;
+    setRateLimit(left, reset, which = 'core') {
+      limits[which] = { remaining: left, resetAt: reset };
     },
-    secondaryLimit(count, seconds) {
-      secondary = { count, seconds };
+    secondaryLimit(count, seconds, status = 403) {
+      secondary = { count, seconds, status };
     },
     setPageSize(size) {
       pageSize = size;
