@@ -1,6 +1,8 @@
 /**
  * Confluence Cloud as a source: its REST API v2 (a loopback fake) with basic auth, cursor
- * pagination, storage format to Markdown, versions, restricted pages and a 429.
+ * pagination (in the body, or in the Link header alone), storage format to Markdown, versions,
+ * restricted pages, folders in a page tree, links by page id, and rate limits (429 with
+ * Retry-After or X-RateLimit-Reset, 503 with Retry-After) on an injected clock.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -40,7 +42,7 @@ const search = (query: string, collection = 'wiki') =>
   store.search(query, { topK: 3, collections: [collection] });
 
 beforeAll(async () => {
-  confluence = await startFakeConfluence();
+  confluence = await startFakeConfluence({ now: () => clock });
   confluence.setCredentials(EMAIL, TOKEN);
   dir = await mkdtemp(join(tmpdir(), 'rag-confluence-'));
   store = await LocalStore.open({ dir });
@@ -90,6 +92,7 @@ afterAll(async () => {
 beforeEach(() => {
   confluence.clearRequests();
   confluence.setPageSize(2);
+  confluence.setPagination('both');
   sleeps.length = 0;
 });
 
@@ -216,6 +219,99 @@ describe('Confluence: a space or a page tree, by version', () => {
     );
     expect(revoked.error).toMatch(/Confluence refused CONFLUENCE_EMAIL with the token in CONFLUENCE_TOKEN/);
     expect(JSON.stringify(revoked)).not.toContain('atl_revoked');
+  });
+});
+
+describe('Confluence: the shapes of a site the documentation allows', () => {
+  it('follows pages given only in the Link header', async () => {
+    confluence.setPagination('link');
+    const { source } = registry.add(`${confluence.base}/spaces/ENG`, 'linked', 'test', 'confluence');
+    const summary = await syncSource(store, registry, source, options());
+    expect(summary.error).toBeUndefined();
+    expect(summary).toMatchObject({ added: 3, failed: [] });
+    expect(confluence.requests.some((r) => r.path.includes('cursor='))).toBe(true);
+  });
+
+  it('takes CONFLUENCE_URL as Atlassian names the site, without /wiki', async () => {
+    const site = confluence.base.replace(/\/wiki$/, '');
+    const bare = { ...env(), CONFLUENCE_URL: site };
+    const url = confluenceKind.recognise(new URL(`${confluence.base}/spaces/ENG/overview`), bare)!;
+    expect(url).toBe(`${confluence.base}/spaces/ENG`);
+    const { source } = registry.add(url, 'bare-site', 'test', 'confluence');
+    const summary = await syncSource(store, registry, source, options({ env: bare }));
+    expect(summary).toMatchObject({ added: 3, failed: [] });
+    expect(summary.error).toBeUndefined();
+  });
+
+  it('reads the pages under folders of a page tree, and not the pages beside it', async () => {
+    const ops = confluence.space('OPS');
+    confluence.folder('OPS', { id: '310', title: 'Guides', parentId: '300' });
+    confluence.folder('OPS', { id: '311', title: 'Older guides', parentId: '310' });
+    ops.push(
+      { id: '300', title: 'Operations', version: 1, storage: '<p>Operations start here.</p>' },
+      {
+        id: '301',
+        title: 'Snorkel gauge',
+        parentId: '310',
+        version: 1,
+        storage: '<p>The snorkel gauge reads blue when calm.</p>',
+      },
+      {
+        id: '302',
+        title: 'Old pump',
+        parentId: '311',
+        version: 1,
+        storage: '<p>The old pump hums at dawn.</p>',
+      },
+      {
+        id: '303',
+        title: 'Elsewhere',
+        version: 1,
+        storage: '<p>The elsewhere page talks of gauges too.</p>',
+      },
+    );
+    const { source } = registry.add(`${confluence.base}/spaces/OPS/pages/300`, 'ops', 'test', 'confluence');
+    const summary = await syncSource(store, registry, source, options());
+    expect(summary.error).toBeUndefined();
+    expect(summary).toMatchObject({ added: 3, failed: [] });
+    expect((await search('snorkel gauge blue', 'ops'))[0]?.url).toContain('/pages/301/');
+    expect((await search('old pump hums dawn', 'ops'))[0]?.url).toContain('/pages/302/');
+    expect((await search('elsewhere page', 'ops')).filter((hit) => hit.url?.includes('/pages/303/'))).toEqual(
+      [],
+    );
+  });
+
+  it('reads a page tree from a tiny link or a viewpage link, by the page id it names', async () => {
+    // Page 100's tiny code: its id's little-endian bytes in base64, trailing As dropped.
+    const tiny = confluenceKind.recognise(new URL(`${confluence.base}/x/ZA`), env())!;
+    const view = confluenceKind.recognise(
+      new URL(`${confluence.base}/pages/viewpage.action?pageId=100`),
+      env(),
+    )!;
+    expect(tiny).toBe(`${confluence.base}/pages/viewpage.action?pageId=100`);
+    expect(view).toBe(tiny);
+    const { source } = registry.add(tiny, 'tiny', 'test', 'confluence');
+    const summary = await syncSource(store, registry, source, options());
+    expect(summary.error).toBeUndefined();
+    expect(summary).toMatchObject({ added: 2, failed: [] });
+    expect(await search('lunch', 'tiny')).toEqual([]);
+  });
+
+  it('waits for X-RateLimit-Reset on a 429 without Retry-After, and for Retry-After on a 503', async () => {
+    clock = Math.ceil(clock / 60_000) * 60_000;
+    confluence.rateLimitOnce(30, 'reset');
+    const source = registry.find(`${confluence.base}/spaces/ENG`, 'wiki')!;
+    const limited = await syncSource(store, registry, source, options());
+    expect(limited.error).toBeUndefined();
+    // The reset is given to the minute: a minute on, and a second past it.
+    expect(sleeps).toEqual([61_000]);
+
+    sleeps.length = 0;
+    confluence.unavailableOnce(20);
+    const unavailable = await syncSource(store, registry, source, options());
+    expect(unavailable.error).toBeUndefined();
+    expect(unavailable.failed).toEqual([]);
+    expect(sleeps).toEqual([20_000]);
   });
 });
 

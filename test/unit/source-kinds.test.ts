@@ -25,6 +25,15 @@ const env = {
   CONFLUENCE_TOKEN: 't',
 };
 const kindOf = (url: string) => recogniseSource(kinds, url, env);
+/** A Confluence tiny link's code, written here from Atlassian's description, not from our reader. */
+const tinyCode = (id: bigint) => {
+  const bytes = Buffer.alloc(8);
+  bytes.writeBigUInt64LE(id);
+  let code = '';
+  for (const char of bytes.toString('base64').replace(/=+$/, ''))
+    code += char === '/' ? '-' : char === '+' ? '_' : char;
+  return code.replace(/A+$/, '');
+};
 
 describe('which kind reads a URL', () => {
   it.each([
@@ -88,6 +97,53 @@ describe('which kind reads a URL', () => {
         CONFLUENCE_URL: 'https://acme.atlassian.net/wiki',
       }),
     ).toThrow(/CONFLUENCE_EMAIL, CONFLUENCE_TOKEN/);
+  });
+});
+
+describe('Confluence links', () => {
+  const site = { ...env, CONFLUENCE_URL: 'https://acme.atlassian.net' };
+  const confluence = (url: string) => recogniseSource(kinds, url, site);
+
+  it.each([
+    ['https://acme.atlassian.net/wiki/spaces/ENG/overview', 'https://acme.atlassian.net/wiki/spaces/ENG'],
+    ['https://acme.atlassian.net/wiki/spaces/ENG/pages', 'https://acme.atlassian.net/wiki/spaces/ENG'],
+    [
+      'https://acme.atlassian.net/wiki/spaces/ENG/pages/123/Deploying',
+      'https://acme.atlassian.net/wiki/spaces/ENG/pages/123',
+    ],
+    [
+      'https://acme.atlassian.net/wiki/spaces/ENG/pages/edit-v2/123',
+      'https://acme.atlassian.net/wiki/spaces/ENG/pages/123',
+    ],
+    [
+      'https://acme.atlassian.net/wiki/pages/viewpage.action?pageId=123',
+      'https://acme.atlassian.net/wiki/pages/viewpage.action?pageId=123',
+    ],
+    // Tiny codes: 65538's bytes (02 00 01) and a Cloud-sized id's.
+    [
+      'https://acme.atlassian.net/wiki/x/AgAB',
+      'https://acme.atlassian.net/wiki/pages/viewpage.action?pageId=65538',
+    ],
+    [
+      `https://acme.atlassian.net/wiki/x/${tinyCode(2_949_185_537n)}`,
+      'https://acme.atlassian.net/wiki/pages/viewpage.action?pageId=2949185537',
+    ],
+  ])('%s is read as %s, with CONFLUENCE_URL as Atlassian names the site', (url, canonical) => {
+    const found = confluence(url);
+    expect(found.kind.name).toBe('confluence');
+    expect(found.url).toBe(canonical);
+  });
+
+  it('refuses what it would read as something else, and another site than CONFLUENCE_URL’s', () => {
+    expect(() => confluence('https://acme.atlassian.net/wiki/spaces/ENG/blog/2024/01/01/456/Post')).toThrow(
+      /blog post/,
+    );
+    expect(() => confluence('https://acme.atlassian.net/wiki/spaces/ENG/whiteboard/789')).toThrow(
+      SourceError,
+    );
+    expect(() => confluence('https://other.atlassian.net/wiki/spaces/ENG')).toThrow(
+      /not the Confluence site in CONFLUENCE_URL \(https:\/\/acme\.atlassian\.net\)/,
+    );
   });
 });
 

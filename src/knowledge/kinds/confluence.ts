@@ -1,12 +1,16 @@
 /**
  * Confluence Cloud as a source: a space (`…/wiki/spaces/KEY`) or a page with the pages under
- * it (`…/wiki/spaces/KEY/pages/<id>/<title>`), read through the REST API v2 with basic auth
- * (CONFLUENCE_EMAIL and an API token in CONFLUENCE_TOKEN) on the site in CONFLUENCE_URL
- * (`https://<site>.atlassian.net/wiki`). The space's pages are listed with their version
- * numbers (cursor pagination); only a page whose version moved has its body read again, in
- * storage format, converted to Markdown with an HTML parser. A page the token cannot read
- * (restricted: 403 or 404) is skipped, and dropped if it was read before. Each page is cited
- * by its link.
+ * it (`…/wiki/spaces/KEY/pages/<id>/<title>`, an editor's `…/pages/edit-v2/<id>`, a tiny link
+ * `…/wiki/x/<code>` or `…/wiki/pages/viewpage.action?pageId=<id>`), read through the REST API
+ * v2 with basic auth (CONFLUENCE_EMAIL and an API token in CONFLUENCE_TOKEN) on the site in
+ * CONFLUENCE_URL (`https://<site>.atlassian.net`, with or without `/wiki`). The credentials go
+ * to that site only: a link to another Confluence site is refused, and a next page elsewhere is
+ * never followed. The space's pages are listed with their version numbers (cursor pagination,
+ * from the body's `_links.next` or the `Link` header); only a page whose version moved has its
+ * body read again, in storage format, converted to Markdown with an HTML parser. A page tree
+ * takes the pages whose chain of parents leads to its page, through folders (and other content
+ * that holds pages) as well as pages. A page the token cannot read (restricted: 403 or 404) is
+ * skipped, and dropped if it was read before. Each page is cited by its link.
  */
 import { readTextLimited } from './http.js';
 import {
@@ -17,41 +21,116 @@ import {
   type SyncContext,
   type SyncEnd,
 } from './kind.js';
+import { nextLink } from './link-header.js';
 
 const MAX_PAGES = 10_000;
 const MAX_BODY_BYTES = 5 * 1_048_576;
+/** Folders (and other containers) looked up per sync at most, to place pages in a tree. */
+const MAX_CONTAINERS = 2_000;
 
 interface Target {
   /** The site's base, e.g. https://acme.atlassian.net/wiki */
   readonly base: string;
-  readonly spaceKey: string;
+  /** The space; absent for a page known by its id alone (a tiny link). */
+  readonly spaceKey?: string;
   /** The page a tree hangs from; absent for a whole space. */
   readonly pageId?: string;
 }
 
-function configuredBase(env: Environment): string | undefined {
-  const raw = env.CONFLUENCE_URL?.trim();
-  if (!raw) return undefined;
+/**
+ * CONFLUENCE_URL as the site's Confluence base: Atlassian names the site
+ * `https://<site>.atlassian.net`, and Confluence lives under its `/wiki`, so the base is the
+ * URL up to its `/wiki` (added when it is missing).
+ */
+export function confluenceBase(raw: string | undefined): string | undefined {
+  if (!raw?.trim()) return undefined;
+  let url: URL;
   try {
-    const url = new URL(raw);
-    return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+    url = new URL(raw.trim());
   } catch {
     return undefined;
   }
+  const segments = url.pathname.split('/').filter(Boolean);
+  const wiki = segments.indexOf('wiki');
+  const path = wiki >= 0 ? segments.slice(0, wiki + 1) : [...segments, 'wiki'];
+  return `${url.origin}/${path.join('/')}`;
 }
 
+/**
+ * A tiny link's code (`/wiki/x/<code>`) as the page id it encodes: the id's little-endian
+ * bytes in base64, with `/` written `-` and `+` written `_`, padding and trailing `A`s dropped.
+ */
+export function tinyLinkPageId(code: string): string | undefined {
+  if (!/^[A-Za-z0-9_-]{1,11}$/.test(code)) return undefined;
+  let base64 = '';
+  for (const char of code) base64 += char === '-' ? '/' : char === '_' ? '+' : char;
+  const bytes = Buffer.from(`${base64.padEnd(11, 'A')}=`, 'base64');
+  if (bytes.length !== 8) return undefined;
+  const id = bytes.readBigUInt64LE(0);
+  return id > 0n ? id.toString() : undefined;
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+const refuse = (url: URL, what: string) =>
+  new SourceError(
+    `${url.href} is ${what}; a Confluence source is a space or a page (with the pages under it)`,
+  );
+
 function parseTarget(url: URL, env: Environment): Target | undefined {
-  const configured = configuredBase(env);
+  const configured = confluenceBase(env.CONFLUENCE_URL);
   let base: string;
-  if (configured && url.href.startsWith(`${configured}/`)) base = configured;
-  else if (url.hostname.endsWith('.atlassian.net') && url.pathname.startsWith('/wiki/'))
+  if (configured && `${url.origin}${url.pathname}`.startsWith(`${configured}/`)) base = configured;
+  else if (url.hostname.endsWith('.atlassian.net') && url.pathname.startsWith('/wiki/')) {
+    // Another site than CONFLUENCE_URL's: the account's credentials are never sent there.
+    if (configured && new URL(configured).origin !== url.origin) {
+      throw new SourceError(
+        `${url.origin} is not the Confluence site in CONFLUENCE_URL (${new URL(configured).origin}); its email and token are sent to that site only`,
+      );
+    }
     base = `${url.origin}/wiki`;
-  else return undefined;
-  const segments = url.href.slice(base.length).split(/[?#]/)[0]!.split('/').filter(Boolean);
+  } else return undefined;
+  const segments = url.pathname
+    .slice(new URL(base).pathname.length)
+    .split('/')
+    .filter(Boolean)
+    .map(decodeSegment);
+  // Links by page id alone: a tiny link, or the classic view's.
+  if (segments[0] === 'x' && segments.length === 2) {
+    const pageId = tinyLinkPageId(segments[1]!);
+    if (!pageId) throw refuse(url, 'a tiny link that names no page');
+    return { base, pageId };
+  }
+  if (segments[0] === 'pages' && segments[1] === 'viewpage.action') {
+    const pageId = url.searchParams.get('pageId') ?? '';
+    if (!/^\d+$/.test(pageId)) throw refuse(url, 'a page view without a pageId');
+    return { base, pageId };
+  }
   if (segments[0] !== 'spaces' || !segments[1]) return undefined;
-  const spaceKey = decodeURIComponent(segments[1]);
-  const pageId = segments[2] === 'pages' && /^\d+$/.test(segments[3] ?? '') ? segments[3] : undefined;
-  return { base, spaceKey, ...(pageId ? { pageId } : {}) };
+  const spaceKey = segments[1];
+  const rest = segments.slice(2);
+  if (rest.length === 0 || (rest.length === 1 && (rest[0] === 'overview' || rest[0] === 'pages'))) {
+    return { base, spaceKey };
+  }
+  if (rest[0] === 'pages') {
+    // `pages/<id>/<title>`, or an editor's `pages/edit-v2/<id>`: the first number is the page.
+    const pageId = rest.slice(1, 3).find((segment) => /^\d+$/.test(segment));
+    if (pageId) return { base, spaceKey, pageId };
+    throw refuse(url, 'a page link without a page id');
+  }
+  if (rest[0] === 'blog') throw refuse(url, 'a blog post (blog posts are not read)');
+  throw refuse(url, `a space's ${rest[0]}`);
+}
+
+function canonical(target: Target): string {
+  if (!target.spaceKey) return `${target.base}/pages/viewpage.action?pageId=${target.pageId}`;
+  return `${target.base}/spaces/${encodeURIComponent(target.spaceKey)}${target.pageId ? `/pages/${target.pageId}` : ''}`;
 }
 
 function missingSettings(env: Environment): string[] {
@@ -61,7 +140,10 @@ function missingSettings(env: Environment): string[] {
 interface PageSummary {
   readonly id: string;
   readonly title: string;
+  readonly spaceId?: string;
   readonly parentId?: string | null;
+  /** `page`, or content that holds pages: `folder`, `whiteboard`, `database`, `embed`. */
+  readonly parentType?: string | null;
   readonly status?: string;
   readonly version?: { readonly number: number };
   readonly _links?: { readonly webui?: string };
@@ -70,6 +152,14 @@ interface PageSummary {
 interface PageWithBody extends PageSummary {
   readonly body?: { readonly storage?: { readonly value?: string } };
 }
+
+/** Content types that may hold pages, and where the API v2 reads each. */
+const CONTAINERS: Readonly<Record<string, string>> = {
+  folder: 'folders',
+  whiteboard: 'whiteboards',
+  database: 'databases',
+  embed: 'embeds',
+};
 
 class HttpStatusError extends Error {
   constructor(readonly status: number) {
@@ -91,7 +181,7 @@ export const confluenceKind: SourceKind = {
         `reading Confluence needs ${missing.join(', ')} (the site, an account's email and its API token)`,
       );
     }
-    return `${target.base}/spaces/${encodeURIComponent(target.spaceKey)}${target.pageId ? `/pages/${target.pageId}` : ''}`;
+    return canonical(target);
   },
 
   async *sync(context: SyncContext): AsyncGenerator<ItemEvent, SyncEnd, void> {
@@ -102,9 +192,17 @@ export const confluenceKind: SourceKind = {
     const auth = `Basic ${Buffer.from(`${context.env.CONFLUENCE_EMAIL!.trim()}:${context.env.CONFLUENCE_TOKEN!.trim()}`).toString('base64')}`;
     const site = new URL(target.base);
 
-    const get = async <T>(path: string): Promise<T> => {
-      // `_links.next` is relative to the site's root; anything else to the API base.
-      const url = path.startsWith('/') ? `${site.origin}${path}` : `${target.base}/api/v2/${path}`;
+    const get = async <T>(path: string): Promise<{ data: T; link: string | null }> => {
+      // A next link is relative to the site's root (or absolute); anything else to the API base.
+      const url = /^https?:/i.test(path)
+        ? new URL(path)
+        : new URL(path.startsWith('/') ? `${site.origin}${path}` : `${target.base}/api/v2/${path}`);
+      // The credentials are for CONFLUENCE_URL's site alone.
+      if (url.origin !== site.origin) {
+        throw new SourceError(
+          `Confluence pointed the next page at ${url.origin}; the credentials are sent to ${site.origin} only`,
+        );
+      }
       const response = await context.fetch(url, {
         headers: { authorization: auth, accept: 'application/json' },
       });
@@ -112,7 +210,10 @@ export const confluenceKind: SourceKind = {
         await response.body?.cancel();
         throw new HttpStatusError(response.status);
       }
-      return JSON.parse(await readTextLimited(response, MAX_BODY_BYTES)) as T;
+      return {
+        data: JSON.parse(await readTextLimited(response, MAX_BODY_BYTES)) as T,
+        link: response.headers.get('link'),
+      };
     };
     const explain = (error: unknown): Error => {
       const status = error instanceof HttpStatusError ? error.status : undefined;
@@ -133,33 +234,84 @@ export const confluenceKind: SourceKind = {
     // The space, then every page in it (readable by the account) with its version and parent.
     const pages: PageSummary[] = [];
     try {
-      const spaces = await get<{ results: { id: string; key: string }[] }>(
-        `spaces?keys=${encodeURIComponent(target.spaceKey)}&limit=1`,
-      );
-      const space = spaces.results.find((s) => s.key === target.spaceKey);
-      if (!space) throw new HttpStatusError(404);
-      if (target.pageId) await get<PageSummary>(`pages/${target.pageId}`);
-      let next: string | undefined = `spaces/${space.id}/pages?limit=250&status=current`;
+      let spaceId: string;
+      if (target.spaceKey) {
+        const { data: spaces } = await get<{ results: { id: string; key: string }[] }>(
+          `spaces?keys=${encodeURIComponent(target.spaceKey)}&limit=1`,
+        );
+        const space = spaces.results.find((s) => s.key === target.spaceKey);
+        if (!space) throw new HttpStatusError(404);
+        spaceId = space.id;
+        if (target.pageId) await get<PageSummary>(`pages/${target.pageId}`);
+      } else {
+        // A page known by its id alone: its space is where it lives.
+        const { data: page } = await get<PageSummary>(`pages/${target.pageId}`);
+        if (!page.spaceId) throw new HttpStatusError(404);
+        spaceId = page.spaceId;
+      }
+      let next: string | undefined = `spaces/${spaceId}/pages?limit=250&status=current`;
       while (next && pages.length < MAX_PAGES) {
-        const page: { results: PageSummary[]; _links?: { next?: string } } = await get(next);
-        pages.push(...page.results);
-        next = page._links?.next;
+        const {
+          data,
+          link,
+        }: { data: { results: PageSummary[]; _links?: { next?: string } }; link: string | null } =
+          await get(next);
+        pages.push(...data.results);
+        // The next page: in the body, or only in the Link header (as the v2 reference words it).
+        next = data._links?.next ?? nextLink(link);
       }
     } catch (error) {
       throw explain(error);
     }
-    // A page tree: the page and those whose chain of parents leads to it.
-    const parents = new Map(pages.map((page) => [page.id, page.parentId ?? undefined]));
-    const inTree = (id: string): boolean => {
+    // A page tree: the page and those whose chain of parents leads to it, through folders and
+    // other content that holds pages (read once each, on demand).
+    const parents = new Map<string, { id?: string; type?: string }>(
+      pages.map((page) => [
+        page.id,
+        {
+          ...(page.parentId ? { id: page.parentId } : {}),
+          ...(page.parentType ? { type: page.parentType } : {}),
+        },
+      ]),
+    );
+    let looked = 0;
+    const parentOf = async (
+      id: string,
+      type: string | undefined,
+    ): Promise<{ id?: string; type?: string }> => {
+      const known = parents.get(id);
+      if (known) return known;
+      const endpoint = CONTAINERS[type ?? ''];
+      let found: { id?: string; type?: string } = {};
+      if (endpoint && looked < MAX_CONTAINERS) {
+        looked++;
+        try {
+          const { data } = await get<{ parentId?: string | null; parentType?: string | null }>(
+            `${endpoint}/${id}`,
+          );
+          found = {
+            ...(data.parentId ? { id: data.parentId } : {}),
+            ...(data.parentType ? { type: data.parentType } : {}),
+          };
+        } catch (error) {
+          if (error instanceof HttpStatusError && error.status === 401) throw explain(error);
+          // A container the account cannot read: its pages are not placed under the tree.
+        }
+      }
+      parents.set(id, found);
+      return found;
+    };
+    const inTree = async (id: string): Promise<boolean> => {
       if (!target.pageId) return true;
-      let current: string | undefined = id;
-      for (let hops = 0; current && hops < 100; hops++) {
-        if (current === target.pageId) return true;
-        current = parents.get(current);
+      let current: { id?: string; type?: string } = { id, type: 'page' };
+      for (let hops = 0; current.id && hops < 100; hops++) {
+        if (current.id === target.pageId) return true;
+        current = await parentOf(current.id, current.type);
       }
       return false;
     };
-    const wanted = pages.filter((page) => inTree(page.id));
+    const wanted: PageSummary[] = [];
+    for (const page of pages) if (await inTree(page.id)) wanted.push(page);
     context.expect(wanted.length);
     for (const summary of wanted) {
       const key = summary.id;
@@ -169,7 +321,7 @@ export const confluenceKind: SourceKind = {
         continue;
       }
       try {
-        const page = await get<PageWithBody>(`pages/${key}?body-format=storage`);
+        const { data: page } = await get<PageWithBody>(`pages/${key}?body-format=storage`);
         const url = `${target.base}${page._links?.webui ?? summary._links?.webui ?? `/pages/viewpage.action?pageId=${key}`}`;
         // Storage format is read in the parse pool, with the budgets web pages have.
         const parsed = await context.parse({

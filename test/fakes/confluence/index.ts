@@ -1,16 +1,21 @@
 /**
  * A loopback fake of Confluence Cloud's REST API v2 as the Confluence source uses it: spaces
- * by key, a space's pages with version numbers and parents (cursor pagination through
- * `_links.next`, relative to the site's root as Confluence sends it), a page with its body in
- * storage format, basic auth with an email and API token (401 otherwise), restricted pages
- * (listed, but 403 on read), and a 429 with `Retry-After` on demand. The site lives under
- * `/wiki`, as on `<site>.atlassian.net`.
+ * by key, a space's pages with version numbers and parents (cursor pagination: the next page's
+ * URL, relative to the site's root, in the `Link` header with `rel="next"` and, unless told
+ * otherwise, in the body's `_links.next` too; the v2 reference promises only the header),
+ * folders between pages (a page under a folder has `parentType: "folder"`; `/folders/{id}`
+ * gives the folder's own parent), a page with its body in storage format, basic auth with an
+ * email and API token (401 otherwise), restricted pages (listed, but 403 on read), and on
+ * demand a 429 with `Retry-After` or with only `X-RateLimit-Reset` (an ISO 8601 time, as
+ * Atlassian sends it), or a 503 with `Retry-After`. The site lives under `/wiki`, as on
+ * `<site>.atlassian.net`.
  */
 import { type LoopbackServer, sendJson, startLoopbackServer } from '../http-server.js';
 
 export interface FakeConfluencePage {
   id: string;
   title: string;
+  /** A page's id, or a folder's (see `folder`). */
   parentId?: string;
   version: number;
   storage: string;
@@ -28,7 +33,14 @@ export interface FakeConfluence {
   readonly requests: ConfluenceRequest[];
   space(key: string): FakeConfluencePage[];
   setCredentials(email: string, token: string): void;
-  rateLimitOnce(seconds: number): void;
+  /** A folder in a space, under a page or another folder. */
+  folder(key: string, folder: { id: string; title: string; parentId?: string }): void;
+  /** The next request gets a 429: with `Retry-After`, or with only `X-RateLimit-Reset` that many seconds on (its clock). */
+  rateLimitOnce(seconds: number, how?: 'retry-after' | 'reset'): void;
+  /** The next request gets a 503 with `Retry-After`. */
+  unavailableOnce(seconds: number): void;
+  /** Where the next page's URL goes: the `Link` header and `_links.next` (default), or the header alone. */
+  setPagination(where: 'both' | 'link'): void;
   /** Reading this page's body answers 500 until `restore`. */
   failPage(id: string): void;
   restorePage(id: string): void;
@@ -37,11 +49,15 @@ export interface FakeConfluence {
   close(): Promise<void>;
 }
 
-export async function startFakeConfluence(): Promise<FakeConfluence> {
+export async function startFakeConfluence(options: { now?: () => number } = {}): Promise<FakeConfluence> {
+  const now = options.now ?? Date.now;
   const spaces = new Map<string, { id: string; pages: FakeConfluencePage[] }>();
+  const folders = new Map<string, { id: string; title: string; parentId?: string; space: string }>();
   const requests: ConfluenceRequest[] = [];
   let credentials = '';
-  let limitOnce = 0;
+  let limitOnce: { seconds: number; how: 'retry-after' | 'reset' } | undefined;
+  let unavailable = 0;
+  let pagination: 'both' | 'link' = 'both';
   let pageSize = 250;
   const failing = new Set<string>();
   let server: LoopbackServer;
@@ -60,7 +76,7 @@ export async function startFakeConfluence(): Promise<FakeConfluence> {
     title: page.title,
     spaceId,
     parentId: page.parentId ?? null,
-    parentType: page.parentId ? 'page' : null,
+    parentType: page.parentId ? (folders.has(page.parentId) ? 'folder' : 'page') : null,
     version: { number: page.version, createdAt: '2026-02-01T00:00:00.000Z' },
     _links: { webui: `/spaces/${key}/pages/${page.id}/${encodeURIComponent(page.title.replace(/ /g, '+'))}` },
   });
@@ -77,10 +93,23 @@ export async function startFakeConfluence(): Promise<FakeConfluence> {
     if (given !== credentials) {
       return reply(401, { code: 401, message: 'Unauthorized; scope does not match' });
     }
-    if (limitOnce > 0) {
-      const seconds = limitOnce;
-      limitOnce = 0;
-      return reply(429, { message: 'Rate limit exceeded' }, { 'retry-after': String(seconds) });
+    if (limitOnce) {
+      const { seconds, how } = limitOnce;
+      limitOnce = undefined;
+      // Atlassian's reset is an ISO 8601 time to the minute (yyyy-MM-ddTHH:mmZ).
+      const reset = new Date(Math.ceil((now() + seconds * 1000) / 60_000) * 60_000)
+        .toISOString()
+        .slice(0, 16);
+      return reply(
+        429,
+        { message: 'Rate limit exceeded' },
+        how === 'retry-after' ? { 'retry-after': String(seconds) } : { 'x-ratelimit-reset': `${reset}Z` },
+      );
+    }
+    if (unavailable > 0) {
+      const seconds = unavailable;
+      unavailable = 0;
+      return reply(503, { message: 'Service unavailable' }, { 'retry-after': String(seconds) });
     }
     const path = url.pathname.replace(/^\/wiki\/api\/v2\//, '');
     if (path === 'spaces') {
@@ -99,13 +128,28 @@ export async function startFakeConfluence(): Promise<FakeConfluence> {
       const start = Number(url.searchParams.get('cursor') ?? 0);
       const results = space.pages.slice(start, start + size).map((page) => summary(key, space.id, page));
       const more = start + size < space.pages.length;
+      const next = `/wiki/api/v2/spaces/${space.id}/pages?limit=${size}&status=current&cursor=${start + size}`;
+      return reply(
+        200,
+        {
+          results,
+          _links: { base: `${server.url}/wiki`, ...(more && pagination === 'both' ? { next } : {}) },
+        },
+        more ? { link: `<${next}>; rel="next", <${server.url}/wiki>; rel="base"` } : {},
+      );
+    }
+    const folder = /^folders\/(\d+)$/.exec(path);
+    if (folder) {
+      const found = folders.get(folder[1]!);
+      if (!found) return reply(404, { message: 'Folder not found' });
       return reply(200, {
-        results,
-        _links: more
-          ? {
-              next: `/wiki/api/v2/spaces/${space.id}/pages?limit=${size}&status=current&cursor=${start + size}`,
-            }
-          : {},
+        id: found.id,
+        type: 'folder',
+        status: 'current',
+        title: found.title,
+        parentId: found.parentId ?? null,
+        parentType: found.parentId ? (folders.has(found.parentId) ? 'folder' : 'page') : null,
+        spaceId: spaces.get(found.space)?.id,
       });
     }
     const one = /^pages\/(\d+)$/.exec(path);
@@ -133,8 +177,18 @@ export async function startFakeConfluence(): Promise<FakeConfluence> {
     setCredentials(email, token) {
       credentials = `${email}:${token}`;
     },
-    rateLimitOnce(seconds) {
-      limitOnce = seconds;
+    folder(key, folder) {
+      spaceOf(key);
+      folders.set(folder.id, { ...folder, space: key });
+    },
+    rateLimitOnce(seconds, how = 'retry-after') {
+      limitOnce = { seconds, how };
+    },
+    unavailableOnce(seconds) {
+      unavailable = seconds;
+    },
+    setPagination(where) {
+      pagination = where;
     },
     failPage: (id) => failing.add(id),
     restorePage: (id) => failing.delete(id),
