@@ -209,3 +209,90 @@ describe('Git repositories: a folder of a branch, synced by commit', () => {
     expect(summary).toMatchObject({ unchanged: 5 });
   });
 });
+
+describe('Git hosts by name: the user name each takes beside a token, the links each opens', () => {
+  /** Requests for a named host reach the loopback server, as DNS would send them to the host. */
+  const viaLoopback: typeof fetch = async (input, init) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    return fetch(new URL(`${url.pathname}${url.search}`, host.url), init);
+  };
+  /** Each repository's commit (made apart, so not necessarily the same). */
+  const heads = new Map<string, string>();
+
+  beforeAll(async () => {
+    for (const name of ['acme/gitlabbed', 'acme/bucket', 'acme/blobbed']) {
+      await host.createRepo(name);
+      const head = await host.commit(name, {
+        'docs/setup.md': '# Setup\n\n## Valves\n\nTurn the blorp valve clockwise to start.\n',
+        'docs/other.md': '# Other\n\nThe frammis ships on Fridays.\n',
+      });
+      heads.set(name, head);
+    }
+  });
+
+  it('GitLab: sends the token beside `oauth2`, and cites the file’s -/blob page', async () => {
+    host.requireToken('acme/gitlabbed', 'glpat-secret-1', 'oauth2');
+    const { source } = registry.add('https://gitlab.example.com/acme/gitlabbed.git', 'gitlab', 'test', 'git');
+    const summary = await syncSource(
+      store,
+      registry,
+      source,
+      options({ fetch: viaLoopback, env: { GIT_HOST_TOKENS: 'gitlab.example.com=glpat-secret-1' } }),
+    );
+    expect(summary.error).toBeUndefined();
+    expect(summary).toMatchObject({ added: 2, failed: [] });
+    expect((await search('blorp valve clockwise', 'gitlab'))[0]?.url).toBe(
+      `https://gitlab.example.com/acme/gitlabbed/-/blob/${heads.get('acme/gitlabbed')}/docs/setup.md#valves`,
+    );
+  });
+
+  it('Bitbucket: reads a …/src/<branch>/<folder> link with an access token beside `x-token-auth`, citing …/src/<sha>/<path>', async () => {
+    host.requireToken('acme/bucket', 'bb-access-1', 'x-token-auth');
+    const url = gitKind.recognise(new URL('https://bitbucket.org/acme/bucket/src/main/docs/'), {})!;
+    expect(url).toBe('https://bitbucket.org/acme/bucket/src/main/docs');
+    const { source } = registry.add(url, 'bitbucket', 'test', 'git');
+    const summary = await syncSource(
+      store,
+      registry,
+      source,
+      options({ fetch: viaLoopback, env: { GIT_TOKEN: 'bb-access-1' } }),
+    );
+    expect(summary.error).toBeUndefined();
+    expect(summary).toMatchObject({ added: 2, failed: [] });
+    // Bitbucket's own heading anchors are not ours: the file, without one.
+    expect((await search('blorp valve clockwise', 'bitbucket'))[0]?.url).toBe(
+      `https://bitbucket.org/acme/bucket/src/${heads.get('acme/bucket')}/docs/setup.md`,
+    );
+
+    // An API token goes with the user name given beside it in GIT_HOST_TOKENS.
+    host.requireToken('acme/bucket', 'bb-api-2', 'x-bitbucket-api-token-auth');
+    const again = await syncSource(
+      store,
+      registry,
+      source,
+      options({
+        fetch: viaLoopback,
+        env: { GIT_HOST_TOKENS: 'bitbucket.org=x-bitbucket-api-token-auth:bb-api-2' },
+      }),
+    );
+    expect(again.error).toBeUndefined();
+  });
+
+  it('GitHub: a file’s blob link reads that file alone, with the token beside `x-access-token`', async () => {
+    host.requireToken('acme/blobbed', 'ghp-blob-3', 'x-access-token');
+    const url = gitKind.recognise(new URL('https://github.com/acme/blobbed/blob/main/docs/setup.md'), {})!;
+    const { source } = registry.add(url, 'blob', 'test', 'git');
+    const summary = await syncSource(
+      store,
+      registry,
+      source,
+      options({ fetch: viaLoopback, env: { GIT_TOKEN: 'ghp-blob-3' } }),
+    );
+    expect(summary.error).toBeUndefined();
+    expect(summary).toMatchObject({ added: 1, failed: [] });
+    expect(registry.pages(source.id).map((page) => page.url)).toEqual(['docs/setup.md']);
+    expect((await search('blorp valve clockwise', 'blob'))[0]?.url).toBe(
+      `https://github.com/acme/blobbed/blob/${heads.get('acme/blobbed')}/docs/setup.md#valves`,
+    );
+  });
+});

@@ -11,7 +11,7 @@ import { cleanMdx } from '../../src/ingest/formats/mdx.js';
 import { type NotionBlock, notionBlocksToMarkdown } from '../../src/ingest/formats/notion.js';
 import { rstToMarkdown } from '../../src/ingest/formats/rst.js';
 import { gitToken, parseHostTokens } from '../../src/knowledge/kinds/environment.js';
-import { fileUrl, parseRepoUrl } from '../../src/knowledge/kinds/git-hosts.js';
+import { fileUrl, parseRepoUrl, tokenUsername } from '../../src/knowledge/kinds/git-hosts.js';
 import { rateLimitWait } from '../../src/knowledge/kinds/http.js';
 import { recogniseSource, sourceKinds } from '../../src/knowledge/kinds/index.js';
 import { SourceError } from '../../src/knowledge/kinds/kind.js';
@@ -197,6 +197,39 @@ describe('Git hosts', () => {
       'https://codeberg.org/acme/site/src/commit/abc123/docs/a%20b.md',
     );
     expect(at('https://git.example.com/acme/handbook.git')).toBe('https://git.example.com/acme/handbook');
+    expect(at('https://bitbucket.org/acme/handbook/src/main/docs')).toBe(
+      'https://bitbucket.org/acme/handbook/src/abc123/docs/a%20b.md',
+    );
+  });
+
+  it('reads a file’s blob link as the repository at that path, on GitHub and GitLab', () => {
+    expect(parseRepoUrl(new URL('https://github.com/acme/handbook/blob/main/docs/a.md'))).toMatchObject({
+      cloneUrl: 'https://github.com/acme/handbook.git',
+      style: 'github',
+      refAndPath: ['main', 'docs', 'a.md'],
+    });
+    expect(parseRepoUrl(new URL('https://gitlab.com/g/s/repo/-/blob/main/docs/a.md'))).toMatchObject({
+      cloneUrl: 'https://gitlab.com/g/s/repo.git',
+      style: 'gitlab',
+      refAndPath: ['main', 'docs', 'a.md'],
+    });
+    expect(parseRepoUrl(new URL('https://bitbucket.org/ws/repo/src/main/docs/'))).toMatchObject({
+      cloneUrl: 'https://bitbucket.org/ws/repo.git',
+      style: 'bitbucket',
+      refAndPath: ['main', 'docs'],
+    });
+  });
+
+  it('sends a token beside the user name its host takes', () => {
+    const style = (url: string) => parseRepoUrl(new URL(url))!.style;
+    expect(tokenUsername(style('https://github.com/a/b'))).toBe('x-access-token');
+    expect(tokenUsername(style('https://gitlab.example.com/a/b.git'))).toBe('oauth2');
+    expect(tokenUsername(style('https://bitbucket.org/a/b'))).toBe('x-token-auth');
+    expect(gitToken('bitbucket.org', { GIT_HOST_TOKENS: 'bitbucket.org=me:tok' })).toEqual({
+      token: 'tok',
+      username: 'me',
+      variable: 'GIT_HOST_TOKENS (bitbucket.org)',
+    });
   });
 
   it('reads per-host tokens, which win over GIT_TOKEN, and never echoes one in a complaint', () => {

@@ -24,13 +24,23 @@ export function parseHostTokens(value: string | undefined): Map<string, string> 
   return tokens;
 }
 
-/** The token for a Git host, and the variable it came from (named in errors, never its value). */
+/**
+ * The token for a Git host, and the variable it came from (named in errors, never its value).
+ * A host's entry may give the user name too, `user:token` (a Bitbucket API token goes with
+ * `x-bitbucket-api-token-auth`, an app password with its account's name).
+ */
 export function gitToken(
   hostname: string,
   env: Environment,
-): { readonly token?: string; readonly variable: string } {
+): { readonly token?: string; readonly username?: string; readonly variable: string } {
   const perHost = parseHostTokens(env.GIT_HOST_TOKENS).get(hostname.toLowerCase());
-  if (perHost) return { token: perHost, variable: `GIT_HOST_TOKENS (${hostname})` };
+  if (perHost) {
+    const colon = perHost.indexOf(':');
+    const variable = `GIT_HOST_TOKENS (${hostname})`;
+    return colon > 0
+      ? { token: perHost.slice(colon + 1), username: perHost.slice(0, colon), variable }
+      : { token: perHost, variable };
+  }
   const token = env.GIT_TOKEN?.trim();
   return { ...(token ? { token } : {}), variable: 'GIT_TOKEN' };
 }

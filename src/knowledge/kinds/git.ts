@@ -15,7 +15,14 @@ import { extname, join } from 'node:path';
 import type { GitHttpRequest, GitHttpResponse, HttpClient } from 'isomorphic-git';
 import type { SourceFormat } from '../../ingest/formats/source.js';
 import { gitToken } from './environment.js';
-import { fileUrl, isGitHubNonFilePage, parseRepoUrl, type RepoLocation } from './git-hosts.js';
+import {
+  fileUrl,
+  headingAnchors,
+  isGitHubNonFilePage,
+  parseRepoUrl,
+  type RepoLocation,
+  tokenUsername,
+} from './git-hosts.js';
 import {
   type Environment,
   type ItemEvent,
@@ -104,10 +111,10 @@ function authHeaders(
   location: RepoLocation,
   env: Environment,
 ): { headers: Record<string, string>; variable: string } {
-  const { token, variable } = gitToken(new URL(location.cloneUrl).hostname, env);
+  const { token, username, variable } = gitToken(new URL(location.cloneUrl).hostname, env);
   if (!token) return { headers: {}, variable };
-  // Basic auth with the token as password: what GitHub, GitLab, Gitea and Bitbucket accept.
-  const basic = Buffer.from(`x-access-token:${token}`).toString('base64');
+  // Basic auth with the token as password, beside the user name its host takes for tokens.
+  const basic = Buffer.from(`${username ?? tokenUsername(location.style)}:${token}`).toString('base64');
   return { headers: { authorization: `Basic ${basic}` }, variable };
 }
 
@@ -241,7 +248,9 @@ export const gitKind: SourceKind = {
       throw explain(error, location, variable, hasToken);
     }
 
-    const prefix = state.path ? `${state.path.replace(/\/+$/, '')}/` : '';
+    // The path is a folder, or one file (a `blob` link).
+    const exact = state.path.replace(/\/+$/, '');
+    const prefix = exact ? `${exact}/` : '';
     const files: { path: string; oid: string }[] = [];
     let truncated = false;
     await git.walk({
@@ -254,7 +263,7 @@ export const gitKind: SourceKind = {
         if (!entry || !inside) return null;
         const type = await entry.type();
         if (type === 'tree') return true;
-        if (type !== 'blob' || !path.startsWith(prefix)) return null;
+        if (type !== 'blob' || !(path.startsWith(prefix) || path === exact)) return null;
         if (!GIT_EXTENSIONS.includes(extname(path).toLowerCase())) return null;
         if (files.length < MAX_FILES) files.push({ path, oid: await entry.oid() });
         else truncated = true;
@@ -283,7 +292,7 @@ export const gitKind: SourceKind = {
           continue;
         }
         const url = fileUrl(location, head, file.path);
-        const anchors = location.style !== 'plain';
+        const anchors = headingAnchors(location.style);
         // Front matter and headings are read in the parse pool, with its budgets.
         const parsed = await context.parse({ format: formatOf(file.path), data: blob, url, anchors });
         yield {

@@ -2,7 +2,9 @@
  * A real Git smart-HTTP server for tests: `git http-backend` (git's own CGI program) behind a
  * loopback Node HTTP server, serving bare repositories the test creates and commits to. It
  * speaks the real protocol (protocol v2 when the client asks for it), optionally requires a
- * token (HTTP basic auth, as GitHub, GitLab and Gitea take one), accepts both
+ * token (HTTP basic auth, as GitHub, GitLab and Gitea take one; with the user name a host
+ * insists on beside it, as GitLab does for OAuth tokens, `oauth2`, and Bitbucket Cloud for
+ * access tokens, `x-token-auth`), accepts both
  * `/org/repo.git/…` and `/org/repo/…` as GitHub does, and records each request with the bytes
  * it served, so a test can tell a fetch of what changed from a whole clone.
  */
@@ -34,8 +36,11 @@ export interface FakeGitHost {
   commit(name: string, files: Record<string, string | null>, message?: string): Promise<string>;
   /** Creates branch `branch` at main's tip. */
   branch(name: string, branch: string): Promise<void>;
-  /** Requires this token (as the password of basic auth) for `name`; undefined makes it public. */
-  requireToken(name: string, token: string | undefined): void;
+  /**
+   * Requires this token (as the password of basic auth) for `name`, beside `username` when
+   * given (any name otherwise); undefined makes it public.
+   */
+  requireToken(name: string, token: string | undefined, username?: string): void;
   clearRequests(): void;
   close(): Promise<void>;
 }
@@ -52,7 +57,7 @@ const GIT_ENV = {
 export async function startFakeGitHost(): Promise<FakeGitHost> {
   const root = await mkdtemp(join(tmpdir(), 'fake-git-'));
   const requests: GitRequest[] = [];
-  const tokens = new Map<string, string>();
+  const tokens = new Map<string, { token: string; username?: string }>();
   const git = (args: string[], env: Record<string, string> = {}) =>
     run('git', args, { env: { ...process.env, ...GIT_ENV, ...env }, maxBuffer: 64 * 1024 * 1024 });
 
@@ -65,10 +70,13 @@ export async function startFakeGitHost(): Promise<FakeGitHost> {
     const service = url.searchParams.get('service') ?? rest.join('/');
     const required = tokens.get(name);
     const header = req.headers.authorization ?? '';
-    const password = header.startsWith('Basic ')
-      ? Buffer.from(header.slice(6), 'base64').toString('utf8').split(':').slice(1).join(':')
-      : '';
-    const authorized = required === undefined || password === required;
+    const [username = '', ...secret] = header.startsWith('Basic ')
+      ? Buffer.from(header.slice(6), 'base64').toString('utf8').split(':')
+      : [];
+    const password = secret.join(':');
+    const authorized =
+      required === undefined ||
+      (password === required.token && (required.username === undefined || username === required.username));
     const record = (status: number, bytes: number) =>
       requests.push({ method: req.method ?? 'GET', path: url.pathname, service, status, bytes, authorized });
     if (!authorized) {
@@ -167,9 +175,9 @@ export async function startFakeGitHost(): Promise<FakeGitHost> {
     async branch(name, branch) {
       await git(['--git-dir', bare(name), 'branch', branch, 'main']);
     },
-    requireToken(name, token) {
+    requireToken(name, token, username) {
       if (token === undefined) tokens.delete(name);
-      else tokens.set(name, token);
+      else tokens.set(name, { token, ...(username !== undefined ? { username } : {}) });
     },
     clearRequests() {
       requests.length = 0;
