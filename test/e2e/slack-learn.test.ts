@@ -143,7 +143,7 @@ describe('Slack: /kb learn', () => {
     expect(await kb('status', SUPPORT)).toContain(strings.kb.learningStatus(0));
   });
 
-  it('saves a thread its asker marks ✅ (names left out), which then answers in another thread with its link', async () => {
+  it('saves a thread its asker marks ✅ on a reply (names left out), which then answers in another thread with its link', async () => {
     const root = slack.addUserMessage(SUPPORT, ASKER, 'How do I reset the frobulator after a power cut?');
     const answer = slack.addUserMessage(
       SUPPORT,
@@ -173,6 +173,35 @@ describe('Slack: /kb learn', () => {
     const reply = await ask(SUPPORT, 'How do I reset the frobulator?');
     expect(reply).toContain(slack.permalink(SUPPORT, root));
     expect(await kb('status', SUPPORT)).toContain(strings.kb.learningStatus(1));
+  });
+
+  it('learns a thread started by /ask when its asker marks a reply (the asker and question come from the echo’s metadata)', async () => {
+    await sendToBolt(
+      eventsURL,
+      slashCommandBody({
+        command: '/ask',
+        text: 'Why does the quibble pump squeal?',
+        user_id: ASKER,
+        channel_id: SUPPORT,
+        response_url: slack.responseURL('ask-learn'),
+      }),
+      'application/x-www-form-urlencoded',
+      { secret: SECRET },
+    );
+    const echo = await waitFor(
+      () => slack.messages(SUPPORT).find((m) => m.text.includes('Why does the quibble pump squeal?')),
+      'the /ask echo',
+    );
+    const fix = slack.addUserMessage(SUPPORT, HELPER, 'Grease the quibble pump bearing monthly.', echo.ts);
+    await react({ added: true, user: ASKER, ts: fix });
+    await waitFor(
+      () => slack.ephemerals(SUPPORT).find((e) => e.user === ASKER && e.thread_ts === echo.ts),
+      'the private note to the asker',
+    );
+    const [saved] = await search('quibble pump squeal grease bearing');
+    expect(saved?.url).toBe(slack.permalink(SUPPORT, echo.ts));
+    expect(saved?.text).toContain('Why does the quibble pump squeal?');
+    expect(saved?.text).not.toContain('asked:');
   });
 
   it('removes the thread again when the ✅ is taken away', async () => {

@@ -1,7 +1,9 @@
 /**
  * A loopback fake of the Slack Web API (`POST /api/<method>`, form or JSON bodies, Bearer
  * token, the `{ok, error}` envelope) with the methods the bot uses, a message store so
- * `conversations.replies` sees what was posted, `response_url` endpoints for slash
+ * `conversations.replies` sees what was posted (as Slack answers it: a parent's ts gives the
+ * thread, a reply's ts that reply alone, metadata only with `include_all_metadata`),
+ * `response_url` endpoints for slash
  * commands, switchable 429 + Retry-After and `not_in_channel`, and chat streaming that can
  * be turned off. Plus helpers that send correctly (or badly) signed requests to Bolt.
  */
@@ -392,15 +394,31 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       }
       case 'conversations.replies': {
         if (excluded.has(ch)) return { ok: false, error: 'not_in_channel' };
-        // Any message of a thread names it: Slack answers with the thread, its parent first.
+        // Message metadata comes back only when asked for (include_all_metadata), as on Slack.
+        const withMetadata = args.include_all_metadata === true || args.include_all_metadata === 'true';
+        const shown = (m: FakeMessage): FakeMessage => {
+          if (withMetadata || !m.metadata) return m;
+          const { metadata: _hidden, ...rest } = m;
+          return rest;
+        };
         const asked = find(ch, String(args.ts));
+        // A reply's ts gives that reply alone (its thread_ts names the parent), as Slack does;
+        // a parent's gives the thread, parent first.
         const root = asked?.thread_ts ?? String(args.ts);
+        if (asked && root !== asked.ts) {
+          const parent = find(ch, root);
+          return {
+            ok: true,
+            messages: [{ ...shown(asked), ...(parent?.user ? { parent_user_id: parent.user } : {}) }],
+            has_more: false,
+          };
+        }
         const thread = channel(ch)
           .filter((m) => m.ts === root || m.thread_ts === root)
           .map((m) => {
             const replies =
               m.ts === root ? channel(ch).filter((r) => r.thread_ts === root && r.ts !== root).length : 0;
-            return replies > 0 ? { ...m, thread_ts: root, reply_count: replies } : m;
+            return replies > 0 ? { ...shown(m), thread_ts: root, reply_count: replies } : shown(m);
           });
         return { ok: true, messages: thread.slice(0, Number(args.limit ?? 1000)), has_more: false };
       }

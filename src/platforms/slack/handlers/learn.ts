@@ -45,6 +45,11 @@ export async function isPublicSlackChannel(client: webApi.WebClient, channel: st
   }
 }
 
+async function firstMessage(client: webApi.WebClient, channel: string, ts: string): Promise<RootMessage> {
+  const replies = await client.conversations.replies({ channel, ts, limit: 1, include_all_metadata: true });
+  return (replies.messages?.[0] ?? {}) as RootMessage;
+}
+
 type ReactionArgs = SlackEventMiddlewareArgs<'reaction_added' | 'reaction_removed'> & AllMiddlewareArgs;
 
 export function onResolvedReaction(ctx: SlackContext, knowledge: KnowledgeService, added: boolean) {
@@ -55,9 +60,13 @@ export function onResolvedReaction(ctx: SlackContext, knowledge: KnowledgeServic
     const place = { platform: 'slack', channelId: channel, ...(teamId ? { workspaceId: teamId } : {}) };
     if (!knowledge.learningIn(place)) return;
     try {
-      // The thread the marked message belongs to (Slack answers with its first message first).
-      const replies = await client.conversations.replies({ channel, ts: event.item.ts, limit: 1 });
-      const root = (replies.messages?.[0] ?? {}) as RootMessage;
+      // The thread the marked message belongs to: asked by a parent's ts, Slack answers with the
+      // parent first; by a reply's, with that reply alone, whose thread_ts names the parent.
+      const marked = await firstMessage(client, channel, event.item.ts);
+      const root =
+        marked.thread_ts && marked.thread_ts !== marked.ts
+          ? await firstMessage(client, channel, marked.thread_ts)
+          : marked;
       const threadTs = root.thread_ts ?? root.ts;
       if (!threadTs || !root.reply_count) return; // a lone message is no resolved thread
       const asked =

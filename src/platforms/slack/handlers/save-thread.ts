@@ -37,6 +37,8 @@ export async function readSlackThread(
     channel: thread.channel,
     ts: thread.threadTs,
     limit: 200,
+    // The /ask echo's question is in its metadata, which Slack returns only when asked.
+    include_all_metadata: true,
   });
   const raw = (replies.messages ?? []) as SlackThreadMessage[];
   const messages: ThreadMessage[] = [];
