@@ -3,7 +3,8 @@
  * Discord fake delivering MESSAGE_REACTION_ADD / _REMOVE (only to a client that asked for the
  * reactions intent, as Discord does) and THREAD_UPDATE for forum tags, and the Groq and
  * Upstash fakes. A thread its asker marks ✅ answers in another thread, un-marking removes it,
- * a forum post tagged Solved is learned, and a private channel never learns.
+ * a forum post tagged Solved is learned (an archived one discord.js never cached too), and a
+ * private channel never learns.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -176,6 +177,28 @@ describe('Discord: /kb learn', () => {
       'the post forgotten',
     );
     expect(logLines.join('')).not.toContain('learning from a thread failed');
+  });
+
+  it('learns an archived forum post discord.js never cached when it is tagged Solved, and forgets it when untagged', async () => {
+    // Written and archived before the bot connected: not in its cache, so no ThreadUpdate.
+    const { threadId } = discord.forumPost({
+      title: 'Gronk valve rattles',
+      content: 'The gronk valve rattles after a restart.',
+      archived: true,
+    });
+    discord.addMessage(threadId, 'Seat the gronk valve spring with pliers.', HELPER);
+    const link = `https://discord.com/channels/${discord.guildId}/${threadId}/${threadId}`;
+
+    discord.tagPost(threadId, [discord.forumTags.Solved]);
+    await waitFor(
+      async () => (await urls('gronk valve rattles spring pliers')).includes(link),
+      'the learned archived post',
+    );
+    discord.tagPost(threadId, []);
+    await waitFor(
+      async () => !(await urls('gronk valve rattles spring pliers')).includes(link),
+      'the archived post forgotten',
+    );
   });
 
   it('stops with /kb learn off', async () => {

@@ -37,7 +37,7 @@ import { onFeedback } from './handlers/feedback.js';
 import { onFeedbackReason, REASON_MODAL_PREFIX } from './handlers/feedback-reason.js';
 import { onKbAutocomplete } from './handlers/kb-autocomplete.js';
 import { onKbCommand } from './handlers/kb-command.js';
-import { onForumTags, onResolvedReaction } from './handlers/learn.js';
+import { onForumTags, onResolvedReaction, onUncachedThreadUpdate } from './handlers/learn.js';
 import { onMessage } from './handlers/message.js';
 import { onSaveToKnowledge, SAVE_TO_KNOWLEDGE_COMMAND } from './handlers/save-thread.js';
 import { onSaveThreadButton } from './handlers/save-thread-button.js';
@@ -157,9 +157,15 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): PlatformAd
     const marked = onResolvedReaction(ctx, options.knowledge, true);
     const unmarked = onResolvedReaction(ctx, options.knowledge, false);
     const tagged = onForumTags(ctx, options.knowledge);
+    const taggedUncached = onUncachedThreadUpdate(ctx, options.knowledge);
     client.on(Events.MessageReactionAdd, (reaction, user) => void marked(reaction, user).catch(failed));
     client.on(Events.MessageReactionRemove, (reaction, user) => void unmarked(reaction, user).catch(failed));
     client.on(Events.ThreadUpdate, (before, after) => void tagged(before, after).catch(failed));
+    // A post discord.js has not cached gets no ThreadUpdate: read from the gateway's packet.
+    client.on(
+      Events.Raw,
+      (packet: { t?: string | null; d?: unknown }) => void taggedUncached(packet)?.catch(failed),
+    );
   }
   client.on(Events.Error, (error) => log.error({ err: error }, 'Discord client error'));
   client.on(Events.ShardError, (error, shardId) => log.error({ err: error, shardId }, 'Discord shard error'));

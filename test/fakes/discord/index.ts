@@ -188,8 +188,14 @@ export interface FakeDiscord {
   }): boolean;
   /** The post's author (or a moderator) sets a forum post's tags: THREAD_UPDATE with `applied_tags`. */
   tagPost(threadId: string, tagIds: readonly string[]): void;
-  /** A user opens a forum post: THREAD_CREATE, then its opening message (same id) as MESSAGE_CREATE. */
-  forumPost(fields: { title: string; content: string; userId?: string }): { threadId: string };
+  /**
+   * A user opens a forum post: THREAD_CREATE, then its opening message (same id) as MESSAGE_CREATE.
+   * `archived`: a post written and archived before the bot connected: nothing is dispatched,
+   * and GUILD_CREATE (active threads only) does not carry it, so discord.js has not cached it.
+   */
+  forumPost(fields: { title: string; content: string; userId?: string; archived?: boolean }): {
+    threadId: string;
+  };
   /** A channel of a user-install context (a DM between users): the bot can neither read nor post there. */
   readonly privateChannelId: string;
   /** A text channel of the server that @everyone may not view (a team's private channel). */
@@ -272,7 +278,8 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   const listeners = new Set<(call: RestCall) => void>();
   const identified: { shard: [number, number]; intents: number }[] = [];
   const channels = new Map<string, FakeDiscordMessage[]>([[channelId, []]]);
-  const threads = new Map<string, { id: string; name: string; owner_id: string; parent_id: string }>();
+  type FakeThread = { id: string; name: string; owner_id: string; parent_id: string; archived?: boolean };
+  const threads = new Map<string, FakeThread>();
   const limits: { pattern: RegExp; retryAfter: number; times: number }[] = [];
   const interactions = new Map<string, { channelId: string; messageId?: string; guild: boolean }>();
   const cdn = new Map<string, { content: Uint8Array; contentType: string; failWith?: number }>();
@@ -338,7 +345,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     default_sort_order: null,
     default_forum_layout: 0,
   };
-  const threadChannel = (t: { id: string; name: string; owner_id: string; parent_id: string }) => ({
+  const threadChannel = (t: FakeThread) => ({
     id: t.id,
     type: 11,
     ...(appliedTags.has(t.id) ? { applied_tags: [...appliedTags.get(t.id)!] } : {}),
@@ -353,7 +360,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     flags: 0,
     total_message_sent: 0,
     thread_metadata: {
-      archived: false,
+      archived: t.archived ?? false,
       auto_archive_duration: 1440,
       archive_timestamp: new Date().toISOString(),
       locked: false,
@@ -702,7 +709,8 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
             features: [],
             member_count: 2,
             channels: [textChannel, forumChannel, hiddenChannel],
-            threads: [...threads.values()].map(threadChannel),
+            // Active threads only, as Discord sends them: an archived one is not in the client's cache.
+            threads: [...threads.values()].filter((t) => !t.archived).map(threadChannel),
             members: [
               {
                 user: botUser,
@@ -1029,17 +1037,18 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     },
     privateChannelId,
     hiddenChannelId,
-    forumPost({ title, content, userId = '1100000000000000555' }) {
-      const thread = { id: nextId(), name: title, owner_id: userId, parent_id: forumChannelId };
+    forumPost({ title, content, userId = '1100000000000000555', archived = false }) {
+      const thread = { id: nextId(), name: title, owner_id: userId, parent_id: forumChannelId, archived };
       threads.set(thread.id, thread);
       channels.set(thread.id, []);
-      dispatch('THREAD_CREATE', { ...threadChannel(thread), newly_created: true });
       // The post's opening message carries the thread's id, as on Discord.
       const message = makeMessage(thread.id, user(userId), { content });
       message.id = thread.id;
       message.mentions = [...content.matchAll(/<@!?(\d+)>/g)].map((match) =>
         match[1] === botUserId ? botUser : user(match[1]!),
       );
+      if (archived) return { threadId: thread.id };
+      dispatch('THREAD_CREATE', { ...threadChannel(thread), newly_created: true });
       dispatch('MESSAGE_CREATE', {
         ...message,
         member: { roles: [], joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0 },

@@ -3,10 +3,13 @@
  * a knowledge-base admin (MessageReactionAdd on any of its messages, or on the message it
  * started from) is saved as knowledge like "Save to knowledge base", and a forum post tagged
  * Solved, Resolved or Closed (ThreadUpdate) likewise; removing the mark or the tag removes it
- * again. Only channels @everyone can see teach: a private channel's threads (or a private
+ * again. A post discord.js has not cached (archived, or last active before the bot started)
+ * gets no ThreadUpdate, only the gateway's THREAD_UPDATE: for it, its tags as they now are
+ * decide. Only channels @everyone can see teach: a private channel's threads (or a private
  * thread) never become knowledge other places read.
  */
 import {
+  type APIThreadChannel,
   type Channel,
   ChannelType,
   type Client,
@@ -96,18 +99,46 @@ export function onResolvedReaction(ctx: DiscordContext, knowledge: KnowledgeServ
   };
 }
 
+/** Whether any of a forum post's tags says it is resolved. */
+function taggedResolved(thread: ThreadChannel, tags: readonly string[]): boolean {
+  const forum = thread.parent;
+  if (!forum || forum.type !== ChannelType.GuildForum) return false;
+  return tags.some((id) => isResolvedTag(forum.availableTags.find((tag) => tag.id === id)?.name ?? ''));
+}
+
 /** A forum post's tags changed: tagged resolved → learned, the tag taken off → removed. */
 export function onForumTags(ctx: DiscordContext, knowledge: KnowledgeService) {
   return async (before: ThreadChannel, after: ThreadChannel): Promise<void> => {
-    const forum = after.parent;
-    if (!forum || forum.type !== ChannelType.GuildForum) return;
+    if (after.parent?.type !== ChannelType.GuildForum) return;
     if (!knowledge.learningIn(placeOf(after))) return;
-    const resolved = (tags: readonly string[]) =>
-      tags.some((id) => isResolvedTag(forum.availableTags.find((tag) => tag.id === id)?.name ?? ''));
-    const was = resolved(before.appliedTags ?? []);
-    const is = resolved(after.appliedTags);
+    const was = taggedResolved(after, before.appliedTags ?? []);
+    const is = taggedResolved(after, after.appliedTags);
     // Only the post's author and moderators can change its tags: Discord checks who.
     if (is && !was) await learn(ctx, knowledge, after, `discord:${after.ownerId ?? 'forum'}`);
     else if (was && !is) await unlearn(ctx, knowledge, after);
+  };
+}
+
+/**
+ * THREAD_UPDATE for a thread discord.js had not cached (it emits no ThreadUpdate then, having
+ * no "before"): call with the gateway packet as it arrives (`Events.Raw`, before discord.js
+ * caches it), and the post is learned or forgotten by its tags as they now are.
+ */
+export function onUncachedThreadUpdate(ctx: DiscordContext, knowledge: KnowledgeService) {
+  return (packet: { t?: string | null; d?: unknown }): Promise<void> | undefined => {
+    if (packet.t !== 'THREAD_UPDATE') return undefined;
+    const data = packet.d as APIThreadChannel | undefined;
+    if (!data?.id || ctx.client.channels.cache.has(data.id)) return undefined;
+    return (async () => {
+      // discord.js caches the thread from this very packet once the listener returns.
+      await new Promise((resolve) => setImmediate(resolve));
+      const cached = ctx.client.channels.cache.get(data.id);
+      const thread = cached?.isThread() ? cached : await ctx.client.channels.fetch(data.id).catch(() => null);
+      if (!thread?.isThread() || thread.parent?.type !== ChannelType.GuildForum) return;
+      if (!knowledge.learningIn(placeOf(thread))) return;
+      if (taggedResolved(thread, data.applied_tags ?? [])) {
+        await learn(ctx, knowledge, thread, `discord:${thread.ownerId ?? 'forum'}`);
+      } else await unlearn(ctx, knowledge, thread);
+    })();
   };
 }
