@@ -100,6 +100,29 @@ describe('which kind reads a URL', () => {
   });
 });
 
+describe('Notion and GitHub links', () => {
+  const hex = '0123456789abcdef0123456789abcdef';
+  const other = 'fedcba9876543210fedcba9876543210';
+  it.each([
+    [`https://www.notion.com/acme/Page-${hex}`, `https://www.notion.com/acme/Page-${hex}`],
+    [`https://notion.so/${hex}?v=${other}`, `https://notion.so/${hex}`],
+    [`https://acme.notion.site/Public-${hex}#block`, `https://acme.notion.site/Public-${hex}`],
+    // A page peeked over its database: the page, by its id.
+    [`https://www.notion.so/acme/${other}?v=aa&p=${hex}&pm=s`, `https://www.notion.so/${hex}`],
+  ])('%s is the Notion source %s', (url, canonical) => {
+    const found = kindOf(url);
+    expect(found.kind.name).toBe('notion');
+    expect(found.url).toBe(canonical);
+  });
+
+  it('says how to add a repository’s issues when given one issue or discussion', () => {
+    expect(() => kindOf('https://github.com/acme/widgets/issues/12')).toThrow(
+      /one issue; a source reads a repository's issues: add https:\/\/github\.com\/acme\/widgets\/issues/,
+    );
+    expect(() => kindOf('https://github.com/acme/widgets/discussions/3')).toThrow(/one discussion/);
+  });
+});
+
 describe('Confluence links', () => {
   const site = { ...env, CONFLUENCE_URL: 'https://acme.atlassian.net' };
   const confluence = (url: string) => recogniseSource(kinds, url, site);
