@@ -85,7 +85,7 @@ export const knowledgeSettings = defineSettings({
     NOTION_TOKEN: optionalString,
     NOTION_API_URL: optionalUrl("Notion's API, https://api.notion.com"),
     /** Confluence Cloud: the site, an account's email and an API token for it. */
-    CONFLUENCE_URL: optionalUrl('your Confluence site, e.g. https://acme.atlassian.net/wiki'),
+    CONFLUENCE_URL: optionalUrl('your Confluence site, e.g. https://acme.atlassian.net (or …/wiki)'),
     CONFLUENCE_EMAIL: optionalString,
     CONFLUENCE_TOKEN: optionalString,
   },
