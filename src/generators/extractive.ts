@@ -13,7 +13,8 @@
 import { citationNumbers } from '../core/sources.js';
 import type { GenerationChunk, GenerationRequest, Generator, Passage } from '../core/types.js';
 import { terms } from '../stores/local/terms.js';
-import { type Block, fence, markdownBlocks } from '../text/markdown-blocks.js';
+import { fence } from '../text/fence.js';
+import { type Block, markdownBlocks } from '../text/markdown-blocks.js';
 import { sentences } from '../text/sentences.js';
 import { rewriteFollowUp } from './follow-up.js';
 

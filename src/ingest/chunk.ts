@@ -15,7 +15,8 @@
 import { createHash } from 'node:crypto';
 import { basename, dirname } from 'node:path';
 import type { Chunk } from '../core/types.js';
-import { type Block, blockMarkdown, fence, markdownBlocks, plainInline } from '../text/markdown-blocks.js';
+import { fence } from '../text/fence.js';
+import { type Block, blockMarkdown, markdownBlocks, plainInline } from '../text/markdown-blocks.js';
 import { lastSentence, sentences } from '../text/sentences.js';
 import type { LoadedDocument } from './loaders.js';
 

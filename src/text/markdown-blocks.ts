@@ -12,6 +12,7 @@
 import { createRequire } from 'node:module';
 import type MarkdownItModule from 'markdown-it';
 import type { MarkdownIt as Parser, Token } from 'markdown-it';
+import { fence } from './fence.js';
 import { htmlFragmentBlocks, inlineTag } from './html-fragment.js';
 
 export type Block =
@@ -159,29 +160,6 @@ function collapseSpaces(text: string): string {
 }
 
 /** Longest run of `char` in `text`. */
-function longestRun(text: string, char: string): number {
-  let best = 0;
-  let run = 0;
-  for (let i = 0; i < text.length; i++) {
-    if (text[i] === char) {
-      run += 1;
-      if (run > best) best = run;
-    } else run = 0;
-  }
-  return best;
-}
-
-/**
- * A fenced code block whose fence no line of the code can close (tildes when the info string
- * holds a backtick, which a backtick fence cannot carry).
- */
-export function fence(code: string, lang = ''): string {
-  const char = lang.includes('`') ? '~' : '`';
-  const marker = char.repeat(Math.max(3, longestRun(code, char) + 1));
-  const body = code.endsWith('\n') ? code : `${code}\n`;
-  return `${marker}${lang}\n${body}${marker}`;
-}
-
 /** One block as Markdown text. */
 export function blockMarkdown(block: Block): string {
   switch (block.kind) {

@@ -7,7 +7,7 @@
  * can run in the parse pool; nesting depth is bounded.
  */
 import { Tokenizer } from 'htmlparser2';
-import { fencedCode } from './fence.js';
+import { fencedCode } from '../../text/fence.js';
 
 interface Node {
   readonly type: string;
@@ -239,7 +239,7 @@ function macro(node: Node, depth: number): string[] {
   const name = node.attribs?.['ac:name'] ?? '';
   if (name === 'code' || name === 'noformat') {
     const body = child(node, 'ac:plain-text-body');
-    return ['', ...fencedCode(body ? plainText(body) : '', parameter(node, 'language') ?? ''), ''];
+    return ['', fencedCode(body ? plainText(body) : '', parameter(node, 'language') ?? ''), ''];
   }
   const rich = child(node, 'ac:rich-text-body');
   if (PANELS[name]) return panel(parameter(node, 'title') || PANELS[name]!, rich, depth);
@@ -291,7 +291,7 @@ function blocks(nodes: readonly Node[], depth: number): string[] {
       out.push(...table(node, depth + 1));
     } else if (name === 'pre') {
       flush();
-      out.push(...fencedCode(plainText(node)), '');
+      out.push(fencedCode(plainText(node)), '');
     } else if (name === 'blockquote') {
       flush();
       out.push(...blocks(node.children ?? [], depth + 1).map((line) => (line ? `> ${line}` : '>')), '');

@@ -6,7 +6,7 @@
  * function over the blocks as the API returns them, each with its `children` read, so it can
  * run in the parse pool; nesting depth is bounded.
  */
-import { fencedCode } from './fence.js';
+import { fencedCode } from '../../text/fence.js';
 
 export interface RichText {
   readonly plain_text: string;
@@ -132,7 +132,7 @@ function render(blocks: readonly NotionBlock[], depth: number, out: string[]): v
       case 'code': {
         const code = (body.rich_text ?? []).map((part) => part.plain_text).join('');
         const language = body.language && body.language !== 'plain text' ? body.language : '';
-        out.push('', ...fencedCode(code, language), '');
+        out.push('', fencedCode(code, language), '');
         break;
       }
       case 'equation':

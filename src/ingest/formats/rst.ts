@@ -6,7 +6,7 @@
  * over the lines and a character scan per line: linear in the input, no regular expressions
  * over the document. A pure function, so it can run in the parse pool.
  */
-import { fencedCode } from './fence.js';
+import { fencedCode } from '../../text/fence.js';
 
 const ADORNMENT = '=-`:\'"~^_*+#<>.';
 const CODE_DIRECTIVES = new Set(['code', 'code-block', 'sourcecode', 'literalinclude']);
@@ -171,7 +171,7 @@ export function rstToMarkdown(source: string): string {
       let content = block.lines;
       while (content.length > 0 && content[0]!.startsWith(':')) content = content.slice(1);
       if (CODE_DIRECTIVES.has(name)) {
-        out.push(...fencedCode(content.join('\n'), argument.split(' ')[0] ?? ''), '');
+        out.push(fencedCode(content.join('\n'), argument.split(' ')[0] ?? ''), '');
       } else if (ADMONITIONS.has(name)) {
         const label = name === 'admonition' ? argument : `${name[0]!.toUpperCase()}${name.slice(1)}`;
         const text = [name === 'admonition' ? '' : argument, ...content];
@@ -192,7 +192,7 @@ export function rstToMarkdown(source: string): string {
       const minimum = indentOf(line) + 1;
       if (start < lines.length && indentOf(lines[start]!) >= minimum) {
         const block = indentedBlock(lines, start, minimum);
-        out.push('', ...fencedCode(block.lines.join('\n')), '');
+        out.push('', fencedCode(block.lines.join('\n')), '');
         i = block.next;
       } else i++;
       continue;
