@@ -1,35 +1,34 @@
-// Runs before `npm start`, which starts the compiled bot. In a development checkout (TypeScript
-// installed) it compiles when the sources are newer than the build, so `npm start` never runs
-// stale code; a production install (no dev dependencies) must ship dist/ already built, as the
-// Docker image does, and gets a clear message when it does not.
-import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+// Runs before `npm start`, which starts the compiled bot. In a development checkout (the dev
+// dependencies installed) it builds, exactly as `npm run build` does, whenever the sources are
+// newer than the last build, so `npm start` never runs stale or half-built code. A production
+// install has no compiler: it starts from the dist/ shipped with it, and says what to do when
+// there is none.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { build, compiler, ENTRY, isStale, ROOT } from './build.mjs';
 
-const ENTRY = 'dist/src/main.js';
-const TSC = 'node_modules/typescript/bin/tsc';
-
-function newestMtime(dir) {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
+if (compiler()) {
+  if (isStale()) {
+    process.stderr.write('Building the bot (npm run build)…\n');
+    process.exitCode = build();
   }
-  return newest;
-}
-
-const builtAt = existsSync(ENTRY) ? statSync(ENTRY).mtimeMs : 0;
-if (existsSync(TSC)) {
-  const sourcesAt = Math.max(...['src', 'commands'].filter(existsSync).map(newestMtime));
-  if (sourcesAt > builtAt) {
-    process.stderr.write('Compiling the bot (npm run build)…\n');
-    const build = spawnSync(process.execPath, [TSC, '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
-    process.exit(build.status ?? 1);
-  }
-} else if (builtAt === 0) {
+} else if (!existsSync(ENTRY)) {
   process.stderr.write(
-    `${ENTRY} is missing. Build it where the dev dependencies are installed (npm ci && npm run build) ` +
+    'dist/src/main.js is missing. Build it where the dev dependencies are installed (npm ci && npm run build) ' +
       'and ship dist/ with the production install, or run from source with npm run dev.\n',
   );
-  process.exit(1);
+  process.exitCode = 1;
+} else {
+  try {
+    createRequire(join(ROOT, 'package.json')).resolve('typescript/package.json');
+    // Production install with TypeScript in it: npm keeps an optional peer dependency of a
+    // production package (valibot's) unless optional dependencies are omitted too.
+    process.stderr.write(
+      'Note: TypeScript (23 MB) is installed without the other dev dependencies; ' +
+        'npm ci --omit=dev --omit=optional leaves it out.\n',
+    );
+  } catch {
+    // The production install as documented: nothing to say.
+  }
 }
