@@ -11,7 +11,7 @@ import { composeBot } from './app/compose.js';
 import { onStopSignals } from './app/stop-signals.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { knowledgeOverview } from './conversation/knowledge-overview.js';
-import { cachedProbe, healthRoutes } from './http/health.js';
+import { cachedProbe, type FrontEnd, healthRoutes } from './http/health.js';
 import { startHttpServer } from './http/server.js';
 import { createLogger, type Logger } from './log.js';
 import type { PlatformAdapter } from './platforms/types.js';
@@ -33,10 +33,13 @@ async function run(config: Config, log: Logger): Promise<void> {
   const { conversations, runtime } = bot;
   const adapters: PlatformAdapter[] = [];
   let shuttingDown = false;
+  // Set once the HTTP server that serves the routes (ours, or Slack's receiver) listens.
+  let serving = false;
   let shardMetrics: (() => Promise<object[][]>) | undefined;
+  const webChat: FrontEnd[] = config.web.enabled ? [{ name: 'web', isReady: () => serving }] : [];
   const routes = [
     ...healthRoutes({
-      adapters: () => adapters,
+      frontEnds: () => [...adapters, ...webChat],
       draining: () => shuttingDown,
       storeReachable: cachedProbe(() => runtime.store.stats()),
     }),
@@ -97,8 +100,12 @@ async function run(config: Config, log: Logger): Promise<void> {
     }
   }
   // Slack's HTTP receiver serves the routes on PORT; otherwise they need a server of their own.
-  if (!config.slack || config.slack.appToken) server = await startHttpServer(config.http.port, routes);
+  if (!config.slack || config.slack.appToken) {
+    server = await startHttpServer(config.http.port, routes);
+    serving = true;
+  }
   for (const adapter of adapters) await adapter.start();
+  serving = true;
   // The digest of failed questions, posted once per period whichever instance gets there first.
   // With REDIS_URL, instances on other hosts (other app.db files) also agree on who posts.
   const digest = await digestFromConfig(

@@ -1,6 +1,9 @@
-/** Liveness and readiness for load balancers and orchestrators. */
+/**
+ * Liveness and readiness for load balancers and orchestrators. Live: the process answers HTTP.
+ * Ready: not shutting down, every configured front end (each chat platform, the web chat) can
+ * take questions, and the knowledge store answers.
+ */
 import type { ServerResponse } from 'node:http';
-import type { PlatformAdapter } from '../platforms/types.js';
 import type { HttpRoute } from './types.js';
 
 function json(res: ServerResponse, status: number, body: unknown): void {
@@ -37,8 +40,16 @@ export function cachedProbe(
   };
 }
 
+/** Anything that takes questions: a chat platform's adapter, or the web chat. */
+export interface FrontEnd {
+  readonly name: string;
+  /** True while it can receive questions (connected, or its routes are being served). */
+  isReady(): boolean;
+}
+
 export interface HealthSources {
-  readonly adapters: () => readonly PlatformAdapter[];
+  /** The configured front ends; none ready (or none at all) means not ready. */
+  readonly frontEnds: () => readonly FrontEnd[];
   readonly draining: () => boolean;
   /** Whether the knowledge store answers. */
   readonly storeReachable: () => Promise<boolean>;
@@ -56,11 +67,12 @@ export function healthRoutes(sources: HealthSources): HttpRoute[] {
       method: 'GET',
       handler: async (_req, res) => {
         const platforms = Object.fromEntries(
-          sources.adapters().map((adapter) => [adapter.name, adapter.isReady()]),
+          sources.frontEnds().map((frontEnd) => [frontEnd.name, frontEnd.isReady()]),
         );
         const store = await sources.storeReachable();
         const draining = sources.draining();
-        const connected = Object.values(platforms).length > 0 && Object.values(platforms).every(Boolean);
+        const states = Object.values(platforms);
+        const connected = states.length > 0 && states.every(Boolean);
         const ready = !draining && connected && store;
         json(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', draining, platforms, store });
       },

@@ -159,6 +159,52 @@ describe('npm start with WEB_CHAT=true', () => {
   });
 });
 
+describe('npm start serving only the web chat', () => {
+  it('is ready for the load balancer once the page is served and the store answers', async () => {
+    const port = await freePort();
+    const bot = startBot({ WEB_CHAT: 'true', RAG_DATA_DIR: await tempDataDir(), PORT: String(port) });
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      await waitFor(async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.ok, 'readiness');
+      expect(await (await fetch(`${base}/readyz`)).json()).toEqual({
+        status: 'ready',
+        draining: false,
+        platforms: { web: true },
+        store: true,
+      });
+      bot.child.kill('SIGTERM');
+      const [code] = (await once(bot.child, 'exit')) as [number];
+      expect(code).toBe(0);
+    } finally {
+      if (bot.child.exitCode === null) bot.child.kill('SIGKILL');
+    }
+  });
+
+  it('is not ready while its knowledge store does not answer', async () => {
+    const port = await freePort();
+    upstash.failNext({ type: 'status', status: 503 }, 1_000);
+    const bot = startBot({
+      WEB_CHAT: 'true',
+      UPSTASH_VECTOR_REST_URL: upstash.url,
+      UPSTASH_VECTOR_REST_TOKEN: upstash.token,
+      RAG_DATA_DIR: await tempDataDir(),
+      PORT: String(port),
+    });
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      const response = await waitFor(
+        async () => (await fetch(`${base}/readyz`).catch(() => undefined)) ?? false,
+        'the health server',
+      );
+      expect(response.status).toBe(503);
+      expect(await response.json()).toMatchObject({ platforms: { web: true }, store: false });
+    } finally {
+      upstash.clearFaults();
+      bot.child.kill('SIGKILL');
+    }
+  });
+});
+
 describe('npm start with Discord', () => {
   const discordEnv = async (extra: Record<string, string> = {}) => ({
     DISCORD_TOKEN: discord.token,
