@@ -2,9 +2,9 @@
  * Lean: what the production bot costs before it answers anything, and how soon an answer ends
  * once the model has finished.
  *
- * - start-up to listening and idle RSS of the compiled bot (`node dist/src/main.js`, Slack over
- *   HTTP, the embedded store), each beside a bare Node HTTP server started the same way in the
- *   same run, so the ratio says what the bot adds on this machine;
+ * - start-up to listening, idle RSS and idle CPU of the compiled bot (`node dist/src/main.js`,
+ *   Slack over HTTP, the embedded store), each beside a bare Node HTTP server started the same
+ *   way in the same run, so the ratio says what the bot adds on this machine;
  * - production dependencies on disk (every non-dev package in the lockfile, as `npm ci
  *   --omit=dev` installs them);
  * - the model's last token → the platform's final call (Slack's chat.stopStream, Discord's
@@ -12,7 +12,7 @@
  *   final write used to wait out.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -37,6 +37,8 @@ import type { BenchRow, BenchSuite } from '../types.js';
 
 const SECRET = 'lean-signing-secret';
 const RUNS = 5;
+/** How long each idle process is watched for its CPU time. */
+const IDLE_WINDOW_MS = 10_000;
 const ANSWERS = 20;
 const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
 
@@ -45,12 +47,35 @@ async function rssOf(pid: number): Promise<number> {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
 }
 
+/** CPU time of every thread of a process so far, in ms (nanosecond counters, unlike /proc/pid/stat's ticks). */
+async function cpuMsOf(pid: number): Promise<number> {
+  let total = 0;
+  for (const task of await readdir(`/proc/${pid}/task`)) {
+    const schedstat = await readFile(`/proc/${pid}/task/${task}/schedstat`, 'utf8').catch(() => '0');
+    total += Number(schedstat.split(' ')[0]) / 1e6;
+  }
+  return total;
+}
+
 /** Start-up time and settled RSS of one process, then stops it. */
 async function startOnce(started: Promise<MeasuredProcess>) {
   const measured = await started;
   try {
     await settle();
     return { startupMs: measured.startupMs, rss: await rssOf(measured.pid) };
+  } finally {
+    await measured.stop();
+  }
+}
+
+/** CPU spent per second of doing nothing, after start-up has settled, then stops the process. */
+async function idleCpuOnce(started: Promise<MeasuredProcess>): Promise<number> {
+  const measured = await started;
+  try {
+    await settle();
+    const before = await cpuMsOf(measured.pid);
+    await new Promise((resolve) => setTimeout(resolve, IDLE_WINDOW_MS));
+    return ((await cpuMsOf(measured.pid)) - before) / (IDLE_WINDOW_MS / 1000);
   } finally {
     await measured.stop();
   }
@@ -111,12 +136,18 @@ const suite: BenchSuite = {
     const bots: { startupMs: number; rss: number }[] = [];
     const groqBots: { startupMs: number; rss: number }[] = [];
     const bares: { startupMs: number; rss: number }[] = [];
+    const idleBots: number[] = [];
+    const idleBares: number[] = [];
     try {
       await startOnce(startCompiledBot(botEnv)); // the first run indexes the sample knowledge
       for (let i = 0; i < RUNS; i++) {
         bots.push(await startOnce(startCompiledBot(botEnv)));
         groqBots.push(await startOnce(startCompiledBot(groqEnv)));
         bares.push(await startOnce(startProcess(bare, {}, '/')));
+      }
+      for (let i = 0; i < 3; i++) {
+        idleBots.push(await idleCpuOnce(startCompiledBot(botEnv)));
+        idleBares.push(await idleCpuOnce(startProcess(bare, {}, '/')));
       }
     } finally {
       await slack.close();
@@ -163,6 +194,15 @@ const suite: BenchSuite = {
         pass: rssGroqBot <= 90 * 2 ** 20,
       },
     );
+
+    const idleBot = percentile(idleBots, 50);
+    rows.push({
+      suite: 'lean',
+      metric: `idle CPU per second, p50 of 3 × ${IDLE_WINDOW_MS / 1000} s (bot with Slack + local store / bare Node server)`,
+      value: `${idleBot.toFixed(2)} ms / ${percentile(idleBares, 50).toFixed(2)} ms`,
+      target: '≤ 1 ms',
+      pass: idleBot <= 1,
+    });
 
     const depBytes = await productionDependencyBytes();
     rows.push({

@@ -4,9 +4,10 @@
  * MeteredAnswerer records them from the answer events, so every front end is counted alike.
  */
 import './metrics-deps.js';
-import { AggregatorRegistry, Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AnswerEvent, Answerer, Question, Turn } from '../core/types.js';
 import type { HttpRoute } from '../http/types.js';
+import { processMetrics } from './process-metrics.js';
 
 const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60];
 
@@ -49,7 +50,7 @@ export class BotMetrics {
   });
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry });
+    processMetrics(this.registry);
   }
 
   /**
