@@ -87,6 +87,11 @@ export function scrubSecrets<T>(value: T, secrets: readonly string[], depth = 0)
   return value;
 }
 
+/** `text` with every configured secret (and anything shaped like a token) replaced, for output outside the logger. */
+export function redactSecrets(text: string): string {
+  return scrubSecrets(text, secretValues());
+}
+
 export function createLogger(options: LoggerOptions = {}): Logger {
   const secrets = secretValues(options.secrets);
   const fd = options.fd ?? 2;

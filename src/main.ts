@@ -8,6 +8,7 @@
  */
 import type { Server } from 'node:http';
 import { composeBot } from './app/compose.js';
+import { reportStartupFailure } from './app/startup-failure.js';
 import { onStopSignals } from './app/stop-signals.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { knowledgeOverview } from './conversation/knowledge-overview.js';
@@ -16,8 +17,6 @@ import { startHttpServer } from './http/server.js';
 import { createLogger, type Logger } from './log.js';
 import type { PlatformAdapter } from './platforms/types.js';
 import { digestFromConfig } from './records/digest-setup.js';
-import { DatabaseError } from './state/database-error.js';
-import { isFileProblem } from './state/file-problems.js';
 
 const NOTHING_TO_RUN = `No chat platform is configured, so there is nothing to start.
 Set one of these (see .env.example and the README):
@@ -160,16 +159,24 @@ async function main(): Promise<void> {
     process.stderr.write(`${NOTHING_TO_RUN}\n`);
     process.exit(1);
   }
-  const log = createLogger({ level: config.log.level, format: config.log.format });
+  // On a terminal, unless LOG_FORMAT says otherwise, logs and a failure to start are for a person.
+  const readable = process.env.LOG_FORMAT?.trim()
+    ? config.log.format === 'pretty'
+    : Boolean(process.stderr.isTTY);
+  const log = createLogger({ level: config.log.level, format: readable ? 'pretty' : 'json' });
   try {
     await run(config, log);
   } catch (error) {
-    const message =
-      isFileProblem(error) || error instanceof DatabaseError
-        ? error.message
-        : `Start-up failed: ${(error as { data?: { error?: string } }).data?.error ?? (error as Error).message}`;
-    log.fatal({ err: error }, message);
-    process.stderr.write(`${message}\n`);
+    await reportStartupFailure(
+      error,
+      { port: config.http.port, dataDir: config.rag.dataDir },
+      {
+        readable,
+        debug: log.isLevelEnabled('debug'),
+        log,
+        write: (text) => process.stderr.write(text),
+      },
+    );
     process.exit(1);
   }
 }

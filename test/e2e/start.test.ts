@@ -285,6 +285,17 @@ describe('npm start with Discord', () => {
     expect(result.stderr).toContain('Discord rejected DISCORD_TOKEN');
     expect(result.stderr).not.toContain('wrong.token.value');
   });
+
+  it('names DISCORD_TOKEN before spawning any shard when Discord rejects it', async () => {
+    const before = discord.identified.length;
+    const result = await runCli('src/main.ts', [], {
+      env: { ...(await discordEnv({ DISCORD_SHARDS: '2' })), DISCORD_TOKEN: 'wrong.token.value' },
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('Discord rejected DISCORD_TOKEN: reset the bot token');
+    expect(result.stderr).not.toContain('respawning');
+    expect(discord.identified.length).toBe(before);
+  });
 });
 
 describe('npm start on the compiled build', () => {

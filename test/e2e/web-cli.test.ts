@@ -5,6 +5,8 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../support/wait.js';
@@ -68,5 +70,22 @@ describe('npm run web', () => {
     expect(result.stderr).toContain('WEB_CHAT_ORIGINS');
     expect(result.stderr).toContain('WEB_CHAT_TOKEN must be at least 16 characters');
     expect(result.stderr).not.toContain('too-short');
+  });
+
+  it('names the port and what to do when another program holds it', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, resolve));
+    const port = (holder.address() as AddressInfo).port;
+    try {
+      const result = await runCli(SCRIPT, [], {
+        env: { PORT: String(port), RAG_DATA_DIR: await tempDataDir() },
+      });
+      expect(result.code).toBe(2);
+      expect(result.stderr.trim().split('\n').at(-1)).toBe(
+        `Port ${port} is already in use by another program: stop that program, or set PORT to a free port.`,
+      );
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
   });
 });

@@ -41,6 +41,7 @@ import { onForumTags, onResolvedReaction, onUncachedThreadUpdate } from './handl
 import { onMessage } from './handlers/message.js';
 import { onSaveToKnowledge, SAVE_TO_KNOWLEDGE_COMMAND } from './handlers/save-thread.js';
 import { onSaveThreadButton } from './handlers/save-thread-button.js';
+import { loginProblem } from './login-problem.js';
 import type { DiscordConfig } from './settings.js';
 
 export interface DiscordAdapterOptions {
@@ -59,25 +60,6 @@ export const DISCORD_INTENTS = [
   GatewayIntentBits.MessageContent,
   GatewayIntentBits.DirectMessages,
 ];
-
-/** Explains a failed login in terms of what to fix. */
-function loginProblem(error: unknown): Error {
-  const message = (error as Error).message ?? String(error);
-  if (
-    /TokenInvalid|invalid token|401|Authentication failed/i.test(message) ||
-    (error as { code?: string }).code === 'TokenInvalid'
-  ) {
-    return new Error(
-      'Discord rejected DISCORD_TOKEN: reset the bot token in the Developer Portal (Bot → Reset Token).',
-    );
-  }
-  if (/disallowed intent|4014/i.test(message)) {
-    return new Error(
-      'Discord refused the Message Content intent: enable it under Developer Portal → Bot → Privileged Gateway Intents.',
-    );
-  }
-  return new Error(`Cannot connect to Discord (${message}).`);
-}
 
 /** Runs the handler an interaction is for, if any: commands by name, buttons and forms by id prefix. */
 function interactionDispatcher(ctx: DiscordContext, knowledge: KnowledgeService | undefined) {
@@ -184,7 +166,7 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): PlatformAd
       try {
         await client.login(config.token);
       } catch (error) {
-        throw loginProblem(error);
+        throw loginProblem(error, config.apiURL);
       }
       await readyPromise;
       ready = true;

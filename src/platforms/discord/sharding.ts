@@ -9,13 +9,22 @@ import { REST, Routes, ShardingManager } from 'discord.js';
 import { type Logger, silentLogger } from '../../log.js';
 import { requestChildMetrics } from '../../ops/child-metrics.js';
 import type { PlatformAdapter } from '../types.js';
+import { loginProblem } from './login-problem.js';
 import type { DiscordConfig } from './settings.js';
 
-/** Discord's recommended shard count, asked through DISCORD_API_URL when one is set. */
+/**
+ * Discord's recommended shard count, asked through DISCORD_API_URL when one is set. Asked
+ * before any shard is spawned, so a refused token stops the start with one clear sentence
+ * instead of shards dying and respawning.
+ */
 async function recommendedShards(config: DiscordConfig): Promise<number> {
   const rest = new REST(config.apiURL ? { api: config.apiURL } : {}).setToken(config.token);
-  const gateway = (await rest.get(Routes.gatewayBot())) as { shards: number };
-  return Math.max(1, gateway.shards);
+  try {
+    const gateway = (await rest.get(Routes.gatewayBot())) as { shards: number };
+    return Math.max(1, gateway.shards);
+  } catch (error) {
+    throw loginProblem(error, config.apiURL);
+  }
 }
 
 export interface ShardedDiscord extends PlatformAdapter {
@@ -34,7 +43,8 @@ export function createShardedDiscord(options: { config: DiscordConfig; logger?: 
   return {
     name: 'discord',
     async start() {
-      const totalShards = config.shards === 'auto' ? await recommendedShards(config) : (config.shards ?? 1);
+      const recommended = await recommendedShards(config);
+      const totalShards = config.shards === 'auto' ? recommended : (config.shards ?? 1);
       expected = totalShards;
       manager = new ShardingManager(entry, {
         token: config.token,

@@ -25,6 +25,7 @@ import type { HttpRoute } from '../../http/types.js';
 import type { KnowledgeService } from '../../knowledge/service.js';
 import { type Logger, silentLogger } from '../../log.js';
 import { SAVE_THREAD_ACTION } from '../../records/digest-slack.js';
+import { StartupError } from '../../startup-error.js';
 import type { PlatformAdapter } from '../types.js';
 import { App, AuthorizationError, HTTPReceiver } from './bolt.js';
 import { boltLogger } from './bolt-logger.js';
@@ -166,12 +167,25 @@ function createApp(
   });
 }
 
-function credentialProblem(error: unknown): Error {
-  const code = (error as { data?: { error?: string } }).data?.error ?? (error as Error).message;
-  return new Error(
-    /invalid_auth|not_authed|token_revoked|account_inactive/.test(code)
-      ? `Slack rejected SLACK_BOT_TOKEN (${code}): copy the Bot User OAuth Token from OAuth & Permissions.`
-      : `Cannot reach Slack (${code}).`,
+/** Why auth.test failed at start, in terms of what to fix. */
+function credentialProblem(error: unknown, apiURL: string | undefined): StartupError {
+  const code = (error as { data?: { error?: string } }).data?.error;
+  if (code && /invalid_auth|not_authed|token_revoked|account_inactive/.test(code)) {
+    return new StartupError(
+      `Slack rejected SLACK_BOT_TOKEN (${code}): copy the Bot User OAuth Token from OAuth & Permissions.`,
+      { cause: error },
+    );
+  }
+  // The innermost cause says most ("connect ECONNREFUSED …" under "fetch failed").
+  let reason = code ?? (error as Error).message;
+  let cause: unknown = error;
+  for (let depth = 0; depth < 4 && cause; depth++) {
+    if (!code && cause instanceof Error && cause.message) reason = cause.message;
+    cause = (cause as { original?: unknown }).original ?? (cause as { cause?: unknown }).cause;
+  }
+  return new StartupError(
+    `Cannot reach Slack at ${apiURL ?? 'https://slack.com/api/'} (${reason}): check this machine's network and proxy${apiURL ? ', and SLACK_API_URL' : ''}.`,
+    { cause: error },
   );
 }
 
@@ -305,7 +319,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
         await app.init();
         auth = await app.client.auth.test();
       } catch (error) {
-        throw credentialProblem(error);
+        throw credentialProblem(error, config.apiURL);
       }
       startupBot = { userId: String(auth.user_id), ...(auth.bot_id ? { botId: String(auth.bot_id) } : {}) };
       homeTeam = auth.team_id ? String(auth.team_id) : undefined;
