@@ -168,6 +168,7 @@ export async function answerInConversation(
           break;
         case 'sources':
           fold.sources = event.sources;
+          conversation.sourcesFound?.(event.sources);
           break;
         case 'delta':
           fold.delta(event.text);

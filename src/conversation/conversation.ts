@@ -64,6 +64,12 @@ export interface Conversation {
   openReply(): Promise<LiveReply>;
   /** Shows that the bot is working (typing indicator, assistant status). Best effort. */
   showWorking?(stage: WorkingStage): Promise<void>;
+  /**
+   * The answer's sources as soon as the core has them, before its text. For a surface whose
+   * reader can stop the answer and stop reading (a browser tab's Stop): it keeps them, to show
+   * beside whatever text arrived. Others get them at the end, in `finish`.
+   */
+  sourcesFound?(sources: readonly Source[]): void;
   /** A short message that is not an answer (a refusal, a hint); private where the platform can. */
   notify(text: string): Promise<void>;
   /**

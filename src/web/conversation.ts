@@ -2,7 +2,8 @@
  * A browser tab as a conversation: the answer is streamed to the page as NDJSON, one event per
  * line, as the shared conversation layer writes it. The tab keeps its own history and sends it
  * with each question. When the page stops reading (Stop, a closed tab) the question's
- * AbortSignal fires, so the core stops generating too.
+ * AbortSignal fires, so the core stops generating too. Sources go out as soon as they are
+ * known, before the text, so a stopped answer keeps them as the terminal's does.
  */
 import type { ServerResponse } from 'node:http';
 import type { Conversation, FinalReply } from '../conversation/conversation.js';
@@ -108,6 +109,11 @@ export function webConversation(
     }),
     async showWorking(stage) {
       send({ type: 'status', stage });
+    },
+    // Every source the answer is written from, before the text, so a page that stops reading
+    // (Stop) still has them; the end sends the ones the answer cites, which replace them.
+    sourcesFound(sources) {
+      if (sources.length > 0) send({ type: 'sources', sources: sources.map(toWireSource) });
     },
     async notify(text) {
       end({ type: 'failure', message: text });

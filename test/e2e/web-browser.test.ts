@@ -196,15 +196,21 @@ describe.skipIf(!haveChromium)('web chat in Chromium', { timeout: 60_000 }, () =
     );
   });
 
-  it('Stop interrupts the answer, in the page and in the core', async () => {
+  it('Stop interrupts the answer, in the page and in the core, keeping the text so far and its sources', async () => {
     const release = fixture.answerer.holdAfterFirstDelta();
     const before = fixture.answerer.calls.length;
     await ask(page, 'How many vacation days do I get?');
     const first = answer(page, 0);
     await eventually(() => first.getAttribute('data-state')).toBe('streaming');
+    await eventually(() => first.locator('.answer').textContent()).not.toBe('');
     await page.locator('#stop').click();
     await eventually(() => first.getAttribute('data-state')).toBe('stopped');
     expect(await first.locator('.note').textContent()).toMatch(/Stopped/);
+    // As the terminal does: what was written stays, with the sources it was written from.
+    expect(await first.locator('.answer').textContent()).not.toBe('');
+    expect(await first.locator('.sources').isVisible()).toBe(true);
+    const source = first.locator('.sources li a').first();
+    expect(await source.getAttribute('href')).toBe('https://docs.example.com/hr/vacation');
     const call = fixture.answerer.calls[before]!;
     await waitFor(() => call.question.signal?.aborted, 'the question’s signal to abort');
     release();

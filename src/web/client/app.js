@@ -107,6 +107,8 @@ class AnswerView {
     log.append(this.root);
     this.text = '';
     this.renderQueued = false;
+    /** @type {{ sources: WireSource[], alsoSearched: WireSource[] }} Shown under the text once it ends. */
+    this.pendingSources = { sources: [], alsoSearched: [] };
     /** @type {string | undefined} */
     this.questionId = undefined;
   }
@@ -131,6 +133,21 @@ class AnswerView {
     // Safe by construction: the renderer escapes HTML and drops unsafe links (see markdown.js).
     this.body.innerHTML = renderer.render(this.text);
     scrollToEnd();
+  }
+
+  /**
+   * Sources arrive before the text (all the answer is written from) and again at its end
+   * (those it cites, and the others as "also searched"); the latest are kept.
+   * @param {WireSource[]} sources
+   * @param {WireSource[]} [alsoSearched]
+   */
+  keepSources(sources, alsoSearched = []) {
+    this.pendingSources = { sources, alsoSearched };
+  }
+
+  /** Under the text, when there is any: an answer that ended with no text cites nothing. */
+  revealSources() {
+    if (this.text) this.showSources(this.pendingSources.sources, this.pendingSources.alsoSearched);
   }
 
   /**
@@ -172,6 +189,7 @@ class AnswerView {
   finish(text) {
     this.text = text;
     this.render();
+    this.revealSources();
     this.root.dataset.state = 'done';
     this.root.removeAttribute('aria-busy');
     this.status.textContent = '';
@@ -184,6 +202,8 @@ class AnswerView {
    */
   fail(message, state = 'failed') {
     if (this.text) this.render();
+    // A stopped or cut-off answer keeps its sources beside the text that arrived.
+    this.revealSources();
     this.root.dataset.state = state;
     this.root.removeAttribute('aria-busy');
     this.status.textContent = '';
@@ -292,7 +312,7 @@ async function ask(question) {
         view.questionId = event.questionId;
         view.root.dataset.questionId = event.questionId;
       } else if (event.type === 'status') view.stage(event.stage);
-      else if (event.type === 'sources') view.showSources(event.sources, event.alsoSearched);
+      else if (event.type === 'sources') view.keepSources(event.sources, event.alsoSearched);
       else if (event.type === 'delta') view.append(event.text);
       else if (event.type === 'done') {
         ended = true;
