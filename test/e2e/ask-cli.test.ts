@@ -5,6 +5,7 @@ import { ingestPaths } from '../../src/ingest/pipeline.js';
 import { UpstashStore } from '../../src/stores/upstash.js';
 import { defaultReply, type FakeGroq, startFakeGroq } from '../fakes/groq/index.js';
 import { type FakeUpstash, startFakeUpstash } from '../fakes/upstash/index.js';
+import { haveTerminal, runOnTerminal } from '../support/terminal.js';
 import { ROOT, runCli, tempDataDir } from './cli.js';
 
 const dirs: string[] = [];
@@ -174,7 +175,7 @@ describe('npm run ask through Groq and Upstash (real SDKs against the fakes)', (
       const result = await runCli('src/cli/ask.ts', ['How do I add the bot to Slack?'], { env });
       expect(result.code).toBe(0);
       expect(result.stdout).toContain('Invite the bot with /invite @rag-bot [1].');
-      expect(result.stdout).toMatch(/- open a channel\n- run the command/);
+      expect(result.stdout).toMatch(/- open a channel\n\s*- run the command/);
       expect(result.stdout).not.toContain('**');
       // Terminal control sequences from the model never reach the terminal.
       expect(result.stdout).not.toContain('\x1b');
@@ -183,6 +184,58 @@ describe('npm run ask through Groq and Upstash (real SDKs against the fakes)', (
       groq.setReply(defaultReply);
     }
   });
+
+  it.skipIf(!haveTerminal)(
+    'on a terminal without hyperlinks (tmux) shows link URLs and wraps between words within its width',
+    async () => {
+      const url = 'https://docs.example.com/slack/setup';
+      groq.setReply((request) =>
+        /standalone question/i.test(request.body.messages?.[0]?.content ?? '')
+          ? 'How do I add the bot to Slack?'
+          : `To add the bot, ask an admin to open the workspace settings and to add the app to every channel where the team asks its questions; see [the setup guide](${url}) for the scopes [1].`,
+      );
+      try {
+        const columns = 50;
+        const result = await runOnTerminal(
+          [
+            process.execPath,
+            '--import',
+            'tsx',
+            join(ROOT, 'src/cli/ask.ts'),
+            'How do I add the bot to Slack?',
+          ],
+          {
+            cwd: ROOT,
+            columns,
+            env: {
+              PATH: process.env.PATH,
+              HOME: process.env.HOME,
+              RAG_DOTENV: 'off',
+              TERM: 'tmux-256color',
+              TERM_PROGRAM: 'tmux',
+              TMUX: '/tmp/tmux-1000/default,1,0',
+              ...env,
+            },
+          },
+        );
+        expect(result.code).toBe(0);
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: removing the terminal's colours is the point
+        const visible = result.output.replace(/\u001b\[[0-9;]*m/g, '');
+        expect(result.output).not.toContain('\u001b]8;;');
+        expect(visible.replace(/\s+/g, ' ')).toContain(`the setup guide (${url})`);
+        const answer = visible.slice(visible.indexOf('Bot: '), visible.indexOf('Sources:')).trimEnd();
+        const lines = answer.split('\n');
+        expect(lines.length).toBeGreaterThan(2);
+        for (const line of lines) {
+          if (line.length > columns) expect(line.trim(), line).not.toContain(' ');
+        }
+        for (const word of ['admin', 'add', 'settings', 'questions;'])
+          expect(answer.split(/\s+/)).toContain(word);
+      } finally {
+        groq.setReply(defaultReply);
+      }
+    },
+  );
 
   it('answers a piped question whose input ends before the answer does, then exits 0', async () => {
     groq.failNext({ type: 'slow', delayMs: 300 });

@@ -5,18 +5,16 @@
  * pseudo-terminal from util-linux's `script`.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeSlack, startFakeSlack } from '../fakes/slack/index.js';
 import { freePort } from '../support/net.js';
+import { haveTerminal, runOnTerminal, SCRIPT } from '../support/terminal.js';
 import { ROOT, tempDataDir } from './cli.js';
 
-const SCRIPT = '/usr/bin/script';
-const haveScript = existsSync(SCRIPT);
-if (!haveScript) console.warn(`Skipping the terminal cases: ${SCRIPT} (util-linux) is missing.`);
+if (!haveTerminal) console.warn(`Skipping the terminal cases: ${SCRIPT} (util-linux) is missing.`);
 
 interface Outcome {
   readonly code: number | null;
@@ -25,31 +23,35 @@ interface Outcome {
   readonly lines: string[];
 }
 
-const quote = (word: string) => `'${word.replaceAll("'", "'\\''")}'`;
+const outcome = (code: number | null, output: string): Outcome => ({
+  code,
+  output,
+  lines: output.split('\n').filter((line) => line.trim() !== ''),
+});
 
 /** Runs `npm start`'s entry with `env`, on a pseudo-terminal when `terminal` is set. */
-function start(env: Record<string, string>, terminal = false): Promise<Outcome> {
+async function start(env: Record<string, string>, terminal = false): Promise<Outcome> {
   const node = [process.execPath, '--import', 'tsx', join(ROOT, 'src/main.ts')];
-  const [program, args] = terminal
-    ? [SCRIPT, ['-qec', node.map(quote).join(' '), '/dev/null']]
-    : [node[0]!, node.slice(1)];
+  const fullEnv = { PATH: process.env.PATH, HOME: process.env.HOME, RAG_DOTENV: 'off', ...env };
+  if (terminal) {
+    const run = await runOnTerminal(node, { cwd: ROOT, env: fullEnv });
+    return outcome(run.code, run.output);
+  }
   return new Promise((resolve, reject) => {
-    const child = spawn(program, args, {
+    const child = spawn(node[0]!, node.slice(1), {
       cwd: ROOT,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, RAG_DOTENV: 'off', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      env: fullEnv,
+      stdio: ['ignore', 'ignore', 'pipe'],
     });
     let output = '';
-    // On a terminal everything arrives on script's stdout; off one, the failure is on stderr.
-    (terminal ? child.stdout : child.stderr).on('data', (chunk: Buffer) => {
+    child.stderr.on('data', (chunk: Buffer) => {
       output += chunk.toString();
     });
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
-      const text = output.replaceAll('\r\n', '\n');
-      resolve({ code, output: text, lines: text.split('\n').filter((line) => line.trim() !== '') });
+      resolve(outcome(code, output));
     });
   });
 }
@@ -126,7 +128,7 @@ describe('a start-up failure for log collectors (JSON, off a terminal)', () => {
   });
 });
 
-describe.skipIf(!haveScript)('a start-up failure on a terminal', () => {
+describe.skipIf(!haveTerminal)('a start-up failure on a terminal', () => {
   it('is one readable sentence with the remedy: Slack out of reach', async () => {
     const result = await start(await slackEnv(), true);
     expect(result.code).toBe(1);
