@@ -100,6 +100,7 @@ beforeAll(async () => {
     SLACK_SIGNING_SECRET: SECRET,
     SLACK_API_URL: slack.apiURL,
     DISCORD_TOKEN: discord.token,
+    DISCORD_APPLICATION_ID: discord.applicationId,
     DISCORD_API_URL: discord.apiURL,
     RATE_LIMIT_USER_PER_MINUTE: '0',
     RAG_DATA_DIR: dataDir,

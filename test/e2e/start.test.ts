@@ -277,6 +277,16 @@ describe('npm start with Discord', () => {
     }
   }, 60_000);
 
+  it('refuses a DISCORD_TOKEN without DISCORD_APPLICATION_ID as a configuration problem, and exits 2', async () => {
+    const { DISCORD_APPLICATION_ID: _unset, ...env } = await discordEnv();
+    const result = await runCli('src/main.ts', [], { env });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      'DISCORD_APPLICATION_ID is required with DISCORD_TOKEN: the /ask command is registered under it (npm run commands:deploy)',
+    );
+    expect(result.stderr).not.toContain(discord.token);
+  });
+
   it('names DISCORD_TOKEN when Discord rejects it, and exits 1', async () => {
     const result = await runCli('src/main.ts', [], {
       env: { ...(await discordEnv()), DISCORD_TOKEN: 'wrong.token.value' },

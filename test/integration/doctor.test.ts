@@ -107,6 +107,7 @@ describe('npm run doctor', () => {
         GROQ_API_KEY: 'gsk_x',
         GROQ_BASE_URL: 'http://127.0.0.1:9',
         DISCORD_TOKEN: 'x',
+        DISCORD_APPLICATION_ID: '1100000000000000111',
         DISCORD_API_URL: 'http://127.0.0.1:9/api',
         RAG_DATA_DIR: await tempDataDir(),
       },

@@ -15,6 +15,24 @@ describe('configuration', () => {
     expect(config.discord).toBeUndefined();
   });
 
+  it('needs DISCORD_APPLICATION_ID beside DISCORD_TOKEN, saying what it is for and where to find it', () => {
+    const token = 'discord-bot-token-never-shown';
+    expect(() => parseConfig({ DISCORD_TOKEN: token })).toThrow(ConfigError);
+    try {
+      parseConfig({ DISCORD_TOKEN: token });
+    } catch (error) {
+      expect((error as ConfigError).problems).toEqual([
+        'DISCORD_APPLICATION_ID is required with DISCORD_TOKEN: the /ask command is registered under it (npm run commands:deploy). Copy it from Developer Portal → General Information → Application ID',
+      ]);
+      expect((error as ConfigError).message).not.toContain(token);
+    }
+    expect(
+      parseConfig({ DISCORD_TOKEN: token, DISCORD_APPLICATION_ID: '123456789012345678' }).discord,
+    ).toMatchObject({
+      applicationId: '123456789012345678',
+    });
+  });
+
   it('reports every problem at once, naming each variable and never echoing a secret', () => {
     const secret = 'xoxp-not-a-bot-token-123456';
     let error: unknown;

@@ -50,6 +50,13 @@ export const discordSettings = defineSettings({
     ...((set('DISCORD_APPLICATION_ID') || set('DISCORD_GUILD_ID')) && !set('DISCORD_TOKEN')
       ? ['DISCORD_TOKEN is required when other DISCORD_ variables are set (Developer Portal → Bot → Token)']
       : []),
+    // The bot logs in with the token alone, but its slash commands (/ask, /kb, the message
+    // shortcuts) are registered under the application: without it nobody can ask.
+    ...(set('DISCORD_TOKEN') && !set('DISCORD_APPLICATION_ID')
+      ? [
+          'DISCORD_APPLICATION_ID is required with DISCORD_TOKEN: the /ask command is registered under it (npm run commands:deploy). Copy it from Developer Portal → General Information → Application ID',
+        ]
+      : []),
   ],
   build: (env): DiscordSlice =>
     env.DISCORD_TOKEN
