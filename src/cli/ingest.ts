@@ -4,7 +4,8 @@
  * one collection. A URL is registered as a source of its kind (a site, a Git repository, GitHub
  * issues, a Notion or Confluence tree) and synced with a progress bar, so a running bot
  * re-syncs it on its schedule (SYNC_INTERVAL) and `/kb` lists it.
- * Exit codes: 0 everything landed, 1 some files or pages failed, 2 usage, configuration or store error.
+ * Exit codes: 0 everything landed, 1 some files or pages failed (or none was found), 2 usage,
+ * configuration or store error.
  */
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
@@ -24,6 +25,9 @@ import type { SyncSummary } from '../knowledge/sync.js';
 import { createLogger } from '../log.js';
 import { openAppDatabase } from '../state/app-db.js';
 import { runCommand } from './run.js';
+
+/** What the pipeline reads, in words (src/ingest/loaders.ts has the extensions). */
+const FORMATS = 'Markdown, plain text, HTML, PDF or JSON';
 
 const USAGE = `Add documents to the knowledge base.
 
@@ -103,6 +107,18 @@ function progressReporter(): { onProgress: (progress: IngestProgress) => void; s
   };
 }
 
+/** True when a run found nothing to do: no file read, none failed, nothing removed. */
+export function foundNothing(summary: IngestSummary): boolean {
+  return summary.files === 0 && summary.failed.length === 0 && summary.removed === 0;
+}
+
+const plural = (count: number, one: string, many = `${one}s`) => `${count} ${count === 1 ? one : many}`;
+
+/**
+ * The summary after ingesting paths: the counts, then what failed and what was left out, in
+ * words that match what happened: some files landed and some failed, none landed, or nothing
+ * ingestible was found at all.
+ */
 export function formatSummary(summary: IngestSummary, where: string): string {
   const rows: [string, number][] = [
     ['files', summary.files],
@@ -112,12 +128,20 @@ export function formatSummary(summary: IngestSummary, where: string): string {
     ['removed', summary.removed],
     ['failed', summary.failed.length],
   ];
+  const landed = summary.files > 0 || summary.removed > 0;
   const lines = [
-    `Ingested into ${where}:`,
+    landed ? `Ingested into ${where}:` : `Nothing was ingested into ${where}:`,
     ...rows.map(([label, value]) => `  ${label.padEnd(10)} ${value}`),
   ];
   if (summary.failed.length > 0) {
-    lines.push('', 'Failed (skipped; everything else landed):');
+    lines.push(
+      '',
+      summary.files > 0
+        ? `Failed (left out; the other ${plural(summary.files, 'file')} landed):`
+        : summary.failed.length === 1
+          ? 'Failed:'
+          : `Failed (all ${summary.failed.length}):`,
+    );
     for (const problem of summary.failed) lines.push(`  ${problem.path}: ${problem.reason}`);
   }
   if (summary.skipped.length > 0) {
@@ -133,6 +157,12 @@ export function formatSummary(summary: IngestSummary, where: string): string {
       lines.push('Skipped:');
       for (const problem of other) lines.push(`  ${problem.path}: ${problem.reason}`);
     }
+  }
+  if (foundNothing(summary)) {
+    lines.push(
+      '',
+      `No document to ingest was found there: name files or folders holding ${FORMATS} documents (or a site's URL).`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -347,7 +377,7 @@ async function main(): Promise<number> {
       progress.stop();
     }
     process.stdout.write(formatSummary(summary, store.description));
-    return summary.failed.length > 0 || siteFailures > 0 ? 1 : 0;
+    return summary.failed.length > 0 || siteFailures > 0 || foundNothing(summary) ? 1 : 0;
   } catch (error) {
     if (error instanceof CrawlError || error instanceof SourceError) {
       process.stderr.write(`${error.message}\n`);

@@ -346,9 +346,39 @@ describe('npm run ingest', () => {
     expect(result.stdout).toMatch(/files\s+1/);
     expect(result.stdout).toMatch(/upserted\s+1/);
     expect(result.stdout).toMatch(/bad\.json: invalid JSON/);
+    expect(result.stdout).toContain('Failed (left out; the other 1 file landed):');
     const again = await runCli('src/cli/ingest.ts', [join(root, 'ok.md')], { env: { RAG_DATA_DIR: data } });
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/unchanged\s+1/);
+  });
+
+  it('says nothing landed when every path failed, a path that does not exist included, and exits 1', async () => {
+    const data = await mkdtemp(join(dir, 'cli-none-'));
+    const missing = join(dir, 'no-such-folder');
+    const result = await runCli('src/cli/ingest.ts', [missing], { env: { RAG_DATA_DIR: data } });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/^Nothing was ingested into local store/);
+    expect(result.stdout).toContain(`Failed:\n  ${missing}: no such file or folder`);
+    expect(result.stdout).not.toMatch(/landed/);
+    const root = await mkdtemp(join(dir, 'cli-none-kb-'));
+    await writeFile(join(root, 'a.json'), 'nope');
+    const both = await runCli('src/cli/ingest.ts', [root, missing], { env: { RAG_DATA_DIR: data } });
+    expect(both.code).toBe(1);
+    expect(both.stdout).toContain('Failed (all 2):');
+    expect(both.stdout).not.toMatch(/landed/);
+  });
+
+  it('says when nothing ingestible was found (only unsupported files), and exits 1', async () => {
+    const data = await mkdtemp(join(dir, 'cli-empty-'));
+    const root = await mkdtemp(join(dir, 'cli-empty-kb-'));
+    await writeFile(join(root, 'photo.png'), 'not a document');
+    const result = await runCli('src/cli/ingest.ts', [root], { env: { RAG_DATA_DIR: data } });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/^Nothing was ingested into local store/);
+    expect(result.stdout).toContain('Skipped 1 file(s) of unsupported types');
+    expect(result.stdout).toContain(
+      'No document to ingest was found there: name files or folders holding Markdown, plain text, HTML, PDF or JSON documents',
+    );
   });
 
   it('refuses --reset without confirmation when not at a terminal, and deletes nothing', async () => {
