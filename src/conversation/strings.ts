@@ -40,7 +40,6 @@ export const strings = {
   sourcesHeading: 'Sources',
   alsoSearched: 'Also searched',
   /** Slack's assistant status reads "<app> is …". */
-  statusWorking: 'is looking through the knowledge base…',
   statusWaiting: 'is still writing the answer…',
   /** Slack assistant-thread status per stage of an answer ("<app> is …"). */
   statusCondensing: 'is reading the conversation…',

@@ -14,7 +14,13 @@ import { buildRuntime } from '../../src/app/runtime.js';
 import { parseConfig } from '../../src/config.js';
 import { MemoryDedupeStore } from '../../src/ops/shared-state.js';
 import { createSlackAdapter, type SlackAdapter } from '../../src/platforms/slack/index.js';
-import { openInstallationStore, type SlackInstallations } from '../../src/platforms/slack/installations.js';
+import {
+  openInstallationStore,
+  type SlackInstallations,
+  type StoredInstallation,
+} from '../../src/platforms/slack/installations.js';
+import { StoreRecorder } from '../../src/records/recorder.js';
+import { RecordStore } from '../../src/records/store.js';
 import { type AppDatabase, openAppDatabase } from '../../src/state/app-db.js';
 import type { FakeGroq } from '../fakes/groq/index.js';
 import { eventEnvelope, type FakeSlack, sendToBolt, startFakeSlack } from '../fakes/slack/index.js';
@@ -43,6 +49,7 @@ let base: string;
 let logLines: string[];
 let config: ReturnType<typeof parseConfig>;
 let conversations: ReturnType<typeof layerOver>;
+let records: RecordStore;
 
 const env = (overrides: Record<string, string> = {}) => ({
   ...backends.env,
@@ -109,7 +116,12 @@ beforeAll(async () => {
     installationKey: config.slack!.oauth!.installationKey,
     appDatabase: () => appDb,
   });
-  conversations = layerOver(runtime.answerer, { dedupe: new MemoryDedupeStore(), logger: captured.logger });
+  records = new RecordStore(appDb, Buffer.alloc(32, 3));
+  conversations = layerOver(runtime.answerer, {
+    dedupe: new MemoryDedupeStore(),
+    logger: captured.logger,
+    recorder: new StoreRecorder(records, { keepText: false, log: captured.logger }),
+  });
   adapter = createSlackAdapter({
     config: config.slack!,
     port: 0,
@@ -176,9 +188,12 @@ describe('Slack: installing in any workspace', () => {
     });
     expect(alpha.bot?.token).toBe(slack.oauth!.tokenOf(ALPHA.teamId));
     expect(alpha.bot?.userId).toBe(ALPHA.botUserId);
+    // Its address, asked once at install time with its new token, for links to its messages.
+    expect((alpha as StoredInstallation).workspaceUrl).toBe('https://alpha.slack.com/');
   });
 
   it('answers a mention in each workspace with that workspace’s own token and bot identity', async () => {
+    const authTestsBefore = slack.callsTo('auth.test').length;
     await Promise.all([
       mention(ALPHA.teamId, ALPHA.botUserId, 'CALPHA', 'How do I add the bot to Slack?'),
       mention(BETA.teamId, BETA.botUserId, 'CBETA', 'How do I add the bot to Slack?'),
@@ -202,6 +217,14 @@ describe('Slack: installing in any workspace', () => {
           .every((m) => m.user === workspace.botUserId),
       ).toBe(true);
     }
+    // The answer records link to each question in its own workspace, from the stored address:
+    // no chat.getPermalink, no auth.test per answer.
+    const linked = (prefix: string) => () =>
+      records.answers(0, Date.now() + 1_000).some((answer) => answer.link?.startsWith(prefix));
+    await waitFor(linked('https://alpha.slack.com/archives/CALPHA/p'), 'the Alpha answer’s record link');
+    await waitFor(linked('https://beta.slack.com/archives/CBETA/p'), 'the Beta answer’s record link');
+    expect(slack.callsTo('chat.getPermalink')).toEqual([]);
+    expect(slack.callsTo('auth.test')).toHaveLength(authTestsBefore);
     // Each workspace's own bot mention was recognised and stripped from the question.
     const questions = groq.chatRequests().map((request) => JSON.stringify(request.body.messages));
     expect(questions.some((q) => q.includes('UBOTALPHA') || q.includes('UBOTBETA'))).toBe(false);

@@ -3,10 +3,16 @@ import type { webApi } from '@slack/bolt';
 import type { ConversationLayer } from '../../conversation/layer.js';
 import type { Turn } from '../../core/types.js';
 import type { Logger } from '../../log.js';
-import { type SlackPacing, type SlackTarget, slackConversation } from './conversation.js';
+import {
+  type SlackPacing,
+  type SlackTarget,
+  type StreamingSupport,
+  slackConversation,
+} from './conversation.js';
 import { resolveStubs, type SlackFile, slackAttachedFile } from './files.js';
 import type { BotIdentity } from './history.js';
 import type { SlackConfig } from './settings.js';
+import type { WorkspaceUrls } from './workspace-links.js';
 
 export interface SlackContext {
   readonly config: SlackConfig;
@@ -15,6 +21,10 @@ export interface SlackContext {
   readonly pacing: SlackPacing;
   /** The bot's own identity, known once connected. */
   bot(): BotIdentity;
+  /** Workspaces that refuse chat streaming, learnt from the first refusal. */
+  readonly streaming: StreamingSupport;
+  /** Each workspace's URL, for links to messages. */
+  readonly workspaceUrls: WorkspaceUrls;
 }
 
 /**
@@ -50,6 +60,8 @@ export async function answerIn(
         }
       : {}),
     askHuman,
+    streaming: ctx.streaming,
+    workspaceUrl: () => ctx.workspaceUrls.urlFor(target.teamId, client),
   });
   // History is read by the layer only once the question passed its checks.
   await ctx.conversations.ask(conversation, question, { via, allowedChannels: ctx.config.allowedChannels });

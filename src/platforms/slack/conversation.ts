@@ -1,9 +1,19 @@
 /**
  * A Slack thread, DM or channel as a conversation: Slack's primitives for the shared layer.
- * The answer streams through Slack's chat streaming API (startStream → appendStream →
- * stopStream) where the workspace allows it; where it is refused the bot posts a placeholder
- * and edits it with chat.update, continuing long answers in further messages. The end
- * carries numbered sources, feedback buttons and metadata that marks it as an answer.
+ *
+ * An answer costs as few Web API calls as Slack allows. The reply is opened with its first
+ * text: chat.startStream carrying it, then chat.appendStream at most once per interval while
+ * the model writes, then chat.stopStream with the rest, the sources, the feedback buttons and
+ * the metadata that marks it as an answer (two calls for a short answer). Should the first
+ * text be slow to come (a follow-up to condense, a model queueing), the stream opens without
+ * it after `firstTextWaitMs`, so the asker sees the bot at work. In assistant threads the
+ * status line says so instead (assistant.threads.setStatus, which Slack accepts only there).
+ * An answer that ends with no text at all (a refusal) is one chat.postMessage.
+ *
+ * Where Slack refuses streaming (remembered per workspace) or there is no thread to stream
+ * into, the first text is posted with chat.postMessage and edited with chat.update,
+ * continuing long answers in further messages. The record's link to the question is built from
+ * the workspace's URL (auth.test's, known once per workspace), not asked for per answer.
  */
 import type { webApi } from '@slack/bolt';
 import type { AttachedFile } from '../../conversation/attachments.js';
@@ -16,6 +26,7 @@ import { safeCut, splitMarkdown } from '../../render/split-markdown.js';
 import { slackAudience } from './audience.js';
 import { feedbackBlock, markdownBlock, sourcesBlock, toMrkdwn } from './format.js';
 import { ANSWER_EVENT } from './history.js';
+import { messageLink } from './workspace-links.js';
 
 type WebClient = webApi.WebClient;
 
@@ -33,7 +44,38 @@ export interface SlackPacing {
   readonly editIntervalMs?: number;
   /** Minimum time between chat.appendStream calls. */
   readonly appendIntervalMs?: number;
+  /**
+   * How long the reply waits for its first text before it opens without it, as the sign that
+   * the bot is working (outside assistant threads, whose status line is that sign).
+   */
+  readonly firstTextWaitMs?: number;
+  /** Milliseconds since the epoch, for the edit pace (tests). */
+  readonly now?: () => number;
 }
+
+const DEFAULT_FIRST_TEXT_WAIT_MS = 1_000;
+
+/** Workspaces where chat.startStream is refused, so later answers go straight to messages. */
+export interface StreamingSupport {
+  refused(teamId: string | undefined): boolean;
+  refuse(teamId: string | undefined): void;
+}
+
+export function streamingSupport(): StreamingSupport {
+  const refused = new Set<string>();
+  return {
+    refused: (teamId) => refused.has(teamId ?? ''),
+    refuse: (teamId) => void refused.add(teamId ?? ''),
+  };
+}
+
+/** Errors that mean this workspace (or app) cannot stream at all, as opposed to this once. */
+const STREAMING_UNAVAILABLE = new Set([
+  'unknown_method',
+  'feature_not_enabled',
+  'method_deprecated',
+  'not_allowed_token_type',
+]);
 
 /** Longest text per message in the chat.update fallback (Slack truncates `text` at 4,000). */
 export const MESSAGE_LIMIT = 3_500;
@@ -43,24 +85,47 @@ function errorCode(error: unknown): string {
   return (error as { data?: { error?: string } }).data?.error ?? (error as Error).message;
 }
 
-/** Streams into a message opened with chat.startStream: only new text is sent. */
-function streamingReply(
+function finalBlocks(final: FinalReply, askHuman: boolean) {
+  return [
+    sourcesBlock(final.sources, final.alsoSearched),
+    final.feedbackId ? feedbackBlock(final.feedbackId, { askHuman }) : undefined,
+  ].filter((block) => block !== undefined);
+}
+
+function answerMetadata(final: FinalReply) {
+  return { event_type: ANSWER_EVENT, event_payload: { question_id: final.feedbackId ?? '' } };
+}
+
+/** The text a failure adds under what was written. */
+function withNotice(text: string, notice: string | undefined): string {
+  const warning = notice ? `:warning: ${notice}` : '';
+  return `${text}${text && warning ? '\n\n' : ''}${warning}`;
+}
+
+/** A reply once its message exists: new text appended, then the end. */
+interface OpenReply {
+  append(piece: string): Promise<void>;
+  finish(final: FinalReply): Promise<void>;
+  /** Ends the message with `notice` under what it shows, when the answer cannot be finished. */
+  abandon(notice: string): Promise<void>;
+}
+
+/** A message opened with chat.startStream: only new text is sent. */
+function streamedMessage(
   client: WebClient,
   target: SlackTarget,
   ts: string,
-  intervalMs: number,
-  askHuman: boolean,
-): LiveReply {
+  options: { askHuman: boolean; startedWithText: boolean },
+): OpenReply {
+  const { askHuman } = options;
+  let hasText = options.startedWithText;
   return {
-    writes: 'append',
-    writeIntervalMs: intervalMs,
-    async write(piece) {
+    async append(piece) {
+      hasText ||= piece !== '';
       await client.chat.appendStream({ channel: target.channel, ts, markdown_text: piece });
     },
     async finish(final) {
-      const tail = final.text.slice(final.written);
-      const notice = final.notice ? `:warning: ${final.notice}` : '';
-      const joined = `${tail}${final.text && notice ? '\n\n' : ''}${notice}`;
+      const joined = withNotice(final.text.slice(final.written), final.notice);
       const blocks = finalBlocks(final, askHuman);
       await client.chat.stopStream({
         channel: target.channel,
@@ -70,24 +135,36 @@ function streamingReply(
         ...(final.text ? { metadata: answerMetadata(final) } : {}),
       });
     },
+    async abandon(notice) {
+      await client.chat.stopStream({
+        channel: target.channel,
+        ts,
+        markdown_text: `${hasText ? '\n\n' : ''}${withNotice('', notice)}`,
+      });
+    },
   };
 }
 
-/** Edits a placeholder with chat.update; a long answer continues in further messages. */
-function editingReply(
+/**
+ * A message posted with chat.postMessage and edited with chat.update at most once per
+ * `intervalMs` (the final edit is never held back); a long answer continues in further messages.
+ */
+function editedMessage(
   client: WebClient,
   target: SlackTarget,
   ts: string,
-  intervalMs: number,
-  askHuman: boolean,
-): LiveReply {
+  shown: string,
+  options: { intervalMs: number; now: () => number; askHuman: boolean },
+): OpenReply {
   const thread = target.threadTs ? { thread_ts: target.threadTs } : {};
+  let text = shown;
+  let lastEdit = options.now();
   return {
-    writes: 'replace',
-    writeIntervalMs: intervalMs,
-    async write(latest) {
-      const visible =
-        latest.length > MESSAGE_LIMIT ? `${latest.slice(0, safeCut(latest, MESSAGE_LIMIT))}…` : latest;
+    async append(piece) {
+      text += piece;
+      if (options.now() - lastEdit < options.intervalMs) return;
+      lastEdit = options.now();
+      const visible = text.length > MESSAGE_LIMIT ? `${text.slice(0, safeCut(text, MESSAGE_LIMIT))}…` : text;
       await client.chat.update({
         channel: target.channel,
         ts,
@@ -98,7 +175,7 @@ function editingReply(
     async finish(final) {
       const parts = final.text ? splitMarkdown(final.text, MESSAGE_LIMIT) : [];
       if (final.notice) parts.push(`:warning: ${final.notice}`);
-      const extra = finalBlocks(final, askHuman);
+      const extra = finalBlocks(final, options.askHuman);
       const metadata = final.text ? { metadata: answerMetadata(final) } : {};
       const blocksFor = (part: string, last: boolean) =>
         last ? [markdownBlock(part), ...extra] : [markdownBlock(part)];
@@ -120,47 +197,132 @@ function editingReply(
         });
       }
     },
+    async abandon(notice) {
+      const visible = withNotice(
+        text.length > MESSAGE_LIMIT ? text.slice(0, safeCut(text, MESSAGE_LIMIT)) : text,
+        notice,
+      );
+      await client.chat.update({
+        channel: target.channel,
+        ts,
+        text: toMrkdwn(visible),
+        blocks: [markdownBlock(visible)],
+      });
+    },
   };
 }
 
-function finalBlocks(final: FinalReply, askHuman: boolean) {
-  return [
-    sourcesBlock(final.sources, final.alsoSearched),
-    final.feedbackId ? feedbackBlock(final.feedbackId, { askHuman }) : undefined,
-  ].filter((block) => block !== undefined);
+interface ReplyOptions {
+  readonly pacing: SlackPacing;
+  readonly log: Logger;
+  readonly askHuman: boolean;
+  readonly streaming: StreamingSupport;
+  /** Open without text after `firstTextWaitMs` (no status line shows the bot at work). */
+  readonly signOfLife: boolean;
 }
 
-function answerMetadata(final: FinalReply) {
-  return { event_type: ANSWER_EVENT, event_payload: { question_id: final.feedbackId ?? '' } };
+/** The reply being written, which a failure to deliver the answer can still end. */
+interface PendingReply extends LiveReply {
+  /**
+   * The answer will not be finished: stops waiting for its first text and, when its message
+   * exists, ends it with `notice`. False when there is no message to end (post one instead).
+   */
+  abandon(notice: string): Promise<boolean>;
 }
 
-async function openReply(
-  client: WebClient,
-  target: SlackTarget,
-  pacing: SlackPacing,
-  log: Logger,
-  askHuman: boolean,
-): Promise<LiveReply> {
-  if (target.threadTs) {
-    try {
-      const started = await client.chat.startStream({
-        channel: target.channel,
-        thread_ts: target.threadTs,
-        recipient_user_id: target.userId,
-        ...(target.teamId ? { recipient_team_id: target.teamId } : {}),
-      });
-      if (started.ts)
-        return streamingReply(client, target, started.ts, pacing.appendIntervalMs ?? 400, askHuman);
-    } catch (error) {
-      log.debug({ reason: errorCode(error) }, 'chat streaming refused; editing a placeholder instead');
-    }
-  }
-  const posted = await client.chat.postMessage({
-    channel: target.channel,
-    ...(target.threadTs ? { thread_ts: target.threadTs } : {}),
-    text: PLACEHOLDER,
-  });
-  return editingReply(client, target, posted.ts!, pacing.editIntervalMs ?? 1_000, askHuman);
+/**
+ * The reply, opened lazily: with its first text, or empty once the wait for it has run out, or
+ * (an answer with no text) not at all until its end, when it is posted whole.
+ */
+function lazyReply(client: WebClient, target: SlackTarget, options: ReplyOptions): PendingReply {
+  const { pacing, log, askHuman, streaming } = options;
+  const now = pacing.now ?? Date.now;
+  const editIntervalMs = pacing.editIntervalMs ?? 1_000;
+  const canStream = Boolean(target.threadTs) && !streaming.refused(target.teamId);
+  const thread = target.threadTs ? { thread_ts: target.threadTs } : {};
+  let opened: Promise<OpenReply> | undefined;
+  let ended = false;
+
+  const postFirst = async (first: string): Promise<OpenReply> => {
+    const posted = await client.chat.postMessage({
+      channel: target.channel,
+      ...thread,
+      ...(first ? { text: toMrkdwn(first), blocks: [markdownBlock(first)] } : { text: PLACEHOLDER }),
+    });
+    return editedMessage(client, target, posted.ts!, first, { intervalMs: editIntervalMs, now, askHuman });
+  };
+  const open = (first: string): Promise<OpenReply> => {
+    clearTimeout(waiting);
+    opened ??= (async () => {
+      if (canStream) {
+        try {
+          const started = await client.chat.startStream({
+            channel: target.channel,
+            thread_ts: target.threadTs!,
+            recipient_user_id: target.userId,
+            ...(target.teamId ? { recipient_team_id: target.teamId } : {}),
+            ...(first ? { markdown_text: first } : {}),
+          });
+          if (started.ts) {
+            return streamedMessage(client, target, started.ts, { askHuman, startedWithText: first !== '' });
+          }
+        } catch (error) {
+          const code = errorCode(error);
+          if (STREAMING_UNAVAILABLE.has(code)) streaming.refuse(target.teamId);
+          log.debug({ reason: code }, 'chat streaming refused; posting and editing a message instead');
+        }
+      }
+      return postFirst(first);
+    })();
+    return opened;
+  };
+  const waiting = options.signOfLife
+    ? setTimeout(
+        () => void open('').catch(() => undefined),
+        pacing.firstTextWaitMs ?? DEFAULT_FIRST_TEXT_WAIT_MS,
+      )
+    : undefined;
+  waiting?.unref();
+
+  return {
+    writes: 'append',
+    writeIntervalMs: canStream ? (pacing.appendIntervalMs ?? 400) : editIntervalMs,
+    async write(piece) {
+      if (!opened) {
+        await open(piece);
+        return;
+      }
+      await (await opened).append(piece);
+    },
+    async finish(final) {
+      clearTimeout(waiting);
+      ended = true;
+      if (opened) {
+        await (await opened).finish(final);
+        return;
+      }
+      if (final.text) {
+        // The whole answer at once, never written in pieces: opened with all of it.
+        await (await open(final.text)).finish({ ...final, written: final.text.length });
+        return;
+      }
+      // No text (a refusal, a failure before any): the notice is the whole reply, one message.
+      if (final.notice) {
+        await client.chat.postMessage({
+          channel: target.channel,
+          ...thread,
+          markdown_text: withNotice('', final.notice),
+        });
+      }
+    },
+    async abandon(notice) {
+      clearTimeout(waiting);
+      if (!opened || ended) return false;
+      ended = true;
+      await (await opened).abandon(notice);
+      return true;
+    },
+  };
 }
 
 export interface SlackConversationInput {
@@ -175,6 +337,10 @@ export interface SlackConversationInput {
   readonly attachments?: () => Promise<readonly AttachedFile[]>;
   /** Offer "Ask a human" under the answer (a group to mention is configured, others can see it). */
   readonly askHuman?: boolean;
+  /** Which workspaces refuse streaming (shared by the adapter's conversations). */
+  readonly streaming?: StreamingSupport;
+  /** The workspace's URL, to link the answer record to the question without a Web API call. */
+  readonly workspaceUrl?: () => Promise<string | undefined>;
 }
 
 /** The assistant status for each stage of an answer ("<app> is searching the knowledge base…"). */
@@ -188,12 +354,14 @@ const ASSISTANT_STATUS: Record<WorkingStage, string> = {
 export function slackConversation(input: SlackConversationInput): Conversation {
   const { client, target, pacing, log } = input;
   const thread = target.threadTs ? { thread_ts: target.threadTs } : {};
+  const assistantThread = Boolean(input.assistantThread && target.threadTs);
   let shownStatus: string | undefined;
+  let pending: PendingReply | undefined;
   const clearStatus = async () => {
-    if (!input.assistantThread || !target.threadTs || !shownStatus) return;
+    if (!assistantThread || !shownStatus) return;
     shownStatus = undefined;
     await client.assistant.threads
-      .setStatus({ channel_id: target.channel, thread_ts: target.threadTs, status: '' })
+      .setStatus({ channel_id: target.channel, thread_ts: target.threadTs!, status: '' })
       .catch((error: unknown) => log.debug({ reason: errorCode(error) }, 'could not clear the status'));
   };
   return {
@@ -213,8 +381,15 @@ export function slackConversation(input: SlackConversationInput): Conversation {
     history: input.history,
     ...(input.attachments ? { attachments: input.attachments } : {}),
     openReply: async () => {
-      const reply = await openReply(client, target, pacing, log, input.askHuman ?? false);
-      if (!input.assistantThread) return reply;
+      const reply = lazyReply(client, target, {
+        pacing,
+        log,
+        askHuman: input.askHuman ?? false,
+        streaming: input.streaming ?? streamingSupport(),
+        signOfLife: !assistantThread,
+      });
+      pending = reply;
+      if (!assistantThread) return reply;
       return {
         ...reply,
         write: (text) => reply.write(text),
@@ -224,29 +399,31 @@ export function slackConversation(input: SlackConversationInput): Conversation {
         },
       };
     },
-    // In assistant threads this shows a live status; elsewhere Slack refuses it and the
-    // streaming message or placeholder is the sign of life.
+    // Only assistant threads have a status line (Slack refuses it elsewhere, and a refused call
+    // still costs one): there it follows each stage; elsewhere the opened reply is the sign.
     async showWorking(stage) {
-      const status = input.assistantThread
-        ? ASSISTANT_STATUS[stage]
-        : stage === 'waiting'
-          ? strings.statusWaiting
-          : strings.statusWorking;
+      if (!assistantThread) return;
+      const status = ASSISTANT_STATUS[stage];
       // One call per change of wording, not one per stage of the core.
-      if (!target.threadTs || status === shownStatus) return;
+      if (status === shownStatus) return;
       shownStatus = status;
       await client.assistant.threads.setStatus({
         channel_id: target.channel,
-        thread_ts: target.threadTs,
+        thread_ts: target.threadTs!,
         status,
       });
     },
     async notify(text) {
-      await client.chat.postMessage({ channel: target.channel, ...thread, text: `:warning: ${text}` });
+      // A reply already on screen (an answer that could not be finished) ends with the notice.
+      if (!(await pending?.abandon(text))) {
+        await client.chat.postMessage({ channel: target.channel, ...thread, text: `:warning: ${text}` });
+      }
       await clearStatus();
     },
     async permalink() {
       if (!target.threadTs) return undefined;
+      const url = await input.workspaceUrl?.().catch(() => undefined);
+      if (url) return messageLink(url, target.channel, target.threadTs);
       const found = await client.chat.getPermalink({ channel: target.channel, message_ts: target.threadTs });
       return found.permalink;
     },

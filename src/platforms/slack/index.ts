@@ -30,7 +30,7 @@ import type { PlatformAdapter } from '../types.js';
 import { App, AuthorizationError, HTTPReceiver } from './bolt.js';
 import { boltLogger } from './bolt-logger.js';
 import type { SlackContext } from './context.js';
-import type { SlackPacing } from './conversation.js';
+import { type SlackPacing, streamingSupport } from './conversation.js';
 import { ASK_HUMAN_ACTION, FEEDBACK_ACTION } from './format.js';
 import { onAppHomeOpened } from './handlers/app-home.js';
 import { registerAskAboutMessage } from './handlers/ask-about-message.js';
@@ -48,8 +48,15 @@ import { onSaveThreadButton } from './handlers/save-thread-button.js';
 import { onAppUninstalled, onTokensRevoked } from './handlers/uninstall.js';
 import type { BotIdentity } from './history.js';
 import { INSTALL_PATH, installFailurePage, REDIRECT_PATH } from './install-pages.js';
-import { installationId, NoInstallationError, type SlackInstallations } from './installations.js';
+import {
+  installationId,
+  keepingWorkspaceUrl,
+  NoInstallationError,
+  type SlackInstallations,
+  storedWorkspaceUrl,
+} from './installations.js';
 import type { SlackConfig } from './settings.js';
+import { WorkspaceUrls } from './workspace-links.js';
 
 export interface SlackAdapterOptions {
   readonly config: SlackConfig;
@@ -104,7 +111,7 @@ function oauthReceiver(
     clientSecret: oauth.clientSecret,
     stateSecret: oauth.stateSecret,
     scopes: slackManifest.oauth_config.scopes.bot,
-    installationStore: installations,
+    installationStore: keepingWorkspaceUrl(installations, clientOptions(config)),
     installerOptions: {
       installPath: INSTALL_PATH,
       redirectUriPath: REDIRECT_PATH,
@@ -214,12 +221,18 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   let ready = false;
   let server: Server | undefined;
 
+  // One workspace: its URL from the start-up auth.test. Any workspace: as its installation stored it.
+  const workspaceUrls = new WorkspaceUrls(
+    installations ? { stored: async (teamId) => storedWorkspaceUrl(installations, teamId) } : {},
+  );
   const ctx: SlackContext = {
     config,
     conversations,
     log,
     pacing: options.pacing ?? {},
     bot: () => requestBot.getStore() ?? startupBot,
+    streaming: streamingSupport(),
+    workspaceUrls,
   };
 
   // A workspace without an installation is logged once, not on every event it still sends
@@ -323,6 +336,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
       }
       startupBot = { userId: String(auth.user_id), ...(auth.bot_id ? { botId: String(auth.bot_id) } : {}) };
       homeTeam = auth.team_id ? String(auth.team_id) : undefined;
+      workspaceUrls.setSingle(typeof auth.url === 'string' ? auth.url : undefined);
       const started: unknown = socketMode ? await app.start() : await app.start(options.port);
       if (!socketMode) server = started as Server;
       ready = true;

@@ -10,6 +10,7 @@
  * installations cannot be rebuilt, a workspace would have to reinstall.
  */
 import type { Installation, InstallationQuery, InstallationStore } from '@slack/bolt';
+import { WebClient, type WebClientOptions } from '@slack/web-api';
 import type { Redis } from 'ioredis';
 import type { AppDatabase } from '../../state/app-db.js';
 import type { PostgresDatabase } from '../../state/postgres.js';
@@ -71,6 +72,49 @@ export interface SlackInstallations extends InstallationStore {
    */
   checkKeys(options?: { readonly reencrypt?: boolean }): Promise<KeyCheck>;
   close(): Promise<void>;
+}
+
+/** An installation as stored: Bolt's, plus the workspace's URL (for links to messages). */
+export type StoredInstallation = Installation & { readonly workspaceUrl?: string };
+
+/**
+ * The installation store Bolt's installer writes to, keeping each workspace's URL beside the
+ * installation: asked once, at install time, with the new bot token (auth.test's `url`; an
+ * organisation-wide install already carries its own), so answers can link to messages without
+ * asking Slack again.
+ */
+export function keepingWorkspaceUrl(
+  installations: SlackInstallations,
+  clientOptions: WebClientOptions,
+): InstallationStore {
+  return {
+    async storeInstallation(installation, logger) {
+      let workspaceUrl = installation.enterpriseUrl as string | undefined;
+      if (!workspaceUrl && installation.bot?.token) {
+        workspaceUrl = await new WebClient(installation.bot.token, clientOptions).auth
+          .test()
+          .then((auth) => (typeof auth.url === 'string' ? auth.url : undefined))
+          .catch((error: unknown) => {
+            logger?.warn(`could not read the workspace's URL: ${(error as Error).message}`);
+            return undefined;
+          });
+      }
+      await installations.storeInstallation({ ...installation, ...(workspaceUrl ? { workspaceUrl } : {}) });
+    },
+    fetchInstallation: (query) => installations.fetchInstallation(query),
+    deleteInstallation: (query) => installations.deleteInstallation(query),
+  };
+}
+
+/** The URL a workspace's stored installation carries, if it does. */
+export async function storedWorkspaceUrl(
+  installations: SlackInstallations,
+  teamId: string,
+): Promise<string | undefined> {
+  const installation = (await installations
+    .fetchInstallation({ teamId, enterpriseId: undefined, isEnterpriseInstall: false })
+    .catch(() => undefined)) as StoredInstallation | undefined;
+  return installation?.workspaceUrl ?? installation?.enterpriseUrl;
 }
 
 /** Org-wide installs (Enterprise Grid) are one record per organisation, others one per workspace. */

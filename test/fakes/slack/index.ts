@@ -173,6 +173,21 @@ export interface FakeSlack {
   close(): Promise<void>;
 }
 
+/**
+ * The text a streaming call carries: `markdown_text`, and the text of any markdown_text chunks
+ * (Slack's ChatStreamer sends `chunks` instead).
+ */
+function streamedText(args: Record<string, unknown>): string {
+  const chunks = Array.isArray(args.chunks) ? (args.chunks as { type?: string; text?: string }[]) : [];
+  return (
+    String(args.markdown_text ?? '') +
+    chunks
+      .filter((chunk) => chunk.type === 'markdown_text')
+      .map((chunk) => chunk.text ?? '')
+      .join('')
+  );
+}
+
 function parseArgs(raw: string, contentType: string | undefined): Record<string, unknown> {
   if (!raw) return {};
   if (contentType?.includes('application/json')) return JSON.parse(raw) as Record<string, unknown>;
@@ -287,7 +302,8 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       case 'auth.test':
         return {
           ok: true,
-          url: 'https://fake.slack.com/',
+          // Each workspace its own address: the home workspace "Fake" is https://fake.slack.com/.
+          url: `https://${who.teamName.toLowerCase().replace(/[^a-z0-9]+/g, '-')}.slack.com/`,
           team: who.teamName,
           user: 'ragbot',
           team_id: who.teamId,
@@ -298,7 +314,10 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       case 'chat.startStream': {
         const message: FakeMessage = {
           ts: nextTs(),
-          text: String(args.text ?? args.markdown_text ?? ''),
+          text:
+            method === 'chat.startStream'
+              ? streamedText(args)
+              : String(args.text ?? args.markdown_text ?? ''),
           user: who.botUserId,
           bot_id: who.botId,
           ...(args.thread_ts ? { thread_ts: String(args.thread_ts) } : {}),
@@ -311,7 +330,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       case 'chat.appendStream': {
         const message = find(ch, String(args.ts));
         if (!message) return { ok: false, error: 'message_not_found' };
-        message.text += String(args.markdown_text ?? '');
+        message.text += streamedText(args);
         return { ok: true, channel: ch, ts: message.ts };
       }
       case 'chat.stopStream':
@@ -319,7 +338,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
         const message = find(ch, String(args.ts));
         if (!message) return { ok: false, error: 'message_not_found' };
         if (method === 'chat.update') message.text = String(args.text ?? '');
-        else if (args.markdown_text) message.text += String(args.markdown_text);
+        else message.text += streamedText(args);
         if (args.blocks) message.blocks = args.blocks as unknown[];
         if (args.metadata) message.metadata = args.metadata as FakeMessage['metadata'];
         return { ok: true, channel: ch, ts: message.ts, message };
@@ -557,8 +576,9 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       new Promise<void>((resolve) => {
         const listener = (call: SlackCall) => {
           const text =
-            (call.method === 'chat.appendStream' && call.args.markdown_text) ||
-            call.method === 'chat.stopStream';
+            (/chat\.(startStream|appendStream)/.test(call.method) && streamedText(call.args)) ||
+            call.method === 'chat.stopStream' ||
+            (call.method === 'chat.postMessage' && call.args.blocks);
           if (call.args.channel === ch && text) {
             listeners.delete(listener);
             resolve();

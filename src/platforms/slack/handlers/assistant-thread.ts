@@ -67,6 +67,8 @@ export function assistantThreads(ctx: SlackContext): Assistant {
       pacing: ctx.pacing,
       log: ctx.log,
       assistantThread: true,
+      streaming: ctx.streaming,
+      workspaceUrl: () => ctx.workspaceUrls.urlFor(teamId, client),
     });
     await ctx.conversations.ask(conversation, question, {
       via: 'assistant',
