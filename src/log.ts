@@ -87,6 +87,15 @@ export function scrubSecrets<T>(value: T, secrets: readonly string[], depth = 0)
   return value;
 }
 
+/**
+ * The log format of a long-running process: LOG_FORMAT when it is set, else readable lines on
+ * a terminal (a person is watching) and JSON elsewhere (a collector is).
+ */
+export function logFormat(configured: 'json' | 'pretty', stream: { isTTY?: boolean } = process.stderr) {
+  if (process.env.LOG_FORMAT?.trim()) return configured;
+  return stream.isTTY ? 'pretty' : 'json';
+}
+
 /** `text` with every configured secret (and anything shaped like a token) replaced, for output outside the logger. */
 export function redactSecrets(text: string): string {
   return scrubSecrets(text, secretValues());

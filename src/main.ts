@@ -14,7 +14,7 @@ import { type Config, ConfigError, loadConfig } from './config.js';
 import { knowledgeOverview } from './conversation/knowledge-overview.js';
 import { cachedProbe, type FrontEnd, healthRoutes } from './http/health.js';
 import { startHttpServer } from './http/server.js';
-import { createLogger, type Logger } from './log.js';
+import { createLogger, type Logger, logFormat } from './log.js';
 import type { PlatformAdapter } from './platforms/types.js';
 import { digestFromConfig } from './records/digest-setup.js';
 
@@ -160,9 +160,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   // On a terminal, unless LOG_FORMAT says otherwise, logs and a failure to start are for a person.
-  const readable = process.env.LOG_FORMAT?.trim()
-    ? config.log.format === 'pretty'
-    : Boolean(process.stderr.isTTY);
+  const readable = logFormat(config.log.format) === 'pretty';
   const log = createLogger({ level: config.log.level, format: readable ? 'pretty' : 'json' });
   try {
     await run(config, log);

@@ -6,12 +6,12 @@
 import { composeBot } from '../../app/compose.js';
 import { onStopSignals } from '../../app/stop-signals.js';
 import { loadConfig } from '../../config.js';
-import { createLogger } from '../../log.js';
+import { createLogger, logFormat } from '../../log.js';
 import { serveMetricsToParent } from '../../ops/child-metrics.js';
 import { createDiscordAdapter } from './index.js';
 
 const config = loadConfig();
-const logger = createLogger({ level: config.log.level, format: config.log.format }).child({
+const logger = createLogger({ level: config.log.level, format: logFormat(config.log.format) }).child({
   shard: process.env.SHARDS,
 });
 // Rate limits and dedupe are shared across shards only through Redis (REDIS_URL).
