@@ -31,19 +31,21 @@ import type { BenchRow, BenchSuite } from '../types.js';
 
 const SECRET = 'bench-signing-secret';
 
-/** How an answer's text arrives: pieces, each after a pause (ms). */
+/** How an answer's text arrives: pieces, each at a time (ms) after the first. */
 type Pace = readonly (readonly [string, number])[];
 
 const SHORT: Pace = [
   ['Create the app from the manifest in commands/, then install it to your workspace [1].', 0],
 ];
-/** About 600 characters in 60 pieces, 10 ms apart: a model writing for 0.6 s. */
+/** About 600 characters in 60 pieces, one every 10 ms: a model writing for 0.6 s. */
 const STREAMED: Pace = Array.from(
   { length: 60 },
-  (_, i) => [`${i === 0 ? 'Create' : ' and'} step ${String(i).padStart(2, '0')}`, i === 0 ? 0 : 10] as const,
+  (_, i) => [`${i === 0 ? 'Create' : ' and'} step ${String(i).padStart(2, '0')}`, i * 10] as const,
 );
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Waits until `at` ms after `start` (on schedule, however late earlier timers fired). */
+const until = (start: number, at: number) =>
+  new Promise((resolve) => setTimeout(resolve, Math.max(0, start + at - performance.now())));
 
 /** Answers with `pace`, as the core would: sources, then the text piece by piece, then done. */
 function pacedAnswerer(pace: () => Pace): Answerer {
@@ -63,8 +65,9 @@ function pacedAnswerer(pace: () => Pace): Answerer {
         ],
       };
       let text = '';
-      for (const [piece, pause] of pace()) {
-        if (pause) await sleep(pause);
+      const start = performance.now();
+      for (const [piece, at] of pace()) {
+        if (at) await until(start, at);
         text += piece;
         yield { type: 'delta', text: piece };
       }
@@ -139,8 +142,9 @@ async function callCounts(): Promise<BenchRow[]> {
         recipient_user_id: 'U1',
         recipient_team_id: slack.teamId,
       });
-      for (const [piece, pause] of answer) {
-        if (pause) await sleep(pause);
+      const start = performance.now();
+      for (const [piece, at] of answer) {
+        if (at) await until(start, at);
         await streamer.append({ markdown_text: piece });
       }
       await streamer.stop({ blocks: [{ type: 'divider' }] });
