@@ -129,9 +129,26 @@ async function mention(fake: FakeSlack, adapter: SlackAdapter, channel: string):
   return ts;
 }
 
-/** The Web API calls an answer in `channel` made, by method. */
-const callsIn = (fake: FakeSlack, channel: string) =>
+/** Every Web API call about `channel`, by method. */
+const allCallsIn = (fake: FakeSlack, channel: string) =>
   fake.calls.filter((c) => c.args.channel === channel || c.args.channel_id === channel).map((c) => c.method);
+
+/**
+ * The calls the answers in `channel` made. The answer record's audience (conversations.info,
+ * cached per channel for ten minutes) is counted apart, in the first test.
+ */
+const callsIn = (fake: FakeSlack, channel: string) =>
+  allCallsIn(fake, channel).filter((method) => method !== 'conversations.info');
+
+/** Waits until the answer to the mention at `ts` is recorded and its look-ups are done. */
+async function recorded(channel: string, ts: string): Promise<void> {
+  await waitFor(
+    () =>
+      records.answers(0, Date.now() + 60_000).some((answer) => answer.link === slack.permalink(channel, ts)),
+    'the answer record with its link',
+  );
+  await recorder.settled();
+}
 
 const ended = (fake: FakeSlack, channel: string) => () =>
   fake.calls.find(
@@ -163,10 +180,12 @@ describe('Slack Web API calls per answer in a channel', () => {
     answerer.script = ['Create the app ', 'from the manifest, ', 'then install it [1].'];
     const ts = await mention(slack, adapter, 'C0SHORT');
     await waitFor(ended(slack, 'C0SHORT'), 'the end of the answer');
-    await recorder.settled();
+    await recorded('C0SHORT', ts);
 
     expect(callsIn(slack, 'C0SHORT')).toEqual(['chat.startStream', 'chat.stopStream']);
-    const [start, stop] = slack.calls.filter((c) => c.args.channel === 'C0SHORT');
+    const [start, stop] = slack.calls.filter(
+      (c) => c.args.channel === 'C0SHORT' && c.method !== 'conversations.info',
+    );
     expect(start!.args).toMatchObject({ thread_ts: ts, markdown_text: 'Create the app ' });
     expect(stop!.args.markdown_text).toBe('from the manifest, then install it [1].');
     expect(JSON.stringify(stop!.args.blocks)).toContain('feedback_up');
@@ -179,6 +198,21 @@ describe('Slack Web API calls per answer in a channel', () => {
     expect(slack.callsTo('chat.getPermalink')).toEqual([]);
     expect(slack.callsTo('auth.test').length).toBe(authTests);
     expect(slack.callsTo('assistant.threads.setStatus')).toEqual([]);
+
+    // Who can see the channel, for the record, is asked once per channel (then cached): the
+    // next answer there costs its two calls and nothing else.
+    expect(allCallsIn(slack, 'C0SHORT').filter((method) => method === 'conversations.info')).toHaveLength(1);
+    const before = allCallsIn(slack, 'C0SHORT').length;
+    const again = await mention(slack, adapter, 'C0SHORT');
+    await waitFor(
+      () =>
+        slack
+          .callsTo('chat.stopStream')
+          .find((c) => slack.messages('C0SHORT').some((m) => m.ts === c.args.ts && m.thread_ts === again)),
+      'the second answer',
+    );
+    await recorded('C0SHORT', again);
+    expect(allCallsIn(slack, 'C0SHORT').slice(before)).toEqual(['chat.startStream', 'chat.stopStream']);
   });
 
   it('an answer still streaming after the append interval: one chat.appendStream per interval', async () => {
