@@ -63,7 +63,9 @@ let occupiedPort: number;
 
 beforeAll(async () => {
   slack = await startFakeSlack();
-  unreachable = `http://127.0.0.1:${await freePort()}/api/`;
+  // Port 2: nothing listens there, and unlike a free port picked now, no other test's server
+  // can take it meanwhile (fetch does not block it, as it blocks 9).
+  unreachable = 'http://127.0.0.1:2/api/';
   occupied = createServer();
   await new Promise<void>((resolve) => occupied.listen(0, '127.0.0.1', resolve));
   occupiedPort = (occupied.address() as { port: number }).port;
