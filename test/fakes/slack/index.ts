@@ -578,7 +578,8 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
           const text =
             (/chat\.(startStream|appendStream)/.test(call.method) && streamedText(call.args)) ||
             call.method === 'chat.stopStream' ||
-            (call.method === 'chat.postMessage' && call.args.blocks);
+            // A first text posted as a message (blocks), or a whole reply in one (markdown_text).
+            (call.method === 'chat.postMessage' && (call.args.blocks || call.args.markdown_text));
           if (call.args.channel === ch && text) {
             listeners.delete(listener);
             resolve();
