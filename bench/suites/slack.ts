@@ -133,7 +133,8 @@ async function callCounts(): Promise<BenchRow[]> {
     await ended;
     // The record is written once the answer's last call returns; then its look-ups run.
     const link = slack.permalink(channel, ts);
-    while (!records.answers(0, Date.now() + 60_000).some((answer) => answer.link === link)) await sleep(5);
+    while (!(await records.answers(0, Date.now() + 60_000)).some((answer) => answer.link === link))
+      await sleep(5);
     await recorder.settled();
     return methodsIn(slack, channel).slice(before);
   };

@@ -143,8 +143,10 @@ const callsIn = (fake: FakeSlack, channel: string) =>
 /** Waits until the answer to the mention at `ts` is recorded and its look-ups are done. */
 async function recorded(channel: string, ts: string): Promise<void> {
   await waitFor(
-    () =>
-      records.answers(0, Date.now() + 60_000).some((answer) => answer.link === slack.permalink(channel, ts)),
+    async () =>
+      (await records.answers(0, Date.now() + 60_000)).some(
+        (answer) => answer.link === slack.permalink(channel, ts),
+      ),
     'the answer record with its link',
   );
   await recorder.settled();
@@ -193,7 +195,7 @@ describe('Slack Web API calls per answer in a channel', () => {
       'Create the app from the manifest, then install it [1].',
     );
     // The record links to the question, built from the workspace's URL: no call per answer.
-    const question = [...records.answers(0, Date.now() + 1_000)].at(-1)!;
+    const question = (await records.answers(0, Date.now() + 1_000)).at(-1)!;
     expect(question.link).toBe(slack.permalink('C0SHORT', ts));
     expect(slack.callsTo('chat.getPermalink')).toEqual([]);
     expect(slack.callsTo('auth.test').length).toBe(authTests);

@@ -219,8 +219,8 @@ describe('Slack: installing in any workspace', () => {
     }
     // The answer records link to each question in its own workspace, from the stored address:
     // no chat.getPermalink, no auth.test per answer.
-    const linked = (prefix: string) => () =>
-      records.answers(0, Date.now() + 1_000).some((answer) => answer.link?.startsWith(prefix));
+    const linked = (prefix: string) => async () =>
+      (await records.answers(0, Date.now() + 1_000)).some((answer) => answer.link?.startsWith(prefix));
     await waitFor(linked('https://alpha.slack.com/archives/CALPHA/p'), 'the Alpha answer’s record link');
     await waitFor(linked('https://beta.slack.com/archives/CBETA/p'), 'the Beta answer’s record link');
     expect(slack.callsTo('chat.getPermalink')).toEqual([]);

@@ -60,15 +60,16 @@ export function assistantThreads(ctx: SlackContext): Assistant {
         ctx.log.debug({ err: error }, 'could not set the assistant thread title'),
       );
     }
+    const team = authorisedTeam(context);
     const conversation = slackConversation({
       client,
-      target: { channel: msg.channel, threadTs, userId: msg.user, ...authorisedTeam(context) },
+      target: { channel: msg.channel, threadTs, userId: msg.user, ...team },
       history: async () => history,
       pacing: ctx.pacing,
       log: ctx.log,
       assistantThread: true,
       streaming: ctx.streaming,
-      workspaceUrl: () => ctx.workspaceUrls.urlFor(teamId, client),
+      workspaceUrl: () => ctx.workspaceUrls.urlFor(team.teamId, client),
     });
     await ctx.conversations.ask(conversation, question, {
       via: 'assistant',
