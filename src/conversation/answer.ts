@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Failure } from '../core/failures.js';
 import { citedSources } from '../core/sources.js';
-import type { AnswerEvent, Answerer, Passage, Source, Turn } from '../core/types.js';
+import type { AdmissionTicket, AnswerEvent, Answerer, Passage, Source, Turn } from '../core/types.js';
 import type { Logger } from '../log.js';
 import { SafeStream } from '../render/safe-stream.js';
 import { type EditClock, ThrottledEditor } from '../render/throttled-edits.js';
@@ -34,6 +34,8 @@ export interface AnswerOptions {
   readonly via?: string;
   /** Passages read from the question's attached files (see attachments.ts). */
   readonly attachments?: readonly Passage[];
+  /** The guards already admitted this question (see ConversationLayer.ask). */
+  readonly admission?: AdmissionTicket;
 }
 
 export type AnswerOutcome =
@@ -158,6 +160,7 @@ export async function answerInConversation(
         place,
         ...(options.signal ? { signal: options.signal } : {}),
         ...(options.attachments?.length ? { attachments: options.attachments } : {}),
+        ...(options.admission ? { admission: options.admission } : {}),
       },
       history,
     );

@@ -7,11 +7,16 @@
  */
 import type { AttachedFile } from './attachments.js';
 
-/** A file as read: its text, or why it gave none (not download failures: those are retried). */
+/**
+ * A file as read: its text, or why it gave none. Only what the file itself is gets cached
+ * (text, unreadable, past a document limit); download failures, budget stops and a reader
+ * that failed are tried again (`failed` and budget stops are never stored).
+ */
 export type ReadFile =
   | { readonly kind: 'text'; readonly text: string; readonly truncated: boolean }
   | { readonly kind: 'unreadable'; readonly reason: string }
-  | { readonly kind: 'too_complex'; readonly reason: string };
+  | { readonly kind: 'too_complex'; readonly reason: string }
+  | { readonly kind: 'failed'; readonly reason: string };
 
 export interface ReadFileCache {
   get(key: string): ReadFile | undefined;

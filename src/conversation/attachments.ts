@@ -7,6 +7,10 @@
  * passages live as long as the answer; what a file became is kept in memory for the thread's
  * follow-ups (`attachment-cache.ts`), so it is downloaded and parsed once.
  *
+ * A file is downloaded only once a parser process is free for it (a question's files wait
+ * their turn with other people's, and are refused with a note when too many wait), and one
+ * question's files have a budget of bytes and time in all.
+ *
  * Every file that is not read gets a one-line note saying why; a file is never silently ignored.
  * The passages are measured with the core's own token count and passage format, numbered as the
  * core will number them (attachments come first), so they always fit the answer's budget.
@@ -14,9 +18,16 @@
 import { extname } from 'node:path';
 import { countTokens, formatPassage } from '../core/prompt.js';
 import type { Passage } from '../core/types.js';
-import { IngestFileError, SUPPORTED_EXTENSIONS, TooLargeError } from '../ingest/files.js';
+import { IngestFileError, ParseBudgetError, SUPPORTED_EXTENSIONS, TooLargeError } from '../ingest/files.js';
 import type { LoadedDocument } from '../ingest/loaders.js';
-import { type ParsePool, parsePool, readLimits } from '../ingest/parse-pool.js';
+import {
+  type JobOwner,
+  type ParseLease,
+  type ParsePool,
+  ParserBusyError,
+  parsePool,
+  readLimits,
+} from '../ingest/parse-pool.js';
 import type { Logger } from '../log.js';
 import { type ReadFile, type ReadFileCache, readFileKey } from './attachment-cache.js';
 import { DownloadError } from './download.js';
@@ -43,6 +54,10 @@ export interface AttachmentLimits {
   readonly maxTokens: number;
   /** Most files read for one question; later ones get a note. */
   readonly maxFiles: number;
+  /** Bytes one question's files may download in all (default: three files of the largest size). */
+  readonly maxTotalBytes?: number;
+  /** Time one question's files may take to download and read in all, in ms (default: twice one document's parse budget). */
+  readonly maxTotalMs?: number;
 }
 
 export const DEFAULT_ATTACHMENT_MAX_MB = 5;
@@ -88,6 +103,8 @@ export interface ReadOptions {
   readonly cache?: ReadFileCache;
   /** The conversation (platform and thread) the cache is kept for. */
   readonly scope?: string;
+  /** Whose files these are: files wait for a parser in turn with other people's. */
+  readonly owner?: JobOwner;
 }
 
 const MIME_TYPES: Readonly<Record<string, string>> = {
@@ -112,6 +129,8 @@ const TYPE_HINTS: Readonly<Record<string, string>> = {
 
 /** Shortest cut of a file worth giving the model; less is noted as skipped. */
 const MIN_USEFUL_CHARS = 200;
+/** Cuts tried to fit a file's text to what is left of the budget. */
+const FIT_ATTEMPTS = 8;
 
 /** A name fit for one line and a passage attribute: no control characters, bounded length. */
 export function cleanFileName(name: string): string {
@@ -152,35 +171,58 @@ function recordText(record: Extract<LoadedDocument, { kind: 'records' }>['record
   return [record.title, record.text, ...fields].filter(Boolean).join('\n');
 }
 
-/** The file's text as the loaders read it (in the parse pool); JSON that is not a list of records is read as it is. */
+/**
+ * The file's text as the loaders read it (in a parser process, on `lease`); JSON that is not a
+ * list of records is read as it is. `cache` says whether the outcome is what the file is (a
+ * budget stop or a reader that failed can be the moment's, and are tried again next time).
+ */
 async function parseText(
   data: Buffer,
   name: string,
   type: string,
   maxChars: number,
   parser: ParsePool,
-): Promise<ReadFile> {
+  lease: ParseLease,
+  signal: AbortSignal | undefined,
+): Promise<{ read: ReadFile; cache: boolean }> {
   try {
-    const { document } = await parser.run({
-      kind: 'file',
-      name,
-      type,
-      data,
-      jsonAsText: true,
-      limits: {
-        ...readLimits(parser.settings, 'cut'),
-        maxChars: Math.min(parser.settings.maxChars, maxChars),
+    const { document } = await lease.run(
+      {
+        kind: 'file',
+        name,
+        type,
+        data,
+        jsonAsText: true,
+        limits: {
+          ...readLimits(parser.settings, 'cut'),
+          maxChars: Math.min(parser.settings.maxChars, maxChars),
+        },
       },
-    });
+      signal,
+    );
     const text =
       document.kind === 'text'
         ? document.markdown.trim()
         : document.records.map(recordText).join('\n\n').trim();
-    return { kind: 'text', text, truncated: document.kind === 'text' && document.truncated === true };
+    return {
+      read: { kind: 'text', text, truncated: document.kind === 'text' && document.truncated === true },
+      cache: true,
+    };
   } catch (error) {
-    if (error instanceof TooLargeError) return { kind: 'too_complex', reason: error.message };
-    if (error instanceof IngestFileError) return { kind: 'unreadable', reason: error.message };
-    return { kind: 'unreadable', reason: 'it could not be read' };
+    if (signal?.aborted) throw error;
+    if (error instanceof ParseBudgetError) {
+      const why =
+        error.budget === 'time'
+          ? strings.tooComplexBecause.time(error.limit)
+          : strings.tooComplexBecause.memory(error.limit);
+      return { read: { kind: 'too_complex', reason: why }, cache: false };
+    }
+    if (error instanceof TooLargeError) {
+      return { read: { kind: 'too_complex', reason: strings.tooComplexBecause.size }, cache: true };
+    }
+    if (error instanceof IngestFileError)
+      return { read: { kind: 'unreadable', reason: error.message }, cache: true };
+    return { read: { kind: 'failed', reason: (error as Error).message ?? String(error) }, cache: false };
   }
 }
 
@@ -196,29 +238,35 @@ function passageFor(name: string, text: string, index: number): Passage {
 }
 
 /**
- * The longest start of `text` whose passage costs at most `budget` tokens as the core will
- * count it, or undefined when not even a useful start fits.
+ * A start of `text` whose passage costs at most `budget` tokens as the core will count it
+ * (close to the longest), or undefined when not even a useful start fits. Each try formats
+ * and counts at most what could fit, and each cuts in proportion to how far over it was, so
+ * a few passes over a shrinking text do it, whatever the text.
  */
 function fitToBudget(name: string, text: string, index: number, budget: number): string | undefined {
   const cost = (length: number) =>
     countTokens(formatPassage(passageFor(name, text.slice(0, length), index), index));
   // No token covers 40 characters: nothing past that bound can fit.
-  let high = Math.min(text.length, budget * 40);
-  if (cost(high) <= budget) return text.slice(0, high);
-  let low = 0;
-  while (low < high) {
-    const middle = Math.ceil((low + high) / 2);
-    if (cost(middle) <= budget) low = middle;
-    else high = middle - 1;
+  let length = Math.min(text.length, budget * 40);
+  const useful = Math.min(MIN_USEFUL_CHARS, text.length);
+  for (let attempt = 0; attempt < FIT_ATTEMPTS && length >= useful && length > 0; attempt++) {
+    const spent = cost(length);
+    if (spent <= budget) return text.slice(0, length);
+    length = Math.floor(length * Math.min(0.97, budget / spent));
   }
-  return low >= Math.min(MIN_USEFUL_CHARS, text.length) && low > 0 ? text.slice(0, low) : undefined;
+  return undefined;
 }
 
 function describeDownloadProblem(error: unknown): string {
   return error instanceof DownloadError ? error.message : 'the download failed';
 }
 
-/** Reads the files in order until the token budget is spent; never throws. */
+const PEOPLE: JobOwner = { lane: 'people', key: 'anyone' };
+
+/**
+ * Reads the files in order until the token budget is spent; never throws. Aborting `signal`
+ * (the answer interrupted) stops the reading, and what was read so far is kept.
+ */
 export async function readAttachments(
   files: readonly AttachedFile[],
   limits: AttachmentLimits,
@@ -228,17 +276,32 @@ export async function readAttachments(
   const notes: AttachmentNote[] = [];
   const skipped: AttachedFile[] = [];
   let remaining = limits.maxTokens;
-  const { log, signal } = options;
+  const { log } = options;
   const parser = options.parser ?? parsePool();
+  const maxTotalBytes = limits.maxTotalBytes ?? 3 * limits.maxFileBytes;
+  const maxTotalMs = limits.maxTotalMs ?? 2 * parser.settings.timeMs;
+  // One deadline for all of this question's files: downloads, waiting for a parser, parsing.
+  const deadline = AbortSignal.timeout(maxTotalMs);
+  const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
+  let downloaded = 0;
   const quoted = (file: AttachedFile) => options.quote(cleanFileName(file.name));
   const note = (file: AttachedFile, text: string) =>
     notes.push({ text, ...(file.id ? { fileId: file.id } : {}) });
+  const overBudget = (file: AttachedFile, what: 'time' | 'bytes') =>
+    note(
+      file,
+      strings.fileOverQuestionBudget(
+        quoted(file),
+        what === 'time' ? `${Math.round(maxTotalMs / 1000)} s` : `${megabytes(maxTotalBytes)} MB`,
+      ),
+    );
 
   for (const [position, file] of files.entries()) {
     if (position >= limits.maxFiles) {
       notes.push({ text: strings.tooManyFiles(limits.maxFiles, files.length - limits.maxFiles) });
       break;
     }
+    if (options.signal?.aborted) break;
     const name = cleanFileName(file.name);
     const type = attachmentType(file);
     if (!type) {
@@ -258,32 +321,78 @@ export async function readAttachments(
     const key = options.cache && options.scope ? readFileKey(options.scope, file) : undefined;
     let cached = key ? options.cache?.get(key) : undefined;
     if (!cached) {
-      let data: Buffer;
-      try {
-        data = await file.download(limits.maxFileBytes, signal);
-      } catch (error) {
-        if (error instanceof DownloadError && error.problem === 'too_large') {
-          note(file, strings.fileTooLarge(quoted(file), megabytes(limits.maxFileBytes)));
-        } else {
-          note(file, strings.fileDownloadFailed(quoted(file), describeDownloadProblem(error)));
-        }
-        log.info(
-          { type, problem: error instanceof DownloadError ? error.problem : 'error' },
-          'could not download an attached file',
-        );
+      if (deadline.aborted) {
+        overBudget(file, 'time');
         continue;
       }
-      const size = data.length;
-      // No token covers 40 characters: text past that is never given to the model.
-      cached = await parseText(data, name, type, limits.maxTokens * 40, parser);
-      log.debug({ type, size, outcome: cached.kind }, 'parsed an attached file');
-      // A download that failed is tried again on a follow-up; what the file held is not.
-      if (key) options.cache?.set(key, cached);
+      const room = maxTotalBytes - downloaded;
+      if ((file.size !== undefined && file.size > room) || room <= 0) {
+        overBudget(file, 'bytes');
+        continue;
+      }
+      // A parser is held before the download: nothing is fetched that could not be read now.
+      let lease: ParseLease;
+      try {
+        lease = await parser.lease(options.owner ?? PEOPLE, signal);
+      } catch (error) {
+        if (error instanceof ParserBusyError) {
+          note(file, strings.fileReaderBusy(quoted(file)));
+          log.info({ type }, 'the parse queue was full: an attached file was not read');
+          continue;
+        }
+        if (deadline.aborted && !options.signal?.aborted) {
+          overBudget(file, 'time');
+          continue;
+        }
+        break;
+      }
+      try {
+        let data: Buffer;
+        try {
+          data = await file.download(Math.min(limits.maxFileBytes, room), signal);
+        } catch (error) {
+          if (options.signal?.aborted) break;
+          if (deadline.aborted) overBudget(file, 'time');
+          else if (error instanceof DownloadError && error.problem === 'too_large') {
+            if (Math.min(limits.maxFileBytes, room) < limits.maxFileBytes) overBudget(file, 'bytes');
+            else note(file, strings.fileTooLarge(quoted(file), megabytes(limits.maxFileBytes)));
+          } else {
+            note(file, strings.fileDownloadFailed(quoted(file), describeDownloadProblem(error)));
+          }
+          log.info(
+            { type, problem: error instanceof DownloadError ? error.problem : 'error' },
+            'could not download an attached file',
+          );
+          continue;
+        }
+        downloaded += data.length;
+        const size = data.length;
+        let parsed: Awaited<ReturnType<typeof parseText>>;
+        try {
+          // No token covers 40 characters: text past that is never given to the model.
+          parsed = await parseText(data, name, type, limits.maxTokens * 40, parser, lease, signal);
+        } catch {
+          if (options.signal?.aborted) break;
+          overBudget(file, 'time');
+          continue;
+        }
+        cached = parsed.read;
+        log.debug({ type, size, outcome: cached.kind }, 'parsed an attached file');
+        // What the file is, is remembered; a download that failed, or a stop that can be the moment's, is not.
+        if (key && parsed.cache) options.cache?.set(key, cached);
+      } finally {
+        lease.release();
+      }
     }
     const read: ReadFile = cached;
     if (read.kind === 'too_complex') {
-      note(file, strings.fileTooComplex(quoted(file)));
+      note(file, strings.fileTooComplex(quoted(file), read.reason));
       log.info({ type, reason: read.reason }, 'an attached file was too large or complex to read');
+      continue;
+    }
+    if (read.kind === 'failed') {
+      note(file, strings.fileReaderFailed(quoted(file)));
+      log.warn({ type, reason: read.reason }, 'the file reader failed on an attached file');
       continue;
     }
     if (read.kind === 'unreadable') {
@@ -293,7 +402,7 @@ export async function readAttachments(
     }
     const text = read.text;
     if (!text) {
-      note(file, strings.fileEmpty(quoted(file)));
+      note(file, strings.fileEmpty(quoted(file), type));
       continue;
     }
     const index = passages.length + 1;

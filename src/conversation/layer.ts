@@ -3,11 +3,13 @@
  * repeated delivery of the same platform event, refuse places the bot is not enabled in,
  * refuse an empty or over-long question before anything is posted, then answer. Rate limits,
  * the concurrency cap and draining wrap the answerer itself (src/app/guarded.ts), so they
- * hold for every front end too. Feedback is recorded here, the same way for all.
+ * hold for every front end too; they are asked first (`admit`), so a question they refuse
+ * downloads and parses none of its files, and a question being read counts as in flight for
+ * shutdown. Feedback is recorded here, the same way for all.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { failures } from '../core/failures.js';
-import type { Answerer, Place } from '../core/types.js';
+import type { AdmissionTicket, Answerer, Place } from '../core/types.js';
 import type { ParsePool } from '../ingest/parse-pool.js';
 import type { Logger } from '../log.js';
 import type { DedupeStore, RateLimiter } from '../ops/shared-state.js';
@@ -151,24 +153,50 @@ export class ConversationLayer {
       await conversation.notify(checked.message).catch(() => undefined);
       return { ok: false, skipped: 'invalid' };
     }
-    const files = await this.readFiles(conversation, options.signal);
-    // Every file not read is said so, in one message, before the answer.
-    const notes = await this.unsaid(conversation.place, files.notes);
-    if (notes.length > 0) await conversation.notify(notes.join('\n')).catch(() => undefined);
-    return answerInConversation(
-      conversation,
-      checked.question,
-      {
-        answerer: this.options.answerer,
-        log: this.options.log,
-        ...(this.options.clock ? { clock: this.options.clock } : {}),
-        ...(this.options.recorder ? { onAnswered: (s) => this.options.recorder?.answered(s) } : {}),
-      },
-      // What the adapter brought (the message asked about) first, then the files read here.
-      files.passages.length > 0
-        ? { ...options, attachments: [...(options.attachments ?? []), ...files.passages] }
-        : options,
-    );
+    const questionId = options.questionId ?? randomUUID();
+    // The guards first: a question they refuse reads no file, and gets their message as its answer.
+    const { answerer } = this.options;
+    let admission: AdmissionTicket | undefined;
+    if (answerer.admit) {
+      const decided = await answerer.admit({
+        id: questionId,
+        text: checked.question,
+        place,
+        ...(conversation.asker ? { asker: conversation.asker } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      if (decided.ok) admission = decided.ticket;
+    }
+    try {
+      const files =
+        admission || !answerer.admit
+          ? await this.readFiles(conversation, admission?.signal ?? options.signal)
+          : { passages: [], notes: [] };
+      // Every file not read is said so, in one message, before the answer.
+      const notes = await this.unsaid(conversation.place, files.notes);
+      if (notes.length > 0) await conversation.notify(notes.join('\n')).catch(() => undefined);
+      return await answerInConversation(
+        conversation,
+        checked.question,
+        {
+          answerer,
+          log: this.options.log,
+          ...(this.options.clock ? { clock: this.options.clock } : {}),
+          ...(this.options.recorder ? { onAnswered: (s) => this.options.recorder?.answered(s) } : {}),
+        },
+        {
+          ...options,
+          questionId,
+          // What the adapter brought (the message asked about) first, then the files read here.
+          ...(files.passages.length > 0
+            ? { attachments: [...(options.attachments ?? []), ...files.passages] }
+            : {}),
+          ...(admission ? { admission } : {}),
+        },
+      );
+    } finally {
+      admission?.release();
+    }
   }
 
   /** The conversation's attached files as passages for this answer only, and a note for each one not read. */
@@ -187,12 +215,19 @@ export class ConversationLayer {
     }
     if (files.length === 0) return { passages: [], notes: [] };
     void conversation.showWorking?.('retrieving').catch(() => undefined);
-    const { presenter } = conversation;
+    const { presenter, place } = conversation;
     return readAttachments(files, this.options.attachments ?? DEFAULT_ATTACHMENT_LIMITS, {
       quote: presenter.plainText ?? presenter.neutralizer.neutralize,
       log,
       cache: this.fileCache,
-      scope: conversationScope(conversation.place),
+      scope: conversationScope(place),
+      // People's files wait for a parser in turn, one person after another.
+      owner: {
+        lane: 'people',
+        key: [place.platform, place.workspaceId ?? '', conversation.asker?.id ?? place.channelId ?? ''].join(
+          ':',
+        ),
+      },
       ...(this.options.parser ? { parser: this.options.parser } : {}),
       ...(signal ? { signal } : {}),
     });

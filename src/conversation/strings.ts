@@ -92,9 +92,27 @@ export const strings = {
   fileDownloadFailed: (name: string, reason: string) =>
     `I couldn't download “${name}” (${reason}), so I answered without it.`,
   fileUnreadable: (name: string, reason: string) => `I couldn't read “${name}”: ${reason}.`,
-  fileTooComplex: (name: string) =>
-    `I didn't read “${name}”: it is too large or complex to read (it would take too long or too much memory), so I answered without it.`,
-  fileEmpty: (name: string) => `“${name}” has no text I can read (a scanned PDF has only images).`,
+  fileTooComplex: (name: string, why: string) =>
+    `I didn't read “${name}”: it is too large or complex to read (${why}), so I answered without it.`,
+  /** Why a file was too large or complex: the budget that stopped it. */
+  tooComplexBecause: {
+    time: (seconds: number) => `reading it takes longer than the ${seconds} s I allow for one file`,
+    memory: (mb: number) => `reading it needs more than the ${mb} MB of memory I allow for one file`,
+    size: 'it expands to more text than I can read',
+  },
+  fileReaderFailed: (name: string) =>
+    `I couldn't read “${name}” just now (the file reader stopped unexpectedly), so I answered without it; ask again to retry.`,
+  fileReaderBusy: (name: string) =>
+    `I didn't read “${name}”: too many files are being read right now, so I answered without it; ask again in a minute.`,
+  fileOverQuestionBudget: (name: string, budget: string) =>
+    `I didn't read “${name}”: the files of one question may take ${budget} in all, so I answered without it.`,
+  /** A file with no text; `type` is its extension, so the reason fits what it is. */
+  fileEmpty: (name: string, type: string) =>
+    type === '.pdf'
+      ? `“${name}” has no text I can read (a scanned PDF has only images).`
+      : type === '.html' || type === '.htm'
+        ? `“${name}” has no text I can read (the page has only markup, scripts or styles).`
+        : `“${name}” has no text I can read (it is empty or blank).`,
   fileCut: (name: string) =>
     `“${name}” is longer than I can read for one question, so I used only its beginning.`,
   filesSkipped: (names: readonly string[]) =>

@@ -49,7 +49,24 @@ export interface Question {
    * built the question; absent means the store's default collection.
    */
   readonly collections?: readonly string[];
+  /**
+   * The answerer's guards already let this question in (`Answerer.admit`): they hold its place
+   * and do not check it again.
+   */
+  readonly admission?: AdmissionTicket;
 }
+
+/** Proof that the guards admitted a question; released once its answer has ended. */
+export interface AdmissionTicket {
+  /** Aborted when the answer must stop (shutting down): work done before answering stops with it. */
+  readonly signal?: AbortSignal;
+  release(): void;
+}
+
+/** What an answerer's guards decided about a question before any costly work for it. */
+export type Admission =
+  | { readonly ok: true; readonly ticket: AdmissionTicket }
+  | { readonly ok: false; readonly failure: Failure };
 
 /** One earlier message of the conversation, oldest first. */
 export interface Turn {
@@ -151,6 +168,13 @@ export type AnswerEvent =
 /** Anything that answers questions: the core itself, or the core wrapped with limits and metrics. */
 export interface Answerer {
   answer(question: Question, history?: readonly Turn[]): AsyncIterable<AnswerEvent>;
+  /**
+   * Runs the guards (shutdown, rate limits, the concurrency cap and its queue) for `question`
+   * now, before work its answer needs (downloading and parsing its files), and holds its place
+   * until the ticket is released; `answer` then skips them for a question carrying the ticket.
+   * An answerer without guards has no `admit`.
+   */
+  admit?(question: Question): Promise<Admission>;
 }
 
 export interface SearchOptions {

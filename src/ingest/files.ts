@@ -13,14 +13,27 @@ export class IngestFileError extends Error {
 /** The file would expand past a budget: too large or complex to read. */
 export class TooLargeError extends IngestFileError {}
 
+/**
+ * A parse was stopped at its process's time or memory budget (`limit`: seconds or MB). Unlike
+ * the document's own limits, what stopped it can depend on the moment (a busy machine), so
+ * such an outcome is never remembered as what the file is.
+ */
+export class ParseBudgetError extends TooLargeError {
+  constructor(
+    message: string,
+    readonly budget: 'time' | 'memory',
+    readonly limit: number,
+  ) {
+    super(message);
+  }
+}
+
 /** What one document may expand to. */
 export interface ReadLimits {
   /** Characters of text extracted. */
   readonly maxChars: number;
   /** PDF pages read. */
   readonly maxPages: number;
-  /** Bytes a PDF's compressed streams may inflate to, in all. */
-  readonly maxInflatedBytes: number;
   /** Past a budget: `cut` keeps what fits (a chat attachment), `fail` refuses the file (ingestion). */
   readonly overflow: 'cut' | 'fail';
 }
@@ -28,7 +41,6 @@ export interface ReadLimits {
 export const DEFAULT_READ_LIMITS: ReadLimits = {
   maxChars: 5_000_000,
   maxPages: 500,
-  maxInflatedBytes: 256 * 1_048_576,
   overflow: 'fail',
 };
 

@@ -29,8 +29,6 @@ export {
   TooLargeError,
 } from './files.js';
 
-import { checkPdfExpansion, ExpansionError } from './pdf-expansion.js';
-
 /** A JSON record: its text, and everything else kept as metadata. */
 export interface SourceRecord {
   readonly text: string;
@@ -149,16 +147,11 @@ function loadHtml(html: string, limits: ReadLimits): LoadedDocument {
 
 /**
  * PDF text through unpdf: pdf.js's serverless build in one dependency-free package (no canvas,
- * no native code), since only the text is wanted. What the file may expand to is bounded
- * before pdf.js sees it (`checkPdfExpansion`), then by pages and characters as it is read.
+ * no native code), since only the text is wanted. Pages and characters are bounded as it is
+ * read; what its streams inflate to is bounded by the parser process's memory budget (a
+ * deflate bomb ends its process, see `parse-pool.ts`), whatever the file's syntax.
  */
 async function loadPdf(data: Buffer, limits: ReadLimits): Promise<LoadedDocument> {
-  try {
-    await checkPdfExpansion(data, limits.maxInflatedBytes);
-  } catch (error) {
-    if (error instanceof ExpansionError) throw new TooLargeError(`too large: ${error.message}`);
-    throw error;
-  }
   const { getDocumentProxy, getMeta } = await import('unpdf');
   let pdf: Awaited<ReturnType<typeof getDocumentProxy>> | undefined;
   try {

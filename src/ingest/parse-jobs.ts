@@ -1,8 +1,8 @@
 /**
- * The work a parse worker does, as plain functions: the worker (`parse-worker.ts`) runs them
+ * The work a parser process does, as plain functions: the process (`parse-child.ts`) runs them
  * off the main thread, and the benchmark runs them on it for comparison. Each takes and returns
  * structured-cloneable data only, and reports a problem as a value rather than an exception so
- * that its kind survives the trip between threads.
+ * that its kind survives the trip between processes.
  */
 import type { Chunk } from '../core/types.js';
 import { chunkDocument } from './chunk.js';

@@ -1,27 +1,34 @@
 /**
- * Untrusted documents (chat attachments, crawled pages and sitemaps, ingested files) are parsed
- * here, in worker threads, never on the thread that answers: a hostile file can cost a worker,
- * never the bot's event loop. Each document gets a heap limit (the worker's `resourceLimits`)
- * and a wall-clock budget; a worker over either is terminated (and replaced when the next
- * document comes), and the document is reported as too large or complex. A process-wide
- * memory watchdog stops parses whose memory outside the heap (a decompressed buffer) grows too.
+ * Untrusted documents (chat attachments, crawled pages and sitemaps, ingested files, what a
+ * source kind fetched) are parsed here, in child processes, never on the process that answers:
+ * a hostile file can cost a parser process, never the bot's event loop or its memory.
  *
- * The pool is tinypool (no dependencies, 100 KB; piscina does the same with a native optional
- * dependency and ~3 MB more when loaded). It is imported and started only when the first
- * document arrives, so a bot that never reads a file pays nothing, and idle threads end after
- * `IDLE_MS`. Jobs are handed to it one per free thread, so a budget runs from the moment its
- * document is being parsed, not while it waits in a queue.
+ * Each document's memory is its own process's: the process starts with a V8 heap limit, and
+ * the parent reads its resident memory from outside (`process-memory.ts`) while it parses and
+ * kills it past the budget, whatever the memory is (heap, an inflated stream's buffer, a
+ * string). A process over its time budget is killed too. Memory a document took goes back to
+ * the system when its process ends, and a process that grew while parsing is not kept for
+ * the next document, so no budget ratchets up and one document's stop never touches another's.
+ *
+ * Parser processes are started only when a document arrives (the bot starts none at idle),
+ * run at a lower CPU priority than the bot, hold no secret (an empty environment) and end
+ * after `IDLE_MS` idle. Documents wait for a free process in two lanes: people's (attachments,
+ * served fairly, one owner after another) and background work (crawls, syncs, ingestion),
+ * which never takes every process while people wait. People's queue is bounded: past it a
+ * document is refused at once (`ParserBusyError`) instead of piling up.
  */
+import { type ChildProcess, fork } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import type Tinypool from 'tinypool';
-import { IngestFileError, type ReadLimits, TooLargeError } from './files.js';
-import type { FileJob, JobResponse, JobResult, ParseJob } from './parse-jobs.js';
+import { availableParallelism, constants as osConstants, setPriority } from 'node:os';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { IngestFileError, ParseBudgetError, type ReadLimits, TooLargeError } from './files.js';
+import type { JobResponse, JobResult, ParseJob } from './parse-jobs.js';
+import { residentBytes } from './process-memory.js';
 
 export interface ParseSettings {
-  /** Documents parsed at once (PARSE_THREADS). */
+  /** Documents parsed at once, each in its own process (PARSE_THREADS; 0: one fewer than the cores, at least 1). */
   readonly threads: number;
-  /** Heap one document may use, in MB (PARSE_MEMORY_MB). */
+  /** Memory one document may use, in MB (PARSE_MEMORY_MB): its heap, and its process's resident memory beyond a parser's own. */
   readonly memoryMB: number;
   /** Time one document may take, in ms (PARSE_TIME_LIMIT_MS). */
   readonly timeMs: number;
@@ -29,134 +36,426 @@ export interface ParseSettings {
   readonly maxChars: number;
   /** PDF pages read (PARSE_MAX_PAGES). */
   readonly maxPages: number;
-  /** What a PDF's compressed streams may inflate to, in MB (PARSE_MAX_INFLATED_MB). */
-  readonly maxInflatedMB: number;
 }
 
 export const DEFAULT_PARSE_SETTINGS: ParseSettings = {
-  threads: 2,
+  threads: 0,
   memoryMB: 256,
   timeMs: 15_000,
   maxChars: 5_000_000,
   maxPages: 500,
-  maxInflatedMB: 256,
 };
 
-/** Idle threads end after this long, giving their memory back. */
+/** Idle processes end after this long. */
 const IDLE_MS = 30_000;
-/** How often the memory watchdog looks while documents are being parsed. */
-const WATCH_MS = 200;
-/** Room for the pool's own threads beyond their documents' budgets. */
-const OVERHEAD_MB = 96;
+/** How often a parsing process's memory is read. */
+const WATCH_MS = 25;
+/** A parser process's own memory (Node and the parsers' code), beyond its document's budget. */
+export const PROCESS_OVERHEAD_MB = 128;
+/** A process that grew past its own memory plus this while parsing is ended rather than kept. */
+const KEEP_GROWTH_MB = 48;
+/** Documents of people that may wait for a process, in all and per owner; past these: busy. */
+const MAX_WAITING = 32;
+const MAX_WAITING_PER_OWNER = 3;
+/** Lower than the bot's, so parsing never competes with answering for the CPU. */
+const PRIORITY = 10;
 const MB = 1_048_576;
 
-/** The limits of `settings` as the loaders take them. */
-export function readLimits(settings: ParseSettings, overflow: ReadLimits['overflow']): ReadLimits {
-  return {
-    maxChars: settings.maxChars,
-    maxPages: settings.maxPages,
-    maxInflatedBytes: settings.maxInflatedMB * MB,
-    overflow,
-  };
+/** Who a document is parsed for: a person (attachments, served fairly) or background work. */
+export interface JobOwner {
+  readonly lane: 'people' | 'background';
+  /** Owners of one lane are served in turn (for people: platform, workspace and user). */
+  readonly key: string;
 }
 
-/** Where the worker's code is: the TypeScript source under tsx (dev, tests), or the compiled file. */
-function workerEntry(): { filename: string; execArgv: string[] } {
+export const BACKGROUND: JobOwner = { lane: 'background', key: 'background' };
+
+/** Too many documents are waiting to be parsed: try again later. */
+export class ParserBusyError extends Error {
+  override readonly name = 'ParserBusyError';
+}
+
+/** The parse limits as the loaders take them. */
+export function readLimits(settings: ParseSettings, overflow: ReadLimits['overflow']): ReadLimits {
+  return { maxChars: settings.maxChars, maxPages: settings.maxPages, overflow };
+}
+
+/** Processes parsing at once: `threads`, or one fewer than the cores (at least one) when 0. */
+export function parseProcesses(settings: Pick<ParseSettings, 'threads'>): number {
+  return settings.threads > 0 ? settings.threads : Math.max(1, availableParallelism() - 1);
+}
+
+/** Where the child's code is: the TypeScript source under tsx (dev, tests), or the compiled file. */
+function childEntry(): { path: string; execArgv: string[] } {
   const here = import.meta.url;
   if (here.endsWith('.ts')) {
-    // No loader is inherited by a worker: it gets tsx the way `npm run` gave it to this process.
+    // No loader is inherited: the child gets tsx the way `npm run` gave it to this process.
     const tsx = pathToFileURL(createRequire(here).resolve('tsx')).href;
-    return { filename: new URL('./parse-worker.ts', here).href, execArgv: ['--import', tsx] };
+    return { path: fileURLToPath(new URL('./parse-child.ts', here)), execArgv: ['--import', tsx] };
   }
-  return { filename: new URL('./parse-worker.js', here).href, execArgv: [] };
+  return { path: fileURLToPath(new URL('./parse-child.js', here)), execArgv: [] };
 }
 
 type Stop = 'time' | 'memory';
 
-export class ParsePool {
-  private pool: Tinypool | undefined;
-  private starting: Promise<Tinypool> | undefined;
-  private running = 0;
-  private readonly waiting: (() => void)[] = [];
-  private readonly active = new Set<AbortController>();
-  private watchdog: NodeJS.Timeout | undefined;
-  private rssCeiling = 0;
-  /** Documents parsed, and those stopped at a budget (for tests and metrics). */
-  readonly counts = { parsed: 0, stopped: 0 };
+class Stopped extends Error {
+  constructor(readonly stop: Stop) {
+    super(stop);
+  }
+}
 
-  constructor(readonly settings: ParseSettings = DEFAULT_PARSE_SETTINGS) {}
+/** One parser process: one document at a time. */
+class ParserProcess {
+  readonly child: ChildProcess;
+  private stderr = '';
+  private ended = false;
+  private lowest = Number.POSITIVE_INFINITY;
+  private idleTimer: NodeJS.Timeout | undefined;
 
-  /** Threads running now (0 until the first document). */
-  get threads(): number {
-    return this.pool?.threads.length ?? 0;
+  constructor(
+    private readonly settings: ParseSettings,
+    private readonly onEnd: (self: ParserProcess) => void,
+    private readonly onMeasured: (residentBytes: number) => void,
+  ) {
+    const { path, execArgv } = childEntry();
+    this.child = fork(path, [], {
+      execArgv: [...execArgv, `--max-old-space-size=${settings.memoryMB}`, '--max-semi-space-size=4'],
+      // No secret reaches a parser: the documents it reads are hostile.
+      env: {},
+      serialization: 'advanced',
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    });
+    this.child.stderr?.setEncoding('utf8');
+    this.child.stderr?.on('data', (text: string) => {
+      this.stderr = (this.stderr + text).slice(-4_096);
+    });
+    this.child.once('exit', () => this.end());
+    this.child.on('error', () => this.end());
+    if (this.child.pid !== undefined) {
+      try {
+        setPriority(this.child.pid, Math.min(osConstants.priority.PRIORITY_LOW, PRIORITY));
+      } catch {
+        // Not allowed here: the process runs at the bot's priority.
+      }
+    }
+    this.idle();
   }
 
-  /** Parses `job` in a worker; throws `TooLargeError` past a budget and `IngestFileError` for a bad file. */
-  async run<J extends ParseJob>(job: J): Promise<JobResult<J>> {
-    await this.slot();
+  get alive(): boolean {
+    return !this.ended;
+  }
+
+  /** Parses `job`; rejects with `Stopped` past a budget, an Error when the process died, the signal's reason on abort. */
+  async parse(job: ParseJob, signal: AbortSignal | undefined): Promise<JobResponse> {
+    clearTimeout(this.idleTimer);
+    this.handles('ref');
+    const limit = (this.settings.memoryMB + PROCESS_OVERHEAD_MB) * MB;
+    let timer: NodeJS.Timeout | undefined;
+    let watcher: NodeJS.Timeout | undefined;
+    let cleanup: () => void = () => undefined;
     try {
-      return (await this.runNow(job)) as JobResult<J>;
-    } finally {
-      this.release();
-    }
-  }
-
-  private slot(): Promise<void> {
-    if (this.running < this.settings.threads) {
-      this.running += 1;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => this.waiting.push(resolve));
-  }
-
-  private release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.running -= 1;
-  }
-
-  private start(): Promise<Tinypool> {
-    this.starting ??= (async () => {
-      const { default: Pool } = await import('tinypool');
-      const { filename, execArgv } = workerEntry();
-      this.pool = new Pool({
-        filename,
-        execArgv,
-        minThreads: 0,
-        maxThreads: this.settings.threads,
-        idleTimeout: IDLE_MS,
-        resourceLimits: { maxOldGenerationSizeMb: this.settings.memoryMB },
+      return await new Promise<JobResponse>((resolve, reject) => {
+        const onMessage = (response: JobResponse) => resolve(response);
+        const onExit = () => {
+          const outOfMemory = /heap out of memory|Reached heap limit|Allocation failed/i.test(this.stderr);
+          reject(outOfMemory ? new Stopped('memory') : new Error('the document reader stopped unexpectedly'));
+        };
+        const onAbort = () => {
+          this.kill();
+          reject(signal?.reason ?? new Error('aborted'));
+        };
+        cleanup = () => {
+          this.child.off('message', onMessage);
+          this.child.off('exit', onExit);
+          signal?.removeEventListener('abort', onAbort);
+        };
+        if (this.ended) return onExit();
+        if (signal?.aborted) return onAbort();
+        this.child.on('message', onMessage);
+        this.child.once('exit', onExit);
+        signal?.addEventListener('abort', onAbort, { once: true });
+        timer = setTimeout(() => {
+          this.kill();
+          reject(new Stopped('time'));
+        }, this.settings.timeMs);
+        const pid = this.child.pid;
+        const watch = async () => {
+          const rss = pid === undefined ? undefined : await residentBytes(pid);
+          if (rss !== undefined) this.onMeasured(rss);
+          if (rss !== undefined && rss > limit) {
+            this.kill();
+            reject(new Stopped('memory'));
+            return;
+          }
+          if (!this.ended) watcher = setTimeout(watch, WATCH_MS);
+        };
+        watcher = setTimeout(watch, WATCH_MS);
+        this.child.send(job, undefined, {}, (error) => {
+          if (error) reject(new Error(`the document reader could not be reached (${error.message})`));
+        });
       });
-      return this.pool;
-    })();
-    return this.starting;
+    } finally {
+      cleanup();
+      clearTimeout(timer);
+      clearTimeout(watcher);
+      await this.afterJob();
+    }
   }
 
-  private async runNow(job: ParseJob): Promise<unknown> {
-    const pool = await this.start();
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort('time' satisfies Stop), this.settings.timeMs);
-    this.watch(controller);
+  /** A process that grew while parsing is ended, giving its memory back; otherwise it waits for the next. */
+  private async afterJob(): Promise<void> {
+    if (this.ended) return;
+    const pid = this.child.pid;
+    const rss = pid === undefined ? undefined : await residentBytes(pid);
+    if (rss !== undefined) {
+      this.lowest = Math.min(this.lowest, rss);
+      if (rss > this.lowest + KEEP_GROWTH_MB * MB) {
+        this.kill();
+        return;
+      }
+    }
+    this.idle();
+  }
+
+  private idle(): void {
+    this.handles('unref');
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => this.kill(), IDLE_MS);
+    this.idleTimer.unref();
+  }
+
+  /** While a document is parsed the process keeps this one alive; idle, it never does. */
+  private handles(how: 'ref' | 'unref'): void {
+    this.child[how]();
+    for (const handle of [this.child.channel, this.child.stderr] as (
+      | { ref?: () => void; unref?: () => void }
+      | null
+      | undefined
+    )[]) {
+      handle?.[how]?.();
+    }
+  }
+
+  kill(): void {
+    if (!this.ended) this.child.kill('SIGKILL');
+    this.end();
+  }
+
+  /** Resolves once the process has exited. */
+  exited(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve();
+    return new Promise((resolve) => this.child.once('exit', () => resolve()));
+  }
+
+  private end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    clearTimeout(this.idleTimer);
+    this.onEnd(this);
+  }
+}
+
+interface Waiter {
+  readonly owner: JobOwner;
+  readonly grant: () => void;
+  readonly fail: (error: unknown) => void;
+}
+
+/** A held place to parse in: obtained before a download, so nothing is fetched that could not be parsed. */
+export interface ParseLease {
+  run<J extends ParseJob>(job: J, signal?: AbortSignal): Promise<JobResult<J>>;
+  release(): void;
+}
+
+export class ParsePool {
+  private readonly processes = new Set<ParserProcess>();
+  private readonly idle: ParserProcess[] = [];
+  private readonly running = { people: 0, background: 0 };
+  /** People's documents waiting, per owner, and the owners in the order they are served. */
+  private readonly people = new Map<string, Waiter[]>();
+  private readonly background: Waiter[] = [];
+  private peopleWaiting = 0;
+  /** Documents parsed, those stopped at a budget, and the most memory a parser process was seen with (for tests and metrics). */
+  readonly counts = { parsed: 0, stopped: 0, peakResidentBytes: 0 };
+  readonly slots: number;
+
+  constructor(readonly settings: ParseSettings = DEFAULT_PARSE_SETTINGS) {
+    this.slots = parseProcesses(settings);
+  }
+
+  /** Parser processes running now (0 until the first document). */
+  get workers(): number {
+    return this.processes.size;
+  }
+
+  /** People's documents waiting for a process. */
+  get waiting(): number {
+    return this.peopleWaiting;
+  }
+
+  /** Parses `job` in a parser process; throws `TooLargeError` past a budget and `IngestFileError` for a bad file. */
+  async run<J extends ParseJob>(
+    job: J,
+    options: { owner?: JobOwner; signal?: AbortSignal } = {},
+  ): Promise<JobResult<J>> {
+    const lease = await this.lease(options.owner ?? BACKGROUND, options.signal);
+    try {
+      return await lease.run(job, options.signal);
+    } finally {
+      lease.release();
+    }
+  }
+
+  /**
+   * Waits for a free process for `owner` and holds it until released. A person's document is
+   * refused at once with `ParserBusyError` when too many wait already.
+   */
+  lease(owner: JobOwner = BACKGROUND, signal?: AbortSignal): Promise<ParseLease> {
+    signal?.throwIfAborted();
+    return new Promise<ParseLease>((resolve, reject) => {
+      let granted = false;
+      const waiter: Waiter = {
+        owner,
+        grant: () => {
+          granted = true;
+          signal?.removeEventListener('abort', onAbort);
+          resolve(this.leaseFor(owner));
+        },
+        fail: reject,
+      };
+      const onAbort = () => {
+        if (granted) return;
+        this.forget(waiter);
+        reject(signal?.reason);
+      };
+      if (owner.lane === 'people') {
+        const queue = this.people.get(owner.key) ?? [];
+        // Queues fill only while every process is busy: a free one takes the document at once.
+        if (this.peopleWaiting >= MAX_WAITING || queue.length >= MAX_WAITING_PER_OWNER) {
+          reject(new ParserBusyError('too many documents are waiting to be read'));
+          return;
+        }
+        queue.push(waiter);
+        this.people.set(owner.key, queue);
+        this.peopleWaiting += 1;
+      } else {
+        this.background.push(waiter);
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.dispatch();
+    });
+  }
+
+  private free(): number {
+    return this.slots - this.running.people - this.running.background;
+  }
+
+  /** Hands free places out: people first, one owner after another; background work never takes the last place while there is more than one. */
+  private dispatch(): void {
+    while (this.free() > 0) {
+      const next = this.nextPerson();
+      if (next) {
+        this.running.people += 1;
+        next.grant();
+        continue;
+      }
+      const backgroundCap = this.slots > 1 ? this.slots - 1 : 1;
+      if (this.background.length > 0 && this.running.background < backgroundCap) {
+        this.running.background += 1;
+        this.background.shift()?.grant();
+        continue;
+      }
+      break;
+    }
+  }
+
+  private nextPerson(): Waiter | undefined {
+    for (const [key, queue] of this.people) {
+      const waiter = queue.shift();
+      this.people.delete(key);
+      // The owner goes to the back of the turn order, with what it still has waiting.
+      if (queue.length > 0) this.people.set(key, queue);
+      if (waiter) {
+        this.peopleWaiting -= 1;
+        return waiter;
+      }
+    }
+    return undefined;
+  }
+
+  private forget(waiter: Waiter): void {
+    if (waiter.owner.lane === 'background') {
+      const at = this.background.indexOf(waiter);
+      if (at !== -1) this.background.splice(at, 1);
+      return;
+    }
+    const queue = this.people.get(waiter.owner.key);
+    const at = queue?.indexOf(waiter) ?? -1;
+    if (!queue || at === -1) return;
+    queue.splice(at, 1);
+    this.peopleWaiting -= 1;
+    if (queue.length === 0) this.people.delete(waiter.owner.key);
+  }
+
+  private leaseFor(owner: JobOwner): ParseLease {
+    let released = false;
+    return {
+      run: (job, signal) => {
+        if (released) throw new Error('the parse lease was released');
+        return this.parse(job, signal) as Promise<JobResult<typeof job>>;
+      },
+      release: () => {
+        if (released) return;
+        released = true;
+        this.running[owner.lane === 'people' ? 'people' : 'background'] -= 1;
+        this.dispatch();
+      },
+    };
+  }
+
+  private process(): ParserProcess {
+    for (;;) {
+      const idle = this.idle.pop();
+      if (!idle) break;
+      if (idle.alive) return idle;
+    }
+    const created = new ParserProcess(
+      this.settings,
+      (ended) => {
+        this.processes.delete(ended);
+        const at = this.idle.indexOf(ended);
+        if (at !== -1) this.idle.splice(at, 1);
+      },
+      (bytes) => {
+        this.counts.peakResidentBytes = Math.max(this.counts.peakResidentBytes, bytes);
+      },
+    );
+    this.processes.add(created);
+    return created;
+  }
+
+  private async parse(job: ParseJob, signal: AbortSignal | undefined): Promise<unknown> {
+    const parser = this.process();
     let response: JobResponse;
     try {
-      const transferList = job.kind === 'file' ? transferable(job) : [];
-      response = (await pool.run(job, { signal: controller.signal, transferList })) as JobResponse;
+      response = await parser.parse(job, signal);
     } catch (error) {
-      const stop: Stop | undefined = controller.signal.aborted
-        ? (controller.signal.reason as Stop)
-        : (error as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY'
-          ? 'memory'
-          : undefined;
-      if (!stop) throw new Error(`the document reader stopped unexpectedly (${(error as Error).message})`);
+      if (!(error instanceof Stopped)) throw error;
       this.counts.stopped += 1;
-      throw new TooLargeError(
-        stop === 'time'
-          ? `too large or complex: reading it took longer than ${this.settings.timeMs / 1000} s (PARSE_TIME_LIMIT_MS)`
-          : `too large or complex: reading it needed more than ${this.settings.memoryMB} MB (PARSE_MEMORY_MB)`,
-      );
+      const { timeMs, memoryMB } = this.settings;
+      throw error.stop === 'time'
+        ? new ParseBudgetError(
+            `too large or complex: reading it took longer than ${timeMs / 1000} s (PARSE_TIME_LIMIT_MS)`,
+            'time',
+            timeMs / 1000,
+          )
+        : new ParseBudgetError(
+            `too large or complex: reading it needed more than ${memoryMB} MB of memory (PARSE_MEMORY_MB)`,
+            'memory',
+            memoryMB,
+          );
     } finally {
-      clearTimeout(timer);
-      this.unwatch(controller);
+      if (parser.alive) this.idle.push(parser);
     }
     this.counts.parsed += 1;
     if (response.ok) return response.value;
@@ -165,47 +464,12 @@ export class ParsePool {
     throw new Error(response.message);
   }
 
-  /**
-   * Memory outside a worker's heap (pdf.js's decompressed streams, a huge string's buffer) is
-   * not covered by `resourceLimits`: while documents are parsed, the process's RSS is kept under
-   * what it was plus every thread's budget, or every running parse is stopped.
-   */
-  private watch(controller: AbortController): void {
-    if (this.active.size === 0) {
-      const perThread = this.settings.memoryMB + OVERHEAD_MB;
-      this.rssCeiling = process.memoryUsage.rss() + this.settings.threads * perThread * MB;
-      this.watchdog = setInterval(() => {
-        if (process.memoryUsage.rss() <= this.rssCeiling) return;
-        for (const running of this.active) running.abort('memory' satisfies Stop);
-      }, WATCH_MS);
-      this.watchdog.unref();
-    }
-    this.active.add(controller);
-  }
-
-  private unwatch(controller: AbortController): void {
-    this.active.delete(controller);
-    if (this.active.size === 0 && this.watchdog) {
-      clearInterval(this.watchdog);
-      this.watchdog = undefined;
-    }
-  }
-
-  /** Ends every thread (tests, and processes that want to exit at once). */
+  /** Ends every process (tests, and processes that want to exit at once). */
   async close(): Promise<void> {
-    const pool = this.pool;
-    this.pool = undefined;
-    this.starting = undefined;
-    await pool?.destroy();
+    const all = [...this.processes];
+    for (const parser of all) parser.kill();
+    await Promise.all(all.map((parser) => parser.exited()));
   }
-}
-
-/** The file's bytes move to the worker instead of being copied, when they own their buffer. */
-function transferable(job: FileJob): ArrayBuffer[] {
-  const { buffer, byteOffset, byteLength } = job.data;
-  return buffer instanceof ArrayBuffer && byteOffset === 0 && byteLength === buffer.byteLength
-    ? [buffer]
-    : [];
 }
 
 let shared: ParsePool | undefined;
@@ -214,7 +478,7 @@ let sharedSettings: ParseSettings = DEFAULT_PARSE_SETTINGS;
 /** Sets the process's parse limits (from configuration, at start-up); before the first document. */
 export function configureParsing(settings: ParseSettings): void {
   sharedSettings = settings;
-  if (shared && shared.threads === 0) shared = undefined;
+  if (shared && shared.workers === 0) shared = undefined;
 }
 
 /** The process's pool, created on first use. */

@@ -15,9 +15,9 @@ export const ingestSettings = defineSettings({
   variables: {
     /** Largest file ingestion accepts, in megabytes. */
     INGEST_MAX_FILE_MB: int(20, 1, 2_048),
-    /** Documents parsed at once, each in its own worker thread. */
-    PARSE_THREADS: int(2, 1, 64),
-    /** Heap one document's parse may use, in megabytes. */
+    /** Documents parsed at once, each in its own process; 0: one fewer than the cores, at least 1. */
+    PARSE_THREADS: int(0, 0, 64),
+    /** Memory one document's parse may use, in megabytes (its process is ended past it). */
     PARSE_MEMORY_MB: int(256, 32, 16_384),
     /** Time one document's parse may take, in milliseconds. */
     PARSE_TIME_LIMIT_MS: int(15_000, 100, 600_000),
@@ -25,8 +25,6 @@ export const ingestSettings = defineSettings({
     PARSE_MAX_CHARS: int(5_000_000, 1_000, 500_000_000),
     /** PDF pages read from one document. */
     PARSE_MAX_PAGES: int(500, 1, 100_000),
-    /** What a PDF's compressed streams may inflate to, in megabytes. */
-    PARSE_MAX_INFLATED_MB: int(256, 1, 16_384),
   },
   build: (env): IngestSlice => ({
     ingest: { maxFileMB: env.INGEST_MAX_FILE_MB },
@@ -36,7 +34,6 @@ export const ingestSettings = defineSettings({
       timeMs: env.PARSE_TIME_LIMIT_MS,
       maxChars: env.PARSE_MAX_CHARS,
       maxPages: env.PARSE_MAX_PAGES,
-      maxInflatedMB: env.PARSE_MAX_INFLATED_MB,
     },
   }),
 });

@@ -1,13 +1,20 @@
 /**
  * Wraps an Answerer so shutdown can be graceful: once draining starts, new questions get
  * the "restarting" message; answers in flight may finish within a deadline, after which
- * they are aborted and the core reports them to their users as interrupted.
+ * they are aborted and the core reports them to their users as interrupted. A question is in
+ * flight from its admission on (`admit`), so the work before its answer (reading its files)
+ * is waited for, and interrupted, like the answer itself.
  */
 import { failures } from '../core/failures.js';
-import type { AnswerEvent, Answerer, Question, Turn } from '../core/types.js';
+import type { Admission, AdmissionTicket, AnswerEvent, Answerer, Question, Turn } from '../core/types.js';
 
 export class DrainingAnswerer implements Answerer {
   private readonly inFlight = new Set<AbortController>();
+  /** Admitted questions, by the ticket their answer will carry: their controller, and the inner guards' ticket. */
+  private readonly admitted = new WeakMap<
+    AdmissionTicket,
+    { readonly controller: AbortController; readonly inner?: AdmissionTicket }
+  >();
   private draining = false;
   private idle: (() => void) | undefined;
 
@@ -17,7 +24,51 @@ export class DrainingAnswerer implements Answerer {
     return this.inFlight.size;
   }
 
+  async admit(question: Question): Promise<Admission> {
+    if (this.draining) return { ok: false, failure: failures.shuttingDown() };
+    const controller = new AbortController();
+    this.inFlight.add(controller);
+    const signal = question.signal
+      ? AbortSignal.any([question.signal, controller.signal])
+      : controller.signal;
+    const inner = this.inner.admit ? await this.inner.admit({ ...question, signal }) : undefined;
+    if (inner && !inner.ok) {
+      this.leave(controller);
+      return inner;
+    }
+    let released = false;
+    const ticket: AdmissionTicket = {
+      signal,
+      release: () => {
+        if (released) return;
+        released = true;
+        inner?.ticket.release();
+        this.leave(controller);
+      },
+    };
+    this.admitted.set(ticket, { controller, ...(inner ? { inner: inner.ticket } : {}) });
+    return { ok: true, ticket };
+  }
+
+  private leave(controller: AbortController): void {
+    this.inFlight.delete(controller);
+    if (this.inFlight.size === 0) this.idle?.();
+  }
+
   async *answer(question: Question, history: readonly Turn[] = []): AsyncGenerator<AnswerEvent> {
+    const admitted = question.admission ? this.admitted.get(question.admission) : undefined;
+    if (admitted) {
+      // In flight since its admission (its ticket's release ends that); the inner guards get their own ticket.
+      const { admission: _mine, ...rest } = question;
+      const signal = question.signal
+        ? AbortSignal.any([question.signal, admitted.controller.signal])
+        : admitted.controller.signal;
+      yield* this.inner.answer(
+        { ...rest, signal, ...(admitted.inner ? { admission: admitted.inner } : {}) },
+        history,
+      );
+      return;
+    }
     if (this.draining) {
       yield { type: 'failure', failure: failures.shuttingDown() };
       return;

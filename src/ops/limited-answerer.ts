@@ -6,7 +6,7 @@
  */
 import pLimit, { type LimitFunction } from 'p-limit';
 import { failures } from '../core/failures.js';
-import type { AnswerEvent, Answerer, Question, Turn } from '../core/types.js';
+import type { Admission, AdmissionTicket, AnswerEvent, Answerer, Question, Turn } from '../core/types.js';
 import type { RateLimiter } from './shared-state.js';
 
 export interface LimitOptions {
@@ -23,6 +23,8 @@ const MINUTE = 60_000;
 
 export class LimitedAnswerer implements Answerer {
   private readonly slots: LimitFunction;
+  /** Tickets of admitted questions: each holds a slot until released. */
+  private readonly admitted = new WeakSet<AdmissionTicket>();
 
   constructor(
     private readonly inner: Answerer,
@@ -32,7 +34,62 @@ export class LimitedAnswerer implements Answerer {
     this.slots = pLimit(options.maxConcurrent);
   }
 
+  /**
+   * Checks the rates and the queue now and waits for a slot, which the ticket holds until it is
+   * released: a question's files are downloaded and read only once it may be answered.
+   */
+  async admit(question: Question): Promise<Admission> {
+    const refusal = question.text.trim() ? await this.checkRates(question) : undefined;
+    if (refusal !== undefined) return { ok: false, failure: failures.slowDown(refusal) };
+    if (this.full()) return { ok: false, failure: failures.busy() };
+    let free: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      free = resolve;
+    });
+    const started = new Promise<void>((resolve) => {
+      void this.slots(() => {
+        resolve();
+        return held;
+      });
+    });
+    const signal = question.signal;
+    const aborted = signal
+      ? new Promise<'aborted'>((resolve) => {
+          if (signal.aborted) resolve('aborted');
+          signal.addEventListener('abort', () => resolve('aborted'), { once: true });
+        })
+      : undefined;
+    // A question abandoned while it waits gives its turn back (the slot ends as soon as it starts).
+    if ((await Promise.race([started, ...(aborted ? [aborted] : [])])) === 'aborted') {
+      free();
+      return { ok: false, failure: failures.interrupted('') };
+    }
+    let released = false;
+    const ticket: AdmissionTicket = {
+      release: () => {
+        if (released) return;
+        released = true;
+        free();
+      },
+    };
+    this.admitted.add(ticket);
+    return { ok: true, ticket };
+  }
+
+  private full(): boolean {
+    return (
+      this.slots.pendingCount >= this.options.maxQueued &&
+      this.slots.activeCount >= this.options.maxConcurrent
+    );
+  }
+
   async *answer(question: Question, history: readonly Turn[] = []): AsyncGenerator<AnswerEvent> {
+    if (question.admission && this.admitted.has(question.admission)) {
+      // Checked and holding its slot since admission.
+      const { admission: _ticket, ...rest } = question;
+      yield* this.inner.answer(rest, history);
+      return;
+    }
     // Empty or over-long questions are refused by the core without cost; do not count them.
     if (question.text.trim()) {
       const refusal = await this.checkRates(question);
@@ -41,10 +98,7 @@ export class LimitedAnswerer implements Answerer {
         return;
       }
     }
-    if (
-      this.slots.pendingCount >= this.options.maxQueued &&
-      this.slots.activeCount >= this.options.maxConcurrent
-    ) {
+    if (this.full()) {
       yield { type: 'failure', failure: failures.busy() };
       return;
     }

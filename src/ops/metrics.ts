@@ -5,7 +5,7 @@
  */
 import './metrics-deps.js';
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { AnswerEvent, Answerer, Question, Turn } from '../core/types.js';
+import type { Admission, AnswerEvent, Answerer, Question, Turn } from '../core/types.js';
 import type { HttpRoute } from '../http/types.js';
 import { processMetrics } from './process-metrics.js';
 
@@ -75,10 +75,16 @@ export class BotMetrics {
 }
 
 export class MeteredAnswerer implements Answerer {
+  /** The inner guards' admission, passed through (a refused question is counted when it is answered). */
+  readonly admit?: (question: Question) => Promise<Admission>;
+
   constructor(
     private readonly inner: Answerer,
     private readonly metrics: BotMetrics,
-  ) {}
+  ) {
+    if (inner.admit)
+      this.admit = (question) => inner.admit?.(question) ?? Promise.reject(new Error('no guard'));
+  }
 
   async *answer(question: Question, history: readonly Turn[] = []): AsyncGenerator<AnswerEvent> {
     const platform = question.place.platform;

@@ -2,6 +2,7 @@
  * Documents whose titles, URLs and file names carry mention syntax, as an attacker who can
  * get a file into the knowledge base would write them, added to the Upstash fake's index.
  */
+import { deflateSync } from 'node:zlib';
 import { UpstashStore } from '../../src/stores/upstash.js';
 import type { Backends } from './backends.js';
 
@@ -120,4 +121,125 @@ export function deflateBombPdf(inflatedMB = 512): Promise<Buffer> {
   })();
   if (inflatedMB === 512) bombCache = built;
   return built;
+}
+
+/** A PDF of `objects` (numbered from 1; 1 is the catalog) with a valid cross-reference table. */
+export function pdfOf(objects: readonly Buffer[]): Buffer {
+  const chunks: Buffer[] = [Buffer.from('%PDF-1.4\n')];
+  let length = chunks[0]!.length;
+  const offsets: number[] = [];
+  objects.forEach((body, i) => {
+    offsets.push(length);
+    const object = Buffer.concat([Buffer.from(`${i + 1} 0 obj\n`), body, Buffer.from('\nendobj\n')]);
+    chunks.push(object);
+    length += object.length;
+  });
+  let tail = `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`;
+  for (const offset of offsets) tail += `${String(offset).padStart(10, '0')} 00000 n \n`;
+  tail += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${length}\n%%EOF\n`;
+  chunks.push(Buffer.from(tail));
+  return Buffer.concat(chunks);
+}
+
+/**
+ * How a decompression bomb's stream can be dressed so that a scan of the PDF's syntax misses
+ * it: each was seen to get past a pre-check that looked for `/Filter /FlateDecode` (issue 17's
+ * review). The memory bound must hold for any of them, and for combinations.
+ */
+export interface BombDressing {
+  /** How the filter is written, or RunLength, which expands 64 times without any deflate. */
+  readonly filter: 'plain' | 'short' | 'escaped' | 'indirect' | 'hex-first' | 'double' | 'run-length';
+  /** `/Subtype /Image` on a content stream. */
+  readonly imageSubtype: boolean;
+  /** A string holding `obj` in the dictionary. */
+  readonly objInString: boolean;
+  /** Dictionary padding past any look-back window. */
+  readonly paddingBytes: number;
+  /** What follows the `stream` keyword before the data. */
+  readonly afterStream: '\n' | '\r\n' | ' \n';
+  /** The stream is a page's content, or a Form XObject the page draws. */
+  readonly place: 'contents' | 'form';
+}
+
+/** `bytes` of spaces, deflated (`times` nested deflates): the lexer reads every one of them. */
+function deflatedSpaces(bytes: number, times = 1): Buffer {
+  const key = `${bytes}:${times}`;
+  let data = deflated.get(key);
+  if (!data) {
+    data = deflateSync(Buffer.alloc(bytes, 0x20), { level: 9 });
+    for (let i = 1; i < times; i++) data = deflateSync(data, { level: 9 });
+    deflated.set(key, data);
+  }
+  return data;
+}
+const deflated = new Map<string, Buffer>();
+
+/** A one-page PDF whose one stream expands to `inflatedMB` of spaces, dressed as `dressing` says. */
+export function dressedBombPdf(dressing: BombDressing, inflatedMB = 256): Buffer {
+  const size = inflatedMB * 1024 * KB;
+  let data: Buffer;
+  let filter: string;
+  const extra: Buffer[] = [];
+  switch (dressing.filter) {
+    case 'run-length': {
+      // 129 then a byte: that byte 128 times. Two bytes become 128.
+      const pairs = Math.ceil(size / 128);
+      data = Buffer.alloc(pairs * 2 + 1);
+      for (let i = 0; i < pairs; i++) {
+        data[2 * i] = 129;
+        data[2 * i + 1] = 0x20;
+      }
+      data[pairs * 2] = 128;
+      filter = '/RunLengthDecode';
+      break;
+    }
+    case 'hex-first':
+      data = Buffer.from(`${deflatedSpaces(size).toString('hex')}>`);
+      filter = '[/ASCIIHexDecode /FlateDecode]';
+      break;
+    case 'double':
+      data = deflatedSpaces(size, 2);
+      filter = '[/FlateDecode /FlateDecode]';
+      break;
+    case 'indirect':
+      data = deflatedSpaces(size);
+      filter = '7 0 R';
+      extra.push(Buffer.from('[/FlateDecode]'));
+      break;
+    default:
+      data = deflatedSpaces(size);
+      filter = { plain: '/FlateDecode', short: '/Fl', escaped: '/Fl#61te#44ecode' }[dressing.filter];
+  }
+  const dictionary = [
+    `/Length ${data.length}`,
+    `/Filter ${filter}`,
+    dressing.imageSubtype ? '/Subtype /Image' : '',
+    dressing.objInString ? '/Note (1 0 obj)' : '',
+    dressing.paddingBytes > 0 ? `/Pad (${'x'.repeat(dressing.paddingBytes)})` : '',
+    dressing.place === 'form' ? '/Type /XObject /Subtype /Form /BBox [0 0 10 10]' : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
+  const stream = Buffer.concat([
+    Buffer.from(`<< ${dictionary} >>\nstream${dressing.afterStream}`),
+    data,
+    Buffer.from('\nendstream'),
+  ]);
+  const contents = dressing.place === 'form' ? '6 0 R' : '4 0 R';
+  const resources =
+    dressing.place === 'form'
+      ? '<< /Font << /F1 5 0 R >> /XObject << /X 4 0 R >> >>'
+      : '<< /Font << /F1 5 0 R >> >>';
+  const drawForm = Buffer.from('<< /Length 5 >>\nstream\n/X Do\nendstream');
+  return pdfOf([
+    Buffer.from('<< /Type /Catalog /Pages 2 0 R >>'),
+    Buffer.from('<< /Type /Pages /Kids [3 0 R] /Count 1 >>'),
+    Buffer.from(
+      `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents ${contents} /Resources ${resources} >>`,
+    ),
+    stream,
+    Buffer.from('<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>'),
+    drawForm,
+    ...extra,
+  ]);
 }
