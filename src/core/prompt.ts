@@ -39,12 +39,50 @@ export const CONDENSE_SYSTEM_PROMPT = [
 
 /**
  * Neutralises anything in a passage that could close or spoof our delimiters, so retrieved
- * text cannot break out of its data block.
+ * text cannot break out of its data block: a tag `<context …>`, `</passage>` and the like (any
+ * case, spaces after `<` or `</`) gets its angle brackets as ‹ ›. One pass over the text, with
+ * the next `>` found once for all tags: a pattern would scan to the end of the text from every
+ * `<passage` that has no `>`, quadratic on text made of them.
  */
 function escapeDelimiters(text: string): string {
-  return text.replace(/<\/?\s*(context|passage)\b[^>]*>/gi, (tag) =>
-    tag.replace(/</g, '‹').replace(/>/g, '›'),
-  );
+  let out = '';
+  let copied = 0;
+  let close = -1;
+  for (let at = text.indexOf('<'); at !== -1; at = text.indexOf('<', at + 1)) {
+    const name = delimiterNameEnd(text, at + 1);
+    if (name === -1) continue;
+    if (close < name) close = text.indexOf('>', name);
+    // No `>` from here on: no later `<` can make a tag either.
+    if (close === -1) break;
+    out += text.slice(copied, at) + text.slice(at, close).replaceAll('<', '‹') + '›';
+    copied = close + 1;
+    at = close;
+  }
+  return copied === 0 ? text : out + text.slice(copied);
+}
+
+const DELIMITER_NAMES = ['context', 'passage'];
+const isSpace = (char: string) => /\s/.test(char);
+const isWordCode = (code: number) =>
+  (code >= 0x30 && code <= 0x39) ||
+  (code >= 0x41 && code <= 0x5a) ||
+  (code >= 0x61 && code <= 0x7a) ||
+  code === 0x5f;
+
+/** Where `/? spaces* (context|passage)` followed by a word boundary ends, from `from`; -1 if it does not. */
+function delimiterNameEnd(text: string, from: number): number {
+  let at = from;
+  if (text[at] === '/') at++;
+  while (at < text.length && isSpace(text[at] as string)) at++;
+  for (const name of DELIMITER_NAMES) {
+    let matched = true;
+    for (let i = 0; i < name.length && matched; i++) {
+      const code = text.charCodeAt(at + i);
+      matched = (code >= 0x41 && code <= 0x5a ? code + 0x20 : code) === name.charCodeAt(i);
+    }
+    if (matched && !isWordCode(text.charCodeAt(at + name.length))) return at + name.length;
+  }
+  return -1;
 }
 
 function passageAttributes(passage: Passage, index: number): string {

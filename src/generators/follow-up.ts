@@ -17,7 +17,7 @@ const REFERENCE = /\b(it|its|that|this|them|they|those|these|one|there)\b/i;
 const QUESTION_SCAFFOLD =
   /^(?:how|what|where|when|why|which|who|can|could|should|would|do|does|is|are)\b(?:\s+(?:do|does|can|could|should|would|will|is|are|to))?(?:\s+(?:i|we|you|one))?\s+/i;
 const DETERMINER = /^(?:the|a|an|my|our|your|their|this|that|these|those|all|every|each|some)\b/i;
-const WHAT_ABOUT = /^(?:what|how)\s+about\s+(.+)$/i;
+const WHAT_ABOUT = /^(?:what|how)\s+about\s+(.+)$/is;
 const WORDLESS = new Set(
   'how what where when why which who can could should would do does did is are was were the a an to of in on for with it this that more details detail please again example examples explain elaborate tell me about and or'.split(
     ' ',
@@ -27,7 +27,7 @@ const WORDLESS = new Set(
 function clean(text: string): string {
   return text
     .trim()
-    .replace(/[?!.\s]+$/u, '')
+    .replace(/(?<![?!.\s])[?!.\s]+$/u, '')
     .trim();
 }
 
@@ -52,7 +52,7 @@ function lastName(question: string): string | undefined {
     .split(/\s+/)
     .slice(1)
     .filter((word) => /^\p{Lu}/u.test(word));
-  return names.at(-1)?.replace(/[^\p{L}\p{N}]+$/u, '');
+  return names.at(-1)?.replace(/(?<![^\p{L}\p{N}])[^\p{L}\p{N}]+$/u, '');
 }
 
 export function rewriteFollowUp(followUp: string, previousQuestion: string | undefined): string {

@@ -343,16 +343,38 @@ function documentTitle(
   return nameOf(source) || source;
 }
 
+/**
+ * A record's text in pieces of at most `maxChars`, cut at a line break or space where there is
+ * one: a record can be megabytes, and every passage is measured and formatted whole later.
+ */
+function recordPieces(text: string, maxChars: number): string[] {
+  if (text.length <= maxChars) return [text];
+  const pieces: string[] = [];
+  for (let start = 0; start < text.length; ) {
+    let end = Math.min(text.length, start + maxChars);
+    if (end < text.length) {
+      const brk = Math.max(text.lastIndexOf('\n', end), text.lastIndexOf(' ', end));
+      if (brk > start + maxChars / 2) end = brk;
+    }
+    const piece = text.slice(start, end).trim();
+    if (piece) pieces.push(piece);
+    start = end;
+  }
+  return pieces;
+}
+
 export function chunkDocument(document: LoadedDocument, source: string, options: ChunkOptions = {}): Chunk[] {
   if (document.kind === 'records') {
-    return document.records.map((record) => ({
-      id: chunkId(source, record.text),
-      text: record.text,
-      source,
-      ...(record.title ? { title: record.title } : {}),
-      ...(record.url ? { url: record.url } : {}),
-      metadata: record.metadata,
-    }));
+    return document.records.flatMap((record) =>
+      recordPieces(record.text, options.maxChars ?? DEFAULT_MAX_CHARS).map((text) => ({
+        id: chunkId(source, text),
+        text,
+        source,
+        ...(record.title ? { title: record.title } : {}),
+        ...(record.url ? { url: record.url } : {}),
+        metadata: record.metadata,
+      })),
+    );
   }
   const maxChars = Math.max(MIN_CHARS, options.maxChars ?? DEFAULT_MAX_CHARS);
   const overlapChars = options.overlapChars ?? DEFAULT_OVERLAP_CHARS;

@@ -166,13 +166,14 @@ class ParserProcess {
         };
         cleanup = () => {
           this.child.off('message', onMessage);
-          this.child.off('exit', onExit);
+          this.child.off('close', onExit);
           signal?.removeEventListener('abort', onAbort);
         };
         if (this.ended) return onExit();
         if (signal?.aborted) return onAbort();
         this.child.on('message', onMessage);
-        this.child.once('exit', onExit);
+        // 'close', not 'exit': the dying process's last words (out of memory) are read by then.
+        this.child.once('close', onExit);
         signal?.addEventListener('abort', onAbort, { once: true });
         timer = setTimeout(() => {
           this.kill();

@@ -113,7 +113,7 @@ export function questionHash(question: string): string {
     .toLowerCase()
     .replace(/\s+/g, ' ')
     .trim()
-    .replace(/[?!.\s]+$/, '');
+    .replace(/(?<![?!.\s])[?!.\s]+$/, '');
   return createHash('sha256').update(normal).digest('hex');
 }
 

@@ -144,5 +144,5 @@ export function slackPlainText(text: string): string {
  * may contain is a web or mail link it built itself; anything else is shown as text.
  */
 export function inertSlackTokens(mrkdwn: string): string {
-  return mrkdwn.replace(/<(?!(?:https?:\/\/|mailto:)[^\s<>]*(?:\|[^<>]*)?>)/gi, '&lt;');
+  return mrkdwn.replace(/<(?!(?:https?:\/\/|mailto:)[^\s<>|]*(?:\|[^<>]*)?>)/gi, '&lt;');
 }

@@ -5,7 +5,8 @@
  * language, at the start of the next, so every message renders on its own.
  */
 
-const FENCE_OPEN = /^ {0,3}(`{3,}|~{3,})(.*)$/;
+// `s`: the info string runs to the end of the line whatever it holds (a `\r` would make `.*$` backtrack).
+const FENCE_OPEN = /^ {0,3}(`{3,}|~{3,})(.*)$/s;
 
 interface Fence {
   /** The opening line, repeated at the top of the next message. */

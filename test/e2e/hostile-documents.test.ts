@@ -111,7 +111,7 @@ describe('the bot, given hostile attachments', () => {
     await Promise.all([backends?.close(), slack?.close(), discord?.close()]);
   });
 
-  it('Slack: keeps answering /healthz while it reads a 512 KB hostile HTML file and a PDF deflate bomb, notes both, answers from the CSV beside them, and reads none of them again on a follow-up', async () => {
+  it('Slack: keeps answering /healthz while it reads a 512 KB hostile HTML file and a PDF deflate bomb, notes both, answers from the CSV beside them, and reads none of them again on a follow-up but the bomb', async () => {
     const html = slack.addFile({ name: 'page.html', content: backtrackingHtml(), mimetype: 'text/html' });
     const pdf = slack.addFile({ name: 'bomb.pdf', content: bomb, mimetype: 'application/pdf' });
     const csv = slack.addFile({ name: 'q3-budget.csv', content: BUDGET_CSV, mimetype: 'text/csv' });
@@ -158,17 +158,18 @@ describe('the bot, given hostile attachments', () => {
     expect(context).toContain('Lisbon offsite venue,Marta,18400');
     expect(context).not.toContain('bomb.pdf');
 
-    // A follow-up in the thread reads the thread's files from what the first question made of them.
+    // A follow-up in the thread reads the thread's files from what the first question made of
+    // them; only the bomb, stopped at a budget (which can be the moment's), is tried again.
     const downloads = slack.downloads.length;
     await mention('<@UBOT> and who owns it?', ts);
     await waitFor(() => answers() > 1 || undefined, 'the follow-up answer', 60_000);
-    expect(slack.downloads.length).toBe(downloads);
+    expect(slack.downloads.slice(downloads).map((d) => d.fileId)).toEqual([pdf.id]);
     expect(promptContext(groq.chatRequests().at(-1)?.body.messages)).toContain('Lisbon offsite venue');
     expect(notes()).toHaveLength(1);
     expect(output).not.toContain('Lisbon offsite venue');
   }, 120_000);
 
-  it('Discord: keeps answering /healthz while it reads the same attachments, notes the hostile ones, answers, and reads none of them again on a follow-up', async () => {
+  it('Discord: keeps answering /healthz while it reads the same attachments, notes the hostile ones, answers, and reads none of them again on a follow-up but the bomb', async () => {
     const asked = discord.userMessage({
       content: `<@${discord.botUserId}> how much does the Lisbon offsite venue cost?`,
       attachments: [
@@ -197,7 +198,8 @@ describe('the bot, given hostile attachments', () => {
     const fetched = discord.cdnRequests.length;
     discord.userMessage({ channelId: thread.id, content: 'and who owns it?' });
     await waitFor(() => answers() > 1 || undefined, 'the follow-up answer', 60_000);
-    expect(discord.cdnRequests.length).toBe(fetched);
+    expect(discord.cdnRequests.slice(fetched).map((path) => path.split('/').at(-1))).toEqual(['bomb.pdf']);
+    expect(notes()).toHaveLength(1);
     expect(promptContext(groq.chatRequests().at(-1)?.body.messages)).toContain('Lisbon offsite venue');
   }, 120_000);
 });
@@ -254,7 +256,9 @@ describe('npm run ingest, given hostile documents', () => {
       timeoutMs: 90_000,
     });
     expect(result.code).toBe(1);
-    expect(result.stdout).toMatch(/bomb\.pdf.*too large: it expands past 256 MB when decompressed/);
+    expect(result.stdout).toMatch(
+      /bomb\.pdf.*too large or complex: reading it needed more than 256 MB of memory \(PARSE_MEMORY_MB\)/,
+    );
     // The chunker is linear (then the file lands) or the file is reported: never a stalled run.
     const padded = result.stdout.split('\n').find((line) => line.includes('padded.md'));
     if (padded) expect(padded).toContain('too large or complex');
@@ -267,7 +271,7 @@ describe('npm run ingest, given hostile documents', () => {
     }
   }, 120_000);
 
-  it('works the same compiled, with no tsx: `node dist/src/cli/ingest.js` parses in its workers', async () => {
+  it('works the same compiled, with no tsx: `node dist/src/cli/ingest.js` parses in its parser processes', async () => {
     const out = join(folder, 'dist');
     execFileSync(
       process.execPath,
@@ -296,7 +300,7 @@ describe('npm run ingest, given hostile documents', () => {
     });
     const code = await new Promise<number | null>((resolve) => run.on('exit', resolve));
     expect(code).toBe(1);
-    expect(stdout).toMatch(/bomb\.pdf.*expands past 256 MB/);
+    expect(stdout).toMatch(/bomb\.pdf.*needed more than 256 MB of memory/);
     const store = await LocalStore.open({ dir: dataDir });
     try {
       const [hit] = await store.search('when does the zephyr valve open', { topK: 1 });

@@ -122,7 +122,9 @@ describe('files and the guards', () => {
     }
     expect(files.map((file) => file.downloads)).toEqual([1, 1, 0]);
     expect(seen).toHaveLength(2);
-    expect(seen.every((question) => question.attachments?.[0]?.text.includes('Lisbon offsite venue'))).toBe(true);
+    expect(seen.every((question) => question.attachments?.[0]?.text.includes('Lisbon offsite venue'))).toBe(
+      true,
+    );
     expect(said.replies[2]?.notice).toMatch(/too many questions|slow down|try again/i);
   });
 

@@ -186,7 +186,7 @@ export const gitKind: SourceKind = {
     const copy = new URL(url);
     copy.hash = '';
     copy.search = '';
-    return copy.href.replace(/\/+$/, '');
+    return copy.href.replace(/(?<!\/)\/+$/, '');
   },
 
   async *sync(context: SyncContext): AsyncGenerator<ItemEvent, SyncEnd, void> {
@@ -249,7 +249,7 @@ export const gitKind: SourceKind = {
     }
 
     // The path is a folder, or one file (a `blob` link).
-    const exact = state.path.replace(/\/+$/, '');
+    const exact = state.path.replace(/(?<!\/)\/+$/, '');
     const prefix = exact ? `${exact}/` : '';
     const files: { path: string; oid: string }[] = [];
     let truncated = false;

@@ -61,7 +61,7 @@ function parseTarget(url: URL, env: Environment): Target | undefined {
   const segments = url.pathname.split('/').filter(Boolean);
   if (segments[2] !== 'issues' && segments[2] !== 'discussions') return undefined;
   const dotcom = url.hostname === 'github.com' || url.hostname === 'www.github.com';
-  const configured = env.GITHUB_API_URL?.trim().replace(/\/+$/, '');
+  const configured = env.GITHUB_API_URL?.trim().replace(/(?<!\/)\/+$/, '');
   // GitHub Enterprise Server serves its API under /api/v3 of the same host.
   if (!dotcom && !configured && !url.hostname.startsWith('github.')) return undefined;
   if (segments.length !== 3) {
