@@ -31,11 +31,19 @@ export interface HtmlContent {
   readonly markdown: string;
   /** `href`s of the anchors, as written (resolve them against `base` and the page's URL). */
   readonly links: readonly string[];
-  /** The Markdown reached `maxChars` and was cut there. */
+  /** The Markdown reached `maxChars`, or `htmlOutputLimit` of the input, and was cut there. */
   readonly truncated: boolean;
 }
 
 const DEFAULT_MAX_CHARS = 10_000_000;
+/**
+ * Markdown a page may become: a few times its own size (list indents and quote markers repeat
+ * on every line) plus room for a short page. Markup that only multiplies (a wide table's
+ * padding, nesting) is cut there, so a 28 KB page never becomes millions of characters.
+ */
+export function htmlOutputLimit(inputChars: number): number {
+  return 8 * inputChars + 65_536;
+}
 const DEFAULT_MAX_LINKS = 5_000;
 /** A title longer than this is cut: it heads every chunk of the document. */
 const MAX_TITLE_CHARS = 300;
@@ -159,6 +167,8 @@ interface Sink {
   breaks: number;
   /** Opening markup (`**`, `[`, `# `) written just before the next text, if any comes. */
   readonly marks: Mark[];
+  /** Marks before this index are written: a write looks only at those opened since the last one. */
+  unwritten: number;
 }
 
 /** Markup around an element's text, written only if the element has text. */
@@ -179,7 +189,7 @@ interface TableState {
   row?: string[];
 }
 
-const sink = (flat: boolean): Sink => ({ text: '', flat, space: false, breaks: 0, marks: [] });
+const sink = (flat: boolean): Sink => ({ text: '', flat, space: false, breaks: 0, marks: [], unwritten: 0 });
 
 /**
  * Builds Markdown from HTML events. Every character is copied at most twice (a table cell or
@@ -268,12 +278,15 @@ class MarkdownWriter {
     target.breaks = 0;
     target.space = trailing;
     let marks = '';
-    for (const mark of target.marks) {
+    // Only marks opened since the last write can be unwritten: each mark is looked at once.
+    for (let i = target.unwritten; i < target.marks.length; i++) {
+      const mark = target.marks[i]!;
       if (!mark.written) {
         marks += mark.open;
         mark.written = true;
       }
     }
+    target.unwritten = target.marks.length;
     if (lineStart && !raw && !marks) body = escapeLineStart(body);
     this.append(target, marks + body);
   }
@@ -287,10 +300,16 @@ class MarkdownWriter {
 
   /** Closes `mark`: `close` follows the element's text if the opening was written. */
   closeMark(mark: Mark, close: string): void {
-    const marks = this.current.marks;
-    const at = marks.lastIndexOf(mark);
-    if (at !== -1) marks.splice(at, 1);
-    if (mark.written) this.append(this.current, close);
+    const target = this.current;
+    const marks = target.marks;
+    // Elements close innermost first: the mark is the last one, found and removed in O(1).
+    const at = marks.at(-1) === mark ? marks.length - 1 : marks.lastIndexOf(mark);
+    if (at !== -1) {
+      if (at === marks.length - 1) marks.pop();
+      else marks.splice(at, 1);
+      if (at < target.unwritten) target.unwritten -= 1;
+    }
+    if (mark.written) this.append(target, close);
   }
 
   /** Markup written as it is, where text would go (a rule, a fence line). */
@@ -372,7 +391,9 @@ interface Region {
 export function readHtml(html: string, options: HtmlOptions): HtmlContent {
   const dropped = DROPPED[options.mode];
   const maxLinks = options.maxLinks ?? DEFAULT_MAX_LINKS;
-  const writer = new MarkdownWriter(options.maxChars ?? DEFAULT_MAX_CHARS);
+  const writer = new MarkdownWriter(
+    Math.min(options.maxChars ?? DEFAULT_MAX_CHARS, htmlOutputLimit(html.length)),
+  );
   const links: string[] = [];
   let title: string | undefined;
   let firstH1: string | undefined;
@@ -662,6 +683,14 @@ function writeCodeBlock(writer: MarkdownWriter, text: string, language: string |
   writer.block();
 }
 
+/** Columns of a table kept; further cells join the last column. */
+const MAX_TABLE_COLUMNS = 32;
+
+/**
+ * A GFM table: the header row padded to the widest row (up to `MAX_TABLE_COLUMNS`), each other
+ * row as many cells as it has (GFM fills the rest), so a table costs what its cells hold,
+ * never rows times the widest row; rows stop once the output is full.
+ */
 function writeTable(writer: MarkdownWriter, table: TableState): void {
   const rows = table.rows.filter((row) => row.length > 0);
   if (rows.length === 0) return;
@@ -669,16 +698,29 @@ function writeTable(writer: MarkdownWriter, table: TableState): void {
     writer.write(rows.map((row) => row.join(' ')).join(' '));
     return;
   }
-  const columns = Math.max(...rows.map((row) => row.length));
-  const line = (cells: readonly string[]) =>
-    `| ${Array.from({ length: columns }, (_, i) => cells[i] ?? '').join(' | ')} |`;
+  let columns = 0;
+  for (const row of rows) columns = Math.min(MAX_TABLE_COLUMNS, Math.max(columns, row.length));
+  const line = (cells: readonly string[], pad: boolean) => {
+    const kept =
+      cells.length > columns
+        ? [...cells.slice(0, columns - 1), cells.slice(columns - 1).join(' ')]
+        : [...cells];
+    while (pad && kept.length < columns) kept.push('');
+    return `| ${kept.join(' | ')} |`;
+  };
   writer.block();
-  writer.write(line(rows[0]!), true);
+  writer.write(line(rows[0]!, true), true);
   writer.lineBreak();
-  writer.write(line(Array.from({ length: columns }, () => '---')), true);
-  for (const row of rows.slice(1)) {
+  writer.write(
+    line(
+      Array.from({ length: columns }, () => '---'),
+      true,
+    ),
+    true,
+  );
+  for (let i = 1; i < rows.length && !writer.truncated; i++) {
     writer.lineBreak();
-    writer.write(line(row), true);
+    writer.write(line(rows[i]!, false), true);
   }
   writer.block();
 }

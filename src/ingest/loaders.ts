@@ -134,7 +134,10 @@ function loadMarkdown(content: string, limits: ReadLimits): LoadedDocument {
 
 function loadHtml(html: string, limits: ReadLimits): LoadedDocument {
   const content = readHtml(html, { mode: 'file', maxChars: limits.maxChars });
-  if (content.truncated && limits.overflow === 'fail') throw tooManyChars(limits.maxChars);
+  if (content.truncated && limits.overflow === 'fail') {
+    if (content.markdown.length >= limits.maxChars) throw tooManyChars(limits.maxChars);
+    throw new TooLargeError('too large or complex: its markup expands to many times its own size as text');
+  }
   const heading = content.title ?? firstHeading(content.markdown);
   return {
     kind: 'text',

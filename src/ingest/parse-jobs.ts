@@ -85,6 +85,15 @@ export type JobResponse =
   | { readonly ok: true; readonly value: unknown }
   | { readonly ok: false; readonly problem: 'file' | 'too_large' | 'error'; readonly message: string };
 
+/**
+ * Each passage once: a page or file repeating the same block (a table of one row thousands of
+ * times) yields one passage for it, not thousands to store, embed and search.
+ */
+function distinct(chunks: readonly Chunk[]): Chunk[] {
+  const seen = new Set<string>();
+  return chunks.filter((chunk) => !seen.has(chunk.id) && seen.add(chunk.id) !== undefined);
+}
+
 function asBuffer(data: Uint8Array): Buffer {
   return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
@@ -101,15 +110,25 @@ async function readFile(job: FileJob): Promise<FileResult> {
       throw error;
     document = await loadBytes(`${job.name}.txt`, asBuffer(job.data), options);
   }
-  return { document, ...(job.chunkAs !== undefined ? { chunks: chunkDocument(document, job.chunkAs) } : {}) };
+  return {
+    document,
+    ...(job.chunkAs !== undefined ? { chunks: distinct(chunkDocument(document, job.chunkAs)) } : {}),
+  };
 }
 
 function readWebPage(job: PageJob): PageResult {
   const page = readPage(job.html, job.url, { maxChars: job.maxChars });
   const chunks = page.markdown
-    ? chunkDocument(
-        { kind: 'text', markdown: page.markdown, url: job.url, ...(page.title ? { title: page.title } : {}) },
-        job.url,
+    ? distinct(
+        chunkDocument(
+          {
+            kind: 'text',
+            markdown: page.markdown,
+            url: job.url,
+            ...(page.title ? { title: page.title } : {}),
+          },
+          job.url,
+        ),
       )
     : [];
   return { ...(page.title ? { title: page.title } : {}), markdown: page.markdown, links: page.links, chunks };
@@ -118,14 +137,16 @@ function readWebPage(job: PageJob): PageResult {
 async function readSource(job: SourceJob): Promise<SourceResult> {
   const document = await sourceDocument(job);
   const chunks = document.markdown.trim()
-    ? chunkDocument(
-        {
-          kind: 'text',
-          markdown: document.markdown,
-          url: job.url,
-          ...(document.title ? { title: document.title } : {}),
-        },
-        job.url,
+    ? distinct(
+        chunkDocument(
+          {
+            kind: 'text',
+            markdown: document.markdown,
+            url: job.url,
+            ...(document.title ? { title: document.title } : {}),
+          },
+          job.url,
+        ),
       ).map((chunk) => (job.anchors ? chunk : { ...chunk, url: job.url }))
     : [];
   return { ...document, chunks };

@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { readHtml, readPage } from '../../src/ingest/html.js';
+import { htmlOutputLimit, readHtml, readPage } from '../../src/ingest/html.js';
 import { sitemapLocations } from '../../src/ingest/sitemap.js';
 import { backtrackingHtml, commentBombPage, unclosedLocSitemap } from '../support/hostile-docs.js';
 
@@ -125,6 +125,62 @@ describe('reading HTML', () => {
     const nested = `${'<div>'.repeat(200_000)}deep${'</span>'.repeat(200_000)}`;
     expect(readHtml(nested, { mode: 'file' }).markdown).toBe('deep');
     expect(sitemapLocations(unclosedLocSitemap(2 * 1_048_576))).toEqual({ pages: [], sitemaps: [] });
+  });
+
+  /** Markup that multiplies: unclosed inline marks, links and cells, wide and long tables, line breaks. */
+  const multiplier = fc.constantFrom(
+    '<b>',
+    '<em>',
+    '<a href="/x">',
+    '<td>',
+    '<tr>',
+    '<th>',
+    '<table>',
+    '<br>',
+    '<li>',
+    '<ul>',
+    '<blockquote>',
+    '<h2>',
+    '<code>',
+    'x',
+    'y ',
+  );
+
+  it('turns any repetition of multiplying markup into Markdown a few times its size at most, and the same each time', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(multiplier, fc.integer({ min: 1, max: 3_000 })), { maxLength: 6 }),
+        (runs) => {
+          const html = runs.map(([piece, times]) => piece.repeat(times)).join('');
+          const { markdown } = readHtml(html, { mode: 'file' });
+          expect(markdown.length).toBeLessThanOrEqual(htmlOutputLimit(html.length));
+          expect(readHtml(html, { mode: 'file' }).markdown).toBe(markdown);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('reads the multiplying shapes of issue 17’s review in one pass each: marks never closed, tables of one wide row', () => {
+    const marks = `${'<b>'.repeat(60_000)}${'x<br>'.repeat(60_000)}`;
+    const bold = readHtml(marks, { mode: 'file' }).markdown;
+    expect(bold.startsWith('**'.repeat(60_000))).toBe(true);
+    expect(bold.split('\n').length).toBe(60_000);
+    const linked = readHtml(`<td>${'<a href="/x">'.repeat(60_000)}${'x<br>'.repeat(60_000)}`, {
+      mode: 'file',
+    });
+    expect(linked.markdown.length).toBeGreaterThan(60_000);
+    const table = `<table><tr>${'<td>x'.repeat(20_000)}${'<tr><td>y'.repeat(20_000)}</table>`;
+    const read = readHtml(table, { mode: 'file' });
+    expect(read.markdown.length).toBeLessThanOrEqual(htmlOutputLimit(table.length));
+    const lines = read.markdown.split('\n');
+    // The header is as wide as the table's column cap; every other row is as wide as it is.
+    expect(lines[0]?.split(' | ').length).toBe(32);
+    expect(lines.slice(2).every((row) => row === '| y |')).toBe(true);
+    expect(lines.length).toBe(20_002);
+    // 500,000 rows: no spread of a row count into Math.max.
+    const rows = readHtml(`<table>${'<tr><td>r'.repeat(500_000)}</table>`, { mode: 'file' });
+    expect(rows.markdown.split('\n').length).toBeGreaterThan(100_000);
   });
 });
 
