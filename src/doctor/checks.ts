@@ -335,7 +335,9 @@ export function formatChecks(results: readonly CheckResult[]): string {
     MARK[r.status],
     r.fix ? `${r.detail}. Fix: ${r.fix}` : r.detail,
   ]);
-  const widths = [0, 1].map((i) => Math.max(...rows.map((row) => row[i]!.length), i === 0 ? 7 : 6));
+  const widths = [0, 1].map((i) =>
+    rows.reduce((widest, row) => Math.max(widest, row[i]!.length), i === 0 ? 7 : 6),
+  );
   const line = (row: string[]) => `${row[0]!.padEnd(widths[0]!)}  ${row[1]!.padEnd(widths[1]!)}  ${row[2]}`;
   return [line(['service', 'status', 'detail']), ...rows.map(line)].join('\n');
 }

@@ -16,7 +16,7 @@ export class ChunkCollector implements KnowledgeStore {
     return [];
   }
   async upsert(chunks: readonly Chunk[]): Promise<void> {
-    this.chunks.push(...chunks);
+    for (const chunk of chunks) this.chunks.push(chunk);
   }
   async delete(): Promise<void> {}
   async listIds(): Promise<Map<string, string>> {

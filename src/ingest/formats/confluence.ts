@@ -9,6 +9,14 @@
 import { Tokenizer } from 'htmlparser2';
 import { fencedCode } from '../../text/fence.js';
 
+/** Columns of a table kept; further cells join the last column. */
+const MAX_TABLE_COLUMNS = 32;
+
+/** Appends `lines` one by one: a spread of a long list into push() overflows the call stack. */
+function append(out: string[], lines: readonly string[]): void {
+  for (const line of lines) out.push(line);
+}
+
 interface Node {
   readonly type: string;
   readonly name?: string;
@@ -173,9 +181,11 @@ function table(node: Node, depth: number): string[] {
   };
   collect(node);
   if (rows.length === 0) return [];
-  const width = Math.max(...rows.map((row) => row.length));
+  // A loop, not a spread: a table can have more rows than a call has room for arguments.
+  let width = 0;
+  for (const row of rows) width = Math.min(MAX_TABLE_COLUMNS, Math.max(width, row.length));
   const line = (row: readonly string[]) =>
-    `| ${Array.from({ length: width }, (_, i) => row[i] ?? '').join(' | ')} |`;
+    `| ${Array.from({ length: width }, (_, i) => (i === width - 1 ? row.slice(i).join(' ') : (row[i] ?? ''))).join(' | ')} |`;
   const head = header ? rows[0]! : Array.from({ length: width }, () => '');
   return [
     line(head),
@@ -196,7 +206,7 @@ function list(node: Node, depth: number, ordered: boolean, indent: string): stri
     const nested: string[] = [];
     for (const part of item.children ?? []) {
       if (part.type === 'tag' && (part.name === 'ul' || part.name === 'ol')) {
-        nested.push(...list(part, depth + 1, part.name === 'ol', `${indent}  `));
+        append(nested, list(part, depth + 1, part.name === 'ol', `${indent}  `));
       } else own.push(part);
     }
     const text = blocks(own, depth + 1)
@@ -282,19 +292,24 @@ function blocks(nodes: readonly Node[], depth: number): string[] {
       name === 'ac:adf-extension'
     ) {
       flush();
-      out.push(...blocks(node.children ?? [], depth + 1));
+      append(out, blocks(node.children ?? [], depth + 1));
     } else if (name === 'ul' || name === 'ol') {
       flush();
-      out.push(...list(node, depth + 1, name === 'ol', ''), '');
+      append(out, list(node, depth + 1, name === 'ol', ''));
+      out.push('');
     } else if (name === 'table') {
       flush();
-      out.push(...table(node, depth + 1));
+      append(out, table(node, depth + 1));
     } else if (name === 'pre') {
       flush();
       out.push(fencedCode(plainText(node)), '');
     } else if (name === 'blockquote') {
       flush();
-      out.push(...blocks(node.children ?? [], depth + 1).map((line) => (line ? `> ${line}` : '>')), '');
+      append(
+        out,
+        blocks(node.children ?? [], depth + 1).map((line) => (line ? `> ${line}` : '>')),
+      );
+      out.push('');
     } else if (name === 'hr') {
       flush();
       out.push('---', '');
@@ -302,10 +317,10 @@ function blocks(nodes: readonly Node[], depth: number): string[] {
       paragraph.push(node);
     } else if (name === 'ac:structured-macro') {
       flush();
-      out.push(...macro(node, depth + 1));
+      append(out, macro(node, depth + 1));
     } else if (name === 'ac:adf-node') {
       flush();
-      out.push(...adfNode(node, depth + 1));
+      append(out, adfNode(node, depth + 1));
     } else if (name === 'ac:task-list') {
       flush();
       for (const task of elements(node).filter((element) => element.name === 'ac:task')) {

@@ -70,9 +70,11 @@ function table(block: NotionBlock): string[] {
   const cells = rows.map((row) =>
     (bodyOf(row).cells ?? []).map((cell) => richText(cell).replace(/\|/g, '\\|').replace(/\n/g, ' ')),
   );
-  const width = Math.max(...cells.map((row) => row.length));
+  // A loop, not a spread: a table can have more rows than a call has room for arguments.
+  let width = 0;
+  for (const row of cells) width = Math.min(32, Math.max(width, row.length));
   const line = (row: readonly string[]) =>
-    `| ${Array.from({ length: width }, (_, i) => row[i] ?? '').join(' | ')} |`;
+    `| ${Array.from({ length: width }, (_, i) => (i === width - 1 ? row.slice(i).join(' ') : (row[i] ?? ''))).join(' | ')} |`;
   const header = bodyOf(block).has_column_header ? cells[0]! : Array.from({ length: width }, () => '');
   const body = bodyOf(block).has_column_header ? cells.slice(1) : cells;
   return [line(header), line(Array.from({ length: width }, () => '---')), ...body.map(line)];

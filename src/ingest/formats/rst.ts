@@ -117,7 +117,8 @@ function indentedBlock(lines: readonly string[], from: number, minIndent: number
     i++;
   }
   while (block.length > 0 && block.at(-1) === '') block.pop();
-  const indent = Math.min(...block.filter((line) => line.trim()).map(indentOf), Number.MAX_SAFE_INTEGER);
+  let indent = Number.MAX_SAFE_INTEGER;
+  for (const line of block) if (line.trim()) indent = Math.min(indent, indentOf(line));
   return { lines: block.map((line) => line.slice(Math.min(indent, indentOf(line)))), next: i };
 }
 
@@ -178,7 +179,8 @@ export function rstToMarkdown(source: string): string {
         out.push(`> **${label}:** ${rstInline(text.join(' ').trim())}`, '');
       } else if (name === 'topic' || name === 'rubric' || name === 'sidebar') {
         if (argument) out.push(`**${rstInline(argument)}**`, '');
-        out.push(...content.map(rstInline), '');
+        for (const line of content) out.push(rstInline(line));
+        out.push('');
       }
       // Anything else (toctree, image, figure, labels, comments) carries no prose.
       continue;
