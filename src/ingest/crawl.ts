@@ -7,15 +7,11 @@
  * of an unchanged site costs a 304 per page. Clock, sleep and fetch are injectable: tests
  * never wait on wall-clock time and never leave the loopback.
  */
-import robotsModule from 'robots-parser';
 import type { Chunk } from '../core/types.js';
 import { TooLargeError } from './files.js';
 import type { PageResult } from './parse-jobs.js';
 import { type ParsePool, parsePool } from './parse-pool.js';
-
-// robots-parser is CommonJS exporting the function itself, while its types declare an ES
-// default export: under NodeNext the import is the function at run time, typed as the module.
-const robotsParser = robotsModule as unknown as typeof robotsModule.default;
+import { crawlable, MAX_ROBOTS_BYTES, readRobots } from './robots.js';
 
 export interface KnownPage {
   readonly url: string;
@@ -53,6 +49,27 @@ export interface CrawlProgress {
 
 /** The longest robots.txt Crawl-delay honoured, in seconds. */
 const MAX_CRAWL_DELAY_S = 10;
+/** Loops over what a site sent (sitemap entries, a page's links) give the event loop a turn this often. */
+const YIELD_EVERY_MS = 10;
+
+/** Resolves after other work waiting on the event loop has had its turn. */
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** The first `maxBytes` of the body as text, the rest not read (robots.txt: what Google reads). */
+async function readPrefix(response: Response, maxBytes: number): Promise<string> {
+  if (!response.body) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of response.body) {
+    chunks.push(size + chunk.byteLength > maxBytes ? chunk.subarray(0, maxBytes - size) : chunk);
+    size += chunk.byteLength;
+    if (size >= maxBytes) {
+      await response.body.cancel().catch(() => undefined);
+      break;
+    }
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
 
 /** The body as text, or undefined once it passes `maxBytes` (read no further, whatever it declared). */
 async function readLimited(response: Response, maxBytes: number): Promise<string | undefined> {
@@ -101,9 +118,16 @@ export interface CrawlOptions {
   readonly onProgress?: (progress: CrawlProgress) => void;
   /** Where pages and sitemaps are parsed (default: the process's pool). */
   readonly parser?: ParsePool;
+  /**
+   * Takes each page as soon as it is read, instead of the result listing them all: a crawl then
+   * holds only the pages in flight, not every page's Markdown and passages until it ends. The
+   * crawl waits for it (a slow consumer slows the crawl rather than filling memory).
+   */
+  readonly onPage?: (page: CrawledPage) => Promise<void> | void;
 }
 
 export interface CrawlResult {
+  /** Every page read, in the order read (empty when `onPage` took them). */
   readonly pages: readonly CrawledPage[];
   /**
    * True when every page reachable within the limits was visited: only then may pages the
@@ -249,14 +273,20 @@ export async function crawlSite(start: string, options: CrawlOptions = {}): Prom
       return undefined;
     }
   };
-  /** robots.txt and sitemaps: a few redirects are followed while they stay on the site's origin. */
-  const text = async (url: string, until = endAt): Promise<string | undefined> => {
+  /**
+   * robots.txt and sitemaps: a few redirects are followed while they stay on the site's origin.
+   * `prefix`: only the first bytes count, the rest is not read (robots.txt).
+   */
+  const text = async (url: string, until = endAt, prefix?: number): Promise<string | undefined> => {
     try {
       let current = url;
       for (let hop = 0; hop < 5; hop++) {
         const response = await get(current, {}, until);
         const next = redirectTarget(response, current);
-        if (!next) return response.ok ? await readLimited(response, maxPageBytes) : undefined;
+        if (!next) {
+          if (!response.ok) return undefined;
+          return prefix ? await readPrefix(response, prefix) : await readLimited(response, maxPageBytes);
+        }
         await response.body?.cancel();
         if (next.origin !== first.origin) return undefined;
         current = next.href;
@@ -269,9 +299,11 @@ export async function crawlSite(start: string, options: CrawlOptions = {}): Prom
   };
 
   // robots.txt: missing or unreadable means everything is allowed, as crawlers agree.
-  const robotsURL = `${first.origin}/robots.txt`;
-  const robots = robotsParser(robotsURL, (await text(robotsURL)) ?? '');
-  const crawlDelay = robots.getCrawlDelay(userAgent);
+  const robots = readRobots(
+    (await text(`${first.origin}/robots.txt`, endAt, MAX_ROBOTS_BYTES)) ?? '',
+    userAgent,
+  );
+  const crawlDelay = robots.crawlDelay;
   // Honoured up to a cap: a hostile Crawl-delay must not hold the sync (and its lock) for days.
   if (crawlDelay !== undefined && Number.isFinite(crawlDelay))
     gapMs = Math.max(gapMs, Math.min(crawlDelay, MAX_CRAWL_DELAY_S) * 1000);
@@ -285,26 +317,38 @@ export async function crawlSite(start: string, options: CrawlOptions = {}): Prom
   const seen = new Set<string>();
   const queue: { url: string; depth: number }[] = [];
   const enqueue = (raw: string | URL, depth: number) => {
+    if (typeof raw === 'string' && !crawlable(raw)) return;
     let url: URL;
     try {
       url = new URL(raw);
     } catch {
       return;
     }
-    if (!inScope(url) || depth > maxDepth) return;
+    if (!inScope(url) || depth > maxDepth || !crawlable(url.href)) return;
     const key = normalise(url);
     if (seen.has(key)) return;
     seen.add(key);
-    if (robots.isDisallowed(key, userAgent)) {
+    if (!robots.allows(new URL(key))) {
       disallowed += 1;
       return;
     }
     queue.push({ url: key, depth });
   };
+  /** Enqueues what a site listed (tens of thousands of URLs), giving the event loop turns meanwhile. */
+  const enqueueAll = async (urls: Iterable<string>, depth: number) => {
+    let since = performance.now();
+    for (const url of urls) {
+      enqueue(url, depth);
+      if (performance.now() - since >= YIELD_EVERY_MS) {
+        await turn();
+        since = performance.now();
+      }
+    }
+  };
 
   enqueue(first, 0);
   // Only the site's own sitemaps: robots.txt may name any URL, and we fetch none off the site.
-  const sitemaps = robots.getSitemaps().filter((url) => onSite(url, first));
+  const sitemaps = robots.sitemaps.filter((url) => onSite(url, first));
   const pending = sitemaps.length > 0 ? sitemaps : [`${first.origin}/sitemap.xml`];
   // A few sitemap files, within a minute together: a site listing thirty that each trickle
   // in cannot spend the crawl's time before a page is read.
@@ -318,11 +362,12 @@ export async function crawlSite(start: string, options: CrawlOptions = {}): Prom
       throw error;
     });
     if (!entries) continue;
-    for (const page of entries.pages) enqueue(page, 0);
-    pending.push(...entries.sitemaps.filter((url) => onSite(url, first)));
+    await enqueueAll(entries.pages, 0);
+    for (const url of entries.sitemaps) if (onSite(url, first)) pending.push(url);
   }
 
   const pages: CrawledPage[] = [];
+  const onPage = options.onPage;
   let fetched = 0;
   const visit = async ({ url, depth }: { url: string; depth: number }): Promise<void> => {
     const before = known.get(url);
@@ -331,8 +376,9 @@ export async function crawlSite(start: string, options: CrawlOptions = {}): Prom
     if (before?.lastModified) conditional['if-modified-since'] = before.lastModified;
     // Whatever goes wrong with one page (no answer, a body that stalls or breaks off, a refused
     // address) fails that page alone, listed with its reason; the others land.
+    let page: CrawledPage;
     try {
-      await fetchPage(url, depth, before, conditional);
+      page = await fetchPage(url, depth, before, conditional);
     } catch (error) {
       if (options.signal?.aborted) throw error;
       // Not reached in time: neither fetched nor failed, kept as it was until the next sync.
@@ -340,83 +386,83 @@ export async function crawlSite(start: string, options: CrawlOptions = {}): Prom
         outOfTime = true;
         return;
       }
-      pages.push({ kind: 'failed', url, reason: failureReason(error) });
+      page = { kind: 'failed', url, reason: failureReason(error) };
     }
+    if (onPage) await onPage(page);
+    else pages.push(page);
   };
   const fetchPage = async (
     url: string,
     depth: number,
     before: KnownPage | undefined,
     conditional: Record<string, string>,
-  ): Promise<void> => {
+  ): Promise<CrawledPage> => {
     const response = await get(url, conditional);
-    const follow = (links: readonly string[]) => {
-      for (const link of links) enqueue(link, depth + 1);
-    };
+    const follow = (links: readonly string[]) => enqueueAll(links, depth + 1);
     if (response.status === 304 && before) {
       await response.body?.cancel();
-      pages.push({ kind: 'unchanged', url, depth });
-      follow(before.links);
-      return;
+      await follow(before.links);
+      return { kind: 'unchanged', url, depth };
     }
     const moved = redirectTarget(response, url);
     if (moved) {
       // The content lives at the target: crawl it there (once), and this address holds nothing.
       await response.body?.cancel();
       if (inScope(moved)) enqueue(moved, depth);
-      pages.push({
+      return {
         kind: 'gone',
         url,
         reason: inScope(moved) ? `redirects to ${normalise(moved)}` : 'redirects outside the site',
-      });
-      return;
+      };
     }
     if (response.status === 404 || response.status === 410) {
       await response.body?.cancel();
-      pages.push({ kind: 'gone', url, reason: `HTTP ${response.status}` });
-      return;
+      return { kind: 'gone', url, reason: `HTTP ${response.status}` };
     }
     if (!response.ok) {
       await response.body?.cancel();
-      pages.push({ kind: 'failed', url, reason: `HTTP ${response.status}` });
-      return;
+      return { kind: 'failed', url, reason: `HTTP ${response.status}` };
     }
     if (!/html/i.test(response.headers.get('content-type') ?? 'text/html')) {
       await response.body?.cancel();
-      pages.push({ kind: 'gone', url, reason: 'not an HTML page' });
-      return;
+      return { kind: 'gone', url, reason: 'not an HTML page' };
     }
     const declared = Number(response.headers.get('content-length') ?? 0);
     if (declared > maxPageBytes) {
       await response.body?.cancel();
-      pages.push({ kind: 'failed', url, reason: `larger than ${Math.round(maxPageBytes / 1_048_576)} MB` });
-      return;
+      return { kind: 'failed', url, reason: `larger than ${Math.round(maxPageBytes / 1_048_576)} MB` };
     }
     const html = await readLimited(response, maxPageBytes);
     if (html === undefined) {
-      pages.push({ kind: 'failed', url, reason: `larger than ${Math.round(maxPageBytes / 1_048_576)} MB` });
-      return;
+      return { kind: 'failed', url, reason: `larger than ${Math.round(maxPageBytes / 1_048_576)} MB` };
     }
     let content: PageResult;
     try {
       content = await parser.run({ kind: 'page', html, url, maxChars: parser.settings.maxChars });
     } catch (error) {
       if (!(error instanceof TooLargeError)) throw error;
-      pages.push({ kind: 'failed', url, reason: error.message });
-      return;
+      return { kind: 'failed', url, reason: error.message };
     }
-    const links = [
-      ...new Set(
-        content.links
-          .map((link) => new URL(link))
-          .filter(inScope)
-          .map(normalise),
-      ),
-    ];
-    follow(links);
+    const links: string[] = [];
+    const kept = new Set<string>();
+    let since = performance.now();
+    for (const link of content.links) {
+      if (!crawlable(link)) continue;
+      const target = new URL(link);
+      const key = normalise(target);
+      if (inScope(target) && !kept.has(key)) {
+        kept.add(key);
+        links.push(key);
+      }
+      if (performance.now() - since >= YIELD_EVERY_MS) {
+        await turn();
+        since = performance.now();
+      }
+    }
+    await follow(links);
     const etag = response.headers.get('etag');
     const lastModified = response.headers.get('last-modified');
-    pages.push({
+    return {
       kind: 'changed',
       url,
       depth,
@@ -426,7 +472,7 @@ export async function crawlSite(start: string, options: CrawlOptions = {}): Prom
       ...(etag ? { etag } : {}),
       ...(lastModified ? { lastModified } : {}),
       links,
-    });
+    };
   };
 
   await new Promise<void>((resolve, reject) => {

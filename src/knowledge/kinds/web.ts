@@ -1,9 +1,11 @@
 /**
  * Web sites as a source: the pages under a URL's folder, crawled as robots.txt allows
  * (src/ingest/crawl.ts), re-fetched with conditional requests, pruned when a whole-site crawl
- * no longer reaches them. Any http(s) URL no other kind recognises is a web site.
+ * no longer reaches them. Any http(s) URL no other kind recognises is a web site. Each page is
+ * handed on as soon as it is read, and the crawl waits for the sync to take it: a crawl holds
+ * the pages in flight, never the whole site's text.
  */
-import { type CrawlOptions, crawlSite, startURL } from '../../ingest/crawl.js';
+import { type CrawledPage, type CrawlOptions, crawlSite, startURL } from '../../ingest/crawl.js';
 import type { ItemEvent, SourceKind, SyncContext, SyncEnd } from './kind.js';
 
 export type WebSettings = Omit<CrawlOptions, 'known' | 'onProgress' | 'fetch' | 'signal'>;
@@ -17,7 +19,10 @@ export function webKind(settings: WebSettings): SourceKind {
       return url.protocol === 'http:' || url.protocol === 'https:' ? startURL(url.href).href : undefined;
     },
     async *sync(context: SyncContext): AsyncGenerator<ItemEvent, SyncEnd, void> {
-      const crawl = await crawlSite(context.url, {
+      const ready: { page: CrawledPage; taken: () => void }[] = [];
+      let wake: (() => void) | undefined;
+      let closed = false;
+      const crawl = crawlSite(context.url, {
         ...settings,
         // The sync's fetch applies the address guard on every hop; redirects stay the crawler's.
         fetch: context.fetch,
@@ -36,25 +41,66 @@ export function webKind(settings: WebSettings): SourceKind {
             total: progress.fetched + progress.queued,
             item: progress.url,
           }),
+        // Resolved once the sync has taken the page (or has stopped taking any).
+        onPage: (page) =>
+          closed
+            ? undefined
+            : new Promise<void>((taken) => {
+                ready.push({ page, taken });
+                wake?.();
+              }),
       });
-      context.expect(crawl.pages.length);
-      for (const page of crawl.pages) {
-        if (page.kind === 'changed') {
-          yield {
-            type: 'document',
-            key: page.url,
-            url: page.url,
-            ...(page.title ? { title: page.title } : {}),
-            markdown: page.markdown,
-            chunks: page.chunks,
-            ...(page.etag ? { etag: page.etag } : {}),
-            ...(page.lastModified ? { lastModified: page.lastModified } : {}),
-            links: page.links,
-          };
-        } else if (page.kind === 'unchanged') yield { type: 'unchanged', key: page.url };
-        else yield { type: page.kind, key: page.url, reason: page.reason };
+      let ended: { complete: boolean; outOfTime: boolean } | undefined;
+      let failure: { error: unknown } | undefined;
+      crawl.then(
+        (result) => {
+          ended = { complete: result.complete, outOfTime: result.outOfTime };
+          wake?.();
+        },
+        (error: unknown) => {
+          failure = { error };
+          wake?.();
+        },
+      );
+      try {
+        for (;;) {
+          const next = ready.shift();
+          if (next) {
+            yield pageEvent(next.page);
+            next.taken();
+            continue;
+          }
+          if (failure) throw failure.error;
+          if (ended) return { complete: ended.complete, outOfTime: ended.outOfTime };
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+          });
+          wake = undefined;
+        }
+      } finally {
+        // A sync that stops early lets the crawl finish without waiting on it.
+        closed = true;
+        for (const { taken } of ready.splice(0)) taken();
       }
-      return { complete: crawl.complete, outOfTime: crawl.outOfTime };
     },
   };
+}
+
+/** What the sync engine is told of one crawled page. */
+function pageEvent(page: CrawledPage): ItemEvent {
+  if (page.kind === 'changed') {
+    return {
+      type: 'document',
+      key: page.url,
+      url: page.url,
+      ...(page.title ? { title: page.title } : {}),
+      markdown: page.markdown,
+      chunks: page.chunks,
+      ...(page.etag ? { etag: page.etag } : {}),
+      ...(page.lastModified ? { lastModified: page.lastModified } : {}),
+      links: page.links,
+    };
+  }
+  if (page.kind === 'unchanged') return { type: 'unchanged', key: page.url };
+  return { type: page.kind, key: page.url, reason: page.reason };
 }
