@@ -146,6 +146,30 @@ describe('web sources: crawling and re-syncing a docs site', () => {
     expect(fetched.every((url) => url.startsWith(site.url))).toBe(true);
   });
 
+  it('hands each page on as it is read and waits for it to be taken, holding none of them itself', async () => {
+    const taken: string[] = [];
+    let release: (() => void) | undefined;
+    const fetchedPages = () => site.requests.filter((r) => r.path.endsWith('.html')).length;
+    const crawling = crawlSite(`${site.url}/docs/`, {
+      ...timing,
+      concurrency: 1,
+      onPage: async (page) => {
+        taken.push(page.url);
+        if (taken.length === 1) await new Promise<void>((resolve) => (release = resolve));
+      },
+    });
+    while (!release) await new Promise((resolve) => setImmediate(resolve));
+    // The first page is with its consumer: no other page is fetched until it is taken.
+    const before = fetchedPages();
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(fetchedPages()).toBe(before);
+    release();
+    const result = await crawling;
+    expect(result.pages).toEqual([]);
+    expect(taken.length).toBeGreaterThan(1);
+    expect(taken).toContain(`${site.url}/docs/install.html`);
+  });
+
   it('stops at the page limit and then prunes nothing it did not reach', async () => {
     const result = await crawlSite(`${site.url}/docs/`, { ...timing, maxPages: 1 });
     expect(result.pages).toHaveLength(1);
