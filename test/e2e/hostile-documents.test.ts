@@ -7,6 +7,7 @@
  * answers nothing in between), and the rest of the answer goes on.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +22,7 @@ import {
   backtrackingHtml,
   commentBombPage,
   deflateBombPdf,
+  dressedBombPdf,
   paddedHeadingsMarkdown,
   unclosedLocSitemap,
 } from '../support/hostile-docs.js';
@@ -202,7 +204,97 @@ describe('the bot, given hostile attachments', () => {
     expect(notes()).toHaveLength(1);
     expect(promptContext(groq.chatRequests().at(-1)?.body.messages)).toContain('Lisbon offsite venue');
   }, 120_000);
+
+  it('Slack: reads decompression bombs dressed to look like anything but one, in parser processes: the bot’s own memory does not grow with them, each is noted with the budget that stopped it, and the CSV beside them is answered', async () => {
+    const bombs = (
+      [
+        {
+          filter: 'escaped',
+          imageSubtype: true,
+          objInString: false,
+          paddingBytes: 0,
+          afterStream: ' \n',
+          place: 'contents',
+        },
+        {
+          filter: 'indirect',
+          imageSubtype: false,
+          objInString: true,
+          paddingBytes: 70_000,
+          afterStream: '\n',
+          place: 'form',
+        },
+        {
+          filter: 'run-length',
+          imageSubtype: false,
+          objInString: false,
+          paddingBytes: 0,
+          afterStream: '\r\n',
+          place: 'contents',
+        },
+      ] as const
+    ).map((dressing, i) =>
+      slack.addFile({
+        name: `report-${i}.pdf`,
+        // Run-length expands 64 times only: 300 MB keeps the file under the 5 MB attachment limit.
+        content: dressedBombPdf(dressing, dressing.filter === 'run-length' ? 300 : 512),
+        mimetype: 'application/pdf',
+      }),
+    );
+    const csv = slack.addFile({ name: 'q3-budget.csv', content: BUDGET_CSV, mimetype: 'text/csv' });
+    const before = residentMB(bot.pid);
+    const text = '<@UBOT> what do these reports say about the Lisbon offsite venue?';
+    const ts = slack.addUserMessage(CHANNEL, 'U2', text, undefined, [...bombs, csv]);
+    let largest = before;
+    const sampling = setInterval(() => {
+      largest = Math.max(largest, residentMB(bot.pid));
+    }, 50);
+    await sendToBolt(
+      `${base}/slack/events`,
+      eventEnvelope(
+        { type: 'app_mention', user: 'U2', text, ts, channel: CHANNEL, files: [...bombs, csv] },
+        slack.teamId,
+      ),
+      'application/json',
+      { secret: SECRET },
+    );
+    const note = await waitFor(
+      () =>
+        slack
+          .callsTo('chat.postMessage')
+          .map((c) => (c.args.thread_ts === ts ? String(c.args.text) : ''))
+          .find((t) => t.startsWith(':warning:')),
+      'the note on the bombs',
+      90_000,
+    );
+    clearInterval(sampling);
+    for (const i of [0, 1, 2]) {
+      expect(note).toContain(
+        `“report-${i}.pdf”: it is too large or complex to read (reading it needs more than the 256 MB of memory I allow for one file)`,
+      );
+    }
+    // Each bomb inflates to hundreds of MB: the bot process itself held none of it.
+    expect(largest - before).toBeLessThan(64);
+    await waitFor(
+      () =>
+        promptContext(groq.chatRequests().at(-1)?.body.messages).includes('Lisbon offsite venue') ||
+        undefined,
+      'the answer from the CSV',
+      60_000,
+    );
+  }, 150_000);
 });
+
+/** The resident memory of a process, in MB (0 once it has ended). */
+function residentMB(pid: number | undefined): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'latin1');
+    const at = status.indexOf('VmRSS:');
+    return at === -1 ? 0 : Number.parseInt(status.slice(at + 6).trim(), 10) / 1024;
+  } catch {
+    return 0;
+  }
+}
 
 describe('npm run ingest, given hostile documents', () => {
   let site: FakeDocsSite;
