@@ -2,7 +2,7 @@
  * Files attached to a question (or earlier in its thread), read as context for that one answer:
  * the type is checked from the name, MIME type or the platform's own type word, oversized and
  * unsupported files are refused before a byte is downloaded, and what is read goes through the
- * ingestion loaders (text, Markdown, HTML, PDF, JSON, CSV, logs), in the parse pool's workers
+ * ingestion loaders (text, Markdown, HTML, PDF, JSON, CSV, logs), in the parse pool's processes
  * and within its budgets, into passages cited by file name. Nothing is written anywhere: the
  * passages live as long as the answer; what a file became is kept in memory for the thread's
  * follow-ups (`attachment-cache.ts`), so it is downloaded and parsed once.

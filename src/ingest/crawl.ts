@@ -28,7 +28,7 @@ export type CrawledPage =
       readonly depth: number;
       readonly title?: string;
       readonly markdown: string;
-      /** The page's main content chunked (in a parse worker, with the page). */
+      /** The page's main content chunked (in a parser process, with the page). */
       readonly chunks: readonly Chunk[];
       readonly etag?: string;
       readonly lastModified?: string;

@@ -1,7 +1,7 @@
 /**
  * What the main thread needs to know about files without loading any parser: which types are
  * read, how a file is read from disk within its size limit, and the errors a read can end in.
- * The parsers themselves (`loaders.ts`) run in the parse pool's workers.
+ * The parsers themselves (`loaders.ts`) run in the parse pool's parser processes.
  */
 import { open } from 'node:fs/promises';
 import { basename, extname } from 'node:path';

@@ -3,7 +3,7 @@
  * markdown-ish text; JSON becomes records, one chunk each. Failures throw `IngestFileError`
  * with a reason a user can act on; the pipeline reports it and moves on. What a file may
  * expand to is bounded (`ReadLimits`): characters of text, PDF pages, decompressed bytes.
- * These run inside the parse pool's workers (`parse-pool.ts`), never on the thread that answers.
+ * These run inside the parse pool's parser processes (`parse-pool.ts`), never in the process that answers.
  */
 import { basename, extname } from 'node:path';
 import {

@@ -225,7 +225,7 @@ export async function ingestPaths(
     const source = sourceName(file, cwd);
     try {
       checkSupported(file);
-      // Read here (I/O only); parsed and chunked in a worker, within the pool's budgets.
+      // Read here (I/O only); parsed and chunked in a parser process, within the pool's budgets.
       const data = await readLimited(file, maxFileBytes);
       const { chunks: parsed = [] } = await parser.run({
         kind: 'file',

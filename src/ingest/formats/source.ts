@@ -1,7 +1,7 @@
 /**
  * What a knowledge source fetched (a repository's file, a Notion page's blocks, a Confluence
  * page's storage format, an issue's Markdown) as a document for the chunker. Runs in the parse
- * pool's workers (parse-jobs.ts), with the pool's time and memory budgets, like web pages and
+ * pool's parser processes (parse-jobs.ts), with the pool's time and memory budgets, like web pages and
  * files: the text a document may expand to is bounded by `maxChars`.
  */
 import { TooLargeError } from '../files.js';
