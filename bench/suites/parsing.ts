@@ -1,18 +1,30 @@
 /**
- * Event-loop lag of the main thread while a hostile document is parsed (issue 17): through the
- * parse pool (worker threads, as the bot does), beside the same parse run on the main thread
+ * Event-loop lag of the main thread while hostile documents are parsed (issue 17): through the
+ * parse pool (parser processes, as the bot does), beside the same parse run on the main thread
  * in the same run (the baseline: what the bot did before the pool). Lag is sampled with
  * perf_hooks' monitorEventLoopDelay at 1 ms resolution. Target: ≤ 100 ms at the worst, through
- * the pool. Also: what a PDF deflate bomb costs pdf.js on the main thread with no expansion
- * check (the code before), against the pool refusing it.
+ * the pool. Also: decompression bombs dressed to get past a syntax check (the bot's own memory
+ * and the parser's peak), several at once with the default number of parsers and with two on
+ * two cores, and the main-thread text work the review found quadratic (the prompt's delimiter
+ * escape, robots.txt matching), beside the code before.
  */
+import { availableParallelism } from 'node:os';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import robotsModule from 'robots-parser';
+import { formatPassage } from '../../src/core/prompt.js';
 import { type JobResponse, type ParseJob, runJob } from '../../src/ingest/parse-jobs.js';
-import { DEFAULT_PARSE_SETTINGS, ParsePool, readLimits } from '../../src/ingest/parse-pool.js';
+import {
+  DEFAULT_PARSE_SETTINGS,
+  ParsePool,
+  parseProcesses,
+  readLimits,
+} from '../../src/ingest/parse-pool.js';
+import { MAX_ROBOTS_BYTES, readRobots } from '../../src/ingest/robots.js';
 import {
   backtrackingHtml,
   commentBombPage,
   deflateBombPdf,
+  dressedBombPdf,
   unclosedLocSitemap,
 } from '../../test/support/hostile-docs.js';
 import { ms } from '../stats.js';
@@ -47,6 +59,15 @@ async function lagDuring(work: () => Promise<unknown>): Promise<Lag> {
     elapsed,
   };
 }
+
+/** Milliseconds `work` takes on this thread. */
+function timed(work: () => unknown): number {
+  const started = performance.now();
+  work();
+  return performance.now() - started;
+}
+
+const cores = () => availableParallelism();
 
 const describeLag = (lag: Lag) =>
   `p50 ${ms(lag.p50)} · p99 ${ms(lag.p99)} · max ${ms(lag.max)} (parse ${ms(lag.elapsed)})`;
@@ -100,7 +121,7 @@ const suite: BenchSuite = {
     const pool = new ParsePool(DEFAULT_PARSE_SETTINGS);
     const rows: BenchRow[] = [];
     try {
-      // Threads start with the first document; start them now so each row measures a parse.
+      // Processes start with the first document; start one now so each row measures a parse.
       await pool.run({ kind: 'sitemap', xml: '<urlset/>' });
       for (const document of documents) {
         // Built before measuring: the lag is the parse's, not the test document's construction.
@@ -122,7 +143,67 @@ const suite: BenchSuite = {
           },
         );
       }
-      // The code before: pdf.js given the bomb on the main thread, no expansion check (a smaller bomb: 64 MB).
+      // Decompression bombs dressed past a syntax check, two of each kind queued at once.
+      const dressed = [
+        {
+          filter: 'escaped',
+          imageSubtype: true,
+          objInString: false,
+          paddingBytes: 0,
+          afterStream: ' \n',
+          place: 'contents',
+        },
+        {
+          filter: 'indirect',
+          imageSubtype: false,
+          objInString: true,
+          paddingBytes: 70_000,
+          afterStream: '\n',
+          place: 'form',
+        },
+        {
+          filter: 'run-length',
+          imageSubtype: false,
+          objInString: false,
+          paddingBytes: 0,
+          afterStream: '\r\n',
+          place: 'contents',
+        },
+      ] as const;
+      const bombs = dressed.flatMap((dressing) => {
+        const data = dressedBombPdf(dressing, dressing.filter === 'run-length' ? 300 : 512);
+        return [data, data];
+      });
+      for (const threads of [DEFAULT_PARSE_SETTINGS.threads, 2]) {
+        const parsers = new ParsePool({ ...DEFAULT_PARSE_SETTINGS, threads });
+        const rssBefore = process.memoryUsage.rss();
+        let peak = rssBefore;
+        const sampler = setInterval(() => {
+          peak = Math.max(peak, process.memoryUsage.rss());
+        }, 20);
+        const stopped = { count: 0 };
+        const lag = await lagDuring(() =>
+          Promise.all(
+            bombs.map((data) =>
+              parsers
+                .run({ kind: 'file', name: 'bomb.pdf', data: new Uint8Array(data), limits })
+                .catch(() => (stopped.count += 1)),
+            ),
+          ),
+        );
+        clearInterval(sampler);
+        await parsers.close();
+        const label =
+          threads === 0 ? `default (${parseProcesses({ threads })} on ${cores()} cores)` : `${threads}`;
+        rows.push({
+          suite: 'parsing',
+          metric: `6 dressed decompression bombs (escaped name on an image-typed stream, indirect filter on a padded Form, run-length; 300-512 MB each) queued at once, PARSE_THREADS ${label}: main-thread lag`,
+          value: `${describeLag(lag)}; ${stopped.count}/6 stopped; bot RSS +${Math.round((peak - rssBefore) / MB)} MB; a parser's peak ${Math.round(parsers.counts.peakResidentBytes / MB)} MB`,
+          target: `max ≤ ${TARGET_MS} ms`,
+          pass: lag.max <= TARGET_MS && stopped.count === 6,
+        });
+      }
+      // The code before the pool: pdf.js given a (smaller, 64 MB) bomb on the main thread.
       const small = await deflateBombPdf(64);
       const rssBefore = process.memoryUsage.rss();
       let peak = rssBefore;
@@ -136,26 +217,60 @@ const suite: BenchSuite = {
         await pdf.loadingTask.destroy();
       });
       clearInterval(sampler);
-      const refused = await lagDuring(() =>
-        pool.run({
-          kind: 'file',
-          name: 'bomb.pdf',
-          data: new Uint8Array(small),
-          limits: { ...limits, maxInflatedBytes: 16 * MB },
-        }),
+      rows.push({
+        suite: 'parsing',
+        metric: '64 MB PDF deflate bomb, pdf.js on the main thread (before the pool)',
+        value: `${describeLag(unchecked)}, RSS +${Math.round((peak - rssBefore) / MB)} MB`,
+      });
+
+      // Main-thread text work over what a document holds: now linear, beside the code before.
+      const unclosed = '<passage'.repeat(15_000);
+      const passage = { id: 'p', text: unclosed, score: 1, source: 'a.txt', title: 'a.txt', metadata: {} };
+      const escape = timed(() => formatPassage(passage, 1));
+      const escapeBefore = timed(() =>
+        unclosed.replace(/<\/?\s*(context|passage)\b[^>]*>/gi, (tag) => tag.replace(/</g, '‹')),
       );
       rows.push(
         {
           suite: 'parsing',
-          metric: '64 MB PDF deflate bomb, pdf.js on the main thread, no expansion check (before)',
-          value: `${describeLag(unchecked)}, RSS +${Math.round((peak - rssBefore) / MB)} MB`,
+          metric: 'prompt delimiter escape, 117 KB of `<passage` with no `>`',
+          value: ms(escape),
+          target: `≤ ${TARGET_MS} ms`,
+          pass: escape <= TARGET_MS,
         },
         {
           suite: 'parsing',
-          metric: 'the same bomb refused by the pool (PARSE_MAX_INFLATED_MB=16)',
-          value: describeLag(refused),
-          target: `max ≤ ${TARGET_MS} ms`,
-          pass: refused.max <= TARGET_MS,
+          metric: 'the same, with the pattern it replaced (before)',
+          value: ms(escapeBefore),
+        },
+      );
+      const robotsText = `User-agent: *\nDisallow: /${'*'.repeat(MAX_ROBOTS_BYTES - 32)}x\n`;
+      const agent = 'rag-chat-bot/1.0';
+      const urls = Array.from(
+        { length: 1_000 },
+        (_, i) => `https://x.test/docs/${'page-'.repeat(40)}${i}.html`,
+      );
+      const robots = readRobots(robotsText, agent);
+      const matching = timed(() => {
+        for (const url of urls) robots.allows(new URL(url));
+      });
+      const reference = (robotsModule as unknown as typeof robotsModule.default)(
+        'https://x.test/robots.txt',
+        robotsText,
+      );
+      const matchingBefore = timed(() => reference.isAllowed(urls[0]!, agent));
+      rows.push(
+        {
+          suite: 'parsing',
+          metric: 'robots.txt of `Disallow: /` and 500 KiB of `*`: 1,000 URLs checked',
+          value: ms(matching),
+          target: `≤ ${TARGET_MS} ms`,
+          pass: matching <= TARGET_MS,
+        },
+        {
+          suite: 'parsing',
+          metric: 'the same robots.txt, robots-parser, one URL (before)',
+          value: ms(matchingBefore),
         },
       );
     } finally {
