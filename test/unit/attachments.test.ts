@@ -125,7 +125,7 @@ describe('reading attached files', () => {
       "I couldn't download “gone.txt” (the file is gone (HTTP 404)), so I answered without it.",
     );
     expect(notes[2]).toMatch(/^I couldn't read “fake\.txt”: not (UTF-8 )?text/);
-    expect(notes[3]).toMatch(/“blank\.md” has no text I can read/);
+    expect(notes[3]).toMatch(/“blank\.md” has no text I can read \(it is empty or blank\)/);
     for (const note of notes) expect(note).not.toContain('\n');
   });
 
