@@ -123,27 +123,9 @@ const suite: BenchSuite = {
     try {
       // Processes start with the first document; start one now so each row measures a parse.
       await pool.run({ kind: 'sitemap', xml: '<urlset/>' });
-      for (const document of documents) {
-        // Built before measuring: the lag is the parse's, not the test document's construction.
-        const [forPool, forMain] = [document.job(), document.job()];
-        const inPool = await lagDuring(() => pool.run(forPool));
-        const onMain = await lagDuring(async (): Promise<JobResponse> => runJob(forMain));
-        rows.push(
-          {
-            suite: 'parsing',
-            metric: `${document.name}: main-thread lag, parsed in the pool`,
-            value: describeLag(inPool),
-            target: `max ≤ ${TARGET_MS} ms`,
-            pass: inPool.max <= TARGET_MS,
-          },
-          {
-            suite: 'parsing',
-            metric: `${document.name}: main-thread lag, parsed on the main thread (baseline)`,
-            value: describeLag(onMain),
-          },
-        );
-      }
-      // Decompression bombs dressed past a syntax check, two of each kind queued at once.
+      // Decompression bombs dressed past a syntax check, two of each kind queued at once. First:
+      // the main-thread baselines below leave this process large, and forking a parser from a
+      // large process takes longer (its page tables are copied), which the bot, at ~90 MB, never is.
       const dressed = [
         {
           filter: 'escaped',
@@ -203,6 +185,26 @@ const suite: BenchSuite = {
           pass: lag.max <= TARGET_MS && stopped.count === 6,
         });
       }
+      for (const document of documents) {
+        // Built before measuring: the lag is the parse's, not the test document's construction.
+        const [forPool, forMain] = [document.job(), document.job()];
+        const inPool = await lagDuring(() => pool.run(forPool));
+        const onMain = await lagDuring(async (): Promise<JobResponse> => runJob(forMain));
+        rows.push(
+          {
+            suite: 'parsing',
+            metric: `${document.name}: main-thread lag, parsed in the pool`,
+            value: describeLag(inPool),
+            target: `max ≤ ${TARGET_MS} ms`,
+            pass: inPool.max <= TARGET_MS,
+          },
+          {
+            suite: 'parsing',
+            metric: `${document.name}: main-thread lag, parsed on the main thread (baseline)`,
+            value: describeLag(onMain),
+          },
+        );
+      }
       // The code before the pool: pdf.js given a (smaller, 64 MB) bomb on the main thread.
       const small = await deflateBombPdf(64);
       const rssBefore = process.memoryUsage.rss();
@@ -226,7 +228,7 @@ const suite: BenchSuite = {
       // Main-thread text work over what a document holds: now linear, beside the code before.
       const unclosed = '<passage'.repeat(15_000);
       const passage = { id: 'p', text: unclosed, score: 1, source: 'a.txt', title: 'a.txt', metadata: {} };
-      const escape = timed(() => formatPassage(passage, 1));
+      const escaping = timed(() => formatPassage(passage, 1));
       const escapeBefore = timed(() =>
         unclosed.replace(/<\/?\s*(context|passage)\b[^>]*>/gi, (tag) => tag.replace(/</g, '‹')),
       );
@@ -234,9 +236,9 @@ const suite: BenchSuite = {
         {
           suite: 'parsing',
           metric: 'prompt delimiter escape, 117 KB of `<passage` with no `>`',
-          value: ms(escape),
+          value: ms(escaping),
           target: `≤ ${TARGET_MS} ms`,
-          pass: escape <= TARGET_MS,
+          pass: escaping <= TARGET_MS,
         },
         {
           suite: 'parsing',

@@ -54,7 +54,7 @@ function escapeDelimiters(text: string): string {
     if (close < name) close = text.indexOf('>', name);
     // No `>` from here on: no later `<` can make a tag either.
     if (close === -1) break;
-    out += text.slice(copied, at) + text.slice(at, close).replaceAll('<', '‹') + '›';
+    out += `${text.slice(copied, at)}${text.slice(at, close).replaceAll('<', '‹')}›`;
     copied = close + 1;
     at = close;
   }

@@ -155,7 +155,9 @@ describe('the bot, given hostile attachments', () => {
     const [note, ...more] = notes();
     expect(more).toEqual([]);
     // Worded for what it is: a page of markup, not a scanned PDF.
-    expect(note).toContain('“page.html” has no text I can read (the page has only markup, scripts or styles)');
+    expect(note).toContain(
+      '“page.html” has no text I can read (the page has only markup, scripts or styles)',
+    );
     expect(note).toContain('“bomb.pdf”: it is too large or complex to read');
     const context = promptContext(groq.chatRequests().at(-1)?.body.messages);
     expect(context).toContain('Lisbon offsite venue,Marta,18400');

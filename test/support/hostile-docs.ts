@@ -2,7 +2,7 @@
  * Documents whose titles, URLs and file names carry mention syntax, as an attacker who can
  * get a file into the knowledge base would write them, added to the Upstash fake's index.
  */
-import { deflateSync } from 'node:zlib';
+import { constants, deflateRawSync, deflateSync } from 'node:zlib';
 import { UpstashStore } from '../../src/stores/upstash.js';
 import type { Backends } from './backends.js';
 
@@ -161,17 +161,39 @@ export interface BombDressing {
   readonly place: 'contents' | 'form';
 }
 
-/** `bytes` of spaces, deflated (`times` nested deflates): the lexer reads every one of them. */
+/**
+ * `bytes` (a whole number of MB) of spaces as a zlib stream, built without holding them: one MB
+ * deflated raw and flushed (its back-references stay within it, and the bytes before it are
+ * spaces too), repeated, a final empty block, and the Adler-32 of the whole computed. `times`
+ * nests further deflates (those hold the previous stage, which is small).
+ */
 function deflatedSpaces(bytes: number, times = 1): Buffer {
   const key = `${bytes}:${times}`;
   let data = deflated.get(key);
   if (!data) {
-    data = deflateSync(Buffer.alloc(bytes, 0x20), { level: 9 });
+    const mb = Math.ceil(bytes / MEGABYTE);
+    const block = deflateRawSync(Buffer.alloc(MEGABYTE, 0x20), {
+      level: 9,
+      finishFlush: constants.Z_SYNC_FLUSH,
+    });
+    const total = BigInt(mb * MEGABYTE);
+    // Adler-32 of `total` spaces: a = 1 + 32n, b = n + 32n(n+1)/2, both mod 65521.
+    const a = (1n + 32n * total) % 65521n;
+    const b = (total + (32n * total * (total + 1n)) / 2n) % 65521n;
+    const adler = Buffer.alloc(4);
+    adler.writeUInt32BE(Number((b << 16n) | a));
+    data = Buffer.concat([
+      Buffer.from([0x78, 0xda]),
+      ...Array.from({ length: mb }, () => block),
+      Buffer.from([0x03, 0x00]),
+      adler,
+    ]);
     for (let i = 1; i < times; i++) data = deflateSync(data, { level: 9 });
     deflated.set(key, data);
   }
   return data;
 }
+const MEGABYTE = 1024 * KB;
 const deflated = new Map<string, Buffer>();
 
 /** A one-page PDF whose one stream expands to `inflatedMB` of spaces, dressed as `dressing` says. */
