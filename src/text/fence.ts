@@ -30,5 +30,5 @@ export function fence(code: string, lang = ''): string {
  * without backticks ("java script" → "javascript"), as an info string must be.
  */
 export function fencedCode(code: string, language = ''): string {
-  return fence(code.replace(/\n+$/, ''), language.replace(/[`\s]/g, ''));
+  return fence(code.replace(/(?<!\n)\n+$/, ''), language.replace(/[`\s]/g, ''));
 }

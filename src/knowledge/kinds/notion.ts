@@ -331,7 +331,8 @@ export const notionKind: SourceKind = {
     const follow = async (links: readonly string[]): Promise<string[]> => {
       const kept: string[] = [];
       for (const entry of entriesOf(links)) {
-        if ('database' in entry) kept.push(...(await readDatabase(entry.database, entry.knownRows)));
+        if ('database' in entry)
+          for (const row of await readDatabase(entry.database, entry.knownRows)) kept.push(row);
         else if ('page' in entry) {
           queue.push(entry);
           kept.push(entry.page);
@@ -390,7 +391,7 @@ export const notionKind: SourceKind = {
               (e): e is Extract<Entry, { database: string }> =>
                 'database' in e && e.database === plain(block.id),
             )?.knownRows;
-            links.push(...(await readDatabase(block.id, knownRows ?? [])));
+            for (const link of await readDatabase(block.id, knownRows ?? [])) links.push(link);
           }
         }
         yield* failures.splice(0);
