@@ -48,8 +48,8 @@ export const DEFAULT_PARSE_SETTINGS: ParseSettings = {
 
 /** Idle processes end after this long. */
 const IDLE_MS = 30_000;
-/** How often a parsing process's memory is read. */
-const WATCH_MS = 25;
+/** How often a parsing process's memory is read (elsewhere than Linux that runs `ps`: less often). */
+const WATCH_MS = process.platform === 'linux' ? 25 : 250;
 /** A parser process's own memory (Node and the parsers' code), beyond its document's budget. */
 export const PROCESS_OVERHEAD_MB = 128;
 /** A process that grew past its own memory plus this while parsing is ended rather than kept. */
