@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReplayError, type ReplayedStage, replayDockerfile } from '../support/dockerfile.js';
+import { lockedPackages, omittedInProduction, readLockfile } from '../support/lockfile.js';
 import { freePort } from '../support/net.js';
 import { waitFor } from '../support/wait.js';
 import { ROOT } from './cli.js';
@@ -122,19 +123,17 @@ async function expectWebChatServes(base: string): Promise<void> {
 
 /**
  * A production install holds exactly the lockfile's production packages: none marked dev or
- * devOptional (TypeScript), every other one.
+ * devOptional (TypeScript), every other one but those their dependent declared optional.
  */
 function expectProductionPackagesOnly(dir: string): void {
-  const lock = JSON.parse(readFileSync(join(dir, 'package-lock.json'), 'utf8')) as {
-    packages: Record<string, { dev?: boolean; devOptional?: boolean }>;
-  };
+  const lock = readLockfile(dir);
   const unexpected: string[] = [];
   const missing: string[] = [];
-  for (const [path, entry] of Object.entries(lock.packages)) {
-    if (!path.startsWith('node_modules/')) continue;
+  for (const [path] of lockedPackages(lock)) {
     const installed = existsSync(join(dir, path, 'package.json'));
-    if ((entry.dev || entry.devOptional) && installed) unexpected.push(path);
-    if (!entry.dev && !entry.devOptional && !installed) missing.push(path);
+    const omitted = omittedInProduction(lock, path);
+    if (omitted && installed) unexpected.push(path);
+    if (!omitted && !installed) missing.push(path);
   }
   expect({ unexpected, missing }).toEqual({ unexpected: [], missing: [] });
   expect(existsSync(join(dir, 'node_modules/typescript'))).toBe(false);

@@ -116,11 +116,17 @@ async function deliver(instance: Instance, channel: string, ts: string, text: st
   expect(response.status).toBe(200);
 }
 
-/** The finished answers (their stream's stop) in the thread of `rootTs`. */
+/**
+ * The finished answers in the thread of `rootTs`: a streamed answer's stop, or a reply posted
+ * whole (a refusal or an apology is one chat.postMessage).
+ */
 const answersIn = (channel: string, rootTs: string) =>
-  slack
-    .callsTo('chat.stopStream')
-    .filter((call) => slack.messages(channel).some((m) => m.ts === call.args.ts && m.thread_ts === rootTs));
+  slack.calls.filter(
+    (call) =>
+      (call.method === 'chat.stopStream' &&
+        slack.messages(channel).some((m) => m.ts === call.args.ts && m.thread_ts === rootTs)) ||
+      (call.method === 'chat.postMessage' && call.args.channel === channel && call.args.thread_ts === rootTs),
+  );
 
 async function ask(instance: Instance, channel: string, question: string, eventId: string) {
   const text = `<@${slack.botUserId}> ${question}`;
