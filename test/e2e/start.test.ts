@@ -132,7 +132,12 @@ describe('npm start with WEB_CHAT=true', () => {
     });
     try {
       const base = `http://127.0.0.1:${port}`;
-      await waitFor(async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.ok, 'readiness');
+      // A bot started from the sources (tsx) on a busy machine: allowed to be slow, never flaky.
+      await waitFor(
+        async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.ok,
+        'readiness',
+        45_000,
+      );
       const page = await fetch(`${base}/`);
       expect(page.headers.get('content-security-policy')).toContain("default-src 'self'");
       expect(await page.text()).toContain('<html');
@@ -156,7 +161,7 @@ describe('npm start with WEB_CHAT=true', () => {
     } finally {
       if (bot.child.exitCode === null) bot.child.kill('SIGKILL');
     }
-  });
+  }, 60_000);
 });
 
 describe('npm start serving only the web chat', () => {
@@ -375,7 +380,7 @@ describe('npm start on the compiled build', () => {
     } finally {
       if (alive(botPid)) process.kill(botPid, 'SIGKILL');
     }
-  });
+  }, 60_000);
 
   it('drains once and exits 0 when the whole process group is signalled', async () => {
     const { npm, botPid, output } = await startWithNpm();
@@ -389,5 +394,5 @@ describe('npm start on the compiled build', () => {
     } finally {
       if (alive(botPid)) process.kill(botPid, 'SIGKILL');
     }
-  });
+  }, 60_000);
 });
