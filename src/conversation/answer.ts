@@ -109,8 +109,10 @@ class ReplyFold {
       return;
     }
     const piece = latest.slice(this.written);
+    if (!piece) return;
+    await reply.write(piece);
+    // Counted only once delivered: a piece the platform refused goes out again with the end.
     this.written = latest.length;
-    if (piece) await reply.write(piece);
   }
 }
 

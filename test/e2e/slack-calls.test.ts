@@ -248,6 +248,34 @@ describe('Slack Web API calls per answer in a channel', () => {
     expect(callsIn(slack, 'C0TYPICAL')).toEqual(['chat.startStream', 'chat.appendStream', 'chat.stopStream']);
   });
 
+  it('an append Slack refuses past the retries: its text goes out with the end, none of the answer lost', async () => {
+    const adapter = await adapterOn(slack);
+    const more = gate();
+    const rest = gate();
+    answerer.script = ['Deploys are ', more.opened, 'NOT allowed ', rest.opened, 'on Fridays [1].'];
+    const ts = await mention(slack, adapter, 'C0APPENDFAIL');
+    await waitFor(
+      () => slack.callsTo('chat.startStream').find((c) => c.args.channel === 'C0APPENDFAIL'),
+      'the stream',
+    );
+    // The client's three retries and the first attempt all meet 429.
+    slack.rateLimit('chat.appendStream', 0, 4);
+    more.open();
+    await new Promise((resolve) => setImmediate(resolve));
+    clock.advance(APPEND_MS);
+    await waitFor(
+      () =>
+        slack.calls.filter((c) => c.method === 'chat.appendStream' && c.args.channel === 'C0APPENDFAIL')
+          .length >= 4,
+      'the refused appends',
+    );
+    rest.open();
+    await waitFor(ended(slack, 'C0APPENDFAIL'), 'the end of the answer');
+    expect(slack.messages('C0APPENDFAIL').find((m) => m.thread_ts === ts)?.text).toBe(
+      'Deploys are NOT allowed on Fridays [1].',
+    );
+  });
+
   it('a first text slow to come: the stream opens empty as the sign of life, then carries the answer', async () => {
     const adapter = await adapterOn(slack, 10);
     const first = gate();
