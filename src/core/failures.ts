@@ -20,6 +20,8 @@ export type FailureKind =
   | 'interrupted'
   /** The knowledge base has nothing relevant to the question. */
   | 'nothing_found'
+  /** The model wrote nothing that could be shown (blank, or only citations of no source). */
+  | 'empty_answer'
   /** Too many questions from this user or channel; `retryAfterSeconds` says when to retry. */
   | 'slow_down'
   /** The bot is at its concurrency limit and its queue is full. */
@@ -112,6 +114,10 @@ export const failures = {
     kind: 'nothing_found',
     message:
       "I couldn't find anything about that in the knowledge base, so I won't guess. Try rephrasing, or ask an admin to add the relevant documents.",
+  }),
+  emptyAnswer: (): Failure => ({
+    kind: 'empty_answer',
+    message: 'The model wrote no answer to that. Please try again, perhaps with the question worded differently.',
   }),
   slowDown: (retryAfterSeconds: number): Failure => ({
     kind: 'slow_down',

@@ -75,6 +75,13 @@ class AnswerDeadline extends Error {}
 /** Raised when the model has not started writing in its share of the answer deadline. */
 class ModelStartDeadline extends Error {}
 
+/** The model finished without a word a person could read. */
+class EmptyAnswer extends Error {
+  constructor() {
+    super('the model wrote no answer');
+  }
+}
+
 const DEFAULT_WAITING_NOTICE_MS = 3_000;
 /** Condensing a follow-up may use this share of the model's start budget; then the question is used as asked. */
 const CONDENSE_SHARE = 1 / 3;
@@ -347,23 +354,34 @@ export class RagCore implements Answerer {
             partial += rest;
             yield { type: 'delta', text: rest };
           }
+          // Blank, or only markers citing no source: nothing a person could read. Whitespace
+          // already streamed shows as nothing, so the fallback may still answer in full.
+          if (partial.trim() === '') {
+            partial = '';
+            throw new EmptyAnswer();
+          }
           break;
         } catch (error) {
           // What was held back is part of what was written.
           if (partial) partial += citations.end();
           const stalled = modelStart.signal.reason instanceof ModelStartDeadline;
+          const empty = error instanceof EmptyAnswer;
           const canFallBack =
             partial === '' &&
             !signal.aborted &&
             this.fallback !== undefined &&
             generator !== this.fallback &&
-            (stalled || (isRagError(error) && (error.kind === 'unavailable' || error.kind === 'timeout')));
+            (stalled ||
+              empty ||
+              (isRagError(error) && (error.kind === 'unavailable' || error.kind === 'timeout')));
           if (!canFallBack) throw error;
           log.warn(
             stalled ? { startTimeoutMs: modelStartMs } : { err: isRagError(error) ? error.failure : error },
             stalled
               ? 'the model did not start answering in time; answering from the passages instead'
-              : 'generator unavailable; answering from the passages instead',
+              : empty
+                ? 'the model wrote no answer; answering from the passages instead'
+                : 'generator unavailable; answering from the passages instead',
           );
           generator = this.fallback!;
           degraded = true;
@@ -434,6 +452,7 @@ export class RagCore implements Answerer {
   }
 
   private toFailure(error: unknown, signal: AbortSignal, partial: string): Failure {
+    if (error instanceof EmptyAnswer) return failures.emptyAnswer();
     if (signal.aborted) {
       if (signal.reason instanceof AnswerDeadline) return failures.timeout(partial || undefined);
       return failures.interrupted(partial);

@@ -149,6 +149,7 @@ export async function buildReport(
 /** Words for each failure kind, as a team lead would say them. */
 export const OUTCOME_WORDS: Readonly<Record<string, string>> = {
   nothing_found: 'nothing found',
+  empty_answer: 'model wrote nothing',
   misconfigured: 'misconfigured',
   rate_limited: 'rate limited',
   unavailable: 'service unavailable',

@@ -241,6 +241,33 @@ describe('RAG core answers', () => {
     expect(end.failure.message).toContain('GROQ_API_KEY');
   });
 
+  it('answers from the passages when the model writes only blanks and citations of no source', async () => {
+    const core = new RagCore({
+      retriever: new ListRetriever(KB),
+      generator: new ScriptedGenerator({ answer: [' ', '[7]', '\n'] }),
+      fallbackGenerator: new ExtractiveGenerator({ label: DEGRADED_LABEL }),
+      options,
+    });
+    const done = last(await collect(core.answer(ask('How do I add the bot to Slack?'))));
+    expect(done.type).toBe('done');
+    if (done.type !== 'done') return;
+    expect(done.degraded).toBe(true);
+    expect(done.text).toContain('create an app from the manifest');
+  });
+
+  it('says the model wrote no answer, never an empty reply, when there is nothing to fall back to', async () => {
+    const core = new RagCore({
+      retriever: new ListRetriever(KB),
+      generator: new ScriptedGenerator({ answer: ['[9]'] }),
+      options,
+    });
+    const end = last(await collect(core.answer(ask('How do I add the bot to Slack?'))));
+    expect(end.type).toBe('failure');
+    if (end.type !== 'failure') return;
+    expect(end.failure.kind).toBe('empty_answer');
+    expect(end.failure.message).toMatch(/no answer/);
+  });
+
   it('answers from the passages, labelled as degraded, when the model is unavailable before any text', async () => {
     const core = new RagCore({
       retriever: new ListRetriever(KB),
