@@ -15,6 +15,7 @@ import type { Conversation, FinalReply, LiveReply } from '../conversation/conver
 import { strings } from '../conversation/strings.js';
 import type { Source, Turn } from '../core/types.js';
 import { plainNeutralizer } from '../render/plain-text.js';
+import { keepRenderedEscapes } from './terminal-escapes.js';
 
 export interface TerminalOutput {
   write(text: string): void;
@@ -120,7 +121,7 @@ function terminalReply(out: TerminalOutput, style: TerminalStyle): LiveReply {
     if (!started) out.write(`\n${LABEL}`);
     started = true;
     const rendered = streamer.push(stripControls(piece));
-    if (rendered) out.write(indent(rendered));
+    if (rendered) out.write(indent(keepRenderedEscapes(rendered)));
   };
   return {
     writes: 'append',
@@ -131,7 +132,7 @@ function terminalReply(out: TerminalOutput, style: TerminalStyle): LiveReply {
       push(final.text.slice(final.written));
       if (started) {
         const rest = streamer.finish();
-        if (rest) out.write(indent(rest));
+        if (rest) out.write(indent(keepRenderedEscapes(rest)));
         out.write(formatSources(final.sources, final.alsoSearched));
         if (!final.notice) out.write('\n');
       }

@@ -148,3 +148,35 @@ describe('wrapping in the terminal', () => {
     }
   });
 });
+
+describe('escape sequences smuggled into an answer', () => {
+  /** The answer as written to a terminal with colours and OSC 8 links. */
+  async function renderWithLinks(text: string): Promise<string> {
+    let written = '';
+    const conversation = terminalConversation(
+      { write: (piece) => (written += piece), error: (piece) => (written += piece) },
+      { color: true, hyperlinks: true, width: 100 },
+      [],
+    );
+    await answerInConversation(conversation, 'What is the policy?', {
+      answerer: streaming(text),
+      log: silentLogger,
+    });
+    return written;
+  }
+
+  it('never reach the terminal as character references the renderer decodes', async () => {
+    const out = await renderWithLinks(
+      'The policy &#x1b;[2J&#x1b;]0;owned&#x7; is in &#27;]52;c;ZWNobyBvd25lZA==&#7; the handbook ' +
+        '&#27;]8;;file:///etc/passwd&#7;here&#27;]8;;&#7; and &#155;2J, see [the guide](https://docs.example.com/policy).',
+    );
+    expect(out).not.toContain('\u001b[2J');
+    expect(out).not.toContain('\u001b]0;');
+    expect(out).not.toContain('\u001b]52;');
+    expect(out).not.toContain('file:///etc/passwd\u0007');
+    expect(out).not.toContain('\u009b');
+    // The renderer's own styles and links are kept.
+    expect(out).toContain('\u001b]8;;https://docs.example.com/policy\u0007');
+    expect(out.replace(ANSI, '')).toContain('the handbook');
+  });
+});
