@@ -117,7 +117,8 @@ export const failures = {
   }),
   emptyAnswer: (): Failure => ({
     kind: 'empty_answer',
-    message: 'The model wrote no answer to that. Please try again, perhaps with the question worded differently.',
+    message:
+      'The model wrote no answer to that. Please try again, perhaps with the question worded differently.',
   }),
   slowDown: (retryAfterSeconds: number): Failure => ({
     kind: 'slow_down',
