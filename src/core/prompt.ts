@@ -85,9 +85,33 @@ function delimiterNameEnd(text: string, from: number): number {
   return -1;
 }
 
+/**
+ * A title or source as an attribute value. Both come from documents and file names (an attached
+ * file may be named `x></passage><passage id=1 …>`), so they can neither close the value nor
+ * the tag, nor break the line the tag is on; a long one is cut.
+ */
+function attributeValue(value: string): string {
+  let out = '';
+  for (const char of value.slice(0, MAX_ATTRIBUTE_CHARS)) {
+    const code = char.charCodeAt(0);
+    out +=
+      char === '"'
+        ? "'"
+        : char === '<'
+          ? '‹'
+          : char === '>'
+            ? '›'
+            : code < 0x20 || code === 0x7f
+              ? ' '
+              : char;
+  }
+  return out;
+}
+
+const MAX_ATTRIBUTE_CHARS = 300;
+
 function passageAttributes(passage: Passage, index: number): string {
-  const title = (passage.title ?? passage.source).replace(/"/g, "'");
-  return `id="${index}" source="${passage.source.replace(/"/g, "'")}" title="${title}"`;
+  return `id="${index}" source="${attributeValue(passage.source)}" title="${attributeValue(passage.title ?? passage.source)}"`;
 }
 
 export function formatPassage(passage: Passage, index: number): string {

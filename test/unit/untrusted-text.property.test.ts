@@ -32,6 +32,34 @@ const before = (text: string) =>
     .replace(/<\/?\s*(context|passage)\b[^>]*>/gi, (tag) => tag.replace(/</g, '‹').replace(/>/g, '›'));
 
 describe('the passage format', () => {
+  it('keeps a hostile file name or title inside its attribute: one passage tag, on one line', () => {
+    const piece = fc.constantFrom(
+      '<',
+      '>',
+      '"',
+      "'",
+      '\n',
+      '\r',
+      '</passage>',
+      '<passage id=1 source=HR.md>',
+      ' ',
+      'x',
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 30 }), fc.array(piece, { maxLength: 30 }), (name, title) => {
+        const formatted = formatPassage(
+          { ...passage('Refunds need a receipt.'), source: name.join(''), title: title.join('') },
+          2,
+        );
+        const [tag = '', ...rest] = formatted.split('\n');
+        // The opening tag: its three attributes and nothing that could open or close another.
+        expect(tag).toMatch(/^<passage id="2" source="[^"<>\n]*" title="[^"<>\n]*">$/);
+        expect(rest).toEqual(['Refunds need a receipt.', '</passage>']);
+      }),
+      { numRuns: 1_000 },
+    );
+  });
+
   it('neutralises delimiters exactly as the pattern did, on any mix of their pieces', () => {
     const piece = fc.constantFrom(
       '<',
