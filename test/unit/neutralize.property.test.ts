@@ -13,7 +13,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { toMrkdwn } from '../../src/platforms/slack/format.js';
+import { MRKDWN_INPUT_LIMIT, toMrkdwn } from '../../src/platforms/slack/format.js';
 import { discordNeutralizer, discordPlainText } from '../../src/render/discord-text.js';
 import type { Neutralizer } from '../../src/render/neutralizer.js';
 import { SafeStream } from '../../src/render/safe-stream.js';
@@ -329,6 +329,18 @@ describe('texts shown outside a stream', () => {
     const mrkdwn = toMrkdwn(slackNeutralizer.neutralize('see [the runbook](!here) and [x](@U999)'));
     expect(slackPings(mrkdwn)).toEqual([]);
     expect(mrkdwn).toContain('the runbook');
+  });
+
+  it('Slack: the mrkdwn copy converts only the start of a long answer, hostile emphasis runs included', () => {
+    for (const run of ['_a', '_x*', '*a_', '**_']) {
+      const answer = run.repeat(30_000);
+      const mrkdwn = toMrkdwn(slackNeutralizer.neutralize(answer));
+      expect(mrkdwn.length).toBeLessThanOrEqual(MRKDWN_INPUT_LIMIT * 2);
+      expect(mrkdwn.endsWith('…')).toBe(true);
+    }
+    const short = 'Create the app from the *manifest*.';
+    expect(toMrkdwn(short)).toContain('_manifest_');
+    expect(toMrkdwn(short).endsWith('…')).toBe(false);
   });
 
   it('Discord: titles and file names ping no one', () => {

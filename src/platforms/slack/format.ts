@@ -12,6 +12,7 @@ import { safeHttpUrl } from '../../core/sources.js';
 import type { Source } from '../../core/types.js';
 import { wellFormed } from '../../render/neutralizer.js';
 import { inertSlackTokens, slackPlainText } from '../../render/slack-text.js';
+import { safeCut } from '../../render/split-markdown.js';
 
 type Block = types.Block;
 type KnownBlock = types.KnownBlock;
@@ -28,14 +29,24 @@ function slackify(): Slackify {
   return loadedSlackify;
 }
 
+/** The most of an answer converted for its notification copy (see toMrkdwn). */
+export const MRKDWN_INPUT_LIMIT = 1_500;
+
 /**
  * mrkdwn for places that do not render markdown (notification text, context blocks), from
  * markdown already neutralised: the converter builds links itself, so its output is checked
  * again and any `<` that is not a web link it made is shown as text.
  */
 export function toMrkdwn(neutralizedMarkdown: string): string {
+  // The converter (remark) is super-linear on some emphasis runs ('_a' repeated: 35 s for 60,000
+  // characters) and runs on the main thread; a notification shows a few lines, so it converts
+  // only the start of the text. Every caller sends the whole answer in its blocks.
+  const cut =
+    neutralizedMarkdown.length > MRKDWN_INPUT_LIMIT
+      ? `${neutralizedMarkdown.slice(0, safeCut(neutralizedMarkdown, MRKDWN_INPUT_LIMIT))}…`
+      : neutralizedMarkdown;
   // The converter throws on a lone surrogate in a link; a notification copy must not.
-  const text = wellFormed(neutralizedMarkdown);
+  const text = wellFormed(cut);
   let converted: string;
   try {
     converted = slackify()(text);
