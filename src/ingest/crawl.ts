@@ -7,6 +7,7 @@
  * of an unchanged site costs a 304 per page. Clock, sleep and fetch are injectable: tests
  * never wait on wall-clock time and never leave the loopback.
  */
+import { createHash } from 'node:crypto';
 import type { Chunk } from '../core/types.js';
 import { TooLargeError } from './files.js';
 import type { PageResult } from './parse-jobs.js';
@@ -49,6 +50,13 @@ export interface CrawlProgress {
 
 /** The longest robots.txt Crawl-delay honoured, in seconds. */
 const MAX_CRAWL_DELAY_S = 10;
+/**
+ * Characters of links kept per page (for following again when it answers 304): a page of
+ * 2,048-character URLs keeps about 30 of them, a docs page of usual ones hundreds.
+ */
+const MAX_LINK_CHARS_PER_PAGE = 64 * 1024;
+/** Links robots.txt refuses, remembered (to count each once) up to this many; past it they are still refused. */
+const MAX_REFUSED_REMEMBERED = 4_096;
 /** Loops over what a site sent (sitemap entries, a page's links) give the event loop a turn this often. */
 const YIELD_EVERY_MS = 10;
 
@@ -138,6 +146,8 @@ export interface CrawlResult {
   readonly disallowed: number;
   /** The crawl stopped at its time budget before it had visited every page it knew. */
   readonly outOfTime: boolean;
+  /** In-scope links left unqueued because the page limit was already spoken for: the crawl then is not complete. */
+  readonly linksDropped: number;
 }
 
 export const CRAWL_DEFAULTS = {
@@ -203,6 +213,11 @@ function normalise(url: URL): string {
   const copy = new URL(url);
   copy.hash = '';
   return copy.href;
+}
+
+/** A URL as 16 bytes: the crawl remembers URLs in fixed size, however long a site makes them. */
+function urlKey(url: string): string {
+  return createHash('sha256').update(url).digest('base64url').slice(0, 22);
 }
 
 /** Paces request starts to one per `gapMs` for the host. */
@@ -314,7 +329,15 @@ export async function crawlSite(start: string, options: CrawlOptions = {}): Prom
     !NOT_PAGES.test(url.pathname);
 
   let disallowed = 0;
-  const seen = new Set<string>();
+  let linksDropped = 0;
+  /**
+   * The frontier: pages queued or fetched, never more than `maxPages`. Every queued page is
+   * fetched unless the crawl ends first, so once it holds `maxPages` a further link could never
+   * be reached: it is dropped (and the crawl is not complete) instead of queued. With `refused`
+   * (capped), what the crawl holds is bounded by the page limit, not by the links a site sends.
+   */
+  const frontier = new Set<string>();
+  const refused = new Set<string>();
   const queue: { url: string; depth: number }[] = [];
   const enqueue = (raw: string | URL, depth: number) => {
     if (typeof raw === 'string' && !crawlable(raw)) return;
@@ -325,14 +348,22 @@ export async function crawlSite(start: string, options: CrawlOptions = {}): Prom
       return;
     }
     if (!inScope(url) || depth > maxDepth || !crawlable(url.href)) return;
-    const key = normalise(url);
-    if (seen.has(key)) return;
-    seen.add(key);
-    if (!robots.allows(new URL(key))) {
-      disallowed += 1;
+    const href = normalise(url);
+    const key = urlKey(href);
+    if (frontier.has(key) || refused.has(key)) return;
+    if (!robots.allows(new URL(href))) {
+      if (refused.size < MAX_REFUSED_REMEMBERED) {
+        refused.add(key);
+        disallowed += 1;
+      }
       return;
     }
-    queue.push({ url: key, depth });
+    if (frontier.size >= maxPages) {
+      linksDropped += 1;
+      return;
+    }
+    frontier.add(key);
+    queue.push({ url: href, depth });
   };
   /** Enqueues what a site listed (tens of thousands of URLs), giving the event loop turns meanwhile. */
   const enqueueAll = async (urls: Iterable<string>, depth: number) => {
@@ -443,25 +474,35 @@ export async function crawlSite(start: string, options: CrawlOptions = {}): Prom
       if (!(error instanceof TooLargeError)) throw error;
       return { kind: 'failed', url, reason: error.message };
     }
+    // Links are followed as they come (the frontier bounds what is queued) and kept to follow
+    // again when the page answers 304, at most `maxPages` of them (no crawl fetches more) in
+    // MAX_LINK_CHARS_PER_PAGE characters. A page with more is not asked conditionally next
+    // time (no validators kept) but read whole, so none of its links is lost to a 304.
     const links: string[] = [];
     const kept = new Set<string>();
+    let linkChars = 0;
+    let allKept = true;
     let since = performance.now();
     for (const link of content.links) {
-      if (!crawlable(link)) continue;
-      const target = new URL(link);
-      const key = normalise(target);
-      if (inScope(target) && !kept.has(key)) {
-        kept.add(key);
-        links.push(key);
+      const target = crawlable(link) ? new URL(link) : undefined;
+      const key = target && inScope(target) ? normalise(target) : undefined;
+      if (key !== undefined && !kept.has(key)) {
+        enqueue(key, depth + 1);
+        if (links.length < maxPages && linkChars + key.length <= MAX_LINK_CHARS_PER_PAGE) {
+          kept.add(key);
+          links.push(key);
+          linkChars += key.length;
+        } else {
+          allKept = false;
+        }
       }
       if (performance.now() - since >= YIELD_EVERY_MS) {
         await turn();
         since = performance.now();
       }
     }
-    await follow(links);
-    const etag = response.headers.get('etag');
-    const lastModified = response.headers.get('last-modified');
+    const etag = allKept ? response.headers.get('etag') : null;
+    const lastModified = allKept ? response.headers.get('last-modified') : null;
     return {
       kind: 'changed',
       url,
@@ -503,5 +544,11 @@ export async function crawlSite(start: string, options: CrawlOptions = {}): Prom
     };
     pump();
   });
-  return { pages, complete: queue.length === 0 && !outOfTime, disallowed, outOfTime };
+  return {
+    pages,
+    complete: queue.length === 0 && !outOfTime && linksDropped === 0,
+    disallowed,
+    outOfTime,
+    linksDropped,
+  };
 }
