@@ -253,6 +253,8 @@ export async function crawlSite(start: string, options: CrawlOptions = {}): Prom
   const maxPageBytes = options.maxPageBytes ?? CRAWL_DEFAULTS.maxPageBytes;
   const doFetch = options.fetch ?? fetch;
   const parser = options.parser ?? parsePool();
+  // Cancelling the crawl (a removed source, a stopping bot) ends a parse under way too.
+  const parseOptions = options.signal ? { signal: options.signal } : {};
   const known = new Map((options.known ?? []).map((page) => [page.url, page]));
   let gapMs = options.delayMs ?? CRAWL_DEFAULTS.delayMs;
   const now = options.now ?? Date.now;
@@ -388,7 +390,7 @@ export async function crawlSite(start: string, options: CrawlOptions = {}): Prom
     const xml = await text(pending[i]!, sitemapsEndAt);
     if (!xml) continue;
     // A sitemap that cannot be read within the budgets is passed over: links still lead to the pages.
-    const entries = await parser.run({ kind: 'sitemap', xml }).catch((error: unknown) => {
+    const entries = await parser.run({ kind: 'sitemap', xml }, parseOptions).catch((error: unknown) => {
       if (error instanceof TooLargeError) return undefined;
       throw error;
     });
@@ -469,7 +471,10 @@ export async function crawlSite(start: string, options: CrawlOptions = {}): Prom
     }
     let content: PageResult;
     try {
-      content = await parser.run({ kind: 'page', html, url, maxChars: parser.settings.maxChars });
+      content = await parser.run(
+        { kind: 'page', html, url, maxChars: parser.settings.maxChars },
+        parseOptions,
+      );
     } catch (error) {
       if (!(error instanceof TooLargeError)) throw error;
       return { kind: 'failed', url, reason: error.message };

@@ -330,12 +330,16 @@ export async function syncSource(
       logger: log,
       parse: (input) => {
         const parser = options.parser ?? options.crawl?.parser ?? parsePool();
-        return parser.run({
-          kind: 'source',
-          ...input,
-          url: citationLink(input.url, source.url),
-          maxChars: parser.settings.maxChars,
-        });
+        return parser.run(
+          {
+            kind: 'source',
+            ...input,
+            url: citationLink(input.url, source.url),
+            maxChars: parser.settings.maxChars,
+          },
+          // Cancelling the sync (a removed source, a stopping bot) ends a parse under way too.
+          signal ? { signal } : {},
+        );
       },
       expect: (count) => {
         total = count;

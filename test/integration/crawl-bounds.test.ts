@@ -1,13 +1,23 @@
 /**
- * What a crawl holds is bounded by its limits, never by what a site sends, on the real paths
- * (the crawler and its parser processes) against loopback sites:
+ * What a crawl holds and waits for is bounded by its limits, never by what a site sends, on
+ * the real paths (the crawler, the sync and their parser processes) against loopback sites:
  *
  * - pages that each link a thousand long distinct URLs: the URLs held stay within the page limit,
- *   and the ordinary pages are still found.
+ *   and the ordinary pages are still found;
+ * - cancelling a crawl, or a sync of any kind, ends the parse under way.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CrawlProgress, crawlSite } from '../../src/ingest/crawl.js';
-import { DEFAULT_PARSE_SETTINGS, ParsePool } from '../../src/ingest/parse-pool.js';
+import type { JobResult, ParseJob } from '../../src/ingest/parse-jobs.js';
+import { DEFAULT_PARSE_SETTINGS, type JobOwner, ParsePool } from '../../src/ingest/parse-pool.js';
+import type { SourceKind } from '../../src/knowledge/kinds/kind.js';
+import { SourceRegistry } from '../../src/knowledge/sources.js';
+import { CANCELLED, syncSource } from '../../src/knowledge/sync.js';
+import { openAppDatabase } from '../../src/state/app-db.js';
+import { LocalStore } from '../../src/stores/local/index.js';
 import { type PagesSite, startPagesSite } from '../fakes/pages-site.js';
 
 const timing = { now: () => 0, sleep: async () => undefined, delayMs: 0 };
@@ -98,6 +108,87 @@ describe('a crawl of pages that each link a thousand long distinct URLs', () => 
       expect(result).toMatchObject({ complete: true, linksDropped: 0 });
     } finally {
       await small.close();
+    }
+  });
+});
+
+/** The real pool, except that `controller` is aborted as soon as a job of `kind` is handed to it. */
+function cancelOn(kind: ParseJob['kind'], controller: AbortController): ParsePool {
+  class CancelOnJob extends ParsePool {
+    override run<J extends ParseJob>(
+      job: J,
+      options: { owner?: JobOwner; signal?: AbortSignal } = {},
+    ): Promise<JobResult<J>> {
+      const running = super.run(job, options);
+      if (job.kind === kind) controller.abort();
+      return running;
+    }
+  }
+  const parser = new CancelOnJob({ ...DEFAULT_PARSE_SETTINGS, threads: 2 });
+  pools.push(parser);
+  return parser;
+}
+
+describe('cancelling while a document is parsed ends the parse instead of waiting for it', () => {
+  it('a crawl (a removed site, a stopping bot)', async () => {
+    const server = await startPagesSite((path) =>
+      path === '/docs/' ? '<html><body><p>One page of the site.</p></body></html>' : undefined,
+    );
+    const controller = new AbortController();
+    const parser = cancelOn('page', controller);
+    try {
+      await expect(
+        crawlSite(`${server.url}/docs/`, { ...timing, parser, signal: controller.signal }),
+      ).rejects.toThrow(/abort/i);
+      // The page was never parsed to the end, and no parser process is left reading it.
+      expect(parser.counts.parsed).toBe(0);
+      expect(parser.workers).toBe(0);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a sync of a source of another kind (Git, Notion, Confluence…)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rag-parse-cancel-'));
+    const store = await LocalStore.open({ dir });
+    const app = openAppDatabase(dir);
+    try {
+      const registry = new SourceRegistry(app);
+      const { source } = registry.add('https://notes.example/space', 'notes', 'test');
+      const controller = new AbortController();
+      const parser = cancelOn('source', controller);
+      // A kind that hands one fetched item to the parse pool, as the connectors do.
+      const kind: SourceKind = {
+        name: 'notes',
+        label: 'notes',
+        noun: 'note(s)',
+        recognise: () => undefined,
+        async *sync(context) {
+          const parsed = await context.parse({
+            format: 'markdown',
+            data: new TextEncoder().encode('# A note\n\nThe note explains the qwzx setting.'),
+            url: 'https://notes.example/space/a',
+            anchors: true,
+          });
+          yield {
+            type: 'document',
+            key: 'a',
+            url: 'https://notes.example/space/a',
+            markdown: parsed.markdown,
+            chunks: parsed.chunks,
+          };
+          return { complete: true };
+        },
+      };
+      const summary = await syncSource(store, registry, source, { kind, parser, signal: controller.signal });
+      expect(summary.error).toBe(CANCELLED);
+      expect(parser.counts.parsed).toBe(0);
+      expect(parser.workers).toBe(0);
+      expect((await store.collections()).get('notes') ?? 0).toBe(0);
+    } finally {
+      store.close();
+      app.close();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
