@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { Config } from '../config.js';
 import { attachmentTokenBudget, MAX_ATTACHED_FILES } from '../conversation/attachments.js';
 import { ConversationLayer } from '../conversation/layer.js';
+import { parsePool } from '../ingest/parse-pool.js';
 import { routedAnswerer } from '../knowledge/routed-answerer.js';
 import { postgresRouteStore, type RouteStore, redisRouteStore } from '../knowledge/routes-store.js';
 import { type SyncSchedule, startSyncSchedule } from '../knowledge/scheduler.js';
@@ -157,6 +158,9 @@ export async function composeBot(config: Config, log: Logger, deps: RuntimeDeps 
       await recorder.settled();
       await schedule?.stop();
       await knowledge.stop();
+      // Nothing parses for this process any more: a parser still reading a document (a page of
+      // a sync just cancelled) is ended now rather than outliving the bot until its time budget.
+      await parsePool().close();
       await shared.close();
       routesRedis?.disconnect();
       appDb?.close();

@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Bot, composeBot } from '../../src/app/compose.js';
 import { parseConfig } from '../../src/config.js';
 import { strings } from '../../src/conversation/strings.js';
+import { parsePool } from '../../src/ingest/parse-pool.js';
 import { createSlackAdapter, type SlackAdapter } from '../../src/platforms/slack/index.js';
 import { type FakeDocsSite, startFakeDocsSite } from '../fakes/docs-site/index.js';
 import { type FakeSlack, sendToBolt, slashCommandBody, startFakeSlack } from '../fakes/slack/index.js';
@@ -160,6 +161,25 @@ describe('the crawler under attack', () => {
     } finally {
       site.removePage('/docs/slow.html');
       await running.stop();
+    }
+  });
+
+  it('stopping the bot ends the parser processes its sync used: none outlives it', async () => {
+    const running = await startBot({ CRAWL_ALLOW_PRIVATE: 'true' });
+    let stopped = false;
+    try {
+      const added = await running.kb(`add ${site.url}/docs/ parsed-site`);
+      expect(added.first).toContain('`parsed-site`');
+      await added.later();
+      expect(await passages(running.bot, 'parsed-site')).toBeGreaterThan(0);
+      // The pages were parsed in parser processes, which stay a while for the next document…
+      expect(parsePool().workers).toBeGreaterThan(0);
+      await running.stop();
+      stopped = true;
+      // …but not past the bot's stop.
+      expect(parsePool().workers).toBe(0);
+    } finally {
+      if (!stopped) await running.stop();
     }
   });
 });
