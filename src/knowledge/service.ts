@@ -15,6 +15,7 @@ import { type Logger, silentLogger } from '../log.js';
 import type { AppDatabase } from '../state/app-db.js';
 import { isPrivateHost, publicOnly, publicOnlyFetch, type Resolver } from './address-guard.js';
 import { channelKey, placeKeys, type ResolvedRoute, resolveRoute } from './collections.js';
+import { readsWithOperatorCredentials } from './credentialed-sources.js';
 import { kindNamed, recogniseSource, sourceKinds } from './kinds/index.js';
 import type { Environment, SourceKind, SyncProgress } from './kinds/kind.js';
 import { type LearningChannel, LearningStore } from './learn.js';
@@ -220,12 +221,29 @@ export class KnowledgeService {
       const tenant = this.tenantOf(place);
       return tenant !== undefined && tenantCollection(tenant) === collection;
     }
+    // The operator's routes win over a chat's claim: a name a tenant took first and the
+    // operator later routes (its own `hr`, ingested on the server) is read where it is routed.
+    const routedTo = this.routedTo(collection);
+    if (routedTo.length > 0) {
+      const keys = placeKeys(place);
+      return routedTo.some((key) => keys.includes(key));
+    }
     const owner = this.registry.ownerOf(collection);
     if (owner !== undefined) return owner === this.ownerKey(place);
-    const routedTo = this.routedTo(collection);
-    if (routedTo.length === 0) return !this.separatesTenants;
-    const keys = placeKeys(place);
-    return routedTo.some((key) => keys.includes(key));
+    return !this.separatesTenants;
+  }
+
+  /**
+   * Whether `place` may add, from the chat, a source read with the operator's credentials
+   * (GITHUB_TOKEN, a Git host's token, NOTION_TOKEN, Confluence's): always where tenants are
+   * not kept apart (one organisation); where they are, only the workspaces and servers
+   * KB_CREDENTIALED_TENANTS names, since any tenant's admin could otherwise read what those
+   * tokens reach (a private repository, the operator's Confluence space) into its collection.
+   */
+  private mayUseOperatorCredentials(place: Place): boolean {
+    if (!this.separatesTenants) return true;
+    const allowed = this.options.settings.credentialedTenants;
+    return allowed.includes('*') || (place.workspaceId !== undefined && allowed.includes(place.workspaceId));
   }
 
   /**
@@ -407,6 +425,14 @@ export class KnowledgeService {
     if (!this.separatesTenants) this.checkMayUse(place, [collection]);
     const recognised = recogniseSource(this.kinds, url, this.env);
     const checked = new URL(recognised.url);
+    if (
+      readsWithOperatorCredentials(recognised.kind.name, checked, this.env) &&
+      !this.mayUseOperatorCredentials(place)
+    ) {
+      throw new NotYourCollectionError(
+        `${checked.host} would be read with the bot's own credentials for ${recognised.kind.name}, which only the workspaces and servers the operator names in KB_CREDENTIALED_TENANTS may use from the chat; ask the operator, or add a public source`,
+      );
+    }
     if (
       !this.options.settings.crawl.allowPrivate &&
       (await isPrivateHost(checked.hostname, this.options.resolve))

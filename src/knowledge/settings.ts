@@ -39,6 +39,11 @@ export interface KnowledgeConfig {
   readonly sources: Readonly<Record<string, string | undefined>>;
   /** Sources one workspace or server may add from the chat. */
   readonly maxSourcesPerTenant: number;
+  /**
+   * Workspaces and servers (ids, or `*`) that may add from the chat sources read with the
+   * operator's tokens, where tenants are kept apart.
+   */
+  readonly credentialedTenants: readonly string[];
 }
 
 export interface KnowledgeSlice {
@@ -71,6 +76,8 @@ export const knowledgeSettings = defineSettings({
     CRAWL_SYNC_TIMEOUT_MS: int(600_000, 10_000, 86_400_000),
     /** Sources one workspace or server may add from the chat (`/kb add`). */
     KB_MAX_SOURCES: int(20, 1, 10_000),
+    /** Slack workspace and Discord server ids (or `*`) whose admins may add token-read sources. */
+    KB_CREDENTIALED_TENANTS: idList,
     /** A token for private Git repositories on any host (read access). */
     GIT_TOKEN: optionalString,
     /** Tokens per Git host, `host=token,host=token`; a host's own wins over GIT_TOKEN. */
@@ -131,6 +138,7 @@ export const knowledgeSettings = defineSettings({
         }).filter(([, value]) => value !== undefined),
       ),
       maxSourcesPerTenant: env.KB_MAX_SOURCES,
+      credentialedTenants: env.KB_CREDENTIALED_TENANTS,
     },
   }),
 });

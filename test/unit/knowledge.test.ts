@@ -347,6 +347,68 @@ describe('multi-workspace mode (Slack by OAuth, Discord)', () => {
     close();
   });
 
+  it("refuses sources read with the operator's tokens unless KB_CREDENTIALED_TENANTS names the tenant", async () => {
+    const tokens = { GITHUB_TOKEN: 'ghp_operator', GIT_HOST_TOKENS: 'git.example.com=glpat_operator' };
+    const { service, close } = await tenants(tokens);
+    for (const url of [
+      'https://github.com/operator/private/issues',
+      'https://git.example.com/operator/private.git',
+    ]) {
+      await expect(service.addSourceFromChat(alpha, url, 'slack-t0alpha', 'slack:U1')).rejects.toThrow(
+        /KB_CREDENTIALED_TENANTS/,
+      );
+    }
+    // A site, and a repository on a host no token goes to, are read as anyone could.
+    await service.addSourceFromChat(alpha, 'http://127.0.0.1:1/docs/', 'slack-t0alpha', 'slack:U1');
+    await service.addSourceFromChat(
+      alpha,
+      'https://codeberg.org/someone/public.git',
+      'slack-t0alpha',
+      'slack:U1',
+    );
+    close();
+    const allowed = await tenants({ ...tokens, KB_CREDENTIALED_TENANTS: 'T0ALPHA' });
+    await allowed.service.addSourceFromChat(
+      alpha,
+      'https://github.com/operator/docs/issues',
+      'slack-t0alpha',
+      'slack:U1',
+    );
+    await expect(
+      allowed.service.addSourceFromChat(
+        beta,
+        'https://github.com/operator/docs/issues',
+        'slack-t0beta',
+        'slack:U2',
+      ),
+    ).rejects.toThrow(/KB_CREDENTIALED_TENANTS/);
+    allowed.close();
+  });
+
+  it("gives a name a tenant took first to the places the operator's routes name, once they do", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rag-squat-'));
+    dirs.push(dir);
+    const store = await LocalStore.open({ dir });
+    const app = openAppDatabase(dir);
+    const serving = (env: Record<string, string>) =>
+      new KnowledgeService({
+        store,
+        appDatabase: () => app,
+        settings: parseConfig({ CRAWL_ALLOW_PRIVATE: 'true', ...env }).knowledge,
+        tenantPlatforms: new Set(['slack']),
+      });
+    // Alpha takes `hr` from its chat before the operator uses the name.
+    await serving({}).addSourceFromChat(alpha, 'http://127.0.0.1:1/hr/', 'hr', 'slack:U1');
+    expect(serving({}).mayUse(alpha, 'hr')).toBe(true);
+    // The operator then ingests its own `hr` and routes it to Beta: Alpha reads it no more.
+    const routed = serving({ KNOWLEDGE_ROUTES: 'T0BETA=hr' });
+    expect(routed.mayUse(alpha, 'hr')).toBe(false);
+    expect(routed.mayUse(beta, 'hr')).toBe(true);
+    expect(await routed.collectionsFor(alpha)).not.toContain('hr');
+    store.close();
+    app.close();
+  });
+
   it('never writes where another tenant reads: default, a platform-wide route; a route to this workspace alone is fine', async () => {
     const { service, close } = await tenants({ KNOWLEDGE_ROUTES: 'slack=shared;T0ALPHA=alpha-docs' });
     await expect(service.writeCollection(beta)).rejects.toThrow(/this workspace's own is `slack-t0beta`/);
