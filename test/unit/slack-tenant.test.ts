@@ -1,0 +1,21 @@
+/**
+ * The workspace a Slack request acts for comes from Bolt's authorisation, and an org-wide
+ * installation, whose team Bolt would take from the payload, acts for none.
+ */
+import type { Context } from '@slack/bolt';
+import { describe, expect, it } from 'vitest';
+import { authorisedTeam } from '../../src/platforms/slack/tenant.js';
+
+describe('the workspace a Slack request acts for', () => {
+  it('is the team Bolt authorised for a workspace installation', () => {
+    expect(authorisedTeam({ isEnterpriseInstall: false, teamId: 'T0ALPHA' } as Context)).toEqual({
+      teamId: 'T0ALPHA',
+    });
+  });
+
+  it('is none for an org-wide installation, whatever team the payload names', () => {
+    expect(
+      authorisedTeam({ isEnterpriseInstall: true, enterpriseId: 'E0ORG', teamId: 'T0PARTNER' } as Context),
+    ).toEqual({});
+  });
+});
