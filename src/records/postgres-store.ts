@@ -11,7 +11,14 @@ import { randomBytes } from 'node:crypto';
 import type { Audience } from '../conversation/conversation.js';
 import type { PostgresDatabase } from '../state/postgres.js';
 import { type Pseudonymize, pseudonymizer } from './pseudonyms.js';
-import { type AnswerRecords, type Row, type StoredAnswer, type StoredVote, toAnswer } from './store.js';
+import {
+  type AnswerRecords,
+  type CastVote,
+  type Row,
+  type StoredAnswer,
+  type StoredVote,
+  toAnswer,
+} from './store.js';
 
 export const RECORDS_MIGRATION = 'answer-records-1';
 
@@ -165,7 +172,7 @@ export class PostgresRecordStore implements AnswerRecords {
    * been given by another instance whose record is still on its way (a 👎 clicked the moment the
    * answer ends), so a vote that finds no record waits for it a little before giving up.
    */
-  async saveVote(vote: StoredVote): Promise<boolean> {
+  async saveVote(vote: CastVote): Promise<boolean> {
     for (let attempt = 1; ; attempt++) {
       if (await this.saveVoteNow(vote)) return true;
       if (attempt >= VOTE_RECORD_WAITS) return false;
@@ -173,13 +180,14 @@ export class PostgresRecordStore implements AnswerRecords {
     }
   }
 
-  private async saveVoteNow(vote: StoredVote): Promise<boolean> {
+  private async saveVoteNow(vote: CastVote): Promise<boolean> {
     const { rowCount } = await this.db.pool.query(
       `INSERT INTO answer_feedback (question_id, user_id, vote, reason, at)
-       SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM answer_records WHERE question_id = $1)
+       SELECT $1, $2, $3, $4, $5
+       WHERE EXISTS (SELECT 1 FROM answer_records WHERE question_id = $1 AND platform = $6)
        ON CONFLICT (question_id, user_id) DO UPDATE SET
          vote = excluded.vote, at = excluded.at, reason = COALESCE(excluded.reason, answer_feedback.reason)`,
-      [vote.questionId, vote.userId, vote.vote, vote.reason ?? null, vote.at],
+      [vote.questionId, vote.userId, vote.vote, vote.reason ?? null, vote.at, vote.platform],
     );
     return (rowCount ?? 0) > 0;
   }

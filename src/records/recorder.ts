@@ -109,6 +109,7 @@ export class StoreRecorder implements AnswerRecorder {
     const voting = this.attempt('vote', async () => {
       const kept = await this.store.saveVote({
         questionId: record.questionId,
+        platform: record.place.platform,
         userId: this.store.pseudonym(record.userId),
         vote: record.vote,
         ...(record.reason ? { reason: record.reason } : {}),

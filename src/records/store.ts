@@ -107,6 +107,11 @@ export interface StoredVote {
   readonly at: number;
 }
 
+/** A vote as cast: it counts only on an answer given on the same platform. */
+export interface CastVote extends StoredVote {
+  readonly platform: string;
+}
+
 /** Normalised for hashing: case, spacing and trailing punctuation do not make a new question. */
 export function questionHash(question: string): string {
   const normal = question
@@ -172,7 +177,7 @@ export interface AnswerRecords {
    * A vote, or a reason for one: one row per voter per answer, the latest vote wins and a
    * reason is kept until replaced. Votes on answers never recorded are ignored (false).
    */
-  saveVote(vote: StoredVote): Promise<boolean>;
+  saveVote(vote: CastVote): Promise<boolean>;
   markEscalated(questionId: string, at: number): Promise<void>;
   answer(questionId: string): Promise<StoredAnswer | undefined>;
   /** Answers asked in [from, to), oldest first. */
@@ -263,17 +268,26 @@ export class RecordStore implements AnswerRecords {
 
   /**
    * A vote, or a reason for one: one row per voter per answer, the latest vote wins and a
-   * reason is kept until replaced. Votes on answers never recorded are ignored.
+   * reason is kept until replaced. Votes on answers never recorded, or given on another
+   * platform (a web visitor naming a Slack answer's id), are ignored.
    */
-  async saveVote(vote: StoredVote): Promise<boolean> {
+  async saveVote(vote: CastVote): Promise<boolean> {
     const result = this.app.db
       .prepare(
         `INSERT INTO answer_feedback (question_id, user_id, vote, reason, at)
-         SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM answer_records WHERE question_id = ?)
+         SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM answer_records WHERE question_id = ? AND platform = ?)
          ON CONFLICT (question_id, user_id) DO UPDATE SET
            vote = excluded.vote, at = excluded.at, reason = COALESCE(excluded.reason, answer_feedback.reason)`,
       )
-      .run(vote.questionId, vote.userId, vote.vote, vote.reason ?? null, vote.at, vote.questionId);
+      .run(
+        vote.questionId,
+        vote.userId,
+        vote.vote,
+        vote.reason ?? null,
+        vote.at,
+        vote.questionId,
+        vote.platform,
+      );
     return Number(result.changes) > 0;
   }
 

@@ -429,7 +429,13 @@ describe('the report and the digest', () => {
     const { thread } = await discordMention('@everyone how do I rotate the Discord token?');
     await recorder.settled();
     for (const id of [root])
-      await records.saveVote({ questionId: await recordIn(id), userId: 'U4', vote: 'down', at: Date.now() });
+      await records.saveVote({
+        questionId: await recordIn(id),
+        platform: 'slack',
+        userId: 'U4',
+        vote: 'down',
+        at: Date.now(),
+      });
     // The record is written once the answer's last edit has been acknowledged: wait for it, not
     // for the edit alone (under load the two can be a moment apart).
     const discordRecord = await waitFor(
@@ -438,6 +444,7 @@ describe('the report and the digest', () => {
     );
     await records.saveVote({
       questionId: discordRecord.questionId,
+      platform: 'discord',
       userId: 'someone',
       vote: 'down',
       at: Date.now(),

@@ -58,7 +58,14 @@ beforeAll(async () => {
     sources: [],
     timings: { totalMs: 120 },
   });
-  await records.saveVote({ questionId: 'q-old', userId: 'voter', vote: 'down', reason: 'stale', at: 5 });
+  await records.saveVote({
+    questionId: 'q-old',
+    platform: 'slack',
+    userId: 'voter',
+    vote: 'down',
+    reason: 'stale',
+    at: 5,
+  });
   await sqliteRouteStore(app).set('C0HR', ['hr'], 'slack:UADMIN');
   const installation = {
     team: { id: 'T7', name: 'Seven' },

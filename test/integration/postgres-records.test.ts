@@ -61,16 +61,25 @@ function contract(name: string, open: () => Promise<AnswerRecords>) {
       const records = await open();
       await records.saveAnswer(answer({ questionId: 'k1', mode: 'groq', timings: { firstTokenMs: 250.4 } }));
       await records.setLink('k1', 'https://fake.slack.com/archives/C1/p1');
-      expect(await records.saveVote({ questionId: 'k1', userId: 'u1', vote: 'up', at: T + 1 })).toBe(true);
+      expect(
+        await records.saveVote({ questionId: 'k1', platform: 'slack', userId: 'u1', vote: 'up', at: T + 1 }),
+      ).toBe(true);
       await records.saveVote({
         questionId: 'k1',
+        platform: 'slack',
         userId: 'u1',
         vote: 'down',
         reason: 'wrong office',
         at: T + 2,
       });
-      await records.saveVote({ questionId: 'k1', userId: 'u1', vote: 'down', at: T + 3 });
-      expect(await records.saveVote({ questionId: 'nope', userId: 'u1', vote: 'up', at: T })).toBe(false);
+      await records.saveVote({ questionId: 'k1', platform: 'slack', userId: 'u1', vote: 'down', at: T + 3 });
+      expect(
+        await records.saveVote({ questionId: 'nope', platform: 'slack', userId: 'u1', vote: 'up', at: T }),
+      ).toBe(false);
+      // A vote from another platform (a web visitor naming this Slack answer's id) is not kept.
+      expect(
+        await records.saveVote({ questionId: 'k1', platform: 'web', userId: 'u9', vote: 'down', at: T + 4 }),
+      ).toBe(false);
       await records.markEscalated('k1', T + 5);
       await records.markEscalated('k1', T + 9);
       const stored = await records.answer('k1');
@@ -90,7 +99,13 @@ function contract(name: string, open: () => Promise<AnswerRecords>) {
       await records.saveAnswer(answer({ questionId: 'r2', askedAt: base + 2 }));
       await records.saveAnswer(answer({ questionId: 'r1', askedAt: base + 1 }));
       await records.saveAnswer(answer({ questionId: 'r0', askedAt: base - 5 }));
-      await records.saveVote({ questionId: 'r0', userId: 'u', vote: 'down', at: base - 5 });
+      await records.saveVote({
+        questionId: 'r0',
+        platform: 'slack',
+        userId: 'u',
+        vote: 'down',
+        at: base - 5,
+      });
       expect((await records.answers(base, base + 10)).map((a) => a.questionId)).toEqual(['r1', 'r2']);
       expect(await records.deleteBefore(base)).toBeGreaterThanOrEqual(1);
       expect(await records.answer('r0')).toBeUndefined();
@@ -123,7 +138,14 @@ describe.skipIf(!havePostgres)('answer records in PostgreSQL', () => {
     const at = T + 40 * 86_400_000;
     await answering.saveAnswer(answer({ questionId: 'x1', askedAt: at, outcome: 'answered' }));
     expect(
-      await voting.saveVote({ questionId: 'x1', userId: 'voter', vote: 'down', reason: 'outdated', at }),
+      await voting.saveVote({
+        questionId: 'x1',
+        platform: 'slack',
+        userId: 'voter',
+        vote: 'down',
+        reason: 'outdated',
+        at,
+      }),
     ).toBe(true);
     const report = await buildReport(reporting, { from: at, to: at + 1 });
     expect(report.votedDown).toHaveLength(1);
@@ -133,7 +155,13 @@ describe.skipIf(!havePostgres)('answer records in PostgreSQL', () => {
   it('keeps a vote cast the moment an answer ends, before its record from another instance has landed', async () => {
     const [answering, voting] = [await postgresInstance(), await postgresInstance()];
     const at = T + 50 * 86_400_000;
-    const vote = voting.saveVote({ questionId: 'race-1', userId: 'voter', vote: 'down', at });
+    const vote = voting.saveVote({
+      questionId: 'race-1',
+      platform: 'slack',
+      userId: 'voter',
+      vote: 'down',
+      at,
+    });
     await new Promise((resolve) => setTimeout(resolve, 50));
     await answering.saveAnswer(answer({ questionId: 'race-1', askedAt: at }));
     expect(await vote).toBe(true);

@@ -197,8 +197,20 @@ describe('answer records', () => {
     const now = Date.UTC(2026, 10, 25);
     await store.saveAnswer(answer({ questionId: 'old', askedAt: now - 91 * DAY_MS }));
     await store.saveAnswer(answer({ questionId: 'recent', askedAt: now - 89 * DAY_MS }));
-    await store.saveVote({ questionId: 'old', userId: 'U1', vote: 'down', at: now - 91 * DAY_MS });
-    await store.saveVote({ questionId: 'recent', userId: 'U1', vote: 'up', at: now - 89 * DAY_MS });
+    await store.saveVote({
+      questionId: 'old',
+      platform: 'slack',
+      userId: 'U1',
+      vote: 'down',
+      at: now - 91 * DAY_MS,
+    });
+    await store.saveVote({
+      questionId: 'recent',
+      platform: 'slack',
+      userId: 'U1',
+      vote: 'up',
+      at: now - 89 * DAY_MS,
+    });
     expect(await sweepRecords(store, 90, now)).toBe(1);
     expect(await store.answer('old')).toBeUndefined();
     expect(await store.answer('recent')).toBeDefined();
@@ -232,13 +244,14 @@ describe('the report', () => {
     await add('a7', 'Where is the cafeteria?', 'answered', t + 6000);
     await store.saveVote({
       questionId: 'a5',
+      platform: 'slack',
       userId: 'U1',
       vote: 'down',
       reason: 'wrong building',
       at: t + 7000,
     });
-    await store.saveVote({ questionId: 'a6', userId: 'U2', vote: 'down', at: t + 7000 });
-    await store.saveVote({ questionId: 'a7', userId: 'U2', vote: 'up', at: t + 7000 });
+    await store.saveVote({ questionId: 'a6', platform: 'slack', userId: 'U2', vote: 'down', at: t + 7000 });
+    await store.saveVote({ questionId: 'a7', platform: 'slack', userId: 'U2', vote: 'up', at: t + 7000 });
     await store.markEscalated('a4', t + 8000);
 
     const report = await buildReport(store, { from: t, to: t + DAY_MS });
