@@ -276,6 +276,25 @@ describe('Slack Web API calls per answer in a channel', () => {
     );
   });
 
+  it('an answer longer than one call may carry (12,000 characters): sent in pieces, none of it lost', async () => {
+    const adapter = await adapterOn(slack);
+    const sentence = 'Each paragraph of the runbook explains one step of the deploy [1]. ';
+    const long = sentence.repeat(Math.ceil(25_000 / sentence.length));
+    const more = gate();
+    answerer.script = [long, more.opened, long];
+    const ts = await mention(slack, adapter, 'C0LONG');
+    await waitFor(
+      () => slack.callsTo('chat.startStream').find((c) => c.args.channel === 'C0LONG'),
+      'the stream',
+    );
+    more.open();
+    await waitFor(ended(slack, 'C0LONG'), 'the end of the answer');
+    const calls = slack.calls.filter((c) => c.args.channel === 'C0LONG' && c.method.startsWith('chat.'));
+    expect(calls.every((c) => String(c.args.markdown_text ?? '').length <= 12_000)).toBe(true);
+    expect(calls.map((c) => c.method)).not.toContain('chat.postMessage');
+    expect(slack.messages('C0LONG').find((m) => m.thread_ts === ts)?.text).toBe(long + long);
+  });
+
   it('a first text slow to come: the stream opens empty as the sign of life, then carries the answer', async () => {
     const adapter = await adapterOn(slack, 10);
     const first = gate();

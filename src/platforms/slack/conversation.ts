@@ -79,6 +79,22 @@ const STREAMING_UNAVAILABLE = new Set([
 
 /** Longest text per message in the chat.update fallback (Slack truncates `text` at 4,000). */
 export const MESSAGE_LIMIT = 3_500;
+
+/** Slack's limit on one call's `markdown_text` (chat.startStream, appendStream, stopStream). */
+export const STREAM_TEXT_LIMIT = 12_000;
+
+/** `text` in consecutive pieces of at most `limit` characters, none splitting a character or entity. */
+function inPieces(text: string, limit: number): string[] {
+  const pieces: string[] = [];
+  let rest = text;
+  while (rest.length > limit) {
+    const at = safeCut(rest, limit);
+    pieces.push(rest.slice(0, at));
+    rest = rest.slice(at);
+  }
+  if (rest) pieces.push(rest);
+  return pieces;
+}
 const PLACEHOLDER = `_${strings.working}_`;
 
 function errorCode(error: unknown): string {
@@ -119,18 +135,24 @@ function streamedMessage(
 ): OpenReply {
   const { askHuman } = options;
   let hasText = options.startedWithText;
+  const append = async (piece: string) => {
+    hasText ||= piece !== '';
+    // A model writing fast between two appends can pass the per-call limit.
+    for (const part of inPieces(piece, STREAM_TEXT_LIMIT)) {
+      await client.chat.appendStream({ channel: target.channel, ts, markdown_text: part });
+    }
+  };
   return {
-    async append(piece) {
-      hasText ||= piece !== '';
-      await client.chat.appendStream({ channel: target.channel, ts, markdown_text: piece });
-    },
+    append,
     async finish(final) {
-      const joined = withNotice(final.text.slice(final.written), final.notice);
+      const parts = inPieces(withNotice(final.text.slice(final.written), final.notice), STREAM_TEXT_LIMIT);
+      const last = parts.pop();
+      for (const part of parts) await append(part);
       const blocks = finalBlocks(final, askHuman);
       await client.chat.stopStream({
         channel: target.channel,
         ts,
-        ...(joined ? { markdown_text: joined } : {}),
+        ...(last ? { markdown_text: last } : {}),
         ...(blocks.length > 0 ? { blocks } : {}),
         ...(final.text ? { metadata: answerMetadata(final) } : {}),
       });
@@ -244,10 +266,13 @@ function lazyReply(client: WebClient, target: SlackTarget, options: ReplyOptions
   let ended = false;
 
   const postFirst = async (first: string): Promise<OpenReply> => {
+    // The message shows what fits; the rest follows in its edits and further messages.
+    const visible =
+      first.length > MESSAGE_LIMIT ? `${first.slice(0, safeCut(first, MESSAGE_LIMIT))}…` : first;
     const posted = await client.chat.postMessage({
       channel: target.channel,
       ...thread,
-      ...(first ? { text: toMrkdwn(first), blocks: [markdownBlock(first)] } : { text: PLACEHOLDER }),
+      ...(visible ? { text: toMrkdwn(visible), blocks: [markdownBlock(visible)] } : { text: PLACEHOLDER }),
     });
     return editedMessage(client, target, posted.ts!, first, { intervalMs: editIntervalMs, now, askHuman });
   };
@@ -256,15 +281,22 @@ function lazyReply(client: WebClient, target: SlackTarget, options: ReplyOptions
     opened ??= (async () => {
       if (canStream) {
         try {
+          // Opened with what one call may carry; the rest is appended at once.
+          const [head = '', ...rest] = inPieces(first, STREAM_TEXT_LIMIT);
           const started = await client.chat.startStream({
             channel: target.channel,
             thread_ts: target.threadTs!,
             recipient_user_id: target.userId,
             ...(target.teamId ? { recipient_team_id: target.teamId } : {}),
-            ...(first ? { markdown_text: first } : {}),
+            ...(head ? { markdown_text: head } : {}),
           });
           if (started.ts) {
-            return streamedMessage(client, target, started.ts, { askHuman, startedWithText: first !== '' });
+            const stream = streamedMessage(client, target, started.ts, {
+              askHuman,
+              startedWithText: head !== '',
+            });
+            for (const part of rest) await stream.append(part);
+            return stream;
           }
         } catch (error) {
           const code = errorCode(error);

@@ -177,6 +177,25 @@ export interface FakeSlack {
  * The text a streaming call carries: `markdown_text`, and the text of any markdown_text chunks
  * (Slack's ChatStreamer sends `chunks` instead).
  */
+/** Slack's limit on `markdown_text` per call and on a `markdown` block's text (12,000 each). */
+const MARKDOWN_LIMIT = 12_000;
+
+/**
+ * The error Slack gives a message call over its documented sizes: `markdown_text` over 12,000
+ * characters (chat.postMessage, startStream, appendStream, stopStream) and markdown blocks whose
+ * text adds up to more than 12,000 in one payload.
+ */
+function documentedLimitBroken(method: string, args: Record<string, unknown>): string | undefined {
+  if (!method.startsWith('chat.')) return undefined;
+  if (typeof args.markdown_text === 'string' && args.markdown_text.length > MARKDOWN_LIMIT)
+    return 'msg_too_long';
+  const blocks = Array.isArray(args.blocks) ? (args.blocks as { type?: string; text?: unknown }[]) : [];
+  const markdown = blocks
+    .filter((block) => block.type === 'markdown')
+    .reduce((sum, block) => sum + (typeof block.text === 'string' ? block.text.length : 0), 0);
+  return markdown > MARKDOWN_LIMIT ? 'invalid_blocks' : undefined;
+}
+
 function streamedText(args: Record<string, unknown>): string {
   const chunks = Array.isArray(args.chunks) ? (args.chunks as { type?: string; text?: string }[]) : [];
   return (
@@ -298,6 +317,8 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     if (method.startsWith('chat.') && method.includes('Stream') && !streaming) {
       return { ok: false, error: 'unknown_method' };
     }
+    const overLimit = documentedLimitBroken(method, args);
+    if (overLimit) return { ok: false, error: overLimit };
     switch (method) {
       case 'auth.test':
         return {
