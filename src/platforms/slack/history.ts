@@ -8,11 +8,14 @@ import type { Turn } from '../../core/types.js';
 import { slackNeutralizer } from '../../render/slack-text.js';
 import { filesOf, type SlackFile } from './files.js';
 import { stripBotMention } from './format.js';
+import { threadPages } from './thread-pages.js';
 
 export const QUESTION_EVENT = 'rag_question';
 export const ANSWER_EVENT = 'rag_answer';
 /** Turns handed to the core; it trims further to its token budget. */
 const MAX_TURNS = 20;
+/** Messages of a thread kept while reading it: the turns and the files shared in it come from these. */
+const THREAD_WINDOW = 200;
 
 interface SlackMessage {
   ts?: string;
@@ -62,13 +65,18 @@ export async function threadContext(
   currentTs: string,
   bot: BotIdentity,
 ): Promise<ThreadContext> {
-  const replies = await client.conversations.replies({
+  // The newest messages of a long thread are on its last pages: keep a window of them.
+  let messages: SlackMessage[] = [];
+  let botParticipates = false;
+  for await (const page of threadPages<SlackMessage>(client, {
     channel,
     ts: rootTs,
     limit: 100,
-    include_all_metadata: true,
-  });
-  const messages = (replies.messages ?? []) as SlackMessage[];
+    includeMetadata: true,
+  })) {
+    botParticipates ||= page.some((message) => fromBot(message, bot));
+    messages = [...messages, ...page].slice(-THREAD_WINDOW);
+  }
   const history = messages
     .filter((message) => message.ts !== currentTs)
     .map((message) => toTurn(message, bot))
@@ -77,7 +85,7 @@ export async function threadContext(
     (message) => message.ts !== currentTs && !message.bot_id && !fromBot(message, bot),
   );
   return {
-    botParticipates: messages.some((message) => fromBot(message, bot)),
+    botParticipates,
     history: history.slice(-MAX_TURNS),
     files: earlier.reverse().flatMap((message) => filesOf(message)),
   };

@@ -137,6 +137,11 @@ export interface FakeSlack {
   rateLimit(method: string, retryAfterSeconds: number, times?: number): void;
   /** The bot is not a member of `channel`: posting there fails with not_in_channel. */
   excludeBotFrom(channel: string): void;
+  /**
+   * conversations.replies gives at most this many messages a page (1,000 by default; 15 for
+   * apps distributed outside the Marketplace, as Slack documents).
+   */
+  capRepliesPage(messages: number): void;
   /** chat.startStream/appendStream/stopStream answer unknown_method (older workspaces). */
   disableStreaming(): void;
   /** users.info reports these users as workspace admins (`is_admin`). */
@@ -260,6 +265,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   const channels = new Map<string, FakeMessage[]>();
   const limited = new Map<string, { retryAfter: number; times: number }>();
   const excluded = new Set<string>();
+  let repliesPageCap = 1_000;
   const channelKinds = new Map<string, 'private' | 'shared'>();
   const ephemerals = new Map<string, FakeEphemeral[]>();
   const views: FakeView[] = [];
@@ -460,7 +466,18 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
               m.ts === root ? channel(ch).filter((r) => r.thread_ts === root && r.ts !== root).length : 0;
             return replies > 0 ? { ...shown(m), thread_ts: root, reply_count: replies } : shown(m);
           });
-        return { ok: true, messages: thread.slice(0, Number(args.limit ?? 1000)), has_more: false };
+        // Oldest first, a page at a time: the cursor is where the next page starts (opaque to
+        // the caller), and has_more with response_metadata.next_cursor says more follow.
+        const limit = Math.min(Number(args.limit ?? repliesPageCap), repliesPageCap);
+        const from = args.cursor ? Number(Buffer.from(String(args.cursor), 'base64').toString('utf8')) : 0;
+        const page = thread.slice(from, from + limit);
+        const next = from + limit < thread.length ? Buffer.from(String(from + limit)).toString('base64') : '';
+        return {
+          ok: true,
+          messages: page,
+          has_more: next !== '',
+          response_metadata: { next_cursor: next },
+        };
       }
       case 'conversations.history': {
         const top = channel(ch).filter((m) => !m.thread_ts || m.thread_ts === m.ts);
@@ -645,6 +662,9 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     downloads,
     rateLimit(method, retryAfter, times = 1) {
       limited.set(method, { retryAfter, times });
+    },
+    capRepliesPage: (messages) => {
+      repliesPageCap = messages;
     },
     excludeBotFrom: (ch) => {
       excluded.add(ch);

@@ -11,6 +11,7 @@ import { type KnowledgeService, saveFailureMessage } from '../../../knowledge/se
 import type { SlackContext } from '../context.js';
 import { type BotIdentity, QUESTION_EVENT } from '../history.js';
 import { authorisedTeam } from '../tenant.js';
+import { threadPages } from '../thread-pages.js';
 import { isSlackAdmin } from './kb-admin.js';
 
 export const SAVE_TO_KNOWLEDGE = 'save_to_knowledge';
@@ -33,14 +34,16 @@ export async function readSlackThread(
   client: webApi.WebClient,
   thread: { channel: string; threadTs: string; bot: BotIdentity },
 ): Promise<{ messages: ThreadMessage[]; permalink: string }> {
-  const replies = await client.conversations.replies({
+  const raw: SlackThreadMessage[] = [];
+  for await (const page of threadPages<SlackThreadMessage>(client, {
     channel: thread.channel,
     ts: thread.threadTs,
     limit: 200,
     // The /ask echo's question is in its metadata, which Slack returns only when asked.
-    include_all_metadata: true,
-  });
-  const raw = (replies.messages ?? []) as SlackThreadMessage[];
+    includeMetadata: true,
+  })) {
+    raw.push(...page);
+  }
   const messages: ThreadMessage[] = [];
   for (const [index, message] of raw.entries()) {
     if (message.subtype && message.subtype !== 'thread_broadcast') continue;
