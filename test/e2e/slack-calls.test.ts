@@ -295,6 +295,25 @@ describe('Slack Web API calls per answer in a channel', () => {
     expect(slack.messages('C0LONG').find((m) => m.thread_ts === ts)?.text).toBe(long + long);
   });
 
+  it("streams to the asker's own workspace in a channel shared with another organisation", async () => {
+    const adapter = await adapterOn(slack);
+    answerer.script = ['Create the app from the manifest [1].'];
+    const text = '<@UBOT> How do I add the bot to Slack?';
+    const ts = slack.addUserMessage('C0SHARED', 'U0EXTERNAL', text);
+    await sendToBolt(
+      `http://127.0.0.1:${adapter.port}/slack/events`,
+      eventEnvelope(
+        { type: 'app_mention', user: 'U0EXTERNAL', user_team: 'T0PARTNER', text, ts, channel: 'C0SHARED' },
+        slack.teamId,
+      ),
+      'application/json',
+      { secret: SECRET },
+    );
+    await waitFor(ended(slack, 'C0SHARED'), 'the end of the answer');
+    const start = slack.callsTo('chat.startStream').find((c) => c.args.channel === 'C0SHARED');
+    expect(start?.args).toMatchObject({ recipient_user_id: 'U0EXTERNAL', recipient_team_id: 'T0PARTNER' });
+  });
+
   it('a first text slow to come: the stream opens empty as the sign of life, then carries the answer', async () => {
     const adapter = await adapterOn(slack, 10);
     const first = gate();

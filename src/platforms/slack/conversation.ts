@@ -37,6 +37,11 @@ export interface SlackTarget {
   readonly threadTs?: string;
   readonly userId: string;
   readonly teamId?: string;
+  /**
+   * The asker's own workspace, where it is not the bot's (a channel shared with another
+   * organisation): the team chat.startStream streams to. Never a tenant: `teamId` is that.
+   */
+  readonly recipientTeamId?: string;
 }
 
 export interface SlackPacing {
@@ -287,7 +292,9 @@ function lazyReply(client: WebClient, target: SlackTarget, options: ReplyOptions
             channel: target.channel,
             thread_ts: target.threadTs!,
             recipient_user_id: target.userId,
-            ...(target.teamId ? { recipient_team_id: target.teamId } : {}),
+            ...((target.recipientTeamId ?? target.teamId)
+              ? { recipient_team_id: target.recipientTeamId ?? target.teamId }
+              : {}),
             ...(head ? { markdown_text: head } : {}),
           });
           if (started.ts) {

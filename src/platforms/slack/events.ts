@@ -18,6 +18,8 @@ const posted = {
   ts,
   thread_ts: v.optional(ts),
   files: v.optional(v.array(v.unknown(), expected('array'))),
+  /** The poster's own workspace, which in a channel shared with another organisation is theirs. */
+  user_team: v.optional(id),
 };
 
 export const mentionEvent = jsonObject(

@@ -53,6 +53,7 @@ export function onMention(ctx: SlackContext) {
         threadTs: rootTs,
         userId: mention.user,
         ...authorisedTeam(context),
+        ...(mention.user_team ? { recipientTeamId: mention.user_team } : {}),
       },
       question,
       history,

@@ -40,7 +40,10 @@ export function onMessage(ctx: SlackContext) {
     }
     const msg = parsed.output;
     const bot = ctx.bot();
-    const team = authorisedTeam(request);
+    const team = {
+      ...authorisedTeam(request),
+      ...(msg.user_team ? { recipientTeamId: msg.user_team } : {}),
+    };
     const shared = filesOf(msg);
     const withFiles = (text: string) => text || (shared.length > 0 ? strings.aboutTheFile : '');
     if (msg.channel_type === 'im') {
