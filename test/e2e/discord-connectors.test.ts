@@ -77,6 +77,8 @@ beforeAll(async () => {
     RAG_DATA_DIR: dataDir,
     // The fakes are on the loopback, which /kb add refuses unless the operator allows it.
     CRAWL_ALLOW_PRIVATE: 'true',
+    // Each server is a tenant: this one may add what the bot's own tokens read.
+    KB_CREDENTIALED_TENANTS: discord.guildId,
   });
   const { logger } = captureLogs();
   bot = await composeBot(config, logger);

@@ -128,6 +128,21 @@ describe('Discord: /kb', () => {
       { name: 'default,acme', value: 'default,acme' },
     ]);
 
+    // A suggestion whose value Discord would refuse (over 100 characters) is left out, not cut
+    // into a collection name that does not exist.
+    const long = discord.autocomplete({
+      name: 'kb',
+      options: [
+        {
+          name: 'use',
+          type: 1,
+          options: [{ name: 'collections', type: 3, value: `${'x'.repeat(96)},ac`, focused: true }],
+        },
+      ],
+      ...ADMIN,
+    });
+    expect(await waitFor(() => discord.choices(long.token), 'long suggestions')).toEqual([]);
+
     const member = discord.autocomplete({
       name: 'kb',
       options: [

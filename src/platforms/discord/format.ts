@@ -46,13 +46,17 @@ const literal = (text: string, max: number) => {
 };
 
 /** One source line: number, title (linked when it has a web address), its sections when several, where it lives. */
+/** Sections named beside a source with several passages; more are shown as an ellipsis. */
+const MAX_SECTIONS = 6;
+
 function sourceLine(source: Source): string {
   const title = literal(source.title, 200);
   const target = discordLinkTarget(source.url);
   const passages = source.passages ?? [];
+  const named = [...new Set(passages.map((passage) => literal(passage.section ?? source.title, 80)))];
   const sections =
     passages.length > 1
-      ? ` (${[...new Set(passages.map((passage) => literal(passage.section ?? source.title, 80)))].join(' · ')})`
+      ? ` (${named.slice(0, MAX_SECTIONS).join(' · ')}${named.length > MAX_SECTIONS ? ' · …' : ''})`
       : '';
   return target
     ? `**[${source.index}]** [${title}](${target})${sections}`
@@ -78,6 +82,9 @@ export function sourcesEmbed(
     kept.push(line);
     length += line.length + 1;
   }
+  // A first line too long for the embed (a link of thousands of characters): no embed, rather
+  // than one Discord refuses with the answer.
+  if (kept.length === 0) return undefined;
   return new EmbedBuilder()
     .setTitle(strings.sourcesHeading)
     .setDescription(kept.join('\n'))

@@ -52,7 +52,11 @@ export function onKbAutocomplete(ctx: DiscordContext, knowledge: KnowledgeServic
         const prefix = head.length > 0 ? `${head.join(',')},` : '';
         choices = (await collectionNames(knowledge, place))
           .filter((name) => name.startsWith(last) && !head.includes(name))
-          .map((name) => ({ name: clip(`${prefix}${name}`), value: clip(`${prefix}${name}`) }));
+          // A value is what the command receives: one Discord would refuse (over 100
+          // characters) is left out rather than cut into a name that does not exist.
+          .map((name) => `${prefix}${name}`)
+          .filter((value) => value.length <= 100)
+          .map((value) => ({ name: clip(value), value }));
       }
     } catch (error) {
       ctx.log.warn({ err: error }, '/kb autocomplete failed');

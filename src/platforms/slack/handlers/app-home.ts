@@ -12,6 +12,7 @@ import { authorisedTeam } from '../tenant.js';
 
 /** Sources listed by name; the rest are counted. Slack allows 100 blocks and 3,000 characters per section. */
 const LISTED_SOURCES = 15;
+const LISTED_COLLECTIONS = 8;
 
 const section = (text: string): types.KnownBlock => ({ type: 'section', text: { type: 'mrkdwn', text } });
 const header = (text: string): types.KnownBlock => ({
@@ -27,15 +28,18 @@ const oneLine = (text: string, max: number) => {
 /** `unavailable` when the store could not be read; `undefined` when this deployment shows no overview. */
 type Shown = KnowledgeOverview | 'unavailable' | undefined;
 
-function knowledgeBlocks(overview: Shown): types.KnownBlock[] {
+export function knowledgeBlocks(overview: Shown): types.KnownBlock[] {
   if (overview === undefined) return [];
   if (overview === 'unavailable') return [section(strings.homeUnavailable)];
   if (overview.passages === 0) return [section(strings.homeEmpty)];
   const blocks = [section(strings.homeKnows(overview.passages, overview.sources.length))];
   if (overview.collections.length > 0) {
-    const lines = overview.collections.map(
-      (c) => `• *${oneLine(c.name, 80)}*${c.description ? ` — ${oneLine(c.description, 200)}` : ''}`,
-    );
+    // A section holds 3,000 characters: a few collections, then how many more.
+    const lines = overview.collections
+      .slice(0, LISTED_COLLECTIONS)
+      .map((c) => `• *${oneLine(c.name, 80)}*${c.description ? ` — ${oneLine(c.description, 200)}` : ''}`);
+    const more = overview.collections.length - lines.length;
+    if (more > 0) lines.push(`_${strings.homeMoreSources(more)}_`);
     blocks.push(section(lines.join('\n')));
   }
   const listed = overview.sources.slice(0, LISTED_SOURCES).map((s) => `• ${oneLine(s.name, 150)}`);
