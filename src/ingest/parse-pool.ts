@@ -105,6 +105,9 @@ class Stopped extends Error {
 }
 
 /** One parser process: one document at a time. */
+/** How long stopping waits for a killed parser process to be gone. */
+const EXIT_WAIT_MS = 5_000;
+
 class ParserProcess {
   readonly child: ChildProcess;
   private stderr = '';
@@ -242,10 +245,21 @@ class ParserProcess {
     this.end();
   }
 
-  /** Resolves once the process has exited. */
+  /**
+   * Resolves once the process has exited, or after EXIT_WAIT_MS. An idle process's handles are
+   * unreferenced, so waiting on its 'exit' alone keeps nothing alive: a caller awaiting this at
+   * shutdown (the terminal's last `await bot.stop()`) would see its process end with the promise
+   * unsettled. The timer, referenced, holds the event loop until the exit arrives.
+   */
   exited(): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve();
-    return new Promise((resolve) => this.child.once('exit', () => resolve()));
+    return new Promise((resolve) => {
+      const givenUp = setTimeout(resolve, EXIT_WAIT_MS);
+      this.child.once('exit', () => {
+        clearTimeout(givenUp);
+        resolve();
+      });
+    });
   }
 
   private end(): void {
