@@ -316,3 +316,85 @@ describe('GitHub discussions: answered ones with the accepted answer', () => {
     expect(summary.error).toMatch(/needs a token: set GITHUB_TOKEN/);
   });
 });
+
+describe('GITHUB_TOKEN goes only to api.github.com or the API named in GITHUB_API_URL', () => {
+  /** Every request the kind makes, by the URL it meant, answered by the fake GitHub. */
+  const routed = () => {
+    const seen: { url: string; authorization: string | null }[] = [];
+    const fetchVia = (async (input: string | URL | Request, init?: RequestInit) => {
+      const request = new Request(input, init);
+      seen.push({ url: request.url, authorization: request.headers.get('authorization') });
+      const meant = new URL(request.url);
+      const path = meant.pathname.replace(/^\/api\/v3/, '');
+      return fetch(`${github.url}${path}${meant.search}`, {
+        method: request.method,
+        headers: request.headers,
+        redirect: 'manual',
+        ...(request.method === 'POST' ? { body: await request.text() } : {}),
+      });
+    }) as typeof fetch;
+    return { seen, fetch: fetchVia };
+  };
+
+  it('refuses a github.* host it was not told of, naming GITHUB_API_URL, and sends it nothing', async () => {
+    const evil = 'https://github.evil.example/acme/widgets/issues';
+    expect(() => githubKind.recognise(new URL(evil), { GITHUB_TOKEN: TOKEN })).toThrow(/GITHUB_API_URL/);
+    // A source stored before (or added around the check) is refused when it syncs too.
+    const { source } = registry.add(evil, 'evil', 'test', 'github');
+    const { seen, fetch: fetchVia } = routed();
+    const summary = await syncSource(
+      store,
+      registry,
+      source,
+      options({ env: { GITHUB_TOKEN: TOKEN }, fetch: fetchVia }),
+    );
+    expect(summary.error).toMatch(/set GITHUB_API_URL to its API/);
+    expect(seen).toEqual([]);
+  });
+
+  it('sends the token for a github.com URL to api.github.com only', async () => {
+    const { source } = registry.add(ISSUES, 'dotcom', 'test', 'github');
+    const { seen, fetch: fetchVia } = routed();
+    const summary = await syncSource(
+      store,
+      registry,
+      source,
+      options({ env: { GITHUB_TOKEN: TOKEN }, fetch: fetchVia }),
+    );
+    expect(summary.error).toBeUndefined();
+    const credentialed = seen.filter((r) => r.authorization !== null);
+    expect(credentialed.length).toBeGreaterThan(0);
+    // The first request went to api.github.com; the Link header's next pages point at the fake.
+    expect(new URL(seen[0]!.url).origin).toBe('https://api.github.com');
+    expect(
+      credentialed.every((r) => ['https://api.github.com', github.url].includes(new URL(r.url).origin)),
+    ).toBe(true);
+  });
+
+  it('reads a GitHub Enterprise host named by GITHUB_API_URL, and no other host with it', async () => {
+    const env = { GITHUB_TOKEN: TOKEN, GITHUB_API_URL: 'https://ghe.example.com/api/v3' };
+    expect(githubKind.recognise(new URL('https://ghe.example.com/acme/widgets/issues'), env)).toBe(
+      'https://ghe.example.com/acme/widgets/issues',
+    );
+    expect(() =>
+      githubKind.recognise(new URL('https://github.evil.example/acme/widgets/issues'), env),
+    ).toThrow(/not github\.com or the GitHub Enterprise host in GITHUB_API_URL/);
+    expect(githubKind.recognise(new URL('https://evil.example/acme/widgets/issues'), env)).toBeUndefined();
+    const { source } = registry.add('https://ghe.example.com/acme/widgets/issues', 'ghe', 'test', 'github');
+    const { seen, fetch: fetchVia } = routed();
+    const summary = await syncSource(store, registry, source, options({ env, fetch: fetchVia }));
+    expect(summary.error).toBeUndefined();
+    expect(new URL(seen[0]!.url).href).toMatch(
+      /^https:\/\/ghe\.example\.com\/api\/v3\/repos\/acme\/widgets\/issues/,
+    );
+  });
+
+  it('never sends the token over plain http to a host off the machine', async () => {
+    const env = { GITHUB_TOKEN: TOKEN, GITHUB_API_URL: 'http://ghe.example.com/api/v3' };
+    const { source } = registry.add('https://ghe.example.com/acme/widgets/issues', 'plain', 'test', 'github');
+    const { seen, fetch: fetchVia } = routed();
+    const summary = await syncSource(store, registry, source, options({ env, fetch: fetchVia }));
+    expect(summary.error).toMatch(/GITHUB_TOKEN is sent over https only/);
+    expect(seen).toEqual([]);
+  });
+});

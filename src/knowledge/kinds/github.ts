@@ -12,8 +12,8 @@
  * (`x-ratelimit-remaining: 0` until `x-ratelimit-reset`, secondary limits' `retry-after` or
  * else a minute) are waited out by the sync's fetch; GraphQL's own (an HTTP 200 whose error is
  * RATE_LIMITED) here, before the same page is asked again. GITHUB_TOKEN authenticates (required for discussions and
- * private repositories); GITHUB_API_URL points at GitHub Enterprise (default: its /api/v3, or
- * api.github.com).
+ * private repositories) and goes to api.github.com or the GitHub Enterprise API named in
+ * GITHUB_API_URL only, never to an API derived from the URL a user added.
  */
 import type { Octokit } from '@octokit/rest';
 import { resetWaitMs, SECONDARY_LIMIT_WAIT_MS } from './http.js';
@@ -57,13 +57,56 @@ const MAX_COMMENTS = 300;
 /** Issues or discussions read per sync at most. */
 const MAX_ITEMS = 20_000;
 
+/** Hosts whose API is api.github.com. */
+const DOTCOM = new Set(['github.com', 'www.github.com']);
+
+/**
+ * The hosts whose issues the configured API serves: GitHub Enterprise Server's own host
+ * (`https://ghe.example.com/api/v3`), and for an `api.` host (GHE.com's
+ * `https://api.acme.ghe.com`) the web host after it.
+ */
+function hostsOfApi(apiUrl: string): Set<string> {
+  const host = new URL(apiUrl).hostname.toLowerCase();
+  return new Set(host.startsWith('api.') ? [host, host.slice(4)] : [host]);
+}
+
+/** True for an address that never leaves the machine (a token may go there over http). */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
+/**
+ * The API a URL's issues are read from. Never derived from the URL itself: GITHUB_TOKEN goes
+ * to api.github.com for github.com, or to the API the operator named in GITHUB_API_URL; any
+ * other host (`github.evil.example`) would receive the token, so it is refused.
+ */
+function apiUrlFor(url: URL, env: Environment): string {
+  const host = url.hostname.toLowerCase();
+  const configured = env.GITHUB_API_URL?.trim().replace(/(?<!\/)\/+$/, '');
+  if (configured && (DOTCOM.has(host) || hostsOfApi(configured).has(host))) return configured;
+  if (DOTCOM.has(host)) return 'https://api.github.com';
+  throw new SourceError(
+    `${url.origin} is not github.com${configured ? ' or the GitHub Enterprise host in GITHUB_API_URL' : ''}: to read a GitHub Enterprise server's ${url.pathname.split('/')[3] ?? 'issues'}, set GITHUB_API_URL to its API (e.g. ${url.origin.replace(/^http:/, 'https:')}/api/v3)`,
+  );
+}
+
+/** Whether a URL is this kind's: a github.com, GitHub Enterprise-looking or configured host. */
+function looksLikeGitHub(url: URL, env: Environment): boolean {
+  const host = url.hostname.toLowerCase();
+  const configured = env.GITHUB_API_URL?.trim();
+  return (
+    DOTCOM.has(host) ||
+    host.startsWith('github.') ||
+    (configured !== undefined && configured !== '' && hostsOfApi(configured).has(host))
+  );
+}
+
 function parseTarget(url: URL, env: Environment): Target | undefined {
   const segments = url.pathname.split('/').filter(Boolean);
   if (segments[2] !== 'issues' && segments[2] !== 'discussions') return undefined;
-  const dotcom = url.hostname === 'github.com' || url.hostname === 'www.github.com';
-  const configured = env.GITHUB_API_URL?.trim().replace(/(?<!\/)\/+$/, '');
-  // GitHub Enterprise Server serves its API under /api/v3 of the same host.
-  if (!dotcom && !configured && !url.hostname.startsWith('github.')) return undefined;
+  if (!looksLikeGitHub(url, env)) return undefined;
+  const apiUrl = apiUrlFor(url, env);
   if (segments.length !== 3) {
     // One issue or discussion (`…/issues/12`): a source is a repository's whole list.
     const list = `${url.origin}/${segments[0]}/${segments[1]}/${segments[2]}`;
@@ -71,7 +114,6 @@ function parseTarget(url: URL, env: Environment): Target | undefined {
       `${url.href} is one ${segments[2] === 'issues' ? 'issue' : 'discussion'}; a source reads a repository's ${segments[2]}: add ${list} (${segments[2] === 'issues' ? 'closed ones' : 'answered ones'}), or ${list}?state=all`,
     );
   }
-  const apiUrl = configured || (dotcom ? 'https://api.github.com' : `${url.origin}/api/v3`);
   return {
     apiUrl,
     owner: segments[0]!,
@@ -419,7 +461,14 @@ export const githubKind: SourceKind = {
   async *sync(context: SyncContext): AsyncGenerator<ItemEvent, SyncEnd, void> {
     const target = parseTarget(new URL(context.url), context.env);
     if (!target) throw new SourceError(`${context.url} is not a GitHub issues or discussions URL`);
-    const token = context.env.GITHUB_TOKEN?.trim();
+    const token = context.env.GITHUB_TOKEN?.trim() || undefined;
+    const api = new URL(target.apiUrl);
+    if (token && api.protocol !== 'https:' && !isLoopbackHost(api.hostname)) {
+      // A token over plain http is readable by anyone on the way.
+      throw new SourceError(
+        `GITHUB_API_URL is ${api.protocol.replace(':', '')}://: GITHUB_TOKEN is sent over https only; set it to the https:// address of the API`,
+      );
+    }
     const { Octokit } = await import('@octokit/rest');
     const quiet = () => undefined;
     const octokit = new Octokit({
