@@ -11,7 +11,7 @@ import {
   parsedBy,
 } from '../settings/variables.js';
 import { parseRoutes } from './collections.js';
-import { parseHostTokens } from './kinds/environment.js';
+import { parseHostTokens, parseTokenHosts } from './kinds/environment.js';
 
 export interface KnowledgeConfig {
   /** KNOWLEDGE_ROUTES: place id → collections. */
@@ -78,8 +78,13 @@ export const knowledgeSettings = defineSettings({
     KB_MAX_SOURCES: int(20, 1, 10_000),
     /** Slack workspace and Discord server ids (or `*`) whose admins may add token-read sources. */
     KB_CREDENTIALED_TENANTS: idList,
-    /** A token for private Git repositories on any host (read access). */
+    /** A token for private Git repositories (read access), sent to the GIT_TOKEN_HOSTS only. */
     GIT_TOKEN: optionalString,
+    /** The hosts GIT_TOKEN is sent to, `github.com,gitlab.example.com`. */
+    GIT_TOKEN_HOSTS: parsedBy((value) => {
+      parseTokenHosts(value);
+      return value?.trim() || undefined;
+    }),
     /** Tokens per Git host, `host=token,host=token`; a host's own wins over GIT_TOKEN. */
     GIT_HOST_TOKENS: parsedBy((value) => {
       parseHostTokens(value);
@@ -98,13 +103,21 @@ export const knowledgeSettings = defineSettings({
   },
   secrets: ['GIT_TOKEN', 'GIT_HOST_TOKENS', 'GITHUB_TOKEN', 'NOTION_TOKEN', 'CONFLUENCE_TOKEN'],
   problems: (set) => {
+    // GIT_TOKEN once went to every host, so to any a user named in /kb add: now it names its hosts.
+    const gitToken =
+      set('GIT_TOKEN') && !set('GIT_TOKEN_HOSTS')
+        ? [
+            'GIT_TOKEN is sent only to the hosts in GIT_TOKEN_HOSTS: set GIT_TOKEN_HOSTS to its Git hosts (e.g. github.com,gitlab.example.com), or give each host its token in GIT_HOST_TOKENS',
+          ]
+        : [];
     const confluence = ['CONFLUENCE_URL', 'CONFLUENCE_EMAIL', 'CONFLUENCE_TOKEN'];
     const missing = confluence.filter((name) => !set(name));
     return missing.length > 0 && missing.length < confluence.length
       ? [
+          ...gitToken,
           `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} required with ${confluence.filter(set).join(' and ')} (Confluence needs the site, an account's email and its API token)`,
         ]
-      : [];
+      : gitToken;
   },
   build: (env): KnowledgeSlice => ({
     knowledge: {
@@ -128,6 +141,7 @@ export const knowledgeSettings = defineSettings({
         Object.entries({
           GIT_TOKEN: env.GIT_TOKEN,
           GIT_HOST_TOKENS: env.GIT_HOST_TOKENS,
+          GIT_TOKEN_HOSTS: env.GIT_TOKEN_HOSTS,
           GITHUB_TOKEN: env.GITHUB_TOKEN,
           GITHUB_API_URL: env.GITHUB_API_URL,
           NOTION_TOKEN: env.NOTION_TOKEN,

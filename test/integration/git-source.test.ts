@@ -163,12 +163,14 @@ describe('Git repositories: a folder of a branch, synced by commit', () => {
     const { source } = registry.add(`${host.url}/acme/private.git`, 'private', 'test', 'git');
 
     const missing = await syncSource(store, registry, source, options({ logger }));
-    expect(missing.error).toMatch(/needs a token .*set GIT_TOKEN/);
+    expect(missing.error).toMatch(
+      /needs a token .*set GIT_HOST_TOKENS \(127\.0\.0\.1=<token>\), or GIT_TOKEN with 127\.0\.0\.1 in GIT_TOKEN_HOSTS/,
+    );
     const revoked = await syncSource(
       store,
       registry,
       source,
-      options({ logger, env: { GIT_TOKEN: 'revoked-token-456' } }),
+      options({ logger, env: { GIT_TOKEN: 'revoked-token-456', GIT_TOKEN_HOSTS: '127.0.0.1' } }),
     );
     expect(revoked.error).toMatch(/refused the token in GIT_TOKEN /);
     expect(registry.get(source.id)).toMatchObject({ lastStatus: 'failed' });
@@ -255,7 +257,7 @@ describe('Git hosts by name: the user name each takes beside a token, the links 
       store,
       registry,
       source,
-      options({ fetch: viaLoopback, env: { GIT_TOKEN: 'bb-access-1' } }),
+      options({ fetch: viaLoopback, env: { GIT_TOKEN: 'bb-access-1', GIT_TOKEN_HOSTS: 'bitbucket.org' } }),
     );
     expect(summary.error).toBeUndefined();
     expect(summary).toMatchObject({ added: 2, failed: [] });
@@ -286,7 +288,7 @@ describe('Git hosts by name: the user name each takes beside a token, the links 
       store,
       registry,
       source,
-      options({ fetch: viaLoopback, env: { GIT_TOKEN: 'ghp-blob-3' } }),
+      options({ fetch: viaLoopback, env: { GIT_TOKEN: 'ghp-blob-3', GIT_TOKEN_HOSTS: 'github.com' } }),
     );
     expect(summary.error).toBeUndefined();
     expect(summary).toMatchObject({ added: 1, failed: [] });
@@ -294,5 +296,45 @@ describe('Git hosts by name: the user name each takes beside a token, the links 
     expect((await search('blorp valve clockwise', 'blob'))[0]?.url).toBe(
       `https://github.com/acme/blobbed/blob/${heads.get('acme/blobbed')}/docs/setup.md#valves`,
     );
+  });
+
+  it('sends GIT_TOKEN only to the hosts in GIT_TOKEN_HOSTS: a repository elsewhere gets no credential', async () => {
+    host.clearRequests();
+    const { source } = registry.add('https://evil.example/acme/handbook.git', 'elsewhere', 'test', 'git');
+    const summary = await syncSource(
+      store,
+      registry,
+      source,
+      options({
+        fetch: viaLoopback,
+        env: { GIT_TOKEN: 'ghp-for-github-only', GIT_TOKEN_HOSTS: 'github.com' },
+      }),
+    );
+    // A public repository reads without it.
+    expect(summary.error).toBeUndefined();
+    expect(host.requests.length).toBeGreaterThan(0);
+    expect(host.requests.filter((r) => r.authorization !== undefined)).toEqual([]);
+  });
+
+  it('never sends a token over plain http: the source fails, naming https, and the host gets nothing', async () => {
+    host.clearRequests();
+    const { source } = registry.add(
+      'http://gitlab.example.com/acme/gitlabbed.git',
+      'plain-http',
+      'test',
+      'git',
+    );
+    const { logger, lines } = captureLogs();
+    const summary = await syncSource(
+      store,
+      registry,
+      source,
+      options({ logger, fetch: viaLoopback, env: { GIT_HOST_TOKENS: 'gitlab.example.com=glpat-secret-1' } }),
+    );
+    expect(summary.error).toMatch(
+      /is plain http: the token in GIT_HOST_TOKENS \(gitlab\.example\.com\) is sent over https only/,
+    );
+    expect(host.requests).toEqual([]);
+    expect(`${lines.join('')}${JSON.stringify(summary)}`).not.toContain('glpat-secret-1');
   });
 });

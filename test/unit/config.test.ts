@@ -112,6 +112,22 @@ describe('configuration', () => {
     expect(config.groq.model).toBe('llama-3.1-8b-instant');
   });
 
+  it('refuses GIT_TOKEN without GIT_TOKEN_HOSTS at start-up, naming both, never the token', () => {
+    let problems: readonly string[] = [];
+    try {
+      parseConfig({ GIT_TOKEN: 'ghp-catch-all-secret' });
+    } catch (error) {
+      problems = (error as ConfigError).problems;
+    }
+    expect(problems.join('\n')).toMatch(/GIT_TOKEN is sent only to the hosts in GIT_TOKEN_HOSTS/);
+    expect(problems.join('\n')).not.toContain('ghp-catch-all-secret');
+    const config = parseConfig({ GIT_TOKEN: 'ghp-1', GIT_TOKEN_HOSTS: 'github.com,gitlab.example.com' });
+    expect(config.knowledge.sources.GIT_TOKEN_HOSTS).toBe('github.com,gitlab.example.com');
+    expect(() => parseConfig({ GIT_TOKEN: 'ghp-1', GIT_TOKEN_HOSTS: 'https://github.com' })).toThrow(
+      /GIT_TOKEN_HOSTS/,
+    );
+  });
+
   it('selects Slack Socket Mode without a signing secret when an app token is given', () => {
     const config = parseConfig({ SLACK_BOT_TOKEN: 'xoxb-1-2-abc', SLACK_APP_TOKEN: 'xapp-1-A-1-abc' });
     expect(config.slack?.appToken).toBe('xapp-1-A-1-abc');

@@ -262,7 +262,17 @@ describe('Git hosts', () => {
       token: 'mine',
       variable: 'GIT_HOST_TOKENS (gitlab.example.com)',
     });
-    expect(gitToken('github.com', { GIT_TOKEN: 'all' })).toEqual({ token: 'all', variable: 'GIT_TOKEN' });
+    expect(
+      gitToken('github.com', { GIT_TOKEN: 'all', GIT_TOKEN_HOSTS: 'gitlab.example.com, GitHub.com' }),
+    ).toEqual({
+      token: 'all',
+      variable: 'GIT_TOKEN',
+    });
+    // GIT_TOKEN goes to the hosts it names only: any other gets no token, and is told what to set.
+    expect(gitToken('evil.example', { GIT_TOKEN: 'all', GIT_TOKEN_HOSTS: 'github.com' })).toEqual({
+      variable: 'GIT_HOST_TOKENS (evil.example=<token>), or GIT_TOKEN with evil.example in GIT_TOKEN_HOSTS',
+    });
+    expect(gitToken('github.com', { GIT_TOKEN: 'all' }).token).toBeUndefined();
     expect(() => parseHostTokens('gitlab.example.com:secret-value')).toThrow(/host=token/);
     try {
       parseHostTokens('ok.example=1,secret-value');

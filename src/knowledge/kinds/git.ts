@@ -6,7 +6,8 @@
  * fetches the branch tip alone (depth 1), later ones fetch only the objects new since the
  * commit seen last, and only files whose blob changed are read again (an unchanged file keeps
  * its blob id, which is its version). Every request goes through the sync's fetch (address
- * guard, time limit); a token comes from GIT_HOST_TOKENS for the host, else GIT_TOKEN.
+ * guard, time limit); a token comes from GIT_HOST_TOKENS for the host, else GIT_TOKEN for the
+ * hosts in GIT_TOKEN_HOSTS, and goes over https only (a loopback address excepted).
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -14,7 +15,7 @@ import { rm } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import type { GitHttpRequest, GitHttpResponse, HttpClient } from 'isomorphic-git';
 import type { SourceFormat } from '../../ingest/formats/source.js';
-import { gitToken } from './environment.js';
+import { gitToken, isLoopbackHost } from './environment.js';
 import {
   fileUrl,
   headingAnchors,
@@ -111,8 +112,15 @@ function authHeaders(
   location: RepoLocation,
   env: Environment,
 ): { headers: Record<string, string>; variable: string } {
-  const { token, username, variable } = gitToken(new URL(location.cloneUrl).hostname, env);
+  const url = new URL(location.cloneUrl);
+  const { token, username, variable } = gitToken(url.hostname, env);
   if (!token) return { headers: {}, variable };
+  if (url.protocol !== 'https:' && !isLoopbackHost(url.hostname)) {
+    // Basic auth over plain http is the token in clear for anyone on the way.
+    throw new SourceError(
+      `${location.webUrl} is plain http: the token in ${variable} is sent over https only; add the repository's https:// URL`,
+    );
+  }
   // Basic auth with the token as password, beside the user name its host takes for tokens.
   const basic = Buffer.from(`${username ?? tokenUsername(location.style)}:${token}`).toString('base64');
   return { headers: { authorization: `Basic ${basic}` }, variable };
@@ -127,7 +135,7 @@ function explain(error: unknown, location: RepoLocation, variable: string, hasTo
     return new SourceError(
       hasToken
         ? `${location.webUrl} refused the token in ${variable} (HTTP ${status}): it may be revoked or lack read access`
-        : `${location.webUrl} needs a token (HTTP ${status}): set GIT_TOKEN (or GIT_HOST_TOKENS for this host) to one with read access`,
+        : `${location.webUrl} needs a token (HTTP ${status}): set ${variable} to one with read access`,
     );
   }
   if (code === 'HttpError' && status === 404) {

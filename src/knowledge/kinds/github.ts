@@ -16,6 +16,7 @@
  * GITHUB_API_URL only, never to an API derived from the URL a user added.
  */
 import type { Octokit } from '@octokit/rest';
+import { isLoopbackHost } from './environment.js';
 import { resetWaitMs, SECONDARY_LIMIT_WAIT_MS } from './http.js';
 import {
   type Environment,
@@ -68,12 +69,6 @@ const DOTCOM = new Set(['github.com', 'www.github.com']);
 function hostsOfApi(apiUrl: string): Set<string> {
   const host = new URL(apiUrl).hostname.toLowerCase();
   return new Set(host.startsWith('api.') ? [host, host.slice(4)] : [host]);
-}
-
-/** True for an address that never leaves the machine (a token may go there over http). */
-export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.toLowerCase().replace(/^\[|\]$/g, '');
-  return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
 }
 
 /**

@@ -25,6 +25,8 @@ export interface GitRequest {
   readonly status: number;
   readonly bytes: number;
   readonly authorized: boolean;
+  /** The Authorization header as received (to check where credentials went). */
+  readonly authorization?: string;
 }
 
 export interface FakeGitHost {
@@ -78,7 +80,15 @@ export async function startFakeGitHost(): Promise<FakeGitHost> {
       required === undefined ||
       (password === required.token && (required.username === undefined || username === required.username));
     const record = (status: number, bytes: number) =>
-      requests.push({ method: req.method ?? 'GET', path: url.pathname, service, status, bytes, authorized });
+      requests.push({
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        service,
+        status,
+        bytes,
+        authorized,
+        ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
+      });
     if (!authorized) {
       record(401, 0);
       res.writeHead(401, { 'www-authenticate': 'Basic realm="fake git"', 'content-type': 'text/plain' });
