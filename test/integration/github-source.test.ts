@@ -398,3 +398,52 @@ describe('GITHUB_TOKEN goes only to api.github.com or the API named in GITHUB_AP
     expect(seen).toEqual([]);
   });
 });
+
+describe('a server whose listings never end', () => {
+  afterAll(() => github.setEndlessEmptyPages(false));
+
+  it('stops an issues listing at an empty page that names a next one, keeping what it had', async () => {
+    const source = registry.find(ISSUES, 'support')!;
+    const before = registry.pages(source.id).length;
+    github.setEndlessEmptyPages(true);
+    const summary = await syncSource(store, registry, source, options());
+    expect(summary.error).toBeUndefined();
+    // One page asked, not an endless walk; nothing pruned on a listing cut short.
+    expect(github.requests.filter((r) => r.path.includes('/issues?'))).toHaveLength(1);
+    expect(summary.removed).toBe(0);
+    expect(registry.pages(source.id)).toHaveLength(before);
+  });
+
+  it('stops a discussions listing at a page with no discussions and hasNextPage', async () => {
+    const source = registry.find('https://github.com/acme/widgets/discussions', 'support')!;
+    github.setEndlessEmptyPages(true);
+    const summary = await syncSource(store, registry, source, options());
+    expect(summary.error).toBeUndefined();
+    expect(github.requests.filter((r) => r.path === '/graphql')).toHaveLength(1);
+    expect(summary.removed).toBe(0);
+  });
+
+  it('stops an issue’s comments at an empty page that names a next one', async () => {
+    const repo = github.repo('acme/chatty');
+    repo.issues.push({
+      number: 1,
+      title: 'Chatty issue',
+      body: 'The sprocket squeaks.',
+      state: 'closed',
+      updated_at: '2026-02-01T00:00:00Z',
+      comments: [{ body: 'Oil it.' }],
+    });
+    const { source } = registry.add('https://github.com/acme/chatty/issues', 'chatty', 'test', 'github');
+    // The listing is served as usual; the comments endlessly empty.
+    const fetchComments: typeof fetch = async (input, init) => {
+      const url = input instanceof Request ? input.url : String(input);
+      github.setEndlessEmptyPages(url.includes('/comments'));
+      return fetch(input, init);
+    };
+    const summary = await syncSource(store, registry, source, options({ fetch: fetchComments }));
+    github.setEndlessEmptyPages(false);
+    expect(summary.error).toBeUndefined();
+    expect(summary).toMatchObject({ added: 1 });
+    expect(github.requests.filter((r) => r.path.includes('/issues/1/comments'))).toHaveLength(1);
+  });
+});

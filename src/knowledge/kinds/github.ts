@@ -57,6 +57,12 @@ interface GitHubState {
 const MAX_COMMENTS = 300;
 /** Issues or discussions read per sync at most. */
 const MAX_ITEMS = 20_000;
+/**
+ * Listing pages asked per sync at most, whatever the server's `Link: rel="next"` or
+ * `hasNextPage` say: enough for MAX_ITEMS with pull requests (which share the issues listing)
+ * four times over; a server that never stops cannot hold a sync in one listing.
+ */
+const MAX_LISTING_PAGES = Math.ceil(MAX_ITEMS / 100) * 5;
 
 /** Hosts whose API is api.github.com. */
 const DOTCOM = new Set(['github.com', 'www.github.com']);
@@ -204,7 +210,10 @@ async function readIssue(
         'GET /repos/{owner}/{repo}/issues/{issue_number}/comments',
         { owner: target.owner, repo: target.repo, issue_number: issue.number, per_page: 100 },
       )) {
-        comments.push(...(response.data as CommentData[]));
+        const page = response.data as CommentData[];
+        // An empty page that names a next one would be asked for ever: the comments end here.
+        if (page.length === 0) break;
+        comments.push(...page);
         if (comments.length >= MAX_COMMENTS) break;
       }
     }
@@ -256,8 +265,15 @@ async function* syncIssues(
   let url: string | undefined =
     `/repos/${encodeURIComponent(target.owner)}/${encodeURIComponent(target.repo)}/issues?state=${target.includeOpen ? 'all' : 'closed'}&sort=created&direction=asc&per_page=100`;
   let count = 0;
+  /** The listing was cut short: past the page bound, or a page with nothing that named a next. */
+  let cut = false;
   try {
     for (let page = 0; url && count < MAX_ITEMS; page++) {
+      context.signal?.throwIfAborted();
+      if (page >= MAX_LISTING_PAGES) {
+        cut = true;
+        break;
+      }
       const before = previous[page];
       let response: { data: unknown; headers: { etag?: string; link?: string } } | undefined;
       try {
@@ -289,7 +305,8 @@ async function* syncIssues(
         continue;
       }
       const listed: ListedIssue[] = [];
-      for (const issue of (response?.data ?? []) as IssueData[]) {
+      const data = (response?.data ?? []) as IssueData[];
+      for (const issue of data) {
         if (!wanted(issue)) continue;
         count++;
         listed.push({ number: issue.number, updatedAt: issue.updated_at });
@@ -299,6 +316,12 @@ async function* syncIssues(
         else yield await readIssue(octokit, target, issue, context);
       }
       url = nextLink(response?.headers.link);
+      if (data.length === 0 && url) {
+        // GitHub ends a listing with its last non-empty page: an empty one naming a next is a
+        // server that would be asked for ever. What was listed stays; nothing is pruned.
+        cut = true;
+        url = undefined;
+      }
       pages.push({
         etag: String(response?.headers.etag ?? ''),
         issues: listed,
@@ -309,7 +332,7 @@ async function* syncIssues(
     throw explain(error, target, hasToken);
   }
   // Every issue was listed: one no longer there was deleted, transferred or reopened.
-  return { state: { pages } satisfies GitHubState, complete: !url };
+  return { state: { pages } satisfies GitHubState, complete: !url && !cut };
 }
 
 const DISCUSSIONS_QUERY = `query($owner: String!, $name: String!, $after: String) {
@@ -372,7 +395,15 @@ async function* syncDiscussions(
   let after: string | null = null;
   let count = 0;
   let limited = 0;
+  let cut = false;
+  /** Pages read (a rate-limited ask is bounded by MAX_LIMIT_WAITS instead). */
+  let pages = 0;
   for (;;) {
+    context.signal?.throwIfAborted();
+    if (pages >= MAX_LISTING_PAGES) {
+      cut = true;
+      break;
+    }
     let page: DiscussionsPage;
     try {
       page = await octokit.graphql<DiscussionsPage>(DISCUSSIONS_QUERY, {
@@ -380,6 +411,7 @@ async function* syncDiscussions(
         name: target.repo,
         after,
       });
+      pages++;
       limited = 0;
     } catch (error) {
       const wait = graphqlLimitWait(error, context.now());
@@ -437,9 +469,14 @@ async function* syncDiscussions(
       }
     }
     if (!pageInfo.hasNextPage || !pageInfo.endCursor || count >= MAX_ITEMS) break;
+    if (nodes.length === 0) {
+      // No discussions, yet "more": asked again it would say the same for ever.
+      cut = true;
+      break;
+    }
     after = pageInfo.endCursor;
   }
-  return { complete: count < MAX_ITEMS };
+  return { complete: count < MAX_ITEMS && !cut };
 }
 
 export const githubKind: SourceKind = {

@@ -65,6 +65,11 @@ export interface FakeGitHub {
   secondaryLimit(count: number, seconds: number | undefined, status?: 403 | 429): void;
   /** Issues per page (GitHub: up to 100). */
   setPageSize(size: number): void;
+  /**
+   * A hostile server: every listing (issues, comments, discussions) answers an empty page
+   * that names a next one (`Link: rel="next"`, `hasNextPage: true`), for ever.
+   */
+  setEndlessEmptyPages(on: boolean): void;
   clearRequests(): void;
   close(): Promise<void>;
 }
@@ -86,6 +91,7 @@ export async function startFakeGitHub(options: { now: () => number }): Promise<F
     status: 403,
   };
   let pageSize = 100;
+  let endless = false;
   let server: LoopbackServer;
 
   const repoOf = (name: string): Repo => {
@@ -119,6 +125,19 @@ export async function startFakeGitHub(options: { now: () => number }): Promise<F
   ) => {
     const perPage = Math.min(Number(url.searchParams.get('per_page') ?? 30), pageSize);
     const page = Math.max(1, Number(url.searchParams.get('page') ?? 1));
+    if (endless) {
+      const copy = new URL(url.href, server.url);
+      copy.searchParams.set('page', String(page + 1));
+      record(200);
+      res.writeHead(200, {
+        'content-type': 'application/json; charset=utf-8',
+        etag: `"endless-${page}"`,
+        link: `<${server.url}${copy.pathname}${copy.search}>; rel="next"`,
+        ...rateHeaders(),
+      });
+      res.end('[]');
+      return;
+    }
     const slice = items.slice((page - 1) * perPage, page * perPage);
     const body = JSON.stringify(slice);
     const etag = etagOf(body);
@@ -235,6 +254,15 @@ export async function startFakeGitHub(options: { now: () => number }): Promise<F
       }
       const all = repoOf(name).discussions;
       const start = variables.after ? Number(variables.after) : 0;
+      if (endless) {
+        return sendJson(res, 200, {
+          data: {
+            repository: {
+              discussions: { pageInfo: { hasNextPage: true, endCursor: String(start + 1) }, nodes: [] },
+            },
+          },
+        });
+      }
       const nodes = all.slice(start, start + 50).map((d) => ({
         number: d.number,
         title: d.title,
@@ -327,6 +355,9 @@ export async function startFakeGitHub(options: { now: () => number }): Promise<F
     },
     setPageSize(size) {
       pageSize = size;
+    },
+    setEndlessEmptyPages(on) {
+      endless = on;
     },
     clearRequests() {
       requests.length = 0;
