@@ -315,6 +315,18 @@ describe('Confluence: the shapes of a site the documentation allows', () => {
   });
 });
 
+describe('Confluence: a site whose listing never ends', () => {
+  it('stops a space’s page listing at an empty page that names a next one, removing nothing', async () => {
+    const source = registry.find(`${confluence.base}/spaces/ENG`, 'wiki')!;
+    confluence.setEndlessEmptyPages(true);
+    const summary = await syncSource(store, registry, source, options());
+    confluence.setEndlessEmptyPages(false);
+    expect(confluence.requests.filter((r) => /\/spaces\/\d+\/pages/.test(r.path))).toHaveLength(1);
+    expect(summary.removed).toBe(0);
+    expect((await search('deploy on a Friday zibble check'))[0]?.url).toContain('/pages/101/');
+  });
+});
+
 describe('Confluence storage format to Markdown', () => {
   it('keeps a code body whole even when it holds backticks, and drops images and layout macros', () => {
     const markdown = confluenceStorageToMarkdown(

@@ -348,6 +348,46 @@ describe('Notion: what a page holds that the integration cannot read, and databa
   });
 });
 
+describe('Notion: an API whose listings never end', () => {
+  afterAll(() => notion.setEndlessEmptyPages(false));
+
+  it('fails a page whose blocks come as empty pages promising more, keeping it as it was', async () => {
+    const PAGE = id(900);
+    notion.pages.set(PAGE, {
+      id: PAGE,
+      title: 'Pager notes',
+      last_edited_time: '2026-02-01T00:00:00.000Z',
+      blocks: [para(900, 'The pager rotation hands over at the florp meeting.')],
+    });
+    const { source } = registry.add(`https://www.notion.so/Pager-notes-${PAGE}`, 'pager', 'test', 'notion');
+    expect(await syncSource(store, registry, source, options())).toMatchObject({ added: 1 });
+    notion.pages.get(PAGE)!.last_edited_time = '2026-02-20T00:00:00.000Z';
+    notion.clearRequests();
+    notion.setEndlessEmptyPages(true);
+    const summary = await syncSource(store, registry, source, options());
+    notion.setEndlessEmptyPages(false);
+    // Its only page failed, so the sync says why; nothing is removed.
+    expect(summary.error).toMatch(/Notion answered an empty page of blocks that promised more/);
+    expect(summary.removed).toBe(0);
+    expect(summary.failed.map((f) => f.reason)).toEqual([
+      'Notion answered an empty page of blocks that promised more',
+    ]);
+    // One request for the blocks, not an endless walk; the page is kept as it was.
+    expect(notion.requests.filter((r) => r.path.includes('/children'))).toHaveLength(1);
+    expect((await search('pager rotation florp meeting', 'pager'))[0]?.text).toContain('florp');
+  });
+
+  it('stops a database source’s query at an empty page promising more, removing none of its rows', async () => {
+    const source = registry.find(`https://www.notion.so/${DB}?v=abc`, 'runbooks')!;
+    notion.setEndlessEmptyPages(true);
+    const summary = await syncSource(store, registry, source, options());
+    notion.setEndlessEmptyPages(false);
+    expect(notion.requests.filter((r) => r.path.endsWith('/query'))).toHaveLength(1);
+    expect(summary.removed).toBe(0);
+    expect((await search('disk full quibble', 'runbooks'))[0]?.url).toContain(ROW_A);
+  });
+});
+
 describe('Notion blocks to Markdown', () => {
   it('renders nested lists, numbered items, to-dos and annotated text', () => {
     const markdown = notionBlocksToMarkdown([

@@ -24,6 +24,8 @@ import {
 import { nextLink } from './link-header.js';
 
 const MAX_PAGES = 10_000;
+/** Listing pages asked at most (250 pages each), whatever the next links say. */
+const MAX_LISTING_PAGES = Math.ceil(MAX_PAGES / 250) * 2;
 const MAX_BODY_BYTES = 5 * 1_048_576;
 /** Folders (and other containers) looked up per sync at most, to place pages in a tree. */
 const MAX_CONTAINERS = 2_000;
@@ -233,6 +235,7 @@ export const confluenceKind: SourceKind = {
 
     // The space, then every page in it (readable by the account) with its version and parent.
     const pages: PageSummary[] = [];
+    let cut = false;
     try {
       let spaceId: string;
       if (target.spaceKey) {
@@ -250,7 +253,12 @@ export const confluenceKind: SourceKind = {
         spaceId = page.spaceId;
       }
       let next: string | undefined = `spaces/${spaceId}/pages?limit=250&status=current`;
-      while (next && pages.length < MAX_PAGES) {
+      for (let asked = 0; next && pages.length < MAX_PAGES; asked++) {
+        context.signal?.throwIfAborted();
+        if (asked >= MAX_LISTING_PAGES) {
+          cut = true;
+          break;
+        }
         const {
           data,
           link,
@@ -259,6 +267,12 @@ export const confluenceKind: SourceKind = {
         pages.push(...data.results);
         // The next page: in the body, or only in the Link header (as the v2 reference words it).
         next = data._links?.next ?? nextLink(link);
+        if (next && data.results.length === 0) {
+          // An empty page that names a next would be asked for ever (the sync's time budget is
+          // checked only between items): the listing ends here, incomplete.
+          cut = true;
+          next = undefined;
+        }
       }
     } catch (error) {
       throw explain(error);
@@ -350,6 +364,6 @@ export const confluenceKind: SourceKind = {
         } else yield { type: 'failed', key, reason: (error as Error).message.slice(0, 200) };
       }
     }
-    return { complete: pages.length < MAX_PAGES };
+    return { complete: pages.length < MAX_PAGES && !cut };
   },
 };

@@ -33,6 +33,8 @@ import {
 /** Notion's average limit: three requests per second. */
 const GAP_MS = 334;
 const MAX_PAGES = 5_000;
+/** Result pages one database query may take (100 rows each), whatever `has_more` says. */
+const MAX_QUERY_PAGES = Math.ceil(MAX_PAGES / 100) * 2;
 /** Blocks read per page at most (a page past it is indexed up to there). */
 const MAX_BLOCKS = 10_000;
 const MAX_DEPTH = 12;
@@ -207,11 +209,20 @@ export const notionKind: SourceKind = {
       rows: PageObject[],
     ) => {
       let cursor: string | undefined;
+      let asked = 0;
       do {
+        context.signal?.throwIfAborted();
         const result = await query(cursor);
+        asked++;
         for (const item of result.results)
           if (item.object === 'page') rows.push(item as unknown as PageObject);
         cursor = result.has_more ? (result.next_cursor ?? undefined) : undefined;
+        // An empty page that promises more, or more pages than rows could need, would be asked
+        // for ever (the sync's time budget is checked only between items): the query ends.
+        if (cursor && (result.results.length === 0 || asked >= MAX_QUERY_PAGES)) {
+          cut = true;
+          cursor = undefined;
+        }
       } while (cursor && rows.length < MAX_PAGES);
     };
 
@@ -256,12 +267,15 @@ export const notionKind: SourceKind = {
       return rows;
     };
 
+    /** A query ended early (an empty page promising more): what it held may not be all. */
+    let cut = false;
     /** A block's children, every page of them, and theirs, to a bounded depth and count. */
     let blocksRead = 0;
     const children = async (blockId: string, depth: number): Promise<NotionBlock[]> => {
       const out: NotionBlock[] = [];
       let cursor: string | undefined;
       do {
+        context.signal?.throwIfAborted();
         const result = await notion.blocks.children.list({
           block_id: blockId,
           page_size: 100,
@@ -293,6 +307,11 @@ export const notionKind: SourceKind = {
           out.push(block);
         }
         cursor = result.has_more ? (result.next_cursor ?? undefined) : undefined;
+        if (cursor && result.results.length === 0) {
+          // Non-empty pages are bounded by MAX_BLOCKS; an empty one promising more would be
+          // asked for ever. The page fails this time and is kept as it was.
+          throw new Error('Notion answered an empty page of blocks that promised more');
+        }
       } while (cursor);
       return out;
     };
@@ -430,6 +449,7 @@ export const notionKind: SourceKind = {
         }
       }
     }
-    return { complete: seen.size < MAX_PAGES };
+    // A listing cut short may have missed sub-pages and rows: none of them is taken as gone.
+    return { complete: seen.size < MAX_PAGES && !cut };
   },
 };

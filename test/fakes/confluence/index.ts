@@ -45,6 +45,8 @@ export interface FakeConfluence {
   failPage(id: string): void;
   restorePage(id: string): void;
   setPageSize(size: number): void;
+  /** A hostile site: a space's page listing answers empty pages that name a next one, for ever. */
+  setEndlessEmptyPages(on: boolean): void;
   clearRequests(): void;
   close(): Promise<void>;
 }
@@ -59,6 +61,7 @@ export async function startFakeConfluence(options: { now?: () => number } = {}):
   let unavailable = 0;
   let pagination: 'both' | 'link' = 'both';
   let pageSize = 250;
+  let endless = false;
   const failing = new Set<string>();
   let server: LoopbackServer;
 
@@ -126,8 +129,10 @@ export async function startFakeConfluence(options: { now?: () => number } = {}):
       const [key, space] = entry;
       const size = Math.min(Number(url.searchParams.get('limit') ?? 25), pageSize);
       const start = Number(url.searchParams.get('cursor') ?? 0);
-      const results = space.pages.slice(start, start + size).map((page) => summary(key, space.id, page));
-      const more = start + size < space.pages.length;
+      const results = endless
+        ? []
+        : space.pages.slice(start, start + size).map((page) => summary(key, space.id, page));
+      const more = endless || start + size < space.pages.length;
       const next = `/wiki/api/v2/spaces/${space.id}/pages?limit=${size}&status=current&cursor=${start + size}`;
       return reply(
         200,
@@ -194,6 +199,9 @@ export async function startFakeConfluence(options: { now?: () => number } = {}):
     restorePage: (id) => failing.delete(id),
     setPageSize(size) {
       pageSize = size;
+    },
+    setEndlessEmptyPages(on) {
+      endless = on;
     },
     clearRequests() {
       requests.length = 0;

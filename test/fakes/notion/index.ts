@@ -57,6 +57,8 @@ export interface FakeNotion {
   rateLimitOnce(seconds: number): void;
   /** Block children per page of results (Notion: up to 100). */
   setPageSize(size: number): void;
+  /** A hostile API: block children and queries answer empty pages with `has_more`, for ever. */
+  setEndlessEmptyPages(on: boolean): void;
   clearRequests(): void;
   close(): Promise<void>;
 }
@@ -88,6 +90,7 @@ export async function startFakeNotion(options: { now: () => number }): Promise<F
   let token = '';
   let limitOnce = 0;
   let pageSize = 100;
+  let endless = false;
   let server: LoopbackServer;
 
   const pageJson = (page: FakePage) => ({
@@ -197,8 +200,8 @@ export async function startFakeNotion(options: { now: () => number }): Promise<F
       }
       const size = Math.min(Number(url.searchParams.get('page_size') ?? 100), pageSize);
       const start = Number(url.searchParams.get('start_cursor') ?? 0);
-      const slice = blocks.slice(start, start + size);
-      const more = start + size < blocks.length;
+      const slice = endless ? [] : blocks.slice(start, start + size);
+      const more = endless || start + size < blocks.length;
       return reply(200, {
         object: 'list',
         results: slice.map(blockJson),
@@ -255,10 +258,10 @@ export async function startFakeNotion(options: { now: () => number }): Promise<F
         : database.pages.filter(visible).map((pageId) => pageJson(pages.get(plain(pageId))!));
       const size = Math.min(page_size ?? 100, pageSize);
       const start = Number(start_cursor ?? 0);
-      const more = start + size < rows.length;
+      const more = endless || start + size < rows.length;
       return reply(200, {
         object: 'list',
-        results: rows.slice(start, start + size),
+        results: endless ? [] : rows.slice(start, start + size),
         next_cursor: more ? String(start + size) : null,
         has_more: more,
         type: 'page_or_data_source',
@@ -281,6 +284,9 @@ export async function startFakeNotion(options: { now: () => number }): Promise<F
     },
     setPageSize(size) {
       pageSize = size;
+    },
+    setEndlessEmptyPages(on) {
+      endless = on;
     },
     clearRequests() {
       requests.length = 0;
