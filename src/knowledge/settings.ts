@@ -85,6 +85,8 @@ export const knowledgeSettings = defineSettings({
       parseTokenHosts(value);
       return value?.trim() || undefined;
     }),
+    /** Memory the process reading one Git repository may use, in MB (its packs are inflated there). */
+    GIT_MEMORY_MB: int(1024, 64, 65_536),
     /** Tokens per Git host, `host=token,host=token`; a host's own wins over GIT_TOKEN. */
     GIT_HOST_TOKENS: parsedBy((value) => {
       parseHostTokens(value);
@@ -142,6 +144,7 @@ export const knowledgeSettings = defineSettings({
           GIT_TOKEN: env.GIT_TOKEN,
           GIT_HOST_TOKENS: env.GIT_HOST_TOKENS,
           GIT_TOKEN_HOSTS: env.GIT_TOKEN_HOSTS,
+          GIT_MEMORY_MB: String(env.GIT_MEMORY_MB),
           GITHUB_TOKEN: env.GITHUB_TOKEN,
           GITHUB_API_URL: env.GITHUB_API_URL,
           NOTION_TOKEN: env.NOTION_TOKEN,

@@ -2,6 +2,7 @@
  * Git repositories as a source, against a real smart-HTTP server (`git http-backend` behind a
  * loopback server, test/fakes/git) with commits made by the test, read by isomorphic-git.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -336,5 +337,51 @@ describe('Git hosts by name: the user name each takes beside a token, the links 
     );
     expect(host.requests).toEqual([]);
     expect(`${lines.join('')}${JSON.stringify(summary)}`).not.toContain('glpat-secret-1');
+  });
+});
+
+describe('a repository whose pack inflates past the memory budget', () => {
+  it('is read in a process killed past GIT_MEMORY_MB: the sync fails naming it, the bot never inflates the blob', async () => {
+    // 200 MB of one byte: a download of a few hundred KB.
+    await host.createRepo('acme/bomb');
+    await host.commit('acme/bomb', {
+      'README.md': '# Bomb\n\nA small readme beside a huge file.\n',
+      'docs/huge.md': Buffer.alloc(200 * 1_048_576, 0x41) as unknown as string,
+    });
+    host.clearRequests();
+    const { source } = registry.add(`${host.url}/acme/bomb.git`, 'bomb', 'test', 'git');
+    const summary = await syncSource(store, registry, source, options({ env: { GIT_MEMORY_MB: '64' } }));
+    expect(summary.error).toMatch(/needed more than 64 MB of memory \(GIT_MEMORY_MB\)/);
+    expect(host.requests.reduce((n, r) => n + r.bytes, 0)).toBeLessThan(5 * 1_048_576);
+    expect(registry.pages(source.id)).toEqual([]);
+  });
+});
+
+describe('the Git reader process', () => {
+  /** This process's children running the Git reader. */
+  const readers = () =>
+    execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], { encoding: 'utf8' })
+      .split('\n')
+      .filter((line) => line.includes('git-child'));
+
+  it('ends with its sync: after a sync, and after one cancelled while it fetches, none is left', async () => {
+    const { source } = registry.add(`${host.url}/acme/handbook.git`, 'reader', 'test', 'git');
+    expect(await syncSource(store, registry, source, options())).toMatchObject({ failed: [] });
+    expect(readers()).toEqual([]);
+
+    await host.commit('acme/handbook', { 'docs/cancel.md': '# Cancel\n\nA file new since then.\n' });
+    const controller = new AbortController();
+    const seen: string[] = [];
+    // Cancelled as the reader asks for the pack: the sync stops and its reader goes with it.
+    const cancelling: typeof fetch = async (input, init) => {
+      const url = input instanceof Request ? input.url : String(input);
+      seen.push(url);
+      if (url.endsWith('git-upload-pack')) controller.abort();
+      return fetch(input, init);
+    };
+    await syncSource(store, registry, source, options({ fetch: cancelling, signal: controller.signal }));
+    expect(seen.some((url) => url.endsWith('git-upload-pack'))).toBe(true);
+    expect(readers()).toEqual([]);
+    expect(registry.pages(source.id).map((page) => page.url)).not.toContain('docs/cancel.md');
   });
 });

@@ -1,7 +1,7 @@
 /**
  * The connectors' libraries (isomorphic-git, Octokit, Notion's client, htmlparser2) cost
  * nothing until a source of their kind syncs: a composed bot has its source kinds but loads
- * none of them, and a Git sync loads isomorphic-git alone.
+ * none of them, and a Git sync loads none either: isomorphic-git runs in its reader process.
  */
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -27,16 +27,18 @@ describe('connector libraries', () => {
     expect(modulesAfter('idle')).toEqual({
       knowledge: true,
       isomorphicGit: false,
+      gitReader: false,
       octokit: false,
       notion: false,
       htmlparser2: false,
     });
   });
 
-  it('load one at a time: a Git sync loads isomorphic-git and nothing else', () => {
+  it('load one at a time: a Git sync loads its reader, whose process holds isomorphic-git, and nothing else', () => {
     expect(modulesAfter('sync')).toEqual({
       knowledge: true,
-      isomorphicGit: true,
+      isomorphicGit: false,
+      gitReader: true,
       octokit: false,
       notion: false,
       htmlparser2: false,

@@ -1,0 +1,223 @@
+/**
+ * Runs a Git source's fetch, tree walk and blob reads in a reader process (git-child.ts), off
+ * the bot's event loop and within a memory budget: isomorphic-git inflates and hashes every
+ * object of a pack in memory, so a 1 MB download holding a 1 GB blob of one repeated byte
+ * would stall the bot for seconds and take gigabytes. The reader starts with a V8 heap limit,
+ * its resident memory (buffers included) is read from outside (../../ingest/process-memory.ts)
+ * and it is killed past the budget; the sync then fails with a message naming it. Its HTTP
+ * requests come back here to go through the sync's fetch, and the token is added here, to
+ * requests for the repository's own origin only: the reader gets no environment and no secret.
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { residentBytes } from '../../ingest/process-memory.js';
+import type { CarriedError, FromReader, ToReader } from './git-messages.js';
+import { SourceError } from './kind.js';
+
+const MB = 1_048_576;
+/** How often the reader's memory is read. */
+const WATCH_MS = process.platform === 'linux' ? 25 : 250;
+/** The reader's own memory (Node, isomorphic-git) beyond the repository's budget. */
+const OVERHEAD_MB = 96;
+
+export interface ReaderOptions {
+  /** The sync's fetch: every request the reader makes goes through it. */
+  readonly fetch: typeof fetch;
+  /** Headers added to requests for the repository's origin (its token), never elsewhere. */
+  readonly origin: string;
+  readonly headers: Readonly<Record<string, string>>;
+  /** Largest response one request may bring (a pack). */
+  readonly maxResponseBytes: number;
+  /** Memory the reader may use for the repository, in MB. */
+  readonly memoryMB: number;
+  readonly signal?: AbortSignal;
+}
+
+/** Where the reader's code is: the TypeScript source under tsx (dev, tests), or the compiled file. */
+function readerEntry(): { path: string; execArgv: string[] } {
+  const here = import.meta.url;
+  if (here.endsWith('.ts')) {
+    const tsx = pathToFileURL(createRequire(here).resolve('tsx')).href;
+    return { path: fileURLToPath(new URL('./git-child.ts', here)), execArgv: ['--import', tsx] };
+  }
+  return { path: fileURLToPath(new URL('./git-child.js', here)), execArgv: [] };
+}
+
+/** An isomorphic-git error as the reader carried it, with the fields the kind explains. */
+export function rebuilt(error: CarriedError): Error {
+  if (error.source) return new SourceError(error.message);
+  return Object.assign(new Error(error.message), {
+    ...(error.code ? { code: error.code } : {}),
+    data: {
+      ...(error.statusCode !== undefined ? { statusCode: error.statusCode } : {}),
+      ...(error.what !== undefined ? { what: error.what } : {}),
+    },
+  });
+}
+
+export class GitReader {
+  private readonly child: ChildProcess;
+  private readonly requests = new Map<number, AbortController>();
+  private stderr = '';
+  private stopped: 'memory' | 'aborted' | undefined;
+  private watcher: NodeJS.Timeout | undefined;
+  private waiting: { resolve: (message: FromReader) => void; reject: (error: Error) => void } | undefined;
+  private ended = false;
+
+  constructor(private readonly options: ReaderOptions) {
+    const { path, execArgv } = readerEntry();
+    this.child = fork(path, [], {
+      execArgv: [...execArgv, `--max-old-space-size=${options.memoryMB}`, '--max-semi-space-size=4'],
+      // No secret reaches the reader: the packs it inflates are hostile.
+      env: {},
+      serialization: 'advanced',
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    });
+    this.child.stderr?.setEncoding('utf8');
+    this.child.stderr?.on('data', (text: string) => {
+      this.stderr = (this.stderr + text).slice(-4_096);
+    });
+    this.child.on('message', (message: FromReader) => this.onMessage(message));
+    this.child.on('error', () => this.onEnd());
+    // 'close': the dying process's last words (out of memory) are read by then.
+    this.child.once('close', () => this.onEnd());
+    options.signal?.addEventListener('abort', this.onAbort, { once: true });
+    const limit = (options.memoryMB + OVERHEAD_MB) * MB;
+    const pid = this.child.pid;
+    const watch = async () => {
+      const rss = pid === undefined ? undefined : await residentBytes(pid);
+      if (rss !== undefined && rss > limit) {
+        this.stopped = 'memory';
+        this.kill();
+        return;
+      }
+      if (!this.ended) this.watcher = setTimeout(watch, WATCH_MS);
+    };
+    this.watcher = setTimeout(watch, WATCH_MS);
+  }
+
+  private readonly onAbort = () => {
+    this.stopped ??= 'aborted';
+    this.kill();
+  };
+
+  /** Sends one job and waits for its answer (one job at a time). */
+  ask(message: Extract<ToReader, { type: 'list' | 'read' }>): Promise<FromReader> {
+    return new Promise((resolve, reject) => {
+      if (this.ended) return reject(this.endError());
+      this.waiting = { resolve, reject };
+      this.child.send(message);
+    });
+  }
+
+  /** The reader has ended (killed past its budget, cancelled, or crashed). */
+  get isEnded(): boolean {
+    return this.ended;
+  }
+
+  /** Ends the reader; resolves once its process has exited, so none outlives its sync. */
+  close(): Promise<void> {
+    if (this.ended) return Promise.resolve();
+    const closed = new Promise<void>((resolve) => this.child.once('close', () => resolve()));
+    this.kill();
+    return closed;
+  }
+
+  private kill(): void {
+    if (!this.ended) this.child.kill('SIGKILL');
+  }
+
+  private endError(): Error {
+    const outOfMemory =
+      this.stopped === 'memory' ||
+      /heap out of memory|Reached heap limit|Allocation failed/i.test(this.stderr);
+    if (this.stopped === 'aborted') return this.options.signal?.reason ?? new Error('aborted');
+    return new SourceError(
+      outOfMemory
+        ? `reading the repository needed more than ${this.options.memoryMB} MB of memory (GIT_MEMORY_MB): it holds a file too large to read; name a folder of it (…/tree/<branch>/<folder>) without such files`
+        : 'the Git reader stopped unexpectedly',
+    );
+  }
+
+  private onEnd(): void {
+    if (this.ended) return;
+    this.ended = true;
+    clearTimeout(this.watcher);
+    this.options.signal?.removeEventListener('abort', this.onAbort);
+    for (const controller of this.requests.values()) controller.abort();
+    this.requests.clear();
+    const waiting = this.waiting;
+    this.waiting = undefined;
+    waiting?.reject(this.endError());
+  }
+
+  private onMessage(message: FromReader): void {
+    if (message.type === 'http') {
+      void this.forward(message);
+      return;
+    }
+    const waiting = this.waiting;
+    this.waiting = undefined;
+    waiting?.resolve(message);
+  }
+
+  private send(message: ToReader): void {
+    if (!this.ended && this.child.connected) this.child.send(message);
+  }
+
+  /** One request of the reader's, through the sync's fetch, its body streamed back. */
+  private async forward(request: Extract<FromReader, { type: 'http' }>): Promise<void> {
+    const { id } = request;
+    const controller = new AbortController();
+    this.requests.set(id, controller);
+    const headers: Record<string, string> = { ...request.headers };
+    // The token goes to the repository's own origin only (a redirect elsewhere drops it too).
+    if (new URL(request.url).origin === this.options.origin) Object.assign(headers, this.options.headers);
+    try {
+      const response = await this.options.fetch(request.url, {
+        method: request.method,
+        headers,
+        ...(request.body ? { body: request.body } : {}),
+        signal: controller.signal,
+      });
+      this.send({
+        type: 'http-head',
+        id,
+        url: response.url || request.url,
+        status: response.status,
+        statusText: response.statusText,
+        headers: Object.fromEntries(response.headers),
+      });
+      let size = 0;
+      if (response.body) {
+        for await (const chunk of response.body) {
+          size += chunk.byteLength;
+          if (size > this.options.maxResponseBytes) {
+            controller.abort();
+            this.send({
+              type: 'http-error',
+              id,
+              error: {
+                message: `the repository sent more than ${Math.round(this.options.maxResponseBytes / MB)} MB in one fetch; name a folder of it (…/tree/<branch>/<folder>)`,
+                source: true,
+              },
+            });
+            return;
+          }
+          this.send({ type: 'http-chunk', id, chunk });
+        }
+      }
+      this.send({ type: 'http-end', id });
+    } catch (error) {
+      const source = error instanceof SourceError;
+      this.send({
+        type: 'http-error',
+        id,
+        error: { message: (error as Error).message ?? String(error), ...(source ? { source } : {}) },
+      });
+    } finally {
+      this.requests.delete(id);
+    }
+  }
+}
