@@ -10,6 +10,7 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { constants as osConstants, setPriority } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { residentBytes } from '../../ingest/process-memory.js';
 import type { CarriedError, FromReader, ToReader } from './git-messages.js';
@@ -20,6 +21,8 @@ const MB = 1_048_576;
 const WATCH_MS = process.platform === 'linux' ? 25 : 250;
 /** The reader's own memory (Node, isomorphic-git) beyond the repository's budget. */
 const OVERHEAD_MB = 96;
+/** Lower than the bot's (as the parser processes'). */
+const PRIORITY = 10;
 
 export interface ReaderOptions {
   /** The sync's fetch: every request the reader makes goes through it. */
@@ -74,6 +77,14 @@ export class GitReader {
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
+    if (this.child.pid !== undefined) {
+      try {
+        // Below the bot's, as the parser processes: inflating a pack never competes with answering.
+        setPriority(this.child.pid, Math.min(osConstants.priority.PRIORITY_LOW, PRIORITY));
+      } catch {
+        // Not allowed here: the reader runs at the bot's priority.
+      }
+    }
     this.child.stderr?.setEncoding('utf8');
     this.child.stderr?.on('data', (text: string) => {
       this.stderr = (this.stderr + text).slice(-4_096);
