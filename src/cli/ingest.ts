@@ -52,7 +52,7 @@ A URL is a source, remembered so that running the same command again re-syncs it
 and a running bot re-syncs it every SYNC_INTERVAL:
   https://github.com/org/repo[/tree/<branch>/<folder>], any …/repo.git
                        a Git repository's Markdown, MDX, reStructuredText and text files
-                       (GIT_TOKEN or GIT_HOST_TOKENS for private ones)
+                       (GIT_HOST_TOKENS, or GIT_TOKEN with GIT_TOKEN_HOSTS, for private ones)
   https://github.com/org/repo/issues, …/discussions
                        closed issues with their comments, answered discussions (GITHUB_TOKEN)
   https://www.notion.so/…-<page id>

@@ -22,7 +22,7 @@ import {
   type RepoLocation,
   tokenUsername,
 } from './git-hosts.js';
-import { GitReader, rebuilt } from './git-process.js';
+import type { GitReader as GitReaderProcess } from './git-process.js';
 import {
   type Environment,
   type ItemEvent,
@@ -145,7 +145,9 @@ export const gitKind: SourceKind = {
     const previous = isGitState(context.state) ? context.state : undefined;
     const gitdir = cacheFolder(context.cacheDir, context.url);
     // isomorphic-git runs in a reader process: what a pack inflates to is its memory, not ours.
-    const reader = new GitReader({
+    // Loaded with the first Git sync: a bot without Git sources never holds this code.
+    const { GitReader, rebuilt } = await import('./git-process.js');
+    const reader: GitReaderProcess = new GitReader({
       fetch: context.fetch,
       origin: new URL(location.cloneUrl).origin,
       headers,
