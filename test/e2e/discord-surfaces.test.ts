@@ -145,11 +145,13 @@ describe('Discord: Ask about this message', () => {
     expect(shared.content).toContain('What should we do?');
     expect(shared.content).toContain('Register it with npm run commands:deploy');
     expect(JSON.stringify(shared.embeds)).toContain('Sources');
-    const confirmation = await waitFor(() => callbackOf(click.id), 'the confirmation');
-    expect(confirmation.body).toMatchObject({
-      type: 4,
-      data: { content: 'Shared in the thread.', flags: 64 },
-    });
+    // The click is acknowledged at once (Discord's 3 s), the confirmation follows privately.
+    expect((await waitFor(() => callbackOf(click.id), 'the acknowledgement')).body).toEqual({ type: 6 });
+    const confirmation = await waitFor(
+      () => webhookCalls(click.token).find((c) => c.method === 'POST'),
+      'the confirmation',
+    );
+    expect(confirmation.body).toMatchObject({ content: 'Shared in the thread.', flags: 64 });
 
     // Only once.
     const again = discord.clickButton({ customId: shareId, messageId: answerMessage(shareId)!.id });
@@ -183,10 +185,13 @@ describe('Discord: Ask about this message', () => {
       messageId: answerMessage(shareId)!.id,
       context: 'private_channel',
     });
-    const reply = await waitFor(() => callbackOf(click.id), 'the public reply');
-    expect(reply.body?.type).toBe(4);
-    expect(String((reply.body?.data as { content?: string } | undefined)?.content)).toContain('asked:');
-    expect((reply.body?.data as { flags?: number } | undefined)?.flags ?? 0).toBe(0);
+    expect((await waitFor(() => callbackOf(click.id), 'the acknowledgement')).body).toEqual({ type: 6 });
+    const reply = await waitFor(
+      () => webhookCalls(click.token).find((c) => c.method === 'POST'),
+      'the public follow-up',
+    );
+    expect(String((reply.body as { content?: string } | undefined)?.content)).toContain('asked:');
+    expect((reply.body as { flags?: number } | undefined)?.flags ?? 0).toBe(0);
     expect(logLines.filter((l) => l.includes('handler failed'))).toEqual([]);
   });
 });

@@ -294,6 +294,9 @@ export function askAboutMessage(ctx: DiscordContext) {
       return;
     }
     const payloads = sharedPayloads(answer.question, interaction.user.id, answer.text, answer.sources);
+    // Discord wants a first response within 3 s; finding or starting the thread and posting in
+    // it can take longer (several calls, rate limits), so the click is acknowledged first.
+    await interaction.deferUpdate();
     try {
       const thread = await threadFor(answer.target, answer.question);
       for (const payload of payloads) await thread.send({ ...payload, allowedMentions: NO_PINGS });
@@ -305,9 +308,7 @@ export function askAboutMessage(ctx: DiscordContext) {
     // Where the bot cannot post (a user install, no thread permission), the interaction's own
     // public reply still can.
     try {
-      const [first, ...rest] = payloads;
-      await interaction.reply({ ...first!, allowedMentions: NO_PINGS });
-      for (const payload of rest) await interaction.followUp({ ...payload, allowedMentions: NO_PINGS });
+      for (const payload of payloads) await interaction.followUp({ ...payload, allowedMentions: NO_PINGS });
     } catch (error) {
       answers.release(id);
       ctx.log.warn({ err: error }, 'could not share an answer');
