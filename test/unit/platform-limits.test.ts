@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { Source } from '../../src/core/types.js';
 import { sourcesEmbed } from '../../src/platforms/discord/format.js';
 import { knowledgeBlocks } from '../../src/platforms/slack/handlers/app-home.js';
+import { modalMetadata } from '../../src/platforms/slack/handlers/ask-about-message.js';
 
 const source = (fields: Partial<Source>): Source => ({
   index: 1,
@@ -44,5 +45,21 @@ describe('Discord sources embed', () => {
     const many = sourcesEmbed([source({ passages })]);
     expect(many?.description?.length ?? 0).toBeGreaterThan(0);
     expect(many?.description?.length ?? 0).toBeLessThanOrEqual(4_096);
+  });
+});
+
+describe("Slack's Ask about this message modal", () => {
+  it('keeps its private_metadata within 3,000 characters, escaping and all', () => {
+    for (const piece of ['"', '\n', '\u0001', 'é', 'a']) {
+      const about = {
+        channel: 'C0123',
+        messageTs: '1700000000.000100',
+        responseUrl: 'https://hooks.slack.com/app/T0/1/abc',
+        text: piece.repeat(1_500),
+      };
+      const json = modalMetadata(about);
+      expect(json.length).toBeLessThanOrEqual(3_000);
+      expect(JSON.parse(json)).toMatchObject({ channel: 'C0123', messageTs: '1700000000.000100' });
+    }
   });
 });

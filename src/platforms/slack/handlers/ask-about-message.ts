@@ -40,7 +40,7 @@ const QUESTION_INPUT = 'question_input';
 const KEPT_MESSAGE_CHARS = 1_500;
 
 /** What the modal carries between the shortcut and its submission (private_metadata). */
-interface AskAbout {
+export interface AskAbout {
   readonly channel: string;
   readonly messageTs: string;
   readonly threadTs?: string;
@@ -64,11 +64,28 @@ function parseMetadata(raw: string): AskAbout | undefined {
   }
 }
 
+/** Slack's limit on a view's private_metadata. */
+const METADATA_LIMIT = 3_000;
+
+/**
+ * The modal's metadata within Slack's 3,000 characters: the message's text is what gives way,
+ * since JSON escaping (quotes, newlines, non-ASCII) can make its 1,500 characters take twice that.
+ */
+export function modalMetadata(about: AskAbout): string {
+  let text = about.text;
+  for (;;) {
+    const json = JSON.stringify({ ...about, ...(text ? { text } : { text: undefined }) });
+    if (json.length <= METADATA_LIMIT || !text) return json;
+    const over = json.length - METADATA_LIMIT;
+    text = text.slice(0, safeCut(text, Math.max(0, text.length - Math.max(over, 16))));
+  }
+}
+
 function questionModal(about: AskAbout): types.ModalView {
   return {
     type: 'modal',
     callback_id: ASK_ABOUT_MODAL,
-    private_metadata: JSON.stringify(about),
+    private_metadata: modalMetadata(about),
     title: { type: 'plain_text', text: strings.askAboutTitle },
     submit: { type: 'plain_text', text: strings.askAboutSubmit },
     close: { type: 'plain_text', text: 'Cancel' },
