@@ -94,7 +94,30 @@ function contentHash(title: string | undefined, markdown: string): string {
     .digest('hex');
 }
 
-const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** A wait that ends early, rejecting, when `signal` aborts (a spent budget, a removed source). */
+const realSleep = (signal: AbortSignal) => (ms: number) =>
+  new Promise<void>((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+
+/** Why a sync under way was stopped by its time budget. */
+class OutOfTime extends Error {
+  constructor() {
+    super('the sync reached its time limit');
+  }
+}
 
 /** An item's link as a citation: http(s) only (a service's answer is not trusted to be), else the source's. */
 function citationLink(url: string, fallback: string): string {
@@ -132,6 +155,7 @@ export async function syncSource(
    */
   const registered = () => registry.isCurrent(source);
   const finish = (error?: string): SyncSummary => {
+    clearTimeout(budgetTimer);
     const status = error ? 'failed' : failed.length > 0 || outOfTime ? 'partial' : 'ok';
     if (registered()) {
       registry.recordSync(source.id, { status, ...(error ? { error } : {}), failures: failed.length });
@@ -146,10 +170,20 @@ export async function syncSource(
       ...(error ? { error } : {}),
     };
   };
-  const sleep = options.sleep ?? options.crawl?.sleep ?? realSleep;
-  const now = options.now ?? options.crawl?.now ?? Date.now;
+  const injectedNow = options.now ?? options.crawl?.now;
+  const now = injectedNow ?? Date.now;
   const guard = options.guard ?? options.crawl?.guard;
-  const signal = options.signal ?? options.crawl?.signal;
+  const cancel = options.signal ?? options.crawl?.signal;
+  // The budget ends the sync inside one item too (a whole Git fetch is one step; a service may
+  // ask to wait an hour): on the real clock a timer aborts whatever is under way once it is
+  // spent. A test that injects the clock checks the budget between items on that clock.
+  const budget = new AbortController();
+  const budgetTimer =
+    injectedNow === undefined && options.budgetMs !== undefined
+      ? setTimeout(() => budget.abort(new OutOfTime()), options.budgetMs)
+      : undefined;
+  const signal = cancel ? AbortSignal.any([cancel, budget.signal]) : budget.signal;
+  const sleep = options.sleep ?? options.crawl?.sleep ?? realSleep(signal);
   const timeoutMs = options.timeoutMs ?? options.crawl?.timeoutMs;
   const doFetch = sourceFetch({
     ...((options.fetch ?? options.crawl?.fetch) ? { fetch: options.fetch ?? options.crawl!.fetch! } : {}),
@@ -349,20 +383,27 @@ export async function syncSource(
     // However slow the service, the sync ends by its budget: one source cannot hold it for hours.
     const endAt = now() + (options.budgetMs ?? Number.POSITIVE_INFINITY);
     let end: SyncEnd | undefined;
-    for (;;) {
-      if (now() >= endAt) {
-        outOfTime = true;
-        await items.return({ complete: false });
-        break;
+    let closed = false;
+    try {
+      for (;;) {
+        if (now() >= endAt) {
+          outOfTime = true;
+          break;
+        }
+        const next = await items.next();
+        if (next.done) {
+          end = next.value;
+          closed = true;
+          break;
+        }
+        seen += 1;
+        options.onProgress?.({ done: seen, ...(total !== undefined ? { total } : {}), item: next.value.key });
+        await handle(next.value);
       }
-      const next = await items.next();
-      if (next.done) {
-        end = next.value;
-        break;
-      }
-      seen += 1;
-      options.onProgress?.({ done: seen, ...(total !== undefined ? { total } : {}), item: next.value.key });
-      await handle(next.value);
+    } finally {
+      // However the loop ended (out of time, a store that failed, a cancelled write), the kind
+      // is told, so what it holds (a Git reader process) ends with the sync.
+      if (!closed) await items.return({ complete: false }).catch(() => undefined);
     }
     if (end?.outOfTime) outOfTime = true;
     // An item a complete read no longer reported has been deleted, unlinked or disallowed.
@@ -378,7 +419,13 @@ export async function syncSource(
       );
     }
   } catch (error) {
-    if (error instanceof SyncCancelled || signal?.aborted) {
+    if (budget.signal.aborted && !cancel?.aborted) {
+      // What was fetched before the budget ran out has landed; the rest follows next time.
+      outOfTime = true;
+      log.info({ items: seen, ...counts }, `a source (${kind.label}) sync reached its time limit`);
+      return finish();
+    }
+    if (error instanceof SyncCancelled || cancel?.aborted) {
       log.info({ items: seen, ...counts }, `a source (${kind.label}) sync was cancelled`);
       return finish(CANCELLED);
     }

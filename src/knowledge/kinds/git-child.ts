@@ -13,6 +13,9 @@ import type { GitHttpRequest, GitHttpResponse, HttpClient } from 'isomorphic-git
 import * as git from 'isomorphic-git';
 import type { CarriedError, FromReader, Listing, ReadJob, ToReader } from './git-messages.js';
 
+/** Entries a listing walks at least before it stops (see list). */
+const MIN_WALKED_ENTRIES = 20_000;
+
 const send = (message: FromReader) => process.send?.(message);
 
 /** A response's body as it arrives from the parent. */
@@ -182,16 +185,38 @@ async function list(job: ReadJob): Promise<Listing> {
   const prefix = exact ? `${exact}/` : '';
   const files: { path: string; oid: string }[] = [];
   let truncated = false;
+  // A tree may name another twice, and that one the next twice: a tiny pack of a few dozen
+  // trees walks to millions of paths. The walk stops descending once it has its files, and
+  // after a bounded number of entries whatever it has found.
+  const maxEntries = Math.max(MIN_WALKED_ENTRIES, job.maxFiles * 2);
+  let walked = 0;
+  const walkCache = {};
   await git.walk({
     fs,
     gitdir,
+    // Parsed packs shared by the walk's reads, and children walked one by one (the default
+    // walks every child at once: a wide level reads all its trees before the bound is seen).
+    cache: walkCache,
+    iterate: async (walk, children) => {
+      const walkedChildren = [];
+      for (const child of children) {
+        if (walked > maxEntries) break;
+        walkedChildren.push(await walk(child));
+      }
+      return walkedChildren;
+    },
     trees: [git.TREE({ ref: head })],
     map: async (path, [entry]) => {
       if (path === '.') return true;
+      walked += 1;
+      if (walked > maxEntries) {
+        truncated = true;
+        return null;
+      }
       const inside = path.startsWith(prefix) || prefix.startsWith(`${path}/`);
       if (!entry || !inside) return null;
       const type = await entry.type();
-      if (type === 'tree') return true;
+      if (type === 'tree') return truncated ? null : true;
       if (type !== 'blob' || !(path.startsWith(prefix) || path === exact)) return null;
       if (!job.extensions.includes(extname(path).toLowerCase())) return null;
       if (files.length < job.maxFiles) files.push({ path, oid: await entry.oid() });

@@ -38,6 +38,8 @@ export interface FakeGitHost {
   commit(name: string, files: Record<string, string | null>, message?: string): Promise<string>;
   /** Creates branch `branch` at main's tip. */
   branch(name: string, branch: string): Promise<void>;
+  /** The bare repository's folder, for tests that write objects with git's plumbing. */
+  repoPath(name: string): string;
   /**
    * Requires this token (as the password of basic auth) for `name`, beside `username` when
    * given (any name otherwise); undefined makes it public.
@@ -156,6 +158,7 @@ export async function startFakeGitHost(): Promise<FakeGitHost> {
   return {
     url,
     requests,
+    repoPath: bare,
     async createRepo(name) {
       await mkdir(dirname(bare(name)), { recursive: true });
       await git(['init', '--bare', '--initial-branch=main', bare(name)]);
