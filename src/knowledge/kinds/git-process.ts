@@ -27,8 +27,11 @@ const PRIORITY = 10;
 export interface ReaderOptions {
   /** The sync's fetch: every request the reader makes goes through it. */
   readonly fetch: typeof fetch;
-  /** Headers added to requests for the repository's origin (its token), never elsewhere. */
-  readonly origin: string;
+  /**
+   * The repository's URL: its token (`headers`) goes with the reader's requests for this
+   * repository only, never elsewhere.
+   */
+  readonly cloneUrl: string;
   readonly headers: Readonly<Record<string, string>>;
   /** Largest response one request may bring (a pack). */
   readonly maxResponseBytes: number;
@@ -57,6 +60,62 @@ export function rebuilt(error: CarriedError): Error {
       ...(error.what !== undefined ? { what: error.what } : {}),
     },
   });
+}
+
+/**
+ * A request the reader may have made through the bot: a Git fetch's two calls (the refs, then
+ * the pack), on http(s), with string headers. Anything else (a push's `git-receive-pack`, a
+ * malformed URL, another method) fails the sync. `forRepository`: the request is for the
+ * repository's own origin and path, the only place its token may go.
+ */
+export function readerRequest(
+  request: {
+    readonly url?: unknown;
+    readonly method?: unknown;
+    readonly headers?: unknown;
+    readonly body?: unknown;
+  },
+  cloneUrl: string,
+): {
+  url: string;
+  method: 'GET' | 'POST';
+  headers: Record<string, string>;
+  body?: Uint8Array;
+  forRepository: boolean;
+} {
+  const refused = (why: string) => new SourceError(`the Git reader asked for ${why}; the sync stopped`);
+  if (typeof request.url !== 'string' || !URL.canParse(request.url)) throw refused('a malformed URL');
+  const url = new URL(request.url);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw refused(`a ${url.protocol} URL`);
+  const refs = url.pathname.endsWith('/info/refs') && url.search === '?service=git-upload-pack';
+  const pack = url.pathname.endsWith('/git-upload-pack') && url.search === '';
+  const method = request.method;
+  if (!((method === 'GET' && refs) || (method === 'POST' && pack))) {
+    throw refused('something other than fetching the repository');
+  }
+  const headers: Record<string, string> = {};
+  if (request.headers && typeof request.headers === 'object') {
+    for (const [name, value] of Object.entries(request.headers)) {
+      // The reader never sets credentials: only the bot adds them, for this repository.
+      if (typeof value === 'string' && !/^(authorization|cookie|proxy-authorization)$/i.test(name)) {
+        headers[name] = value;
+      }
+    }
+  }
+  const repository = new URL(cloneUrl);
+  const base = repository.pathname.replace(/\/+$/, '');
+  const forRepository =
+    url.origin === repository.origin &&
+    url.username === '' &&
+    url.password === '' &&
+    (url.pathname === `${base}/info/refs` || url.pathname === `${base}/git-upload-pack`);
+  return {
+    url: url.href,
+    method,
+    headers,
+    ...(request.body instanceof Uint8Array ? { body: request.body } : {}),
+    forRepository,
+  };
 }
 
 export class GitReader {
@@ -182,20 +241,22 @@ export class GitReader {
     const { id } = request;
     const controller = new AbortController();
     this.requests.set(id, controller);
-    const headers: Record<string, string> = { ...request.headers };
-    // The token goes to the repository's own origin only (a redirect elsewhere drops it too).
-    if (new URL(request.url).origin === this.options.origin) Object.assign(headers, this.options.headers);
     try {
-      const response = await this.options.fetch(request.url, {
-        method: request.method,
+      // The reader runs a Git client on whatever the server sent: what it asks for is checked
+      // like any untrusted input, and only a fetch of this repository carries its token.
+      const asked = readerRequest(request, this.options.cloneUrl);
+      const headers: Record<string, string> = { ...asked.headers };
+      if (asked.forRepository) Object.assign(headers, this.options.headers);
+      const response = await this.options.fetch(asked.url, {
+        method: asked.method,
         headers,
-        ...(request.body ? { body: request.body } : {}),
+        ...(asked.body ? { body: asked.body } : {}),
         signal: controller.signal,
       });
       this.send({
         type: 'http-head',
         id,
-        url: response.url || request.url,
+        url: response.url || asked.url,
         status: response.status,
         statusText: response.statusText,
         headers: Object.fromEntries(response.headers),

@@ -149,7 +149,7 @@ export const gitKind: SourceKind = {
     const { GitReader, rebuilt } = await import('./git-process.js');
     const reader: GitReaderProcess = new GitReader({
       fetch: context.fetch,
-      origin: new URL(location.cloneUrl).origin,
+      cloneUrl: location.cloneUrl,
       headers,
       maxResponseBytes: MAX_FETCH_BYTES,
       memoryMB: memoryBudget(context.env),
