@@ -242,8 +242,32 @@ export class KnowledgeService {
    */
   private mayUseOperatorCredentials(place: Place): boolean {
     if (!this.separatesTenants) return true;
+    return this.credentialedWorkspace(place.workspaceId);
+  }
+
+  private credentialedWorkspace(workspaceId: string | undefined): boolean {
     const allowed = this.options.settings.credentialedTenants;
-    return allowed.includes('*') || (place.workspaceId !== undefined && allowed.includes(place.workspaceId));
+    return allowed.includes('*') || (workspaceId !== undefined && allowed.includes(workspaceId));
+  }
+
+  /**
+   * Why a tenant's source may not be synced with the operator's credentials now, if so: the
+   * rule is checked at every sync, not only when the source was added (a token set for its
+   * host later, a tenant taken off KB_CREDENTIALED_TENANTS).
+   */
+  private credentialsRefused(source: SourceRecord, kind: SourceKind): string | undefined {
+    if (!this.separatesTenants || !source.tenant) return undefined;
+    const workspaceId = source.tenant.slice(source.tenant.indexOf(':') + 1);
+    if (this.credentialedWorkspace(workspaceId)) return undefined;
+    let url: URL;
+    try {
+      url = new URL(source.url);
+    } catch {
+      return undefined;
+    }
+    return readsWithOperatorCredentials(kind.name, url, this.env)
+      ? `${url.host} would be read with the bot's own credentials for ${kind.name}, which this workspace or server may not use (KB_CREDENTIALED_TENANTS)`
+      : undefined;
   }
 
   /**
@@ -579,6 +603,26 @@ export class KnowledgeService {
     lost: AbortSignal,
     onProgress?: (source: SourceRecord, progress: SyncProgress) => void,
   ): Promise<SyncSummary> {
+    const refused = this.credentialsRefused(source, kind);
+    if (refused) {
+      this.registry.recordSync(source.id, { status: 'failed', error: refused, failures: 0 });
+      this.log.warn(
+        { source: source.url, tenant: source.tenant },
+        'a tenant source needs credentials it may not use',
+      );
+      return {
+        source: this.registry.get(source.id) ?? source,
+        pages: 0,
+        added: 0,
+        updated: 0,
+        unchanged: 0,
+        removed: 0,
+        chunksUpserted: 0,
+        chunksRemoved: 0,
+        failed: [],
+        error: refused,
+      };
+    }
     // Removing the source cancels its sync (removeSource aborts it and waits for the end).
     const controller = new AbortController();
     const done = syncSource(this.store, this.registry, source, {

@@ -385,6 +385,33 @@ describe('multi-workspace mode (Slack by OAuth, Discord)', () => {
     allowed.close();
   });
 
+  it("checks the operator's credentials again at each sync: a token set later for the source's host", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rag-later-token-'));
+    dirs.push(dir);
+    const store = await LocalStore.open({ dir });
+    const app = openAppDatabase(dir);
+    const serving = (env: Record<string, string>) =>
+      new KnowledgeService({
+        store,
+        appDatabase: () => app,
+        settings: parseConfig({ CRAWL_ALLOW_PRIVATE: 'true', ...env }).knowledge,
+        tenantPlatforms: new Set(['slack']),
+      });
+    // Added while no token went to the host: read as anyone could (and failing, being private).
+    const { source } = await serving({}).addSourceFromChat(
+      alpha,
+      'https://git.example.com/operator/private.git',
+      'slack-t0alpha',
+      'slack:U1',
+    );
+    // The operator then gives the bot a token for that host: the tenant's source is not read with it.
+    const [summary] = await serving({ GIT_HOST_TOKENS: 'git.example.com=glpat_operator' }).sync([source]);
+    expect(summary?.error).toMatch(/KB_CREDENTIALED_TENANTS/);
+    expect(summary?.pages).toBe(0);
+    store.close();
+    app.close();
+  });
+
   it("gives a name a tenant took first to the places the operator's routes name, once they do", async () => {
     const dir = await mkdtemp(join(tmpdir(), 'rag-squat-'));
     dirs.push(dir);
