@@ -13,7 +13,11 @@ export interface ThreadPagesOptions {
   readonly ts: string;
   /** Messages asked for per page (Slack may give fewer). */
   readonly limit?: number;
-  /** Pages read at most. */
+  /**
+   * Pages read at most (3): a thread of up to a page costs one call as before, a longer one a
+   * few (conversations.replies is rate-limited per workspace), and one longer still is read
+   * only so far.
+   */
   readonly maxPages?: number;
   /** Message metadata (answers and /ask echoes carry theirs). */
   readonly includeMetadata?: boolean;
@@ -24,7 +28,7 @@ export async function* threadPages<Message>(
   options: ThreadPagesOptions,
 ): AsyncGenerator<Message[]> {
   let cursor: string | undefined;
-  for (let page = 0; page < (options.maxPages ?? 10); page++) {
+  for (let page = 0; page < (options.maxPages ?? 3); page++) {
     const replies = await client.conversations.replies({
       channel: options.channel,
       ts: options.ts,
