@@ -17,18 +17,27 @@ import { runCommand } from './run.js';
 const USAGE = `Serve the web chat: a page to ask the knowledge base in a browser.
 
   npm run web                     serves on PORT (default 3000) and prints the URL
+  npm run web -- --host 0.0.0.0   serves other machines too (this machine alone by default;
+                                  set WEB_CHAT_PUBLIC_URL to the address they use)
 
 Embed it on another site with <script src="http://HOST:PORT/widget.js" async></script>
 after listing that site in WEB_CHAT_ORIGINS. Set WEB_CHAT_TOKEN to require an access token.
 Configuration comes from .env and the environment (see .env.example).`;
 
+/** A local tool: it answers this machine alone unless told which address to serve. */
+const LOOPBACK = '127.0.0.1';
+
 async function main(): Promise<number> {
+  let host = LOOPBACK;
   try {
-    const args = parseArgs({ options: { help: { type: 'boolean', short: 'h' } } });
+    const args = parseArgs({
+      options: { help: { type: 'boolean', short: 'h' }, host: { type: 'string' } },
+    });
     if (args.values.help) {
       process.stdout.write(`${USAGE}\n`);
       return 0;
     }
+    host = args.values.host ?? LOOPBACK;
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n\n${USAGE}\n`);
     return 2;
@@ -40,7 +49,7 @@ async function main(): Promise<number> {
   });
   const bot = await composeBot(config, logger, { onSeed: (message) => process.stderr.write(`${message}\n`) });
   const chat = createWebChat(webChatOptions(config, bot.conversations, logger));
-  const server = await startHttpServer(config.http.port, chat.routes);
+  const server = await startHttpServer(config.http.port, chat.routes, host);
   const { port } = server.address() as AddressInfo;
   process.stderr.write(`rag-chat-bot · ${bot.runtime.describe()}\n`);
   process.stdout.write(`Web chat: http://localhost:${port}/\n`);

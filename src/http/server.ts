@@ -2,7 +2,12 @@
 import { createServer, type Server } from 'node:http';
 import type { HttpRoute } from './types.js';
 
-export async function startHttpServer(port: number, routes: readonly HttpRoute[]): Promise<Server> {
+/** `host`: the address to listen on; every interface when absent (a server behind a load balancer). */
+export async function startHttpServer(
+  port: number,
+  routes: readonly HttpRoute[],
+  host?: string,
+): Promise<Server> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const route = routes.find((candidate) => candidate.path === path && candidate.method === req.method);
@@ -17,7 +22,8 @@ export async function startHttpServer(port: number, routes: readonly HttpRoute[]
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, () => resolve());
+    if (host) server.listen(port, host, () => resolve());
+    else server.listen(port, () => resolve());
   });
   return server;
 }

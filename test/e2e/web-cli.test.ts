@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../support/wait.js';
@@ -56,6 +57,14 @@ describe('npm run web', () => {
     const done = JSON.parse(lines.at(-1) ?? '{}') as { type: string; text: string };
     expect(done.type).toBe('done');
     expect(done.text).toMatch(/Slack/);
+    // A local tool: it listens on the loopback alone, not on this machine's other addresses.
+    const elsewhere = Object.values(networkInterfaces())
+      .flat()
+      .find((address) => address && address.family === 'IPv4' && !address.internal);
+    if (elsewhere) {
+      const { port } = new URL(url);
+      await expect(fetch(`http://${elsewhere.address}:${port}/healthz`)).rejects.toThrow();
+    }
 
     const exited = new Promise<number | null>((resolve) => child?.once('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
