@@ -169,7 +169,8 @@ export class GroqGenerator implements Generator {
         }
         if (error instanceof Groq.RateLimitError) waitedMs += decision.retryAfterMs;
         else failures5xx += 1;
-        log.warn({ retryInMs: Math.round(decision.retryAfterMs) }, 'retrying Groq call');
+        // A retry is routine (servers log it at info); only its outcome is worth a warning.
+        log.info({ retryInMs: Math.round(decision.retryAfterMs) }, 'retrying Groq call');
         await this.sleep(decision.retryAfterMs, request.signal);
       } finally {
         clearTimeout(idle);
