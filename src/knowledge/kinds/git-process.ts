@@ -103,7 +103,9 @@ export function readerRequest(
     }
   }
   const repository = new URL(cloneUrl);
-  const base = repository.pathname.replace(/\/+$/, '');
+  let end = repository.pathname.length;
+  while (end > 0 && repository.pathname[end - 1] === '/') end -= 1;
+  const base = repository.pathname.slice(0, end);
   const forRepository =
     url.origin === repository.origin &&
     url.username === '' &&
