@@ -105,6 +105,8 @@ async function run(config: Config, log: Logger): Promise<void> {
   }
   for (const adapter of adapters) await adapter.start();
   serving = true;
+  // With DATABASE_URL: answers in flight are recorded, and those of a dead instance finished here.
+  conversations.startHandover();
   // The digest of failed questions, posted once per period whichever instance gets there first.
   // With REDIS_URL, instances on other hosts (other app.db files) also agree on who posts.
   const digest = await digestFromConfig(

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { Config } from '../config.js';
 import { attachmentTokenBudget, MAX_ATTACHED_FILES } from '../conversation/attachments.js';
 import { ConversationLayer } from '../conversation/layer.js';
+import { AnswerHandover } from '../handover/tracker.js';
 import { parsePool } from '../ingest/parse-pool.js';
 import { routedAnswerer } from '../knowledge/routed-answerer.js';
 import { postgresRouteStore, type RouteStore, redisRouteStore } from '../knowledge/routes-store.js';
@@ -112,6 +113,16 @@ export async function composeBot(config: Config, log: Logger, deps: RuntimeDeps 
     log,
   );
   const { answerer, draining } = guardAnswerer(routed, config, shared.rates, metrics);
+  // With DATABASE_URL an answer survives its instance: recorded with a heartbeat, finished by
+  // another instance if this one dies (src/handover).
+  const handover =
+    database && config.database
+      ? new AnswerHandover({
+          store: await (await import('../handover/postgres-store.js')).PostgresInFlightStore.open(database),
+          takeoverMs: config.database.answerTakeoverMs,
+          log,
+        })
+      : undefined;
   const conversations = new ConversationLayer({
     answerer,
     log,
@@ -128,6 +139,7 @@ export async function composeBot(config: Config, log: Logger, deps: RuntimeDeps 
       userPerHour: config.limits.escalationUserPerHour,
       channelPerHour: config.limits.escalationChannelPerHour,
     },
+    ...(handover ? { handover } : {}),
   });
   let schedule: SyncSchedule | undefined;
   return {
@@ -150,9 +162,17 @@ export async function composeBot(config: Config, log: Logger, deps: RuntimeDeps 
     },
     async stop(frontEnds) {
       log.info({ inFlight: draining.activeAnswers }, 'shutting down: finishing answers in progress');
+      // No more takeovers; this instance's own answers keep their heartbeat while they finish.
+      handover?.stopTakingOver();
       const result = await draining.drain(config.limits.shutdownGraceMs);
       if (!result.finished)
-        log.warn({ interrupted: result.interrupted }, 'interrupted answers that outlasted the grace period');
+        log.warn(
+          { interrupted: result.interrupted },
+          handover
+            ? 'interrupted answers that outlasted the grace period; another instance finishes them'
+            : 'interrupted answers that outlasted the grace period',
+        );
+      await handover?.stop();
       await Promise.allSettled(frontEnds.map((frontEnd) => frontEnd.stop()));
       stopRetention();
       await recorder.settled();

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Failure } from '../core/failures.js';
 import { citedSources } from '../core/sources.js';
 import type { AdmissionTicket, AnswerEvent, Answerer, Passage, Source, Turn } from '../core/types.js';
+import type { HandoverHandle } from '../handover/tracker.js';
 import type { Logger } from '../log.js';
 import { SafeStream } from '../render/safe-stream.js';
 import { type EditClock, ThrottledEditor } from '../render/throttled-edits.js';
@@ -36,6 +37,11 @@ export interface AnswerOptions {
   readonly attachments?: readonly Passage[];
   /** The guards already admitted this question (see ConversationLayer.ask). */
   readonly admission?: AdmissionTicket;
+  /**
+   * The answer's record among those in flight (DATABASE_URL): told where the reply is, and
+   * once another instance has taken the answer over, nothing more is written here.
+   */
+  readonly handover?: HandoverHandle;
 }
 
 export type AnswerOutcome =
@@ -58,9 +64,11 @@ class ReplyFold {
     private readonly opening: Promise<LiveReply>,
     conversation: Conversation,
     clock: EditClock | undefined,
+    private readonly handover: HandoverHandle | undefined,
   ) {
     this.stream = new SafeStream(conversation.presenter.neutralizer);
     opening.then((reply) => {
+      this.handover?.located(reply.location?.());
       if (this.cancelled) return;
       this.editor = new ThrottledEditor((latest) => this.write(reply, latest), {
         intervalMs: reply.writeIntervalMs ?? conversation.presenter.writeIntervalMs,
@@ -85,6 +93,8 @@ class ReplyFold {
     const reply = await this.opening;
     // The throttle spaces streaming writes; it never delays the end of an answer.
     await this.editor?.settle();
+    // Another instance took the answer over and writes it now.
+    if (this.handover?.lost) return;
     // The sources shown are the ones the answer cites; the others are only "also searched".
     const { cited, alsoSearched } = citedSources(this.sources, this.stream.text);
     await reply.finish({
@@ -103,16 +113,20 @@ class ReplyFold {
   }
 
   private async write(reply: LiveReply, latest: string): Promise<void> {
+    if (this.handover?.lost) return;
     if (reply.writes === 'replace') {
       await reply.write(latest);
       this.written = latest.length;
-      return;
+    } else {
+      const piece = latest.slice(this.written);
+      if (piece) {
+        await reply.write(piece);
+        // Counted only once delivered: a piece the platform refused goes out again with the end.
+        this.written = latest.length;
+      }
     }
-    const piece = latest.slice(this.written);
-    if (!piece) return;
-    await reply.write(piece);
-    // Counted only once delivered: a piece the platform refused goes out again with the end.
-    this.written = latest.length;
+    // A reply may make its message on the first write (Discord).
+    this.handover?.located(reply.location?.());
   }
 }
 
@@ -151,7 +165,15 @@ export async function answerInConversation(
   // The platform creates the reply while the core reads history and retrieves.
   const opening = conversation.openReply();
   opening.catch(ignore);
-  const fold = new ReplyFold(opening, conversation, deps.clock);
+  const { handover } = options;
+  const fold = new ReplyFold(opening, conversation, deps.clock, handover);
+  // The core stops spending on an answer another instance has taken over.
+  const signals = [options.signal, handover?.signal].filter((s): s is AbortSignal => s !== undefined);
+  const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+  const lost = (): AnswerOutcome => {
+    log.info('another instance finishes this answer');
+    return { ok: false, questionId };
+  };
   try {
     const history = options.history ?? (await conversation.history());
     const events: AsyncIterable<AnswerEvent> = deps.answerer.answer(
@@ -160,7 +182,7 @@ export async function answerInConversation(
         text,
         asker: conversation.asker,
         place,
-        ...(options.signal ? { signal: options.signal } : {}),
+        ...(signal ? { signal } : {}),
         ...(options.attachments?.length ? { attachments: options.attachments } : {}),
         ...(options.admission ? { admission: options.admission } : {}),
       },
@@ -180,6 +202,8 @@ export async function answerInConversation(
           break;
         case 'done':
           await fold.finish(event.text, log, { feedbackId: questionId });
+          if (handover?.lost) return lost();
+          await handover?.end('finished');
           log.info(
             { mode: event.mode, degraded: event.degraded, ms: Math.round(event.timings.totalMs) },
             'answered',
@@ -193,8 +217,13 @@ export async function answerInConversation(
             timings: event.timings,
           });
           return { ok: true, questionId, text: event.text };
-        case 'failure':
-          await fold.finish(event.failure.partialText, log, { failure: event.failure });
+        case 'failure': {
+          // Interrupted by a restart: another instance (or this one, restarted) finishes it.
+          const givenBack = event.failure.kind === 'interrupted' && handover?.givenBackIfInterrupted;
+          const failure = givenBack ? { ...event.failure, message: strings.answerHandedOver } : event.failure;
+          await fold.finish(event.failure.partialText, log, { failure });
+          if (handover?.lost) return lost();
+          await handover?.end(event.failure.kind === 'interrupted' ? 'interrupted' : 'finished');
           log.info({ kind: event.failure.kind }, 'answered with a failure message');
           report({
             outcome: event.failure.kind,
@@ -203,11 +232,14 @@ export async function answerInConversation(
             timings: event.timings ?? {},
           });
           return { ok: false, questionId, failure: event.failure };
+        }
       }
     }
     throw new Error('the answer stream ended without done or failure');
   } catch (error) {
     fold.cancel();
+    if (handover?.lost) return lost();
+    await handover?.end('finished');
     log.error({ err: error }, 'could not deliver an answer');
     // Last resort: one plain message, so the user is never left in silence.
     await conversation.notify(strings.deliveryFailed).catch(ignore);

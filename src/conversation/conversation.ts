@@ -37,6 +37,12 @@ export interface FinalReply {
   readonly notice?: string;
 }
 
+/**
+ * Ids another instance needs to find a conversation or a reply again (a channel, a thread, a
+ * message): plain values, never a secret such as a token.
+ */
+export type HandoverData = Readonly<Record<string, string | boolean>>;
+
 /** The message an answer streams into. */
 export interface LiveReply {
   /**
@@ -48,6 +54,11 @@ export interface LiveReply {
   readonly writeIntervalMs?: number;
   write(text: string): Promise<void>;
   finish(final: FinalReply): Promise<void>;
+  /**
+   * The message this reply writes into, once the platform has made it, so another instance can
+   * replace it if this one dies mid-answer. Absent: nothing to find again (a terminal, a stream).
+   */
+  location?(): HandoverData | undefined;
 }
 
 export interface Conversation {
@@ -85,6 +96,12 @@ export interface Conversation {
    * Absent: nobody is assumed to, beyond the people in it.
    */
   audience?(): Promise<Audience>;
+  /**
+   * What another instance needs to finish an answer here if this one dies (DATABASE_URL): the
+   * platform's ids for the place and the question, never a secret. Absent where no other process
+   * could write here (the web chat's HTTP response, the terminal, a private reply).
+   */
+  handover?(): HandoverData | undefined;
 }
 
 /**

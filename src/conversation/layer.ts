@@ -10,6 +10,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { failures } from '../core/failures.js';
 import type { AdmissionTicket, Answerer, Place } from '../core/types.js';
+import type { AnswerHandover, HandoverHandle } from '../handover/tracker.js';
+import type { InFlightAnswer } from '../handover/types.js';
 import type { ParsePool } from '../ingest/parse-pool.js';
 import type { Logger } from '../log.js';
 import type { DedupeStore, RateLimiter } from '../ops/shared-state.js';
@@ -23,7 +25,7 @@ import {
   type ReadAttachments,
   readAttachments,
 } from './attachments.js';
-import type { Conversation } from './conversation.js';
+import type { Conversation, HandoverData } from './conversation.js';
 import type { AnswerRecorder, EscalationRecord } from './recording.js';
 import { strings } from './strings.js';
 
@@ -56,7 +58,30 @@ export interface ConversationLayerOptions {
   readonly parser?: ParsePool;
   /** What files read in a thread became, for its follow-ups (default: an in-memory LRU). */
   readonly fileCache?: ReadFileCache;
+  /**
+   * Answers in flight shared with the other instances (DATABASE_URL): each answer is recorded
+   * with a heartbeat, and answers whose instance died are finished here (see src/handover).
+   */
+  readonly handover?: AnswerHandover;
 }
+
+/**
+ * Where an answer another instance began is, for this one to finish it: `place` is what the
+ * conversation's `handover()` gave, `reply` what its reply's `location()` gave (absent when the
+ * instance died before making one).
+ */
+export interface ResumeTarget {
+  readonly place: HandoverData;
+  readonly reply?: HandoverData;
+  readonly askerId: string;
+}
+
+/**
+ * Builds, on this instance, the conversation of an answer another instance began: its reply
+ * replaces the half-written message. Undefined when that place can no longer be written to
+ * (the channel is gone, the workspace uninstalled the app).
+ */
+export type Resumer = (target: ResumeTarget) => Promise<Conversation | undefined>;
 
 export interface EscalationLimits {
   /** Hand-offs one person may ask for per hour; 0: no limit. */
@@ -111,6 +136,7 @@ function conversationScope(place: Place): string {
 
 export class ConversationLayer {
   private readonly fileCache: ReadFileCache;
+  private readonly resumers = new Map<string, Resumer>();
 
   constructor(private readonly options: ConversationLayerOptions) {
     this.fileCache = options.fileCache ?? new LruReadFileCache();
@@ -154,14 +180,25 @@ export class ConversationLayer {
       return { ok: false, skipped: 'invalid' };
     }
     const questionId = options.questionId ?? randomUUID();
+    const handover = this.track(conversation, questionId, checked.question, options.via);
+    return this.answer(conversation, checked.question, { ...options, questionId }, handover);
+  }
+
+  /** Admits the question past the guards, reads its files, says what could not be read, then answers. */
+  private async answer(
+    conversation: Conversation,
+    question: string,
+    options: AskOptions & { readonly questionId: string },
+    handover: HandoverHandle | undefined,
+  ): Promise<AnswerOutcome> {
     // The guards first: a question they refuse reads no file, and gets their message as its answer.
     const { answerer } = this.options;
     let admission: AdmissionTicket | undefined;
     if (answerer.admit) {
       const decided = await answerer.admit({
-        id: questionId,
-        text: checked.question,
-        place,
+        id: options.questionId,
+        text: question,
+        place: conversation.place,
         ...(conversation.asker ? { asker: conversation.asker } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
       });
@@ -175,28 +212,102 @@ export class ConversationLayer {
       // Every file not read is said so, in one message, before the answer.
       const notes = await this.unsaid(conversation.place, files.notes);
       if (notes.length > 0) await conversation.notify(notes.join('\n')).catch(() => undefined);
-      return await answerInConversation(
-        conversation,
-        checked.question,
-        {
-          answerer,
-          log: this.options.log,
-          ...(this.options.clock ? { clock: this.options.clock } : {}),
-          ...(this.options.recorder ? { onAnswered: (s) => this.options.recorder?.answered(s) } : {}),
-        },
-        {
-          ...options,
-          questionId,
-          // What the adapter brought (the message asked about) first, then the files read here.
-          ...(files.passages.length > 0
-            ? { attachments: [...(options.attachments ?? []), ...files.passages] }
-            : {}),
-          ...(admission ? { admission } : {}),
-        },
-      );
+      return await answerInConversation(conversation, question, this.answerDeps(), {
+        ...options,
+        // What the adapter brought (the message asked about) first, then the files read here.
+        ...(files.passages.length > 0
+          ? { attachments: [...(options.attachments ?? []), ...files.passages] }
+          : {}),
+        ...(admission ? { admission } : {}),
+        ...(handover ? { handover } : {}),
+      });
     } finally {
       admission?.release();
     }
+  }
+
+  private answerDeps() {
+    return {
+      answerer: this.options.answerer,
+      log: this.options.log,
+      ...(this.options.clock ? { clock: this.options.clock } : {}),
+      ...(this.options.recorder
+        ? { onAnswered: (s: Parameters<AnswerRecorder['answered']>[0]) => this.options.recorder?.answered(s) }
+        : {}),
+    };
+  }
+
+  /** Records the answer among those in flight, where another instance could finish it. */
+  private track(
+    conversation: Conversation,
+    questionId: string,
+    question: string,
+    via: string | undefined,
+  ): HandoverHandle | undefined {
+    const handover = this.options.handover;
+    if (!handover?.running || handover.stopping || !this.resumers.has(conversation.place.platform))
+      return undefined;
+    const place = conversation.handover?.();
+    if (!place) return undefined;
+    return handover.begin({
+      questionId,
+      platform: conversation.place.platform,
+      ...(conversation.place.workspaceId ? { workspaceId: conversation.place.workspaceId } : {}),
+      place,
+      question,
+      askerId: conversation.asker.id,
+      ...(via ? { via } : {}),
+    });
+  }
+
+  /**
+   * How `platform`'s answers are finished here when their instance dies: the front end builds
+   * the conversation again from what was recorded. Registered by each adapter that can.
+   */
+  resumeOn(platform: string, resumer: Resumer): void {
+    this.resumers.set(platform, resumer);
+  }
+
+  /** Starts recording answers in flight and finishing those of silent instances (DATABASE_URL). */
+  startHandover(): void {
+    this.options.handover?.start(
+      async (answer, handle) => void (await this.resume(answer, handle)),
+      () => [...this.resumers.keys()],
+    );
+  }
+
+  /**
+   * Finishes here an answer another instance began and can no longer finish: the question is
+   * answered again from the start, into the same reply (its half-written text replaced), under
+   * the same question id, so votes and records are the answer's own. An answer already taken
+   * over too often is ended with an apology instead.
+   */
+  async resume(answer: InFlightAnswer, handle: HandoverHandle): Promise<AnswerOutcome | undefined> {
+    const log = this.options.log.child({ questionId: answer.questionId, platform: answer.platform });
+    const resumer = this.resumers.get(answer.platform);
+    let conversation: Conversation | undefined;
+    try {
+      conversation = await resumer?.({
+        place: answer.place,
+        ...(answer.reply ? { reply: answer.reply } : {}),
+        askerId: answer.askerId,
+      });
+    } catch (error) {
+      log.warn({ err: error }, 'could not reach the conversation of an answer to finish');
+    }
+    if (!conversation) {
+      await handle.end('finished');
+      return undefined;
+    }
+    const options = { questionId: answer.questionId, via: answer.via ?? 'resumed' };
+    if (answer.attempts > (this.options.handover?.maxAttempts ?? 2)) {
+      log.warn({ attempts: answer.attempts }, 'an answer brought down its instances too often; ending it');
+      const reply = await conversation.openReply();
+      await reply.finish({ text: '', written: 0, sources: [], notice: strings.answerAbandoned });
+      await handle.end('finished');
+      return { ok: false, questionId: answer.questionId };
+    }
+    return this.answer(conversation, answer.question, options, handle);
   }
 
   /** The conversation's attached files as passages for this answer only, and a note for each one not read. */

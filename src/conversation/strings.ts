@@ -8,6 +8,12 @@ export const strings = {
   emptyMention: 'Ask me a question after the mention, or use `/ask`.',
   notEnabledHere: 'I am not enabled in this channel. Ask an admin, or try a channel where I am.',
   deliveryFailed: 'Something went wrong while posting the answer. Please try again.',
+  /** An answer interrupted by a restart, given back for another instance to finish (DATABASE_URL). */
+  answerHandedOver:
+    'The bot restarted while writing this answer; it will be finished here in a moment. If it is not, please ask again.',
+  /** An answer whose instances kept dying while writing it: ended instead of tried again. */
+  answerAbandoned:
+    'This answer was cut off twice while the bot restarted, so I stopped trying. Please ask again, perhaps in other words.',
   thanksUp: 'Thanks, glad it helped!',
   thanksDown: 'Thanks for telling us; the team will look at this answer.',
   thanksForReason: 'Thanks, the team will read your reason with this answer.',

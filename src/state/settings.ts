@@ -1,11 +1,15 @@
 /** PostgreSQL (DATABASE_URL): the bot's state, and its knowledge without Upstash, for every instance. */
 import * as v from 'valibot';
 import { defineSettings } from '../settings/area.js';
-import { trimmed, variable } from '../settings/variables.js';
+import { int, trimmed, variable } from '../settings/variables.js';
 
 export interface DatabaseSlice {
   /** DATABASE_URL: PostgreSQL holds the state (and the knowledge, without Upstash) of every instance. */
-  readonly database?: { readonly url: string };
+  readonly database?: {
+    readonly url: string;
+    /** Silence after which another instance finishes an answer whose instance died (ANSWER_TAKEOVER_MS). */
+    readonly answerTakeoverMs: number;
+  };
 }
 
 const postgresURL = variable(
@@ -21,7 +25,15 @@ const postgresURL = variable(
 );
 
 export const databaseSettings = defineSettings({
-  variables: { DATABASE_URL: postgresURL },
+  variables: {
+    DATABASE_URL: postgresURL,
+    /**
+     * With DATABASE_URL: how long an instance answering may stay silent (no heartbeat) before
+     * another instance finishes its answers. Heartbeats come every third of it.
+     */
+    ANSWER_TAKEOVER_MS: int(15_000, 1_000, 600_000),
+  },
   secrets: ['DATABASE_URL'],
-  build: (env): DatabaseSlice => (env.DATABASE_URL ? { database: { url: env.DATABASE_URL } } : {}),
+  build: (env): DatabaseSlice =>
+    env.DATABASE_URL ? { database: { url: env.DATABASE_URL, answerTakeoverMs: env.ANSWER_TAKEOVER_MS } } : {},
 });

@@ -1,0 +1,325 @@
+/**
+ * An answer survives its instance (DATABASE_URL): every answer this process writes is recorded
+ * with a heartbeat, and every process takes over the answers of an instance that fell silent.
+ *
+ * Timing: each process renews all its answers in one query every third of ANSWER_TAKEOVER_MS
+ * and looks for silent ones as often; an answer is taken over once its instance missed about
+ * three heartbeats in a row, so a process merely slowed down (a long pause, a slow database)
+ * keeps its answers. If it was silent for longer, it learns at its next heartbeat that the
+ * answer is no longer its own and stops writing to it at once: the instance that claimed it
+ * replaces the message. A claim is one atomic update, so two survivors never finish one answer.
+ *
+ * Stopping (SIGTERM): the process stops taking answers over, keeps its heartbeat while its own
+ * answers finish within the grace period, and gives back those it had to interrupt, so another
+ * instance (or this one, restarted) finishes them.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { HandoverData } from '../conversation/conversation.js';
+import { type Logger, silentLogger } from '../log.js';
+import type { InFlightAnswer, InFlightStore, NewInFlightAnswer } from './types.js';
+
+export interface AnswerHandoverOptions {
+  readonly store: InFlightStore;
+  /** Silence after which another instance takes an answer over (ANSWER_TAKEOVER_MS). */
+  readonly takeoverMs: number;
+  /** Names this process in the records; default host, pid and a random suffix. */
+  readonly instanceId?: string;
+  readonly log?: Logger;
+  /**
+   * Takeovers of one answer before the next instance ends it with an apology instead of trying
+   * again: a question that brings down every instance answering it must not bring down them all.
+   */
+  readonly maxAttempts?: number;
+}
+
+/** Finishes, here, an answer another instance began; given the claimed record and its handle. */
+export type ResumeAnswer = (answer: InFlightAnswer, handle: HandoverHandle) => Promise<void>;
+
+/** Records nobody could finish are forgotten after a day (a platform no instance runs any more). */
+const FORGET_AFTER_MS = 24 * 60 * 60 * 1000;
+/** Answers taken over per look, so one instance does not take on a dead one's whole load at once. */
+const CLAIMS_PER_LOOK = 8;
+
+export type AnswerEnd = 'finished' | 'interrupted';
+
+/** One answer's record, as the process writing it holds it. */
+export class HandoverHandle {
+  private readonly controller = new AbortController();
+  /** Every write of this record, in order (begin, locations, end). */
+  private chain: Promise<unknown>;
+  private lastLocation: string | undefined;
+  private ended = false;
+  /** How the record ends, while that is still to be written. */
+  private pendingEnd: 'finish' | 'release' | undefined;
+
+  constructor(
+    private readonly tracker: AnswerHandover,
+    readonly questionId: string,
+    start: Promise<void>,
+  ) {
+    this.chain = start;
+  }
+
+  /** Aborted when another instance has taken the answer over: stop writing to it. */
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  get lost(): boolean {
+    return this.controller.signal.aborted;
+  }
+
+  /** Whether an interruption now gives the answer back for another instance to finish (stopping). */
+  get givenBackIfInterrupted(): boolean {
+    return this.tracker.stopping && !this.lost;
+  }
+
+  /** The reply's message, as soon as it exists and whenever it changes. */
+  located(where: HandoverData | undefined): void {
+    if (!where || this.ended || this.lost) return;
+    const key = JSON.stringify(where);
+    if (key === this.lastLocation) return;
+    this.lastLocation = key;
+    this.queue(async (store, owner) => {
+      if (!(await store.located(this.questionId, owner, where))) this.lose();
+    });
+  }
+
+  /**
+   * The answer ended. `interrupted` while this process is stopping: given back for another
+   * instance to finish; otherwise the record goes. If the database cannot take that now, the
+   * record keeps its heartbeat and the end is written again with each heartbeat until it can,
+   * so an answer already given is never taken over once the database is back.
+   */
+  async end(how: AnswerEnd): Promise<void> {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.lost) {
+      this.tracker.forget(this);
+      return;
+    }
+    this.pendingEnd = how === 'interrupted' && this.tracker.stopping ? 'release' : 'finish';
+    await this.writeEnd();
+  }
+
+  /** Whether the answer has ended but its record still waits for the database. */
+  get ending(): boolean {
+    return this.pendingEnd !== undefined;
+  }
+
+  /** @internal Writes the end of the record, if it is still to write; true once written. */
+  async writeEnd(): Promise<boolean> {
+    const end = this.pendingEnd;
+    if (!end) return true;
+    let written = false;
+    this.queue(async (store, owner) => {
+      await (end === 'release'
+        ? store.release(this.questionId, owner)
+        : store.finish(this.questionId, owner));
+      written = true;
+    });
+    await this.chain;
+    if (written) {
+      this.pendingEnd = undefined;
+      this.tracker.forget(this);
+    }
+    return written;
+  }
+
+  /** Another instance owns the answer now. */
+  lose(): void {
+    if (this.lost) return;
+    this.controller.abort(new Error('answer taken over by another instance'));
+    if (this.ended) {
+      // Already answered here; the record's end was waiting for the database.
+      this.pendingEnd = undefined;
+      this.tracker.forget(this);
+      return;
+    }
+    this.tracker.log.warn(
+      { questionId: this.questionId },
+      'another instance took this answer over (this one was silent too long); no longer writing it',
+    );
+  }
+
+  private queue(work: (store: InFlightStore, owner: string) => Promise<unknown>): void {
+    this.chain = this.chain
+      .then(() => work(this.tracker.store, this.tracker.instanceId))
+      .catch((error: unknown) => this.tracker.failed(error));
+  }
+}
+
+export class AnswerHandover {
+  readonly instanceId: string;
+  readonly store: InFlightStore;
+  readonly log: Logger;
+  readonly maxAttempts: number;
+  private readonly handles = new Map<string, HandoverHandle>();
+  private timer: NodeJS.Timeout | undefined;
+  private resume: ResumeAnswer | undefined;
+  private platforms: () => readonly string[] = () => [];
+  private ticking: Promise<void> | undefined;
+  private down = false;
+  private lastFailure = Number.NEGATIVE_INFINITY;
+  private lastPrune = 0;
+  /** Set once the process is stopping: no more takeovers; interrupted answers are given back. */
+  stopping = false;
+
+  constructor(private readonly options: AnswerHandoverOptions) {
+    this.store = options.store;
+    this.log = (options.log ?? silentLogger).child({ component: 'handover' });
+    this.maxAttempts = options.maxAttempts ?? 2;
+    this.instanceId = options.instanceId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  }
+
+  /** How often the heartbeat runs and silent answers are looked for. */
+  get intervalMs(): number {
+    return Math.max(100, Math.floor(this.options.takeoverMs / 3));
+  }
+
+  /** Whether the heartbeat runs: answers are recorded only then (a record nobody renews would be taken over). */
+  get running(): boolean {
+    return this.timer !== undefined;
+  }
+
+  /** Answers this process is writing and still owns. */
+  get active(): number {
+    return this.handles.size;
+  }
+
+  /** Records an answer this process begins. Never throws: an answer not recorded is answered all the same. */
+  begin(answer: NewInFlightAnswer): HandoverHandle {
+    const handle = new HandoverHandle(
+      this,
+      answer.questionId,
+      this.store.begin(answer, this.instanceId).catch((error: unknown) => this.failed(error)),
+    );
+    this.handles.set(answer.questionId, handle);
+    return handle;
+  }
+
+  /** A handle on an answer this process has just claimed from a silent instance. */
+  adopt(answer: InFlightAnswer): HandoverHandle {
+    const handle = new HandoverHandle(this, answer.questionId, Promise.resolve());
+    this.handles.set(answer.questionId, handle);
+    return handle;
+  }
+
+  /** Renews every answer this process owns in one query; those another instance took are lost. */
+  async heartbeat(): Promise<void> {
+    const ids = [...this.handles.keys()];
+    if (ids.length === 0) return;
+    let owned: Set<string>;
+    try {
+      owned = await this.store.heartbeat(this.instanceId, ids);
+      this.worked();
+    } catch (error) {
+      // Unknown is not lost: the answers go on, and the next heartbeat tells.
+      this.failed(error);
+      return;
+    }
+    for (const id of ids) {
+      const handle = this.handles.get(id);
+      if (!owned.has(id)) handle?.lose();
+      else if (handle?.ending) await handle.writeEnd();
+    }
+  }
+
+  /** Takes over the answers of silent instances, handing each to `resume`; returns how many. */
+  async takeOver(): Promise<number> {
+    const resume = this.resume;
+    const platforms = this.platforms();
+    if (!resume || this.stopping || platforms.length === 0) return 0;
+    // Just after an outage every instance's records look silent: their owners get one takeover
+    // period to renew them (or write the ends they could not) before anything is taken over.
+    if (Date.now() - this.lastFailure < this.options.takeoverMs) return 0;
+    let taken = 0;
+    try {
+      for (; taken < CLAIMS_PER_LOOK && !this.stopping; taken++) {
+        const answer = await this.store.claimStale(this.instanceId, platforms, this.options.takeoverMs);
+        if (!answer) break;
+        this.log.info(
+          { questionId: answer.questionId, platform: answer.platform, attempt: answer.attempts },
+          'finishing an answer whose instance fell silent',
+        );
+        const handle = this.adopt(answer);
+        void resume(answer, handle).catch((error: unknown) => {
+          this.log.error(
+            { err: error, questionId: answer.questionId },
+            'could not finish a taken-over answer',
+          );
+          return handle.end('finished');
+        });
+      }
+      if (Date.now() - this.lastPrune > 60 * 60 * 1000) {
+        this.lastPrune = Date.now();
+        await this.store.prune(FORGET_AFTER_MS);
+      }
+      this.worked();
+    } catch (error) {
+      this.failed(error);
+    }
+    return taken;
+  }
+
+  /**
+   * Runs the heartbeat and the takeovers on a timer that never keeps the process alive;
+   * `platforms` are those this process can write to (a resumer registered for each).
+   */
+  start(resume: ResumeAnswer, platforms: () => readonly string[]): void {
+    this.resume = resume;
+    this.platforms = platforms;
+    if (this.timer) return;
+    const tick = () => {
+      this.ticking ??= (async () => {
+        await this.heartbeat();
+        await this.takeOver();
+      })().finally(() => {
+        this.ticking = undefined;
+      });
+    };
+    this.timer = setInterval(tick, this.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Stopping: no more takeovers; answers interrupted from now on are given back. */
+  stopTakingOver(): void {
+    this.stopping = true;
+  }
+
+  /** After the drain: the heartbeat stops and answers still open are given back. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.ticking;
+    await Promise.all(
+      [...this.handles.values()].map((handle) =>
+        handle.ending ? handle.writeEnd() : handle.end('interrupted'),
+      ),
+    );
+  }
+
+  /** @internal A handle that ended. */
+  forget(handle: HandoverHandle): void {
+    if (this.handles.get(handle.questionId) === handle) this.handles.delete(handle.questionId);
+  }
+
+  /** @internal The database refused or was unreachable: logged once per outage. */
+  failed(error: unknown): void {
+    this.lastFailure = Date.now();
+    if (this.down) return;
+    this.down = true;
+    this.log.warn(
+      { err: error },
+      'PostgreSQL unavailable for answers in flight: answers go on, but one whose instance dies meanwhile is not finished by another',
+    );
+  }
+
+  private worked(): void {
+    if (!this.down) return;
+    this.down = false;
+    this.log.info('PostgreSQL is back; answers in flight are recorded again');
+  }
+}

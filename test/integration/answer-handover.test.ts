@@ -1,0 +1,333 @@
+/**
+ * An answer survives its instance: instances sharing one PostgreSQL (each its own pool and
+ * tracker, as on separate hosts) record their answers in flight, and finish the answers of an
+ * instance that fell silent, into the same message. The database compares times on the test's
+ * own clock, so no test waits out a takeover.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Conversation, FinalReply } from '../../src/conversation/conversation.js';
+import { ConversationLayer } from '../../src/conversation/layer.js';
+import { strings } from '../../src/conversation/strings.js';
+import { failures } from '../../src/core/failures.js';
+import type { AnswerEvent, Answerer, Question } from '../../src/core/types.js';
+import { PostgresInFlightStore } from '../../src/handover/postgres-store.js';
+import { AnswerHandover } from '../../src/handover/tracker.js';
+import { silentLogger } from '../../src/log.js';
+import { DrainingAnswerer } from '../../src/ops/draining-answerer.js';
+import { MemoryDedupeStore } from '../../src/ops/shared-state.js';
+import { slackNeutralizer } from '../../src/render/slack-text.js';
+import { connectPostgres, type PostgresDatabase } from '../../src/state/postgres.js';
+import { createTestDatabase, havePostgres } from '../support/postgres.js';
+import { waitFor } from '../support/wait.js';
+
+/** The threshold the trackers are given; the test's clock jumps past it instead of waiting. */
+const TAKEOVER_MS = 600_000;
+const TIMINGS = { condenseMs: 0, retrievalMs: 0, firstTokenMs: 0, totalMs: 0 };
+
+let url = '';
+let clock = Date.parse('2026-03-02T10:00:00Z');
+const databases: PostgresDatabase[] = [];
+
+/** The platform both instances write to: messages by id, each with its text and final write. */
+interface BoardMessage {
+  text: string;
+  final?: FinalReply;
+  /** Which instance wrote last. */
+  by: string;
+}
+
+function board() {
+  const messages = new Map<string, BoardMessage>();
+  let ids = 0;
+  /** A conversation on the board, writing into `messageId` when given (an answer taken over). */
+  const conversation = (instance: string, messageId?: string): Conversation => ({
+    place: { platform: 'board', channelId: 'C1' },
+    asker: { id: 'U1' },
+    presenter: { neutralizer: slackNeutralizer, writeIntervalMs: 0 },
+    history: async () => [],
+    notify: async () => undefined,
+    handover: () => ({ channel: 'C1' }),
+    openReply: async () => {
+      const id = messageId ?? `m${++ids}`;
+      if (!messages.has(id)) messages.set(id, { text: '', by: instance });
+      const message = messages.get(id)!;
+      return {
+        writes: 'replace',
+        location: () => ({ messageId: id }),
+        write: async (text) => {
+          message.text = text;
+          message.by = instance;
+        },
+        finish: async (final) => {
+          message.text = [final.text, final.notice].filter(Boolean).join('\n');
+          message.final = final;
+          message.by = instance;
+        },
+      };
+    },
+  });
+  return { messages, conversation };
+}
+
+/** An answer written halfway, then held until `release` (or aborted, as the core would be). */
+function halting(first: string, rest: string) {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const answerer: Answerer = {
+    async *answer(question: Question): AsyncGenerator<AnswerEvent> {
+      yield { type: 'delta', text: first };
+      const aborted = new Promise<'aborted'>((resolve) =>
+        question.signal?.addEventListener('abort', () => resolve('aborted'), { once: true }),
+      );
+      if ((await Promise.race([released.then(() => 'released' as const), aborted])) === 'aborted') {
+        yield { type: 'failure', failure: failures.interrupted(first) };
+        return;
+      }
+      yield { type: 'delta', text: rest };
+      yield {
+        type: 'done',
+        text: first + rest,
+        mode: 'groq',
+        degraded: false,
+        timings: TIMINGS,
+        standaloneQuestion: 'q',
+      };
+    },
+  };
+  return { answerer, release };
+}
+
+const whole = (text: string): Answerer => ({
+  async *answer(): AsyncGenerator<AnswerEvent> {
+    yield { type: 'delta', text };
+    yield { type: 'done', text, mode: 'groq', degraded: false, timings: TIMINGS, standaloneQuestion: 'q' };
+  },
+});
+
+async function instance(
+  name: string,
+  answerer: Answerer,
+  platform: ReturnType<typeof board>,
+  options: { stopped?: boolean } = {},
+) {
+  const db = await connectPostgres(url, { maxConnections: 3 });
+  databases.push(db);
+  const store = await PostgresInFlightStore.open(db, { now: () => clock });
+  const handover = new AnswerHandover({ store, takeoverMs: TAKEOVER_MS, instanceId: name });
+  const draining = new DrainingAnswerer(answerer);
+  const layer = new ConversationLayer({
+    answerer: draining,
+    log: silentLogger,
+    dedupe: new MemoryDedupeStore(),
+    maxQuestionChars: 1_000,
+    handover,
+  });
+  const resumed: string[] = [];
+  layer.resumeOn('board', async (target) => {
+    resumed.push(String(target.reply?.messageId ?? 'none'));
+    return platform.conversation(name, target.reply?.messageId as string | undefined);
+  });
+  if (!options.stopped) layer.startHandover();
+  return { db, store, handover, layer, draining, resumed };
+}
+
+/** Waits until the answer's record knows where its reply is (written just after the message is made). */
+async function located(db: PostgresDatabase) {
+  await waitFor(
+    async () => (await db.pool.query('SELECT 1 FROM rag_answers_in_flight WHERE reply IS NOT NULL')).rowCount,
+    'the reply located',
+  );
+}
+
+async function rows(db: PostgresDatabase) {
+  const { rows } = await db.pool.query<{ question_id: string; owner: string; attempts: number }>(
+    'SELECT question_id, owner, attempts FROM rag_answers_in_flight ORDER BY started_at',
+  );
+  return rows;
+}
+
+beforeAll(async () => {
+  if (havePostgres) url = await createTestDatabase('handover');
+});
+afterAll(async () => {
+  await Promise.all(databases.map((db) => db.close()));
+});
+
+describe.skipIf(!havePostgres)('answers in flight across instances', () => {
+  it('finishes, into the same message, an answer whose instance fell silent; the silent one then writes no more', async () => {
+    const platform = board();
+    const slow = halting('Half an ans', 'wer from A.');
+    const a = await instance('A', slow.answerer, platform);
+    const b = await instance('B', whole('The whole answer, from B.'), platform);
+    const asking = a.layer.ask(platform.conversation('A'), 'How do visitors cross?');
+    await waitFor(() => platform.messages.get('m1')?.text, 'A halfway');
+    await located(a.db);
+    expect(platform.messages.get('m1')?.text).toBe('Half an ans');
+
+    // A was silent past the threshold: B claims the answer and writes it into A's message.
+    clock += TAKEOVER_MS + 1;
+    expect(await b.handover.takeOver()).toBe(1);
+    expect(b.resumed).toEqual(['m1']);
+    const finished = await waitFor(() => platform.messages.get('m1')?.final, 'B finishing the answer');
+    expect(finished.text).toBe('The whole answer, from B.');
+    expect(finished.feedbackId).toBeDefined();
+    expect(platform.messages.size).toBe(1);
+
+    // A's next heartbeat says the answer is no longer its own: it stops writing it.
+    await a.handover.heartbeat();
+    slow.release();
+    const outcome = await asking;
+    expect(outcome.ok).toBe(false);
+    expect(platform.messages.get('m1')).toMatchObject({ by: 'B', text: 'The whole answer, from B.' });
+    await waitFor(async () => (await rows(a.db)).length === 0, 'the record gone once B finished');
+  });
+
+  it('leaves an instance that is merely slow its answers: a heartbeat within the threshold keeps them', async () => {
+    const platform = board();
+    const slow = halting('Slow but ', 'alive.');
+    const a = await instance('A2', slow.answerer, platform);
+    const b = await instance('B2', whole('never'), platform);
+    const asking = a.layer.ask(platform.conversation('A2'), 'q');
+    await waitFor(async () => (await rows(a.db)).length === 1, 'the answer recorded');
+    // Two thirds of the threshold, a heartbeat, two thirds again: never silent for the whole of it.
+    clock += (TAKEOVER_MS * 2) / 3;
+    await a.handover.heartbeat();
+    clock += (TAKEOVER_MS * 2) / 3;
+    expect(await b.handover.takeOver()).toBe(0);
+    slow.release();
+    expect((await asking).ok).toBe(true);
+    expect(b.resumed).toEqual([]);
+    expect(platform.messages.get('m1')).toMatchObject({ by: 'A2', text: 'Slow but alive.' });
+    expect(await rows(a.db)).toEqual([]);
+  });
+
+  it('gives a silent answer to exactly one of two instances looking at once', async () => {
+    const platform = board();
+    const slow = halting('Half', ' never');
+    const a = await instance('A3', slow.answerer, platform);
+    const b = await instance('B3', whole('From B3 or C3.'), platform);
+    const c = await instance('C3', whole('From B3 or C3.'), platform);
+    void a.layer.ask(platform.conversation('A3'), 'q');
+    await located(a.db);
+    clock += TAKEOVER_MS + 1;
+    const taken = await Promise.all([b.handover.takeOver(), c.handover.takeOver()]);
+    expect(taken[0]! + taken[1]!).toBe(1);
+    expect([...b.resumed, ...c.resumed]).toHaveLength(1);
+    await waitFor(() => platform.messages.get('m1')?.final, 'the answer finished');
+    await waitFor(async () => (await rows(a.db)).length === 0, 'the record gone');
+    await a.handover.heartbeat();
+    slow.release();
+  });
+
+  it('on stopping, finishes what it can and gives back what it had to interrupt, for another to finish at once', async () => {
+    const platform = board();
+    const stuck = halting('Started before the restart', ' and never finished here');
+    const a = await instance('A4', stuck.answerer, platform);
+    const b = await instance('B4', whole('Finished by B4 after the restart.'), platform);
+    const asking = a.layer.ask(platform.conversation('A4'), 'q');
+    await located(a.db);
+    // SIGTERM: no more takeovers, then the drain's grace runs out and the answer is interrupted.
+    a.handover.stopTakingOver();
+    expect(await a.handover.takeOver()).toBe(0);
+    await a.draining.drain(0);
+    await asking;
+    expect(platform.messages.get('m1')?.final?.notice).toBe(strings.answerHandedOver);
+    await a.handover.stop();
+    // Given back: taken over without waiting out the threshold.
+    expect(await b.handover.takeOver()).toBe(1);
+    const finished = await waitFor(
+      () => platform.messages.get('m1')?.final?.text === 'Finished by B4 after the restart.',
+      'B4 finishing it',
+    );
+    expect(finished).toBe(true);
+    expect(platform.messages.get('m1')?.final?.notice).toBeUndefined();
+    await waitFor(async () => (await rows(b.db)).length === 0, 'the record gone once B4 finished');
+  });
+
+  it('ends with an apology an answer whose instances kept dying, instead of trying it once more', async () => {
+    const platform = board();
+    const slow = halting('Doomed', '');
+    const a = await instance('A5', slow.answerer, platform);
+    void a.layer.ask(platform.conversation('A5'), 'the question that brings instances down');
+    await located(a.db);
+    // Two instances took it over and died in turn (their claims, and nothing more).
+    for (const owner of ['dead-1', 'dead-2']) {
+      clock += TAKEOVER_MS + 1;
+      expect(await a.store.claimStale(owner, ['board'], TAKEOVER_MS)).toMatchObject({ platform: 'board' });
+    }
+    const d = await instance('D5', whole('never written'), platform);
+    clock += TAKEOVER_MS + 1;
+    expect(await d.handover.takeOver()).toBe(1);
+    const final = await waitFor(() => platform.messages.get('m1')?.final, 'the apology');
+    expect(final.notice).toBe(strings.answerAbandoned);
+    expect(final.feedbackId).toBeUndefined();
+    await waitFor(async () => (await rows(a.db)).length === 0, 'the record gone');
+    await a.handover.heartbeat();
+    slow.release();
+  });
+
+  it('records nothing on an instance that runs no heartbeat, and keeps no record of a finished answer', async () => {
+    const platform = board();
+    const quiet = await instance('Q6', whole('Answered without a record.'), platform, { stopped: true });
+    expect((await quiet.layer.ask(platform.conversation('Q6'), 'q')).ok).toBe(true);
+    const running = await instance('R6', whole('Answered, record gone.'), platform);
+    expect((await running.layer.ask(platform.conversation('R6'), 'q')).ok).toBe(true);
+    expect(await rows(running.db)).toEqual([]);
+    expect([...platform.messages.values()].map((m) => m.text)).toEqual([
+      'Answered without a record.',
+      'Answered, record gone.',
+    ]);
+  });
+});
+
+describe.skipIf(!havePostgres)('answers in flight while the database is down', () => {
+  /** Refuses every connection to this file's database, and ends those open, as a database outage. */
+  async function outage(on: boolean) {
+    const server = new URL(url);
+    const name = server.pathname.slice(1);
+    server.pathname = '/postgres';
+    const { default: pg } = await import('pg');
+    const admin = new pg.Client({ connectionString: server.href });
+    await admin.connect();
+    try {
+      await admin.query(`ALTER DATABASE ${name} WITH ALLOW_CONNECTIONS ${on ? 'false' : 'true'}`);
+      if (on)
+        await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [
+          name,
+        ]);
+    } finally {
+      await admin.end();
+    }
+  }
+
+  it('writes the end of an answer given during an outage once it is back, so nobody answers it again', async () => {
+    const platform = board();
+    const slow = halting('Answered while ', 'the database was down.');
+    const a = await instance('A7', slow.answerer, platform);
+    const b = await instance('B7', whole('never'), platform);
+    const asking = a.layer.ask(platform.conversation('A7'), 'q');
+    await located(a.db);
+    await outage(true);
+    try {
+      slow.release();
+      expect((await asking).ok).toBe(true);
+      expect(platform.messages.get('m1')?.text).toBe('Answered while the database was down.');
+      // B sees the outage too (its look for silent answers fails).
+      expect(await b.handover.takeOver()).toBe(0);
+    } finally {
+      await outage(false);
+    }
+    // Back, and A's record looks silent; B, having seen the outage, leaves it to its owner a while.
+    clock += TAKEOVER_MS + 1;
+    expect(await rows(b.db)).toHaveLength(1);
+    expect(await b.handover.takeOver()).toBe(0);
+    // A's next heartbeat writes the end it could not.
+    await a.handover.heartbeat();
+    expect(await rows(a.db)).toEqual([]);
+    const c = await instance('C7', whole('never'), platform);
+    expect(await c.handover.takeOver()).toBe(0);
+    expect(platform.messages.size).toBe(1);
+  });
+});
