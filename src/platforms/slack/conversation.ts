@@ -14,10 +14,19 @@
  * into, the first text is posted with chat.postMessage and edited with chat.update,
  * continuing long answers in further messages. The record's link to the question is built from
  * the workspace's URL (auth.test's, known once per workspace), not asked for per answer.
+ *
+ * An answer whose instance died is finished by another in the same message: the dead stream
+ * is stopped, then the message edited (`resume`).
  */
 import type { webApi } from '@slack/bolt';
 import type { AttachedFile } from '../../conversation/attachments.js';
-import type { Conversation, FinalReply, LiveReply, WorkingStage } from '../../conversation/conversation.js';
+import type {
+  Conversation,
+  FinalReply,
+  HandoverData,
+  LiveReply,
+  WorkingStage,
+} from '../../conversation/conversation.js';
 import { strings } from '../../conversation/strings.js';
 import type { Turn } from '../../core/types.js';
 import type { Logger } from '../../log.js';
@@ -181,11 +190,17 @@ function editedMessage(
   target: SlackTarget,
   ts: string,
   shown: string,
-  options: { intervalMs: number; now: () => number; askHuman: boolean },
+  options: {
+    intervalMs: number;
+    now: () => number;
+    askHuman: boolean;
+    /** The first new text is shown at once (it replaces another instance's half-written text). */
+    editAtOnce?: boolean;
+  },
 ): OpenReply {
   const thread = target.threadTs ? { thread_ts: target.threadTs } : {};
   let text = shown;
-  let lastEdit = options.now();
+  let lastEdit = options.editAtOnce ? Number.NEGATIVE_INFINITY : options.now();
   return {
     async append(piece) {
       text += piece;
@@ -269,6 +284,8 @@ function lazyReply(client: WebClient, target: SlackTarget, options: ReplyOptions
   const thread = target.threadTs ? { thread_ts: target.threadTs } : {};
   let opened: Promise<OpenReply> | undefined;
   let ended = false;
+  /** The message once it exists, for another instance to finish the answer in. */
+  let location: SlackResumedReply | undefined;
 
   const postFirst = async (first: string): Promise<OpenReply> => {
     // The message shows what fits; the rest follows in its edits and further messages.
@@ -279,6 +296,7 @@ function lazyReply(client: WebClient, target: SlackTarget, options: ReplyOptions
       ...thread,
       ...(visible ? { text: toMrkdwn(visible), blocks: [markdownBlock(visible)] } : { text: PLACEHOLDER }),
     });
+    location = { ts: posted.ts!, streaming: false };
     return editedMessage(client, target, posted.ts!, first, { intervalMs: editIntervalMs, now, askHuman });
   };
   const open = (first: string): Promise<OpenReply> => {
@@ -298,6 +316,7 @@ function lazyReply(client: WebClient, target: SlackTarget, options: ReplyOptions
             ...(head ? { markdown_text: head } : {}),
           });
           if (started.ts) {
+            location = { ts: started.ts, streaming: true };
             const stream = streamedMessage(client, target, started.ts, {
               askHuman,
               startedWithText: head !== '',
@@ -326,6 +345,7 @@ function lazyReply(client: WebClient, target: SlackTarget, options: ReplyOptions
   return {
     writes: 'append',
     writeIntervalMs: canStream ? (pacing.appendIntervalMs ?? 400) : editIntervalMs,
+    location: () => (location ? { ...location } : undefined),
     async write(piece) {
       if (!opened) {
         await open(piece);
@@ -364,6 +384,67 @@ function lazyReply(client: WebClient, target: SlackTarget, options: ReplyOptions
   };
 }
 
+/**
+ * An answer another instance began in message `ts` and could not finish: its stream, if Slack
+ * has not closed it yet, is stopped (an open stream refuses chat.update with
+ * streaming_state_conflict; a closed one refuses chat.stopStream with
+ * message_not_in_streaming_state, which is fine), then the message is edited with chat.update,
+ * its half-written text replaced from the first write on.
+ */
+async function resumedReply(
+  client: WebClient,
+  target: SlackTarget,
+  resume: SlackResumedReply,
+  options: Omit<ReplyOptions, 'streaming' | 'signOfLife'>,
+): Promise<PendingReply> {
+  const { pacing, log, askHuman } = options;
+  if (resume.streaming) {
+    await client.chat.stopStream({ channel: target.channel, ts: resume.ts }).catch((error: unknown) => {
+      log.debug({ reason: errorCode(error) }, 'the stream of the answer taken over was already closed');
+    });
+  }
+  const intervalMs = pacing.editIntervalMs ?? 1_000;
+  const message = editedMessage(client, target, resume.ts, '', {
+    intervalMs,
+    now: pacing.now ?? Date.now,
+    askHuman,
+    editAtOnce: true,
+  });
+  let ended = false;
+  return {
+    writes: 'append',
+    writeIntervalMs: intervalMs,
+    location: () => ({ ts: resume.ts, streaming: false }),
+    write: (piece) => message.append(piece),
+    async finish(final) {
+      ended = true;
+      await message.finish(final);
+    },
+    async abandon(notice) {
+      if (ended) return false;
+      ended = true;
+      await message.abandon(notice);
+      return true;
+    },
+  };
+}
+
+/**
+ * What another instance needs, besides the target, to finish an answer here: the question's
+ * message (left out of the history) and where the history comes from.
+ */
+export interface SlackHandover {
+  readonly questionTs?: string;
+  readonly history: 'thread' | 'dm' | 'none';
+}
+
+/** The message of an answer another instance began (its reply's `location()`). */
+export interface SlackResumedReply {
+  readonly ts: string;
+  /** Opened with chat.startStream (else a placeholder edited with chat.update). */
+  readonly streaming: boolean;
+}
+
 export interface SlackConversationInput {
   readonly client: WebClient;
   readonly target: SlackTarget;
@@ -380,6 +461,27 @@ export interface SlackConversationInput {
   readonly streaming?: StreamingSupport;
   /** The workspace's URL, to link the answer record to the question without a Web API call. */
   readonly workspaceUrl?: () => Promise<string | undefined>;
+  /** Lets another instance finish the answer if this one dies (see `Conversation.handover`). */
+  readonly handover?: SlackHandover;
+  /** Writes into this message instead of a new one: an answer another instance began. */
+  readonly resume?: SlackResumedReply;
+}
+
+/** The handover data of a Slack conversation: ids only, never the workspace's token. */
+export function slackHandoverData(
+  target: SlackTarget,
+  handover: SlackHandover,
+  assistantThread: boolean,
+): HandoverData {
+  return {
+    channel: target.channel,
+    userId: target.userId,
+    history: handover.history,
+    ...(target.threadTs ? { threadTs: target.threadTs } : {}),
+    ...(target.teamId ? { teamId: target.teamId } : {}),
+    ...(handover.questionTs ? { questionTs: handover.questionTs } : {}),
+    ...(assistantThread ? { assistantThread: true } : {}),
+  };
 }
 
 /** The assistant status for each stage of an answer ("<app> is searching the knowledge base…"). */
@@ -419,14 +521,20 @@ export function slackConversation(input: SlackConversationInput): Conversation {
     },
     history: input.history,
     ...(input.attachments ? { attachments: input.attachments } : {}),
+    ...(input.handover
+      ? { handover: () => slackHandoverData(target, input.handover!, input.assistantThread ?? false) }
+      : {}),
     openReply: async () => {
-      const reply = lazyReply(client, target, {
+      const options = {
         pacing,
         log,
         askHuman: input.askHuman ?? false,
         streaming: input.streaming ?? streamingSupport(),
         signOfLife: !assistantThread,
-      });
+      };
+      const reply = input.resume
+        ? await resumedReply(client, target, input.resume, options)
+        : lazyReply(client, target, options);
       pending = reply;
       if (!assistantThread) return reply;
       return {

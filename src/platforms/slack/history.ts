@@ -56,6 +56,8 @@ export interface ThreadContext {
   readonly history: Turn[];
   /** Files people shared earlier in the thread, newest first. */
   readonly files: SlackFile[];
+  /** Files shared with the question itself (the message `currentTs`). */
+  readonly questionFiles: SlackFile[];
 }
 
 export async function threadContext(
@@ -88,6 +90,9 @@ export async function threadContext(
     botParticipates,
     history: history.slice(-MAX_TURNS),
     files: earlier.reverse().flatMap((message) => filesOf(message)),
+    questionFiles: messages
+      .filter((message) => message.ts === currentTs)
+      .flatMap((message) => filesOf(message)),
   };
 }
 

@@ -34,6 +34,8 @@ export interface FakeMessage {
   files?: FakeSlackFile[];
   blocks?: unknown[];
   metadata?: { event_type: string; event_payload?: Record<string, unknown> };
+  /** Opened with chat.startStream and not stopped yet. */
+  streaming?: boolean;
 }
 
 export interface FakeEphemeral {
@@ -144,6 +146,12 @@ export interface FakeSlack {
   capRepliesPage(messages: number): void;
   /** chat.startStream/appendStream/stopStream answer unknown_method (older workspaces). */
   disableStreaming(): void;
+  /**
+   * Slack ends every open stream, as it does some minutes after a stream started (or once it has
+   * been idle): their messages keep what was streamed, refuse further appends and stops, and may
+   * be edited with chat.update.
+   */
+  closeStreams(): void;
   /** users.info reports these users as workspace admins (`is_admin`). */
   makeAdmin(user: string): void;
   /**
@@ -340,6 +348,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       case 'chat.postMessage':
       case 'chat.startStream': {
         const message: FakeMessage = {
+          ...(method === 'chat.startStream' ? { streaming: true } : {}),
           ts: nextTs(),
           text:
             method === 'chat.startStream'
@@ -357,6 +366,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       case 'chat.appendStream': {
         const message = find(ch, String(args.ts));
         if (!message) return { ok: false, error: 'message_not_found' };
+        if (!message.streaming) return { ok: false, error: 'message_not_in_streaming_state' };
         message.text += streamedText(args);
         return { ok: true, channel: ch, ts: message.ts };
       }
@@ -364,8 +374,14 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       case 'chat.update': {
         const message = find(ch, String(args.ts));
         if (!message) return { ok: false, error: 'message_not_found' };
+        // As Slack: an open stream cannot be edited, and a closed one cannot be stopped.
+        if (method === 'chat.update' && message.streaming)
+          return { ok: false, error: 'streaming_state_conflict' };
+        if (method === 'chat.stopStream' && !message.streaming)
+          return { ok: false, error: 'message_not_in_streaming_state' };
         if (method === 'chat.update') message.text = String(args.text ?? '');
         else message.text += streamedText(args);
+        if (method === 'chat.stopStream') message.streaming = false;
         if (args.blocks) message.blocks = args.blocks as unknown[];
         if (args.metadata) message.metadata = args.metadata as FakeMessage['metadata'];
         return { ok: true, channel: ch, ts: message.ts, message };
@@ -671,6 +687,9 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     },
     disableStreaming: () => {
       streaming = false;
+    },
+    closeStreams: () => {
+      for (const list of channels.values()) for (const message of list) message.streaming = false;
     },
     makeAdmin: (user) => {
       admins.add(user);

@@ -71,6 +71,9 @@ export function onAskCommand(ctx: SlackContext) {
       question,
       async () => [],
       'command',
+      undefined,
+      // The thread's first message is the question, posted above: no history before it.
+      { questionTs: parentTs, history: 'none' },
     );
   };
 }

@@ -70,6 +70,7 @@ export function assistantThreads(ctx: SlackContext): Assistant {
       assistantThread: true,
       streaming: ctx.streaming,
       workspaceUrl: () => ctx.workspaceUrls.urlFor(team.teamId, client),
+      handover: { questionTs: msg.ts, history: 'thread' },
     });
     await ctx.conversations.ask(conversation, question, {
       via: 'assistant',

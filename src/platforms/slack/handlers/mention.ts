@@ -59,6 +59,8 @@ export function onMention(ctx: SlackContext) {
       history,
       'mention',
       files,
+      // A new thread reads back as the mention alone: no history, its files.
+      { questionTs: mention.ts, history: 'thread' },
     );
   };
 }

@@ -58,6 +58,7 @@ export function onMessage(ctx: SlackContext) {
         history,
         'dm',
         async () => shared,
+        { questionTs: msg.ts, history: 'dm' },
       );
       return;
     }
@@ -75,6 +76,7 @@ export function onMessage(ctx: SlackContext) {
       async () => context.history,
       'follow-up',
       async () => uniqueFiles(shared, context.files),
+      { questionTs: msg.ts, history: 'thread' },
     );
   };
 }
