@@ -13,7 +13,13 @@ import {
   type SendableChannels,
 } from 'discord.js';
 import type { AttachedFile } from '../../conversation/attachments.js';
-import type { Audience, Conversation, FinalReply, LiveReply } from '../../conversation/conversation.js';
+import type {
+  Audience,
+  Conversation,
+  FinalReply,
+  HandoverData,
+  LiveReply,
+} from '../../conversation/conversation.js';
 import type { Asker, Place, Turn } from '../../core/types.js';
 import { discordNeutralizer, discordPlainText } from '../../render/discord-text.js';
 import { safeCut, splitMarkdown } from '../../render/split-markdown.js';
@@ -33,6 +39,18 @@ export interface ReplySurface {
   post(payload: MessagePayload): Promise<void>;
   /** Shows that the bot is working. */
   typing(): Promise<void>;
+  /** The answer's message once it exists, for another instance to edit if this one dies. */
+  location?(): HandoverData | undefined;
+}
+
+/** Where a message is, as a handover records it. */
+export function messageLocation(message: Pick<Message, 'id' | 'channelId'>): HandoverData {
+  return { channelId: message.channelId, messageId: message.id };
+}
+
+/** A channel surface whose answer message, once written, can be found (to start a thread on it). */
+export interface ChannelSurface extends ReplySurface {
+  message(): Message | undefined;
 }
 
 /** Interaction tokens live 15 minutes; after that the webhook is gone. */
@@ -42,10 +60,19 @@ export function isExpiredInteraction(error: unknown): boolean {
   return error instanceof DiscordAPIError && EXPIRED_TOKEN_CODES.has(Number(error.code));
 }
 
-/** A surface writing into a channel or thread: the first write sends, later ones edit. */
-export function channelSurface(channel: SendableChannels, replyTo?: Message): ReplySurface {
-  let message: Message | undefined;
+/**
+ * A surface writing into a channel or thread: the first write sends, later ones edit. With
+ * `existing` (an answer another instance began) every write edits that message.
+ */
+export function channelSurface(
+  channel: SendableChannels,
+  replyTo?: Message,
+  existing?: Message,
+): ChannelSurface {
+  let message: Message | undefined = existing;
   return {
+    message: () => message,
+    location: () => (message ? messageLocation(message) : undefined),
     async writeFirst(payload) {
       if (message) {
         message = await message.edit({ ...payload, allowedMentions: NO_PINGS });
@@ -70,6 +97,7 @@ const TYPING_REFRESH_MS = 8_000;
 function surfaceReply(surface: ReplySurface, stopTyping: () => void, askHuman: boolean): LiveReply {
   return {
     writes: 'replace',
+    location: () => surface.location?.(),
     async write(latest) {
       stopTyping();
       const visible =
@@ -95,6 +123,25 @@ function surfaceReply(surface: ReplySurface, stopTyping: () => void, askHuman: b
   };
 }
 
+/**
+ * What another instance needs, besides the place, to finish an answer here (ids only; never an
+ * interaction's token, so a private reply cannot be finished elsewhere and has no handover).
+ */
+export interface DiscordHandover {
+  /** Where the answer is written: a thread, a channel or a DM. */
+  readonly replyChannelId: string;
+  /** The question's message: history is read before it, its files with it. */
+  readonly questionMessageId?: string;
+  /** The channel of the question's message, where it is not the reply's (a mention that started a thread). */
+  readonly questionChannelId?: string;
+  /** `channel`: the messages before the question are the history (a thread, a DM); `none`: there is none. */
+  readonly history: 'channel' | 'none';
+  /** The message the answer replies to, when it is not in a thread of its own. */
+  readonly replyTo?: string;
+  /** After the answer, a thread for follow-ups is started on it with this name (/ask). */
+  readonly threadName?: string;
+}
+
 export interface DiscordConversationInput {
   readonly surface: ReplySurface;
   readonly place: Omit<Place, 'platform'>;
@@ -110,6 +157,16 @@ export interface DiscordConversationInput {
   readonly permalink?: () => Promise<string | undefined>;
   /** Who can see the conversation (see audience.ts); absent: restricted. */
   readonly audience?: () => Audience;
+  /** Lets another instance finish the answer if this one dies (see `Conversation.handover`). */
+  readonly handover?: DiscordHandover;
+}
+
+/** The handover data of a Discord conversation: the place and the handover's ids. */
+export function discordHandoverData(place: Omit<Place, 'platform'>, handover: DiscordHandover): HandoverData {
+  const entries = Object.entries({ ...place, ...handover }).filter(
+    ([, value]) => typeof value === 'string' || typeof value === 'boolean',
+  );
+  return Object.fromEntries(entries) as HandoverData;
 }
 
 export function discordConversation(input: DiscordConversationInput): Conversation {
@@ -131,6 +188,7 @@ export function discordConversation(input: DiscordConversationInput): Conversati
     history: input.history,
     ...(input.attachments ? { attachments: input.attachments } : {}),
     openReply: async () => surfaceReply(surface, stopTyping, input.askHuman ?? false),
+    ...(input.handover ? { handover: () => discordHandoverData(input.place, input.handover!) } : {}),
     async showWorking() {
       if (typing || replied) return;
       typing = setInterval(() => void surface.typing().catch(() => undefined), TYPING_REFRESH_MS);

@@ -42,6 +42,7 @@ import { onMessage } from './handlers/message.js';
 import { onSaveToKnowledge, SAVE_TO_KNOWLEDGE_COMMAND } from './handlers/save-thread.js';
 import { onSaveThreadButton } from './handlers/save-thread-button.js';
 import { loginProblem } from './login-problem.js';
+import { discordResumer } from './resume.js';
 import type { DiscordConfig } from './settings.js';
 
 export interface DiscordAdapterOptions {
@@ -124,6 +125,8 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): PlatformAd
     ...(options.editIntervalMs !== undefined ? { editIntervalMs: options.editIntervalMs } : {}),
   };
   let ready = false;
+  // Answers another instance began and could not finish are finished here, over REST.
+  options.conversations.resumeOn('discord', discordResumer(ctx));
   const dispatch = interactionDispatcher(ctx, options.knowledge);
   const handleMessage = onMessage(ctx);
 

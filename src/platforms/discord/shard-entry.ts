@@ -24,6 +24,8 @@ const adapter = createDiscordAdapter({
   logger,
 });
 await adapter.start();
+// With DATABASE_URL this shard's answers survive it: recorded, and finished by another if it dies.
+bot.conversations.startHandover();
 
 onStopSignals({
   onStop: () => void bot.stop([adapter]).then(() => process.exit(0)),

@@ -5,6 +5,7 @@
  * minutes) the answer continues in the channel.
  */
 import { type ChatInputCommandInteraction, MessageFlags } from 'discord.js';
+import type { HandoverData } from '../../../conversation/conversation.js';
 import { isAllowed } from '../../../conversation/layer.js';
 import { strings } from '../../../conversation/strings.js';
 import { discordAudience } from '../audience.js';
@@ -13,6 +14,7 @@ import {
   channelSurface,
   discordConversation,
   isExpiredInteraction,
+  messageLocation,
   type ReplySurface,
 } from '../conversation.js';
 import { NO_PINGS, threadName } from '../format.js';
@@ -27,6 +29,9 @@ function interactionSurface(
   // A private answer never continues in the channel: once its token expires, it stops there.
   const fallback = !isPrivate && channel?.isSendable() ? channelSurface(channel) : undefined;
   const state = { expired: false };
+  // The reply's message, once written: another instance edits it through the channel if this
+  // one dies (a private reply can only be edited with the interaction's token, never recorded).
+  let written: HandoverData | undefined;
   const viaFallback = async (error: unknown, write: (surface: ReplySurface) => Promise<void>) => {
     if (!isExpiredInteraction(error) || !fallback) throw error;
     if (!state.expired) ctx.log.warn('interaction token expired; continuing in the channel');
@@ -37,10 +42,13 @@ function interactionSurface(
     async writeFirst(payload) {
       if (state.expired) return fallback!.writeFirst(payload);
       await interaction.editReply({ ...payload, allowedMentions: NO_PINGS }).then(
-        () => undefined,
+        (message) => {
+          if (!isPrivate) written = messageLocation(message);
+        },
         (error: unknown) => viaFallback(error, (s) => s.writeFirst(payload)),
       );
     },
+    location: () => (state.expired ? fallback?.location?.() : written),
     async post(payload) {
       if (state.expired) return fallback!.post(payload);
       await interaction
@@ -97,6 +105,18 @@ export function onAskCommand(ctx: DiscordContext) {
         !isPrivate &&
         interaction.inCachedGuild() &&
         interaction.guild.roles.cache.has(ctx.config.escalationRole!),
+      // Finished by another instance if this one dies; a private reply cannot be.
+      ...(isPrivate
+        ? {}
+        : {
+            handover: {
+              replyChannelId: interaction.channelId,
+              history: 'none' as const,
+              ...(interaction.inCachedGuild() && !interaction.channel?.isThread()
+                ? { threadName: threadName(checked.question) }
+                : {}),
+            },
+          }),
       // The reply the follow-up thread hangs off: the link the answer records keep.
       ...(isPrivate || !interaction.inGuild()
         ? {}

@@ -9,7 +9,12 @@ import { isAllowed } from '../../../conversation/layer.js';
 import { strings } from '../../../conversation/strings.js';
 import { discordAudience } from '../audience.js';
 import { type DiscordContext, isMissingPermission } from '../context.js';
-import { channelSurface, discordConversation, type ReplySurface } from '../conversation.js';
+import {
+  channelSurface,
+  type DiscordHandover,
+  discordConversation,
+  type ReplySurface,
+} from '../conversation.js';
 import { discordAttachedFile, questionFiles } from '../files.js';
 import { NO_PINGS, stripMention, threadName } from '../format.js';
 import { channelHistory, recentMessages } from '../history.js';
@@ -24,6 +29,7 @@ export function onMessage(ctx: DiscordContext) {
     history: () => Promise<Awaited<ReturnType<typeof channelHistory>>>,
     via: string,
     files: () => ReturnType<typeof questionFiles>,
+    handover: DiscordHandover,
   ) =>
     ctx.conversations.ask(
       discordConversation({
@@ -40,6 +46,7 @@ export function onMessage(ctx: DiscordContext) {
           Boolean(ctx.config.escalationRole) &&
           message.inGuild() &&
           message.guild.roles.cache.has(ctx.config.escalationRole!),
+        handover,
       }),
       text,
       { via, allowedChannels: ctx.config.allowedChannels },
@@ -82,6 +89,7 @@ export function onMessage(ctx: DiscordContext) {
         history,
         'dm',
         ownFiles,
+        { replyChannelId: channel.id, questionMessageId: message.id, history: 'channel' },
       );
       return;
     }
@@ -101,6 +109,7 @@ export function onMessage(ctx: DiscordContext) {
         history,
         isForumPostStart(message) ? 'forum-post' : mentioned ? 'mention' : 'follow-up',
         files,
+        { replyChannelId: channel.id, questionMessageId: message.id, history: 'channel' },
       );
       return;
     }
@@ -123,6 +132,12 @@ export function onMessage(ctx: DiscordContext) {
         async () => [],
         'mention',
         ownFiles,
+        {
+          replyChannelId: thread.id,
+          questionMessageId: message.id,
+          questionChannelId: channel.id,
+          history: 'none',
+        },
       );
     } catch (error) {
       if (!isMissingPermission(error)) throw error;
@@ -136,6 +151,7 @@ export function onMessage(ctx: DiscordContext) {
         async () => [],
         'mention',
         ownFiles,
+        { replyChannelId: channel.id, questionMessageId: message.id, history: 'none', replyTo: message.id },
       );
     }
   };
