@@ -60,6 +60,8 @@ const shared = () => ({
   GROQ_API_KEY: groq.apiKey,
   GROQ_BASE_URL: groq.baseURL,
   LOG_LEVEL: 'info',
+  // An instance silent for 3 s has its answers finished by another (15 s by default).
+  ANSWER_TAKEOVER_MS: '3000',
 });
 
 async function startInstance(name: string): Promise<Instance> {
@@ -172,7 +174,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(
     instances.map(async (instance) => {
-      if (instance.child.exitCode === null) {
+      // A process killed by a signal has no exit code, but its signal.
+      if (instance.child.exitCode === null && instance.child.signalCode === null) {
         instance.child.kill('SIGKILL');
         await once(instance.child, 'exit');
       }
@@ -278,6 +281,49 @@ describe.skipIf(!canRun)('several hosts sharing one PostgreSQL and one Redis', {
       30_000,
     );
     expect(JSON.stringify(report.votedDown)).toContain('zebra crossing');
+  });
+
+  it('finishes, in the same message, an answer whose instance is killed mid-stream', async () => {
+    const k = await startInstance('K');
+    const channel = 'C0KILL';
+    groq.failNext({ type: 'stall' });
+    const text = `<@${slack.botUserId}> Where do visitors cross the car park?`;
+    const root = slack.addUserMessage(channel, 'U1', text);
+    await deliver(k, channel, root, text, 'Ev-kill');
+    const ts = await waitFor(
+      () => slack.messages(channel).find((m) => m.thread_ts === root && m.user === slack.botUserId)?.ts,
+      "K's reply",
+    );
+    // Half the answer streams into K's message; then the model stalls and K is killed.
+    await waitFor(
+      () => slack.callsTo('chat.appendStream').some((call) => call.args.ts === ts && call.args.markdown_text),
+      'half the answer',
+    );
+    k.child.kill('SIGKILL');
+    await once(k.child, 'exit');
+    const half = slack.messages(channel).find((m) => m.ts === ts)!.text;
+    expect(half).not.toContain('escorted by a host');
+    // Another instance stops K's stream and writes the whole answer over the half-written one.
+    const finished = await waitFor(
+      () =>
+        slack
+          .callsTo('chat.update')
+          .find((call) => call.args.ts === ts && JSON.stringify(call.args).includes('feedback_up')),
+      'the answer finished by another instance',
+      30_000,
+    );
+    expect(slack.callsTo('chat.stopStream').some((call) => call.args.ts === ts)).toBe(true);
+    const message = slack.messages(channel).find((m) => m.ts === ts)!;
+    expect(message.streaming).toBe(false);
+    expect(message.text).toContain('escorted by a host');
+    expect(message.text.indexOf(half.trim().slice(0, 20))).toBe(
+      message.text.lastIndexOf(half.trim().slice(0, 20)),
+    );
+    expect(JSON.stringify(finished.args)).toContain('Zebra crossing policy');
+    // One reply in the thread: finished where it was, not posted again.
+    expect(
+      slack.messages(channel).filter((m) => m.thread_ts === root && m.user === slack.botUserId),
+    ).toHaveLength(1);
   });
 
   it('says the knowledge base is unavailable while PostgreSQL is down, and answers again once it is back', async () => {

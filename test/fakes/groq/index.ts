@@ -3,7 +3,7 @@
  * POST /openai/v1/chat/completions (JSON, or SSE with `x_groq.usage` on the last chunk and
  * `data: [DONE]`), GET /openai/v1/models, Groq's error JSON and rate-limit headers, a
  * Bearer key check, and faults to inject: 401, 429 + retry-after, 500, a slow first token,
- * a stream cut half way, and a hang.
+ * a stream cut half way, a stream that stalls half way, and a hang.
  */
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { type LoopbackServer, sendJson, sleep, startLoopbackServer } from '../http-server.js';
@@ -39,6 +39,8 @@ export type GroqFault =
   | { readonly type: 'slow'; readonly delayMs: number }
   /** Send about half the reply, then destroy the connection. */
   | { readonly type: 'cut' }
+  /** Send about half the reply, then nothing more while the connection stays open (a stalled model). */
+  | { readonly type: 'stall' }
   /** Accept the request and never answer. */
   | { readonly type: 'hang' };
 
@@ -62,7 +64,7 @@ export interface FakeGroq {
   readonly requests: RecordedGroqRequest[];
   /** Requests to the chat completions endpoint only. */
   chatRequests(): RecordedGroqRequest[];
-  /** Injects `fault` into the next `times` chat requests. */
+  /** Injects `fault` into the next `times` chat requests (condense requests included). */
   failNext(fault: GroqFault, times?: number): void;
   clearFaults(): void;
   setReply(reply: ReplyFn): void;
@@ -183,6 +185,11 @@ export async function startFakeGroq(options: FakeGroqOptions = {}): Promise<Fake
     res.write(chunk(id, model, { role: 'assistant', content: '' }));
     const pieces = tokens(text);
     for (const [i, piece] of pieces.entries()) {
+      if (fault?.type === 'stall' && i >= Math.ceil(pieces.length / 2)) {
+        // Held until the client goes away (its process killed) or the fake closes.
+        await new Promise<void>((resolve) => res.once('close', () => resolve()));
+        return;
+      }
       if (fault?.type === 'cut' && i >= Math.ceil(pieces.length / 2)) {
         // Let the first half reach the client before the connection dies, as in a real cut.
         await sleep(50);
