@@ -25,6 +25,12 @@ import { startRetention } from '../records/retention.js';
 import { type AnswerRecords, RecordStore } from '../records/store.js';
 import { type AppDatabase, openAppDatabase } from '../state/app-db.js';
 import type { PostgresDatabase } from '../state/postgres.js';
+import {
+  lazyTenantSettings,
+  postgresTenantSettings,
+  sqliteTenantSettings,
+  type TenantSettingsStore,
+} from '../tenants/settings-store.js';
 import { guardAnswerer } from './guarded.js';
 import { buildRuntime, openDatabase, type Runtime, type RuntimeDeps } from './runtime.js';
 
@@ -49,6 +55,8 @@ export interface Bot {
   appDatabase(): AppDatabase;
   /** Answer records (src/records): written by the layer, read by the report and the digest. */
   readonly records: AnswerRecords;
+  /** Each workspace's or server's `/kb settings` (hand-off group or role, digest channel). */
+  readonly tenantSettings: TenantSettingsStore;
   readonly recorder: StoreRecorder;
   /**
    * Graceful stop: refuse new questions, let answers in flight finish within the grace
@@ -75,6 +83,10 @@ export async function composeBot(config: Config, log: Logger, deps: RuntimeDeps 
       )
     : new RecordStore(appDatabase(), loadPseudonymKey(config.rag.dataDir, config.records.pseudonymSecret));
   const recorder = new StoreRecorder(records, { keepText: config.records.keepText, log });
+  // Per-workspace settings, beside the routes: in PostgreSQL with DATABASE_URL, else app.db.
+  const tenantSettings = database
+    ? await postgresTenantSettings(database)
+    : lazyTenantSettings(() => sqliteTenantSettings(appDatabase()));
   const stopRetention = startRetention(records, { days: config.records.days, log });
   // `/kb use` routes are shared by every instance: in PostgreSQL with DATABASE_URL, else in Redis.
   const routesRedis =
@@ -154,6 +166,7 @@ export async function composeBot(config: Config, log: Logger, deps: RuntimeDeps 
     appDatabase,
     records,
     recorder,
+    tenantSettings,
     knowledge,
     startSyncSchedule() {
       if (config.knowledge.syncIntervalMs === undefined) return undefined;

@@ -82,6 +82,7 @@ export const strings = {
   homeSourcesHeading: 'What I know',
   homeMoreSources: (more: number) => `…and ${more.toLocaleString('en-US')} more`,
   homeHowHeading: 'How to ask',
+  homeSettingsHeading: 'In this workspace',
   homeHow: [
     '• Open my assistant thread (the ✨ icon at the top of Slack) or send me a direct message.',
     '• Mention me in a channel: `@knowledge-bot how do I …?` — I answer in a thread, and follow-ups there need no mention.',
@@ -137,6 +138,7 @@ export const strings = {
       '`/kb sync [source]`: re-sync now (every source when none is named)',
       '`/kb use <collection>[,<collection>…]`: what this channel reads (`/kb use reset` goes back to the default)',
       '`/kb learn` / `/kb learn off`: threads of this (public) channel marked ✅ by the asker or an admin (or a forum post tagged solved) become knowledge',
+      '`/kb settings`: who "Ask a human" mentions and where the digest is posted, for this workspace or server',
     ].join('\n'),
     notAdmin:
       'Only knowledge-base admins can change the knowledge. Ask an admin of this workspace or server.',
@@ -181,6 +183,37 @@ export const strings = {
       `Saved this resolved thread to \`${collection}\` (this channel learns from its threads). Remove the ✅ to take it out again.`,
     unlearned: 'This thread is no longer marked resolved, so it was taken out of the knowledge base.',
     failed: 'Something went wrong with that /kb command; nothing was lost. Please try again in a moment.',
+    /** `/kb settings`: this workspace's or server's hand-off and digest. */
+    settingsHeading: 'Settings of this workspace or server:',
+    settingsHelp: [
+      '`/kb settings`: show them',
+      '`/kb settings handoff <user group or role>`: who "Ask a human" mentions (`off` to stop offering it)',
+      '`/kb settings digest <channel>`: where the digest of unanswered and voted-down questions is posted (`off` to stop)',
+    ].join('\n'),
+    settingsNotHere: 'Settings belong to a workspace or server: run `/kb settings` in one of its channels.',
+    unknownSetting: (word: string) => `There is no setting \`${word}\`.`,
+    settingNeedsValue: (setting: 'handoff' | 'digest') =>
+      setting === 'handoff'
+        ? 'Name the user group or role "Ask a human" should mention, or `off`.'
+        : 'Name the channel the digest should be posted in, or `off`.',
+    handoffLabel: 'Ask a human',
+    digestLabel: 'Digest',
+    settingChosen: (target: string) => `${target} (set with /kb settings)`,
+    settingFromEnvironment: (target: string, variable: string) => `${target} (from ${variable})`,
+    handoffUnset: 'not set, so the "Ask a human" button is not offered (`/kb settings handoff …`)',
+    digestUnset: 'not set, so no digest is posted for this workspace (`/kb settings digest …`)',
+    settingSet: (setting: 'handoff' | 'digest', target: string) =>
+      setting === 'handoff'
+        ? `"Ask a human" now mentions ${target}.`
+        : `The digest will be posted in ${target}.`,
+    settingCleared: (setting: 'handoff' | 'digest', fallback: string | undefined) =>
+      setting === 'handoff'
+        ? fallback
+          ? `This workspace's hand-off group is removed; "Ask a human" mentions ${fallback} again.`
+          : 'This workspace\'s hand-off group is removed: "Ask a human" is no longer offered.'
+        : fallback
+          ? `This workspace's digest channel is removed; the digest goes to ${fallback} again.`
+          : "This workspace's digest channel is removed: no digest is posted for it.",
   },
   /** Saving a thread as knowledge. */
   save: {

@@ -7,6 +7,7 @@
 import { strings } from '../conversation/strings.js';
 import type { Place } from '../core/types.js';
 import { CrawlError } from '../ingest/crawl.js';
+import type { ChosenTarget, SettingName, TenantSettingsStore } from '../tenants/settings-store.js';
 import { channelKey, parseCollections, RouteError } from './collections.js';
 import { SourceError } from './kinds/kind.js';
 import {
@@ -28,10 +29,50 @@ export type KbCommand =
   | { readonly name: 'sync'; readonly source?: string }
   | { readonly name: 'use'; readonly collections?: string }
   | { readonly name: 'learn'; readonly off: boolean }
+  | { readonly name: 'settings'; readonly changes: readonly SettingChangeRequest[] }
   | { readonly name: 'help' }
   | { readonly name: 'unknown'; readonly word: string };
 
-export const KB_SUBCOMMANDS = ['add', 'learn', 'list', 'remove', 'status', 'sync', 'use'] as const;
+/** A setting an admin asked to change: what they typed for it, or `off` to clear it. */
+export interface SettingChangeRequest {
+  readonly setting: SettingName | 'unknown';
+  /** What was typed: a group, role or channel (as the platform sends it), `off`, or nothing. */
+  readonly value?: string;
+  /** The word naming an unknown setting, to quote back. */
+  readonly word?: string;
+}
+
+export const KB_SUBCOMMANDS = [
+  'add',
+  'learn',
+  'list',
+  'remove',
+  'settings',
+  'status',
+  'sync',
+  'use',
+] as const;
+
+const SETTING_WORDS: Record<string, SettingName> = {
+  handoff: 'handoff',
+  human: 'handoff',
+  group: 'handoff',
+  role: 'handoff',
+  digest: 'digest',
+};
+
+/** `/kb settings [handoff|digest <value|off>]` as typed in Slack. */
+function settingsCommand(rest: readonly string[]): KbCommand {
+  const [word, value] = rest;
+  if (!word) return { name: 'settings', changes: [] };
+  const setting = SETTING_WORDS[word.toLowerCase()];
+  return {
+    name: 'settings',
+    changes: [
+      setting ? { setting, ...(value ? { value } : {}) } : { setting: 'unknown', word: word.slice(0, 30) },
+    ],
+  };
+}
 
 /** Slack's `/kb add https://… docs` text form. Slack wraps links as `<https://…>` or `<https://…|label>`. */
 export function parseKbText(text: string): KbCommand {
@@ -57,6 +98,8 @@ export function parseKbText(text: string): KbCommand {
       return { name, ...(rest.length > 0 ? { collections: rest.join(' ') } : {}) };
     case 'learn':
       return { name, off: /^(off|stop|no|false)$/i.test(arg(0) ?? '') };
+    case 'settings':
+      return settingsCommand(rest);
     case 'help':
       return { name };
     default:
@@ -76,6 +119,82 @@ export interface KbRequest {
   later(text: string): Promise<void>;
   /** Whether the channel is public (`/kb learn` works only there); absent: not known to be. */
   channelIsPublic?(): Promise<boolean>;
+  /** The workspace's or server's settings (`/kb settings`); absent where there are none. */
+  readonly settings?: KbSettingsAccess;
+}
+
+/** What `/kb settings` needs from a front end: the store, and the platform's checks and wording. */
+export interface KbSettingsAccess {
+  readonly store: TenantSettingsStore;
+  /** What applies where this workspace chose nothing: the environment's value, where it applies here. */
+  readonly fallback: Partial<Record<SettingName, ChosenTarget & { readonly variable: string }>>;
+  /**
+   * Checks what an admin gave for a setting against the platform (the group or role exists and
+   * can be mentioned; the bot can post in the channel): the target, or a sentence saying why not.
+   */
+  check(setting: SettingName, raw: string): Promise<ChosenTarget | { readonly problem: string }>;
+  /** How the platform names a setting's target in a reply that pings nobody ("@support", "#kb-digest"). */
+  describe(setting: SettingName, target: ChosenTarget): string;
+}
+
+/** The lines of `/kb status`, `/kb settings` and the Slack Home tab: each setting and where it comes from. */
+export async function settingsSummary(
+  access: KbSettingsAccess,
+  platform: string,
+  workspaceId: string,
+): Promise<string[]> {
+  const chosen = await access.store.get(platform, workspaceId);
+  const line = (setting: SettingName) => {
+    const target = chosen[setting];
+    const fallback = access.fallback[setting];
+    const what =
+      target !== undefined
+        ? strings.kb.settingChosen(access.describe(setting, target))
+        : fallback
+          ? strings.kb.settingFromEnvironment(access.describe(setting, fallback), fallback.variable)
+          : setting === 'handoff'
+            ? strings.kb.handoffUnset
+            : strings.kb.digestUnset;
+    return `${setting === 'handoff' ? strings.kb.handoffLabel : strings.kb.digestLabel}: ${what}`;
+  };
+  return [line('handoff'), line('digest')];
+}
+
+async function runSettings(request: KbRequest, changes: readonly SettingChangeRequest[]): Promise<KbResult> {
+  const access = request.settings;
+  const workspaceId = request.place.workspaceId;
+  if (!access || !workspaceId) return { reply: strings.kb.settingsNotHere };
+  const replies: string[] = [];
+  for (const change of changes) {
+    if (change.setting === 'unknown') {
+      return {
+        reply: `${strings.kb.unknownSetting(request.quote(change.word ?? ''))}
+${strings.kb.settingsHelp}`,
+      };
+    }
+    const { setting } = change;
+    const raw = change.value?.trim() ?? '';
+    if (!raw) return { reply: strings.kb.settingNeedsValue(setting) };
+    if (/^(off|none|clear|reset)$/i.test(raw)) {
+      await access.store.update(request.place.platform, workspaceId, { [setting]: null }, request.actor);
+      const fallback = access.fallback[setting];
+      replies.push(
+        strings.kb.settingCleared(
+          setting,
+          fallback ? `${access.describe(setting, fallback)} (${fallback.variable})` : undefined,
+        ),
+      );
+      continue;
+    }
+    const checked = await access.check(setting, raw);
+    if ('problem' in checked) return { reply: strings.kb.problem(checked.problem) };
+    await access.store.update(request.place.platform, workspaceId, { [setting]: checked }, request.actor);
+    replies.push(strings.kb.settingSet(setting, access.describe(setting, checked)));
+  }
+  const lines = await settingsSummary(access, request.place.platform, workspaceId);
+  return {
+    reply: [...replies, ...(replies.length === 0 ? [strings.kb.settingsHeading] : []), ...lines].join('\n'),
+  };
 }
 
 export interface KbResult {
@@ -177,6 +296,8 @@ export async function runKbCommand(service: KnowledgeService, request: KbRequest
         const pages = await service.removeSource(source);
         return { reply: strings.kb.removed(quote(source.url), pages, service.kindOf(source)?.noun) };
       }
+      case 'settings':
+        return await runSettings(request, command.changes);
       case 'status': {
         const status = await service.status();
         const route = await service.route(request.place);
@@ -202,6 +323,9 @@ export async function runKbCommand(service: KnowledgeService, request: KbRequest
             service.settings.syncIntervalMs
               ? `Sources re-sync every ${Math.round(service.settings.syncIntervalMs / 60_000)} minute(s).`
               : 'Sources re-sync only with /kb sync (SYNC_INTERVAL is not set).',
+            ...(request.settings && request.place.workspaceId
+              ? await settingsSummary(request.settings, request.place.platform, request.place.workspaceId)
+              : []),
           ].join('\n'),
         };
       }

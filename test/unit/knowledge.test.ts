@@ -108,6 +108,24 @@ describe('/kb text as Slack sends it', () => {
     expect(parseKbText('use hr, default')).toEqual({ name: 'use', collections: 'hr, default' });
     expect(parseKbText('')).toEqual({ name: 'help' });
     expect(parseKbText('frobnicate')).toEqual({ name: 'unknown', word: 'frobnicate' });
+    // Settings as Slack sends them with escaping on: a user group and a channel as links.
+    expect(parseKbText('settings')).toEqual({ name: 'settings', changes: [] });
+    expect(parseKbText('settings handoff <!subteam^S0123|@support>')).toEqual({
+      name: 'settings',
+      changes: [{ setting: 'handoff', value: '!subteam^S0123' }],
+    });
+    expect(parseKbText('settings digest <#C0NEWS|news>')).toEqual({
+      name: 'settings',
+      changes: [{ setting: 'digest', value: '#C0NEWS' }],
+    });
+    expect(parseKbText('settings Digest off')).toEqual({
+      name: 'settings',
+      changes: [{ setting: 'digest', value: 'off' }],
+    });
+    expect(parseKbText('settings colour blue')).toEqual({
+      name: 'settings',
+      changes: [{ setting: 'unknown', word: 'colour' }],
+    });
   });
 });
 
