@@ -4,6 +4,7 @@ import type { Conversation } from '../../conversation/conversation.js';
 import type { ConversationLayer } from '../../conversation/layer.js';
 import type { Turn } from '../../core/types.js';
 import type { Logger } from '../../log.js';
+import type { TenantSettingsStore } from '../../tenants/settings-store.js';
 import {
   type SlackHandover,
   type SlackPacing,
@@ -15,6 +16,7 @@ import {
 import { resolveStubs, type SlackFile, slackAttachedFile } from './files.js';
 import type { BotIdentity } from './history.js';
 import type { SlackConfig } from './settings.js';
+import { slackHandoff } from './tenant-settings.js';
 import type { WorkspaceUrls } from './workspace-links.js';
 
 export interface SlackContext {
@@ -28,6 +30,10 @@ export interface SlackContext {
   readonly streaming: StreamingSupport;
   /** Each workspace's URL, for links to messages. */
   readonly workspaceUrls: WorkspaceUrls;
+  /** Each workspace's `/kb settings` (hand-off group, digest channel); absent: only the variables apply. */
+  readonly tenants?: TenantSettingsStore;
+  /** DIGEST_SLACK_CHANNEL (one workspace), shown where a workspace chose none. */
+  readonly digestChannel?: string;
 }
 
 /** A question in Slack, as a handler (or another instance finishing its answer) sees it. */
@@ -46,11 +52,11 @@ export interface SlackQuestion {
 }
 
 /** The conversation of a question: the reply, its history and files, "Ask a human" where it can ping. */
-export function questionConversation(
+export async function questionConversation(
   ctx: SlackContext,
   client: webApi.WebClient,
   question: SlackQuestion,
-): Conversation {
+): Promise<Conversation> {
   const { target, files } = question;
   // The token this workspace's client carries (per installation in OAuth mode) downloads its files.
   const botToken = client.token ?? ctx.config.botToken;
@@ -58,7 +64,7 @@ export function questionConversation(
     ? { botToken, ...(ctx.config.apiURL ? { apiURL: ctx.config.apiURL } : {}) }
     : undefined;
   // The group cannot see a DM, so "Ask a human" is offered only where it can.
-  const askHuman = Boolean(ctx.config.escalationGroup) && !target.channel.startsWith('D');
+  const askHuman = !target.channel.startsWith('D') && (await slackHandoff(ctx, target.teamId)) !== undefined;
   return slackConversation({
     client,
     target,
@@ -94,7 +100,7 @@ export async function answerIn(
   files?: () => Promise<readonly SlackFile[]>,
   handover?: SlackHandover,
 ): Promise<void> {
-  const conversation = questionConversation(ctx, client, {
+  const conversation = await questionConversation(ctx, client, {
     target,
     history,
     ...(files ? { files } : {}),

@@ -27,6 +27,7 @@ import type { KnowledgeService } from '../../knowledge/service.js';
 import { type Logger, silentLogger } from '../../log.js';
 import { SAVE_THREAD_ACTION } from '../../records/digest-slack.js';
 import { StartupError } from '../../startup-error.js';
+import type { TenantSettingsStore } from '../../tenants/settings-store.js';
 import type { PlatformAdapter } from '../types.js';
 import { App, AuthorizationError, HTTPReceiver } from './bolt.js';
 import { boltLogger } from './bolt-logger.js';
@@ -75,6 +76,10 @@ export interface SlackAdapterOptions {
   readonly pacing?: SlackPacing;
   /** What the bot knows, for the App Home tab (store stats, sources, collections). */
   readonly overview?: KnowledgeOverviewReader;
+  /** Each workspace's `/kb settings`; absent: only ESCALATION_SLACK_GROUP and DIGEST_SLACK_CHANNEL apply. */
+  readonly tenants?: TenantSettingsStore;
+  /** DIGEST_SLACK_CHANNEL, shown in `/kb settings` where a workspace chose none. */
+  readonly digestChannel?: string;
 }
 
 export interface SlackAdapter extends PlatformAdapter {
@@ -235,6 +240,8 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     bot: () => requestBot.getStore() ?? startupBot,
     streaming: streamingSupport(),
     workspaceUrls,
+    ...(options.tenants ? { tenants: options.tenants } : {}),
+    ...(options.digestChannel ? { digestChannel: options.digestChannel } : {}),
   };
 
   // An answer another instance began here and could not finish is finished with the client of

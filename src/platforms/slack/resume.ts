@@ -58,7 +58,7 @@ export function slackResumer(ctx: SlackContext, clientFor: SlackClientFor): Resu
         return directMessageHistory(client, place.channel, place.questionTs ?? '', bot);
       return [];
     };
-    return questionConversation(ctx, client, {
+    return await questionConversation(ctx, client, {
       target: {
         channel: place.channel,
         userId: place.userId,

@@ -155,6 +155,11 @@ export interface FakeSlack {
   /** users.info reports these users as workspace admins (`is_admin`). */
   makeAdmin(user: string): void;
   /**
+   * A user group (usergroups.list) of the fake's workspace, or of `teamId`'s (OAuth); `disabled`
+   * as one deleted. Returns its id.
+   */
+  addUserGroup(handle: string, options?: { id?: string; disabled?: boolean; teamId?: string }): string;
+  /**
    * conversations.info describes the channel as private (`is_private`), or as shared with
    * another organisation (Slack Connect: `is_shared`, `is_ext_shared`); others are public.
    */
@@ -256,6 +261,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     'users:read',
     'reactions:read',
     'channels:read',
+    'usergroups:read',
   ];
   const appToken = options.appToken ?? 'xapp-fake-app-token-for-tests';
   const oauth = options.oauth ? new FakeOAuth(options.oauth) : undefined;
@@ -309,6 +315,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   let latencyMs = 0;
   const gates = new Map<string, { left: number; open: Promise<void>; release: () => void }>();
   const admins = new Set<string>();
+  const userGroups: { id: string; handle: string; name: string; date_delete: number; team: string }[] = [];
   const permalink = (ch: string, ts: string) =>
     `https://fake.slack.com/archives/${ch}/p${ts.replace('.', '')}`;
   let clock = 1_700_000_000;
@@ -421,6 +428,8 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
           return { ok: false, error: 'missing_scope', needed: 'channels:read' };
         const kind = channelKinds.get(ch);
         const im = ch.startsWith('D');
+        // A private channel is invisible to a bot that is not in it.
+        if (kind === 'private' && excluded.has(ch)) return { ok: false, error: 'channel_not_found' };
         return {
           ok: true,
           channel: {
@@ -434,7 +443,21 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
             is_shared: kind === 'shared',
             is_ext_shared: kind === 'shared',
             is_org_shared: false,
+            is_archived: false,
+            // The bot is in every channel but those it was excluded from.
+            is_member: !excluded.has(ch),
           },
+        };
+      }
+      case 'usergroups.list': {
+        if (!scopes.includes('usergroups:read'))
+          return { ok: false, error: 'missing_scope', needed: 'usergroups:read' };
+        const listed = args.include_disabled === true || args.include_disabled === 'true';
+        return {
+          ok: true,
+          usergroups: userGroups
+            .filter((group) => group.team === who.teamId && (listed || group.date_delete === 0))
+            .map(({ team, ...group }) => ({ ...group, team_id: team, is_usergroup: true })),
         };
       }
       case 'users.info': {
@@ -693,6 +716,17 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     },
     makeAdmin: (user) => {
       admins.add(user);
+    },
+    addUserGroup(handle, options = {}) {
+      const id = options.id ?? `S${String(userGroups.length + 1).padStart(8, '0')}`;
+      userGroups.push({
+        id,
+        handle,
+        name: handle,
+        date_delete: options.disabled ? 1_700_000_000 : 0,
+        team: options.teamId ?? teamId,
+      });
+      return id;
     },
     setChannelKind: (channel, kind) => {
       channelKinds.set(channel, kind);

@@ -6,9 +6,11 @@
 import type { AllMiddlewareArgs, SlackEventMiddlewareArgs, types } from '@slack/bolt';
 import type { KnowledgeOverview, KnowledgeOverviewReader } from '../../../conversation/knowledge-overview.js';
 import { strings } from '../../../conversation/strings.js';
+import { settingsSummary } from '../../../knowledge/commands.js';
 import { slackPlainText } from '../../../render/slack-text.js';
 import type { SlackContext } from '../context.js';
 import { authorisedTeam } from '../tenant.js';
+import { slackSettingsAccess } from '../tenant-settings.js';
 
 /** Sources listed by name; the rest are counted. Slack allows 100 blocks and 3,000 characters per section. */
 const LISTED_SOURCES = 15;
@@ -49,7 +51,8 @@ export function knowledgeBlocks(overview: Shown): types.KnownBlock[] {
   return blocks;
 }
 
-export function homeView(overview: Shown): types.HomeView {
+/** `settings`: this workspace's hand-off group and digest channel, one line each (absent: not shown). */
+export function homeView(overview: Shown, settings?: readonly string[]): types.HomeView {
   const knows = knowledgeBlocks(overview);
   return {
     type: 'home',
@@ -61,6 +64,13 @@ export function homeView(overview: Shown): types.HomeView {
         : []),
       header(strings.homeHowHeading),
       section(strings.homeHow),
+      ...(settings && settings.length > 0
+        ? [
+            { type: 'divider' } as const,
+            header(strings.homeSettingsHeading),
+            section(settings.map((line) => `• ${line}`).join('\n')),
+          ]
+        : []),
     ],
   };
 }
@@ -73,9 +83,9 @@ export function onAppHomeOpened(ctx: SlackContext, knowledge: KnowledgeOverviewR
   }: SlackEventMiddlewareArgs<'app_home_opened'> & AllMiddlewareArgs) => {
     if (event.tab !== 'home') return;
     let overview: Shown;
+    const { teamId } = authorisedTeam(context);
     try {
       // What this workspace can read: its routed collections, never another workspace's.
-      const { teamId } = authorisedTeam(context);
       overview = knowledge
         ? await knowledge({
             platform: 'slack',
@@ -87,6 +97,15 @@ export function onAppHomeOpened(ctx: SlackContext, knowledge: KnowledgeOverviewR
       overview = 'unavailable';
       ctx.log.warn({ err: error }, 'could not read the knowledge base for the Home tab');
     }
-    await client.views.publish({ user_id: event.user, view: homeView(overview) });
+    // Who "Ask a human" mentions here and where the digest goes (/kb settings).
+    const access = slackSettingsAccess(ctx, client);
+    const settings =
+      access && teamId
+        ? await settingsSummary(access, 'slack', teamId).catch((error: unknown) => {
+            ctx.log.warn({ err: error }, "could not read the workspace's settings for the Home tab");
+            return undefined;
+          })
+        : undefined;
+    await client.views.publish({ user_id: event.user, view: homeView(overview, settings) });
   };
 }

@@ -6,6 +6,7 @@
 import type { AllMiddlewareArgs, BlockAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import { strings } from '../../../conversation/strings.js';
 import type { SlackContext } from '../context.js';
+import { slackHandoff } from '../tenant-settings.js';
 
 export function onAskHuman(ctx: SlackContext) {
   return async ({
@@ -13,13 +14,15 @@ export function onAskHuman(ctx: SlackContext) {
     action,
     body,
     client,
+    context,
   }: SlackActionMiddlewareArgs<BlockAction> & AllMiddlewareArgs) => {
     await ack();
     const channel = body.channel?.id;
     if (!channel) return;
     const questionId = 'value' in action && action.value ? action.value : '';
     const threadTs = (body.message?.thread_ts as string | undefined) ?? body.message?.ts;
-    const group = ctx.config.escalationGroup;
+    // The workspace's own group (/kb settings), else ESCALATION_SLACK_GROUP.
+    const group = await slackHandoff(ctx, context.teamId);
     const tell = (text: string) =>
       client.chat
         .postEphemeral({ channel, user: body.user.id, ...(threadTs ? { thread_ts: threadTs } : {}), text })

@@ -9,8 +9,11 @@ import { parseKbText, runKbCommand } from '../../../knowledge/commands.js';
 import type { KnowledgeService } from '../../../knowledge/service.js';
 import { slackPlainText } from '../../../render/slack-text.js';
 import type { SlackContext } from '../context.js';
+import { slackSettingsAccess } from '../tenant-settings.js';
 import { isSlackAdmin } from './kb-admin.js';
 import { isPublicSlackChannel } from './learn.js';
+
+const withSettings = <T>(settings: T | undefined) => (settings ? { settings } : {});
 
 export function onKbCommand(ctx: SlackContext, knowledge: KnowledgeService) {
   return async ({
@@ -44,6 +47,7 @@ export function onKbCommand(ctx: SlackContext, knowledge: KnowledgeService) {
       quote: slackPlainText,
       later: tell,
       channelIsPublic: () => isPublicSlackChannel(client, command.channel_id),
+      ...withSettings(slackSettingsAccess(ctx, client)),
     }).catch((error: unknown) => {
       ctx.log.error({ err: error }, '/kb failed');
       return { reply: strings.kb.failed };
