@@ -6,6 +6,7 @@
 import {
   ApplicationCommandType,
   ApplicationIntegrationType,
+  ChannelType,
   ContextMenuCommandBuilder,
   InteractionContextType,
   PermissionFlagsBits,
@@ -109,6 +110,26 @@ export const kbCommand = new SlashCommandBuilder()
           .setName('mode')
           .setDescription('on (default) or off')
           .addChoices({ name: 'on', value: 'on' }, { name: 'off', value: 'off' }),
+      ),
+  )
+  .addSubcommand((sub) =>
+    sub
+      .setName('settings')
+      .setDescription('Who “Ask a human” mentions and where the digest goes, for this server')
+      .addRoleOption((option) =>
+        option.setName('handoff_role').setDescription('The role “Ask a human” mentions'),
+      )
+      .addChannelOption((option) =>
+        option
+          .setName('digest_channel')
+          .setDescription('Where the digest of unanswered and voted-down questions is posted')
+          .addChannelTypes(ChannelType.GuildText, ChannelType.GuildAnnouncement),
+      )
+      .addStringOption((option) =>
+        option
+          .setName('clear')
+          .setDescription('Stop one of them')
+          .addChoices({ name: 'handoff', value: 'handoff' }, { name: 'digest', value: 'digest' }),
       ),
   )
   .addSubcommand((sub) =>

@@ -26,6 +26,7 @@ import type { ConversationLayer } from '../../conversation/layer.js';
 import type { KnowledgeService } from '../../knowledge/service.js';
 import { type Logger, silentLogger } from '../../log.js';
 import { SAVE_THREAD_PREFIX } from '../../records/digest-discord.js';
+import type { TenantSettingsStore } from '../../tenants/settings-store.js';
 import type { PlatformAdapter } from '../types.js';
 import { ASK_ABOUT_COMMAND } from './command-names.js';
 import type { DiscordContext } from './context.js';
@@ -53,6 +54,10 @@ export interface DiscordAdapterOptions {
   readonly logger?: Logger;
   /** Edit pacing, for tests; the default respects Discord's edit rate limits. */
   readonly editIntervalMs?: number;
+  /** Each server's `/kb settings`; absent: only ESCALATION_DISCORD_ROLE and DIGEST_DISCORD_CHANNEL apply. */
+  readonly tenants?: TenantSettingsStore;
+  /** DIGEST_DISCORD_CHANNEL, shown in `/kb settings` where a server chose none. */
+  readonly digestChannel?: string;
 }
 
 export const DISCORD_INTENTS = [
@@ -79,15 +84,22 @@ function interactionDispatcher(ctx: DiscordContext, knowledge: KnowledgeService 
     [ASK_ABOUT_COMMAND]: askAbout.onCommand,
     ...(knowledge ? { [SAVE_TO_KNOWLEDGE_COMMAND]: onSaveToKnowledge(ctx, knowledge) } : {}),
   };
+  // Several processes connected to one shard (sharing dedupe through DATABASE_URL or REDIS_URL)
+  // all receive a click: one of them handles it.
+  const once =
+    <T extends { id: string }>(handle: (interaction: T) => Promise<void>) =>
+    async (interaction: T) => {
+      if (await ctx.conversations.firstDelivery('discord', interaction.id)) await handle(interaction);
+    };
   const modals: Record<string, (interaction: ModalSubmitInteraction) => Promise<void>> = {
     [ASK_ABOUT_MODAL_PREFIX]: askAbout.onSubmit,
-    [REASON_MODAL_PREFIX]: onFeedbackReason(ctx),
+    [REASON_MODAL_PREFIX]: once(onFeedbackReason(ctx)),
   };
   const buttons: Record<string, (interaction: ButtonInteraction) => Promise<void>> = {
-    [FEEDBACK_PREFIX]: onFeedback(ctx),
-    [SHARE_PREFIX]: askAbout.onShare,
-    [ASK_HUMAN_PREFIX]: onAskHuman(ctx),
-    ...(knowledge ? { [SAVE_THREAD_PREFIX]: onSaveThreadButton(ctx, knowledge) } : {}),
+    [FEEDBACK_PREFIX]: once(onFeedback(ctx)),
+    [SHARE_PREFIX]: once(askAbout.onShare),
+    [ASK_HUMAN_PREFIX]: once(onAskHuman(ctx)),
+    ...(knowledge ? { [SAVE_THREAD_PREFIX]: once(onSaveThreadButton(ctx, knowledge)) } : {}),
   };
   const byPrefix = <T>(handlers: Record<string, T>, customId: string) => {
     const prefix = Object.keys(handlers).find((candidate) => customId.startsWith(candidate));
@@ -123,6 +135,8 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): PlatformAd
     conversations: options.conversations,
     log,
     ...(options.editIntervalMs !== undefined ? { editIntervalMs: options.editIntervalMs } : {}),
+    ...(options.tenants ? { tenants: options.tenants } : {}),
+    ...(options.digestChannel ? { digestChannel: options.digestChannel } : {}),
   };
   let ready = false;
   // Answers another instance began and could not finish are finished here, over REST.

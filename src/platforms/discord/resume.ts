@@ -14,6 +14,7 @@ import type { DiscordContext } from './context.js';
 import { channelSurface, discordConversation } from './conversation.js';
 import { discordAttachedFile, questionFiles } from './files.js';
 import { channelHistory, recentMessages } from './history.js';
+import { discordHandoffRole } from './tenant-settings.js';
 
 const discordPlace = v.object({
   replyChannelId: v.string(),
@@ -76,7 +77,7 @@ export function discordResumer(ctx: DiscordContext): Resumer {
           : [...question.attachments.values()]
         : [];
     const guild = 'guild' in channel ? channel.guild : undefined;
-    const role = ctx.config.escalationRole;
+    const askHuman = (await discordHandoffRole(ctx, guild)) !== undefined;
     const conversation = discordConversation({
       surface,
       place: {
@@ -92,7 +93,7 @@ export function discordResumer(ctx: DiscordContext): Resumer {
       attachments: async () => (await files()).map((attachment) => discordAttachedFile(attachment)),
       audience: () => discordAudience(channel),
       ...(ctx.editIntervalMs !== undefined ? { editIntervalMs: ctx.editIntervalMs } : {}),
-      askHuman: Boolean(role && guild?.roles.cache.has(role)),
+      askHuman,
       handover: {
         replyChannelId: place.replyChannelId,
         history: place.history,

@@ -22,6 +22,8 @@ const adapter = createDiscordAdapter({
   conversations: bot.conversations,
   knowledge: bot.knowledge,
   logger,
+  tenants: bot.tenantSettings,
+  ...(config.digest.discordChannel ? { digestChannel: config.digest.discordChannel } : {}),
 });
 await adapter.start();
 // With DATABASE_URL this shard's answers survive it: recorded, and finished by another if it dies.

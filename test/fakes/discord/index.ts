@@ -74,6 +74,8 @@ export interface FakeDiscordOptions {
   readonly botUserId?: string;
   /** Application flags reported by /applications/@me (Message Content intent bits). */
   readonly applicationFlags?: number;
+  /** The server's @everyone permissions (default: an ordinary member's, which may mention every role). */
+  readonly everyonePermissions?: bigint;
 }
 
 export interface FakeDiscord {
@@ -695,7 +697,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
               {
                 id: guildId,
                 name: '@everyone',
-                permissions: '1071698660929',
+                permissions: String(options.everyonePermissions ?? MEMBER_PERMISSIONS),
                 position: 0,
                 color: 0,
                 hoist: false,

@@ -18,6 +18,7 @@ import {
   type ReplySurface,
 } from '../conversation.js';
 import { NO_PINGS, threadName } from '../format.js';
+import { discordHandoffRole } from '../tenant-settings.js';
 
 /** The interaction's reply and follow-ups, falling back to the channel once the token expires. */
 function interactionSurface(
@@ -98,13 +99,12 @@ export function onAskCommand(ctx: DiscordContext) {
       history: async () => [],
       audience: () => discordAudience(interaction.channel),
       ...(ctx.editIntervalMs !== undefined ? { editIntervalMs: ctx.editIntervalMs } : {}),
-      // A private reply or a DM is not where the role could see the question.
-      // Only where the configured role exists: elsewhere the button would ping nobody.
+      // A private reply or a DM is not where the role could see the question; elsewhere the
+      // server's role (/kb settings, else ESCALATION_DISCORD_ROLE where it exists) is asked.
       askHuman:
-        Boolean(ctx.config.escalationRole) &&
         !isPrivate &&
         interaction.inCachedGuild() &&
-        interaction.guild.roles.cache.has(ctx.config.escalationRole!),
+        (await discordHandoffRole(ctx, interaction.guild)) !== undefined,
       // Finished by another instance if this one dies; a private reply cannot be.
       ...(isPrivate
         ? {}

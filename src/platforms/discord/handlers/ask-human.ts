@@ -1,23 +1,25 @@
 /**
  * "Ask a human" under an answer: posts in the answer's thread a message that mentions the
- * configured role (ESCALATION_DISCORD_ROLE) — the one deliberate ping the bot sends, allowed
+ * server's hand-off role (`/kb settings`, else ESCALATION_DISCORD_ROLE) — the one deliberate ping the bot sends, allowed
  * for exactly that role — and tells the person who clicked, privately, that it was done.
  */
 import { type ButtonInteraction, MessageFlags, Routes } from 'discord.js';
 import { strings } from '../../../conversation/strings.js';
 import type { DiscordContext } from '../context.js';
 import { ASK_HUMAN_PREFIX, NO_PINGS } from '../format.js';
+import { discordHandoffRole } from '../tenant-settings.js';
 
 export function onAskHuman(ctx: DiscordContext) {
   return async (interaction: ButtonInteraction) => {
     const questionId = interaction.customId.slice(ASK_HUMAN_PREFIX.length);
-    const role = ctx.config.escalationRole;
     await interaction.deferReply({ flags: MessageFlags.Ephemeral });
     const tell = (content: string) => interaction.editReply({ content, allowedMentions: NO_PINGS });
-    if (!role) return void (await tell(strings.humanNotConfigured));
     if (!interaction.inGuild() || interaction.message.flags.has(MessageFlags.Ephemeral)) {
       return void (await tell(strings.humanNoThread));
     }
+    // The server's own role (/kb settings), else ESCALATION_DISCORD_ROLE where the server has it.
+    const role = await discordHandoffRole(ctx, interaction.guild);
+    if (!role) return void (await tell(strings.humanNotConfigured));
     // Each answer lives in a thread of its own (a forum post is one too): the channel's hourly
     // limit counts the channel the threads hang off, or it would never trip.
     const channel = interaction.channel;

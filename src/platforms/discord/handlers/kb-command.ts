@@ -5,11 +5,13 @@
  */
 import { type ChatInputCommandInteraction, MessageFlags } from 'discord.js';
 import { strings } from '../../../conversation/strings.js';
-import { type KbCommand, runKbCommand } from '../../../knowledge/commands.js';
+import { type KbCommand, runKbCommand, type SettingChangeRequest } from '../../../knowledge/commands.js';
 import type { KnowledgeService } from '../../../knowledge/service.js';
 import { discordNeutralizer } from '../../../render/discord-text.js';
+import type { SettingName } from '../../../tenants/settings-store.js';
 import type { DiscordContext } from '../context.js';
 import { NO_PINGS } from '../format.js';
+import { discordSettingsAccess } from '../tenant-settings.js';
 import { isDiscordAdmin } from './kb-admin.js';
 import { isPublicDiscordChannel } from './learn.js';
 
@@ -33,6 +35,24 @@ function commandOf(interaction: ChatInputCommandInteraction): KbCommand {
     }
     case 'learn':
       return { name, off: text('mode') === 'off' };
+    case 'settings': {
+      // Options carry ids (a role, a channel), as Discord sends them.
+      const id = (option: string) => {
+        const value = interaction.options.get(option)?.value;
+        return typeof value === 'string' ? value : undefined;
+      };
+      const role = id('handoff_role');
+      const channel = id('digest_channel');
+      const clear = text('clear');
+      const changes: SettingChangeRequest[] = [
+        ...(role ? [{ setting: 'handoff' as const, value: role }] : []),
+        ...(channel ? [{ setting: 'digest' as const, value: channel }] : []),
+        ...(clear === 'handoff' || clear === 'digest'
+          ? [{ setting: clear as SettingName, value: 'off' }]
+          : []),
+      ];
+      return { name, changes };
+    }
     case 'list':
     case 'status':
       return { name };
@@ -40,6 +60,8 @@ function commandOf(interaction: ChatInputCommandInteraction): KbCommand {
       return { name: 'unknown', word: name };
   }
 }
+
+const withSettings = <T>(settings: T | undefined) => (settings ? { settings } : {});
 
 /** Discord allows 2,000 characters per message. */
 function withinLimit(text: string): string {
@@ -64,6 +86,7 @@ export function onKbCommand(ctx: DiscordContext, knowledge: KnowledgeService) {
       isAdmin: async () => isDiscordAdmin(interaction, knowledge.settings.discordAdminRole),
       channelIsPublic: async () => isPublicDiscordChannel(interaction.channel),
       quote: discordNeutralizer.neutralize,
+      ...withSettings(discordSettingsAccess(ctx, interaction.guild)),
       later: async (text) => {
         const content = withinLimit(text);
         await interaction

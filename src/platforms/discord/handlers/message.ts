@@ -18,10 +18,11 @@ import {
 import { discordAttachedFile, questionFiles } from '../files.js';
 import { NO_PINGS, stripMention, threadName } from '../format.js';
 import { channelHistory, recentMessages } from '../history.js';
+import { discordHandoffRole } from '../tenant-settings.js';
 import { forumPostQuestion, isForumPostStart } from './forum-post.js';
 
 export function onMessage(ctx: DiscordContext) {
-  const answer = (
+  const answer = async (
     message: Message,
     surface: ReplySurface,
     text: string,
@@ -30,8 +31,10 @@ export function onMessage(ctx: DiscordContext) {
     via: string,
     files: () => ReturnType<typeof questionFiles>,
     handover: DiscordHandover,
-  ) =>
-    ctx.conversations.ask(
+  ) => {
+    // The server's own hand-off role (/kb settings), else ESCALATION_DISCORD_ROLE where it exists.
+    const askHuman = message.inGuild() && (await discordHandoffRole(ctx, message.guild)) !== undefined;
+    return ctx.conversations.ask(
       discordConversation({
         surface,
         place: { ...place, ...(message.guildId ? { workspaceId: message.guildId } : {}) },
@@ -41,16 +44,13 @@ export function onMessage(ctx: DiscordContext) {
         audience: () => discordAudience(ctx.client.channels.cache.get(place.threadId ?? place.channelId)),
         attachments: async () => (await files()).map((attachment) => discordAttachedFile(attachment)),
         ...(ctx.editIntervalMs !== undefined ? { editIntervalMs: ctx.editIntervalMs } : {}),
-        // Only where the configured role exists: elsewhere the button would ping nobody.
-        askHuman:
-          Boolean(ctx.config.escalationRole) &&
-          message.inGuild() &&
-          message.guild.roles.cache.has(ctx.config.escalationRole!),
+        askHuman,
         handover,
       }),
       text,
       { via, allowedChannels: ctx.config.allowedChannels },
     );
+  };
 
   return async (message: Message) => {
     if (message.author.bot || message.webhookId || message.system) {
