@@ -15,6 +15,7 @@ import { knowledgeOverview } from './conversation/knowledge-overview.js';
 import { cachedProbe, type FrontEnd, healthRoutes } from './http/health.js';
 import { startHttpServer } from './http/server.js';
 import { createLogger, type Logger, logFormat } from './log.js';
+import type { SlackInstallations } from './platforms/slack/installations.js';
 import type { PlatformAdapter } from './platforms/types.js';
 import { digestFromConfig } from './records/digest-setup.js';
 
@@ -51,10 +52,20 @@ async function run(config: Config, log: Logger): Promise<void> {
 
   let server: Server | undefined;
   // Each platform's SDK is loaded only when it is configured (Bolt alone is ~30 MB resident).
+  // Installing in any workspace: installations in PostgreSQL, Redis or the bot's own database.
+  let installations: SlackInstallations | undefined;
   if (config.slack) {
     const { createSlackAdapter } = await import('./platforms/slack/index.js');
     const { openInstallationStore } = await import('./platforms/slack/installations.js');
     const { oauth } = config.slack;
+    installations = oauth
+      ? await openInstallationStore({
+          installationKey: oauth.installationKey,
+          ...(config.limits.redisURL ? { redisURL: config.limits.redisURL } : {}),
+          ...(bot.database ? { database: bot.database } : {}),
+          appDatabase: () => bot.appDatabase(),
+        })
+      : undefined;
     adapters.push(
       createSlackAdapter({
         config: config.slack,
@@ -64,19 +75,12 @@ async function run(config: Config, log: Logger): Promise<void> {
         routes,
         logger: log,
         // Installing in any workspace: installations in Redis (REDIS_URL) or the bot's own database.
-        ...(oauth
-          ? {
-              installations: await openInstallationStore({
-                installationKey: oauth.installationKey,
-                ...(config.limits.redisURL ? { redisURL: config.limits.redisURL } : {}),
-                ...(bot.database ? { database: bot.database } : {}),
-                appDatabase: () => bot.appDatabase(),
-              }),
-            }
-          : {}),
+        ...(installations ? { installations } : {}),
         overview: knowledgeOverview(runtime.store, {
           collectionsFor: (place) => bot.knowledge.collectionsFor(place),
         }),
+        tenants: bot.tenantSettings,
+        ...(config.digest.slackChannel ? { digestChannel: config.digest.slackChannel } : {}),
       }),
     );
   }
@@ -94,6 +98,8 @@ async function run(config: Config, log: Logger): Promise<void> {
           conversations,
           knowledge: bot.knowledge,
           logger: log,
+          tenants: bot.tenantSettings,
+          ...(config.digest.discordChannel ? { digestChannel: config.digest.discordChannel } : {}),
         }),
       );
     }
@@ -109,12 +115,25 @@ async function run(config: Config, log: Logger): Promise<void> {
   conversations.startHandover();
   // The digest of failed questions, posted once per period whichever instance gets there first.
   // With REDIS_URL, instances on other hosts (other app.db files) also agree on who posts.
-  const digest = await digestFromConfig(
-    config,
-    bot.records,
-    log,
-    config.limits.redisURL ? (key, ttlMs) => bot.shared.dedupe.firstSeen(key, ttlMs) : undefined,
-  );
+  // Each workspace's or server's channel (/kb settings), and the configured ones.
+  const digest = await digestFromConfig(config, bot.records, log, {
+    ...(config.limits.redisURL
+      ? { sharedClaim: (key: string, ttlMs: number) => bot.shared.dedupe.firstSeen(key, ttlMs) }
+      : {}),
+    tenants: bot.tenantSettings,
+    ...(installations
+      ? {
+          slackToken: async (teamId: string) =>
+            (
+              await installations!.fetchInstallation({
+                teamId,
+                enterpriseId: undefined,
+                isEnterpriseInstall: false,
+              })
+            ).bot?.token,
+        }
+      : {}),
+  });
   digest?.start();
   bot.startSyncSchedule();
   log.info(

@@ -105,13 +105,16 @@ export interface DiscordDigestOptions {
 
 export function discordDigestDestination(options: DiscordDigestOptions): DigestDestination {
   const rest = new REST(options.apiURL ? { api: options.apiURL } : {}).setToken(options.token);
+  const workspace = async () =>
+    ((await rest.get(Routes.channel(options.channel))) as { guild_id?: string }).guild_id;
   return {
     name: `discord:${options.channel}`,
     platform: 'discord',
+    workspace,
     async scope() {
       // Only questions asked in the server the digest channel belongs to.
-      const channel = (await rest.get(Routes.channel(options.channel))) as { guild_id?: string };
-      return (answer) => Boolean(channel.guild_id) && digestScope('discord', channel.guild_id)(answer);
+      const guild = await workspace();
+      return (answer) => Boolean(guild) && digestScope('discord', guild)(answer);
     },
     async humanReplied(thread) {
       const messages = (await rest.get(Routes.channelMessages(thread.threadId!), {

@@ -105,12 +105,16 @@ export function slackDigestDestination(options: SlackDigestOptions): DigestDesti
     retryConfig: { retries: 2 },
   });
   let botUserId: string | undefined;
+  const workspace = async () => {
+    const auth = await client.auth.test();
+    return auth.team_id ? String(auth.team_id) : undefined;
+  };
   return {
     name: `slack:${options.channel}`,
     platform: 'slack',
+    workspace,
     async scope() {
-      const auth = await client.auth.test();
-      return digestScope('slack', auth.team_id ? String(auth.team_id) : undefined);
+      return digestScope('slack', await workspace());
     },
     async humanReplied(thread) {
       botUserId ??= String((await client.auth.test()).user_id ?? '');

@@ -67,6 +67,8 @@ export interface DigestDestination {
   scope(): Promise<(answer: StoredAnswer) => boolean>;
   /** Whether someone other than the bot and the asker replied in the thread. */
   humanReplied(thread: ReportThread): Promise<boolean>;
+  /** The workspace or server the channel belongs to, where the platform says. */
+  workspace?(): Promise<string | undefined>;
   post(digest: Digest): Promise<void>;
 }
 
@@ -160,7 +162,11 @@ export async function buildDigest(
 
 export interface DigestSchedulerOptions {
   readonly store: AnswerRecords;
-  readonly destinations: readonly DigestDestination[];
+  /**
+   * Where digests go: fixed, or looked up at each check (channels workspaces choose with
+   * `/kb settings` come and go while the bot runs).
+   */
+  readonly destinations: readonly DigestDestination[] | (() => Promise<readonly DigestDestination[]>);
   readonly schedule: DigestSchedule;
   readonly log: Logger;
   readonly now?: () => number;
@@ -210,7 +216,15 @@ export class DigestScheduler {
     const { store, log, schedule } = this.options;
     const period = duePeriod(schedule, this.now());
     let posted = 0;
-    for (const destination of this.options.destinations) {
+    const { destinations } = this.options;
+    let list: readonly DigestDestination[];
+    try {
+      list = typeof destinations === 'function' ? await destinations() : destinations;
+    } catch (error) {
+      log.warn({ err: error }, 'could not list where digests go; trying again at the next check');
+      return 0;
+    }
+    for (const destination of list) {
       if (!(await store.claimDigest(destination.name, period.key, this.now()))) continue;
       const shared = await this.claimShared(`${destination.name}:${period.key}`, period);
       if (!shared) {
