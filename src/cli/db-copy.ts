@@ -23,6 +23,7 @@ import { connectPostgres, type PostgresDatabase } from '../state/postgres.js';
 import { STORE_FILE } from '../stores/local/index.js';
 import { loadSqlite } from '../stores/local/sqlite.js';
 import { PostgresStore } from '../stores/postgres/index.js';
+import { postgresTenantSettings } from '../tenants/settings-store.js';
 import { runCommand } from './run.js';
 
 const USAGE = `Copy this host's embedded data (RAG_DATA_DIR) into the PostgreSQL database DATABASE_URL.
@@ -31,7 +32,8 @@ const USAGE = `Copy this host's embedded data (RAG_DATA_DIR) into the PostgreSQL
 
 Copies the local store's passages (every collection), the pseudonym key the records were kept
 under, and, from app.db, the answer records with
-their votes and digest claims, the /kb use routes and the Slack installations (still encrypted).
+their votes and digest claims, the /kb use routes, each workspace's /kb settings and the Slack
+installations (still encrypted).
 Safe to run again: what is already there is kept, nothing is copied twice.`;
 
 const BATCH = 1_000;
@@ -140,7 +142,7 @@ async function copyPseudonymKey(dir: string, db: PostgresDatabase, secret?: stri
   return [{ what: 'pseudonym key', copied, present: 1 - copied }];
 }
 
-/** Answer records, votes, digest claims, routes and installations from app.db; rows already there are kept. */
+/** Answer records, votes, digest claims, routes, settings and installations from app.db; rows already there are kept. */
 async function copyAppDatabase(dir: string, db: PostgresDatabase): Promise<Line[]> {
   if (!existsSync(join(dir, 'app.db'))) return [];
   const app = openAppDatabase(dir);
@@ -210,6 +212,24 @@ async function copyAppDatabase(dir: string, db: PostgresDatabase): Promise<Line[
       'knowledge_routes',
       'INSERT INTO knowledge_routes (place, collections, set_by, set_at) VALUES ($1, $2::jsonb, $3, $4)',
       (row) => [row.place, row.collections, row.set_by, row.set_at],
+    );
+    await postgresTenantSettings(db);
+    await copyRows(
+      '/kb settings',
+      'tenant_settings',
+      `INSERT INTO tenant_settings (platform, workspace_id, handoff_id, handoff_label, digest_id, digest_label,
+         updated_by, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      (row) => [
+        row.platform,
+        row.workspace_id,
+        orNull(row.handoff_id),
+        orNull(row.handoff_label),
+        orNull(row.digest_id),
+        orNull(row.digest_label),
+        orNull(row.updated_by),
+        row.updated_at,
+      ],
     );
     await postgresRecords(db);
     await copyRows(

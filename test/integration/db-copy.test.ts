@@ -22,6 +22,7 @@ import { openAppDatabase } from '../../src/state/app-db.js';
 import { connectPostgres, type PostgresDatabase } from '../../src/state/postgres.js';
 import { LocalStore } from '../../src/stores/local/index.js';
 import { PostgresStore } from '../../src/stores/postgres/index.js';
+import { postgresTenantSettings, sqliteTenantSettings } from '../../src/tenants/settings-store.js';
 import { runCli } from '../e2e/cli.js';
 import { createTestDatabase, havePostgres } from '../support/postgres.js';
 import { contractChunks } from './store-contract.js';
@@ -67,6 +68,12 @@ beforeAll(async () => {
     at: 5,
   });
   await sqliteRouteStore(app).set('C0HR', ['hr'], 'slack:UADMIN');
+  await sqliteTenantSettings(app).update(
+    'slack',
+    'T7',
+    { handoff: { id: 'S0SUPPORT', label: '@support' } },
+    'slack:UADMIN',
+  );
   const installation = {
     team: { id: 'T7', name: 'Seven' },
     enterprise: undefined,
@@ -90,6 +97,7 @@ describe.skipIf(!havePostgres)('npm run db:copy', () => {
     expect(first.stdout).toMatch(/passages in hr\s+1 copied/);
     expect(first.stdout).toMatch(/answer records\s+1 copied/);
     expect(first.stdout).toMatch(/Slack installations \(sealed\)\s+1 copied/);
+    expect(first.stdout).toMatch(/\/kb settings\s+1 copied/);
     const again = await runCli('src/cli/db-copy.ts', [], { env, timeoutMs: 60_000 });
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/passages in default\s+0 copied\s+3 already there/);
@@ -115,6 +123,10 @@ describe.skipIf(!havePostgres)('npm run db:copy', () => {
       enterpriseId: undefined,
     });
     expect(fetched.bot?.token).toBe('xoxb-seven');
+    expect((await (await postgresTenantSettings(db)).get('slack', 'T7')).handoff).toEqual({
+      id: 'S0SUPPORT',
+      label: '@support',
+    });
   });
 
   it('says what to set when DATABASE_URL is missing, and exits 2', async () => {
