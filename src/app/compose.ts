@@ -11,6 +11,7 @@ import { attachmentTokenBudget, MAX_ATTACHED_FILES } from '../conversation/attac
 import { ConversationLayer } from '../conversation/layer.js';
 import { AnswerHandover } from '../handover/tracker.js';
 import { parsePool } from '../ingest/parse-pool.js';
+import { knowledgeRepositories } from '../knowledge/repositories.js';
 import { routedAnswerer } from '../knowledge/routed-answerer.js';
 import { postgresRouteStore, type RouteStore, redisRouteStore } from '../knowledge/routes-store.js';
 import { type SyncSchedule, startSyncSchedule } from '../knowledge/scheduler.js';
@@ -102,6 +103,8 @@ export async function composeBot(config: Config, log: Logger, deps: RuntimeDeps 
     store: runtime.store,
     appDatabase,
     ...(routes ? { routes } : {}),
+    // With DATABASE_URL the sources, their sync state and locks are every instance's.
+    ...(await knowledgeRepositories(database)),
     settings: config.knowledge,
     cacheDir: join(config.rag.dataDir, 'sources'),
     logger: log,
@@ -111,7 +114,7 @@ export async function composeBot(config: Config, log: Logger, deps: RuntimeDeps 
       ...(config.slack?.oauth ? ['slack'] : []),
     ]),
   });
-  const unmanaged = knowledge.sharedChatSources();
+  const unmanaged = await knowledge.sharedChatSources();
   if (unmanaged.length > 0) {
     log.warn(
       { sources: unmanaged.map((source) => `#${source.id} ${source.url} → ${source.collection}`) },

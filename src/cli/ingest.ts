@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
-import { openStore } from '../app/runtime.js';
+import { openDatabase, openStore } from '../app/runtime.js';
 import { loadConfig } from '../config.js';
 import { isRagError } from '../core/failures.js';
 import { type CollectionStore, DEFAULT_COLLECTION, type KnowledgeStore } from '../core/types.js';
@@ -20,7 +20,9 @@ import { configureParsing } from '../ingest/parse-pool.js';
 import { type IngestProgress, type IngestSummary, ingestPaths } from '../ingest/pipeline.js';
 import { isCollectionName } from '../knowledge/collections.js';
 import { SourceError, type SourceKind } from '../knowledge/kinds/kind.js';
+import { type KnowledgeRepositories, knowledgeRepositories } from '../knowledge/repositories.js';
 import { describeSync, KnowledgeService, SyncBusyError } from '../knowledge/service.js';
+import type { SourceRecord } from '../knowledge/sources.js';
 import type { SyncSummary } from '../knowledge/sync.js';
 import { createLogger } from '../log.js';
 import { openAppDatabase } from '../state/app-db.js';
@@ -177,15 +179,17 @@ async function removeSource(reference: string): Promise<number> {
   const logger = createLogger({ level: process.env.LOG_LEVEL ? config.log.level : 'warn', format: 'pretty' });
   const store = await openStore(config, { logger });
   const app = openAppDatabase(config.rag.dataDir);
+  const shared = await sharedRepositories(config, logger);
   try {
     const knowledge = new KnowledgeService({
       store,
       appDatabase: () => app,
+      ...shared.repositories,
       settings: config.knowledge,
       cacheDir: join(config.rag.dataDir, 'sources'),
       logger,
     });
-    const source = knowledge.findSource(reference);
+    const source = await knowledge.findSource(reference);
     if (!source) {
       process.stderr.write(`There is no source ${reference.slice(0, 200)} (a number or URL).\n`);
       return 2;
@@ -197,7 +201,21 @@ async function removeSource(reference: string): Promise<number> {
     return 0;
   } finally {
     app.close();
+    await shared.close();
   }
+}
+
+/**
+ * With DATABASE_URL the sources are every instance's: registered, synced and removed in
+ * PostgreSQL, so the bots' schedule re-syncs what was ingested here and `/kb list` shows it.
+ */
+async function sharedRepositories(
+  config: ReturnType<typeof loadConfig>,
+  logger: ReturnType<typeof createLogger>,
+): Promise<{ repositories: KnowledgeRepositories; close(): Promise<void> }> {
+  if (!config.database) return { repositories: {}, close: async () => undefined };
+  const database = await openDatabase(config, logger);
+  return { repositories: await knowledgeRepositories(database), close: () => database.close() };
 }
 
 /** Registers each URL as a source (a site, a repository, …) for the bot's schedule, and syncs it now. */
@@ -209,15 +227,18 @@ async function ingestSources(
   logger: ReturnType<typeof createLogger>,
 ): Promise<{ summary: SyncSummary; kind?: SourceKind }[]> {
   const app = openAppDatabase(config.rag.dataDir);
+  const shared = await sharedRepositories(config, logger);
   try {
     const knowledge = new KnowledgeService({
       store,
       appDatabase: () => app,
+      ...shared.repositories,
       settings: config.knowledge,
       cacheDir: join(config.rag.dataDir, 'sources'),
       logger,
     });
-    const sources = urls.map((url) => knowledge.addSource(url, collection, 'cli').source);
+    const sources: SourceRecord[] = [];
+    for (const url of urls) sources.push((await knowledge.addSource(url, collection, 'cli')).source);
     const bar = process.stderr.isTTY
       ? new cliProgress.SingleBar(
           {
@@ -252,6 +273,7 @@ async function ingestSources(
     }
   } finally {
     app.close();
+    await shared.close();
   }
 }
 

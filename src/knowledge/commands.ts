@@ -287,11 +287,11 @@ export async function runKbCommand(service: KnowledgeService, request: KbRequest
         };
       }
       case 'list':
-        return { reply: listSources(service, service.sourcesFor(request.place), quote) };
+        return { reply: listSources(service, await service.sourcesFor(request.place), quote) };
       case 'remove': {
         if (!command.source) return { reply: strings.kb.needsSource };
-        const found = service.findSource(command.source);
-        const source = found && service.mayManage(request.place, found) ? found : undefined;
+        const found = await service.findSource(command.source);
+        const source = found && (await service.mayManage(request.place, found)) ? found : undefined;
         if (!source) return { reply: strings.kb.noSuchSource(quote(command.source.slice(0, 200))) };
         const pages = await service.removeSource(source);
         return { reply: strings.kb.removed(quote(source.url), pages, service.kindOf(source)?.noun) };
@@ -307,18 +307,20 @@ export async function runKbCommand(service: KnowledgeService, request: KbRequest
             : route.origin === 'environment'
               ? 'from KNOWLEDGE_ROUTES'
               : 'the default';
+        const all = [...status.collections];
+        const usable = await Promise.all(all.map(([name]) => service.mayUse(request.place, name)));
         const collections =
-          [...status.collections]
-            .filter(([name]) => service.mayUse(request.place, name))
+          all
+            .filter((_, i) => usable[i])
             .map(([name, count]) => `\`${name}\` ${count} passage(s)`)
             .join(', ') || 'none yet';
         return {
           reply: [
             `Collections: ${collections}`,
             `This channel reads: ${route.collections.map((name) => `\`${name}\``).join(', ')} (${origin})`,
-            `Sources:\n${listSources(service, service.sourcesFor(request.place), quote)}`,
-            service.learningIn(request.place)
-              ? strings.kb.learningStatus(service.learnedIn(request.place))
+            `Sources:\n${listSources(service, await service.sourcesFor(request.place), quote)}`,
+            (await service.learningIn(request.place))
+              ? strings.kb.learningStatus(await service.learnedIn(request.place))
               : strings.kb.notLearning,
             service.settings.syncIntervalMs
               ? `Sources re-sync every ${Math.round(service.settings.syncIntervalMs / 60_000)} minute(s).`
@@ -330,11 +332,11 @@ export async function runKbCommand(service: KnowledgeService, request: KbRequest
         };
       }
       case 'sync': {
-        const visible = (source: SourceRecord | undefined) =>
-          source && service.mayManage(request.place, source) ? source : undefined;
+        const visible = async (source: SourceRecord | undefined) =>
+          source && (await service.mayManage(request.place, source)) ? source : undefined;
         const sources = command.source
-          ? [visible(service.findSource(command.source))]
-          : service.sourcesFor(request.place);
+          ? [await visible(await service.findSource(command.source))]
+          : await service.sourcesFor(request.place);
         if (sources[0] === undefined && command.source) {
           return { reply: strings.kb.noSuchSource(quote(command.source.slice(0, 200))) };
         }
@@ -346,7 +348,7 @@ export async function runKbCommand(service: KnowledgeService, request: KbRequest
         if (!channelKey(request.place) || request.place.direct) return { reply: strings.kb.notInChannel };
         if (command.off) {
           return {
-            reply: service.stopLearning(request.place) ? strings.kb.learnOff : strings.kb.notLearning,
+            reply: (await service.stopLearning(request.place)) ? strings.kb.learnOff : strings.kb.notLearning,
           };
         }
         const isPublic = (await request.channelIsPublic?.()) ?? false;

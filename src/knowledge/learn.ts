@@ -1,8 +1,9 @@
 /**
  * Learning from a support channel (`/kb learn`): the channels whose resolved threads become
  * knowledge on their own, and the threads learned that way (by permalink, with the collection
- * they went to) so that un-marking a thread removes exactly what it brought. Kept in the bot's
- * own database beside the sources (src/state/app-db.ts).
+ * they went to) so that un-marking a thread removes exactly what it brought. Kept beside the
+ * sources: in the bot's own database (src/state/app-db.ts), or in PostgreSQL with DATABASE_URL
+ * (sources-postgres.ts).
  */
 import type { AppDatabase } from '../state/app-db.js';
 
@@ -39,7 +40,19 @@ export function isResolvedTag(name: string): boolean {
   return ['solved', 'resolved', 'closed', 'answered', 'done', 'fixed'].includes(word);
 }
 
-export class LearningStore {
+/** Where learning channels and learned threads live. */
+export interface LearningRepository {
+  enable(channel: string, by: string): Promise<void>;
+  /** True when the channel was learning. */
+  disable(channel: string): Promise<boolean>;
+  channel(channel: string): Promise<LearningChannel | undefined>;
+  recordThread(thread: LearnedThread): Promise<void>;
+  thread(permalink: string): Promise<LearnedThread | undefined>;
+  forgetThread(permalink: string): Promise<void>;
+  threadsIn(channel: string): Promise<number>;
+}
+
+export class LearningStore implements LearningRepository {
   constructor(private readonly app: AppDatabase) {
     app.migrate(
       'knowledge-learning-1',
@@ -57,7 +70,7 @@ export class LearningStore {
     );
   }
 
-  enable(channel: string, by: string): void {
+  async enable(channel: string, by: string): Promise<void> {
     this.app.db
       .prepare(
         `INSERT INTO knowledge_learning_channels (channel, enabled_by, enabled_at) VALUES (?, ?, ?)
@@ -66,7 +79,7 @@ export class LearningStore {
       .run(channel, by, new Date().toISOString());
   }
 
-  disable(channel: string): boolean {
+  async disable(channel: string): Promise<boolean> {
     return (
       Number(
         this.app.db.prepare('DELETE FROM knowledge_learning_channels WHERE channel = ?').run(channel).changes,
@@ -74,14 +87,14 @@ export class LearningStore {
     );
   }
 
-  channel(channel: string): LearningChannel | undefined {
+  async channel(channel: string): Promise<LearningChannel | undefined> {
     const row = this.app.db
       .prepare('SELECT channel, enabled_by, enabled_at FROM knowledge_learning_channels WHERE channel = ?')
       .get(channel) as { channel: string; enabled_by: string; enabled_at: string } | undefined;
     return row ? { channel: row.channel, enabledBy: row.enabled_by, enabledAt: row.enabled_at } : undefined;
   }
 
-  recordThread(thread: LearnedThread): void {
+  async recordThread(thread: LearnedThread): Promise<void> {
     this.app.db
       .prepare(
         `INSERT INTO knowledge_learned_threads (permalink, channel, collection, learned_at) VALUES (?, ?, ?, ?)
@@ -91,17 +104,17 @@ export class LearningStore {
       .run(thread.permalink, thread.channel, thread.collection, new Date().toISOString());
   }
 
-  thread(permalink: string): LearnedThread | undefined {
+  async thread(permalink: string): Promise<LearnedThread | undefined> {
     return this.app.db
       .prepare('SELECT permalink, channel, collection FROM knowledge_learned_threads WHERE permalink = ?')
       .get(permalink) as LearnedThread | undefined;
   }
 
-  forgetThread(permalink: string): void {
+  async forgetThread(permalink: string): Promise<void> {
     this.app.db.prepare('DELETE FROM knowledge_learned_threads WHERE permalink = ?').run(permalink);
   }
 
-  threadsIn(channel: string): number {
+  async threadsIn(channel: string): Promise<number> {
     const row = this.app.db
       .prepare('SELECT count(*) AS n FROM knowledge_learned_threads WHERE channel = ?')
       .get(channel) as { n: number };

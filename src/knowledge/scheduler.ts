@@ -1,11 +1,15 @@
 /**
- * Re-syncs every source (sites, repositories, …) every SYNC_INTERVAL in a running bot. The timer never holds the
- * process open, a sync runs in the background (crawling is I/O; answers go on meanwhile), a
- * tick while one is still running is skipped, and across instances the service's lock lets
- * one sync at a time. Timers are injectable so tests drive ticks themselves.
+ * Re-syncs every source (sites, repositories, …) once per SYNC_INTERVAL in a running bot. Every
+ * 15 seconds (or each interval, when shorter) the schedule syncs the sources whose last sync is
+ * an interval old, each under its own lock: across every process and host sharing the sources
+ * (app.db on one host, PostgreSQL with DATABASE_URL), a source is synced once per interval, and
+ * a crawl whose process died is taken over once its lock lapses, within a minute. The timer
+ * never holds the process open, a sync runs in the background (crawling is I/O; answers go on
+ * meanwhile), and a check while one is still running joins it. Timers are injectable so tests
+ * drive checks themselves.
  */
 import type { Logger } from '../log.js';
-import { describeSync, type KnowledgeService, SYNC_BUSY, SyncBusyError } from './service.js';
+import { describeSync, type KnowledgeService } from './service.js';
 
 export interface Timers {
   setInterval(run: () => void, ms: number): { unref?(): unknown };
@@ -17,8 +21,11 @@ const systemTimers: Timers = {
   clearInterval: (handle) => clearInterval(handle as NodeJS.Timeout),
 };
 
+/** How often the schedule looks for sources due: a dead process's crawl waits at most this after its lock lapses. */
+export const CHECK_EVERY_MS = 15_000;
+
 export interface SyncSchedule {
-  /** Runs one scheduled sync now (what each tick does); resolves when it is over. */
+  /** One check now (what each beat does): syncs the sources due; resolves when it is over. */
   tick(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -33,31 +40,22 @@ export function startSyncSchedule(
   const tick = (): Promise<void> => {
     if (running) return running;
     running = (async () => {
-      const sources = service.sources();
-      if (sources.length === 0) return;
       try {
-        for (const summary of await service.sync(sources)) {
+        for (const summary of await service.syncDue(intervalMs)) {
           log.info(
             { source: summary.source.url, collection: summary.source.collection, error: summary.error },
-            `scheduled sync: ${
-              summary.error === SYNC_BUSY
-                ? 'skipped, another sync has it'
-                : summary.error
-                  ? 'failed'
-                  : describeSync(summary)
-            }`,
+            `scheduled sync: ${summary.error ? 'failed' : describeSync(summary)}`,
           );
         }
       } catch (error) {
-        if (error instanceof SyncBusyError) log.info('scheduled sync skipped: another sync is running');
-        else log.error({ err: error }, 'scheduled sync failed');
+        log.error({ err: error }, 'scheduled sync failed');
       }
     })().finally(() => {
       running = undefined;
     });
     return running;
   };
-  const handle = timers.setInterval(() => void tick(), intervalMs);
+  const handle = timers.setInterval(() => void tick(), Math.min(intervalMs, CHECK_EVERY_MS));
   handle.unref?.();
   log.info({ everyMinutes: Math.round(intervalMs / 60_000) }, 'sources re-sync on a schedule');
   return {

@@ -18,11 +18,11 @@ import { channelKey, placeKeys, type ResolvedRoute, resolveRoute } from './colle
 import { readsWithOperatorCredentials } from './credentialed-sources.js';
 import { kindNamed, recogniseSource, sourceKinds } from './kinds/index.js';
 import type { Environment, SourceKind, SyncProgress } from './kinds/kind.js';
-import { type LearningChannel, LearningStore } from './learn.js';
+import { type LearningChannel, type LearningRepository, LearningStore } from './learn.js';
 import { type RouteStore, sqliteRouteStore } from './routes-store.js';
 import { type SavedThread, saveThreadAsKnowledge, type ThreadMessage } from './save-thread.js';
 import type { KnowledgeConfig } from './settings.js';
-import { type SourceRecord, SourceRegistry } from './sources.js';
+import { type SourceRecord, SourceRegistry, type SourceRepository } from './sources.js';
 import { type SyncSummary, syncSource } from './sync.js';
 import { type HeartbeatTimers, type SyncLocks, withLock } from './sync-lock.js';
 
@@ -33,6 +33,13 @@ export interface KnowledgeServiceOptions {
   readonly appDatabase: () => AppDatabase;
   /** Where `/kb use` routes live; default: the bot's database. */
   readonly routes?: RouteStore;
+  /**
+   * Where the sources, their items' sync state, the collections' owners and the sync locks live;
+   * default: the bot's database (PostgreSQL with DATABASE_URL, shared by every instance).
+   */
+  readonly sources?: SourceRepository;
+  /** Where `/kb learn` channels and learned threads live; default: the bot's database. */
+  readonly learning?: LearningRepository;
   readonly settings: KnowledgeSettings;
   readonly logger?: Logger;
   /** Crawl timing and transport, for tests (fetch, sleep, now, timeoutMs); every kind's sync uses them. */
@@ -62,10 +69,12 @@ export interface KnowledgeStatus {
 }
 
 /**
- * How long a source's sync lock lives unless renewed: a sync renews it while it runs (however
- * long that is, within its own time limit), so a process that died frees its sources this soon.
+ * How long a source's sync lock lives unless renewed: a sync renews it every third of this while
+ * it runs (however long that is, within its own time limit), so a process that died frees its
+ * sources this soon, and the schedule's next check (every 15 s) takes the crawl over: within a
+ * minute.
  */
-const SYNC_LOCK_TTL_MS = 5 * 60 * 1000;
+export const SYNC_LOCK_TTL_MS = 45_000;
 
 export class SyncBusyError extends Error {
   override name = 'SyncBusyError';
@@ -78,11 +87,11 @@ export class NotYourCollectionError extends Error {
 
 export class KnowledgeService {
   private routesStore?: RouteStore;
-  private registryStore?: SourceRegistry;
+  private registryStore?: SourceRepository;
   /** Channel routes already reported for naming collections their tenant may not read. */
   private readonly droppedRoutes = new Set<string>();
   private kindList?: readonly SourceKind[];
-  private learningStore?: LearningStore;
+  private learningStore?: LearningRepository;
   private readonly log: Logger;
   private readonly instanceId: string;
   /** Syncs running in this process, by source id, so removing a source can cancel its sync. */
@@ -130,8 +139,8 @@ export class KnowledgeService {
     return this.options.env ?? this.options.settings.sources;
   }
 
-  get registry(): SourceRegistry {
-    this.registryStore ??= new SourceRegistry(this.options.appDatabase());
+  get registry(): SourceRepository {
+    this.registryStore ??= this.options.sources ?? new SourceRegistry(this.options.appDatabase());
     return this.registryStore;
   }
 
@@ -171,7 +180,10 @@ export class KnowledgeService {
     const tenant = this.tenantOf(place);
     if (!tenant) return route;
     if (route.origin === 'chat') {
-      const usable = route.collections.filter((collection) => this.mayUse(place, collection));
+      const allowed = await Promise.all(
+        route.collections.map((collection) => this.mayUse(place, collection)),
+      );
+      const usable = route.collections.filter((_, i) => allowed[i]);
       if (usable.length === route.collections.length) return route;
       const dropped = route.collections.filter((collection) => !usable.includes(collection));
       const said = `${route.key}:${dropped.join(',')}`;
@@ -215,7 +227,7 @@ export class KnowledgeService {
    * --collection hr`) are for everyone only where tenants are not kept apart; where they are,
    * a tenant reads one only where KNOWLEDGE_ROUTES routes it to that tenant.
    */
-  mayUse(place: Place, collection: string): boolean {
+  async mayUse(place: Place, collection: string): Promise<boolean> {
     if (collection === DEFAULT_COLLECTION) return true;
     if (isTenantCollection(collection)) {
       const tenant = this.tenantOf(place);
@@ -228,7 +240,7 @@ export class KnowledgeService {
       const keys = placeKeys(place);
       return routedTo.some((key) => keys.includes(key));
     }
-    const owner = this.registry.ownerOf(collection);
+    const owner = await this.registry.ownerOf(collection);
     if (owner !== undefined) return owner === this.ownerKey(place);
     return !this.separatesTenants;
   }
@@ -287,12 +299,14 @@ export class KnowledgeService {
   }
 
   /** How a chat write from `place` may take `collection` (see `SourceRegistry.claimCollection`). */
-  private claimDecision(place: Place, collection: string, inStore: boolean) {
+  private async claimDecision(place: Place, collection: string, inStore: boolean) {
     const tenant = this.tenantOf(place);
+    // Read before the claim's transaction, whose decision is synchronous.
+    const writable = tenant ? await this.writableByTenant(place, tenant, collection) : false;
     return (isNew: boolean): boolean | 'shared' => {
       if (tenant) {
         if (collection === tenantCollection(tenant)) return true;
-        if (this.writableByTenant(place, tenant, collection)) return 'shared';
+        if (writable) return 'shared';
         return this.claimable(tenant, collection, isNew, inStore);
       }
       if (collection === DEFAULT_COLLECTION) return 'shared';
@@ -308,10 +322,10 @@ export class KnowledgeService {
   private async claimForWrite(place: Place, collection: string): Promise<void> {
     if (this.separatesTenants && !this.tenantOf(place)) throw new NotYourCollectionError(strings.kb.noTenant);
     const inStore = (await this.store.collections()).has(collection);
-    const result = this.registry.claimCollection({
+    const result = await this.registry.claimCollection({
       collection,
       owner: this.tenantOf(place) ?? this.ownerKey(place),
-      decide: this.claimDecision(place, collection, inStore),
+      decide: await this.claimDecision(place, collection, inStore),
     });
     if (result === 'owned') {
       throw new NotYourCollectionError(
@@ -327,10 +341,10 @@ export class KnowledgeService {
    * operator routes to this workspace or channel alone; never `default` or a collection routed
    * more widely (a platform, `*`, other places).
    */
-  private writableByTenant(place: Place, tenant: string, collection: string): boolean {
+  private async writableByTenant(place: Place, tenant: string, collection: string): Promise<boolean> {
     if (collection === tenantCollection(tenant)) return true;
     if (collection === DEFAULT_COLLECTION || isTenantCollection(collection)) return false;
-    const owner = this.registry.ownerOf(collection);
+    const owner = await this.registry.ownerOf(collection);
     if (owner !== undefined) return owner === tenant;
     const routedTo = this.routedTo(collection);
     const own = [place.workspaceId, channelKey(place)].filter(Boolean);
@@ -351,10 +365,13 @@ export class KnowledgeService {
       const tenant = this.tenantOf(place);
       if (!tenant) throw new NotYourCollectionError(strings.kb.noTenant);
       const first = route.collections[0]!;
-      if (this.writableByTenant(place, tenant, first)) return first;
+      if (await this.writableByTenant(place, tenant, first)) return first;
       const inStore = (await this.store.collections()).has(first);
-      const isNew = !this.sources().some((source) => source.collection === first);
-      if (this.registry.ownerOf(first) === undefined && this.claimable(tenant, first, isNew, inStore)) {
+      const isNew = !(await this.sources()).some((source) => source.collection === first);
+      if (
+        (await this.registry.ownerOf(first)) === undefined &&
+        this.claimable(tenant, first, isNew, inStore)
+      ) {
         return first;
       }
       throw new NotYourCollectionError(strings.kb.channelReadsShared(first, tenantCollection(tenant)));
@@ -367,8 +384,9 @@ export class KnowledgeService {
     return route.collections[0]!;
   }
 
-  private checkMayUse(place: Place, collections: readonly string[]): void {
-    const foreign = collections.find((collection) => !this.mayUse(place, collection));
+  private async checkMayUse(place: Place, collections: readonly string[]): Promise<void> {
+    const allowed = await Promise.all(collections.map((collection) => this.mayUse(place, collection)));
+    const foreign = collections.find((_, i) => !allowed[i]);
     if (foreign !== undefined) {
       throw new NotYourCollectionError(
         `the collection \`${foreign}\` belongs to another workspace or server`,
@@ -380,16 +398,20 @@ export class KnowledgeService {
    * The sources `place`'s admins may see and manage. In multi-workspace mode, those its tenant
    * added (a source added to a shared collection before tenants had their own is no tenant's).
    */
-  sourcesFor(place: Place): SourceRecord[] {
-    return this.sources().filter((source) => this.mayManage(place, source));
+  async sourcesFor(place: Place): Promise<SourceRecord[]> {
+    const sources = await this.sources();
+    const managed = await Promise.all(sources.map((source) => this.mayManage(place, source)));
+    return sources.filter((_, i) => managed[i]);
   }
 
   /** Whether `place`'s admins may see, sync and remove `source`. */
-  mayManage(place: Place, source: SourceRecord): boolean {
+  async mayManage(place: Place, source: SourceRecord): Promise<boolean> {
     if (this.separatesTenants) {
       const tenant = this.tenantOf(place);
       // A source from before tenants were recorded belongs to its collection's owner, if any.
-      return tenant !== undefined && (source.tenant ?? this.registry.ownerOf(source.collection)) === tenant;
+      return (
+        tenant !== undefined && (source.tenant ?? (await this.registry.ownerOf(source.collection))) === tenant
+      );
     }
     return this.mayUse(place, source.collection);
   }
@@ -406,15 +428,16 @@ export class KnowledgeService {
     if (tenant) {
       const stored = await this.store.collections();
       for (const collection of collections) {
-        if (this.mayUse(place, collection) || this.registry.ownerOf(collection) !== undefined) continue;
-        this.registry.claimCollection({
+        if ((await this.mayUse(place, collection)) || (await this.registry.ownerOf(collection)) !== undefined)
+          continue;
+        await this.registry.claimCollection({
           collection,
           owner: tenant,
           decide: (isNew) => this.claimable(tenant, collection, isNew, stored.has(collection)),
         });
       }
     }
-    this.checkMayUse(place, collections);
+    await this.checkMayUse(place, collections);
     await this.routes.set(key, collections, by);
     this.log.info({ place: key, collections, by }, 'channel collections set from the chat');
     return key;
@@ -427,7 +450,11 @@ export class KnowledgeService {
   }
 
   /** Registers the source `url` names, read by the first kind that recognises it. */
-  addSource(url: string, collection: string, by: string): { source: SourceRecord; created: boolean } {
+  addSource(
+    url: string,
+    collection: string,
+    by: string,
+  ): Promise<{ source: SourceRecord; created: boolean }> {
     const recognised = recogniseSource(this.kinds, url, this.env);
     return this.registry.add(recognised.url, collection, by, recognised.kind.name);
   }
@@ -446,7 +473,7 @@ export class KnowledgeService {
     by: string,
   ): Promise<{ source: SourceRecord; created: boolean }> {
     // Where tenants are kept apart, the claim below decides (a new name becomes this tenant's).
-    if (!this.separatesTenants) this.checkMayUse(place, [collection]);
+    if (!this.separatesTenants) await this.checkMayUse(place, [collection]);
     const recognised = recogniseSource(this.kinds, url, this.env);
     const checked = new URL(recognised.url);
     if (
@@ -468,14 +495,14 @@ export class KnowledgeService {
     const inStore = (await this.store.collections()).has(collection);
     const tenant = this.tenantOf(place);
     if (this.separatesTenants && !tenant) throw new NotYourCollectionError(strings.kb.noTenant);
-    const result = this.registry.addClaiming({
+    const result = await this.registry.addClaiming({
       url: recognised.url,
       kind: recognised.kind.name,
       collection,
       addedBy: by,
       owner: tenant ?? this.ownerKey(place),
       ...(tenant ? { tenant } : {}),
-      decide: this.claimDecision(place, collection, inStore),
+      decide: await this.claimDecision(place, collection, inStore),
       maxSources: this.options.settings.maxSourcesPerTenant,
     });
     if ('refused' in result) {
@@ -494,19 +521,22 @@ export class KnowledgeService {
    * Sources added from a chat into a collection shared by every tenant, before multi-workspace
    * mode gave each tenant its own: no tenant manages them, and every tenant reads them.
    */
-  sharedChatSources(): SourceRecord[] {
+  async sharedChatSources(): Promise<SourceRecord[]> {
     if (!this.separatesTenants) return [];
-    return this.sources().filter(
-      (source) =>
-        source.addedBy !== 'cli' && (source.tenant ?? this.registry.ownerOf(source.collection)) === undefined,
-    );
+    const shared: SourceRecord[] = [];
+    for (const source of await this.sources()) {
+      if (source.addedBy === 'cli') continue;
+      if ((source.tenant ?? (await this.registry.ownerOf(source.collection))) === undefined)
+        shared.push(source);
+    }
+    return shared;
   }
 
-  sources(): SourceRecord[] {
+  sources(): Promise<SourceRecord[]> {
     return this.registry.list();
   }
 
-  findSource(reference: string): SourceRecord | undefined {
+  findSource(reference: string): Promise<SourceRecord | undefined> {
     return this.registry.resolve(reference);
   }
 
@@ -530,13 +560,13 @@ export class KnowledgeService {
     const target = this.store.collection(source.collection);
     // Passages an item of another source of the collection still holds stay (sync.ts).
     const release = async (ids: readonly string[]) => {
-      const held = this.registry.heldByOthers(source.collection, source.id, ids);
+      const held = await this.registry.heldByOthers(source.collection, source.id, ids);
       const gone = ids.filter((id) => !held.has(id));
       if (gone.length > 0) await target.delete(gone);
     };
-    const before = this.registry.pages(source.id).flatMap((page) => page.chunkIds);
+    const before = (await this.registry.pages(source.id)).flatMap((page) => page.chunkIds);
     await release(before);
-    const pages = this.registry.remove(source.id);
+    const pages = await this.registry.remove(source.id);
     const deleted = new Set(before);
     await release(pages.flatMap((page) => page.chunkIds).filter((id) => !deleted.has(id)));
     await this.kindOf(source)
@@ -549,7 +579,7 @@ export class KnowledgeService {
   }
 
   async status(): Promise<KnowledgeStatus> {
-    return { collections: await this.store.collections(), sources: this.sources() };
+    return { collections: await this.store.collections(), sources: await this.sources() };
   }
 
   /**
@@ -559,9 +589,10 @@ export class KnowledgeService {
    * skipped, its summary's error `SYNC_BUSY`. Throws `SyncBusyError` when every source was.
    */
   async sync(
-    sources: readonly SourceRecord[] = this.sources(),
+    chosen?: readonly SourceRecord[],
     onProgress?: (source: SourceRecord, progress: SyncProgress) => void,
   ): Promise<SyncSummary[]> {
+    const sources = chosen ?? (await this.sources());
     const summaries: SyncSummary[] = [];
     let ran = 0;
     for (const source of sources) {
@@ -571,16 +602,11 @@ export class KnowledgeService {
         ran += 1;
         continue;
       }
-      const lock = {
-        name: `source-sync:${source.id}:${source.addedAt}`,
-        holder: this.instanceId,
-        ttlMs: SYNC_LOCK_TTL_MS,
-      };
       const summary = this.running.has(source.id)
         ? undefined
         : await withLock(
             this.locks,
-            lock,
+            this.lockOf(source),
             (lost) => this.syncOne(source, kind, lost, onProgress),
             this.options.lockTimers,
           );
@@ -591,6 +617,39 @@ export class KnowledgeService {
       throw new SyncBusyError('a sync of these sources is already running');
     }
     return summaries;
+  }
+
+  /**
+   * The schedule's check: syncs each source never synced or last synced `intervalMs` ago or more
+   * (by the repository's clock), that no sync here or in another process has now. The source
+   * is looked at again once locked, so a source another instance has just synced is not synced
+   * twice: across every process and host sharing the sources, each is synced once per interval,
+   * and a crawl whose process died is taken over once its lock has lapsed. Returns what this
+   * process synced.
+   */
+  async syncDue(intervalMs: number): Promise<SyncSummary[]> {
+    const summaries: SyncSummary[] = [];
+    for (const source of await this.registry.dueSources(intervalMs)) {
+      const kind = this.kindOf(source);
+      if (!kind || this.running.has(source.id)) continue;
+      const summary = await withLock(
+        this.locks,
+        this.lockOf(source),
+        async (lost) =>
+          (await this.registry.isDue(source.id, intervalMs)) ? this.syncOne(source, kind, lost) : null,
+        this.options.lockTimers,
+      );
+      if (summary) summaries.push(summary);
+    }
+    return summaries;
+  }
+
+  private lockOf(source: SourceRecord) {
+    return {
+      name: `source-sync:${source.id}:${source.addedAt}`,
+      holder: this.instanceId,
+      ttlMs: SYNC_LOCK_TTL_MS,
+    };
   }
 
   private get locks(): SyncLocks {
@@ -605,13 +664,13 @@ export class KnowledgeService {
   ): Promise<SyncSummary> {
     const refused = this.credentialsRefused(source, kind);
     if (refused) {
-      this.registry.recordSync(source.id, { status: 'failed', error: refused, failures: 0 });
+      await this.registry.recordSync(source.id, { status: 'failed', error: refused, failures: 0 });
       this.log.warn(
         { source: source.url, tenant: source.tenant },
         'a tenant source needs credentials it may not use',
       );
       return {
-        source: this.registry.get(source.id) ?? source,
+        source: (await this.registry.get(source.id)) ?? source,
         pages: 0,
         added: 0,
         updated: 0,
@@ -677,8 +736,8 @@ export class KnowledgeService {
     return saved;
   }
 
-  private get learning(): LearningStore {
-    this.learningStore ??= new LearningStore(this.options.appDatabase());
+  private get learning(): LearningRepository {
+    this.learningStore ??= this.options.learning ?? new LearningStore(this.options.appDatabase());
     return this.learningStore;
   }
 
@@ -696,25 +755,25 @@ export class KnowledgeService {
       );
     }
     const collection = await this.writeCollection(place);
-    this.learning.enable(key, by);
+    await this.learning.enable(key, by);
     this.log.info({ place: key, collection, by }, 'learning from resolved threads');
     return collection;
   }
 
   /** `/kb learn off`; true when the channel was learning. Threads learned so far stay. */
-  stopLearning(place: Place): boolean {
+  async stopLearning(place: Place): Promise<boolean> {
     const key = channelKey(place);
     return key ? this.learning.disable(key) : false;
   }
 
   /** Whether the channel of `place` learns from its resolved threads. */
-  learningIn(place: Place): LearningChannel | undefined {
+  async learningIn(place: Place): Promise<LearningChannel | undefined> {
     const key = channelKey(place);
     return key ? this.learning.channel(key) : undefined;
   }
 
   /** Threads learned in the channel of `place`. */
-  learnedIn(place: Place): number {
+  async learnedIn(place: Place): Promise<number> {
     const key = channelKey(place);
     return key ? this.learning.threadsIn(key) : 0;
   }
@@ -731,7 +790,7 @@ export class KnowledgeService {
     readonly by: string;
   }): Promise<SavedThread | undefined> {
     const key = channelKey(input.place);
-    if (!key || !this.learning.channel(key)) return undefined;
+    if (!key || !(await this.learning.channel(key))) return undefined;
     const saved = await this.saveThread({
       place: input.place,
       permalink: input.permalink,
@@ -739,19 +798,23 @@ export class KnowledgeService {
       savedBy: input.by,
     });
     if (saved.messages > 0) {
-      this.learning.recordThread({ permalink: input.permalink, channel: key, collection: saved.collection });
+      await this.learning.recordThread({
+        permalink: input.permalink,
+        channel: key,
+        collection: saved.collection,
+      });
     }
     return saved;
   }
 
   /** A learned thread un-marked: its passages are removed. True when there was one. */
   async unlearnThread(permalink: string): Promise<boolean> {
-    const learned = this.learning.thread(permalink);
+    const learned = await this.learning.thread(permalink);
     if (!learned) return false;
     const target = this.store.collection(learned.collection);
     const ids = [...(await target.listIds())].filter(([, source]) => source === permalink).map(([id]) => id);
     if (ids.length > 0) await target.delete(ids);
-    this.learning.forgetThread(permalink);
+    await this.learning.forgetThread(permalink);
     this.log.info(
       { permalink, collection: learned.collection, passages: ids.length },
       'forgot an un-marked thread',

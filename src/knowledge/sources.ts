@@ -3,8 +3,10 @@
  * its kind (web, git, …) and the opaque state its kind keeps between syncs (a cursor), the
  * collection it feeds, its last sync and failures, and per item (a page, a file, an issue) its
  * version, validators (ETag, Last-Modified), content hash, links and chunk ids that make a
- * re-sync cheap and let removed items be pruned. Kept in the bot's own database
- * (src/state/app-db.ts).
+ * re-sync cheap and let removed items be pruned; the collections' owners and the per-source sync
+ * locks. Behind one asynchronous interface with two homes: the bot's own SQLite database
+ * (`SourceRegistry`, src/state/app-db.ts), or PostgreSQL with DATABASE_URL
+ * (`PostgresSourceRepository`, sources-postgres.ts), shared by every instance on every host.
  */
 import type { AppDatabase } from '../state/app-db.js';
 import type { SyncLocks } from './sync-lock.js';
@@ -108,8 +110,109 @@ export interface SyncOutcome {
   readonly failures: number;
 }
 
-export class SourceRegistry implements SyncLocks {
-  constructor(private readonly app: AppDatabase) {
+/** A source as a sync began with it: its id, and when it was added (an id may be given again). */
+export type SourceIdentity = Pick<SourceRecord, 'id' | 'addedAt'>;
+
+/** How a chat write may take an unowned collection; `isNew`: no source has used it yet. */
+export type ClaimDecision = (isNew: boolean) => boolean | 'shared';
+
+export interface AddClaimingInput {
+  readonly url: string;
+  /** The source kind that reads it (default: a web site). */
+  readonly kind?: string;
+  readonly collection: string;
+  readonly addedBy: string;
+  readonly owner: string;
+  readonly tenant?: string;
+  /** Given whether the unowned collection is new here; true: claim it, false: refuse, 'shared': add without claiming. */
+  readonly decide: ClaimDecision;
+  /** At most this many chat-added sources of `owner` (counted in the same transaction). */
+  readonly maxSources?: number;
+}
+
+export type AddClaimingResult =
+  | { readonly source: SourceRecord; readonly created: boolean }
+  | { readonly refused: 'owned' | 'shared' | 'limit' };
+
+/**
+ * Where the sources live, for every process that reads or changes them (the bot, its shards,
+ * `npm run ingest`, other instances): each change that must not race (a claim, adding a source
+ * with its claim, removing a source, writing an item of a source that may be going) is one
+ * transaction.
+ */
+export interface SourceRepository extends SyncLocks {
+  /** Where it is, for messages: a file, or PostgreSQL's `host:port/database`. */
+  readonly description: string;
+  /** The workspace or server a collection was first filled from in the chat, if any. */
+  ownerOf(collection: string): Promise<string | undefined>;
+  /** A chat write taking `collection` for `owner` (see `SourceRegistry.claimCollection`). */
+  claimCollection(input: {
+    readonly collection: string;
+    readonly owner: string;
+    readonly decide: ClaimDecision;
+  }): Promise<'ok' | 'owned' | 'shared'>;
+  /** `/kb add` from a chat, with its collection's claim, as one transaction. */
+  addClaiming(input: AddClaimingInput): Promise<AddClaimingResult>;
+  /** Sources `owner` added from the chat. */
+  chatSourcesOf(owner: string): Promise<number>;
+  /** Adds a source; an existing one (same URL and collection) is returned as it is. */
+  add(
+    url: string,
+    collection: string,
+    addedBy: string,
+    kind?: string,
+  ): Promise<{ source: SourceRecord; created: boolean }>;
+  find(url: string, collection: string): Promise<SourceRecord | undefined>;
+  get(id: number): Promise<SourceRecord | undefined>;
+  list(): Promise<SourceRecord[]>;
+  /** A source named by its number (`3` or `#3`) or its URL. */
+  resolve(reference: string): Promise<SourceRecord | undefined>;
+  /** Deletes the source and its items in one transaction; returns the items it had. */
+  remove(id: number): Promise<PageRecord[]>;
+  /** The state the source's kind kept after its last sync (opaque JSON), if any. */
+  state(sourceId: number): Promise<unknown>;
+  saveState(sourceId: number, state: unknown): Promise<void>;
+  pages(sourceId: number): Promise<PageRecord[]>;
+  savePage(sourceId: number, page: PageRecord): Promise<void>;
+  removePage(sourceId: number, url: string): Promise<void>;
+  /** Which of `ids` items of other sources of `collection` still hold. */
+  heldByOthers(collection: string, sourceId: number, ids: readonly string[]): Promise<Set<string>>;
+  /** Whether `source` is still registered as it was read. */
+  isCurrent(source: SourceIdentity): Promise<boolean>;
+  /** `savePage` only while the source is still the one the sync began with (one transaction). */
+  savePageIfCurrent(source: SourceIdentity, page: PageRecord): Promise<boolean>;
+  /** `removePage` only while the source is still the one the sync began with. */
+  removePageIfCurrent(source: SourceIdentity, url: string): Promise<boolean>;
+  /** Records the end of a sync, at `at` or the repository's clock. */
+  recordSync(sourceId: number, outcome: SyncOutcome, at?: Date): Promise<void>;
+  /** Sources never synced, or last synced `intervalMs` ago or more, by the repository's clock. */
+  dueSources(intervalMs: number): Promise<SourceRecord[]>;
+  /** Whether the source is (still) due: never synced, or last synced `intervalMs` ago or more. */
+  isDue(sourceId: number, intervalMs: number): Promise<boolean>;
+  /** `SyncLocks.tryLock`, at `now` (epoch ms) when given, else the repository's clock. */
+  tryLock(name: string, holder: string, ttlMs: number, now?: number): Promise<boolean>;
+  renewLock(name: string, holder: string, ttlMs: number, now?: number): Promise<boolean>;
+}
+
+/** A reference to a source by number (`3`, `#3`); undefined for a URL. */
+export function sourceNumber(reference: string): number | undefined {
+  const id = /^#?(\d{1,9})$/.exec(reference.trim())?.[1];
+  return id ? Number(id) : undefined;
+}
+
+/** The one source `reference` names among `sources`, by URL (with or without its last slash). */
+export function sourceByUrl(sources: readonly SourceRecord[], reference: string): SourceRecord | undefined {
+  const ref = reference.trim();
+  const matches = sources.filter((source) => source.url === ref || source.url === `${ref}/`);
+  return matches.length === 1 ? matches[0] : undefined;
+}
+
+export class SourceRegistry implements SourceRepository {
+  constructor(
+    private readonly app: AppDatabase,
+    /** The clock of locks and due syncs (tests); default the system's. */
+    private readonly clock: () => number = Date.now,
+  ) {
     app.migrate(
       'knowledge-sources-1',
       `CREATE TABLE knowledge_sources (
@@ -152,6 +255,10 @@ export class SourceRegistry implements SyncLocks {
     );
   }
 
+  get description(): string {
+    return this.app.file;
+  }
+
   private get db() {
     return this.app.db;
   }
@@ -172,50 +279,30 @@ export class SourceRegistry implements SyncLocks {
     );
   }
 
-  /** The workspace or server a collection was first filled from in the chat, if any. */
-  ownerOf(collection: string): string | undefined {
-    this.ensureOwners();
+  private ownerNow(collection: string): string | undefined {
     const row = this.db
       .prepare('SELECT owner FROM knowledge_collection_owners WHERE collection = ?')
       .get(collection) as { owner: string } | undefined;
     return row?.owner;
   }
 
-  /** Records `owner` as the collection's owner unless it already has one. */
-  claim(collection: string, owner: string): void {
-    this.ensureOwners();
-    this.db
-      .prepare(
-        'INSERT OR IGNORE INTO knowledge_collection_owners (collection, owner, claimed_at) VALUES (?, ?, ?)',
-      )
-      .run(collection, owner, new Date().toISOString());
+  /** The workspace or server a collection was first filled from in the chat, if any. */
+  async ownerOf(collection: string): Promise<string | undefined> {
+    return this.ownerNow(collection);
   }
 
   /**
    * `/kb add` from a chat, as one write transaction, so two workspaces racing for one new
-   * collection cannot both get it: the collection is claimed as `claimCollection` says (within
-   * the same transaction), then the source is added.
+   * collection cannot both get it: the collection is claimed as `decide` says (within the same
+   * transaction), then the source is added.
    */
-  addClaiming(input: {
-    readonly url: string;
-    /** The source kind that reads it (default: a web site). */
-    readonly kind?: string;
-    readonly collection: string;
-    readonly addedBy: string;
-    readonly owner: string;
-    readonly tenant?: string;
-    /** Given whether the unowned collection is new here; true: claim it, false: refuse, 'shared': add without claiming. */
-    readonly decide: (isNew: boolean) => boolean | 'shared';
-    /** At most this many chat-added sources of `owner` (counted in the same transaction). */
-    readonly maxSources?: number;
-  }): { source: SourceRecord; created: boolean } | { refused: 'owned' | 'shared' | 'limit' } {
-    this.ensureTenants();
+  async addClaiming(input: AddClaimingInput): Promise<AddClaimingResult> {
     return this.app.transaction(() => {
       const claim = this.claimWithin(input);
       if (claim !== 'ok') return { refused: claim };
-      const existing = this.find(input.url, input.collection);
+      const existing = this.findNow(input.url, input.collection);
       if (existing) return { source: existing, created: false };
-      if (input.maxSources !== undefined && this.chatSourcesOf(input.owner) >= input.maxSources) {
+      if (input.maxSources !== undefined && this.chatSourcesNow(input.owner) >= input.maxSources) {
         return { refused: 'limit' as const };
       }
       const { lastInsertRowid } = this.db
@@ -230,7 +317,7 @@ export class SourceRegistry implements SyncLocks {
           input.tenant ?? null,
           new Date().toISOString(),
         );
-      return { source: this.get(Number(lastInsertRowid))!, created: true };
+      return { source: this.getNow(Number(lastInsertRowid))!, created: true };
     });
   }
 
@@ -240,21 +327,20 @@ export class SourceRegistry implements SyncLocks {
    * none, `decide(isNew)` says whether it becomes `owner`'s (`isNew`: no source has used it yet),
    * stays unowned ('shared') or is refused (false, e.g. a collection another tenant reads).
    */
-  claimCollection(input: {
+  async claimCollection(input: {
     readonly collection: string;
     readonly owner: string;
-    readonly decide: (isNew: boolean) => boolean | 'shared';
-  }): 'ok' | 'owned' | 'shared' {
-    this.ensureOwners();
+    readonly decide: ClaimDecision;
+  }): Promise<'ok' | 'owned' | 'shared'> {
     return this.app.transaction(() => this.claimWithin(input));
   }
 
   private claimWithin(input: {
     readonly collection: string;
     readonly owner: string;
-    readonly decide: (isNew: boolean) => boolean | 'shared';
+    readonly decide: ClaimDecision;
   }): 'ok' | 'owned' | 'shared' {
-    const owner = this.ownerOf(input.collection);
+    const owner = this.ownerNow(input.collection);
     if (owner !== undefined) return owner === input.owner ? 'ok' : 'owned';
     const used = this.db
       .prepare('SELECT 1 AS yes FROM knowledge_sources WHERE collection = ? LIMIT 1')
@@ -269,9 +355,7 @@ export class SourceRegistry implements SyncLocks {
     return 'ok';
   }
 
-  /** Sources `owner` (a workspace or server) added from the chat, its own or in its collections. */
-  chatSourcesOf(owner: string): number {
-    this.ensureOwners();
+  private chatSourcesNow(owner: string): number {
     const row = this.db
       .prepare(
         `SELECT count(*) AS n FROM knowledge_sources s
@@ -280,6 +364,11 @@ export class SourceRegistry implements SyncLocks {
       )
       .get(owner) as { n: number };
     return Number(row.n);
+  }
+
+  /** Sources `owner` (a workspace or server) added from the chat, its own or in its collections. */
+  async chatSourcesOf(owner: string): Promise<number> {
+    return this.chatSourcesNow(owner);
   }
 
   private ensureOwners(): void {
@@ -299,46 +388,56 @@ export class SourceRegistry implements SyncLocks {
     FROM knowledge_sources s`;
 
   /** Adds a source; an existing one (same URL and collection) is returned as it is. */
-  add(
+  async add(
     url: string,
     collection: string,
     addedBy: string,
     kind = 'web',
-  ): { source: SourceRecord; created: boolean } {
-    const existing = this.find(url, collection);
+  ): Promise<{ source: SourceRecord; created: boolean }> {
+    const existing = this.findNow(url, collection);
     if (existing) return { source: existing, created: false };
     const { lastInsertRowid } = this.db
       .prepare(
         'INSERT INTO knowledge_sources (kind, url, collection, added_by, added_at) VALUES (?, ?, ?, ?, ?)',
       )
       .run(kind, url, collection, addedBy, new Date().toISOString());
-    return { source: this.get(Number(lastInsertRowid))!, created: true };
+    return { source: this.getNow(Number(lastInsertRowid))!, created: true };
   }
 
-  find(url: string, collection: string): SourceRecord | undefined {
+  private findNow(url: string, collection: string): SourceRecord | undefined {
     const row = this.db
       .prepare(`${SourceRegistry.SELECT} WHERE s.url = ? AND s.collection = ?`)
       .get(url, collection) as SourceRow | undefined;
     return row ? toSource(row) : undefined;
   }
 
-  get(id: number): SourceRecord | undefined {
+  async find(url: string, collection: string): Promise<SourceRecord | undefined> {
+    return this.findNow(url, collection);
+  }
+
+  private getNow(id: number): SourceRecord | undefined {
     const row = this.db.prepare(`${SourceRegistry.SELECT} WHERE s.id = ?`).get(id) as SourceRow | undefined;
     return row ? toSource(row) : undefined;
   }
 
-  list(): SourceRecord[] {
+  async get(id: number): Promise<SourceRecord | undefined> {
+    return this.getNow(id);
+  }
+
+  private listNow(): SourceRecord[] {
     const rows = this.db.prepare(`${SourceRegistry.SELECT} ORDER BY s.id`).all() as unknown as SourceRow[];
     return rows.map(toSource);
   }
 
+  async list(): Promise<SourceRecord[]> {
+    return this.listNow();
+  }
+
   /** A source named by its number (`3` or `#3`) or its URL. */
-  resolve(reference: string): SourceRecord | undefined {
-    const ref = reference.trim();
-    const id = /^#?(\d{1,9})$/.exec(ref)?.[1];
-    if (id) return this.get(Number(id));
-    const matches = this.list().filter((source) => source.url === ref || source.url === `${ref}/`);
-    return matches.length === 1 ? matches[0] : undefined;
+  async resolve(reference: string): Promise<SourceRecord | undefined> {
+    const id = sourceNumber(reference);
+    if (id !== undefined) return this.getNow(id);
+    return sourceByUrl(this.listNow(), reference);
   }
 
   /**
@@ -346,9 +445,9 @@ export class SourceRegistry implements SyncLocks {
    * the caller deletes. Once this returns, a sync still running elsewhere finds the source gone
    * before its next write and undoes any page it writes after (see sync.ts).
    */
-  remove(id: number): PageRecord[] {
+  async remove(id: number): Promise<PageRecord[]> {
     return this.app.transaction(() => {
-      const pages = this.pages(id);
+      const pages = this.pagesNow(id);
       this.db.prepare('DELETE FROM knowledge_pages WHERE source_id = ?').run(id);
       this.db.prepare('DELETE FROM knowledge_sources WHERE id = ?').run(id);
       return pages;
@@ -356,20 +455,20 @@ export class SourceRegistry implements SyncLocks {
   }
 
   /** The state the source's kind kept after its last sync (opaque JSON), if any. */
-  state(sourceId: number): unknown {
+  async state(sourceId: number): Promise<unknown> {
     const row = this.db.prepare('SELECT state FROM knowledge_sources WHERE id = ?').get(sourceId) as
       | { state: string | null }
       | undefined;
     return row?.state ? (JSON.parse(row.state) as unknown) : undefined;
   }
 
-  saveState(sourceId: number, state: unknown): void {
+  async saveState(sourceId: number, state: unknown): Promise<void> {
     this.db
       .prepare('UPDATE knowledge_sources SET state = ? WHERE id = ?')
       .run(state === undefined ? null : JSON.stringify(state), sourceId);
   }
 
-  pages(sourceId: number): PageRecord[] {
+  private pagesNow(sourceId: number): PageRecord[] {
     const rows = this.db
       .prepare(
         'SELECT url, title, version, etag, last_modified, hash, links, chunk_ids FROM knowledge_pages WHERE source_id = ? ORDER BY url',
@@ -378,7 +477,11 @@ export class SourceRegistry implements SyncLocks {
     return rows.map(toPage);
   }
 
-  savePage(sourceId: number, page: PageRecord): void {
+  async pages(sourceId: number): Promise<PageRecord[]> {
+    return this.pagesNow(sourceId);
+  }
+
+  private savePageNow(sourceId: number, page: PageRecord): void {
     this.db
       .prepare(
         `INSERT INTO knowledge_pages (source_id, url, title, version, etag, last_modified, hash, links, chunk_ids, fetched_at)
@@ -401,13 +504,17 @@ export class SourceRegistry implements SyncLocks {
       );
   }
 
+  async savePage(sourceId: number, page: PageRecord): Promise<void> {
+    this.savePageNow(sourceId, page);
+  }
+
   /**
    * Which of `ids` pages of other sources in `collection` still hold. Chunk ids come from a
    * page's URL and text, so two sources reaching the same pages (a site and a folder of it, or a
    * site removed and added again while the old sync still runs) share them: deleting one
    * source's chunks must keep those.
    */
-  heldByOthers(collection: string, sourceId: number, ids: readonly string[]): Set<string> {
+  async heldByOthers(collection: string, sourceId: number, ids: readonly string[]): Promise<Set<string>> {
     if (ids.length === 0) return new Set();
     const wanted = new Set(ids);
     const rows = this.db
@@ -423,12 +530,16 @@ export class SourceRegistry implements SyncLocks {
     return held;
   }
 
-  /** Whether `source` is still registered as it was read (SQLite may reuse a removed source's id). */
-  isCurrent(source: Pick<SourceRecord, 'id' | 'addedAt'>): boolean {
+  private isCurrentNow(source: SourceIdentity): boolean {
     const row = this.db.prepare('SELECT added_at FROM knowledge_sources WHERE id = ?').get(source.id) as
       | { added_at: string }
       | undefined;
     return row?.added_at === source.addedAt;
+  }
+
+  /** Whether `source` is still registered as it was read (SQLite may reuse a removed source's id). */
+  async isCurrent(source: SourceIdentity): Promise<boolean> {
+    return this.isCurrentNow(source);
   }
 
   /**
@@ -436,28 +547,28 @@ export class SourceRegistry implements SyncLocks {
    * the sync began with: false (and nothing written) once it was removed, even if a source added
    * again since got its id.
    */
-  savePageIfCurrent(source: Pick<SourceRecord, 'id' | 'addedAt'>, page: PageRecord): boolean {
+  async savePageIfCurrent(source: SourceIdentity, page: PageRecord): Promise<boolean> {
     return this.app.transaction(() => {
-      if (!this.isCurrent(source)) return false;
-      this.savePage(source.id, page);
+      if (!this.isCurrentNow(source)) return false;
+      this.savePageNow(source.id, page);
       return true;
     });
   }
 
   /** `removePage` for a sync, only while its source is still the one it began with. */
-  removePageIfCurrent(source: Pick<SourceRecord, 'id' | 'addedAt'>, url: string): boolean {
+  async removePageIfCurrent(source: SourceIdentity, url: string): Promise<boolean> {
     return this.app.transaction(() => {
-      if (!this.isCurrent(source)) return false;
-      this.removePage(source.id, url);
+      if (!this.isCurrentNow(source)) return false;
+      this.db.prepare('DELETE FROM knowledge_pages WHERE source_id = ? AND url = ?').run(source.id, url);
       return true;
     });
   }
 
-  removePage(sourceId: number, url: string): void {
+  async removePage(sourceId: number, url: string): Promise<void> {
     this.db.prepare('DELETE FROM knowledge_pages WHERE source_id = ? AND url = ?').run(sourceId, url);
   }
 
-  recordSync(sourceId: number, outcome: SyncOutcome, at = new Date()): void {
+  async recordSync(sourceId: number, outcome: SyncOutcome, at = new Date(this.clock())): Promise<void> {
     this.db
       .prepare(
         'UPDATE knowledge_sources SET last_sync_at = ?, last_status = ?, last_error = ?, failures = ? WHERE id = ?',
@@ -465,11 +576,22 @@ export class SourceRegistry implements SyncLocks {
       .run(at.toISOString(), outcome.status, outcome.error ?? null, outcome.failures, sourceId);
   }
 
+  async dueSources(intervalMs: number): Promise<SourceRecord[]> {
+    const before = new Date(this.clock() - intervalMs).toISOString();
+    return this.listNow().filter((source) => !source.lastSyncAt || source.lastSyncAt <= before);
+  }
+
+  async isDue(sourceId: number, intervalMs: number): Promise<boolean> {
+    const source = this.getNow(sourceId);
+    if (!source) return false;
+    return !source.lastSyncAt || source.lastSyncAt <= new Date(this.clock() - intervalMs).toISOString();
+  }
+
   /**
    * Takes the named lock for `ttlMs` unless another holder's lock is still current: one sync of
    * a source at a time across every process sharing this database. False when someone else has it.
    */
-  tryLock(name: string, holder: string, ttlMs: number, now = Date.now()): boolean {
+  async tryLock(name: string, holder: string, ttlMs: number, now = this.clock()): Promise<boolean> {
     return this.app.transaction(() => {
       const row = this.db
         .prepare('SELECT holder, expires_at FROM knowledge_locks WHERE name = ?')
@@ -485,14 +607,14 @@ export class SourceRegistry implements SyncLocks {
     });
   }
 
-  renewLock(name: string, holder: string, ttlMs: number, now = Date.now()): boolean {
+  async renewLock(name: string, holder: string, ttlMs: number, now = this.clock()): Promise<boolean> {
     const { changes } = this.db
       .prepare('UPDATE knowledge_locks SET expires_at = ? WHERE name = ? AND holder = ?')
       .run(now + ttlMs, name, holder);
     return Number(changes) > 0;
   }
 
-  unlock(name: string, holder: string): void {
+  async unlock(name: string, holder: string): Promise<void> {
     this.db.prepare('DELETE FROM knowledge_locks WHERE name = ? AND holder = ?').run(name, holder);
   }
 }

@@ -1,16 +1,16 @@
 /**
  * The locks that keep two processes from syncing one source at once, behind one interface (the
- * bot's SQLite database today; any shared database can hold them). A lock is taken for a short
+ * bot's SQLite database, or PostgreSQL shared by every instance). A lock is taken for a short
  * time and renewed while its sync runs, so one held by a process that died frees itself soon,
  * while a sync that runs long keeps it for as long as it is alive.
  */
 
 export interface SyncLocks {
   /** Takes `name` for `ttlMs` unless another holder's lock is still current. */
-  tryLock(name: string, holder: string, ttlMs: number): boolean;
+  tryLock(name: string, holder: string, ttlMs: number): Promise<boolean>;
   /** Extends `holder`'s lock on `name` by `ttlMs` from now; false when it no longer holds it. */
-  renewLock(name: string, holder: string, ttlMs: number): boolean;
-  unlock(name: string, holder: string): void;
+  renewLock(name: string, holder: string, ttlMs: number): Promise<boolean>;
+  unlock(name: string, holder: string): Promise<void>;
 }
 
 export interface HeartbeatTimers {
@@ -39,18 +39,22 @@ export async function withLock<T>(
   timers: HeartbeatTimers = systemTimers,
 ): Promise<T | undefined> {
   const { name, holder, ttlMs } = lock;
-  if (!locks.tryLock(name, holder, ttlMs)) return undefined;
+  if (!(await locks.tryLock(name, holder, ttlMs))) return undefined;
   const lost = new AbortController();
+  let renewing: Promise<void> | undefined;
   const heartbeat = timers.setInterval(
     () => {
-      let held = false;
-      try {
-        held = locks.renewLock(name, holder, ttlMs);
-      } catch {
+      // One renewal at a time; a slow one is not stacked on.
+      renewing ??= locks
+        .renewLock(name, holder, ttlMs)
         // The database is busy or gone for a moment: the next beat tries again.
-        held = true;
-      }
-      if (!held) lost.abort(new Error(`lost the sync lock ${name}`));
+        .catch(() => true)
+        .then((held) => {
+          if (!held) lost.abort(new Error(`lost the sync lock ${name}`));
+        })
+        .finally(() => {
+          renewing = undefined;
+        });
     },
     Math.max(1, Math.floor(ttlMs / 3)),
   );
@@ -58,6 +62,7 @@ export async function withLock<T>(
     return await work(lost.signal);
   } finally {
     timers.clearInterval(heartbeat);
-    locks.unlock(name, holder);
+    await renewing;
+    await locks.unlock(name, holder).catch(() => undefined);
   }
 }

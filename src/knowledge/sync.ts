@@ -21,7 +21,7 @@ import { type Logger, silentLogger } from '../log.js';
 import { sourceFetch } from './kinds/http.js';
 import type { Environment, ItemEvent, SourceKind, SyncEnd, SyncProgress } from './kinds/kind.js';
 import { webKind } from './kinds/web.js';
-import type { PageRecord, SourceRecord, SourceRegistry } from './sources.js';
+import type { PageRecord, SourceRecord, SourceRepository } from './sources.js';
 
 export interface SyncSummary {
   readonly source: SourceRecord;
@@ -131,7 +131,7 @@ function citationLink(url: string, fallback: string): string {
 
 export async function syncSource(
   store: CollectionStore,
-  registry: SourceRegistry,
+  registry: SourceRepository,
   source: SourceRecord,
   options: SyncOptions = {},
 ): Promise<SyncSummary> {
@@ -142,7 +142,7 @@ export async function syncSource(
     collection: source.collection,
   });
   const target = store.collection(source.collection);
-  const before = new Map(registry.pages(source.id).map((page) => [page.url, page]));
+  const before = new Map((await registry.pages(source.id)).map((page) => [page.url, page]));
   const counts = { added: 0, updated: 0, unchanged: 0, removed: 0, chunksUpserted: 0, chunksRemoved: 0 };
   const failed: { url: string; reason: string }[] = [];
   const reached = new Set<string>();
@@ -154,15 +154,18 @@ export async function syncSource(
    * again (SQLite may give the new row the same id; its time of adding tells them apart).
    */
   const registered = () => registry.isCurrent(source);
-  const finish = (error?: string): SyncSummary => {
+  const finish = async (error?: string): Promise<SyncSummary> => {
     clearTimeout(budgetTimer);
     const status = error ? 'failed' : failed.length > 0 || outOfTime ? 'partial' : 'ok';
-    if (registered()) {
-      registry.recordSync(source.id, { status, ...(error ? { error } : {}), failures: failed.length });
+    const still = await registered().catch(() => false);
+    if (still) {
+      await registry
+        .recordSync(source.id, { status, ...(error ? { error } : {}), failures: failed.length })
+        .catch((problem: unknown) => log.warn({ err: problem }, 'could not record the end of a sync'));
     }
     log.info({ items: seen, ...counts, failed: failed.length, status }, `synced a source (${kind.label})`);
     return {
-      source: registered() ? registry.get(source.id)! : source,
+      source: (still ? await registry.get(source.id).catch(() => undefined) : undefined) ?? source,
       pages: seen,
       ...counts,
       failed,
@@ -197,8 +200,8 @@ export async function syncSource(
   });
 
   /** Still wanted: not cancelled, and the source still registered (another process may remove it). */
-  const ensureWanted = () => {
-    if (signal?.aborted || !registered()) throw new SyncCancelled();
+  const ensureWanted = async () => {
+    if (signal?.aborted || !(await registered())) throw new SyncCancelled();
   };
   /**
    * Deletes `ids` from the store, except those an item of another source of the collection still
@@ -206,21 +209,21 @@ export async function syncSource(
    * them). Returns how many went.
    */
   const release = async (ids: readonly string[]): Promise<number> => {
-    const held = registry.heldByOthers(source.collection, source.id, ids);
+    const held = await registry.heldByOthers(source.collection, source.id, ids);
     const gone = ids.filter((id) => !held.has(id));
     if (gone.length > 0) await target.delete(gone);
     return gone.length;
   };
   /** Records an item, unless its source went meanwhile (even if one added again got its id). */
-  const save = (page: PageRecord) => {
-    if (!registry.savePageIfCurrent(source, page)) throw new SyncCancelled();
+  const save = async (page: PageRecord) => {
+    if (!(await registry.savePageIfCurrent(source, page))) throw new SyncCancelled();
   };
   /**
    * Records an item written to the store, if its source is still there; if the source went
    * meanwhile, what was just written goes too (unless another source holds it).
    */
   const keepOrUndo = async (page: PageRecord) => {
-    if (registry.savePageIfCurrent(source, page)) return;
+    if (await registry.savePageIfCurrent(source, page)) return;
     await release(page.chunkIds);
     throw new SyncCancelled();
   };
@@ -234,14 +237,14 @@ export async function syncSource(
   const write = async (chunks: readonly Chunk[], old: PageRecord | undefined) => {
     const written: string[] = [];
     const undo = async () => {
-      const held = registered() ? new Set(old?.chunkIds) : new Set<string>();
+      const held = (await registered()) ? new Set(old?.chunkIds) : new Set<string>();
       await release(written.filter((id) => !held.has(id)));
     };
     try {
       for (let start = 0; start < chunks.length; start += UPSERT_BATCH) {
         if (start > 0) {
           await turn();
-          ensureWanted();
+          await ensureWanted();
         }
         const batch = chunks.slice(start, start + UPSERT_BATCH);
         await target.upsert(batch);
@@ -260,9 +263,9 @@ export async function syncSource(
   };
 
   const remove = async (key: string, old: PageRecord) => {
-    ensureWanted();
+    await ensureWanted();
     counts.chunksRemoved += await release(old.chunkIds);
-    if (!registry.removePageIfCurrent(source, key)) throw new SyncCancelled();
+    if (!(await registry.removePageIfCurrent(source, key))) throw new SyncCancelled();
     counts.removed += 1;
   };
 
@@ -280,8 +283,8 @@ export async function syncSource(
     if (event.type === 'unchanged') {
       counts.unchanged += 1;
       if (old && (event.etag || event.lastModified || event.links)) {
-        ensureWanted();
-        save({
+        await ensureWanted();
+        await save({
           ...old,
           ...(event.etag ? { etag: event.etag } : {}),
           ...(event.lastModified ? { lastModified: event.lastModified } : {}),
@@ -301,9 +304,9 @@ export async function syncSource(
       hash,
       links: event.links ?? [],
     };
-    ensureWanted();
+    await ensureWanted();
     if (old && old.hash === hash && !missing.has(event.key)) {
-      save({ ...record, chunkIds: old.chunkIds });
+      await save({ ...record, chunkIds: old.chunkIds });
       counts.unchanged += 1;
       return;
     }
@@ -336,7 +339,7 @@ export async function syncSource(
   // whole and written again, however unchanged their service says they are.
   const missing = new Set<string>();
   try {
-    ensureWanted();
+    await ensureWanted();
     if (before.size > 0) {
       const stored = await target.listIds();
       for (const page of before.values()) {
@@ -353,7 +356,7 @@ export async function syncSource(
     const items = kind.sync({
       url: source.url,
       collection: source.collection,
-      state: registry.state(source.id),
+      state: await registry.state(source.id),
       known,
       env: options.env ?? process.env,
       fetch: doFetch,
@@ -410,9 +413,9 @@ export async function syncSource(
     if (end?.complete) {
       for (const [key, old] of before) if (!reached.has(key)) await remove(key, old);
     }
-    ensureWanted();
+    await ensureWanted();
     // A read cut short keeps the state of the last whole one, so the next sync reads on from there.
-    if (end && !outOfTime) registry.saveState(source.id, end.state);
+    if (end && !outOfTime) await registry.saveState(source.id, end.state);
     if (seen > 0 && failed.length === seen) {
       return finish(
         `no ${kind.noun.replace('(s)', '')} could be fetched (${failed[0]?.reason ?? 'unknown'})`,

@@ -157,7 +157,7 @@ describe('the crawler under attack', () => {
       });
       expect(search).toEqual([]);
       expect((await running.kb('list')).first).not.toContain(site.url);
-      expect(running.bot.knowledge.registry.pages(1)).toEqual([]);
+      expect(await running.bot.knowledge.registry.pages(1)).toEqual([]);
     } finally {
       site.removePage('/docs/slow.html');
       await running.stop();

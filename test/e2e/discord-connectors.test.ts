@@ -124,7 +124,7 @@ describe('Discord: every connector from /kb add to /kb remove', () => {
       expect(await ask(source.question)).toContain(source.citation());
 
       await source.change();
-      const record = bot.knowledge.sources().find((s) => s.collection === source.collection)!;
+      const record = (await bot.knowledge.sources()).find((s) => s.collection === source.collection)!;
       const synced = await kb('sync', [{ name: 'source', type: 3, value: String(record.id) }], 2);
       expect(synced[1]).toMatch(/^Synced /);
       expect(await ask(source.changedQuestion)).toContain(source.changedCitation());

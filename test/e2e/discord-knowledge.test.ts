@@ -85,7 +85,7 @@ describe('Discord: /kb', () => {
   it('refuses a member without Manage Server or the admin role, privately', async () => {
     const [reply] = await kb('add', [{ name: 'url', type: 3, value: `${site.url}/docs/` }], MEMBER);
     expect(reply).toBe(strings.kb.notAdmin);
-    expect(bot.knowledge.sources()).toHaveLength(0);
+    expect(await bot.knowledge.sources()).toHaveLength(0);
   });
 
   it('lets a member with Manage Server add the docs site; the sync summary follows privately', async () => {

@@ -118,6 +118,33 @@ async function deliver(instance: Instance, channel: string, ts: string, text: st
   expect(response.status).toBe(200);
 }
 
+let commands = 0;
+/** `/kb <text>` through `instance` by an admin; the first `replies` private replies. */
+async function kb(instance: Instance, text: string, replies = 1): Promise<string[]> {
+  const id = `kb-${++commands}`;
+  const response = await sendToBolt(
+    `${instance.base}/slack/events`,
+    slashCommandBody({
+      command: '/kb',
+      text,
+      user_id: 'UADMIN',
+      channel_id: 'C0KB',
+      response_url: slack.responseURL(id),
+    }),
+    'application/x-www-form-urlencoded',
+    { secret: SECRET },
+  );
+  expect(response.status).toBe(200);
+  return waitFor(
+    () => {
+      const got = (slack.responses.get(id) ?? []) as { text?: string }[];
+      return got.length >= replies ? got.map((reply) => reply.text ?? '') : undefined;
+    },
+    `the replies to /kb ${text}`,
+    60_000,
+  );
+}
+
 /**
  * The finished answers in the thread of `rootTs`: a streamed answer's stop, or a reply posted
  * whole (a refusal or an apology is one chat.postMessage).
@@ -235,6 +262,21 @@ describe.skipIf(!canRun)('several hosts sharing one PostgreSQL and one Redis', {
     );
     const answer = await ask(b, 'C0KBB', 'How do I install the Acme widget?', 'Ev-kb-add');
     expect(threadText('C0KBB', answer.root)).toContain('Installing the widget');
+  });
+
+  it('lists, syncs and removes through one instance a source /kb add put in through another', async () => {
+    const [listed] = await kb(b, 'list');
+    const number = /#(\d+) /.exec(listed ?? '')?.[1];
+    expect(listed).toContain(`${site.url}/docs/`);
+    expect(listed).toMatch(/page\(s\), \d+ passage\(s\), last sync .* ok/);
+    site.setPage('/docs/install.html', 'Installing the widget', 'Install the widget with the zorblax tool.');
+    const [, synced] = await kb(b, `sync ${number}`, 2);
+    expect(synced).toContain(`Synced ${site.url}/docs/: 0 page(s) added, 1 updated`);
+    const [removed] = await kb(b, `remove ${number}`);
+    expect(removed).toContain(`Removed ${site.url}/docs/`);
+    expect((await kb(a, 'list'))[0]).toBe('No sources yet. Add one with `/kb add <url>`.');
+    const after = await ask(a, 'C0KBGONE', 'How do I install the Acme widget?', 'Ev-kb-gone');
+    expect(threadText('C0KBGONE', after.root)).not.toContain('Installing the widget');
   });
 
   it('answers once an event delivered to both instances', async () => {

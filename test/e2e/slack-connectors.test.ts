@@ -135,7 +135,7 @@ describe('Slack: every connector from /kb add to /kb remove', () => {
       expect(await ask(channel, source.question)).toContain(source.citation());
 
       await source.change();
-      const record = bot.knowledge.sources().find((s) => s.collection === source.collection)!;
+      const record = (await bot.knowledge.sources()).find((s) => s.collection === source.collection)!;
       const synced = await kb(`sync ${record.id}`, channel, 2);
       expect(synced[1]).toMatch(/^Synced /);
       expect(await ask(channel, source.changedQuestion)).toContain(source.changedCitation());
@@ -148,7 +148,7 @@ describe('Slack: every connector from /kb add to /kb remove', () => {
 
       const [removed] = await kb(`remove ${record.id}`, channel);
       expect(removed).toMatch(/^Removed /);
-      expect(bot.knowledge.sources().some((s) => s.id === record.id)).toBe(false);
+      expect((await bot.knowledge.sources()).some((s) => s.id === record.id)).toBe(false);
       expect(await ask(channel, source.changedQuestion)).not.toContain(source.changedCitation());
     });
   }

@@ -140,7 +140,7 @@ describe('Slack: /kb and knowledge scoped to channels', () => {
   it('refuses a member who is not an admin, privately, changing nothing', async () => {
     const replies = await kb(`add ${site.url}/docs/ acme`, MEMBER);
     expect(replies[0]).toEqual({ response_type: 'ephemeral', text: strings.kb.notAdmin });
-    expect(bot.knowledge.sources()).toHaveLength(0);
+    expect(await bot.knowledge.sources()).toHaveLength(0);
   });
 
   it('lets a workspace admin add the docs site, crawls it, and reports the sync privately', async () => {
@@ -232,8 +232,18 @@ describe('Slack: /kb and knowledge scoped to channels', () => {
       'Install the widget with the quuxinator tool.',
     );
     site.removePage('/docs/billing.html');
-    // What SYNC_INTERVAL's timer does on each tick (the timer itself never holds the process).
-    await bot.startSyncSchedule()!.tick();
+    const schedule = bot.startSyncSchedule()!;
+    // Synced just now by /kb add: the schedule's check leaves it until an interval has passed.
+    site.clearRequests();
+    await schedule.tick();
+    expect((await bot.knowledge.sources())[0]?.lastStatus).toBe('ok');
+    expect(site.fetched()).not.toContain('/docs/install.html');
+    // Six hours on (its last sync moved back as the clock would): the next check syncs it.
+    bot
+      .appDatabase()
+      .db.prepare('UPDATE knowledge_sources SET last_sync_at = ?')
+      .run(new Date(Date.now() - 6 * 3_600_000).toISOString());
+    await schedule.tick();
     const acme = (query: string) => bot.runtime.store.search(query, { topK: 3, collections: ['acme'] });
     expect((await acme('quuxinator'))[0]?.url).toBe(`${site.url}/docs/install.html`);
     expect((await acme('invoices quarter Monday')).map((p) => p.url)).not.toContain(
@@ -252,6 +262,6 @@ describe('Slack: /kb and knowledge scoped to channels', () => {
     ).not.toEqual(
       expect.arrayContaining([expect.objectContaining({ url: `${site.url}/docs/install.html` })]),
     );
-    expect(bot.knowledge.sources()).toHaveLength(0);
+    expect(await bot.knowledge.sources()).toHaveLength(0);
   });
 });

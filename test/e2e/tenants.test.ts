@@ -238,7 +238,7 @@ describe('Slack installed in two workspaces (OAuth), no KNOWLEDGE_ROUTES', () =>
     )[0]!;
     expect((await kb(BETA.teamId, BETA_ADMIN, 'CBETA', `use ${alphaOwn}`)).first).toContain('That didn');
     // Still there for Alpha, and Beta's answers never cite it.
-    expect(bot.knowledge.sources()).toHaveLength(1);
+    expect(await bot.knowledge.sources()).toHaveLength(1);
     expect(await ask(BETA, 'CBETA3', 'How do I install the widget with frob?')).not.toContain(site.url);
     expect(await ask(ALPHA, 'CALPHA3', 'How do I install the widget with frob?')).toContain(site.url);
   });
@@ -278,7 +278,7 @@ describe('Slack installed in two workspaces (OAuth), no KNOWLEDGE_ROUTES', () =>
     const replies = [alpha.first, beta.first];
     expect(replies.filter((reply) => reply.startsWith('Adding'))).toHaveLength(1);
     expect(replies.filter((reply) => reply.includes('belongs to another workspace'))).toHaveLength(1);
-    const contested = bot.knowledge.sources().filter((source) => source.collection === 'contested');
+    const contested = (await bot.knowledge.sources()).filter((source) => source.collection === 'contested');
     expect(contested).toHaveLength(1);
     await (alpha.first.startsWith('Adding') ? alpha : beta).later();
   });
@@ -344,7 +344,7 @@ describe('Discord: one bot in two servers', () => {
     expect((await kb('remove', [{ name: 'source', type: 3, value: '1' }], 'foreign_guild'))[0]).toContain(
       'There is no source',
     );
-    expect(bot.knowledge.sources()).toHaveLength(1);
+    expect(await bot.knowledge.sources()).toHaveLength(1);
     const other = { platform: 'discord', channelId: '1', workspaceId: discord.guildId.replace(/2$/, '9') };
     const collections = await bot.knowledge.collectionsFor(other);
     const found = await bot.runtime.store.search('install the widget frobnicator', { topK: 3, collections });

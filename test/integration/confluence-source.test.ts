@@ -100,7 +100,7 @@ describe('Confluence: a space or a page tree, by version', () => {
   it('reads the readable pages of a space across cursor pages, citing each page, and skips restricted ones', async () => {
     const url = confluenceKind.recognise(new URL(`${confluence.base}/spaces/ENG/overview`), env())!;
     expect(url).toBe(`${confluence.base}/spaces/ENG`);
-    const { source } = registry.add(url, 'wiki', 'test', 'confluence');
+    const { source } = await registry.add(url, 'wiki', 'test', 'confluence');
     const summary = await syncSource(store, registry, source, options());
     expect(summary.error).toBeUndefined();
     expect(summary).toMatchObject({ added: 3, failed: [] });
@@ -118,7 +118,7 @@ describe('Confluence: a space or a page tree, by version', () => {
   });
 
   it('re-syncs by version: unchanged pages are not read again; an edited one is; a deleted one is removed', async () => {
-    const source = registry.find(`${confluence.base}/spaces/ENG`, 'wiki')!;
+    const source = (await registry.find(`${confluence.base}/spaces/ENG`, 'wiki'))!;
     const again = await syncSource(store, registry, source, options());
     expect(again).toMatchObject({ added: 0, updated: 0, unchanged: 3, chunksUpserted: 0 });
     expect(
@@ -159,13 +159,13 @@ describe('Confluence: a space or a page tree, by version', () => {
       storage: '<p>Lunch is on Mondays now.</p>',
     });
     confluence.failPage('101');
-    const source = registry.find(`${confluence.base}/spaces/ENG`, 'wiki')!;
+    const source = (await registry.find(`${confluence.base}/spaces/ENG`, 'wiki'))!;
     const summary = await syncSource(store, registry, source, options());
     expect(summary.error).toBeUndefined();
     expect(summary.failed).toEqual([{ url: '101', reason: 'HTTP 500' }]);
     expect(summary.updated).toBe(1);
     expect((await search('deploy on a Friday zibble check'))[0]?.url).toContain('/pages/101/');
-    expect(registry.get(source.id)).toMatchObject({ lastStatus: 'partial', failures: 1 });
+    expect(await registry.get(source.id)).toMatchObject({ lastStatus: 'partial', failures: 1 });
 
     confluence.restorePage('101');
     const retried = await syncSource(store, registry, source, options());
@@ -182,7 +182,7 @@ describe('Confluence: a space or a page tree, by version', () => {
       );
     const parser = new ParsePool({ ...DEFAULT_PARSE_SETTINGS, threads: 1, maxChars: 2_000 });
     try {
-      const { source } = registry.add(`${confluence.base}/spaces/BIG`, 'big', 'test', 'confluence');
+      const { source } = await registry.add(`${confluence.base}/spaces/BIG`, 'big', 'test', 'confluence');
       const summary = await syncSource(store, registry, source, options({ parser }));
       expect(summary.error).toBeUndefined();
       expect(summary.failed).toEqual([
@@ -200,7 +200,7 @@ describe('Confluence: a space or a page tree, by version', () => {
       new URL(`${confluence.base}/spaces/ENG/pages/100/Engineering+home`),
       env(),
     )!;
-    const { source } = registry.add(url, 'tree', 'test', 'confluence');
+    const { source } = await registry.add(url, 'tree', 'test', 'confluence');
     const summary = await syncSource(store, registry, source, options());
     expect(summary).toMatchObject({ added: 2, failed: [] });
     expect(await search('lunch', 'tree')).toEqual([]);
@@ -210,7 +210,7 @@ describe('Confluence: a space or a page tree, by version', () => {
     expect(() =>
       confluenceKind.recognise(new URL(`${confluence.base}/spaces/ENG`), { CONFLUENCE_URL: confluence.base }),
     ).toThrow(/needs CONFLUENCE_EMAIL, CONFLUENCE_TOKEN/);
-    const source = registry.find(`${confluence.base}/spaces/ENG`, 'wiki')!;
+    const source = (await registry.find(`${confluence.base}/spaces/ENG`, 'wiki'))!;
     const revoked = await syncSource(
       store,
       registry,
@@ -225,7 +225,7 @@ describe('Confluence: a space or a page tree, by version', () => {
 describe('Confluence: the shapes of a site the documentation allows', () => {
   it('follows pages given only in the Link header', async () => {
     confluence.setPagination('link');
-    const { source } = registry.add(`${confluence.base}/spaces/ENG`, 'linked', 'test', 'confluence');
+    const { source } = await registry.add(`${confluence.base}/spaces/ENG`, 'linked', 'test', 'confluence');
     const summary = await syncSource(store, registry, source, options());
     expect(summary.error).toBeUndefined();
     expect(summary).toMatchObject({ added: 3, failed: [] });
@@ -237,7 +237,7 @@ describe('Confluence: the shapes of a site the documentation allows', () => {
     const bare = { ...env(), CONFLUENCE_URL: site };
     const url = confluenceKind.recognise(new URL(`${confluence.base}/spaces/ENG/overview`), bare)!;
     expect(url).toBe(`${confluence.base}/spaces/ENG`);
-    const { source } = registry.add(url, 'bare-site', 'test', 'confluence');
+    const { source } = await registry.add(url, 'bare-site', 'test', 'confluence');
     const summary = await syncSource(store, registry, source, options({ env: bare }));
     expect(summary).toMatchObject({ added: 3, failed: [] });
     expect(summary.error).toBeUndefined();
@@ -270,7 +270,12 @@ describe('Confluence: the shapes of a site the documentation allows', () => {
         storage: '<p>The elsewhere page talks of gauges too.</p>',
       },
     );
-    const { source } = registry.add(`${confluence.base}/spaces/OPS/pages/300`, 'ops', 'test', 'confluence');
+    const { source } = await registry.add(
+      `${confluence.base}/spaces/OPS/pages/300`,
+      'ops',
+      'test',
+      'confluence',
+    );
     const summary = await syncSource(store, registry, source, options());
     expect(summary.error).toBeUndefined();
     expect(summary).toMatchObject({ added: 3, failed: [] });
@@ -290,7 +295,7 @@ describe('Confluence: the shapes of a site the documentation allows', () => {
     )!;
     expect(tiny).toBe(`${confluence.base}/pages/viewpage.action?pageId=100`);
     expect(view).toBe(tiny);
-    const { source } = registry.add(tiny, 'tiny', 'test', 'confluence');
+    const { source } = await registry.add(tiny, 'tiny', 'test', 'confluence');
     const summary = await syncSource(store, registry, source, options());
     expect(summary.error).toBeUndefined();
     expect(summary).toMatchObject({ added: 2, failed: [] });
@@ -300,7 +305,7 @@ describe('Confluence: the shapes of a site the documentation allows', () => {
   it('waits for X-RateLimit-Reset on a 429 without Retry-After, and for Retry-After on a 503', async () => {
     clock = Math.ceil(clock / 60_000) * 60_000;
     confluence.rateLimitOnce(30, 'reset');
-    const source = registry.find(`${confluence.base}/spaces/ENG`, 'wiki')!;
+    const source = (await registry.find(`${confluence.base}/spaces/ENG`, 'wiki'))!;
     const limited = await syncSource(store, registry, source, options());
     expect(limited.error).toBeUndefined();
     // The reset is given to the minute: a minute on, and a second past it.
@@ -317,7 +322,7 @@ describe('Confluence: the shapes of a site the documentation allows', () => {
 
 describe('Confluence: a site whose listing never ends', () => {
   it('stops a space’s page listing at an empty page that names a next one, removing nothing', async () => {
-    const source = registry.find(`${confluence.base}/spaces/ENG`, 'wiki')!;
+    const source = (await registry.find(`${confluence.base}/spaces/ENG`, 'wiki'))!;
     confluence.setEndlessEmptyPages(true);
     const summary = await syncSource(store, registry, source, options());
     confluence.setEndlessEmptyPages(false);

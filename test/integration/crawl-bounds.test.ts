@@ -154,7 +154,7 @@ describe('cancelling while a document is parsed ends the parse instead of waitin
     const app = openAppDatabase(dir);
     try {
       const registry = new SourceRegistry(app);
-      const { source } = registry.add('https://notes.example/space', 'notes', 'test');
+      const { source } = await registry.add('https://notes.example/space', 'notes', 'test');
       const controller = new AbortController();
       const parser = cancelOn('source', controller);
       // A kind that hands one fetched item to the parse pool, as the connectors do.

@@ -69,7 +69,7 @@ beforeEach(() => host.clearRequests());
 
 describe('Git repositories: a folder of a branch, synced by commit', () => {
   it('reads the Markdown, reStructuredText, MDX and text files under the path, citing each at its commit', async () => {
-    const { source } = registry.add(`${host.url}/acme/handbook/tree/main/docs`, 'eng', 'test', 'git');
+    const { source } = await registry.add(`${host.url}/acme/handbook/tree/main/docs`, 'eng', 'test', 'git');
     const summary = await syncSource(store, registry, source, options());
     expect(summary.error).toBeUndefined();
     expect(summary).toMatchObject({ added: 4, updated: 0, removed: 0, failed: [] });
@@ -86,17 +86,17 @@ describe('Git repositories: a folder of a branch, synced by commit', () => {
     expect(mdx?.text).not.toContain('@theme/Tabs');
     // Outside the path, or not a text format: not read.
     expect(await search('splendiferous readme')).toEqual([]);
-    expect(registry.pages(source.id).map((page) => page.url)).toEqual([
+    expect((await registry.pages(source.id)).map((page) => page.url)).toEqual([
       'docs/data.txt',
       'docs/guide.rst',
       'docs/install.md',
       'docs/notes.mdx',
     ]);
-    expect(registry.state(source.id)).toEqual({ ref: 'main', path: 'docs', commit: first });
+    expect(await registry.state(source.id)).toEqual({ ref: 'main', path: 'docs', commit: first });
   });
 
   it('re-syncs an unchanged repository with one small fetch and reads nothing again', async () => {
-    const source = registry.find(`${host.url}/acme/handbook/tree/main/docs`, 'eng')!;
+    const source = (await registry.find(`${host.url}/acme/handbook/tree/main/docs`, 'eng'))!;
     const summary = await syncSource(store, registry, source, options());
     expect(summary).toMatchObject({ added: 0, updated: 0, removed: 0, unchanged: 4, chunksUpserted: 0 });
     expect(uploadBytes()).toBeLessThan(2_000);
@@ -111,7 +111,7 @@ describe('Git repositories: a folder of a branch, synced by commit', () => {
       'docs/notes.mdx': null,
       'docs/faq/zorblax.md': '# Zorblax FAQ\n\nThe zorblax glows blue when it is charged.\n',
     });
-    const source = registry.find(`${host.url}/acme/handbook/tree/main/docs`, 'eng')!;
+    const source = (await registry.find(`${host.url}/acme/handbook/tree/main/docs`, 'eng'))!;
     const summary = await syncSource(store, registry, source, options());
     expect(summary).toMatchObject({ added: 1, updated: 1, removed: 1, unchanged: 2, failed: [] });
     // A diff's worth of objects, not the repository again (data.txt alone is ~80 kB).
@@ -132,13 +132,13 @@ describe('Git repositories: a folder of a branch, synced by commit', () => {
 
   it('survives a lost cache (another host, a cleaned volume): fetches the tip again, re-reads nothing unchanged', async () => {
     await rm(cacheDir, { recursive: true, force: true });
-    const source = registry.find(`${host.url}/acme/handbook/tree/main/docs`, 'eng')!;
+    const source = (await registry.find(`${host.url}/acme/handbook/tree/main/docs`, 'eng'))!;
     const summary = await syncSource(store, registry, source, options());
     expect(summary).toMatchObject({ added: 0, updated: 0, removed: 0, unchanged: 4, chunksUpserted: 0 });
   });
 
   it('reads a whole repository by its .git URL on any host, citing the repository page', async () => {
-    const { source } = registry.add(`${host.url}/acme/handbook.git`, 'plain', 'test', 'git');
+    const { source } = await registry.add(`${host.url}/acme/handbook.git`, 'plain', 'test', 'git');
     const summary = await syncSource(store, registry, source, options());
     expect(summary).toMatchObject({ added: 5, failed: [] });
     const [hit] = await search('splendiferous repository readme', 'plain');
@@ -149,10 +149,15 @@ describe('Git repositories: a folder of a branch, synced by commit', () => {
     await host.createRepo('acme/site');
     await host.commit('acme/site', { 'guides/start.md': '# Start\n\nBegin with the wibble onboarding.\n' });
     await host.branch('acme/site', 'release/v2');
-    const { source } = registry.add(`${host.url}/acme/site/tree/release/v2/guides`, 'site', 'test', 'git');
+    const { source } = await registry.add(
+      `${host.url}/acme/site/tree/release/v2/guides`,
+      'site',
+      'test',
+      'git',
+    );
     const summary = await syncSource(store, registry, source, options());
     expect(summary.error).toBeUndefined();
-    expect(registry.state(source.id)).toMatchObject({ ref: 'release/v2', path: 'guides' });
+    expect(await registry.state(source.id)).toMatchObject({ ref: 'release/v2', path: 'guides' });
     expect((await search('wibble onboarding', 'site'))[0]?.url).toContain('/acme/site/blob/');
   });
 
@@ -161,7 +166,7 @@ describe('Git repositories: a folder of a branch, synced by commit', () => {
     await host.commit('acme/private', { 'secret.md': '# Secret\n\nThe vault opens with the walrus.\n' });
     host.requireToken('acme/private', 'right-token-123');
     const { logger, lines } = captureLogs();
-    const { source } = registry.add(`${host.url}/acme/private.git`, 'private', 'test', 'git');
+    const { source } = await registry.add(`${host.url}/acme/private.git`, 'private', 'test', 'git');
 
     const missing = await syncSource(store, registry, source, options({ logger }));
     expect(missing.error).toMatch(
@@ -174,7 +179,7 @@ describe('Git repositories: a folder of a branch, synced by commit', () => {
       options({ logger, env: { GIT_TOKEN: 'revoked-token-456', GIT_TOKEN_HOSTS: '127.0.0.1' } }),
     );
     expect(revoked.error).toMatch(/refused the token in GIT_TOKEN /);
-    expect(registry.get(source.id)).toMatchObject({ lastStatus: 'failed' });
+    expect(await registry.get(source.id)).toMatchObject({ lastStatus: 'failed' });
 
     // A token for this host alone wins over GIT_TOKEN.
     const ok = await syncSource(
@@ -197,7 +202,12 @@ describe('Git repositories: a folder of a branch, synced by commit', () => {
   });
 
   it('with a public-only guard, sends nothing to a repository on a private address', async () => {
-    const { source } = registry.add(`${host.url}/acme/handbook/tree/main/docs`, 'guarded', 'test', 'git');
+    const { source } = await registry.add(
+      `${host.url}/acme/handbook/tree/main/docs`,
+      'guarded',
+      'test',
+      'git',
+    );
     const summary = await syncSource(store, registry, source, options({ guard: publicOnly() }));
     expect(summary.error).toMatch(/private or local address/);
     expect(host.requests).toHaveLength(0);
@@ -206,7 +216,7 @@ describe('Git repositories: a folder of a branch, synced by commit', () => {
   it('forgets its cache when the source is removed', async () => {
     const folder = join(cacheDir, 'git');
     expect(existsSync(folder)).toBe(true);
-    const source = registry.find(`${host.url}/acme/handbook.git`, 'plain')!;
+    const source = (await registry.find(`${host.url}/acme/handbook.git`, 'plain'))!;
     await gitKind.forget!(source.url, cacheDir);
     const summary = await syncSource(store, registry, source, options());
     expect(summary).toMatchObject({ unchanged: 5 });
@@ -235,7 +245,12 @@ describe('Git hosts by name: the user name each takes beside a token, the links 
 
   it('GitLab: sends the token beside `oauth2`, and cites the file’s -/blob page', async () => {
     host.requireToken('acme/gitlabbed', 'glpat-secret-1', 'oauth2');
-    const { source } = registry.add('https://gitlab.example.com/acme/gitlabbed.git', 'gitlab', 'test', 'git');
+    const { source } = await registry.add(
+      'https://gitlab.example.com/acme/gitlabbed.git',
+      'gitlab',
+      'test',
+      'git',
+    );
     const summary = await syncSource(
       store,
       registry,
@@ -253,7 +268,7 @@ describe('Git hosts by name: the user name each takes beside a token, the links 
     host.requireToken('acme/bucket', 'bb-access-1', 'x-token-auth');
     const url = gitKind.recognise(new URL('https://bitbucket.org/acme/bucket/src/main/docs/'), {})!;
     expect(url).toBe('https://bitbucket.org/acme/bucket/src/main/docs');
-    const { source } = registry.add(url, 'bitbucket', 'test', 'git');
+    const { source } = await registry.add(url, 'bitbucket', 'test', 'git');
     const summary = await syncSource(
       store,
       registry,
@@ -284,7 +299,7 @@ describe('Git hosts by name: the user name each takes beside a token, the links 
   it('GitHub: a file’s blob link reads that file alone, with the token beside `x-access-token`', async () => {
     host.requireToken('acme/blobbed', 'ghp-blob-3', 'x-access-token');
     const url = gitKind.recognise(new URL('https://github.com/acme/blobbed/blob/main/docs/setup.md'), {})!;
-    const { source } = registry.add(url, 'blob', 'test', 'git');
+    const { source } = await registry.add(url, 'blob', 'test', 'git');
     const summary = await syncSource(
       store,
       registry,
@@ -293,7 +308,7 @@ describe('Git hosts by name: the user name each takes beside a token, the links 
     );
     expect(summary.error).toBeUndefined();
     expect(summary).toMatchObject({ added: 1, failed: [] });
-    expect(registry.pages(source.id).map((page) => page.url)).toEqual(['docs/setup.md']);
+    expect((await registry.pages(source.id)).map((page) => page.url)).toEqual(['docs/setup.md']);
     expect((await search('blorp valve clockwise', 'blob'))[0]?.url).toBe(
       `https://github.com/acme/blobbed/blob/${heads.get('acme/blobbed')}/docs/setup.md#valves`,
     );
@@ -301,7 +316,12 @@ describe('Git hosts by name: the user name each takes beside a token, the links 
 
   it('sends GIT_TOKEN only to the hosts in GIT_TOKEN_HOSTS: a repository elsewhere gets no credential', async () => {
     host.clearRequests();
-    const { source } = registry.add('https://evil.example/acme/handbook.git', 'elsewhere', 'test', 'git');
+    const { source } = await registry.add(
+      'https://evil.example/acme/handbook.git',
+      'elsewhere',
+      'test',
+      'git',
+    );
     const summary = await syncSource(
       store,
       registry,
@@ -319,7 +339,7 @@ describe('Git hosts by name: the user name each takes beside a token, the links 
 
   it('never sends a token over plain http: the source fails, naming https, and the host gets nothing', async () => {
     host.clearRequests();
-    const { source } = registry.add(
+    const { source } = await registry.add(
       'http://gitlab.example.com/acme/gitlabbed.git',
       'plain-http',
       'test',
@@ -349,11 +369,11 @@ describe('a repository whose pack inflates past the memory budget', () => {
       'docs/huge.md': Buffer.alloc(200 * 1_048_576, 0x41) as unknown as string,
     });
     host.clearRequests();
-    const { source } = registry.add(`${host.url}/acme/bomb.git`, 'bomb', 'test', 'git');
+    const { source } = await registry.add(`${host.url}/acme/bomb.git`, 'bomb', 'test', 'git');
     const summary = await syncSource(store, registry, source, options({ env: { GIT_MEMORY_MB: '64' } }));
     expect(summary.error).toMatch(/needed more than 64 MB of memory \(GIT_MEMORY_MB\)/);
     expect(host.requests.reduce((n, r) => n + r.bytes, 0)).toBeLessThan(5 * 1_048_576);
-    expect(registry.pages(source.id)).toEqual([]);
+    expect(await registry.pages(source.id)).toEqual([]);
   });
 });
 
@@ -365,7 +385,7 @@ describe('the Git reader process', () => {
       .filter((line) => line.includes('git-child'));
 
   it('ends with its sync: after a sync, and after one cancelled while it fetches, none is left', async () => {
-    const { source } = registry.add(`${host.url}/acme/handbook.git`, 'reader', 'test', 'git');
+    const { source } = await registry.add(`${host.url}/acme/handbook.git`, 'reader', 'test', 'git');
     expect(await syncSource(store, registry, source, options())).toMatchObject({ failed: [] });
     expect(readers()).toEqual([]);
 
@@ -382,6 +402,6 @@ describe('the Git reader process', () => {
     await syncSource(store, registry, source, options({ fetch: cancelling, signal: controller.signal }));
     expect(seen.some((url) => url.endsWith('git-upload-pack'))).toBe(true);
     expect(readers()).toEqual([]);
-    expect(registry.pages(source.id).map((page) => page.url)).not.toContain('docs/cancel.md');
+    expect((await registry.pages(source.id)).map((page) => page.url)).not.toContain('docs/cancel.md');
   });
 });

@@ -65,7 +65,7 @@ describe('a Git sync', () => {
         });
       },
     } as unknown as CollectionStore;
-    const { source } = registry.add(`${host.url}/acme/handbook/tree/main`, 'eng', 'test', 'git');
+    const { source } = await registry.add(`${host.url}/acme/handbook/tree/main`, 'eng', 'test', 'git');
     const summary = await syncSource(failing, registry, source, {
       kind: gitKind,
       cacheDir: join(dir, 'git'),
@@ -85,7 +85,7 @@ describe('a Git sync', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as { port: number };
     const { dir, store, registry } = await fresh();
-    const { source } = registry.add(`http://127.0.0.1:${port}/acme/wiki.git`, 'eng', 'test', 'git');
+    const { source } = await registry.add(`http://127.0.0.1:${port}/acme/wiki.git`, 'eng', 'test', 'git');
     const summary = await syncSource(store, registry, source, {
       kind: gitKind,
       cacheDir: join(dir, 'git'),
@@ -125,7 +125,7 @@ describe('a Git sync', () => {
     }
     git(['update-ref', 'refs/heads/main', git(['commit-tree', tree, '-m', 'bomb'])]);
     const { dir, store, registry } = await fresh();
-    const { source } = registry.add(`${host.url}/acme/bomb/tree/main`, 'eng', 'test', 'git');
+    const { source } = await registry.add(`${host.url}/acme/bomb/tree/main`, 'eng', 'test', 'git');
     const summary = await syncSource(store, registry, source, {
       kind: gitKind,
       cacheDir: join(dir, 'git'),

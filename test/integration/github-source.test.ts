@@ -130,7 +130,7 @@ beforeEach(() => {
 
 describe('GitHub issues: closed issues with their comments, by page and ETag', () => {
   it('reads closed issues (not duplicates, not pull requests, not open ones) across pages, citing each issue', async () => {
-    const { source } = registry.add(ISSUES, 'support', 'test', 'github');
+    const { source } = await registry.add(ISSUES, 'support', 'test', 'github');
     const summary = await syncSource(store, registry, source, options());
     expect(summary.error).toBeUndefined();
     expect(summary).toMatchObject({ added: 8, failed: [] });
@@ -148,7 +148,7 @@ describe('GitHub issues: closed issues with their comments, by page and ETag', (
   });
 
   it('re-syncs unchanged issues with conditional requests only (304s), reading no comments', async () => {
-    const source = registry.find(ISSUES, 'support')!;
+    const source = (await registry.find(ISSUES, 'support'))!;
     const summary = await syncSource(store, registry, source, options());
     expect(summary).toMatchObject({ added: 0, updated: 0, removed: 0, unchanged: 8, chunksUpserted: 0 });
     expect(github.requests.every((r) => r.status === 304 && r.conditional)).toBe(true);
@@ -164,7 +164,7 @@ describe('GitHub issues: closed issues with their comments, by page and ETag', (
     repo.issues = repo.issues.filter((i) => i !== moved);
     github.repo('acme/other').issues.push({ ...moved, number: 1 });
     repo.issues.find((i) => i.number === 4)!.state = 'open'; // reopened
-    const source = registry.find(ISSUES, 'support')!;
+    const source = (await registry.find(ISSUES, 'support'))!;
     const summary = await syncSource(store, registry, source, options());
     expect(summary).toMatchObject({ updated: 1, removed: 3, unchanged: 4, failed: [] });
     const comments = github.requests.filter((r) => r.path.includes('/comments'));
@@ -185,7 +185,7 @@ describe('GitHub issues: closed issues with their comments, by page and ETag', (
     });
     github.setRateLimit(1, Math.floor(clock / 1000) + 600);
     const { logger, lines } = captureLogs();
-    const source = registry.find(ISSUES, 'support')!;
+    const source = (await registry.find(ISSUES, 'support'))!;
     const start = clock;
     const summary = await syncSource(store, registry, source, options({ logger }));
     expect(summary.error).toBeUndefined();
@@ -209,7 +209,7 @@ describe('GitHub issues: closed issues with their comments, by page and ETag', (
       body: 'Filler issue 6, edited: the widget rattles.',
     });
     github.secondaryLimit(2, undefined);
-    const source = registry.find(ISSUES, 'support')!;
+    const source = (await registry.find(ISSUES, 'support'))!;
     const summary = await syncSource(store, registry, source, options());
     expect(summary.error).toBeUndefined();
     expect(summary).toMatchObject({ updated: 1, failed: [] });
@@ -224,7 +224,7 @@ describe('GitHub issues: closed issues with their comments, by page and ETag', (
 
   it('follows a renamed repository', async () => {
     github.rename('acme/widgets', 'acme/gadgets');
-    const source = registry.find(ISSUES, 'support')!;
+    const source = (await registry.find(ISSUES, 'support'))!;
     const summary = await syncSource(store, registry, source, options());
     expect(summary.error).toBeUndefined();
     expect(summary.failed).toEqual([]);
@@ -234,7 +234,7 @@ describe('GitHub issues: closed issues with their comments, by page and ETag', (
 
   it('names GITHUB_TOKEN when the token is revoked, never showing it, and keeps what it had', async () => {
     const { logger, lines } = captureLogs();
-    const source = registry.find(ISSUES, 'support')!;
+    const source = (await registry.find(ISSUES, 'support'))!;
     const summary = await syncSource(
       store,
       registry,
@@ -248,7 +248,7 @@ describe('GitHub issues: closed issues with their comments, by page and ETag', (
 
   it('takes open issues too when the URL asks for ?state=all', async () => {
     const url = githubKind.recognise(new URL(`${ISSUES}?state=all`), {})!;
-    const { source } = registry.add(url, 'all', 'test', 'github');
+    const { source } = await registry.add(url, 'all', 'test', 'github');
     const summary = await syncSource(store, registry, source, options());
     expect(summary.error).toBeUndefined();
     expect((await search('Which port does quux use', 'all'))[0]?.url).toBe(
@@ -259,7 +259,7 @@ describe('GitHub issues: closed issues with their comments, by page and ETag', (
 
 describe('GitHub discussions: answered ones with the accepted answer', () => {
   it('reads answered discussions over GraphQL, citing each, and skips unanswered ones', async () => {
-    const { source } = registry.add(
+    const { source } = await registry.add(
       'https://github.com/acme/widgets/discussions',
       'support',
       'test',
@@ -294,7 +294,12 @@ describe('GitHub discussions: answered ones with the accepted answer', () => {
     // One query left: the first page (50) is read, the second meets the limit.
     github.setRateLimit(1, Math.floor(clock / 1000) + 900, 'graphql');
     const start = clock;
-    const { source } = registry.add('https://github.com/acme/forum/discussions', 'forum', 'test', 'github');
+    const { source } = await registry.add(
+      'https://github.com/acme/forum/discussions',
+      'forum',
+      'test',
+      'github',
+    );
     const summary = await syncSource(store, registry, source, options());
     expect(summary.error).toBeUndefined();
     expect(summary).toMatchObject({ added: 60, failed: [] });
@@ -306,7 +311,7 @@ describe('GitHub discussions: answered ones with the accepted answer', () => {
   });
 
   it('needs a token for discussions, and says so', async () => {
-    const source = registry.find('https://github.com/acme/widgets/discussions', 'support')!;
+    const source = (await registry.find('https://github.com/acme/widgets/discussions', 'support'))!;
     const summary = await syncSource(
       store,
       registry,
@@ -340,7 +345,7 @@ describe('GITHUB_TOKEN goes only to api.github.com or the API named in GITHUB_AP
     const evil = 'https://github.evil.example/acme/widgets/issues';
     expect(() => githubKind.recognise(new URL(evil), { GITHUB_TOKEN: TOKEN })).toThrow(/GITHUB_API_URL/);
     // A source stored before (or added around the check) is refused when it syncs too.
-    const { source } = registry.add(evil, 'evil', 'test', 'github');
+    const { source } = await registry.add(evil, 'evil', 'test', 'github');
     const { seen, fetch: fetchVia } = routed();
     const summary = await syncSource(
       store,
@@ -353,7 +358,7 @@ describe('GITHUB_TOKEN goes only to api.github.com or the API named in GITHUB_AP
   });
 
   it('sends the token for a github.com URL to api.github.com only', async () => {
-    const { source } = registry.add(ISSUES, 'dotcom', 'test', 'github');
+    const { source } = await registry.add(ISSUES, 'dotcom', 'test', 'github');
     const { seen, fetch: fetchVia } = routed();
     const summary = await syncSource(
       store,
@@ -380,7 +385,12 @@ describe('GITHUB_TOKEN goes only to api.github.com or the API named in GITHUB_AP
       githubKind.recognise(new URL('https://github.evil.example/acme/widgets/issues'), env),
     ).toThrow(/not github\.com or the GitHub Enterprise host in GITHUB_API_URL/);
     expect(githubKind.recognise(new URL('https://evil.example/acme/widgets/issues'), env)).toBeUndefined();
-    const { source } = registry.add('https://ghe.example.com/acme/widgets/issues', 'ghe', 'test', 'github');
+    const { source } = await registry.add(
+      'https://ghe.example.com/acme/widgets/issues',
+      'ghe',
+      'test',
+      'github',
+    );
     const { seen, fetch: fetchVia } = routed();
     const summary = await syncSource(store, registry, source, options({ env, fetch: fetchVia }));
     expect(summary.error).toBeUndefined();
@@ -391,7 +401,12 @@ describe('GITHUB_TOKEN goes only to api.github.com or the API named in GITHUB_AP
 
   it('never sends the token over plain http to a host off the machine', async () => {
     const env = { GITHUB_TOKEN: TOKEN, GITHUB_API_URL: 'http://ghe.example.com/api/v3' };
-    const { source } = registry.add('https://ghe.example.com/acme/widgets/issues', 'plain', 'test', 'github');
+    const { source } = await registry.add(
+      'https://ghe.example.com/acme/widgets/issues',
+      'plain',
+      'test',
+      'github',
+    );
     const { seen, fetch: fetchVia } = routed();
     const summary = await syncSource(store, registry, source, options({ env, fetch: fetchVia }));
     expect(summary.error).toMatch(/GITHUB_TOKEN is sent over https only/);
@@ -403,19 +418,19 @@ describe('a server whose listings never end', () => {
   afterAll(() => github.setEndlessEmptyPages(false));
 
   it('stops an issues listing at an empty page that names a next one, keeping what it had', async () => {
-    const source = registry.find(ISSUES, 'support')!;
-    const before = registry.pages(source.id).length;
+    const source = (await registry.find(ISSUES, 'support'))!;
+    const before = (await registry.pages(source.id)).length;
     github.setEndlessEmptyPages(true);
     const summary = await syncSource(store, registry, source, options());
     expect(summary.error).toBeUndefined();
     // One page asked, not an endless walk; nothing pruned on a listing cut short.
     expect(github.requests.filter((r) => r.path.includes('/issues?'))).toHaveLength(1);
     expect(summary.removed).toBe(0);
-    expect(registry.pages(source.id)).toHaveLength(before);
+    expect(await registry.pages(source.id)).toHaveLength(before);
   });
 
   it('stops a discussions listing at a page with no discussions and hasNextPage', async () => {
-    const source = registry.find('https://github.com/acme/widgets/discussions', 'support')!;
+    const source = (await registry.find('https://github.com/acme/widgets/discussions', 'support'))!;
     github.setEndlessEmptyPages(true);
     const summary = await syncSource(store, registry, source, options());
     expect(summary.error).toBeUndefined();
@@ -433,7 +448,12 @@ describe('a server whose listings never end', () => {
       updated_at: '2026-02-01T00:00:00Z',
       comments: [{ body: 'Oil it.' }],
     });
-    const { source } = registry.add('https://github.com/acme/chatty/issues', 'chatty', 'test', 'github');
+    const { source } = await registry.add(
+      'https://github.com/acme/chatty/issues',
+      'chatty',
+      'test',
+      'github',
+    );
     // The listing is served as usual; the comments endlessly empty.
     const fetchComments: typeof fetch = async (input, init) => {
       const url = input instanceof Request ? input.url : String(input);

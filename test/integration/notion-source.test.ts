@@ -142,7 +142,7 @@ beforeEach(() => {
 
 describe('Notion: a page with its sub-pages and databases', () => {
   it('reads the page tree into Markdown (headings, lists, code, toggles, tables), citing each page', async () => {
-    const { source } = registry.add(
+    const { source } = await registry.add(
       notionKind.recognise(new URL(ROOT_URL), { NOTION_TOKEN: TOKEN })!,
       'eng',
       'test',
@@ -162,7 +162,10 @@ describe('Notion: a page with its sub-pages and databases', () => {
   });
 
   it('keeps to three requests a second, on the sync’s clock, and never meets a 429 for it', async () => {
-    const source = registry.find(notionKind.recognise(new URL(ROOT_URL), { NOTION_TOKEN: TOKEN })!, 'eng')!;
+    const source = (await registry.find(
+      notionKind.recognise(new URL(ROOT_URL), { NOTION_TOKEN: TOKEN })!,
+      'eng',
+    ))!;
     notion.pages.get(ROOT)!.last_edited_time = '2026-02-02T00:00:00.000Z';
     await syncSource(store, registry, source, options());
     expect(notion.requests.length).toBeGreaterThan(4);
@@ -173,7 +176,10 @@ describe('Notion: a page with its sub-pages and databases', () => {
   });
 
   it('re-syncs unedited pages without reading their blocks (by last_edited_time)', async () => {
-    const source = registry.find(notionKind.recognise(new URL(ROOT_URL), { NOTION_TOKEN: TOKEN })!, 'eng')!;
+    const source = (await registry.find(
+      notionKind.recognise(new URL(ROOT_URL), { NOTION_TOKEN: TOKEN })!,
+      'eng',
+    ))!;
     const summary = await syncSource(store, registry, source, options());
     expect(summary).toMatchObject({ added: 0, updated: 0, removed: 0, unchanged: 4, chunksUpserted: 0 });
     expect(notion.requests.some((r) => r.path.includes('/children'))).toBe(false);
@@ -187,7 +193,10 @@ describe('Notion: a page with its sub-pages and databases', () => {
     notion.databases.get(DB)!.pages = [ROW_A];
     notion.pages.get(ROOT)!.last_edited_time = '2026-02-10T00:00:00.000Z';
     notion.rateLimitOnce(7);
-    const source = registry.find(notionKind.recognise(new URL(ROOT_URL), { NOTION_TOKEN: TOKEN })!, 'eng')!;
+    const source = (await registry.find(
+      notionKind.recognise(new URL(ROOT_URL), { NOTION_TOKEN: TOKEN })!,
+      'eng',
+    ))!;
     const summary = await syncSource(store, registry, source, options());
     expect(summary.error).toBeUndefined();
     expect(summary).toMatchObject({ updated: 1, removed: 1, failed: [] });
@@ -197,7 +206,7 @@ describe('Notion: a page with its sub-pages and databases', () => {
   });
 
   it('reads a database’s pages when the link is the database', async () => {
-    const { source } = registry.add(`https://www.notion.so/${DB}?v=abc`, 'runbooks', 'test', 'notion');
+    const { source } = await registry.add(`https://www.notion.so/${DB}?v=abc`, 'runbooks', 'test', 'notion');
     const summary = await syncSource(store, registry, source, options());
     expect(summary).toMatchObject({ added: 1, failed: [] });
     expect((await search('disk full quibble', 'runbooks'))[0]?.url).toContain(ROW_A);
@@ -206,7 +215,10 @@ describe('Notion: a page with its sub-pages and databases', () => {
   it('names NOTION_TOKEN: missing when adding, refused when revoked; says to share an unshared page', async () => {
     expect(() => notionKind.recognise(new URL(ROOT_URL), {})).toThrow(SourceError);
     expect(() => notionKind.recognise(new URL(ROOT_URL), {})).toThrow(/set NOTION_TOKEN/);
-    const source = registry.find(notionKind.recognise(new URL(ROOT_URL), { NOTION_TOKEN: TOKEN })!, 'eng')!;
+    const source = (await registry.find(
+      notionKind.recognise(new URL(ROOT_URL), { NOTION_TOKEN: TOKEN })!,
+      'eng',
+    ))!;
     const revoked = await syncSource(
       store,
       registry,
@@ -279,7 +291,7 @@ describe('Notion: what a page holds that the integration cannot read, and databa
   });
 
   it('indexes a page holding a linked database view and a synced block whose original is not shared, without them', async () => {
-    const { source } = registry.add(home(), 'support', 'test', 'notion');
+    const { source } = await registry.add(home(), 'support', 'test', 'notion');
     const summary = await syncSource(store, registry, source, options());
     expect(summary.error).toBeUndefined();
     expect(summary).toMatchObject({ added: 2, removed: 0, failed: [] });
@@ -298,7 +310,7 @@ describe('Notion: what a page holds that the integration cannot read, and databa
       blocks: [para(74, 'A humming plonk valve needs its gasket replaced.')],
     });
     notion.databases.get(INLINE)!.pages = [ROW_1, ROW_2];
-    const source = registry.find(home(), 'support')!;
+    const source = (await registry.find(home(), 'support'))!;
     const summary = await syncSource(store, registry, source, options());
     expect(summary).toMatchObject({ added: 1, updated: 0, unchanged: 2, failed: [] });
     expect((await search('humming plonk valve gasket', 'support'))[0]?.url).toContain(ROW_2);
@@ -319,7 +331,7 @@ describe('Notion: what a page holds that the integration cannot read, and databa
       NOTION_TOKEN: TOKEN,
     })!;
     expect(url).toBe(`https://www.notion.so/${INLINE}`);
-    const { source } = registry.add(url, 'legacy', 'test', 'notion');
+    const { source } = await registry.add(url, 'legacy', 'test', 'notion');
     const summary = await syncSource(store, registry, source, options({ fetch: withoutDataSources }));
     expect(summary.error).toBeUndefined();
     expect(summary).toMatchObject({ added: 1 });
@@ -337,7 +349,7 @@ describe('Notion: what a page holds that the integration cannot read, and databa
   it('says so when a database has no data sources and the older query is refused, rather than reading it as empty', async () => {
     notion.databases.get(INLINE)!.multiSource = true;
     try {
-      const source = registry.find(`https://www.notion.so/${INLINE}`, 'legacy')!;
+      const source = (await registry.find(`https://www.notion.so/${INLINE}`, 'legacy'))!;
       const summary = await syncSource(store, registry, source, options({ fetch: withoutDataSources }));
       expect(summary.error).toMatch(/without data sources, and its query answered validation_error/);
       // What it had is kept.
@@ -359,7 +371,12 @@ describe('Notion: an API whose listings never end', () => {
       last_edited_time: '2026-02-01T00:00:00.000Z',
       blocks: [para(900, 'The pager rotation hands over at the florp meeting.')],
     });
-    const { source } = registry.add(`https://www.notion.so/Pager-notes-${PAGE}`, 'pager', 'test', 'notion');
+    const { source } = await registry.add(
+      `https://www.notion.so/Pager-notes-${PAGE}`,
+      'pager',
+      'test',
+      'notion',
+    );
     expect(await syncSource(store, registry, source, options())).toMatchObject({ added: 1 });
     notion.pages.get(PAGE)!.last_edited_time = '2026-02-20T00:00:00.000Z';
     notion.clearRequests();
@@ -378,7 +395,7 @@ describe('Notion: an API whose listings never end', () => {
   });
 
   it('stops a database source’s query at an empty page promising more, removing none of its rows', async () => {
-    const source = registry.find(`https://www.notion.so/${DB}?v=abc`, 'runbooks')!;
+    const source = (await registry.find(`https://www.notion.so/${DB}?v=abc`, 'runbooks'))!;
     notion.setEndlessEmptyPages(true);
     const summary = await syncSource(store, registry, source, options());
     notion.setEndlessEmptyPages(false);

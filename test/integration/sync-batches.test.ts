@@ -84,7 +84,7 @@ describe('a sync writing a page of hundreds of passages', () => {
   }
 
   it('writes the page in batches, the event loop free between them', async () => {
-    const { source } = registry.add(`${server.url}/docs/`, 'big', 'test');
+    const { source } = await registry.add(`${server.url}/docs/`, 'big', 'test');
     const calls: { size: number; turns: number }[] = [];
     const counter = turnCounter();
     const summary = await syncSource(observed(local, calls, counter.turns), registry, source, {
@@ -99,17 +99,18 @@ describe('a sync writing a page of hundreds of passages', () => {
     // Every passage landed and is searchable.
     expect((await local.collections()).get('big')).toBe(summary.chunksUpserted);
     expect(await local.search('w1q', { topK: 1, collections: ['big'] })).toHaveLength(1);
-    registry.remove(source.id);
+    await registry.remove(source.id);
     await local.collection('big').reset();
   });
 
   it('a source removed between two batches (by another process) leaves no passage behind', async () => {
-    const { source } = registry.add(`${server.url}/docs/`, 'removed-midway', 'test');
+    const { source } = await registry.add(`${server.url}/docs/`, 'removed-midway', 'test');
     const calls: { size: number; turns: number }[] = [];
     const counter = turnCounter();
     const summary = await syncSource(
       observed(local, calls, counter.turns, (call) => {
-        if (call === 2) registry.remove(source.id);
+        // The SQLite registry removes it at once, before the promise settles.
+        if (call === 2) void registry.remove(source.id);
       }),
       registry,
       source,
@@ -119,11 +120,11 @@ describe('a sync writing a page of hundreds of passages', () => {
     expect(summary.error).toBe(CANCELLED);
     expect(calls.length).toBeGreaterThanOrEqual(2);
     expect((await local.collections()).get('removed-midway') ?? 0).toBe(0);
-    expect(registry.pages(source.id)).toEqual([]);
+    expect(await registry.pages(source.id)).toEqual([]);
   });
 
   it('a sync cancelled between two batches leaves nothing of the unfinished page', async () => {
-    const { source } = registry.add(`${server.url}/docs/`, 'cancelled-midway', 'test');
+    const { source } = await registry.add(`${server.url}/docs/`, 'cancelled-midway', 'test');
     const controller = new AbortController();
     const calls: { size: number; turns: number }[] = [];
     const counter = turnCounter();
@@ -139,8 +140,8 @@ describe('a sync writing a page of hundreds of passages', () => {
     expect(summary.error).toBe(CANCELLED);
     expect(calls).toHaveLength(2);
     // The source stays, with no page recorded and no passage of the half-written one.
-    expect(registry.get(source.id)).toBeDefined();
-    expect(registry.pages(source.id)).toEqual([]);
+    expect(await registry.get(source.id)).toBeDefined();
+    expect(await registry.pages(source.id)).toEqual([]);
     expect((await local.collections()).get('cancelled-midway') ?? 0).toBe(0);
   });
 });

@@ -53,7 +53,7 @@ const search = (query: string, collections: string[]) => store.search(query, { t
 
 describe('web sources: crawling and re-syncing a docs site', () => {
   it('crawls the site as robots.txt allows, through the sitemap and links, keeping each page’s URL and title', async () => {
-    const { source } = registry.add(`${site.url}/docs/`, 'acme', 'test');
+    const { source } = await registry.add(`${site.url}/docs/`, 'acme', 'test');
     const summary = await syncSource(store, registry, source, { crawl: timing });
     expect(summary.error).toBeUndefined();
     expect(summary).toMatchObject({ added: 3, updated: 0, removed: 0, failed: [] });
@@ -75,7 +75,7 @@ describe('web sources: crawling and re-syncing a docs site', () => {
   });
 
   it('re-syncs an unchanged site with conditional requests only, changing nothing', async () => {
-    const source = registry.find(`${site.url}/docs/`, 'acme')!;
+    const source = (await registry.find(`${site.url}/docs/`, 'acme'))!;
     const summary = await syncSource(store, registry, source, { crawl: timing });
     expect(summary).toMatchObject({ added: 0, updated: 0, removed: 0, unchanged: 3, chunksUpserted: 0 });
     const pages = site.requests.filter(
@@ -86,7 +86,7 @@ describe('web sources: crawling and re-syncing a docs site', () => {
   });
 
   it('updates a changed page, adds a new one, prunes a removed one, and keeps a failing one', async () => {
-    const source = registry.find(`${site.url}/docs/`, 'acme')!;
+    const source = (await registry.find(`${site.url}/docs/`, 'acme'))!;
     site.setPage(
       '/docs/install.html',
       'Installing the widget',
@@ -103,12 +103,15 @@ describe('web sources: crawling and re-syncing a docs site', () => {
     expect((await search('zorblax glows', ['acme']))[0]?.url).toBe(`${site.url}/docs/faq.html`);
 
     site.failPage('/docs/faq.html');
-    const failing = await syncSource(store, registry, registry.find(`${site.url}/docs/`, 'acme')!, {
+    const failing = await syncSource(store, registry, (await registry.find(`${site.url}/docs/`, 'acme'))!, {
       crawl: timing,
     });
     expect(failing.failed).toEqual([{ url: `${site.url}/docs/faq.html`, reason: 'HTTP 503' }]);
     expect(await search('zorblax glows', ['acme'])).not.toHaveLength(0);
-    expect(registry.find(`${site.url}/docs/`, 'acme')).toMatchObject({ lastStatus: 'partial', failures: 1 });
+    expect(await registry.find(`${site.url}/docs/`, 'acme')).toMatchObject({
+      lastStatus: 'partial',
+      failures: 1,
+    });
     site.restorePage('/docs/faq.html');
   });
 
@@ -177,10 +180,10 @@ describe('web sources: crawling and re-syncing a docs site', () => {
   });
 
   it('reports an unreachable site as a failed sync and keeps what it had', async () => {
-    const { source } = registry.add('http://127.0.0.1:9/docs/', 'acme', 'test');
+    const { source } = await registry.add('http://127.0.0.1:9/docs/', 'acme', 'test');
     const summary = await syncSource(store, registry, source, { crawl: { ...timing, timeoutMs: 2_000 } });
     expect(summary.error).toMatch(/no page could be fetched/);
-    expect(registry.get(source.id)).toMatchObject({ lastStatus: 'failed' });
+    expect(await registry.get(source.id)).toMatchObject({ lastStatus: 'failed' });
     expect(await search('quuxinator', ['acme'])).not.toHaveLength(0);
   });
 
@@ -316,46 +319,46 @@ describe('two sources of one collection reaching the same pages', () => {
 
   it('removing one keeps the passages the other holds, and its re-sync finds them in place', async () => {
     const service = instance();
-    const whole = service.addSource(`${shared.url}/docs/`, 'overlap', 'cli').source;
-    const page = service.addSource(`${shared.url}/docs/install.html`, 'overlap', 'cli').source;
+    const whole = (await service.addSource(`${shared.url}/docs/`, 'overlap', 'cli')).source;
+    const page = (await service.addSource(`${shared.url}/docs/install.html`, 'overlap', 'cli')).source;
     await service.sync([whole, page]);
     expect(await searchShared('frobnicator widget install')).not.toHaveLength(0);
     await service.removeSource(whole);
     expect((await searchShared('frobnicator widget install'))[0]?.url).toBe(
       `${shared.url}/docs/install.html`,
     );
-    const [again] = await service.sync([service.findSource(String(page.id))!]);
+    const [again] = await service.sync([(await service.findSource(String(page.id)))!]);
     expect(again?.error).toBeUndefined();
     expect((await searchShared('frobnicator widget install'))[0]?.url).toBe(
       `${shared.url}/docs/install.html`,
     );
-    await service.removeSource(service.findSource(String(page.id))!);
+    await service.removeSource((await service.findSource(String(page.id)))!);
     expect(await searchShared('frobnicator widget install')).toEqual([]);
   });
 
   it('a re-sync writes again the passages of pages missing from the store, however unchanged the site says they are', async () => {
     const service = instance();
-    const { source } = service.addSource(`${shared.url}/docs/`, 'overlap', 'cli');
+    const { source } = await service.addSource(`${shared.url}/docs/`, 'overlap', 'cli');
     await service.sync([source]);
-    const ids = service.registry.pages(source.id).flatMap((p) => p.chunkIds);
+    const ids = (await service.registry.pages(source.id)).flatMap((p) => p.chunkIds);
     await sharedStore.collection('overlap').delete(ids);
     expect(await searchShared('frobnicator widget install')).toEqual([]);
-    const [summary] = await service.sync([service.findSource(String(source.id))!]);
+    const [summary] = await service.sync([(await service.findSource(String(source.id)))!]);
     expect(summary?.chunksUpserted).toBeGreaterThan(0);
     expect(await searchShared('frobnicator widget install')).not.toHaveLength(0);
-    await service.removeSource(service.findSource(String(source.id))!);
+    await service.removeSource((await service.findSource(String(source.id)))!);
   });
 
   it('a site removed and added again while another process still syncs it keeps the new source’s passages', async () => {
     const hold = shared.holdPage('/docs/install.html');
     const slow = instance();
-    const { source: old } = slow.addSource(`${shared.url}/docs/`, 'overlap', 'cli');
+    const { source: old } = await slow.addSource(`${shared.url}/docs/`, 'overlap', 'cli');
     const stale = slow.sync([old]);
     await hold.requested;
     // Meanwhile, in another process: removed, added again, synced in full.
     const other = instance('second');
     await other.removeSource(old);
-    const { source: fresh } = other.addSource(`${shared.url}/docs/`, 'overlap', 'cli');
+    const { source: fresh } = await other.addSource(`${shared.url}/docs/`, 'overlap', 'cli');
     hold.release();
     await other.sync([fresh]);
     const [cancelled] = await stale;
@@ -363,7 +366,7 @@ describe('two sources of one collection reaching the same pages', () => {
     expect((await searchShared('frobnicator widget install'))[0]?.url).toBe(
       `${shared.url}/docs/install.html`,
     );
-    const [resync] = await other.sync([other.findSource(String(fresh.id))!]);
+    const [resync] = await other.sync([(await other.findSource(String(fresh.id)))!]);
     expect(resync?.error).toBeUndefined();
     expect(await searchShared('frobnicator widget install')).not.toHaveLength(0);
   });

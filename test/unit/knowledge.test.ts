@@ -200,7 +200,7 @@ describe('sites added from the chat', () => {
         /private or local address/,
       );
     }
-    expect(service.sources()).toHaveLength(0);
+    expect(await service.sources()).toHaveLength(0);
     const open = new KnowledgeService({
       store,
       appDatabase: () => app,
@@ -230,8 +230,8 @@ describe('collections filled from one workspace’s chat', () => {
     const mine = { platform: 'discord', channelId: 'C1', workspaceId: 'G1' };
     const theirs = { platform: 'discord', channelId: 'C2', workspaceId: 'G2' };
     await service.addSourceFromChat(mine, 'http://127.0.0.1:1/wiki/', 'g1-private', 'discord:U1');
-    expect(service.sourcesFor(mine)).toHaveLength(1);
-    expect(service.sourcesFor(theirs)).toHaveLength(0);
+    expect(await service.sourcesFor(mine)).toHaveLength(1);
+    expect(await service.sourcesFor(theirs)).toHaveLength(0);
     await expect(service.use(theirs, ['g1-private'], 'discord:U2')).rejects.toThrow(/belongs to another/);
     await expect(
       service.addSourceFromChat(theirs, 'http://127.0.0.1:1/other/', 'g1-private', 'discord:U2'),
@@ -242,7 +242,7 @@ describe('collections filled from one workspace’s chat', () => {
       .collection('handbook')
       .upsert([{ id: 'h', text: 'Handbook text.', source: 'h.md', metadata: {} }]);
     await service.addSourceFromChat(mine, 'http://127.0.0.1:1/handbook/', 'handbook', 'discord:U1');
-    expect(service.mayUse(theirs, 'handbook')).toBe(true);
+    expect(await service.mayUse(theirs, 'handbook')).toBe(true);
     // The operator's collections (npm run ingest, KNOWLEDGE_ROUTES) and default stay usable by all.
     expect(await service.use(theirs, ['default', 'handbook'], 'discord:U2')).toBe('C2');
     store.close();
@@ -264,16 +264,16 @@ describe('collections the operator routes in KNOWLEDGE_ROUTES', () => {
     const acme = { platform: 'slack', channelId: 'C1', workspaceId: 'T0456' };
     const globex = { platform: 'slack', channelId: 'C2', workspaceId: 'T0789' };
     const unrouted = { platform: 'slack', channelId: 'C3', workspaceId: 'T0999' };
-    expect(service.mayUse(acme, 'acme')).toBe(true);
-    expect(service.mayUse(globex, 'acme')).toBe(false);
+    expect(await service.mayUse(acme, 'acme')).toBe(true);
+    expect(await service.mayUse(globex, 'acme')).toBe(false);
     await expect(service.use(globex, ['acme'], 'slack:U2')).rejects.toThrow(/belongs to another/);
     // Nor can a tenant claim a name the operator routed elsewhere.
     await expect(
       service.addSourceFromChat(globex, 'https://docs.example.com/', 'acme', 'slack:U2'),
     ).rejects.toThrow(/belongs to another/);
     // The operator's unrouted collections stay shared, and default is everyone's.
-    expect(service.mayUse(globex, 'handbook')).toBe(true);
-    expect(service.mayUse(globex, 'default')).toBe(true);
+    expect(await service.mayUse(globex, 'handbook')).toBe(true);
+    expect(await service.mayUse(globex, 'default')).toBe(true);
     // A place nothing routes reads default, which every place reads: saving there is refused.
     await expect(
       service.saveThread({ place: unrouted, permalink: 'https://x/1', messages: [], savedBy: 'slack:U3' }),
@@ -285,7 +285,7 @@ describe('collections the operator routes in KNOWLEDGE_ROUTES', () => {
 });
 
 describe('the sync schedule', () => {
-  it('syncs on each tick, never two at once, and one process at a time across the database', async () => {
+  it('syncs what is due on each check, never two at once, and one process at a time across the database', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'rag-schedule-'));
     dirs.push(dir);
     const store = await LocalStore.open({ dir });
@@ -300,7 +300,7 @@ describe('the sync schedule', () => {
     };
     const crawl = { fetch, sleep: async () => undefined, now: () => 0 };
     const service = new KnowledgeService({ store, appDatabase: () => app, settings, crawl, instanceId: 'a' });
-    service.addSource('http://docs.invalid/', 'docs', 'test');
+    await service.addSource('http://docs.invalid/', 'docs', 'test');
     let tickHandler: (() => void) | undefined;
     const timers: Timers = {
       setInterval: (run) => {
@@ -315,15 +315,25 @@ describe('the sync schedule', () => {
     expect(schedule.tick()).toBe(first); // a tick while one runs joins it
     await first;
     expect(fetches).toBeGreaterThan(0);
-    expect(service.sources()[0]).toMatchObject({ lastStatus: 'ok', pages: 1 });
+    expect((await service.sources())[0]).toMatchObject({ lastStatus: 'ok', pages: 1 });
+    // Synced less than an interval ago: the next check leaves it, in this process or another.
+    const after = fetches;
+    await schedule.tick();
+    await startSyncSchedule(
+      new KnowledgeService({ store, appDatabase: () => app, settings, crawl, instanceId: 'c' }),
+      3_600_000,
+      silentLogger,
+      timers,
+    ).tick();
+    expect(fetches).toBe(after);
 
     // Another process syncs this source: this one's sync of it is refused, not run twice.
     const other = new KnowledgeService({ store, appDatabase: () => app, settings, crawl, instanceId: 'b' });
-    const [source] = service.sources();
+    const [source] = await service.sources();
     const lock = `source-sync:${source!.id}:${source!.addedAt}`;
-    expect(other.registry.tryLock(lock, 'b', 60_000)).toBe(true);
+    expect(await other.registry.tryLock(lock, 'b', 60_000)).toBe(true);
     await expect(service.sync()).rejects.toBeInstanceOf(SyncBusyError);
-    other.registry.unlock(lock, 'b');
+    await other.registry.unlock(lock, 'b');
     await expect(service.sync()).resolves.toHaveLength(1);
     await schedule.stop();
     store.close();
@@ -356,7 +366,7 @@ describe('multi-workspace mode (Slack by OAuth, Discord)', () => {
     const { service, close } = await tenants();
     expect(await service.collectionsFor(alpha)).toEqual(['slack-t0alpha', 'default']);
     expect(await service.writeCollection(alpha)).toBe('slack-t0alpha');
-    expect(service.mayUse(beta, 'slack-t0alpha')).toBe(false);
+    expect(await service.mayUse(beta, 'slack-t0alpha')).toBe(false);
     await expect(service.use(beta, ['slack-t0alpha'], 'slack:U2')).rejects.toThrow(/belongs to another/);
     // A direct message has no tenant: nothing is written from there.
     await expect(
@@ -444,11 +454,11 @@ describe('multi-workspace mode (Slack by OAuth, Discord)', () => {
       });
     // Alpha takes `hr` from its chat before the operator uses the name.
     await serving({}).addSourceFromChat(alpha, 'http://127.0.0.1:1/hr/', 'hr', 'slack:U1');
-    expect(serving({}).mayUse(alpha, 'hr')).toBe(true);
+    expect(await serving({}).mayUse(alpha, 'hr')).toBe(true);
     // The operator then ingests its own `hr` and routes it to Beta: Alpha reads it no more.
     const routed = serving({ KNOWLEDGE_ROUTES: 'T0BETA=hr' });
-    expect(routed.mayUse(alpha, 'hr')).toBe(false);
-    expect(routed.mayUse(beta, 'hr')).toBe(true);
+    expect(await routed.mayUse(alpha, 'hr')).toBe(false);
+    expect(await routed.mayUse(beta, 'hr')).toBe(true);
     expect(await routed.collectionsFor(alpha)).not.toContain('hr');
     store.close();
     app.close();
@@ -468,8 +478,8 @@ describe('multi-workspace mode (Slack by OAuth, Discord)', () => {
       'slack:U1',
     );
     expect(source.tenant).toBe('slack:T0ALPHA');
-    expect(service.sourcesFor(alpha).map((s) => s.url)).toEqual(['http://127.0.0.1:1/a/']);
-    expect(service.sourcesFor(beta)).toEqual([]);
+    expect((await service.sourcesFor(alpha)).map((s) => s.url)).toEqual(['http://127.0.0.1:1/a/']);
+    expect(await service.sourcesFor(beta)).toEqual([]);
     close();
   });
 });
@@ -514,7 +524,7 @@ describe('a single-workspace Slack install beside Discord (tenants kept apart)',
     const read = await service.collectionsFor(server);
     expect(read).not.toContain('slack-t0acme');
     expect(await store.search('salary bands zebrafish', { topK: 3, collections: read })).toEqual([]);
-    expect(service.mayUse(server, 'slack-t0acme')).toBe(false);
+    expect(await service.mayUse(server, 'slack-t0acme')).toBe(false);
     await expect(
       service.addSourceFromChat(slack, 'http://127.0.0.1:1/x/', 'default', 'slack:U1'),
     ).rejects.toThrow(/other workspaces or servers read `default`/);
@@ -531,8 +541,8 @@ describe('a single-workspace Slack install beside Discord (tenants kept apart)',
       savedBy: 'slack:U1',
     });
     expect(saved.collection).toBe('hr-threads');
-    expect(service.registry.ownerOf('hr-threads')).toBe('slack:T0ACME');
-    expect(service.mayUse(server, 'hr-threads')).toBe(false);
+    expect(await service.registry.ownerOf('hr-threads')).toBe('slack:T0ACME');
+    expect(await service.mayUse(server, 'hr-threads')).toBe(false);
     await expect(service.use(server, ['hr-threads'], 'discord:9')).rejects.toThrow(/belongs to another/);
     // A route to it set before it was claimed (or written straight into the store) reads nothing of it.
     await sqliteRouteStore(app).set(server.channelId, ['hr-threads'], 'discord:9');
@@ -587,20 +597,22 @@ describe('the operator’s collections where tenants are kept apart', () => {
 
   it('are read by a tenant only where KNOWLEDGE_ROUTES routes them; default stays shared', async () => {
     const unrouted = await withHr({}, ['discord']);
-    expect(unrouted.service.mayUse(server, 'hr')).toBe(false);
-    expect(unrouted.service.mayUse(server, 'default')).toBe(true);
+    expect(await unrouted.service.mayUse(server, 'hr')).toBe(false);
+    expect(await unrouted.service.mayUse(server, 'default')).toBe(true);
     await expect(unrouted.service.use(server, ['hr'], 'discord:1')).rejects.toThrow(/belongs to another/);
     unrouted.close();
     const routed = await withHr({ KNOWLEDGE_ROUTES: '222222222222222222=hr,default' }, ['discord']);
-    expect(routed.service.mayUse(server, 'hr')).toBe(true);
+    expect(await routed.service.mayUse(server, 'hr')).toBe(true);
     expect(await routed.service.collectionsFor(server)).toEqual(['hr', 'default']);
-    expect(routed.service.mayUse(other, 'hr')).toBe(false);
+    expect(await routed.service.mayUse(other, 'hr')).toBe(false);
     routed.close();
   });
 
   it('stay open to every channel of a bot that serves one workspace', async () => {
     const single = await withHr({}, []);
-    expect(single.service.mayUse({ platform: 'slack', channelId: 'C1', workspaceId: 'T1' }, 'hr')).toBe(true);
+    expect(await single.service.mayUse({ platform: 'slack', channelId: 'C1', workspaceId: 'T1' }, 'hr')).toBe(
+      true,
+    );
     single.close();
   });
 });

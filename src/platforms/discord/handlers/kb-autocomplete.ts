@@ -17,8 +17,10 @@ async function collectionNames(knowledge: KnowledgeService, place: Place): Promi
   const names = new Set((await knowledge.store.collections()).keys());
   for (const collections of knowledge.settings.routes.values())
     for (const name of collections) names.add(name);
-  for (const source of knowledge.sources()) names.add(source.collection);
-  return [...names].filter((name) => knowledge.mayUse(place, name)).sort();
+  for (const source of await knowledge.sources()) names.add(source.collection);
+  const all = [...names];
+  const usable = await Promise.all(all.map((name) => knowledge.mayUse(place, name)));
+  return all.filter((_, i) => usable[i]).sort();
 }
 
 export function onKbAutocomplete(ctx: DiscordContext, knowledge: KnowledgeService) {
@@ -35,8 +37,7 @@ export function onKbAutocomplete(ctx: DiscordContext, knowledge: KnowledgeServic
     let choices: { name: string; value: string }[] = [];
     try {
       if (focused.name === 'source') {
-        choices = knowledge
-          .sourcesFor(place)
+        choices = (await knowledge.sourcesFor(place))
           .map((source) => ({
             name: clip(`#${source.id} ${source.url} → ${source.collection}`),
             value: String(source.id),

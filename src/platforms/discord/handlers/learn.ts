@@ -82,7 +82,7 @@ export function onResolvedReaction(ctx: DiscordContext, knowledge: KnowledgeServ
     const message = reaction.message.partial ? await reaction.message.fetch() : reaction.message;
     const thread = threadOf(message);
     if (!thread || !message.guild) return;
-    if (!knowledge.learningIn(placeOf(thread))) return;
+    if (!(await knowledge.learningIn(placeOf(thread)))) return;
     const member: GuildMember | null = await message.guild.members.fetch(user.id).catch(() => null);
     const allowed =
       user.id === (await asker(thread, ctx.client)) ||
@@ -110,7 +110,7 @@ function taggedResolved(thread: ThreadChannel, tags: readonly string[]): boolean
 export function onForumTags(ctx: DiscordContext, knowledge: KnowledgeService) {
   return async (before: ThreadChannel, after: ThreadChannel): Promise<void> => {
     if (after.parent?.type !== ChannelType.GuildForum) return;
-    if (!knowledge.learningIn(placeOf(after))) return;
+    if (!(await knowledge.learningIn(placeOf(after)))) return;
     const was = taggedResolved(after, before.appliedTags ?? []);
     const is = taggedResolved(after, after.appliedTags);
     // Only the post's author and moderators can change its tags: Discord checks who.
@@ -135,7 +135,7 @@ export function onUncachedThreadUpdate(ctx: DiscordContext, knowledge: Knowledge
       const cached = ctx.client.channels.cache.get(data.id);
       const thread = cached?.isThread() ? cached : await ctx.client.channels.fetch(data.id).catch(() => null);
       if (!thread?.isThread() || thread.parent?.type !== ChannelType.GuildForum) return;
-      if (!knowledge.learningIn(placeOf(thread))) return;
+      if (!(await knowledge.learningIn(placeOf(thread)))) return;
       if (taggedResolved(thread, data.applied_tags ?? [])) {
         await learn(ctx, knowledge, thread, `discord:${thread.ownerId ?? 'forum'}`);
       } else await unlearn(ctx, knowledge, thread);

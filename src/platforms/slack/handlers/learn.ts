@@ -58,7 +58,7 @@ export function onResolvedReaction(ctx: SlackContext, knowledge: KnowledgeServic
     const channel = event.item.channel;
     const { teamId } = authorisedTeam(context);
     const place = { platform: 'slack', channelId: channel, ...(teamId ? { workspaceId: teamId } : {}) };
-    if (!knowledge.learningIn(place)) return;
+    if (!(await knowledge.learningIn(place))) return;
     try {
       // The thread the marked message belongs to: asked by a parent's ts, Slack answers with the
       // parent first; by a reply's, with that reply alone, whose thread_ts names the parent.
