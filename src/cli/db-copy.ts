@@ -14,6 +14,7 @@ import cliProgress from 'cli-progress';
 import { loadConfig } from '../config.js';
 import type { Chunk } from '../core/types.js';
 import { postgresRouteStore } from '../knowledge/routes-store.js';
+import { PostgresSourceRepository } from '../knowledge/sources-postgres.js';
 import { postgresRecords } from '../platforms/slack/installations.js';
 import { PostgresRecordStore, RECORDS_MIGRATION, RECORDS_SCHEMA } from '../records/postgres-store.js';
 import { loadPseudonymKey, PSEUDONYM_KEY_FILE } from '../records/pseudonyms.js';
@@ -32,8 +33,9 @@ const USAGE = `Copy this host's embedded data (RAG_DATA_DIR) into the PostgreSQL
 
 Copies the local store's passages (every collection), the pseudonym key the records were kept
 under, and, from app.db, the answer records with
-their votes and digest claims, the /kb use routes, each workspace's /kb settings and the Slack
-installations (still encrypted).
+their votes and digest claims, the /kb use routes, each workspace's /kb settings, the sources
+with their items' sync state (keeping their numbers), the collections' owners, /kb learn's
+channels and threads, and the Slack installations (still encrypted).
 Safe to run again: what is already there is kept, nothing is copied twice.`;
 
 const BATCH = 1_000;
@@ -142,15 +144,24 @@ async function copyPseudonymKey(dir: string, db: PostgresDatabase, secret?: stri
   return [{ what: 'pseudonym key', copied, present: 1 - copied }];
 }
 
-/** Answer records, votes, digest claims, routes, settings and installations from app.db; rows already there are kept. */
+/**
+ * Answer records, votes, digest claims, routes, settings, sources with their items, owners, learning
+ * channels and installations from app.db; rows already there are kept.
+ */
 async function copyAppDatabase(dir: string, db: PostgresDatabase): Promise<Line[]> {
   if (!existsSync(join(dir, 'app.db'))) return [];
   const app = openAppDatabase(dir);
   const lines: Line[] = [];
-  const copyRows = async (what: string, table: string, insert: string, values: (row: Row) => unknown[]) => {
+  const copyRows = async (
+    what: string,
+    table: string,
+    insert: string,
+    values: (row: Row) => unknown[],
+    select = `SELECT * FROM ${table}`,
+  ) => {
     if (!hasTable(app.db, table)) return;
     const line: Line = { what, copied: 0, present: 0 };
-    for (const row of app.db.prepare(`SELECT * FROM ${table}`).iterate() as Iterable<Row>) {
+    for (const row of app.db.prepare(select).iterate() as Iterable<Row>) {
       const { rowCount } = await db.pool.query(`${insert} ON CONFLICT DO NOTHING`, values(row));
       if (rowCount === 1) line.copied += 1;
       else line.present += 1;
@@ -231,6 +242,93 @@ async function copyAppDatabase(dir: string, db: PostgresDatabase): Promise<Line[
         row.updated_at,
       ],
     );
+    // Sources keep their numbers where the database has none of its own by that number, so
+    // `/kb remove 3` names the same one after; their items follow them by URL and collection.
+    await PostgresSourceRepository.open(db);
+    if (hasTable(app.db, 'knowledge_sources')) {
+      const line: Line = { what: 'sources', copied: 0, present: 0 };
+      for (const row of app.db
+        .prepare('SELECT * FROM knowledge_sources ORDER BY id')
+        .iterate() as Iterable<Row>) {
+        const values = [
+          orNull(row.kind) ?? 'web',
+          orNull(row.state),
+          row.url,
+          row.collection,
+          row.added_by,
+          orNull(row.tenant),
+          row.added_at,
+          orNull(row.last_sync_at),
+          orNull(row.last_status),
+          orNull(row.last_error),
+          Number(row.failures ?? 0),
+        ];
+        const columns = `kind, state, url, collection, added_by, tenant, added_at, last_sync_at, last_status,
+          last_error, failures`;
+        const placeholders = '$1, $2::jsonb, $3, $4, $5, $6, $7, $8, $9, $10, $11';
+        const there = await db.pool.query(
+          'SELECT 1 FROM knowledge_sources WHERE url = $1 AND collection = $2',
+          [row.url, row.collection],
+        );
+        if (there.rowCount) {
+          line.present += 1;
+          continue;
+        }
+        const kept = await db.pool.query(
+          `INSERT INTO knowledge_sources (id, ${columns}) VALUES ($12, ${placeholders}) ON CONFLICT DO NOTHING`,
+          [...values, Number(row.id)],
+        );
+        if (!kept.rowCount) {
+          // That number is another host's source: this one gets the next.
+          await db.pool.query(`INSERT INTO knowledge_sources (${columns}) VALUES (${placeholders})`, values);
+        }
+        line.copied += 1;
+        await db.pool.query(
+          `SELECT setval(pg_get_serial_sequence('knowledge_sources', 'id'),
+             greatest((SELECT max(id) FROM knowledge_sources), 1))`,
+        );
+      }
+      lines.push(line);
+    }
+    await copyRows(
+      'items synced (pages, files, …)',
+      'knowledge_pages',
+      `INSERT INTO knowledge_pages (source_id, url, title, version, etag, last_modified, hash, links, chunk_ids)
+       SELECT s.id, $1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb FROM knowledge_sources s
+       WHERE s.url = $9 AND s.collection = $10`,
+      (row) => [
+        row.url,
+        orNull(row.title),
+        orNull(row.version),
+        orNull(row.etag),
+        orNull(row.last_modified),
+        row.hash,
+        row.links,
+        row.chunk_ids,
+        row.source_url,
+        row.source_collection,
+      ],
+      `SELECT p.*, s.url AS source_url, s.collection AS source_collection
+       FROM knowledge_pages p JOIN knowledge_sources s ON s.id = p.source_id`,
+    );
+    await copyRows(
+      'collection owners',
+      'knowledge_collection_owners',
+      'INSERT INTO knowledge_collection_owners (collection, owner, claimed_at) VALUES ($1, $2, $3)',
+      (row) => [row.collection, row.owner, row.claimed_at],
+    );
+    await copyRows(
+      '/kb learn channels',
+      'knowledge_learning_channels',
+      'INSERT INTO knowledge_learning_channels (channel, enabled_by, enabled_at) VALUES ($1, $2, $3)',
+      (row) => [row.channel, row.enabled_by, row.enabled_at],
+    );
+    await copyRows(
+      'threads learned',
+      'knowledge_learned_threads',
+      'INSERT INTO knowledge_learned_threads (permalink, channel, collection, learned_at) VALUES ($1, $2, $3, $4)',
+      (row) => [row.permalink, row.channel, row.collection, row.learned_at],
+    );
     await postgresRecords(db);
     await copyRows(
       'Slack installations (sealed)',
@@ -290,8 +388,6 @@ async function main(): Promise<number> {
           (line) =>
             `  ${line.what.padEnd(width)}  ${String(line.copied).padStart(8)} copied  ${String(line.present).padStart(8)} already there`,
         ),
-        '',
-        'Web sources and their sync state stay in each host’s app.db for now: re-add them with /kb add or npm run ingest <url>.',
         '',
       ].join('\n'),
     );

@@ -8,7 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Installation } from '@slack/bolt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LearningStore } from '../../src/knowledge/learn.js';
 import { sqliteRouteStore } from '../../src/knowledge/routes-store.js';
+import { SourceRegistry } from '../../src/knowledge/sources.js';
+import {
+  PostgresLearningRepository,
+  PostgresSourceRepository,
+} from '../../src/knowledge/sources-postgres.js';
 import {
   postgresRecords,
   sealedInstallationStore,
@@ -68,6 +74,35 @@ beforeAll(async () => {
     at: 5,
   });
   await sqliteRouteStore(app).set('C0HR', ['hr'], 'slack:UADMIN');
+  // Two sources (the second numbered 7, as after removals) with their items, an owner, a learning channel.
+  const sources = new SourceRegistry(app);
+  await sources.add('https://docs.example.com/', 'docs', 'cli');
+  app.db.prepare("UPDATE knowledge_sources SET id = 7 WHERE url = 'https://docs.example.com/'").run();
+  await sources.addClaiming({
+    url: 'https://github.com/acme/handbook',
+    kind: 'git',
+    collection: 'slack-t7',
+    addedBy: 'slack:UADMIN',
+    owner: 'slack:T7',
+    tenant: 'slack:T7',
+    decide: () => true,
+  });
+  await sources.saveState(7, { cursor: 'abc' });
+  await sources.savePage(7, {
+    url: 'https://docs.example.com/install',
+    title: 'Install',
+    etag: '"v1"',
+    hash: 'h1',
+    links: ['https://docs.example.com/'],
+    chunkIds: ['c1', 'c2'],
+  });
+  await sources.recordSync(7, { status: 'ok', failures: 0 }, new Date(Date.UTC(2026, 10, 2)));
+  await new LearningStore(app).enable('C0SUPPORT', 'slack:UADMIN');
+  await new LearningStore(app).recordThread({
+    permalink: 'https://acme.slack.com/archives/C0SUPPORT/p1',
+    channel: 'C0SUPPORT',
+    collection: 'slack-t7',
+  });
   await sqliteTenantSettings(app).update(
     'slack',
     'T7',
@@ -98,11 +133,17 @@ describe.skipIf(!havePostgres)('npm run db:copy', () => {
     expect(first.stdout).toMatch(/answer records\s+1 copied/);
     expect(first.stdout).toMatch(/Slack installations \(sealed\)\s+1 copied/);
     expect(first.stdout).toMatch(/\/kb settings\s+1 copied/);
+    expect(first.stdout).toMatch(/sources\s+2 copied/);
+    expect(first.stdout).toMatch(/items synced \(pages, files, …\)\s+1 copied/);
+    expect(first.stdout).toMatch(/collection owners\s+1 copied/);
+    expect(first.stdout).toMatch(/threads learned\s+1 copied/);
     const again = await runCli('src/cli/db-copy.ts', [], { env, timeoutMs: 60_000 });
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/passages in default\s+0 copied\s+3 already there/);
     expect(again.stdout).toMatch(/votes\s+0 copied\s+1 already there/);
     expect(again.stdout).toMatch(/pseudonym key\s+0 copied\s+1 already there/);
+    expect(again.stdout).toMatch(/sources\s+0 copied\s+2 already there/);
+    expect(again.stdout).toMatch(/items synced \(pages, files, …\)\s+0 copied\s+1 already there/);
 
     db = await connectPostgres(url, { maxConnections: 2 });
     const store = await PostgresStore.open({ db });
@@ -123,6 +164,27 @@ describe.skipIf(!havePostgres)('npm run db:copy', () => {
       enterpriseId: undefined,
     });
     expect(fetched.bot?.token).toBe('xoxb-seven');
+    // The sources kept their numbers, state, items and last sync; the owner and learning came along.
+    const copied = await PostgresSourceRepository.open(db);
+    expect(await copied.get(7)).toMatchObject({
+      url: 'https://docs.example.com/',
+      pages: 1,
+      chunks: 2,
+      lastStatus: 'ok',
+      lastSyncAt: new Date(Date.UTC(2026, 10, 2)).toISOString(),
+    });
+    expect(await copied.state(7)).toEqual({ cursor: 'abc' });
+    expect((await copied.pages(7))[0]).toMatchObject({ etag: '"v1"', chunkIds: ['c1', 'c2'] });
+    expect(await copied.resolve('https://github.com/acme/handbook')).toMatchObject({
+      kind: 'git',
+      tenant: 'slack:T7',
+    });
+    expect(await copied.ownerOf('slack-t7')).toBe('slack:T7');
+    // A source added after the copy gets a number of its own.
+    expect((await copied.add('https://new.example.com/', 'docs', 'cli')).source.id).toBeGreaterThan(7);
+    const learning = await PostgresLearningRepository.open(db);
+    expect(await learning.channel('C0SUPPORT')).toMatchObject({ enabledBy: 'slack:UADMIN' });
+    expect(await learning.threadsIn('C0SUPPORT')).toBe(1);
     expect((await (await postgresTenantSettings(db)).get('slack', 'T7')).handoff).toEqual({
       id: 'S0SUPPORT',
       label: '@support',
