@@ -69,6 +69,7 @@ class ReplyFold {
     this.stream = new SafeStream(conversation.presenter.neutralizer);
     opening.then((reply) => {
       this.handover?.located(reply.location?.());
+      reply.onLocated?.(() => this.handover?.located(reply.location?.()));
       if (this.cancelled) return;
       this.editor = new ThrottledEditor((latest) => this.write(reply, latest), {
         intervalMs: reply.writeIntervalMs ?? conversation.presenter.writeIntervalMs,

@@ -59,6 +59,11 @@ export interface LiveReply {
    * replace it if this one dies mid-answer. Absent: nothing to find again (a terminal, a stream).
    */
   location?(): HandoverData | undefined;
+  /**
+   * Calls `listener` when the reply makes its message other than by a write (a Slack stream
+   * opened empty while the first text is slow), so where it is gets recorded at once.
+   */
+  onLocated?(listener: () => void): void;
 }
 
 export interface Conversation {

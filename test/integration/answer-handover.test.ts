@@ -4,6 +4,7 @@
  * instance that fell silent, into the same message. The database compares times on the test's
  * own clock, so no test waits out a takeover.
  */
+import { WebClient } from '@slack/web-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Conversation, FinalReply } from '../../src/conversation/conversation.js';
 import { ConversationLayer } from '../../src/conversation/layer.js';
@@ -15,8 +16,10 @@ import { AnswerHandover } from '../../src/handover/tracker.js';
 import { silentLogger } from '../../src/log.js';
 import { DrainingAnswerer } from '../../src/ops/draining-answerer.js';
 import { MemoryDedupeStore } from '../../src/ops/shared-state.js';
+import { type SlackResumedReply, slackConversation } from '../../src/platforms/slack/conversation.js';
 import { slackNeutralizer } from '../../src/render/slack-text.js';
 import { connectPostgres, type PostgresDatabase } from '../../src/state/postgres.js';
+import { startFakeSlack } from '../fakes/slack/index.js';
 import { createTestDatabase, havePostgres } from '../support/postgres.js';
 import { waitFor } from '../support/wait.js';
 
@@ -329,5 +332,87 @@ describe.skipIf(!havePostgres)('answers in flight while the database is down', (
     const c = await instance('C7', whole('never'), platform);
     expect(await c.handover.takeOver()).toBe(0);
     expect(platform.messages.size).toBe(1);
+  });
+});
+
+/** An answer with no text until `release` (a model queueing), aborted as the core would be. */
+function stalled(text: string) {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const answerer: Answerer = {
+    async *answer(question: Question): AsyncGenerator<AnswerEvent> {
+      const aborted = new Promise<'aborted'>((resolve) =>
+        question.signal?.addEventListener('abort', () => resolve('aborted'), { once: true }),
+      );
+      if ((await Promise.race([released.then(() => 'released' as const), aborted])) === 'aborted') {
+        yield { type: 'failure', failure: failures.interrupted('') };
+        return;
+      }
+      yield { type: 'delta', text };
+      yield { type: 'done', text, mode: 'groq', degraded: false, timings: TIMINGS, standaloneQuestion: 'q' };
+    },
+  };
+  return { answerer, release };
+}
+
+describe.skipIf(!havePostgres)('a Slack answer whose first text is slow', () => {
+  it('is recorded once its stream opens empty, and another instance finishes the answer in that message', async () => {
+    const slack = await startFakeSlack();
+    const client = new WebClient(slack.token, { slackApiUrl: slack.apiURL, retryConfig: { retries: 0 } });
+    try {
+      const root = slack.addUserMessage('C0SLOW', 'U1', '<@UBOT> How do visitors cross?');
+      const conversation = (resume?: SlackResumedReply) =>
+        slackConversation({
+          client,
+          target: { channel: 'C0SLOW', threadTs: root, userId: 'U1' },
+          history: async () => [],
+          // The empty stream opens as soon as the first text is late: here, at once.
+          pacing: { firstTextWaitMs: 0, editIntervalMs: 0, appendIntervalMs: 0 },
+          log: silentLogger,
+          handover: { history: 'thread', questionTs: root },
+          ...(resume ? { resume } : {}),
+        });
+      const model = stalled('never written by A');
+      const a = await instance('SA', model.answerer, board());
+      const b = await instance('SB', whole('Visitors cross at gate four.'), board());
+      for (const { layer } of [a, b]) {
+        layer.resumeOn('slack', async (target) =>
+          conversation(target.reply as SlackResumedReply | undefined),
+        );
+      }
+      const asking = a.layer.ask(conversation(), 'How do visitors cross?');
+      // No text yet, but the stream is open: the record knows the message.
+      await located(a.db);
+      const opened = slack
+        .messages('C0SLOW')
+        .filter((m) => m.thread_ts === root && m.user === slack.botUserId);
+      expect(opened).toHaveLength(1);
+      expect(opened[0]).toMatchObject({ text: '', streaming: true });
+
+      clock += TAKEOVER_MS + 1;
+      expect(await b.handover.takeOver()).toBe(1);
+      await waitFor(
+        () => slack.messages('C0SLOW').find((m) => m.ts === opened[0]!.ts)?.metadata,
+        'B finishing the answer in the opened message',
+      );
+      const answers = slack
+        .messages('C0SLOW')
+        .filter((m) => m.thread_ts === root && m.user === slack.botUserId);
+      expect(answers.map((m) => m.text)).toEqual(['Visitors cross at gate four.']);
+      expect(slack.callsTo('chat.stopStream').filter((call) => call.args.ts === opened[0]!.ts)).toHaveLength(
+        1,
+      );
+
+      await a.handover.heartbeat();
+      model.release();
+      expect((await asking).ok).toBe(false);
+      expect(slack.messages('C0SLOW').find((m) => m.ts === opened[0]!.ts)?.text).toBe(
+        'Visitors cross at gate four.',
+      );
+    } finally {
+      await slack.close();
+    }
   });
 });

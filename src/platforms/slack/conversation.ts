@@ -286,6 +286,7 @@ function lazyReply(client: WebClient, target: SlackTarget, options: ReplyOptions
   let ended = false;
   /** The message once it exists, for another instance to finish the answer in. */
   let location: SlackResumedReply | undefined;
+  let located: (() => void) | undefined;
 
   const postFirst = async (first: string): Promise<OpenReply> => {
     // The message shows what fits; the rest follows in its edits and further messages.
@@ -297,6 +298,7 @@ function lazyReply(client: WebClient, target: SlackTarget, options: ReplyOptions
       ...(visible ? { text: toMrkdwn(visible), blocks: [markdownBlock(visible)] } : { text: PLACEHOLDER }),
     });
     location = { ts: posted.ts!, streaming: false };
+    located?.();
     return editedMessage(client, target, posted.ts!, first, { intervalMs: editIntervalMs, now, askHuman });
   };
   const open = (first: string): Promise<OpenReply> => {
@@ -317,6 +319,7 @@ function lazyReply(client: WebClient, target: SlackTarget, options: ReplyOptions
           });
           if (started.ts) {
             location = { ts: started.ts, streaming: true };
+            located?.();
             const stream = streamedMessage(client, target, started.ts, {
               askHuman,
               startedWithText: head !== '',
@@ -346,6 +349,9 @@ function lazyReply(client: WebClient, target: SlackTarget, options: ReplyOptions
     writes: 'append',
     writeIntervalMs: canStream ? (pacing.appendIntervalMs ?? 400) : editIntervalMs,
     location: () => (location ? { ...location } : undefined),
+    onLocated(listener) {
+      located = listener;
+    },
     async write(piece) {
       if (!opened) {
         await open(piece);
