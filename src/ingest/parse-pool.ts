@@ -155,6 +155,9 @@ class ParserProcess {
     const limit = (this.settings.memoryMB + PROCESS_OVERHEAD_MB) * MB;
     let timer: NodeJS.Timeout | undefined;
     let watcher: NodeJS.Timeout | undefined;
+    // Set once the job is over: a measurement still under way then must not arm another, which
+    // would re-arm itself until the idle process is killed (keeping a CLI alive for IDLE_MS).
+    let over = false;
     let cleanup: () => void = () => undefined;
     try {
       return await new Promise<JobResponse>((resolve, reject) => {
@@ -191,7 +194,7 @@ class ParserProcess {
             reject(new Stopped('memory'));
             return;
           }
-          if (!this.ended) watcher = setTimeout(watch, WATCH_MS);
+          if (!this.ended && !over) watcher = setTimeout(watch, WATCH_MS);
         };
         watcher = setTimeout(watch, WATCH_MS);
         this.child.send(job, undefined, {}, (error) => {
@@ -199,6 +202,7 @@ class ParserProcess {
         });
       });
     } finally {
+      over = true;
       cleanup();
       clearTimeout(timer);
       clearTimeout(watcher);
