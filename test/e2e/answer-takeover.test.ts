@@ -12,7 +12,7 @@ import { startArguments } from '../../bench/support/compiled-bot.js';
 import { type FakeDiscord, startFakeDiscord } from '../fakes/discord/index.js';
 import { type FakeGroq, startFakeGroq } from '../fakes/groq/index.js';
 import { freePort } from '../support/net.js';
-import { createTestDatabase, havePostgres } from '../support/postgres.js';
+import { answersLocated, createTestDatabase, havePostgres } from '../support/postgres.js';
 import { waitFor } from '../support/wait.js';
 import { ROOT, tempDataDir } from './cli.js';
 
@@ -125,6 +125,7 @@ describe.skipIf(!havePostgres)('an answer on Discord survives its instance', { t
     );
     const reply = discord.messages(discord.channelId).find((m) => m.content === half.body?.content);
     expect(reply).toBeDefined();
+    await waitFor(() => answersLocated(databaseURL), 'the reply recorded');
     await kill(victim);
     const finished = await waitFor(() => finishedThroughChannel(reply!.id), 'the answer finished', 30_000);
     expect(String(finished.body?.content).length).toBeGreaterThan(String(half.body?.content).length);
@@ -151,6 +152,7 @@ describe.skipIf(!havePostgres)('an answer on Discord survives its instance', { t
       () => discord.messages(thread.id).find((m) => m.author.bot && m.content.length > 0),
       'half the answer',
     );
+    await waitFor(() => answersLocated(databaseURL), 'the reply recorded');
     await kill(victim);
     await waitFor(() => finishedThroughChannel(half.id), 'the answer finished', 30_000);
     expect(discord.messages(thread.id).filter((m) => m.author.bot)).toHaveLength(1);

@@ -22,7 +22,7 @@ import {
   startFakeSlack,
 } from '../fakes/slack/index.js';
 import { freePort } from '../support/net.js';
-import { havePostgres } from '../support/postgres.js';
+import { answersLocated, havePostgres } from '../support/postgres.js';
 import {
   type Cluster,
   postgresBinaries,
@@ -341,6 +341,7 @@ describe.skipIf(!canRun)('several hosts sharing one PostgreSQL and one Redis', {
       () => slack.callsTo('chat.appendStream').some((call) => call.args.ts === ts && call.args.markdown_text),
       'half the answer',
     );
+    await waitFor(() => answersLocated(databaseURL), 'the reply recorded');
     k.child.kill('SIGKILL');
     await once(k.child, 'exit');
     const half = slack.messages(channel).find((m) => m.ts === ts)!.text;

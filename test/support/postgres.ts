@@ -33,3 +33,22 @@ export async function createTestDatabase(label = 'test'): Promise<string> {
   url.pathname = `/${name}`;
   return url.href;
 }
+
+/**
+ * Whether every answer in flight in the database at `url` has its reply's message recorded.
+ * An instance records it just after its first write; killed before that, its answer is
+ * finished by another in a new message. Tests that kill an instance to see its own message
+ * finished wait for this first.
+ */
+export async function answersLocated(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ open: number; located: number }>(
+      'SELECT count(*)::int AS open, count(reply)::int AS located FROM rag_answers_in_flight',
+    );
+    return rows[0]!.open > 0 && rows[0]!.open === rows[0]!.located;
+  } finally {
+    await client.end();
+  }
+}
