@@ -17,12 +17,16 @@ import {
   type AddClaimingResult,
   type ClaimDecision,
   type PageRecord,
+  type PageRow,
   type SourceIdentity,
   type SourceRecord,
   type SourceRepository,
+  type SourceRow,
   type SyncOutcome,
   sourceByUrl,
+  toSource as sourceFromRow,
   sourceNumber,
+  toPage,
 } from './sources.js';
 
 export const SOURCES_MIGRATION = 'knowledge-sources-pg-1';
@@ -84,63 +88,11 @@ CREATE INDEX knowledge_learned_threads_channel ON knowledge_learned_threads (cha
 /** The time to compare with: the injected clock's (`$n`, epoch ms) or, when null, the database's. */
 const at = (n: number) => `coalesce(to_timestamp($${n}::double precision / 1000), now())`;
 
-interface SourceRow {
-  id: number;
-  kind: string;
-  url: string;
-  collection: string;
-  added_by: string;
-  tenant: string | null;
-  added_at: string;
-  last_sync_at: Date | null;
-  last_status: string | null;
-  last_error: string | null;
-  pages: number;
-  chunks: number;
-  failures: number;
-}
+/** PostgreSQL gives the time of the last sync as a Date, and the lists as arrays. */
+type PostgresSourceRow = Omit<SourceRow, 'last_sync_at'> & { last_sync_at: Date | null };
 
-interface PageRow {
-  url: string;
-  title: string | null;
-  version: string | null;
-  etag: string | null;
-  last_modified: string | null;
-  hash: string;
-  links: string[];
-  chunk_ids: string[];
-}
-
-function toSource(row: SourceRow): SourceRecord {
-  return {
-    id: Number(row.id),
-    kind: row.kind,
-    url: row.url,
-    collection: row.collection,
-    addedBy: row.added_by,
-    ...(row.tenant ? { tenant: row.tenant } : {}),
-    addedAt: row.added_at,
-    ...(row.last_sync_at ? { lastSyncAt: row.last_sync_at.toISOString() } : {}),
-    ...(row.last_status ? { lastStatus: row.last_status } : {}),
-    ...(row.last_error ? { lastError: row.last_error } : {}),
-    pages: Number(row.pages),
-    chunks: Number(row.chunks),
-    failures: Number(row.failures),
-  };
-}
-
-function toPage(row: PageRow): PageRecord {
-  return {
-    url: row.url,
-    ...(row.title ? { title: row.title } : {}),
-    ...(row.version ? { version: row.version } : {}),
-    ...(row.etag ? { etag: row.etag } : {}),
-    ...(row.last_modified ? { lastModified: row.last_modified } : {}),
-    hash: row.hash,
-    links: row.links,
-    chunkIds: row.chunk_ids,
-  };
-}
+const toSource = (row: PostgresSourceRow): SourceRecord =>
+  sourceFromRow({ ...row, last_sync_at: row.last_sync_at?.toISOString() ?? null });
 
 const SELECT = `SELECT s.id, s.kind, s.url, s.collection, s.added_by, s.tenant, s.added_at, s.last_sync_at,
     s.last_status, s.last_error, s.failures,
@@ -185,7 +137,7 @@ export class PostgresSourceRepository implements SourceRepository {
     where: string,
     parameters: unknown[],
   ): Promise<SourceRecord | undefined> {
-    const { rows } = await client.query<SourceRow>(`${SELECT} WHERE ${where}`, parameters);
+    const { rows } = await client.query<PostgresSourceRow>(`${SELECT} WHERE ${where}`, parameters);
     return rows[0] ? toSource(rows[0]) : undefined;
   }
 
@@ -304,7 +256,7 @@ export class PostgresSourceRepository implements SourceRepository {
   }
 
   async list(): Promise<SourceRecord[]> {
-    const { rows } = await this.db.pool.query<SourceRow>(`${SELECT} ORDER BY s.id`);
+    const { rows } = await this.db.pool.query<PostgresSourceRow>(`${SELECT} ORDER BY s.id`);
     return rows.map(toSource);
   }
 
@@ -431,7 +383,7 @@ export class PostgresSourceRepository implements SourceRepository {
   }
 
   async dueSources(intervalMs: number): Promise<SourceRecord[]> {
-    const { rows } = await this.db.pool.query<SourceRow>(
+    const { rows } = await this.db.pool.query<PostgresSourceRow>(
       `${SELECT} WHERE s.last_sync_at IS NULL OR s.last_sync_at <= ${at(1)} - $2 * interval '1 millisecond'
        ORDER BY s.last_sync_at NULLS FIRST, s.id`,
       [this.time(), intervalMs],

@@ -45,15 +45,19 @@ export interface PageRecord {
   readonly chunkIds: readonly string[];
 }
 
-interface SourceRow {
+/**
+ * A source's row as both homes read it (SQLite and PostgreSQL), the columns whose types differ
+ * (a date, JSON lists) already converted by the home.
+ */
+export interface SourceRow {
   id: number;
   kind: string;
-  state: string | null;
   url: string;
   collection: string;
   added_by: string;
   tenant: string | null;
   added_at: string;
+  /** ISO time. */
   last_sync_at: string | null;
   last_status: string | null;
   last_error: string | null;
@@ -62,18 +66,19 @@ interface SourceRow {
   failures: number;
 }
 
-interface PageRow {
+/** An item's row as both homes read it, its lists already parsed. */
+export interface PageRow {
   url: string;
   title: string | null;
   version: string | null;
   etag: string | null;
   last_modified: string | null;
   hash: string;
-  links: string;
-  chunk_ids: string;
+  links: readonly string[];
+  chunk_ids: readonly string[];
 }
 
-function toSource(row: SourceRow): SourceRecord {
+export function toSource(row: SourceRow): SourceRecord {
   return {
     id: Number(row.id),
     kind: row.kind,
@@ -91,7 +96,7 @@ function toSource(row: SourceRow): SourceRecord {
   };
 }
 
-function toPage(row: PageRow): PageRecord {
+export function toPage(row: PageRow): PageRecord {
   return {
     url: row.url,
     ...(row.title ? { title: row.title } : {}),
@@ -99,10 +104,20 @@ function toPage(row: PageRow): PageRecord {
     ...(row.etag ? { etag: row.etag } : {}),
     ...(row.last_modified ? { lastModified: row.last_modified } : {}),
     hash: row.hash,
-    links: JSON.parse(row.links) as string[],
-    chunkIds: JSON.parse(row.chunk_ids) as string[],
+    links: row.links,
+    chunkIds: row.chunk_ids,
   };
 }
+
+/** SQLite keeps an item's lists as JSON text. */
+type SqlitePageRow = Omit<PageRow, 'links' | 'chunk_ids'> & { links: string; chunk_ids: string };
+
+const sqlitePage = (row: SqlitePageRow): PageRecord =>
+  toPage({
+    ...row,
+    links: JSON.parse(row.links) as string[],
+    chunk_ids: JSON.parse(row.chunk_ids) as string[],
+  });
 
 export interface SyncOutcome {
   readonly status: 'ok' | 'partial' | 'failed';
@@ -473,8 +488,8 @@ export class SourceRegistry implements SourceRepository {
       .prepare(
         'SELECT url, title, version, etag, last_modified, hash, links, chunk_ids FROM knowledge_pages WHERE source_id = ? ORDER BY url',
       )
-      .all(sourceId) as unknown as PageRow[];
-    return rows.map(toPage);
+      .all(sourceId) as unknown as SqlitePageRow[];
+    return rows.map(sqlitePage);
   }
 
   async pages(sourceId: number): Promise<PageRecord[]> {
