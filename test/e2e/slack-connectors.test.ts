@@ -12,16 +12,11 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Bot, composeBot } from '../../src/app/compose.js';
 import { parseConfig } from '../../src/config.js';
 import { createSlackAdapter, type SlackAdapter } from '../../src/platforms/slack/index.js';
-import {
-  eventEnvelope,
-  type FakeSlack,
-  sendToBolt,
-  slashCommandBody,
-  startFakeSlack,
-} from '../fakes/slack/index.js';
+import { type FakeSlack, sendToBolt, slashCommandBody, startFakeSlack } from '../fakes/slack/index.js';
 import { type Backends, startBackends } from '../support/backends.js';
 import { type Connectors, startConnectors } from '../support/connectors.js';
 import { captureLogs } from '../support/logs.js';
+import { mentionAndAwaitAnswer } from '../support/slack-answers.js';
 import { waitFor } from '../support/wait.js';
 
 const SECRET = 'slack-signing-secret-for-tests';
@@ -62,26 +57,13 @@ async function kb(text: string, channel: string, count = 1): Promise<string[]> {
 /** Asks with a mention in `channel`; resolves with the final answer call's arguments as JSON. */
 async function ask(channel: string, question: string): Promise<string> {
   // One asker per question: the per-user rate limit is not what this suite is about.
-  const user = `${MEMBER}${++questions}`;
-  const ts = slack.addUserMessage(channel, user, `<@UBOT> ${question}`);
-  await sendToBolt(
+  return mentionAndAwaitAnswer(slack, {
     eventsURL,
-    eventEnvelope({ type: 'app_mention', user, text: `<@UBOT> ${question}`, ts, channel }, slack.teamId),
-    'application/json',
-    { secret: SECRET },
-  );
-  const end = await waitFor(
-    () =>
-      slack.calls.find(
-        (call) =>
-          call.args.channel === channel &&
-          /stopStream|update|postMessage/.test(call.method) &&
-          slack.messages(channel).some((m) => m.thread_ts === ts && m.ts === (call.args.ts ?? m.ts)) &&
-          /feedback_up|:warning:/.test(JSON.stringify(call.args)),
-      ),
-    `the answer in ${channel}`,
-  );
-  return JSON.stringify(end.args);
+    secret: SECRET,
+    channel,
+    user: `${MEMBER}${++questions}`,
+    question,
+  });
 }
 
 beforeAll(async () => {

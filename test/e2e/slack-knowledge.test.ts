@@ -15,7 +15,6 @@ import { ingestPaths } from '../../src/ingest/pipeline.js';
 import { createSlackAdapter, type SlackAdapter } from '../../src/platforms/slack/index.js';
 import { type FakeDocsSite, startFakeDocsSite } from '../fakes/docs-site/index.js';
 import {
-  eventEnvelope,
   type FakeSlack,
   messageShortcutBody,
   sendToBolt,
@@ -24,6 +23,7 @@ import {
 } from '../fakes/slack/index.js';
 import { type Backends, startBackends } from '../support/backends.js';
 import { captureLogs } from '../support/logs.js';
+import { mentionAndAwaitAnswer } from '../support/slack-answers.js';
 import { waitFor } from '../support/wait.js';
 
 const SECRET = 'slack-signing-secret-for-tests';
@@ -65,28 +65,7 @@ const texts = (replies: unknown[]) => replies.map((reply) => (reply as { text: s
 
 /** Asks with a mention in `channel`; resolves with the final answer call's arguments as JSON. */
 async function ask(channel: string, question: string): Promise<string> {
-  const ts = slack.addUserMessage(channel, MEMBER, `<@UBOT> ${question}`);
-  await sendToBolt(
-    eventsURL,
-    eventEnvelope(
-      { type: 'app_mention', user: MEMBER, text: `<@UBOT> ${question}`, ts, channel },
-      slack.teamId,
-    ),
-    'application/json',
-    { secret: SECRET },
-  );
-  const end = await waitFor(
-    () =>
-      slack.calls.find(
-        (call) =>
-          call.args.channel === channel &&
-          /stopStream|update|postMessage/.test(call.method) &&
-          slack.messages(channel).some((m) => m.thread_ts === ts && m.ts === (call.args.ts ?? m.ts)) &&
-          /feedback_up|:warning:/.test(JSON.stringify(call.args)),
-      ),
-    `the answer in ${channel}`,
-  );
-  return JSON.stringify(end.args);
+  return mentionAndAwaitAnswer(slack, { eventsURL, secret: SECRET, channel, user: MEMBER, question });
 }
 
 beforeAll(async () => {

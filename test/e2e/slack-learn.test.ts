@@ -22,6 +22,7 @@ import {
 } from '../fakes/slack/index.js';
 import { type Backends, startBackends } from '../support/backends.js';
 import { captureLogs } from '../support/logs.js';
+import { mentionAndAwaitAnswer } from '../support/slack-answers.js';
 import { waitFor } from '../support/wait.js';
 
 const SECRET = 'slack-signing-secret-for-tests';
@@ -76,26 +77,13 @@ async function react(fields: {
 }
 
 async function ask(channel: string, question: string): Promise<string> {
-  const user = `UQ${++questions}`;
-  const ts = slack.addUserMessage(channel, user, `<@UBOT> ${question}`);
-  await sendToBolt(
+  return mentionAndAwaitAnswer(slack, {
     eventsURL,
-    eventEnvelope({ type: 'app_mention', user, text: `<@UBOT> ${question}`, ts, channel }, slack.teamId),
-    'application/json',
-    { secret: SECRET },
-  );
-  const end = await waitFor(
-    () =>
-      slack.calls.find(
-        (call) =>
-          call.args.channel === channel &&
-          /stopStream|update|postMessage/.test(call.method) &&
-          slack.messages(channel).some((m) => m.thread_ts === ts && m.ts === (call.args.ts ?? m.ts)) &&
-          /feedback_up|:warning:/.test(JSON.stringify(call.args)),
-      ),
-    `the answer in ${channel}`,
-  );
-  return JSON.stringify(end.args);
+    secret: SECRET,
+    channel,
+    user: `UQ${++questions}`,
+    question,
+  });
 }
 
 const search = (query: string) => bot.runtime.store.search(query, { topK: 3, collections: ['support'] });

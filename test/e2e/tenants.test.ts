@@ -33,6 +33,7 @@ import {
 } from '../fakes/slack/index.js';
 import { type Backends, startBackends } from '../support/backends.js';
 import { captureLogs } from '../support/logs.js';
+import { mentionAndAwaitAnswer } from '../support/slack-answers.js';
 import { waitFor } from '../support/wait.js';
 
 const SIGNING_SECRET = 'slack-signing-secret-for-tenant-tests';
@@ -115,26 +116,15 @@ describe('Slack installed in two workspaces (OAuth), no KNOWLEDGE_ROUTES', () =>
 
   /** Asks with a mention; resolves with the final answer's arguments as JSON. */
   async function ask(workspace: typeof ALPHA, channel: string, question: string): Promise<string> {
-    const text = `<@${workspace.botUserId}> ${question}`;
-    const ts = slack.addUserMessage(channel, 'U0ASKER', text);
-    await sendToBolt(
-      `${base}/slack/events`,
-      eventEnvelope({ type: 'app_mention', user: 'U0ASKER', text, ts, channel }, workspace.teamId),
-      'application/json',
-      { secret: SIGNING_SECRET },
-    );
-    const end = await waitFor(
-      () =>
-        slack.calls.find(
-          (call) =>
-            call.args.channel === channel &&
-            /stopStream|update|postMessage/.test(call.method) &&
-            slack.messages(channel).some((m) => m.thread_ts === ts && m.ts === (call.args.ts ?? m.ts)) &&
-            /feedback_up|:warning:/.test(JSON.stringify(call.args)),
-        ),
-      `the answer in ${channel}`,
-    );
-    return JSON.stringify(end.args);
+    return mentionAndAwaitAnswer(slack, {
+      eventsURL: `${base}/slack/events`,
+      secret: SIGNING_SECRET,
+      channel,
+      user: 'U0ASKER',
+      question,
+      botUserId: workspace.botUserId,
+      teamId: workspace.teamId,
+    });
   }
 
   beforeAll(async () => {
