@@ -8,9 +8,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type Bot, composeBot } from '../../src/app/compose.js';
+import type { Bot } from '../../src/app/compose.js';
 import { parseConfig } from '../../src/config.js';
-import { createDiscordAdapter } from '../../src/platforms/discord/index.js';
 import type { PlatformAdapter } from '../../src/platforms/types.js';
 import {
   type FakeDiscord,
@@ -20,6 +19,7 @@ import {
 } from '../fakes/discord/index.js';
 import { type Backends, startBackends } from '../support/backends.js';
 import { type Connectors, startConnectors } from '../support/connectors.js';
+import { discordBotOn } from '../support/discord-bot.js';
 import { captureLogs } from '../support/logs.js';
 import { waitFor } from '../support/wait.js';
 
@@ -81,17 +81,7 @@ beforeAll(async () => {
     KB_CREDENTIALED_TENANTS: discord.guildId,
   });
   const { logger } = captureLogs();
-  bot = await composeBot(config, logger);
-  adapter = createDiscordAdapter({
-    config: config.discord!,
-    conversations: bot.conversations,
-    knowledge: bot.knowledge,
-    logger,
-    editIntervalMs: 0,
-  });
-  const ready = discord.waitForReady();
-  await adapter.start();
-  await ready;
+  ({ bot, adapter } = await discordBotOn(discord, config, logger));
 });
 
 afterAll(async () => {

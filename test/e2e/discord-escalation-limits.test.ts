@@ -7,11 +7,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Bot, composeBot } from '../../src/app/compose.js';
+import type { Bot } from '../../src/app/compose.js';
 import { parseConfig } from '../../src/config.js';
-import { createDiscordAdapter } from '../../src/platforms/discord/index.js';
 import type { PlatformAdapter } from '../../src/platforms/types.js';
 import { type FakeDiscord, startFakeDiscord } from '../fakes/discord/index.js';
+import { discordBotOn } from '../support/discord-bot.js';
 import { captureLogs } from '../support/logs.js';
 import { waitFor } from '../support/wait.js';
 
@@ -36,17 +36,7 @@ beforeAll(async () => {
     RAG_KNOWLEDGE_DIR: join(dataDir, 'none'),
   });
   const { logger } = captureLogs();
-  bot = await composeBot(config, logger);
-  adapter = createDiscordAdapter({
-    config: config.discord!,
-    conversations: bot.conversations,
-    knowledge: bot.knowledge,
-    logger,
-    editIntervalMs: 0,
-  });
-  const ready = discord.waitForReady();
-  await adapter.start();
-  await ready;
+  ({ bot, adapter } = await discordBotOn(discord, config, logger));
 });
 afterAll(async () => {
   await bot?.stop([adapter]);

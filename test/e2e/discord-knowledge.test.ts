@@ -7,10 +7,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type Bot, composeBot } from '../../src/app/compose.js';
+import type { Bot } from '../../src/app/compose.js';
 import { parseConfig } from '../../src/config.js';
 import { strings } from '../../src/conversation/strings.js';
-import { createDiscordAdapter } from '../../src/platforms/discord/index.js';
 import type { PlatformAdapter } from '../../src/platforms/types.js';
 import {
   type FakeDiscord,
@@ -20,6 +19,7 @@ import {
 } from '../fakes/discord/index.js';
 import { type FakeDocsSite, startFakeDocsSite } from '../fakes/docs-site/index.js';
 import { type Backends, startBackends } from '../support/backends.js';
+import { discordBotOn } from '../support/discord-bot.js';
 import { captureLogs } from '../support/logs.js';
 import { waitFor } from '../support/wait.js';
 
@@ -58,17 +58,7 @@ beforeAll(async () => {
     CRAWL_ALLOW_PRIVATE: 'true',
   });
   const { logger } = captureLogs();
-  bot = await composeBot(config, logger);
-  adapter = createDiscordAdapter({
-    config: config.discord!,
-    conversations: bot.conversations,
-    knowledge: bot.knowledge,
-    logger,
-    editIntervalMs: 0,
-  });
-  const ready = discord.waitForReady();
-  await adapter.start();
-  await ready;
+  ({ bot, adapter } = await discordBotOn(discord, config, logger));
 });
 
 afterAll(async () => {

@@ -32,6 +32,7 @@ import {
   startFakeSlack,
 } from '../fakes/slack/index.js';
 import { type Backends, startBackends } from '../support/backends.js';
+import { discordBotOn } from '../support/discord-bot.js';
 import { captureLogs } from '../support/logs.js';
 import { mentionAndAwaitAnswer } from '../support/slack-answers.js';
 import { waitFor } from '../support/wait.js';
@@ -308,17 +309,7 @@ describe('Discord: one bot in two servers', () => {
       CRAWL_ALLOW_PRIVATE: 'true',
     });
     const { logger } = captureLogs();
-    bot = await composeBot(config, logger);
-    adapter = createDiscordAdapter({
-      config: config.discord!,
-      conversations: bot.conversations,
-      knowledge: bot.knowledge,
-      logger,
-      editIntervalMs: 0,
-    });
-    const ready = discord.waitForReady();
-    await adapter.start();
-    await ready;
+    ({ bot, adapter } = await discordBotOn(discord, config, logger));
   });
   afterAll(async () => {
     await bot?.stop([adapter]);

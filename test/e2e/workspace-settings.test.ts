@@ -13,7 +13,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Bot, composeBot } from '../../src/app/compose.js';
 import { parseConfig } from '../../src/config.js';
 import { strings } from '../../src/conversation/strings.js';
-import { createDiscordAdapter } from '../../src/platforms/discord/index.js';
 import { createSlackAdapter, type SlackAdapter } from '../../src/platforms/slack/index.js';
 import { openInstallationStore, type SlackInstallations } from '../../src/platforms/slack/installations.js';
 import type { PlatformAdapter } from '../../src/platforms/types.js';
@@ -33,6 +32,7 @@ import {
   startFakeSlack,
 } from '../fakes/slack/index.js';
 import { type Backends, startBackends } from '../support/backends.js';
+import { discordBotOn } from '../support/discord-bot.js';
 import { captureLogs } from '../support/logs.js';
 import { waitFor } from '../support/wait.js';
 
@@ -392,18 +392,9 @@ describe('Discord: /kb settings per server', () => {
       DIGEST_SCHEDULE: 'daily',
     });
     const { logger } = captureLogs();
-    bot = await composeBot(config, logger);
-    adapter = createDiscordAdapter({
-      config: config.discord!,
-      conversations: bot.conversations,
-      knowledge: bot.knowledge,
-      logger,
-      editIntervalMs: 0,
-      tenants: bot.tenantSettings,
-    });
-    const ready = discord.waitForReady();
-    await adapter.start();
-    await ready;
+    ({ bot, adapter } = await discordBotOn(discord, config, logger, (composed) => ({
+      tenants: composed.tenantSettings,
+    })));
   });
   afterAll(async () => {
     await bot?.stop([adapter]);
