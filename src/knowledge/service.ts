@@ -669,18 +669,7 @@ export class KnowledgeService {
         { source: source.url, tenant: source.tenant },
         'a tenant source needs credentials it may not use',
       );
-      return {
-        source: (await this.registry.get(source.id)) ?? source,
-        pages: 0,
-        added: 0,
-        updated: 0,
-        unchanged: 0,
-        removed: 0,
-        chunksUpserted: 0,
-        chunksRemoved: 0,
-        failed: [],
-        error: refused,
-      };
+      return notSynced((await this.registry.get(source.id)) ?? source, refused);
     }
     // Removing the source cancels its sync (removeSource aborts it and waits for the end).
     const controller = new AbortController();
@@ -841,7 +830,8 @@ export class KnowledgeService {
 /** A source's sync skipped because another sync (here or in another process) has it. */
 export const SYNC_BUSY = 'busy';
 
-function busy(source: SourceRecord): SyncSummary {
+/** A sync that read nothing, and why. */
+function notSynced(source: SourceRecord, error: string): SyncSummary {
   return {
     source,
     pages: 0,
@@ -852,9 +842,11 @@ function busy(source: SourceRecord): SyncSummary {
     chunksUpserted: 0,
     chunksRemoved: 0,
     failed: [],
-    error: SYNC_BUSY,
+    error,
   };
 }
+
+const busy = (source: SourceRecord): SyncSummary => notSynced(source, SYNC_BUSY);
 
 /** A tenant's own collection: `slack-t0123abcd`, `discord-81234…`. */
 export function tenantCollection(tenant: string): string {
@@ -868,20 +860,8 @@ function isTenantCollection(name: string): boolean {
 }
 
 /** A source stored by a kind this version does not know (written by a newer one): left as it is. */
-function unknownKind(source: SourceRecord): SyncSummary {
-  return {
-    source,
-    pages: 0,
-    added: 0,
-    updated: 0,
-    unchanged: 0,
-    removed: 0,
-    chunksUpserted: 0,
-    chunksRemoved: 0,
-    failed: [],
-    error: `this version of the bot cannot read ${source.kind} sources`,
-  };
-}
+const unknownKind = (source: SourceRecord): SyncSummary =>
+  notSynced(source, `this version of the bot cannot read ${source.kind} sources`);
 
 /** `/kb learn` refused: a private channel, a direct message. */
 export class LearnRefusedError extends Error {
