@@ -21,6 +21,7 @@ import {
 } from '../../src/ingest/parse-pool.js';
 import { MAX_ROBOTS_BYTES, readRobots } from '../../src/ingest/robots.js';
 import {
+  BOMB_DRESSINGS,
   backtrackingHtml,
   commentBombPage,
   deflateBombPdf,
@@ -136,32 +137,7 @@ const suite: BenchSuite = {
       // Decompression bombs dressed past a syntax check, two of each kind queued at once. First:
       // the main-thread baselines below leave this process large, and forking a parser from a
       // large process takes longer (its page tables are copied), which the bot, at ~90 MB, never is.
-      const dressed = [
-        {
-          filter: 'escaped',
-          imageSubtype: true,
-          objInString: false,
-          paddingBytes: 0,
-          afterStream: ' \n',
-          place: 'contents',
-        },
-        {
-          filter: 'indirect',
-          imageSubtype: false,
-          objInString: true,
-          paddingBytes: 70_000,
-          afterStream: '\n',
-          place: 'form',
-        },
-        {
-          filter: 'run-length',
-          imageSubtype: false,
-          objInString: false,
-          paddingBytes: 0,
-          afterStream: '\r\n',
-          place: 'contents',
-        },
-      ] as const;
+      const dressed = BOMB_DRESSINGS;
       const bombs = dressed.flatMap((dressing) => {
         const data = dressedBombPdf(dressing, dressing.filter === 'run-length' ? 300 : 512);
         return [data, data];

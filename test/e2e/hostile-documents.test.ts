@@ -19,6 +19,7 @@ import { eventEnvelope, type FakeSlack, sendToBolt, startFakeSlack } from '../fa
 import { type Backends, startBackends } from '../support/backends.js';
 import { BUDGET_CSV, promptContext } from '../support/files.js';
 import {
+  BOMB_DRESSINGS,
   backtrackingHtml,
   commentBombPage,
   deflateBombPdf,
@@ -209,34 +210,7 @@ describe('the bot, given hostile attachments', () => {
   }, 120_000);
 
   it('Slack: reads decompression bombs dressed to look like anything but one, in parser processes: the bot’s own memory does not grow with them, each is noted with the budget that stopped it, and the CSV beside them is answered', async () => {
-    const bombs = (
-      [
-        {
-          filter: 'escaped',
-          imageSubtype: true,
-          objInString: false,
-          paddingBytes: 0,
-          afterStream: ' \n',
-          place: 'contents',
-        },
-        {
-          filter: 'indirect',
-          imageSubtype: false,
-          objInString: true,
-          paddingBytes: 70_000,
-          afterStream: '\n',
-          place: 'form',
-        },
-        {
-          filter: 'run-length',
-          imageSubtype: false,
-          objInString: false,
-          paddingBytes: 0,
-          afterStream: '\r\n',
-          place: 'contents',
-        },
-      ] as const
-    ).map((dressing, i) =>
+    const bombs = BOMB_DRESSINGS.map((dressing, i) =>
       slack.addFile({
         name: `report-${i}.pdf`,
         // Run-length expands 64 times only: 300 MB keeps the file under the 5 MB attachment limit.

@@ -197,6 +197,34 @@ const MEGABYTE = 1024 * KB;
 const deflated = new Map<string, Buffer>();
 
 /** A one-page PDF whose one stream expands to `inflatedMB` of spaces, dressed as `dressing` says. */
+/** Three ways to dress a bomb past a syntax check: an escaped filter name on an image-typed stream, an indirect filter on a padded Form XObject, run-length. */
+export const BOMB_DRESSINGS: readonly BombDressing[] = [
+  {
+    filter: 'escaped',
+    imageSubtype: true,
+    objInString: false,
+    paddingBytes: 0,
+    afterStream: ' \n',
+    place: 'contents',
+  },
+  {
+    filter: 'indirect',
+    imageSubtype: false,
+    objInString: true,
+    paddingBytes: 70_000,
+    afterStream: '\n',
+    place: 'form',
+  },
+  {
+    filter: 'run-length',
+    imageSubtype: false,
+    objInString: false,
+    paddingBytes: 0,
+    afterStream: '\r\n',
+    place: 'contents',
+  },
+];
+
 export function dressedBombPdf(dressing: BombDressing, inflatedMB = 256): Buffer {
   const size = inflatedMB * 1024 * KB;
   let data: Buffer;
