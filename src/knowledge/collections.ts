@@ -87,8 +87,14 @@ export interface ResolvedRoute {
   readonly origin: 'chat' | 'environment' | 'default';
 }
 
-export function resolveRoute(place: Place, fromChat: Routes, fromEnvironment: Routes): ResolvedRoute {
-  for (const key of placeKeys(place)) {
+/** The route of `place`: the first of `keys` (most specific first) that a route names. */
+export function resolveRoute(
+  place: Place,
+  fromChat: Routes,
+  fromEnvironment: Routes,
+  keys: readonly string[] = placeKeys(place),
+): ResolvedRoute {
+  for (const key of keys) {
     const chat = fromChat.get(key);
     if (chat) return { collections: chat, key, origin: 'chat' };
     const environment = fromEnvironment.get(key);

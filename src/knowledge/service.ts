@@ -168,6 +168,17 @@ export class KnowledgeService {
   }
 
   /**
+   * The key a channel's own settings from the chat (`/kb use`, `/kb learn`) are kept under: the
+   * channel, and where tenants are kept apart its workspace too, since a channel shared between
+   * two organisations (Slack Connect) has one id in both: neither may change the other's.
+   */
+  private chatKey(place: Place): string | undefined {
+    const key = channelKey(place);
+    if (!key) return undefined;
+    return this.tenantOf(place) ? `${place.workspaceId}/${key}` : key;
+  }
+
+  /**
    * The route that applies to `place` (see collections.ts for precedence). Where tenants are
    * kept apart, a place nothing routes reads its tenant's own collection first, then the
    * operator's shared `default`; and a channel's `/kb use` route reads only collections the
@@ -175,8 +186,9 @@ export class KnowledgeService {
    * these rules, reads nothing of it).
    */
   async route(place: Place): Promise<ResolvedRoute> {
-    const keys = placeKeys(place);
-    let route = resolveRoute(place, await this.routes.lookup(keys), this.options.settings.routes);
+    const scoped = this.chatKey(place);
+    const keys = [...new Set([...(scoped ? [scoped] : []), ...placeKeys(place)])];
+    let route = resolveRoute(place, await this.routes.lookup(keys), this.options.settings.routes, keys);
     const tenant = this.tenantOf(place);
     if (!tenant) return route;
     if (route.origin === 'chat') {
@@ -422,7 +434,7 @@ export class KnowledgeService {
    * no other tenant can route to it and read what this one later writes there.
    */
   async use(place: Place, collections: readonly string[], by: string): Promise<string | undefined> {
-    const key = channelKey(place);
+    const key = this.chatKey(place);
     if (!key) return undefined;
     const tenant = this.tenantOf(place);
     if (tenant) {
@@ -445,7 +457,7 @@ export class KnowledgeService {
 
   /** Removes the channel's own route; true when there was one. */
   async resetUse(place: Place): Promise<boolean> {
-    const key = channelKey(place);
+    const key = this.chatKey(place);
     return key ? this.routes.clear(key) : false;
   }
 
@@ -736,7 +748,7 @@ export class KnowledgeService {
    * knowledge another place reads. Returns the collection.
    */
   async startLearning(place: Place, by: string, isPublic: boolean): Promise<string> {
-    const key = channelKey(place);
+    const key = this.chatKey(place);
     if (!key || place.direct) throw new LearnRefusedError('`/kb learn` works in a channel');
     if (!isPublic) {
       throw new LearnRefusedError(
@@ -751,19 +763,19 @@ export class KnowledgeService {
 
   /** `/kb learn off`; true when the channel was learning. Threads learned so far stay. */
   async stopLearning(place: Place): Promise<boolean> {
-    const key = channelKey(place);
+    const key = this.chatKey(place);
     return key ? this.learning.disable(key) : false;
   }
 
   /** Whether the channel of `place` learns from its resolved threads. */
   async learningIn(place: Place): Promise<LearningChannel | undefined> {
-    const key = channelKey(place);
+    const key = this.chatKey(place);
     return key ? this.learning.channel(key) : undefined;
   }
 
   /** Threads learned in the channel of `place`. */
   async learnedIn(place: Place): Promise<number> {
-    const key = channelKey(place);
+    const key = this.chatKey(place);
     return key ? this.learning.threadsIn(key) : 0;
   }
 
@@ -778,7 +790,7 @@ export class KnowledgeService {
     readonly messages: readonly ThreadMessage[];
     readonly by: string;
   }): Promise<SavedThread | undefined> {
-    const key = channelKey(input.place);
+    const key = this.chatKey(input.place);
     if (!key || !(await this.learning.channel(key))) return undefined;
     const saved = await this.saveThread({
       place: input.place,

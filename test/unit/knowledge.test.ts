@@ -413,6 +413,23 @@ describe('multi-workspace mode (Slack by OAuth, Discord)', () => {
     allowed.close();
   });
 
+  it('keeps each workspace’s own route and learning in a channel the two share (Slack Connect)', async () => {
+    const { service, close } = await tenants();
+    const alphaThere = { ...alpha, channelId: 'C0SHARED' };
+    const betaThere = { ...beta, channelId: 'C0SHARED' };
+    await service.use(alphaThere, ['slack-t0alpha'], 'slack:U1');
+    // Beta's admin resets and routes the same channel id: Alpha's own route stays.
+    expect(await service.resetUse(betaThere)).toBe(false);
+    await service.use(betaThere, ['slack-t0beta'], 'slack:U2');
+    expect((await service.route(alphaThere)).collections).toEqual(['slack-t0alpha']);
+    expect((await service.route(betaThere)).collections).toEqual(['slack-t0beta']);
+    await service.startLearning(alphaThere, 'slack:U1', true);
+    expect(await service.stopLearning(betaThere)).toBe(false);
+    expect(await service.learningIn(alphaThere)).toBeDefined();
+    expect(await service.learningIn(betaThere)).toBeUndefined();
+    close();
+  });
+
   it("checks the operator's credentials again at each sync: a token set later for the source's host", async () => {
     const dir = await mkdtemp(join(tmpdir(), 'rag-later-token-'));
     dirs.push(dir);
