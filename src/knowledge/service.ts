@@ -582,7 +582,7 @@ export class KnowledgeService {
     const deleted = new Set(before);
     await release(pages.flatMap((page) => page.chunkIds).filter((id) => !deleted.has(id)));
     await this.kindOf(source)
-      ?.forget?.(source.url, this.cacheDir)
+      ?.forget?.(source, this.cacheDir)
       .catch((error: unknown) =>
         this.log.warn({ err: error, source: source.url }, 'could not delete a source cache'),
       );

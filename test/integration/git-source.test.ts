@@ -3,7 +3,7 @@
  * loopback server, test/fakes/git) with commits made by the test, read by isomorphic-git.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -213,11 +213,17 @@ describe('Git repositories: a folder of a branch, synced by commit', () => {
     expect(host.requests).toHaveLength(0);
   });
 
-  it('forgets its cache when the source is removed', async () => {
+  it('forgets its cache when the source is removed, and only its own', async () => {
     const folder = join(cacheDir, 'git');
     expect(existsSync(folder)).toBe(true);
     const source = (await registry.find(`${host.url}/acme/handbook.git`, 'plain'))!;
-    await gitKind.forget!(source.url, cacheDir);
+    // The same repository in another collection (another tenant's) has a clone of its own.
+    const { source: other } = await registry.add(source.url, 'other-tenant', 'test', 'git');
+    await syncSource(store, registry, other, options());
+    const clones = () => readdirSync(folder).length;
+    const before = clones();
+    await gitKind.forget!(source, cacheDir);
+    expect(clones()).toBe(before - 1);
     const summary = await syncSource(store, registry, source, options());
     expect(summary).toMatchObject({ unchanged: 5 });
   });

@@ -118,8 +118,13 @@ function explain(error: unknown, location: RepoLocation, variable: string, hasTo
   return error instanceof Error ? error : new Error(String(error));
 }
 
-function cacheFolder(cacheDir: string, url: string): string {
-  return join(cacheDir, 'git', createHash('sha256').update(url).digest('hex').slice(0, 24));
+/**
+ * A source's own clone: by repository and collection, as sources are, so two sources of one
+ * repository (two tenants' collections) never share one, nor one's removal take the other's.
+ */
+function cacheFolder(cacheDir: string, url: string, collection: string): string {
+  const key = createHash('sha256').update(`${collection}\n${url}`).digest('hex').slice(0, 24);
+  return join(cacheDir, 'git', key);
 }
 
 export const gitKind: SourceKind = {
@@ -143,7 +148,7 @@ export const gitKind: SourceKind = {
     const { headers, variable } = authHeaders(location, context.env);
     const hasToken = headers.authorization !== undefined;
     const previous = isGitState(context.state) ? context.state : undefined;
-    const gitdir = cacheFolder(context.cacheDir, context.url);
+    const gitdir = cacheFolder(context.cacheDir, context.url, context.collection);
     // isomorphic-git runs in a reader process: what a pack inflates to is its memory, not ours.
     // Loaded with the first Git sync: a bot without Git sources never holds this code.
     const { GitReader, rebuilt } = await import('./git-process.js');
@@ -229,7 +234,7 @@ export const gitKind: SourceKind = {
     }
   },
 
-  async forget(url: string, cacheDir: string) {
-    await rm(cacheFolder(cacheDir, url), { recursive: true, force: true });
+  async forget(source, cacheDir) {
+    await rm(cacheFolder(cacheDir, source.url, source.collection), { recursive: true, force: true });
   },
 };

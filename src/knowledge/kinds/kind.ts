@@ -125,6 +125,9 @@ export interface SourceKind {
   recognise(url: URL, env: Environment): string | undefined;
   /** Reads the source, yielding each item; returns the state for next time. */
   sync(context: SyncContext): AsyncGenerator<ItemEvent, SyncEnd, void>;
-  /** Deletes whatever the kind keeps outside the registry (a cache), when its source is removed. */
-  forget?(url: string, cacheDir: string): Promise<void>;
+  /**
+   * Deletes whatever the kind keeps outside the registry (a cache) for the source of `url` in
+   * `collection`, when that source is removed.
+   */
+  forget?(source: { readonly url: string; readonly collection: string }, cacheDir: string): Promise<void>;
 }
