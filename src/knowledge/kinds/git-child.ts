@@ -11,6 +11,7 @@ import { rm } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import type { GitHttpRequest, GitHttpResponse, HttpClient } from 'isomorphic-git';
 import * as git from 'isomorphic-git';
+import { withoutTrailingSlashes } from '../../text/trailing-slashes.js';
 import type { CarriedError, FromReader, Listing, ReadJob, ToReader } from './git-messages.js';
 
 /** Entries a listing walks at least before it stops (see list). */
@@ -181,7 +182,7 @@ async function list(job: ReadJob): Promise<Listing> {
   await git.writeRef({ fs, gitdir, ref: `refs/heads/${ref}`, value: head, force: true });
 
   // The path is a folder, or one file (a `blob` link).
-  const exact = state.path.replace(/(?<!\/)\/+$/, '');
+  const exact = withoutTrailingSlashes(state.path);
   const prefix = exact ? `${exact}/` : '';
   const files: { path: string; oid: string }[] = [];
   let truncated = false;

@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import { constants as osConstants, setPriority } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { residentBytes } from '../../ingest/process-memory.js';
+import { withoutTrailingSlashes } from '../../text/trailing-slashes.js';
 import type { CarriedError, FromReader, ToReader } from './git-messages.js';
 import { SourceError } from './kind.js';
 
@@ -103,9 +104,7 @@ export function readerRequest(
     }
   }
   const repository = new URL(cloneUrl);
-  let end = repository.pathname.length;
-  while (end > 0 && repository.pathname[end - 1] === '/') end -= 1;
-  const base = repository.pathname.slice(0, end);
+  const base = withoutTrailingSlashes(repository.pathname);
   const forRepository =
     url.origin === repository.origin &&
     url.username === '' &&

@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import type { SourceFormat } from '../../ingest/formats/source.js';
+import { withoutTrailingSlashes } from '../../text/trailing-slashes.js';
 import { gitToken, isLoopbackHost } from './environment.js';
 import {
   fileUrl,
@@ -139,7 +140,7 @@ export const gitKind: SourceKind = {
     const copy = new URL(url);
     copy.hash = '';
     copy.search = '';
-    return copy.href.replace(/(?<!\/)\/+$/, '');
+    return withoutTrailingSlashes(copy.href);
   },
 
   async *sync(context: SyncContext): AsyncGenerator<ItemEvent, SyncEnd, void> {

@@ -16,6 +16,7 @@
  * GITHUB_API_URL only, never to an API derived from the URL a user added.
  */
 import type { Octokit } from '@octokit/rest';
+import { withoutTrailingSlashes } from '../../text/trailing-slashes.js';
 import { isLoopbackHost } from './environment.js';
 import { resetWaitMs, SECONDARY_LIMIT_WAIT_MS } from './http.js';
 import {
@@ -84,7 +85,8 @@ function hostsOfApi(apiUrl: string): Set<string> {
  */
 function apiUrlFor(url: URL, env: Environment): string {
   const host = url.hostname.toLowerCase();
-  const configured = env.GITHUB_API_URL?.trim().replace(/(?<!\/)\/+$/, '');
+  const trimmed = env.GITHUB_API_URL?.trim();
+  const configured = trimmed === undefined ? undefined : withoutTrailingSlashes(trimmed);
   if (configured && (DOTCOM.has(host) || hostsOfApi(configured).has(host))) return configured;
   if (DOTCOM.has(host)) return 'https://api.github.com';
   throw new SourceError(
