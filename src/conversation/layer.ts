@@ -181,7 +181,14 @@ export class ConversationLayer {
     }
     const questionId = options.questionId ?? randomUUID();
     const handover = this.track(conversation, questionId, checked.question, options.via);
-    return this.answer(conversation, checked.question, { ...options, questionId }, handover);
+    try {
+      return await this.answer(conversation, checked.question, { ...options, questionId }, handover);
+    } catch (error) {
+      // Failed before the answer could end its record (a guard or the dedupe store down): the
+      // record ends here, or it would be renewed, and answered by another instance at shutdown.
+      await handover?.end('finished');
+      throw error;
+    }
   }
 
   /** Admits the question past the guards, reads its files, says what could not be read, then answers. */

@@ -50,6 +50,14 @@ export class HandoverHandle {
   private chain: Promise<unknown>;
   private lastLocation: string | undefined;
   private ended = false;
+  /** Its record is in the database: only then does the heartbeat renew it. */
+  recorded = false;
+  /**
+   * Its record could not be written (the database was unreachable as the answer began): the
+   * answer goes on, unrecorded, and nothing about it is written or renewed any more (a renewal
+   * finding no record would read as the answer being taken over).
+   */
+  unrecorded = false;
   /** How the record ends, while that is still to be written. */
   private pendingEnd: 'finish' | 'release' | undefined;
 
@@ -77,11 +85,12 @@ export class HandoverHandle {
 
   /** The reply's message, as soon as it exists and whenever it changes. */
   located(where: HandoverData | undefined): void {
-    if (!where || this.ended || this.lost) return;
+    if (!where || this.ended || this.lost || this.unrecorded) return;
     const key = JSON.stringify(where);
     if (key === this.lastLocation) return;
     this.lastLocation = key;
     this.queue(async (store, owner) => {
+      if (this.unrecorded) return;
       if (!(await store.located(this.questionId, owner, where))) this.lose();
     });
   }
@@ -95,7 +104,7 @@ export class HandoverHandle {
   async end(how: AnswerEnd): Promise<void> {
     if (this.ended) return;
     this.ended = true;
-    if (this.lost) {
+    if (this.lost || this.unrecorded) {
       this.tracker.forget(this);
       return;
     }
@@ -131,12 +140,10 @@ export class HandoverHandle {
   lose(): void {
     if (this.lost) return;
     this.controller.abort(new Error('answer taken over by another instance'));
-    if (this.ended) {
-      // Already answered here; the record's end was waiting for the database.
-      this.pendingEnd = undefined;
-      this.tracker.forget(this);
-      return;
-    }
+    // Renewed no more, whether its end was already waiting for the database or not.
+    this.pendingEnd = undefined;
+    this.tracker.forget(this);
+    if (this.ended) return;
     this.tracker.log.warn(
       { questionId: this.questionId },
       'another instance took this answer over (this one was silent too long); no longer writing it',
@@ -190,11 +197,17 @@ export class AnswerHandover {
 
   /** Records an answer this process begins. Never throws: an answer not recorded is answered all the same. */
   begin(answer: NewInFlightAnswer): HandoverHandle {
-    const handle = new HandoverHandle(
-      this,
-      answer.questionId,
-      this.store.begin(answer, this.instanceId).catch((error: unknown) => this.failed(error)),
+    const recording = this.store.begin(answer, this.instanceId).then(
+      () => {
+        handle.recorded = true;
+      },
+      (error: unknown) => {
+        this.failed(error);
+        handle.unrecorded = true;
+        this.forget(handle);
+      },
     );
+    const handle: HandoverHandle = new HandoverHandle(this, answer.questionId, recording);
     this.handles.set(answer.questionId, handle);
     return handle;
   }
@@ -202,13 +215,15 @@ export class AnswerHandover {
   /** A handle on an answer this process has just claimed from a silent instance. */
   adopt(answer: InFlightAnswer): HandoverHandle {
     const handle = new HandoverHandle(this, answer.questionId, Promise.resolve());
+    handle.recorded = true;
     this.handles.set(answer.questionId, handle);
     return handle;
   }
 
   /** Renews every answer this process owns in one query; those another instance took are lost. */
   async heartbeat(): Promise<void> {
-    const ids = [...this.handles.keys()];
+    // Only records known to be written: one whose insert is still on its way is not lost.
+    const ids = [...this.handles.values()].filter((handle) => handle.recorded).map((h) => h.questionId);
     if (ids.length === 0) return;
     let owned: Set<string>;
     try {

@@ -13,6 +13,7 @@ import { failures } from '../../src/core/failures.js';
 import type { AnswerEvent, Answerer, Question } from '../../src/core/types.js';
 import { PostgresInFlightStore } from '../../src/handover/postgres-store.js';
 import { AnswerHandover } from '../../src/handover/tracker.js';
+import type { InFlightStore } from '../../src/handover/types.js';
 import { silentLogger } from '../../src/log.js';
 import { DrainingAnswerer } from '../../src/ops/draining-answerer.js';
 import { MemoryDedupeStore } from '../../src/ops/shared-state.js';
@@ -109,15 +110,29 @@ const whole = (text: string): Answerer => ({
   },
 });
 
+/** The store's methods as a plain object, so a test can replace one of them. */
+function bound(store: InFlightStore): InFlightStore {
+  return {
+    begin: store.begin.bind(store),
+    located: store.located.bind(store),
+    heartbeat: store.heartbeat.bind(store),
+    claimStale: store.claimStale.bind(store),
+    finish: store.finish.bind(store),
+    release: store.release.bind(store),
+    prune: store.prune.bind(store),
+  };
+}
+
 async function instance(
   name: string,
   answerer: Answerer,
   platform: ReturnType<typeof board>,
-  options: { stopped?: boolean } = {},
+  options: { stopped?: boolean; wrap?: (store: InFlightStore) => InFlightStore } = {},
 ) {
   const db = await connectPostgres(url, { maxConnections: 3 });
   databases.push(db);
-  const store = await PostgresInFlightStore.open(db, { now: () => clock });
+  const opened = await PostgresInFlightStore.open(db, { now: () => clock });
+  const store = options.wrap ? options.wrap(opened) : opened;
   const handover = new AnswerHandover({ store, takeoverMs: TAKEOVER_MS, instanceId: name });
   const draining = new DrainingAnswerer(answerer);
   const layer = new ConversationLayer({
@@ -204,6 +219,58 @@ describe.skipIf(!havePostgres)('answers in flight across instances', () => {
     expect(b.resumed).toEqual([]);
     expect(platform.messages.get('m1')).toMatchObject({ by: 'A2', text: 'Slow but alive.' });
     expect(await rows(a.db)).toEqual([]);
+  });
+
+  it('goes on with an answer whose record failed to be written, or is still being written: a heartbeat does not take it for lost', async () => {
+    const platform = board();
+    // The database blinks as the first answer begins: its record is never written.
+    const failing = halting('Written ', 'without a record.');
+    const a = await instance('A7', failing.answerer, platform, {
+      wrap: (store) => ({ ...bound(store), begin: async () => Promise.reject(new Error('connection lost')) }),
+    });
+    const first = a.layer.ask(platform.conversation('A7'), 'q');
+    await a.handover.heartbeat();
+    failing.release();
+    expect((await first).ok).toBe(true);
+    expect(platform.messages.get('m1')).toMatchObject({ text: 'Written without a record.' });
+    // The next answer's record is still on its way when a heartbeat runs.
+    let letIn!: () => void;
+    const inserting = new Promise<void>((resolve) => {
+      letIn = resolve;
+    });
+    const slow = halting('Recorded ', 'late.');
+    const b = await instance('B7', slow.answerer, platform, {
+      wrap: (store) => ({
+        ...bound(store),
+        begin: async (answer, owner) => {
+          await inserting;
+          await store.begin(answer, owner);
+        },
+      }),
+    });
+    const second = b.layer.ask(platform.conversation('B7'), 'q');
+    await b.handover.heartbeat();
+    letIn();
+    await waitFor(async () => (await rows(b.db)).length === 1, 'the record written');
+    await b.handover.heartbeat();
+    slow.release();
+    expect((await second).ok).toBe(true);
+    expect(platform.messages.get('m2')).toMatchObject({ text: 'Recorded late.' });
+    expect(await rows(b.db)).toEqual([]);
+  });
+
+  it('ends the record of a question that failed before its answer began (a guard down), so nobody answers it later', async () => {
+    const platform = board();
+    const guardDown: Answerer = {
+      ...whole('never'),
+      admit: async () => {
+        throw new Error('rate limiter unreachable');
+      },
+    };
+    const a = await instance('A8', guardDown, platform);
+    await expect(a.layer.ask(platform.conversation('A8'), 'q')).rejects.toThrow('rate limiter unreachable');
+    await waitFor(async () => (await rows(a.db)).length === 0, 'no record left');
+    expect(a.handover.active).toBe(0);
   });
 
   it('gives a silent answer to exactly one of two instances looking at once', async () => {
