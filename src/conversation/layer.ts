@@ -184,10 +184,13 @@ export class ConversationLayer {
     try {
       return await this.answer(conversation, checked.question, { ...options, questionId }, handover);
     } catch (error) {
-      // Failed before the answer could end its record (a guard or the dedupe store down): the
-      // record ends here, or it would be renewed, and answered by another instance at shutdown.
+      // Failed before the answer began (a guard's or the dedupe store's service down): the
+      // person is told, and the record ends here, or it would be renewed and answered by
+      // another instance at shutdown.
+      this.options.log.error({ err: error, questionId }, 'could not answer: failed before the answer began');
       await handover?.end('finished');
-      throw error;
+      await conversation.notify(failures.internal().message).catch(() => undefined);
+      return { ok: false, questionId, failure: failures.internal() };
     }
   }
 

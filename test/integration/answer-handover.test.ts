@@ -259,7 +259,7 @@ describe.skipIf(!havePostgres)('answers in flight across instances', () => {
     expect(await rows(b.db)).toEqual([]);
   });
 
-  it('ends the record of a question that failed before its answer began (a guard down), so nobody answers it later', async () => {
+  it('ends the record of a question that failed before its answer began (a guard down): the person is told, and nobody answers it later', async () => {
     const platform = board();
     const guardDown: Answerer = {
       ...whole('never'),
@@ -268,7 +268,14 @@ describe.skipIf(!havePostgres)('answers in flight across instances', () => {
       },
     };
     const a = await instance('A8', guardDown, platform);
-    await expect(a.layer.ask(platform.conversation('A8'), 'q')).rejects.toThrow('rate limiter unreachable');
+    const notices: string[] = [];
+    const asking = {
+      ...platform.conversation('A8'),
+      notify: async (text: string) => void notices.push(text),
+    };
+    expect(await a.layer.ask(asking, 'q')).toMatchObject({ ok: false, failure: { kind: 'internal' } });
+    // Told, never left in silence.
+    expect(notices).toEqual([failures.internal().message]);
     await waitFor(async () => (await rows(a.db)).length === 0, 'no record left');
     expect(a.handover.active).toBe(0);
   });
