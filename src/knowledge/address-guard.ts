@@ -44,6 +44,10 @@ for (const [network, prefix] of blockedIPv4) {
   // A 6to4 address is reached through the IPv4 address it embeds: the same ranges are refused
   // there (2002:7f00:1:: is 127.0.0.1), as Node's BlockList already does for ::ffff:127.0.0.1.
   blocked.addSubnet(sixToFour(network), 16 + prefix, 'ipv6');
+  // NAT64's well-known prefix (RFC 6052) carries the IPv4 address in its last 32 bits, and its
+  // translator reaches exactly that address: refused where the address is, so a site reachable
+  // only through NAT64 (an IPv6-only network) can still be added.
+  blocked.addSubnet(`64:ff9b::${network}`, 96 + prefix, 'ipv6');
 }
 for (const [network, prefix] of [
   ['::', 128],
@@ -51,9 +55,7 @@ for (const [network, prefix] of [
   ['fc00::', 7],
   ['fe80::', 10],
   ['fec0::', 10],
-  // NAT64: the well-known prefix and the local-use one, translated to IPv4 addresses of the
-  // network's choosing (RFC 6052, RFC 8215).
-  ['64:ff9b::', 96],
+  // NAT64's local-use prefix: translated to IPv4 addresses of the network's choosing (RFC 8215).
   ['64:ff9b:1::', 48],
   // Teredo tunnels to an obfuscated IPv4 address; discard-only.
   ['2001::', 32],

@@ -150,7 +150,7 @@ describe('a thread as a document', () => {
 });
 
 describe('the address guard on IPv6 forms that carry or reach an IPv4 address', () => {
-  it('refuses 6to4 addresses of private IPv4 ones, local-use NAT64 and Teredo, whatever resolves to them', async () => {
+  it('refuses 6to4 and NAT64 addresses of private IPv4 ones, local-use NAT64 and Teredo, whatever resolves to them', async () => {
     const refused = [
       '2002:7f00:1::',
       '2002:0a00:0001::1',
@@ -159,6 +159,9 @@ describe('the address guard on IPv6 forms that carry or reach an IPv4 address', 
       '2002:c058:6301::',
       '64:ff9b:1::a00:1',
       '64:ff9b:1:ffff::1',
+      '64:ff9b::a00:1',
+      '64:ff9b::127.0.0.1',
+      '64:ff9b::a9fe:a9fe',
       '2001::1',
       '100::1',
     ];
@@ -169,8 +172,12 @@ describe('the address guard on IPv6 forms that carry or reach an IPv4 address', 
         /private or local address/,
       );
     }
-    // A 6to4 address of a public IPv4 one is as public as that address.
+    // A 6to4 or well-known NAT64 address of a public IPv4 one is as public as that address.
     expect(await isPrivateHost('2002:808:808::1')).toBe(false);
+    expect(await isPrivateHost('64:ff9b::808:808')).toBe(false);
+    expect(
+      await publicAddresses('docs.example.com', async () => [{ address: '64:ff9b::5db8:d822', family: 6 }]),
+    ).toHaveLength(1);
   });
 });
 
