@@ -43,11 +43,32 @@ const REDACT_PATHS = [
 
 const REDACTED = '[redacted]';
 
+/**
+ * The forms in which a secret variable's value is used, each of which could reach a log: the
+ * value as written, trimmed (configuration trims it), and each token of a list of `host=token`
+ * entries (GIT_HOST_TOKENS), with the password of a `user:password` token on its own.
+ */
+function secretForms(value: string): string[] {
+  const forms = [value, value.trim()];
+  // A URL's query (DATABASE_URL's `?sslmode=require`) is not a list of tokens.
+  if (value.includes('=') && !value.includes('://')) {
+    for (const entry of value.split(',')) {
+      const token = entry.slice(entry.indexOf('=') + 1).trim();
+      forms.push(token, token.slice(token.indexOf(':') + 1));
+    }
+  }
+  return forms;
+}
+
 function secretValues(extra: readonly string[] = []): string[] {
-  const fromEnv = SECRET_VARIABLES.map((name) => process.env[name]).filter(
-    (value): value is string => typeof value === 'string' && value.length >= 6,
+  const fromEnv = SECRET_VARIABLES.flatMap((name) => {
+    const value = process.env[name];
+    return typeof value === 'string' ? secretForms(value) : [];
+  });
+  // Longest first, so a whole value is replaced before a piece of it leaves the rest behind.
+  return [...new Set([...fromEnv, ...extra].filter((value) => value.length >= 6))].sort(
+    (a, b) => b.length - a.length,
   );
-  return [...new Set([...fromEnv, ...extra.filter((value) => value.length >= 6)])];
 }
 
 /** Interaction and webhook tokens travel in Discord URLs; they let anyone post as the bot for 15 minutes. */

@@ -40,6 +40,40 @@ describe('logs never carry secrets', () => {
     expect(entry.err.message).toBe('401 Unauthorized for key [redacted]');
   });
 
+  it('scrubs each token of a host=token list and a value padded with spaces, as the code uses them', () => {
+    const gitlab = ['glpat', 'x9Qw3rTy7uIo1pAs'].join('-');
+    const password = 'Zx8cV6bN4mQ2wE0r';
+    const padded = ['gsk', 'padded0123456789'].join('_');
+    const saved = {
+      hosts: process.env.GIT_HOST_TOKENS,
+      groq: process.env.GROQ_API_KEY,
+      database: process.env.DATABASE_URL,
+    };
+    process.env.GIT_HOST_TOKENS = `gitlab.example.com=${gitlab}, git.example.org = bot:${password}`;
+    process.env.GROQ_API_KEY = `  ${padded}  `;
+    process.env.DATABASE_URL = 'postgres://bot:pw-0123456@db.example/rag?sslmode=require';
+    try {
+      const { lines, destination } = capture();
+      const log = createLogger({ level: 'info', destination });
+      log.warn(`clone failed with ${gitlab}; auth bot:${password}; key ${padded}`);
+      log.warn(`password alone: ${password}`);
+      log.warn('connect with sslmode=require');
+      const output = lines.join('');
+      for (const value of [gitlab, password, padded]) expect(output).not.toContain(value);
+      expect(output).toContain('auth [redacted]; key [redacted]');
+      expect(output).toContain('sslmode=require');
+    } finally {
+      for (const [name, value] of [
+        ['GIT_HOST_TOKENS', saved.hosts],
+        ['GROQ_API_KEY', saved.groq],
+        ['DATABASE_URL', saved.database],
+      ] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+  });
+
   it('writes human-readable lines in pretty mode', () => {
     const { lines, destination } = capture();
     const log = createLogger({ level: 'info', format: 'pretty', destination });
