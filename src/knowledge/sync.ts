@@ -188,15 +188,31 @@ export async function syncSource(
   const signal = cancel ? AbortSignal.any([cancel, budget.signal]) : budget.signal;
   const sleep = options.sleep ?? options.crawl?.sleep ?? realSleep(signal);
   const timeoutMs = options.timeoutMs ?? options.crawl?.timeoutMs;
+  // However slow the service, the sync ends by its budget: one source cannot hold it for hours.
+  const endAt = now() + (options.budgetMs ?? Number.POSITIVE_INFINITY);
+  /**
+   * A wait a service asked for (a rate limit, an overload, a retried server error): on the
+   * sync's clock, cancelled with it, and never begun past the budget, which it ends instead
+   * (the sync stops as out of time, keeping what it read).
+   */
+  const wait = async (ms: number, url: string): Promise<void> => {
+    if (now() + ms > endAt) {
+      budget.abort(new OutOfTime());
+      throw budget.signal.reason;
+    }
+    log.info({ waitSeconds: Math.round(ms / 1000), url }, 'rate limited: waiting, then resuming the sync');
+    await sleep(ms);
+    signal.throwIfAborted();
+  };
   const doFetch = sourceFetch({
     ...((options.fetch ?? options.crawl?.fetch) ? { fetch: options.fetch ?? options.crawl!.fetch! } : {}),
     ...(guard ? { guard } : {}),
     ...(timeoutMs ? { timeoutMs } : {}),
+    ...(kind.requestGapMs ? { gapMs: kind.requestGapMs } : {}),
     ...(signal ? { signal } : {}),
     sleep,
     now,
-    onWait: (ms, url) =>
-      log.info({ waitSeconds: Math.round(ms / 1000), url }, 'rate limited: waiting, then resuming the sync'),
+    wait,
   });
 
   /** Still wanted: not cancelled, and the source still registered (another process may remove it). */
@@ -362,6 +378,7 @@ export async function syncSource(
       fetch: doFetch,
       sleep,
       now,
+      wait,
       ...(signal ? { signal } : {}),
       cacheDir: options.cacheDir ?? tmpdir(),
       logger: log,
@@ -383,8 +400,6 @@ export async function syncSource(
       },
       progress: (progress) => options.onProgress?.(progress),
     });
-    // However slow the service, the sync ends by its budget: one source cannot hold it for hours.
-    const endAt = now() + (options.budgetMs ?? Number.POSITIVE_INFINITY);
     let end: SyncEnd | undefined;
     let closed = false;
     try {
@@ -399,6 +414,12 @@ export async function syncSource(
           closed = true;
           break;
         }
+        if (budget.signal.aborted && !cancel?.aborted) {
+          // A wait the budget had no room for: what the kind made of it (a failed item) is not
+          // this item's fault; it is read next time.
+          outOfTime = true;
+          break;
+        }
         seen += 1;
         options.onProgress?.({ done: seen, ...(total !== undefined ? { total } : {}), item: next.value.key });
         await handle(next.value);
@@ -408,9 +429,9 @@ export async function syncSource(
       // is told, so what it holds (a Git reader process) ends with the sync.
       if (!closed) await items.return({ complete: false }).catch(() => undefined);
     }
-    if (end?.outOfTime) outOfTime = true;
+    if (end?.outOfTime || (budget.signal.aborted && !cancel?.aborted)) outOfTime = true;
     // An item a complete read no longer reported has been deleted, unlinked or disallowed.
-    if (end?.complete) {
+    if (end?.complete && !outOfTime) {
       for (const [key, old] of before) if (!reached.has(key)) await remove(key, old);
     }
     await ensureWanted();

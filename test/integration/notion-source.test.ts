@@ -407,6 +407,98 @@ describe('Notion: an API whose listings never end', () => {
   });
 });
 
+describe('Notion asking us to come back later: 529 service_overload and server errors', () => {
+  /** A database source of its own, whose row is edited before each sync so it is read again. */
+  const OVERLOAD_DB = id(60);
+  const OVERLOAD_ROW = id(61);
+  let edits = 0;
+  const editRow = (words: string) => {
+    edits += 1;
+    Object.assign(notion.pages.get(OVERLOAD_ROW)!, {
+      last_edited_time: `2026-04-${String(edits).padStart(2, '0')}T00:00:00.000Z`,
+      blocks: [para(62, words)],
+    });
+  };
+  const source = async () => {
+    const url = `https://www.notion.so/${OVERLOAD_DB}?v=def`;
+    return (
+      (await registry.find(url, 'overload')) ?? (await registry.add(url, 'overload', 'test', 'notion')).source
+    );
+  };
+  beforeAll(() => {
+    notion.pages.set(OVERLOAD_ROW, {
+      id: OVERLOAD_ROW,
+      title: 'Load shedding',
+      last_edited_time: '2026-03-31T00:00:00.000Z',
+      blocks: [para(62, 'Shed load by draining the wombat queue.')],
+    });
+    notion.databases.set(OVERLOAD_DB, { dataSource: 'ds-overload', pages: [OVERLOAD_ROW] });
+  });
+
+  it('waits out a 529 for its retry-after, on any request (a data source query is a POST), and resumes', async () => {
+    notion.overload(2, 9);
+    const summary = await syncSource(store, registry, await source(), options());
+    expect(summary.error).toBeUndefined();
+    expect(summary).toMatchObject({ added: 1, failed: [] });
+    expect(notion.requests.filter((r) => r.status === 529)).toHaveLength(2);
+    expect(sleeps.filter((ms) => ms === 9_000)).toHaveLength(2);
+    expect((await search('drain the wombat queue', 'overload'))[0]?.text).toContain('wombat');
+
+    editRow('Shed load by pausing the ocelot jobs.');
+    notion.clearRequests();
+    sleeps.length = 0;
+    // In the middle of reading the row's blocks, a POST query not involved.
+    notion.overload(1, 9);
+    const again = await syncSource(store, registry, await source(), options());
+    expect(again).toMatchObject({ updated: 1, failed: [] });
+    expect(notion.requests[0]?.status).toBe(529);
+    expect(notion.requests[0]?.method).toBe('GET');
+  });
+
+  it('backs off from a 529 without retry-after: a second, then two', async () => {
+    editRow('Shed load by pausing the lemur jobs.');
+    notion.overload(2, undefined);
+    const summary = await syncSource(store, registry, await source(), options());
+    expect(summary.error).toBeUndefined();
+    expect(summary).toMatchObject({ updated: 1, failed: [] });
+    expect(sleeps.filter((ms) => ms >= 1_000)).toEqual([1_000, 2_000]);
+    expect((await search('lemur jobs', 'overload'))[0]?.text).toContain('lemur');
+  });
+
+  it('asks a read again after a passing 500, 502, 503 or 504, a bounded number of times', async () => {
+    for (const status of [500, 502, 503, 504] as const) {
+      editRow(`Shed load by pausing the jobs of status ${status}.`);
+      notion.clearRequests();
+      sleeps.length = 0;
+      notion.serverErrors(3, status);
+      const summary = await syncSource(store, registry, await source(), options());
+      expect(summary.error).toBeUndefined();
+      expect(summary).toMatchObject({ updated: 1, failed: [] });
+      expect(sleeps.filter((ms) => ms >= 1_000)).toEqual([1_000, 2_000, 4_000]);
+    }
+    // One more than the retries: the read gives up (here the source's first request: the sync fails, keeping all).
+    notion.serverErrors(4, 502);
+    const failed = await syncSource(store, registry, await source(), options());
+    expect(failed.error).toMatch(/Notion/);
+    expect(notion.requests.filter((r) => r.status === 502).length).toBeGreaterThanOrEqual(4);
+    expect((await search('status 504', 'overload'))[0]?.text).toContain('504');
+  });
+
+  it('never waits past the sync’s time budget: a long retry-after ends the sync as out of time, keeping what it had', async () => {
+    editRow('Shed load by pausing the tapir jobs.');
+    notion.overload(1, 3_600);
+    const summary = await syncSource(store, registry, await source(), options({ budgetMs: 600_000 }));
+    expect(summary.error).toBeUndefined();
+    expect(summary.outOfTime).toBe(true);
+    expect(summary.removed).toBe(0);
+    expect(sleeps.some((ms) => ms >= 3_600_000)).toBe(false);
+    expect((await search('status 504', 'overload'))[0]?.text).toContain('504');
+    // Next time it is read.
+    const again = await syncSource(store, registry, await source(), options());
+    expect(again).toMatchObject({ updated: 1, failed: [] });
+  });
+});
+
 describe('Notion blocks to Markdown', () => {
   it('renders nested lists, numbered items, to-dos and annotated text', () => {
     const markdown = notionBlocksToMarkdown([

@@ -5,15 +5,27 @@
  *    added from a chat cannot be redirected into the server's network;
  *  - a time limit per request;
  *  - rate limits waited out and the request resumed, never a failed sync: `retry-after` (a 429,
- *    a 503, GitHub's secondary limits), `x-ratelimit-remaining: 0` until `x-ratelimit-reset`
- *    (GitHub's epoch seconds, Atlassian's ISO time), a GitHub secondary limit that names no
- *    time (a minute, then doubling, as @octokit/plugin-throttling advises), a bare 429
- *    (a second, then doubling); `pacedFetch` spaces requests for a per-second limit (Notion's 3).
+ *    Notion's 529 `service_overload`, a 503, GitHub's secondary limits), `x-ratelimit-remaining:
+ *    0` until `x-ratelimit-reset` (GitHub's epoch seconds, Atlassian's ISO time), a GitHub
+ *    secondary limit that names no time (a minute, then doubling, as @octokit/plugin-throttling
+ *    advises), a bare 429 or 529 (a second, then doubling); requests are spaced for a
+ *    per-second limit (Notion's 3) with `gapMs`;
+ *  - a read (GET, HEAD) answered 500, 502, 503 or 504 asked again a few times, a second, then
+ *    doubling, as Notion's and Octokit's own retry policies do (a POST is not: it may not be a
+ *    read, and its kind decides);
+ *  - every wait through `wait` when given (the sync's: on its clock, within its time budget,
+ *    cancelled with it), else `sleep`.
  * Clock and sleep are injected, so tests never wait on the wall clock.
  */
 
 export interface SourceFetchOptions {
   readonly fetch?: typeof fetch;
+  /**
+   * Least time between two requests' starts, every attempt and redirect counted (a service's
+   * requests-per-second limit: Notion's 3), so a request asked again after a wait does not
+   * bunch up with the next.
+   */
+  readonly gapMs?: number;
   /** Throws to refuse a URL (private addresses for sources added from a chat). */
   readonly guard?: (url: URL) => Promise<void>;
   readonly timeoutMs?: number;
@@ -26,6 +38,11 @@ export interface SourceFetchOptions {
   readonly maxWaits?: number;
   /** Called before each rate-limit wait (for the log and the progress line). */
   readonly onWait?: (ms: number, url: string) => void;
+  /**
+   * Waits instead of `onWait` and `sleep` (the sync's: logs, and throws rather than begin a
+   * wait its time budget has no room for).
+   */
+  readonly wait?: (ms: number, url: string) => Promise<void>;
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -36,8 +53,15 @@ const DEFAULT_MAX_WAIT_MS = 60 * 60 * 1000;
 
 /** GitHub: "wait for at least one minute" after a secondary limit that names no time. */
 export const SECONDARY_LIMIT_WAIT_MS = 60_000;
-/** A 429 that names no time: a short pause, doubled while it lasts. */
+/** A 429 (or 529) that names no time: a short pause, doubled while it lasts. */
 const BARE_429_WAIT_MS = 1000;
+/** Notion's "service_overload": a limit like a 429, which Notion's client always retries. */
+export const SERVICE_OVERLOAD = 529;
+/** Server errors a read is asked again after, and how often at most (the SDKs' policies: 2 to 3). */
+const SERVER_ERRORS = new Set([500, 502, 503, 504]);
+export const SERVER_ERROR_RETRIES = 3;
+const SERVER_ERROR_WAIT_MS = 1000;
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** `Retry-After`: seconds, or an HTTP date. */
 function retryAfterMs(value: string | null, now: number): number | undefined {
@@ -61,19 +85,20 @@ export function resetWaitMs(value: string | null | undefined, now: number): numb
 
 /**
  * How long a response asks us to wait before trying again, or undefined if it does not:
- * `Retry-After` on a 429, a 503 or GitHub's 403; GitHub's `x-ratelimit-remaining: 0` until
- * `x-ratelimit-reset`; Atlassian's `X-RateLimit-Reset` on a 429; else a 429 gets a short pause.
+ * `Retry-After` on a 429, a 529, a 503 or GitHub's 403; GitHub's `x-ratelimit-remaining: 0`
+ * until `x-ratelimit-reset`; Atlassian's `X-RateLimit-Reset` on a 429; else a 429 or a 529
+ * gets a short pause.
  */
 export function rateLimitWait(response: Response, now: number): number | undefined {
   const { status, headers } = response;
-  if (status !== 429 && status !== 403 && status !== 503) return undefined;
+  if (status !== 429 && status !== SERVICE_OVERLOAD && status !== 403 && status !== 503) return undefined;
   const retryAfter = retryAfterMs(headers.get('retry-after'), now);
   if (retryAfter !== undefined) return retryAfter;
   // A 503 without Retry-After is an outage, not a limit: the caller decides.
   if (status === 503) return undefined;
   const reset = resetWaitMs(headers.get('x-ratelimit-reset'), now);
   if (headers.get('x-ratelimit-remaining') === '0' && reset !== undefined) return reset;
-  if (status === 429) return reset ?? BARE_429_WAIT_MS;
+  if (status === 429 || status === SERVICE_OVERLOAD) return reset ?? BARE_429_WAIT_MS;
   return undefined;
 }
 
@@ -102,6 +127,14 @@ export function sourceFetch(options: SourceFetchOptions): typeof fetch {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const maxWaitMs = options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
   const maxWaits = options.maxWaits ?? 20;
+  let nextAt = Number.NEGATIVE_INFINITY;
+  const pace = async () => {
+    if (!options.gapMs) return;
+    const at = options.now();
+    const start = Math.max(at, nextAt);
+    nextAt = start + options.gapMs;
+    if (start > at) await options.sleep(start - at);
+  };
 
   const once = async (request: Request, body: ArrayBuffer | undefined): Promise<Response> => {
     let url = new URL(request.url);
@@ -111,6 +144,7 @@ export function sourceFetch(options: SourceFetchOptions): typeof fetch {
     for (let hop = 0; ; hop++) {
       options.signal?.throwIfAborted();
       await options.guard?.(url);
+      await pace();
       const signals = [AbortSignal.timeout(timeoutMs), ...(options.signal ? [options.signal] : [])];
       if (request.signal) signals.push(request.signal);
       const response = await base(url, {
@@ -121,17 +155,21 @@ export function sourceFetch(options: SourceFetchOptions): typeof fetch {
         signal: AbortSignal.any(signals),
       });
       const location = response.headers.get('location');
-      if (!REDIRECTS.has(response.status) || location === null || request.redirect === 'manual')
+      if (!REDIRECTS.has(response.status) || location === null || request.redirect === 'manual') {
+        // The address answered after the redirects followed here (a Git client rebases its later
+        // requests there), whatever the transport below says of its own.
+        if (response.url !== url.href) Object.defineProperty(response, 'url', { value: url.href });
         return response;
+      }
       if (hop >= MAX_REDIRECTS) throw new Error(`too many redirects from ${request.url}`);
       await response.body?.cancel();
       const next = new URL(location, url);
       // Credentials go to the host they were meant for, never to where a redirect points.
       if (next.origin !== url.origin) headers.delete('authorization');
-      if (
-        response.status === 303 ||
-        ((response.status === 301 || response.status === 302) && method === 'POST')
-      ) {
+      // A 303 asks for a GET; any other redirect keeps the method and body, as git does with
+      // curl (a query POSTed to a moved repository or API is a query there too), where a
+      // browser would turn a 301 or 302 POST into a GET without its body.
+      if (response.status === 303 && method !== 'GET' && method !== 'HEAD') {
         method = 'GET';
         payload = undefined;
         headers.delete('content-type');
@@ -140,25 +178,43 @@ export function sourceFetch(options: SourceFetchOptions): typeof fetch {
     }
   };
 
+  const wait =
+    options.wait ??
+    (async (ms: number, url: string) => {
+      options.onWait?.(ms, url);
+      await options.sleep(ms);
+    });
+
   return async (input, init) => {
     const request = requestOf(input as string | URL | Request, init);
     const body = request.body ? await request.arrayBuffer() : undefined;
-    // Repeated limits that name no time back off: a secondary limit from a minute, a bare 429 from a second.
+    const idempotent = IDEMPOTENT.has(request.method.toUpperCase());
+    // Repeated limits that name no time back off: a secondary limit from a minute, a bare 429
+    // (or 529) from a second, a read's server error from a second.
     let secondary = 0;
     let bare = 0;
+    let serverErrors = 0;
     for (let waits = 0; ; waits++) {
       const response = await once(request, body);
-      let wait = rateLimitWait(response, options.now());
+      let ms = rateLimitWait(response, options.now());
       const hinted =
         response.headers.get('retry-after') !== null || response.headers.get('x-ratelimit-remaining') === '0';
-      if (!hinted && (await isSecondaryLimit(response))) wait = SECONDARY_LIMIT_WAIT_MS * 2 ** secondary++;
-      else if (!hinted && response.status === 429 && response.headers.get('x-ratelimit-reset') === null)
-        wait = BARE_429_WAIT_MS * 2 ** bare++;
-      if (wait === undefined || waits >= maxWaits) return response;
+      if (!hinted && (await isSecondaryLimit(response))) ms = SECONDARY_LIMIT_WAIT_MS * 2 ** secondary++;
+      else if (
+        !hinted &&
+        (response.status === 429 || response.status === SERVICE_OVERLOAD) &&
+        response.headers.get('x-ratelimit-reset') === null
+      )
+        ms = BARE_429_WAIT_MS * 2 ** bare++;
+      else if (ms === undefined && idempotent && SERVER_ERRORS.has(response.status)) {
+        // A read that met a passing server error (a 502 from a proxy, a 504 timeout) is asked
+        // again a few times; past that its answer goes to the kind, which fails the item.
+        if (serverErrors >= SERVER_ERROR_RETRIES) return response;
+        ms = SERVER_ERROR_WAIT_MS * 2 ** serverErrors++;
+      }
+      if (ms === undefined || waits >= maxWaits) return response;
       await response.body?.cancel();
-      const ms = Math.min(wait, maxWaitMs);
-      options.onWait?.(ms, request.url);
-      await options.sleep(ms);
+      await wait(Math.min(ms, maxWaitMs), request.url);
     }
   };
 }
@@ -182,21 +238,4 @@ export async function readTextLimited(response: Response, maxBytes: number): Pro
     chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString('utf8');
-}
-
-/** `doFetch` with request starts at least `gapMs` apart (a service's requests-per-second limit). */
-export function pacedFetch(
-  doFetch: typeof fetch,
-  gapMs: number,
-  now: () => number,
-  sleep: (ms: number) => Promise<void>,
-): typeof fetch {
-  let nextAt = Number.NEGATIVE_INFINITY;
-  return async (input, init) => {
-    const at = now();
-    const start = Math.max(at, nextAt);
-    nextAt = start + gapMs;
-    if (start > at) await sleep(start - at);
-    return doFetch(input, init);
-  };
 }

@@ -91,6 +91,12 @@ export interface SyncContext {
   readonly fetch: typeof fetch;
   readonly sleep: (ms: number) => Promise<void>;
   readonly now: () => number;
+  /**
+   * Waits out a limit a service asked us to respect (logged, on the sync's clock, cancelled
+   * with it): throws instead when the sync's time budget has no room for the wait, which ends
+   * the sync as out of time, keeping what it read.
+   */
+  wait(ms: number, url: string): Promise<void>;
   readonly signal?: AbortSignal;
   /** A folder of the bot's data this source may keep a cache in (a Git object store). */
   readonly cacheDir: string;
@@ -118,6 +124,8 @@ export interface SourceKind {
   readonly label: string;
   /** What its items are called, one and many: "page(s)", "file(s)", "issue(s)". */
   readonly noun: string;
+  /** Least time between two requests of one sync (a service's per-second limit), if any. */
+  readonly requestGapMs?: number;
   /**
    * The source's canonical URL when this kind reads `url`, undefined when it does not. Throws
    * `SourceError` for a URL it recognises but cannot use (e.g. a missing token variable).

@@ -13,14 +13,15 @@
  * data sources, or, when Notion describes it without any (the 2022-06-28 shape), by the older
  * database query; if neither answers, that is an error, not an empty database.
  *
- * Requests are spaced to Notion's 3 per second and a 429's `retry-after` is waited out; the
- * client's own retries are off, so the waits run on the sync's clock. NOTION_API_URL points
+ * Requests are spaced to Notion's 3 per second (every attempt counted), and what Notion's own
+ * client would retry is retried by the sync's fetch instead, so the waits run on the sync's
+ * clock and within its time budget: a 429 or a 529 `service_overload` after its `retry-after`
+ * (or a second, doubling), a read's 500/502/503/504 a few times. NOTION_API_URL points
  * elsewhere (tests).
  */
 import { createRequire } from 'node:module';
 import type { Client } from '@notionhq/client';
 import { type NotionBlock, notionTitle } from '../../ingest/formats/notion.js';
-import { pacedFetch } from './http.js';
 import {
   type Environment,
   type ItemEvent,
@@ -162,6 +163,7 @@ export const notionKind: SourceKind = {
   name: 'notion',
   label: 'Notion pages',
   noun: 'page(s)',
+  requestGapMs: GAP_MS,
 
   recognise(url: URL, env: Environment) {
     const id = notionId(url);
@@ -186,13 +188,12 @@ export const notionKind: SourceKind = {
     if (!token) throw new SourceError('reading Notion needs an integration token: set NOTION_TOKEN');
     const { Client: NotionClient, LogLevel } = await import('@notionhq/client');
     const baseUrl = context.env.NOTION_API_URL?.trim();
-    const paced = pacedFetch(context.fetch, GAP_MS, context.now, context.sleep);
     const client = (notionVersion?: string): Client =>
       new NotionClient({
         auth: token,
         ...(baseUrl ? { baseUrl } : {}),
         ...(notionVersion ? { notionVersion } : {}),
-        fetch: paced,
+        fetch: context.fetch,
         retry: false,
         logLevel: LogLevel.ERROR,
         logger: () => undefined,

@@ -9,7 +9,10 @@
  * whose children are its original's (`object_not_found` when the original's page is not
  * shared), the error shapes (`object_not_found`, `unauthorized`, `validation_error` for a
  * database asked as a page), and Notion's rate limit: more than 3 requests within a second of
- * the test's clock, or an injected one, get a 429 `rate_limited` with `retry-after`.
+ * the test's clock, or an injected one, get a 429 `rate_limited` with `retry-after`. Notion's
+ * other "try again" answers on demand: a 529 `service_overload` (with `retry-after` or, as the
+ * reference allows, without), and a 500 `internal_server_error` / 502 / 503
+ * `service_unavailable` / 504 `gateway_timeout` for the next requests.
  */
 import { type LoopbackServer, sendJson, startLoopbackServer } from '../http-server.js';
 
@@ -55,6 +58,10 @@ export interface FakeNotion {
   setToken(token: string): void;
   /** The next request gets a 429 with this `retry-after`. */
   rateLimitOnce(seconds: number): void;
+  /** The next `count` requests get a 529 `service_overload`, with this `retry-after` or none. */
+  overload(count: number, seconds: number | undefined): void;
+  /** The next `count` requests get this server error (500, 502, 503 without retry-after, 504). */
+  serverErrors(count: number, status: 500 | 502 | 503 | 504): void;
   /** Block children per page of results (Notion: up to 100). */
   setPageSize(size: number): void;
   /** A hostile API: block children and queries answer empty pages with `has_more`, for ever. */
@@ -89,6 +96,8 @@ export async function startFakeNotion(options: { now: () => number }): Promise<F
   const requests: NotionRequest[] = [];
   let token = '';
   let limitOnce = 0;
+  let overloaded: { count: number; seconds: number | undefined } = { count: 0, seconds: undefined };
+  let failing: { count: number; status: number } = { count: 0, status: 500 };
   let pageSize = 100;
   let endless = false;
   let server: LoopbackServer;
@@ -161,6 +170,26 @@ export async function startFakeNotion(options: { now: () => number }): Promise<F
     }
     if (req.headers.authorization !== `Bearer ${token}`) {
       return reply(401, error(401, 'unauthorized', 'API token is invalid.'));
+    }
+    if (overloaded.count > 0) {
+      overloaded.count -= 1;
+      return reply(
+        529,
+        error(529, 'service_overload', 'Notion is experiencing high load. Please try again later.'),
+        overloaded.seconds !== undefined ? { 'retry-after': String(overloaded.seconds) } : {},
+      );
+    }
+    if (failing.count > 0) {
+      failing.count -= 1;
+      const code =
+        failing.status === 503
+          ? 'service_unavailable'
+          : failing.status === 504
+            ? 'gateway_timeout'
+            : failing.status === 502
+              ? 'bad_gateway'
+              : 'internal_server_error';
+      return reply(failing.status, error(failing.status, code, 'Something went wrong.'));
     }
     // A few milliseconds' grace: Notion averages its limit, and timers may fire a hair early.
     const recent = requests.filter((r) => r.status !== 429 && at - r.at < 990).length;
@@ -281,6 +310,12 @@ export async function startFakeNotion(options: { now: () => number }): Promise<F
     },
     rateLimitOnce(seconds) {
       limitOnce = seconds;
+    },
+    overload(count, seconds) {
+      overloaded = { count, seconds };
+    },
+    serverErrors(count, status) {
+      failing = { count, status };
     },
     setPageSize(size) {
       pageSize = size;
