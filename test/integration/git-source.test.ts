@@ -14,7 +14,7 @@ import { SourceRegistry } from '../../src/knowledge/sources.js';
 import { type SyncOptions, syncSource } from '../../src/knowledge/sync.js';
 import { type AppDatabase, openAppDatabase } from '../../src/state/app-db.js';
 import { LocalStore } from '../../src/stores/local/index.js';
-import { type FakeGitHost, startFakeGitHost } from '../fakes/git/index.js';
+import { type FakeGitHost, startFakeGitHost, startRedirectingFront } from '../fakes/git/index.js';
 import { captureLogs } from '../support/logs.js';
 
 let host: FakeGitHost;
@@ -363,6 +363,88 @@ describe('Git hosts by name: the user name each takes beside a token, the links 
     );
     expect(host.requests).toEqual([]);
     expect(`${lines.join('')}${JSON.stringify(summary)}`).not.toContain('glpat-secret-1');
+  });
+});
+
+describe('redirects, as git follows them', () => {
+  it('an http:// address redirected to where the repository is served: later requests go there, none to the front', async () => {
+    await host.createRepo('acme/moved');
+    await host.commit('acme/moved', {
+      'docs/ferry.md': '# Ferry\n\nThe ferry leaves from the quoggle pier.\n',
+    });
+    const front = await startRedirectingFront(host.url);
+    try {
+      const { source } = await registry.add(`${front.url}/acme/moved.git`, 'moved', 'test', 'git');
+      const summary = await syncSource(store, registry, source, options());
+      expect(summary.error).toBeUndefined();
+      expect(summary).toMatchObject({ added: 1, failed: [] });
+      expect((await search('quoggle pier ferry', 'moved'))[0]?.text).toContain('quoggle pier');
+      // Only the refs were asked of the front; the pack was POSTed to the redirected base, with its body.
+      expect(front.requests).toEqual([
+        { method: 'GET', path: '/acme/moved.git/info/refs?service=git-upload-pack', authorization: false },
+      ]);
+      expect(
+        host.requests.some(
+          (r) => r.method === 'POST' && r.path === '/acme/moved.git/git-upload-pack' && r.status === 200,
+        ),
+      ).toBe(true);
+      // A re-sync after a commit fetches through the redirect again.
+      await host.commit('acme/moved', {
+        'docs/ferry.md': '# Ferry\n\nThe ferry leaves from the blorft dock.\n',
+      });
+      const again = await syncSource(store, registry, source, options());
+      expect(again).toMatchObject({ updated: 1, failed: [] });
+    } finally {
+      await front.close();
+    }
+  });
+
+  it('a renamed repository (301 to its new name on the same host): read with its token, pack POSTed to the new name', async () => {
+    await host.createRepo('acme/newname');
+    await host.commit('acme/newname', {
+      'guide.md': '# Guide\n\nCalibrate the snarfle with the green dial.\n',
+    });
+    host.requireToken('acme/newname', 'renamed-token-7');
+    host.rename('acme/oldname', 'acme/newname');
+    const { source } = await registry.add(`${host.url}/acme/oldname.git`, 'renamed', 'test', 'git');
+    const summary = await syncSource(
+      store,
+      registry,
+      source,
+      options({ env: { GIT_HOST_TOKENS: '127.0.0.1=renamed-token-7' } }),
+    );
+    expect(summary.error).toBeUndefined();
+    expect(summary).toMatchObject({ added: 1, failed: [] });
+    const old = host.requests.filter((r) => r.path.startsWith('/acme/oldname'));
+    expect(old).toEqual([expect.objectContaining({ method: 'GET', status: 301 })]);
+    const posts = host.requests.filter((r) => r.method === 'POST');
+    expect(posts.length).toBeGreaterThan(0);
+    expect(
+      posts.every((r) => r.path === '/acme/newname.git/git-upload-pack' && r.authorized && r.status === 200),
+    ).toBe(true);
+  });
+
+  it('drops the token when the refs are redirected to another origin', async () => {
+    await host.createRepo('acme/guarded');
+    await host.commit('acme/guarded', { 'a.md': '# A\n\nText.\n' });
+    host.requireToken('acme/guarded', 'origin-token-9');
+    // The front is another origin (another port): its redirect must not carry the token on.
+    const front = await startRedirectingFront(host.url, 307);
+    try {
+      const { source } = await registry.add(`${front.url}/acme/guarded.git`, 'guarded', 'test', 'git');
+      const summary = await syncSource(
+        store,
+        registry,
+        source,
+        options({ env: { GIT_HOST_TOKENS: '127.0.0.1=origin-token-9' } }),
+      );
+      expect(summary.error).toMatch(/HTTP 401/);
+      expect(front.requests[0]?.authorization).toBe(true);
+      expect(host.requests.filter((r) => r.path.startsWith('/acme/guarded'))).not.toHaveLength(0);
+      expect(host.requests.every((r) => r.authorization === undefined)).toBe(true);
+    } finally {
+      await front.close();
+    }
   });
 });
 

@@ -237,6 +237,33 @@ export class GitReader {
     if (!this.ended && this.child.connected) this.child.send(message);
   }
 
+  /**
+   * The repository's base URL after its refs were redirected (a renamed repository's 301, an
+   * http:// URL sent to https://): isomorphic-git asks for the pack at the URL it was given,
+   * while git itself sends its later requests where the refs came from, and so does this.
+   */
+  private redirectedBase: string | undefined;
+
+  private rebased(url: string): string {
+    const original = withoutTrailingSlashes(this.options.cloneUrl);
+    if (this.redirectedBase === undefined || !url.startsWith(`${original}/`)) return url;
+    return `${this.redirectedBase}${url.slice(original.length)}`;
+  }
+
+  /** Notes where a request for the refs ended up, as git's remote-curl does (`update_url_from_redirect`). */
+  private followRedirect(asked: string, answered: string): void {
+    if (answered === asked) return;
+    const tail = '/info/refs?service=git-upload-pack';
+    const final = new URL(answered);
+    const path = `${final.pathname}${final.search}`;
+    if (!asked.endsWith(tail) || !path.endsWith(tail)) {
+      throw new SourceError(
+        `${this.options.cloneUrl} redirected to ${final.origin}${final.pathname}, which is not a Git repository's address`,
+      );
+    }
+    this.redirectedBase = `${final.origin}${path.slice(0, -tail.length)}`;
+  }
+
   /** One request of the reader's, through the sync's fetch, its body streamed back. */
   private async forward(request: Extract<FromReader, { type: 'http' }>): Promise<void> {
     const { id } = request;
@@ -246,18 +273,22 @@ export class GitReader {
       // The reader runs a Git client on whatever the server sent: what it asks for is checked
       // like any untrusted input, and only a fetch of this repository carries its token.
       const asked = readerRequest(request, this.options.cloneUrl);
+      const url = this.rebased(asked.url);
       const headers: Record<string, string> = { ...asked.headers };
-      if (asked.forRepository) Object.assign(headers, this.options.headers);
-      const response = await this.options.fetch(asked.url, {
+      // The token goes to the repository's own origin only, redirected there or not.
+      if (asked.forRepository && new URL(url).origin === new URL(this.options.cloneUrl).origin)
+        Object.assign(headers, this.options.headers);
+      const response = await this.options.fetch(url, {
         method: asked.method,
         headers,
         ...(asked.body ? { body: asked.body } : {}),
         signal: controller.signal,
       });
+      if (asked.forRepository && asked.method === 'GET') this.followRedirect(url, response.url || url);
       this.send({
         type: 'http-head',
         id,
-        url: response.url || asked.url,
+        url: response.url || url,
         status: response.status,
         statusText: response.statusText,
         headers: Object.fromEntries(response.headers),

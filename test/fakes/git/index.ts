@@ -6,7 +6,10 @@
  * insists on beside it, as GitLab does for OAuth tokens, `oauth2`, and Bitbucket Cloud for
  * access tokens, `x-token-auth`), accepts both
  * `/org/repo.git/…` and `/org/repo/…` as GitHub does, and records each request with the bytes
- * it served, so a test can tell a fetch of what changed from a whole clone.
+ * it served, so a test can tell a fetch of what changed from a whole clone. A renamed
+ * repository answers every request under its old name with a 301 to the same request under
+ * the new one, as GitHub does; `startRedirectingFront` puts another origin in front of it
+ * (an `http://` address sending clients to where the repository is served).
  */
 import { execFile, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -45,8 +48,45 @@ export interface FakeGitHost {
    * given (any name otherwise); undefined makes it public.
    */
   requireToken(name: string, token: string | undefined, username?: string): void;
+  /** Answers requests for `from` with a 301 to the same request for `to` (a renamed repository). */
+  rename(from: string, to: string): void;
   clearRequests(): void;
   close(): Promise<void>;
+}
+
+export interface RedirectingFront {
+  readonly url: string;
+  /** Each request the front answered: its method, path and whether it carried credentials. */
+  readonly requests: { readonly method: string; readonly path: string; readonly authorization: boolean }[];
+  close(): Promise<void>;
+}
+
+/**
+ * Another origin that redirects every request (`status`: 301 by default, 307/308 to keep a
+ * POST's method) to the same path and query at `target`.
+ */
+export async function startRedirectingFront(target: string, status = 301): Promise<RedirectingFront> {
+  const requests: { method: string; path: string; authorization: boolean }[] = [];
+  const server = createServer((req, res) => {
+    requests.push({
+      method: req.method ?? 'GET',
+      path: req.url ?? '/',
+      authorization: req.headers.authorization !== undefined,
+    });
+    req.resume();
+    res.writeHead(status, { location: `${target}${req.url ?? '/'}`, 'content-length': '0' });
+    res.end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }
 
 const GIT_ENV = {
@@ -62,6 +102,7 @@ export async function startFakeGitHost(): Promise<FakeGitHost> {
   const root = await mkdtemp(join(tmpdir(), 'fake-git-'));
   const requests: GitRequest[] = [];
   const tokens = new Map<string, { token: string; username?: string }>();
+  const renamed = new Map<string, string>();
   const git = (args: string[], env: Record<string, string> = {}) =>
     run('git', args, { env: { ...process.env, ...GIT_ENV, ...env }, maxBuffer: 64 * 1024 * 1024 });
 
@@ -72,6 +113,23 @@ export async function startFakeGitHost(): Promise<FakeGitHost> {
     const repo = (repoSegment ?? '').replace(/\.git$/, '');
     const name = `${org}/${repo}`;
     const service = url.searchParams.get('service') ?? rest.join('/');
+    const newName = renamed.get(name);
+    if (newName !== undefined) {
+      const tail = rest.length > 0 ? `/${rest.join('/')}` : '';
+      const dotGit = repoSegment?.endsWith('.git') ? '.git' : '';
+      requests.push({
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        service,
+        status: 301,
+        bytes: 0,
+        authorized: true,
+        ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
+      });
+      res.writeHead(301, { location: `/${newName}${dotGit}${tail}${url.search}`, 'content-length': '0' });
+      res.end();
+      return;
+    }
     const required = tokens.get(name);
     const header = req.headers.authorization ?? '';
     const [username = '', ...secret] = header.startsWith('Basic ')
@@ -191,6 +249,9 @@ export async function startFakeGitHost(): Promise<FakeGitHost> {
     requireToken(name, token, username) {
       if (token === undefined) tokens.delete(name);
       else tokens.set(name, { token, ...(username !== undefined ? { username } : {}) });
+    },
+    rename(from, to) {
+      renamed.set(from, to);
     },
     clearRequests() {
       requests.length = 0;
