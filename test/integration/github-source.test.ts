@@ -257,6 +257,93 @@ describe('GitHub issues: closed issues with their comments, by page and ETag', (
   });
 });
 
+describe('GitHub issues: one item’s trouble stays that item’s', () => {
+  const GONE = 'https://github.com/acme/fragile/issues';
+  beforeAll(() => {
+    const repo = github.repo('acme/fragile');
+    for (const n of [1, 2]) {
+      repo.issues.push({
+        number: n,
+        title: `Fragile issue ${n}`,
+        body: n === 2 ? 'The crumbler falls apart in the rain.' : 'The wobbler wobbles.',
+        state: 'closed',
+        updated_at: '2026-02-01T00:00:00Z',
+        comments: [{ body: n === 2 ? 'Keep the crumbler under a tarp.' : 'Tighten the wobbler.' }],
+      });
+    }
+  });
+
+  it('an issue deleted since (410) while its listing page is unchanged (304) is removed, not the sync failed', async () => {
+    const { source } = await registry.add(GONE, 'fragile', 'test', 'github');
+    expect(await syncSource(store, registry, source, options())).toMatchObject({ added: 2, failed: [] });
+    expect((await search('crumbler rain tarp', 'fragile'))[0]?.url).toBe(`${GONE}/2`);
+    // Edited, but its comments fail this time: kept as it was, and read again next time.
+    github.repo('acme/fragile').issues.find((i) => i.number === 2)!.updated_at = '2026-02-05T00:00:00Z';
+    github.failComments(2, 500);
+    const failing = await syncSource(store, registry, source, options());
+    github.failComments(2, undefined);
+    expect(failing.error).toBeUndefined();
+    expect(failing.failed).toEqual([{ url: '2', reason: 'comments: HTTP 500' }]);
+    // The listing has not changed since (a 304); the issue itself is now deleted.
+    github.deleteIssueQuietly(2);
+    github.clearRequests();
+    const summary = await syncSource(store, registry, source, options());
+    expect(summary.error).toBeUndefined();
+    expect(summary).toMatchObject({ removed: 1, unchanged: 1, failed: [] });
+    expect(github.requests.some((r) => r.status === 304)).toBe(true);
+    expect(github.requests.some((r) => r.status === 410)).toBe(true);
+    expect(await search('crumbler rain tarp', 'fragile')).toEqual([]);
+  });
+
+  it('a listing page answering 502 is asked again; still failing, the pages read stand and nothing is pruned', async () => {
+    const source = (await registry.find(ISSUES, 'support'))!;
+    const before = (await registry.pages(source.id)).length;
+    github.failListingPage(2, 2);
+    const retried = await syncSource(store, registry, source, options());
+    expect(retried.error).toBeUndefined();
+    expect(retried.failed).toEqual([]);
+    expect(github.requests.filter((r) => r.status === 502)).toHaveLength(2);
+
+    github.failListingPage(2, 10);
+    const failing = await syncSource(store, registry, source, options());
+    github.failListingPage(2, 0);
+    expect(failing.error).toBeUndefined();
+    expect(failing.failed).toEqual([{ url: 'issues page 2', reason: 'HTTP 502' }]);
+    expect(failing.removed).toBe(0);
+    expect(await registry.pages(source.id)).toHaveLength(before);
+  });
+
+  it('keeps an issue’s first and last comments, saying how many were left out between', async () => {
+    github.setPageSize(100);
+    github.repo('acme/long').issues.push({
+      number: 1,
+      title: 'The long thread about the gasket',
+      body: 'The pump leaks.',
+      state: 'closed',
+      updated_at: '2026-02-01T00:00:00Z',
+      comments: Array.from({ length: 500 }, (_, i) => ({
+        body:
+          i === 0
+            ? 'First reply: the leak started after the zibbit upgrade.'
+            : i === 499
+              ? 'Resolution: replace the gasket with the blue flurgle one.'
+              : `Same here (${i}).`,
+      })),
+    });
+    const { source } = await registry.add('https://github.com/acme/long/issues', 'long', 'test', 'github');
+    const summary = await syncSource(store, registry, source, options());
+    expect(summary).toMatchObject({ added: 1, failed: [] });
+    expect((await search('replace the gasket blue flurgle', 'long'))[0]?.text).toContain('blue flurgle');
+    expect((await search('leak started zibbit upgrade', 'long'))[0]?.text).toContain('zibbit');
+    expect((await search('comments left out', 'long'))[0]?.text).toContain('200 comments left out');
+    // Pages 1–2 (the first 150) and 4–5 (the last 150); page 3 is never asked.
+    const pages = github.requests
+      .filter((r) => r.path.includes('/issues/1/comments'))
+      .map((r) => new URL(r.path, 'http://x').searchParams.get('page') ?? '1');
+    expect(pages.sort()).toEqual(['1', '2', '4', '5']);
+  });
+});
+
 describe('GitHub discussions: answered ones with the accepted answer', () => {
   it('reads answered discussions over GraphQL, citing each, and skips unanswered ones', async () => {
     const { source } = await registry.add(
@@ -310,6 +397,70 @@ describe('GitHub discussions: answered ones with the accepted answer', () => {
     );
   });
 
+  it('waits out a GraphQL secondary limit sent as HTTP 200: its retry-after, else a minute, then two', async () => {
+    const source = (await registry.find('https://github.com/acme/forum/discussions', 'forum'))!;
+    github.secondaryLimit(1, 30, 200);
+    const summary = await syncSource(store, registry, source, options());
+    expect(summary.error).toBeUndefined();
+    expect(summary).toMatchObject({ unchanged: 60, failed: [] });
+    expect(sleeps).toEqual([30_000]);
+
+    sleeps.length = 0;
+    github.secondaryLimit(2, undefined, 200);
+    const again = await syncSource(store, registry, source, options());
+    expect(again.error).toBeUndefined();
+    expect(again).toMatchObject({ unchanged: 60, failed: [] });
+    expect(sleeps).toEqual([60_000, 120_000]);
+  });
+
+  it('never waits for a limit past the sync’s time budget: the sync ends as out of time, removing nothing', async () => {
+    const source = (await registry.find('https://github.com/acme/forum/discussions', 'forum'))!;
+    github.secondaryLimit(1, undefined, 200);
+    const summary = await syncSource(store, registry, source, options({ budgetMs: 30_000 }));
+    github.secondaryLimit(0, undefined);
+    expect(summary.error).toBeUndefined();
+    expect(summary.outOfTime).toBe(true);
+    expect(summary.removed).toBe(0);
+    expect(sleeps).toEqual([]);
+  });
+
+  it('asks a page that timed out (502, 504) or came back partial again with fewer discussions, and reads them all', async () => {
+    const source = (await registry.find('https://github.com/acme/forum/discussions', 'forum'))!;
+    github.graphqlTimeouts(2, 504);
+    const summary = await syncSource(store, registry, source, options());
+    expect(summary.error).toBeUndefined();
+    expect(summary).toMatchObject({ unchanged: 60, failed: [], removed: 0 });
+    const firsts = () => github.requests.filter((r) => r.path === '/graphql').map((r) => r.status);
+    expect(firsts().slice(0, 3)).toEqual([504, 504, 200]);
+
+    github.clearRequests();
+    github.graphqlPartialAbove(20);
+    const partial = await syncSource(store, registry, source, options());
+    github.graphqlPartialAbove(undefined);
+    expect(partial.error).toBeUndefined();
+    expect(partial).toMatchObject({ unchanged: 60, failed: [], removed: 0 });
+  });
+
+  it('reads a page that never comes back whole one discussion at a time: only the one that cannot be read fails, keeping what it had', async () => {
+    const source = (await registry.find('https://github.com/acme/forum/discussions', 'forum'))!;
+    github.poisonDiscussion(57);
+    github.repo('acme/forum').discussions.find((d) => d.number === 58)!.answer = {
+      body: 'The gizmo cools down in four minutes.',
+      updatedAt: '2026-02-09T00:00:00Z',
+    };
+    const summary = await syncSource(store, registry, source, options());
+    github.poisonDiscussion(undefined);
+    expect(summary.error).toBeUndefined();
+    expect(summary.failed).toEqual([{ url: '57', reason: expect.stringMatching(/partial result/) }]);
+    expect(summary).toMatchObject({ updated: 1, removed: 0, unchanged: 58 });
+    expect((await search('gizmo warm up', 'forum'))[0]?.url).toBe(
+      'https://github.com/acme/forum/discussions/57',
+    );
+    expect((await search('gizmo cools down', 'forum'))[0]?.url).toBe(
+      'https://github.com/acme/forum/discussions/58',
+    );
+  });
+
   it('needs a token for discussions, and says so', async () => {
     const source = (await registry.find('https://github.com/acme/widgets/discussions', 'support'))!;
     const summary = await syncSource(
@@ -323,20 +474,30 @@ describe('GitHub discussions: answered ones with the accepted answer', () => {
 });
 
 describe('GITHUB_TOKEN goes only to api.github.com or the API named in GITHUB_API_URL', () => {
-  /** Every request the kind makes, by the URL it meant, answered by the fake GitHub. */
-  const routed = () => {
+  /**
+   * Every request the kind makes, by the URL it meant, answered by the fake GitHub; its `Link`
+   * headers name the host asked, as the real API's do (unless `elsewhere`: then they keep
+   * naming the fake, another origin).
+   */
+  const routed = (elsewhere = false) => {
     const seen: { url: string; authorization: string | null }[] = [];
     const fetchVia = (async (input: string | URL | Request, init?: RequestInit) => {
       const request = new Request(input, init);
       seen.push({ url: request.url, authorization: request.headers.get('authorization') });
       const meant = new URL(request.url);
-      const path = meant.pathname.replace(/^\/api\/v3/, '');
-      return fetch(`${github.url}${path}${meant.search}`, {
+      const prefix = meant.pathname.startsWith('/api/v3') ? '/api/v3' : '';
+      const path = meant.pathname.slice(prefix.length);
+      const response = await fetch(`${github.url}${path}${meant.search}`, {
         method: request.method,
         headers: request.headers,
         redirect: 'manual',
         ...(request.method === 'POST' ? { body: await request.text() } : {}),
       });
+      const link = response.headers.get('link');
+      if (!link || elsewhere) return response;
+      const headers = new Headers(response.headers);
+      headers.set('link', link.replaceAll(github.url, `${meant.origin}${prefix}`));
+      return new Response(response.body, { status: response.status, headers });
     }) as typeof fetch;
     return { seen, fetch: fetchVia };
   };
@@ -369,11 +530,26 @@ describe('GITHUB_TOKEN goes only to api.github.com or the API named in GITHUB_AP
     expect(summary.error).toBeUndefined();
     const credentialed = seen.filter((r) => r.authorization !== null);
     expect(credentialed.length).toBeGreaterThan(0);
-    // The first request went to api.github.com; the Link header's next pages point at the fake.
-    expect(new URL(seen[0]!.url).origin).toBe('https://api.github.com');
-    expect(
-      credentialed.every((r) => ['https://api.github.com', github.url].includes(new URL(r.url).origin)),
-    ).toBe(true);
+    expect(seen.every((r) => new URL(r.url).origin === 'https://api.github.com')).toBe(true);
+    // Pages past the first were followed through Link headers.
+    expect(seen.some((r) => r.url.includes('page=2'))).toBe(true);
+  });
+
+  it('refuses a Link header’s next page on another host before the token would go there (issues and comments)', async () => {
+    const { source } = await registry.add(ISSUES, 'offorigin', 'test', 'github');
+    const { seen, fetch: fetchVia } = routed(true);
+    const summary = await syncSource(
+      store,
+      registry,
+      source,
+      options({ env: { GITHUB_TOKEN: TOKEN }, fetch: fetchVia }),
+    );
+    expect(summary.error).toMatch(
+      /GitHub pointed a next page at http:\/\/127\.0\.0\.1:\d+; GITHUB_TOKEN is sent to https:\/\/api\.github\.com only/,
+    );
+    // Nothing went to the other host, with or without the token.
+    expect(seen.every((r) => new URL(r.url).origin === 'https://api.github.com')).toBe(true);
+    expect(seen.some((r) => r.url.includes('/comments'))).toBe(true);
   });
 
   it('reads a GitHub Enterprise host named by GITHUB_API_URL, and no other host with it', async () => {

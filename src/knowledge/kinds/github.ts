@@ -10,15 +10,19 @@
  * issue deleted, transferred to another repository or reopened disappears from the source.
  * Discussions come from the GraphQL API, compared by `updatedAt` the same way. Rate limits
  * (`x-ratelimit-remaining: 0` until `x-ratelimit-reset`, secondary limits' `retry-after` or
- * else a minute) are waited out by the sync's fetch; GraphQL's own (an HTTP 200 whose error is
- * RATE_LIMITED) here, before the same page is asked again. GITHUB_TOKEN authenticates (required for discussions and
- * private repositories) and goes to api.github.com or the GitHub Enterprise API named in
- * GITHUB_API_URL only, never to an API derived from the URL a user added.
+ * else a minute) are waited out by the sync's fetch; GraphQL's own (HTTP 200 with an error:
+ * RATE_LIMITED, or a message saying a secondary limit was hit) here, through the sync's wait,
+ * before the same page is asked again. A discussions page that times out or comes back
+ * partial is asked again smaller, and at worst read one discussion at a time, so only what
+ * cannot be read fails. One issue's trouble (comments failing, deleted since) is that issue's.
+ * GITHUB_TOKEN authenticates (required for discussions and private repositories) and goes to
+ * api.github.com or the GitHub Enterprise API named in GITHUB_API_URL only, never to an API
+ * derived from the URL a user added, nor to another host a `Link` header names.
  */
 import type { Octokit } from '@octokit/rest';
 import { withoutTrailingSlashes } from '../../text/trailing-slashes.js';
 import { isLoopbackHost } from './environment.js';
-import { resetWaitMs, SECONDARY_LIMIT_WAIT_MS } from './http.js';
+import { resetWaitMs, retryAfterMs, SECONDARY_LIMIT_WAIT_MS } from './http.js';
 import {
   type Environment,
   type ItemEvent,
@@ -54,8 +58,13 @@ interface GitHubState {
   readonly pages?: readonly ListedPage[];
 }
 
-/** Comments read per issue at most: the answer is in them long before this. */
-const MAX_COMMENTS = 300;
+/**
+ * Comments read per issue at most: the first ones (the report, the first diagnosis) and the
+ * last ones (where the resolution usually is); a passage says how many were left between.
+ */
+const FIRST_COMMENTS = 150;
+const LAST_COMMENTS = 150;
+const MAX_COMMENTS = FIRST_COMMENTS + LAST_COMMENTS;
 /** Issues or discussions read per sync at most. */
 const MAX_ITEMS = 20_000;
 /**
@@ -135,8 +144,32 @@ function statusOf(error: unknown): number | undefined {
   return typeof status === 'number' ? status : undefined;
 }
 
+/** A refusal of ours (an address off the API) that Octokit wrapped as a failed request. */
+function refusalIn(error: unknown): SourceError | undefined {
+  if (error instanceof SourceError) return error;
+  const cause = (error as { cause?: unknown }).cause;
+  return cause instanceof SourceError ? cause : undefined;
+}
+
+/**
+ * A server error that may pass (a 502, a 504 timeout; Octokit reports a request that failed on
+ * its way as a 500): not the sync cancelled, not one of our refusals.
+ */
+function passing(error: unknown, context: SyncContext): boolean {
+  const status = statusOf(error);
+  return (
+    status !== undefined &&
+    status >= 500 &&
+    !context.signal?.aborted &&
+    refusalIn(error) === undefined &&
+    (error as Error).name !== 'AbortError'
+  );
+}
+
 /** A request failure that stops the sync, in words naming what to fix (never the token). */
 function explain(error: unknown, target: Target, hasToken: boolean): Error {
+  const refusal = refusalIn(error);
+  if (refusal) return refusal;
   const status = statusOf(error);
   const where = `${target.owner}/${target.repo}`;
   if (status === 401) {
@@ -177,7 +210,7 @@ interface CommentData {
   readonly user?: { readonly type?: string } | null;
 }
 
-function issueMarkdown(issue: IssueData, comments: readonly CommentData[]): string {
+function issueMarkdown(issue: IssueData, comments: readonly CommentData[], leftOut = 0, at = 0): string {
   const status =
     issue.state === 'closed'
       ? `closed${issue.state_reason ? ` as ${issue.state_reason.replace('_', ' ')}` : ''}`
@@ -188,11 +221,44 @@ function issueMarkdown(issue: IssueData, comments: readonly CommentData[]): stri
     `**Issue (${status}):** ${issue.body?.trim() || '(no description)'}`,
   ];
   // People's names are left out, as for saved threads; bots' comments are noise.
-  for (const comment of comments) {
-    if (comment.user?.type === 'Bot' || !comment.body?.trim()) continue;
+  comments.forEach((comment, index) => {
+    if (leftOut > 0 && index === at) {
+      parts.push('', `*(${leftOut} comments left out here; the first and the last ones are kept.)*`);
+    }
+    if (comment.user?.type === 'Bot' || !comment.body?.trim()) return;
     parts.push('', `**Comment:** ${comment.body.trim()}`);
-  }
+  });
   return parts.join('\n');
+}
+
+/**
+ * An issue's last LAST_COMMENTS comments, of `total`, read by page number at the page size the
+ * server used for the first page (GitHub's: up to 100).
+ */
+async function lastComments(
+  octokit: Octokit,
+  target: Target,
+  issueNumber: number,
+  total: number,
+  perPage: number,
+): Promise<CommentData[]> {
+  const from = Math.max(FIRST_COMMENTS, total - LAST_COMMENTS);
+  const firstPage = Math.floor(from / perPage) + 1;
+  const lastPage = Math.ceil(total / perPage);
+  const read: CommentData[] = [];
+  for (let page = firstPage; page <= lastPage; page++) {
+    const { data } = await octokit.request('GET /repos/{owner}/{repo}/issues/{issue_number}/comments', {
+      owner: target.owner,
+      repo: target.repo,
+      issue_number: issueNumber,
+      per_page: perPage,
+      page,
+    });
+    const comments = data as CommentData[];
+    if (comments.length === 0) break;
+    read.push(...comments);
+  }
+  return read.slice(from - (firstPage - 1) * perPage).slice(0, LAST_COMMENTS);
 }
 
 /** One issue with its comments as a document, or a failure that keeps what it had. */
@@ -204,6 +270,7 @@ async function readIssue(
 ): Promise<ItemEvent> {
   const key = String(issue.number);
   let comments: CommentData[];
+  let leftOut = 0;
   try {
     comments = [];
     if (issue.comments > 0) {
@@ -216,6 +283,13 @@ async function readIssue(
         // An empty page that names a next one would be asked for ever: the comments end here.
         if (page.length === 0) break;
         comments.push(...page);
+        if (issue.comments > MAX_COMMENTS && comments.length >= FIRST_COMMENTS) {
+          comments.length = FIRST_COMMENTS;
+          const last = await lastComments(octokit, target, issue.number, issue.comments, page.length);
+          leftOut = Math.max(0, issue.comments - FIRST_COMMENTS - last.length);
+          comments.push(...last);
+          break;
+        }
         if (comments.length >= MAX_COMMENTS) break;
       }
     }
@@ -233,7 +307,7 @@ async function readIssue(
   try {
     const parsed = await context.parse({
       format: 'issue',
-      text: issueMarkdown(issue, comments),
+      text: issueMarkdown(issue, comments, leftOut, FIRST_COMMENTS),
       url: issue.html_url,
       anchors: false,
     });
@@ -250,6 +324,42 @@ async function readIssue(
   } catch (error) {
     return { type: 'failed', key, reason: (error as Error).message.slice(0, 200) };
   }
+}
+
+/**
+ * An issue listed on a page that has not changed (a 304) but whose last read failed, read
+ * alone. What happened to it since is this item's alone: deleted (410) it is gone, with its
+ * passages; reopened or closed as a duplicate it is gone from this source; a 404 or a server
+ * error fails it until next time (the listing decides whether it is still there).
+ */
+async function rereadIssue(
+  octokit: Octokit,
+  target: Target,
+  issueNumber: number,
+  context: SyncContext,
+  wanted: (issue: IssueData) => boolean,
+): Promise<ItemEvent> {
+  const key = String(issueNumber);
+  let issue: IssueData;
+  try {
+    const { data } = await octokit.request('GET /repos/{owner}/{repo}/issues/{issue_number}', {
+      owner: target.owner,
+      repo: target.repo,
+      issue_number: issueNumber,
+    });
+    issue = data as IssueData;
+  } catch (error) {
+    const status = statusOf(error);
+    if (status === 401) throw error;
+    if (status === 410) return { type: 'gone', key, reason: 'deleted' };
+    return {
+      type: 'failed',
+      key,
+      reason: status ? `HTTP ${status}` : ((error as Error).message ?? 'request failed').slice(0, 200),
+    };
+  }
+  if (!wanted(issue)) return { type: 'gone', key, reason: 'no longer closed' };
+  return readIssue(octokit, target, issue, context);
 }
 
 async function* syncIssues(
@@ -283,7 +393,16 @@ async function* syncIssues(
           headers: before?.etag ? { 'if-none-match': before.etag } : {},
         });
       } catch (error) {
-        if (statusOf(error) !== 304 || !before) throw error;
+        const status = statusOf(error);
+        if (page > 0 && passing(error, context)) {
+          // A later page still failing after the fetch's retries (a 502, a 504 timeout): what was
+          // listed stands, the rest is read next time, and nothing is pruned.
+          yield { type: 'failed', key: `issues page ${page + 1}`, reason: `HTTP ${status}` };
+          cut = true;
+          url = undefined;
+          break;
+        }
+        if (status !== 304 || !before) throw error;
       }
       if (!response && before) {
         // Nothing on this page changed (a 304, free of the rate limit): its issues are as
@@ -296,12 +415,7 @@ async function* syncIssues(
             yield { type: 'unchanged', key };
             continue;
           }
-          const { data } = await octokit.request('GET /repos/{owner}/{repo}/issues/{issue_number}', {
-            owner: target.owner,
-            repo: target.repo,
-            issue_number: listed.number,
-          });
-          yield await readIssue(octokit, target, data as IssueData, context);
+          yield await rereadIssue(octokit, target, listed.number, context, wanted);
         }
         url = before.next;
         continue;
@@ -337,16 +451,34 @@ async function* syncIssues(
   return { state: { pages } satisfies GitHubState, complete: !url && !cut };
 }
 
-const DISCUSSIONS_QUERY = `query($owner: String!, $name: String!, $after: String) {
-  repository(owner: $owner, name: $name) {
-    discussions(first: 50, after: $after, orderBy: { field: CREATED_AT, direction: ASC }) {
-      pageInfo { hasNextPage endCursor }
-      nodes {
-        number title url body updatedAt isAnswered closed
+const DISCUSSION_FIELDS = `number title url body updatedAt isAnswered closed
         category { name }
-        answer { body updatedAt }
-      }
+        answer { body updatedAt }`;
+
+/** A page of discussions, `first` of them: smaller when a bigger one timed out. */
+const DISCUSSIONS_QUERY = `query($owner: String!, $name: String!, $after: String, $first: Int!) {
+  repository(owner: $owner, name: $name) {
+    discussions(first: $first, after: $after, orderBy: { field: CREATED_AT, direction: ASC }) {
+      pageInfo { hasNextPage endCursor }
+      nodes { ${DISCUSSION_FIELDS} }
     }
+  }
+}`;
+
+/** The same page with numbers only: light enough where the whole page would not come back. */
+const DISCUSSION_NUMBERS_QUERY = `query($owner: String!, $name: String!, $after: String, $first: Int!) {
+  repository(owner: $owner, name: $name) {
+    discussions(first: $first, after: $after, orderBy: { field: CREATED_AT, direction: ASC }) {
+      pageInfo { hasNextPage endCursor }
+      nodes { number }
+    }
+  }
+}`;
+
+/** One discussion by its number. */
+const DISCUSSION_QUERY = `query($owner: String!, $name: String!, $number: Int!) {
+  repository(owner: $owner, name: $name) {
+    discussion(number: $number) { ${DISCUSSION_FIELDS} }
   }
 }`;
 
@@ -361,30 +493,72 @@ interface DiscussionNode {
   readonly answer?: { readonly body: string; readonly updatedAt: string } | null;
 }
 
-interface DiscussionsPage {
+interface PageInfo {
+  readonly hasNextPage: boolean;
+  readonly endCursor: string | null;
+}
+
+interface DiscussionsPage<Node = DiscussionNode> {
   readonly repository: {
-    readonly discussions: {
-      readonly pageInfo: { readonly hasNextPage: boolean; readonly endCursor: string | null };
-      readonly nodes: readonly (DiscussionNode | null)[];
-    };
+    readonly discussions: { readonly pageInfo: PageInfo; readonly nodes: readonly (Node | null)[] };
   } | null;
 }
 
-/** Rate-limit waits one discussions page may take before the sync gives up. */
+interface OneDiscussion {
+  readonly repository: { readonly discussion: DiscussionNode | null } | null;
+}
+
+/** Discussions asked per page at first, and at least when a page is asked again smaller. */
+const PAGE_SIZE = 50;
+const MIN_PAGE_SIZE = 5;
+/** Times one page is asked again (smaller each time) after a timeout or a partial result. */
+const PAGE_RETRIES = 3;
+/** Rate-limit waits one GraphQL query may take before the sync gives up. */
 const MAX_LIMIT_WAITS = 5;
 
+interface GraphqlFailure {
+  readonly status?: number;
+  readonly errors?: readonly { readonly type?: string; readonly message?: string }[];
+  readonly headers?: Record<string, string | undefined>;
+}
+
 /**
- * GraphQL's primary limit comes as HTTP 200 with an error of type RATE_LIMITED (and
- * `x-ratelimit-remaining: 0` until `x-ratelimit-reset`), so the fetch below Octokit sees no
- * limit: the wait is read from the error Octokit throws.
+ * How long a GraphQL answer asks us to wait, or undefined when it is no limit. Both come as
+ * HTTP 200 with `errors` (Octokit throws on any), so the fetch below sees no limit:
+ *  - a secondary limit, an error whose message says so: its `retry-after`, else a minute,
+ *    doubling each time it repeats (GitHub: "wait for at least one minute", exponentially
+ *    longer while it lasts);
+ *  - the primary limit, type RATE_LIMITED: until `x-ratelimit-reset` when none remain (or its
+ *    `retry-after`), else as a secondary limit.
+ * (The same limits sent as a 403 or 429 are waited out by the sync's fetch.)
  */
-function graphqlLimitWait(error: unknown, now: number): number | undefined {
-  const { errors, headers } = error as {
-    errors?: { type?: string }[];
-    headers?: Record<string, string | undefined>;
-  };
-  if (!errors?.some((e) => e.type === 'RATE_LIMITED')) return undefined;
-  return resetWaitMs(headers?.['x-ratelimit-reset'], now) ?? SECONDARY_LIMIT_WAIT_MS;
+function graphqlLimitWait(error: unknown, now: number, repeated: number): number | undefined {
+  const { errors, headers } = error as GraphqlFailure;
+  if (!errors) return undefined;
+  const retryAfter = retryAfterMs(headers?.['retry-after'] ?? null, now);
+  const backoff = SECONDARY_LIMIT_WAIT_MS * 2 ** repeated;
+  if (errors.some((e) => /secondary rate limit/i.test(e.message ?? ''))) return retryAfter ?? backoff;
+  if (!errors.some((e) => e.type === 'RATE_LIMITED')) return undefined;
+  const reset =
+    headers?.['x-ratelimit-remaining'] === '0' ? resetWaitMs(headers['x-ratelimit-reset'], now) : undefined;
+  return retryAfter ?? reset ?? backoff;
+}
+
+/**
+ * A query that did not come back whole: a timeout (GitHub answers 502 or 504, or our own time
+ * limit ran out, which Octokit reports as a 500), another server error, or a 200 whose errors
+ * say the query was stopped with partial results. Asked again smaller, it may pass.
+ */
+function incomplete(error: unknown, context: SyncContext): boolean {
+  const { errors } = error as GraphqlFailure;
+  if (errors) return !errors.some((e) => e.type === 'NOT_FOUND' || e.type === 'FORBIDDEN');
+  return passing(error, context);
+}
+
+function whyIncomplete(error: unknown): string {
+  const { status, errors } = error as GraphqlFailure;
+  if (errors) return `partial result: ${(errors[0]?.message ?? 'an error').slice(0, 160)}`;
+  return `HTTP ${status}`;
 }
 
 async function* syncDiscussions(
@@ -394,84 +568,102 @@ async function* syncDiscussions(
   hasToken: boolean,
 ): AsyncGenerator<ItemEvent, SyncEnd, void> {
   if (!hasToken) throw new SourceError("GitHub's discussions API needs a token: set GITHUB_TOKEN");
+  const where = { owner: target.owner, name: target.repo };
+  const notFound = (error: unknown) =>
+    (error as GraphqlFailure).errors?.some((e) => e.type === 'NOT_FOUND') === true;
+
+  /** One query, GraphQL's limits waited out on the sync's clock (within its budget). */
+  const ask = async <T>(query: string, variables: Record<string, unknown>): Promise<T> => {
+    for (let waits = 0; ; waits++) {
+      try {
+        return await octokit.graphql<T>(query, variables);
+      } catch (error) {
+        const wait = graphqlLimitWait(error, context.now(), waits);
+        if (wait === undefined || waits >= MAX_LIMIT_WAITS) throw error;
+        await context.wait(wait, `${target.apiUrl} (GraphQL)`);
+      }
+    }
+  };
+  const fail = (error: unknown): Error =>
+    notFound(error) ? explain({ status: 404 }, target, hasToken) : explain(error, target, hasToken);
+
   let after: string | null = null;
+  let size = PAGE_SIZE;
   let count = 0;
-  let limited = 0;
   let cut = false;
-  /** Pages read (a rate-limited ask is bounded by MAX_LIMIT_WAITS instead). */
-  let pages = 0;
-  for (;;) {
+  for (let pages = 0; ; pages++) {
     context.signal?.throwIfAborted();
     if (pages >= MAX_LISTING_PAGES) {
       cut = true;
       break;
     }
-    let page: DiscussionsPage;
-    try {
-      page = await octokit.graphql<DiscussionsPage>(DISCUSSIONS_QUERY, {
-        owner: target.owner,
-        name: target.repo,
-        after,
-      });
-      pages++;
-      limited = 0;
-    } catch (error) {
-      const wait = graphqlLimitWait(error, context.now());
-      if (wait !== undefined && limited < MAX_LIMIT_WAITS) {
-        // Over GraphQL's primary limit: wait for its reset, then ask for the same page again.
-        limited++;
+    // The page, asked again smaller after a timeout or a partial result.
+    let page: DiscussionsPage | undefined;
+    let trouble: unknown;
+    for (let attempt = 0; attempt <= PAGE_RETRIES; attempt++) {
+      try {
+        page = await ask<DiscussionsPage>(DISCUSSIONS_QUERY, { ...where, after, first: size });
+        break;
+      } catch (error) {
+        if (!incomplete(error, context)) throw fail(error);
+        trouble = error;
+        size = Math.max(MIN_PAGE_SIZE, Math.floor(size / 2));
         context.logger.info(
-          { waitSeconds: Math.round(wait / 1000), url: context.url },
-          'rate limited: waiting, then resuming the sync',
+          { url: context.url, reason: whyIncomplete(error), pageSize: size },
+          'a page of discussions did not come back whole: asking for fewer',
         );
-        await context.sleep(wait);
-        continue;
       }
-      const errors = (error as { errors?: { type?: string }[] }).errors;
-      if (errors?.some((e) => e.type === 'NOT_FOUND')) throw explain({ status: 404 }, target, hasToken);
-      throw explain(error, target, hasToken);
     }
-    if (!page.repository) throw explain({ status: 404 }, target, hasToken);
-    const { nodes, pageInfo } = page.repository.discussions;
+    let nodes: readonly (DiscussionNode | null)[];
+    let pageInfo: PageInfo;
+    if (page) {
+      if (!page.repository) throw explain({ status: 404 }, target, hasToken);
+      ({ nodes, pageInfo } = page.repository.discussions);
+      size = Math.min(PAGE_SIZE, size * 2);
+    } else {
+      // Not even a small page comes back whole: its discussions by number, then one by one,
+      // so only the one that cannot be read fails (and keeps what it had).
+      let numbers: DiscussionsPage<{ readonly number: number }>;
+      try {
+        numbers = await ask(DISCUSSION_NUMBERS_QUERY, { ...where, after, first: size });
+      } catch (error) {
+        if (!incomplete(error, context)) throw fail(error);
+        // Nothing past this point can be reached this time: what was read stands, none is pruned.
+        yield {
+          type: 'failed',
+          key: `discussions after #${count}`,
+          reason: `${whyIncomplete(trouble)}; then ${whyIncomplete(error)}`,
+        };
+        cut = true;
+        break;
+      }
+      if (!numbers.repository) throw explain({ status: 404 }, target, hasToken);
+      pageInfo = numbers.repository.discussions.pageInfo;
+      const read: DiscussionNode[] = [];
+      for (const listed of numbers.repository.discussions.nodes) {
+        if (!listed) continue;
+        try {
+          const one = await ask<OneDiscussion>(DISCUSSION_QUERY, { ...where, number: listed.number });
+          if (one.repository?.discussion) read.push(one.repository.discussion);
+        } catch (error) {
+          if (!incomplete(error, context)) throw fail(error);
+          yield { type: 'failed', key: String(listed.number), reason: whyIncomplete(error) };
+        }
+      }
+      nodes = read;
+      if (numbers.repository.discussions.nodes.length === 0 && pageInfo.hasNextPage) {
+        cut = true;
+        break;
+      }
+    }
     for (const node of nodes) {
       if (!node || count >= MAX_ITEMS) continue;
       if (!node.isAnswered && !target.includeOpen) continue;
       count++;
-      const key = String(node.number);
-      const version = `${node.updatedAt}|${node.answer?.updatedAt ?? ''}`;
-      if (context.known.get(key)?.version === version) {
-        yield { type: 'unchanged', key };
-        continue;
-      }
-      const parts = [
-        `# ${node.title} (discussion #${node.number})`,
-        '',
-        `**Question${node.category ? ` (${node.category.name})` : ''}:** ${node.body.trim() || '(no text)'}`,
-      ];
-      if (node.answer?.body.trim()) parts.push('', `**Accepted answer:** ${node.answer.body.trim()}`);
-      try {
-        const parsed = await context.parse({
-          format: 'issue',
-          text: parts.join('\n'),
-          url: node.url,
-          anchors: false,
-        });
-        yield {
-          type: 'document',
-          key,
-          url: node.url,
-          title: `${node.title} (discussion #${node.number})`,
-          markdown: parsed.markdown,
-          chunks: parsed.chunks,
-          version,
-          anchors: false,
-        };
-      } catch (error) {
-        yield { type: 'failed', key, reason: (error as Error).message.slice(0, 200) };
-      }
+      yield await discussionEvent(node, context);
     }
     if (!pageInfo.hasNextPage || !pageInfo.endCursor || count >= MAX_ITEMS) break;
-    if (nodes.length === 0) {
+    if (page && nodes.length === 0) {
       // No discussions, yet "more": asked again it would say the same for ever.
       cut = true;
       break;
@@ -479,6 +671,39 @@ async function* syncDiscussions(
     after = pageInfo.endCursor;
   }
   return { complete: count < MAX_ITEMS && !cut };
+}
+
+/** A discussion as a document (unchanged when neither it nor its answer moved). */
+async function discussionEvent(node: DiscussionNode, context: SyncContext): Promise<ItemEvent> {
+  const key = String(node.number);
+  const version = `${node.updatedAt}|${node.answer?.updatedAt ?? ''}`;
+  if (context.known.get(key)?.version === version) return { type: 'unchanged', key };
+  const parts = [
+    `# ${node.title} (discussion #${node.number})`,
+    '',
+    `**Question${node.category ? ` (${node.category.name})` : ''}:** ${node.body.trim() || '(no text)'}`,
+  ];
+  if (node.answer?.body.trim()) parts.push('', `**Accepted answer:** ${node.answer.body.trim()}`);
+  try {
+    const parsed = await context.parse({
+      format: 'issue',
+      text: parts.join('\n'),
+      url: node.url,
+      anchors: false,
+    });
+    return {
+      type: 'document',
+      key,
+      url: node.url,
+      title: `${node.title} (discussion #${node.number})`,
+      markdown: parsed.markdown,
+      chunks: parsed.chunks,
+      version,
+      anchors: false,
+    };
+  } catch (error) {
+    return { type: 'failed', key, reason: (error as Error).message.slice(0, 200) };
+  }
 }
 
 export const githubKind: SourceKind = {
@@ -503,13 +728,25 @@ export const githubKind: SourceKind = {
         `GITHUB_API_URL is ${api.protocol.replace(':', '')}://: GITHUB_TOKEN is sent over https only; set it to the https:// address of the API`,
       );
     }
+    // Every request stays on the API's origin: a `Link` header's next page (the issues
+    // listing's, Octokit's paginate of comments) naming another host is refused before the
+    // token would go with it.
+    const onApi: typeof fetch = async (input, init) => {
+      const url = new URL(input instanceof Request ? input.url : String(input));
+      if (url.origin !== api.origin) {
+        throw new SourceError(
+          `GitHub pointed a next page at ${url.origin}; ${token ? 'GITHUB_TOKEN is' : 'requests are'} sent to ${api.origin} only`,
+        );
+      }
+      return context.fetch(input, init);
+    };
     const { Octokit } = await import('@octokit/rest');
     const quiet = () => undefined;
     const octokit = new Octokit({
       ...(token ? { auth: token } : {}),
       baseUrl: target.apiUrl,
       userAgent: 'rag-chat-bot',
-      request: { fetch: context.fetch },
+      request: { fetch: onApi },
       log: { debug: quiet, info: quiet, warn: quiet, error: quiet },
     });
     return yield* target.what === 'issues'

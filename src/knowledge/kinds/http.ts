@@ -64,7 +64,7 @@ const SERVER_ERROR_WAIT_MS = 1000;
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** `Retry-After`: seconds, or an HTTP date. */
-function retryAfterMs(value: string | null, now: number): number | undefined {
+export function retryAfterMs(value: string | null, now: number): number | undefined {
   if (value === null || value.trim() === '') return undefined;
   const seconds = Number(value);
   if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);

@@ -7,7 +7,11 @@
  * `x-ratelimit-reset`, on the test's clock; GraphQL: an HTTP 200 whose error is of type
  * RATE_LIMITED, with the same headers), secondary limits (a 403 or 429 saying "secondary rate
  * limit", with `retry-after` or, as GitHub may send it, without), a renamed repository (301 to
- * its new name), and tokens (a revoked one gets 401 "Bad credentials").
+ * its new name), and tokens (a revoked one gets 401 "Bad credentials"). GraphQL's other ways
+ * of not answering whole, as GitHub documents them: a secondary limit sent as HTTP 200 with an
+ * error message saying so (with or without `retry-after`), a timeout (502 or 504), a query
+ * stopped with partial results (HTTP 200, `data` with nulls where it stopped, and an error);
+ * and on the REST side a deleted issue (410 Gone), failing comments and a listing page's 502.
  */
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -62,7 +66,22 @@ export interface FakeGitHub {
    * The next `count` requests get a secondary limit: `status` (403 by default) with
    * `retry-after: seconds`, or with no `retry-after` at all when `seconds` is undefined.
    */
-  secondaryLimit(count: number, seconds: number | undefined, status?: 403 | 429): void;
+  secondaryLimit(count: number, seconds: number | undefined, status?: 200 | 403 | 429): void;
+  /** The next `count` discussions queries answer a timeout, `status` 502 or 504. */
+  graphqlTimeouts(count: number, status?: 502 | 504): void;
+  /**
+   * Discussions queries asking for more than `size` at once are stopped with partial results
+   * (undefined: none are).
+   */
+  graphqlPartialAbove(size: number | undefined): void;
+  /** Any query reading this discussion's fields whole is stopped with partial results. */
+  poisonDiscussion(number: number | undefined): void;
+  /** Reading this issue alone answers 410 Gone (deleted), while the listing still has it. */
+  deleteIssueQuietly(number: number): void;
+  /** This issue's comments answer `status` (undefined: they are read again). */
+  failComments(number: number, status: number | undefined): void;
+  /** The next `count` requests for the issues listing's page `page` (1-based) answer 502. */
+  failListingPage(page: number, count: number): void;
   /** Issues per page (GitHub: up to 100). */
   setPageSize(size: number): void;
   /**
@@ -92,6 +111,12 @@ export async function startFakeGitHub(options: { now: () => number }): Promise<F
   };
   let pageSize = 100;
   let endless = false;
+  let timeouts = { count: 0, status: 502 };
+  let partialAbove: number | undefined;
+  let poison: number | undefined;
+  const deletedQuietly = new Set<number>();
+  const failingComments = new Map<number, number>();
+  const failingPages = new Map<number, number>();
   let server: LoopbackServer;
 
   const repoOf = (name: string): Repo => {
@@ -196,7 +221,28 @@ export async function startFakeGitHub(options: { now: () => number }): Promise<F
     const graphql = req.method === 'POST' && url.pathname === '/graphql';
     resource = graphql ? 'graphql' : 'core';
     const limit = limits[resource];
-    if (secondary.count > 0) {
+    if (secondary.count > 0 && secondary.status === 200 && graphql) {
+      // GraphQL's secondary limit as GitHub may send it: HTTP 200, an error message saying so.
+      secondary.count -= 1;
+      record(200);
+      return sendJson(
+        res,
+        200,
+        {
+          errors: [
+            {
+              message:
+                'You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID 0000:1111:2222.',
+            },
+          ],
+        },
+        {
+          ...(secondary.seconds !== undefined ? { 'retry-after': String(secondary.seconds) } : {}),
+          ...rateHeaders(),
+        },
+      );
+    }
+    if (secondary.count > 0 && secondary.status !== 200) {
       secondary.count -= 1;
       record(secondary.status);
       return sendJson(
@@ -244,7 +290,7 @@ export async function startFakeGitHub(options: { now: () => number }): Promise<F
       };
       const name = `${variables.owner}/${variables.name}`;
       record(200);
-      if (!query.includes('discussions(') || !repos.has(name)) {
+      if ((!query.includes('discussions(') && !query.includes('discussion(number')) || !repos.has(name)) {
         return sendJson(res, 200, {
           data: { repository: null },
           errors: [
@@ -253,6 +299,44 @@ export async function startFakeGitHub(options: { now: () => number }): Promise<F
         });
       }
       const all = repoOf(name).discussions;
+      const node = (d: FakeDiscussion) => ({
+        number: d.number,
+        title: d.title,
+        url: `https://github.com/${name}/discussions/${d.number}`,
+        body: d.body,
+        updatedAt: d.updatedAt,
+        isAnswered: d.answer !== undefined,
+        closed: false,
+        category: { name: d.category ?? 'Q&A' },
+        answer: d.answer ?? null,
+      });
+      const stopped = (data: unknown, path: (string | number)[]) =>
+        sendJson(res, 200, {
+          data,
+          errors: [
+            {
+              message:
+                'Something went wrong while executing your query. This may be the result of a timeout, or it could be a GitHub bug.',
+              path,
+            },
+          ],
+        });
+      const whole = query.includes('title');
+      if (query.includes('discussion(number')) {
+        const found = all.find((d) => d.number === Number(variables.number));
+        if (found && found.number === poison) {
+          return stopped({ repository: { discussion: null } }, ['repository', 'discussion']);
+        }
+        return sendJson(res, 200, { data: { repository: { discussion: found ? node(found) : null } } });
+      }
+      if (whole && timeouts.count > 0) {
+        timeouts.count -= 1;
+        requests[requests.length - 1] = { ...requests[requests.length - 1]!, status: timeouts.status };
+        res.writeHead(timeouts.status, { 'content-type': 'text/html' });
+        res.end("<html><body>We couldn't respond to your request in time.</body></html>");
+        return;
+      }
+      const first = Number(variables.first ?? 50);
       const start = variables.after ? Number(variables.after) : 0;
       if (endless) {
         return sendJson(res, 200, {
@@ -263,26 +347,30 @@ export async function startFakeGitHub(options: { now: () => number }): Promise<F
           },
         });
       }
-      const nodes = all.slice(start, start + 50).map((d) => ({
-        number: d.number,
-        title: d.title,
-        url: `https://github.com/${name}/discussions/${d.number}`,
-        body: d.body,
-        updatedAt: d.updatedAt,
-        isAnswered: d.answer !== undefined,
-        closed: false,
-        category: { name: d.category ?? 'Q&A' },
-        answer: d.answer ?? null,
-      }));
-      return sendJson(res, 200, {
-        data: {
-          repository: {
-            discussions: {
-              pageInfo: { hasNextPage: start + 50 < all.length, endCursor: String(start + nodes.length) },
-              nodes,
+      const slice = all.slice(start, start + first);
+      const pageInfo = { hasNextPage: start + first < all.length, endCursor: String(start + slice.length) };
+      if (!whole) {
+        return sendJson(res, 200, {
+          data: {
+            repository: { discussions: { pageInfo, nodes: slice.map((d) => ({ number: d.number })) } },
+          },
+        });
+      }
+      const cutAt = slice.findIndex((d) => d.number === poison);
+      if ((partialAbove !== undefined && first > partialAbove) || cutAt >= 0) {
+        // Stopped part way: the nodes from where it stopped are null.
+        const at = cutAt >= 0 ? cutAt : Math.min(slice.length, partialAbove ?? 0);
+        return stopped(
+          {
+            repository: {
+              discussions: { pageInfo, nodes: slice.map((d, i) => (i < at ? node(d) : null)) },
             },
           },
-        },
+          ['repository', 'discussions', 'nodes', at],
+        );
+      }
+      return sendJson(res, 200, {
+        data: { repository: { discussions: { pageInfo, nodes: slice.map(node) } } },
       });
     }
 
@@ -306,6 +394,15 @@ export async function startFakeGitHub(options: { now: () => number }): Promise<F
       return sendJson(res, 404, { message: 'Not Found' });
     }
     if (rest === '/issues') {
+      const page = Math.max(1, Number(url.searchParams.get('page') ?? 1));
+      const failing = failingPages.get(page) ?? 0;
+      if (failing > 0) {
+        failingPages.set(page, failing - 1);
+        record(502);
+        res.writeHead(502, { 'content-type': 'text/html' });
+        res.end('<html><body>Bad gateway</body></html>');
+        return;
+      }
       const state = url.searchParams.get('state') ?? 'open';
       const items = repo.issues
         .filter((issue) => state === 'all' || issue.state === state)
@@ -315,6 +412,15 @@ export async function startFakeGitHub(options: { now: () => number }): Promise<F
     }
     const one = /^\/issues\/(\d+)(\/comments)?$/.exec(rest);
     const issue = one ? repo.issues.find((i) => i.number === Number(one[1])) : undefined;
+    if (one && issue && one[2] && failingComments.has(issue.number)) {
+      const status = failingComments.get(issue.number)!;
+      record(status);
+      return sendJson(res, status, { message: 'Server Error' });
+    }
+    if (one && issue && !one[2] && deletedQuietly.has(issue.number)) {
+      record(410);
+      return sendJson(res, 410, { message: 'This issue was deleted' });
+    }
     if (one && issue && one[2]) {
       const comments = issue.comments.map((comment, i) => ({
         id: issue.number * 1000 + i,
@@ -352,6 +458,25 @@ export async function startFakeGitHub(options: { now: () => number }): Promise<F
     },
     secondaryLimit(count, seconds, status = 403) {
       secondary = { count, seconds, status };
+    },
+    graphqlTimeouts(count, status = 502) {
+      timeouts = { count, status };
+    },
+    graphqlPartialAbove(size) {
+      partialAbove = size;
+    },
+    poisonDiscussion(number) {
+      poison = number;
+    },
+    deleteIssueQuietly(number) {
+      deletedQuietly.add(number);
+    },
+    failComments(number, status) {
+      if (status === undefined) failingComments.delete(number);
+      else failingComments.set(number, status);
+    },
+    failListingPage(page, count) {
+      failingPages.set(page, count);
     },
     setPageSize(size) {
       pageSize = size;
