@@ -98,8 +98,15 @@ export const knowledgeSettings = defineSettings({
     /** Notion: an internal integration's token; share pages with the integration. */
     NOTION_TOKEN: optionalString,
     NOTION_API_URL: optionalUrl("Notion's API, https://api.notion.com"),
-    /** Confluence Cloud: the site, an account's email and an API token for it. */
-    CONFLUENCE_URL: optionalUrl('your Confluence site, e.g. https://acme.atlassian.net (or …/wiki)'),
+    /**
+     * Confluence Cloud: the site (or, for a scoped API token, Atlassian's gateway
+     * https://api.atlassian.com/ex/confluence/<cloud id>), an account's email and an API token.
+     */
+    CONFLUENCE_URL: optionalUrl(
+      'your Confluence site, e.g. https://acme.atlassian.net (or …/wiki), or https://api.atlassian.com/ex/confluence/<cloud id> for a scoped token',
+    ),
+    /** With the gateway form of CONFLUENCE_URL: the site whose page links are added. */
+    CONFLUENCE_SITE: optionalUrl('your Confluence site, e.g. https://acme.atlassian.net'),
     CONFLUENCE_EMAIL: optionalString,
     CONFLUENCE_TOKEN: optionalString,
   },
@@ -150,6 +157,7 @@ export const knowledgeSettings = defineSettings({
           NOTION_TOKEN: env.NOTION_TOKEN,
           NOTION_API_URL: env.NOTION_API_URL,
           CONFLUENCE_URL: env.CONFLUENCE_URL,
+          CONFLUENCE_SITE: env.CONFLUENCE_SITE,
           CONFLUENCE_EMAIL: env.CONFLUENCE_EMAIL,
           CONFLUENCE_TOKEN: env.CONFLUENCE_TOKEN,
         }).filter(([, value]) => value !== undefined),

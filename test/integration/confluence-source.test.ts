@@ -217,7 +217,9 @@ describe('Confluence: a space or a page tree, by version', () => {
       source,
       options({ env: { ...env(), CONFLUENCE_TOKEN: 'atl_revoked' } }),
     );
-    expect(revoked.error).toMatch(/Confluence refused CONFLUENCE_EMAIL with the token in CONFLUENCE_TOKEN/);
+    expect(revoked.error).toMatch(
+      /Confluence refused CONFLUENCE_EMAIL with the token in CONFLUENCE_TOKEN \(401\): it may be revoked/,
+    );
     expect(JSON.stringify(revoked)).not.toContain('atl_revoked');
   });
 });
@@ -317,6 +319,99 @@ describe('Confluence: the shapes of a site the documentation allows', () => {
     expect(unavailable.error).toBeUndefined();
     expect(unavailable.failed).toEqual([]);
     expect(sleeps).toEqual([20_000]);
+  });
+});
+
+describe('Confluence: a scoped API token, through Atlassian’s gateway', () => {
+  const SITE = 'https://acme.atlassian.net';
+  const SCOPED = 'atl_scoped_token';
+  /** api.atlassian.com answered by the fake; every address asked is kept. */
+  const asked: string[] = [];
+  const gatewayFetch: typeof fetch = async (input, init) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    asked.push(url.href);
+    if (url.origin !== 'https://api.atlassian.com') throw new Error(`unexpected request to ${url.origin}`);
+    return fetch(`${new URL(confluence.base).origin}${url.pathname}${url.search}`, init);
+  };
+  const gatewayEnv = () => ({
+    CONFLUENCE_URL: `https://api.atlassian.com${new URL(confluence.gateway).pathname}`,
+    CONFLUENCE_SITE: SITE,
+    CONFLUENCE_EMAIL: EMAIL,
+    CONFLUENCE_TOKEN: SCOPED,
+  });
+  afterAll(() => {
+    confluence.setCredentials(EMAIL, TOKEN);
+    confluence.setSiteBase(undefined);
+    confluence.setPageSize(250);
+  });
+
+  it('reads a space added by its site link through the gateway, following next links there, citing the site’s pages', async () => {
+    confluence.setCredentials(EMAIL, SCOPED, [
+      'read:space:confluence',
+      'read:page:confluence',
+      'read:folder:confluence',
+    ]);
+    confluence.setSiteBase(`${SITE}/wiki`);
+    confluence.setPageSize(1);
+    const url = confluenceKind.recognise(new URL(`${SITE}/wiki/spaces/ENG/overview`), gatewayEnv())!;
+    expect(url).toBe(`${SITE}/wiki/spaces/ENG`);
+    const { source } = await registry.add(url, 'scoped', 'test', 'confluence');
+    asked.length = 0;
+    const summary = await syncSource(
+      store,
+      registry,
+      source,
+      options({ env: gatewayEnv(), fetch: gatewayFetch }),
+    );
+    expect(summary.error).toBeUndefined();
+    expect(summary.failed).toEqual([]);
+    expect(summary.added).toBeGreaterThan(1);
+    // Every request, next pages included, went to the gateway under this cloud id.
+    const prefix = `https://api.atlassian.com${new URL(confluence.gateway).pathname}/wiki/api/v2/`;
+    expect(asked.every((address) => address.startsWith(prefix))).toBe(true);
+    expect(asked.some((address) => address.includes('cursor='))).toBe(true);
+    const [hit] = await search('frobnitz cluster', 'scoped');
+    expect(hit?.url?.startsWith(`${SITE}/wiki/spaces/ENG/pages/100/`)).toBe(true);
+  });
+
+  it('says the scoped token lacks a scope (not that it is revoked) when Confluence answers "scope does not match"', async () => {
+    confluence.setCredentials(EMAIL, SCOPED, ['read:page:confluence']);
+    const source = (await registry.find(`${SITE}/wiki/spaces/ENG`, 'scoped'))!;
+    const summary = await syncSource(
+      store,
+      registry,
+      source,
+      options({ env: gatewayEnv(), fetch: gatewayFetch }),
+    );
+    expect(summary.error).toMatch(
+      /CONFLUENCE_TOKEN .*scope does not match.*lacks a scope.*read:space:confluence/,
+    );
+    expect(summary.error).not.toMatch(/revoked/);
+    expect(JSON.stringify(summary)).not.toContain(SCOPED);
+  });
+
+  it('says a scoped token goes through the gateway when CONFLUENCE_URL is the site', async () => {
+    confluence.setCredentials(EMAIL, SCOPED, ['read:space:confluence', 'read:page:confluence']);
+    const source = (await registry.find(`${confluence.base}/spaces/ENG`, 'wiki'))!;
+    const summary = await syncSource(
+      store,
+      registry,
+      source,
+      options({ env: { ...env(), CONFLUENCE_TOKEN: SCOPED } }),
+    );
+    expect(summary.error).toMatch(
+      /works only through Atlassian's gateway.*CONFLUENCE_URL.*api\.atlassian\.com\/ex\/confluence/,
+    );
+  });
+
+  it('needs CONFLUENCE_SITE with the gateway, and reads no other site’s links', () => {
+    const { CONFLUENCE_SITE: _site, ...withoutSite } = gatewayEnv();
+    expect(() => confluenceKind.recognise(new URL(`${SITE}/wiki/spaces/ENG`), withoutSite)).toThrow(
+      /CONFLUENCE_SITE is required/,
+    );
+    expect(() =>
+      confluenceKind.recognise(new URL('https://other.atlassian.net/wiki/spaces/ENG'), gatewayEnv()),
+    ).toThrow(/not the Confluence site in CONFLUENCE_SITE/);
   });
 });
 

@@ -12,6 +12,7 @@
  * that holds pages) as well as pages. A page the token cannot read (restricted: 403 or 404) is
  * skipped, and dropped if it was read before. Each page is cited by its link.
  */
+import { withoutTrailingSlashes } from '../../text/trailing-slashes.js';
 import { readTextLimited } from './http.js';
 import {
   type Environment,
@@ -85,15 +86,64 @@ const refuse = (url: URL, what: string) =>
     `${url.href} is ${what}; a Confluence source is a space or a page (with the pages under it)`,
   );
 
+/** Atlassian's API gateway, which scoped API tokens must go through. */
+const GATEWAY_HOST = 'api.atlassian.com';
+
+/** Where the API is: the site itself, or the gateway for the site's cloud id. */
+export interface ConfluenceApi {
+  /** The site's Confluence base its page links start with, e.g. https://acme.atlassian.net/wiki */
+  readonly site: string;
+  /** What `/wiki/api/v2/…` (and a next link's `/wiki/…`) hangs from: the site's origin, or `https://api.atlassian.com/ex/confluence/<cloud id>`. */
+  readonly root: string;
+  readonly gateway: boolean;
+}
+
+/**
+ * CONFLUENCE_URL as the API to call. The site (`https://<site>.atlassian.net`, as for classic
+ * API tokens), or Atlassian's gateway for a scoped API token,
+ * `https://api.atlassian.com/ex/confluence/<cloud id>`: sources are still added by the site's
+ * page links, so the gateway form needs the site in CONFLUENCE_SITE. Undefined when unset or
+ * not one of these.
+ */
+export function confluenceApi(env: Environment): ConfluenceApi | undefined {
+  const raw = env.CONFLUENCE_URL?.trim();
+  if (!raw || !URL.canParse(raw)) return undefined;
+  const url = new URL(raw);
+  if (url.hostname.toLowerCase() !== GATEWAY_HOST) {
+    const site = confluenceBase(raw);
+    return site ? { site, root: new URL(site).origin, gateway: false } : undefined;
+  }
+  const [ex, product, cloudId] = url.pathname.split('/').filter(Boolean);
+  const site = confluenceBase(env.CONFLUENCE_SITE);
+  if (ex !== 'ex' || product !== 'confluence' || !cloudId || !/^[A-Za-z0-9-]+$/.test(cloudId) || !site)
+    return undefined;
+  return { site, root: `${url.origin}/ex/confluence/${cloudId}`, gateway: true };
+}
+
+/** The problem with a gateway CONFLUENCE_URL, in words (undefined when there is none). */
+export function gatewayProblem(env: Environment): string | undefined {
+  const raw = env.CONFLUENCE_URL?.trim();
+  if (!raw || !URL.canParse(raw) || new URL(raw).hostname.toLowerCase() !== GATEWAY_HOST) return undefined;
+  const [ex, product, cloudId] = new URL(raw).pathname.split('/').filter(Boolean);
+  if (ex !== 'ex' || product !== 'confluence' || !cloudId) {
+    return "CONFLUENCE_URL on api.atlassian.com must be https://api.atlassian.com/ex/confluence/<cloud id> (the site's cloud id, from https://<site>.atlassian.net/_edge/tenant_info)";
+  }
+  if (!confluenceBase(env.CONFLUENCE_SITE)) {
+    return 'CONFLUENCE_SITE is required with a CONFLUENCE_URL on api.atlassian.com: the site whose page links are added (https://<site>.atlassian.net)';
+  }
+  return undefined;
+}
+
 function parseTarget(url: URL, env: Environment): Target | undefined {
-  const configured = confluenceBase(env.CONFLUENCE_URL);
+  const configured = confluenceApi(env)?.site;
+  const siteVariable = confluenceApi(env)?.gateway ? 'CONFLUENCE_SITE' : 'CONFLUENCE_URL';
   let base: string;
   if (configured && `${url.origin}${url.pathname}`.startsWith(`${configured}/`)) base = configured;
   else if (url.hostname.endsWith('.atlassian.net') && url.pathname.startsWith('/wiki/')) {
     // Another site than CONFLUENCE_URL's: the account's credentials are never sent there.
     if (configured && new URL(configured).origin !== url.origin) {
       throw new SourceError(
-        `${url.origin} is not the Confluence site in CONFLUENCE_URL (${new URL(configured).origin}); its email and token are sent to that site only`,
+        `${url.origin} is not the Confluence site in ${siteVariable} (${new URL(configured).origin}); its email and token are for that site only`,
       );
     }
     base = `${url.origin}/wiki`;
@@ -148,7 +198,16 @@ interface PageSummary {
   readonly parentType?: string | null;
   readonly status?: string;
   readonly version?: { readonly number: number };
-  readonly _links?: { readonly webui?: string };
+  readonly _links?: { readonly webui?: string; readonly base?: string };
+}
+
+/** `_links.base` when it is a web address not on the gateway (which serves no pages to people). */
+function webBaseOf(value: string | undefined): string | undefined {
+  if (!value || !URL.canParse(value)) return undefined;
+  const url = new URL(value);
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.hostname.toLowerCase() === GATEWAY_HOST)
+    return undefined;
+  return withoutTrailingSlashes(value);
 }
 
 interface PageWithBody extends PageSummary {
@@ -164,7 +223,10 @@ const CONTAINERS: Readonly<Record<string, string>> = {
 };
 
 class HttpStatusError extends Error {
-  constructor(readonly status: number) {
+  constructor(
+    readonly status: number,
+    readonly detail = '',
+  ) {
     super(`HTTP ${status}`);
   }
 }
@@ -177,6 +239,8 @@ export const confluenceKind: SourceKind = {
   recognise(url: URL, env: Environment) {
     const target = parseTarget(url, env);
     if (!target) return undefined;
+    const problem = gatewayProblem(env);
+    if (problem) throw new SourceError(problem);
     const missing = missingSettings(env);
     if (missing.length > 0) {
       throw new SourceError(
@@ -191,26 +255,45 @@ export const confluenceKind: SourceKind = {
     if (!target) throw new SourceError(`${context.url} is not a Confluence space or page link`);
     const missing = missingSettings(context.env);
     if (missing.length > 0) throw new SourceError(`reading Confluence needs ${missing.join(', ')}`);
+    const problem = gatewayProblem(context.env);
+    if (problem) throw new SourceError(problem);
     const auth = `Basic ${Buffer.from(`${context.env.CONFLUENCE_EMAIL!.trim()}:${context.env.CONFLUENCE_TOKEN!.trim()}`).toString('base64')}`;
-    const site = new URL(target.base);
+    // The API: the site the link names (CONFLUENCE_URL's), or the gateway for its cloud id.
+    const api = confluenceApi(context.env);
+    const root =
+      api && new URL(api.site).origin === new URL(target.base).origin
+        ? api.root
+        : new URL(target.base).origin;
+    const rootUrl = new URL(root);
+    const rootPath = withoutTrailingSlashes(rootUrl.pathname);
 
+    /**
+     * A path as the API's URL. A next link is relative to the site's root (`/wiki/api/v2/…`),
+     * which through the gateway is `/ex/confluence/<cloud id>`, or absolute; anything else is
+     * relative to the API's base.
+     */
+    const resolve = (path: string): URL => {
+      if (/^https?:/i.test(path)) return new URL(path);
+      if (!path.startsWith('/')) return new URL(`${root}/wiki/api/v2/${path}`);
+      return new URL(
+        rootPath && path.startsWith(`${rootPath}/`) ? `${rootUrl.origin}${path}` : `${root}${path}`,
+      );
+    };
     const get = async <T>(path: string): Promise<{ data: T; link: string | null }> => {
-      // A next link is relative to the site's root (or absolute); anything else to the API base.
-      const url = /^https?:/i.test(path)
-        ? new URL(path)
-        : new URL(path.startsWith('/') ? `${site.origin}${path}` : `${target.base}/api/v2/${path}`);
-      // The credentials are for CONFLUENCE_URL's site alone.
-      if (url.origin !== site.origin) {
+      const url = resolve(path);
+      // The credentials are for the site's API alone (through the gateway: this cloud id's).
+      if (url.origin !== rootUrl.origin || (rootPath && !url.pathname.startsWith(`${rootPath}/`))) {
         throw new SourceError(
-          `Confluence pointed the next page at ${url.origin}; the credentials are sent to ${site.origin} only`,
+          `Confluence pointed the next page at ${url.origin}${rootPath && url.origin === rootUrl.origin ? url.pathname.split('/').slice(0, 4).join('/') : ''}; the credentials are sent to ${root} only`,
         );
       }
       const response = await context.fetch(url, {
         headers: { authorization: auth, accept: 'application/json' },
       });
       if (!response.ok) {
-        await response.body?.cancel();
-        throw new HttpStatusError(response.status);
+        // Atlassian says why in the body ("scope does not match"): kept for the message.
+        const detail = await readTextLimited(response, 16_384).catch(() => '');
+        throw new HttpStatusError(response.status, detail);
       }
       return {
         data: JSON.parse(await readTextLimited(response, MAX_BODY_BYTES)) as T,
@@ -219,6 +302,13 @@ export const confluenceKind: SourceKind = {
     };
     const explain = (error: unknown): Error => {
       const status = error instanceof HttpStatusError ? error.status : undefined;
+      if (status === 401 && /scope does not match/i.test((error as HttpStatusError).detail)) {
+        return new SourceError(
+          api?.gateway
+            ? 'Confluence refused the token in CONFLUENCE_TOKEN (401, scope does not match): the scoped token lacks a scope this needs; give it read:space:confluence, read:page:confluence and read:folder:confluence'
+            : "Confluence refused the token in CONFLUENCE_TOKEN (401, scope does not match): a scoped API token works only through Atlassian's gateway, so set CONFLUENCE_URL to https://api.atlassian.com/ex/confluence/<cloud id> and CONFLUENCE_SITE to the site, and give the token read:space:confluence, read:page:confluence and read:folder:confluence",
+        );
+      }
       if (status === 401) {
         return new SourceError(
           'Confluence refused CONFLUENCE_EMAIL with the token in CONFLUENCE_TOKEN (401): it may be revoked or for another account',
@@ -235,6 +325,8 @@ export const confluenceKind: SourceKind = {
 
     // The space, then every page in it (readable by the account) with its version and parent.
     const pages: PageSummary[] = [];
+    /** Where pages open for people, as Confluence says (`_links.base`): the site, never the gateway. */
+    let webBase: string | undefined;
     let cut = false;
     try {
       let spaceId: string;
@@ -262,9 +354,12 @@ export const confluenceKind: SourceKind = {
         const {
           data,
           link,
-        }: { data: { results: PageSummary[]; _links?: { next?: string } }; link: string | null } =
-          await get(next);
+        }: {
+          data: { results: PageSummary[]; _links?: { next?: string; base?: string } };
+          link: string | null;
+        } = await get(next);
         pages.push(...data.results);
+        webBase ??= webBaseOf(data._links?.base);
         // The next page: in the body, or only in the Link header (as the v2 reference words it).
         next = data._links?.next ?? nextLink(link);
         if (next && data.results.length === 0) {
@@ -336,7 +431,8 @@ export const confluenceKind: SourceKind = {
       }
       try {
         const { data: page } = await get<PageWithBody>(`pages/${key}?body-format=storage`);
-        const url = `${target.base}${page._links?.webui ?? summary._links?.webui ?? `/pages/viewpage.action?pageId=${key}`}`;
+        const base = webBaseOf(page._links?.base) ?? webBase ?? target.base;
+        const url = `${base}${page._links?.webui ?? summary._links?.webui ?? `/pages/viewpage.action?pageId=${key}`}`;
         // Storage format is read in the parse pool, with the budgets web pages have.
         const parsed = await context.parse({
           format: 'confluence',

@@ -8,7 +8,12 @@
  * email and API token (401 otherwise), restricted pages (listed, but 403 on read), and on
  * demand a 429 with `Retry-After` or with only `X-RateLimit-Reset` (an ISO 8601 time, as
  * Atlassian sends it), or a 503 with `Retry-After`. The site lives under `/wiki`, as on
- * `<site>.atlassian.net`.
+ * `<site>.atlassian.net`. The same API is served through Atlassian's gateway for scoped API
+ * tokens, `/ex/confluence/<cloud id>/wiki/api/v2/…`, whose next links are, as the gateway
+ * sends them, relative to the site's root (`/wiki/api/v2/…`, without `/ex/confluence/<id>`)
+ * and whose `_links.base` names the site (`siteBase`). A scoped token is refused on the site
+ * itself and for an endpoint whose scope it lacks, with 401 "scope does not match"; wrong
+ * credentials get 401 "Unauthorized".
  */
 import { type LoopbackServer, sendJson, startLoopbackServer } from '../http-server.js';
 
@@ -31,8 +36,13 @@ export interface FakeConfluence {
   /** The site's base, as CONFLUENCE_URL: `<url>/wiki`. */
   readonly base: string;
   readonly requests: ConfluenceRequest[];
+  /** The gateway's address for this site, as CONFLUENCE_URL takes it: `<url>/ex/confluence/<cloud id>`. */
+  readonly gateway: string;
   space(key: string): FakeConfluencePage[];
-  setCredentials(email: string, token: string): void;
+  /** The account's credentials; `scopes` makes the token a scoped one (gateway only, those scopes). */
+  setCredentials(email: string, token: string, scopes?: readonly string[]): void;
+  /** The site's base the API names in `_links.base` (default: `base`). */
+  setSiteBase(base: string | undefined): void;
   /** A folder in a space, under a page or another folder. */
   folder(key: string, folder: { id: string; title: string; parentId?: string }): void;
   /** The next request gets a 429: with `Retry-After`, or with only `X-RateLimit-Reset` that many seconds on (its clock). */
@@ -57,6 +67,9 @@ export async function startFakeConfluence(options: { now?: () => number } = {}):
   const folders = new Map<string, { id: string; title: string; parentId?: string; space: string }>();
   const requests: ConfluenceRequest[] = [];
   let credentials = '';
+  let scoped: readonly string[] | undefined;
+  let siteBase: string | undefined;
+  const CLOUD_ID = '0f1e2d3c-4b5a-6978-8a9b-acbdcedf0011';
   let limitOnce: { seconds: number; how: 'retry-after' | 'reset' } | undefined;
   let unavailable = 0;
   let pagination: 'both' | 'link' = 'both';
@@ -93,9 +106,22 @@ export async function startFakeConfluence(options: { now?: () => number } = {}):
     const given = req.headers.authorization?.startsWith('Basic ')
       ? Buffer.from(req.headers.authorization.slice(6), 'base64').toString('utf8')
       : '';
-    if (given !== credentials) {
-      return reply(401, { code: 401, message: 'Unauthorized; scope does not match' });
+    if (given !== credentials) return reply(401, { code: 401, message: 'Unauthorized' });
+    const gatewayPrefix = `/ex/confluence/${CLOUD_ID}`;
+    const viaGateway = url.pathname.startsWith(`${gatewayPrefix}/`);
+    const apiPath = viaGateway ? url.pathname.slice(gatewayPrefix.length) : url.pathname;
+    if (scoped) {
+      // A scoped token works through the gateway only, for the endpoints its scopes cover.
+      const needed = /^\/wiki\/api\/v2\/spaces$/.test(apiPath)
+        ? 'read:space:confluence'
+        : apiPath.startsWith('/wiki/api/v2/folders/')
+          ? 'read:folder:confluence'
+          : 'read:page:confluence';
+      if (!viaGateway || !scoped.includes(needed)) {
+        return reply(401, { code: 401, message: 'Unauthorized; scope does not match' });
+      }
     }
+    const webBase = siteBase ?? `${server.url}/wiki`;
     if (limitOnce) {
       const { seconds, how } = limitOnce;
       limitOnce = undefined;
@@ -114,7 +140,7 @@ export async function startFakeConfluence(options: { now?: () => number } = {}):
       unavailable = 0;
       return reply(503, { message: 'Service unavailable' }, { 'retry-after': String(seconds) });
     }
-    const path = url.pathname.replace(/^\/wiki\/api\/v2\//, '');
+    const path = apiPath.replace(/^\/wiki\/api\/v2\//, '');
     if (path === 'spaces') {
       const keys = (url.searchParams.get('keys') ?? '').split(',');
       const found = keys
@@ -138,9 +164,9 @@ export async function startFakeConfluence(options: { now?: () => number } = {}):
         200,
         {
           results,
-          _links: { base: `${server.url}/wiki`, ...(more && pagination === 'both' ? { next } : {}) },
+          _links: { base: webBase, ...(more && pagination === 'both' ? { next } : {}) },
         },
-        more ? { link: `<${next}>; rel="next", <${server.url}/wiki>; rel="base"` } : {},
+        more ? { link: `<${next}>; rel="next", <${webBase}>; rel="base"` } : {},
       );
     }
     const folder = /^folders\/(\d+)$/.exec(path);
@@ -165,8 +191,10 @@ export async function startFakeConfluence(options: { now?: () => number } = {}):
         if (page.restricted) return reply(403, { message: 'Not permitted to view this page' });
         if (failing.has(page.id)) return reply(500, { message: 'Internal server error' });
         const withBody = url.searchParams.get('body-format') === 'storage';
+        const described = summary(key, space.id, page);
         return reply(200, {
-          ...summary(key, space.id, page),
+          ...described,
+          _links: { ...described._links, base: webBase },
           ...(withBody ? { body: { storage: { representation: 'storage', value: page.storage } } } : {}),
         });
       }
@@ -177,10 +205,15 @@ export async function startFakeConfluence(options: { now?: () => number } = {}):
 
   return {
     base: `${server.url}/wiki`,
+    gateway: `${server.url}/ex/confluence/${CLOUD_ID}`,
     requests,
     space: (key) => spaceOf(key).pages,
-    setCredentials(email, token) {
+    setCredentials(email, token, scopes) {
       credentials = `${email}:${token}`;
+      scoped = scopes;
+    },
+    setSiteBase(base) {
+      siteBase = base;
     },
     folder(key, folder) {
       spaceOf(key);
