@@ -133,7 +133,10 @@ export async function composeBot(config: Config, log: Logger, deps: RuntimeDeps 
   const handover =
     database && config.database
       ? new AnswerHandover({
-          store: await (await import('../handover/postgres-store.js')).PostgresInFlightStore.open(database),
+          store: await (await import('../handover/postgres-store.js')).PostgresInFlightStore.open(database, {
+            // A heartbeat that has not come back by the next one has failed.
+            queryTimeoutMs: Math.max(1_000, Math.floor(config.database.answerTakeoverMs / 3)),
+          }),
           takeoverMs: config.database.answerTakeoverMs,
           log,
         })

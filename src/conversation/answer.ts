@@ -38,8 +38,9 @@ export interface AnswerOptions {
   /** The guards already admitted this question (see ConversationLayer.ask). */
   readonly admission?: AdmissionTicket;
   /**
-   * The answer's record among those in flight (DATABASE_URL): told where the reply is, and
-   * once another instance has taken the answer over, nothing more is written here.
+   * The answer's record among those in flight (DATABASE_URL): told where the reply is; every
+   * write waits while its ownership is unconfirmed (cut off from the database), and once
+   * another instance has taken the answer over, nothing more is written here.
    */
   readonly handover?: HandoverHandle;
 }
@@ -95,7 +96,7 @@ class ReplyFold {
     // The throttle spaces streaming writes; it never delays the end of an answer.
     await this.editor?.settle();
     // Another instance took the answer over and writes it now.
-    if (this.handover?.lost) return;
+    if (!(await this.mayWrite())) return;
     // The sources shown are the ones the answer cites; the others are only "also searched".
     const { cited, alsoSearched } = citedSources(this.sources, this.stream.text);
     await reply.finish({
@@ -113,8 +114,17 @@ class ReplyFold {
     this.editor?.cancel();
   }
 
+  /**
+   * The one gate of every write to the platform: while the answer's ownership is unconfirmed
+   * (this instance cut off from the database) the write waits, the text kept; false once
+   * another instance has it.
+   */
+  async mayWrite(): Promise<boolean> {
+    return this.handover ? this.handover.whenWritable() : true;
+  }
+
   private async write(reply: LiveReply, latest: string): Promise<void> {
-    if (this.handover?.lost) return;
+    if (!(await this.mayWrite())) return;
     if (reply.writes === 'replace') {
       await reply.write(latest);
       this.written = latest.length;
@@ -239,7 +249,7 @@ export async function answerInConversation(
     throw new Error('the answer stream ended without done or failure');
   } catch (error) {
     fold.cancel();
-    if (handover?.lost) return lost();
+    if (!(await fold.mayWrite())) return lost();
     await handover?.end('finished');
     log.error({ err: error }, 'could not deliver an answer');
     // Last resort: one plain message, so the user is never left in silence.

@@ -3,6 +3,7 @@
  * time of its last heartbeat. Times come from the database's clock (instances whose clocks
  * disagree still agree on who fell silent), unless a test injects its own.
  */
+import type pg from 'pg';
 import type { HandoverData } from '../conversation/conversation.js';
 import type { PostgresDatabase } from '../state/postgres.js';
 import type { InFlightAnswer, InFlightStore, NewInFlightAnswer } from './types.js';
@@ -55,6 +56,16 @@ function toAnswer(row: Row): InFlightAnswer {
   };
 }
 
+/**
+ * Client-side limit of each query (node-postgres' per-query `query_timeout`): a heartbeat
+ * against a hung database or a dead connection fails in time, instead of hanging the heartbeat
+ * and every one after it, so the instance knows it is cut off (its answers pause, see tracker.ts)
+ * and, once the database is back, that it was.
+ */
+interface TimedQuery extends pg.QueryConfig {
+  readonly query_timeout: number;
+}
+
 /** The time to compare with: the injected clock's (`$n`, epoch ms) or, when null, the database's. */
 const at = (n: number) => `coalesce(to_timestamp($${n}::double precision / 1000), now())`;
 
@@ -62,15 +73,25 @@ export class PostgresInFlightStore implements InFlightStore {
   private constructor(
     private readonly db: PostgresDatabase,
     private readonly now: (() => number) | undefined,
+    private readonly timeoutMs: number,
   ) {}
 
-  /** `now` is for tests; by default the database's clock decides. */
+  /**
+   * `now` is for tests; by default the database's clock decides. `queryTimeoutMs` bounds each
+   * query (default 5 s; the tracker's owner passes a third of ANSWER_TAKEOVER_MS, the time
+   * between two heartbeats).
+   */
   static async open(
     db: PostgresDatabase,
-    options: { now?: () => number } = {},
+    options: { now?: () => number; queryTimeoutMs?: number } = {},
   ): Promise<PostgresInFlightStore> {
     await db.migrate(IN_FLIGHT_MIGRATION, SCHEMA);
-    return new PostgresInFlightStore(db, options.now);
+    return new PostgresInFlightStore(db, options.now, options.queryTimeoutMs ?? 5_000);
+  }
+
+  private query<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
+    const query: TimedQuery = { text, values, query_timeout: this.timeoutMs };
+    return this.db.pool.query<R>(query);
   }
 
   private time(): number | null {
@@ -78,7 +99,7 @@ export class PostgresInFlightStore implements InFlightStore {
   }
 
   async begin(answer: NewInFlightAnswer, owner: string): Promise<void> {
-    await this.db.pool.query(
+    await this.query(
       `INSERT INTO rag_answers_in_flight
          (question_id, platform, workspace_id, place, question, asker_id, via, owner, started_at, heartbeat_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, ${at(9)}, ${at(9)})
@@ -98,7 +119,7 @@ export class PostgresInFlightStore implements InFlightStore {
   }
 
   async located(questionId: string, owner: string, reply: HandoverData): Promise<boolean> {
-    const { rowCount } = await this.db.pool.query(
+    const { rowCount } = await this.query(
       'UPDATE rag_answers_in_flight SET reply = $3 WHERE question_id = $1 AND owner = $2',
       [questionId, owner, JSON.stringify(reply)],
     );
@@ -106,7 +127,7 @@ export class PostgresInFlightStore implements InFlightStore {
   }
 
   async heartbeat(owner: string, questionIds: readonly string[]): Promise<Set<string>> {
-    const { rows } = await this.db.pool.query<{ question_id: string }>(
+    const { rows } = await this.query<{ question_id: string }>(
       `UPDATE rag_answers_in_flight SET heartbeat_at = ${at(3)}
        WHERE owner = $1 AND question_id = ANY($2::text[]) RETURNING question_id`,
       [owner, [...questionIds], this.time()],
@@ -122,7 +143,7 @@ export class PostgresInFlightStore implements InFlightStore {
     // The row is locked while claimed (others skip it) and its silence checked again under the
     // lock, so of two instances asking at once exactly one gets it.
     const silent = `heartbeat_at < ${at(4)} - $3 * interval '1 millisecond'`;
-    const { rows } = await this.db.pool.query<Row>(
+    const { rows } = await this.query<Row>(
       `UPDATE rag_answers_in_flight
        SET owner = $1, heartbeat_at = ${at(4)}, attempts = attempts + 1
        WHERE question_id = (
@@ -137,21 +158,21 @@ export class PostgresInFlightStore implements InFlightStore {
   }
 
   async finish(questionId: string, owner: string): Promise<void> {
-    await this.db.pool.query('DELETE FROM rag_answers_in_flight WHERE question_id = $1 AND owner = $2', [
+    await this.query('DELETE FROM rag_answers_in_flight WHERE question_id = $1 AND owner = $2', [
       questionId,
       owner,
     ]);
   }
 
   async release(questionId: string, owner: string): Promise<void> {
-    await this.db.pool.query(
+    await this.query(
       `UPDATE rag_answers_in_flight SET heartbeat_at = '-infinity' WHERE question_id = $1 AND owner = $2`,
       [questionId, owner],
     );
   }
 
   async prune(maxAgeMs: number): Promise<number> {
-    const { rowCount } = await this.db.pool.query(
+    const { rowCount } = await this.query(
       `DELETE FROM rag_answers_in_flight WHERE started_at < ${at(2)} - $1 * interval '1 millisecond'`,
       [maxAgeMs, this.time()],
     );

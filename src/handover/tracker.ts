@@ -5,9 +5,15 @@
  * Timing: each process renews all its answers in one query every third of ANSWER_TAKEOVER_MS
  * and looks for silent ones as often; an answer is taken over once its instance missed about
  * three heartbeats in a row, so a process merely slowed down (a long pause, a slow database)
- * keeps its answers. If it was silent for longer, it learns at its next heartbeat that the
- * answer is no longer its own and stops writing to it at once: the instance that claimed it
- * replaces the message. A claim is one atomic update, so two survivors never finish one answer.
+ * keeps its answers. A claim is one atomic update, so two survivors never finish one answer.
+ *
+ * Never two writers: an instance cut off from the database (a partition, an outage) cannot
+ * know whether its answers were taken over. So each answer writes to its message only while
+ * its ownership was confirmed (the sending of its last successful heartbeat, begin or claim)
+ * less than two thirds of ANSWER_TAKEOVER_MS ago; after that its writes wait, text kept, for
+ * the next heartbeat: still its own, it goes on where it was; taken, it stops. Another
+ * instance claims only a full ANSWER_TAKEOVER_MS after the database last renewed the record,
+ * which is after that sending, so the paused instance has stopped writing a third of it before.
  *
  * Stopping (SIGTERM): the process stops taking answers over, keeps its heartbeat while its own
  * answers finish within the grace period, and gives back those it had to interrupt, so another
@@ -31,6 +37,11 @@ export interface AnswerHandoverOptions {
    * again: a question that brings down every instance answering it must not bring down them all.
    */
   readonly maxAttempts?: number;
+  /**
+   * The time (ms) by which this process measures how long ago an answer's ownership was
+   * confirmed; monotonic by default, so a wall clock set back cannot stretch the pause.
+   */
+  readonly now?: () => number;
 }
 
 /** Finishes, here, an answer another instance began; given the claimed record and its handle. */
@@ -49,24 +60,34 @@ export class HandoverHandle {
   /** Every write of this record, in order (begin, locations, end). */
   private chain: Promise<unknown>;
   private lastLocation: string | undefined;
+  /** Where the reply is, kept while the record is unwritten, to write if it turns out to exist. */
+  private unrecordedLocation: HandoverData | undefined;
   private ended = false;
   /** Its record is in the database: only then does the heartbeat renew it. */
   recorded = false;
   /**
-   * Its record could not be written (the database was unreachable as the answer began): the
-   * answer goes on, unrecorded, and nothing about it is written or renewed any more (a renewal
-   * finding no record would read as the answer being taken over).
+   * Writing its record failed (the database unreachable as the answer began): the answer goes
+   * on unrecorded, unpaused (there is nothing to claim). The insert may still have landed (its
+   * reply lost, or a slow server finishing it after this process gave up), so heartbeats look
+   * for it: found as ours, the answer is recorded from then on; not found, it stays as it is (a
+   * renewal finding no record is not a takeover here). Its end is written all the same.
    */
   unrecorded = false;
   /** How the record ends, while that is still to be written. */
   private pendingEnd: 'finish' | 'release' | undefined;
+  /** When (tracker's clock) the last query that confirmed this answer as ours was sent. */
+  private confirmedAt: number;
+  /** Writes waiting for a heartbeat: true once confirmed, false once lost. */
+  private waiting: ((writable: boolean) => void)[] = [];
 
   constructor(
     private readonly tracker: AnswerHandover,
     readonly questionId: string,
     start: Promise<void>,
+    sentAt: number,
   ) {
     this.chain = start;
+    this.confirmedAt = sentAt;
   }
 
   /** Aborted when another instance has taken the answer over: stop writing to it. */
@@ -78,6 +99,54 @@ export class HandoverHandle {
     return this.controller.signal.aborted;
   }
 
+  /**
+   * Whether this process may write to the answer's message now: its ownership was confirmed
+   * recently enough that no other instance can have claimed it. An answer whose record could
+   * not be written has nothing to be claimed, and writes on.
+   */
+  get writable(): boolean {
+    if (this.lost) return false;
+    if (this.unrecorded) return true;
+    return this.tracker.now() - this.confirmedAt <= this.tracker.fenceMs;
+  }
+
+  /** Whether writes are waiting for a heartbeat to confirm the answer is still this process's. */
+  get paused(): boolean {
+    return this.waiting.length > 0;
+  }
+
+  /**
+   * Resolves when the answer may be written to: at once if its ownership is fresh, else after
+   * the heartbeat that confirms it (true) or finds it taken (false). Never rejects.
+   */
+  whenWritable(): Promise<boolean> {
+    if (this.writable) return Promise.resolve(true);
+    if (this.lost) return Promise.resolve(false);
+    if (this.waiting.length === 0)
+      this.tracker.log.warn(
+        { questionId: this.questionId },
+        "no heartbeat has reached PostgreSQL for two thirds of ANSWER_TAKEOVER_MS: this answer waits, its text kept, until one says it is still this instance's",
+      );
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  /** @internal A query sent at `sentAt` found the answer still ours. */
+  confirm(sentAt: number): void {
+    if (sentAt > this.confirmedAt) this.confirmedAt = sentAt;
+    if (this.waiting.length === 0 || !this.writable) return;
+    this.tracker.log.info(
+      { questionId: this.questionId },
+      "answer confirmed as this instance's again; going on",
+    );
+    this.wake(true);
+  }
+
+  private wake(writable: boolean): void {
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const resolve of waiting) resolve(writable);
+  }
+
   /** Whether an interruption now gives the answer back for another instance to finish (stopping). */
   get givenBackIfInterrupted(): boolean {
     return this.tracker.stopping && !this.lost;
@@ -85,12 +154,20 @@ export class HandoverHandle {
 
   /** The reply's message, as soon as it exists and whenever it changes. */
   located(where: HandoverData | undefined): void {
-    if (!where || this.ended || this.lost || this.unrecorded) return;
+    if (!where || this.ended || this.lost) return;
+    if (this.unrecorded) {
+      this.unrecordedLocation = where;
+      return;
+    }
     const key = JSON.stringify(where);
     if (key === this.lastLocation) return;
     this.lastLocation = key;
     this.queue(async (store, owner) => {
-      if (this.unrecorded) return;
+      // Its insert failed meanwhile: kept for the record, should it turn out to exist.
+      if (this.unrecorded) {
+        this.unrecordedLocation = where;
+        return;
+      }
       if (!(await store.located(this.questionId, owner, where))) this.lose();
     });
   }
@@ -104,7 +181,7 @@ export class HandoverHandle {
   async end(how: AnswerEnd): Promise<void> {
     if (this.ended) return;
     this.ended = true;
-    if (this.lost || this.unrecorded) {
+    if (this.lost) {
       this.tracker.forget(this);
       return;
     }
@@ -136,10 +213,22 @@ export class HandoverHandle {
     return written;
   }
 
+  /** @internal A heartbeat found the record of an unrecorded answer after all (sent at `sentAt`). */
+  foundRecorded(sentAt: number): void {
+    this.unrecorded = false;
+    this.recorded = true;
+    this.confirm(sentAt);
+    const where = this.unrecordedLocation;
+    this.unrecordedLocation = undefined;
+    this.lastLocation = undefined;
+    if (!this.ended) this.located(where);
+  }
+
   /** Another instance owns the answer now. */
   lose(): void {
     if (this.lost) return;
     this.controller.abort(new Error('answer taken over by another instance'));
+    this.wake(false);
     // Renewed no more, whether its end was already waiting for the database or not.
     this.pendingEnd = undefined;
     this.tracker.forget(this);
@@ -169,11 +258,14 @@ export class AnswerHandover {
   private ticking: Promise<void> | undefined;
   private down = false;
   private lastFailure = Number.NEGATIVE_INFINITY;
-  private lastPrune = 0;
+  private lastPrune = Number.NEGATIVE_INFINITY;
   /** Set once the process is stopping: no more takeovers; interrupted answers are given back. */
   stopping = false;
 
+  readonly now: () => number;
+
   constructor(private readonly options: AnswerHandoverOptions) {
+    this.now = options.now ?? (() => performance.timeOrigin + performance.now());
     this.store = options.store;
     this.log = (options.log ?? silentLogger).child({ component: 'handover' });
     this.maxAttempts = options.maxAttempts ?? 2;
@@ -183,6 +275,19 @@ export class AnswerHandover {
   /** How often the heartbeat runs and silent answers are looked for. */
   get intervalMs(): number {
     return Math.max(100, Math.floor(this.options.takeoverMs / 3));
+  }
+
+  /**
+   * How long after its last confirmation an answer may still be written to: two thirds of the
+   * takeover time, leaving a third for a write under way to land before anyone may claim it.
+   */
+  get fenceMs(): number {
+    return Math.floor((this.options.takeoverMs * 2) / 3);
+  }
+
+  /** Answers whose writes wait for a heartbeat to confirm they are still this process's. */
+  get paused(): number {
+    return [...this.handles.values()].filter((handle) => handle.paused).length;
   }
 
   /** Whether the heartbeat runs: answers are recorded only then (a record nobody renews would be taken over). */
@@ -197,24 +302,26 @@ export class AnswerHandover {
 
   /** Records an answer this process begins. Never throws: an answer not recorded is answered all the same. */
   begin(answer: NewInFlightAnswer): HandoverHandle {
+    // Any record this writes is renewed by the database after this moment.
+    const sentAt = this.now();
     const recording = this.store.begin(answer, this.instanceId).then(
       () => {
         handle.recorded = true;
+        handle.confirm(sentAt);
       },
       (error: unknown) => {
         this.failed(error);
         handle.unrecorded = true;
-        this.forget(handle);
       },
     );
-    const handle: HandoverHandle = new HandoverHandle(this, answer.questionId, recording);
+    const handle: HandoverHandle = new HandoverHandle(this, answer.questionId, recording, sentAt);
     this.handles.set(answer.questionId, handle);
     return handle;
   }
 
-  /** A handle on an answer this process has just claimed from a silent instance. */
-  adopt(answer: InFlightAnswer): HandoverHandle {
-    const handle = new HandoverHandle(this, answer.questionId, Promise.resolve());
+  /** A handle on an answer this process claimed from a silent instance, by a claim sent at `sentAt`. */
+  adopt(answer: InFlightAnswer, sentAt = this.now()): HandoverHandle {
+    const handle = new HandoverHandle(this, answer.questionId, Promise.resolve(), sentAt);
     handle.recorded = true;
     this.handles.set(answer.questionId, handle);
     return handle;
@@ -222,10 +329,14 @@ export class AnswerHandover {
 
   /** Renews every answer this process owns in one query; those another instance took are lost. */
   async heartbeat(): Promise<void> {
-    // Only records known to be written: one whose insert is still on its way is not lost.
-    const ids = [...this.handles.values()].filter((handle) => handle.recorded).map((h) => h.questionId);
+    // Not a record whose insert is still on its way: not finding it would not mean it was taken.
+    const ids = [...this.handles.values()]
+      .filter((handle) => handle.recorded || handle.unrecorded)
+      .map((h) => h.questionId);
     if (ids.length === 0) return;
     let owned: Set<string>;
+    // The database renews the records after this moment: ownership is confirmed as of now.
+    const sentAt = this.now();
     try {
       owned = await this.store.heartbeat(this.instanceId, ids);
       this.worked();
@@ -236,8 +347,14 @@ export class AnswerHandover {
     }
     for (const id of ids) {
       const handle = this.handles.get(id);
-      if (!owned.has(id)) handle?.lose();
-      else if (handle?.ending) await handle.writeEnd();
+      if (!handle) continue;
+      if (owned.has(id)) {
+        if (handle.unrecorded) handle.foundRecorded(sentAt);
+        else handle.confirm(sentAt);
+        if (handle.ending) await handle.writeEnd();
+      } else if (handle.recorded) handle.lose();
+      // Unrecorded and not found: nothing to renew; once ended, nothing to end either.
+      else if (handle.ending) this.forget(handle);
     }
   }
 
@@ -248,17 +365,18 @@ export class AnswerHandover {
     if (!resume || this.stopping || platforms.length === 0) return 0;
     // Just after an outage every instance's records look silent: their owners get one takeover
     // period to renew them (or write the ends they could not) before anything is taken over.
-    if (Date.now() - this.lastFailure < this.options.takeoverMs) return 0;
+    if (this.now() - this.lastFailure < this.options.takeoverMs) return 0;
     let taken = 0;
     try {
       for (; taken < CLAIMS_PER_LOOK && !this.stopping; taken++) {
+        const sentAt = this.now();
         const answer = await this.store.claimStale(this.instanceId, platforms, this.options.takeoverMs);
         if (!answer) break;
         this.log.info(
           { questionId: answer.questionId, platform: answer.platform, attempt: answer.attempts },
           'finishing an answer whose instance fell silent',
         );
-        const handle = this.adopt(answer);
+        const handle = this.adopt(answer, sentAt);
         void resume(answer, handle).catch((error: unknown) => {
           this.log.error(
             { err: error, questionId: answer.questionId },
@@ -267,8 +385,8 @@ export class AnswerHandover {
           return handle.end('finished');
         });
       }
-      if (Date.now() - this.lastPrune > 60 * 60 * 1000) {
-        this.lastPrune = Date.now();
+      if (this.now() - this.lastPrune > 60 * 60 * 1000) {
+        this.lastPrune = this.now();
         await this.store.prune(FORGET_AFTER_MS);
       }
       this.worked();
@@ -323,7 +441,7 @@ export class AnswerHandover {
 
   /** @internal The database refused or was unreachable: logged once per outage. */
   failed(error: unknown): void {
-    this.lastFailure = Date.now();
+    this.lastFailure = this.now();
     if (this.down) return;
     this.down = true;
     this.log.warn(

@@ -75,6 +75,9 @@ export async function connectPostgres(url: string, options: PostgresOptions = {}
     max: options.maxConnections ?? 10,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
     idleTimeoutMillis: 60_000,
+    // A connection whose server vanished (a host down, a partition) is noticed by TCP and
+    // dropped, rather than kept in the pool until a query on it times out.
+    keepAlive: true,
     // Idle connections never keep a finished command (ingest, report) from exiting.
     allowExitOnIdle: true,
     application_name: 'rag-chat-bot',

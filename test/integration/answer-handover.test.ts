@@ -1,8 +1,8 @@
 /**
  * An answer survives its instance: instances sharing one PostgreSQL (each its own pool and
  * tracker, as on separate hosts) record their answers in flight, and finish the answers of an
- * instance that fell silent, into the same message. The database compares times on the test's
- * own clock, so no test waits out a takeover.
+ * instance that fell silent, into the same message. The database and the trackers compare times
+ * on the test's own clock, so no test waits out a takeover.
  */
 import { WebClient } from '@slack/web-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,6 +26,8 @@ import { waitFor } from '../support/wait.js';
 
 /** The threshold the trackers are given; the test's clock jumps past it instead of waiting. */
 const TAKEOVER_MS = 600_000;
+/** How long after its last confirmation an answer may still be written to (two thirds). */
+const FENCE_MS = 400_000;
 const TIMINGS = { condenseMs: 0, retrievalMs: 0, firstTokenMs: 0, totalMs: 0 };
 
 let url = '';
@@ -42,6 +44,8 @@ interface BoardMessage {
 
 function board() {
   const messages = new Map<string, BoardMessage>();
+  /** Every write and final write, in order: who wrote what. */
+  const log: { by: string; text: string }[] = [];
   let ids = 0;
   /** A conversation on the board, writing into `messageId` when given (an answer taken over). */
   const conversation = (instance: string, messageId?: string): Conversation => ({
@@ -61,16 +65,18 @@ function board() {
         write: async (text) => {
           message.text = text;
           message.by = instance;
+          log.push({ by: instance, text });
         },
         finish: async (final) => {
           message.text = [final.text, final.notice].filter(Boolean).join('\n');
           message.final = final;
           message.by = instance;
+          log.push({ by: instance, text: message.text });
         },
       };
     },
   });
-  return { messages, conversation };
+  return { messages, conversation, log };
 }
 
 /** An answer written halfway, then held until `release` (or aborted, as the core would be). */
@@ -133,7 +139,7 @@ async function instance(
   databases.push(db);
   const opened = await PostgresInFlightStore.open(db, { now: () => clock });
   const store = options.wrap ? options.wrap(opened) : opened;
-  const handover = new AnswerHandover({ store, takeoverMs: TAKEOVER_MS, instanceId: name });
+  const handover = new AnswerHandover({ store, takeoverMs: TAKEOVER_MS, instanceId: name, now: () => clock });
   const draining = new DrainingAnswerer(answerer);
   const layer = new ConversationLayer({
     answerer: draining,
@@ -230,6 +236,8 @@ describe.skipIf(!havePostgres)('answers in flight across instances', () => {
     });
     const first = a.layer.ask(platform.conversation('A7'), 'q');
     await a.handover.heartbeat();
+    // Nothing to be claimed: however long ago it began, it is not paused.
+    clock += TAKEOVER_MS;
     failing.release();
     expect((await first).ok).toBe(true);
     expect(platform.messages.get('m1')).toMatchObject({ text: 'Written without a record.' });
@@ -257,6 +265,37 @@ describe.skipIf(!havePostgres)('answers in flight across instances', () => {
     expect((await second).ok).toBe(true);
     expect(platform.messages.get('m2')).toMatchObject({ text: 'Recorded late.' });
     expect(await rows(b.db)).toEqual([]);
+  });
+
+  it('renews and ends, as its own, an answer whose record was written though its insert reported a failure', async () => {
+    const platform = board();
+    const slow = halting('Recorded after ', 'all.');
+    // The insert lands, but its reply is lost (a connection dropped, a client-side timeout).
+    const a = await instance('A10', slow.answerer, platform, {
+      wrap: (store) => ({
+        ...bound(store),
+        begin: async (answer, owner) => {
+          await store.begin(answer, owner);
+          throw new Error('Query read timeout');
+        },
+      }),
+    });
+    const b = await instance('B10', whole('never'), platform);
+    const asking = a.layer.ask(platform.conversation('A10'), 'q');
+    await waitFor(() => platform.messages.get('m1')?.text, 'A halfway');
+    // A heartbeat finds the record A's: renewed from now on, so nobody takes it over, and told
+    // where the reply is.
+    clock += FENCE_MS;
+    await a.handover.heartbeat();
+    await located(a.db);
+    clock += FENCE_MS;
+    expect(await b.handover.takeOver()).toBe(0);
+    slow.release();
+    expect((await asking).ok).toBe(true);
+    expect(platform.messages.get('m1')).toMatchObject({ by: 'A10', text: 'Recorded after all.' });
+    // Its end is written too: no record is left for anyone to answer again.
+    await waitFor(async () => (await rows(a.db)).length === 0, 'the record ended');
+    expect(b.resumed).toEqual([]);
   });
 
   it('ends the record of a question that failed before its answer began (a guard down): the person is told, and nobody answers it later', async () => {
@@ -391,13 +430,13 @@ describe.skipIf(!havePostgres)('answers in flight while the database is down', (
       slow.release();
       expect((await asking).ok).toBe(true);
       expect(platform.messages.get('m1')?.text).toBe('Answered while the database was down.');
-      // B sees the outage too (its look for silent answers fails).
+      // The outage lasts: A's record falls silent, and B sees the outage too (its look fails).
+      clock += TAKEOVER_MS + 1;
       expect(await b.handover.takeOver()).toBe(0);
     } finally {
       await outage(false);
     }
     // Back, and A's record looks silent; B, having seen the outage, leaves it to its owner a while.
-    clock += TAKEOVER_MS + 1;
     expect(await rows(b.db)).toHaveLength(1);
     expect(await b.handover.takeOver()).toBe(0);
     // A's next heartbeat writes the end it could not.
@@ -406,6 +445,125 @@ describe.skipIf(!havePostgres)('answers in flight while the database is down', (
     const c = await instance('C7', whole('never'), platform);
     expect(await c.handover.takeOver()).toBe(0);
     expect(platform.messages.size).toBe(1);
+  });
+});
+
+describe.skipIf(!havePostgres)('never two writers for one answer', () => {
+  /** The store, failing every call while `cut()` says this instance cannot reach the database. */
+  const reachable =
+    (cut: () => boolean) =>
+    (store: InFlightStore): InFlightStore => {
+      const when =
+        <A extends unknown[], R>(call: (...args: A) => Promise<R>) =>
+        async (...args: A): Promise<R> => {
+          if (cut()) throw Object.assign(new Error('connect ETIMEDOUT'), { code: 'ETIMEDOUT' });
+          return call(...args);
+        };
+      const all = bound(store);
+      return {
+        begin: when(all.begin),
+        located: when(all.located),
+        heartbeat: when(all.heartbeat),
+        claimStale: when(all.claimStale),
+        finish: when(all.finish),
+        release: when(all.release),
+        prune: when(all.prune),
+      };
+    };
+
+  it('an instance cut off from the database stops writing before another may take its answer over, and for good once it learns it was', async () => {
+    const platform = board();
+    let partitioned = false;
+    const slow = halting('Half an ans', 'wer from A.');
+    const a = await instance('A11', slow.answerer, platform, { wrap: reachable(() => partitioned) });
+    const b = await instance('B11', whole('The whole answer, from B.'), platform);
+    const asking = a.layer.ask(platform.conversation('A11'), 'q');
+    await waitFor(() => platform.messages.get('m1')?.text, 'A halfway');
+    await located(a.db);
+    const writtenByA = platform.log.filter((write) => write.by === 'A11').length;
+
+    // A is cut off; two thirds of the takeover time pass without a heartbeat reaching the database.
+    partitioned = true;
+    clock += FENCE_MS + 1;
+    await a.handover.heartbeat();
+    // The model goes on: A keeps the text, writes none of it.
+    slow.release();
+    await waitFor(() => a.handover.paused === 1, "A's answer paused");
+    expect(platform.messages.get('m1')).toMatchObject({ by: 'A11', text: 'Half an ans' });
+
+    // The takeover time passes: B, which reaches the database, finishes the answer in A's message.
+    clock += TAKEOVER_MS / 3;
+    expect(await b.handover.takeOver()).toBe(1);
+    const finished = await waitFor(() => platform.messages.get('m1')?.final, 'B finishing the answer');
+    expect(finished.text).toBe('The whole answer, from B.');
+
+    // A reaches the database again: the answer is no longer its own, and its kept text is dropped.
+    partitioned = false;
+    await a.handover.heartbeat();
+    expect((await asking).ok).toBe(false);
+    expect(platform.log.filter((write) => write.by === 'A11')).toHaveLength(writtenByA);
+    expect(platform.messages.get('m1')).toMatchObject({ by: 'B11', text: 'The whole answer, from B.' });
+    expect(platform.messages.size).toBe(1);
+  });
+
+  it('in an outage every answer pauses, then goes on where it was once the database is back, nobody else taking it', async () => {
+    const platform = board();
+    let down = false;
+    const slow = halting('Paused while ', 'the database was down, then finished.');
+    const a = await instance('A12', slow.answerer, platform, { wrap: reachable(() => down) });
+    const b = await instance('B12', whole('never'), platform, { wrap: reachable(() => down) });
+    const asking = a.layer.ask(platform.conversation('A12'), 'q');
+    await waitFor(() => platform.messages.get('m1')?.text, 'A halfway');
+    await located(a.db);
+
+    down = true;
+    clock += FENCE_MS + 1;
+    await a.handover.heartbeat();
+    slow.release();
+    await waitFor(() => a.handover.paused === 1, "A's answer paused");
+    expect(platform.messages.get('m1')?.text).toBe('Paused while ');
+    // The outage outlasts the takeover time; B's looks fail meanwhile.
+    clock += TAKEOVER_MS;
+    expect(await b.handover.takeOver()).toBe(0);
+
+    // Back: A's record looks silent, but B leaves it to its owner for a takeover period.
+    down = false;
+    expect(await b.handover.takeOver()).toBe(0);
+    // A's heartbeat confirms the answer is A's: the kept text goes out, and the end.
+    await a.handover.heartbeat();
+    expect((await asking).ok).toBe(true);
+    const final = platform.messages.get('m1')?.final;
+    expect(final?.text).toBe('Paused while the database was down, then finished.');
+    expect(final?.feedbackId).toBeDefined();
+    expect(platform.messages.get('m1')?.by).toBe('A12');
+    expect(platform.messages.size).toBe(1);
+    expect(b.resumed).toEqual([]);
+    await waitFor(async () => (await rows(a.db)).length === 0, 'the record ended');
+  });
+
+  it('fails a heartbeat against a database that does not answer, instead of waiting forever', async () => {
+    const db = await connectPostgres(url, { maxConnections: 2 });
+    databases.push(db);
+    const store = await PostgresInFlightStore.open(db, { now: () => clock });
+    const impatient = await PostgresInFlightStore.open(db, { now: () => clock, queryTimeoutMs: 200 });
+    const questionId = 'hung-heartbeat';
+    await store.begin(
+      { questionId, platform: 'board', place: { channel: 'C1' }, question: 'q', askerId: 'U1' },
+      'H13',
+    );
+    // Another session holds the record's row: the heartbeat's update waits, as on a hung server.
+    const holder = await db.pool.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM rag_answers_in_flight WHERE question_id = $1 FOR UPDATE', [
+        questionId,
+      ]);
+      await expect(impatient.heartbeat('H13', [questionId])).rejects.toThrow(/timeout/i);
+    } finally {
+      await holder.query('ROLLBACK');
+      holder.release();
+    }
+    await store.finish(questionId, 'H13');
   });
 });
 
