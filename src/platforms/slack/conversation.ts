@@ -47,6 +47,11 @@ export interface SlackTarget {
   readonly userId: string;
   readonly teamId?: string;
   /**
+   * The Enterprise Grid organisation whose org-wide installation the request came through
+   * (see authorisedInstallation): where another instance finds the token to finish its answer.
+   */
+  readonly orgInstall?: string;
+  /**
    * The asker's own workspace, where it is not the bot's (a channel shared with another
    * organisation): the team chat.startStream streams to. Never a tenant: `teamId` is that.
    */
@@ -485,6 +490,8 @@ export function slackHandoverData(
     history: handover.history,
     ...(target.threadTs ? { threadTs: target.threadTs } : {}),
     ...(target.teamId ? { teamId: target.teamId } : {}),
+    // An org-wide installation is found by its organisation, not by a workspace.
+    ...(target.orgInstall ? { enterpriseId: target.orgInstall, enterpriseInstall: true } : {}),
     ...(handover.questionTs ? { questionTs: handover.questionTs } : {}),
     ...(assistantThread ? { assistantThread: true } : {}),
   };

@@ -18,7 +18,6 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger as SlackLogger } from '@slack/bolt';
-import { WebClient } from '@slack/web-api';
 import slackManifest from '../../../commands/slack-manifest.json' with { type: 'json' };
 import type { KnowledgeOverviewReader } from '../../conversation/knowledge-overview.js';
 import type { ConversationLayer } from '../../conversation/layer.js';
@@ -57,7 +56,7 @@ import {
   type SlackInstallations,
   storedWorkspaceUrl,
 } from './installations.js';
-import { type SlackClientFor, slackResumer } from './resume.js';
+import { installedClients, type SlackClientFor, slackResumer } from './resume.js';
 import type { SlackConfig } from './settings.js';
 import { WorkspaceUrls } from './workspace-links.js';
 
@@ -246,25 +245,10 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
 
   // An answer another instance began here and could not finish is finished with the client of
   // its workspace: the bot token (one workspace) or, from the installation, that workspace's.
-  const clientFor: SlackClientFor = async (teamId) => {
-    if (!config.oauth) return { client: app.client, bot: startupBot };
-    if (!teamId) return undefined;
-    try {
-      const installation = await installations!.fetchInstallation({
-        teamId,
-        enterpriseId: undefined,
-        isEnterpriseInstall: false,
-      });
-      if (!installation.bot?.token) return undefined;
-      return {
-        client: new WebClient(installation.bot.token, clientOptions(config)),
-        bot: { userId: installation.bot.userId, botId: installation.bot.id },
-      };
-    } catch (error) {
-      if (error instanceof NoInstallationError) return undefined;
-      throw error;
-    }
-  };
+  const clientFor: SlackClientFor =
+    config.oauth && installations
+      ? installedClients(installations, clientOptions(config))
+      : async () => ({ client: app.client, bot: startupBot });
   conversations.resumeOn('slack', slackResumer(ctx, clientFor));
 
   // A workspace without an installation is logged once, not on every event it still sends

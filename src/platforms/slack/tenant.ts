@@ -11,6 +11,15 @@
  */
 import type { Context } from '@slack/bolt';
 
+/**
+ * `{ orgInstall }`: the organisation whose org-wide installation authorised the request (empty
+ * for a workspace's own), so another instance finishing its answer looks that installation up
+ * as Bolt's authorize did, by organisation. Names the token's owner, never a tenant.
+ */
+export function authorisedInstallation(context: Context): { orgInstall?: string } {
+  return context.isEnterpriseInstall && context.enterpriseId ? { orgInstall: context.enterpriseId } : {};
+}
+
 /** `{ teamId }` of the authorised workspace, to spread into a target (empty when Bolt has none). */
 export function authorisedTeam(context: Context): { teamId?: string } {
   if (context.isEnterpriseInstall) return {};

@@ -819,15 +819,33 @@ export async function sendToBolt(
 let eventCounter = 0;
 
 /** An Events API envelope for `event`. */
-export function eventEnvelope(event: Record<string, unknown>, teamId = 'T0001', eventId?: string): string {
+export function eventEnvelope(
+  event: Record<string, unknown>,
+  teamId = 'T0001',
+  eventId?: string,
+  /** The Enterprise Grid organisation of an org-wide installation the event is delivered through. */
+  orgInstall?: string,
+): string {
   return JSON.stringify({
     token: 'legacy',
     team_id: teamId,
+    ...(orgInstall ? { enterprise_id: orgInstall } : {}),
     api_app_id: 'A0001',
     type: 'event_callback',
     event_id: eventId ?? `Ev${Date.now()}${++eventCounter}`,
     event_time: Math.floor(Date.now() / 1000),
-    authorizations: [{ team_id: teamId, user_id: 'UBOT', is_bot: true }],
+    // An org-wide installation is authorised for the organisation, with no team of its own.
+    authorizations: [
+      orgInstall
+        ? {
+            enterprise_id: orgInstall,
+            team_id: null,
+            user_id: 'UBOT',
+            is_bot: true,
+            is_enterprise_install: true,
+          }
+        : { team_id: teamId, user_id: 'UBOT', is_bot: true },
+    ],
     event,
   });
 }

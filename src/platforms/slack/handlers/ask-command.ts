@@ -9,7 +9,7 @@ import { strings } from '../../../conversation/strings.js';
 import { slackPlainText } from '../../../render/slack-text.js';
 import { answerIn, type SlackContext } from '../context.js';
 import { QUESTION_EVENT } from '../history.js';
-import { authorisedTeam } from '../tenant.js';
+import { authorisedInstallation, authorisedTeam } from '../tenant.js';
 
 const EXAMPLE = '/ask How do I add the bot to Slack?';
 
@@ -67,6 +67,7 @@ export function onAskCommand(ctx: SlackContext) {
         threadTs: parentTs,
         userId: command.user_id,
         ...authorisedTeam(context),
+        ...authorisedInstallation(context),
       },
       question,
       async () => [],

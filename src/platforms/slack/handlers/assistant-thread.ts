@@ -19,7 +19,7 @@ import { describeProblem, fromAnyBot, messageEvent } from '../events.js';
 import { stripBotMention } from '../format.js';
 import { threadContext } from '../history.js';
 import { DEFAULT_SUGGESTED_PROMPTS } from '../suggested-prompts.js';
-import { authorisedTeam } from '../tenant.js';
+import { authorisedInstallation, authorisedTeam } from '../tenant.js';
 
 type UserMessageArgs = Parameters<Extract<AssistantConfig['userMessage'], (...args: never[]) => unknown>>[0];
 
@@ -60,7 +60,7 @@ export function assistantThreads(ctx: SlackContext): Assistant {
         ctx.log.debug({ err: error }, 'could not set the assistant thread title'),
       );
     }
-    const team = authorisedTeam(context);
+    const team = { ...authorisedTeam(context), ...authorisedInstallation(context) };
     const conversation = slackConversation({
       client,
       target: { channel: msg.channel, threadTs, userId: msg.user, ...team },

@@ -11,7 +11,7 @@ import { describeProblem, fromAnyBot, mentionEvent } from '../events.js';
 import { filesOf, uniqueFiles } from '../files.js';
 import { stripBotMention } from '../format.js';
 import { type ThreadContext, threadContext } from '../history.js';
-import { authorisedTeam } from '../tenant.js';
+import { authorisedInstallation, authorisedTeam } from '../tenant.js';
 
 export function onMention(ctx: SlackContext) {
   return async ({ event, client, context }: SlackEventMiddlewareArgs<'app_mention'> & AllMiddlewareArgs) => {
@@ -53,6 +53,7 @@ export function onMention(ctx: SlackContext) {
         threadTs: rootTs,
         userId: mention.user,
         ...authorisedTeam(context),
+        ...authorisedInstallation(context),
         ...(mention.user_team ? { recipientTeamId: mention.user_team } : {}),
       },
       question,

@@ -14,7 +14,7 @@ import { describeProblem, fromAnyBot, messageEvent } from '../events.js';
 import { filesOf, uniqueFiles } from '../files.js';
 import { stripBotMention } from '../format.js';
 import { directMessageHistory, threadContext } from '../history.js';
-import { authorisedTeam } from '../tenant.js';
+import { authorisedInstallation, authorisedTeam } from '../tenant.js';
 
 export function onMessage(ctx: SlackContext) {
   return async ({
@@ -42,6 +42,7 @@ export function onMessage(ctx: SlackContext) {
     const bot = ctx.bot();
     const team = {
       ...authorisedTeam(request),
+      ...authorisedInstallation(request),
       ...(msg.user_team ? { recipientTeamId: msg.user_team } : {}),
     };
     const shared = filesOf(msg);
