@@ -109,7 +109,14 @@ export class PostgresRecordStore implements AnswerRecords {
       // `npm run db:copy` proposes the host's key, so copied records keep their people.
       [proposedKey ?? randomBytes(32).toString('base64')],
     );
-    return new PostgresRecordStore(db, Buffer.from(rows[0]!.value, 'base64'));
+    // Another instance inserting at the same moment: the insert waited for its commit and did
+    // nothing, but this statement's snapshot predates that row. A new statement sees it.
+    const key =
+      rows[0]?.value ??
+      (await db.pool.query<{ value: string }>("SELECT value FROM rag_keys WHERE name = 'pseudonym'")).rows[0]
+        ?.value;
+    if (!key) throw new Error('the records pseudonym key could not be read from rag_keys');
+    return new PostgresRecordStore(db, Buffer.from(key, 'base64'));
   }
 
   async setAudience(questionId: string, audience: Audience): Promise<void> {
