@@ -108,10 +108,17 @@ async function startInstance(name: string): Promise<Instance> {
 }
 
 /** A mention delivered to `instance`, as Slack's load balancer would; the same event id when retried. */
-async function deliver(instance: Instance, channel: string, ts: string, text: string, eventId: string) {
+async function deliver(
+  instance: Instance,
+  channel: string,
+  ts: string,
+  text: string,
+  eventId: string,
+  user = 'U1',
+) {
   const response = await sendToBolt(
     `${instance.base}/slack/events`,
-    eventEnvelope({ type: 'app_mention', user: 'U1', text, ts, channel }, slack.teamId, eventId),
+    eventEnvelope({ type: 'app_mention', user, text, ts, channel }, slack.teamId, eventId),
     'application/json',
     { secret: SECRET },
   );
@@ -157,10 +164,10 @@ const answersIn = (channel: string, rootTs: string) =>
       (call.method === 'chat.postMessage' && call.args.channel === channel && call.args.thread_ts === rootTs),
   );
 
-async function ask(instance: Instance, channel: string, question: string, eventId: string) {
+async function ask(instance: Instance, channel: string, question: string, eventId: string, user = 'U1') {
   const text = `<@${slack.botUserId}> ${question}`;
-  const ts = slack.addUserMessage(channel, 'U1', text);
-  await deliver(instance, channel, ts, text, eventId);
+  const ts = slack.addUserMessage(channel, user, text);
+  await deliver(instance, channel, ts, text, eventId, user);
   const stop = await waitFor(() => answersIn(channel, ts)[0], `${instance.name}'s answer`, 30_000);
   return { root: ts, ts: String(stop.args.ts), body: JSON.stringify(stop.args) };
 }
@@ -392,5 +399,107 @@ describe.skipIf(!canRun)('several hosts sharing one PostgreSQL and one Redis', {
       60_000,
     );
     expect(after.body).toContain('feedback_up');
+  });
+  it('finishes in the same message an answer PostgreSQL was restarted under, and says what failed meanwhile', async () => {
+    const channel = 'C0PGRESTART';
+    let resume!: () => void;
+    groq.failNext({ type: 'pause', until: new Promise<void>((resolve) => (resume = resolve)) });
+    const text = `<@${slack.botUserId}> Where do visitors cross the car park?`;
+    // Other people than the earlier tests' asker, whose questions this minute reached their limit.
+    const root = slack.addUserMessage(channel, 'U4', text);
+    await deliver(a, channel, root, text, 'Ev-pg-restart', 'U4');
+    const ts = await waitFor(
+      () => slack.messages(channel).find((m) => m.thread_ts === root && m.user === slack.botUserId)?.ts,
+      "A's reply",
+    );
+    await waitFor(
+      () => slack.callsTo('chat.appendStream').some((call) => call.args.ts === ts && call.args.markdown_text),
+      'half the answer',
+    );
+    await waitFor(() => answersLocated(databaseURL), 'the reply recorded');
+    const half = slack.messages(channel).find((m) => m.ts === ts)!.text;
+    const pausesBefore = a.output().split('its text kept').length;
+
+    stopServer(cluster.dir);
+    const stoppedAt = performance.now();
+    try {
+      // A question asked meanwhile is told plainly what is wrong.
+      const during = await ask(b, 'C0PGDOWN', 'Where do visitors cross the car park?', 'Ev-pg-down', 'U5');
+      expect(threadText('C0PGDOWN', during.root)).toMatch(/knowledge base is unavailable/i);
+      // The outage outlasts ANSWER_TAKEOVER_MS, so A's record looks silent once the database is
+      // back. (Setting the scene only: nothing below depends on how long it really lasted.)
+      await waitFor(() => performance.now() - stoppedAt > 3_500, 'an outage longer than the takeover time');
+      // The model goes on; A, unable to confirm the answer is still its own, keeps the text.
+      resume();
+      await waitFor(() => a.output().split('its text kept').length > pausesBefore, "A's answer paused");
+      expect(slack.messages(channel).find((m) => m.ts === ts)!.text).toBe(half);
+    } finally {
+      resume();
+      startServer(cluster.dir);
+    }
+
+    // Back: A's heartbeat says the answer is still A's, and A finishes it where it was.
+    const finished = await waitFor(
+      () => slack.callsTo('chat.stopStream').find((call) => call.args.ts === ts),
+      'the answer finished',
+      30_000,
+    );
+    expect(JSON.stringify(finished.args)).toContain('feedback_up');
+    const message = slack.messages(channel).find((m) => m.ts === ts)!;
+    expect(message.streaming).toBe(false);
+    expect(message.text).toContain('escorted by a host');
+    expect(message.text.indexOf(half.trim().slice(0, 20))).toBe(
+      message.text.lastIndexOf(half.trim().slice(0, 20)),
+    );
+    // Not cut off, not posted twice, not replaced by another instance's answer.
+    expect(slack.callsTo('chat.stopStream').filter((call) => call.args.ts === ts)).toHaveLength(1);
+    expect(slack.callsTo('chat.update').filter((call) => call.args.ts === ts)).toHaveLength(0);
+    expect(
+      slack.messages(channel).filter((m) => m.thread_ts === root && m.user === slack.botUserId),
+    ).toHaveLength(1);
+
+    // The answer is on record, and a vote on it through the other instance is kept.
+    const questionId = /"value":"([^"]+)"/.exec(JSON.stringify(finished.args))?.[1] ?? '';
+    expect(questionId).not.toBe('');
+    const db = new pg.Client({ connectionString: databaseURL });
+    await db.connect();
+    try {
+      await waitFor(
+        async () =>
+          (await db.query('SELECT outcome FROM answer_records WHERE question_id = $1', [questionId])).rows[0]
+            ?.outcome === 'answered',
+        'the answer recorded',
+      );
+      const response = await sendToBolt(
+        `${b.base}/slack/events`,
+        blockActionBody({
+          user: { id: 'U3' },
+          channel: { id: channel },
+          message: { ts, thread_ts: root },
+          trigger_id: 'trigger-restart-vote',
+          actions: [
+            { type: 'button', action_id: 'feedback_up', value: questionId, block_id: `b_${questionId}` },
+          ],
+        }),
+        'application/x-www-form-urlencoded',
+        { secret: SECRET },
+      );
+      expect(response.status).toBe(200);
+      await waitFor(
+        () =>
+          slack
+            .callsTo('chat.postEphemeral')
+            .some((call) => call.args.channel === channel && call.args.user === 'U3'),
+        'the thanks',
+      );
+      await waitFor(
+        async () =>
+          (await db.query('SELECT vote FROM answer_feedback WHERE question_id = $1', [questionId])).rows[0]
+            ?.vote === 'up',
+        'the vote recorded',
+      );
+    } finally {
+      await db.end();
+    }
   });
 });

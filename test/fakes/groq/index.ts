@@ -3,7 +3,7 @@
  * POST /openai/v1/chat/completions (JSON, or SSE with `x_groq.usage` on the last chunk and
  * `data: [DONE]`), GET /openai/v1/models, Groq's error JSON and rate-limit headers, a
  * Bearer key check, and faults to inject: 401, 429 + retry-after, 500, a slow first token,
- * a stream cut half way, a stream that stalls half way, and a hang.
+ * a stream cut half way, a stream that stalls or pauses half way, and a hang.
  */
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { type LoopbackServer, sendJson, sleep, startLoopbackServer } from '../http-server.js';
@@ -41,6 +41,8 @@ export type GroqFault =
   | { readonly type: 'cut' }
   /** Send about half the reply, then nothing more while the connection stays open (a stalled model). */
   | { readonly type: 'stall' }
+  /** Send about half the reply, then the rest once `until` settles (a model slowed down, for as long as a test needs). */
+  | { readonly type: 'pause'; readonly until: Promise<void> }
   /** Accept the request and never answer. */
   | { readonly type: 'hang' };
 
@@ -189,6 +191,10 @@ export async function startFakeGroq(options: FakeGroqOptions = {}): Promise<Fake
         // Held until the client goes away (its process killed) or the fake closes.
         await new Promise<void>((resolve) => res.once('close', () => resolve()));
         return;
+      }
+      if (fault?.type === 'pause' && i === Math.ceil(pieces.length / 2)) {
+        const gone = new Promise<'gone'>((resolve) => res.once('close', () => resolve('gone')));
+        if ((await Promise.race([fault.until.then(() => 'go' as const), gone])) === 'gone') return;
       }
       if (fault?.type === 'cut' && i >= Math.ceil(pieces.length / 2)) {
         // Let the first half reach the client before the connection dies, as in a real cut.
