@@ -213,6 +213,12 @@ export class HandoverHandle {
     return written;
   }
 
+  /** @internal Its record could not be written: writes held while that was unknown go on. */
+  notRecorded(): void {
+    this.unrecorded = true;
+    if (this.waiting.length > 0) this.wake(true);
+  }
+
   /** @internal A heartbeat found the record of an unrecorded answer after all (sent at `sentAt`). */
   foundRecorded(sentAt: number): void {
     this.unrecorded = false;
@@ -311,7 +317,7 @@ export class AnswerHandover {
       },
       (error: unknown) => {
         this.failed(error);
-        handle.unrecorded = true;
+        handle.notRecorded();
       },
     );
     const handle: HandoverHandle = new HandoverHandle(this, answer.questionId, recording, sentAt);

@@ -541,6 +541,30 @@ describe.skipIf(!havePostgres)('never two writers for one answer', () => {
     await waitFor(async () => (await rows(a.db)).length === 0, 'the record ended');
   });
 
+  it('holds an answer whose record is slow to be written, and lets it go on once that write failed', async () => {
+    const platform = board();
+    let refuse!: () => void;
+    const inserting = new Promise<void>((_resolve, reject) => {
+      refuse = () => reject(new Error('connect ECONNREFUSED'));
+    });
+    inserting.catch(() => undefined);
+    const slow = halting('Held until ', 'its record was known not to exist.');
+    const a = await instance('A14', slow.answerer, platform, {
+      wrap: (store) => ({ ...bound(store), begin: () => inserting }),
+    });
+    const asking = a.layer.ask(platform.conversation('A14'), 'q');
+    await waitFor(() => platform.messages.get('m1')?.text, 'the first text');
+    // The insert may still land at any moment, so past two thirds of the takeover time the answer waits.
+    clock += FENCE_MS + 1;
+    slow.release();
+    await waitFor(() => a.handover.paused === 1, 'the answer paused');
+    expect(platform.messages.get('m1')?.text).toBe('Held until ');
+    // It failed: no record, nothing anyone could take over; the answer goes on with what it kept.
+    refuse();
+    expect((await asking).ok).toBe(true);
+    expect(platform.messages.get('m1')?.final?.text).toBe('Held until its record was known not to exist.');
+  });
+
   it('fails a heartbeat against a database that does not answer, instead of waiting forever', async () => {
     const db = await connectPostgres(url, { maxConnections: 2 });
     databases.push(db);
