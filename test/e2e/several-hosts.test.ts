@@ -430,9 +430,12 @@ describe.skipIf(!canRun)('several hosts sharing one PostgreSQL and one Redis', {
       // back. (Setting the scene only: nothing below depends on how long it really lasted.)
       await waitFor(() => performance.now() - stoppedAt > 3_500, 'an outage longer than the takeover time');
       // The model goes on; A, unable to confirm the answer is still its own, keeps the text.
+      const shown = slack.messages(channel).find((m) => m.ts === ts)!.text;
+      const writes = slack.calls.filter((call) => call.args.ts === ts).length;
       resume();
       await waitFor(() => a.output().split('its text kept').length > pausesBefore, "A's answer paused");
-      expect(slack.messages(channel).find((m) => m.ts === ts)!.text).toBe(half);
+      expect(slack.messages(channel).find((m) => m.ts === ts)!.text).toBe(shown);
+      expect(slack.calls.filter((call) => call.args.ts === ts)).toHaveLength(writes);
     } finally {
       resume();
       startServer(cluster.dir);
