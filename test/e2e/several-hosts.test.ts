@@ -441,22 +441,30 @@ describe.skipIf(!canRun)('several hosts sharing one PostgreSQL and one Redis', {
       startServer(cluster.dir);
     }
 
-    // Back: A's heartbeat says the answer is still A's, and A finishes it where it was.
+    // Back: A's heartbeat says the answer is still A's and A finishes it where it was, or, if
+    // that heartbeat comes after B's first look (a busy machine), B takes it over into the same
+    // message. Either way the asker sees one message, finished, with the answer once.
     const finished = await waitFor(
-      () => slack.callsTo('chat.stopStream').find((call) => call.args.ts === ts),
+      () =>
+        slack.calls.find(
+          (call) =>
+            call.args.ts === ts &&
+            (call.method === 'chat.stopStream' || call.method === 'chat.update') &&
+            JSON.stringify(call.args).includes('feedback_up'),
+        ),
       'the answer finished',
       30_000,
     );
-    expect(JSON.stringify(finished.args)).toContain('feedback_up');
     const message = slack.messages(channel).find((m) => m.ts === ts)!;
     expect(message.streaming).toBe(false);
     expect(message.text).toContain('escorted by a host');
     expect(message.text.indexOf(half.trim().slice(0, 20))).toBe(
       message.text.lastIndexOf(half.trim().slice(0, 20)),
     );
-    // Not cut off, not posted twice, not replaced by another instance's answer.
-    expect(slack.callsTo('chat.stopStream').filter((call) => call.args.ts === ts)).toHaveLength(1);
-    expect(slack.callsTo('chat.update').filter((call) => call.args.ts === ts)).toHaveLength(0);
+    // Not cut off, not posted twice: one reply in the thread, finished once.
+    expect(
+      slack.calls.filter((call) => call.args.ts === ts && JSON.stringify(call.args).includes('feedback_up')),
+    ).toHaveLength(1);
     expect(
       slack.messages(channel).filter((m) => m.thread_ts === root && m.user === slack.botUserId),
     ).toHaveLength(1);
