@@ -781,14 +781,16 @@ export class KnowledgeService {
 
   /**
    * A thread marked resolved in a learning channel: saved like "Save to knowledge base" (names
-   * left out, its link as source) and remembered, so un-marking removes it. Undefined when the
-   * channel does not learn.
+   * left out, its link as source) and remembered with the collection it went to and `mark`
+   * (who marked which message with what), so taking the last mark away removes it. Undefined
+   * when the channel does not learn.
    */
   async learnThread(input: {
     readonly place: Place;
     readonly permalink: string;
     readonly messages: readonly ThreadMessage[];
     readonly by: string;
+    readonly mark?: string;
   }): Promise<SavedThread | undefined> {
     const key = this.chatKey(input.place);
     if (!key || !(await this.learning.channel(key))) return undefined;
@@ -799,27 +801,37 @@ export class KnowledgeService {
       savedBy: input.by,
     });
     if (saved.messages > 0) {
-      await this.learning.recordThread({
-        permalink: input.permalink,
-        channel: key,
-        collection: saved.collection,
-      });
+      await this.learning.recordThread(
+        { permalink: input.permalink, channel: key, collection: saved.collection },
+        input.mark,
+      );
     }
     return saved;
   }
 
-  /** A learned thread un-marked: its passages are removed. True when there was one. */
-  async unlearnThread(permalink: string): Promise<boolean> {
-    const learned = await this.learning.thread(permalink);
-    if (!learned) return false;
-    const target = this.store.collection(learned.collection);
-    const ids = [...(await target.listIds())].filter(([, source]) => source === permalink).map(([id]) => id);
-    if (ids.length > 0) await target.delete(ids);
+  /**
+   * A mark taken away from a learned thread (`mark` as given to `learnThread`; none: every mark).
+   * While another qualifying mark remains, the thread stays; once none does, its passages are
+   * removed from every collection it was learned into. True when it was unlearned.
+   */
+  async unlearnThread(permalink: string, mark?: string): Promise<boolean> {
+    const collections = await this.learning.threadCollections(permalink);
+    if (collections.length === 0) return false;
+    if (mark !== undefined && (await this.learning.unmark(permalink, mark)) > 0) {
+      this.log.info({ permalink }, 'a learned thread keeps another mark: not forgotten');
+      return false;
+    }
+    let passages = 0;
+    for (const collection of collections) {
+      const target = this.store.collection(collection);
+      const ids = [...(await target.listIds())]
+        .filter(([, source]) => source === permalink)
+        .map(([id]) => id);
+      if (ids.length > 0) await target.delete(ids);
+      passages += ids.length;
+    }
     await this.learning.forgetThread(permalink);
-    this.log.info(
-      { permalink, collection: learned.collection, passages: ids.length },
-      'forgot an un-marked thread',
-    );
+    this.log.info({ permalink, collections, passages }, 'forgot an un-marked thread');
     return true;
   }
 
