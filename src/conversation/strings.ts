@@ -220,6 +220,8 @@ export const strings = {
     notAllowed: 'Only knowledge-base admins can save threads as knowledge here.',
     saved: (collection: string, messages: number) =>
       `Saved this thread (${messages} message(s)) to the \`${collection}\` knowledge collection. Later answers can cite it.`,
+    savedPart: (collection: string, saved: number, total: number) =>
+      `Saved this thread to the \`${collection}\` knowledge collection: ${saved} of its ${total} messages (its first and its newest; the ones in between were left out). Later answers can cite it.`,
     nothing: 'There is nothing in this thread to save.',
     failed: 'I could not save this thread just now. Please try again in a moment.',
   },

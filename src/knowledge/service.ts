@@ -721,6 +721,8 @@ export class KnowledgeService {
     readonly messages: readonly ThreadMessage[];
     readonly savedBy: string;
     readonly collection?: string;
+    /** Messages of the thread the reader left out (MAX_SAVED_THREAD_MESSAGES). */
+    readonly omitted?: number;
   }): Promise<SavedThread> {
     const collection = input.collection ?? (await this.writeCollection(input.place));
     await this.claimForWrite(input.place, collection);
@@ -731,10 +733,16 @@ export class KnowledgeService {
       keepNames: this.options.settings.keepAuthorNames,
     });
     this.log.info(
-      { collection, permalink: input.permalink, messages: saved.messages, by: input.savedBy },
+      {
+        collection,
+        permalink: input.permalink,
+        messages: saved.messages,
+        omitted: input.omitted,
+        by: input.savedBy,
+      },
       'saved a thread as knowledge',
     );
-    return saved;
+    return input.omitted ? { ...saved, omitted: input.omitted } : saved;
   }
 
   private get learning(): LearningRepository {
@@ -903,6 +911,14 @@ export function describeSync(summary: SyncSummary, noun = 'page(s)'): string {
   if (summary.failed.length > 0) parts.push(`${summary.failed.length} failed`);
   if (summary.outOfTime) parts.push(strings.kb.syncOutOfTime);
   return parts.join(', ');
+}
+
+/** What the person who saved a thread is told: how many of its messages went where. */
+export function savedMessage(saved: SavedThread): string {
+  if (saved.messages === 0) return strings.save.nothing;
+  return saved.omitted
+    ? strings.save.savedPart(saved.collection, saved.messages, saved.messages + saved.omitted)
+    : strings.save.saved(saved.collection, saved.messages);
 }
 
 /** What the person who asked to save a thread is told when it could not be saved. */
