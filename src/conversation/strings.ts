@@ -158,6 +158,10 @@ export const strings = {
     syncBusy: 'A sync is already running; try again when it has finished.',
     sourceBusy: (url: string) => `${url} is being synced already; try again when that sync has finished.`,
     syncOutOfTime: 'stopped at its time limit (the rest follows at the next sync)',
+    tooManyRouted: (max: number) =>
+      `a channel can read at most ${max} collections (each is searched for every question); name ${max} or fewer`,
+    tooManyCollections: (max: number) =>
+      `this workspace or server already has ${max} collections of its own, the most it may take from the chat; use one of them, or ask the operator`,
     tooManySources: (max: number) =>
       `this workspace or server already has ${max} sources, the most it may add from the chat (KB_MAX_SOURCES); remove one first with \`/kb remove\``,
     synced: (url: string, parts: string) => `Synced ${url}: ${parts}.`,

@@ -15,7 +15,8 @@ import type { LearnedThread, LearningChannel, LearningRepository } from './learn
 import {
   type AddClaimingInput,
   type AddClaimingResult,
-  type ClaimDecision,
+  type ClaimInput,
+  type ClaimResult,
   type PageRecord,
   type PageRow,
   type SourceIdentity,
@@ -162,11 +163,21 @@ export class PostgresSourceRepository implements SourceRepository {
     return rows[0]?.owner;
   }
 
+  async ownersOf(collections: readonly string[]): Promise<Map<string, string>> {
+    const names = [...new Set(collections)];
+    if (names.length === 0) return new Map();
+    const { rows } = await this.db.pool.query<{ collection: string; owner: string }>(
+      'SELECT collection, owner FROM knowledge_collection_owners WHERE collection = ANY($1::text[])',
+      [names],
+    );
+    return new Map(rows.map((row) => [row.collection, row.owner]));
+  }
+
   /** The claim rules of `SourceRegistry.claimWithin`, inside a transaction holding the collection's lock. */
-  private async claimWithin(
-    client: Queryable,
-    input: { readonly collection: string; readonly owner: string; readonly decide: ClaimDecision },
-  ): Promise<'ok' | 'owned' | 'shared'> {
+  private async claimWithin(client: Queryable, input: ClaimInput): Promise<ClaimResult> {
+    // The operator's routes decide before any owner does.
+    if (input.routed === 'elsewhere') return 'shared';
+    if (input.routed === 'writer') return 'ok';
     await client.query(`SELECT pg_advisory_xact_lock(${LOCK_KEY_SQL})`, [`collection:${input.collection}`]);
     const owned = await client.query<{ owner: string }>(
       'SELECT owner FROM knowledge_collection_owners WHERE collection = $1',
@@ -180,6 +191,15 @@ export class PostgresSourceRepository implements SourceRepository {
     const decision = input.decide(used.rowCount === 0);
     if (decision === false) return 'shared';
     if (decision === true) {
+      if (input.maxOwned !== undefined) {
+        // A tenant's claims take turns, so two at once cannot both pass its limit.
+        await client.query(`SELECT pg_advisory_xact_lock(${LOCK_KEY_SQL})`, [`owner:${input.owner}`]);
+        const { rows } = await client.query<{ n: number }>(
+          'SELECT count(*)::int AS n FROM knowledge_collection_owners WHERE owner = $1',
+          [input.owner],
+        );
+        if (Number(rows[0]?.n ?? 0) >= input.maxOwned) return 'names';
+      }
       await client.query('INSERT INTO knowledge_collection_owners (collection, owner) VALUES ($1, $2)', [
         input.collection,
         input.owner,
@@ -188,11 +208,7 @@ export class PostgresSourceRepository implements SourceRepository {
     return 'ok';
   }
 
-  claimCollection(input: {
-    readonly collection: string;
-    readonly owner: string;
-    readonly decide: ClaimDecision;
-  }): Promise<'ok' | 'owned' | 'shared'> {
+  claimCollection(input: ClaimInput): Promise<ClaimResult> {
     return this.db.transaction((client) => this.claimWithin(client, input));
   }
 
