@@ -6,7 +6,7 @@
  * own, and learned threads forgotten from every collection once their last mark is gone.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import { parseConfig } from '../../src/config.js';
 import { strings } from '../../src/conversation/strings.js';
 import type { CollectionStore } from '../../src/core/types.js';
 import { parseKbText, runKbCommand } from '../../src/knowledge/commands.js';
+import { LearningStore } from '../../src/knowledge/learn.js';
 import { postgresRouteStore } from '../../src/knowledge/routes-store.js';
 import {
   KnowledgeService,
@@ -27,11 +28,13 @@ import { SourceRegistry, type SourceRepository } from '../../src/knowledge/sourc
 import {
   PostgresLearningRepository,
   PostgresSourceRepository,
+  SOURCES_MIGRATION,
 } from '../../src/knowledge/sources-postgres.js';
 import { openAppDatabase } from '../../src/state/app-db.js';
 import { connectPostgres } from '../../src/state/postgres.js';
 import { LocalStore } from '../../src/stores/local/index.js';
 import { PostgresStore } from '../../src/stores/postgres/index.js';
+import { runCli } from '../e2e/cli.js';
 import { havePostgres, serverURL } from '../support/postgres.js';
 
 const closers: (() => Promise<void> | void)[] = [];
@@ -320,4 +323,90 @@ describe.each(backends)('tenants kept apart, on $name', ({ available, open }) =>
       expect(await service.learnedIn(place)).toBe(0);
     },
   );
+});
+
+describe('learned threads recorded before they were kept per collection', () => {
+  const old = { permalink: 'https://acme.slack.com/archives/C1/p1', channel: 'T1/C1', collection: 'support' };
+
+  it('are still known, and add the collections they are learned into again, on the embedded SQLite state', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rag-learned-old-'));
+    const app = openAppDatabase(dir);
+    closers.push(async () => {
+      app.close();
+      await rm(dir, { recursive: true, force: true });
+    });
+    app.migrate(
+      'knowledge-learning-1',
+      `CREATE TABLE knowledge_learning_channels (channel TEXT PRIMARY KEY, enabled_by TEXT NOT NULL, enabled_at TEXT NOT NULL) STRICT;
+       CREATE TABLE knowledge_learned_threads (permalink TEXT PRIMARY KEY, channel TEXT NOT NULL, collection TEXT NOT NULL, learned_at TEXT NOT NULL) STRICT;`,
+    );
+    app.db
+      .prepare('INSERT INTO knowledge_learned_threads VALUES (?, ?, ?, ?)')
+      .run(old.permalink, old.channel, old.collection, '2026-01-01T00:00:00Z');
+    const learning = new LearningStore(app);
+    expect(await learning.threadCollections(old.permalink)).toEqual(['support']);
+    await learning.recordThread({ ...old, collection: 'support-v2' }, 'U1/1.0/white_check_mark');
+    expect(await learning.threadCollections(old.permalink)).toEqual(['support', 'support-v2']);
+    expect(await learning.threadsIn(old.channel)).toBe(1);
+  });
+
+  it.skipIf(!havePostgres)('are still known on PostgreSQL', async () => {
+    const name = `t_learned_old_${randomBytes(5).toString('hex')}`;
+    await admin((client) => client.query(`CREATE DATABASE ${name} TEMPLATE template0`));
+    databases.push(name);
+    const url = new URL(serverURL);
+    url.pathname = `/${name}`;
+    const db = await connectPostgres(url.href, { maxConnections: 2 });
+    closers.push(() => db.close());
+    // The schema as it was: the sources' first migration made the learned threads' table.
+    await PostgresSourceRepository.open(db);
+    expect(SOURCES_MIGRATION).toBe('knowledge-sources-pg-1');
+    await db.pool.query(
+      'INSERT INTO knowledge_learned_threads (permalink, channel, collection) VALUES ($1, $2, $3)',
+      [old.permalink, old.channel, old.collection],
+    );
+    const learning = await PostgresLearningRepository.open(db);
+    expect(await learning.threadCollections(old.permalink)).toEqual(['support']);
+    await learning.recordThread({ ...old, collection: 'support-v2' }, 'U1/1.0/white_check_mark');
+    expect(await learning.threadCollections(old.permalink)).toEqual(['support', 'support-v2']);
+    expect(await learning.unmark(old.permalink, 'U1/1.0/white_check_mark')).toBe(0);
+  });
+});
+
+describe('npm run ingest --collection where tenants are kept apart', () => {
+  it('refuses a collection a workspace took from its chat, unless KNOWLEDGE_ROUTES routes it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rag-ingest-claimed-'));
+    closers.push(() => rm(dir, { recursive: true, force: true }));
+    const app = openAppDatabase(dir);
+    const store = await LocalStore.open({ dir });
+    await new KnowledgeService({
+      store,
+      appDatabase: () => app,
+      settings: settings({}),
+      tenantPlatforms: new Set(['slack']),
+    }).use(alpha, ['hr'], 'slack:UA');
+    store.close();
+    app.close();
+    const file = join(dir, 'bands.md');
+    await writeFile(file, '# Salary bands\n\nSalary bands are confidential and set by the pay committee.\n');
+    // A bot serving Discord keeps tenants apart: the ingest reads the same configuration.
+    const env = {
+      RAG_DATA_DIR: dir,
+      DISCORD_TOKEN: 'not-a-real-token',
+      DISCORD_APPLICATION_ID: '123456789012345678',
+    };
+
+    const refused = await runCli('src/cli/ingest.ts', ['--collection', 'hr', file], { env });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('The collection hr belongs to slack:T0ALPHA');
+    const local = await LocalStore.open({ dir });
+    expect((await local.collections()).has('hr')).toBe(false);
+    local.close();
+
+    const routed = await runCli('src/cli/ingest.ts', ['--collection', 'hr', file], {
+      env: { ...env, KNOWLEDGE_ROUTES: 'T0BETA=hr' },
+    });
+    expect(routed.code).toBe(0);
+    expect(routed.stderr).toContain('KNOWLEDGE_ROUTES routes it');
+  });
 });
