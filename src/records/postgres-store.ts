@@ -109,7 +109,15 @@ export class PostgresRecordStore implements AnswerRecords {
       // `npm run db:copy` proposes the host's key, so copied records keep their people.
       [proposedKey ?? randomBytes(32).toString('base64')],
     );
-    return new PostgresRecordStore(db, Buffer.from(rows[0]!.value, 'base64'));
+    // Another instance starting at the same moment may have inserted its key after this
+    // statement's snapshot was taken (ours then waits for it and does nothing, and the snapshot
+    // does not show it): its key is committed by now, so a new statement reads it.
+    const key =
+      rows[0]?.value ??
+      (await db.pool.query<{ value: string }>("SELECT value FROM rag_keys WHERE name = 'pseudonym'")).rows[0]
+        ?.value;
+    if (key === undefined) throw new Error('the pseudonym key could not be read from rag_keys');
+    return new PostgresRecordStore(db, Buffer.from(key, 'base64'));
   }
 
   async setAudience(questionId: string, audience: Audience): Promise<void> {
