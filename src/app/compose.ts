@@ -34,6 +34,7 @@ import {
 } from '../tenants/settings-store.js';
 import { guardAnswerer } from './guarded.js';
 import { buildRuntime, openDatabase, type Runtime, type RuntimeDeps } from './runtime.js';
+import { tenantPlatforms } from './tenant-platforms.js';
 
 export interface Bot {
   readonly config: Config;
@@ -109,16 +110,26 @@ export async function composeBot(config: Config, log: Logger, deps: RuntimeDeps 
     cacheDir: join(config.rag.dataDir, 'sources'),
     logger: log,
     // Several workspaces or servers share this bot: each has its own knowledge.
-    tenantPlatforms: new Set([
-      ...(config.discord ? ['discord'] : []),
-      ...(config.slack?.oauth ? ['slack'] : []),
-    ]),
+    tenantPlatforms: tenantPlatforms(config),
   });
   const unmanaged = await knowledge.sharedChatSources();
   if (unmanaged.length > 0) {
     log.warn(
       { sources: unmanaged.map((source) => `#${source.id} ${source.url} → ${source.collection}`) },
       'web sources added from a chat before each workspace or server had its own knowledge sit in a collection every tenant reads; no tenant can manage them from the chat: remove them with npm run ingest -- --remove <number>, then let each workspace add its own',
+    );
+  }
+  for (const conflict of await knowledge.routeConflicts()) {
+    log.warn(
+      {
+        collection: conflict.collection,
+        claimedBy: conflict.owner,
+        routedTo: conflict.routedTo,
+        sources: conflict.sources.map(
+          (source) => `#${source.id} ${source.url} (${source.tenant ?? conflict.owner})`,
+        ),
+      },
+      'KNOWLEDGE_ROUTES routes a collection beyond the workspace or server that took it from its chat: the routes win (it is read, written and managed only where routed); that tenant’s sources in it are no longer synced: remove them with npm run ingest -- --remove <number>, or route another name',
     );
   }
   // Each question reads only the collections routed to its place.

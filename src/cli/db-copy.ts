@@ -4,7 +4,10 @@
  * routes and Slack installations. Idempotent: passages already there (same id and content) are
  * left as they are, rows already there are kept, so it can be run again after an interruption,
  * or once more just before switching the bot over. Shows progress and ends with a summary.
- * Exit codes: 0 done, 2 usage, configuration or database problems.
+ * A collection both hold must belong to the same workspace or server on both (or to none,
+ * the operator's): two tenants' collections of one name are never merged, the copy stops
+ * before writing anything and names them.
+ * Exit codes: 0 done, 1 a collection's owners differ, 2 usage, configuration or database problems.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,7 +17,7 @@ import cliProgress from 'cli-progress';
 import { loadConfig } from '../config.js';
 import type { Chunk } from '../core/types.js';
 import { postgresRouteStore } from '../knowledge/routes-store.js';
-import { PostgresSourceRepository } from '../knowledge/sources-postgres.js';
+import { PostgresLearningRepository, PostgresSourceRepository } from '../knowledge/sources-postgres.js';
 import { postgresRecords } from '../platforms/slack/installations.js';
 import { PostgresRecordStore, RECORDS_MIGRATION, RECORDS_SCHEMA } from '../records/postgres-store.js';
 import { loadPseudonymKey, PSEUDONYM_KEY_FILE } from '../records/pseudonyms.js';
@@ -36,7 +39,9 @@ under, and, from app.db, the answer records with
 their votes and digest claims, the /kb use routes, each workspace's /kb settings, the sources
 with their items' sync state (keeping their numbers), the collections' owners, /kb learn's
 channels and threads, and the Slack installations (still encrypted).
-Safe to run again: what is already there is kept, nothing is copied twice.`;
+Safe to run again: what is already there is kept, nothing is copied twice.
+A collection the database already has must have the same owner here (the workspace or server
+that took it from its chat, or none): otherwise nothing is copied and the collection is named.`;
 
 const BATCH = 1_000;
 
@@ -120,6 +125,73 @@ async function copyPassages(dir: string, db: PostgresDatabase, out: NodeJS.Write
     source.close();
   }
   return lines;
+}
+
+/** Whose each collection is: the workspace or server that took it from its chat, or null (the operator's). */
+type Owners = Map<string, string | null>;
+
+/** The collections this host's data folder uses (passages, sources, owners), with their owners. */
+function localOwners(dir: string): Owners {
+  const owners: Owners = new Map();
+  const { DatabaseSync } = loadSqlite();
+  const read = (file: string, work: (db: DatabaseSync) => void) => {
+    if (!existsSync(file)) return;
+    const db = new DatabaseSync(file, { readOnly: true });
+    try {
+      work(db);
+    } finally {
+      db.close();
+    }
+  };
+  const used = (db: DatabaseSync, table: string) => {
+    if (!hasTable(db, table)) return;
+    for (const row of db.prepare(`SELECT DISTINCT collection FROM ${table}`).all() as {
+      collection: string;
+    }[])
+      if (!owners.has(row.collection)) owners.set(row.collection, null);
+  };
+  read(join(dir, STORE_FILE), (db) => used(db, 'chunks'));
+  read(join(dir, 'app.db'), (db) => {
+    used(db, 'knowledge_sources');
+    if (!hasTable(db, 'knowledge_collection_owners')) return;
+    for (const row of db.prepare('SELECT collection, owner FROM knowledge_collection_owners').all() as {
+      collection: string;
+      owner: string;
+    }[])
+      owners.set(row.collection, row.owner);
+  });
+  return owners;
+}
+
+/** The same for `collections` in the database: those it already uses, with their owners. */
+async function databaseOwners(db: PostgresDatabase, collections: readonly string[]): Promise<Owners> {
+  await PostgresStore.open({ db });
+  await PostgresSourceRepository.open(db);
+  const { rows } = await db.pool.query<{ collection: string; owner: string | null }>(
+    `SELECT c.collection, o.owner FROM unnest($1::text[]) AS c(collection)
+     LEFT JOIN knowledge_collection_owners o ON o.collection = c.collection
+     WHERE o.owner IS NOT NULL
+        OR EXISTS (SELECT 1 FROM knowledge_sources s WHERE s.collection = c.collection)
+        OR EXISTS (SELECT 1 FROM knowledge_chunks k WHERE k.collection = c.collection)`,
+    [[...collections]],
+  );
+  return new Map(rows.map((row) => [row.collection, row.owner]));
+}
+
+/**
+ * Collections both hold whose owners differ: copying would merge two workspaces' knowledge (or a
+ * workspace's and the operator's) into one collection that both then read.
+ */
+async function ownerConflicts(dir: string, db: PostgresDatabase): Promise<string[]> {
+  const here = localOwners(dir);
+  const there = await databaseOwners(db, [...here.keys()]);
+  const whose = (owner: string | null) => owner ?? 'no workspace (the operator’s)';
+  return [...there]
+    .filter(([collection, owner]) => here.get(collection) !== owner)
+    .map(
+      ([collection, owner]) =>
+        `  ${collection}: ${whose(here.get(collection) ?? null)} here, ${whose(owner)} in the database`,
+    );
 }
 
 /**
@@ -323,11 +395,18 @@ async function copyAppDatabase(dir: string, db: PostgresDatabase): Promise<Line[
       'INSERT INTO knowledge_learning_channels (channel, enabled_by, enabled_at) VALUES ($1, $2, $3)',
       (row) => [row.channel, row.enabled_by, row.enabled_at],
     );
+    await PostgresLearningRepository.open(db);
     await copyRows(
       'threads learned',
       'knowledge_learned_threads',
       'INSERT INTO knowledge_learned_threads (permalink, channel, collection, learned_at) VALUES ($1, $2, $3, $4)',
       (row) => [row.permalink, row.channel, row.collection, row.learned_at],
+    );
+    await copyRows(
+      'marks of threads learned',
+      'knowledge_learned_marks',
+      'INSERT INTO knowledge_learned_marks (permalink, mark, marked_at) VALUES ($1, $2, $3)',
+      (row) => [row.permalink, row.mark, row.marked_at],
     );
     await postgresRecords(db);
     await copyRows(
@@ -374,6 +453,18 @@ async function main(): Promise<number> {
   }
   const db = await connectPostgres(config.database.url);
   try {
+    const conflicts = await ownerConflicts(dir, db);
+    if (conflicts.length > 0) {
+      process.stderr.write(
+        [
+          `Nothing was copied: these collections belong to different workspaces or servers in ${dir} and in ${db.description}, and copying would merge them into one that both read:`,
+          ...conflicts,
+          'Give one of them another name first (move its sources and passages on this host), then run npm run db:copy again.',
+          '',
+        ].join('\n'),
+      );
+      return 1;
+    }
     process.stderr.write(`Copying ${dir} into PostgreSQL at ${db.description} …\n`);
     const lines = [
       ...(await copyPassages(dir, db, process.stderr)),

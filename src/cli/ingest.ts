@@ -12,6 +12,7 @@ import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { openDatabase, openStore } from '../app/runtime.js';
+import { tenantPlatforms } from '../app/tenant-platforms.js';
 import { loadConfig } from '../config.js';
 import { isRagError } from '../core/failures.js';
 import { type CollectionStore, DEFAULT_COLLECTION, type KnowledgeStore } from '../core/types.js';
@@ -218,6 +219,43 @@ async function sharedRepositories(
   return { repositories: await knowledgeRepositories(database), close: () => database.close() };
 }
 
+/**
+ * Where the bot keeps tenants apart, whether the operator may write into `collection`: a name a
+ * workspace or server took from its chat is that tenant's, and it would read what is ingested
+ * there. Refused, unless KNOWLEDGE_ROUTES routes the name (the routes win: the tenant reads it
+ * no more, and is warned about at the bot's start-up). Returns the refusal, if any.
+ */
+async function chatClaimRefusal(
+  store: CollectionStore,
+  collection: string,
+  config: ReturnType<typeof loadConfig>,
+  logger: ReturnType<typeof createLogger>,
+): Promise<string | undefined> {
+  if (tenantPlatforms(config).size === 0) return undefined;
+  const app = openAppDatabase(config.rag.dataDir);
+  const shared = await sharedRepositories(config, logger);
+  try {
+    const claim = await new KnowledgeService({
+      store,
+      appDatabase: () => app,
+      ...shared.repositories,
+      settings: config.knowledge,
+      tenantPlatforms: tenantPlatforms(config),
+    }).chatClaim(collection);
+    if (!claim) return undefined;
+    if (claim.routed) {
+      process.stderr.write(
+        `Note: the collection ${collection} was taken from the chat by ${claim.owner}; KNOWLEDGE_ROUTES routes it, so only the places it names read it (that workspace or server no longer does).\n`,
+      );
+      return undefined;
+    }
+    return `The collection ${collection} belongs to ${claim.owner}, which took it from its chat: that workspace or server would read what you ingest. Choose another --collection, or route ${collection} with KNOWLEDGE_ROUTES (the routes win over the chat's claim) and run again.`;
+  } finally {
+    app.close();
+    await shared.close();
+  }
+}
+
 /** Registers each URL as a source (a site, a repository, …) for the bot's schedule, and syncs it now. */
 async function ingestSources(
   store: CollectionStore,
@@ -368,6 +406,11 @@ async function main(): Promise<number> {
       logger,
       ...(values.namespace !== undefined ? { namespace: values.namespace } : {}),
     });
+    const refusal = await chatClaimRefusal(opened, collection, config, logger);
+    if (refusal) {
+      process.stderr.write(`${refusal}\n`);
+      return 2;
+    }
     store = opened.collection(collection);
     if (values.reset) {
       if (!(await confirmReset(store, values.yes === true))) {

@@ -158,6 +158,10 @@ export const strings = {
     syncBusy: 'A sync is already running; try again when it has finished.',
     sourceBusy: (url: string) => `${url} is being synced already; try again when that sync has finished.`,
     syncOutOfTime: 'stopped at its time limit (the rest follows at the next sync)',
+    tooManyRouted: (max: number) =>
+      `a channel can read at most ${max} collections (each is searched for every question); name ${max} or fewer`,
+    tooManyCollections: (max: number) =>
+      `this workspace or server already has ${max} collections of its own, the most it may take from the chat; use one of them, or ask the operator`,
     tooManySources: (max: number) =>
       `this workspace or server already has ${max} sources, the most it may add from the chat (KB_MAX_SOURCES); remove one first with \`/kb remove\``,
     synced: (url: string, parts: string) => `Synced ${url}: ${parts}.`,
@@ -220,6 +224,8 @@ export const strings = {
     notAllowed: 'Only knowledge-base admins can save threads as knowledge here.',
     saved: (collection: string, messages: number) =>
       `Saved this thread (${messages} message(s)) to the \`${collection}\` knowledge collection. Later answers can cite it.`,
+    savedPart: (collection: string, saved: number, total: number) =>
+      `Saved this thread to the \`${collection}\` knowledge collection: ${saved} of its ${total} messages (its first and its newest; the ones in between were left out). Later answers can cite it.`,
     nothing: 'There is nothing in this thread to save.',
     failed: 'I could not save this thread just now. Please try again in a moment.',
   },

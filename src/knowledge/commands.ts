@@ -290,8 +290,9 @@ export async function runKbCommand(service: KnowledgeService, request: KbRequest
         return { reply: listSources(service, await service.sourcesFor(request.place), quote) };
       case 'remove': {
         if (!command.source) return { reply: strings.kb.needsSource };
-        const found = await service.findSource(command.source);
-        const source = found && (await service.mayManage(request.place, found)) ? found : undefined;
+        // Resolved among this place's own sources only: another tenant's of the same URL neither
+        // hides it nor is revealed.
+        const source = await service.findSourceFor(request.place, command.source);
         if (!source) return { reply: strings.kb.noSuchSource(quote(command.source.slice(0, 200))) };
         const pages = await service.removeSource(source);
         return { reply: strings.kb.removed(quote(source.url), pages, service.kindOf(source)?.noun) };
@@ -308,7 +309,10 @@ export async function runKbCommand(service: KnowledgeService, request: KbRequest
               ? 'from KNOWLEDGE_ROUTES'
               : 'the default';
         const all = [...status.collections];
-        const usable = await Promise.all(all.map(([name]) => service.mayUse(request.place, name)));
+        const usable = await service.mayUseAll(
+          request.place,
+          all.map(([name]) => name),
+        );
         const collections =
           all
             .filter((_, i) => usable[i])
@@ -332,10 +336,8 @@ export async function runKbCommand(service: KnowledgeService, request: KbRequest
         };
       }
       case 'sync': {
-        const visible = async (source: SourceRecord | undefined) =>
-          source && (await service.mayManage(request.place, source)) ? source : undefined;
         const sources = command.source
-          ? [await visible(await service.findSource(command.source))]
+          ? [await service.findSourceFor(request.place, command.source)]
           : await service.sourcesFor(request.place);
         if (sources[0] === undefined && command.source) {
           return { reply: strings.kb.noSuchSource(quote(command.source.slice(0, 200))) };

@@ -1,7 +1,9 @@
 /**
  * Learning from a support channel (`/kb learn`): the channels whose resolved threads become
- * knowledge on their own, and the threads learned that way (by permalink, with the collection
- * they went to) so that un-marking a thread removes exactly what it brought. Kept beside the
+ * knowledge on their own, and the threads learned that way (by permalink and each collection
+ * they went to, since a channel's collection may change between two marks) with the marks that
+ * learned them, so that a thread is unlearned, from every collection it went to, only once its
+ * last qualifying mark is taken away. Kept beside the
  * sources: in the bot's own database (src/state/app-db.ts), or in PostgreSQL with DATABASE_URL
  * (sources-postgres.ts).
  */
@@ -46,11 +48,37 @@ export interface LearningRepository {
   /** True when the channel was learning. */
   disable(channel: string): Promise<boolean>;
   channel(channel: string): Promise<LearningChannel | undefined>;
-  recordThread(thread: LearnedThread): Promise<void>;
-  thread(permalink: string): Promise<LearnedThread | undefined>;
+  /** Records the thread as learned into its collection, and `mark` (who marked which message how) as one that learned it. */
+  recordThread(thread: LearnedThread, mark?: string): Promise<void>;
+  /** Every collection the thread was learned into (none: it is not learned). */
+  threadCollections(permalink: string): Promise<string[]>;
+  /** Takes `mark` away from the thread; returns how many marks it still has. */
+  unmark(permalink: string, mark: string): Promise<number>;
+  /** Forgets the thread: every collection it was learned into, and its marks. */
   forgetThread(permalink: string): Promise<void>;
+  /** Threads learned in the channel. */
   threadsIn(channel: string): Promise<number>;
 }
+
+/** SQLite: learned threads keyed by permalink and collection, and the marks that learned them. */
+export const LEARNING_MIGRATION_2 = `CREATE TABLE knowledge_learned_threads_2 (
+  permalink TEXT NOT NULL,
+  collection TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  learned_at TEXT NOT NULL,
+  PRIMARY KEY (permalink, collection)
+) STRICT;
+INSERT INTO knowledge_learned_threads_2 (permalink, collection, channel, learned_at)
+  SELECT permalink, collection, channel, learned_at FROM knowledge_learned_threads;
+DROP TABLE knowledge_learned_threads;
+ALTER TABLE knowledge_learned_threads_2 RENAME TO knowledge_learned_threads;
+CREATE INDEX knowledge_learned_threads_channel ON knowledge_learned_threads (channel);
+CREATE TABLE knowledge_learned_marks (
+  permalink TEXT NOT NULL,
+  mark TEXT NOT NULL,
+  marked_at TEXT NOT NULL,
+  PRIMARY KEY (permalink, mark)
+) STRICT;`;
 
 export class LearningStore implements LearningRepository {
   constructor(private readonly app: AppDatabase) {
@@ -68,6 +96,7 @@ export class LearningStore implements LearningRepository {
          learned_at TEXT NOT NULL
        ) STRICT;`,
     );
+    app.migrate('knowledge-learning-2', LEARNING_MIGRATION_2);
   }
 
   async enable(channel: string, by: string): Promise<void> {
@@ -94,29 +123,55 @@ export class LearningStore implements LearningRepository {
     return row ? { channel: row.channel, enabledBy: row.enabled_by, enabledAt: row.enabled_at } : undefined;
   }
 
-  async recordThread(thread: LearnedThread): Promise<void> {
-    this.app.db
-      .prepare(
-        `INSERT INTO knowledge_learned_threads (permalink, channel, collection, learned_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT (permalink) DO UPDATE SET channel = excluded.channel, collection = excluded.collection,
-           learned_at = excluded.learned_at`,
-      )
-      .run(thread.permalink, thread.channel, thread.collection, new Date().toISOString());
+  async recordThread(thread: LearnedThread, mark?: string): Promise<void> {
+    const now = new Date().toISOString();
+    this.app.transaction(() => {
+      this.app.db
+        .prepare(
+          `INSERT INTO knowledge_learned_threads (permalink, collection, channel, learned_at) VALUES (?, ?, ?, ?)
+           ON CONFLICT (permalink, collection) DO UPDATE SET channel = excluded.channel,
+             learned_at = excluded.learned_at`,
+        )
+        .run(thread.permalink, thread.collection, thread.channel, now);
+      if (mark !== undefined) {
+        this.app.db
+          .prepare(
+            'INSERT INTO knowledge_learned_marks (permalink, mark, marked_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+          )
+          .run(thread.permalink, mark, now);
+      }
+    });
   }
 
-  async thread(permalink: string): Promise<LearnedThread | undefined> {
-    return this.app.db
-      .prepare('SELECT permalink, channel, collection FROM knowledge_learned_threads WHERE permalink = ?')
-      .get(permalink) as LearnedThread | undefined;
+  async threadCollections(permalink: string): Promise<string[]> {
+    const rows = this.app.db
+      .prepare('SELECT collection FROM knowledge_learned_threads WHERE permalink = ? ORDER BY collection')
+      .all(permalink) as { collection: string }[];
+    return rows.map((row) => row.collection);
+  }
+
+  async unmark(permalink: string, mark: string): Promise<number> {
+    return this.app.transaction(() => {
+      this.app.db
+        .prepare('DELETE FROM knowledge_learned_marks WHERE permalink = ? AND mark = ?')
+        .run(permalink, mark);
+      const row = this.app.db
+        .prepare('SELECT count(*) AS n FROM knowledge_learned_marks WHERE permalink = ?')
+        .get(permalink) as { n: number };
+      return Number(row.n);
+    });
   }
 
   async forgetThread(permalink: string): Promise<void> {
-    this.app.db.prepare('DELETE FROM knowledge_learned_threads WHERE permalink = ?').run(permalink);
+    this.app.transaction(() => {
+      this.app.db.prepare('DELETE FROM knowledge_learned_threads WHERE permalink = ?').run(permalink);
+      this.app.db.prepare('DELETE FROM knowledge_learned_marks WHERE permalink = ?').run(permalink);
+    });
   }
 
   async threadsIn(channel: string): Promise<number> {
     const row = this.app.db
-      .prepare('SELECT count(*) AS n FROM knowledge_learned_threads WHERE channel = ?')
+      .prepare('SELECT count(DISTINCT permalink) AS n FROM knowledge_learned_threads WHERE channel = ?')
       .get(channel) as { n: number };
     return Number(row.n);
   }

@@ -28,6 +28,27 @@ export interface SavedThread {
   readonly title: string;
   readonly messages: number;
   readonly chunks: number;
+  /** Messages of the thread left out by MAX_SAVED_THREAD_MESSAGES (said in the confirmation). */
+  readonly omitted?: number;
+}
+
+/**
+ * The most messages of one thread saved as knowledge, on every platform: the message it started
+ * from (the question) and the newest replies (where a resolution is). Longer threads are cut in
+ * the middle, and the confirmation says how many were saved of how many.
+ */
+export const MAX_SAVED_THREAD_MESSAGES = 100;
+
+/** `messages` as a thread is saved: the first and the newest, `max` in all; and how many were left out. */
+export function firstAndNewest<T>(
+  messages: readonly T[],
+  max = MAX_SAVED_THREAD_MESSAGES,
+): { kept: T[]; omitted: number } {
+  if (messages.length <= max) return { kept: [...messages], omitted: 0 };
+  return {
+    kept: [messages[0]!, ...messages.slice(messages.length - (max - 1))],
+    omitted: messages.length - max,
+  };
 }
 
 /** Slack `<@U…>`/`<@U…|name>`, Discord `<@…>`/`<@!…>`/`<@&…>`, and `<!subteam…>` tokens. */

@@ -14,7 +14,7 @@ import { CrawlError } from '../ingest/crawl.js';
 import { type Logger, silentLogger } from '../log.js';
 import type { AppDatabase } from '../state/app-db.js';
 import { isPrivateHost, publicOnly, publicOnlyFetch, type Resolver } from './address-guard.js';
-import { channelKey, placeKeys, type ResolvedRoute, resolveRoute } from './collections.js';
+import { channelKey, placeKeys, type ResolvedRoute, RouteError, resolveRoute } from './collections.js';
 import { readsWithOperatorCredentials } from './credentialed-sources.js';
 import { kindNamed, recogniseSource, sourceKinds } from './kinds/index.js';
 import type { Environment, SourceKind, SyncProgress } from './kinds/kind.js';
@@ -22,7 +22,15 @@ import { type LearningChannel, type LearningRepository, LearningStore } from './
 import { type RouteStore, sqliteRouteStore } from './routes-store.js';
 import { type SavedThread, saveThreadAsKnowledge, type ThreadMessage } from './save-thread.js';
 import type { KnowledgeConfig } from './settings.js';
-import { type SourceRecord, SourceRegistry, type SourceRepository } from './sources.js';
+import {
+  type ClaimResult,
+  type RoutedFor,
+  type SourceRecord,
+  SourceRegistry,
+  type SourceRepository,
+  sourceByUrl,
+  sourceNumber,
+} from './sources.js';
 import { type SyncSummary, syncSource } from './sync.js';
 import { type HeartbeatTimers, type SyncLocks, withLock } from './sync-lock.js';
 
@@ -63,6 +71,17 @@ export interface KnowledgeServiceOptions {
   readonly tenantPlatforms?: ReadonlySet<string>;
 }
 
+/** A collection KNOWLEDGE_ROUTES routes beyond the tenant that took it from its chat. */
+export interface RouteConflict {
+  readonly collection: string;
+  /** The workspace or server that claimed the name from its chat, if one did ("slack:T0123"). */
+  readonly owner?: string;
+  /** The KNOWLEDGE_ROUTES keys that route it. */
+  readonly routedTo: readonly string[];
+  /** Sources tenants added to it from their chats: no longer synced. */
+  readonly sources: readonly SourceRecord[];
+}
+
 export interface KnowledgeStatus {
   readonly collections: ReadonlyMap<string, number>;
   readonly sources: readonly SourceRecord[];
@@ -79,6 +98,12 @@ export const SYNC_LOCK_TTL_MS = 45_000;
 export class SyncBusyError extends Error {
   override name = 'SyncBusyError';
 }
+
+/** The most collections one `/kb use` may route a channel to: each is searched on every question. */
+export const MAX_ROUTE_COLLECTIONS = 10;
+
+/** The most collection names one workspace or server may take from its chat (`/kb use`, `/kb add`, saves). */
+export const MAX_OWNED_COLLECTIONS = 50;
 
 /** A collection another workspace or server filled from its chat: not this place's to use. */
 export class NotYourCollectionError extends Error {
@@ -192,9 +217,7 @@ export class KnowledgeService {
     const tenant = this.tenantOf(place);
     if (!tenant) return route;
     if (route.origin === 'chat') {
-      const allowed = await Promise.all(
-        route.collections.map((collection) => this.mayUse(place, collection)),
-      );
+      const allowed = await this.mayUseAll(place, route.collections);
       const usable = route.collections.filter((_, i) => allowed[i]);
       if (usable.length === route.collections.length) return route;
       const dropped = route.collections.filter((collection) => !usable.includes(collection));
@@ -240,6 +263,21 @@ export class KnowledgeService {
    * a tenant reads one only where KNOWLEDGE_ROUTES routes it to that tenant.
    */
   async mayUse(place: Place, collection: string): Promise<boolean> {
+    return (await this.mayUseAll(place, [collection]))[0]!;
+  }
+
+  /** `mayUse` of each of `collections`, their owners read in one query (a route is read per question). */
+  async mayUseAll(place: Place, collections: readonly string[]): Promise<boolean[]> {
+    const owners = await this.registry.ownersOf(
+      collections.filter(
+        (name) =>
+          name !== DEFAULT_COLLECTION && !isTenantCollection(name) && this.routedTo(name).length === 0,
+      ),
+    );
+    return collections.map((collection) => this.mayUseOwned(place, collection, owners.get(collection)));
+  }
+
+  private mayUseOwned(place: Place, collection: string, owner: string | undefined): boolean {
     if (collection === DEFAULT_COLLECTION) return true;
     if (isTenantCollection(collection)) {
       const tenant = this.tenantOf(place);
@@ -252,9 +290,21 @@ export class KnowledgeService {
       const keys = placeKeys(place);
       return routedTo.some((key) => keys.includes(key));
     }
-    const owner = await this.registry.ownerOf(collection);
     if (owner !== undefined) return owner === this.ownerKey(place);
     return !this.separatesTenants;
+  }
+
+  /**
+   * What KNOWLEDGE_ROUTES says of a chat write from `place` into `collection`, before any owner
+   * is asked: nothing where it does not route it; `writer` where every key routing it is the
+   * place's own workspace or channel; `elsewhere` where it routes it to any other place too (a
+   * platform, `*`, another workspace or channel), whose readers the write would reach.
+   */
+  private routedFor(place: Place, collection: string): RoutedFor | undefined {
+    const keys = this.routedTo(collection);
+    if (keys.length === 0) return undefined;
+    const own = [place.workspaceId, channelKey(place)].filter(Boolean);
+    return keys.every((key) => own.includes(key)) ? 'writer' : 'elsewhere';
   }
 
   /**
@@ -310,20 +360,41 @@ export class KnowledgeService {
     );
   }
 
-  /** How a chat write from `place` may take `collection` (see `SourceRegistry.claimCollection`). */
+  /**
+   * How a chat write from `place` may take `collection` (see `SourceRegistry.claimCollection`):
+   * where tenants are kept apart, the operator's routes (`routed`) decide before the owner, and
+   * a tenant takes at most MAX_OWNED_COLLECTIONS names.
+   */
   private async claimDecision(place: Place, collection: string, inStore: boolean) {
     const tenant = this.tenantOf(place);
     // Read before the claim's transaction, whose decision is synchronous.
     const writable = tenant ? await this.writableByTenant(place, tenant, collection) : false;
-    return (isNew: boolean): boolean | 'shared' => {
-      if (tenant) {
-        if (collection === tenantCollection(tenant)) return true;
-        if (writable) return 'shared';
-        return this.claimable(tenant, collection, isNew, inStore);
-      }
-      if (collection === DEFAULT_COLLECTION) return 'shared';
-      return isNew && !inStore ? true : 'shared';
+    const routed =
+      tenant && collection !== tenantCollection(tenant) ? this.routedFor(place, collection) : undefined;
+    return {
+      decide: (isNew: boolean): boolean | 'shared' => {
+        if (tenant) {
+          if (collection === tenantCollection(tenant)) return true;
+          if (writable) return 'shared';
+          return this.claimable(tenant, collection, isNew, inStore);
+        }
+        if (collection === DEFAULT_COLLECTION) return 'shared';
+        return isNew && !inStore ? true : 'shared';
+      },
+      ...(routed ? { routed } : {}),
+      ...(tenant ? { maxOwned: MAX_OWNED_COLLECTIONS } : {}),
     };
+  }
+
+  /** The error a refused claim of `collection` is told with. */
+  private claimRefused(result: Exclude<ClaimResult, 'ok'>, collection: string): NotYourCollectionError {
+    return new NotYourCollectionError(
+      result === 'owned'
+        ? `the collection \`${collection}\` belongs to another workspace or server`
+        : result === 'names'
+          ? strings.kb.tooManyCollections(MAX_OWNED_COLLECTIONS)
+          : strings.kb.sharedCollection(collection),
+    );
   }
 
   /**
@@ -337,30 +408,24 @@ export class KnowledgeService {
     const result = await this.registry.claimCollection({
       collection,
       owner: this.tenantOf(place) ?? this.ownerKey(place),
-      decide: await this.claimDecision(place, collection, inStore),
+      ...(await this.claimDecision(place, collection, inStore)),
     });
-    if (result === 'owned') {
-      throw new NotYourCollectionError(
-        `the collection \`${collection}\` belongs to another workspace or server`,
-      );
-    }
-    if (result === 'shared') throw new NotYourCollectionError(strings.kb.sharedCollection(collection));
+    if (result !== 'ok') throw this.claimRefused(result, collection);
   }
 
   /**
    * Whether a chat write from `place` may land in `collection` in multi-workspace mode: only
-   * where no other tenant reads it. The tenant's own collection, one it claimed, or one the
-   * operator routes to this workspace or channel alone; never `default` or a collection routed
-   * more widely (a platform, `*`, other places).
+   * where no other tenant reads it. The tenant's own collection, one the operator routes to
+   * this workspace or channel alone, or one it claimed that the operator routes nowhere; never
+   * `default` or a collection routed more widely (a platform, `*`, other places), whoever
+   * claimed its name first: the routes are asked before the owner.
    */
   private async writableByTenant(place: Place, tenant: string, collection: string): Promise<boolean> {
     if (collection === tenantCollection(tenant)) return true;
     if (collection === DEFAULT_COLLECTION || isTenantCollection(collection)) return false;
-    const owner = await this.registry.ownerOf(collection);
-    if (owner !== undefined) return owner === tenant;
-    const routedTo = this.routedTo(collection);
-    const own = [place.workspaceId, channelKey(place)].filter(Boolean);
-    return routedTo.length > 0 && routedTo.every((key) => own.includes(key));
+    const routed = this.routedFor(place, collection);
+    if (routed) return routed === 'writer';
+    return (await this.registry.ownerOf(collection)) === tenant;
   }
 
   /**
@@ -397,7 +462,7 @@ export class KnowledgeService {
   }
 
   private async checkMayUse(place: Place, collections: readonly string[]): Promise<void> {
-    const allowed = await Promise.all(collections.map((collection) => this.mayUse(place, collection)));
+    const allowed = await this.mayUseAll(place, collections);
     const foreign = collections.find((_, i) => !allowed[i]);
     if (foreign !== undefined) {
       throw new NotYourCollectionError(
@@ -412,20 +477,53 @@ export class KnowledgeService {
    */
   async sourcesFor(place: Place): Promise<SourceRecord[]> {
     const sources = await this.sources();
-    const managed = await Promise.all(sources.map((source) => this.mayManage(place, source)));
+    const managed = await this.manageable(place, sources);
     return sources.filter((_, i) => managed[i]);
   }
 
   /** Whether `place`'s admins may see, sync and remove `source`. */
   async mayManage(place: Place, source: SourceRecord): Promise<boolean> {
-    if (this.separatesTenants) {
-      const tenant = this.tenantOf(place);
-      // A source from before tenants were recorded belongs to its collection's owner, if any.
-      return (
-        tenant !== undefined && (source.tenant ?? (await this.registry.ownerOf(source.collection))) === tenant
-      );
+    return (await this.manageable(place, [source]))[0]!;
+  }
+
+  /**
+   * `mayManage` of each of `sources`, the owners read once. A place manages only sources of
+   * collections it may use now (so the operator's later routes take management away with
+   * reading); where tenants are kept apart, only those its tenant added from its chat (one from
+   * before tenants were recorded: its collection's owner's). The operator's own sources (`npm
+   * run ingest`) are no tenant's, whoever claimed their collection's name.
+   */
+  private async manageable(place: Place, sources: readonly SourceRecord[]): Promise<boolean[]> {
+    const collections = [...new Set(sources.map((source) => source.collection))];
+    const usable = new Map(
+      (await this.mayUseAll(place, collections)).map((allowed, i) => [collections[i]!, allowed]),
+    );
+    if (!this.separatesTenants) return sources.map((source) => usable.get(source.collection) ?? false);
+    const tenant = this.tenantOf(place);
+    if (!tenant) return sources.map(() => false);
+    const owners = await this.registry.ownersOf(
+      sources
+        .filter((source) => !source.tenant && source.addedBy !== 'cli')
+        .map((source) => source.collection),
+    );
+    return sources.map(
+      (source) =>
+        (usable.get(source.collection) ?? false) &&
+        (source.tenant ?? (source.addedBy === 'cli' ? undefined : owners.get(source.collection))) === tenant,
+    );
+  }
+
+  /**
+   * The source `reference` (its number, `#3`, or its URL) names among those `place` manages:
+   * another tenant's source of the same URL neither hides this place's own nor is revealed.
+   */
+  async findSourceFor(place: Place, reference: string): Promise<SourceRecord | undefined> {
+    const id = sourceNumber(reference);
+    if (id !== undefined) {
+      const source = await this.registry.get(id);
+      return source && (await this.mayManage(place, source)) ? source : undefined;
     }
-    return this.mayUse(place, source.collection);
+    return sourceByUrl(await this.sourcesFor(place), reference);
   }
 
   /**
@@ -436,17 +534,23 @@ export class KnowledgeService {
   async use(place: Place, collections: readonly string[], by: string): Promise<string | undefined> {
     const key = this.chatKey(place);
     if (!key) return undefined;
+    if (collections.length > MAX_ROUTE_COLLECTIONS) {
+      throw new RouteError(strings.kb.tooManyRouted(MAX_ROUTE_COLLECTIONS));
+    }
     const tenant = this.tenantOf(place);
     if (tenant) {
       const stored = await this.store.collections();
-      for (const collection of collections) {
-        if ((await this.mayUse(place, collection)) || (await this.registry.ownerOf(collection)) !== undefined)
-          continue;
-        await this.registry.claimCollection({
+      const usable = await this.mayUseAll(place, collections);
+      const owners = await this.registry.ownersOf(collections);
+      for (const [i, collection] of collections.entries()) {
+        if (usable[i] || owners.has(collection)) continue;
+        const result = await this.registry.claimCollection({
           collection,
           owner: tenant,
           decide: (isNew) => this.claimable(tenant, collection, isNew, stored.has(collection)),
+          maxOwned: MAX_OWNED_COLLECTIONS,
         });
+        if (result === 'names') throw this.claimRefused(result, collection);
       }
     }
     await this.checkMayUse(place, collections);
@@ -514,19 +618,88 @@ export class KnowledgeService {
       addedBy: by,
       owner: tenant ?? this.ownerKey(place),
       ...(tenant ? { tenant } : {}),
-      decide: await this.claimDecision(place, collection, inStore),
+      ...(await this.claimDecision(place, collection, inStore)),
       maxSources: this.options.settings.maxSourcesPerTenant,
     });
     if ('refused' in result) {
-      throw new NotYourCollectionError(
-        result.refused === 'owned'
-          ? `the collection \`${collection}\` belongs to another workspace or server`
-          : result.refused === 'limit'
-            ? strings.kb.tooManySources(this.options.settings.maxSourcesPerTenant)
-            : strings.kb.sharedCollection(collection),
-      );
+      throw result.refused === 'limit'
+        ? new NotYourCollectionError(strings.kb.tooManySources(this.options.settings.maxSourcesPerTenant))
+        : this.claimRefused(result.refused, collection);
     }
     return result.source.tenant || !tenant ? result : { ...result, source: { ...result.source, tenant } };
+  }
+
+  /**
+   * Collections the operator's KNOWLEDGE_ROUTES give to other places than the tenant that took
+   * them from its chat (a name claimed first, sources added before the route): the routes win,
+   * so that tenant no longer reads, writes or manages them, and its sources there stop syncing.
+   * Said at start-up, so the operator can remove those sources or route another name.
+   */
+  async routeConflicts(): Promise<RouteConflict[]> {
+    if (!this.separatesTenants) return [];
+    const routed = [...new Set([...this.options.settings.routes.values()].flat())];
+    if (routed.length === 0) return [];
+    const owners = await this.registry.ownersOf(routed);
+    const sources = await this.sources();
+    const known = knownTenantIds(sources, owners);
+    const conflicts: RouteConflict[] = [];
+    for (const collection of routed) {
+      const owner = owners.get(collection);
+      const stranded = sources.filter(
+        (source) => source.collection === collection && this.stranded(source, owner, known),
+      );
+      if ((owner !== undefined && this.routedBeyond(owner, collection, true, known)) || stranded.length > 0) {
+        conflicts.push({
+          collection,
+          ...(owner !== undefined ? { owner } : {}),
+          routedTo: this.routedTo(collection),
+          sources: stranded,
+        });
+      }
+    }
+    return conflicts;
+  }
+
+  /**
+   * Whether KNOWLEDGE_ROUTES routes `collection` beyond `tenant`: to `*`, a platform, or another
+   * workspace or server (a Slack team or enterprise id, or a tenant known here). Where the
+   * tenant claimed the name (`claimed`), to any key but its own workspace: a channel key cannot
+   * be told to be one of its channels, and the claim came before the operator's route.
+   */
+  private routedBeyond(tenant: string, collection: string, claimed: boolean, known: ReadonlySet<string>) {
+    const workspace = tenant.slice(tenant.indexOf(':') + 1);
+    return this.routedTo(collection).some(
+      (key) =>
+        key !== workspace &&
+        (claimed || key === '*' || /^[a-z]+$/.test(key) || /^[TE][A-Z0-9]{2,}$/.test(key) || known.has(key)),
+    );
+  }
+
+  /** Whether a tenant's chat source sits in a collection now routed beyond its tenant. */
+  private stranded(source: SourceRecord, owner: string | undefined, known: ReadonlySet<string>): boolean {
+    const tenant = source.tenant ?? (source.addedBy === 'cli' ? undefined : owner);
+    return tenant !== undefined && this.routedBeyond(tenant, source.collection, owner !== undefined, known);
+  }
+
+  /** Why `source` is not synced, when its collection is now routed beyond its tenant. */
+  private async strandedReason(source: SourceRecord): Promise<string | undefined> {
+    if (!this.separatesTenants || this.routedTo(source.collection).length === 0) return undefined;
+    if (!source.tenant && source.addedBy === 'cli') return undefined;
+    const owners = await this.registry.ownersOf([source.collection]);
+    const known = knownTenantIds(await this.sources(), owners);
+    if (!this.stranded(source, owners.get(source.collection), known)) return undefined;
+    return `the operator routes \`${source.collection}\` to other places (KNOWLEDGE_ROUTES), so this workspace's or server's source there is no longer synced`;
+  }
+
+  /**
+   * Where tenants are kept apart, the workspace or server that claimed `collection` from its
+   * chat, and whether KNOWLEDGE_ROUTES routes it (then the routes win and that tenant no longer
+   * reads it): what `npm run ingest --collection` checks before writing the operator's documents.
+   */
+  async chatClaim(collection: string): Promise<{ owner: string; routed: boolean } | undefined> {
+    if (!this.separatesTenants) return undefined;
+    const owner = await this.registry.ownerOf(collection);
+    return owner === undefined ? undefined : { owner, routed: this.routedTo(collection).length > 0 };
   }
 
   /**
@@ -535,13 +708,9 @@ export class KnowledgeService {
    */
   async sharedChatSources(): Promise<SourceRecord[]> {
     if (!this.separatesTenants) return [];
-    const shared: SourceRecord[] = [];
-    for (const source of await this.sources()) {
-      if (source.addedBy === 'cli') continue;
-      if ((source.tenant ?? (await this.registry.ownerOf(source.collection))) === undefined)
-        shared.push(source);
-    }
-    return shared;
+    const sources = (await this.sources()).filter((source) => source.addedBy !== 'cli');
+    const owners = await this.registry.ownersOf(sources.map((source) => source.collection));
+    return sources.filter((source) => (source.tenant ?? owners.get(source.collection)) === undefined);
   }
 
   sources(): Promise<SourceRecord[]> {
@@ -674,6 +843,15 @@ export class KnowledgeService {
     lost: AbortSignal,
     onProgress?: (source: SourceRecord, progress: SyncProgress) => void,
   ): Promise<SyncSummary> {
+    const stranded = await this.strandedReason(source);
+    if (stranded) {
+      await this.registry.recordSync(source.id, { status: 'failed', error: stranded, failures: 0 });
+      this.log.warn(
+        { source: source.url, collection: source.collection, tenant: source.tenant },
+        'not syncing a tenant source whose collection KNOWLEDGE_ROUTES routes elsewhere',
+      );
+      return notSynced((await this.registry.get(source.id)) ?? source, stranded);
+    }
     const refused = this.credentialsRefused(source, kind);
     if (refused) {
       await this.registry.recordSync(source.id, { status: 'failed', error: refused, failures: 0 });
@@ -721,6 +899,8 @@ export class KnowledgeService {
     readonly messages: readonly ThreadMessage[];
     readonly savedBy: string;
     readonly collection?: string;
+    /** Messages of the thread the reader left out (MAX_SAVED_THREAD_MESSAGES). */
+    readonly omitted?: number;
   }): Promise<SavedThread> {
     const collection = input.collection ?? (await this.writeCollection(input.place));
     await this.claimForWrite(input.place, collection);
@@ -731,10 +911,16 @@ export class KnowledgeService {
       keepNames: this.options.settings.keepAuthorNames,
     });
     this.log.info(
-      { collection, permalink: input.permalink, messages: saved.messages, by: input.savedBy },
+      {
+        collection,
+        permalink: input.permalink,
+        messages: saved.messages,
+        omitted: input.omitted,
+        by: input.savedBy,
+      },
       'saved a thread as knowledge',
     );
-    return saved;
+    return input.omitted ? { ...saved, omitted: input.omitted } : saved;
   }
 
   private get learning(): LearningRepository {
@@ -781,14 +967,16 @@ export class KnowledgeService {
 
   /**
    * A thread marked resolved in a learning channel: saved like "Save to knowledge base" (names
-   * left out, its link as source) and remembered, so un-marking removes it. Undefined when the
-   * channel does not learn.
+   * left out, its link as source) and remembered with the collection it went to and `mark`
+   * (who marked which message with what), so taking the last mark away removes it. Undefined
+   * when the channel does not learn.
    */
   async learnThread(input: {
     readonly place: Place;
     readonly permalink: string;
     readonly messages: readonly ThreadMessage[];
     readonly by: string;
+    readonly mark?: string;
   }): Promise<SavedThread | undefined> {
     const key = this.chatKey(input.place);
     if (!key || !(await this.learning.channel(key))) return undefined;
@@ -799,27 +987,37 @@ export class KnowledgeService {
       savedBy: input.by,
     });
     if (saved.messages > 0) {
-      await this.learning.recordThread({
-        permalink: input.permalink,
-        channel: key,
-        collection: saved.collection,
-      });
+      await this.learning.recordThread(
+        { permalink: input.permalink, channel: key, collection: saved.collection },
+        input.mark,
+      );
     }
     return saved;
   }
 
-  /** A learned thread un-marked: its passages are removed. True when there was one. */
-  async unlearnThread(permalink: string): Promise<boolean> {
-    const learned = await this.learning.thread(permalink);
-    if (!learned) return false;
-    const target = this.store.collection(learned.collection);
-    const ids = [...(await target.listIds())].filter(([, source]) => source === permalink).map(([id]) => id);
-    if (ids.length > 0) await target.delete(ids);
+  /**
+   * A mark taken away from a learned thread (`mark` as given to `learnThread`; none: every mark).
+   * While another qualifying mark remains, the thread stays; once none does, its passages are
+   * removed from every collection it was learned into. True when it was unlearned.
+   */
+  async unlearnThread(permalink: string, mark?: string): Promise<boolean> {
+    const collections = await this.learning.threadCollections(permalink);
+    if (collections.length === 0) return false;
+    if (mark !== undefined && (await this.learning.unmark(permalink, mark)) > 0) {
+      this.log.info({ permalink }, 'a learned thread keeps another mark: not forgotten');
+      return false;
+    }
+    let passages = 0;
+    for (const collection of collections) {
+      const target = this.store.collection(collection);
+      const ids = [...(await target.listIds())]
+        .filter(([, source]) => source === permalink)
+        .map(([id]) => id);
+      if (ids.length > 0) await target.delete(ids);
+      passages += ids.length;
+    }
     await this.learning.forgetThread(permalink);
-    this.log.info(
-      { permalink, collection: learned.collection, passages: ids.length },
-      'forgot an un-marked thread',
-    );
+    this.log.info({ permalink, collections, passages }, 'forgot an un-marked thread');
     return true;
   }
 
@@ -866,6 +1064,16 @@ export function tenantCollection(tenant: string): string {
   return `${platform}-${id.toLowerCase()}`.slice(0, 40);
 }
 
+/** The workspace and server ids of the tenants this bot knows: those with sources or names. */
+function knownTenantIds(sources: readonly SourceRecord[], owners: ReadonlyMap<string, string>): Set<string> {
+  const tenants = [...sources.map((source) => source.tenant), ...owners.values()];
+  return new Set(
+    tenants
+      .filter((tenant): tenant is string => tenant !== undefined)
+      .map((t) => t.slice(t.indexOf(':') + 1)),
+  );
+}
+
 /** Names shaped like a tenant's own collection are that tenant's alone, in every mode. */
 function isTenantCollection(name: string): boolean {
   return /^slack-t[0-9a-z]{4,}$/.test(name) || /^discord-\d{15,25}$/.test(name);
@@ -891,6 +1099,14 @@ export function describeSync(summary: SyncSummary, noun = 'page(s)'): string {
   if (summary.failed.length > 0) parts.push(`${summary.failed.length} failed`);
   if (summary.outOfTime) parts.push(strings.kb.syncOutOfTime);
   return parts.join(', ');
+}
+
+/** What the person who saved a thread is told: how many of its messages went where. */
+export function savedMessage(saved: SavedThread): string {
+  if (saved.messages === 0) return strings.save.nothing;
+  return saved.omitted
+    ? strings.save.savedPart(saved.collection, saved.messages, saved.messages + saved.omitted)
+    : strings.save.saved(saved.collection, saved.messages);
 }
 
 /** What the person who asked to save a thread is told when it could not be saved. */

@@ -15,7 +15,8 @@ import type { LearnedThread, LearningChannel, LearningRepository } from './learn
 import {
   type AddClaimingInput,
   type AddClaimingResult,
-  type ClaimDecision,
+  type ClaimInput,
+  type ClaimResult,
   type PageRecord,
   type PageRow,
   type SourceIdentity,
@@ -30,6 +31,19 @@ import {
 } from './sources.js';
 
 export const SOURCES_MIGRATION = 'knowledge-sources-pg-1';
+
+/** Learned threads keyed by permalink and collection, and the marks that learned them (learn.ts). */
+export const LEARNING_MIGRATION = 'knowledge-learning-pg-2';
+const LEARNING_SCHEMA = `
+ALTER TABLE knowledge_learned_threads DROP CONSTRAINT knowledge_learned_threads_pkey;
+ALTER TABLE knowledge_learned_threads ADD PRIMARY KEY (permalink, collection);
+CREATE TABLE knowledge_learned_marks (
+  permalink text NOT NULL,
+  mark text NOT NULL,
+  marked_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (permalink, mark)
+);
+`;
 
 const SCHEMA = `
 CREATE TABLE knowledge_sources (
@@ -149,11 +163,21 @@ export class PostgresSourceRepository implements SourceRepository {
     return rows[0]?.owner;
   }
 
+  async ownersOf(collections: readonly string[]): Promise<Map<string, string>> {
+    const names = [...new Set(collections)];
+    if (names.length === 0) return new Map();
+    const { rows } = await this.db.pool.query<{ collection: string; owner: string }>(
+      'SELECT collection, owner FROM knowledge_collection_owners WHERE collection = ANY($1::text[])',
+      [names],
+    );
+    return new Map(rows.map((row) => [row.collection, row.owner]));
+  }
+
   /** The claim rules of `SourceRegistry.claimWithin`, inside a transaction holding the collection's lock. */
-  private async claimWithin(
-    client: Queryable,
-    input: { readonly collection: string; readonly owner: string; readonly decide: ClaimDecision },
-  ): Promise<'ok' | 'owned' | 'shared'> {
+  private async claimWithin(client: Queryable, input: ClaimInput): Promise<ClaimResult> {
+    // The operator's routes decide before any owner does.
+    if (input.routed === 'elsewhere') return 'shared';
+    if (input.routed === 'writer') return 'ok';
     await client.query(`SELECT pg_advisory_xact_lock(${LOCK_KEY_SQL})`, [`collection:${input.collection}`]);
     const owned = await client.query<{ owner: string }>(
       'SELECT owner FROM knowledge_collection_owners WHERE collection = $1',
@@ -167,6 +191,15 @@ export class PostgresSourceRepository implements SourceRepository {
     const decision = input.decide(used.rowCount === 0);
     if (decision === false) return 'shared';
     if (decision === true) {
+      if (input.maxOwned !== undefined) {
+        // A tenant's claims take turns, so two at once cannot both pass its limit.
+        await client.query(`SELECT pg_advisory_xact_lock(${LOCK_KEY_SQL})`, [`owner:${input.owner}`]);
+        const { rows } = await client.query<{ n: number }>(
+          'SELECT count(*)::int AS n FROM knowledge_collection_owners WHERE owner = $1',
+          [input.owner],
+        );
+        if (Number(rows[0]?.n ?? 0) >= input.maxOwned) return 'names';
+      }
       await client.query('INSERT INTO knowledge_collection_owners (collection, owner) VALUES ($1, $2)', [
         input.collection,
         input.owner,
@@ -175,11 +208,7 @@ export class PostgresSourceRepository implements SourceRepository {
     return 'ok';
   }
 
-  claimCollection(input: {
-    readonly collection: string;
-    readonly owner: string;
-    readonly decide: ClaimDecision;
-  }): Promise<'ok' | 'owned' | 'shared'> {
+  claimCollection(input: ClaimInput): Promise<ClaimResult> {
     return this.db.transaction((client) => this.claimWithin(client, input));
   }
 
@@ -433,6 +462,7 @@ export class PostgresLearningRepository implements LearningRepository {
 
   static async open(db: PostgresDatabase): Promise<PostgresLearningRepository> {
     await migrate(db);
+    await db.migrate(LEARNING_MIGRATION, LEARNING_SCHEMA);
     return new PostgresLearningRepository(db);
   }
 
@@ -463,30 +493,50 @@ export class PostgresLearningRepository implements LearningRepository {
       : undefined;
   }
 
-  async recordThread(thread: LearnedThread): Promise<void> {
-    await this.db.pool.query(
-      `INSERT INTO knowledge_learned_threads (permalink, channel, collection) VALUES ($1, $2, $3)
-       ON CONFLICT (permalink) DO UPDATE SET channel = excluded.channel, collection = excluded.collection,
-         learned_at = now()`,
-      [thread.permalink, thread.channel, thread.collection],
-    );
+  async recordThread(thread: LearnedThread, mark?: string): Promise<void> {
+    await this.db.transaction(async (client) => {
+      await client.query(
+        `INSERT INTO knowledge_learned_threads (permalink, channel, collection) VALUES ($1, $2, $3)
+         ON CONFLICT (permalink, collection) DO UPDATE SET channel = excluded.channel, learned_at = now()`,
+        [thread.permalink, thread.channel, thread.collection],
+      );
+      if (mark !== undefined) {
+        await client.query(
+          'INSERT INTO knowledge_learned_marks (permalink, mark) VALUES ($1, $2) ON CONFLICT DO NOTHING',
+          [thread.permalink, mark],
+        );
+      }
+    });
   }
 
-  async thread(permalink: string): Promise<LearnedThread | undefined> {
-    const { rows } = await this.db.pool.query<LearnedThread>(
-      'SELECT permalink, channel, collection FROM knowledge_learned_threads WHERE permalink = $1',
+  async threadCollections(permalink: string): Promise<string[]> {
+    const { rows } = await this.db.pool.query<{ collection: string }>(
+      'SELECT collection FROM knowledge_learned_threads WHERE permalink = $1 ORDER BY collection',
       [permalink],
     );
-    return rows[0];
+    return rows.map((row) => row.collection);
+  }
+
+  async unmark(permalink: string, mark: string): Promise<number> {
+    const { rows } = await this.db.pool.query<{ n: number }>(
+      `WITH gone AS (DELETE FROM knowledge_learned_marks WHERE permalink = $1 AND mark = $2 RETURNING mark)
+       SELECT count(*)::int AS n FROM knowledge_learned_marks
+       WHERE permalink = $1 AND mark NOT IN (SELECT mark FROM gone)`,
+      [permalink, mark],
+    );
+    return Number(rows[0]?.n ?? 0);
   }
 
   async forgetThread(permalink: string): Promise<void> {
-    await this.db.pool.query('DELETE FROM knowledge_learned_threads WHERE permalink = $1', [permalink]);
+    await this.db.transaction(async (client) => {
+      await client.query('DELETE FROM knowledge_learned_threads WHERE permalink = $1', [permalink]);
+      await client.query('DELETE FROM knowledge_learned_marks WHERE permalink = $1', [permalink]);
+    });
   }
 
   async threadsIn(channel: string): Promise<number> {
     const { rows } = await this.db.pool.query<{ n: number }>(
-      'SELECT count(*)::int AS n FROM knowledge_learned_threads WHERE channel = $1',
+      'SELECT count(DISTINCT permalink)::int AS n FROM knowledge_learned_threads WHERE channel = $1',
       [channel],
     );
     return Number(rows[0]?.n ?? 0);

@@ -131,23 +131,40 @@ export type SourceIdentity = Pick<SourceRecord, 'id' | 'addedAt'>;
 /** How a chat write may take an unowned collection; `isNew`: no source has used it yet. */
 export type ClaimDecision = (isNew: boolean) => boolean | 'shared';
 
-export interface AddClaimingInput {
+/**
+ * What KNOWLEDGE_ROUTES says of a collection a chat writes into, decided before its owner is
+ * looked at (the operator's routes win over a tenant's earlier claim): `writer`, routed only to
+ * the writer's own workspace or channel (written without a claim, whoever claimed it first);
+ * `elsewhere`, routed to other places too (refused as 'shared'). Unset: not routed.
+ */
+export type RoutedFor = 'writer' | 'elsewhere';
+
+/** A chat write taking `collection` for `owner` (see `SourceRegistry.claimCollection`). */
+export interface ClaimInput {
+  readonly collection: string;
+  readonly owner: string;
+  readonly decide: ClaimDecision;
+  readonly routed?: RoutedFor;
+  /** At most this many collections owned by `owner` (counted in the same transaction). */
+  readonly maxOwned?: number;
+}
+
+/** 'names': the owner already has `maxOwned` collections. */
+export type ClaimResult = 'ok' | 'owned' | 'shared' | 'names';
+
+export interface AddClaimingInput extends ClaimInput {
   readonly url: string;
   /** The source kind that reads it (default: a web site). */
   readonly kind?: string;
-  readonly collection: string;
   readonly addedBy: string;
-  readonly owner: string;
   readonly tenant?: string;
-  /** Given whether the unowned collection is new here; true: claim it, false: refuse, 'shared': add without claiming. */
-  readonly decide: ClaimDecision;
   /** At most this many chat-added sources of `owner` (counted in the same transaction). */
   readonly maxSources?: number;
 }
 
 export type AddClaimingResult =
   | { readonly source: SourceRecord; readonly created: boolean }
-  | { readonly refused: 'owned' | 'shared' | 'limit' };
+  | { readonly refused: Exclude<ClaimResult, 'ok'> | 'limit' };
 
 /**
  * Where the sources live, for every process that reads or changes them (the bot, its shards,
@@ -160,12 +177,10 @@ export interface SourceRepository extends SyncLocks {
   readonly description: string;
   /** The workspace or server a collection was first filled from in the chat, if any. */
   ownerOf(collection: string): Promise<string | undefined>;
+  /** The owners of those of `collections` that have one, in one query. */
+  ownersOf(collections: readonly string[]): Promise<Map<string, string>>;
   /** A chat write taking `collection` for `owner` (see `SourceRegistry.claimCollection`). */
-  claimCollection(input: {
-    readonly collection: string;
-    readonly owner: string;
-    readonly decide: ClaimDecision;
-  }): Promise<'ok' | 'owned' | 'shared'>;
+  claimCollection(input: ClaimInput): Promise<ClaimResult>;
   /** `/kb add` from a chat, with its collection's claim, as one transaction. */
   addClaiming(input: AddClaimingInput): Promise<AddClaimingResult>;
   /** Sources `owner` added from the chat. */
@@ -306,6 +321,17 @@ export class SourceRegistry implements SourceRepository {
     return this.ownerNow(collection);
   }
 
+  async ownersOf(collections: readonly string[]): Promise<Map<string, string>> {
+    const names = [...new Set(collections)];
+    if (names.length === 0) return new Map();
+    const rows = this.db
+      .prepare(
+        'SELECT collection, owner FROM knowledge_collection_owners WHERE collection IN (SELECT value FROM json_each(?))',
+      )
+      .all(JSON.stringify(names)) as { collection: string; owner: string }[];
+    return new Map(rows.map((row) => [row.collection, row.owner]));
+  }
+
   /**
    * `/kb add` from a chat, as one write transaction, so two workspaces racing for one new
    * collection cannot both get it: the collection is claimed as `decide` says (within the same
@@ -338,23 +364,20 @@ export class SourceRegistry implements SourceRepository {
 
   /**
    * A chat write (a saved thread, `/kb use` of a new name) taking `collection` for `owner`, in
-   * one write transaction: the collection's owner is read; another owner refuses ('owned'); with
-   * none, `decide(isNew)` says whether it becomes `owner`'s (`isNew`: no source has used it yet),
-   * stays unowned ('shared') or is refused (false, e.g. a collection another tenant reads).
+   * one write transaction. The operator's routes decide first (`routed`): routed elsewhere is
+   * refused ('shared') and routed to the writer alone is written, whoever claimed the name.
+   * Otherwise the collection's owner is read; another owner refuses ('owned'); with none,
+   * `decide(isNew)` says whether it becomes `owner`'s (`isNew`: no source has used it yet),
+   * stays unowned ('shared') or is refused (false, e.g. a collection another tenant reads); an
+   * owner already holding `maxOwned` collections takes no more ('names').
    */
-  async claimCollection(input: {
-    readonly collection: string;
-    readonly owner: string;
-    readonly decide: ClaimDecision;
-  }): Promise<'ok' | 'owned' | 'shared'> {
+  async claimCollection(input: ClaimInput): Promise<ClaimResult> {
     return this.app.transaction(() => this.claimWithin(input));
   }
 
-  private claimWithin(input: {
-    readonly collection: string;
-    readonly owner: string;
-    readonly decide: ClaimDecision;
-  }): 'ok' | 'owned' | 'shared' {
+  private claimWithin(input: ClaimInput): ClaimResult {
+    if (input.routed === 'elsewhere') return 'shared';
+    if (input.routed === 'writer') return 'ok';
     const owner = this.ownerNow(input.collection);
     if (owner !== undefined) return owner === input.owner ? 'ok' : 'owned';
     const used = this.db
@@ -363,6 +386,12 @@ export class SourceRegistry implements SourceRepository {
     const decision = input.decide(!used);
     if (decision === false) return 'shared';
     if (decision === true) {
+      if (input.maxOwned !== undefined) {
+        const { n } = this.db
+          .prepare('SELECT count(*) AS n FROM knowledge_collection_owners WHERE owner = ?')
+          .get(input.owner) as { n: number };
+        if (Number(n) >= input.maxOwned) return 'names';
+      }
       this.db
         .prepare('INSERT INTO knowledge_collection_owners (collection, owner, claimed_at) VALUES (?, ?, ?)')
         .run(input.collection, input.owner, new Date().toISOString());

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Bot } from '../../src/app/compose.js';
 import { parseConfig } from '../../src/config.js';
 import { strings } from '../../src/conversation/strings.js';
+import { MAX_SAVED_THREAD_MESSAGES } from '../../src/knowledge/save-thread.js';
 import type { PlatformAdapter } from '../../src/platforms/types.js';
 import {
   type FakeDiscord,
@@ -207,5 +208,40 @@ describe('Discord: Save to knowledge base', () => {
       'the later answer',
     );
     expect(JSON.stringify(done.body?.embeds)).toContain(link);
+  });
+
+  it('keeps a long thread’s question and its newest messages, and says how many of how many it saved', async () => {
+    const question = discord.userMessage({
+      content: `<@${discord.botUserId}> Why does the VPN drop every hour?`,
+      userId: MEMBER.userId,
+    });
+    const threadId = question.id;
+    // Nothing in the knowledge answers it: the bot's reply in the thread says so.
+    await waitFor(() => discord.messages(threadId).length > 0, 'the reply in the thread');
+    for (let i = 1; i <= MAX_SAVED_THREAD_MESSAGES + 20; i++)
+      discord.addMessage(threadId, `Trying thing ${i}.`, '1100000000000000603');
+    const resolution = discord.addMessage(
+      threadId,
+      'RESOLUTION: set the keepalive to 25 seconds in the client profile.',
+      '1100000000000000603',
+    );
+    // The question (in the channel) and every message of the thread.
+    const total = discord.messages(threadId).length + 1;
+    const saved = discord.messageCommand({
+      name: 'Save to knowledge base',
+      messageId: resolution.id,
+      channelId: threadId,
+      ...ADMIN,
+    });
+    await waitFor(() => discord.ephemeral(saved.token).find((m) => m.content), 'the confirmation');
+    expect(discord.ephemeral(saved.token)[0]?.content).toBe(
+      strings.save.savedPart('acme', MAX_SAVED_THREAD_MESSAGES, total),
+    );
+    const [found] = await bot.runtime.store.search('VPN keepalive client profile', {
+      topK: 1,
+      collections: ['acme'],
+    });
+    expect(found?.text).toContain('Why does the VPN drop every hour?');
+    expect(found?.text).toContain('RESOLUTION');
   });
 });

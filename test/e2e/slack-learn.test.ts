@@ -196,12 +196,45 @@ describe('Slack: /kb learn', () => {
     const root = slack
       .messages(SUPPORT)
       .find((m) => m.text.startsWith('How do I reset the frobulator after'))!.ts;
-    await react({ added: false, user: ASKER, ts: root });
+    const marked = slack.messages(SUPPORT).find((m) => m.text.startsWith('Hold the glimmer button'))!.ts;
+    await react({ added: false, user: ASKER, ts: marked });
     await waitFor(
       () => slack.ephemerals(SUPPORT).find((e) => e.user === ASKER && e.text === strings.kb.unlearned),
       'the note that it was removed',
     );
     expect((await search('reset frobulator glimmer button')).map((passage) => passage.url)).not.toContain(
+      slack.permalink(SUPPORT, root),
+    );
+  });
+
+  it('keeps a thread while another qualifying mark is on it: only the last one taken away removes it', async () => {
+    const root = slack.addUserMessage(SUPPORT, ASKER, 'How do I drain the snorkel tank?');
+    const fix = slack.addUserMessage(
+      SUPPORT,
+      HELPER,
+      'Open the snorkel valve under the tank for a minute.',
+      root,
+    );
+    await react({ added: true, user: ASKER, ts: fix });
+    await waitFor(async () => (await search('drain snorkel tank valve')).length > 0, 'the learned thread');
+    await react({ added: true, user: ADMIN, reaction: 'heavy_check_mark', ts: root });
+    await waitFor(
+      () => slack.ephemerals(SUPPORT).filter((e) => e.user === ADMIN && e.thread_ts === root).length > 0,
+      'the note to the admin',
+    );
+    // The asker takes theirs away; the admin's is still on the thread.
+    const links = slack.callsTo('chat.getPermalink').length;
+    await react({ added: false, user: ASKER, ts: fix });
+    await waitFor(() => slack.callsTo('chat.getPermalink').length > links, 'the un-mark handled');
+    expect((await search('drain snorkel tank valve')).map((passage) => passage.url)).toContain(
+      slack.permalink(SUPPORT, root),
+    );
+    await react({ added: false, user: ADMIN, reaction: 'heavy_check_mark', ts: root });
+    await waitFor(
+      () => slack.ephemerals(SUPPORT).find((e) => e.user === ADMIN && e.text === strings.kb.unlearned),
+      'the note that it was removed',
+    );
+    expect((await search('drain snorkel tank valve')).map((passage) => passage.url)).not.toContain(
       slack.permalink(SUPPORT, root),
     );
   });

@@ -197,3 +197,81 @@ describe.skipIf(!havePostgres)('npm run db:copy', () => {
     expect(result.stderr).toContain('Set DATABASE_URL');
   });
 });
+
+describe.skipIf(!havePostgres)('npm run db:copy into a database other workspaces already use', () => {
+  let other = '';
+  let otherDir = '';
+  beforeAll(async () => {
+    if (!havePostgres) return;
+    other = await createTestDatabase('copy_owners');
+    otherDir = await mkdtemp(join(tmpdir(), 'rag-db-copy-owners-'));
+    // In the database (another host moved first): Alpha took `docs` from its chat.
+    const pool = await connectPostgres(other, { maxConnections: 2 });
+    try {
+      const sources = await PostgresSourceRepository.open(pool);
+      await sources.addClaiming({
+        url: 'https://alpha.example.com/docs/',
+        collection: 'docs',
+        addedBy: 'slack:UA',
+        owner: 'slack:T0ALPHA',
+        tenant: 'slack:T0ALPHA',
+        decide: () => true,
+      });
+      await (await PostgresStore.open({ db: pool }))
+        .collection('docs')
+        .upsert([{ id: 'alpha-1', text: 'Alpha release notes.', source: 'alpha.md', metadata: {} }]);
+    } finally {
+      await pool.close();
+    }
+    // On this host: Beta took `docs` from its chat, with a private saved thread in it.
+    const store = await LocalStore.open({ dir: otherDir });
+    await store.collection('docs').upsert([
+      {
+        id: 'beta-secret',
+        text: 'Beta board minutes: the acquisition closes on 3 March.',
+        source: 'https://beta.slack.com/archives/C9/p1',
+        metadata: {},
+      },
+    ]);
+    await store
+      .collection('shared')
+      .upsert([{ id: 's1', text: 'Shared text.', source: 's.md', metadata: {} }]);
+    store.close();
+    const app = openAppDatabase(otherDir);
+    await new SourceRegistry(app).addClaiming({
+      url: 'https://beta.example.com/docs/',
+      collection: 'docs',
+      addedBy: 'slack:UB',
+      owner: 'slack:T0BETA',
+      tenant: 'slack:T0BETA',
+      decide: () => true,
+    });
+    app.close();
+  });
+  afterAll(async () => {
+    await rm(otherDir, { recursive: true, force: true });
+  });
+
+  it('stops before copying anything, naming the collection and both owners, instead of merging two workspaces’ collections', async () => {
+    const copy = await runCli('src/cli/db-copy.ts', [], {
+      env: { DATABASE_URL: other, RAG_DATA_DIR: otherDir },
+      timeoutMs: 60_000,
+    });
+    expect(copy.code).toBe(1);
+    expect(copy.stderr).toContain('Nothing was copied');
+    expect(copy.stderr).toContain('docs: slack:T0BETA here, slack:T0ALPHA in the database');
+    expect(copy.stdout).not.toContain('already there');
+    const pool = await connectPostgres(other, { maxConnections: 2 });
+    try {
+      const store = await PostgresStore.open({ db: pool });
+      expect([...(await store.collection('docs').listIds()).keys()]).toEqual(['alpha-1']);
+      // Nothing else either: not even the collection no one else has.
+      expect((await store.collections()).has('shared')).toBe(false);
+      const sources = await PostgresSourceRepository.open(pool);
+      expect((await sources.list()).map((source) => source.url)).toEqual(['https://alpha.example.com/docs/']);
+      expect(await sources.ownerOf('docs')).toBe('slack:T0ALPHA');
+    } finally {
+      await pool.close();
+    }
+  });
+});

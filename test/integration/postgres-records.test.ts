@@ -181,3 +181,40 @@ describe.skipIf(!havePostgres)('answer records in PostgreSQL', () => {
     expect(await instances[0]!.claimDigest('slack:C9', '2026-W47', T)).toBe(false);
   });
 });
+
+describe.skipIf(!havePostgres)('two instances starting at the same moment on a new database', () => {
+  let fresh = '';
+  beforeAll(async () => {
+    if (havePostgres) fresh = await createTestDatabase('records_start');
+  });
+
+  it('both read the one pseudonym key, the one whose key landed while the other’s statement waited included', async () => {
+    const first = await connectPostgres(fresh, { maxConnections: 2 });
+    const second = await connectPostgres(fresh, { maxConnections: 2 });
+    databases.push(first, second);
+    await PostgresRecordStore.open(first, 'operator-secret'); // the schema, no key yet
+    // The first instance's key is written but not committed when the second asks for one.
+    const writer = await first.pool.connect();
+    try {
+      await writer.query('BEGIN');
+      await writer.query("INSERT INTO rag_keys (name, value) VALUES ('pseudonym', $1)", [
+        Buffer.alloc(32, 1).toString('base64'),
+      ]);
+      const opening = PostgresRecordStore.open(second);
+      const waiting = async () => {
+        const { rows } = await first.pool.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity
+           WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+        );
+        return rows[0]!.n > 0;
+      };
+      while (!(await waiting())) await new Promise((resolve) => setTimeout(resolve, 10));
+      await writer.query('COMMIT');
+      const records = await opening;
+      await records.saveAnswer(answer({ questionId: 'q-start' }));
+      expect((await records.answer('q-start'))?.questionId).toBe('q-start');
+    } finally {
+      writer.release();
+    }
+  });
+});

@@ -356,7 +356,8 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     owner_id: t.owner_id,
     name: t.name,
     last_message_id: null,
-    message_count: 0,
+    // As Discord counts: the thread's messages, not the one it started from.
+    message_count: (channels.get(t.id) ?? []).filter((message) => message.id !== t.id).length,
     member_count: 1,
     rate_limit_per_user: 0,
     flags: 0,

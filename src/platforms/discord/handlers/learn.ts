@@ -55,21 +55,41 @@ async function asker(thread: ThreadChannel, client: Client): Promise<string | un
   return thread.ownerId ?? undefined;
 }
 
-async function learn(ctx: DiscordContext, knowledge: KnowledgeService, thread: ThreadChannel, by: string) {
+/** The mark a forum post's resolved tag counts as (a reaction's: who, on which message, which emoji). */
+const TAG_MARK = 'tag';
+
+async function learn(
+  ctx: DiscordContext,
+  knowledge: KnowledgeService,
+  thread: ThreadChannel,
+  by: string,
+  mark: string,
+) {
   if (!isPublicDiscordChannel(thread as Channel)) {
     ctx.log.info({ thread: thread.id }, 'not learning from a thread: the channel is not public');
     return;
   }
   const { starter, messages } = await readDiscordThread(thread);
-  const saved = await knowledge.learnThread({ place: placeOf(thread), permalink: starter.url, messages, by });
+  const saved = await knowledge.learnThread({
+    place: placeOf(thread),
+    permalink: starter.url,
+    messages,
+    by,
+    mark,
+  });
   if (saved) ctx.log.info({ thread: thread.id, collection: saved.collection }, 'learned a resolved thread');
 }
 
-async function unlearn(ctx: DiscordContext, knowledge: KnowledgeService, thread: ThreadChannel) {
+async function unlearn(
+  ctx: DiscordContext,
+  knowledge: KnowledgeService,
+  thread: ThreadChannel,
+  mark: string,
+) {
   const starter = await thread.fetchStarterMessage().catch(() => null);
   const permalink =
     starter?.url ?? `https://discord.com/channels/${thread.guildId}/${thread.parentId}/${thread.id}`;
-  if (await knowledge.unlearnThread(permalink))
+  if (await knowledge.unlearnThread(permalink, mark))
     ctx.log.info({ thread: thread.id }, 'forgot an un-marked thread');
 }
 
@@ -94,8 +114,9 @@ export function onResolvedReaction(ctx: DiscordContext, knowledge: KnowledgeServ
       );
       return;
     }
-    if (added) await learn(ctx, knowledge, thread, `discord:${user.id}`);
-    else await unlearn(ctx, knowledge, thread);
+    const mark = `${user.id}/${message.id}/${reaction.emoji.name ?? ''}`;
+    if (added) await learn(ctx, knowledge, thread, `discord:${user.id}`, mark);
+    else await unlearn(ctx, knowledge, thread, mark);
   };
 }
 
@@ -114,8 +135,8 @@ export function onForumTags(ctx: DiscordContext, knowledge: KnowledgeService) {
     const was = taggedResolved(after, before.appliedTags ?? []);
     const is = taggedResolved(after, after.appliedTags);
     // Only the post's author and moderators can change its tags: Discord checks who.
-    if (is && !was) await learn(ctx, knowledge, after, `discord:${after.ownerId ?? 'forum'}`);
-    else if (was && !is) await unlearn(ctx, knowledge, after);
+    if (is && !was) await learn(ctx, knowledge, after, `discord:${after.ownerId ?? 'forum'}`, TAG_MARK);
+    else if (was && !is) await unlearn(ctx, knowledge, after, TAG_MARK);
   };
 }
 
@@ -137,8 +158,8 @@ export function onUncachedThreadUpdate(ctx: DiscordContext, knowledge: Knowledge
       if (!thread?.isThread() || thread.parent?.type !== ChannelType.GuildForum) return;
       if (!(await knowledge.learningIn(placeOf(thread)))) return;
       if (taggedResolved(thread, data.applied_tags ?? [])) {
-        await learn(ctx, knowledge, thread, `discord:${thread.ownerId ?? 'forum'}`);
-      } else await unlearn(ctx, knowledge, thread);
+        await learn(ctx, knowledge, thread, `discord:${thread.ownerId ?? 'forum'}`, TAG_MARK);
+      } else await unlearn(ctx, knowledge, thread, TAG_MARK);
     })();
   };
 }

@@ -5,7 +5,7 @@
  */
 import { type ButtonInteraction, MessageFlags } from 'discord.js';
 import { strings } from '../../../conversation/strings.js';
-import { type KnowledgeService, saveFailureMessage } from '../../../knowledge/service.js';
+import { type KnowledgeService, savedMessage, saveFailureMessage } from '../../../knowledge/service.js';
 import { parseSaveId } from '../../../records/digest-discord.js';
 import type { DiscordContext } from '../context.js';
 import { NO_PINGS } from '../format.js';
@@ -31,9 +31,7 @@ export function onSaveThreadButton(ctx: DiscordContext, knowledge: KnowledgeServ
       const starter = thread?.isThread() ? await thread.fetchStarterMessage() : null;
       if (!starter) return void (await reply(strings.save.nothing));
       const saved = await saveDiscordThread(knowledge, starter, `discord:${interaction.user.id}`);
-      await reply(
-        saved.messages === 0 ? strings.save.nothing : strings.save.saved(saved.collection, saved.messages),
-      );
+      await reply(savedMessage(saved));
     } catch (error) {
       ctx.log.error({ err: error }, 'could not save a thread from the digest');
       await reply(saveFailureMessage(error)).catch(() => undefined);

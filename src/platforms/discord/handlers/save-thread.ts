@@ -12,16 +12,17 @@ import {
   type ThreadChannel,
 } from 'discord.js';
 import { strings } from '../../../conversation/strings.js';
-import type { SavedThread, ThreadMessage } from '../../../knowledge/save-thread.js';
-import { type KnowledgeService, saveFailureMessage } from '../../../knowledge/service.js';
+import {
+  MAX_SAVED_THREAD_MESSAGES,
+  type SavedThread,
+  type ThreadMessage,
+} from '../../../knowledge/save-thread.js';
+import { type KnowledgeService, savedMessage, saveFailureMessage } from '../../../knowledge/service.js';
 import type { DiscordContext } from '../context.js';
 import { NO_PINGS } from '../format.js';
 import { isDiscordAdmin } from './kb-admin.js';
 
 export { SAVE_TO_KNOWLEDGE_COMMAND } from '../command-names.js';
-
-/** The most messages of a thread read when saving it. */
-const MAX_MESSAGES = 100;
 
 function role(message: Message, client: Client, first: boolean): ThreadMessage['role'] | undefined {
   if (message.author.id === client.user?.id) return first ? 'question' : 'bot';
@@ -29,14 +30,25 @@ function role(message: Message, client: Client, first: boolean): ThreadMessage['
   return first ? 'question' : 'human';
 }
 
-/** A thread's messages, oldest first, with the message it started from first. */
+/**
+ * A thread's messages as it is saved, oldest first: the message it started from and the newest
+ * (MAX_SAVED_THREAD_MESSAGES in all, one call: Discord gives the newest first), and how many
+ * were left out (by the thread's own count of its messages).
+ */
 async function threadMessages(
   thread: ThreadChannel,
-): Promise<{ starter: Message | null; messages: Message[] }> {
-  const fetched = [...(await thread.messages.fetch({ limit: MAX_MESSAGES })).values()].reverse();
+): Promise<{ starter: Message | null; messages: Message[]; omitted: number }> {
+  const fetched = [...(await thread.messages.fetch({ limit: MAX_SAVED_THREAD_MESSAGES })).values()].reverse();
   const starter = await thread.fetchStarterMessage().catch(() => null);
   const inThread = fetched.filter((message) => message.id !== starter?.id);
-  return { starter, messages: starter ? [starter, ...inThread] : fetched };
+  const kept = starter
+    ? [starter, ...inThread.slice(Math.max(0, inThread.length - (MAX_SAVED_THREAD_MESSAGES - 1)))]
+    : fetched;
+  // The thread's own count (not the starter), as Discord gives it now: the cached one only grows
+  // with the messages this process saw arrive.
+  const counted = (await thread.fetch().catch(() => thread)).messageCount ?? 0;
+  const total = Math.max(counted, inThread.length) + (starter ? 1 : 0);
+  return { starter, messages: kept, omitted: Math.max(0, total - kept.length) };
 }
 
 function asKnowledge(messages: readonly Message[], client: Client): ThreadMessage[] {
@@ -52,20 +64,22 @@ function asKnowledge(messages: readonly Message[], client: Client): ThreadMessag
 /** A thread as knowledge sees it: its messages and the message it started from (its link). */
 export async function readDiscordThread(
   thread: ThreadChannel,
-): Promise<{ starter: Message; messages: ThreadMessage[] }> {
-  const { starter, messages } = await threadMessages(thread);
+): Promise<{ starter: Message; messages: ThreadMessage[]; omitted: number }> {
+  const { starter, messages, omitted } = await threadMessages(thread);
   const first = starter ?? messages[0];
   if (!first) throw new Error('the thread has no messages to read');
-  return { starter: first, messages: asKnowledge(messages, thread.client) };
+  return { starter: first, messages: asKnowledge(messages, thread.client), omitted };
 }
 
 /** The messages of the thread `target` belongs to, oldest first, with the message it started from. */
-async function readThread(target: Message): Promise<{ starter: Message; messages: Message[] }> {
+async function readThread(
+  target: Message,
+): Promise<{ starter: Message; messages: Message[]; omitted: number }> {
   const channel = target.channel;
   const thread: ThreadChannel | null = channel.isThread() ? channel : target.hasThread ? target.thread : null;
-  if (!thread) return { starter: target, messages: [target] };
-  const { starter, messages } = await threadMessages(thread);
-  return { starter: starter ?? messages[0] ?? target, messages };
+  if (!thread) return { starter: target, messages: [target], omitted: 0 };
+  const { starter, messages, omitted } = await threadMessages(thread);
+  return { starter: starter ?? messages[0] ?? target, messages, omitted };
 }
 
 export async function saveDiscordThread(
@@ -73,7 +87,7 @@ export async function saveDiscordThread(
   target: Message,
   savedBy: string,
 ): Promise<SavedThread> {
-  const { starter, messages } = await readThread(target);
+  const { starter, messages, omitted } = await readThread(target);
   const thread = asKnowledge(messages, target.client);
   const channel = target.channel;
   const parentId = channel.isThread() ? (channel.parentId ?? undefined) : undefined;
@@ -87,6 +101,7 @@ export async function saveDiscordThread(
     permalink: starter.url,
     messages: thread,
     savedBy,
+    omitted,
   });
 }
 
@@ -105,9 +120,7 @@ export function onSaveToKnowledge(ctx: DiscordContext, knowledge: KnowledgeServi
         interaction.targetMessage,
         `discord:${interaction.user.id}`,
       );
-      await reply(
-        saved.messages === 0 ? strings.save.nothing : strings.save.saved(saved.collection, saved.messages),
-      );
+      await reply(savedMessage(saved));
     } catch (error) {
       ctx.log.error({ err: error }, 'could not save a thread as knowledge');
       await reply(saveFailureMessage(error)).catch(() => undefined);

@@ -2,7 +2,9 @@
  * `/kb learn` on Slack: in a channel that learns, a thread the asker or a knowledge-base admin
  * marks with ✅ (`reaction_added` with `white_check_mark` or `heavy_check_mark`, on the thread's
  * first message or any reply) is saved as knowledge like "Save to knowledge base", and taking
- * the mark away again (`reaction_removed`) removes it. Public channels only: a channel Slack
+ * the last such mark away again (`reaction_removed`) removes it: each mark is remembered (who,
+ * on which message, with which emoji), so one person taking theirs away leaves a thread another
+ * qualifying person still marks. Public channels only: a channel Slack
  * reports as private (or cannot describe) never teaches. Reactions by anyone else, other
  * emoji and items other than messages are ignored.
  */
@@ -87,9 +89,10 @@ export function onResolvedReaction(ctx: SlackContext, knowledge: KnowledgeServic
           .postEphemeral({ channel, user: event.user, thread_ts: threadTs, text })
           .then(() => undefined)
           .catch((error: unknown) => ctx.log.warn({ err: error }, 'could not tell about a learned thread'));
+      const mark = `${event.user}/${event.item.ts}/${event.reaction}`;
       if (!added) {
         const { permalink } = await client.chat.getPermalink({ channel, message_ts: threadTs });
-        if (permalink && (await knowledge.unlearnThread(permalink))) await tell(strings.kb.unlearned);
+        if (permalink && (await knowledge.unlearnThread(permalink, mark))) await tell(strings.kb.unlearned);
         return;
       }
       // Checked when it matters: a channel made private after `/kb learn` teaches nothing more.
@@ -98,7 +101,13 @@ export function onResolvedReaction(ctx: SlackContext, knowledge: KnowledgeServic
         return;
       }
       const { messages, permalink } = await readSlackThread(client, { channel, threadTs, bot: ctx.bot() });
-      const saved = await knowledge.learnThread({ place, permalink, messages, by: `slack:${event.user}` });
+      const saved = await knowledge.learnThread({
+        place,
+        permalink,
+        messages,
+        by: `slack:${event.user}`,
+        mark,
+      });
       if (saved && saved.messages > 0) await tell(strings.kb.learned(saved.collection));
     } catch (error) {
       ctx.log.error({ err: error, channel }, 'could not learn from a resolved thread');

@@ -5,7 +5,7 @@
  */
 import type { AllMiddlewareArgs, BlockAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import { strings } from '../../../conversation/strings.js';
-import { type KnowledgeService, saveFailureMessage } from '../../../knowledge/service.js';
+import { type KnowledgeService, savedMessage, saveFailureMessage } from '../../../knowledge/service.js';
 import { parseSaveValue } from '../../../records/digest-slack.js';
 import type { SlackContext } from '../context.js';
 import { authorisedTeam } from '../tenant.js';
@@ -38,9 +38,7 @@ export function onSaveThreadButton(ctx: SlackContext, knowledge: KnowledgeServic
           savedBy: `slack:${userId}`,
           bot: ctx.bot(),
         });
-        return saved.messages === 0
-          ? strings.save.nothing
-          : strings.save.saved(saved.collection, saved.messages);
+        return savedMessage(saved);
       } catch (error) {
         ctx.log.error({ err: error, channel: target.channel }, 'could not save a thread from the digest');
         return saveFailureMessage(error);
