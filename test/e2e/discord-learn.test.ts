@@ -145,6 +145,24 @@ describe('Discord: /kb learn', () => {
     );
   });
 
+  it('learns a thread started on its own (no message it started from) and forgets it when un-marked', async () => {
+    const threadId = discord.userThread({ name: 'Flux capacitor', userId: ASKER });
+    discord.addMessage(threadId, 'How do I degauss the flux capacitor?', ASKER);
+    const answer = discord.addMessage(threadId, 'Hold the degauss lever for nine seconds.', HELPER);
+    // Cited by the thread itself: its first message would change as the thread grows.
+    const link = `https://discord.com/channels/${discord.guildId}/${threadId}`;
+    discord.react({ added: true, userId: ASKER, channelId: threadId, messageId: answer.id, emoji: '✅' });
+    await waitFor(
+      async () => (await urls('degauss flux capacitor lever')).includes(link),
+      'the learned thread',
+    );
+    discord.react({ added: false, userId: ASKER, channelId: threadId, messageId: answer.id, emoji: '✅' });
+    await waitFor(
+      async () => !(await urls('degauss flux capacitor lever')).includes(link),
+      'the thread forgotten',
+    );
+  });
+
   it('learns a forum post tagged Solved (once the forum learns) and forgets it when the tag comes off', async () => {
     expect(await kb('learn', [], discord.forumChannelId)).toBe(strings.kb.learnOn('support'));
     const { threadId } = discord.forumPost({

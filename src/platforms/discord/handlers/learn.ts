@@ -26,7 +26,7 @@ import type { KnowledgeService } from '../../../knowledge/service.js';
 import { discordAudience } from '../audience.js';
 import type { DiscordContext } from '../context.js';
 import { isDiscordAdminMember } from './kb-admin.js';
-import { readDiscordThread } from './save-thread.js';
+import { discordThreadLink, readDiscordThread } from './save-thread.js';
 
 /** Whether @everyone can see the channel (for a thread: it is public and its parent is). */
 export function isPublicDiscordChannel(channel: Channel | null | undefined): boolean {
@@ -69,10 +69,10 @@ async function learn(
     ctx.log.info({ thread: thread.id }, 'not learning from a thread: the channel is not public');
     return;
   }
-  const { starter, messages } = await readDiscordThread(thread);
+  const { permalink, messages } = await readDiscordThread(thread);
   const saved = await knowledge.learnThread({
     place: placeOf(thread),
-    permalink: starter.url,
+    permalink,
     messages,
     by,
     mark,
@@ -87,10 +87,20 @@ async function unlearn(
   mark: string,
 ) {
   const starter = await thread.fetchStarterMessage().catch(() => null);
-  const permalink =
-    starter?.url ?? `https://discord.com/channels/${thread.guildId}/${thread.parentId}/${thread.id}`;
-  if (await knowledge.unlearnThread(permalink, mark))
-    ctx.log.info({ thread: thread.id }, 'forgot an un-marked thread');
+  // The link it was learned by; if its starting message has been deleted since, that message's
+  // link all the same (it carries the thread's id, in the parent channel or, for a forum post,
+  // in the post itself).
+  const links = new Set([
+    discordThreadLink(thread, starter),
+    `https://discord.com/channels/${thread.guildId}/${thread.parentId}/${thread.id}`,
+    `https://discord.com/channels/${thread.guildId}/${thread.id}/${thread.id}`,
+  ]);
+  for (const link of links) {
+    if (await knowledge.unlearnThread(link, mark)) {
+      ctx.log.info({ thread: thread.id }, 'forgot an un-marked thread');
+      return;
+    }
+  }
 }
 
 export function onResolvedReaction(ctx: DiscordContext, knowledge: KnowledgeService, added: boolean) {

@@ -61,25 +61,41 @@ function asKnowledge(messages: readonly Message[], client: Client): ThreadMessag
   return thread;
 }
 
-/** A thread as knowledge sees it: its messages and the message it started from (its link). */
-export async function readDiscordThread(
-  thread: ThreadChannel,
-): Promise<{ starter: Message; messages: ThreadMessage[]; omitted: number }> {
-  const { starter, messages, omitted } = await threadMessages(thread);
-  const first = starter ?? messages[0];
-  if (!first) throw new Error('the thread has no messages to read');
-  return { starter: first, messages: asKnowledge(messages, thread.client), omitted };
+/**
+ * The link a saved thread is known and cited by, the same however it is saved, learned or
+ * forgotten: the message it started from, or, for a thread started on its own (no such
+ * message), the thread itself. Its first message would not do: in a long thread the first
+ * message read changes with each new reply, and the thread would be saved again under another link.
+ */
+export function discordThreadLink(
+  thread: Pick<ThreadChannel, 'guildId' | 'id'>,
+  starter: Pick<Message, 'url'> | null,
+): string {
+  return starter?.url ?? `https://discord.com/channels/${thread.guildId}/${thread.id}`;
 }
 
-/** The messages of the thread `target` belongs to, oldest first, with the message it started from. */
+/** A thread as knowledge sees it: its messages and its link. */
+export async function readDiscordThread(
+  thread: ThreadChannel,
+): Promise<{ permalink: string; messages: ThreadMessage[]; omitted: number }> {
+  const { starter, messages, omitted } = await threadMessages(thread);
+  if (!starter && messages.length === 0) throw new Error('the thread has no messages to read');
+  return {
+    permalink: discordThreadLink(thread, starter),
+    messages: asKnowledge(messages, thread.client),
+    omitted,
+  };
+}
+
+/** The messages of the thread `target` belongs to, oldest first, with the thread's link. */
 async function readThread(
   target: Message,
-): Promise<{ starter: Message; messages: Message[]; omitted: number }> {
+): Promise<{ permalink: string; messages: Message[]; omitted: number }> {
   const channel = target.channel;
   const thread: ThreadChannel | null = channel.isThread() ? channel : target.hasThread ? target.thread : null;
-  if (!thread) return { starter: target, messages: [target], omitted: 0 };
+  if (!thread) return { permalink: target.url, messages: [target], omitted: 0 };
   const { starter, messages, omitted } = await threadMessages(thread);
-  return { starter: starter ?? messages[0] ?? target, messages, omitted };
+  return { permalink: discordThreadLink(thread, starter), messages, omitted };
 }
 
 export async function saveDiscordThread(
@@ -87,7 +103,7 @@ export async function saveDiscordThread(
   target: Message,
   savedBy: string,
 ): Promise<SavedThread> {
-  const { starter, messages, omitted } = await readThread(target);
+  const { permalink, messages, omitted } = await readThread(target);
   const thread = asKnowledge(messages, target.client);
   const channel = target.channel;
   const parentId = channel.isThread() ? (channel.parentId ?? undefined) : undefined;
@@ -98,7 +114,7 @@ export async function saveDiscordThread(
       ...(parentId ? { parentId } : {}),
       ...(target.guildId ? { workspaceId: target.guildId } : {}),
     },
-    permalink: starter.url,
+    permalink,
     messages: thread,
     savedBy,
     omitted,
