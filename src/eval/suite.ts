@@ -149,9 +149,9 @@ export function formatSuite(results: SuiteResults): string {
     '',
     `## Package documentation (eval/docs-questions.json over eval/docs): ${docs.answers.answerable} answerable (${docs.answers.outcomes.filter((o) => o.kind === 'how-to').length} how-to) + ${docs.answers.unanswerable} not in the docs`,
     '',
-    '| recall@3 | right file shown | offline answer has the pattern | prompt passages have the pattern | answerable wrongly refused | out-of-base refused |',
-    '|---|---|---|---|---|---|',
-    `| ${pct(docs.retrieval.recallAtK)} | ${pct(docs.answers.rightFile)} | ${pct(docs.answers.answerMatches)} | ${pct(docs.answers.promptMatches)} | ${pct(docs.answers.wronglyRefused)} | ${pct(docs.answers.refused)} |`,
+    '| recall@3 | right file shown | offline answer has the pattern | prompt passages have the pattern | prompt tokens (mean) | answerable wrongly refused | out-of-base refused |',
+    '|---|---|---|---|---|---|---|',
+    `| ${pct(docs.retrieval.recallAtK)} | ${pct(docs.answers.rightFile)} | ${pct(docs.answers.answerMatches)} | ${pct(docs.answers.promptMatches)} | ${Math.round(docs.answers.meanPromptTokens)} | ${pct(docs.answers.wronglyRefused)} | ${pct(docs.answers.refused)} |`,
     '',
   );
   const missed = docs.answers.outcomes.filter((o) => o.answerable && (!o.answerMatches || !o.rightFile));
@@ -231,6 +231,7 @@ export function suiteJson(results: SuiteResults): Record<string, unknown> {
       rightFile: docs.answers.rightFile,
       answerMatches: docs.answers.answerMatches,
       promptMatches: docs.answers.promptMatches,
+      meanPromptTokens: docs.answers.meanPromptTokens,
       wronglyRefused: docs.answers.wronglyRefused,
       refused: docs.answers.refused,
     },
