@@ -9,6 +9,7 @@
  */
 import { RagCore } from '../core/rag-core.js';
 import { citedSources } from '../core/sources.js';
+import { estimateTokens } from '../core/token-estimate.js';
 import type {
   GenerationChunk,
   GenerationRequest,
@@ -31,6 +32,8 @@ export interface AnswerOutcome {
   /** The passages of the model's prompt match the pattern. */
   readonly promptMatches: boolean;
   readonly kind?: string;
+  /** Tokens of the prompt (estimated as the budget counts them); 0 when refused. */
+  readonly promptTokens: number;
 }
 
 export interface AnswerReport {
@@ -43,6 +46,8 @@ export interface AnswerReport {
   readonly wronglyRefused: number;
   /** Of unanswerable questions. */
   readonly refused: number;
+  /** Mean tokens of the prompts of answerable questions answered: what the passages cost. */
+  readonly meanPromptTokens: number;
   readonly outcomes: readonly AnswerOutcome[];
 }
 
@@ -115,6 +120,7 @@ export async function evaluateAnswers(
       rightFile: shown.some((source) => fileMatches(source, item)),
       answerMatches: pattern ? pattern.test(text) : false,
       promptMatches: pattern ? pattern.test(generator.lastPrompt) : false,
+      promptTokens: generator.lastPrompt ? estimateTokens(generator.lastPrompt) : 0,
       ...(item.kind ? { kind: item.kind } : {}),
     });
   }
@@ -130,9 +136,13 @@ export async function evaluateAnswers(
     promptMatches: share(answerable, (o) => o.promptMatches),
     wronglyRefused: share(answerable, (o) => o.refused),
     refused: share(unanswerable, (o) => o.refused),
+    meanPromptTokens: mean(answerable.filter((o) => !o.refused).map((o) => o.promptTokens)),
     outcomes,
   };
 }
+
+const mean = (values: readonly number[]) =>
+  values.length > 0 ? values.reduce((sum, value) => sum + value, 0) / values.length : 0;
 
 const pct = (value: number) => `${(value * 100).toFixed(1)}%`;
 
@@ -141,9 +151,9 @@ export function formatAnswers(report: AnswerReport): string {
   const lines = [
     `Answered offline through the core: ${report.answerable} answerable + ${report.unanswerable} not in the knowledge base`,
     '',
-    '| right file shown | answer matches | prompt passages match | answerable wrongly refused | out-of-base refused |',
-    '|---|---|---|---|---|',
-    `| ${pct(report.rightFile)} | ${pct(report.answerMatches)} | ${pct(report.promptMatches)} | ${pct(report.wronglyRefused)} | ${pct(report.refused)} |`,
+    '| right file shown | answer matches | prompt passages match | prompt tokens (mean) | answerable wrongly refused | out-of-base refused |',
+    '|---|---|---|---|---|---|',
+    `| ${pct(report.rightFile)} | ${pct(report.answerMatches)} | ${pct(report.promptMatches)} | ${Math.round(report.meanPromptTokens)} | ${pct(report.wronglyRefused)} | ${pct(report.refused)} |`,
   ];
   const missed = report.outcomes.filter((o) => o.answerable && (!o.answerMatches || !o.rightFile));
   if (missed.length > 0) {
@@ -166,5 +176,6 @@ export function answersJson(report: AnswerReport): Record<string, number> {
     promptMatches: report.promptMatches,
     wronglyRefused: report.wronglyRefused,
     refused: report.refused,
+    meanPromptTokens: report.meanPromptTokens,
   };
 }

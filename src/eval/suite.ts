@@ -42,6 +42,8 @@ export interface SuiteResults {
     readonly shipped: EvalReport;
     /** SQuAD's adversarial unanswerable questions refused at the store's floor. */
     readonly impossibleRefused?: number;
+    /** Answerable questions through the core at the store's floor: does the prompt (the offline answer) hold a human answer? */
+    readonly answers?: AnswerReport;
   };
 }
 
@@ -92,7 +94,9 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteResults> {
       k,
       floor,
     );
-    const squad = options.squadDir ? await runSquad(options.squadDir, root, k, floor) : undefined;
+    const squad = options.squadDir
+      ? await runSquad(options.squadDir, root, k, floor, options.contextTokens)
+      : undefined;
     return {
       floor,
       ours,
@@ -106,7 +110,7 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteResults> {
   }
 }
 
-async function runSquad(squadDir: string, root: string, k: number, floor: number) {
+async function runSquad(squadDir: string, root: string, k: number, floor: number, contextTokens: number) {
   const corpus = join(squadDir, 'corpus');
   if (!existsSync(corpus)) return undefined;
   const indexed = await index([corpus], corpus);
@@ -123,10 +127,17 @@ async function runSquad(squadDir: string, root: string, k: number, floor: number
       });
       impossibleRefused = refused.rejectedUnanswerable;
     }
+    // Articles' paragraphs answer in a few words: a human answer in the prompt is the passage found.
+    const withAnswers = set.filter((item) => item.expected.length > 0 && item.answer !== undefined);
+    const answers =
+      withAnswers.length > 0
+        ? await evaluateAnswers(indexed.store, withAnswers, { topK: k, contextTokens, minScore: floor })
+        : undefined;
     return {
       heldOut: heldOut(set, outcomes, k),
       shipped: summarize(set, outcomes, { k, minScore: floor }),
       ...(impossibleRefused !== undefined ? { impossibleRefused } : {}),
+      ...(answers ? { answers } : {}),
     };
   } finally {
     await indexed.close();
@@ -149,9 +160,9 @@ export function formatSuite(results: SuiteResults): string {
     '',
     `## Package documentation (eval/docs-questions.json over eval/docs): ${docs.answers.answerable} answerable (${docs.answers.outcomes.filter((o) => o.kind === 'how-to').length} how-to) + ${docs.answers.unanswerable} not in the docs`,
     '',
-    '| recall@3 | right file shown | offline answer has the pattern | prompt passages have the pattern | answerable wrongly refused | out-of-base refused |',
-    '|---|---|---|---|---|---|',
-    `| ${pct(docs.retrieval.recallAtK)} | ${pct(docs.answers.rightFile)} | ${pct(docs.answers.answerMatches)} | ${pct(docs.answers.promptMatches)} | ${pct(docs.answers.wronglyRefused)} | ${pct(docs.answers.refused)} |`,
+    '| recall@3 | right file shown | offline answer has the pattern | prompt passages have the pattern | prompt tokens (mean) | answerable wrongly refused | out-of-base refused |',
+    '|---|---|---|---|---|---|---|',
+    `| ${pct(docs.retrieval.recallAtK)} | ${pct(docs.answers.rightFile)} | ${pct(docs.answers.answerMatches)} | ${pct(docs.answers.promptMatches)} | ${Math.round(docs.answers.meanPromptTokens)} | ${pct(docs.answers.wronglyRefused)} | ${pct(docs.answers.refused)} |`,
     '',
   );
   const missed = docs.answers.outcomes.filter((o) => o.answerable && (!o.answerMatches || !o.rightFile));
@@ -202,6 +213,13 @@ export function formatSuite(results: SuiteResults): string {
       `At the shipped floor (${results.floor}) on the whole sample: recall@3 ${pct(shipped.recallAtK)}, out-of-base refused ${pct(shipped.rejectedUnanswerable)}, answerable wrongly refused ${pct(shipped.rejectedAnswerable)}; the same rule on the whole sample gives ${held.wholeSetFloor.toFixed(3)}.${squad.impossibleRefused !== undefined ? ` SQuAD's adversarial unanswerable questions refused: ${pct(squad.impossibleRefused)}.` : ''}`,
       '',
     );
+    if (squad.answers) {
+      const a = squad.answers;
+      lines.push(
+        `Answerable questions through the core at the shipped floor (${a.answerable}): the prompt a model would get holds a human answer ${pct(a.promptMatches)}, the offline answer ${pct(a.answerMatches)}, at ${Math.round(a.meanPromptTokens)} prompt tokens (mean).`,
+        '',
+      );
+    }
   } else {
     lines.push(
       'SQuAD 2.0 sample not found (pass --squad <folder>): its held-out figures are not measured.',
@@ -231,6 +249,7 @@ export function suiteJson(results: SuiteResults): Record<string, unknown> {
       rightFile: docs.answers.rightFile,
       answerMatches: docs.answers.answerMatches,
       promptMatches: docs.answers.promptMatches,
+      meanPromptTokens: docs.answers.meanPromptTokens,
       wronglyRefused: docs.answers.wronglyRefused,
       refused: docs.answers.refused,
     },
@@ -247,6 +266,16 @@ export function suiteJson(results: SuiteResults): Record<string, unknown> {
               rejectedAnswerable: squad.shipped.rejectedAnswerable,
             },
             ...(squad.impossibleRefused !== undefined ? { impossibleRefused: squad.impossibleRefused } : {}),
+            ...(squad.answers
+              ? {
+                  answers: {
+                    answerable: squad.answers.answerable,
+                    promptMatches: squad.answers.promptMatches,
+                    answerMatches: squad.answers.answerMatches,
+                    meanPromptTokens: squad.answers.meanPromptTokens,
+                  },
+                }
+              : {}),
           },
         }
       : {}),

@@ -157,13 +157,15 @@ describe('the eval suite (npm run eval)', () => {
     expect(answers.outcomes.filter((o) => o.kind === 'how-to').length).toBeGreaterThanOrEqual(30);
     expect(answers.unanswerable).toBeGreaterThanOrEqual(15);
     // Floors sit just under the figures in eval/RESULTS.md, so a regression fails here.
-    expect(answers.rightFile).toBeGreaterThanOrEqual(0.93);
-    expect(answers.answerMatches).toBeGreaterThanOrEqual(0.8);
-    expect(answers.promptMatches).toBeGreaterThanOrEqual(0.84);
+    expect(answers.rightFile).toBeGreaterThanOrEqual(0.98);
+    expect(answers.answerMatches).toBeGreaterThanOrEqual(0.87);
+    expect(answers.promptMatches).toBeGreaterThanOrEqual(0.95);
     expect(answers.refused).toBeGreaterThanOrEqual(0.85);
-    expect(answers.wronglyRefused).toBeLessThanOrEqual(0.05);
+    expect(answers.wronglyRefused).toBeLessThanOrEqual(0.02);
+    // The ten passages the prompt may hold cost about 2,700 tokens of the 6,000 budget.
+    expect(answers.meanPromptTokens).toBeLessThanOrEqual(3_200);
     expect(results.followUps.pairs).toBeGreaterThanOrEqual(30);
-    expect(results.followUps.found.rewrite).toBeGreaterThanOrEqual(0.9);
+    expect(results.followUps.found.rewrite).toBeGreaterThanOrEqual(0.93);
     expect(results.followUps.found.rewrite).toBeGreaterThan(results.followUps.found['as asked']);
     expect(formatSuite(results)).toContain('SQuAD 2.0 sample not found');
   }, 120_000);

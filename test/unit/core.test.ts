@@ -4,7 +4,7 @@ import llama3 from 'llama3-tokenizer-js';
 import { describe, expect, it } from 'vitest';
 import { failures, RagError } from '../../src/core/failures.js';
 import { buildAnswerPrompt, countTokens, formatPassage } from '../../src/core/prompt.js';
-import { RagCore, type RagCoreOptions } from '../../src/core/rag-core.js';
+import { PROMPT_PASSAGES, RagCore, type RagCoreOptions } from '../../src/core/rag-core.js';
 import type {
   AnswerEvent,
   GenerationChunk,
@@ -165,27 +165,55 @@ describe('RAG core answers', () => {
     expect(generator.requests).toHaveLength(0);
   });
 
-  it('gives the model further sections of the documents it found, never of other documents, and decides refusals on the top k alone', async () => {
+  it('gives the model the ten best passages found that cover half of what the floor asks, from any document, and decides refusals on the top k alone', async () => {
     const section = (id: string, source: string, score: number): Passage =>
       passage(id, `Text of ${id}.`, score, { source, metadata: { section: id, document: source } });
+    // The floor is 0.5: the top 3 clear it, so the question is in the knowledge base; further
+    // down, a passage at 0.3 still covers more than half of what the floor asks, one at 0.2 not.
     const found = [
       section('guide-intro', 'guide.md', 0.9),
       section('faq-a', 'faq.md', 0.8),
-      section('weak', 'weak.md', 0.3),
+      section('code-under-floor', 'api.md', 0.4),
       section('other-doc', 'other.md', 0.9),
       section('guide-code', 'guide.md', 0.7),
-      section('guide-weak', 'guide.md', 0.2),
+      section('noise', 'noise.md', 0.2),
+      section('api-more', 'api.md', 0.3),
+      ...['6', '7', '8'].map((n) => section(`faq-${n}`, 'faq.md', 0.6)),
+      section('eleventh', 'eleventh.md', 0.9),
     ];
+    let asked: number | undefined;
+    const retriever: Retriever = {
+      description: 'list',
+      defaultMinScore: 0.5,
+      async search(_query, options) {
+        asked = options.topK;
+        return found;
+      },
+    };
     const generator = new ScriptedGenerator();
-    const core = new RagCore({ retriever: new ListRetriever(found), generator, options });
+    const core = new RagCore({ retriever, generator, options });
     const events = await collect(core.answer(ask('How do I install it?')));
+    expect(asked).toBe(PROMPT_PASSAGES);
     const request = generator.requests.find((r) => r.purpose === 'answer')!;
-    // guide.md's best-matching section, its other section that clears the floor, then faq.md.
-    expect(request.passages.map((p) => p.id)).toEqual(['guide-intro', 'guide-code', 'faq-a']);
+    // Each document's passages together, documents in the order of their best passage; the
+    // passage under half the floor and the one past the tenth are left out.
+    expect(request.passages.map((p) => p.id)).toEqual([
+      'guide-intro',
+      'guide-code',
+      'faq-a',
+      'faq-6',
+      'faq-7',
+      'faq-8',
+      'code-under-floor',
+      'api-more',
+      'other-doc',
+    ]);
     const sources = events.find((event) => event.type === 'sources');
     expect(sources?.type === 'sources' && sources.sources.map((s) => s.source)).toEqual([
       'guide.md',
       'faq.md',
+      'api.md',
+      'other.md',
     ]);
 
     // Relevant passages further down do not rescue a question whose top k are all below the floor.

@@ -1,10 +1,12 @@
 /**
  * The embedded store's relevance score: a typing slip in a word the store has never seen still
  * finds that word in a passage, nothing else is treated as a slip, and the names a question
- * writes with capitals are what it is about.
+ * writes with capitals are what it is about; a passage alone among results from other
+ * documents counts for less than one of the document most results come from.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { AGREEMENT_DEPTH, AGREEMENT_WEIGHT, withAgreement } from '../../src/stores/local/ranking.js';
 import {
   NAME_WEIGHT,
   passageRelevance,
@@ -174,5 +176,53 @@ describe('termWeights', () => {
     const [plain] = termWeights(['bakersfield'], frequencies, 500);
     const [named] = termWeights(['bakersfield'], frequencies, 500, new Set(['bakersfield']));
     expect(named!.weight).toBeCloseTo(plain!.weight * NAME_WEIGHT);
+  });
+});
+
+describe('withAgreement', () => {
+  const ranked = fc.array(
+    fc.record({
+      source: fc.constantFrom('a.md', 'b.md', 'c.md', 'd.md'),
+      score: fc.double({ min: 0, max: 1, noNaN: true }),
+    }),
+    { maxLength: 14 },
+  );
+
+  it('keeps the ranking and never raises a score', () => {
+    fc.assert(
+      fc.property(ranked, (passages) => {
+        const out = withAgreement(passages);
+        expect(out.map((p) => p.source)).toEqual(passages.map((p) => p.source));
+        out.forEach((p, i) => {
+          expect(p.score).toBeLessThanOrEqual(passages[i]!.score);
+          expect(p.score).toBeGreaterThanOrEqual(passages[i]!.score * (1 - AGREEMENT_WEIGHT));
+        });
+      }),
+    );
+  });
+
+  it('scores a passage higher the more of the top results its document holds', () => {
+    fc.assert(
+      fc.property(ranked, (passages) => {
+        const out = withAgreement(passages);
+        const top = passages.slice(0, AGREEMENT_DEPTH);
+        const count = (source: string) => top.filter((p) => p.source === source).length;
+        for (let i = 0; i < out.length; i++)
+          for (let j = 0; j < out.length; j++)
+            if (
+              passages[i]!.score === passages[j]!.score &&
+              count(passages[i]!.source) > count(passages[j]!.source)
+            )
+              expect(out[i]!.score).toBeGreaterThan(out[j]!.score - 1e-12);
+      }),
+    );
+  });
+
+  it('leaves a document that fills the results whole and discounts a passage alone among them', () => {
+    const guide = Array.from({ length: 9 }, () => ({ source: 'guide.md', score: 0.6 }));
+    const out = withAgreement([...guide, { source: 'stray.md', score: 0.6 }]);
+    expect(out[0]!.score).toBeCloseTo(0.6 * (1 - AGREEMENT_WEIGHT + AGREEMENT_WEIGHT * 0.9));
+    expect(out[9]!.score).toBeCloseTo(0.6 * (1 - AGREEMENT_WEIGHT + AGREEMENT_WEIGHT * 0.1));
+    expect(withAgreement(guide).every((p) => Math.abs(p.score - 0.6) < 1e-12)).toBe(true);
   });
 });

@@ -22,6 +22,7 @@ import { type Logger, silentLogger } from '../../log.js';
 import { LocalStoreError } from './errors.js';
 import { importLegacyJson } from './legacy-json.js';
 import {
+  AGREEMENT_DEPTH,
   BODY_WEIGHT,
   META_WEIGHT,
   metadataText,
@@ -29,6 +30,7 @@ import {
   rankingTerms,
   relevanceScorer,
   TITLE_WEIGHT,
+  withAgreement,
 } from './ranking.js';
 import { BUSY_TIMEOUT_MS, configure, ensureSchema } from './schema.js';
 import { checkWritable, loadSqlite, processUser, SQLITE_READONLY } from './sqlite.js';
@@ -159,7 +161,7 @@ function prepare(db: DatabaseSync) {
 
 export class LocalStore implements CollectionStore {
   readonly description: string;
-  /** Scores are the share of the question's information the passage covers (see RELEVANCE_FLOOR). */
+  /** Scores are the share of the question's information the passage covers, discounted for a passage alone among the results (see RELEVANCE_FLOOR). */
   readonly defaultMinScore = RELEVANCE_FLOOR;
 
   private readonly shared: Shared;
@@ -287,19 +289,23 @@ export class LocalStore implements CollectionStore {
       const match = ranked.map((term) => `"${term}"`).join(' OR ');
       const wantedCollections = options.collections ?? [DEFAULT_COLLECTION];
       const everything = [...this.shared.present].every((name) => wantedCollections.includes(name));
+      // Scores compare each passage's document with the top results' (withAgreement), so at
+      // least that many are ranked whatever the caller keeps.
+      const depth = Math.max(options.topK, AGREEMENT_DEPTH);
       const rows = (everything
-        ? this.statements.searchAll.all(match, options.topK)
+        ? this.statements.searchAll.all(match, depth)
         : this.statements.search.all(
             match,
             JSON.stringify(wantedCollections),
-            options.topK,
+            depth,
           )) as unknown as ChunkRow[];
       if (rows.length === 0) return [];
       const relevance = relevanceScorer(query, wanted, frequencies, this.shared.documents);
-      return rows.map((row) => {
+      const scored = rows.map((row) => {
         const passage = toPassage(row, 0);
         return { ...passage, score: relevance(passage) };
       });
+      return withAgreement(scored).slice(0, options.topK);
     } catch (error) {
       this.log.error({ err: error }, 'local store search failed');
       throw new RagError(

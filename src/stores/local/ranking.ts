@@ -58,11 +58,44 @@ export function rankingTerms(
 
 /**
  * Relevance scores are the share of the question's information (IDF-weighted terms) a passage
- * covers, 0–1. The floor is the highest at which at most 5% of the SQuAD development set's
- * answerable questions are refused and our own eval set refuses none it answered before
- * (eval/RESULTS.md).
+ * covers, 0–1, discounted for a passage alone among the results (`withAgreement`). The floor is
+ * the highest at which neither our own eval set nor the package docs set refuses a question it
+ * answered before; on SQuAD it wrongly refuses 2.5% of answerable questions and, calibrated on
+ * half of the articles, carries over to the other half (eval/RESULTS.md).
  */
-export const RELEVANCE_FLOOR = 0.45;
+export const RELEVANCE_FLOOR = 0.3;
+
+/** The results whose documents are compared (`withAgreement`). */
+export const AGREEMENT_DEPTH = 10;
+
+/**
+ * How much a passage's score depends on its document's share of the results: a passage whose
+ * document holds none of the others keeps 1 − AGREEMENT_WEIGHT of its coverage (plus its own
+ * slot's share), one whose document fills them all keeps all of it.
+ */
+export const AGREEMENT_WEIGHT = 0.5;
+
+/**
+ * Discounts each passage's coverage by how few of the top `AGREEMENT_DEPTH` results come from its
+ * own document (its `source`). A question the knowledge base answers tends to find several
+ * passages of the document about it; one it does not answer meets passing mentions scattered
+ * over unrelated documents. Measured on SQuAD held out by article, this separates the two far
+ * better than coverage alone (out-of-base refused 73.5% → 80.6% while answerable wrongly
+ * refused fell 5.2% → 3.1%; over 300 random splits 74.3% / 4.4% → 80.6% / 3.3%). Order is kept:
+ * it changes whether a passage clears the floor, not which ranks first. `ranked` must be the
+ * search's ranking from its start.
+ */
+export function withAgreement<T extends { readonly source: string; readonly score: number }>(
+  ranked: readonly T[],
+): T[] {
+  const top = ranked.slice(0, AGREEMENT_DEPTH);
+  const perSource = new Map<string, number>();
+  for (const passage of top) perSource.set(passage.source, (perSource.get(passage.source) ?? 0) + 1);
+  return ranked.map((passage) => {
+    const share = (perSource.get(passage.source) ?? 0) / Math.max(1, top.length);
+    return { ...passage, score: passage.score * (1 - AGREEMENT_WEIGHT + AGREEMENT_WEIGHT * share) };
+  });
+}
 
 /**
  * The relevance score (relevance.ts) of each ranked passage for `query`: `wanted` are its terms,

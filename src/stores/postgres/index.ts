@@ -24,6 +24,7 @@ import {
 import { type Logger, silentLogger } from '../../log.js';
 import { LOCK_KEY_SQL, type PostgresDatabase } from '../../state/postgres.js';
 import {
+  AGREEMENT_DEPTH,
   BODY_WEIGHT,
   META_WEIGHT,
   metadataText,
@@ -31,6 +32,7 @@ import {
   rankingTerms,
   relevanceScorer,
   TITLE_WEIGHT,
+  withAgreement,
 } from '../local/ranking.js';
 import { queryTerms, terms } from '../local/terms.js';
 import { candidateQuery, EXACT_CANDIDATES } from './candidates.js';
@@ -185,13 +187,14 @@ export class PostgresStore implements CollectionStore {
           candidates.tsquery,
           options.collections ?? [DEFAULT_COLLECTION],
           statistics.averageLength,
-          options.topK,
+          // As the embedded store: scores compare documents over at least the top AGREEMENT_DEPTH.
+          Math.max(options.topK, AGREEMENT_DEPTH),
           candidates.limit,
         ],
       ),
     );
     const relevance = relevanceScorer(query, wanted, frequencies, documents);
-    return rows.map((row) => {
+    const scored = rows.map((row) => {
       const passage: Passage = {
         id: row.id,
         text: row.text,
@@ -203,6 +206,7 @@ export class PostgresStore implements CollectionStore {
       };
       return { ...passage, score: relevance(passage) };
     });
+    return withAgreement(scored).slice(0, options.topK);
   }
 
   async upsert(chunks: readonly Chunk[]): Promise<void> {
