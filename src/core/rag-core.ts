@@ -287,11 +287,17 @@ export class RagCore implements Answerer {
       const floor = this.options.minScore ?? this.retriever.defaultMinScore;
       // The top k decide whether the knowledge base covers the question at all; once it does, the
       // prompt gets the best passages found that cover a fair share of it, from any document.
-      const inBase = found.slice(0, topK).some((passage) => passage.score >= floor);
-      const relevant = inBase
-        ? found.slice(0, depth).filter((passage) => passage.score >= floor * PROMPT_FLOOR_SHARE)
-        : [];
+      const best = found.slice(0, topK).filter((passage) => passage.score >= floor);
+      const relevant =
+        best.length > 0
+          ? found.slice(0, depth).filter((passage) => passage.score >= floor * PROMPT_FLOOR_SHARE)
+          : [];
       const attached = question.attachments ?? [];
+      // What decides the answer: the passages over the floor and the files given with the
+      // question; the rest of the prompt is context a model may use, and an offline answer does not.
+      const deciding = new Set(
+        [...attached, ...relevant.filter((passage) => passage.score >= floor)].map((passage) => passage.id),
+      );
       log.debug(
         { found: found.length, relevant: relevant.length, attached: attached.length, floor },
         'retrieved',
@@ -328,6 +334,7 @@ export class RagCore implements Answerer {
             messages: prompt.messages,
             question: text,
             passages: prompt.passages,
+            deciding,
             history: prompt.history,
             maxTokens: this.options.maxAnswerTokens,
             temperature: 0.2,

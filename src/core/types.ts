@@ -251,6 +251,13 @@ export interface GenerationRequest {
   /** The question and passages in structured form, for generators that do not read prompts. */
   readonly question: string;
   readonly passages: readonly Passage[];
+  /**
+   * Ids of the passages that decide the answer (those over the relevance floor, and files given
+   * with the question). A model reads every passage and judges; an answer written without one
+   * quotes only these, so it does not lead with a passage that merely shares a word with the
+   * question.
+   */
+  readonly deciding?: ReadonlySet<string>;
   readonly history: readonly Turn[];
   readonly maxTokens?: number;
   readonly temperature?: number;

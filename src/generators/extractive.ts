@@ -198,7 +198,7 @@ export class ExtractiveGenerator implements Generator {
       yield { type: 'text', text: rewriteFollowUp(request.question, lastUser?.text) };
       return;
     }
-    const parts = this.extract(request.question, request.passages);
+    const parts = this.extract(request.question, request.passages, request.deciding);
     yield { type: 'text', text: `${this.label}\n\n` };
     // Parts are separated by a blank line: a list of sentences, then a block, and so on.
     for (const [i, part] of parts.entries()) {
@@ -214,10 +214,16 @@ export class ExtractiveGenerator implements Generator {
    * passages; for a how-to question, code and steps count more, and a block of imports less.
    * Nothing matching: the first sentence of each passage.
    */
-  private extract(question: string, passages: readonly Passage[]): string[] {
+  private extract(
+    question: string,
+    passages: readonly Passage[],
+    deciding: ReadonlySet<string> | undefined,
+  ): string[] {
     const wanted = new Set(terms(question));
     const numbers = citationNumbers(passages);
-    const units = passages.flatMap((passage, index) => unitsOf(passage, index));
+    // Numbered as the sources are (all the passages), quoted from those that decided the answer.
+    const quotable = (passage: Passage) => !deciding || deciding.size === 0 || deciding.has(passage.id);
+    const units = passages.flatMap((passage, index) => (quotable(passage) ? unitsOf(passage, index) : []));
     const holding = new Map<string, number>();
     for (const unit of units)
       for (const term of unit.terms) if (wanted.has(term)) holding.set(term, (holding.get(term) ?? 0) + 1);

@@ -106,6 +106,8 @@ describe('a how-to question answered offline shows the code whole, as a fenced b
     // Source [1] is the handbook, its Containers section first (the prompt may also hold the
     // handbook's other section that shares a word with the question).
     expect(out).toMatch(/\[1\] Operations handbook( › | \()Containers/);
+    // Without a model to judge it, the section that only shares "run" is not quoted.
+    expect(out).not.toContain('Open the portal');
   });
 
   it('in the web chat stream', async () => {

@@ -157,8 +157,8 @@ describe('the eval suite (npm run eval)', () => {
     expect(answers.outcomes.filter((o) => o.kind === 'how-to').length).toBeGreaterThanOrEqual(30);
     expect(answers.unanswerable).toBeGreaterThanOrEqual(15);
     // Floors sit just under the figures in eval/RESULTS.md, so a regression fails here.
-    expect(answers.rightFile).toBeGreaterThanOrEqual(0.98);
-    expect(answers.answerMatches).toBeGreaterThanOrEqual(0.87);
+    expect(answers.rightFile).toBeGreaterThanOrEqual(0.95);
+    expect(answers.answerMatches).toBeGreaterThanOrEqual(0.83);
     expect(answers.promptMatches).toBeGreaterThanOrEqual(0.95);
     expect(answers.refused).toBeGreaterThanOrEqual(0.85);
     expect(answers.wronglyRefused).toBeLessThanOrEqual(0.02);
