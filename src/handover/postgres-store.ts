@@ -6,7 +6,12 @@
 import type pg from 'pg';
 import type { HandoverData } from '../conversation/conversation.js';
 import type { PostgresDatabase } from '../state/postgres.js';
-import type { InFlightAnswer, InFlightStore, NewInFlightAnswer } from './types.js';
+import {
+  type InFlightAnswer,
+  type InFlightStore,
+  type NewInFlightAnswer,
+  RecordNotWritten,
+} from './types.js';
 
 export const IN_FLIGHT_MIGRATION = 'answers-in-flight-1';
 
@@ -66,6 +71,21 @@ interface TimedQuery extends pg.QueryConfig {
   readonly query_timeout: number;
 }
 
+/**
+ * Whether a failed statement certainly did not run: the server answered with an error (a
+ * SQLSTATE, five characters: the statement was rolled back), or no connection was made (refused,
+ * no such host, the pool's connect timeout). A timeout or a connection lost after the statement
+ * was sent leaves its outcome unknown.
+ */
+function certainlyNotSent(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  // SQLSTATE classes are digits, F0, HV, P0 or XX: never Node's EPIPE or ECONNRESET.
+  if (typeof code === 'string' && /^(?:[0-5][0-9A-Z]|F0|HV|P0|XX)[0-9A-Z]{3}$/.test(code)) return true;
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') return true;
+  const message = error instanceof Error ? error.message : '';
+  return message.includes('timeout exceeded when trying to connect');
+}
+
 /** The time to compare with: the injected clock's (`$n`, epoch ms) or, when null, the database's. */
 const at = (n: number) => `coalesce(to_timestamp($${n}::double precision / 1000), now())`;
 
@@ -99,6 +119,15 @@ export class PostgresInFlightStore implements InFlightStore {
   }
 
   async begin(answer: NewInFlightAnswer, owner: string): Promise<void> {
+    try {
+      await this.insert(answer, owner);
+    } catch (error) {
+      if (certainlyNotSent(error)) throw new RecordNotWritten('the record was not written', { cause: error });
+      throw error;
+    }
+  }
+
+  private async insert(answer: NewInFlightAnswer, owner: string): Promise<void> {
     await this.query(
       `INSERT INTO rag_answers_in_flight
          (question_id, platform, workspace_id, place, question, asker_id, via, owner, started_at, heartbeat_at)

@@ -23,7 +23,12 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { HandoverData } from '../conversation/conversation.js';
 import { type Logger, silentLogger } from '../log.js';
-import type { InFlightAnswer, InFlightStore, NewInFlightAnswer } from './types.js';
+import {
+  type InFlightAnswer,
+  type InFlightStore,
+  type NewInFlightAnswer,
+  RecordNotWritten,
+} from './types.js';
 
 export interface AnswerHandoverOptions {
   readonly store: InFlightStore;
@@ -67,12 +72,18 @@ export class HandoverHandle {
   recorded = false;
   /**
    * Writing its record failed (the database unreachable as the answer began): the answer goes
-   * on unrecorded, unpaused (there is nothing to claim). The insert may still have landed (its
-   * reply lost, or a slow server finishing it after this process gave up), so heartbeats look
-   * for it: found as ours, the answer is recorded from then on; not found, it stays as it is (a
-   * renewal finding no record is not a takeover here). Its end is written all the same.
+   * on unrecorded. The insert may still have landed (its reply lost, or a slow server finishing
+   * it after this process gave up), so heartbeats look for it: found as ours, the answer is
+   * recorded from then on; not found, it stays as it is (a renewal finding no record is not a
+   * takeover here). Its end is written all the same.
    */
   unrecorded = false;
+  /**
+   * Whether an unrecorded answer's record may exist all the same (the insert was sent, its
+   * outcome unknown): until a heartbeat tells, it pauses as a recorded one does, since another
+   * instance could claim such a record. Certainly unwritten, it is never paused (nothing to claim).
+   */
+  private maybeRecorded = false;
   /** How the record ends, while that is still to be written. */
   private pendingEnd: 'finish' | 'release' | undefined;
   /** When (tracker's clock) the last query that confirmed this answer as ours was sent. */
@@ -106,7 +117,7 @@ export class HandoverHandle {
    */
   get writable(): boolean {
     if (this.lost) return false;
-    if (this.unrecorded) return true;
+    if (this.unrecorded && !this.maybeRecorded) return true;
     return this.tracker.now() - this.confirmedAt <= this.tracker.fenceMs;
   }
 
@@ -213,15 +224,36 @@ export class HandoverHandle {
     return written;
   }
 
-  /** @internal Its record could not be written: writes held while that was unknown go on. */
-  notRecorded(): void {
+  /**
+   * @internal Writing its record failed: `certainly` when it was not written (writes held while
+   * that was unknown go on), otherwise it may exist and the answer keeps pausing as a recorded one.
+   */
+  notRecorded(certainly: boolean): void {
     this.unrecorded = true;
+    this.maybeRecorded = !certainly;
+    if (certainly && this.waiting.length > 0) this.wake(true);
+  }
+
+  /**
+   * @internal A heartbeat sent at `sentAt` did not find the record of an unrecorded answer as
+   * this process's. If the record may exist and has gone unconfirmed long enough to be claimed,
+   * another instance may own it now: lost, as a recorded answer would be. Otherwise there is no
+   * record to claim, and the answer writes on.
+   */
+  notFound(sentAt: number): void {
+    if (!this.maybeRecorded) return;
+    if (sentAt - this.confirmedAt > this.tracker.fenceMs) {
+      this.lose();
+      return;
+    }
+    this.maybeRecorded = false;
     if (this.waiting.length > 0) this.wake(true);
   }
 
   /** @internal A heartbeat found the record of an unrecorded answer after all (sent at `sentAt`). */
   foundRecorded(sentAt: number): void {
     this.unrecorded = false;
+    this.maybeRecorded = false;
     this.recorded = true;
     this.confirm(sentAt);
     const where = this.unrecordedLocation;
@@ -317,7 +349,7 @@ export class AnswerHandover {
       },
       (error: unknown) => {
         this.failed(error);
-        handle.notRecorded();
+        handle.notRecorded(error instanceof RecordNotWritten);
       },
     );
     const handle: HandoverHandle = new HandoverHandle(this, answer.questionId, recording, sentAt);
@@ -359,8 +391,11 @@ export class AnswerHandover {
         else handle.confirm(sentAt);
         if (handle.ending) await handle.writeEnd();
       } else if (handle.recorded) handle.lose();
-      // Unrecorded and not found: nothing to renew; once ended, nothing to end either.
-      else if (handle.ending) this.forget(handle);
+      else {
+        // Unrecorded and not found: nothing to renew or claim; once ended, nothing to end either.
+        handle.notFound(sentAt);
+        if (handle.ending) this.forget(handle);
+      }
     }
   }
 

@@ -55,3 +55,13 @@ export interface InFlightStore {
   /** Forgets records older than `maxAgeMs` that nobody could finish (a platform no longer run). */
   prune(maxAgeMs: number): Promise<number>;
 }
+
+/**
+ * An answer's record was certainly not written: the database refused the statement, or the
+ * connection was never made. Any other failure of `begin` leaves it unknown (the insert may have
+ * been sent and committed, its reply lost or timed out), and the answer is treated as possibly
+ * recorded until a heartbeat tells.
+ */
+export class RecordNotWritten extends Error {
+  override name = 'RecordNotWritten';
+}

@@ -13,7 +13,7 @@ import { failures } from '../../src/core/failures.js';
 import type { AnswerEvent, Answerer, Question } from '../../src/core/types.js';
 import { PostgresInFlightStore } from '../../src/handover/postgres-store.js';
 import { AnswerHandover } from '../../src/handover/tracker.js';
-import type { InFlightStore } from '../../src/handover/types.js';
+import { type InFlightStore, RecordNotWritten } from '../../src/handover/types.js';
 import { silentLogger } from '../../src/log.js';
 import { DrainingAnswerer } from '../../src/ops/draining-answerer.js';
 import { MemoryDedupeStore } from '../../src/ops/shared-state.js';
@@ -232,7 +232,10 @@ describe.skipIf(!havePostgres)('answers in flight across instances', () => {
     // The database blinks as the first answer begins: its record is never written.
     const failing = halting('Written ', 'without a record.');
     const a = await instance('A7', failing.answerer, platform, {
-      wrap: (store) => ({ ...bound(store), begin: async () => Promise.reject(new Error('connection lost')) }),
+      wrap: (store) => ({
+        ...bound(store),
+        begin: async () => Promise.reject(new RecordNotWritten('the record was not written')),
+      }),
     });
     const first = a.layer.ask(platform.conversation('A7'), 'q');
     await a.handover.heartbeat();
@@ -541,11 +544,76 @@ describe.skipIf(!havePostgres)('never two writers for one answer', () => {
     await waitFor(async () => (await rows(a.db)).length === 0, 'the record ended');
   });
 
+  it('pauses an answer whose insert landed though its reply was lost, on an instance then cut off: another instance finishing it is its only writer', async () => {
+    const platform = board();
+    let partitioned = false;
+    const slow = halting('Half an ans', 'wer from A.');
+    const a = await instance('A13', slow.answerer, platform, {
+      wrap: (store) => ({
+        ...reachable(() => partitioned)(store),
+        // The insert commits, then A is cut off before its reply arrives: outcome unknown.
+        begin: async (answer, owner) => {
+          await store.begin(answer, owner);
+          partitioned = true;
+          throw new Error('Query read timeout');
+        },
+      }),
+    });
+    const b = await instance('B13', whole('The whole answer, from B.'), platform);
+    const asking = a.layer.ask(platform.conversation('A13'), 'q');
+    await waitFor(() => platform.messages.get('m1')?.text, 'A halfway');
+    const writtenByA = platform.log.filter((write) => write.by === 'A13').length;
+
+    clock += FENCE_MS + 1;
+    await a.handover.heartbeat();
+    slow.release();
+    await waitFor(() => a.handover.paused === 1, "A's answer paused");
+    clock += TAKEOVER_MS / 3;
+    expect(await b.handover.takeOver()).toBe(1);
+    await waitFor(() => b.resumed.length === 1, 'B finishing the answer');
+
+    // A reaches the database again and learns the answer is B's: it never wrote after the pause.
+    partitioned = false;
+    await a.handover.heartbeat();
+    expect((await asking).ok).toBe(false);
+    expect(platform.log.filter((write) => write.by === 'A13')).toHaveLength(writtenByA);
+  });
+
+  it('never pauses an answer whose record the database certainly did not write, however long it is down', async () => {
+    const platform = board();
+    let down = false;
+    const slow = halting('Written ', 'without a record.');
+    const a = await instance('A14', slow.answerer, platform, {
+      wrap: (store) => ({
+        ...reachable(() => down)(store),
+        begin: async () => {
+          down = true;
+          throw new RecordNotWritten('the record was not written', {
+            cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+          });
+        },
+      }),
+    });
+    const asking = a.layer.ask(platform.conversation('A14'), 'q');
+    await waitFor(() => platform.messages.get('m1')?.text, 'A halfway');
+    clock += TAKEOVER_MS * 2;
+    await a.handover.heartbeat();
+    slow.release();
+    expect((await asking).ok).toBe(true);
+    expect(platform.messages.get('m1')?.final?.text).toBe('Written without a record.');
+    expect(a.handover.paused).toBe(0);
+  });
+
   it('holds an answer whose record is slow to be written, and lets it go on once that write failed', async () => {
     const platform = board();
     let refuse!: () => void;
     const inserting = new Promise<void>((_resolve, reject) => {
-      refuse = () => reject(new Error('connect ECONNREFUSED'));
+      refuse = () =>
+        reject(
+          new RecordNotWritten('the record was not written', {
+            cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+          }),
+        );
     });
     inserting.catch(() => undefined);
     const slow = halting('Held until ', 'its record was known not to exist.');
