@@ -159,4 +159,25 @@ describe.skipIf(!havePostgres)('the PostgreSQL store', () => {
     expect(isRagError(error) && error.failure.kind).toBe('unavailable');
     databases.splice(databases.indexOf(db), 1);
   });
+
+  it('gives up a search the database does not answer (a table held locked) as unavailable, and searches again once it answers', async () => {
+    const schema = `s_${randomBytes(4).toString('hex')}`;
+    const db = await connectPostgres(url, { schema, maxConnections: 2 });
+    databases.push(db);
+    const store = await PostgresStore.open({ db, searchTimeoutMs: 1_000 });
+    await store.upsert(contractChunks);
+    // Another session holds the passages' table (as a long migration would): the search waits.
+    const holder = await db.pool.connect();
+    await holder.query('BEGIN');
+    await holder.query(`LOCK TABLE "${schema}".knowledge_chunks IN ACCESS EXCLUSIVE MODE`);
+    try {
+      const error = await store.search('slack', { topK: 3 }).catch((caught: unknown) => caught);
+      expect(isRagError(error) && error.failure.kind).toBe('unavailable');
+    } finally {
+      await holder.query('ROLLBACK');
+      holder.release();
+    }
+    // The connection given up on was dropped: the next search runs on a clean one.
+    expect((await store.search('slack', { topK: 3 })).length).toBeGreaterThan(0);
+  });
 });

@@ -106,6 +106,21 @@ export interface PostgresStoreOptions {
   readonly logger?: Logger;
   /** Passages a search scores at most before it narrows its candidates (candidates.ts). */
   readonly candidateBudget?: number;
+  /** How long one search query may take (`SEARCH_TIMEOUT_MS`); tests shorten it. */
+  readonly searchTimeoutMs?: number;
+}
+
+/**
+ * A search query's client-side limit (node-postgres' per-query `query_timeout`). Searches take
+ * milliseconds (a million passages: p99 16 ms, bench/results.md); one that has not answered in
+ * this time meets a database that hangs (a lock held by a migration, a network that drops
+ * packets), and the person is told the knowledge base is unavailable instead of waiting for the
+ * answer's own time limit. The connection is dropped with it, so the next search starts clean.
+ */
+export const SEARCH_TIMEOUT_MS = 10_000;
+
+interface TimedQuery extends pg.QueryConfig {
+  readonly query_timeout: number;
 }
 
 export class PostgresStore implements CollectionStore {
@@ -116,6 +131,7 @@ export class PostgresStore implements CollectionStore {
     private readonly db: PostgresDatabase,
     private readonly log: Logger,
     private readonly candidateBudget: number,
+    private readonly searchTimeoutMs: number,
     readonly collectionName: string = DEFAULT_COLLECTION,
   ) {
     this.description =
@@ -131,11 +147,21 @@ export class PostgresStore implements CollectionStore {
       options.db,
       options.logger ?? silentLogger,
       options.candidateBudget ?? EXACT_CANDIDATES,
+      options.searchTimeoutMs ?? SEARCH_TIMEOUT_MS,
     );
   }
 
   collection(name: string): PostgresStore {
-    return new PostgresStore(this.db, this.log, this.candidateBudget, name);
+    return new PostgresStore(this.db, this.log, this.candidateBudget, this.searchTimeoutMs, name);
+  }
+
+  /** A search statement, given up on (client side) past the search time limit. */
+  private searchQuery<R extends pg.QueryResultRow>(
+    text: string,
+    values: unknown[],
+  ): Promise<pg.QueryResult<R>> {
+    const query: TimedQuery = { text, values, query_timeout: this.searchTimeoutMs };
+    return this.db.pool.query<R>(query);
   }
 
   async collections(): Promise<Map<string, number>> {
@@ -161,7 +187,7 @@ export class PostgresStore implements CollectionStore {
     const candidates = candidateQuery(ranked, frequencies, documents, this.candidateBudget);
     options.signal?.throwIfAborted();
     const { rows } = await this.read(() =>
-      this.db.pool.query<PassageRow>(
+      this.searchQuery<PassageRow>(
         `WITH query AS (SELECT * FROM unnest($1::text[], $2::float8[]) AS q (term, idf)),
          candidates AS (
            SELECT rowid, frequencies, length FROM knowledge_chunks
@@ -269,7 +295,7 @@ export class PostgresStore implements CollectionStore {
 
   /** Passage count, average length and how many passages hold each of `wanted`, read together. */
   private async statistics(wanted: readonly string[]): Promise<Statistics> {
-    const { rows } = await this.db.pool.query<{
+    const { rows } = await this.searchQuery<{
       passages: string;
       terms: string;
       frequencies: Record<string, number> | null;
