@@ -25,12 +25,6 @@ import type {
 export interface RagCoreOptions {
   /** Passages that decide what an answer is about (RAG_TOP_K). */
   readonly topK: number;
-  /**
-   * How many of the passages found, best first, the prompt may hold once the top k show the
-   * question is in the knowledge base (default `PROMPT_PASSAGES`, never fewer than topK); the
-   * token budget still decides how many fit.
-   */
-  readonly promptPassages?: number;
   /** Overrides the retriever's own `defaultMinScore`. */
   readonly minScore?: number;
   readonly maxQuestionChars: number;
@@ -274,7 +268,7 @@ export class RagCore implements Answerer {
       yield { type: 'status', stage: 'retrieving' };
       const retrievalStart = performance.now();
       const { topK } = this.options;
-      const depth = Math.max(topK, this.options.promptPassages ?? PROMPT_PASSAGES);
+      const depth = Math.max(topK, PROMPT_PASSAGES);
       const found = await untilAborted(
         this.retriever.search(standalone, {
           topK: depth,
