@@ -4,7 +4,12 @@ import llama3 from 'llama3-tokenizer-js';
 import { describe, expect, it } from 'vitest';
 import { failures, RagError } from '../../src/core/failures.js';
 import { buildAnswerPrompt, countTokens, formatPassage } from '../../src/core/prompt.js';
-import { PROMPT_PASSAGES, RagCore, type RagCoreOptions } from '../../src/core/rag-core.js';
+import {
+  PROMPT_DOCUMENT_PASSAGES,
+  PROMPT_PASSAGES,
+  RagCore,
+  type RagCoreOptions,
+} from '../../src/core/rag-core.js';
 import type {
   AnswerEvent,
   GenerationChunk,
@@ -180,6 +185,9 @@ describe('RAG core answers', () => {
       section('api-more', 'api.md', 0.3),
       ...['6', '7', '8'].map((n) => section(`faq-${n}`, 'faq.md', 0.6)),
       section('eleventh', 'eleventh.md', 0.9),
+      // Past the tenth, only further passages of the documents that decided (guide.md, faq.md).
+      section('api-far', 'api.md', 0.9),
+      section('guide-far', 'guide.md', 0.6),
     ];
     let asked: number | undefined;
     const retriever: Retriever = {
@@ -193,13 +201,14 @@ describe('RAG core answers', () => {
     const generator = new ScriptedGenerator();
     const core = new RagCore({ retriever, generator, options });
     const events = await collect(core.answer(ask('How do I install it?')));
-    expect(asked).toBe(PROMPT_PASSAGES);
+    expect(asked).toBe(PROMPT_PASSAGES + PROMPT_DOCUMENT_PASSAGES);
     const request = generator.requests.find((r) => r.purpose === 'answer')!;
     // Each document's passages together, documents in the order of their best passage; the
-    // passage under half the floor and the one past the tenth are left out.
+    // passage under half the floor and those past the tenth of other documents are left out.
     expect(request.passages.map((p) => p.id)).toEqual([
       'guide-intro',
       'guide-code',
+      'guide-far',
       'faq-a',
       'faq-6',
       'faq-7',
