@@ -158,12 +158,13 @@ describe('the eval suite (npm run eval)', () => {
     expect(answers.unanswerable).toBeGreaterThanOrEqual(15);
     // Floors sit just under the figures in eval/RESULTS.md, so a regression fails here.
     expect(answers.rightFile).toBeGreaterThanOrEqual(0.95);
-    expect(answers.answerMatches).toBeGreaterThanOrEqual(0.83);
-    expect(answers.promptMatches).toBeGreaterThanOrEqual(0.95);
+    expect(answers.answerMatches).toBeGreaterThanOrEqual(0.85);
+    expect(answers.promptMatches).toBeGreaterThanOrEqual(0.97);
     expect(answers.refused).toBeGreaterThanOrEqual(0.85);
     expect(answers.wronglyRefused).toBeLessThanOrEqual(0.02);
-    // The ten passages the prompt may hold cost about 2,700 tokens of the 6,000 budget.
-    expect(answers.meanPromptTokens).toBeLessThanOrEqual(3_200);
+    // The ten best passages and up to ten more of the deciding documents cost about 4,400 tokens
+    // of the 6,000 budget.
+    expect(answers.meanPromptTokens).toBeLessThanOrEqual(5_000);
     expect(results.followUps.pairs).toBeGreaterThanOrEqual(30);
     expect(results.followUps.found.rewrite).toBeGreaterThanOrEqual(0.93);
     expect(results.followUps.found.rewrite).toBeGreaterThan(results.followUps.found['as asked']);
