@@ -4,6 +4,9 @@
  *   - documentation of packages in node_modules (eval/docs, eval/docs-questions.json): retrieval,
  *     and for offline answers the right file shown, the answer's pattern and refusals, and for
  *     the prompt a model would get, the pattern in its passages;
+ *   - the same figures on documentation of other packages whose questions were written blind and
+ *     that no setting was chosen on (eval/docs-holdout, eval/docs-holdout-questions.json), when
+ *     present;
  *   - follow-ups over both (eval/follow-ups.json): the rule-based rewrite against the
  *     alternatives;
  *   - the SQuAD 2.0 sample, when present (../shared/eval-data/squad2 or --squad): held out by
@@ -31,10 +34,17 @@ export interface SuiteOptions {
   readonly minScore?: number;
 }
 
+export interface DocsResults {
+  readonly retrieval: EvalReport;
+  readonly answers: AnswerReport;
+}
+
 export interface SuiteResults {
   readonly floor: number;
   readonly ours: EvalReport;
-  readonly docs: { readonly retrieval: EvalReport; readonly answers: AnswerReport };
+  readonly docs: DocsResults;
+  /** The held-out documentation set, when eval/docs-holdout is present. */
+  readonly holdout?: DocsResults;
   readonly followUps: FollowUpReport;
   readonly squad?: {
     readonly heldOut: HeldOutReport;
@@ -78,16 +88,23 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteResults> {
       k,
       minScore: floor,
     });
-    const docsSet = await loadEvalSet(join(root, 'eval/docs-questions.json'));
-    const docsRetrieval = summarize(docsSet, await collectOutcomes(docs.store, docsSet, k), {
-      k,
-      minScore: floor,
-    });
-    const answers = await evaluateAnswers(docs.store, docsSet, {
-      topK: k,
-      contextTokens: options.contextTokens,
-      minScore: floor,
-    });
+    const docsResults = await evaluateDocs(
+      docs.store,
+      join(root, 'eval/docs-questions.json'),
+      options,
+      floor,
+    );
+    const holdoutFolder = join(root, 'eval/docs-holdout');
+    const holdoutQuestions = join(root, 'eval/docs-holdout-questions.json');
+    let holdout: DocsResults | undefined;
+    if (existsSync(holdoutFolder) && existsSync(holdoutQuestions)) {
+      const indexed = await index([holdoutFolder], holdoutFolder);
+      try {
+        holdout = await evaluateDocs(indexed.store, holdoutQuestions, options, floor);
+      } finally {
+        await indexed.close();
+      }
+    }
     const followUps = await evaluateFollowUps(
       { knowledge: knowledge.store, docs: docs.store },
       await loadFollowUps(join(root, 'eval/follow-ups.json')),
@@ -100,7 +117,8 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteResults> {
     return {
       floor,
       ours,
-      docs: { retrieval: docsRetrieval, answers },
+      docs: docsResults,
+      ...(holdout ? { holdout } : {}),
       followUps,
       ...(squad ? { squad } : {}),
     };
@@ -108,6 +126,25 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteResults> {
     await knowledge.close();
     await docs.close();
   }
+}
+
+/** A documentation set's retrieval and offline-answer figures. */
+async function evaluateDocs(
+  store: LocalStore,
+  questionsFile: string,
+  options: SuiteOptions,
+  floor: number,
+): Promise<DocsResults> {
+  const set = await loadEvalSet(questionsFile);
+  const k = options.topK;
+  return {
+    retrieval: summarize(set, await collectOutcomes(store, set, k), { k, minScore: floor }),
+    answers: await evaluateAnswers(store, set, {
+      topK: k,
+      contextTokens: options.contextTokens,
+      minScore: floor,
+    }),
+  };
 }
 
 async function runSquad(squadDir: string, root: string, k: number, floor: number, contextTokens: number) {
@@ -146,6 +183,41 @@ async function runSquad(squadDir: string, root: string, k: number, floor: number
 
 const pct = (value: number) => `${(value * 100).toFixed(1)}%`;
 
+/** "78 answerable (58 how-to) + 16": what a documentation set holds. */
+function describe(set: DocsResults): string {
+  const howTo = set.answers.outcomes.filter((o) => o.kind === 'how-to').length;
+  return `${set.answers.answerable} answerable (${howTo} how-to) + ${set.answers.unanswerable}`;
+}
+
+/** A documentation set's table, and the questions it missed. */
+function formatDocs(heading: string, set: DocsResults): string[] {
+  const { retrieval, answers } = set;
+  const lines = [
+    heading,
+    '',
+    '| recall@3 | right file shown | offline answer has the pattern | prompt passages have the pattern | prompt tokens (mean) | answerable wrongly refused | out-of-base refused |',
+    '|---|---|---|---|---|---|---|',
+    `| ${pct(retrieval.recallAtK)} | ${pct(answers.rightFile)} | ${pct(answers.answerMatches)} | ${pct(answers.promptMatches)} | ${Math.round(answers.meanPromptTokens)} | ${pct(answers.wronglyRefused)} | ${pct(answers.refused)} |`,
+    '',
+  ];
+  const missed = answers.outcomes.filter((o) => o.answerable && (!o.answerMatches || !o.rightFile));
+  if (missed.length > 0) {
+    lines.push('Offline answers missing the pattern or the file:');
+    for (const o of missed)
+      lines.push(
+        `  - ${o.question}${o.refused ? ' (refused)' : ''}${o.rightFile ? '' : ' [file]'}${o.answerMatches ? '' : ' [answer]'}${o.promptMatches ? '' : ' [prompt]'}`,
+      );
+    lines.push('');
+  }
+  const wrongOut = answers.outcomes.filter((o) => !o.answerable && !o.refused);
+  if (wrongOut.length > 0) {
+    lines.push('Not in the docs, but answered:');
+    for (const o of wrongOut) lines.push(`  - ${o.question}`);
+    lines.push('');
+  }
+  return lines;
+}
+
 export function formatSuite(results: SuiteResults): string {
   const lines: string[] = [];
   const { ours, docs, followUps, squad } = results;
@@ -158,28 +230,20 @@ export function formatSuite(results: SuiteResults): string {
     '|---|---|---|---|---|',
     `| ${pct(ours.recallAt1)} | ${pct(ours.recallAtK)} | ${ours.mrr.toFixed(3)} | ${pct(ours.rejectedUnanswerable)} | ${pct(ours.rejectedAnswerable)} |`,
     '',
-    `## Package documentation (eval/docs-questions.json over eval/docs): ${docs.answers.answerable} answerable (${docs.answers.outcomes.filter((o) => o.kind === 'how-to').length} how-to) + ${docs.answers.unanswerable} not in the docs`,
-    '',
-    '| recall@3 | right file shown | offline answer has the pattern | prompt passages have the pattern | prompt tokens (mean) | answerable wrongly refused | out-of-base refused |',
-    '|---|---|---|---|---|---|---|',
-    `| ${pct(docs.retrieval.recallAtK)} | ${pct(docs.answers.rightFile)} | ${pct(docs.answers.answerMatches)} | ${pct(docs.answers.promptMatches)} | ${Math.round(docs.answers.meanPromptTokens)} | ${pct(docs.answers.wronglyRefused)} | ${pct(docs.answers.refused)} |`,
-    '',
   );
-  const missed = docs.answers.outcomes.filter((o) => o.answerable && (!o.answerMatches || !o.rightFile));
-  if (missed.length > 0) {
-    lines.push('Offline answers missing the pattern or the file:');
-    for (const o of missed)
-      lines.push(
-        `  - ${o.question}${o.refused ? ' (refused)' : ''}${o.rightFile ? '' : ' [file]'}${o.answerMatches ? '' : ' [answer]'}${o.promptMatches ? '' : ' [prompt]'}`,
-      );
-    lines.push('');
-  }
-  const wrongOut = docs.answers.outcomes.filter((o) => !o.answerable && !o.refused);
-  if (wrongOut.length > 0) {
-    lines.push('Not in the docs, but answered:');
-    for (const o of wrongOut) lines.push(`  - ${o.question}`);
-    lines.push('');
-  }
+  lines.push(
+    ...formatDocs(
+      `## Package documentation (eval/docs-questions.json over eval/docs): ${describe(docs)} not in the docs`,
+      docs,
+    ),
+  );
+  if (results.holdout)
+    lines.push(
+      ...formatDocs(
+        `## Held-out package documentation (eval/docs-holdout-questions.json over eval/docs-holdout, questions written blind, no setting chosen on it): ${describe(results.holdout)} not in the docs`,
+        results.holdout,
+      ),
+    );
   lines.push(
     `## Follow-ups (eval/follow-ups.json): ${followUps.pairs} pairs, right passage in the top 3 and over the floor`,
     '',
@@ -229,6 +293,20 @@ export function formatSuite(results: SuiteResults): string {
   return `${lines.join('\n')}`;
 }
 
+function docsJson({ retrieval, answers }: DocsResults): Record<string, number> {
+  return {
+    answerable: answers.answerable,
+    unanswerable: answers.unanswerable,
+    recallAt3: retrieval.recallAtK,
+    rightFile: answers.rightFile,
+    answerMatches: answers.answerMatches,
+    promptMatches: answers.promptMatches,
+    meanPromptTokens: answers.meanPromptTokens,
+    wronglyRefused: answers.wronglyRefused,
+    refused: answers.refused,
+  };
+}
+
 /** Fractions 0–1, for `--json`. */
 export function suiteJson(results: SuiteResults): Record<string, unknown> {
   const { ours, docs, followUps, squad } = results;
@@ -242,17 +320,8 @@ export function suiteJson(results: SuiteResults): Record<string, unknown> {
       rejectedUnanswerable: ours.rejectedUnanswerable,
       rejectedAnswerable: ours.rejectedAnswerable,
     },
-    docs: {
-      answerable: docs.answers.answerable,
-      unanswerable: docs.answers.unanswerable,
-      recallAt3: docs.retrieval.recallAtK,
-      rightFile: docs.answers.rightFile,
-      answerMatches: docs.answers.answerMatches,
-      promptMatches: docs.answers.promptMatches,
-      meanPromptTokens: docs.answers.meanPromptTokens,
-      wronglyRefused: docs.answers.wronglyRefused,
-      refused: docs.answers.refused,
-    },
+    docs: docsJson(docs),
+    ...(results.holdout ? { holdout: docsJson(results.holdout) } : {}),
     followUps: { pairs: followUps.pairs, ...followUps.found },
     ...(squad
       ? {
