@@ -168,6 +168,12 @@ describe('the eval suite (npm run eval)', () => {
     expect(results.followUps.pairs).toBeGreaterThanOrEqual(30);
     expect(results.followUps.found.rewrite).toBeGreaterThanOrEqual(0.93);
     expect(results.followUps.found.rewrite).toBeGreaterThan(results.followUps.found['as asked']);
+    // The held-out documentation set is measured and reported the same way, beside the first.
+    const holdout = results.holdout!;
+    expect(holdout.answers.answerable).toBeGreaterThanOrEqual(40);
+    expect(holdout.answers.unanswerable).toBeGreaterThanOrEqual(10);
+    expect(holdout.retrieval.recallAtK).toBeGreaterThanOrEqual(0.9);
+    expect(formatSuite(results)).toContain('## Held-out package documentation');
     expect(formatSuite(results)).toContain('SQuAD 2.0 sample not found');
   }, 120_000);
 });
