@@ -301,7 +301,8 @@ export class RagCore implements Answerer {
               .slice(0, depth)
               .filter(
                 (passage, rank) =>
-                  passage.score >= floor * PROMPT_FLOOR_SHARE && (rank < widest || deciders.has(passage.source)),
+                  passage.score >= floor * PROMPT_FLOOR_SHARE &&
+                  (rank < widest || deciders.has(passage.source)),
               )
           : [];
       const attached = question.attachments ?? [];
