@@ -6,15 +6,21 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AGREEMENT_DEPTH, AGREEMENT_WEIGHT, withAgreement } from '../../src/stores/local/ranking.js';
 import {
+  AGREEMENT_DEPTH,
+  AGREEMENT_WEIGHT,
+  relevanceScorer,
+  withAgreement,
+} from '../../src/stores/local/ranking.js';
+import {
+  asOneWordEach,
   NAME_WEIGHT,
   passageRelevance,
   type TermWeight,
   termWeights,
 } from '../../src/stores/local/relevance.js';
 import { MAX_MISSPELT_WORDS, misspeltMatches, oneEditApart } from '../../src/stores/local/spelling.js';
-import { namedTerms, queryTerms, typedInLowerCase } from '../../src/stores/local/terms.js';
+import { namedTerms, queryTerms, typedInLowerCase, wordTerms } from '../../src/stores/local/terms.js';
 
 /** Reference: optimal string alignment distance (edits plus swaps of neighbouring letters). */
 function editDistance(a: string, b: string): number {
@@ -176,6 +182,69 @@ describe('termWeights', () => {
     const [plain] = termWeights(['bakersfield'], frequencies, 500);
     const [named] = termWeights(['bakersfield'], frequencies, 500, new Set(['bakersfield']));
     expect(named!.weight).toBeCloseTo(plain!.weight * NAME_WEIGHT);
+  });
+});
+
+describe('camel-case words in a question', () => {
+  /** How much of `query` a passage of `text` covers, in a store where each term is in 5 of 600 passages. */
+  function relevance(query: string, text: string): number {
+    const wanted = queryTerms(query);
+    const frequencies = new Map(wanted.map((term) => [term, 5]));
+    return relevanceScorer(query, wanted, frequencies, 600)({ text, source: 'a.md', metadata: {} });
+  }
+
+  it('are told apart with the terms of each', () => {
+    expect(wordTerms('How do I set up two-factor authentication in GitHub?')).toEqual([
+      ['set'],
+      ['two'],
+      ['factor'],
+      ['authent'],
+      ['github', 'git', 'hub'],
+    ]);
+  });
+
+  it('weigh as one word: a passage naming only "GitHub" covers no more than one naming only "Gitlab"', () => {
+    // Before, "GitHub" counted three times (github, git, hub), so a link to GitHub covered most of
+    // the question.
+    const github = relevance(
+      'How do I enable two-factor authentication in GitHub?',
+      'Report bugs on GitHub.',
+    );
+    const gitlab = relevance(
+      'How do I enable two-factor authentication in Gitlab?',
+      'Report bugs on Gitlab.',
+    );
+    expect(github).toBeCloseTo(gitlab, 10);
+    expect(github).toBeLessThan(0.5);
+  });
+
+  it('still find their words written apart', () => {
+    expect(relevance('How do I create a WebSocket?', 'create a web socket')).toBeGreaterThan(
+      relevance('How do I create a WebSocket?', 'create a socket'),
+    );
+  });
+
+  it("share out the whole word's weight and leave every other term alone", () => {
+    const weights = [
+      { term: 'github', weight: 2 },
+      { term: 'git', weight: 6 },
+      { term: 'hub', weight: 8 },
+      { term: 'authent', weight: 5 },
+    ];
+    const out = asOneWordEach(weights, [['github', 'git', 'hub'], ['authent']]);
+    expect(out.slice(0, 3).reduce((sum, { weight }) => sum + weight, 0)).toBeCloseTo(2);
+    expect(out[1]!.weight / out[2]!.weight).toBeCloseTo(6 / 8);
+    expect(out[3]).toEqual({ term: 'authent', weight: 5 });
+    // "git" asked on its own as well keeps its own weight; the rest share what is left.
+    const both = asOneWordEach(weights, [['github', 'git', 'hub'], ['git']]);
+    expect(both[1]).toEqual({ term: 'git', weight: 6 });
+    expect(both[0]!.weight + both[2]!.weight).toBeCloseTo(2);
+    // Asked twice, it is still one word.
+    const twice = asOneWordEach(weights, [
+      ['github', 'git', 'hub'],
+      ['github', 'git', 'hub'],
+    ]);
+    expect(twice.slice(0, 3).reduce((sum, { weight }) => sum + weight, 0)).toBeCloseTo(2);
   });
 });
 

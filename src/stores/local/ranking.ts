@@ -5,8 +5,8 @@
  */
 import { basename, extname } from 'node:path';
 import type { Chunk, Passage } from '../../core/types.js';
-import { passageRelevance, termWeights } from './relevance.js';
-import { namedTerms, terms, typedInLowerCase } from './terms.js';
+import { asOneWordEach, passageRelevance, termWeights } from './relevance.js';
+import { namedTerms, terms, typedInLowerCase, wordTerms } from './terms.js';
 
 /**
  * Metadata the ingestion records about where a passage sits (its path, its document's title
@@ -109,10 +109,11 @@ export function relevanceScorer(
 ): (passage: Pick<Passage, 'text' | 'title' | 'source' | 'metadata'>) => number {
   const askedNames = typedInLowerCase(query) ? undefined : namedTerms(query);
   const unseen = wanted.filter((term) => (frequencies.get(term) ?? 0) === 0);
+  const words = wordTerms(query);
   return (passage) => {
     // Someone typing all in lower case says nothing by it: the passage's capitals tell names.
     const names = askedNames ?? namedTerms(passage.text);
-    const weights = termWeights(wanted, frequencies, documents, names);
+    const weights = asOneWordEach(termWeights(wanted, frequencies, documents, names), words);
     return passageRelevance(weights, unseen, {
       body: terms(passage.text),
       everywhere: [...terms(passage.title ?? ''), ...terms(metadataText(passage))],

@@ -7,7 +7,7 @@
  * relevant. The floor on this score is calibrated on data (eval/RESULTS.md).
  */
 import { misspeltMatches } from './spelling.js';
-import { namedTerms, queryTerms, terms, typedInLowerCase } from './terms.js';
+import { namedTerms, queryTerms, terms, typedInLowerCase, wordTerms } from './terms.js';
 
 /** BM25's inverse document frequency; a term no passage contains gets the highest weight. */
 export function inverseDocumentFrequency(documentFrequency: number, documents: number): number {
@@ -48,6 +48,36 @@ export function termWeights(
     weight:
       inverseDocumentFrequency(documentFrequency.get(term) ?? 0, size) * (named.has(term) ? NAME_WEIGHT : 1),
   }));
+}
+
+/**
+ * Weights with each camel-case word of the question weighing as the one word it is: its whole
+ * form and its parts (`wordTerms`) share the whole form's weight, in proportion to their own.
+ * The parts are there so "GitHub" finds "git hub" and "createWebSocketStream" finds "web
+ * socket"; counted each at full weight they made one name three ("GitHub" was most of "How do I
+ * set up two-factor authentication in GitHub?", so any passage linking to GitHub covered it). A
+ * term another word of the question asks for too keeps its own weight.
+ */
+export function asOneWordEach(
+  weights: readonly TermWeight[],
+  words: readonly (readonly string[])[],
+): TermWeight[] {
+  const weightOf = new Map(weights.map(({ term, weight }) => [term, weight]));
+  // A word asked twice is still one word.
+  const distinct = [...new Map(words.map((word) => [word.join(' '), word])).values()];
+  const asked = new Map<string, number>();
+  for (const word of distinct) for (const term of word) asked.set(term, (asked.get(term) ?? 0) + 1);
+  const shared = new Map<string, number>();
+  for (const [whole, ...parts] of distinct) {
+    const wholeWeight = whole === undefined ? undefined : weightOf.get(whole);
+    if (whole === undefined || wholeWeight === undefined || parts.length === 0 || asked.get(whole) !== 1)
+      continue;
+    const members = [whole, ...parts.filter((term) => weightOf.has(term) && asked.get(term) === 1)];
+    const sum = members.reduce((total, term) => total + (weightOf.get(term) ?? 0), 0);
+    if (members.length < 2 || sum === 0) continue;
+    for (const term of members) shared.set(term, ((weightOf.get(term) ?? 0) / sum) * wholeWeight);
+  }
+  return weights.map(({ term, weight }) => ({ term, weight: shared.get(term) ?? weight }));
 }
 
 /** Terms in a row of this many count as one stretch of text answering together. */
@@ -122,7 +152,7 @@ export function textRelevance(question: string, text: string): number {
   const wanted = queryTerms(question);
   if (wanted.length === 0) return 0;
   const named = typedInLowerCase(question) ? namedTerms(text) : namedTerms(question);
-  const weights = termWeights(wanted, new Map(), MIN_DOCUMENTS, named);
+  const weights = asOneWordEach(termWeights(wanted, new Map(), MIN_DOCUMENTS, named), wordTerms(question));
   const body = terms(text);
   const seen = new Set(body);
   return passageRelevance(

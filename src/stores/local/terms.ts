@@ -92,6 +92,19 @@ export function terms(text: string): string[] {
   return out;
 }
 
+/**
+ * The distinct terms of each word of a text, word by word: one for most words, the whole and its
+ * parts for a camel-case identifier ("GitHub" → ["github", "git", "hub"]), none for a stopword.
+ */
+export function wordTerms(text: string): string[][] {
+  const out: string[][] = [];
+  for (const match of text.matchAll(WORD)) {
+    const found = [...new Set(terms(match[0]))];
+    if (found.length > 0) out.push(found);
+  }
+  return out;
+}
+
 /** Distinct terms of a question, in the order asked. */
 export function queryTerms(query: string): string[] {
   return [...new Set(terms(query))];
