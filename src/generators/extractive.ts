@@ -85,6 +85,37 @@ function importsOnly(code: string): boolean {
   return imports.length >= lines.length * 0.7;
 }
 
+/** Punctuation around a word that is not part of it: sentence marks, quotes, brackets. */
+const AROUND = new Set([...'?!,.;:()[]{}"\'“”‘’<>']);
+
+/** Whitespace- and backtick-separated words, lower-cased, without the punctuation around them. */
+function words(text: string): string[] {
+  const out: string[] = [];
+  for (const raw of text.split(/[\s`]+/)) {
+    let start = 0;
+    let end = raw.length;
+    while (start < end && AROUND.has(raw[start]!)) start++;
+    while (end > start && AROUND.has(raw[end - 1]!)) end--;
+    if (end > start) out.push(raw.slice(start, end).toLowerCase());
+  }
+  return out;
+}
+
+const WORD_CHAR = /^[\p{L}\p{N}'-]$/u;
+
+/**
+ * What a question writes as code or a value rather than in words: `^1.2.3`, `a.b=c`, `%h`,
+ * `jwt.decode`, `*.js`. Split into terms, such a token matches every unit holding its parts
+ * (`^1.2.3-beta.2` holds 1, 2 and 3); written whole, it names exactly what is asked about.
+ */
+export function literalsOf(question: string): string[] {
+  return [
+    ...new Set(
+      words(question).filter((word) => word.length >= 2 && [...word].some((char) => !WORD_CHAR.test(char))),
+    ),
+  ];
+}
+
 function endsWithColon(text: string): boolean {
   return text.trimEnd().endsWith(':');
 }
@@ -210,7 +241,8 @@ export class ExtractiveGenerator implements Generator {
   /**
    * What answers the question, best first, each cited with its source's number. A unit scores
    * by the question terms it holds, each weighted by how few of the units hold it (the
-   * distinctive words of the question matter most), with a small lead for better-ranked
+   * distinctive words of the question matter most), and the same for each of the question's
+   * literals (`^1.2.3`) it holds whole, with a small lead for better-ranked
    * passages; for a how-to question, code and steps count more, and a block of imports less.
    * Nothing matching: the first sentence of each passage.
    */
@@ -228,6 +260,17 @@ export class ExtractiveGenerator implements Generator {
     for (const unit of units)
       for (const term of unit.terms) if (wanted.has(term)) holding.set(term, (holding.get(term) ?? 0) + 1);
     const weight = (term: string) => Math.log(1 + units.length / (holding.get(term) ?? 1));
+    // A literal of the question found whole in a unit counts as one more term, weighted the same way.
+    const literals = literalsOf(question);
+    const literalsIn = new Map<Unit, ReadonlySet<string>>();
+    if (literals.length > 0)
+      for (const unit of units) {
+        const found = new Set(words(`${unit.lead} ${unit.body}`).filter((word) => literals.includes(word)));
+        if (found.size > 0) literalsIn.set(unit, found);
+      }
+    const literalHolding = new Map<string, number>();
+    for (const found of literalsIn.values())
+      for (const literal of found) literalHolding.set(literal, (literalHolding.get(literal) ?? 0) + 1);
     const howTo = asksHowTo(question);
     const scored: Scored[] = units
       .map((unit) => {
@@ -238,6 +281,8 @@ export class ExtractiveGenerator implements Generator {
           if (unit.terms.has(term)) score += weight(term);
           else if (unit.section.has(term)) score += SECTION_CREDIT * weight(term);
         }
+        for (const literal of literalsIn.get(unit) ?? [])
+          score += Math.log(1 + units.length / (literalHolding.get(literal) ?? 1));
         score *= 1 - 0.1 * Math.min(unit.passage, 5);
         // How-to questions want code and steps; other questions want what prose says (code holds
         // many identifiers that happen to be question words: `{default: PQueue}`).
