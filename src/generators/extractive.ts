@@ -120,6 +120,13 @@ function endsWithColon(text: string): boolean {
   return text.trimEnd().endsWith(':');
 }
 
+/** The section a passage is part of (a long section is cut into several passages): document and heading path. */
+function sectionKey(passage: Passage): string {
+  const section =
+    typeof passage.metadata.section === 'string' ? passage.metadata.section : (passage.title ?? '');
+  return `${passage.source}\u0000${section}`;
+}
+
 /** The name of the section a passage is: the last part of its heading path. */
 function sectionName(passage: Passage): string {
   const section =
@@ -272,22 +279,38 @@ export class ExtractiveGenerator implements Generator {
     for (const found of literalsIn.values())
       for (const literal of found) literalHolding.set(literal, (literalHolding.get(literal) ?? 0) + 1);
     const howTo = asksHowTo(question);
+    // The question terms each section's prose says, in any of its passages: what its code and
+    // steps do, when the sentence before them does not say it all ("… without blocking the
+    // server … A readable stream can be created by calling `scanStream`:").
+    const prose = new Map<string, Set<string>>();
+    for (const unit of units) {
+      if (unit.kind !== 'sentence' && unit.kind !== 'item') continue;
+      const key = sectionKey(passages[unit.passage]!);
+      const said = prose.get(key) ?? new Set<string>();
+      for (const term of unit.terms) if (wanted.has(term)) said.add(term);
+      prose.set(key, said);
+    }
     const scored: Scored[] = units
       .map((unit) => {
         let score = 0;
         // A sentence in the section named "concurrency" is about concurrency, at half the credit
-        // of saying it.
+        // of saying it; for a how-to question, code and steps that match it are about what their
+        // section's prose says, at the same half (an unrelated command in the right section,
+        // matching nothing itself, is still no answer).
+        const shows = unit.kind === 'code' || unit.kind === 'steps';
         for (const term of wanted) {
           if (unit.terms.has(term)) score += weight(term);
           else if (unit.section.has(term)) score += SECTION_CREDIT * weight(term);
         }
+        const said = howTo && shows && score > 0 ? prose.get(sectionKey(passages[unit.passage]!)) : undefined;
+        for (const term of said ?? [])
+          if (!unit.terms.has(term) && !unit.section.has(term)) score += SECTION_CREDIT * weight(term);
         for (const literal of literalsIn.get(unit) ?? [])
           score += Math.log(1 + units.length / (literalHolding.get(literal) ?? 1));
         score *= 1 - 0.1 * Math.min(unit.passage, 5);
         // How-to questions want code and steps; other questions want what prose says (code holds
         // many identifiers that happen to be question words: `{default: PQueue}`).
-        if (unit.kind === 'code' || unit.kind === 'steps')
-          score *= howTo ? (unit.importsOnly ? 0.6 : 1.6) : CODE_FOR_FACTS;
+        if (shows) score *= howTo ? (unit.importsOnly ? 0.6 : 1.6) : CODE_FOR_FACTS;
         return { ...unit, score };
       })
       .filter((unit) => unit.score > 0)
