@@ -120,6 +120,19 @@ function endsWithColon(text: string): boolean {
   return text.trimEnd().endsWith(':');
 }
 
+/**
+ * What a document is called: its file name without the extension, or for a README or index
+ * file, its folder's name (`ioredis/README.md` is ioredis, `pino/pretty.md` is pretty).
+ */
+export function documentName(source: string): string {
+  const parts = source.split(/[/\\]/).filter((part) => part !== '');
+  const file = parts.at(-1) ?? '';
+  const dot = file.lastIndexOf('.');
+  const stem = dot > 0 ? file.slice(0, dot) : file;
+  const generic = ['readme', 'index'].includes(stem.toLowerCase());
+  return generic && parts.length > 1 ? (parts.at(-2) ?? '') : stem;
+}
+
 /** The section a passage is part of (a long section is cut into several passages): document and heading path. */
 function sectionKey(passage: Passage): string {
   const section =
@@ -260,8 +273,22 @@ export class ExtractiveGenerator implements Generator {
   ): string[] {
     const wanted = new Set(terms(question));
     const numbers = citationNumbers(passages);
-    // Numbered as the sources are (all the passages), quoted from those that decided the answer.
-    const quotable = (passage: Passage) => !deciding || deciding.size === 0 || deciding.has(passage.id);
+    // Numbered as the sources are (all the passages), quoted from those that decided the answer,
+    // and from a document the question names when none of its passages decided: asked "which
+    // variable prints ioredis debug information?", the ioredis README's passage is quoted beside
+    // the debug package's that outscored it.
+    const decidingDocuments = new Set(passages.filter((p) => deciding?.has(p.id)).map((p) => p.source));
+    const named = new Set(
+      passages
+        .filter((passage) => !decidingDocuments.has(passage.source))
+        .filter((passage) => {
+          const name = terms(documentName(passage.source));
+          return name.length > 0 && name.every((term) => wanted.has(term));
+        })
+        .map((passage) => passage.source),
+    );
+    const quotable = (passage: Passage) =>
+      !deciding || deciding.size === 0 || deciding.has(passage.id) || named.has(passage.source);
     const units = passages.flatMap((passage, index) => (quotable(passage) ? unitsOf(passage, index) : []));
     const holding = new Map<string, number>();
     for (const unit of units)
