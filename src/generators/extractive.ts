@@ -262,9 +262,9 @@ export class ExtractiveGenerator implements Generator {
    * What answers the question, best first, each cited with its source's number. A unit scores
    * by the question terms it holds, each weighted by how few of the units hold it (the
    * distinctive words of the question matter most), and the same for each of the question's
-   * literals (`^1.2.3`) it holds whole, with a small lead for better-ranked
-   * passages; for a how-to question, code and steps count more, and a block of imports less.
-   * Nothing matching: the first sentence of each passage.
+   * literals (`^1.2.3`) it holds whole, with a small lead for better-ranked passages; for a
+   * how-to question, code and steps count more (and also for what their section's prose says),
+   * and a block of imports less. Nothing matching: the first sentence of each passage.
    */
   private extract(
     question: string,
