@@ -33,6 +33,13 @@ import { boltLogger } from './bolt-logger.js';
 import type { SlackContext } from './context.js';
 import { type SlackPacing, streamingSupport } from './conversation.js';
 import { ASK_HUMAN_ACTION, FEEDBACK_ACTION } from './format.js';
+import {
+  DEFAULT_DOOR_LIMITS,
+  EVENTS_PATH,
+  GuardedReceiver,
+  type SlackDoorLimits,
+  type SlackDoorStats,
+} from './front-door.js';
 import { onAppHomeOpened } from './handlers/app-home.js';
 import { registerAskAboutMessage } from './handlers/ask-about-message.js';
 import { onAskCommand } from './handlers/ask-command.js';
@@ -75,6 +82,8 @@ export interface SlackAdapterOptions {
   readonly pacing?: SlackPacing;
   /** What the bot knows, for the App Home tab (store stats, sources, collections). */
   readonly overview?: KnowledgeOverviewReader;
+  /** Overrides of the HTTP receiver's limits (config.receiver), for tests: a shorter request timeout. */
+  readonly receiverLimits?: Partial<SlackDoorLimits>;
   /** Each workspace's `/kb settings`; absent: only ESCALATION_SLACK_GROUP and DIGEST_SLACK_CHANNEL apply. */
   readonly tenants?: TenantSettingsStore;
   /** DIGEST_SLACK_CHANNEL, shown in `/kb settings` where a workspace chose none. */
@@ -84,6 +93,8 @@ export interface SlackAdapterOptions {
 export interface SlackAdapter extends PlatformAdapter {
   /** The bound port in HTTP mode, once started. */
   readonly port: number | undefined;
+  /** HTTP mode: what /slack/events has read and refused before the signature check. */
+  receiverStats(): SlackDoorStats | undefined;
 }
 
 /** Slack's authorize page beside its Web API (https://slack.com/api/ → https://slack.com/oauth/v2/authorize). */
@@ -105,14 +116,16 @@ function oauthReceiver(
   installations: SlackInstallations,
   routes: readonly HttpRoute[],
   logger: SlackLogger,
+  limits: SlackDoorLimits,
 ): HTTPReceiver {
   const oauth = config.oauth!;
   const authorizationUrl = authorizeURL(config.apiURL);
   return new HTTPReceiver({
     signingSecret: config.signingSecret ?? '',
-    endpoints: '/slack/events',
+    endpoints: EVENTS_PATH,
     customRoutes: [...routes],
     logger,
+    bodyLimit: limits.maxBodyBytes,
     clientId: oauth.clientId,
     clientSecret: oauth.clientSecret,
     stateSecret: oauth.stateSecret,
@@ -136,8 +149,10 @@ function createApp(
   routes: readonly HttpRoute[],
   log: Logger,
   installations: SlackInstallations | undefined,
-) {
+  limits: SlackDoorLimits,
+): { app: App; door?: GuardedReceiver } {
   const logger = boltLogger(log);
+  const guarded = (receiver: HTTPReceiver) => new GuardedReceiver(receiver, limits, { log, boltLog: logger });
   if (config.oauth) {
     if (!installations) throw new Error('Slack OAuth mode needs an installation store');
     // Bolt warns on every event it cannot authorize; here that is a workspace without an
@@ -149,25 +164,30 @@ function createApp(
           ? logger.debug(...parts)
           : logger.warn(...parts),
     };
-    return new App({
-      receiver: oauthReceiver(config, installations, routes, logger),
+    const door = guarded(oauthReceiver(config, installations, routes, logger, limits));
+    const app = new App({
+      receiver: door,
       logger: quieter,
       deferInitialization: true,
       clientOptions: clientOptions(config),
     });
+    return { app, door };
   }
-  const receiver = config.appToken
+  const door = config.appToken
     ? undefined
-    : new HTTPReceiver({
-        signingSecret: config.signingSecret ?? '',
-        endpoints: '/slack/events',
-        customRoutes: [...routes],
-        logger,
-      });
-  return new App({
+    : guarded(
+        new HTTPReceiver({
+          signingSecret: config.signingSecret ?? '',
+          endpoints: EVENTS_PATH,
+          customRoutes: [...routes],
+          logger,
+          bodyLimit: limits.maxBodyBytes,
+        }),
+      );
+  const app = new App({
     token: config.botToken,
-    ...(receiver
-      ? { receiver }
+    ...(door
+      ? { receiver: door }
       : {
           appToken: config.appToken,
           socketMode: true,
@@ -178,6 +198,7 @@ function createApp(
     deferInitialization: true,
     clientOptions: clientOptions(config),
   });
+  return { app, ...(door ? { door } : {}) };
 }
 
 /** Why auth.test failed at start, in terms of what to fix. */
@@ -217,7 +238,8 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   const { config, conversations, installations } = options;
   const log = (options.logger ?? silentLogger).child({ platform: 'slack' });
   const socketMode = Boolean(config.appToken);
-  const app = createApp(config, options.routes ?? [], log, installations);
+  const limits: SlackDoorLimits = { ...DEFAULT_DOOR_LIMITS, ...config.receiver, ...options.receiverLimits };
+  const { app, door } = createApp(config, options.routes ?? [], log, installations, limits);
   // Single workspace: known from auth.test at start. Any workspace: per request, from the
   // installation Bolt authorized it with (context.botUserId), kept for the handlers' awaits.
   let startupBot: BotIdentity = { userId: '' };
@@ -371,5 +393,6 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
       await installations?.close();
     },
     isReady: () => ready,
+    receiverStats: () => door?.stats(),
   };
 }

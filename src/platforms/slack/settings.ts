@@ -7,6 +7,7 @@ import { defineSettings, type IsSet, postsAsBot } from '../../settings/area.js';
 import {
   atLeastChars,
   idList,
+  int,
   matching,
   optionalString,
   optionalUrl,
@@ -16,6 +17,7 @@ import {
   trimmed,
   variable,
 } from '../../settings/variables.js';
+import type { SlackDoorLimits } from './front-door.js';
 import { parseSuggestedPrompts, type SuggestedPrompt } from './suggested-prompts.js';
 import { parseInstallationKeys } from './token-crypto.js';
 
@@ -37,6 +39,8 @@ interface SlackCommonConfig {
   readonly suggestedPrompts?: readonly SuggestedPrompt[];
   /** ESCALATION_SLACK_GROUP: the user group "Ask a human" mentions. */
   readonly escalationGroup?: string;
+  /** HTTP mode: what /slack/events reads before Bolt checks the signature (front-door.ts). */
+  readonly receiver?: SlackDoorLimits;
 }
 
 /** One workspace with SLACK_BOT_TOKEN, or any workspace that installs the app (`oauth`). */
@@ -138,6 +142,12 @@ export const slackSettings = defineSettings({
     SLACK_SUGGESTED_PROMPTS: parsedBy(parseSuggestedPrompts),
     /** The Slack user group (S…) "Ask a human" mentions; unset hides the button on Slack. */
     ESCALATION_SLACK_GROUP: slackId('S', 'user group'),
+    /** The largest request body /slack/events accepts (1 MiB; Bolt's own default is 4 MB). */
+    SLACK_MAX_BODY_BYTES: int(1024 * 1024, 16 * 1024, 16 * 1024 * 1024),
+    /** Bytes of request bodies read and not yet signature-checked, across all connections. */
+    SLACK_PENDING_BODY_BYTES: int(8 * 1024 * 1024, 64 * 1024, 256 * 1024 * 1024),
+    /** Time for a whole request to arrive on PORT in HTTP mode (Node answers 408 past it). */
+    SLACK_REQUEST_TIMEOUT_MS: int(10_000, 1_000, 120_000),
   },
   secrets: [
     'SLACK_BOT_TOKEN',
@@ -156,6 +166,11 @@ export const slackSettings = defineSettings({
       allowedChannels: env.SLACK_ALLOWED_CHANNELS,
       suggestedPrompts: env.SLACK_SUGGESTED_PROMPTS,
       ...(env.ESCALATION_SLACK_GROUP ? { escalationGroup: env.ESCALATION_SLACK_GROUP } : {}),
+      receiver: {
+        maxBodyBytes: env.SLACK_MAX_BODY_BYTES,
+        pendingBodyBytes: Math.max(env.SLACK_PENDING_BODY_BYTES, env.SLACK_MAX_BODY_BYTES),
+        requestTimeoutMs: env.SLACK_REQUEST_TIMEOUT_MS,
+      },
     };
     if (env.SLACK_BOT_TOKEN) return { slack: { ...common, botToken: env.SLACK_BOT_TOKEN } };
     if (
