@@ -72,6 +72,19 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
+/** Where a request's signature is kept in Bolt's context, for the replay check (index.ts). */
+export const SIGNATURE_PROPERTY = 'slackRequestSignature';
+
+/**
+ * Passed to Bolt as `customPropertiesExtractor`: the request's signature in its context. Only
+ * the exact form the door lets through (Bolt's own check would also accept `v0=<hash>=<more>`,
+ * a different header for the same request).
+ */
+export function signatureProperty(req: IncomingMessage): Record<string, string> {
+  const signature = header(req, 'x-slack-signature');
+  return signature && SIGNATURE.test(signature) ? { [SIGNATURE_PROPERTY]: signature } : {};
+}
+
 /** Why a request to the events endpoint is refused before its body is read, if it is. */
 function headerRefusal(req: IncomingMessage, limits: SlackDoorLimits, nowMs: number): Refusal | undefined {
   const declared =

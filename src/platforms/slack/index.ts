@@ -37,8 +37,10 @@ import {
   DEFAULT_DOOR_LIMITS,
   EVENTS_PATH,
   GuardedReceiver,
+  SIGNATURE_PROPERTY,
   type SlackDoorLimits,
   type SlackDoorStats,
+  signatureProperty,
 } from './front-door.js';
 import { onAppHomeOpened } from './handlers/app-home.js';
 import { registerAskAboutMessage } from './handlers/ask-about-message.js';
@@ -126,6 +128,7 @@ function oauthReceiver(
     customRoutes: [...routes],
     logger,
     bodyLimit: limits.maxBodyBytes,
+    customPropertiesExtractor: signatureProperty,
     clientId: oauth.clientId,
     clientSecret: oauth.clientSecret,
     stateSecret: oauth.stateSecret,
@@ -182,6 +185,7 @@ function createApp(
           customRoutes: [...routes],
           logger,
           bodyLimit: limits.maxBodyBytes,
+          customPropertiesExtractor: signatureProperty,
         }),
       );
   const app = new App({
@@ -292,9 +296,27 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     return requestBot.run(bot, next);
   });
   // Slack retries events it thinks were not acknowledged in time; answer each event once.
-  app.use(async ({ body, next }) => {
+  // Slash commands and interactions carry no event id, and Bolt accepts a signed request
+  // again and again for five minutes: each signature is acted on once (the dedupe store is
+  // shared by every instance with Redis or PostgreSQL; it keeps keys an hour, beyond the
+  // ten minutes a timestamp passes the door's window).
+  app.use(async (args) => {
+    const { body, context, next } = args;
     const eventId = (body as { event_id?: string }).event_id;
-    if (eventId && !(await conversations.firstDelivery('slack', eventId))) return;
+    if (eventId) {
+      if (!(await conversations.firstDelivery('slack', eventId))) return;
+    } else {
+      const signature = context[SIGNATURE_PROPERTY];
+      if (typeof signature === 'string' && !(await conversations.firstDelivery('slack', signature))) {
+        log.warn(
+          { request: (body as { type?: string }).type ?? (body as { command?: string }).command },
+          'ignored a signed Slack request received before (a replay): acknowledged, not acted on again',
+        );
+        // Acknowledged, so the sender gets its 200 and Bolt no "not acknowledged" error.
+        if ('ack' in args && typeof args.ack === 'function') await args.ack();
+        return;
+      }
+    }
     await next();
   });
   // Before the message handler: assistant-thread messages stop there.
