@@ -468,21 +468,23 @@ describe('Slack: failures, safety and rendering', () => {
     expect(JSON.parse(line).level).toBeGreaterThanOrEqual(40);
   });
 
-  it('refuses a request body over 4 MB without reading it all, and keeps serving', async () => {
+  it('refuses a signed request body over 1 MiB at its headers (413), reads none of it, and keeps serving', async () => {
     const huge = eventEnvelope({
       type: 'app_mention',
       user: 'U1',
-      text: 'x'.repeat(5 * 1024 * 1024),
+      text: 'x'.repeat(1024 * 1024),
       ts: '2.2',
       channel: CHANNEL,
     });
-    // Through its own connection: the server drops it after refusing, which a pooled one would not survive.
+    const read = adapter.receiverStats()!.bodyBytesRead;
+    // Through its own connection, the headers and a first piece only: the refusal comes before
+    // the body is read, and the server then drops the connection.
     const status = await new Promise<number>((resolve, reject) => {
       const request = httpRequest(eventsURL, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
-          connection: 'close',
+          'content-length': String(Buffer.byteLength(huge)),
           ...signSlackRequest(SECRET, huge),
         },
         agent: false,
@@ -490,11 +492,13 @@ describe('Slack: failures, safety and rendering', () => {
       request.on('response', (response) => {
         response.resume();
         resolve(response.statusCode ?? 0);
+        request.destroy();
       });
       request.on('error', reject);
-      request.end(huge);
+      request.write(huge.slice(0, 1024));
     });
     expect(status).toBe(413);
+    expect(adapter.receiverStats()!.bodyBytesRead).toBe(read);
     const ok = await sendToBolt(
       eventsURL,
       eventEnvelope({ type: 'app_mention', user: 'U1', text: '<@UBOT>', ts: '2.3', channel: CHANNEL }),
