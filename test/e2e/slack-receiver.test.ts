@@ -198,7 +198,7 @@ describe('before the signature check', () => {
     const before = stats();
     const body = eventEnvelope({ type: 'app_mention', user: 'U1', text: 'hi', ts: '1.1', channel: 'C1' });
     const tenMinutes = 10 * 60;
-    const cases = [
+    const cases: Record<string, string>[] = [
       // Bolt itself would accept a signature with more after it, and any timestamp in the future.
       {
         ...signSlackRequest(SECRET, body),
