@@ -49,7 +49,7 @@ async function main(): Promise<number> {
   });
   const bot = await composeBot(config, logger, { onSeed: (message) => process.stderr.write(`${message}\n`) });
   const chat = createWebChat(webChatOptions(config, bot.conversations, logger));
-  const server = await startHttpServer(config.http.port, chat.routes, host);
+  const server = await startHttpServer(config.http.port, chat.routes, host ? { host } : {});
   const { port } = server.address() as AddressInfo;
   process.stderr.write(`rag-chat-bot · ${bot.runtime.describe()}\n`);
   process.stdout.write(`Web chat: http://localhost:${port}/\n`);
