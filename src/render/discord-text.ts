@@ -7,7 +7,7 @@
  * `restore` removes exactly the spaces inserted, giving back the author's text.
  */
 import { escapeMarkdown } from 'discord.js';
-import { couldBecome, type Neutralizer, notInsideSurrogatePair, ZWSP } from './neutralizer.js';
+import { MassMention, type Neutralizer, StreamHoldBack, ZWSP } from './neutralizer.js';
 
 const MASS_MENTIONS = ['everyone', 'here'];
 
@@ -21,30 +21,40 @@ function restore(text: string): string {
   return text.replace(/@\u200b(\u200b*)(?=everyone|here)/gi, '@$1').replace(/<\u200b(\u200b*)(?=@)/g, '<$1');
 }
 
-function stablePrefix(text: string): number {
-  let cut = text.length;
-  for (;;) {
-    const safe = notInsideSurrogatePair(text, cut);
-    if (safe !== cut) {
-      cut = safe;
-      continue;
+/**
+ * Discord's stream: an undecided `<` (followed so far only by zero-width spaces: an `@` would
+ * make it a mention) or `@` (followed by what could still spell `everyone` or `here`) is held
+ * back, and a `<` whose mention waits on the `@` after it is held with that `@`. A `<` followed
+ * by anything else is decided at once, so a run of `<` holds back only its last.
+ */
+class DiscordHoldBack extends StreamHoldBack {
+  private angle: number | undefined;
+  private mention: MassMention | undefined;
+  /** The `<` made a mention by the `@` still forming, which a cut must not separate from it. */
+  private angleOfMention: number | undefined;
+
+  protected step(c: string, at: number): void {
+    if (this.angle !== undefined) {
+      if (c === ZWSP) return;
+      if (c === '@') this.angleOfMention = this.angle;
+      this.angle = undefined;
+    } else if (this.mention) {
+      const decision = this.mention.next(c);
+      if (decision === 'open') return;
+      this.mention = undefined;
+      this.angleOfMention = undefined;
+      if (decision === 'mention') return;
     }
-    const head = text.slice(0, cut);
-    const at = head.lastIndexOf('@');
-    if (at >= 0 && couldBecome(head.slice(at + 1), MASS_MENTIONS)) {
-      cut = at;
-      continue;
-    }
-    const angle = /<\u200b*$/.exec(head);
-    if (angle) {
-      cut = angle.index;
-      continue;
-    }
-    return cut;
+    if (c === '<') this.angle = at;
+    else if (c === '@') this.mention = new MassMention(at, MASS_MENTIONS);
+  }
+
+  protected heldFrom(): number | undefined {
+    return this.angle ?? this.angleOfMention ?? this.mention?.at;
   }
 }
 
-export const discordNeutralizer: Neutralizer = { neutralize, restore, stablePrefix };
+export const discordNeutralizer: Neutralizer = { neutralize, restore, holdBack: () => new DiscordHoldBack() };
 
 /** A document's title or file name as literal Discord markdown: no pings, no formatting. */
 export function discordPlainText(text: string): string {

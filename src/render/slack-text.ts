@@ -16,7 +16,7 @@
  * Every insertion adds exactly one zero-width space in a place the inverse recognises, so
  * `restore` gives back the author's text exactly.
  */
-import { couldBecome, type Neutralizer, notInsideSurrogatePair, ZWSP } from './neutralizer.js';
+import { MassMention, type Neutralizer, StreamHoldBack, ZWSP } from './neutralizer.js';
 
 const MASS_MENTIONS = ['channel', 'here', 'everyone'];
 
@@ -96,43 +96,62 @@ function restore(text: string): string {
   );
 }
 
-/** Where an undecided destination opener at the end of `head` starts (its `]` for `]:`), if any. */
-function pendingOpener(head: string): number | undefined {
-  let at = head.length;
-  while (at > 0 && (BETWEEN.has(head[at - 1]!) || head[at - 1] === ZWSP)) at--;
-  if (at === 0) return undefined;
-  if (head[at - 1] === ']' && at === head.length) return at - 1;
-  if (head[at - 1] === '(') return at - 1;
-  if (head[at - 1] === ':' && head[at - 2] === ']') return at - 2;
-  return undefined;
+/** A destination opener (`(`, or `]:` from its `]`) whose destination's first character is still to come. */
+interface PendingDestination {
+  readonly at: number;
+  /** Past the spaces, line ends and quote markers: only zero-width spaces may follow now. */
+  pastBetween: boolean;
 }
 
-function stablePrefix(text: string): number {
-  let cut = text.length;
-  for (;;) {
-    const safe = notInsideSurrogatePair(text, cut);
-    if (safe !== cut) {
-      cut = safe;
-      continue;
+/**
+ * Slack's stream: held back is what is still undecided, one thing at a time: a destination
+ * opener (`(`, or `]:` from its `]`) followed so far only by what may come before a destination
+ * (its first character decides it, as in `breakDestinations`), a trailing `]` a `:` could make
+ * one, or an `@` followed by what could still spell a mass mention; and with such an `@`, the
+ * opener whose destination it starts, since the space `breakDestinations` puts between them
+ * depends on both. An opener followed by anything else is decided at once, so a run of `(` or
+ * `]` holds back only its last.
+ */
+class SlackHoldBack extends StreamHoldBack {
+  private bracket: number | undefined;
+  private destination: PendingDestination | undefined;
+  private mention: MassMention | undefined;
+  private openerOfMention: number | undefined;
+
+  protected step(c: string, at: number): void {
+    if (this.bracket !== undefined) {
+      const bracket = this.bracket;
+      this.bracket = undefined;
+      if (c === ':') {
+        this.destination = { at: bracket, pastBetween: false };
+        return;
+      }
+    } else if (this.destination) {
+      if (c === ZWSP) {
+        this.destination.pastBetween = true;
+        return;
+      }
+      if (!this.destination.pastBetween && BETWEEN.has(c)) return;
+      if (c === '@') this.openerOfMention = this.destination.at;
+      this.destination = undefined;
+    } else if (this.mention) {
+      const decision = this.mention.next(c);
+      if (decision === 'open') return;
+      this.mention = undefined;
+      this.openerOfMention = undefined;
+      if (decision === 'mention') return;
     }
-    const head = text.slice(0, cut);
-    const at = head.lastIndexOf('@');
-    if (at >= 0 && couldBecome(head.slice(at + 1), MASS_MENTIONS)) {
-      cut = at;
-      continue;
-    }
-    // A destination opener whose first character has not arrived yet, or a `]` that a `:`
-    // could still turn into one: held back until the next character decides.
-    const opener = pendingOpener(head);
-    if (opener !== undefined) {
-      cut = opener;
-      continue;
-    }
-    return cut;
+    if (c === '(') this.destination = { at, pastBetween: false };
+    else if (c === ']') this.bracket = at;
+    else if (c === '@') this.mention = new MassMention(at, MASS_MENTIONS);
+  }
+
+  protected heldFrom(): number | undefined {
+    return this.bracket ?? this.destination?.at ?? this.openerOfMention ?? this.mention?.at;
   }
 }
 
-export const slackNeutralizer: Neutralizer = { neutralize, restore, stablePrefix };
+export const slackNeutralizer: Neutralizer = { neutralize, restore, holdBack: () => new SlackHoldBack() };
 
 /** Text we did not write, for Slack mrkdwn outside a stream (titles, a question's echo). */
 export function slackPlainText(text: string): string {
