@@ -71,6 +71,8 @@ export interface ThreadTail<Message> {
   readonly calls: number;
 }
 
+/** Messages a second a thread is assumed never to exceed for long (people typing, and bots Slack rate-limits). */
+const MAX_PACE = 2;
 /** A Slack ts as seconds (precise to well under the windows it is used for). */
 const seconds = (ts: string) => Number(ts);
 /** Seconds as a Slack ts: six decimals, as Slack writes them. */
@@ -130,6 +132,8 @@ export async function threadTail<Message extends ThreadMessage>(
   const end = options.latest ?? parent?.latest_reply;
   if (!end || !before(reached, end)) return { parent, replies: head, older: [], calls };
   const page = first.replies.length + (parent ? 1 : 0);
+  /** The newest replies read, oldest first and without a gap, ending at `end`. */
+  let tail: Message[] = [];
   // A window aims at three quarters of a page, so one a little fuller than expected still fits.
   const aim = () => Math.max(1, Math.min(options.wanted - tail.length, Math.floor(page * 0.75)));
   // The thread's pace: its unread replies spread over the time left, else its first page's.
@@ -140,11 +144,13 @@ export async function threadTail<Message extends ThreadMessage>(
       ? unread / span
       : head.length / Math.max(seconds(reached) - seconds(options.ts), 1e-3);
 
-  let tail: Message[] = [];
   let windowEnd = end;
   let overflowed: Message[] = [];
   let width = Math.min(span, aim() / Math.max(pace, 1e-9));
   while (calls < maxCalls) {
+    // The last call with nothing kept yet must not overflow: no thread is written faster than
+    // a few messages a second, so a window of that many seconds holds at most about a page.
+    if (calls === maxCalls - 1 && tail.length === 0) width = Math.min(width, aim() / MAX_PACE);
     const start = seconds(windowEnd) - width;
     const reachesHead = start <= seconds(reached);
     const window = await read({ oldest: reachesHead ? reached : asTs(start), latest: windowEnd });
