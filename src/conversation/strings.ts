@@ -41,6 +41,14 @@ export const strings = {
     "I can't create threads in this channel (I'm missing the Create Public Threads permission), so I'll answer here.",
   noFollowUpThread:
     "I couldn't start a thread for follow-ups here (missing the Create Public Threads permission). Mention me to ask more.",
+  /** A Discord command the bot does not know, or sent with options its registration no longer has. */
+  commandOutOfDate:
+    "This command doesn't match what this bot understands: its registration with Discord is out of date (or the command is turned off here). An admin can update the commands with `npm run commands:deploy`.",
+  /** A button, menu or form no handler knows (from an older version of the bot, or turned off). */
+  componentOutOfDate:
+    'This button or form no longer works (it may be from an older version of the bot, or turned off here). Please ask again.',
+  /** A Discord command, click or form whose handling failed. */
+  interactionFailed: 'Something went wrong while handling that. Please try again in a moment.',
   working: 'Looking through the knowledge base…',
   /** Under an answer: the documents it cites, then those searched but not cited. */
   sourcesHeading: 'Sources',

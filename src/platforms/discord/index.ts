@@ -45,6 +45,7 @@ import { onSaveThreadButton } from './handlers/save-thread-button.js';
 import { loginProblem } from './login-problem.js';
 import { discordResumer } from './resume.js';
 import type { DiscordConfig } from './settings.js';
+import { answerFailed, answerUnhandled } from './unanswered.js';
 
 export interface DiscordAdapterOptions {
   readonly config: DiscordConfig;
@@ -144,9 +145,21 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): PlatformAd
   const dispatch = interactionDispatcher(ctx, options.knowledge);
   const handleMessage = onMessage(ctx);
 
-  // Handlers never let an error escape into the client: every path logs and moves on.
+  // Handlers never let an error escape into the client, and no interaction is left unanswered
+  // (Discord would show "The application did not respond"): one no handler knows is told it is
+  // out of date (by one instance, where several share the shard), a failed one is told so.
   client.on(Events.InteractionCreate, (interaction) => {
-    dispatch(interaction)?.catch((error: unknown) => log.error({ err: error }, 'interaction handler failed'));
+    const handled = dispatch(interaction);
+    const answered = handled
+      ? handled.catch(async (error: unknown) => {
+          log.error({ err: error }, 'interaction handler failed');
+          await answerFailed(interaction, error);
+        })
+      : ctx.conversations
+          .firstDelivery('discord', interaction.id)
+          .catch(() => true)
+          .then((mine) => (mine ? answerUnhandled(interaction, log) : undefined));
+    answered.catch((error: unknown) => log.warn({ err: error }, 'could not answer an interaction'));
   });
   client.on(Events.MessageCreate, (message) => {
     handleMessage(message).catch((error: unknown) => log.error({ err: error }, 'message handler failed'));

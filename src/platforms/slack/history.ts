@@ -8,14 +8,18 @@ import type { Turn } from '../../core/types.js';
 import { slackNeutralizer } from '../../render/slack-text.js';
 import { filesOf, type SlackFile } from './files.js';
 import { stripBotMention } from './format.js';
-import { threadPages } from './thread-pages.js';
+import { threadTail } from './thread-pages.js';
 
 export const QUESTION_EVENT = 'rag_question';
 export const ANSWER_EVENT = 'rag_answer';
 /** Turns handed to the core; it trims further to its token budget. */
 const MAX_TURNS = 20;
-/** Messages of a thread kept while reading it: the turns and the files shared in it come from these. */
+/** A thread's newest messages kept: the turns and the files shared in it come from these (and its first). */
 const THREAD_WINDOW = 200;
+/** Messages asked for per conversations.replies page. */
+const PAGE = 100;
+/** conversations.replies calls for one question's thread, at most (the method is rate-limited). */
+const MAX_CALLS = 3;
 
 interface SlackMessage {
   ts?: string;
@@ -24,6 +28,9 @@ interface SlackMessage {
   bot_id?: string;
   subtype?: string;
   files?: unknown[];
+  reply_count?: number;
+  reply_users?: string[];
+  latest_reply?: string;
   metadata?: { event_type?: string; event_payload?: Record<string, unknown> };
 }
 
@@ -67,28 +74,36 @@ export async function threadContext(
   currentTs: string,
   bot: BotIdentity,
 ): Promise<ThreadContext> {
-  // The newest messages of a long thread are on its last pages: keep a window of them.
-  let messages: SlackMessage[] = [];
-  let botParticipates = false;
-  for await (const page of threadPages<SlackMessage>(client, {
+  // Up to the question: in a long thread, its newest replies (Slack reads threads oldest first).
+  const { parent, replies, older } = await threadTail<SlackMessage>(client, {
     channel,
     ts: rootTs,
-    limit: 100,
+    limit: PAGE,
+    maxPages: MAX_CALLS,
+    // Notices, placeholders and other bots' messages are no turns: read twice the turns kept.
+    wanted: 2 * MAX_TURNS,
     includeMetadata: true,
-  })) {
-    botParticipates ||= page.some((message) => fromBot(message, bot));
-    messages = [...messages, ...page].slice(-THREAD_WINDOW);
-  }
-  const history = messages
-    .filter((message) => message.ts !== currentTs)
-    .map((message) => toTurn(message, bot))
-    .filter((turn): turn is Turn => turn !== undefined);
+    ...(currentTs ? { latest: currentTs } : {}),
+  });
+  const recent = replies.slice(-THREAD_WINDOW);
+  const botParticipates =
+    [parent, ...older, ...replies].some((message) => message !== undefined && fromBot(message, bot)) ||
+    (parent?.reply_users ?? []).includes(bot.userId);
+  // The thread's first message says what it is about, however long it has grown.
+  const messages = [...(parent ? [parent] : []), ...recent];
+  const turns = (list: SlackMessage[]) =>
+    list
+      .filter((message) => message.ts !== currentTs)
+      .map((message) => toTurn(message, bot))
+      .filter((turn): turn is Turn => turn !== undefined);
+  const opening = parent ? turns([parent]) : [];
+  const history = [...opening, ...turns(recent).slice(-(MAX_TURNS - opening.length))];
   const earlier = messages.filter(
     (message) => message.ts !== currentTs && !message.bot_id && !fromBot(message, bot),
   );
   return {
     botParticipates,
-    history: history.slice(-MAX_TURNS),
+    history,
     files: earlier.reverse().flatMap((message) => filesOf(message)),
     questionFiles: messages
       .filter((message) => message.ts === currentTs)

@@ -283,7 +283,10 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   type FakeThread = { id: string; name: string; owner_id: string; parent_id: string; archived?: boolean };
   const threads = new Map<string, FakeThread>();
   const limits: { pattern: RegExp; retryAfter: number; times: number }[] = [];
-  const interactions = new Map<string, { channelId: string; messageId?: string; guild: boolean }>();
+  const interactions = new Map<
+    string,
+    { channelId: string; messageId?: string; guild: boolean; acknowledged?: boolean }
+  >();
   const cdn = new Map<string, { content: Uint8Array; contentType: string; failWith?: number }>();
   const cdnRequests: string[] = [];
   const autocompleteChoices = new Map<string, { name: string; value: string }[]>();
@@ -475,6 +478,10 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       const m = m2;
       const interaction = interactions.get(m[2]!);
       if (!interaction) return { status: 404, body: { message: 'Unknown interaction', code: 10062 } };
+      // An interaction takes one response; later ones go through its webhook, as on Discord.
+      if (interaction.acknowledged)
+        return { status: 400, body: { message: 'Interaction has already been acknowledged.', code: 40060 } };
+      interaction.acknowledged = true;
       const data = (body?.data ?? {}) as Record<string, unknown>;
       if (body?.type === 9) modals.push({ interactionId: m[1]!, data });
       if (body?.type === 8)

@@ -2,7 +2,9 @@
  * A loopback fake of the Slack Web API (`POST /api/<method>`, form or JSON bodies, Bearer
  * token, the `{ok, error}` envelope) with the methods the bot uses, a message store so
  * `conversations.replies` sees what was posted (as Slack answers it: a parent's ts gives the
- * thread, a reply's ts that reply alone, metadata only with `include_all_metadata`),
+ * thread, parent first, with `reply_count`, `reply_users` and `latest_reply`; a reply's ts that
+ * reply alone; `oldest`/`latest`/`inclusive` and cursor pages; metadata only with
+ * `include_all_metadata`),
  * `response_url` endpoints for slash
  * commands, switchable 429 + Retry-After and `not_in_channel`, and chat streaming that can
  * be turned off. Plus helpers that send correctly (or badly) signed requests to Bolt.
@@ -131,6 +133,8 @@ export interface FakeSlack {
     threadTs?: string,
     files?: FakeSlackFile[],
   ): string;
+  /** Moves the fake's clock on: the next message's ts is this many seconds later (a quiet spell). */
+  passTime(seconds: number): void;
   /** Uploads a file: served at its url_private_download to requests with the bot token. */
   addFile(fields: FakeFileFields): FakeSlackFile;
   /** Every request for a file's bytes. */
@@ -243,6 +247,18 @@ function safeJson(value: string): unknown {
     return value;
   }
 }
+
+/** Slack ts order (whole seconds, then the six-digit fraction), as the API compares them. */
+function tsParts(ts: string): [bigint, bigint] {
+  const [whole = '0', fraction = ''] = ts.split('.');
+  return [BigInt(whole || '0'), BigInt(fraction.padEnd(6, '0').slice(0, 6) || '0')];
+}
+const tsAfter = (a: string, b: string) => {
+  const [as, af] = tsParts(a);
+  const [bs, bf] = tsParts(b);
+  return as !== bs ? as > bs : af > bf;
+};
+const tsEqual = (a: string, b: string) => !tsAfter(a, b) && !tsAfter(b, a);
 
 export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<FakeSlack> {
   const token = options.token ?? 'xoxb-fake-token-for-tests';
@@ -498,13 +514,30 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
             has_more: false,
           };
         }
-        const thread = channel(ch)
-          .filter((m) => m.ts === root || m.thread_ts === root)
-          .map((m) => {
-            const replies =
-              m.ts === root ? channel(ch).filter((r) => r.thread_ts === root && r.ts !== root).length : 0;
-            return replies > 0 ? { ...shown(m), thread_ts: root, reply_count: replies } : shown(m);
-          });
+        const replies = channel(ch).filter((r) => r.thread_ts === root && r.ts !== root);
+        const parentOf = (m: FakeMessage) =>
+          replies.length > 0
+            ? {
+                ...shown(m),
+                thread_ts: root,
+                reply_count: replies.length,
+                reply_users: [...new Set(replies.map((r) => r.user ?? r.bot_id ?? ''))].filter(Boolean),
+                latest_reply: replies.at(-1)!.ts,
+              }
+            : shown(m);
+        // A time range (`oldest`, `latest`, both exclusive unless `inclusive`) narrows the
+        // replies; the parent comes first whatever the range, as Slack gives it.
+        const inclusive = args.inclusive === true || args.inclusive === 'true';
+        const oldest = args.oldest !== undefined ? String(args.oldest) : undefined;
+        const latest = args.latest !== undefined ? String(args.latest) : undefined;
+        const inRange = (ts: string) =>
+          (oldest === undefined || tsAfter(ts, oldest) || (inclusive && tsEqual(ts, oldest))) &&
+          (latest === undefined || tsAfter(latest, ts) || (inclusive && tsEqual(ts, latest)));
+        const parent = channel(ch).find((m) => m.ts === root);
+        const thread = [
+          ...(parent ? [parentOf(parent)] : []),
+          ...replies.filter((m) => inRange(m.ts)).map(shown),
+        ];
         // Oldest first, a page at a time: the cursor is where the next page starts (opaque to
         // the caller), and has_more with response_metadata.next_cursor says more follow.
         const limit = Math.min(Number(args.limit ?? repliesPageCap), repliesPageCap);
@@ -701,6 +734,9 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     downloads,
     rateLimit(method, retryAfter, times = 1) {
       limited.set(method, { retryAfter, times });
+    },
+    passTime: (seconds) => {
+      clock += Math.max(0, Math.floor(seconds));
     },
     capRepliesPage: (messages) => {
       repliesPageCap = messages;
