@@ -3,24 +3,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RagCore } from '../../src/core/rag-core.js';
-import type { AnswerEvent, GenerationRequest, Passage, Turn } from '../../src/core/types.js';
+import type { AnswerEvent, Passage, Turn } from '../../src/core/types.js';
 import { ExtractiveGenerator } from '../../src/generators/extractive.js';
 import { rewriteFollowUp } from '../../src/generators/follow-up.js';
 import { ingestPaths } from '../../src/ingest/pipeline.js';
 import { LocalStore } from '../../src/stores/local/index.js';
+import { offlineAnswer } from '../support/offline-answer.js';
 
-async function generate(
+const generate = (
   question: string,
   passages: Passage[],
   history: Turn[] = [],
   purpose: 'answer' | 'condense' = 'answer',
-) {
-  const request: GenerationRequest = { purpose, messages: [], question, passages, history };
-  let text = '';
-  for await (const chunk of new ExtractiveGenerator().generate(request))
-    if (chunk.type === 'text') text += chunk.text;
-  return text;
-}
+) => offlineAnswer(question, passages, { history, purpose });
 
 const passage = (id: string, text: string): Passage => ({
   id,

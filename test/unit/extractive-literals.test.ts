@@ -4,16 +4,11 @@
  * literal matches every version or key built from the same pieces.
  */
 import { describe, expect, it } from 'vitest';
-import type { GenerationRequest, Passage } from '../../src/core/types.js';
-import { ExtractiveGenerator, literalsOf } from '../../src/generators/extractive.js';
+import type { Passage } from '../../src/core/types.js';
+import { literalsOf } from '../../src/generators/extractive.js';
+import { offlineAnswer } from '../support/offline-answer.js';
 
-async function answer(question: string, passages: Passage[]): Promise<string> {
-  const request: GenerationRequest = { purpose: 'answer', messages: [], question, passages, history: [] };
-  let text = '';
-  for await (const chunk of new ExtractiveGenerator().generate(request))
-    if (chunk.type === 'text') text += chunk.text;
-  return text;
-}
+const answer = (question: string, passages: Passage[]) => offlineAnswer(question, passages);
 
 const passage = (id: string, text: string, section: string): Passage => ({
   id,

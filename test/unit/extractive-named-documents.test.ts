@@ -4,23 +4,12 @@
  * that thing, and another document merely outscored it on the question's other words.
  */
 import { describe, expect, it } from 'vitest';
-import type { GenerationRequest, Passage } from '../../src/core/types.js';
-import { documentName, ExtractiveGenerator } from '../../src/generators/extractive.js';
+import type { Passage } from '../../src/core/types.js';
+import { documentName } from '../../src/generators/extractive.js';
+import { offlineAnswer } from '../support/offline-answer.js';
 
-async function answer(question: string, passages: Passage[], deciding: string[]): Promise<string> {
-  const request: GenerationRequest = {
-    purpose: 'answer',
-    messages: [],
-    question,
-    passages,
-    deciding: new Set(deciding),
-    history: [],
-  };
-  let text = '';
-  for await (const chunk of new ExtractiveGenerator().generate(request))
-    if (chunk.type === 'text') text += chunk.text;
-  return text;
-}
+const answer = (question: string, passages: Passage[], deciding: string[]) =>
+  offlineAnswer(question, passages, { deciding: new Set(deciding) });
 
 const passage = (id: string, source: string, text: string): Passage => ({
   id,
