@@ -14,7 +14,12 @@ import { buildRuntime } from '../../src/app/runtime.js';
 import { parseConfig } from '../../src/config.js';
 import type { Answerer } from '../../src/core/types.js';
 import type { HttpRoute } from '../../src/http/types.js';
-import { createSharedState, MemoryDedupeStore, type SharedState } from '../../src/ops/shared-state.js';
+import {
+  createSharedState,
+  type DedupeStore,
+  MemoryDedupeStore,
+  type SharedState,
+} from '../../src/ops/shared-state.js';
 import {
   createSlackAdapter,
   type SlackAdapter,
@@ -268,21 +273,36 @@ describe('before the signature check', () => {
     );
     await waitFor(() => stats().pendingBytes === 2 * (128 * KIB - 1), 'both uploads read');
     const busyBefore = stats().refused.busy;
-    const third = rawRequest(
-      adapter.port!,
-      {
-        'x-slack-signature': FAKE_SIGNATURE,
-        'x-slack-request-timestamp': now(),
-        'content-type': 'application/json',
-        'content-length': '1024',
-      },
-      Buffer.alloc(1024, 'd'),
-    );
-    expect((await third.closed).status).toBe(503);
-    expect(stats().refused.busy - busyBefore).toBe(1);
-    expect(stats().pendingBytes).toBeLessThanOrEqual(256 * KIB);
+    const upload = (bytes: number, sent = bytes) =>
+      rawRequest(
+        adapter.port!,
+        {
+          'x-slack-signature': FAKE_SIGNATURE,
+          'x-slack-request-timestamp': now(),
+          'content-type': 'application/json',
+          'content-length': String(bytes),
+        },
+        Buffer.alloc(sent, 'd'),
+      );
+    // A larger body waits its turn, but Slack's own small deliveries still get through: an
+    // eighth of the budget (32 KiB here) is kept for small bodies.
+    expect((await upload(64 * KIB).closed).status).toBe(503);
+    const signedEvent = () =>
+      sendToBolt(
+        `http://127.0.0.1:${adapter.port}/slack/events`,
+        eventEnvelope({ type: 'app_home_opened', user: 'U1', channel: 'D1', tab: 'messages' }),
+        'application/json',
+        { secret: SECRET },
+      );
+    expect((await signedEvent()).status).toBe(200);
+    // Stalled small uploads can fill the reserve too; then small bodies wait as well.
+    const stalledSmall = upload(32 * KIB, 32 * KIB - 1);
+    await waitFor(() => stats().pendingBytes === 2 * (128 * KIB - 1) + 32 * KIB - 1, 'the reserve used');
+    expect((await upload(1024).closed).status).toBe(503);
+    expect(stats().refused.busy - busyBefore).toBe(2);
+    expect(stats().pendingBytes).toBeLessThanOrEqual(256 * KIB + 32 * KIB);
     // The uploads give up: their bytes go back, and a real signed event is answered.
-    for (const { socket } of stalled) socket.destroy();
+    for (const { socket } of [...stalled, stalledSmall]) socket.destroy();
     await waitFor(() => stats().pendingBytes === 0, 'the budget back');
     const ok = await sendToBolt(
       `http://127.0.0.1:${adapter.port}/slack/events`,
@@ -392,6 +412,33 @@ describe('a replayed signed request', () => {
       'both questions posted',
     );
     expect(asked(channel, question)).toHaveLength(1);
+  });
+
+  it('acknowledges and answers a /ask when the shared store does not answer the replay check', async () => {
+    // A store that never answers for request signatures (a hung database, an exhausted pool).
+    const memory = new MemoryDedupeStore();
+    const hung: DedupeStore = {
+      firstSeen: (key, ttlMs) =>
+        key.includes(':delivery:v0=') ? new Promise<boolean>(() => undefined) : memory.firstSeen(key, ttlMs),
+      forget: (key) => memory.forget(key),
+    };
+    const stuck = await startAdapter({ conversations: layerOver(answerer, { dedupe: hung, logger }) });
+    const channel = 'C0HUNGSTORE';
+    const question = 'How do I rotate the logs?';
+    const body = slashCommandBody({
+      text: question,
+      user_id: 'U78',
+      channel_id: channel,
+      response_url: slack.responseURL('r3'),
+    });
+    const response = await sendToBolt(
+      `http://127.0.0.1:${stuck.port}/slack/events`,
+      body,
+      'application/x-www-form-urlencoded',
+      { secret: SECRET },
+    );
+    expect(response.status).toBe(200);
+    await waitFor(() => asked(channel, question).length === 1, 'the question posted');
   });
 
   it('acts on a replayed button click once', async () => {

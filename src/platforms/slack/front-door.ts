@@ -8,7 +8,9 @@
  *   are public and the HMAC, which needs the body, is still Bolt's;
  * - a body declared (or found, when chunked) larger than `maxBodyBytes` is refused (413);
  * - bodies not yet verified share one budget, `pendingBodyBytes`, across all connections
- *   (503 past it);
+ *   (503 past it); an eighth more is kept for small bodies (Slack's own events, commands and
+ *   clicks are 2-20 KB), so stalled uploads of large bodies, which anyone can send with a
+ *   current timestamp and a signature of the right shape, cannot turn away Slack's deliveries;
  * - the whole request must arrive within `requestTimeoutMs` (Node answers 408 and closes).
  * The body read here is handed to Bolt as already read (`rawBody`), so Bolt verifies and
  * parses it as usual. The install pages, the web chat and the health routes pass through
@@ -40,6 +42,14 @@ export const DEFAULT_DOOR_LIMITS: SlackDoorLimits = {
   pendingBodyBytes: 8 * 1024 * 1024,
   requestTimeoutMs: 10_000,
 };
+
+/**
+ * Room kept beside the budget for small bodies, and the largest body that may use it: an eighth
+ * of the budget (1 MiB by default), far above Slack's own 2-20 KB deliveries.
+ */
+function smallBodyReserve(limits: SlackDoorLimits): number {
+  return Math.floor(limits.pendingBodyBytes / 8);
+}
 
 /** Slack's replay window: a timestamp further than this from our clock is refused. */
 const WINDOW_SECONDS = 5 * 60;
@@ -108,6 +118,8 @@ function headerRefusal(req: IncomingMessage, limits: SlackDoorLimits, nowMs: num
 export class GuardedReceiver {
   private server: Server | undefined;
   private pending = 0;
+  /** Bytes of small bodies read from the reserve while the budget was full. */
+  private reserved = 0;
   private bodyBytesRead = 0;
   private readonly refused: Record<Refusal, number> = { unsigned: 0, stale: 0, too_large: 0, busy: 0 };
   private readonly unlogged: Record<Refusal, number> = { unsigned: 0, stale: 0, too_large: 0, busy: 0 };
@@ -137,7 +149,11 @@ export class GuardedReceiver {
   }
 
   stats(): SlackDoorStats {
-    return { bodyBytesRead: this.bodyBytesRead, pendingBytes: this.pending, refused: { ...this.refused } };
+    return {
+      bodyBytesRead: this.bodyBytesRead,
+      pendingBytes: this.pending + this.reserved,
+      refused: { ...this.refused },
+    };
   }
 
   async start(port: number): Promise<Server> {
@@ -189,28 +205,32 @@ export class GuardedReceiver {
   private readBody(req: IncomingMessage, res: ServerResponse): void {
     const chunks: Buffer[] = [];
     let size = 0;
+    let fromReserve = 0;
     let done = false;
+    const reserve = smallBodyReserve(this.limits);
     const finish = () => {
       done = true;
-      this.pending -= size;
+      this.pending -= size - fromReserve;
+      this.reserved -= fromReserve;
       req.off('data', onData);
     };
     const onData = (chunk: Buffer) => {
       if (done) return;
       this.bodyBytesRead += chunk.length;
-      const refusal =
-        size + chunk.length > this.limits.maxBodyBytes
-          ? 'too_large'
-          : this.pending + chunk.length > this.limits.pendingBodyBytes
-            ? 'busy'
-            : undefined;
+      const length = chunk.length;
+      let refusal: Refusal | undefined;
+      if (size + length > this.limits.maxBodyBytes) refusal = 'too_large';
+      else if (this.pending + length <= this.limits.pendingBodyBytes) this.pending += length;
+      else if (size + length <= reserve && this.reserved + length <= reserve) {
+        this.reserved += length;
+        fromReserve += length;
+      } else refusal = 'busy';
       if (refusal) {
         finish();
         this.refuse(req, res, refusal);
         return;
       }
-      size += chunk.length;
-      this.pending += chunk.length;
+      size += length;
       chunks.push(chunk);
     };
     req.on('data', onData);

@@ -238,6 +238,26 @@ function missingInstallation(error: unknown): NoInstallationError | undefined {
   return undefined;
 }
 
+/**
+ * Slash commands and interactions are acknowledged by their handlers, within Slack's 3 s, and
+ * the replay check runs before them: it may take at most this long (a busy or hung shared
+ * store), after which the request counts as new. A replay acted on is rare and harmless; a
+ * command Slack shows as failed is lost.
+ */
+export const REPLAY_CHECK_MS = 500;
+
+async function firstDeliveryWithin(conversations: ConversationLayer, signature: string): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(true), REPLAY_CHECK_MS);
+  });
+  try {
+    return await Promise.race([conversations.firstDelivery('slack', signature).catch(() => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   const { config, conversations, installations } = options;
   const log = (options.logger ?? silentLogger).child({ platform: 'slack' });
@@ -307,7 +327,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
       if (!(await conversations.firstDelivery('slack', eventId))) return;
     } else {
       const signature = context[SIGNATURE_PROPERTY];
-      if (typeof signature === 'string' && !(await conversations.firstDelivery('slack', signature))) {
+      if (typeof signature === 'string' && !(await firstDeliveryWithin(conversations, signature))) {
         log.warn(
           { request: (body as { type?: string }).type ?? (body as { command?: string }).command },
           'ignored a signed Slack request received before (a replay): acknowledged, not acted on again',
