@@ -295,11 +295,12 @@ export class ExtractiveGenerator implements Generator {
       for (const term of unit.terms) if (wanted.has(term)) holding.set(term, (holding.get(term) ?? 0) + 1);
     const weight = (term: string) => Math.log(1 + units.length / (holding.get(term) ?? 1));
     // A literal of the question found whole in a unit counts as one more term, weighted the same way.
-    const literals = literalsOf(question);
+    // A set: a long question's literals are looked up once per word of every unit.
+    const literals = new Set(literalsOf(question));
     const literalsIn = new Map<Unit, ReadonlySet<string>>();
-    if (literals.length > 0)
+    if (literals.size > 0)
       for (const unit of units) {
-        const found = new Set(words(`${unit.lead} ${unit.body}`).filter((word) => literals.includes(word)));
+        const found = new Set(words(`${unit.lead} ${unit.body}`).filter((word) => literals.has(word)));
         if (found.size > 0) literalsIn.set(unit, found);
       }
     const literalHolding = new Map<string, number>();
