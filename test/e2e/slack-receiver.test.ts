@@ -82,6 +82,9 @@ async function startAdapter(options: Partial<SlackAdapterOptions> = {}): Promise
 }
 
 const now = () => String(Math.floor(Date.now() / 1000));
+/** A /ask slash command's form body, its reply going to the fake's response URL `reply`. */
+const askBody = (text: string, user: string, channel: string, reply: string) =>
+  slashCommandBody({ text, user_id: user, channel_id: channel, response_url: slack.responseURL(reply) });
 /** Replays the bot recognised and acknowledged without acting on them. */
 const replays = () => logLines.filter((l) => l.includes('(a replay)')).length;
 
@@ -382,12 +385,7 @@ describe('a replayed signed request', () => {
   it('answers the same signed /ask sent three times once, and a new /ask as usual', async () => {
     const channel = 'C0REPLAY';
     const question = 'How do I deploy with Docker?';
-    const body = slashCommandBody({
-      text: question,
-      user_id: 'U77',
-      channel_id: channel,
-      response_url: slack.responseURL('r1'),
-    });
+    const body = askBody(question, 'U77', channel, 'r1');
     const headers = {
       'content-type': 'application/x-www-form-urlencoded',
       ...signSlackRequest(SECRET, body),
@@ -400,12 +398,7 @@ describe('a replayed signed request', () => {
     expect(replays() - before).toBe(2);
     // A different /ask (its own trigger id, its own signature) after them is answered.
     const next = 'How do I restart the bot?';
-    const fresh = slashCommandBody({
-      text: next,
-      user_id: 'U77',
-      channel_id: channel,
-      response_url: slack.responseURL('r2'),
-    });
+    const fresh = askBody(next, 'U77', channel, 'r2');
     await sendToBolt(url, fresh, 'application/x-www-form-urlencoded', { secret: SECRET });
     await waitFor(
       () => asked(channel, next).length === 1 && asked(channel, question).length > 0,
@@ -425,12 +418,7 @@ describe('a replayed signed request', () => {
     const stuck = await startAdapter({ conversations: layerOver(answerer, { dedupe: hung, logger }) });
     const channel = 'C0HUNGSTORE';
     const question = 'How do I rotate the logs?';
-    const body = slashCommandBody({
-      text: question,
-      user_id: 'U78',
-      channel_id: channel,
-      response_url: slack.responseURL('r3'),
-    });
+    const body = askBody(question, 'U78', channel, 'r3');
     const response = await sendToBolt(
       `http://127.0.0.1:${stuck.port}/slack/events`,
       body,
@@ -523,12 +511,7 @@ for (const store of sharedStores) {
     it('answers a signed /ask replayed to the other instance once', async () => {
       const channel = `C0HOSTS${store.name.toUpperCase()}`;
       const question = `Which port does the bot listen on (${store.name})?`;
-      const body = slashCommandBody({
-        text: question,
-        user_id: 'U78',
-        channel_id: channel,
-        response_url: slack.responseURL(`h-${store.name}`),
-      });
+      const body = askBody(question, 'U78', channel, `h-${store.name}`);
       const headers = {
         'content-type': 'application/x-www-form-urlencoded',
         ...signSlackRequest(SECRET, body),
