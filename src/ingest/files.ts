@@ -53,6 +53,7 @@ export const SUPPORTED_EXTENSIONS = [
   '.md',
   '.markdown',
   '.mdx',
+  '.rst',
   '.txt',
   '.text',
   '.html',

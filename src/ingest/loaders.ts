@@ -15,6 +15,8 @@ import {
   readLimited,
   TooLargeError,
 } from './files.js';
+import { cleanMdx } from './formats/mdx.js';
+import { rstToMarkdown } from './formats/rst.js';
 import { readHtml } from './html.js';
 
 export {
@@ -297,6 +299,11 @@ async function loadData(
   const content = decodeText(data);
   if (extension === '.json') return loadJson(content, name, options.textField ?? 'text', limits);
   if (extension === '.html' || extension === '.htm') return loadHtml(content, limits);
+  // Read the way a repository's files are (formats/source.ts), so a folder of docs, an attached
+  // file and a synced repository give the same passages: an MDX page's imports are build code,
+  // and reStructuredText's literal blocks are the code a how-to question wants quoted whole.
+  if (extension === '.mdx') return loadMarkdown(cleanMdx(content), limits);
+  if (extension === '.rst') return loadMarkdown(rstToMarkdown(content), limits);
   return loadMarkdown(content, limits);
 }
 

@@ -11,6 +11,7 @@ import { UpstashStore } from '../../src/stores/upstash.js';
 import { runCli } from '../e2e/cli.js';
 import { type FakeUpstash, startFakeUpstash } from '../fakes/upstash/index.js';
 import { tinyPdf } from '../support/files.js';
+import { offlineAnswer } from '../support/offline-answer.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -79,6 +80,58 @@ describe('loading documents', () => {
       },
     );
     expect(other.kind === 'records' && other.records[0]?.text).toBe('Yes.');
+  });
+
+  it('reads a folder of MDX and reStructuredText docs the way a synced repository does: no build code, code blocks fenced whole', async () => {
+    const docs = join(dir, 'site-docs');
+    await write(
+      'site-docs/retries.mdx',
+      [
+        '---',
+        'title: Retries',
+        '---',
+        "import Tabs from '@theme/Tabs';",
+        "export const meta = { sidebar: 'guides' };",
+        '',
+        '# Retries',
+        '',
+        'Failed uploads are retried three times with a growing delay.',
+      ].join('\n'),
+    );
+    await write(
+      'site-docs/pooling.rst',
+      [
+        'Connection pooling',
+        '==================',
+        '',
+        'Open a pool once and share it between requests:',
+        '',
+        '.. code-block:: python',
+        '',
+        '   pool = Pool(max_size=10)',
+        '   conn = pool.acquire()',
+        '',
+        'Pools close idle connections after five minutes.',
+      ].join('\n'),
+    );
+    const store = await LocalStore.open({ dir: join(dir, 'formats-store') });
+    try {
+      const report = await ingestPaths(store, [docs], { cwd: docs });
+      expect(report.failed).toEqual([]);
+      const [mdx] = await store.search('How many times are failed uploads retried?', { topK: 1 });
+      expect(mdx?.title).toContain('Retries');
+      expect(mdx?.text).toContain('retried three times');
+      expect(mdx?.text).not.toContain('@theme/Tabs');
+      expect(mdx?.text).not.toContain('sidebar');
+      const found = await store.search('How do I open a connection pool?', { topK: 3 });
+      const pool = found.find((passage) => passage.source.endsWith('pooling.rst'));
+      expect(pool?.title).toContain('Connection pooling');
+      expect(pool?.text).toContain('```python\npool = Pool(max_size=10)\nconn = pool.acquire()\n```');
+      const answer = await offlineAnswer('How do I open a connection pool?', found);
+      expect(answer).toContain('```python\npool = Pool(max_size=10)\nconn = pool.acquire()\n```');
+    } finally {
+      store.close();
+    }
   });
 
   it('explains what is wrong with a malformed file', async () => {

@@ -326,7 +326,6 @@ describe('reStructuredText to Markdown', () => {
         '```',
         '',
         '```python',
-        '',
         'print("hi")',
         '```',
         '',
@@ -397,7 +396,7 @@ describe('code fences', () => {
     ]);
     expect(notion).toBe('````javascript\nconst x = 1;\n```\nnot a fence end\n````');
     const rst = rstToMarkdown('.. code-block:: md\n\n   ```\n   inner\n   ```\n\nText::\n\n    ````x\n');
-    expect(rst).toBe('````md\n\n```\ninner\n```\n````\n\nText:\n\n`````\n````x\n`````');
+    expect(rst).toBe('````md\n```\ninner\n```\n````\n\nText:\n\n`````\n````x\n`````');
     const confluence = confluenceStorageToMarkdown(
       '<ac:structured-macro ac:name="code"><ac:plain-text-body><![CDATA[a ```` b]]></ac:plain-text-body></ac:structured-macro>',
     );

@@ -171,6 +171,8 @@ export function rstToMarkdown(source: string): string {
       // Option lines (`:linenos:`) come first in a directive's block.
       let content = block.lines;
       while (content.length > 0 && content[0]!.startsWith(':')) content = content.slice(1);
+      // The blank line between the directive (and its options) and its content is not content.
+      while (content.length > 0 && content[0] === '') content = content.slice(1);
       if (CODE_DIRECTIVES.has(name)) {
         out.push(fencedCode(content.join('\n'), argument.split(' ')[0] ?? ''), '');
       } else if (ADMONITIONS.has(name)) {
