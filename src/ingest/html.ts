@@ -60,6 +60,8 @@ const ALWAYS_DROPPED = [
   'canvas',
   'head',
   'title',
+  // GitHub's copy button beside each code block: a control, not text.
+  'clipboard-copy',
 ];
 const DROPPED: Record<HtmlMode, ReadonlySet<string>> = {
   file: new Set([...ALWAYS_DROPPED, 'nav', 'footer']),
@@ -187,7 +189,16 @@ interface Indent {
 interface TableState {
   rows: string[][];
   row?: string[];
+  /**
+   * Code blocks found in the table's cells. A table holding `<pre>` is a layout for code (Sphinx's
+   * and Hugo's line-numbered listings put the numbers in one cell and the code in the next), and
+   * a code block squeezed into a one-line cell cannot be quoted: they are written after it.
+   */
+  code?: { text: string; language?: string }[];
 }
+
+/** Text a heading's permalink shows (`<a href="#usage">¶</a>`): a mark, not a word of the heading. */
+const PERMALINK_MARKS = new Set(['', '¶', '§', '#', '🔗', '∞', '⚓', '\u200b', '\ufeff']);
 
 const sink = (flat: boolean): Sink => ({ text: '', flat, space: false, breaks: 0, marks: [], unwritten: 0 });
 
@@ -409,7 +420,10 @@ export function readHtml(html: string, options: HtmlOptions): HtmlContent {
   let depth = 0;
   const lists: { ordered: boolean; next: number }[] = [];
   const tables: TableState[] = [];
-  let pre: { text: string; language?: string } | undefined;
+  let pre: { text: string; language?: string; table?: TableState } | undefined;
+  /** Open headings, and the depth of an in-page link (a permalink) open inside one. */
+  let headings = 0;
+  let permalinkDepth = 0;
   let preDepth = 0;
   const regions: Partial<Record<'main' | 'article' | 'role', Region>> = {};
   const regionStack: (keyof typeof regions | undefined)[] = [];
@@ -451,6 +465,11 @@ export function readHtml(html: string, options: HtmlOptions): HtmlContent {
       if (pre) {
         preDepth += 1;
         if (name === 'br') pre.text += '\n';
+        // `<pre><code class="language-js">`, as Markdown renderers write it.
+        if (name === 'code' && !pre.language) {
+          const language = codeLanguage(attributes.class);
+          if (language) pre.language = language;
+        }
         return;
       }
       if (BLOCKS.has(name)) writer.block();
@@ -463,7 +482,11 @@ export function readHtml(html: string, options: HtmlOptions): HtmlContent {
         case 'h5':
         case 'h6': {
           const mark = writer.openHeading(Number(name[1]));
-          onClose(name, () => writer.closeHeading(mark));
+          headings += 1;
+          onClose(name, () => {
+            headings -= 1;
+            writer.closeHeading(mark);
+          });
           return;
         }
         case 'br':
@@ -484,7 +507,8 @@ export function readHtml(html: string, options: HtmlOptions): HtmlContent {
         case 'pre': {
           writer.block();
           const language = codeLanguage(attributes.class);
-          pre = { text: '', ...(language ? { language } : {}) };
+          const table = writer.collecting ? tables.at(-1) : undefined;
+          pre = { text: '', ...(language ? { language } : {}), ...(table ? { table } : {}) };
           preDepth = 0;
           return;
         }
@@ -540,6 +564,7 @@ export function readHtml(html: string, options: HtmlOptions): HtmlContent {
           onClose(name, () => {
             const table = tables.pop();
             if (table) writeTable(writer, table);
+            for (const code of table?.code ?? []) writeCodeBlock(writer, code.text, code.language);
             writer.block();
           });
           return;
@@ -577,6 +602,12 @@ export function readHtml(html: string, options: HtmlOptions): HtmlContent {
       }
       if (name === 'a') {
         const href = attributes.href?.trim();
+        if (headings > 0 && href?.startsWith('#') && permalinkDepth === 0) {
+          permalinkDepth = depth;
+          onClose(name, () => {
+            permalinkDepth = 0;
+          });
+        }
         if (!href || href.startsWith('#') || !keptHref(href)) return;
         const mark = writer.openMark('[');
         onClose(name, () => writer.closeMark(mark, `](${destination(href)})`));
@@ -584,6 +615,7 @@ export function readHtml(html: string, options: HtmlOptions): HtmlContent {
     },
 
     text(text) {
+      if (permalinkDepth > 0 && PERMALINK_MARKS.has(text.trim())) return;
       if (titleText !== undefined && titleText.length < MAX_TITLE_CHARS * 4) titleText += text;
       if (h1Text !== undefined && h1Text.length < MAX_TITLE_CHARS * 4) h1Text += text;
       if (dropDepth > 0) return;
@@ -609,7 +641,12 @@ export function readHtml(html: string, options: HtmlOptions): HtmlContent {
       } else if (pre) {
         if (preDepth > 0) preDepth -= 1;
         else {
-          writeCodeBlock(writer, pre.text, pre.language);
+          if (!pre.table) writeCodeBlock(writer, pre.text, pre.language);
+          // A cell's listing is written after its table; a cell of line numbers is dropped.
+          else if (!onlyDigits(pre.text)) {
+            pre.table.code ??= [];
+            pre.table.code.push(pre);
+          }
           pre = undefined;
         }
       } else {
@@ -691,8 +728,19 @@ const MAX_TABLE_COLUMNS = 32;
  * row as many cells as it has (GFM fills the rest), so a table costs what its cells hold,
  * never rows times the widest row; rows stop once the output is full.
  */
+function onlyDigits(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (!isSpace(code) && (code < 48 || code > 57)) return false;
+  }
+  return true;
+}
+
 function writeTable(writer: MarkdownWriter, table: TableState): void {
-  const rows = table.rows.filter((row) => row.length > 0);
+  // Around code, a table is layout: its cells left empty by the listing (or holding only its
+  // line numbers) are not data.
+  const cells = table.code ? table.rows.map((row) => row.filter((cell) => !onlyDigits(cell))) : table.rows;
+  const rows = cells.filter((row) => row.length > 0);
   if (rows.length === 0) return;
   if (writer.flat) {
     writer.write(rows.map((row) => row.join(' ')).join(' '));
