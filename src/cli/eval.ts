@@ -44,7 +44,8 @@ const USAGE = `Measure retrieval and answer quality.
   npm run eval -- <set.json> [options]      retrieval quality on one eval set
 
 Options:
-  --squad <folder>    the SQuAD 2.0 sample for the full run (default: ../shared/eval-data/squad2)
+  --squad <folder>    the SQuAD 2.0 sample for the full run, its corpus/ and questions.json
+                      (default: ../shared/eval-data/squad2; any sample in that layout)
   --corpus <folder>   index this folder into a temporary store and evaluate that (a local
                       one; with DATABASE_URL a PostgreSQL one in a temporary schema; sources
                       in the set are named relative to the folder)
@@ -267,14 +268,17 @@ async function main(): Promise<number> {
 async function suite(squad: string | undefined, json: boolean): Promise<number> {
   const root = process.cwd();
   const squadDir = resolve(squad ?? join(root, '../shared/eval-data/squad2'));
-  if (squad && !existsSync(join(squadDir, 'corpus'))) {
-    process.stderr.write(`No SQuAD sample at ${squadDir} (it needs a corpus/ folder).\n`);
+  const isSample = existsSync(join(squadDir, 'corpus')) && existsSync(join(squadDir, 'questions.json'));
+  if (squad && !isSample) {
+    process.stderr.write(
+      `No SQuAD sample at ${squadDir} (it needs a corpus/ folder and a questions.json, as ../shared/eval-data/squad2 has).\n`,
+    );
     return 2;
   }
   const config = loadConfig();
   const results = await runSuite({
     root,
-    ...(existsSync(join(squadDir, 'corpus')) ? { squadDir } : {}),
+    ...(isSample ? { squadDir } : {}),
     topK: config.rag.topK,
     contextTokens: config.rag.contextTokens,
     ...(config.rag.minScore !== undefined ? { minScore: config.rag.minScore } : {}),

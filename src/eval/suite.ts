@@ -22,6 +22,7 @@ import { type AnswerReport, evaluateAnswers } from './answers.js';
 import { collectOutcomes, type EvalQuestion, type EvalReport, loadEvalSet, summarize } from './evaluate.js';
 import { evaluateFollowUps, type FollowUpReport, loadFollowUps } from './follow-ups.js';
 import { type HeldOutReport, heldOut } from './held-out.js';
+import { loadSquadSets } from './squad.js';
 
 export interface SuiteOptions {
   /** The repository: knowledge/ and eval/ are read from here. */
@@ -121,7 +122,7 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteResults> {
       floor,
     );
     const squad = options.squadDir
-      ? await runSquad(options.squadDir, root, k, floor, options.contextTokens)
+      ? await runSquad(options.squadDir, k, floor, options.contextTokens)
       : undefined;
     return {
       floor,
@@ -177,17 +178,16 @@ export function packageHalves(set: readonly EvalQuestion[], answers: AnswerRepor
   });
 }
 
-async function runSquad(squadDir: string, root: string, k: number, floor: number, contextTokens: number) {
+async function runSquad(squadDir: string, k: number, floor: number, contextTokens: number) {
   const corpus = join(squadDir, 'corpus');
   if (!existsSync(corpus)) return undefined;
+  // The sample's own questions, so any sample in its layout is measured, not only the bundled one.
+  const { main: set, impossible } = await loadSquadSets(squadDir);
   const indexed = await index([corpus], corpus);
   try {
-    const set = await loadEvalSet(join(root, 'eval/squad2.json'));
     const outcomes = await collectOutcomes(indexed.store, set, k);
-    const impossiblePath = join(root, 'eval/squad2-impossible.json');
     let impossibleRefused: number | undefined;
-    if (existsSync(impossiblePath)) {
-      const impossible = await loadEvalSet(impossiblePath);
+    if (impossible.length > 0) {
       const refused = summarize(impossible, await collectOutcomes(indexed.store, impossible, k), {
         k,
         minScore: floor,

@@ -149,9 +149,83 @@ describe('npm run eval on a set with answer patterns', () => {
   });
 });
 
+/**
+ * A SQuAD-layout sample of articles the bundled one lacks: four in the corpus (two answerable
+ * questions each), two only asked about, and adversarial questions.
+ */
+async function tinySquadSample(): Promise<string> {
+  const dir = await tempDir();
+  const articles: Record<string, string[]> = {
+    Lighthouses: [
+      'The Eddystone Lighthouse stands on rocks fourteen kilometres south of Rame Head in Cornwall.',
+      'Fresnel lenses, invented by Augustin-Jean Fresnel in 1822, let a lighthouse beam reach far out to sea.',
+    ],
+    Volcanoes: [
+      'Mauna Loa on the island of Hawaii is the largest active volcano on Earth by volume.',
+      'A pyroclastic flow is a fast current of hot gas and volcanic matter that moves down a slope.',
+    ],
+    Zeppelins: [
+      'Count Ferdinand von Zeppelin flew his first rigid airship, the LZ 1, over Lake Constance in 1900.',
+      'The Hindenburg caught fire while docking at Lakehurst, New Jersey, on 6 May 1937.',
+    ],
+    Glaciers: [
+      'The Lambert Glacier in East Antarctica is the largest glacier in the world.',
+      'Moraines are ridges of rock debris that a glacier pushes ahead of it or leaves along its sides.',
+    ],
+  };
+  const { mkdir } = await import('node:fs/promises');
+  await mkdir(join(dir, 'corpus'));
+  for (const [article, paragraphs] of Object.entries(articles)) {
+    const records = paragraphs.map((text, i) => ({ id: `${article}#${i}`, title: article, text }));
+    await writeFile(join(dir, 'corpus', `${article}.json`), JSON.stringify(records));
+  }
+  const answerable = (article: string, recordId: number, question: string, answer: string) => ({
+    question,
+    kind: 'answerable',
+    file: `${article}.json`,
+    recordId: `${article}#${recordId}`,
+    answers: [answer],
+  });
+  const questions = [
+    answerable(
+      'Lighthouses',
+      0,
+      'How far south of Rame Head is the Eddystone Lighthouse?',
+      'fourteen kilometres',
+    ),
+    answerable('Lighthouses', 1, 'Who invented the Fresnel lens?', 'Augustin-Jean Fresnel'),
+    answerable('Volcanoes', 0, 'Which is the largest active volcano on Earth by volume?', 'Mauna Loa'),
+    answerable('Volcanoes', 1, 'What is a pyroclastic flow?', 'a fast current of hot gas'),
+    answerable('Zeppelins', 0, 'Where did the LZ 1 airship first fly?', 'Lake Constance'),
+    answerable('Zeppelins', 1, 'When did the Hindenburg catch fire at Lakehurst?', '6 May 1937'),
+    answerable('Glaciers', 0, 'Which is the largest glacier in the world?', 'Lambert Glacier'),
+    answerable('Glaciers', 1, 'What are moraines made of?', 'rock debris'),
+    { question: 'How long does sourdough starter take to ferment?', kind: 'out_of_kb', article: 'Sourdough' },
+    { question: 'Which flour makes the best sourdough loaf?', kind: 'out_of_kb', article: 'Sourdough' },
+    { question: 'What do sea anemones in tide pools eat?', kind: 'out_of_kb', article: 'Tidepools' },
+    { question: 'When do tide pools form along rocky shores?', kind: 'out_of_kb', article: 'Tidepools' },
+    {
+      question: 'Who invented the Eddystone Lighthouse lens in 1900?',
+      kind: 'impossible',
+      file: 'Lighthouses.json',
+      recordId: 'Lighthouses#1',
+    },
+  ];
+  await writeFile(join(dir, 'questions.json'), JSON.stringify(questions));
+  return dir;
+}
+
 describe('the eval suite (npm run eval)', () => {
+  it('refuses a --squad folder that is not a SQuAD sample, saying what it needs', async () => {
+    const dir = await tempDir();
+    const result = await runCli('src/cli/eval.ts', ['--squad', dir]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('corpus/ folder and a questions.json');
+  });
+
   it('measures offline answers and prompts on the package docs, and follow-ups, at least as well as recorded', async () => {
-    const results = await runSuite({ root: ROOT, topK: 3, contextTokens: 6_000 });
+    const squadDir = await tinySquadSample();
+    const results = await runSuite({ root: ROOT, topK: 3, contextTokens: 6_000, squadDir });
     const { answers } = results.docs;
     expect(answers.answerable).toBeGreaterThanOrEqual(60);
     expect(answers.outcomes.filter((o) => o.kind === 'how-to').length).toBeGreaterThanOrEqual(30);
@@ -178,7 +252,21 @@ describe('the eval suite (npm run eval)', () => {
     expect(holdout.answers.unanswerable).toBeGreaterThanOrEqual(10);
     expect(holdout.retrieval.recallAtK).toBeGreaterThanOrEqual(0.9);
     expect(formatSuite(results)).toContain('## Held-out package documentation');
-    expect(formatSuite(results)).toContain('SQuAD 2.0 sample not found');
+    // Any sample in the SQuAD layout is measured by its own questions, not the bundled one's.
+    const squad = results.squad!;
+    expect(squad.heldOut.pooled.answerable).toBe(8);
+    expect(squad.heldOut.pooled.unanswerable).toBe(4);
+    expect(squad.heldOut.pooled.recallAt3).toBe(1);
+    expect(squad.impossibleRefused).toBeDefined();
+    expect(squad.heldOut.folds.flatMap((fold) => fold.articles).sort()).toEqual([
+      'Glaciers',
+      'Lighthouses',
+      'Sourdough',
+      'Tidepools',
+      'Volcanoes',
+      'Zeppelins',
+    ]);
+    expect(formatSuite(results)).toContain('| Glaciers, Tidepools, Volcanoes |');
     expect(formatSuite(results)).toContain(
       `${halves[0]!.packages.join(', ')}: ${halves[0]!.answerMatches} of`,
     );
