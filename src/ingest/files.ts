@@ -54,6 +54,8 @@ export const SUPPORTED_EXTENSIONS = [
   '.markdown',
   '.mdx',
   '.rst',
+  '.adoc',
+  '.asciidoc',
   '.txt',
   '.text',
   '.html',

@@ -15,6 +15,7 @@ import {
   readLimited,
   TooLargeError,
 } from './files.js';
+import { asciidocToMarkdown } from './formats/asciidoc.js';
 import { cleanMdx } from './formats/mdx.js';
 import { rstToMarkdown } from './formats/rst.js';
 import { readHtml } from './html.js';
@@ -301,9 +302,11 @@ async function loadData(
   if (extension === '.html' || extension === '.htm') return loadHtml(content, limits);
   // Read the way a repository's files are (formats/source.ts), so a folder of docs, an attached
   // file and a synced repository give the same passages: an MDX page's imports are build code,
-  // and reStructuredText's literal blocks are the code a how-to question wants quoted whole.
+  // and reStructuredText's and AsciiDoc's literal blocks are the code a how-to question wants quoted whole.
   if (extension === '.mdx') return loadMarkdown(cleanMdx(content), limits);
   if (extension === '.rst') return loadMarkdown(rstToMarkdown(content), limits);
+  if (extension === '.adoc' || extension === '.asciidoc')
+    return loadMarkdown(asciidocToMarkdown(content), limits);
   return loadMarkdown(content, limits);
 }
 

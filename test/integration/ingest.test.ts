@@ -82,7 +82,7 @@ describe('loading documents', () => {
     expect(other.kind === 'records' && other.records[0]?.text).toBe('Yes.');
   });
 
-  it('reads a folder of MDX and reStructuredText docs the way a synced repository does: no build code, code blocks fenced whole', async () => {
+  it('reads a folder of MDX, reStructuredText and AsciiDoc docs the way a synced repository does: no build code, code blocks fenced whole', async () => {
     const docs = join(dir, 'site-docs');
     await write(
       'site-docs/retries.mdx',
@@ -114,6 +114,22 @@ describe('loading documents', () => {
         'Pools close idle connections after five minutes.',
       ].join('\n'),
     );
+    await write(
+      'site-docs/backups.adoc',
+      [
+        '= Backups',
+        ':description: how to back up',
+        '',
+        '== Taking a snapshot',
+        '',
+        'Snapshot a running database without stopping writers:',
+        '',
+        '[source,js]',
+        '----',
+        "await db.snapshot('./backup.db');",
+        '----',
+      ].join('\n'),
+    );
     const store = await LocalStore.open({ dir: join(dir, 'formats-store') });
     try {
       const report = await ingestPaths(store, [docs], { cwd: docs });
@@ -129,6 +145,12 @@ describe('loading documents', () => {
       expect(pool?.text).toContain('```python\npool = Pool(max_size=10)\nconn = pool.acquire()\n```');
       const answer = await offlineAnswer('How do I open a connection pool?', found);
       expect(answer).toContain('```python\npool = Pool(max_size=10)\nconn = pool.acquire()\n```');
+      const snapshot = await store.search('How do I snapshot a running database?', { topK: 3 });
+      expect(snapshot[0]?.source).toMatch(/backups\.adoc$/);
+      expect(snapshot[0]?.title).toContain('Taking a snapshot');
+      expect(await offlineAnswer('How do I snapshot a running database?', snapshot)).toContain(
+        "```js\nawait db.snapshot('./backup.db');\n```",
+      );
     } finally {
       store.close();
     }

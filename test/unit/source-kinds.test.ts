@@ -1,15 +1,17 @@
 /**
  * The pure parts of the source kinds: which kind reads a URL (and its canonical form), Git
- * hosts' web views, and the converters from reStructuredText, MDX, Notion blocks and
+ * hosts' web views, and the converters from reStructuredText, AsciiDoc, MDX, Notion blocks and
  * Confluence's storage format to Markdown, including hostile input (property tests: they never
  * throw, and what they return is never markup that could run).
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { asciidocToMarkdown } from '../../src/ingest/formats/asciidoc.js';
 import { confluenceStorageToMarkdown } from '../../src/ingest/formats/confluence.js';
 import { cleanMdx } from '../../src/ingest/formats/mdx.js';
 import { type NotionBlock, notionBlocksToMarkdown } from '../../src/ingest/formats/notion.js';
 import { rstToMarkdown } from '../../src/ingest/formats/rst.js';
+import { sourceDocument } from '../../src/ingest/formats/source.js';
 import { gitToken, parseHostTokens } from '../../src/knowledge/kinds/environment.js';
 import { fileUrl, parseRepoUrl, tokenUsername } from '../../src/knowledge/kinds/git-hosts.js';
 import { rateLimitWait } from '../../src/knowledge/kinds/http.js';
@@ -358,6 +360,147 @@ describe('reStructuredText to Markdown', () => {
   });
 });
 
+describe('AsciiDoc to Markdown', () => {
+  it('turns sections, listings with their language, admonitions, tables and lists into Markdown, and drops what is not prose', () => {
+    const markdown = asciidocToMarkdown(
+      [
+        '= Widget Guide',
+        ':toc: left',
+        '// a comment',
+        '',
+        'Widgets read `widget.yml`. See https://example.com/docs[the docs], <<setup,Setup>> and xref:faq.adoc[the FAQ].',
+        '',
+        '[[setup]]',
+        '== Setup',
+        '',
+        '.Installing with npm',
+        '[source,bash]',
+        '----',
+        'npm install widget',
+        'widget init --yes',
+        '----',
+        '',
+        'NOTE: Run init once per project.',
+        '',
+        '[WARNING]',
+        '====',
+        'Never commit your API key.',
+        '====',
+        '',
+        '=== Options',
+        '',
+        '[cols="1,2"]',
+        '|===',
+        '|Option |Meaning',
+        '',
+        '|retries',
+        '|How many times a failed call is retried.',
+        '|===',
+        '',
+        '* First',
+        '** Nested',
+        '. Step one',
+        '',
+        'timeout::',
+        '  Milliseconds before a call gives up.',
+        '',
+        '////',
+        '== Not a heading',
+        '////',
+        '',
+        '++++',
+        '<script>alert(1)</script>',
+        '++++',
+        '',
+        '....',
+        'literal text',
+        '....',
+      ].join('\n'),
+    );
+    expect(markdown).toBe(
+      [
+        '# Widget Guide',
+        '',
+        'Widgets read `widget.yml`. See [the docs](https://example.com/docs), Setup and the FAQ.',
+        '',
+        '## Setup',
+        '',
+        '**Installing with npm**',
+        '',
+        '```bash',
+        'npm install widget',
+        'widget init --yes',
+        '```',
+        '',
+        '> **Note:** Run init once per project.',
+        '',
+        '> **Warning:**',
+        '> Never commit your API key.',
+        '',
+        '### Options',
+        '',
+        '| Option | Meaning |',
+        '| --- | --- |',
+        '| retries | How many times a failed call is retried. |',
+        '',
+        '- First',
+        '  - Nested',
+        '1. Step one',
+        '',
+        '- **timeout**: Milliseconds before a call gives up.',
+        '',
+        '```',
+        'literal text',
+        '```',
+      ].join('\n'),
+    );
+  });
+
+  it('reads a repository file named .adoc as AsciiDoc, titled by its document title', async () => {
+    const data = new TextEncoder().encode(
+      '= Runbook\n\n== Restarts\n\n[source,sh]\n----\nsystemctl restart widget\n----\n',
+    );
+    const document = await sourceDocument({ format: 'asciidoc', data, maxChars: 10_000 });
+    expect(document.title).toBe('Runbook');
+    expect(document.markdown).toBe('# Runbook\n\n## Restarts\n\n```sh\nsystemctl restart widget\n```');
+  });
+
+  it('never throws, on any text, and reads lines of unclosed marks in one pass', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 400 }), (text) => {
+        expect(typeof asciidocToMarkdown(text)).toBe('string');
+      }),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.constantFrom(
+            '== T',
+            '----',
+            '====',
+            '|===',
+            '[source,js]',
+            '[NOTE]',
+            '.T',
+            '* x',
+            'a:: b',
+            '<<a',
+            'x[',
+            '',
+          ),
+          { maxLength: 60 },
+        ),
+        (lines) => {
+          expect(typeof asciidocToMarkdown(lines.join('\n'))).toBe('string');
+        },
+      ),
+    );
+    // Unclosed cross references and macros: each is looked at once, so the text comes back whole.
+    const line = `${'<<'.repeat(50_000)}${'xref:'.repeat(50_000)}`;
+    expect(asciidocToMarkdown(line)).toBe(line);
+  });
+});
+
 describe('MDX', () => {
   it('leaves out module lines but keeps code that shows them', () => {
     expect(
@@ -397,6 +540,9 @@ describe('code fences', () => {
     expect(notion).toBe('````javascript\nconst x = 1;\n```\nnot a fence end\n````');
     const rst = rstToMarkdown('.. code-block:: md\n\n   ```\n   inner\n   ```\n\nText::\n\n    ````x\n');
     expect(rst).toBe('````md\n```\ninner\n```\n````\n\nText:\n\n`````\n````x\n`````');
+    expect(asciidocToMarkdown('[source,md]\n----\n```\ninner\n```\n----')).toBe(
+      '````md\n```\ninner\n```\n````',
+    );
     const confluence = confluenceStorageToMarkdown(
       '<ac:structured-macro ac:name="code"><ac:plain-text-body><![CDATA[a ```` b]]></ac:plain-text-body></ac:structured-macro>',
     );

@@ -6,20 +6,29 @@
  */
 import { TooLargeError } from '../files.js';
 import { decodeText, loadBytes } from '../loaders.js';
+import { asciidocToMarkdown } from './asciidoc.js';
 import { confluenceStorageToMarkdown } from './confluence.js';
 import { cleanMdx } from './mdx.js';
 import { type NotionBlock, notionBlocksToMarkdown } from './notion.js';
 import { rstToMarkdown } from './rst.js';
 
 /**
- * `markdown`, `mdx`, `text`, `rst`: a file's bytes (front matter and headings respected);
+ * `markdown`, `mdx`, `text`, `rst`, `asciidoc`: a file's bytes (front matter and headings respected);
  * `notion`: a page's blocks as JSON; `confluence`: storage format; `issue`: Markdown as written.
  */
-export type SourceFormat = 'markdown' | 'mdx' | 'text' | 'rst' | 'notion' | 'confluence' | 'issue';
+export type SourceFormat =
+  | 'markdown'
+  | 'mdx'
+  | 'text'
+  | 'rst'
+  | 'asciidoc'
+  | 'notion'
+  | 'confluence'
+  | 'issue';
 
 export interface SourceInput {
   readonly format: SourceFormat;
-  /** A file's bytes (markdown, mdx, text, rst). */
+  /** A file's bytes (markdown, mdx, text, rst, asciidoc). */
   readonly data?: Uint8Array;
   /** The text of the other formats. */
   readonly text?: string;
@@ -43,8 +52,10 @@ export async function sourceDocument(input: SourceInput): Promise<{ title?: stri
   const titled = (markdown: string) => (input.title ? `# ${input.title}\n\n${markdown}` : markdown);
   let result: { title?: string; markdown: string };
   switch (input.format) {
-    case 'rst': {
-      const markdown = rstToMarkdown(decodeText(bytes(input)));
+    case 'rst':
+    case 'asciidoc': {
+      const text = decodeText(bytes(input));
+      const markdown = input.format === 'rst' ? rstToMarkdown(text) : asciidocToMarkdown(text);
       const heading = firstHeading(markdown);
       result = { ...(heading ? { title: heading } : {}), markdown };
       break;

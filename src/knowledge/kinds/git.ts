@@ -33,7 +33,7 @@ import {
   type SyncEnd,
 } from './kind.js';
 
-export const GIT_EXTENSIONS = ['.md', '.markdown', '.mdx', '.rst', '.txt', '.text'];
+export const GIT_EXTENSIONS = ['.md', '.markdown', '.mdx', '.rst', '.adoc', '.asciidoc', '.txt', '.text'];
 /** Largest file read; larger ones are listed as failed. */
 const MAX_FILE_BYTES = 5 * 1_048_576;
 /** Largest pack one fetch may bring (isomorphic-git holds it in memory while indexing it). */
@@ -68,6 +68,7 @@ function isGitState(value: unknown): value is GitState {
 function formatOf(path: string): SourceFormat {
   const extension = extname(path).toLowerCase();
   if (extension === '.rst') return 'rst';
+  if (extension === '.adoc' || extension === '.asciidoc') return 'asciidoc';
   if (extension === '.mdx') return 'mdx';
   return extension === '.txt' || extension === '.text' ? 'text' : 'markdown';
 }
