@@ -51,7 +51,9 @@ describe('Upstash Vector store', () => {
       source: `bulk/${i % 10}.md`,
       metadata: {},
     }));
-    await store({ namespace: 'bulk' }).upsert(chunks);
+    // Not a test of timeouts: a loaded machine may take over the 1 s of the others to embed a
+    // batch of 1,000 in the fake, and a retried batch would be counted twice.
+    await store({ namespace: 'bulk', timeoutMs: 60_000 }).upsert(chunks);
     const upserts = fake.requests.filter((r) => r.command === 'upsert-data');
     expect(upserts).toHaveLength(3);
     expect(fake.count('bulk')).toBe(2_500);
