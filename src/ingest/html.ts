@@ -190,15 +190,20 @@ interface TableState {
   rows: string[][];
   row?: string[];
   /**
-   * Code blocks found in the table's cells. A table holding `<pre>` is a layout for code (Sphinx's
-   * and Hugo's line-numbered listings put the numbers in one cell and the code in the next), and
-   * a code block squeezed into a one-line cell cannot be quoted: they are written after it.
+   * Code blocks found in the table's cells (line numbers aside). A table whose every cell is
+   * code or line numbers is a layout for a listing (Sphinx's and Hugo's line-numbered listings
+   * put the numbers in one cell and the code in the next): the code is written as one block
+   * instead of the table. Any other table is data, and keeps every cell.
    */
   code?: { text: string; language?: string }[];
+  /** Whether the cell being read held a `<pre>`. */
+  cellHeldCode?: boolean;
+  /** False once a cell holds something other than code or line numbers. */
+  layout: boolean;
 }
 
-/** Text a heading's permalink shows (`<a href="#usage">¶</a>`): a mark, not a word of the heading. */
-const PERMALINK_MARKS = new Set(['', '¶', '§', '#', '🔗', '∞', '⚓', '\u200b', '\ufeff']);
+/** Text a permalink shows (`<a class="headerlink" href="#usage">¶</a>`): a mark, not a word. */
+const PERMALINK_MARKS = new Set(['¶', '§', '#', '🔗', '∞', '⚓', '\u200b', '\ufeff']);
 
 const sink = (flat: boolean): Sink => ({ text: '', flat, space: false, breaks: 0, marks: [], unwritten: 0 });
 
@@ -420,9 +425,10 @@ export function readHtml(html: string, options: HtmlOptions): HtmlContent {
   let depth = 0;
   const lists: { ordered: boolean; next: number }[] = [];
   const tables: TableState[] = [];
-  let pre: { text: string; language?: string; table?: TableState } | undefined;
-  /** Open headings, and the depth of an in-page link (a permalink) open inside one. */
-  let headings = 0;
+  let pre: { text: string; language?: string; wrapper?: string; table?: TableState } | undefined;
+  /** The language a code block's wrapper names (`<div class="highlight-python">`), by depth. */
+  let wrapper: { depth: number; language: string } | undefined;
+  /** The depth of an open in-page link, whose text may be only a permalink's mark. */
   let permalinkDepth = 0;
   let preDepth = 0;
   const regions: Partial<Record<'main' | 'article' | 'role', Region>> = {};
@@ -462,6 +468,10 @@ export function readHtml(html: string, options: HtmlOptions): HtmlContent {
         dropDepth += 1;
         return;
       }
+      if (!pre && !wrapper && attributes.class) {
+        const language = wrapperLanguage(attributes.class);
+        if (language) wrapper = { depth, language };
+      }
       if (pre) {
         preDepth += 1;
         if (name === 'br') pre.text += '\n';
@@ -482,11 +492,7 @@ export function readHtml(html: string, options: HtmlOptions): HtmlContent {
         case 'h5':
         case 'h6': {
           const mark = writer.openHeading(Number(name[1]));
-          headings += 1;
-          onClose(name, () => {
-            headings -= 1;
-            writer.closeHeading(mark);
-          });
+          onClose(name, () => writer.closeHeading(mark));
           return;
         }
         case 'br':
@@ -508,7 +514,12 @@ export function readHtml(html: string, options: HtmlOptions): HtmlContent {
           writer.block();
           const language = codeLanguage(attributes.class);
           const table = writer.collecting ? tables.at(-1) : undefined;
-          pre = { text: '', ...(language ? { language } : {}), ...(table ? { table } : {}) };
+          pre = {
+            text: '',
+            ...(language ? { language } : {}),
+            ...(wrapper ? { wrapper: wrapper.language } : {}),
+            ...(table ? { table } : {}),
+          };
           preDepth = 0;
           return;
         }
@@ -560,11 +571,12 @@ export function readHtml(html: string, options: HtmlOptions): HtmlContent {
           // A table inside a cell is read as the cell's text.
           if (writer.collecting) return;
           writer.block();
-          tables.push({ rows: [] });
+          tables.push({ rows: [], layout: true });
           onClose(name, () => {
             const table = tables.pop();
-            if (table) writeTable(writer, table);
-            for (const code of table?.code ?? []) writeCodeBlock(writer, code.text, code.language);
+            if (table?.code && table.layout) {
+              for (const code of table.code) writeCodeBlock(writer, code.text, code.language);
+            } else if (table) writeTable(writer, table);
             writer.block();
           });
           return;
@@ -588,8 +600,11 @@ export function readHtml(html: string, options: HtmlOptions): HtmlContent {
           }
           const row = table.row;
           writer.collect();
+          table.cellHeldCode = false;
           onClose(name, () => {
-            row.push(writer.endCollect().split('|').join('\\|'));
+            const text = writer.endCollect();
+            if (!table.cellHeldCode && !onlyDigits(text)) table.layout = false;
+            row.push(text.split('|').join('\\|'));
           });
           return;
         }
@@ -602,7 +617,7 @@ export function readHtml(html: string, options: HtmlOptions): HtmlContent {
       }
       if (name === 'a') {
         const href = attributes.href?.trim();
-        if (headings > 0 && href?.startsWith('#') && permalinkDepth === 0) {
+        if (href?.startsWith('#') && permalinkDepth === 0) {
           permalinkDepth = depth;
           onClose(name, () => {
             permalinkDepth = 0;
@@ -636,16 +651,21 @@ export function readHtml(html: string, options: HtmlOptions): HtmlContent {
         h1Text = undefined;
       }
       const region = regionStack.pop();
+      if (wrapper?.depth === depth) wrapper = undefined;
       if (dropDepth > 0) {
         dropDepth -= 1;
       } else if (pre) {
         if (preDepth > 0) preDepth -= 1;
         else {
-          if (!pre.table) writeCodeBlock(writer, pre.text, pre.language);
-          // A cell's listing is written after its table; a cell of line numbers is dropped.
-          else if (!onlyDigits(pre.text)) {
-            pre.table.code ??= [];
-            pre.table.code.push(pre);
+          // In a table cell the code is also the cell's text, in case the table is data.
+          const language = pre.language ?? pre.wrapper;
+          writeCodeBlock(writer, pre.text, language);
+          if (pre.table) {
+            pre.table.cellHeldCode = true;
+            if (!onlyDigits(pre.text)) {
+              pre.table.code ??= [];
+              pre.table.code.push({ text: pre.text, ...(language ? { language } : {}) });
+            }
           }
           pre = undefined;
         }
@@ -700,6 +720,25 @@ function codeLanguage(className: string | undefined): string | undefined {
   return undefined;
 }
 
+/** Wrappers' names for non-languages: Sphinx's default lexer, GitHub's plain text. */
+const NOT_LANGUAGES = new Set(['default', 'none', 'text', 'plaintext', 'plain']);
+
+/**
+ * The language a code block's wrapper names: MkDocs' `language-python`, Sphinx's
+ * `highlight-python`, GitHub's `highlight-source-shell`.
+ */
+function wrapperLanguage(className: string): string | undefined {
+  const own = codeLanguage(className);
+  if (own) return own;
+  for (const name of className.split(' ')) {
+    if (!name.startsWith('highlight-')) continue;
+    const rest = name.startsWith('highlight-source-') ? name.slice(17) : name.slice(10);
+    if (!rest || rest.includes('-') || NOT_LANGUAGES.has(rest)) continue;
+    return codeLanguage(`language-${rest}`);
+  }
+  return undefined;
+}
+
 function writeCodeBlock(writer: MarkdownWriter, text: string, language: string | undefined): void {
   const body = text.startsWith('\n') ? text.slice(1) : text;
   if (!body.trim()) return;
@@ -737,10 +776,7 @@ function onlyDigits(text: string): boolean {
 }
 
 function writeTable(writer: MarkdownWriter, table: TableState): void {
-  // Around code, a table is layout: its cells left empty by the listing (or holding only its
-  // line numbers) are not data.
-  const cells = table.code ? table.rows.map((row) => row.filter((cell) => !onlyDigits(cell))) : table.rows;
-  const rows = cells.filter((row) => row.length > 0);
+  const rows = table.rows.filter((row) => row.length > 0);
   if (rows.length === 0) return;
   if (writer.flat) {
     writer.write(rows.map((row) => row.join(' ')).join(' '));

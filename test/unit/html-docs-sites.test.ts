@@ -21,6 +21,20 @@ describe('headings on documentation sites', () => {
     expect(read.markdown).not.toMatch(/[¶§\u200b]/);
   });
 
+  it('leaves out permalink marks outside headings too (a Sphinx API signature)', () => {
+    const read = page(
+      '<dl class="py function"><dt id="acme.connect"><code>acme.connect</code>(<em>host</em>)<a class="headerlink" href="#acme.connect">¶</a></dt>' +
+        '<dd><p>Opens a connection.</p></dd></dl>',
+    );
+    expect(read.markdown).toBe('`acme.connect`(_host_)\n\nOpens a connection.');
+  });
+
+  it('keeps the spaces of a heading that links to itself', () => {
+    expect(page('<h2><a href="#x">Install <b>npm</b> <i>now</i></a></h2>').markdown).toBe(
+      '## Install **npm** _now_',
+    );
+  });
+
   it('keeps a heading whose text is itself the link to it', () => {
     expect(page('<h2 id="setup"><a href="#setup">Setting up</a></h2><p>Text.</p>').markdown).toBe(
       '## Setting up\n\nText.',
@@ -45,7 +59,7 @@ describe('line-numbered code listings', () => {
         '</tr></table></div><p>Then use it.</p>',
     );
     expect(read.markdown).toBe(
-      'Open a pool:\n\n```\npool = Pool(10)\nconn = pool.acquire()\n```\n\nThen use it.',
+      'Open a pool:\n\n```python\npool = Pool(10)\nconn = pool.acquire()\n```\n\nThen use it.',
     );
   });
 
@@ -60,14 +74,13 @@ describe('line-numbered code listings', () => {
     expect(read.markdown).toBe('```go\nx := 1\ny := x + 1\n```');
   });
 
-  it('keeps a data table with a code sample in one cell as a table, the sample after it', () => {
+  it('keeps a data table holding code as a table, every cell in its column', () => {
     const read = page(
-      '<table><tr><th>Option</th><th>Example</th></tr>' +
-        '<tr><td>retries</td><td><pre class="language-js">retry({ retries: 3 })</pre></td></tr></table>',
+      '<table><tr><th>Status</th><th>Body</th></tr>' +
+        '<tr><td>200</td><td><pre class="language-json">{"ok":true}</pre></td></tr>' +
+        '<tr><td>404</td><td>none</td></tr></table>',
     );
-    expect(read.markdown).toBe(
-      '| Option | Example |\n| --- | --- |\n| retries |\n\n```js\nretry({ retries: 3 })\n```',
-    );
+    expect(read.markdown).toBe('| Status | Body |\n| --- | --- |\n| 200 | {"ok":true} |\n| 404 | none |');
   });
 
   it('keeps the language a Markdown renderer writes on the <code> inside <pre>', () => {
@@ -88,6 +101,16 @@ describe('line-numbered code listings', () => {
       '<div class="highlight highlight-source-js"><pre>const x = 1</pre>' +
         '<div class="zeroclipboard-container"><clipboard-copy aria-label="Copy" value="const x = 1">copy</clipboard-copy></div></div>',
     );
-    expect(read.markdown).toBe('```\nconst x = 1\n```');
+    expect(read.markdown).toBe('```js\nconst x = 1\n```');
+  });
+
+  it('takes the language from the block around the listing, as MkDocs and Sphinx name it', () => {
+    expect(
+      page('<div class="language-python highlight"><pre><span></span><code>x = 1</code></pre></div>')
+        .markdown,
+    ).toBe('```python\nx = 1\n```');
+    expect(page('<div class="highlight-default notranslate"><pre>x = 1</pre></div>').markdown).toBe(
+      '```\nx = 1\n```',
+    );
   });
 });
