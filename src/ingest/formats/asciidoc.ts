@@ -1,13 +1,14 @@
 /**
  * AsciiDoc to Markdown for retrieval: section titles (`== Setup`) become headings, listing and
- * literal blocks become fenced code (with the language of a `[source,lang]` line), tables become
- * Markdown tables, admonitions quotes, lists and description lists Markdown lists, and inline
- * links and cross references keep their text. Comments, attribute entries, anchors, includes
- * and passthrough blocks carry no prose and are dropped. One pass over the lines and a
- * character scan per line: linear in the input, no regular expressions over the document. A
- * pure function, so it can run in the parse pool.
+ * literal blocks fenced code (with the language of a `[source,lang]` line), tables Markdown
+ * tables, admonitions quotes, lists and description lists Markdown lists, attribute references
+ * (`{version}`) the values the document gives them, and inline links and cross references keep
+ * their text. Comments, attribute entries, anchors, includes and passthrough blocks carry no
+ * prose and are dropped. One pass over the lines and a character scan per line, every search
+ * bounded: linear in the input. A pure function, so it can run in the parse pool.
  */
 import { fencedCode } from '../../text/fence.js';
+import { markdownTable } from '../../text/markdown-table.js';
 
 const ADMONITIONS = ['NOTE', 'TIP', 'IMPORTANT', 'WARNING', 'CAUTION'];
 
@@ -17,12 +18,21 @@ const COMPOUND = new Set(['=', '*', '_']);
 const DROPPED = new Set(['+', '/']);
 /** Nesting deeper than this is read as if flat: no document needs it, and it bounds `emit`'s work. */
 const MAX_OPEN_BLOCKS = 8;
+/** A macro's target is a path or an id: longer is not a macro, and the search for its `[` stops there. */
+const MAX_TARGET_CHARS = 512;
+/** An attribute reference's name (`{project-version}`): longer is not one. */
+const MAX_ATTRIBUTE_NAME = 64;
+/** An attribute's value is a name or a version: longer ones are cut. */
+const MAX_ATTRIBUTE_VALUE = 256;
+/** `2+`, `a`, `.^`, `3*h`: what may stand before a table cell's `|`. */
+const CELL_SPECIFIER = '0123456789.+*^<>ahdelmsv';
+const MAX_CELL_SPECIFIER = 8;
 
 function capitalised(word: string): string {
   return `${word.charAt(0)}${word.slice(1).toLowerCase()}`;
 }
 
-/** `----`, `....`, `====`… (four or more of one delimiter character), or ''. */
+/** `----`, `....`, `====`… (four or more of one delimiter character), `--`, or ''. */
 function delimiterOf(line: string): string {
   const trimmed = line.trimEnd();
   if (trimmed === '--') return '--';
@@ -42,7 +52,7 @@ function sectionTitle(line: string): [number, string] | undefined {
   return text ? [level, text] : undefined;
 }
 
-/** `[source,python]` → 'python'; the attribute list of a block attribute line, or undefined. */
+/** The positional attributes of a block attribute line (`[source,python]`), or undefined. */
 function blockAttributes(line: string): string[] | undefined {
   const trimmed = line.trim();
   if (!trimmed.startsWith('[') || !trimmed.endsWith(']') || trimmed.startsWith('[[')) return undefined;
@@ -61,14 +71,37 @@ function blockAttributes(line: string): string[] | undefined {
   return parts;
 }
 
-/** `:name: value`, `:name!:`: document attributes, not prose. */
-function isAttributeEntry(line: string): boolean {
-  if (!line.startsWith(':')) return false;
+/** A block's style: `source` of `[source%nowrap,json]`, '' of `[,yaml]`. */
+function styleOf(attributes: readonly string[] | undefined): string {
+  const first = attributes?.[0] ?? '';
+  const options = first.search(/[%#.]/);
+  return options >= 0 ? first.slice(0, options) : first;
+}
+
+/** The language of `[source,java]`, `[,yaml]` or `[listing,sh]`. */
+function languageOf(attributes: readonly string[] | undefined): string {
+  const style = styleOf(attributes);
+  if (style !== 'source' && style !== 'listing' && style !== '') return '';
+  const language = attributes?.[1] ?? '';
+  return language.includes('=') ? '' : language;
+}
+
+/** `:name: value` or `:name!:`: [name, value], value undefined when unset; otherwise undefined. */
+function attributeEntry(line: string): [string, string | undefined] | undefined {
+  if (!line.startsWith(':')) return undefined;
   const end = line.indexOf(':', 1);
-  if (end < 2) return false;
+  if (end < 2 || end > MAX_ATTRIBUTE_NAME + 2) return undefined;
   const name = line.slice(1, end);
-  for (const char of name) if (char === ' ' || char === '\t') return false;
-  return end === line.length - 1 || line.charAt(end + 1) === ' ';
+  for (const char of name) if (char === ' ' || char === '\t') return undefined;
+  if (end !== line.length - 1 && line.charAt(end + 1) !== ' ') return undefined;
+  if (name.startsWith('!') || name.endsWith('!')) return [name.replaceAll('!', ''), undefined];
+  return [
+    name,
+    line
+      .slice(end + 1)
+      .trim()
+      .slice(0, MAX_ATTRIBUTE_VALUE),
+  ];
 }
 
 /**
@@ -87,18 +120,41 @@ function between(
   return end < 0 ? undefined : { text: line.slice(from, end), end: end + close.length };
 }
 
-/** A macro's target is a path or an id: longer is not a macro, and the search for its `[` stops there. */
-const MAX_TARGET_CHARS = 512;
+/** A macro's text: all of it, unless named attributes follow a comma (`[text,window=_blank]`). */
+function macroText(label: string): string {
+  const comma = label.indexOf(',');
+  const text = comma >= 0 && label.includes('=', comma) ? label.slice(0, comma) : label;
+  const trimmed = text.trim();
+  return trimmed.length >= 2 && trimmed.startsWith('"') && trimmed.endsWith('"')
+    ? trimmed.slice(1, -1)
+    : trimmed;
+}
 
 const URL_SCHEMES = ['https://', 'http://', 'mailto:'];
 const TEXT_MACROS = ['xref:', 'image:', 'footnote:', 'kbd:', 'btn:', 'menu:', 'pass:', 'icon:'];
 
+function isNameChar(char: string): boolean {
+  return (
+    (char >= 'a' && char <= 'z') ||
+    (char >= 'A' && char <= 'Z') ||
+    (char >= '0' && char <= '9') ||
+    char === '_' ||
+    char === '-'
+  );
+}
+
 /**
  * Inline markup: `https://host[text]` and `link:url[text]` → [text](url), `xref:file[text]` and
- * `<<id,text>>` → text, `image:file[alt]` → alt, `` `+literal+` `` → `literal`. Bold, italic and
- * monospace marks are Markdown's already.
+ * `<<id,text>>` → text, `menu:File[Save]` → File › Save, `footnote:[text]` → (text),
+ * `` `+literal+` `` → `literal`, `{name}` → the value the document gave it. Bold, italic and
+ * monospace marks are Markdown's already. `values` are the attributes defined so far; `budget`
+ * bounds what their substitution may add to the document.
  */
-export function asciidocInline(line: string): string {
+export function asciidocInline(
+  line: string,
+  values: ReadonlyMap<string, string> = new Map(),
+  budget: { chars: number } = { chars: 0 },
+): string {
   // Where each closing mark last occurs, found once per line (see `between`).
   const lastRef = line.lastIndexOf('>>');
   const lastLabel = line.lastIndexOf(']');
@@ -106,7 +162,20 @@ export function asciidocInline(line: string): string {
   let out = '';
   let i = 0;
   while (i < line.length) {
-    if (line.startsWith('<<', i)) {
+    const char = line.charAt(i);
+    if (char === '{' && values.size > 0) {
+      let end = i + 1;
+      const limit = Math.min(line.length, end + MAX_ATTRIBUTE_NAME);
+      while (end < limit && isNameChar(line.charAt(end))) end++;
+      const value = line.charAt(end) === '}' ? values.get(line.slice(i + 1, end)) : undefined;
+      if (value !== undefined && budget.chars >= value.length) {
+        budget.chars -= value.length;
+        out += value;
+        i = end + 1;
+        continue;
+      }
+    }
+    if (char === '<' && line.charAt(i + 1) === '<') {
       const ref = between(line, i + 2, '>>', lastRef);
       if (ref) {
         const comma = ref.text.indexOf(',');
@@ -125,7 +194,7 @@ export function asciidocInline(line: string): string {
       if (target && line.charAt(end) === '[') {
         const label = between(line, end + 1, ']', lastLabel);
         if (label) {
-          const text = label.text.split(',')[0]?.trim().replace(/^"|"$/g, '') ?? '';
+          const text = macroText(label.text);
           out += target.includes('://') ? `[${text || target}](${target})` : text || target;
           i = label.end;
           continue;
@@ -140,22 +209,24 @@ export function asciidocInline(line: string): string {
       let open = i + macro.length;
       const limit = Math.min(line.length, open + MAX_TARGET_CHARS);
       while (open < limit && line.charAt(open) !== '[' && line.charAt(open) !== ' ') open++;
-      if (line.charAt(open) === '[') {
-        const label = between(line, open + 1, ']', lastLabel);
-        if (label) {
-          const target = line.slice(i + macro.length, open);
-          const text = label.text.split(',')[0]?.trim() ?? '';
-          out += macro === 'image:' || macro === 'xref:' ? text || target : text;
-          i = label.end;
-          continue;
-        }
+      const label = line.charAt(open) === '[' ? between(line, open + 1, ']', lastLabel) : undefined;
+      if (label) {
+        const target = line.slice(i + macro.length, open);
+        const text = macroText(label.text);
+        if (macro === 'footnote:') out += text ? ` (${text})` : '';
+        else if (macro === 'menu:')
+          out += [target, ...text.split('>').map((item) => item.trim())].filter(Boolean).join(' › ');
+        else if (macro === 'image:' || macro === 'xref:') out += text || target;
+        else if (macro !== 'icon:') out += text;
+        i = label.end;
+        continue;
       }
       // Not a macro: the word scanned is copied as it is, and not scanned again.
       out += line.slice(i, open);
       i = open;
       continue;
     }
-    if (line.charAt(i) === '`' && line.charAt(i + 1) === '+') {
+    if (char === '`' && line.charAt(i + 1) === '+') {
       const literal = between(line, i + 2, '+`', lastLiteral);
       if (literal) {
         out += `\`${literal.text}\``;
@@ -163,14 +234,14 @@ export function asciidocInline(line: string): string {
         continue;
       }
     }
-    out += line.charAt(i);
+    out += char;
     i++;
   }
   return out;
 }
 
-/** A list item (`* a`, `** b`, `- c`, `. d`, `.. e`) as Markdown, or undefined. */
-function listItem(line: string): string | undefined {
+/** A list item (`* a`, `** b`, `- c`, `. d`, `.. e`) as its Markdown marker and text, or undefined. */
+function listItem(line: string): { marker: string; text: string } | undefined {
   const trimmed = line.trimStart();
   const mark = trimmed.charAt(0);
   if (mark !== '*' && mark !== '.' && mark !== '-') return undefined;
@@ -179,54 +250,65 @@ function listItem(line: string): string | undefined {
   if (trimmed.charAt(depth) !== ' ' || (mark === '-' && depth > 1)) return undefined;
   const text = trimmed.slice(depth + 1).trim();
   if (!text) return undefined;
-  const indent = '  '.repeat(Math.min(depth, 6) - 1);
-  return `${indent}${mark === '.' ? '1.' : '-'} ${asciidocInline(text)}`;
+  return { marker: `${'  '.repeat(Math.min(depth, 6) - 1)}${mark === '.' ? '1.' : '-'}`, text };
 }
 
-/** `term:: definition` → `- **term**: definition`, or undefined. */
-function descriptionItem(line: string): string | undefined {
+/** `term:: definition` → the term and the definition ('' when it follows on the next lines). */
+function descriptionItem(line: string): { term: string; text: string } | undefined {
+  const trimmedEnd = line.trimEnd();
   const marker = line.indexOf(':: ');
-  const bare = line.trimEnd().endsWith('::') && !line.trimEnd().endsWith(':::');
+  const bare = trimmedEnd.endsWith('::') && !trimmedEnd.endsWith(':::');
   if (marker <= 0 && !bare) return undefined;
-  const at = marker > 0 ? marker : line.trimEnd().length - 2;
+  const at = marker > 0 ? marker : trimmedEnd.length - 2;
   const term = line.slice(0, at).trim();
-  if (!term || term.startsWith(':') || term.includes('::')) return undefined;
-  const definition = marker > 0 ? line.slice(marker + 3).trim() : '';
-  return `- **${asciidocInline(term)}**${definition ? `: ${asciidocInline(definition)}` : ''}`;
+  if (!term || term.startsWith(':') || term.includes('::') || term.includes('://')) return undefined;
+  return { term, text: marker > 0 ? line.slice(marker + 3).trim() : '' };
 }
 
-/** The cells of a table's lines: `|a |b` on one line or one cell a line, rows by column count. */
-function tableRows(lines: readonly string[], columns: number | undefined): string[][] {
+/** Whether `prefix` (the text before a line's first `|`) is a cell specifier, or nothing. */
+function isCellSpecifier(prefix: string): boolean {
+  const trimmed = prefix.trim();
+  if (trimmed.length > MAX_CELL_SPECIFIER) return false;
+  for (const char of trimmed) if (!CELL_SPECIFIER.includes(char)) return false;
+  return true;
+}
+
+/**
+ * The cells of a table's lines, in order: a line starting with `|` (after a specifier such as
+ * `a` or `2+`) holds cells; any other line continues the cell before it, `|` and all (a command
+ * piped to another is one cell's text).
+ */
+function tableCells(lines: readonly string[]): { cells: string[]; firstLineCells: number } {
   const cells: string[] = [];
-  let firstLineCells: number | undefined;
+  let firstLineCells = 0;
   for (const line of lines) {
     if (!line.trim()) continue;
+    const first = line.indexOf('|');
+    if (first < 0 || !isCellSpecifier(line.slice(0, first))) {
+      if (cells.length > 0) cells[cells.length - 1] += ` ${line.trim()}`;
+      else cells.push(line.trim());
+      continue;
+    }
     let count = 0;
-    let current: string | undefined;
-    for (let i = 0; i < line.length; i++) {
+    let current = '';
+    for (let i = first + 1; i < line.length; i++) {
       const char = line.charAt(i);
       if (char === '\\' && line.charAt(i + 1) === '|') {
-        current = `${current ?? ''}|`;
+        current += '|';
         i++;
       } else if (char === '|') {
-        if (current !== undefined) cells.push(current.trim());
-        current = '';
+        // A specifier before the next `|` ends this cell's text; it is not content.
+        cells.push(current.trim());
         count++;
-      } else if (current !== undefined) current += char;
-      // Text before the first `|` is a cell's specifier (`2+`, `a`): not content.
+        current = '';
+      } else current += char;
     }
-    if (current !== undefined) cells.push(current.trim());
-    else if (cells.length > 0) cells[cells.length - 1] += ` ${line.trim()}`;
-    firstLineCells ??= count;
+    cells.push(current.trim());
+    count++;
+    if (firstLineCells === 0) firstLineCells = count;
   }
-  const width = Math.min(MAX_COLUMNS, Math.max(1, columns ?? firstLineCells ?? 1));
-  const rows: string[][] = [];
-  for (let i = 0; i < cells.length; i += width) rows.push(cells.slice(i, i + width));
-  return rows;
+  return { cells, firstLineCells };
 }
-
-/** Wider tables are read with their further cells on more rows: a row costs what its cells hold. */
-const MAX_COLUMNS = 64;
 
 /** `[cols="1,2,3"]` or `[cols=3*]`: the column count, when said. */
 function columnCount(attributes: readonly string[] | undefined): number | undefined {
@@ -238,19 +320,6 @@ function columnCount(attributes: readonly string[] | undefined): number | undefi
   return value.split(',').length;
 }
 
-function markdownTable(rows: readonly string[][]): string {
-  if (rows.length === 0) return '';
-  let width = 0;
-  for (const row of rows) width = Math.max(width, row.length);
-  const line = (row: readonly string[]) =>
-    `| ${Array.from({ length: width }, (_, i) => asciidocInline(row[i] ?? '').replaceAll('|', '\\|')).join(' | ')} |`;
-  return [
-    line(rows[0]!),
-    `| ${Array.from({ length: width }, () => '---').join(' | ')} |`,
-    ...rows.slice(1).map(line),
-  ].join('\n');
-}
-
 export function asciidocToMarkdown(source: string): string {
   const lines = source.replace(/\r\n?/g, '\n').split('\n');
   const out: string[] = [];
@@ -259,6 +328,25 @@ export function asciidocToMarkdown(source: string): string {
   const emit = (...texts: string[]) => {
     const quoted = open.some((block) => block.quote);
     for (const text of texts) out.push(quoted && text ? `> ${text.split('\n').join('\n> ')}` : text);
+  };
+  const values = new Map<string, string>();
+  // Attribute values may add at most the document's own size again.
+  const budget = { chars: Math.max(65_536, source.length) };
+  const inline = (text: string) => asciidocInline(text, values, budget);
+  /** Whether the line at `index` goes on the paragraph or list item before it. */
+  const continues = (index: number) => {
+    const next = lines[index];
+    if (next === undefined || !next.trim() || next.trim() === '+') return false;
+    return (
+      !delimiterOf(next) &&
+      !next.startsWith('|===') &&
+      !sectionTitle(next) &&
+      !blockAttributes(next) &&
+      !attributeEntry(next) &&
+      !listItem(next) &&
+      !descriptionItem(next) &&
+      !next.startsWith('//')
+    );
   };
   let attributes: string[] | undefined;
   let i = 0;
@@ -278,7 +366,7 @@ export function asciidocToMarkdown(source: string): string {
     if (delimiter && (COMPOUND.has(delimiter.charAt(0)) || delimiter === '--')) {
       if (open.at(-1)?.delimiter === delimiter) open.pop();
       else {
-        const style = pending?.[0] ?? '';
+        const style = styleOf(pending);
         const admonition = ADMONITIONS.includes(style);
         if (open.length < MAX_OPEN_BLOCKS)
           open.push({ delimiter, quote: admonition || style === 'quote' || delimiter.startsWith('_') });
@@ -289,32 +377,36 @@ export function asciidocToMarkdown(source: string): string {
       continue;
     }
     if (delimiter) {
-      const close = lines.indexOf(delimiter, i + 1);
-      const end = close < 0 ? lines.length : close;
+      // Lines are compared as Asciidoctor reads them, without trailing spaces.
+      let end = i + 1;
+      while (end < lines.length && lines[end]!.trimEnd() !== delimiter) end++;
       const body = lines.slice(i + 1, end);
       i = end + 1;
       // Listing and literal blocks are code; passthrough (raw HTML) and comment blocks are dropped.
-      if (VERBATIM.has(delimiter.charAt(0))) {
-        const style = pending?.[0];
-        const language = style === 'source' || style === 'listing' ? (pending?.[1] ?? '') : '';
-        emit('', fencedCode(body.join('\n'), language), '');
-      }
+      if (VERBATIM.has(delimiter.charAt(0))) emit('', fencedCode(body.join('\n'), languageOf(pending)), '');
       continue;
     }
     if (line.startsWith('|===')) {
-      const close = lines.findIndex((each, index) => index > i && each.startsWith('|==='));
-      const end = close < 0 ? lines.length : close;
-      emit('', markdownTable(tableRows(lines.slice(i + 1, end), columnCount(pending))), '');
+      let end = i + 1;
+      while (end < lines.length && !lines[end]!.startsWith('|===')) end++;
+      const { cells, firstLineCells } = tableCells(lines.slice(i + 1, end).map(inline));
+      const width = Math.max(1, columnCount(pending) ?? firstLineCells);
+      const rows: string[][] = [];
+      for (let at = 0; at < cells.length; at += width) rows.push(cells.slice(at, at + width));
+      emit('', ...markdownTable(rows, true), '');
       i = end + 1;
       continue;
     }
-    if (isAttributeEntry(line)) {
+    const entry = attributeEntry(line);
+    if (entry) {
+      if (entry[1] === undefined) values.delete(entry[0]);
+      else values.set(entry[0], entry[1]);
       i++;
       continue;
     }
     const title = sectionTitle(line);
     if (title) {
-      emit('', `${'#'.repeat(title[0])} ${asciidocInline(title[1])}`, '');
+      emit('', `${'#'.repeat(title[0])} ${inline(title[1])}`, '');
       i++;
       continue;
     }
@@ -325,14 +417,21 @@ export function asciidocToMarkdown(source: string): string {
       continue;
     }
     const trimmed = line.trim();
-    // Anchors, includes, images, the table of contents, list continuations: no prose.
+    // `ifdef::attr[text]` on one line: the text is what readers of one output see.
+    if (trimmed.startsWith('ifdef::') || trimmed.startsWith('ifndef::')) {
+      const open = trimmed.indexOf('[');
+      if (open > 0 && trimmed.endsWith(']') && open < trimmed.length - 2)
+        emit(inline(trimmed.slice(open + 1, -1)));
+      attributes = pending;
+      i++;
+      continue;
+    }
+    // Anchors, includes, the table of contents, list continuations: no prose.
     if (
       (trimmed.startsWith('[[') && trimmed.endsWith(']]')) ||
       trimmed === '+' ||
       trimmed.startsWith('include::') ||
       trimmed.startsWith('toc::') ||
-      trimmed.startsWith('ifdef::') ||
-      trimmed.startsWith('ifndef::') ||
       trimmed.startsWith('endif::')
     ) {
       attributes = pending;
@@ -340,42 +439,37 @@ export function asciidocToMarkdown(source: string): string {
       continue;
     }
     if (trimmed.startsWith('image::')) {
-      const alt = between(trimmed, trimmed.indexOf('[') + 1, ']')
-        ?.text.split(',')[0]
-        ?.trim();
-      if (alt) emit(asciidocInline(alt));
+      const alt = between(trimmed, trimmed.indexOf('[') + 1, ']')?.text;
+      if (alt) emit(inline(macroText(alt)));
       i++;
       continue;
     }
     // A block title: `.Installing with npm`.
     if (line.startsWith('.') && line.length > 1 && line.charAt(1) !== '.' && line.charAt(1) !== ' ') {
-      emit('', `**${asciidocInline(line.slice(1).trim())}**`);
+      emit('', `**${inline(line.slice(1).trim())}**`);
       attributes = pending;
       i++;
       continue;
     }
-    const admonition = ADMONITIONS.find((label) => line.startsWith(`${label}: `));
-    if (admonition) {
-      emit(`> **${capitalised(admonition)}:** ${asciidocInline(line.slice(admonition.length + 2).trim())}`);
+    const item = listItem(line);
+    const description = item ? undefined : descriptionItem(line);
+    if (item || description) {
+      // The item's text runs on over the lines after it, indented or not (and a term alone on
+      // its line, `timeout::`, has its definition there).
+      const text = [item?.text ?? description?.text ?? ''];
       i++;
+      while (continues(i)) text.push(lines[i++]!.trim());
+      const joined = inline(text.filter(Boolean).join(' '));
+      if (item) emit(`${item.marker} ${joined}`);
+      else emit(`- **${inline(description!.term)}**${joined ? `: ${joined}` : ''}`);
       continue;
     }
-    const item = listItem(line) ?? descriptionItem(line);
-    if (item) {
-      i++;
-      // A term alone on its line (`timeout::`) has its definition on the indented lines after it.
-      const definition: string[] = [];
-      if (item.endsWith('**') && !item.startsWith('  ')) {
-        while (
-          i < lines.length &&
-          lines[i]!.trim() &&
-          (lines[i]!.startsWith(' ') || lines[i]!.startsWith('\t'))
-        ) {
-          definition.push(asciidocInline(lines[i]!.trim()));
-          i++;
-        }
-      }
-      emit(definition.length > 0 ? `${item}: ${definition.join(' ')}` : item);
+    const style = styleOf(pending);
+    // A source paragraph (`[source,sh]` over lines with no delimiters) is code.
+    if (trimmed && pending && (style === 'source' || style === 'listing' || style === 'literal')) {
+      const start = i;
+      while (i < lines.length && lines[i]!.trim()) i++;
+      emit('', fencedCode(lines.slice(start, i).join('\n'), languageOf(pending)), '');
       continue;
     }
     // A literal paragraph (indented) is code, as in Markdown; prose is set flush.
@@ -393,7 +487,16 @@ export function asciidocToMarkdown(source: string): string {
       emit('', fencedCode(block.map((each) => each.slice(indent)).join('\n')), '');
       continue;
     }
-    emit(trimmed ? asciidocInline(trimmed) : '');
+    const admonition = ADMONITIONS.find((label) => line.startsWith(`${label}: `));
+    const label = admonition ?? (ADMONITIONS.includes(style) ? style : undefined);
+    if (label) {
+      const text = [admonition ? line.slice(admonition.length + 2).trim() : trimmed];
+      i++;
+      while (continues(i)) text.push(lines[i++]!.trim());
+      emit(`> **${capitalised(label)}:** ${inline(text.join(' '))}`);
+      continue;
+    }
+    emit(trimmed ? inline(trimmed) : '');
     i++;
   }
   return out
