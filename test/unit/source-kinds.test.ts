@@ -465,6 +465,70 @@ describe('AsciiDoc to Markdown', () => {
     expect(document.markdown).toBe('# Runbook\n\n## Restarts\n\n```sh\nsystemctl restart widget\n```');
   });
 
+  it('reads documents as Asciidoctor does: attribute values, wrapped list items, whole link and footnote text, closing lines with trailing spaces', () => {
+    const markdown = asciidocToMarkdown(
+      [
+        ':version: 2.3.1',
+        '',
+        'Acme {version} runs on Linux.footnote:[Tested on Linux, macOS and Windows.] See https://x.io[Hello, world] and menu:File[Save As].',
+        '',
+        '* Item one',
+        '  wrapped onto a second line',
+        '',
+        '[,yaml]',
+        '----',
+        'a: 1',
+        '---- ',
+        '',
+        '== Next',
+        '',
+        'Prose.',
+      ].join('\n'),
+    );
+    expect(markdown).toBe(
+      [
+        'Acme 2.3.1 runs on Linux. (Tested on Linux, macOS and Windows.) See [Hello, world](https://x.io) and File › Save As.',
+        '',
+        '- Item one wrapped onto a second line',
+        '',
+        '```yaml',
+        'a: 1',
+        '```',
+        '',
+        '## Next',
+        '',
+        'Prose.',
+      ].join('\n'),
+    );
+  });
+
+  it('keeps every cell of a table, a piped command in a cell included', () => {
+    const markdown = asciidocToMarkdown(
+      [
+        '[cols="1,2"]',
+        '|===',
+        '|`mode`',
+        'a|Run:',
+        '',
+        'acme --mode prod | tee log',
+        '|`dev`',
+        '|or use ls',
+        '|===',
+      ].join('\n'),
+    );
+    expect(markdown).toBe(
+      '| `mode` | Run: acme --mode prod \\| tee log |\n| --- | --- |\n| `dev` | or use ls |',
+    );
+  });
+
+  it('reads many tables, and attribute references, in one pass each', () => {
+    const tables = '|===\n|a\n|===\n'.repeat(20_000);
+    expect(asciidocToMarkdown(tables).split('| a |').length).toBe(20_001);
+    // Substituted values add at most the document's size again: the rest stay references.
+    const bomb = `:x: ${'y'.repeat(256)}\n${'{x}'.repeat(100_000)}`;
+    expect(asciidocToMarkdown(bomb).length).toBeLessThanOrEqual(3 * bomb.length);
+  });
+
   it('never throws, on any text, and reads lines of unclosed marks in one pass', () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 400 }), (text) => {
@@ -501,13 +565,68 @@ describe('AsciiDoc to Markdown', () => {
   });
 });
 
+describe('reStructuredText directives with prose', () => {
+  it('keeps what Sphinx directives hold (API descriptions, tabs, glossaries, list tables) and drops included files', () => {
+    const markdown = rstToMarkdown(
+      [
+        '.. py:function:: acme.connect(host, port=5432)',
+        '',
+        '   Opens a connection to the host.',
+        '',
+        '.. tabs::',
+        '',
+        '   .. tab:: Python',
+        '',
+        '      .. code-block:: python',
+        '',
+        '         acme.connect("db")',
+        '',
+        '.. glossary::',
+        '',
+        '   pool',
+        '      A set of open connections.',
+        '',
+        '.. literalinclude:: ../examples/app.py',
+        '   :language: python',
+        '',
+        '.. only:: html',
+        '',
+        '   Only in HTML.',
+      ].join('\n'),
+    );
+    expect(markdown).toContain('`acme.connect(host, port=5432)`\n\nOpens a connection to the host.');
+    expect(markdown).toContain('**Python**\n\n```python\nacme.connect("db")\n```');
+    expect(markdown).toContain('A set of open connections.');
+    expect(markdown).toContain('Only in HTML.');
+    expect(markdown).not.toContain('app.py');
+    expect(markdown).not.toContain('**html**');
+  });
+
+  it('reads a line of many colons in one pass: a role name is looked for nearby only', () => {
+    const line = 'a:'.repeat(100_000);
+    expect(rstToMarkdown(line)).toBe(line);
+    expect(rstToMarkdown('See :py:meth:`Pool.acquire <acme.Pool.acquire>` first.')).toBe(
+      'See Pool.acquire first.',
+    );
+  });
+});
+
 describe('MDX', () => {
   it('leaves out module lines but keeps code that shows them', () => {
     expect(
       cleanMdx(
         "import A from 'a';\nexport const meta = {\n  x: 1,\n};\n\n# Title\n\n```js\nimport b from 'b';\n```\n",
       ),
-    ).toBe("# Title\n\n```js\nimport b from 'b';\n```\n");
+    ).toBe("\n# Title\n\n```js\nimport b from 'b';\n```\n");
+  });
+
+  it('ends a module statement where it ends, not at the next blank line, and knows a longer fence', () => {
+    expect(cleanMdx("import X from 'y';\n# Title\n\nText.")).toBe('# Title\n\nText.');
+    expect(cleanMdx("import {\n  a,\n  b,\n} from 'z'\nAfter.")).toBe('After.');
+    expect(cleanMdx('export const meta = {\n  a: {\n    b: 1\n  }\n};\nText after.')).toBe('Text after.');
+    // A four-backtick example holding a three-backtick one is one block, its imports and all.
+    const example = "````md\n```js\nimport a from 'b';\n```\n````";
+    expect(cleanMdx(`${example}\n\nEnd.`)).toBe(`${example}\n\nEnd.`);
   });
 });
 

@@ -9,7 +9,52 @@
 import { fencedCode } from '../../text/fence.js';
 
 const ADORNMENT = '=-`:\'"~^_*+#<>.';
-const CODE_DIRECTIVES = new Set(['code', 'code-block', 'sourcecode', 'literalinclude']);
+const CODE_DIRECTIVES = new Set(['code', 'code-block', 'sourcecode']);
+/**
+ * Directives with no prose of their own: navigation, images, files included from elsewhere
+ * (`literalinclude` names a file this document does not hold), raw output and settings.
+ */
+const NO_PROSE = new Set([
+  '',
+  'toctree',
+  'image',
+  'include',
+  'literalinclude',
+  'raw',
+  'meta',
+  'contents',
+  'index',
+  'highlight',
+  'sectnum',
+  'default-role',
+  'role',
+  'tabularcolumns',
+  'currentmodule',
+  'module',
+]);
+/** Directives describing an API: their argument is a signature, written as code. */
+const SIGNATURES = new Set([
+  'function',
+  'method',
+  'class',
+  'attribute',
+  'data',
+  'exception',
+  'decorator',
+  'option',
+  'envvar',
+  'describe',
+  'object',
+  'property',
+  'type',
+  'macro',
+  'member',
+  'var',
+]);
+/** Directives whose argument is a condition (`.. only:: html`), not a title. */
+const CONDITIONS = new Set(['only', 'ifconfig']);
+/** Directives inside directives (tabs holding code, say) are read to this depth; deeper ones as lines. */
+const MAX_NESTED_DIRECTIVES = 4;
 const ADMONITIONS = new Set([
   'note',
   'warning',
@@ -40,6 +85,16 @@ function indentOf(line: string): number {
   return i;
 }
 
+/** The longest role name looked for (`:py:meth:`, `:doc:`). */
+const MAX_ROLE_CHARS = 30;
+
+/** Where the `:` before the backtick that closes a role's name is, within `MAX_ROLE_CHARS`; -1 if not. */
+function roleClose(line: string, from: number): number {
+  const limit = Math.min(line.length - 1, from + MAX_ROLE_CHARS + 1);
+  for (let at = from; at < limit; at++) if (line[at] === ':' && line[at + 1] === '`') return at;
+  return -1;
+}
+
 /** Inline markup: ``literal`` → `literal`, :role:`text <target>` → text, `text <url>`_ → [text](url). */
 export function rstInline(line: string): string {
   let out = '';
@@ -55,10 +110,11 @@ export function rstInline(line: string): string {
       }
     }
     if (char === ':' && i + 1 < line.length) {
-      // :role:`...`
-      const close = line.indexOf(':`', i + 1);
+      // :role:`...` — a role's name is short, so its closing `:` is looked for nearby only: a
+      // line of a hundred thousand colons is one pass, not one search to its end per colon.
+      const close = roleClose(line, i + 1);
       const role = close > i ? line.slice(i + 1, close) : '';
-      if (role && role.length <= 30 && !role.includes(' ')) {
+      if (role && !role.includes(' ')) {
         const end = line.indexOf('`', close + 2);
         if (end > close + 2) {
           out += textOfReference(line.slice(close + 2, end), role === 'code' || role === 'literal');
@@ -122,7 +178,7 @@ function indentedBlock(lines: readonly string[], from: number, minIndent: number
   return { lines: block.map((line) => line.slice(Math.min(indent, indentOf(line)))), next: i };
 }
 
-export function rstToMarkdown(source: string): string {
+export function rstToMarkdown(source: string, nesting = 0): string {
   const lines = source.replace(/\r\n?/g, '\n').split('\n');
   const out: string[] = [];
   const levels: string[] = [];
@@ -179,12 +235,17 @@ export function rstToMarkdown(source: string): string {
         const label = name === 'admonition' ? argument : `${name[0]!.toUpperCase()}${name.slice(1)}`;
         const text = [name === 'admonition' ? '' : argument, ...content];
         out.push(`> **${label}:** ${rstInline(text.join(' ').trim())}`, '');
-      } else if (name === 'topic' || name === 'rubric' || name === 'sidebar') {
-        if (argument) out.push(`**${rstInline(argument)}**`, '');
-        for (const line of content) out.push(rstInline(line));
+      } else if (!NO_PROSE.has(name) && !name.startsWith('auto')) {
+        // Any other directive (a list-table, a glossary, tabs, an API description, a figure's
+        // caption) holds prose: its argument as a title (a signature as code), then its content.
+        const kind = name.slice(name.lastIndexOf(':') + 1);
+        if (argument && SIGNATURES.has(kind)) out.push(`\`${argument.replaceAll('`', '')}\``, '');
+        else if (argument && !CONDITIONS.has(kind)) out.push(`**${rstInline(argument)}**`, '');
+        if (nesting < MAX_NESTED_DIRECTIVES) out.push(rstToMarkdown(content.join('\n'), nesting + 1));
+        else for (const line of content) out.push(rstInline(line.trim()));
         out.push('');
       }
-      // Anything else (toctree, image, figure, labels, comments) carries no prose.
+      // Comments, labels and directives without prose (toctree, images, includes) are left out.
       continue;
     }
     // A paragraph ending in `::` introduces a literal block.
