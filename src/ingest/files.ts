@@ -49,15 +49,21 @@ export const DEFAULT_MAX_FILE_MB = 20;
 
 const MB = 1024 * 1024;
 
+/** Text written in a markup language, by extension: read as Markdown once converted (loaders.ts). */
+export type MarkupFormat = 'markdown' | 'mdx' | 'rst' | 'asciidoc' | 'text';
+export const MARKUP_FORMATS: Readonly<Record<string, MarkupFormat>> = {
+  '.md': 'markdown',
+  '.markdown': 'markdown',
+  '.mdx': 'mdx',
+  '.rst': 'rst',
+  '.adoc': 'asciidoc',
+  '.asciidoc': 'asciidoc',
+  '.txt': 'text',
+  '.text': 'text',
+};
+
 export const SUPPORTED_EXTENSIONS = [
-  '.md',
-  '.markdown',
-  '.mdx',
-  '.rst',
-  '.adoc',
-  '.asciidoc',
-  '.txt',
-  '.text',
+  ...Object.keys(MARKUP_FORMATS),
   '.html',
   '.htm',
   '.pdf',

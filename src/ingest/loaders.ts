@@ -1,5 +1,6 @@
 /**
- * Reads one file into a document ready for chunking. Markdown, text, HTML and PDF become
+ * Reads one file into a document ready for chunking. Markdown (and MDX, reStructuredText,
+ * AsciiDoc), text, HTML and PDF become
  * markdown-ish text; JSON becomes records, one chunk each. Failures throw `IngestFileError`
  * with a reason a user can act on; the pipeline reports it and moves on. What a file may
  * expand to is bounded (`ReadLimits`): characters of text, PDF pages, decompressed bytes.
@@ -11,6 +12,8 @@ import {
   DEFAULT_MAX_FILE_MB,
   DEFAULT_READ_LIMITS,
   IngestFileError,
+  MARKUP_FORMATS,
+  type MarkupFormat,
   type ReadLimits,
   readLimited,
   TooLargeError,
@@ -287,6 +290,25 @@ export function decodeText(data: Uint8Array): string {
   return text;
 }
 
+/**
+ * Markup as Markdown. Every reader of files goes through here (a folder, an attached file, a
+ * synced repository), so the same file gives the same passages: an MDX page's imports are build
+ * code, and reStructuredText's and AsciiDoc's literal blocks are the code a how-to question
+ * wants quoted whole.
+ */
+function asMarkdown(format: MarkupFormat | undefined, content: string): string {
+  switch (format) {
+    case 'mdx':
+      return cleanMdx(content);
+    case 'rst':
+      return rstToMarkdown(content);
+    case 'asciidoc':
+      return asciidocToMarkdown(content);
+    default:
+      return content;
+  }
+}
+
 /** The document in `data`, read as the extension `extension` says. */
 async function loadData(
   extension: string,
@@ -300,14 +322,7 @@ async function loadData(
   const content = decodeText(data);
   if (extension === '.json') return loadJson(content, name, options.textField ?? 'text', limits);
   if (extension === '.html' || extension === '.htm') return loadHtml(content, limits);
-  // Read the way a repository's files are (formats/source.ts), so a folder of docs, an attached
-  // file and a synced repository give the same passages: an MDX page's imports are build code,
-  // and reStructuredText's and AsciiDoc's literal blocks are the code a how-to question wants quoted whole.
-  if (extension === '.mdx') return loadMarkdown(cleanMdx(content), limits);
-  if (extension === '.rst') return loadMarkdown(rstToMarkdown(content), limits);
-  if (extension === '.adoc' || extension === '.asciidoc')
-    return loadMarkdown(asciidocToMarkdown(content), limits);
-  return loadMarkdown(content, limits);
+  return loadMarkdown(asMarkdown(MARKUP_FORMATS[extension], content), limits);
 }
 
 export async function loadFile(path: string, options: LoadOptions = {}): Promise<LoadedDocument> {

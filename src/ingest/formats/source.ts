@@ -4,27 +4,16 @@
  * pool's parser processes (parse-jobs.ts), with the pool's time and memory budgets, like web pages and
  * files: the text a document may expand to is bounded by `maxChars`.
  */
-import { TooLargeError } from '../files.js';
-import { decodeText, loadBytes } from '../loaders.js';
-import { asciidocToMarkdown } from './asciidoc.js';
+import { type MarkupFormat, TooLargeError } from '../files.js';
+import { loadBytes } from '../loaders.js';
 import { confluenceStorageToMarkdown } from './confluence.js';
-import { cleanMdx } from './mdx.js';
 import { type NotionBlock, notionBlocksToMarkdown } from './notion.js';
-import { rstToMarkdown } from './rst.js';
 
 /**
  * `markdown`, `mdx`, `text`, `rst`, `asciidoc`: a file's bytes (front matter and headings respected);
  * `notion`: a page's blocks as JSON; `confluence`: storage format; `issue`: Markdown as written.
  */
-export type SourceFormat =
-  | 'markdown'
-  | 'mdx'
-  | 'text'
-  | 'rst'
-  | 'asciidoc'
-  | 'notion'
-  | 'confluence'
-  | 'issue';
+export type SourceFormat = MarkupFormat | 'notion' | 'confluence' | 'issue';
 
 export interface SourceInput {
   readonly format: SourceFormat;
@@ -37,11 +26,14 @@ export interface SourceInput {
   readonly maxChars: number;
 }
 
-function firstHeading(markdown: string): string | undefined {
-  if (!markdown.startsWith('# ')) return undefined;
-  const end = markdown.indexOf('\n');
-  return markdown.slice(2, end < 0 ? undefined : end).trim() || undefined;
-}
+/** The name a file of each markup format is read under (its extension decides how). */
+const FILE_NAMES: Record<MarkupFormat, string> = {
+  markdown: 'file.md',
+  text: 'file.txt',
+  mdx: 'file.mdx',
+  rst: 'file.rst',
+  asciidoc: 'file.adoc',
+};
 
 function bytes(input: SourceInput): Buffer {
   const data = input.data ?? new Uint8Array();
@@ -52,20 +44,14 @@ export async function sourceDocument(input: SourceInput): Promise<{ title?: stri
   const titled = (markdown: string) => (input.title ? `# ${input.title}\n\n${markdown}` : markdown);
   let result: { title?: string; markdown: string };
   switch (input.format) {
-    case 'rst':
-    case 'asciidoc': {
-      const text = decodeText(bytes(input));
-      const markdown = input.format === 'rst' ? rstToMarkdown(text) : asciidocToMarkdown(text);
-      const heading = firstHeading(markdown);
-      result = { ...(heading ? { title: heading } : {}), markdown };
-      break;
-    }
     case 'markdown':
     case 'mdx':
-    case 'text': {
-      const data = input.format === 'mdx' ? Buffer.from(cleanMdx(decodeText(bytes(input)))) : bytes(input);
-      // Front matter and the first heading give the title; a file's own `url:` is not its citation.
-      const document = await loadBytes('file.md', data);
+    case 'text':
+    case 'rst':
+    case 'asciidoc': {
+      // Read as a file of its kind is (loaders.ts): front matter and the first heading give the
+      // title; a file's own `url:` is not its citation.
+      const document = await loadBytes(FILE_NAMES[input.format], bytes(input));
       result =
         document.kind === 'text'
           ? { ...(document.title ? { title: document.title } : {}), markdown: document.markdown }

@@ -12,6 +12,7 @@
 import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { extname, join } from 'node:path';
+import { MARKUP_FORMATS } from '../../ingest/files.js';
 import type { SourceFormat } from '../../ingest/formats/source.js';
 import { withoutTrailingSlashes } from '../../text/trailing-slashes.js';
 import { gitToken, isLoopbackHost } from './environment.js';
@@ -33,7 +34,7 @@ import {
   type SyncEnd,
 } from './kind.js';
 
-export const GIT_EXTENSIONS = ['.md', '.markdown', '.mdx', '.rst', '.adoc', '.asciidoc', '.txt', '.text'];
+export const GIT_EXTENSIONS = Object.keys(MARKUP_FORMATS);
 /** Largest file read; larger ones are listed as failed. */
 const MAX_FILE_BYTES = 5 * 1_048_576;
 /** Largest pack one fetch may bring (isomorphic-git holds it in memory while indexing it). */
@@ -66,11 +67,7 @@ function isGitState(value: unknown): value is GitState {
 
 /** How a file is read, by its extension. */
 function formatOf(path: string): SourceFormat {
-  const extension = extname(path).toLowerCase();
-  if (extension === '.rst') return 'rst';
-  if (extension === '.adoc' || extension === '.asciidoc') return 'asciidoc';
-  if (extension === '.mdx') return 'mdx';
-  return extension === '.txt' || extension === '.text' ? 'text' : 'markdown';
+  return MARKUP_FORMATS[extname(path).toLowerCase()] ?? 'markdown';
 }
 
 function authHeaders(
