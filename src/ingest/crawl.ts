@@ -294,23 +294,42 @@ export async function crawlSite(start: string, options: CrawlOptions = {}): Prom
    * robots.txt and sitemaps: a few redirects are followed while they stay on the site's origin.
    * `prefix`: only the first bytes count, the rest is not read (robots.txt).
    */
-  const text = async (url: string, until = endAt, prefix?: number): Promise<string | undefined> => {
+  const text = async (
+    url: string,
+    until = endAt,
+    prefix?: number,
+    /** Told why nothing was read: a status, a redirect off the site, the network's reason. */
+    failed: (reason: string) => void = () => undefined,
+  ): Promise<string | undefined> => {
     try {
       let current = url;
       for (let hop = 0; hop < 5; hop++) {
         const response = await get(current, {}, until);
         const next = redirectTarget(response, current);
         if (!next) {
-          if (!response.ok) return undefined;
-          return prefix ? await readPrefix(response, prefix) : await readLimited(response, maxPageBytes);
+          if (!response.ok) {
+            await response.body?.cancel();
+            failed(`HTTP ${response.status}`);
+            return undefined;
+          }
+          const body = prefix
+            ? await readPrefix(response, prefix)
+            : await readLimited(response, maxPageBytes);
+          if (body === undefined) failed(`larger than ${Math.round(maxPageBytes / 1_048_576)} MB`);
+          return body;
         }
         await response.body?.cancel();
-        if (next.origin !== first.origin) return undefined;
+        if (next.origin !== first.origin) {
+          failed('redirects outside the site');
+          return undefined;
+        }
         current = next.href;
       }
+      failed('too many redirects');
       return undefined;
     } catch (error) {
       if (options.signal?.aborted) throw error;
+      failed(error instanceof OutOfTime ? 'timed out' : failureReason(error));
       return undefined;
     }
   };
@@ -380,14 +399,28 @@ export async function crawlSite(start: string, options: CrawlOptions = {}): Prom
   };
 
   enqueue(first, 0);
-  // Only the site's own sitemaps: robots.txt may name any URL, and we fetch none off the site.
+  // A start URL that is a sitemap (`…/sitemap.xml`, `…/sitemap-docs.xml`) is the list to read:
+  // its pages, under its folder. Otherwise only the site's own sitemaps: robots.txt may name any
+  // URL, and we fetch none off the site.
+  const startsAtSitemap = first.pathname.toLowerCase().endsWith('.xml');
   const sitemaps = robots.sitemaps.filter((url) => onSite(url, first));
-  const pending = sitemaps.length > 0 ? sitemaps : [`${first.origin}/sitemap.xml`];
+  const pending = startsAtSitemap
+    ? [first.href]
+    : sitemaps.length > 0
+      ? sitemaps
+      : [`${first.origin}/sitemap.xml`];
   // A few sitemap files, within a minute together: a site listing thirty that each trickle
   // in cannot spend the crawl's time before a page is read.
   const sitemapsEndAt = Math.min(endAt, now() + SITEMAPS_BUDGET_MS);
   for (let i = 0; i < pending.length && i < MAX_SITEMAPS && now() < sitemapsEndAt; i++) {
-    const xml = await text(pending[i]!, sitemapsEndAt);
+    let unread: string | undefined;
+    const xml = await text(pending[i]!, sitemapsEndAt, undefined, (reason) => {
+      unread = reason;
+    });
+    // The sitemap asked for is the whole crawl: unread, it is a failed sync with the reason (a
+    // host that does not answer, a 404), never a sync that found nothing and removed nothing.
+    if (i === 0 && startsAtSitemap && unread !== undefined)
+      throw new CrawlError(`could not read the sitemap ${first.href} (${unread})`);
     if (!xml) continue;
     // A sitemap that cannot be read within the budgets is passed over: links still lead to the pages.
     const entries = await parser.run({ kind: 'sitemap', xml }, parseOptions).catch((error: unknown) => {

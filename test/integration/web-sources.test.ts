@@ -11,6 +11,8 @@ import { syncSource } from '../../src/knowledge/sync.js';
 import { type AppDatabase, openAppDatabase } from '../../src/state/app-db.js';
 import { LocalStore } from '../../src/stores/local/index.js';
 import { type FakeDocsSite, startFakeDocsSite } from '../fakes/docs-site/index.js';
+import { type PagesSite, startPagesSite } from '../fakes/pages-site.js';
+import { freePort } from '../support/net.js';
 
 let site: FakeDocsSite;
 let dir: string;
@@ -284,6 +286,54 @@ describe('web sources: crawling and re-syncing a docs site', () => {
     const result = await crawlSite(`${site.url}/docs/`, { ...timing, guard: publicOnly() });
     expect(site.requests).toHaveLength(0);
     expect(result.pages.every((page) => page.kind === 'failed')).toBe(true);
+  });
+});
+
+describe('a sitemap as the URL to ingest', () => {
+  let pagesSite: PagesSite;
+  beforeAll(async () => {
+    pagesSite = await startPagesSite((path) => {
+      // Listed only in a sitemap that is not the site's /sitemap.xml, linked from nowhere.
+      if (path === '/docs/sitemap-docs.xml') {
+        const urls = ['/docs/widgets.html', '/docs/gadgets.html']
+          .map((page) => `<url><loc>${pagesSite.url}${page}</loc></url>`)
+          .join('');
+        return `<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">${urls}</urlset>`;
+      }
+      if (path === '/docs/widgets.html')
+        return '<html><body><p>Widgets are flurbished nightly.</p></body></html>';
+      if (path === '/docs/gadgets.html')
+        return '<html><body><p>Gadgets are flurbished weekly.</p></body></html>';
+      return undefined;
+    });
+  });
+  afterAll(() => pagesSite.close());
+
+  it('reads the pages the sitemap lists, wherever it lives on the site', async () => {
+    const { source } = await registry.add(`${pagesSite.url}/docs/sitemap-docs.xml`, 'gizmos', 'test');
+    const summary = await syncSource(store, registry, source, { crawl: timing });
+    expect(summary.error).toBeUndefined();
+    expect(summary).toMatchObject({ added: 2, failed: [] });
+    expect((await search('flurbished', ['gizmos'])).map((hit) => hit.source).sort()).toEqual([
+      `${pagesSite.url}/docs/gadgets.html`,
+      `${pagesSite.url}/docs/widgets.html`,
+    ]);
+  });
+
+  it('fails the sync, saying why, when the sitemap is missing or its host does not answer', async () => {
+    const missing = await registry.add(`${pagesSite.url}/docs/sitemap-gone.xml`, 'gizmos', 'test');
+    const gone = await syncSource(store, registry, missing.source, { crawl: timing });
+    expect(gone.error).toBe(`could not read the sitemap ${pagesSite.url}/docs/sitemap-gone.xml (HTTP 404)`);
+
+    const closed = `http://127.0.0.1:${await freePort()}`;
+    const unreachable = await registry.add(`${closed}/sitemap.xml`, 'gizmos', 'test');
+    const summary = await syncSource(store, registry, unreachable.source, { crawl: timing });
+    expect(summary.error).toMatch(
+      new RegExp(`^could not read the sitemap ${closed}/sitemap\\.xml \\(.*ECONNREFUSED.*\\)$`),
+    );
+    expect(await registry.get(unreachable.source.id)).toMatchObject({ lastStatus: 'failed' });
+    // What the collection held is kept.
+    expect(await search('flurbished', ['gizmos'])).toHaveLength(2);
   });
 });
 
