@@ -33,7 +33,13 @@ import {
   type TenantSettingsStore,
 } from '../tenants/settings-store.js';
 import { guardAnswerer } from './guarded.js';
-import { buildRuntime, openDatabase, type Runtime, type RuntimeDeps } from './runtime.js';
+import {
+  BOT_DATABASE_WAIT_MS,
+  buildRuntime,
+  openDatabase,
+  type Runtime,
+  type RuntimeDeps,
+} from './runtime.js';
 import { tenantPlatforms } from './tenant-platforms.js';
 
 export interface Bot {
@@ -68,7 +74,11 @@ export interface Bot {
 }
 
 export async function composeBot(config: Config, log: Logger, deps: RuntimeDeps = {}): Promise<Bot> {
-  const database = deps.database ?? (config.database ? await openDatabase(config, log) : undefined);
+  const database =
+    deps.database ??
+    (config.database
+      ? await openDatabase(config, log, { waitForServerMs: BOT_DATABASE_WAIT_MS })
+      : undefined);
   const runtime = await buildRuntime(config, { logger: log, ...deps, ...(database ? { database } : {}) });
   const shared = await createSharedState(config.limits.redisURL, log, database ? { database } : {});
   const metrics = new BotMetrics();

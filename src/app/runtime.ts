@@ -13,7 +13,7 @@ import { DEGRADED_LABEL, ExtractiveGenerator } from '../generators/extractive.js
 import { configureParsing } from '../ingest/parse-pool.js';
 import { ingestPaths } from '../ingest/pipeline.js';
 import { type Logger, silentLogger } from '../log.js';
-import type { PostgresDatabase } from '../state/postgres.js';
+import type { PostgresDatabase, PostgresOptions } from '../state/postgres.js';
 import { LocalStore } from '../stores/local/index.js';
 
 export interface RuntimeDeps {
@@ -32,11 +32,22 @@ export interface Runtime {
   describe(): string;
 }
 
+/**
+ * How long a starting bot waits for a PostgreSQL that is not up yet (started beside it by a
+ * compose file or an orchestrator, or restarting) before it gives up with the reason. Commands
+ * (ingest, report) do not wait: a person is watching.
+ */
+export const BOT_DATABASE_WAIT_MS = 60_000;
+
 /** The PostgreSQL database DATABASE_URL names; the client is loaded only then. */
-export async function openDatabase(config: Config, logger: Logger = silentLogger): Promise<PostgresDatabase> {
+export async function openDatabase(
+  config: Config,
+  logger: Logger = silentLogger,
+  options: Pick<PostgresOptions, 'waitForServerMs' | 'sleep' | 'now'> = {},
+): Promise<PostgresDatabase> {
   if (!config.database) throw new Error('DATABASE_URL is not set');
   const { connectPostgres } = await import('../state/postgres.js');
-  return connectPostgres(config.database.url, { logger });
+  return connectPostgres(config.database.url, { logger, ...options });
 }
 
 /**

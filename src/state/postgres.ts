@@ -17,6 +17,16 @@ export interface PostgresOptions {
   readonly schema?: string;
   /** How long to wait for a connection before a query fails (default 5 s). */
   readonly connectTimeoutMs?: number;
+  /**
+   * How long the first connection may wait for a server that is not up yet (refused, not
+   * resolvable yet, starting up), trying again with growing pauses; 0 (default) fails at once.
+   * A server that refuses the credentials, or has no such database, fails at once either way.
+   */
+  readonly waitForServerMs?: number;
+  /** Pauses between those attempts (tests pass their own). */
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** The clock the wait is measured by (tests pass their own). */
+  readonly now?: () => number;
 }
 
 export { DatabaseError };
@@ -58,11 +68,35 @@ export function databaseProblem(error: unknown, where: string): DatabaseError {
     return new DatabaseError(`PostgreSQL at ${where} refused the user name or password in DATABASE_URL`);
   if (code === '3D000') return new DatabaseError(`PostgreSQL at ${where}: the database does not exist`);
   if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'ETIMEDOUT')
-    return new DatabaseError(`PostgreSQL at ${where} is not reachable (${code}); check DATABASE_URL`);
+    return new DatabaseError(
+      `PostgreSQL at ${where} is not reachable (${code}): check that the server is running and that DATABASE_URL names its host and port`,
+    );
+  if (code === '57P03')
+    return new DatabaseError(`PostgreSQL at ${where} is still starting up or shutting down`);
   if (/timeout exceeded when trying to connect/i.test(message))
     return new DatabaseError(`PostgreSQL at ${where} did not accept a connection in time`);
   return new DatabaseError(`PostgreSQL at ${where}: ${message}`);
 }
+
+/**
+ * Failures of a server that may yet come up: refused or unresolvable (a container not started
+ * yet), starting up (57P03), out of connection slots (53300), or slow to accept. Wrong
+ * credentials or a missing database will not mend themselves by waiting.
+ */
+export function mayComeUp(error: unknown): boolean {
+  const code = (error as { code?: string }).code;
+  if (code === '28P01' || code === '28000' || code === '3D000') return false;
+  if (code === '57P03' || code === '53300') return true;
+  if (
+    code &&
+    ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH'].includes(code)
+  )
+    return true;
+  const message = (error as Error).message ?? '';
+  return /timeout exceeded when trying to connect|Connection terminated/i.test(message);
+}
+
+const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export async function connectPostgres(url: string, options: PostgresOptions = {}): Promise<PostgresDatabase> {
   const log = options.logger ?? silentLogger;
@@ -93,12 +127,32 @@ export async function connectPostgres(url: string, options: PostgresOptions = {}
   pool.on('connect', () => {
     warned = false;
   });
-  try {
-    if (schema) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-    await pool.query('SELECT 1');
-  } catch (error) {
-    await pool.end().catch(() => undefined);
-    throw databaseProblem(error, where);
+  // The first connection: with `waitForServerMs`, a server that is not up yet (started beside
+  // the bot, restarting) is tried again with growing pauses, said once in the log.
+  const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? realSleep;
+  const giveUpAt = now() + (options.waitForServerMs ?? 0);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      if (schema) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+      await pool.query('SELECT 1');
+      if (attempt > 1) log.info({ database: where, attempts: attempt }, 'PostgreSQL is reachable now');
+      break;
+    } catch (error) {
+      const pause = Math.min(500 * 2 ** (attempt - 1), 5_000);
+      if (!mayComeUp(error) || now() + pause > giveUpAt) {
+        await pool.end().catch(() => undefined);
+        throw databaseProblem(error, where);
+      }
+      if (attempt === 1) {
+        const seconds = Math.round((giveUpAt - now()) / 1000);
+        log.warn(
+          { database: where, reason: databaseProblem(error, where).message },
+          `PostgreSQL is not reachable yet; trying again for up to ${seconds} s`,
+        );
+      }
+      await sleep(pause);
+    }
   }
   log.debug({ database: where }, 'connected to PostgreSQL');
 
