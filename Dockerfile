@@ -20,6 +20,9 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --omit=optional --no-audit --no-fund
 COPY --from=build /app/dist ./dist
+# scripts/: what npm start checks first and what npm run doctor, ask, ingest and report go
+# through (they run dist/ where no dev dependency is installed), for docker exec.
+COPY scripts ./scripts
 COPY knowledge ./knowledge
 RUN mkdir -p /app/.rag-data && chown node:node /app/.rag-data
 USER node

@@ -7,6 +7,9 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { build, compiler, ENTRY, isStale, ROOT } from './build.mjs';
+import { requireSupportedNode } from './node-version.mjs';
+
+requireSupportedNode();
 
 if (compiler()) {
   if (isStale()) {

@@ -139,6 +139,29 @@ function expectProductionPackagesOnly(dir: string): void {
   expect(existsSync(join(dir, 'node_modules/typescript'))).toBe(false);
 }
 
+/**
+ * The commands the guides name for a server (`npm run ask`, `ingest`, `doctor`, `report`) run
+ * the shipped dist/ where no dev dependency (tsx) is installed, instead of "tsx: not found".
+ */
+function expectCommandsRunCompiled(dir: string): void {
+  const env = { ...npmEnv(), RAG_DOTENV: 'off', NO_COLOR: '1', RAG_DATA_DIR: join(dir, '.commands-data') };
+  const npmRun = (...args: string[]) =>
+    spawnSync('npm', ['run', '--silent', ...args], { cwd: dir, env, encoding: 'utf8', timeout: 120_000 });
+  const ask = npmRun('ask', '--', 'How do I add the bot to Slack?');
+  expect(ask.stderr).not.toContain('not found');
+  expect(ask.stdout).toContain('Sources:');
+  expect(ask.status).toBe(0);
+  const ingest = npmRun('ingest', '--', 'knowledge/getting-started.md');
+  expect(ingest.stdout).toMatch(/files\s+1/);
+  expect(ingest.status).toBe(0);
+  const doctor = npmRun('doctor');
+  expect(doctor.stdout).toContain('Everything configured works.');
+  expect(doctor.status).toBe(0);
+  // The report's own answer on a server that has recorded nothing yet.
+  const report = npmRun('report');
+  expect(report.stderr).toContain('No answer records yet');
+}
+
 let workspace: string;
 let build: ReplayedStage;
 let runtime: ReplayedStage;
@@ -168,6 +191,10 @@ describe('the Docker image, replayed from the Dockerfile', () => {
     expect(existsSync(join(runtime.dir, 'src'))).toBe(false);
     expect(runtime.user).toBe('node');
   });
+
+  it('runs the commands (npm run ask, ingest, doctor, report) from the compiled bot', () => {
+    expectCommandsRunCompiled(runtime.dir);
+  }, 300_000);
 
   it('starts with the image command, serves the web chat, passes its health check and stops on SIGTERM', async () => {
     const [program, ...args] = runtime.command;
@@ -233,6 +260,7 @@ describe('the production install without Docker, as docs/operating.md describes 
 
     install('--omit=dev', '--omit=optional');
     expectProductionPackagesOnly(server);
+    expectCommandsRunCompiled(server);
     const bot = await startAndWaitReady('npm', ['start'], server, { WEB_CHAT: 'true' });
     try {
       await expectWebChatServes(bot.base);
