@@ -59,7 +59,20 @@ export async function connectRedis(url: string, log: Logger = silentLogger, wait
     // Keep trying to reconnect in the background, at most every 5 s.
     retryStrategy: (times) => Math.min(times * 200, 5_000),
   });
-  redis.on('error', (error) => log.warn({ err: error }, 'Redis connection problem'));
+  const host = redisHost(url);
+  // The client retries every few seconds for as long as Redis is away, and reports each failed
+  // attempt: said once when the trouble starts and once when it is over, not every 5 s for hours.
+  let failing = false;
+  redis.on('error', (error: Error & { code?: string }) => {
+    if (failing) return;
+    failing = true;
+    log.warn({ redis: host, code: error.code }, redisProblem(error, host));
+    log.debug({ err: error, redis: host }, 'Redis connection error');
+  });
+  redis.on('ready', () => {
+    if (failing) log.info({ redis: host }, `Redis at ${host} is reachable again`);
+    failing = false;
+  });
   if (redis.status !== 'ready') {
     const ready = await new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => resolve(false), waitMs);
@@ -68,9 +81,34 @@ export async function connectRedis(url: string, log: Logger = silentLogger, wait
         resolve(true);
       });
     });
-    if (!ready) log.warn({ url: new URL(url).host }, 'Redis not reachable yet; sharing nothing until it is');
+    if (!ready && !failing)
+      log.warn({ redis: host }, `Redis at ${host} has not answered yet; sharing nothing until it does`);
   }
   return redis;
+}
+
+/** `host:port` of a Redis URL, for people; never its password. */
+function redisHost(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.hostname}:${parsed.port || '6379'}`;
+  } catch {
+    return 'REDIS_URL';
+  }
+}
+
+/** What is wrong with Redis, in a sentence an operator can act on; never the URL's password. */
+export function redisProblem(error: Error & { code?: string }, host: string): string {
+  const meanwhile = "dedupe and rate limits use this instance's memory until";
+  const reply = (error.message ?? '').split(' ')[0];
+  if (reply === 'NOAUTH' || reply === 'WRONGPASS' || /invalid password/i.test(error.message ?? ''))
+    return `Redis at ${host} refused the credentials in REDIS_URL (${reply}): set the password (redis://:password@host:6379, or user:password for an ACL user); ${meanwhile} it accepts them`;
+  if (
+    error.code &&
+    ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH'].includes(error.code)
+  )
+    return `Redis at ${host} is not reachable (${error.code}): check that it is running and REDIS_URL's host and port; ${meanwhile} it is`;
+  return `Redis at ${host}: ${error.message}; ${meanwhile} it answers`;
 }
 
 export class RedisDedupeStore implements DedupeStore {

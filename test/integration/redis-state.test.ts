@@ -1,9 +1,13 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createConnection } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Logger } from '../../src/log.js';
 import { connectRedis, RedisDedupeStore, RedisRateLimiter } from '../../src/ops/redis-state.js';
 import { createSharedState } from '../../src/ops/shared-state.js';
 import { captureLogs } from '../support/logs.js';
 import { freePort } from '../support/net.js';
 import { haveRedis, type RedisServer, startRedis } from '../support/redis.js';
+import { waitFor } from '../support/wait.js';
 
 describe.skipIf(!haveRedis)('shared state in a real Redis, as several instances see it', () => {
   let server: RedisServer;
@@ -137,6 +141,77 @@ describe('shared state when Redis is unreachable', () => {
       const dedupe = new RedisDedupeStore(redis, logger);
       for (let i = 0; i < 5; i++) await dedupe.firstSeen(`ev${i}`, 1_000);
       expect(lines.filter((line) => line.includes('Redis unavailable for dedupe'))).toHaveLength(1);
+    } finally {
+      redis.disconnect();
+    }
+  });
+});
+
+describe.skipIf(!haveRedis)('the connection to Redis, in the log', () => {
+  const servers: ChildProcess[] = [];
+  afterAll(() => {
+    for (const server of servers) server.kill();
+  });
+  /** A redis-server on `port`, with `args`, answering once this resolves. */
+  async function redisOn(port: number, args: string[] = []): Promise<void> {
+    const server = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args],
+      { stdio: 'ignore' },
+    );
+    servers.push(server);
+    await waitFor(
+      () =>
+        new Promise<boolean>((resolve) => {
+          const socket = createConnection(port, '127.0.0.1', () => {
+            socket.destroy();
+            resolve(true);
+          });
+          socket.on('error', () => resolve(false));
+        }),
+      'redis-server to listen',
+    );
+  }
+  /** A client whose failed attempts are counted (the client retries for as long as it fails). */
+  async function client(url: string, logger: Logger) {
+    let attempts = 0;
+    const redis = await connectRedis(url, logger, 100);
+    redis.on('error', () => {
+      attempts += 1;
+    });
+    return { redis, attempts: () => attempts };
+  }
+
+  it('says once, whatever the retries, that the password was refused and what to set', async () => {
+    const port = await freePort();
+    await redisOn(port, ['--requirepass', 'the-right-one']);
+    const { logger, lines } = captureLogs();
+    const { redis, attempts } = await client(`redis://127.0.0.1:${port}`, logger);
+    try {
+      await waitFor(() => attempts() >= 3, 'three refused attempts');
+      const warnings = lines.filter((line) => line.includes('"level":40'));
+      expect(warnings).toHaveLength(1);
+      expect(JSON.parse(warnings[0]!).msg).toBe(
+        `Redis at 127.0.0.1:${port} refused the credentials in REDIS_URL (NOAUTH): set the password (redis://:password@host:6379, or user:password for an ACL user); dedupe and rate limits use this instance's memory until it accepts them`,
+      );
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('says once that Redis is not reachable, and once that it is back', async () => {
+    const port = await freePort();
+    const { logger, lines } = captureLogs();
+    const { redis, attempts } = await client(`redis://127.0.0.1:${port}`, logger);
+    try {
+      await waitFor(() => attempts() >= 3, 'three refused attempts');
+      await redisOn(port);
+      await waitFor(() => redis.status === 'ready', 'the client to connect');
+      const said = lines.map((line) => JSON.parse(line).msg as string);
+      expect(said).toEqual([
+        `Redis at 127.0.0.1:${port} is not reachable (ECONNREFUSED): check that it is running and REDIS_URL's host and port; dedupe and rate limits use this instance's memory until it is`,
+        `Redis at 127.0.0.1:${port} is reachable again`,
+      ]);
     } finally {
       redis.disconnect();
     }
