@@ -114,7 +114,12 @@ const CONDENSE_HISTORY_TOKENS = 1_500;
 
 /** Resolves with the promise, or rejects as soon as the signal aborts, whichever is first. */
 function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
+  if (signal.aborted) {
+    // Nobody waits for `promise` now: its own rejection (a search that honours the same signal)
+    // must not go unhandled, which would end the process.
+    promise.catch(() => undefined);
+    return Promise.reject(signal.reason);
+  }
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });

@@ -421,6 +421,42 @@ describe('RAG core answers', () => {
     expect(end.type === 'failure' && end.failure.kind).toBe('interrupted');
   });
 
+  it('reports an interruption, and leaves no rejection unhandled, for a question abandoned before retrieval', async () => {
+    // The web chat's page closed while the question waited (a rate check on a database that
+    // hung): the core starts with its signal already aborted, and a store that honours the
+    // signal rejects its search. Unhandled, that rejection ended the whole bot.
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const honoursSignal: Retriever = {
+        description: 'honours the signal',
+        defaultMinScore: 0,
+        search: async (_query, options) => {
+          options?.signal?.throwIfAborted();
+          return KB;
+        },
+      };
+      for (const history of [[], [{ role: 'user', text: 'And Discord?' }]] satisfies Turn[][]) {
+        const core = new RagCore({ retriever: honoursSignal, generator: new ScriptedGenerator(), options });
+        const events = await collect(
+          core.answer(
+            ask('How do I add the bot to Slack?', AbortSignal.abort(new Error('the page stopped reading'))),
+            history,
+          ),
+        );
+        const end = last(events);
+        expect(end.type === 'failure' && end.failure.kind).toBe('interrupted');
+      }
+      // Unhandled rejections are reported after the microtasks of the turn that made them.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('turns an unexpected bug into a generic apology, never a stack trace', async () => {
     const broken: Retriever = {
       description: 'broken',
