@@ -39,8 +39,15 @@ export interface PostgresDatabase {
   readonly pool: pg.Pool;
   /** Runs `sql` once per database, remembered under `name`; safe when instances start together. */
   migrate(name: string, sql: string): Promise<void>;
-  /** Runs `work` in one transaction on one connection; rolled back if it throws. */
-  transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T>;
+  /**
+   * Runs `work` in one transaction on one connection; rolled back if it throws. With
+   * `queryTimeoutMs`, BEGIN and COMMIT are given up on (client side) past it, as `work`'s own
+   * statements should be.
+   */
+  transaction<T>(
+    work: (client: pg.PoolClient) => Promise<T>,
+    options?: { queryTimeoutMs?: number },
+  ): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -97,6 +104,11 @@ export function mayComeUp(error: unknown): boolean {
 }
 
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** How long a failed transaction's ROLLBACK may take before its connection is closed instead. */
+const ROLLBACK_TIMEOUT_MS = 2_000;
+/** node-postgres' error for a statement given up on past its `query_timeout` (it has no code). */
+const CLIENT_TIMEOUT_MESSAGE = 'Query read timeout';
 
 export async function connectPostgres(url: string, options: PostgresOptions = {}): Promise<PostgresDatabase> {
   const log = options.logger ?? silentLogger;
@@ -156,18 +168,38 @@ export async function connectPostgres(url: string, options: PostgresOptions = {}
   }
   log.debug({ database: where }, 'connected to PostgreSQL');
 
-  const transaction = async <T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> => {
+  const transaction = async <T>(
+    work: (client: pg.PoolClient) => Promise<T>,
+    options: { queryTimeoutMs?: number } = {},
+  ): Promise<T> => {
     const client = await pool.connect();
+    let broken: Error | undefined;
+    const statement = (text: string): pg.QueryConfig =>
+      options.queryTimeoutMs ? ({ text, query_timeout: options.queryTimeoutMs } as pg.QueryConfig) : { text };
     try {
-      await client.query('BEGIN');
+      await client.query(statement('BEGIN'));
       const result = await work(client);
-      await client.query('COMMIT');
+      await client.query(statement('COMMIT'));
       return result;
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      // After a statement given up on client side (query_timeout) the connection still waits for
+      // its answer, and a ROLLBACK would queue behind it for ever: the rollback gets a time limit,
+      // and a connection it cannot roll back is closed (the server then rolls back) rather than
+      // handed to the next query with a transaction still open.
+      if ((error as Error).message === CLIENT_TIMEOUT_MESSAGE) {
+        broken = error as Error;
+      } else {
+        const rollback: pg.QueryConfig & { query_timeout: number } = {
+          text: 'ROLLBACK',
+          query_timeout: ROLLBACK_TIMEOUT_MS,
+        };
+        await client.query(rollback).catch((rollbackError: Error) => {
+          broken = rollbackError;
+        });
+      }
       throw error;
     } finally {
-      client.release();
+      client.release(broken);
     }
   };
 

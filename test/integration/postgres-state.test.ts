@@ -2,12 +2,14 @@
  * Dedupe and rate limits in a real PostgreSQL, as instances on different machines with one
  * DATABASE_URL and no Redis see them; and what each instance does while the database is down.
  */
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresDedupeStore, PostgresRateLimiter } from '../../src/ops/postgres-state.js';
 import { createSharedState, type SharedState } from '../../src/ops/shared-state.js';
 import { connectPostgres, type PostgresDatabase } from '../../src/state/postgres.js';
 import { captureLogs } from '../support/logs.js';
 import { createTestDatabase, havePostgres } from '../support/postgres.js';
+import { waitFor } from '../support/wait.js';
 
 const databases: PostgresDatabase[] = [];
 let url = '';
@@ -106,5 +108,53 @@ describe.skipIf(!havePostgres)('shared state in PostgreSQL, without Redis', () =
     expect(decisions).toEqual([true, true, false]);
     expect(lines.filter((line) => line.includes('PostgreSQL unavailable for dedupe'))).toHaveLength(1);
     expect(lines.filter((line) => line.includes('PostgreSQL unavailable for rate limits'))).toHaveLength(1);
+  });
+
+  it('gives up on a database that does not answer, limits in memory meanwhile, and leaves no transaction open', async () => {
+    const { logger, lines } = captureLogs();
+    const db = await connectPostgres(url, { maxConnections: 2 });
+    databases.push(db);
+    await createSharedState(undefined, undefined, { database: db });
+    // Short limits for the statements that meet the held rows (the default is 2 s).
+    const rates = new PostgresRateLimiter(db, logger, undefined, 500);
+    const dedupe = new PostgresDedupeStore(db, logger, undefined, 500);
+    expect((await new PostgresRateLimiter(db).hit('user:web:hung', 5, 60_000)).allowed).toBe(true);
+    // Another session holds the user's window and a dedupe key without answering: every
+    // statement on them waits, as on a database that hangs.
+    const holder = new pg.Client({ connectionString: url });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query("SELECT * FROM rag_rate_windows WHERE key = 'user:web:hung' FOR UPDATE");
+      await holder.query(
+        "INSERT INTO rag_seen_keys (key, expires_at) VALUES ('web:delivery:hung', now() + interval '1 minute')",
+      );
+      // Each answers within its own limit, from this instance's memory.
+      const decisions = [];
+      for (let i = 0; i < 3; i++) decisions.push((await rates.hit('user:web:hung', 5, 60_000)).allowed);
+      expect(decisions).toEqual([true, true, true]);
+      expect(await dedupe.firstSeen('web:delivery:hung', 60_000)).toBe(true);
+      expect(await dedupe.firstSeen('web:delivery:hung', 60_000)).toBe(false);
+      expect(lines.filter((line) => line.includes('PostgreSQL unavailable for rate limits'))).toHaveLength(1);
+      expect(lines.filter((line) => line.includes('PostgreSQL unavailable for dedupe'))).toHaveLength(1);
+    } finally {
+      await holder.query('ROLLBACK');
+      await holder.end();
+    }
+    // Nothing was left half done: the pool's connections hold no open transaction, and the
+    // shared window counts again (one hit before, this one now).
+    const open = await db.pool.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'",
+    );
+    expect(open.rows[0]!.n).toBe(0);
+    const { rows } = await db.pool.query<{ hits: number }>(
+      "SELECT hits FROM rag_rate_windows WHERE key = 'user:web:hung'",
+    );
+    expect(rows[0]!.hits).toBe(1);
+    const back = () => lines.some((line) => line.includes('PostgreSQL is back; rate limits shared again'));
+    await waitFor(
+      async () => (await rates.hit('user:web:after', 1_000, 60_000)).allowed && back(),
+      'limits shared again',
+    );
   });
 });
