@@ -7,7 +7,7 @@ import { REST, Routes } from 'discord.js';
 import slackManifest from '../../commands/slack-manifest.json' with { type: 'json' };
 import type { Config, SlackOAuthConfig } from '../config.js';
 import { checkGroq } from '../generators/groq.js';
-import { connectRedis } from '../ops/redis-state.js';
+import { connectionProblem, connectRedis } from '../ops/redis-state.js';
 import { LocalStore } from '../stores/local/index.js';
 import { checkUpstash } from '../stores/upstash.js';
 
@@ -298,10 +298,12 @@ async function redis(config: Config): Promise<CheckResult> {
     const pong = await client.ping();
     return { service: 'Redis', status: pong === 'PONG' ? 'ok' : 'fail', detail: `PING → ${pong}` };
   } catch (error) {
+    // The client's own refusal ("Stream isn't writeable…") says nothing; why it is not connected does.
+    const problem = connectionProblem(client, config.limits.redisURL);
     return {
       service: 'Redis',
       status: 'fail',
-      detail: `unreachable (${(error as Error).message})`,
+      detail: problem ?? `unreachable (${(error as Error).message})`,
       fix: 'check REDIS_URL',
     };
   } finally {

@@ -64,6 +64,7 @@ export async function connectRedis(url: string, log: Logger = silentLogger, wait
   // attempt: said once when the trouble starts and once when it is over, not every 5 s for hours.
   let failing = false;
   redis.on('error', (error: Error & { code?: string }) => {
+    lastErrors.set(redis, error);
     if (failing) return;
     failing = true;
     log.warn({ redis: host, code: error.code }, redisProblem(error, host));
@@ -87,6 +88,14 @@ export async function connectRedis(url: string, log: Logger = silentLogger, wait
   return redis;
 }
 
+const lastErrors = new WeakMap<Redis, Error & { code?: string }>();
+
+/** Why a client from `connectRedis` could not connect last, in words (doctor), if it failed. */
+export function connectionProblem(redis: Redis, url: string): string | undefined {
+  const error = lastErrors.get(redis);
+  return error ? redisProblem(error, redisHost(url), false) : undefined;
+}
+
 /** `host:port` of a Redis URL, for people; never its password. */
 function redisHost(url: string): string {
   try {
@@ -97,18 +106,22 @@ function redisHost(url: string): string {
   }
 }
 
-/** What is wrong with Redis, in a sentence an operator can act on; never the URL's password. */
-export function redisProblem(error: Error & { code?: string }, host: string): string {
-  const meanwhile = "dedupe and rate limits use this instance's memory until";
+/**
+ * What is wrong with Redis, in a sentence an operator can act on; never the URL's password.
+ * `running`: said by a running bot, which goes on with its own memory meanwhile.
+ */
+export function redisProblem(error: Error & { code?: string }, host: string, running = true): string {
+  const meanwhile = (until: string) =>
+    running ? `; dedupe and rate limits use this instance's memory until ${until}` : '';
   const reply = (error.message ?? '').split(' ')[0];
   if (reply === 'NOAUTH' || reply === 'WRONGPASS' || /invalid password/i.test(error.message ?? ''))
-    return `Redis at ${host} refused the credentials in REDIS_URL (${reply}): set the password (redis://:password@host:6379, or user:password for an ACL user); ${meanwhile} it accepts them`;
+    return `Redis at ${host} refused the credentials in REDIS_URL (${reply}): set the password (redis://:password@host:6379, or user:password for an ACL user)${meanwhile('it accepts them')}`;
   if (
     error.code &&
     ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH'].includes(error.code)
   )
-    return `Redis at ${host} is not reachable (${error.code}): check that it is running and REDIS_URL's host and port; ${meanwhile} it is`;
-  return `Redis at ${host}: ${error.message}; ${meanwhile} it answers`;
+    return `Redis at ${host} is not reachable (${error.code}): check that it is running and REDIS_URL's host and port${meanwhile('it is')}`;
+  return `Redis at ${host}: ${error.message}${meanwhile('it answers')}`;
 }
 
 export class RedisDedupeStore implements DedupeStore {

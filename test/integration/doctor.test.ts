@@ -1,10 +1,14 @@
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, tempDataDir } from '../e2e/cli.js';
 import { type FakeDiscord, startFakeDiscord } from '../fakes/discord/index.js';
 import { type FakeGroq, startFakeGroq } from '../fakes/groq/index.js';
 import { type FakeSlack, startFakeSlack } from '../fakes/slack/index.js';
 import { type FakeUpstash, startFakeUpstash } from '../fakes/upstash/index.js';
+import { freePort } from '../support/net.js';
 import { createTestDatabase, havePostgres } from '../support/postgres.js';
+import { haveRedis } from '../support/redis.js';
+import { waitFor } from '../support/wait.js';
 
 let groq: FakeGroq;
 let upstash: FakeUpstash;
@@ -117,4 +121,40 @@ describe('npm run doctor', () => {
     expect(result.stdout).toMatch(/Discord\s+FAIL\s+cannot reach Discord/);
     expect(result.stdout).toMatch(/Local store\s+ok\s+empty/);
   });
+
+  it.skipIf(!haveRedis)(
+    'says why Redis fails: a refused password or a server that is not there',
+    async () => {
+      const port = await freePort();
+      const server = spawn(
+        'redis-server',
+        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--requirepass', 'the-right-one'],
+        { stdio: 'ignore' },
+      );
+      try {
+        const dataDir = await tempDataDir();
+        const env = (url: string) => ({ REDIS_URL: url, RAG_DATA_DIR: dataDir });
+        const ok = await waitFor(async () => {
+          const run = await runCli('src/cli/doctor.ts', [], {
+            env: env(`redis://:the-right-one@127.0.0.1:${port}`),
+          });
+          return /Redis\s+ok\s+PING → PONG/.test(run.stdout) && run;
+        }, 'redis-server to answer');
+        expect(ok.code).toBe(0);
+        const refused = await runCli('src/cli/doctor.ts', [], { env: env(`redis://127.0.0.1:${port}`) });
+        expect(refused.code).toBe(1);
+        expect(refused.stdout).toMatch(
+          /Redis\s+FAIL\s+Redis at 127\.0\.0\.1:\d+ refused the credentials in REDIS_URL \(NOAUTH\): set the password/,
+        );
+        const closed = await freePort();
+        const absent = await runCli('src/cli/doctor.ts', [], { env: env(`redis://127.0.0.1:${closed}`) });
+        expect(absent.stdout).toMatch(
+          /Redis\s+FAIL\s+Redis at 127\.0\.0\.1:\d+ is not reachable \(ECONNREFUSED\)/,
+        );
+      } finally {
+        server.kill();
+      }
+    },
+    60_000,
+  );
 });
