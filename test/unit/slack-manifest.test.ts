@@ -59,4 +59,16 @@ describe('the Slack app manifest users paste to create the app', () => {
       ]),
     );
   });
+
+  it('is described as it is by the bundled knowledge base, which answers "How do I add the bot to Slack?"', async () => {
+    const manifest = JSON.parse(await readFile(join(ROOT, 'commands/slack-manifest.json'), 'utf8'));
+    const page = await readFile(join(ROOT, 'knowledge/slack-setup.md'), 'utf8');
+    const named = new Set([...page.matchAll(/`([^`\s]+)`/g)].map((match) => match[1]));
+    const manifestNames: string[] = [
+      ...manifest.oauth_config.scopes.bot,
+      ...manifest.settings.event_subscriptions.bot_events,
+      ...manifest.features.slash_commands.map((command: { command: string }) => command.command),
+    ];
+    expect(manifestNames.filter((name) => !named.has(name))).toEqual([]);
+  });
 });
