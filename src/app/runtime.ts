@@ -47,7 +47,11 @@ export async function openDatabase(
 ): Promise<PostgresDatabase> {
   if (!config.database) throw new Error('DATABASE_URL is not set');
   const { connectPostgres } = await import('../state/postgres.js');
-  return connectPostgres(config.database.url, { logger, ...options });
+  return connectPostgres(config.database.url, {
+    logger,
+    maxConnections: config.database.poolSize,
+    ...options,
+  });
 }
 
 /**

@@ -451,7 +451,7 @@ async function main(): Promise<number> {
     process.stderr.write(`Nothing to copy: ${dir} holds neither ${STORE_FILE} nor app.db.\n`);
     return 2;
   }
-  const db = await connectPostgres(config.database.url);
+  const db = await connectPostgres(config.database.url, { maxConnections: config.database.poolSize });
   try {
     const conflicts = await ownerConflicts(dir, db);
     if (conflicts.length > 0) {

@@ -75,7 +75,7 @@ async function main(): Promise<number> {
       import('../state/postgres.js'),
       import('../records/postgres-store.js'),
     ]);
-    const db = await connectPostgres(config.database.url);
+    const db = await connectPostgres(config.database.url, { maxConnections: config.database.poolSize });
     try {
       const records = await PostgresRecordStore.open(db, config.records.pseudonymSecret);
       const report = await buildReport(records, period, threshold);

@@ -9,6 +9,8 @@ export interface DatabaseSlice {
     readonly url: string;
     /** Silence after which another instance finishes an answer whose instance died (ANSWER_TAKEOVER_MS). */
     readonly answerTakeoverMs: number;
+    /** Connections each process may open (DATABASE_POOL_SIZE). */
+    readonly poolSize: number;
   };
 }
 
@@ -32,8 +34,22 @@ export const databaseSettings = defineSettings({
      * another instance finishes its answers. Heartbeats come every third of it.
      */
     ANSWER_TAKEOVER_MS: int(15_000, 1_000, 600_000),
+    /**
+     * With DATABASE_URL: connections each bot process keeps open at most. Every instance and
+     * every running command (ingest, report) has its own pool: their sum must stay under the
+     * server's max_connections (often 25–100 on small managed plans).
+     */
+    DATABASE_POOL_SIZE: int(10, 1, 500),
   },
   secrets: ['DATABASE_URL'],
   build: (env): DatabaseSlice =>
-    env.DATABASE_URL ? { database: { url: env.DATABASE_URL, answerTakeoverMs: env.ANSWER_TAKEOVER_MS } } : {},
+    env.DATABASE_URL
+      ? {
+          database: {
+            url: env.DATABASE_URL,
+            answerTakeoverMs: env.ANSWER_TAKEOVER_MS,
+            poolSize: env.DATABASE_POOL_SIZE,
+          },
+        }
+      : {},
 });

@@ -6,6 +6,8 @@
  */
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../src/app/runtime.js';
+import { parseConfig } from '../../src/config.js';
 import { connectPostgres, type PostgresDatabase } from '../../src/state/postgres.js';
 import { captureLogs } from '../support/logs.js';
 import { freePort } from '../support/net.js';
@@ -119,5 +121,21 @@ describe.skipIf(!havePostgres)('connecting to PostgreSQL at start-up', () => {
     const failure = await connectPostgres(server.url, clock).catch((error: Error) => error);
     expect((failure as Error).message).toContain('is not reachable (ECONNREFUSED)');
     expect(clock.pauses).toEqual([]);
+  });
+});
+
+describe.skipIf(!havePostgres)('DATABASE_POOL_SIZE', () => {
+  it('bounds the connections one process opens, however many statements wait', async () => {
+    const db = await openDatabase(parseConfig({ DATABASE_URL: url, DATABASE_POOL_SIZE: '2' }));
+    opened.push(db);
+    const pids = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        db.pool
+          .query<{ pid: number }>('SELECT pg_backend_pid() AS pid, pg_sleep(0.02)')
+          .then((r) => r.rows[0]!.pid),
+      ),
+    );
+    expect(new Set(pids).size).toBeLessThanOrEqual(2);
+    expect(pids).toHaveLength(8);
   });
 });
