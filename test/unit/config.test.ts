@@ -91,7 +91,11 @@ describe('configuration', () => {
 
   it('takes DATABASE_URL only as a PostgreSQL URL, and never echoes it', () => {
     const url = 'postgres://bot:s3cret-password@db.internal:5432/rag';
-    expect(parseConfig({ DATABASE_URL: url }).database).toEqual({ url, answerTakeoverMs: 15_000, poolSize: 10 });
+    expect(parseConfig({ DATABASE_URL: url }).database).toEqual({
+      url,
+      answerTakeoverMs: 15_000,
+      poolSize: 10,
+    });
     expect(parseConfig({ DATABASE_URL: 'postgresql://db/rag' }).database?.url).toBe('postgresql://db/rag');
     expect(parseConfig({}).database).toBeUndefined();
     const wrong = 'mysql://bot:s3cret-password@db.internal/rag';
