@@ -499,6 +499,78 @@ describe('Notion asking us to come back later: 529 service_overload and server e
   });
 });
 
+describe('Notion: sub-pages inside layout blocks', () => {
+  const LAYOUT = id(1000);
+  const IN_COLUMN = id(1001);
+  const IN_TOGGLE_DB = id(1002);
+  const TOGGLE_ROW = id(1003);
+  const layoutUrl = `https://www.notion.so/Team-space-${LAYOUT}`;
+
+  beforeAll(() => {
+    notion.pages.set(LAYOUT, {
+      id: LAYOUT,
+      title: 'Team space',
+      last_edited_time: '2026-02-01T00:00:00.000Z',
+      blocks: [
+        para(1010, 'The team space lists our sub-pages in two columns.'),
+        {
+          id: id(1011),
+          type: 'column_list',
+          column_list: {},
+          children: [
+            {
+              id: id(1012),
+              type: 'column',
+              column: {},
+              children: [{ id: IN_COLUMN, type: 'child_page', child_page: { title: 'Escalations' } }],
+            },
+            {
+              id: id(1013),
+              type: 'column',
+              column: {},
+              children: [
+                {
+                  id: id(1014),
+                  type: 'toggle',
+                  toggle: { rich_text: text('Trackers') },
+                  children: [
+                    { id: IN_TOGGLE_DB, type: 'child_database', child_database: { title: 'Incidents' } },
+                  ],
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    });
+    notion.pages.set(IN_COLUMN, {
+      id: IN_COLUMN,
+      title: 'Escalations',
+      last_edited_time: '2026-02-01T00:00:00.000Z',
+      blocks: [para(1015, 'Escalate a sev-1 to the duty zorblat within ten minutes.')],
+    });
+    notion.pages.set(TOGGLE_ROW, {
+      id: TOGGLE_ROW,
+      title: 'Incident: blue screen',
+      last_edited_time: '2026-02-01T00:00:00.000Z',
+      blocks: [para(1016, 'The blue screen incident was a frobnicator overflow.')],
+    });
+    notion.databases.set(IN_TOGGLE_DB, { dataSource: 'ds-incidents', pages: [TOGGLE_ROW] });
+  });
+
+  it('reads a sub-page in a column and a database in a toggle, as Notion nests them', async () => {
+    const { source } = await registry.add(layoutUrl, 'layout', 'test', 'notion');
+    const summary = await syncSource(store, registry, source, options());
+    expect(summary.error).toBeUndefined();
+    expect(summary).toMatchObject({ added: 3, failed: [] });
+    expect((await search('sev-1 duty zorblat', 'layout'))[0]?.url).toContain(IN_COLUMN);
+    expect((await search('frobnicator overflow blue screen', 'layout'))[0]?.url).toContain(TOGGLE_ROW);
+    // Re-synced unedited, the nested sub-page and the database row are still the source's.
+    const again = await syncSource(store, registry, source, options());
+    expect(again).toMatchObject({ unchanged: 3, removed: 0, failed: [] });
+  });
+});
+
 describe('Notion blocks to Markdown', () => {
   it('renders nested lists, numbered items, to-dos and annotated text', () => {
     const markdown = notionBlocksToMarkdown([

@@ -159,6 +159,21 @@ function entriesOf(links: readonly string[]): Entry[] {
   return entries;
 }
 
+/**
+ * The sub-pages and databases among a page's blocks, wherever they sit: Notion nests them in
+ * columns, toggles and synced blocks as readily as at the top. Walked without recursion (the
+ * blocks were read to a bounded depth), in the page's order.
+ */
+function nestedItems(blocks: readonly NotionBlock[]): NotionBlock[] {
+  const found: NotionBlock[] = [];
+  const stack: NotionBlock[] = [...blocks].reverse();
+  for (let block = stack.pop(); block; block = stack.pop()) {
+    if (block.type === 'child_page' || block.type === 'child_database') found.push(block);
+    else for (let i = (block.children?.length ?? 0) - 1; i >= 0; i--) stack.push(block.children![i]!);
+  }
+  return found;
+}
+
 export const notionKind: SourceKind = {
   name: 'notion',
   label: 'Notion pages',
@@ -402,7 +417,7 @@ export const notionKind: SourceKind = {
         blocksRead = 0;
         const blocks = await children(page.id, 0);
         const links: string[] = [];
-        for (const block of blocks) {
+        for (const block of nestedItems(blocks)) {
           if (block.type === 'child_page') {
             links.push(plain(block.id));
             queue.push({ page: block.id });
