@@ -499,7 +499,7 @@ describe('Notion asking us to come back later: 529 service_overload and server e
   });
 });
 
-describe('Notion: sub-pages inside layout blocks', () => {
+describe('Notion: sub-pages inside layout blocks, and edits within the minute of a read', () => {
   const LAYOUT = id(1000);
   const IN_COLUMN = id(1001);
   const IN_TOGGLE_DB = id(1002);
@@ -568,6 +568,34 @@ describe('Notion: sub-pages inside layout blocks', () => {
     // Re-synced unedited, the nested sub-page and the database row are still the source's.
     const again = await syncSource(store, registry, source, options());
     expect(again).toMatchObject({ unchanged: 3, removed: 0, failed: [] });
+  });
+
+  it('reads a page again when it was read within the minute its last_edited_time is rounded down to', async () => {
+    const page = notion.pages.get(IN_COLUMN)!;
+    // Notion rounds last_edited_time down to the minute: read 20 s into 12:00, then edited at
+    // 12:00:40, the page still says 12:00:00.
+    const saved = clock;
+    try {
+      clock = Date.parse('2026-05-01T12:00:20Z');
+      Object.assign(page, {
+        last_edited_time: '2026-05-01T12:00:00.000Z',
+        blocks: [para(1017, 'Escalate a sev-1 to the duty quokka within ten minutes.')],
+      });
+      const source = (await registry.find(layoutUrl, 'layout'))!;
+      expect(await syncSource(store, registry, source, options())).toMatchObject({ updated: 1 });
+      clock = Date.parse('2026-05-01T12:30:00Z');
+      page.blocks = [para(1018, 'Escalate a sev-1 to the duty wallaby within ten minutes.')];
+      const edited = await syncSource(store, registry, source, options());
+      expect(edited).toMatchObject({ updated: 1, failed: [] });
+      expect((await search('sev-1 duty wallaby', 'layout'))[0]?.text).toContain('wallaby');
+      // Read well after its minute, it is settled: not read again.
+      notion.clearRequests();
+      const settled = await syncSource(store, registry, source, options());
+      expect(settled).toMatchObject({ updated: 0, added: 0 });
+      expect(notion.requests.some((r) => r.path.includes(`${IN_COLUMN}/children`))).toBe(false);
+    } finally {
+      clock = Math.max(clock, saved);
+    }
   });
 });
 

@@ -4,7 +4,8 @@
  * client (@notionhq/client, loaded on first sync, API version 2025-09-03): each page's blocks
  * (with their children, page by page) become Markdown cited by the page's URL.
  *
- * Incremental by `last_edited_time`: a page that has not been edited keeps its passages and is
+ * Incremental by `last_edited_time` (which Notion rounds down to the minute: a page read within
+ * its minute is read again next time): a page that has not been edited keeps its passages and is
  * not read again. Its sub-pages, known from the last read, are still visited, and its inline
  * databases are queried again every sync, since a row added to one does not edit the page;
  * each row is compared by its own `last_edited_time`. A block the integration cannot read (a
@@ -172,6 +173,25 @@ function nestedItems(blocks: readonly NotionBlock[]): NotionBlock[] {
     else for (let i = (block.children?.length ?? 0) - 1; i >= 0; i--) stack.push(block.children![i]!);
   }
   return found;
+}
+
+/**
+ * How long after its `last_edited_time` a page read may still miss an edit: Notion rounds the
+ * time down to the minute, so an edit 40 s into the minute a page was read in leaves the same
+ * time; a minute more covers a clock of ours that runs ahead of Notion's.
+ */
+const UNSETTLED_MS = 2 * 60_000;
+
+/**
+ * The version kept for a page read at `now`: its `last_edited_time`, or, while an edit in the
+ * same rounded minute could still follow unseen, a mark that never equals one, so the next
+ * sync reads the page again (its content hash then decides whether anything is re-chunked).
+ * A time with seconds in it was not rounded, and is taken as it is.
+ */
+function versionOf(lastEdited: string, now: number): string {
+  const at = Date.parse(lastEdited);
+  const rounded = Number.isFinite(at) && at % 60_000 === 0;
+  return rounded && now - at < UNSETTLED_MS ? `${lastEdited} (read within its minute)` : lastEdited;
 }
 
 export const notionKind: SourceKind = {
@@ -446,7 +466,7 @@ export const notionKind: SourceKind = {
           title,
           markdown: parsed.markdown,
           chunks: parsed.chunks,
-          version: page.last_edited_time,
+          version: versionOf(page.last_edited_time, context.now()),
           links,
           anchors: false,
         };
