@@ -3,7 +3,7 @@
  * loopback server, test/fakes/git) with commits made by the test, read by isomorphic-git.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -445,6 +445,52 @@ describe('redirects, as git follows them', () => {
     } finally {
       await front.close();
     }
+  });
+});
+
+describe('what a tree holds besides files: symbolic links, submodules, binary files', () => {
+  it('reads regular files only: a link is neither read as its target path nor followed, a submodule is skipped, a binary .md fails alone', async () => {
+    await host.createRepo('acme/links');
+    await host.commit('acme/links', {
+      'docs/real.md': '# Real\n\nThe real page says the gizmo needs calibrating monthly.\n',
+    });
+    // Links and a submodule, committed with git itself (a link's blob is its target's path).
+    const work = await mkdtemp(join(tmpdir(), 'rag-git-links-'));
+    const git = (...args: string[]) =>
+      execFileSync('git', ['--git-dir', host.repoPath('acme/links'), '--work-tree', work, ...args], {
+        env: {
+          ...process.env,
+          GIT_AUTHOR_NAME: 't',
+          GIT_AUTHOR_EMAIL: 't@e',
+          GIT_COMMITTER_NAME: 't',
+          GIT_COMMITTER_EMAIL: 't@e',
+        },
+      });
+    try {
+      git('checkout', '-f', 'main', '--', '.');
+      symlinkSync('/etc/passwd', join(work, 'docs', 'passwd.md'));
+      symlinkSync('real.md', join(work, 'docs', 'alias.md'));
+      writeFileSync(
+        join(work, 'docs', 'logo.md'),
+        Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0xff, 0xfe]),
+      );
+      git('add', '-A', '.');
+      git('update-index', '--add', '--cacheinfo', `160000,${'e'.repeat(40)},docs/vendored.md`);
+      git('commit', '-q', '-m', 'links');
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+    const { source } = await registry.add(`${host.url}/acme/links/tree/main/docs`, 'links', 'test', 'git');
+    const summary = await syncSource(store, registry, source, options());
+    expect(summary.error).toBeUndefined();
+    expect(summary.added).toBe(1);
+    expect(summary.failed.map((f) => f.url)).toEqual(['docs/logo.md']);
+    expect(summary.failed[0]?.reason).toMatch(/not UTF-8/);
+    expect((await registry.pages(source.id)).map((page) => page.url)).toEqual(['docs/real.md']);
+    expect(await search('etc passwd', 'links')).toEqual([]);
+    expect((await search('gizmo calibrating monthly', 'links')).map((hit) => hit.url)).toEqual([
+      expect.stringContaining('/docs/real.md'),
+    ]);
   });
 });
 

@@ -14,6 +14,8 @@ import * as git from 'isomorphic-git';
 import { withoutTrailingSlashes } from '../../text/trailing-slashes.js';
 import type { CarriedError, FromReader, Listing, ReadJob, ToReader } from './git-messages.js';
 
+/** A tree entry's mode for a symbolic link (git's 120000). */
+const SYMLINK_MODE = 0o120000;
 /** Entries a listing walks at least before it stops (see list). */
 const MIN_WALKED_ENTRIES = 20_000;
 
@@ -220,6 +222,10 @@ async function list(job: ReadJob): Promise<Listing> {
       if (type === 'tree') return truncated ? null : true;
       if (type !== 'blob' || !(path.startsWith(prefix) || path === exact)) return null;
       if (!job.extensions.includes(extname(path).toLowerCase())) return null;
+      // A symbolic link's blob is its target's path (`/etc/passwd`, `../README.md`), not a
+      // document: a checkout would follow it, a reader of blobs would index the path. Skipped,
+      // as a submodule (a `commit` entry) is; the file it names is read where it lies.
+      if ((await entry.mode()) === SYMLINK_MODE) return null;
       if (files.length < job.maxFiles) files.push({ path, oid: await entry.oid() });
       else truncated = true;
       return null;
