@@ -434,4 +434,16 @@ describe('Confluence storage format to Markdown', () => {
     );
     expect(markdown).toBe('Before\n\n````\na ``` b\n````\n\n- [x] Ship it');
   });
+
+  it('converts lists and table sections nested past any sensible depth, to a bounded depth, without failing', () => {
+    const lists = confluenceStorageToMarkdown(
+      `<p>Lists first.</p><ul><li>top item${'<ul><li>deeper'.repeat(50_000)}</li></ul>`,
+    );
+    expect(lists.startsWith('Lists first.\n\n- top item\n  - deeper\n    - deeper')).toBe(true);
+    expect(lists.length).toBeLessThan(20_000);
+    const table = confluenceStorageToMarkdown(
+      `<p>Table next.</p><table><tbody><tr><th>Port</th></tr><tr><td>8080</td></tr></tbody>${'<thead>'.repeat(50_000)}</table>`,
+    );
+    expect(table).toBe('Table next.\n\n| Port |\n| --- |\n| 8080 |');
+  });
 });

@@ -26,6 +26,8 @@ interface Node {
 }
 
 const MAX_DEPTH = 40;
+/** Table sections (thead, tbody, tfoot) looked into within one another. */
+const MAX_SECTION_NESTING = 4;
 const PANELS: Readonly<Record<string, string>> = {
   info: 'Info',
   note: 'Note',
@@ -161,10 +163,13 @@ function inline(nodes: readonly Node[], depth: number): string {
 function table(node: Node, depth: number): string[] {
   const rows: string[][] = [];
   let header = false;
-  const collect = (parent: Node) => {
+  // Sections hold rows, not other sections: one nested in another is read a few levels deep at
+  // most, so a page of thousands of nested sections cannot exhaust the stack.
+  const collect = (parent: Node, level: number) => {
     for (const element of elements(parent)) {
-      if (element.name === 'thead' || element.name === 'tbody' || element.name === 'tfoot') collect(element);
-      else if (element.name === 'tr') {
+      if (element.name === 'thead' || element.name === 'tbody' || element.name === 'tfoot') {
+        if (level < MAX_SECTION_NESTING) collect(element, level + 1);
+      } else if (element.name === 'tr') {
         const cells = elements(element).filter((cell) => cell.name === 'td' || cell.name === 'th');
         if (rows.length === 0 && cells.length > 0 && cells.every((cell) => cell.name === 'th')) header = true;
         rows.push(
@@ -179,7 +184,7 @@ function table(node: Node, depth: number): string[] {
       }
     }
   };
-  collect(node);
+  collect(node, 0);
   if (rows.length === 0) return [];
   // A loop, not a spread: a table can have more rows than a call has room for arguments.
   let width = 0;
@@ -197,6 +202,8 @@ function table(node: Node, depth: number): string[] {
 
 function list(node: Node, depth: number, ordered: boolean, indent: string): string[] {
   const out: string[] = [];
+  // A list nested in a list item calls this directly: bounded like every other nesting.
+  if (depth > MAX_DEPTH) return out;
   let n = 0;
   for (const item of elements(node)) {
     if (item.name !== 'li') continue;
