@@ -209,6 +209,7 @@ export async function syncSource(
     ...(guard ? { guard } : {}),
     ...(timeoutMs ? { timeoutMs } : {}),
     ...(kind.requestGapMs ? { gapMs: kind.requestGapMs } : {}),
+    ...(kind.maxResponseBytes ? { maxBodyBytes: kind.maxResponseBytes } : {}),
     ...(signal ? { signal } : {}),
     sleep,
     now,

@@ -599,6 +599,46 @@ describe('Notion: sub-pages inside layout blocks, and edits within the minute of
   });
 });
 
+describe('Notion: an answer that never ends', () => {
+  it('stops reading a body past 32 MB: the page fails alone, saying so, and keeps what it had', async () => {
+    const PAGE = id(1100);
+    notion.pages.set(PAGE, {
+      id: PAGE,
+      title: 'Bottomless',
+      last_edited_time: '2026-02-01T00:00:00.000Z',
+      blocks: [para(1101, 'The bottomless page explains the yoink procedure.')],
+    });
+    const { source } = await registry.add(
+      `https://www.notion.so/Bottomless-${PAGE}`,
+      'bottomless',
+      'test',
+      'notion',
+    );
+    expect(await syncSource(store, registry, source, options())).toMatchObject({ added: 1 });
+    notion.pages.get(PAGE)!.last_edited_time = '2026-02-21T00:00:00.000Z';
+    let sent = 0;
+    const chunk = new Uint8Array(1_048_576).fill(0x20);
+    // The blocks' answer: a JSON body that never ends.
+    const endless: typeof fetch = async (input, init) => {
+      const url = new URL(input instanceof Request ? input.url : String(input));
+      if (!url.pathname.endsWith('/children')) return fetch(input, init);
+      const body = new ReadableStream<Uint8Array>({
+        start: (controller) => controller.enqueue(new TextEncoder().encode('{"object":"list","results":[')),
+        pull: (controller) => {
+          sent += chunk.byteLength;
+          controller.enqueue(chunk);
+        },
+      });
+      return new Response(body, { status: 200, headers: { 'content-type': 'application/json' } });
+    };
+    const summary = await syncSource(store, registry, source, options({ fetch: endless }));
+    expect(summary.failed.map((f) => f.reason)).toEqual([expect.stringMatching(/larger than 32 MB/)]);
+    expect(sent).toBeLessThan(40 * 1_048_576);
+    expect(summary.removed).toBe(0);
+    expect((await search('bottomless yoink procedure', 'bottomless'))[0]?.text).toContain('yoink');
+  });
+});
+
 describe('Notion blocks to Markdown', () => {
   it('renders nested lists, numbered items, to-dos and annotated text', () => {
     const markdown = notionBlocksToMarkdown([

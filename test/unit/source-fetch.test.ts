@@ -133,3 +133,27 @@ describe('a per-second limit', () => {
     for (let i = 1; i < starts.length; i++) expect(starts[i]! - starts[i - 1]!).toBeGreaterThanOrEqual(334);
   });
 });
+
+describe('a body limit', () => {
+  const answer =
+    (body: ConstructorParameters<typeof Response>[0], init: ResponseInit): typeof fetch =>
+    async () =>
+      new Response(body, init);
+
+  it('fails the read of a body past it, declared or streamed, and leaves smaller ones and a 304 alone', async () => {
+    const big = client({ fetch: answer('x'.repeat(2_000), { status: 200 }), maxBodyBytes: 1_000 });
+    await expect((await big(`${server.url}/big`)).text()).rejects.toThrow(/larger than 1 KB/);
+    const declared = client({
+      fetch: answer('x'.repeat(10), { status: 200, headers: { 'content-length': '5000' } }),
+      maxBodyBytes: 1_000,
+    });
+    await expect((await declared(`${server.url}/declared`)).text()).rejects.toThrow(/larger than/);
+    const small = await client({ maxBodyBytes: 1_000 })(`${server.url}/small`);
+    expect(small.url).toBe(`${server.url}/small`);
+    expect(await small.json()).toMatchObject({ path: '/small' });
+    const notModified = await client({ fetch: answer(null, { status: 304 }), maxBodyBytes: 1_000 })(
+      `${server.url}/same`,
+    );
+    expect(notModified.status).toBe(304);
+  });
+});

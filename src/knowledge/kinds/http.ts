@@ -26,6 +26,12 @@ export interface SourceFetchOptions {
    * bunch up with the next.
    */
   readonly gapMs?: number;
+  /**
+   * Largest body one response may bring, however it arrives (declared or streamed): past it the
+   * body fails to read, so a client library that reads whole answers (Octokit, Notion's client)
+   * never holds more. Unset: no limit here (the kind bounds what it reads itself).
+   */
+  readonly maxBodyBytes?: number;
   /** Throws to refuse a URL (private addresses for sources added from a chat). */
   readonly guard?: (url: URL) => Promise<void>;
   readonly timeoutMs?: number;
@@ -212,11 +218,77 @@ export function sourceFetch(options: SourceFetchOptions): typeof fetch {
         if (serverErrors >= SERVER_ERROR_RETRIES) return response;
         ms = SERVER_ERROR_WAIT_MS * 2 ** serverErrors++;
       }
-      if (ms === undefined || waits >= maxWaits) return response;
+      if (ms === undefined || waits >= maxWaits) {
+        return options.maxBodyBytes === undefined ? response : limitBody(response, options.maxBodyBytes);
+      }
       await response.body?.cancel();
       await wait(Math.min(ms, maxWaitMs), request.url);
     }
   };
+}
+
+const NULL_BODY = new Set([204, 205, 304]);
+
+/** A response over `maxBytes`, in words (never the body). */
+export class BodyTooLargeError extends Error {
+  override name = 'BodyTooLargeError';
+  constructor(url: string, maxBytes: number) {
+    const size =
+      maxBytes >= 1_048_576 ? `${Math.round(maxBytes / 1_048_576)} MB` : `${Math.round(maxBytes / 1024)} KB`;
+    super(`the answer from ${new URL(url).origin} was larger than ${size}`);
+  }
+}
+
+/**
+ * `response` whose body errors once it passes `maxBytes` (a declared length past it, at once),
+ * so whoever reads it whole stops there; status, headers and URL as they were.
+ */
+export function limitBody(response: Response, maxBytes: number, onBytes?: (bytes: number) => void): Response {
+  // A status that may not carry a body (a 304 of an ETag) has none to limit.
+  if (!response.body || NULL_BODY.has(response.status) || response.status < 200) return response;
+  const url = response.url;
+  const declared = Number(response.headers.get('content-length') ?? 0);
+  let size = 0;
+  const counted = response.body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      start(controller) {
+        if (declared > maxBytes) controller.error(new BodyTooLargeError(url, maxBytes));
+      },
+      transform(chunk, controller) {
+        size += chunk.byteLength;
+        if (size > maxBytes) {
+          controller.error(new BodyTooLargeError(url, maxBytes));
+          return;
+        }
+        onBytes?.(chunk.byteLength);
+        controller.enqueue(chunk);
+      },
+    }),
+  );
+  const limited = new Response(counted, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
+  Object.defineProperty(limited, 'url', { value: url });
+  return limited;
+}
+
+/**
+ * `response` with its body read whole before it is handed over: a body that fails half-way (past
+ * its limit, a connection reset, a timeout) fails the request itself, where a client that
+ * swallows read errors (Octokit gives the text read so far as the answer) cannot miss it.
+ */
+export async function readWhole(response: Response): Promise<Response> {
+  if (!response.body || NULL_BODY.has(response.status) || response.status < 200) return response;
+  const url = response.url;
+  const whole = new Response(await response.arrayBuffer(), {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
+  Object.defineProperty(whole, 'url', { value: url });
+  return whole;
 }
 
 /** The body as text, or an error once it passes `maxBytes` (read no further). */

@@ -124,6 +124,11 @@ export interface SourceKind {
   readonly label: string;
   /** What its items are called, one and many: "page(s)", "file(s)", "issue(s)". */
   readonly noun: string;
+  /**
+   * Largest body one response of this kind's API may bring (its client libraries read answers
+   * whole); unset where the kind bounds what it reads itself.
+   */
+  readonly maxResponseBytes?: number;
   /** Least time between two requests of one sync (a service's per-second limit), if any. */
   readonly requestGapMs?: number;
   /**

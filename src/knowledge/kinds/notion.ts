@@ -32,6 +32,11 @@ import {
   type SyncEnd,
 } from './kind.js';
 
+/**
+ * Largest answer read: a page of 100 blocks at Notion's own limits (100 rich text objects of
+ * 2,000 characters each) is about 20 MB; real ones are a few hundred KB.
+ */
+const MAX_RESPONSE_BYTES = 32 * 1_048_576;
 /** Notion's average limit: three requests per second. */
 const GAP_MS = 334;
 const MAX_PAGES = 5_000;
@@ -199,6 +204,7 @@ export const notionKind: SourceKind = {
   label: 'Notion pages',
   noun: 'page(s)',
   requestGapMs: GAP_MS,
+  maxResponseBytes: MAX_RESPONSE_BYTES,
 
   recognise(url: URL, env: Environment) {
     const id = notionId(url);
