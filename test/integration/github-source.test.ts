@@ -643,3 +643,73 @@ describe('a server whose listings never end', () => {
     expect(github.requests.filter((r) => r.path.includes('/issues/1/comments'))).toHaveLength(1);
   });
 });
+
+describe('an answer that is not what GitHub sends', () => {
+  it('fails the sync on a listing page cut off half-way, pruning nothing (it is not an empty list)', async () => {
+    const source = (await registry.find(ISSUES, 'support'))!;
+    const before = (await registry.pages(source.id)).length;
+    expect(before).toBeGreaterThan(0);
+    const cutOff: typeof fetch = async (input, init) => {
+      const url = input instanceof Request ? input.url : String(input);
+      if (!url.includes('/issues?')) return fetch(input, init);
+      return new Response('[{"number": 1, "title": "Widget prob', {
+        status: 200,
+        headers: { 'content-type': 'application/json; charset=utf-8' },
+      });
+    };
+    const summary = await syncSource(store, registry, source, options({ fetch: cutOff }));
+    expect(summary.error).toMatch(/GitHub answered the issues listing with something other than a list/);
+    expect(summary.removed).toBe(0);
+    expect(await registry.pages(source.id)).toHaveLength(before);
+  });
+});
+
+describe('an answer that never ends', () => {
+  it('stops reading an issue’s comments past 32 MB: that issue fails alone, saying so', async () => {
+    const repo = github.repo('acme/bottomless');
+    repo.issues.push(
+      {
+        number: 1,
+        title: 'Bottomless comments',
+        body: 'The gasket leaks.',
+        state: 'closed',
+        updated_at: '2026-02-01T00:00:00Z',
+        comments: [{ body: 'Replace it.' }],
+      },
+      {
+        number: 2,
+        title: 'Quiet issue',
+        body: 'The hinge creaks; grease the hinge with the yellow tube.',
+        state: 'closed',
+        updated_at: '2026-02-01T00:00:00Z',
+        comments: [],
+      },
+    );
+    const { source } = await registry.add(
+      'https://github.com/acme/bottomless/issues',
+      'bottomless',
+      'test',
+      'github',
+    );
+    let sent = 0;
+    const chunk = new Uint8Array(1_048_576).fill(0x20);
+    const endless: typeof fetch = async (input, init) => {
+      const url = input instanceof Request ? input.url : String(input);
+      if (!url.includes('/comments')) return fetch(input, init);
+      const body = new ReadableStream<Uint8Array>({
+        start: (controller) => controller.enqueue(new TextEncoder().encode('[')),
+        pull: (controller) => {
+          sent += chunk.byteLength;
+          controller.enqueue(chunk);
+        },
+      });
+      return new Response(body, { status: 200, headers: { 'content-type': 'application/json' } });
+    };
+    const summary = await syncSource(store, registry, source, options({ fetch: endless }));
+    expect(summary.error).toBeUndefined();
+    expect(summary.added).toBe(1);
+    expect(summary.failed).toEqual([{ url: '1', reason: expect.stringMatching(/larger than 32 MB/) }]);
+    expect(sent).toBeLessThan(40 * 1_048_576);
+    expect((await search('grease the hinge yellow tube', 'bottomless'))[0]?.url).toContain('/issues/2');
+  });
+});

@@ -22,7 +22,7 @@
 import type { Octokit } from '@octokit/rest';
 import { withoutTrailingSlashes } from '../../text/trailing-slashes.js';
 import { isLoopbackHost } from './environment.js';
-import { resetWaitMs, retryAfterMs, SECONDARY_LIMIT_WAIT_MS } from './http.js';
+import { readWhole, resetWaitMs, retryAfterMs, SECONDARY_LIMIT_WAIT_MS } from './http.js';
 import {
   type Environment,
   type ItemEvent,
@@ -73,6 +73,12 @@ const MAX_ITEMS = 20_000;
  * four times over; a server that never stops cannot hold a sync in one listing.
  */
 const MAX_LISTING_PAGES = Math.ceil(MAX_ITEMS / 100) * 5;
+
+/**
+ * Largest answer read: 100 issues or comments of GitHub's largest (65,536 characters each) are
+ * under 10 MB.
+ */
+const MAX_RESPONSE_BYTES = 32 * 1_048_576;
 
 /** Hosts whose API is api.github.com. */
 const DOTCOM = new Set(['github.com', 'www.github.com']);
@@ -133,6 +139,25 @@ function parseTarget(url: URL, env: Environment): Target | undefined {
     what: segments[2],
     includeOpen: url.searchParams.get('state') === 'all',
   };
+}
+
+/**
+ * An answer that should be a list, as one. Octokit hands over whatever the body was when it is
+ * not JSON (a body cut off half-way, a proxy's HTML page) as a string, which would read as a
+ * list of characters: an issues page of "issues" with no number, the real ones pruned.
+ */
+function listOf<T>(data: unknown, what: string): T[] {
+  if (Array.isArray(data)) return data as T[];
+  throw new SourceError(`GitHub answered the ${what} with something other than a list`);
+}
+
+/** Why a request failed, in words: its status, or, for one that never got an answer, what happened. */
+function failure(error: unknown): string {
+  const status = statusOf(error);
+  const message = ((error as Error).message ?? 'request failed').slice(0, 200);
+  // Octokit reports a request that failed on its way (a body past its limit, a reset) as a 500.
+  if (status === 500 && (error as { cause?: unknown }).cause !== undefined) return message;
+  return status ? `HTTP ${status}` : message;
 }
 
 function isState(value: unknown): value is GitHubState {
@@ -254,7 +279,7 @@ async function lastComments(
       per_page: perPage,
       page,
     });
-    const comments = data as CommentData[];
+    const comments = listOf<CommentData>(data, 'comments');
     if (comments.length === 0) break;
     read.push(...comments);
   }
@@ -279,7 +304,7 @@ async function readIssue(
         'GET /repos/{owner}/{repo}/issues/{issue_number}/comments',
         { owner: target.owner, repo: target.repo, issue_number: issue.number, per_page: 100 },
       )) {
-        const page = response.data as CommentData[];
+        const page = listOf<CommentData>(response.data, 'comments');
         // An empty page that names a next one would be asked for ever: the comments end here.
         if (page.length === 0) break;
         comments.push(...page);
@@ -299,7 +324,7 @@ async function readIssue(
     return {
       type: 'failed',
       key,
-      reason: `comments: ${status ? `HTTP ${status}` : (error as Error).message}`,
+      reason: `comments: ${failure(error)}`,
     };
   }
   // People's text is chunked in the parse pool, with its budgets, like any document.
@@ -421,7 +446,7 @@ async function* syncIssues(
         continue;
       }
       const listed: ListedIssue[] = [];
-      const data = (response?.data ?? []) as IssueData[];
+      const data = response ? listOf<IssueData>(response.data, 'issues listing') : [];
       for (const issue of data) {
         if (!wanted(issue)) continue;
         count++;
@@ -710,6 +735,7 @@ export const githubKind: SourceKind = {
   name: 'github',
   label: 'GitHub issues/discussions',
   noun: 'item(s)',
+  maxResponseBytes: MAX_RESPONSE_BYTES,
 
   recognise(url: URL, env: Environment) {
     const target = parseTarget(url, env);
@@ -738,7 +764,8 @@ export const githubKind: SourceKind = {
           `GitHub pointed a next page at ${url.origin}; ${token ? 'GITHUB_TOKEN is' : 'requests are'} sent to ${api.origin} only`,
         );
       }
-      return context.fetch(input, init);
+      // Read whole here: Octokit takes a body that fails half-way for the text read so far.
+      return readWhole(await context.fetch(input, init));
     };
     const { Octokit } = await import('@octokit/rest');
     const quiet = () => undefined;
