@@ -210,6 +210,7 @@ export async function syncSource(
     ...(timeoutMs ? { timeoutMs } : {}),
     ...(kind.requestGapMs ? { gapMs: kind.requestGapMs } : {}),
     ...(kind.maxResponseBytes ? { maxBodyBytes: kind.maxResponseBytes } : {}),
+    ...(kind.longDownloads ? { idleBodyTimeout: true } : {}),
     ...(signal ? { signal } : {}),
     sleep,
     now,

@@ -494,6 +494,67 @@ describe('what a tree holds besides files: symbolic links, submodules, binary fi
   });
 });
 
+describe('a pack that takes its time', () => {
+  /** The pack's answer (the upload-pack POST) streamed in pieces, `gapMs` apart, or stalled after its first. */
+  const slowPack =
+    (gapMs: number, stall = false): typeof fetch =>
+    async (input, init) => {
+      const response = await fetch(input, init);
+      const url = input instanceof Request ? input.url : String(input);
+      if (!url.endsWith('/git-upload-pack') || !response.body) return response;
+      const bytes = new Uint8Array(await response.arrayBuffer());
+      const size = Math.ceil(bytes.length / 40);
+      let at = 0;
+      const signal = init?.signal ?? undefined;
+      // As fetch's own body does, it fails when the request's signal aborts.
+      const pause = (ms: number) =>
+        new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(resolve, ms);
+          signal?.addEventListener('abort', () => {
+            clearTimeout(timer);
+            reject(signal.reason);
+          });
+        });
+      const body = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          if (at > 0) await pause(stall ? 60_000 : gapMs);
+          if (at >= bytes.length) return controller.close();
+          controller.enqueue(bytes.slice(at, at + size));
+          at += size;
+        },
+      });
+      return new Response(body, { status: response.status, headers: response.headers });
+    };
+
+  it('reads a pack whose download outlasts the request time limit while it keeps arriving; a stalled one fails', async () => {
+    await host.createRepo('acme/slow');
+    await host.commit('acme/slow', {
+      'guide.md': `# Slow guide\n\nThe slow guide explains the sloth protocol.\n\n${'Filler line.\n'.repeat(2_000)}`,
+    });
+    const { source } = await registry.add(`${host.url}/acme/slow.git`, 'slow', 'test', 'git');
+    // 40 pieces 75 ms apart: three seconds in all, each pause well inside the 1.5 s limit.
+    const summary = await syncSource(
+      store,
+      registry,
+      source,
+      options({ fetch: slowPack(75), timeoutMs: 1_500 }),
+    );
+    expect(summary.error).toBeUndefined();
+    expect(summary.added).toBe(1);
+    expect((await search('sloth protocol', 'slow'))[0]?.text).toContain('sloth protocol');
+
+    await host.commit('acme/slow', { 'guide.md': '# Slow guide\n\nThe sloth protocol changed.\n' });
+    const stalled = await syncSource(
+      store,
+      registry,
+      source,
+      options({ fetch: slowPack(0, true), timeoutMs: 1_500 }),
+    );
+    expect(stalled.error).toMatch(/the server sent nothing for 1.5 s/);
+    expect(stalled.removed).toBe(0);
+  });
+});
+
 describe('a repository whose pack inflates past the memory budget', () => {
   it('is read in a process killed past GIT_MEMORY_MB: the sync fails naming it, the bot never inflates the blob', async () => {
     // 200 MB of one byte: a download of a few hundred KB.

@@ -130,6 +130,8 @@ export const gitKind: SourceKind = {
   name: 'git',
   label: 'Git repository',
   noun: 'file(s)',
+  // A large repository's pack may take minutes to arrive: only a stall ends it early.
+  longDownloads: true,
 
   recognise(url: URL) {
     if (isGitHubNonFilePage(url)) return undefined;

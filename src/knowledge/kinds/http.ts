@@ -35,6 +35,12 @@ export interface SourceFetchOptions {
   /** Throws to refuse a URL (private addresses for sources added from a chat). */
   readonly guard?: (url: URL) => Promise<void>;
   readonly timeoutMs?: number;
+  /**
+   * `timeoutMs` bounds the headers and then each pause of the body, not the whole body: for
+   * downloads that may rightly take longer than one request should (a Git pack), still ended as
+   * soon as the server stalls. Their whole is bounded by the sync's budget (`signal`).
+   */
+  readonly idleBodyTimeout?: boolean;
   readonly signal?: AbortSignal;
   readonly sleep: (ms: number) => Promise<void>;
   readonly now: () => number;
@@ -127,6 +133,57 @@ function requestOf(input: string | URL | Request, init: RequestInit | undefined)
   return new Request(input, init);
 }
 
+/**
+ * A time limit that a body's every chunk renews: its signal aborts once `ms` pass with nothing
+ * arriving (the headers first, then each pause of the body), so a long download that keeps
+ * coming is read whole and a stalled one ends.
+ */
+function idleLimit(ms: number): {
+  readonly signal: AbortSignal;
+  watch(response: Response): Response;
+  end(): void;
+} {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    clearTimeout(timer);
+    const pause = ms >= 1000 ? `${ms / 1000} s` : `${ms} ms`;
+    timer = setTimeout(
+      () => controller.abort(new DOMException(`the server sent nothing for ${pause}`, 'TimeoutError')),
+      ms,
+    );
+    timer.unref?.();
+  };
+  const end = () => clearTimeout(timer);
+  arm();
+  return {
+    signal: controller.signal,
+    end,
+    watch(response) {
+      if (!response.body || NULL_BODY.has(response.status) || response.status < 200) {
+        end();
+        return response;
+      }
+      arm();
+      const url = response.url;
+      const watched = new Response(
+        response.body.pipeThrough(
+          new TransformStream<Uint8Array, Uint8Array>({
+            transform(chunk, stream) {
+              arm();
+              stream.enqueue(chunk);
+            },
+            flush: end,
+          }),
+        ),
+        { status: response.status, statusText: response.statusText, headers: response.headers },
+      );
+      Object.defineProperty(watched, 'url', { value: url, configurable: true });
+      return watched;
+    },
+  };
+}
+
 /** A fetch with the rules above. */
 export function sourceFetch(options: SourceFetchOptions): typeof fetch {
   const base = options.fetch ?? fetch;
@@ -151,15 +208,26 @@ export function sourceFetch(options: SourceFetchOptions): typeof fetch {
       options.signal?.throwIfAborted();
       await options.guard?.(url);
       await pace();
-      const signals = [AbortSignal.timeout(timeoutMs), ...(options.signal ? [options.signal] : [])];
+      const limit = options.idleBodyTimeout ? idleLimit(timeoutMs) : undefined;
+      const signals = [
+        limit?.signal ?? AbortSignal.timeout(timeoutMs),
+        ...(options.signal ? [options.signal] : []),
+      ];
       if (request.signal) signals.push(request.signal);
-      const response = await base(url, {
-        method,
-        headers,
-        ...(payload !== undefined ? { body: payload } : {}),
-        redirect: 'manual',
-        signal: AbortSignal.any(signals),
-      });
+      let response: Response;
+      try {
+        response = await base(url, {
+          method,
+          headers,
+          ...(payload !== undefined ? { body: payload } : {}),
+          redirect: 'manual',
+          signal: AbortSignal.any(signals),
+        });
+      } catch (error) {
+        limit?.end();
+        throw error;
+      }
+      if (limit) response = limit.watch(response);
       const location = response.headers.get('location');
       if (!REDIRECTS.has(response.status) || location === null || request.redirect === 'manual') {
         // The address answered after the redirects followed here (a Git client rebases its later
@@ -167,6 +235,7 @@ export function sourceFetch(options: SourceFetchOptions): typeof fetch {
         if (response.url !== url.href) Object.defineProperty(response, 'url', { value: url.href });
         return response;
       }
+      limit?.end();
       if (hop >= MAX_REDIRECTS) throw new Error(`too many redirects from ${request.url}`);
       await response.body?.cancel();
       const next = new URL(location, url);

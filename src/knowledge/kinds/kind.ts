@@ -129,6 +129,11 @@ export interface SourceKind {
    * whole); unset where the kind bounds what it reads itself.
    */
   readonly maxResponseBytes?: number;
+  /**
+   * Its answers may rightly take longer than one request's time limit to arrive (a Git pack):
+   * the limit then bounds the headers and each pause of the body, and the sync's budget the rest.
+   */
+  readonly longDownloads?: boolean;
   /** Least time between two requests of one sync (a service's per-second limit), if any. */
   readonly requestGapMs?: number;
   /**
