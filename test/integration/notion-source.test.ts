@@ -640,6 +640,26 @@ describe('Notion: an answer that never ends', () => {
 });
 
 describe('Notion blocks to Markdown', () => {
+  it('links only to web addresses: a javascript: bookmark or link keeps its words, not the link', () => {
+    const markdown = notionBlocksToMarkdown([
+      { id: '1', type: 'bookmark', bookmark: { url: 'javascript:alert(1)', caption: text('Open me') } },
+      { id: '2', type: 'embed', embed: { url: 'data:text/html,<script>x</script>', caption: [] } },
+      {
+        id: '3',
+        type: 'paragraph',
+        paragraph: { rich_text: [...text('see '), ...text('this', {}, 'javascript:alert(2)')] },
+      },
+      {
+        id: '4',
+        type: 'bookmark',
+        bookmark: { url: 'https://en.wikipedia.org/wiki/Tea_(meal)', caption: [] },
+      },
+    ]);
+    expect(markdown).toBe(
+      'Open me\n\nsee this\n\n[https://en.wikipedia.org/wiki/Tea_%28meal%29](https://en.wikipedia.org/wiki/Tea_%28meal%29)',
+    );
+  });
+
   it('renders nested lists, numbered items, to-dos and annotated text', () => {
     const markdown = notionBlocksToMarkdown([
       {

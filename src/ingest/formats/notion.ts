@@ -30,6 +30,18 @@ export interface NotionBlock {
 
 const MAX_DEPTH = 12;
 
+/**
+ * A link's destination as Markdown may carry it: an http(s) URL (the address is whatever the
+ * page's author typed: a `javascript:` one is no link), with the parentheses that would end the
+ * destination early escaped; undefined for anything else.
+ */
+function webLink(url: string): string | undefined {
+  if (!URL.canParse(url)) return undefined;
+  const parsed = new URL(url);
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') return undefined;
+  return parsed.href.split('(').join('%28').split(')').join('%29');
+}
+
 export function richText(parts: readonly RichText[] | undefined): string {
   if (!parts) return '';
   return parts
@@ -41,7 +53,8 @@ export function richText(parts: readonly RichText[] | undefined): string {
       if (a.bold) text = `**${text}**`;
       if (a.italic) text = `*${text}*`;
       if (a.strikethrough) text = `~~${text}~~`;
-      if (part.href && /^https?:\/\//.test(part.href)) text = `[${text}](${part.href})`;
+      const link = part.href ? webLink(part.href) : undefined;
+      if (link) text = `[${text}](${link})`;
       return text;
     })
     .join('');
@@ -156,7 +169,10 @@ function render(blocks: readonly NotionBlock[], depth: number, out: string[]): v
       case 'embed':
       case 'link_preview': {
         const caption = richText(body.caption);
-        if (body.url) out.push(`${indent}[${caption || body.url}](${body.url})`, '');
+        // A link only to a web address: the URL is whatever the page's author typed.
+        const link = body.url ? webLink(body.url) : undefined;
+        if (link) out.push(`${indent}[${caption || link}](${link})`, '');
+        else if (caption) out.push(`${indent}${caption}`, '');
         break;
       }
       case 'image':
