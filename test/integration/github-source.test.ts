@@ -644,6 +644,46 @@ describe('a server whose listings never end', () => {
   });
 });
 
+describe('refusals, in words that say what to fix', () => {
+  const refusing =
+    (message: string): typeof fetch =>
+    async () =>
+      new Response(JSON.stringify({ message, documentation_url: 'https://docs.github.com/rest' }), {
+        status: 403,
+        headers: { 'content-type': 'application/json; charset=utf-8', 'x-ratelimit-remaining': '4999' },
+      });
+
+  it('a 403 of SAML single sign-on says to authorize the token for the organization, never showing it', async () => {
+    const { source } = await registry.add('https://github.com/acme/sso/issues', 'sso', 'test', 'github');
+    const summary = await syncSource(
+      store,
+      registry,
+      source,
+      options({
+        fetch: refusing(
+          'Resource protected by organization SAML enforcement. You must grant your Personal Access token access to this organization.',
+        ),
+      }),
+    );
+    expect(summary.error).toMatch(/SAML single sign-on; authorize the token in GITHUB_TOKEN/);
+    expect(JSON.stringify(summary)).not.toContain(TOKEN);
+  });
+
+  it('a 403 without a token says to set GITHUB_TOKEN, not that a token lacks access', async () => {
+    const source = (await registry.find('https://github.com/acme/sso/issues', 'sso'))!;
+    const summary = await syncSource(
+      store,
+      registry,
+      source,
+      options({
+        env: { GITHUB_API_URL: github.url },
+        fetch: refusing('Must have admin rights to Repository.'),
+      }),
+    );
+    expect(summary.error).toMatch(/HTTP 403\) without a token: set GITHUB_TOKEN/);
+  });
+});
+
 describe('an answer that is not what GitHub sends', () => {
   it('fails the sync on a listing page cut off half-way, pruning nothing (it is not an empty list)', async () => {
     const source = (await registry.find(ISSUES, 'support'))!;

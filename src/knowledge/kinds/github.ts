@@ -205,8 +205,17 @@ function explain(error: unknown, target: Target, hasToken: boolean): Error {
     );
   }
   if (status === 403) {
+    // An organization with SAML single sign-on refuses a token not authorized for it, whatever
+    // its permissions (GitHub says so in its message): the fix is on the token's settings page.
+    if (/\bSAML\b/.test((error as Error).message ?? '')) {
+      return new SourceError(
+        `GitHub refused access to ${where} (HTTP 403): its organization uses SAML single sign-on; authorize the token in GITHUB_TOKEN for it (github.com → Settings → Developer settings → the token → Configure SSO)`,
+      );
+    }
     return new SourceError(
-      `GitHub refused access to ${where} (HTTP 403): the token in GITHUB_TOKEN lacks read access to its ${target.what}`,
+      hasToken
+        ? `GitHub refused access to ${where} (HTTP 403): the token in GITHUB_TOKEN lacks read access to its ${target.what}`
+        : `GitHub refused access to ${where} (HTTP 403) without a token: set GITHUB_TOKEN to one with read access to its ${target.what}`,
     );
   }
   if (status === 404) {
