@@ -224,6 +224,24 @@ describe('Confluence: a space or a page tree, by version', () => {
   });
 });
 
+describe('Confluence: a site that answers with a web page', () => {
+  it('says the answer was not JSON and to check CONFLUENCE_URL, keeping what it had', async () => {
+    const source = (await registry.find(`${confluence.base}/spaces/ENG`, 'wiki'))!;
+    const before = (await registry.pages(source.id)).length;
+    const loginPage: typeof fetch = async () =>
+      new Response('<!DOCTYPE html><html><body>Log in to continue</body></html>', {
+        status: 200,
+        headers: { 'content-type': 'text/html;charset=UTF-8' },
+      });
+    const summary = await syncSource(store, registry, source, options({ fetch: loginPage }));
+    expect(summary.error).toMatch(
+      /with something other than JSON \(text\/html;charset=UTF-8\): check that CONFLUENCE_URL/,
+    );
+    expect(summary.error).not.toContain('DOCTYPE');
+    expect(await registry.pages(source.id)).toHaveLength(before);
+  });
+});
+
 describe('Confluence: the shapes of a site the documentation allows', () => {
   it('follows pages given only in the Link header', async () => {
     confluence.setPagination('link');

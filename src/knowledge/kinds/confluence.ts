@@ -295,10 +295,17 @@ export const confluenceKind: SourceKind = {
         const detail = await readTextLimited(response, 16_384).catch(() => '');
         throw new HttpStatusError(response.status, detail);
       }
-      return {
-        data: JSON.parse(await readTextLimited(response, MAX_BODY_BYTES)) as T,
-        link: response.headers.get('link'),
-      };
+      const text = await readTextLimited(response, MAX_BODY_BYTES);
+      let data: T;
+      try {
+        data = JSON.parse(text) as T;
+      } catch {
+        // A login page, a proxy's error page, a site that is not Confluence Cloud's API.
+        throw new SourceError(
+          `Confluence answered ${url.origin}${url.pathname} with something other than JSON (${response.headers.get('content-type') || 'no content type'}): check that CONFLUENCE_URL is the Confluence Cloud site (https://<site>.atlassian.net)`,
+        );
+      }
+      return { data, link: response.headers.get('link') };
     };
     const explain = (error: unknown): Error => {
       const status = error instanceof HttpStatusError ? error.status : undefined;
