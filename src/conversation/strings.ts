@@ -236,5 +236,7 @@ export const strings = {
       `Saved this thread to the \`${collection}\` knowledge collection: ${saved} of its ${total} messages (its first and its newest; the ones in between were left out). Later answers can cite it.`,
     nothing: 'There is nothing in this thread to save.',
     failed: 'I could not save this thread just now. Please try again in a moment.',
+    tooLarge: (why: string) =>
+      `This thread is too large to save as knowledge (${why}). Save a shorter thread, or ask the operator to raise PARSE_MAX_CHARS.`,
   },
 } as const;

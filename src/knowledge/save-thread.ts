@@ -6,7 +6,7 @@
  * Platform-neutral: each front end reads its thread into `ThreadMessage`s.
  */
 import type { CollectionStore } from '../core/types.js';
-import { chunkDocument } from '../ingest/chunk.js';
+import { type ParsePool, parsePool } from '../ingest/parse-pool.js';
 
 export interface ThreadMessage {
   /** `question`: the message the thread started from; `bot`: this bot's answers. */
@@ -91,19 +91,33 @@ export function threadDocument(messages: readonly ThreadMessage[], keepNames: bo
   return { title, markdown: `# ${title}\n\n${body}\n`, messages: kept.length };
 }
 
+/**
+ * Saves the thread. People's text is chunked in the parse pool (`parser`, default the
+ * process's), as every fetched document is: a hundred messages of 40,000 characters each is
+ * megabytes of Markdown, seconds of chunking that must not hold the bot's event loop, and past
+ * PARSE_MAX_CHARS the save is refused (`TooLargeError`) rather than stored.
+ */
 export async function saveThreadAsKnowledge(
   store: CollectionStore,
   input: SaveThreadInput,
+  parser: ParsePool = parsePool(),
 ): Promise<SavedThread> {
   const target = store.collection(input.collection);
   const document = threadDocument(input.messages, input.keepNames ?? false);
   if (document.messages === 0) {
     return { collection: input.collection, title: document.title, messages: 0, chunks: 0 };
   }
-  const chunks = chunkDocument(
-    { kind: 'text', markdown: document.markdown, title: document.title, url: input.permalink },
-    input.permalink,
-  ).map((chunk) => ({ ...chunk, url: input.permalink })); // the thread itself, not a section anchor
+  const parsed = await parser.run({
+    kind: 'source',
+    format: 'issue',
+    text: document.markdown,
+    title: document.title,
+    url: input.permalink,
+    // The thread itself is cited, not a section anchor.
+    anchors: false,
+    maxChars: parser.settings.maxChars,
+  });
+  const chunks = parsed.chunks;
   const ids = new Set(chunks.map((chunk) => chunk.id));
   const previous = [...(await target.listIds())]
     .filter(([id, source]) => source === input.permalink && !ids.has(id))

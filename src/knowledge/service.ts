@@ -11,6 +11,7 @@ import { strings } from '../conversation/strings.js';
 import { type CollectionStore, DEFAULT_COLLECTION, type Place } from '../core/types.js';
 import type { CrawlOptions } from '../ingest/crawl.js';
 import { CrawlError } from '../ingest/crawl.js';
+import { TooLargeError } from '../ingest/files.js';
 import { type Logger, silentLogger } from '../log.js';
 import type { AppDatabase } from '../state/app-db.js';
 import { isPrivateHost, publicOnly, publicOnlyFetch, type Resolver } from './address-guard.js';
@@ -1111,5 +1112,8 @@ export function savedMessage(saved: SavedThread): string {
 
 /** What the person who asked to save a thread is told when it could not be saved. */
 export function saveFailureMessage(error: unknown): string {
-  return error instanceof NotYourCollectionError ? strings.kb.problem(error.message) : strings.save.failed;
+  if (error instanceof NotYourCollectionError) return strings.kb.problem(error.message);
+  // Past the parse budgets (PARSE_MAX_CHARS, its time and memory): trying again will not help.
+  if (error instanceof TooLargeError) return strings.save.tooLarge(error.message);
+  return strings.save.failed;
 }
