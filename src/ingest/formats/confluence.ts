@@ -8,9 +8,7 @@
  */
 import { Tokenizer } from 'htmlparser2';
 import { fencedCode } from '../../text/fence.js';
-
-/** Columns of a table kept; further cells join the last column. */
-const MAX_TABLE_COLUMNS = 32;
+import { markdownTable } from '../../text/markdown-table.js';
 
 /** Appends `lines` one by one: a spread of a long list into push() overflows the call stack. */
 function append(out: string[], lines: readonly string[]): void {
@@ -176,7 +174,6 @@ function table(node: Node, depth: number): string[] {
           cells.map((cell) =>
             blocks(cell.children ?? [], depth + 1)
               .join(' ')
-              .replace(/\|/g, '\\|')
               .replace(/\s+/g, ' ')
               .trim(),
           ),
@@ -186,18 +183,7 @@ function table(node: Node, depth: number): string[] {
   };
   collect(node, 0);
   if (rows.length === 0) return [];
-  // A loop, not a spread: a table can have more rows than a call has room for arguments.
-  let width = 0;
-  for (const row of rows) width = Math.min(MAX_TABLE_COLUMNS, Math.max(width, row.length));
-  const line = (row: readonly string[]) =>
-    `| ${Array.from({ length: width }, (_, i) => (i === width - 1 ? row.slice(i).join(' ') : (row[i] ?? ''))).join(' | ')} |`;
-  const head = header ? rows[0]! : Array.from({ length: width }, () => '');
-  return [
-    line(head),
-    line(Array.from({ length: width }, () => '---')),
-    ...(header ? rows.slice(1) : rows).map(line),
-    '',
-  ];
+  return [...markdownTable(rows, header), ''];
 }
 
 function list(node: Node, depth: number, ordered: boolean, indent: string): string[] {

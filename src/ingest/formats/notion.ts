@@ -7,6 +7,7 @@
  * run in the parse pool; nesting depth is bounded.
  */
 import { fencedCode } from '../../text/fence.js';
+import { markdownTable } from '../../text/markdown-table.js';
 
 export interface RichText {
   readonly plain_text: string;
@@ -80,17 +81,8 @@ function bodyOf(block: NotionBlock): Body {
 function table(block: NotionBlock): string[] {
   const rows = (block.children ?? []).filter((row) => row.type === 'table_row');
   if (rows.length === 0) return [];
-  const cells = rows.map((row) =>
-    (bodyOf(row).cells ?? []).map((cell) => richText(cell).replace(/\|/g, '\\|').replace(/\n/g, ' ')),
-  );
-  // A loop, not a spread: a table can have more rows than a call has room for arguments.
-  let width = 0;
-  for (const row of cells) width = Math.min(32, Math.max(width, row.length));
-  const line = (row: readonly string[]) =>
-    `| ${Array.from({ length: width }, (_, i) => (i === width - 1 ? row.slice(i).join(' ') : (row[i] ?? ''))).join(' | ')} |`;
-  const header = bodyOf(block).has_column_header ? cells[0]! : Array.from({ length: width }, () => '');
-  const body = bodyOf(block).has_column_header ? cells.slice(1) : cells;
-  return [line(header), line(Array.from({ length: width }, () => '---')), ...body.map(line)];
+  const cells = rows.map((row) => (bodyOf(row).cells ?? []).map((cell) => richText(cell)));
+  return markdownTable(cells, bodyOf(block).has_column_header === true);
 }
 
 function render(blocks: readonly NotionBlock[], depth: number, out: string[]): void {
