@@ -149,6 +149,22 @@ describe('chunking work', () => {
     expect(growth('a\n>```\n', 1_500)).toBeLessThan(6.5);
   });
 
+  it('stays linear on quotes nested many levels deep, each retried inside the one around it', () => {
+    // Lines quoted 0 to 49 deep, over and over: a 22 KB file of them took 15 s, each level
+    // of nesting doubling the work when every quote grew its window from the start again.
+    const sawtooth = (depth: number, lines: number) =>
+      Array.from({ length: lines }, (_, i) => `${'>'.repeat(i % depth)} a`).join('\n');
+    const small = countWork(() => chunk(sawtooth(50, 200)));
+    const file = sawtooth(50, 400);
+    const large = countWork(() => chunk(file));
+    // Twice the lines, about twice the work (it was 14 times), and a few dozen reads per character.
+    expect(large / small).toBeLessThan(3.5);
+    expect(large / file.length).toBeLessThan(300);
+    // Quotes and lists nested in turn, and quotes that end inside their window at every depth.
+    expect(growth('> - > - > - > a\n> - > b\n', 300)).toBeLessThan(6.5);
+    expect(growth('> > a\n> > >```\n', 1_500)).toBeLessThan(6.5);
+  });
+
   it('stays linear on the 18 KB file of headings padded with non-breaking spaces (issue 17)', () => {
     const line = `#${'\u00a0'.repeat(80)}Setup${'\u00a0'.repeat(80)}x\n`;
     const file = line.repeat(Math.ceil(18_000 / line.length));
