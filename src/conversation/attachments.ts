@@ -205,7 +205,7 @@ async function parseText(
         ? document.markdown.trim()
         : document.records.map(recordText).join('\n\n').trim();
     return {
-      read: { kind: 'text', text, truncated: document.kind === 'text' && document.truncated === true },
+      read: { kind: 'text', text, truncated: document.truncated === true },
       cache: true,
     };
   } catch (error) {

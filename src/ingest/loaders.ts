@@ -52,7 +52,12 @@ export type LoadedDocument =
       /** Cut at a budget (`overflow: 'cut'`). */
       readonly truncated?: boolean;
     }
-  | { readonly kind: 'records'; readonly records: readonly SourceRecord[] };
+  | {
+      readonly kind: 'records';
+      readonly records: readonly SourceRecord[];
+      /** Records past the character budget were left out (`overflow: 'cut'`). */
+      readonly truncated?: boolean;
+    };
 
 export interface LoadOptions {
   /** Which field of a JSON record holds the text. */
@@ -218,6 +223,51 @@ async function loadPdf(data: Buffer, limits: ReadLimits): Promise<LoadedDocument
   }
 }
 
+/** A record's fields kept beside its text, and what one field's value may hold. */
+const MAX_METADATA_FIELDS = 64;
+const MAX_FIELD_CHARS = 4_096;
+const MAX_FIELD_DEPTH = 8;
+
+/**
+ * Whether a field's value is small and shallow enough to keep: its strings and keys at most
+ * `MAX_FIELD_CHARS` characters in all (each other value counts one), nested at most
+ * `MAX_FIELD_DEPTH` deep. Walked with a stack of our own, stopping at the first excess: a
+ * value nested 100,000 deep, which JSON.parse reads, would overflow the call stack of every
+ * recursive copy after it (the trip back from the parser process, JSON.stringify in a store).
+ */
+function fitsMetadata(value: unknown): boolean {
+  let size = 0;
+  const stack: { value: unknown; depth: number }[] = [{ value, depth: 0 }];
+  for (let next = stack.pop(); next; next = stack.pop()) {
+    const item = next.value;
+    size += typeof item === 'string' ? item.length : 1;
+    if (size > MAX_FIELD_CHARS) return false;
+    if (item === null || typeof item !== 'object') continue;
+    if (next.depth >= MAX_FIELD_DEPTH) return false;
+    for (const key in item) {
+      size += key.length + 1;
+      if (size > MAX_FIELD_CHARS) return false;
+      stack.push({ value: (item as Record<string, unknown>)[key], depth: next.depth + 1 });
+    }
+  }
+  return true;
+}
+
+/** The record's other fields worth keeping: the first `MAX_METADATA_FIELDS` whose values fit. */
+function recordMetadata(fields: Record<string, unknown>): Record<string, unknown> {
+  const kept: Record<string, unknown> = {};
+  let count = 0;
+  for (const key in fields) {
+    if (count >= MAX_METADATA_FIELDS) break;
+    const value = fields[key];
+    if (key.length > MAX_FIELD_CHARS || !fitsMetadata(value)) continue;
+    // A plain data property, whatever the key (`__proto__` included).
+    Object.defineProperty(kept, key, { value, enumerable: true, writable: true, configurable: true });
+    count++;
+  }
+  return kept;
+}
+
 function loadJson(content: string, path: string, textField: string, limits: ReadLimits): LoadedDocument {
   if (content.length > limits.maxChars && limits.overflow === 'fail') throw tooManyChars(limits.maxChars);
   let parsed: unknown;
@@ -232,6 +282,10 @@ function loadJson(content: string, path: string, textField: string, limits: Read
     );
   }
   const records: SourceRecord[] = [];
+  // Characters of the records kept: past the budget the rest are left out (a chat attachment)
+  // or the file refused, as for text.
+  let chars = 0;
+  let truncated = false;
   for (const item of parsed) {
     if (!item || typeof item !== 'object' || Array.isArray(item)) continue;
     const { [textField]: text, ...rest } = item as Record<string, unknown>;
@@ -239,19 +293,28 @@ function loadJson(content: string, path: string, textField: string, limits: Read
     const title =
       typeof rest.title === 'string' ? rest.title : typeof rest.name === 'string' ? rest.name : undefined;
     const id = typeof rest.id === 'string' || typeof rest.id === 'number' ? String(rest.id) : undefined;
-    records.push({
+    const record: SourceRecord = {
       text: text.trim(),
       title: title ?? (id ? `${basename(path)} #${id}` : basename(path)),
       ...(typeof rest.url === 'string' ? { url: rest.url } : {}),
-      metadata: rest,
-    });
+      metadata: recordMetadata(rest),
+    };
+    chars += record.text.length + (record.title?.length ?? 0);
+    if (chars > limits.maxChars) {
+      if (limits.overflow === 'fail') throw tooManyChars(limits.maxChars);
+      truncated = true;
+      if (records.length > 0) break;
+      records.push({ ...record, text: record.text.slice(0, limits.maxChars) });
+      break;
+    }
+    records.push(record);
   }
   if (records.length === 0) {
     throw new IngestFileError(
       `no record has a non-empty "${textField}" field (choose the text field with --text-field)`,
     );
   }
-  return { kind: 'records', records };
+  return { kind: 'records', records, ...(truncated ? { truncated } : {}) };
 }
 
 /** Control characters other than tab, line feed, form feed and carriage return. */
