@@ -26,6 +26,7 @@ import {
   readAttachments,
 } from './attachments.js';
 import type { Conversation, HandoverData } from './conversation.js';
+import { hasVisibleText, withoutControls } from './question-text.js';
 import type { AnswerRecorder, EscalationRecord } from './recording.js';
 import { strings } from './strings.js';
 
@@ -155,8 +156,9 @@ export class ConversationLayer {
 
   /** Checks a question before anything is posted or echoed. Wording is the core's. */
   check(raw: string | undefined): QuestionCheck {
-    const question = (raw ?? '').trim();
-    if (!question) return { ok: false, kind: 'empty', message: failures.emptyQuestion().message };
+    const question = withoutControls(raw ?? '').trim();
+    if (!hasVisibleText(question))
+      return { ok: false, kind: 'empty', message: failures.emptyQuestion().message };
     const max = this.options.maxQuestionChars;
     if (question.length > max) {
       return { ok: false, kind: 'too_long', message: failures.questionTooLong(question.length, max).message };
