@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Audience } from '../conversation/conversation.js';
 import type { PostgresDatabase } from '../state/postgres.js';
+import { pgJson, pgText } from '../state/postgres-text.js';
 import { type Pseudonymize, pseudonymizer } from './pseudonyms.js';
 import {
   type AnswerRecords,
@@ -149,14 +150,14 @@ export class PostgresRecordStore implements AnswerRecords {
         answer.threadId ?? null,
         answer.direct,
         answer.askerId ?? null,
-        answer.question ?? null,
+        pgText(answer.question) ?? null,
         answer.questionHash,
-        answer.standalone ?? null,
+        pgText(answer.standalone) ?? null,
         answer.via ?? null,
         answer.outcome,
         answer.mode ?? null,
         answer.degraded,
-        JSON.stringify(answer.sources),
+        pgJson(answer.sources),
         ms(answer.timings.condenseMs),
         ms(answer.timings.retrievalMs),
         ms(answer.timings.firstTokenMs),
@@ -194,7 +195,7 @@ export class PostgresRecordStore implements AnswerRecords {
        WHERE EXISTS (SELECT 1 FROM answer_records WHERE question_id = $1 AND platform = $6)
        ON CONFLICT (question_id, user_id) DO UPDATE SET
          vote = excluded.vote, at = excluded.at, reason = COALESCE(excluded.reason, answer_feedback.reason)`,
-      [vote.questionId, vote.userId, vote.vote, vote.reason ?? null, vote.at, vote.platform],
+      [vote.questionId, vote.userId, vote.vote, pgText(vote.reason) ?? null, vote.at, vote.platform],
     );
     return (rowCount ?? 0) > 0;
   }

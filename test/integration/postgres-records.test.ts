@@ -126,6 +126,32 @@ contract('answer records in the SQLite file', async () => {
 describe.skipIf(!havePostgres)('answer records in PostgreSQL', () => {
   contract('answer records in PostgreSQL', postgresInstance);
 
+  it('records an answer whose question, sources and 👎 reason hold NUL, which PostgreSQL text refuses, without it', async () => {
+    const records = await postgresInstance();
+    await records.saveAnswer(
+      answer({
+        questionId: 'nul-1',
+        question: 'How do I\u0000 deploy?',
+        standalone: 'deploy\u0000',
+        sources: [{ id: 'p\u0000', title: 'Deploy\u0000guide', url: 'https://wiki.example/deploy' }],
+      }),
+    );
+    const saved = await records.answer('nul-1');
+    expect(saved?.question).toBe('How do I deploy?');
+    expect(saved?.standalone).toBe('deploy');
+    expect(saved?.sources).toEqual([{ id: 'p', title: 'Deployguide', url: 'https://wiki.example/deploy' }]);
+    expect(
+      await records.saveVote({
+        questionId: 'nul-1',
+        platform: 'slack',
+        userId: 'u1',
+        vote: 'down',
+        reason: 'wrong\u0000',
+        at: T + 1,
+      }),
+    ).toBe(true);
+  });
+
   it('puts a vote cast through one instance, on an answer another gave, in the report run on a third', async () => {
     const [answering, voting, reporting] = [
       await postgresInstance(),

@@ -62,6 +62,29 @@ async function searchBoth(a: CollectionStore, b: CollectionStore, question: stri
 describe.skipIf(!havePostgres)('the PostgreSQL store', () => {
   describeKnowledgeStoreContract('the PostgreSQL store', () => openStore());
 
+  it('stores passages whose text, title, source and metadata hold NUL (a PDF’s text can), without it, with the rest of their batch', async () => {
+    const store = await openStore();
+    await store.upsert([
+      {
+        id: 'nul',
+        source: 'manual\u0000.pdf',
+        title: 'Release\u0000 train',
+        text: 'The release train\u0000 leaves on Tuesdays.',
+        metadata: { section: 'Trains\u0000', 'key\u0000': ['a\u0000'] },
+      },
+      { id: 'plain', source: 'other.md', text: 'Rollbacks need two approvals.', metadata: {} },
+    ]);
+    const [found] = await store.search('release train Tuesdays', { topK: 1 });
+    expect(found).toMatchObject({
+      id: 'nul',
+      source: 'manual.pdf',
+      title: 'Release train',
+      text: 'The release train leaves on Tuesdays.',
+      metadata: { section: 'Trains', key: ['a'] },
+    });
+    expect((await store.search('rollbacks approvals', { topK: 1 }))[0]?.id).toBe('plain');
+  });
+
   it('ranks and scores every question of the eval set exactly as the embedded store does', async () => {
     const [local, postgres] = [await openLocal(), await openStore()];
     for (const store of [local, postgres]) await ingestPaths(store, [join(ROOT, 'knowledge')], { cwd: ROOT });

@@ -23,6 +23,7 @@ import {
 } from '../../core/types.js';
 import { type Logger, silentLogger } from '../../log.js';
 import { LOCK_KEY_SQL, type PostgresDatabase } from '../../state/postgres.js';
+import { pgJson, pgText } from '../../state/postgres-text.js';
 import {
   AGREEMENT_DEPTH,
   BODY_WEIGHT,
@@ -60,7 +61,20 @@ interface IndexedChunk {
   readonly length: number;
 }
 
-function index(chunk: Chunk): IndexedChunk {
+/** The chunk as PostgreSQL can hold it (no NUL in its strings). */
+function storable(chunk: Chunk): Chunk {
+  return {
+    ...chunk,
+    source: pgText(chunk.source),
+    text: pgText(chunk.text),
+    ...(chunk.title !== undefined ? { title: pgText(chunk.title) } : {}),
+    ...(chunk.url !== undefined ? { url: pgText(chunk.url) } : {}),
+    metadata: JSON.parse(pgJson(chunk.metadata ?? {})) as Record<string, unknown>,
+  };
+}
+
+function index(written: Chunk): IndexedChunk {
+  const chunk = storable(written);
   const fields: [readonly string[], number][] = [
     [terms(chunk.title ?? ''), TITLE_WEIGHT],
     [terms(chunk.text), BODY_WEIGHT],
