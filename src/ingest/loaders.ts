@@ -328,15 +328,24 @@ function countControls(text: string): number {
   return count;
 }
 
+/** `utf-16le` or `utf-16be` when the bytes start with that byte-order mark. */
+function utf16Order(data: Uint8Array): 'utf-16le' | 'utf-16be' | undefined {
+  if (data.length < 2 || data.length % 2 !== 0) return undefined;
+  if (data[0] === 0xff && data[1] === 0xfe) return 'utf-16le';
+  if (data[0] === 0xfe && data[1] === 0xff) return 'utf-16be';
+  return undefined;
+}
+
 /**
- * UTF-8 text, or a clear refusal: binary data renamed to .md (or text in another encoding)
+ * UTF-8 text (or UTF-16 with a byte-order mark), or a clear refusal: binary data renamed to .md (or text in another encoding)
  * would otherwise become chunks of mojibake that match nothing and pollute answers.
  */
 export function decodeText(data: Uint8Array): string {
   let text: string;
   try {
-    // Strips a byte-order mark; throws on any byte sequence that is not UTF-8.
-    text = new TextDecoder('utf-8', { fatal: true }).decode(data);
+    // UTF-16 only with its byte-order mark (Windows' "Unicode" text, Excel's Unicode export);
+    // anything else must be UTF-8. Each decoder strips the mark and throws on a malformed byte.
+    text = new TextDecoder(utf16Order(data) ?? 'utf-8', { fatal: true }).decode(data);
   } catch {
     throw new IngestFileError(
       'not UTF-8 text: the file looks binary or uses another encoding (convert it to UTF-8, or check its extension)',
