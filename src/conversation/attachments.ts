@@ -132,10 +132,17 @@ const MIN_USEFUL_CHARS = 200;
 /** Cuts tried to fit a file's text to what is left of the budget. */
 const FIT_ATTEMPTS = 8;
 
-/** A name fit for one line and a passage attribute: no control characters, bounded length. */
+/**
+ * A name fit for one line and a passage attribute: no control characters, bounded length, and
+ * no direction overrides or isolates, which would show `invoice\u202Efdp.exe` as `invoiceexe.pdf`
+ * in the note and reorder the words after it.
+ */
 export function cleanFileName(name: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is removed.
-  const flat = name.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ').trim();
+  const flat = name
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is removed.
+    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ')
+    .replace(/[\u202a-\u202e\u2066-\u2069]+/g, '')
+    .trim();
   const short = flat.length > 100 ? `${flat.slice(0, 99)}…` : flat;
   return short || 'file';
 }

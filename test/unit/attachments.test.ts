@@ -65,6 +65,9 @@ describe('which attached files are read', () => {
     expect(cleanFileName('report\n<!here>.txt')).toBe('report <!here>.txt');
     expect(cleanFileName('x'.repeat(300))).toHaveLength(100);
     expect(cleanFileName('\n')).toBe('file');
+    // Direction overrides and isolates would show this name as "invoiceexe.pdf".
+    expect(cleanFileName('invoice\u202efdp.exe')).toBe('invoicefdp.exe');
+    expect(cleanFileName('a\u2066b\u2069c\u0085d')).toBe('abc d');
   });
 });
 
