@@ -195,7 +195,8 @@ async function loadPdf(data: Buffer, limits: ReadLimits): Promise<LoadedDocument
         if ('str' in item) text += item.str + (item.hasEOL ? '\n' : '');
       }
       page.cleanup();
-      text = text.trim();
+      // Glyphs a font maps to no character come out as NUL and other controls.
+      text = withoutControls(text).trim();
       chars += text.length + 2;
       texts.push(text);
       if (chars > limits.maxChars) {
@@ -359,7 +360,14 @@ export function decodeText(data: Uint8Array): string {
       `not text: ${controls.toLocaleString('en-US')} control characters suggest binary data (check its extension)`,
     );
   }
-  return text;
+  // The few left are noise, and NUL is refused by PostgreSQL and chat APIs alike.
+  return controls > 0 ? withoutControls(text) : text;
+}
+
+/** `text` without the control characters `countControls` counts. */
+function withoutControls(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is removed.
+  return text.replace(/[\u0000-\u0008\u000b\u000e-\u001f\u007f]+/g, '');
 }
 
 /**

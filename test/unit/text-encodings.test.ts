@@ -47,3 +47,13 @@ describe('text encodings', () => {
     );
   });
 });
+
+describe('stray control characters', () => {
+  it('drops the few NUL and other control characters a text file may hold, keeping tabs and line breaks', async () => {
+    const text = `# Notes\n\nDeploys\u0000 happen\u0007 on\tTuesdays.\r\n${'Plain line.\n'.repeat(50)}`;
+    const document = await loadBytes('notes.md', Buffer.from(text));
+    expect(document.kind === 'text' && document.markdown).toBe(
+      `# Notes\n\nDeploys happen on\tTuesdays.\r\n${'Plain line.\n'.repeat(50)}`,
+    );
+  });
+});
