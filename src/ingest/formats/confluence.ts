@@ -187,6 +187,9 @@ function table(node: Node, depth: number): string[] {
 }
 
 function list(node: Node, depth: number, ordered: boolean, indent: string): string[] {
+  // A list nests lists directly, so it keeps the depth bound too (100,000 nested lists
+  // overflowed the stack, and the page failed to sync).
+  if (depth > MAX_DEPTH) return [];
   const out: string[] = [];
   // A list nested in a list item calls this directly: bounded like every other nesting.
   if (depth > MAX_DEPTH) return out;
