@@ -3,10 +3,13 @@
  * `<p><img …></p>`) as safe text: the tags are dropped, a heading stays a heading, every block
  * element (a summary, a paragraph, a list item) becomes its own line, `<pre>` stays code, and
  * scripts, styles and images leave nothing. Parsed by htmlparser2's streaming tokenizer, which
- * reads each character once, so hostile markup costs linear time; no pattern ever runs over it.
+ * reads each character once, with the element stack of `html-events.ts` (htmlparser2's `Parser`
+ * searched its stack for every unmatched end tag: 800 KB of them took 15.7 s), so hostile
+ * markup costs linear time; no pattern ever runs over it.
  */
 import { createRequire } from 'node:module';
 import type * as Htmlparser2 from 'htmlparser2';
+import { parseHtml } from '../ingest/html-events.js';
 
 let loaded: typeof Htmlparser2.Parser | undefined;
 
@@ -100,60 +103,55 @@ export function htmlFragmentBlocks(html: string): FragmentBlock[] {
     else blocks.push({ kind: 'text', text });
   };
 
-  const parser = new (htmlParser())(
-    {
-      onopentag(name) {
-        if (HIDDEN_ELEMENTS.has(name)) hidden += 1;
-        if (hidden > 0) return;
-        if (name === 'pre') {
-          flush();
-          pre += 1;
-          return;
-        }
-        if (pre > 0) return;
-        if (name in HEADINGS) {
-          flush();
-          heading = HEADINGS[name];
-        } else if (BLOCK_ELEMENTS.has(name)) {
-          flush();
-          if (name === 'li') line = '- ';
-          if (name === 'summary') summary += 1;
-        } else if (name === 'code' && !heading && summary === 0) line += '`';
-      },
-      ontext(text) {
-        if (hidden > 0) return;
-        if (pre > 0) code += text;
-        else line += text;
-      },
-      onclosetag(name) {
-        if (HIDDEN_ELEMENTS.has(name)) {
-          hidden = Math.max(0, hidden - 1);
-          return;
-        }
-        if (hidden > 0) return;
-        if (name === 'pre' && pre > 0) {
-          pre -= 1;
-          if (pre === 0) {
-            const body = withoutLeadingNewlines(code).trimEnd();
-            if (body) blocks.push({ kind: 'code', code: body });
-            code = '';
-          }
-          return;
-        }
-        if (pre > 0) return;
-        if (name in HEADINGS) {
-          flush();
-          heading = undefined;
-        } else if (BLOCK_ELEMENTS.has(name)) {
-          flush();
-          if (name === 'summary') summary = Math.max(0, summary - 1);
-        } else if (name === 'code' && !heading && summary === 0) line += '`';
-      },
+  parseHtml(html, {
+    open(name) {
+      if (HIDDEN_ELEMENTS.has(name)) hidden += 1;
+      if (hidden > 0) return;
+      if (name === 'pre') {
+        flush();
+        pre += 1;
+        return;
+      }
+      if (pre > 0) return;
+      if (name in HEADINGS) {
+        flush();
+        heading = HEADINGS[name];
+      } else if (BLOCK_ELEMENTS.has(name)) {
+        flush();
+        if (name === 'li') line = '- ';
+        if (name === 'summary') summary += 1;
+      } else if (name === 'code' && !heading && summary === 0) line += '`';
     },
-    { decodeEntities: true, lowerCaseTags: true, recognizeSelfClosing: true },
-  );
-  parser.write(html);
-  parser.end();
+    text(text) {
+      if (hidden > 0) return;
+      if (pre > 0) code += text;
+      else line += text;
+    },
+    close(name) {
+      if (HIDDEN_ELEMENTS.has(name)) {
+        hidden = Math.max(0, hidden - 1);
+        return;
+      }
+      if (hidden > 0) return;
+      if (name === 'pre' && pre > 0) {
+        pre -= 1;
+        if (pre === 0) {
+          const body = withoutLeadingNewlines(code).trimEnd();
+          if (body) blocks.push({ kind: 'code', code: body });
+          code = '';
+        }
+        return;
+      }
+      if (pre > 0) return;
+      if (name in HEADINGS) {
+        flush();
+        heading = undefined;
+      } else if (BLOCK_ELEMENTS.has(name)) {
+        flush();
+        if (name === 'summary') summary = Math.max(0, summary - 1);
+      } else if (name === 'code' && !heading && summary === 0) line += '`';
+    },
+  });
   if (pre > 0 && code.trim()) blocks.push({ kind: 'code', code: code.trimEnd() });
   flush();
   return blocks.filter((block) => block.kind === 'code' || !EMPTY_LINES.has(block.text));
