@@ -8,7 +8,16 @@
  * and the implied ends HTML has (`<li>` ends the open `<li>`, a block ends an open `<p>`) look
  * at most a few elements down the stack.
  */
-import { Tokenizer } from 'htmlparser2';
+import { createRequire } from 'node:module';
+import type * as Htmlparser2 from 'htmlparser2';
+
+let loaded: typeof Htmlparser2.Tokenizer | undefined;
+
+/** htmlparser2's tokenizer, loaded the first time a document holds HTML (not at start-up). */
+function tokenizerClass(): typeof Htmlparser2.Tokenizer {
+  loaded ??= (createRequire(import.meta.url)('htmlparser2') as typeof Htmlparser2).Tokenizer;
+  return loaded;
+}
 
 export interface HtmlHandler {
   open(name: string, attributes: Readonly<Record<string, string>>): void;
@@ -164,7 +173,7 @@ export function parseHtml(html: string, handler: HtmlHandler, options: ParseOpti
     attributes = {};
   };
 
-  const tokenizer = new Tokenizer(
+  const tokenizer = new (tokenizerClass())(
     { decodeEntities: true, xmlMode: xml },
     {
       onopentagname(start, end) {
