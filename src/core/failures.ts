@@ -110,6 +110,14 @@ export const failures = {
     message:
       'The answer was interrupted before it finished; what arrived is shown above. Please ask again for a complete answer.',
   }),
+  /** The model stopped at the answer's token limit (finish_reason `length`): the text is cut. */
+  cutAtLimit: (partialText: string, service: string): Failure => ({
+    kind: 'interrupted',
+    partialText,
+    service,
+    message:
+      'The answer reached the length limit set for the bot and stops there; what arrived is shown above. Ask about one part of it for the rest (an administrator can raise RAG_MAX_ANSWER_TOKENS).',
+  }),
   nothingFound: (): Failure => ({
     kind: 'nothing_found',
     message:

@@ -39,6 +39,13 @@ class StreamIdle extends Error {}
 /** The connection closed before the model said it had finished (no finish_reason). */
 class StreamEndedEarly extends Error {}
 
+/** The model stopped at max_tokens (finish_reason `length`) after writing `text`. */
+class AnswerCut extends Error {
+  constructor(readonly text: string) {
+    super('the answer reached max_tokens');
+  }
+}
+
 function headerMs(headers: Headers | undefined): number | undefined {
   const ms = Number.parseFloat(headers?.get('retry-after-ms') ?? '');
   if (Number.isFinite(ms) && ms >= 0) return ms;
@@ -114,6 +121,7 @@ export class GroqGenerator implements Generator {
       let text = '';
       let usage: TokenUsage | undefined;
       let finished = false;
+      let cut = false;
       try {
         armIdle();
         const stream = await this.client.chat.completions.create(
@@ -137,6 +145,7 @@ export class GroqGenerator implements Generator {
           if (raw) usage = toUsage(raw);
           const choice = chunk.choices[0];
           if (choice?.finish_reason) finished = true;
+          if (choice?.finish_reason === 'length') cut = true;
           const piece = choice?.delta?.content;
           if (piece) {
             text += piece;
@@ -146,9 +155,15 @@ export class GroqGenerator implements Generator {
         // A dropped connection can end the SSE stream quietly; only finish_reason proves completion.
         if (!finished) throw new StreamEndedEarly('the stream ended before the model finished');
         if (usage) yield { type: 'usage', usage };
+        // The model hit max_tokens mid-answer: say so rather than end on half a sentence.
+        if (cut && text) throw new AnswerCut(text);
         return;
       } catch (error) {
         if (request.signal?.aborted) throw request.signal.reason ?? error;
+        if (error instanceof AnswerCut) {
+          log.info({ maxTokens: request.maxTokens }, 'Groq answer stopped at its token limit');
+          throw new RagError(failures.cutAtLimit(error.text, SERVICE));
+        }
         if (text) {
           log.warn({ err: error }, 'Groq stream broke after text was sent');
           throw new RagError(failures.interrupted(text, SERVICE), { cause: error });
@@ -199,7 +214,11 @@ export class GroqGenerator implements Generator {
         ),
       };
     }
-    if (error instanceof Groq.RateLimitError || (error instanceof Groq.APIError && error.status === 413)) {
+    // 413: the prompt is larger than the request (or the key's tokens-per-minute) allows. Sent
+    // again it is refused again, so no retry: the passages answer instead, offline.
+    if (error instanceof Groq.APIError && error.status === 413)
+      return { failure: failures.unavailable(SERVICE) };
+    if (error instanceof Groq.RateLimitError) {
       const waitMs = headerMs(error.headers) ?? 2_000;
       if (waitedMs + waitMs <= this.options.retryBudgetMs) return { retryAfterMs: waitMs };
       return { failure: failures.rateLimited(SERVICE, Math.max(1, Math.ceil(waitMs / 1000))) };
@@ -208,6 +227,10 @@ export class GroqGenerator implements Generator {
       idle ||
       error instanceof StreamEndedEarly ||
       error instanceof Groq.InternalServerError ||
+      // 422: Groq could not follow a well-formed request this time and says to retry; 498: its
+      // flex tier is at capacity.
+      error instanceof Groq.UnprocessableEntityError ||
+      (error instanceof Groq.APIError && error.status === 498) ||
       error instanceof Groq.APIConnectionError ||
       (error instanceof Groq.APIError && error.status === undefined);
     if (transient) {

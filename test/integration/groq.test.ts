@@ -10,7 +10,7 @@ import type {
 } from '../../src/core/types.js';
 import { DEGRADED_LABEL, ExtractiveGenerator } from '../../src/generators/extractive.js';
 import { checkGroq, GroqGenerator, type GroqGeneratorOptions } from '../../src/generators/groq.js';
-import { type FakeGroq, startFakeGroq } from '../fakes/groq/index.js';
+import { defaultReply, type FakeGroq, startFakeGroq } from '../fakes/groq/index.js';
 
 let fake: FakeGroq;
 beforeAll(async () => {
@@ -157,6 +157,41 @@ describe('Groq generation through groq-sdk', () => {
     expect(failure.retryAfterSeconds).toBe(30);
     expect(failure.message).toContain('try again in 30 seconds');
     expect(fake.chatRequests()).toHaveLength(1);
+  });
+
+  it('does not resend a prompt Groq refused as too large (413), so the passages can answer at once', async () => {
+    fake.failNext({ type: 'status', status: 413, retryAfterSeconds: 1 }, 5);
+    const { error } = await run(generator());
+    // Unavailable is what the core answers from the passages for; "busy, try again" would be wrong.
+    expect(failureOf(error).kind).toBe('unavailable');
+    expect(fake.chatRequests()).toHaveLength(1);
+    expect(waits).toEqual([]);
+  });
+
+  it('retries what Groq documents as worth retrying (422, 498) instead of calling it an internal error', async () => {
+    fake.failNext({ type: 'status', status: 422 });
+    fake.failNext({ type: 'status', status: 498 });
+    const { text, error } = await run(generator());
+    expect(error).toBeUndefined();
+    expect(text).toContain('[1]');
+    expect(fake.chatRequests()).toHaveLength(3);
+  });
+
+  it('says so when the answer stops at its token limit (finish_reason length), keeping the text and usage', async () => {
+    fake.setReply(() => 'one two three four five six seven eight nine ten');
+    try {
+      const { text, error, chunks } = await run(generator(), request({ maxTokens: 4 }));
+      expect(text).toBe('one two three four');
+      const failure = failureOf(error);
+      expect(failure.kind).toBe('interrupted');
+      expect(failure.partialText).toBe(text);
+      expect(failure.message).toContain('length limit');
+      expect(failure.message).toContain('RAG_MAX_ANSWER_TOKENS');
+      expect(chunks.some((chunk) => chunk.type === 'usage')).toBe(true);
+      expect(fake.chatRequests()).toHaveLength(1);
+    } finally {
+      fake.setReply(defaultReply);
+    }
   });
 
   it('retries server errors and answers when Groq recovers', async () => {

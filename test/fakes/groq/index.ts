@@ -1,7 +1,7 @@
 /**
  * A loopback fake of Groq's OpenAI-compatible API, as groq-sdk speaks it:
  * POST /openai/v1/chat/completions (JSON, or SSE with `x_groq.usage` on the last chunk and
- * `data: [DONE]`), GET /openai/v1/models, Groq's error JSON and rate-limit headers, a
+ * `data: [DONE]`; a reply longer than `max_tokens` stops there with finish_reason `length`), GET /openai/v1/models, Groq's error JSON and rate-limit headers, a
  * Bearer key check, and faults to inject: 401, 429 + retry-after, 500, a slow first token,
  * a stream cut half way, a stream that stalls or pauses half way, and a hang.
  */
@@ -131,6 +131,31 @@ function groqError(
       },
     };
   }
+  if (status === 413) {
+    return {
+      error: {
+        message:
+          message ??
+          'Request too large for model on tokens per minute (TPM): Limit 6000, Requested 9000, please reduce your message size and try again.',
+        type: 'tokens',
+        code: 'rate_limit_exceeded',
+      },
+    };
+  }
+  if (status === 498) {
+    return {
+      error: {
+        message: message ?? 'Flex tier capacity exceeded.',
+        type: 'capacity_exceeded',
+        code: 'capacity_exceeded',
+      },
+    };
+  }
+  if (status < 500) {
+    return {
+      error: { message: message ?? 'The request could not be processed.', type: 'invalid_request_error' },
+    };
+  }
   return { error: { message: message ?? 'Internal Server Error', type: 'internal_server_error' } };
 }
 
@@ -185,7 +210,11 @@ export async function startFakeGroq(options: FakeGroqOptions = {}): Promise<Fake
     const firstDelay = fault?.type === 'slow' ? fault.delayMs : (options.firstTokenDelayMs ?? 0);
     if (firstDelay > 0) await sleep(firstDelay);
     res.write(chunk(id, model, { role: 'assistant', content: '' }));
-    const pieces = tokens(text);
+    // As the API: the completion stops at max_tokens (a token here is one piece), finish_reason "length".
+    const all = tokens(text);
+    const limit = request.body.max_tokens;
+    const pieces = limit !== undefined && all.length > limit ? all.slice(0, limit) : all;
+    const finishReason = pieces.length < all.length ? 'length' : 'stop';
     for (const [i, piece] of pieces.entries()) {
       if (fault?.type === 'stall' && i >= Math.ceil(pieces.length / 2)) {
         // Held until the client goes away (its process killed) or the fake closes.
@@ -224,7 +253,7 @@ export async function startFakeGroq(options: FakeGroqOptions = {}): Promise<Fake
         object: 'chat.completion.chunk',
         created: Math.floor(Date.now() / 1000),
         model,
-        choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' }],
+        choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: finishReason }],
         x_groq: { id: `req_fake_${sequence}`, usage },
       })}\n\n`,
     );
