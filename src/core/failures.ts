@@ -93,6 +93,12 @@ export const failures = {
     retryAfterSeconds,
     message: `The bot is busy right now (${service} rate limit). Please try again in ${seconds(retryAfterSeconds)}.`,
   }),
+  /** The provider's plan allows so many requests a day, and they are used up. */
+  dailyLimit: (service: string): Failure => ({
+    kind: 'rate_limited',
+    service,
+    message: `The bot has used up its daily allowance of ${service} requests, so it cannot answer right now. Please try again later; an administrator can raise the plan's limit.`,
+  }),
   unavailable: (service: string): Failure => ({
     kind: 'unavailable',
     service,

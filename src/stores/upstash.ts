@@ -93,6 +93,8 @@ const SERVICE = 'Upstash Vector';
 /** Upstash accepts at most 1,000 vectors per upsert or delete request. */
 export const UPSTASH_BATCH_LIMIT = 1_000;
 const RANGE_PAGE = 1_000;
+/** What to tell a user to wait after Upstash's per-second limits outlast the retries. */
+const RATE_LIMIT_WAIT_SECONDS = 5;
 
 function classify(error: unknown): { retry: boolean; failure: Failure } {
   const message = error instanceof Error ? error.message : String(error);
@@ -110,6 +112,14 @@ function classify(error: unknown): { retry: boolean; failure: Failure } {
           'The bot is misconfigured: its Upstash Vector index has no built-in embedding model. Create an index with an embedding model (e.g. BGE_SMALL_EN_V1_5) and point UPSTASH_VECTOR_REST_URL at it.',
       },
     };
+  }
+  // Over the plan's requests per day (free: 10,000 queries and 10,000 updates): a retry only
+  // spends more of tomorrow's, and the user hears it is a limit, not a fault of the bot.
+  if (/daily/i.test(message) && /limit|quota/i.test(message)) {
+    return { retry: false, failure: failures.dailyLimit(SERVICE) };
+  }
+  if (/rate.?limit|too many requests|requests? limit exceeded/i.test(message)) {
+    return { retry: true, failure: failures.rateLimited(SERVICE, RATE_LIMIT_WAIT_SECONDS) };
   }
   // Requests the service refuses as malformed will fail the same way again.
   if (/exceed|invalid|must be|not allowed|limit/i.test(message) && !/rate/i.test(message)) {

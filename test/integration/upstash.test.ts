@@ -83,6 +83,30 @@ describe('Upstash Vector store', () => {
     expect(fake.requests).toHaveLength(3);
   });
 
+  it('says the daily request limit is used up, without retrying, rather than "refused the request"', async () => {
+    fake.failNext(
+      {
+        type: 'status',
+        status: 429,
+        error: 'ERR max daily request limit exceeded. Limit: 10000, Usage: 10000.',
+      },
+      10,
+    );
+    const error = await rejection(store({ maxRetries: 2 }).search('anything', { topK: 3 }));
+    expect(error.failure?.kind).toBe('rate_limited');
+    expect(error.failure?.message).toContain('daily allowance of Upstash Vector requests');
+    expect(error.failure?.message).not.toContain('ERR');
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  it('retries a 429 rate limit and reports it as a rate limit, not a refused request, if it lasts', async () => {
+    fake.failNext({ type: 'status', status: 429, error: 'ERR max requests limit exceeded. Limit: 1000' }, 10);
+    const error = await rejection(store({ maxRetries: 1 }).search('anything', { topK: 3 }));
+    expect(error.failure?.kind).toBe('rate_limited');
+    expect(error.failure?.message).toContain('Upstash Vector rate limit');
+    expect(fake.requests).toHaveLength(2);
+  });
+
   it('reports Upstash unavailable when the connection drops', async () => {
     fake.failNext({ type: 'down' }, 10);
     const error = await rejection(store({ maxRetries: 1 }).search('anything', { topK: 3 }));
