@@ -287,6 +287,47 @@ describe('Slack: mentions, follow-ups and direct messages', () => {
     expect(answerRequest.body.messages?.[2]?.content).toContain('Create the app from the manifest');
   });
 
+  it('answers a follow-up also sent to the channel (thread_broadcast), and keeps it in the history', async () => {
+    const root = slack.addUserMessage(CHANNEL, 'U3B', '<@UBOT> How do I add the bot to Slack?');
+    await postEvent({
+      type: 'app_mention',
+      user: 'U3B',
+      text: '<@UBOT> How do I add the bot to Slack?',
+      ts: root,
+      channel: CHANNEL,
+    });
+    await waitFor(() => finished(root), 'the first answer');
+    const broadcast = (text: string) => {
+      const ts = slack.addUserMessage(CHANNEL, 'U3B', text, root);
+      const stored = slack.messages(CHANNEL).find((m) => m.ts === ts)!;
+      stored.subtype = 'thread_broadcast';
+      return postEvent({
+        type: 'message',
+        subtype: 'thread_broadcast',
+        channel_type: 'channel',
+        user: 'U3B',
+        text,
+        ts,
+        thread_ts: root,
+        root: { ts: root, user: 'U3B', text: '<@UBOT> How do I add the bot to Slack?' },
+        channel: CHANNEL,
+      });
+    };
+    await broadcast('And how do I invite it to a channel?');
+    const stopsIn = () =>
+      slack.callsTo('chat.stopStream').filter((c) => threadMessages(root).some((m) => m.ts === c.args.ts))
+        .length;
+    await waitFor(() => stopsIn() >= 2, 'the answer to the broadcast follow-up');
+    const second = groq.chatRequests().length;
+    await broadcast('Does it need a public URL?');
+    await waitFor(() => groq.chatRequests().length >= second + 2, 'the next follow-up');
+    const messages = groq.chatRequests().at(-1)?.body.messages ?? [];
+    // The earlier broadcast reply is a user turn of the conversation, not left out.
+    expect(
+      messages.some((m) => m.role === 'user' && m.content === 'And how do I invite it to a channel?'),
+    ).toBe(true);
+  });
+
   it('answers a mention inside a thread exactly once, though Slack sends both app_mention and message', async () => {
     const root = slack.addUserMessage(CHANNEL, 'U4', 'Thread about Discord');
     const ts = slack.addUserMessage(CHANNEL, 'U4', '<@UBOT> how do I register the /ask command?', root);

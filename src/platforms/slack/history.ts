@@ -18,6 +18,7 @@ const MAX_TURNS = 20;
 const THREAD_WINDOW = 200;
 /** Messages asked for per conversations.replies page. */
 const PAGE = 100;
+const USER_TURN_SUBTYPES = new Set(['file_share', 'thread_broadcast']);
 /** conversations.replies calls for one question's thread, at most (the method is rate-limited). */
 const MAX_CALLS = 3;
 
@@ -51,8 +52,9 @@ function toTurn(message: SlackMessage, bot: BotIdentity): Turn | undefined {
     // The model reads its earlier answer as it wrote it, not as neutralised for Slack.
     return message.text ? { role: 'assistant', text: slackNeutralizer.restore(message.text) } : undefined;
   }
-  // Other bots, joins, edits; a message sharing a file is a user's turn like any other.
-  if (message.bot_id || (message.subtype && message.subtype !== 'file_share')) return undefined;
+  // Other bots, joins, edits; a message sharing a file, or a reply also sent to the channel
+  // (thread_broadcast), is a user's turn like any other.
+  if (message.bot_id || (message.subtype && !USER_TURN_SUBTYPES.has(message.subtype))) return undefined;
   const text = stripBotMention(message.text ?? '', bot.userId);
   return text ? { role: 'user', text } : undefined;
 }

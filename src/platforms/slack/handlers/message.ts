@@ -16,6 +16,9 @@ import { stripBotMention } from '../format.js';
 import { directMessageHistory, threadContext } from '../history.js';
 import { authorisedInstallation, authorisedTeam } from '../tenant.js';
 
+/** Message subtypes a person writes as a question; every other subtype is an event about a message. */
+const QUESTION_SUBTYPES = new Set(['file_share', 'thread_broadcast']);
+
 export function onMessage(ctx: SlackContext) {
   return async ({
     message,
@@ -31,8 +34,9 @@ export function onMessage(ctx: SlackContext) {
       ctx.log.debug({ channel: message.channel }, 'ignored a message from a bot');
       return;
     }
-    // Edits, joins and the like are not questions; a message sharing a file is.
-    if (message.subtype !== undefined && message.subtype !== 'file_share') return;
+    // Edits, joins and the like are not questions; a message sharing a file is, and so is a
+    // thread reply also sent to the channel ("Also send to #channel": thread_broadcast).
+    if (message.subtype !== undefined && !QUESTION_SUBTYPES.has(message.subtype)) return;
     const parsed = v.safeParse(messageEvent, message);
     if (!parsed.success) {
       ctx.log.warn({ problem: describeProblem(parsed.issues) }, 'dropped a malformed message event');
