@@ -313,7 +313,8 @@ export class UpstashStore implements CollectionStore {
 
   async listIds(): Promise<Map<string, string>> {
     const ids = new Map<string, string>();
-    let cursor: string | number = 0;
+    // The REST API documents the cursor as a string, "0" for the first page.
+    let cursor = '0';
     for (;;) {
       const page = await this.call('range', () =>
         this.index.range({ cursor, limit: RANGE_PAGE, includeMetadata: true }, this.scope),
@@ -322,7 +323,7 @@ export class UpstashStore implements CollectionStore {
         const source = (vector.metadata as Metadata | undefined)?.source;
         ids.set(String(vector.id), typeof source === 'string' ? source : '');
       }
-      if (!page.nextCursor || page.nextCursor === String(cursor) || page.vectors.length === 0) return ids;
+      if (!page.nextCursor || page.nextCursor === cursor || page.vectors.length === 0) return ids;
       cursor = page.nextCursor;
     }
   }

@@ -205,11 +205,13 @@ export async function startFakeUpstash(options: FakeUpstashOptions = {}): Promis
       }
       case 'range': {
         const r = body as {
-          cursor?: string | number;
+          cursor?: unknown;
           limit: number;
           includeMetadata?: boolean;
           includeData?: boolean;
         };
+        // Documented as a string ("0" for the first page); a number is refused.
+        if (typeof r.cursor !== 'string') return bad(400, 'cursor must be a string');
         if (r.limit > MAX_RANGE_LIMIT) return bad(400, `Range limit cannot exceed ${MAX_RANGE_LIMIT}`);
         const all = [...vectors.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
         const start = Number(r.cursor || 0);
