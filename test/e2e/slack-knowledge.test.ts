@@ -204,6 +204,42 @@ describe('Slack: /kb and knowledge scoped to channels', () => {
     expect(answer).toContain(slack.permalink(DOCS, root));
   });
 
+  it('saves a reply that shared a file with its words, like any other reply', async () => {
+    const root = slack.addUserMessage(DOCS, MEMBER, 'How do I recalibrate the quonset gauge?');
+    const screenshot = slack.addFile({ name: 'gauge.txt', content: 'gauge panel' });
+    // Slack gives a message sharing a file the subtype file_share.
+    slack.addUserMessage(DOCS, 'U0HELPER', 'Turn the quonset dial twice, as in this photo', root, [
+      screenshot,
+    ]);
+    await sendToBolt(
+      eventsURL,
+      messageShortcutBody({
+        callback_id: 'save_to_knowledge',
+        user_id: ADMIN,
+        channel_id: DOCS,
+        message: { ts: root, text: 'How do I recalibrate the quonset gauge?', user: MEMBER },
+        response_url: slack.responseURL('save-file-share'),
+      }),
+      'application/x-www-form-urlencoded',
+      { secret: SECRET },
+    );
+    const confirmation = await waitFor(
+      () =>
+        slack
+          .callsTo('chat.postEphemeral')
+          .find((call) => call.args.user === ADMIN && call.args.thread_ts === root),
+      'the private confirmation',
+    );
+    expect(confirmation.args.text).toBe(strings.save.saved('acme', 2));
+    const saved = await bot.runtime.store.search('recalibrate quonset dial', {
+      topK: 3,
+      collections: ['acme'],
+    });
+    expect(saved.find((passage) => passage.url === slack.permalink(DOCS, root))?.text).toContain(
+      'Turn the quonset dial twice',
+    );
+  });
+
   it('re-syncs on the schedule: a changed page is answered from, a removed one no longer is', async () => {
     site.setPage(
       '/docs/install.html',

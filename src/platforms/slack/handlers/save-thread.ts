@@ -68,7 +68,9 @@ export async function readSlackThread(
   const unread = Math.max(0, (raw[0]?.reply_count ?? 0) + 1 - raw.length);
   const all: ThreadMessage[] = [];
   for (const [index, message] of raw.entries()) {
-    if (message.subtype && message.subtype !== 'thread_broadcast') continue;
+    // Joins, edits and the like are not the conversation; a reply sharing a file is.
+    if (message.subtype && message.subtype !== 'thread_broadcast' && message.subtype !== 'file_share')
+      continue;
     const asked =
       message.metadata?.event_type === QUESTION_EVENT ? message.metadata.event_payload?.question : undefined;
     if (index === 0) {
