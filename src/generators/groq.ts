@@ -39,10 +39,10 @@ class StreamIdle extends Error {}
 /** The connection closed before the model said it had finished (no finish_reason). */
 class StreamEndedEarly extends Error {}
 
-/** The model stopped at max_tokens (finish_reason `length`) after writing `text`. */
+/** The model stopped at its token limit (finish_reason `length`) after writing `text`. */
 class AnswerCut extends Error {
   constructor(readonly text: string) {
-    super('the answer reached max_tokens');
+    super('the answer reached its token limit');
   }
 }
 
@@ -129,7 +129,8 @@ export class GroqGenerator implements Generator {
             model,
             messages: request.messages.map((message) => ({ role: message.role, content: message.content })),
             stream: true,
-            ...(request.maxTokens ? { max_tokens: request.maxTokens } : {}),
+            // max_tokens is deprecated in Groq's API reference in favour of this name.
+            ...(request.maxTokens ? { max_completion_tokens: request.maxTokens } : {}),
             ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
           },
           {
@@ -155,7 +156,7 @@ export class GroqGenerator implements Generator {
         // A dropped connection can end the SSE stream quietly; only finish_reason proves completion.
         if (!finished) throw new StreamEndedEarly('the stream ended before the model finished');
         if (usage) yield { type: 'usage', usage };
-        // The model hit max_tokens mid-answer: say so rather than end on half a sentence.
+        // The model hit its token limit mid-answer: say so rather than end on half a sentence.
         if (cut && text) throw new AnswerCut(text);
         return;
       } catch (error) {

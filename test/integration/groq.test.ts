@@ -88,7 +88,9 @@ describe('Groq generation through groq-sdk', () => {
     expect(sent?.body.model).toBe('llama-3.1-8b-instant');
     expect(sent?.body.stream).toBe(true);
     expect(sent?.body.messages?.map((m) => m.role)).toEqual(['system', 'user']);
-    expect(sent?.body.max_tokens).toBe(256);
+    // max_tokens is deprecated in Groq's API reference: the current name is sent.
+    expect(sent?.body.max_completion_tokens).toBe(256);
+    expect(sent?.body.max_tokens).toBeUndefined();
   });
 
   it('carries the question id to Groq for end-to-end tracing', async () => {

@@ -1,7 +1,8 @@
 /**
  * A loopback fake of Groq's OpenAI-compatible API, as groq-sdk speaks it:
  * POST /openai/v1/chat/completions (JSON, or SSE with `x_groq.usage` on the last chunk and
- * `data: [DONE]`; a reply longer than `max_tokens` stops there with finish_reason `length`), GET /openai/v1/models, Groq's error JSON and rate-limit headers, a
+ * `data: [DONE]`; a reply longer than `max_completion_tokens` stops there with finish_reason
+ * `length`), GET /openai/v1/models, Groq's error JSON and rate-limit headers, a
  * Bearer key check, and faults to inject: 401, 429 + retry-after, 500, a slow first token,
  * a stream cut half way, a stream that stalls or pauses half way, and a hang.
  */
@@ -22,6 +23,8 @@ export interface RecordedGroqRequest {
     readonly model?: string;
     readonly messages?: ChatMessageBody[];
     readonly stream?: boolean;
+    readonly max_completion_tokens?: number;
+    /** Deprecated alias of max_completion_tokens, still honoured. */
     readonly max_tokens?: number;
     readonly temperature?: number;
   };
@@ -210,9 +213,9 @@ export async function startFakeGroq(options: FakeGroqOptions = {}): Promise<Fake
     const firstDelay = fault?.type === 'slow' ? fault.delayMs : (options.firstTokenDelayMs ?? 0);
     if (firstDelay > 0) await sleep(firstDelay);
     res.write(chunk(id, model, { role: 'assistant', content: '' }));
-    // As the API: the completion stops at max_tokens (a token here is one piece), finish_reason "length".
+    // As the API: the completion stops at max_completion_tokens (a token here is one piece), finish_reason "length".
     const all = tokens(text);
-    const limit = request.body.max_tokens;
+    const limit = request.body.max_completion_tokens ?? request.body.max_tokens;
     const pieces = limit !== undefined && all.length > limit ? all.slice(0, limit) : all;
     const finishReason = pieces.length < all.length ? 'length' : 'stop';
     for (const [i, piece] of pieces.entries()) {
