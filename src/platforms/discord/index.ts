@@ -29,7 +29,7 @@ import { SAVE_THREAD_PREFIX } from '../../records/digest-discord.js';
 import type { TenantSettingsStore } from '../../tenants/settings-store.js';
 import type { PlatformAdapter } from '../types.js';
 import { ASK_ABOUT_COMMAND } from './command-names.js';
-import type { DiscordContext } from './context.js';
+import { type DiscordContext, firstInteraction } from './context.js';
 import { ASK_HUMAN_PREFIX, FEEDBACK_PREFIX, NO_PINGS } from './format.js';
 import { ASK_ABOUT_MODAL_PREFIX, askAboutMessage, SHARE_PREFIX } from './handlers/ask-about-message.js';
 import { onAskCommand } from './handlers/ask-command.js';
@@ -90,7 +90,7 @@ function interactionDispatcher(ctx: DiscordContext, knowledge: KnowledgeService 
   const once =
     <T extends { id: string }>(handle: (interaction: T) => Promise<void>) =>
     async (interaction: T) => {
-      if (await ctx.conversations.firstDelivery('discord', interaction.id)) await handle(interaction);
+      if (await firstInteraction(ctx.conversations, interaction.id)) await handle(interaction);
     };
   const modals: Record<string, (interaction: ModalSubmitInteraction) => Promise<void>> = {
     [ASK_ABOUT_MODAL_PREFIX]: askAbout.onSubmit,
@@ -155,10 +155,9 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): PlatformAd
           log.error({ err: error }, 'interaction handler failed');
           await answerFailed(interaction, error);
         })
-      : ctx.conversations
-          .firstDelivery('discord', interaction.id)
-          .catch(() => true)
-          .then((mine) => (mine ? answerUnhandled(interaction, log) : undefined));
+      : firstInteraction(ctx.conversations, interaction.id).then((mine) =>
+          mine ? answerUnhandled(interaction, log) : undefined,
+        );
     answered.catch((error: unknown) => log.warn({ err: error }, 'could not answer an interaction'));
   });
   client.on(Events.MessageCreate, (message) => {

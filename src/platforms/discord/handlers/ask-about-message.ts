@@ -34,7 +34,7 @@ import { strings } from '../../../conversation/strings.js';
 import type { Turn } from '../../../core/types.js';
 import { discordPlainText } from '../../../render/discord-text.js';
 import { splitMarkdown } from '../../../render/split-markdown.js';
-import type { DiscordContext } from '../context.js';
+import { type DiscordContext, firstInteraction } from '../context.js';
 import { discordConversation, type MessagePayload, type ReplySurface } from '../conversation.js';
 import { MESSAGE_LIMIT, NO_PINGS, sourcesEmbed, stripMention, threadName } from '../format.js';
 import { channelHistory } from '../history.js';
@@ -148,7 +148,7 @@ export function askAboutMessage(ctx: DiscordContext) {
   };
 
   async function onCommand(interaction: MessageContextMenuCommandInteraction): Promise<void> {
-    if (!(await ctx.conversations.firstDelivery('discord', interaction.id))) return;
+    if (!(await firstInteraction(ctx.conversations, interaction.id))) return;
     const message = interaction.targetMessage;
     const channel = interaction.channel;
     const parentId = channel?.isThread() ? channel.parentId : undefined;
@@ -168,7 +168,7 @@ export function askAboutMessage(ctx: DiscordContext) {
   }
 
   async function onSubmit(interaction: ModalSubmitInteraction): Promise<void> {
-    if (!(await ctx.conversations.firstDelivery('discord', interaction.id))) return;
+    if (!(await firstInteraction(ctx.conversations, interaction.id))) return;
     const refuse = (content: string) =>
       interaction.reply({
         content: `⚠️ ${content}`,

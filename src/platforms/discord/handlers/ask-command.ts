@@ -9,7 +9,7 @@ import type { HandoverData } from '../../../conversation/conversation.js';
 import { isAllowed } from '../../../conversation/layer.js';
 import { strings } from '../../../conversation/strings.js';
 import { discordAudience } from '../audience.js';
-import { type DiscordContext, isMissingPermission } from '../context.js';
+import { type DiscordContext, firstInteraction, isMissingPermission } from '../context.js';
 import {
   channelSurface,
   discordConversation,
@@ -70,7 +70,7 @@ function interactionSurface(
 
 export function onAskCommand(ctx: DiscordContext) {
   return async (interaction: ChatInputCommandInteraction) => {
-    if (!(await ctx.conversations.firstDelivery('discord', interaction.id))) return;
+    if (!(await firstInteraction(ctx.conversations, interaction.id))) return;
     const isPrivate = interaction.options.getBoolean('private') ?? false;
     const refuse = (content: string) =>
       interaction.reply({

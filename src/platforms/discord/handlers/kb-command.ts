@@ -9,7 +9,7 @@ import { type KbCommand, runKbCommand, type SettingChangeRequest } from '../../.
 import type { KnowledgeService } from '../../../knowledge/service.js';
 import { discordNeutralizer } from '../../../render/discord-text.js';
 import type { SettingName } from '../../../tenants/settings-store.js';
-import type { DiscordContext } from '../context.js';
+import { type DiscordContext, firstInteraction } from '../context.js';
 import { NO_PINGS } from '../format.js';
 import { discordSettingsAccess } from '../tenant-settings.js';
 import { isDiscordAdmin } from './kb-admin.js';
@@ -70,7 +70,7 @@ function withinLimit(text: string): string {
 
 export function onKbCommand(ctx: DiscordContext, knowledge: KnowledgeService) {
   return async (interaction: ChatInputCommandInteraction) => {
-    if (!(await ctx.conversations.firstDelivery('discord', interaction.id))) return;
+    if (!(await firstInteraction(ctx.conversations, interaction.id))) return;
     await interaction.deferReply({ flags: MessageFlags.Ephemeral });
     const thread = interaction.channel?.isThread() ? interaction.channel : undefined;
     const result = await runKbCommand(knowledge, {

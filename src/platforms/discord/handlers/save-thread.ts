@@ -18,7 +18,7 @@ import {
   type ThreadMessage,
 } from '../../../knowledge/save-thread.js';
 import { type KnowledgeService, savedMessage, saveFailureMessage } from '../../../knowledge/service.js';
-import type { DiscordContext } from '../context.js';
+import { type DiscordContext, firstInteraction } from '../context.js';
 import { NO_PINGS } from '../format.js';
 import { isDiscordAdmin } from './kb-admin.js';
 
@@ -123,7 +123,7 @@ export async function saveDiscordThread(
 
 export function onSaveToKnowledge(ctx: DiscordContext, knowledge: KnowledgeService) {
   return async (interaction: MessageContextMenuCommandInteraction) => {
-    if (!(await ctx.conversations.firstDelivery('discord', interaction.id))) return;
+    if (!(await firstInteraction(ctx.conversations, interaction.id))) return;
     const reply = (content: string) => interaction.editReply({ content, allowedMentions: NO_PINGS });
     await interaction.deferReply({ flags: MessageFlags.Ephemeral });
     const allowed =
