@@ -157,7 +157,8 @@ export class GroqGenerator implements Generator {
         if (!finished) throw new StreamEndedEarly('the stream ended before the model finished');
         if (usage) yield { type: 'usage', usage };
         // The model hit its token limit mid-answer: say so rather than end on half a sentence.
-        if (cut && text) throw new AnswerCut(text);
+        // (A follow-up's rewriting is no answer: the core judges what came back.)
+        if (cut && text && request.purpose !== 'condense') throw new AnswerCut(text);
         return;
       } catch (error) {
         if (request.signal?.aborted) throw request.signal.reason ?? error;

@@ -191,6 +191,10 @@ describe('Groq generation through groq-sdk', () => {
       expect(failure.message).toContain('RAG_MAX_ANSWER_TOKENS');
       expect(chunks.some((chunk) => chunk.type === 'usage')).toBe(true);
       expect(fake.chatRequests()).toHaveLength(1);
+      // A follow-up's rewriting cut short is no failure of the answer: the core judges it.
+      const condensed = await run(generator(), request({ purpose: 'condense', maxTokens: 4 }));
+      expect(condensed.error).toBeUndefined();
+      expect(condensed.text).toBe('one two three four');
     } finally {
       fake.setReply(defaultReply);
     }
