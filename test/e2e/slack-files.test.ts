@@ -222,6 +222,45 @@ describe('Slack: files in questions', () => {
     expect(last).toContain('Lisbon offsite venue');
   });
 
+  it('answers a file dropped into the assistant thread (a file_share message Bolt gives the assistant)', async () => {
+    const file = slack.addFile({
+      name: 'budget.csv',
+      content: BUDGET_CSV,
+      mimetype: 'text/csv',
+      filetype: 'csv',
+    });
+    const DM = 'D0ASSIST';
+    const root = slack.addUserMessage(DM, 'U4', 'Budget questions');
+    const ts = slack.addUserMessage(DM, 'U4', '', root, [file]);
+    await sendToBolt(
+      eventsURL,
+      eventEnvelope(
+        {
+          type: 'message',
+          subtype: 'file_share',
+          channel_type: 'im',
+          user: 'U4',
+          text: '',
+          ts,
+          thread_ts: root,
+          channel: DM,
+          files: [file],
+        },
+        slack.teamId,
+      ),
+      'application/json',
+      { secret: SECRET },
+    );
+    await waitFor(
+      () => slack.calls.find((c) => c.args.channel === DM && JSON.stringify(c.args).includes('feedback_up')),
+      'the answer in the assistant thread',
+    );
+    const last = groq.chatRequests().at(-1)?.body.messages?.at(-1)?.content ?? '';
+    expect(last).toContain('Question: What does the attached file say?');
+    expect(last).toContain('Lisbon offsite venue');
+    expect(slack.callsTo('assistant.threads.setStatus').some((c) => c.args.channel_id === DM)).toBe(true);
+  });
+
   it('gives an oversized file and an image one line each, without downloading them, and still answers', async () => {
     const big = slack.addFile({ name: 'dump.log', content: 'x', declaredSize: 6 * MB });
     const image = slack.addFile({

@@ -11,11 +11,12 @@
  */
 import type { AssistantConfig } from '@slack/bolt';
 import * as v from 'valibot';
+import { strings } from '../../../conversation/strings.js';
 import { safeCut } from '../../../render/split-markdown.js';
 import { Assistant } from '../bolt.js';
-import type { SlackContext } from '../context.js';
-import { slackConversation } from '../conversation.js';
+import { questionConversation, type SlackContext } from '../context.js';
 import { describeProblem, fromAnyBot, messageEvent } from '../events.js';
+import { filesOf, uniqueFiles } from '../files.js';
 import { stripBotMention } from '../format.js';
 import { threadContext } from '../history.js';
 import { DEFAULT_SUGGESTED_PROMPTS } from '../suggested-prompts.js';
@@ -33,7 +34,8 @@ export function threadTitle(question: string): string {
 
 export function assistantThreads(ctx: SlackContext): Assistant {
   const onUserMessage = async ({ message, client, context, setTitle }: UserMessageArgs) => {
-    if (fromAnyBot(message) || message.subtype !== undefined) return;
+    // Bolt hands the assistant a user's messages and file shares (a file dropped into the thread).
+    if (fromAnyBot(message) || (message.subtype !== undefined && message.subtype !== 'file_share')) return;
     const parsed = v.safeParse(messageEvent, message);
     if (!parsed.success || !parsed.output.thread_ts) {
       ctx.log.warn(
@@ -45,15 +47,15 @@ export function assistantThreads(ctx: SlackContext): Assistant {
     const msg = parsed.output;
     const threadTs = msg.thread_ts!;
     const bot = ctx.bot();
-    const question = stripBotMention(msg.text, bot.userId);
+    const shared = filesOf(msg);
+    // A file sent with no words is still a question: what does it say?
+    const question = stripBotMention(msg.text, bot.userId) || (shared.length > 0 ? strings.aboutTheFile : '');
     // Without the thread (Slack refused to read it) the question is still answered, alone.
-    const history = await threadContext(client, msg.channel, threadTs, msg.ts, bot).then(
-      (context) => context.history,
-      (error: unknown) => {
-        ctx.log.warn({ err: error }, 'could not read the assistant thread; answering without its history');
-        return [];
-      },
-    );
+    const thread = await threadContext(client, msg.channel, threadTs, msg.ts, bot).catch((error: unknown) => {
+      ctx.log.warn({ err: error }, 'could not read the assistant thread; answering without its history');
+      return undefined;
+    });
+    const history = thread?.history ?? [];
     // The first question names the thread; later ones leave the name the user already sees.
     if (question && !history.some((turn) => turn.role === 'user')) {
       await setTitle(threadTitle(question)).catch((error: unknown) =>
@@ -61,15 +63,12 @@ export function assistantThreads(ctx: SlackContext): Assistant {
       );
     }
     const team = { ...authorisedTeam(context), ...authorisedInstallation(context) };
-    const conversation = slackConversation({
-      client,
+    const conversation = await questionConversation(ctx, client, {
       target: { channel: msg.channel, threadTs, userId: msg.user, ...team },
       history: async () => history,
-      pacing: ctx.pacing,
-      log: ctx.log,
+      // The question's files, then those shared earlier in the thread.
+      files: async () => uniqueFiles(shared, thread?.files ?? []),
       assistantThread: true,
-      streaming: ctx.streaming,
-      workspaceUrl: () => ctx.workspaceUrls.urlFor(team.teamId, client),
       handover: { questionTs: msg.ts, history: 'thread' },
     });
     await ctx.conversations.ask(conversation, question, {
