@@ -292,16 +292,44 @@ export class UpstashStore implements CollectionStore {
       const batch = chunks.slice(i, i + UPSTASH_BATCH_LIMIT).map((chunk) => ({
         id: chunk.id,
         data: chunk.text,
-        metadata: {
-          ...chunk.metadata,
-          source: chunk.source,
-          ...(chunk.title ? { title: chunk.title } : {}),
-          ...(chunk.url ? { url: chunk.url } : {}),
-        },
+        metadata: this.fittedMetadata(chunk),
       }));
       // Upserts are idempotent by id, so retrying one is safe.
       await this.call('upsert', () => this.index.upsert(batch, this.scope));
     }
+  }
+
+  /**
+   * The chunk's metadata within Upstash's 48 KB per vector: its citation (source, title, URL)
+   * always, then its other fields (a JSON record's, say) while they fit. A record with a huge
+   * field would otherwise have its whole batch refused.
+   */
+  private fittedMetadata(chunk: Chunk): Metadata {
+    const citation: Metadata = {
+      source: chunk.source,
+      ...(chunk.title ? { title: chunk.title.slice(0, CITATION_FIELD_CHARS) } : {}),
+      ...(chunk.url && chunk.url.length <= CITATION_FIELD_CHARS ? { url: chunk.url } : {}),
+    };
+    const fitted: Metadata = {};
+    let bytes = jsonBytes(citation);
+    const dropped: string[] = [];
+    for (const [key, value] of Object.entries(chunk.metadata)) {
+      if (key in citation || value === undefined) continue;
+      // One entry of a JSON object: "key":value plus its comma.
+      const size = jsonBytes({ [key]: value }) - 1;
+      if (bytes + size > METADATA_BUDGET_BYTES) dropped.push(key);
+      else {
+        fitted[key] = value;
+        bytes += size;
+      }
+    }
+    if (dropped.length > 0) {
+      this.log.warn(
+        { source: chunk.source, dropped },
+        'metadata fields left out of Upstash: over its 48 KB per passage',
+      );
+    }
+    return { ...fitted, ...citation };
   }
 
   async delete(ids: readonly string[]): Promise<void> {
@@ -367,6 +395,13 @@ export class UpstashStore implements CollectionStore {
     }
   }
 }
+
+/** Upstash allows 48 KB of metadata per vector; a little is kept in hand. */
+const METADATA_BUDGET_BYTES = 47 * 1024;
+/** A title or URL longer than this is not a citation anyone reads (nor fits the budget). */
+const CITATION_FIELD_CHARS = 4_000;
+
+const jsonBytes = (value: unknown): number => Buffer.byteLength(JSON.stringify(value));
 
 /** The dense query that scores a hybrid query's passages looks this many times deeper. */
 const DENSE_DEPTH = 3;

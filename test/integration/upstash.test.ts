@@ -60,6 +60,30 @@ describe('Upstash Vector store', () => {
     expect((await store({ namespace: 'bulk' }).listIds()).size).toBe(2_500);
   });
 
+  it('keeps a passage whose record carries a field too big for Upstash metadata (48 KB), citation intact', async () => {
+    const ingest = store({ namespace: 'big-metadata' });
+    await ingest.upsert([
+      {
+        id: 'record-1',
+        text: 'The quarterly flamingo census counts 212 birds.',
+        source: 'census.json',
+        title: 'Flamingo census',
+        url: 'https://example.com/census',
+        metadata: { region: 'north', raw: 'x'.repeat(60 * 1024) },
+      },
+      { id: 'record-2', text: 'Another record about herons.', source: 'census.json', metadata: {} },
+    ]);
+    expect(fake.count('big-metadata')).toBe(2);
+    const [found] = await ingest.search('flamingo census birds', { topK: 1 });
+    expect(found).toMatchObject({
+      source: 'census.json',
+      title: 'Flamingo census',
+      url: 'https://example.com/census',
+      metadata: { region: 'north' },
+    });
+    expect(found?.metadata).not.toHaveProperty('raw');
+  });
+
   it('reports a rejected token as misconfiguration naming UPSTASH_VECTOR_REST_TOKEN, without retrying', async () => {
     const error = await rejection(store({ token: 'wrong-token' }).search('anything', { topK: 3 }));
     expect(error.failure?.kind).toBe('misconfigured');
