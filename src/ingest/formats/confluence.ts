@@ -191,8 +191,6 @@ function list(node: Node, depth: number, ordered: boolean, indent: string): stri
   // overflowed the stack, and the page failed to sync).
   if (depth > MAX_DEPTH) return [];
   const out: string[] = [];
-  // A list nested in a list item calls this directly: bounded like every other nesting.
-  if (depth > MAX_DEPTH) return out;
   let n = 0;
   for (const item of elements(node)) {
     if (item.name !== 'li') continue;
