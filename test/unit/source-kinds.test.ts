@@ -611,51 +611,6 @@ describe('reStructuredText directives with prose', () => {
   });
 });
 
-describe('reStructuredText work', () => {
-  /** Characters `String.prototype.indexOf` and `lastIndexOf` look at while `work` runs. */
-  function searched(work: () => void): number {
-    const { indexOf, lastIndexOf } = String.prototype;
-    let count = 0;
-    String.prototype.indexOf = function (this: string, needle: string, from = 0) {
-      const at = indexOf.call(this, needle, from);
-      count += 1 + (at < 0 ? this.length : at) - Math.max(0, from);
-      return at;
-    };
-    String.prototype.lastIndexOf = function (this: string, needle: string, from?: number) {
-      const at = lastIndexOf.call(this, needle, from);
-      count += 1 + (from ?? this.length) - Math.max(0, at);
-      return at;
-    };
-    try {
-      work();
-    } finally {
-      String.prototype.indexOf = indexOf;
-      String.prototype.lastIndexOf = lastIndexOf;
-    }
-    return count;
-  }
-
-  it('searches a line in linear time whatever its roles, literals and references (a line of colons took minutes)', () => {
-    fc.assert(
-      fc.property(
-        fc.array(fc.constantFrom(':', '`', '``', ':r:', '_', '<', '>', ' ', 'a', '.. ', '::'), {
-          minLength: 1,
-          maxLength: 12,
-        }),
-        (parts) => {
-          const motif = parts.join('');
-          const n = Math.ceil(4_000 / motif.length);
-          const small = searched(() => rstToMarkdown(motif.repeat(n)));
-          const large = searched(() => rstToMarkdown(motif.repeat(4 * n)));
-          // Linear work grows about four-fold, quadratic sixteen-fold.
-          expect(large / Math.max(1, small)).toBeLessThan(6.5);
-        },
-      ),
-      { numRuns: 60 },
-    );
-  });
-});
-
 describe('MDX', () => {
   it('leaves out module lines but keeps code that shows them', () => {
     expect(
