@@ -1,9 +1,10 @@
 /**
  * Sites added from the chat must be public: a chat admin is not the server's operator, and a
  * crawl of a loopback, private or link-local address (a cloud metadata endpoint, an internal
- * admin page) would put what the server can reach into answers. The operator can allow them
- * (CRAWL_ALLOW_PRIVATE=true, e.g. for an intranet wiki); `npm run ingest` on the server may
- * always crawl them.
+ * admin page) would put what the server can reach into answers. The operator can name the
+ * intranet hosts that may be reached anyway (CRAWL_ALLOW_HOSTS=wiki.internal: that name only,
+ * wherever it resolves), or allow every private address (CRAWL_ALLOW_PRIVATE=true);
+ * `npm run ingest` on the server may always crawl them.
  *
  * The address checked must be the address connected to. Resolving a name to check it and
  * letting `fetch` resolve it again is a race an attacker's DNS wins (DNS rebinding: a public
@@ -89,6 +90,52 @@ const connectionResolver: Resolver = (host) =>
   );
 
 const bare = (hostname: string) => hostname.replace(/^\[|\]$/g, '');
+
+/** Host names the operator lets chat-added sources reach on private addresses. */
+export type AllowedHost = (hostname: string) => boolean;
+const noneAllowed: AllowedHost = () => false;
+
+/**
+ * CRAWL_ALLOW_HOSTS: comma-separated host names, each exact (`wiki.internal`) or `*.` and a
+ * domain for its subdomains (`*.corp.example`, not `corp.example` itself). Names only: an
+ * address would allow whatever answers on it, which is what the guard is for.
+ */
+export function parseHostPatterns(value: string | undefined): readonly string[] {
+  const patterns = (value ?? '')
+    .split(',')
+    .map((item) => item.trim().toLowerCase())
+    .filter(Boolean);
+  for (const pattern of patterns) {
+    const name = pattern.startsWith('*.') ? pattern.slice(2) : pattern;
+    if (isIP(bare(name)) || !isHostName(name))
+      throw new Error(
+        `"${pattern}" is not a host name (write wiki.internal, or *.corp.example for its subdomains)`,
+      );
+  }
+  return patterns;
+}
+
+/** Labels of letters, digits and inner hyphens, joined by dots. */
+function isHostName(name: string): boolean {
+  if (!name || name.length > 253) return false;
+  return name.split('.').every((label) => {
+    if (!label || label.length > 63 || label.startsWith('-') || label.endsWith('-')) return false;
+    for (const char of label)
+      if (!((char >= 'a' && char <= 'z') || (char >= '0' && char <= '9') || char === '-')) return false;
+    return true;
+  });
+}
+
+/** Whether `hostname` is one of `patterns` (see `parseHostPatterns`). */
+export function allowedHosts(patterns: readonly string[]): AllowedHost {
+  if (patterns.length === 0) return noneAllowed;
+  return (hostname) => {
+    const host = bare(hostname).toLowerCase().replace(/\.$/, '');
+    return patterns.some((pattern) =>
+      pattern.startsWith('*.') ? host.endsWith(pattern.slice(1)) : host === pattern,
+    );
+  };
+}
 const isLocalName = (host: string) => host === 'localhost' || host.endsWith('.localhost');
 
 /** True when `hostname` is, or resolves to, an address that is not on the public internet. */
@@ -144,7 +191,10 @@ export async function publicAddresses(
  * The DNS lookup of a connection (`net.connect`'s `lookup` option): resolves once, refuses
  * private answers, and hands the socket the checked address, so nothing resolves it again.
  */
-export function publicOnlyLookup(resolve: Resolver = connectionResolver): LookupFunction {
+export function publicOnlyLookup(
+  resolve: Resolver = connectionResolver,
+  allowed: AllowedHost = noneAllowed,
+): LookupFunction {
   return (hostname, options, callback) => {
     const wanted =
       options.family === 6 || options.family === 'IPv6'
@@ -152,7 +202,8 @@ export function publicOnlyLookup(resolve: Resolver = connectionResolver): Lookup
         : options.family === 4 || options.family === 'IPv4'
           ? 4
           : 0;
-    publicAddresses(hostname, resolve).then(
+    const addresses = allowed(hostname) ? resolve(bare(hostname)) : publicAddresses(hostname, resolve);
+    addresses.then(
       (addresses) => {
         const usable = wanted ? addresses.filter((entry) => entry.family === wanted) : addresses;
         const first = usable[0];
@@ -177,9 +228,10 @@ export function publicOnlyLookup(resolve: Resolver = connectionResolver): Lookup
  * private address or a local name is refused without a request. Names are checked where they
  * are connected to (`publicOnlyFetch`), not here: a check here would resolve the name a second time.
  */
-export function publicOnly() {
+export function publicOnly(allowed: AllowedHost = noneAllowed) {
   return async (url: URL): Promise<void> => {
     const host = bare(url.hostname);
+    if (allowed(host)) return;
     if (isLocalName(host) || (isIP(host) && isPrivateAddress(host))) {
       throw new PrivateAddressError(`${url.host} is a private or local address; not fetched`);
     }
@@ -191,12 +243,15 @@ export function publicOnly() {
  * and sitemap) resolves its host once, refuses private answers, and connects to the address it
  * checked. undici (the library behind Node's own fetch) is loaded on the first crawl only.
  */
-export function publicOnlyFetch(resolve?: Resolver): { fetch: typeof fetch; close(): Promise<void> } {
+export function publicOnlyFetch(
+  resolve?: Resolver,
+  allowed: AllowedHost = noneAllowed,
+): { fetch: typeof fetch; close(): Promise<void> } {
   let agent: Promise<{ agent: Agent; fetch: typeof import('undici').fetch }> | undefined;
   return {
     fetch: async (input, init) => {
       agent ??= import('undici').then((undici) => ({
-        agent: new undici.Agent({ connect: { lookup: publicOnlyLookup(resolve) } }),
+        agent: new undici.Agent({ connect: { lookup: publicOnlyLookup(resolve, allowed) } }),
         fetch: undici.fetch,
       }));
       const { agent: dispatcher, fetch: undiciFetch } = await agent;

@@ -14,7 +14,14 @@ import { CrawlError } from '../ingest/crawl.js';
 import { TooLargeError } from '../ingest/files.js';
 import { type Logger, silentLogger } from '../log.js';
 import type { AppDatabase } from '../state/app-db.js';
-import { isPrivateHost, publicOnly, publicOnlyFetch, type Resolver } from './address-guard.js';
+import {
+  type AllowedHost,
+  allowedHosts,
+  isPrivateHost,
+  publicOnly,
+  publicOnlyFetch,
+  type Resolver,
+} from './address-guard.js';
 import { channelKey, placeKeys, type ResolvedRoute, RouteError, resolveRoute } from './collections.js';
 import { readsWithOperatorCredentials } from './credentialed-sources.js';
 import { kindNamed, recogniseSource, sourceKinds } from './kinds/index.js';
@@ -124,11 +131,14 @@ export class KnowledgeService {
   private readonly running = new Map<number, { controller: AbortController; done: Promise<void> }>();
   /** Connections of chat-added sites: resolved once, refused when private (address-guard.ts). */
   private readonly publicFetch: ReturnType<typeof publicOnlyFetch>;
+  /** CRAWL_ALLOW_HOSTS: intranet hosts chat-added sources may reach on private addresses. */
+  private readonly allowedHost: AllowedHost;
 
   constructor(private readonly options: KnowledgeServiceOptions) {
     this.log = (options.logger ?? silentLogger).child({ component: 'knowledge' });
     this.instanceId = options.instanceId ?? `${hostname()}:${process.pid}`;
-    this.publicFetch = publicOnlyFetch(options.resolve);
+    this.allowedHost = allowedHosts(options.settings.crawl.allowHosts);
+    this.publicFetch = publicOnlyFetch(options.resolve, this.allowedHost);
   }
 
   get settings(): KnowledgeSettings {
@@ -603,10 +613,11 @@ export class KnowledgeService {
     }
     if (
       !this.options.settings.crawl.allowPrivate &&
+      !this.allowedHost(checked.hostname) &&
       (await isPrivateHost(checked.hostname, this.options.resolve))
     ) {
       throw new CrawlError(
-        `${checked.host} is a private or local address, or does not resolve; only public sites can be added from the chat (the operator can allow it with CRAWL_ALLOW_PRIVATE=true, or run npm run ingest on the server)`,
+        `${checked.host} is a private or local address, or does not resolve; only public sites can be added from the chat (the operator can allow this host with CRAWL_ALLOW_HOSTS=${checked.hostname}, or run npm run ingest on the server)`,
       );
     }
     const inStore = (await this.store.collections()).has(collection);
@@ -1033,7 +1044,9 @@ export class KnowledgeService {
       delayMs: crawl.delayMs,
       timeoutMs: crawl.pageTimeoutMs,
       budgetMs: crawl.syncTimeoutMs,
-      ...(fromChat && !crawl.allowPrivate ? { guard: publicOnly(), fetch: this.publicFetch.fetch } : {}),
+      ...(fromChat && !crawl.allowPrivate
+        ? { guard: publicOnly(this.allowedHost), fetch: this.publicFetch.fetch }
+        : {}),
     };
   }
 }

@@ -10,6 +10,7 @@ import {
   optionalUrl,
   parsedBy,
 } from '../settings/variables.js';
+import { parseHostPatterns } from './address-guard.js';
 import { parseRoutes } from './collections.js';
 import { parseHostTokens, parseTokenHosts } from './kinds/environment.js';
 
@@ -32,6 +33,8 @@ export interface KnowledgeConfig {
     readonly pageTimeoutMs: number;
     /** `/kb add` may name sites on private addresses (the command line always may). */
     readonly allowPrivate: boolean;
+    /** Host names chat-added sources may reach on private addresses (CRAWL_ALLOW_HOSTS). */
+    readonly allowHosts: readonly string[];
     /** Time one source's sync may take; past it, what was fetched lands and the rest waits. */
     readonly syncTimeoutMs: number;
   };
@@ -72,6 +75,12 @@ export const knowledgeSettings = defineSettings({
     CRAWL_PAGE_TIMEOUT_MS: int(15_000, 500, 600_000),
     /** Let `/kb add` crawl loopback, private and link-local addresses (an intranet wiki). */
     CRAWL_ALLOW_PRIVATE: flag,
+    /**
+     * Host names (`wiki.internal`, or `*.corp.example` for its subdomains) that `/kb add` may
+     * reach on private addresses: an intranet wiki or Git server, without opening every private
+     * address as CRAWL_ALLOW_PRIVATE does.
+     */
+    CRAWL_ALLOW_HOSTS: parsedBy(parseHostPatterns),
     /** Time one source's sync may take before it stops and keeps what it fetched (10 minutes). */
     CRAWL_SYNC_TIMEOUT_MS: int(600_000, 10_000, 86_400_000),
     /** Sources one workspace or server may add from the chat (`/kb add`). */
@@ -143,6 +152,7 @@ export const knowledgeSettings = defineSettings({
         delayMs: env.CRAWL_DELAY_MS,
         pageTimeoutMs: env.CRAWL_PAGE_TIMEOUT_MS,
         allowPrivate: env.CRAWL_ALLOW_PRIVATE,
+        allowHosts: env.CRAWL_ALLOW_HOSTS,
         syncTimeoutMs: env.CRAWL_SYNC_TIMEOUT_MS,
       },
       // Only what is set: the rest of the configuration never carries an empty secret.

@@ -421,3 +421,51 @@ describe('two sources of one collection reaching the same pages', () => {
     expect(await searchShared('frobnicator widget install')).not.toHaveLength(0);
   });
 });
+
+describe('CRAWL_ALLOW_HOSTS: an intranet host a chat may add', () => {
+  const place = { platform: 'slack', channelId: 'C1', workspaceId: 'T1' };
+  // The intranet's names, all on the fake site's loopback address.
+  const resolve = async (host: string) =>
+    ['wiki.internal', 'admin.internal'].includes(host) ? [{ address: '127.0.0.1', family: 4 }] : [];
+  const on = (host: string) => site.url.replace('127.0.0.1', host);
+  const service = (env: Record<string, string>) =>
+    new KnowledgeService({
+      store,
+      appDatabase: () => app,
+      settings: parseConfig({ CRAWL_DELAY_MS: '0', ...env }).knowledge,
+      crawl: timing,
+      resolve,
+    });
+
+  it('reaches only the hosts named, on a private address, from the chat and at every sync', async () => {
+    const closed = service({});
+    await expect(
+      closed.addSourceFromChat(place, `${on('wiki.internal')}/docs/`, 'intranet', 'slack:U1'),
+    ).rejects.toThrow(/CRAWL_ALLOW_HOSTS=wiki\.internal/);
+    const open = service({ CRAWL_ALLOW_HOSTS: 'wiki.internal' });
+    await expect(
+      open.addSourceFromChat(place, `${on('admin.internal')}/docs/`, 'intranet', 'slack:U1'),
+    ).rejects.toThrow(/private or local address/);
+    const { source } = await open.addSourceFromChat(
+      place,
+      `${on('wiki.internal')}/docs/`,
+      'intranet',
+      'slack:U1',
+    );
+    const [summary] = await open.sync([source]);
+    expect(summary?.error).toBeUndefined();
+    expect(summary?.added).toBeGreaterThan(0);
+    expect(summary?.failed).toEqual([]);
+    expect((await search('frobnicator widget install', ['intranet']))[0]?.url).toContain('wiki.internal');
+    await open.removeSource((await open.findSource(String(source.id)))!);
+  });
+
+  it('takes host names only, each exact or *. and a domain', () => {
+    expect(() => parseConfig({ CRAWL_ALLOW_HOSTS: '10.0.0.5' })).toThrow(
+      /CRAWL_ALLOW_HOSTS.*not a host name/,
+    );
+    expect(
+      parseConfig({ CRAWL_ALLOW_HOSTS: 'Wiki.Internal, *.corp.example' }).knowledge.crawl.allowHosts,
+    ).toEqual(['wiki.internal', '*.corp.example']);
+  });
+});
