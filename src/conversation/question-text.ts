@@ -33,7 +33,11 @@ const INVISIBLE: readonly (readonly [number, number])[] = [
   [0xe0100, 0xe01ef],
 ];
 
-const isInvisible = (code: number) => INVISIBLE.some(([from, to]) => code >= from && code <= to);
+/** Unicode's own classes of what shows nothing: format characters and default-ignorable ones. */
+const IGNORABLE = /[\p{Cf}\p{Default_Ignorable_Code_Point}]/u;
+
+const isInvisible = (char: string, code: number) =>
+  IGNORABLE.test(char) || INVISIBLE.some(([from, to]) => code >= from && code <= to);
 
 export function withoutControls(text: string): string {
   return text.replace(CONTROLS, '');
@@ -42,7 +46,7 @@ export function withoutControls(text: string): string {
 export function hasVisibleText(text: string): boolean {
   for (const char of text) {
     const code = char.codePointAt(0) ?? 0;
-    if (char.trim() !== '' && !isInvisible(code)) return true;
+    if (char.trim() !== '' && !isInvisible(char, code)) return true;
   }
   return false;
 }

@@ -67,6 +67,23 @@ for (const [network, prefix] of [
 ] as const)
   blocked.addSubnet(network, prefix, 'ipv6');
 
+/**
+ * Addresses refused even for a host the operator allows (CRAWL_ALLOW_HOSTS): link-local ranges
+ * and the clouds' instance metadata endpoints. An intranet site is never there, and a pattern
+ * such as `*.corp.internal` could also name a metadata host.
+ */
+const neverAllowed = new BlockList();
+neverAllowed.addSubnet('169.254.0.0', 16, 'ipv4');
+neverAllowed.addSubnet('100.100.100.200', 32, 'ipv4');
+neverAllowed.addSubnet('fe80::', 10, 'ipv6');
+neverAllowed.addSubnet('fd00:ec2::254', 128, 'ipv6');
+
+function isMetadataAddress(address: string): boolean {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
+  if (mapped) return neverAllowed.check(mapped, 'ipv4');
+  return neverAllowed.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4');
+}
+
 function isPrivateAddress(address: string): boolean {
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
   if (mapped) return blocked.check(mapped, 'ipv4');
@@ -106,10 +123,17 @@ export function parseHostPatterns(value: string | undefined): readonly string[] 
     .map((item) => item.trim().toLowerCase())
     .filter(Boolean);
   for (const pattern of patterns) {
-    const name = pattern.startsWith('*.') ? pattern.slice(2) : pattern;
-    if (isIP(bare(name)) || !isHostName(name))
+    const wildcard = pattern.startsWith('*.');
+    const name = wildcard ? pattern.slice(2) : pattern;
+    const last = name.split('.').at(-1) ?? '';
+    // An address (or what ends like one) would allow whatever answers on it.
+    if (isIP(bare(name)) || !isHostName(name) || /^\d+$/.test(last))
       throw new Error(
         `"${pattern}" is not a host name (write wiki.internal, or *.corp.example for its subdomains)`,
+      );
+    if (wildcard && !name.includes('.'))
+      throw new Error(
+        `"${pattern}" names every host of a top-level domain; name the domain (*.corp.example)`,
       );
   }
   return patterns;
@@ -131,6 +155,7 @@ export function allowedHosts(patterns: readonly string[]): AllowedHost {
   if (patterns.length === 0) return noneAllowed;
   return (hostname) => {
     const host = bare(hostname).toLowerCase().replace(/\.$/, '');
+    if (isIP(host)) return false;
     return patterns.some((pattern) =>
       pattern.startsWith('*.') ? host.endsWith(pattern.slice(1)) : host === pattern,
     );
@@ -188,6 +213,30 @@ export async function publicAddresses(
 }
 
 /**
+ * The addresses of a host the operator allows on private addresses: any but link-local and
+ * metadata ones (`neverAllowed`); refused when it does not resolve.
+ */
+export async function allowedAddresses(
+  hostname: string,
+  resolve: Resolver = connectionResolver,
+): Promise<readonly ResolvedAddress[]> {
+  const host = bare(hostname);
+  let addresses: readonly ResolvedAddress[];
+  try {
+    addresses = await resolve(host);
+  } catch {
+    throw new PrivateAddressError(`${host} does not resolve`);
+  }
+  const metadata = addresses.find((entry) => isMetadataAddress(entry.address));
+  if (metadata)
+    throw new PrivateAddressError(
+      `${host} resolves to a link-local or metadata address (${metadata.address}); never fetched`,
+    );
+  if (addresses.length === 0) throw new PrivateAddressError(`${host} does not resolve`);
+  return addresses;
+}
+
+/**
  * The DNS lookup of a connection (`net.connect`'s `lookup` option): resolves once, refuses
  * private answers, and hands the socket the checked address, so nothing resolves it again.
  */
@@ -202,7 +251,9 @@ export function publicOnlyLookup(
         : options.family === 4 || options.family === 'IPv4'
           ? 4
           : 0;
-    const addresses = allowed(hostname) ? resolve(bare(hostname)) : publicAddresses(hostname, resolve);
+    const addresses = allowed(hostname)
+      ? allowedAddresses(hostname, resolve)
+      : publicAddresses(hostname, resolve);
     addresses.then(
       (addresses) => {
         const usable = wanted ? addresses.filter((entry) => entry.family === wanted) : addresses;

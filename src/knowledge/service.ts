@@ -5,6 +5,7 @@
  * `npm run ingest` all go through it. Settings live in the bot's own database
  * (`RAG_DATA_DIR/app.db`), opened on first use.
  */
+import { isIP } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { strings } from '../conversation/strings.js';
@@ -16,6 +17,7 @@ import { type Logger, silentLogger } from '../log.js';
 import type { AppDatabase } from '../state/app-db.js';
 import {
   type AllowedHost,
+  allowedAddresses,
   allowedHosts,
   isPrivateHost,
   publicOnly,
@@ -133,12 +135,15 @@ export class KnowledgeService {
   private readonly publicFetch: ReturnType<typeof publicOnlyFetch>;
   /** CRAWL_ALLOW_HOSTS: intranet hosts chat-added sources may reach on private addresses. */
   private readonly allowedHost: AllowedHost;
+  /** `publicFetch`, the CRAWL_ALLOW_HOSTS hosts excepted. */
+  private readonly intranetFetch: ReturnType<typeof publicOnlyFetch>;
 
   constructor(private readonly options: KnowledgeServiceOptions) {
     this.log = (options.logger ?? silentLogger).child({ component: 'knowledge' });
     this.instanceId = options.instanceId ?? `${hostname()}:${process.pid}`;
     this.allowedHost = allowedHosts(options.settings.crawl.allowHosts);
-    this.publicFetch = publicOnlyFetch(options.resolve, this.allowedHost);
+    this.publicFetch = publicOnlyFetch(options.resolve);
+    this.intranetFetch = publicOnlyFetch(options.resolve, this.allowedHost);
   }
 
   get settings(): KnowledgeSettings {
@@ -588,7 +593,8 @@ export class KnowledgeService {
 
   /**
    * `addSource` for the chat: a site on a loopback, private or link-local address is refused
-   * unless CRAWL_ALLOW_PRIVATE allows it (see address-guard.ts). A new collection becomes this
+   * unless CRAWL_ALLOW_HOSTS names its host or CRAWL_ALLOW_PRIVATE allows it (see
+   * address-guard.ts). A new collection becomes this
    * workspace's or server's, in one transaction with adding the source, so two of them racing
    * for one name cannot both get it; an existing one (the operator's) stays shared, except that
    * in multi-workspace mode no chat writes into a collection another tenant reads.
@@ -611,14 +617,17 @@ export class KnowledgeService {
         `${checked.host} would be read with the bot's own credentials for ${recognised.kind.name}, which only the workspaces and servers the operator names in KB_CREDENTIALED_TENANTS may use from the chat; ask the operator, or add a public source`,
       );
     }
-    if (
-      !this.options.settings.crawl.allowPrivate &&
-      !this.allowedHost(checked.hostname) &&
-      (await isPrivateHost(checked.hostname, this.options.resolve))
-    ) {
-      throw new CrawlError(
-        `${checked.host} is a private or local address, or does not resolve; only public sites can be added from the chat (the operator can allow this host with CRAWL_ALLOW_HOSTS=${checked.hostname}, or run npm run ingest on the server)`,
-      );
+    // An intranet host the operator names is the operator's: like its credentials, it is for the
+    // workspaces and servers KB_CREDENTIALED_TENANTS names when tenants are kept apart.
+    const allowedHost = this.allowedHost(checked.hostname) && this.mayUseOperatorCredentials(place);
+    if (!this.options.settings.crawl.allowPrivate) {
+      if (allowedHost) await allowedAddresses(checked.hostname, this.options.resolve);
+      else if (await isPrivateHost(checked.hostname, this.options.resolve)) {
+        const named = isIP(checked.hostname.replace(/^\[|\]$/g, '')) === 0;
+        throw new CrawlError(
+          `${checked.host} is a private or local address, or does not resolve; only public sites can be added from the chat (${named ? `the operator can allow this host with CRAWL_ALLOW_HOSTS=${checked.hostname}, ` : ''}or run npm run ingest on the server)`,
+        );
+      }
     }
     const inStore = (await this.store.collections()).has(collection);
     const tenant = this.tenantOf(place);
@@ -901,7 +910,7 @@ export class KnowledgeService {
     const running = [...this.running.values()];
     for (const { controller } of running) controller.abort();
     await Promise.all(running.map(({ done }) => done));
-    await this.publicFetch.close();
+    await Promise.all([this.publicFetch.close(), this.intranetFetch.close()]);
   }
 
   /** Saves a thread to the place's collection (or `collection`), with its permalink as source. */
@@ -1037,6 +1046,12 @@ export class KnowledgeService {
     const crawl = this.options.settings.crawl;
     // A site added from a chat stays public on every sync, not just when it was added.
     const fromChat = /^(slack|discord|web):/.test(source.addedBy);
+    // The operator's intranet hosts, for the sources of the tenants that may use them (checked
+    // at every sync, as credentials are: a tenant taken off KB_CREDENTIALED_TENANTS loses them).
+    const mayReachIntranet =
+      !this.separatesTenants ||
+      (source.tenant !== undefined &&
+        this.credentialedWorkspace(source.tenant.slice(source.tenant.indexOf(':') + 1)));
     return {
       maxPages: crawl.maxPages,
       maxDepth: crawl.maxDepth,
@@ -1045,7 +1060,9 @@ export class KnowledgeService {
       timeoutMs: crawl.pageTimeoutMs,
       budgetMs: crawl.syncTimeoutMs,
       ...(fromChat && !crawl.allowPrivate
-        ? { guard: publicOnly(this.allowedHost), fetch: this.publicFetch.fetch }
+        ? mayReachIntranet
+          ? { guard: publicOnly(this.allowedHost), fetch: this.intranetFetch.fetch }
+          : { guard: publicOnly(), fetch: this.publicFetch.fetch }
         : {}),
     };
   }

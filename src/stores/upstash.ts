@@ -153,6 +153,7 @@ export class UpstashStore implements CollectionStore {
   private readonly namespace: string;
   private readonly maxRetries: number;
   private readonly log: Logger;
+  private readonly reportedSources = new Set<string>();
   private readonly shapes: ShapeCache;
 
   constructor(
@@ -310,6 +311,12 @@ export class UpstashStore implements CollectionStore {
       ...(chunk.title ? { title: chunk.title.slice(0, CITATION_FIELD_CHARS) } : {}),
       ...(chunk.url && chunk.url.length <= CITATION_FIELD_CHARS ? { url: chunk.url } : {}),
     };
+    // Where the passage sits (its path, section and document), which citations show, comes first.
+    for (const key of PLACEMENT_FIELDS) {
+      const value = chunk.metadata[key];
+      if (typeof value === 'string') citation[key] = value.slice(0, CITATION_FIELD_CHARS);
+      else if (value !== undefined && typeof value !== 'object') citation[key] = value;
+    }
     const fitted: Metadata = {};
     let bytes = jsonBytes(citation);
     const dropped: string[] = [];
@@ -323,7 +330,9 @@ export class UpstashStore implements CollectionStore {
         bytes += size;
       }
     }
-    if (dropped.length > 0) {
+    if (dropped.length > 0 && !this.reportedSources.has(chunk.source)) {
+      if (this.reportedSources.size >= MAX_REPORTED_SOURCES) this.reportedSources.clear();
+      this.reportedSources.add(chunk.source);
       this.log.warn(
         { source: chunk.source, dropped },
         'metadata fields left out of Upstash: over its 48 KB per passage',
@@ -400,6 +409,10 @@ export class UpstashStore implements CollectionStore {
 const METADATA_BUDGET_BYTES = 47 * 1024;
 /** A title or URL longer than this is not a citation anyone reads (nor fits the budget). */
 const CITATION_FIELD_CHARS = 4_000;
+/** Metadata the citations read (core/sources.ts): kept before any other field. */
+const PLACEMENT_FIELDS = ['location', 'section', 'document', 'attachment', 'pointedAt'] as const;
+/** Sources whose left-out fields were reported: once each, not once per passage. */
+const MAX_REPORTED_SOURCES = 1_000;
 
 const jsonBytes = (value: unknown): number => Buffer.byteLength(JSON.stringify(value));
 

@@ -269,7 +269,8 @@ describe('the production install without Docker, as docs/operating.md describes 
     } finally {
       expect(await bot.stop()).toBe(0);
     }
-  }, 300_000);
+    // Two installs from the lockfile, two starts and four commands on two busy cores.
+  }, 900_000);
 });
 
 describe('npm start in a fresh clone', () => {

@@ -69,7 +69,15 @@ describe('Upstash Vector store', () => {
         source: 'census.json',
         title: 'Flamingo census',
         url: 'https://example.com/census',
-        metadata: { region: 'north', raw: 'x'.repeat(60 * 1024) },
+        // The big fields come first, where the passage sits last (as the ingestion adds it).
+        metadata: {
+          raw: 'x'.repeat(60 * 1024),
+          ...Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`notes${i}`, 'y'.repeat(4_000)])),
+          // Fills what is left of the 48 KB but a few bytes.
+          filler: 'z'.repeat(3_885),
+          location: 'exports/census.json',
+          section: 'Flamingos',
+        },
       },
       { id: 'record-2', text: 'Another record about herons.', source: 'census.json', metadata: {} },
     ]);
@@ -79,7 +87,7 @@ describe('Upstash Vector store', () => {
       source: 'census.json',
       title: 'Flamingo census',
       url: 'https://example.com/census',
-      metadata: { region: 'north' },
+      metadata: { location: 'exports/census.json', section: 'Flamingos' },
     });
     expect(found?.metadata).not.toHaveProperty('raw');
   });

@@ -426,16 +426,48 @@ describe('CRAWL_ALLOW_HOSTS: an intranet host a chat may add', () => {
   const place = { platform: 'slack', channelId: 'C1', workspaceId: 'T1' };
   // The intranet's names, all on the fake site's loopback address.
   const resolve = async (host: string) =>
-    ['wiki.internal', 'admin.internal'].includes(host) ? [{ address: '127.0.0.1', family: 4 }] : [];
+    host === 'metadata.corp.internal'
+      ? [{ address: '169.254.169.254', family: 4 }]
+      : ['wiki.internal', 'admin.internal', 'docs.corp.internal'].includes(host)
+        ? [{ address: '127.0.0.1', family: 4 }]
+        : [];
   const on = (host: string) => site.url.replace('127.0.0.1', host);
-  const service = (env: Record<string, string>) =>
+  const service = (env: Record<string, string>, tenantPlatforms?: ReadonlySet<string>) =>
     new KnowledgeService({
       store,
       appDatabase: () => app,
       settings: parseConfig({ CRAWL_DELAY_MS: '0', ...env }).knowledge,
       crawl: timing,
       resolve,
+      ...(tenantPlatforms ? { tenantPlatforms } : {}),
     });
+
+  it('never reaches a link-local or metadata address, an address literal, or another tenant', async () => {
+    const open = service({ CRAWL_ALLOW_HOSTS: '*.corp.internal' });
+    await expect(
+      open.addSourceFromChat(place, 'http://metadata.corp.internal/latest/', 'intranet', 'slack:U1'),
+    ).rejects.toThrow(/link-local or metadata address/);
+    await expect(open.addSourceFromChat(place, `${site.url}/docs/`, 'intranet', 'slack:U1')).rejects.toThrow(
+      /private or local address[^=]*or run npm run ingest/,
+    );
+    // Where workspaces are kept apart, the operator's intranet is for those KB_CREDENTIALED_TENANTS names.
+    const tenants = new Set(['slack']);
+    const shared = service({ CRAWL_ALLOW_HOSTS: 'wiki.internal' }, tenants);
+    await expect(
+      shared.addSourceFromChat(place, `${on('wiki.internal')}/docs/`, 'intranet-t1', 'slack:U1'),
+    ).rejects.toThrow(/private or local address/);
+    const credentialed = service(
+      { CRAWL_ALLOW_HOSTS: 'wiki.internal', KB_CREDENTIALED_TENANTS: 'T1' },
+      tenants,
+    );
+    const { source } = await credentialed.addSourceFromChat(
+      place,
+      `${on('wiki.internal')}/docs/`,
+      'intranet-t1',
+      'slack:U1',
+    );
+    await credentialed.removeSource(source);
+  });
 
   it('reaches only the hosts named, on a private address, from the chat and at every sync', async () => {
     const closed = service({});
@@ -461,9 +493,11 @@ describe('CRAWL_ALLOW_HOSTS: an intranet host a chat may add', () => {
   });
 
   it('takes host names only, each exact or *. and a domain', () => {
-    expect(() => parseConfig({ CRAWL_ALLOW_HOSTS: '10.0.0.5' })).toThrow(
-      /CRAWL_ALLOW_HOSTS.*not a host name/,
-    );
+    for (const value of ['10.0.0.5', '10.1', '*.0.1', 'wiki..internal'])
+      expect(() => parseConfig({ CRAWL_ALLOW_HOSTS: value }), value).toThrow(
+        /CRAWL_ALLOW_HOSTS.*not a host name/,
+      );
+    expect(() => parseConfig({ CRAWL_ALLOW_HOSTS: '*.internal' })).toThrow(/top-level domain/);
     expect(
       parseConfig({ CRAWL_ALLOW_HOSTS: 'Wiki.Internal, *.corp.example' }).knowledge.crawl.allowHosts,
     ).toEqual(['wiki.internal', '*.corp.example']);

@@ -37,6 +37,11 @@ describe('characters that are never part of a question', () => {
       '\u0000\u0001\u001b',
       '\ufeff\u00ad',
       '\u{e0041}\u{e0042}',
+      // Format characters Unicode lists as such, whatever script they belong to.
+      '\u{1d173}\u{1d17a}',
+      '\u{1bca0}\u{1bca3}',
+      '\ufff9\ufffb',
+      '\u{13430}',
     ]) {
       expect(conversations.check(blank)).toMatchObject({ ok: false, kind: 'empty' });
     }

@@ -1,6 +1,6 @@
 /**
  * reStructuredText from a Git repository is read in time proportional to its length, whatever
- * markup it repeats. Work is counted, never timed: the characters each `indexOf` reads (to its
+ * markup it repeats. Work is counted, never timed: the characters each `indexOf` or `lastIndexOf` reads (to its
  * match, or to the end of the text when it finds none), the searches the converter makes.
  */
 import fc from 'fast-check';
@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { rstToMarkdown } from '../../src/ingest/formats/rst.js';
 
 function countSearches(work: () => void): number {
-  const indexOf = String.prototype.indexOf;
+  const { indexOf, lastIndexOf } = String.prototype;
   let count = 0;
   String.prototype.indexOf = function (this: string, needle: string, from?: number) {
     const start = Math.max(0, from ?? 0);
@@ -16,10 +16,17 @@ function countSearches(work: () => void): number {
     count += 1 + (found === -1 ? Math.max(0, this.length - start) : found - start + needle.length);
     return found;
   };
+  String.prototype.lastIndexOf = function (this: string, needle: string, from?: number) {
+    const start = Math.min(this.length, from ?? this.length);
+    const found = lastIndexOf.call(this, needle, from);
+    count += 1 + (found === -1 ? start : start - found);
+    return found;
+  };
   try {
     work();
   } finally {
     String.prototype.indexOf = indexOf;
+    String.prototype.lastIndexOf = lastIndexOf;
   }
   return count;
 }
