@@ -68,8 +68,8 @@ function isExpected(value: unknown): value is ExpectedSource {
   );
 }
 
-/** Reads an eval set, saying which entry is malformed rather than failing mid-run. */
-export async function loadEvalSet(path: string): Promise<EvalQuestion[]> {
+/** A file's JSON array of questions, or an `EvalSetError` saying what is wrong with it. */
+export async function readQuestionArray(path: string): Promise<unknown[]> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(await readFile(path, 'utf8'));
@@ -78,6 +78,12 @@ export async function loadEvalSet(path: string): Promise<EvalQuestion[]> {
     throw new EvalSetError(`${path} is not valid JSON (${(error as Error).message}).`);
   }
   if (!Array.isArray(parsed)) throw new EvalSetError(`${path} must hold a JSON array of questions.`);
+  return parsed;
+}
+
+/** Reads an eval set, saying which entry is malformed rather than failing mid-run. */
+export async function loadEvalSet(path: string): Promise<EvalQuestion[]> {
+  const parsed = await readQuestionArray(path);
   parsed.forEach((item: unknown, i) => {
     const entry = item as Partial<EvalQuestion> | null;
     const optionalText = (value: unknown) => value === undefined || typeof value === 'string';

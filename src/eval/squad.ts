@@ -7,9 +7,8 @@
  * sources named as the corpus folder names them, so any sample in that layout is measured as
  * the bundled one is.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type EvalQuestion, EvalSetError } from './evaluate.js';
+import { type EvalQuestion, EvalSetError, readQuestionArray } from './evaluate.js';
 
 export interface SquadQuestion {
   readonly question: string;
@@ -95,14 +94,7 @@ export function squadSets(questions: readonly SquadQuestion[]): SquadSets {
 /** The sample's `questions.json` as eval sets; a clear error when it is not in the sample's format. */
 export async function loadSquadSets(squadDir: string): Promise<SquadSets> {
   const path = join(squadDir, 'questions.json');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(await readFile(path, 'utf8'));
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code) throw error;
-    throw new EvalSetError(`${path} is not valid JSON (${(error as Error).message}).`);
-  }
-  if (!Array.isArray(parsed)) throw new EvalSetError(`${path} must hold a JSON array of questions.`);
+  const parsed = await readQuestionArray(path);
   const bad = parsed.findIndex((item) => !isSquadQuestion(item));
   if (bad >= 0) {
     throw new EvalSetError(
